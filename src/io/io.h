@@ -1,0 +1,186 @@
+/*
+ * io.h: the one seam between Runnel and the operating system.
+ *
+ * Every socket, file, fsync, clock, timer wake-up and random number goes
+ * through an rn_io_t. Two backends implement it: io_linux.c (epoll, writev,
+ * sendfile, fdatasync) and io_sim.c (in-memory network and disk, virtual
+ * clock, seeded faults). Code above this layer never calls the OS itself, so a
+ * whole cluster can run deterministically in one process.
+ *
+ * Handles (rn_fd_t) are small non-negative ints owned by the backend. All calls
+ * are non-blocking for sockets (RN_ERR_AGAIN means "wait for the poller") and
+ * blocking for files. An rn_io_t may be shared by several loop threads on
+ * Linux; the simulator runs one thread.
+ */
+#ifndef RN_IO_IO_H
+#define RN_IO_IO_H
+
+#include "base/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+typedef int rn_fd_t;
+#define RN_FD_NONE (-1)
+
+typedef struct rn_io rn_io_t;
+
+/* file_open flags */
+enum {
+    RN_IO_READ = 1u << 0,
+    RN_IO_WRITE = 1u << 1,
+    RN_IO_CREATE = 1u << 2,  /* create if absent */
+    RN_IO_EXCL = 1u << 3,    /* with CREATE: fail with RN_ERR_EXISTS if present */
+    RN_IO_TRUNC = 1u << 4,   /* truncate to zero on open */
+};
+
+/* poller interest and readiness bits */
+enum {
+    RN_IO_EV_READ = 1u << 0,
+    RN_IO_EV_WRITE = 1u << 1,
+    RN_IO_EV_HUP = 1u << 2, /* peer closed or error: read to learn which */
+};
+
+typedef struct rn_io_event {
+    void *ctx;       /* what was registered with poller_set */
+    uint32_t events; /* RN_IO_EV_* bits */
+} rn_io_event_t;
+
+/* Called once per directory entry (not "." or ".."); return non-zero to stop. */
+typedef int (*rn_io_dir_fn)(void *ctx, const char *name);
+
+typedef struct rn_io_ops {
+    /* ---- clock and randomness ---- */
+    int64_t (*clock_mono_ns)(rn_io_t *io);  /* monotonic, for timeouts */
+    int64_t (*clock_wall_ms)(rn_io_t *io);  /* Unix epoch ms, for timestamps */
+    uint64_t (*random_u64)(rn_io_t *io);
+
+    /* ---- files (blocking) ---- */
+    rn_err_t (*file_open)(rn_io_t *io, const char *path, unsigned flags, rn_fd_t *fd);
+    void (*file_close)(rn_io_t *io, rn_fd_t fd);
+    /* Reads up to len bytes at off; *n_read < len only at end of file. */
+    rn_err_t (*file_pread)(rn_io_t *io, rn_fd_t fd, void *buf, size_t len, uint64_t off,
+                           size_t *n_read);
+    /* Writes all of iov at off, or fails. */
+    rn_err_t (*file_pwritev)(rn_io_t *io, rn_fd_t fd, const struct iovec *iov, int iov_count,
+                             uint64_t off);
+    /* Makes written data durable (fdatasync). */
+    rn_err_t (*file_sync)(rn_io_t *io, rn_fd_t fd);
+    rn_err_t (*file_size)(rn_io_t *io, rn_fd_t fd, uint64_t *size);
+    rn_err_t (*file_truncate)(rn_io_t *io, rn_fd_t fd, uint64_t size);
+    rn_err_t (*path_rename)(rn_io_t *io, const char *from, const char *to);
+    rn_err_t (*path_unlink)(rn_io_t *io, const char *path);
+    /* Creates one directory level; RN_OK if it already exists. */
+    rn_err_t (*dir_create)(rn_io_t *io, const char *path);
+    rn_err_t (*dir_remove)(rn_io_t *io, const char *path); /* must be empty */
+    /* Makes creates, renames and unlinks inside the directory durable. */
+    rn_err_t (*dir_sync)(rn_io_t *io, const char *path);
+    rn_err_t (*dir_list)(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx);
+
+    /* ---- sockets (non-blocking) ---- */
+    /* Binds host:port (port 0 picks one) and listens; *port_bound gets it. */
+    rn_err_t (*tcp_listen)(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd,
+                           uint16_t *port_bound);
+    /* RN_ERR_AGAIN when no connection is pending. */
+    rn_err_t (*tcp_accept)(rn_io_t *io, rn_fd_t listen_fd, rn_fd_t *fd);
+    /* Starts a connect; completion shows as RN_IO_EV_WRITE on the poller. */
+    rn_err_t (*tcp_connect)(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd);
+    /* *n > 0 bytes read, or RN_ERR_AGAIN, or RN_ERR_CLOSED at end of stream. */
+    rn_err_t (*sock_read)(rn_io_t *io, rn_fd_t fd, void *buf, size_t len, size_t *n);
+    /* Writes what the socket takes now; *n may be short; RN_ERR_AGAIN if none. */
+    rn_err_t (*sock_writev)(rn_io_t *io, rn_fd_t fd, const struct iovec *iov, int iov_count,
+                            size_t *n);
+    /* Sends len bytes of file from off without copying through user space. */
+    rn_err_t (*sock_sendfile)(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off,
+                              size_t len, size_t *n);
+    void (*sock_close)(rn_io_t *io, rn_fd_t fd);
+
+    /* ---- readiness and wake-ups ---- */
+    rn_err_t (*poller_create)(rn_io_t *io, rn_fd_t *poller);
+    void (*poller_close)(rn_io_t *io, rn_fd_t poller);
+    /* Sets interest in fd (edge-triggered); events == 0 removes it. */
+    rn_err_t (*poller_set)(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events,
+                           void *ctx);
+    /* Waits up to timeout_ms (-1: forever) and returns the number of events. */
+    int (*poller_wait)(rn_io_t *io, rn_fd_t poller, rn_io_event_t *events, int events_max,
+                       int timeout_ms);
+    /* A waker is a pollable handle another thread can signal (eventfd). */
+    rn_err_t (*waker_create)(rn_io_t *io, rn_fd_t *fd);
+    void (*waker_signal)(rn_io_t *io, rn_fd_t fd);
+    void (*waker_drain)(rn_io_t *io, rn_fd_t fd);
+} rn_io_ops_t;
+
+struct rn_io {
+    const rn_io_ops_t *ops;
+    void *impl; /* backend state */
+};
+
+/* The Linux backend; one process-wide instance, safe to share across threads. */
+rn_io_t *rn_io_linux(void);
+
+/* Convenience wrappers: code reads rn_io_file_sync(io, fd), not io->ops->... */
+static inline int64_t rn_io_now_ns(rn_io_t *io) { return io->ops->clock_mono_ns(io); }
+static inline int64_t rn_io_now_ms(rn_io_t *io) { return io->ops->clock_mono_ns(io) / 1000000; }
+static inline int64_t rn_io_wall_ms(rn_io_t *io) { return io->ops->clock_wall_ms(io); }
+static inline uint64_t rn_io_random(rn_io_t *io) { return io->ops->random_u64(io); }
+
+static inline rn_err_t rn_io_file_open(rn_io_t *io, const char *path, unsigned flags,
+                                       rn_fd_t *fd) {
+    return io->ops->file_open(io, path, flags, fd);
+}
+static inline void rn_io_file_close(rn_io_t *io, rn_fd_t fd) { io->ops->file_close(io, fd); }
+static inline rn_err_t rn_io_file_pread(rn_io_t *io, rn_fd_t fd, void *buf, size_t len,
+                                        uint64_t off, size_t *n_read) {
+    return io->ops->file_pread(io, fd, buf, len, off, n_read);
+}
+static inline rn_err_t rn_io_file_pwritev(rn_io_t *io, rn_fd_t fd, const struct iovec *iov,
+                                          int iov_count, uint64_t off) {
+    return io->ops->file_pwritev(io, fd, iov, iov_count, off);
+}
+static inline rn_err_t rn_io_file_pwrite(rn_io_t *io, rn_fd_t fd, const void *buf, size_t len,
+                                         uint64_t off) {
+    struct iovec iov = {(void *)(uintptr_t)buf, len};
+    return io->ops->file_pwritev(io, fd, &iov, 1, off);
+}
+static inline rn_err_t rn_io_file_sync(rn_io_t *io, rn_fd_t fd) {
+    return io->ops->file_sync(io, fd);
+}
+static inline rn_err_t rn_io_file_size(rn_io_t *io, rn_fd_t fd, uint64_t *size) {
+    return io->ops->file_size(io, fd, size);
+}
+static inline rn_err_t rn_io_file_truncate(rn_io_t *io, rn_fd_t fd, uint64_t size) {
+    return io->ops->file_truncate(io, fd, size);
+}
+static inline rn_err_t rn_io_rename(rn_io_t *io, const char *from, const char *to) {
+    return io->ops->path_rename(io, from, to);
+}
+static inline rn_err_t rn_io_unlink(rn_io_t *io, const char *path) {
+    return io->ops->path_unlink(io, path);
+}
+static inline rn_err_t rn_io_dir_create(rn_io_t *io, const char *path) {
+    return io->ops->dir_create(io, path);
+}
+static inline rn_err_t rn_io_dir_remove(rn_io_t *io, const char *path) {
+    return io->ops->dir_remove(io, path);
+}
+static inline rn_err_t rn_io_dir_sync(rn_io_t *io, const char *path) {
+    return io->ops->dir_sync(io, path);
+}
+static inline rn_err_t rn_io_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn,
+                                      void *ctx) {
+    return io->ops->dir_list(io, path, fn, ctx);
+}
+
+/*
+ * Writes `len` bytes to `path` atomically and durably: a temp file beside it,
+ * fsync, rename over path, fsync the directory. Readers see the old or the new
+ * content, never a mix, whenever a crash happens. Built on the ops above, so
+ * it works on every backend.
+ */
+rn_err_t rn_io_write_atomic(rn_io_t *io, const char *dir, const char *name, const void *data,
+                            size_t len);
+/* Reads a whole small file into buf (at most cap bytes) and sets *len. */
+rn_err_t rn_io_read_small(rn_io_t *io, const char *path, void *buf, size_t cap, size_t *len);
+
+#endif
