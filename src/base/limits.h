@@ -73,10 +73,90 @@
 /* Idempotent producer: batches remembered per producer and partition. */
 #define RN_PRODUCER_BATCHES_REMEMBERED 5
 
+/* ---- storage ---- */
+
+/* Bytes of any path the storage layer builds (log.dir + "/" + topic-partition
+   + "/" + 20-digit name + extension): log.dir is checked against it at open. */
+#define RN_STORAGE_PATH_BYTES_MAX 1024
+/* Segments one partition log may hold; past it appends fail with RN_ERR_LIMIT
+   until retention frees some (1 GiB segments: a petabyte per partition). */
+#define RN_LOG_SEGMENTS_MAX 1000000
+/* Largest batch recovery accepts on disk whatever max.message.bytes says
+   now: nothing larger could ever have been appended (one request frame). */
+#define RN_STORAGE_BATCH_BYTES_CEILING RN_REQUEST_BYTES_MAX_CEILING
+/* Read window for scanning batch headers in a segment (fetch, lookups): one
+   page covers many small batches per pread. */
+#define RN_STORAGE_SCAN_WINDOW_BYTES 4096
+/* Buffer recovery reads a segment through; a larger batch is checked by a
+   streamed CRC instead of being read whole. */
+#define RN_RECOVERY_CHUNK_BYTES (1024 * 1024)
+/* Size of the per-partition checkpoint file (a few text lines). */
+#define RN_CHECKPOINT_BYTES_MAX 512
+/* Offset index entries are Kafka's 8 bytes, time index entries 12. */
+#define RN_OFFSET_INDEX_ENTRY_BYTES 8
+#define RN_TIME_INDEX_ENTRY_BYTES 12
+/* Hard ceiling for segment.index.bytes: entries are kept in memory. */
+#define RN_INDEX_BYTES_MAX_CEILING (64 * 1024 * 1024)
+/* log.segment.ms default, as Kafka's (7 days). */
+#define RN_SEGMENT_MS_DEFAULT (7LL * 24 * 3600 * 1000)
+/* log.retention.ms default, as Kafka's (7 days); -1 means forever. */
+#define RN_RETENTION_MS_DEFAULT (7LL * 24 * 3600 * 1000)
+/* Producer ids tracked per partition; when full the one idle longest is
+   forgotten (its next retry answers UNKNOWN_PRODUCER_ID / accepts seq 0). */
+#define RN_PRODUCERS_PER_PARTITION_MAX 100000
+/* producer.id.expiration.ms default, as Kafka's (1 day). */
+#define RN_PRODUCER_ID_EXPIRATION_MS_DEFAULT (24LL * 3600 * 1000)
+/* Producer state snapshot: header plus one fixed-size entry per producer. */
+#define RN_PRODUCER_SNAPSHOT_BYTES_MAX (64 + RN_PRODUCERS_PER_PARTITION_MAX * 256)
+
+RN_STATIC_ASSERT(RN_INDEX_BYTES_MAX_DEFAULT <= RN_INDEX_BYTES_MAX_CEILING,
+                 "default index size within the ceiling");
+RN_STATIC_ASSERT(RN_MESSAGE_BYTES_MAX_DEFAULT <= RN_STORAGE_BATCH_BYTES_CEILING,
+                 "a maximal batch passes recovery");
+RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch header");
+
 /* ---- time ---- */
 
 /* Loop wake-up granularity for timers. */
 #define RN_TIMER_TICK_MS 10
+
+/* ---- raft ---- */
+
+/* Members (voters plus learners) of one Raft quorum. KRaft controller
+   quorums are 3 or 5 voters; a few learners catch up at a time. */
+#define RN_RAFT_NODES_MAX 9
+/* Entries in one AppendEntries message: batches bound message size and the
+   time a follower spends on one message. */
+#define RN_RAFT_APPEND_ENTRIES_MAX 64
+/* Bytes of entry data in one AppendEntries message. */
+#define RN_RAFT_APPEND_BYTES_MAX (1024 * 1024)
+/* One entry's data: a metadata record batch. */
+#define RN_RAFT_ENTRY_BYTES_MAX (512 * 1024)
+/* AppendEntries in flight to one follower while pipelining; past it the
+   leader waits for acknowledgements (backpressure, not a queue). */
+#define RN_RAFT_INFLIGHT_MAX 8
+/* Entries held in memory past the snapshot; proposals beyond get
+   RN_ERR_LIMIT until a snapshot compacts the log. */
+#define RN_RAFT_LOG_ENTRIES_MAX 65536
+/* A snapshot travels in one InstallSnapshot message; the metadata image of a
+   large cluster stays well below this. */
+#define RN_RAFT_SNAPSHOT_BYTES_MAX (16 * 1024 * 1024)
+/* Encoded Raft message: the larger of a full append batch and a snapshot. */
+#define RN_RAFT_MSG_BYTES_MAX (RN_RAFT_SNAPSHOT_BYTES_MAX + 64 * 1024)
+/* Messages produced by one step before the driver drains them. */
+#define RN_RAFT_MSGS_OUT_MAX 1024
+/* Linearizable reads waiting for a quorum heartbeat round. */
+#define RN_RAFT_READS_PENDING_MAX 1024
+/* Election timeout in ticks (one tick is RN_TIMER_TICK_MS); the actual
+   timeout is drawn from [t, 2t) to break ties. */
+#define RN_RAFT_ELECTION_TICKS_DEFAULT 100
+/* Heartbeat interval in ticks; well under the election timeout. */
+#define RN_RAFT_HEARTBEAT_TICKS_DEFAULT 10
+/* A learner is promoted only when it lags the leader by at most this many
+   entries, so the new voter does not stall commits while catching up. */
+#define RN_RAFT_CATCHUP_LAG_MAX 16
+/* Applied entries between snapshots (default). */
+#define RN_RAFT_SNAPSHOT_ENTRIES_DEFAULT 4096
 
 RN_STATIC_ASSERT(RN_REQUEST_BYTES_MAX_DEFAULT <= RN_REQUEST_BYTES_MAX_CEILING,
                  "default frame limit within the ceiling");
@@ -84,5 +164,14 @@ RN_STATIC_ASSERT(RN_MESSAGE_BYTES_MAX_DEFAULT < RN_REQUEST_BYTES_MAX_DEFAULT,
                  "a maximal batch fits in a maximal request");
 RN_STATIC_ASSERT(RN_TOPIC_PARTITIONS_MAX <= RN_BROKER_PARTITIONS_MAX,
                  "one topic fits in the broker");
+
+RN_STATIC_ASSERT(RN_RAFT_ENTRY_BYTES_MAX <= RN_RAFT_APPEND_BYTES_MAX,
+                 "a maximal entry fits in one append");
+RN_STATIC_ASSERT(RN_RAFT_APPEND_BYTES_MAX < RN_RAFT_MSG_BYTES_MAX,
+                 "an append batch fits in one message");
+RN_STATIC_ASSERT(RN_RAFT_HEARTBEAT_TICKS_DEFAULT * 2 < RN_RAFT_ELECTION_TICKS_DEFAULT,
+                 "heartbeats arrive well within the election timeout");
+RN_STATIC_ASSERT(RN_RAFT_INFLIGHT_MAX * RN_RAFT_NODES_MAX < RN_RAFT_MSGS_OUT_MAX,
+                 "a full pipeline to every peer fits in one step's output");
 
 #endif
