@@ -1,0 +1,455 @@
+"""A small Kafka request encoder and response reader for hand-built frames.
+
+Only what the raw-socket tests need: request headers v1/v2, ApiVersions,
+Metadata v1, Produce v3/v7 carrying a record batch v2 built here (with a
+CRC-32C of our own), ListOffsets v1, and a connection that reads whole frames
+with a deadline. Every builder takes knobs to make the bytes lie (a wrong
+CRC, magic, length or count) because lying is what the tests are for.
+
+Standard library only.
+"""
+
+import socket
+import struct
+import time
+
+API_PRODUCE = 0
+API_LIST_OFFSETS = 2
+API_METADATA = 3
+API_API_VERSIONS = 18
+
+ERR_NONE = 0
+ERR_CORRUPT_MESSAGE = 2
+ERR_INVALID_REQUEST = 42
+ERR_UNSUPPORTED_VERSION = 35
+ERR_INVALID_RECORD = 87
+ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43
+
+
+# ---------------------------------------------------------------- CRC-32C
+
+def _crc32c_table():
+    poly = 0x82F63B78  # Castagnoli, reflected
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data, crc=0):
+    """CRC-32C (Castagnoli) of data, as record batch v2 uses."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = _CRC32C_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283
+
+
+# ---------------------------------------------------------------- primitives
+
+def i8(v):
+    return struct.pack(">b", v)
+
+
+def i16(v):
+    return struct.pack(">h", v)
+
+
+def i32(v):
+    return struct.pack(">i", v)
+
+
+def u32(v):
+    return struct.pack(">I", v)
+
+
+def i64(v):
+    return struct.pack(">q", v)
+
+
+def uvarint(v):
+    assert v >= 0
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def varint(v):
+    """Zig-zag signed varint (32 or 64 bit, same encoding)."""
+    return uvarint((v << 1) ^ (v >> 63) if v < 0 else v << 1)
+
+
+def string(s):
+    """Classic nullable string: int16 length (-1 for None), bytes."""
+    if s is None:
+        return i16(-1)
+    b = s.encode() if isinstance(s, str) else s
+    return i16(len(b)) + b
+
+
+def compact_string(s):
+    if s is None:
+        return uvarint(0)
+    b = s.encode() if isinstance(s, str) else s
+    return uvarint(len(b) + 1) + b
+
+
+def nbytes(b):
+    """Classic nullable bytes: int32 length (-1 for None), bytes."""
+    if b is None:
+        return i32(-1)
+    return i32(len(b)) + b
+
+
+def array(items, count=None):
+    """Classic array of already-encoded items; count overrides the count."""
+    n = len(items) if count is None else count
+    return i32(n) + b"".join(items)
+
+
+TAGS_NONE = uvarint(0)
+
+
+# ---------------------------------------------------------------- reader
+
+class Truncated(Exception):
+    pass
+
+
+class Reader:
+    """Bounds-checked reader over a response body."""
+
+    def __init__(self, data):
+        self.data = bytes(data)
+        self.pos = 0
+
+    def remaining(self):
+        return len(self.data) - self.pos
+
+    def take(self, n):
+        if n < 0 or self.pos + n > len(self.data):
+            raise Truncated("need %d bytes at %d of %d" % (n, self.pos, len(self.data)))
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def _unpack(self, fmt, n):
+        return struct.unpack(fmt, self.take(n))[0]
+
+    def i8(self):
+        return self._unpack(">b", 1)
+
+    def i16(self):
+        return self._unpack(">h", 2)
+
+    def i32(self):
+        return self._unpack(">i", 4)
+
+    def i64(self):
+        return self._unpack(">q", 8)
+
+    def uvarint(self):
+        v, shift = 0, 0
+        while True:
+            b = self.take(1)[0]
+            v |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return v
+            shift += 7
+            if shift > 63:
+                raise Truncated("varint too long")
+
+    def varint(self):
+        v = self.uvarint()
+        return (v >> 1) ^ -(v & 1)
+
+    def string(self):
+        n = self.i16()
+        return None if n < 0 else self.take(n).decode()
+
+    def compact_string(self):
+        n = self.uvarint()
+        return None if n == 0 else self.take(n - 1).decode()
+
+    def nbytes(self):
+        n = self.i32()
+        return None if n < 0 else self.take(n)
+
+    def array(self, item):
+        n = self.i32()
+        if n < 0:
+            return None
+        return [item(self) for _ in range(n)]
+
+    def compact_array(self, item):
+        n = self.uvarint()
+        if n == 0:
+            return None
+        return [item(self) for _ in range(n - 1)]
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.take(self.uvarint())
+
+
+# ---------------------------------------------------------------- requests
+
+def request_header(api_key, api_version, corr_id, client_id="kwire", header_version=1):
+    """Request header v1 (classic) or v2 (flexible: adds tagged fields)."""
+    h = i16(api_key) + i16(api_version) + i32(corr_id) + string(client_id)
+    if header_version >= 2:
+        h += TAGS_NONE
+    return h
+
+
+def frame(payload, length=None):
+    """Prefix payload with its int32 size (or a lying one)."""
+    return i32(len(payload) if length is None else length) + payload
+
+
+def api_versions_request(corr_id, version=0, client_id="kwire"):
+    if version >= 3:
+        hdr = request_header(API_API_VERSIONS, version, corr_id, client_id, 2)
+        body = compact_string("kwire") + compact_string("1.0") + TAGS_NONE
+    else:
+        hdr = request_header(API_API_VERSIONS, version, corr_id, client_id, 1)
+        body = b""
+    return frame(hdr + body)
+
+
+def metadata_request(corr_id, topics=None, version=1, topic_count=None):
+    """Metadata v1..v3 (classic); topics None asks for all topics."""
+    assert 1 <= version <= 3
+    hdr = request_header(API_METADATA, version, corr_id)
+    if topics is None and topic_count is None:
+        body = i32(-1)
+    else:
+        body = array([string(t) for t in (topics or [])], topic_count)
+    return frame(hdr + body)
+
+
+def list_offsets_request(corr_id, topic, partition, timestamp):
+    """ListOffsets v1: timestamp -2 earliest, -1 latest."""
+    hdr = request_header(API_LIST_OFFSETS, 1, corr_id)
+    part = i32(partition) + i64(timestamp)
+    body = i32(-1) + array([string(topic) + array([part])])
+    return frame(hdr + body)
+
+
+def record(value, key=None, offset_delta=0, ts_delta=0, headers=()):
+    """One record v2 (length-prefixed)."""
+    body = i8(0) + varint(ts_delta) + varint(offset_delta)
+    body += varint(-1) if key is None else varint(len(key)) + key
+    body += varint(-1) if value is None else varint(len(value)) + value
+    body += varint(len(headers))
+    for hk, hv in headers:
+        hkb = hk.encode()
+        body += varint(len(hkb)) + hkb
+        body += varint(-1) if hv is None else varint(len(hv)) + hv
+    return varint(len(body)) + body
+
+
+def record_batch(values, base_ts=None, producer_id=-1, producer_epoch=-1,
+                 base_sequence=-1, magic=2, crc=None, batch_length=None,
+                 record_count=None, attributes=0, keys=None):
+    """A record batch v2 with the given values (bytes), uncompressed.
+
+    crc, batch_length, record_count and magic override the honest values.
+    """
+    if base_ts is None:
+        base_ts = int(time.time() * 1000)
+    keys = keys or [None] * len(values)
+    recs = b"".join(record(v, k, i) for i, (k, v) in enumerate(zip(keys, values)))
+    n = len(values)
+    after_crc = (i16(attributes) + i32(n - 1) + i64(base_ts) + i64(base_ts)
+                 + i64(producer_id) + i16(producer_epoch) + i32(base_sequence)
+                 + i32(n if record_count is None else record_count) + recs)
+    the_crc = crc32c(after_crc) if crc is None else crc
+    after_len = i32(0) + i8(magic) + u32(the_crc) + after_crc  # leader epoch 0
+    length = len(after_len) if batch_length is None else batch_length
+    return i64(0) + i32(length) + after_len
+
+
+def produce_request(corr_id, topic, partition, records, version=7, acks=-1,
+                    timeout_ms=10000):
+    """Produce v3..v8 (classic) with one partition's records bytes."""
+    assert 3 <= version <= 8
+    hdr = request_header(API_PRODUCE, version, corr_id)
+    part = i32(partition) + nbytes(records)
+    body = string(None) + i16(acks) + i32(timeout_ms) + array([string(topic) + array([part])])
+    return frame(hdr + body)
+
+
+# ---------------------------------------------------------------- responses
+
+def parse_api_versions(body, version):
+    """Body after the response header (always v0 for ApiVersions).
+
+    Returns (error_code, {api_key: (min, max)}). A broker answering a
+    version it does not know uses the v0 form; parse with version=0.
+    """
+    r = Reader(body)
+    err = r.i16()
+    ranges = {}
+    if version >= 3:
+        def item(rr):
+            k, lo, hi = rr.i16(), rr.i16(), rr.i16()
+            rr.skip_tags()
+            return k, lo, hi
+        items = r.compact_array(item) or []
+    else:
+        items = r.array(lambda rr: (rr.i16(), rr.i16(), rr.i16())) or []
+    for k, lo, hi in items:
+        ranges[k] = (lo, hi)
+    if version >= 1:
+        r.i32()  # throttle_time_ms
+    return err, ranges
+
+
+def parse_metadata_v1(body):
+    """Returns (brokers [(id, host, port)], controller_id, topics {name: (err, [partitions])})."""
+    r = Reader(body)
+    brokers = r.array(lambda rr: (rr.i32(), rr.string(), rr.i32(), rr.string())) or []
+    controller = r.i32()
+
+    def part(rr):
+        err, idx, leader = rr.i16(), rr.i32(), rr.i32()
+        rr.array(Reader.i32)
+        rr.array(Reader.i32)
+        return idx, err, leader
+
+    def topic(rr):
+        err, name, _internal = rr.i16(), rr.string(), rr.i8()
+        return name, err, rr.array(part) or []
+
+    topics = {name: (err, parts) for name, err, parts in (r.array(topic) or [])}
+    return [(b[0], b[1], b[2]) for b in brokers], controller, topics
+
+
+def parse_produce(body, version):
+    """Returns [(topic, partition, error_code, base_offset)] for v3..v8."""
+    r = Reader(body)
+    out = []
+    for _ in range(r.i32()):
+        name = r.string()
+        for _ in range(r.i32()):
+            idx, err, base = r.i32(), r.i16(), r.i64()
+            r.i64()  # log_append_time_ms
+            if version >= 5:
+                r.i64()  # log_start_offset
+            if version >= 8:
+                r.array(lambda rr: (rr.i32(), rr.string()))
+                r.string()
+            out.append((name, idx, err, base))
+    return out
+
+
+def parse_list_offsets_v1(body):
+    """Returns [(topic, partition, error_code, timestamp, offset)]."""
+    r = Reader(body)
+    out = []
+    for _ in range(r.i32()):
+        name = r.string()
+        for _ in range(r.i32()):
+            out.append((name, r.i32(), r.i16(), r.i64(), r.i64()))
+    return out
+
+
+# ---------------------------------------------------------------- connection
+
+class Closed(Exception):
+    """The peer closed the connection (or reset it)."""
+
+
+class Conn:
+    """A blocking client connection that reads whole frames with a deadline."""
+
+    def __init__(self, bootstrap, timeout_s=10.0):
+        host, port = bootstrap.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout_s)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout_s = timeout_s
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        """Send bytes; a reset by the peer is reported as Closed."""
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Closed(str(e))
+
+    def _fill(self, n, deadline):
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no frame within %.1fs" % self.timeout_s)
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError as e:
+                raise Closed(str(e))
+            if not chunk:
+                raise Closed("eof")
+            self.buf += chunk
+
+    def recv_frame(self, timeout_s=None):
+        """One response frame's payload (header included)."""
+        deadline = time.monotonic() + (timeout_s or self.timeout_s)
+        self._fill(4, deadline)
+        (n,) = struct.unpack(">i", self.buf[:4])
+        if n < 4:
+            raise Truncated("bad response size %d" % n)
+        self._fill(4 + n, deadline)
+        payload, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+        return payload
+
+    def recv_response(self, flexible_header=False, timeout_s=None):
+        """(correlation_id, body) of the next response."""
+        r = Reader(self.recv_frame(timeout_s))
+        corr = r.i32()
+        if flexible_header:
+            r.skip_tags()
+        return corr, r.data[r.pos:]
+
+    def wait_closed(self, timeout_s=5.0):
+        """True if the peer closes within timeout_s (bytes received are dropped)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except (ConnectionResetError, BrokenPipeError):
+                return True
+            if not chunk:
+                return True
+        return False
+
+    def roundtrip(self, data, flexible_header=False, timeout_s=None):
+        self.send(data)
+        return self.recv_response(flexible_header, timeout_s)
