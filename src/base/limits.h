@@ -25,6 +25,10 @@
 /* Response bytes queued on a connection before we stop reading its requests:
    a client that sends faster than it reads gets backpressure. */
 #define RN_CONN_OUT_BYTES_MAX (64 * 1024 * 1024)
+/* Encoded bytes of one response held in memory (record data of a Fetch is
+   sent from the file and does not count). A Metadata answer for the largest
+   broker is a few MiB. */
+#define RN_RESPONSE_BYTES_MAX (256 * 1024 * 1024)
 /* connections.max.idle.ms default, as Kafka's (10 minutes). */
 #define RN_CONN_IDLE_MS_DEFAULT (10 * 60 * 1000)
 /* Listen backlog handed to listen(2). */

@@ -1,0 +1,50 @@
+/*
+ * conn.h: one inbound client connection, owned by one loop.
+ *
+ * Holds a staging read buffer, the FIFO of requests in arrival order and the
+ * write cursor into the oldest finished one. Freed once it is closed and no
+ * request of it is still being worked on elsewhere.
+ */
+#ifndef RN_NET_CONN_H
+#define RN_NET_CONN_H
+
+#include "net/net.h"
+
+struct rn_conn {
+    rn_watch_t watch;
+    rn_net_t *net;
+    rn_conn_t *next;       /* net->conns list */
+    rn_conn_t *prev;
+    rn_conn_t *dirty_next; /* net->dirty list */
+    int dirty;
+    rn_fd_t fd;
+    int closed;            /* socket closed; waiting for requests to drain */
+    int read_blocked;      /* stopped reading: in-flight or output limit */
+    uint8_t *rbuf;         /* staging buffer for small frames */
+    size_t rbuf_len;
+    uint8_t *big;          /* frame too large for rbuf, read directly */
+    size_t big_len;
+    size_t big_need;
+    rn_req_t *head;        /* oldest request, next to be written */
+    rn_req_t *tail;
+    int32_t inflight;
+    size_t out_bytes;      /* queued response bytes not yet written */
+    size_t head_written;   /* bytes of head's response already written */
+    int64_t last_active_ms;
+    char peer[64];
+};
+
+/* Adopts an accepted socket on this loop. */
+rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd);
+/* Closes the socket now; the struct lives until its requests finish. */
+void rn_conn_close(rn_conn_t *conn, const char *why);
+/* Frees a closed connection's finished requests, and the connection once
+   none remain; called only from the flush hook, never mid-callback. */
+void rn_conn_reap(rn_conn_t *conn);
+/* Resumes reading after backpressure lifted (called after writes). */
+void rn_conn_read(rn_conn_t *conn);
+/* Writes finished replies in order; returns when blocked or done. */
+void rn_conn_write(rn_conn_t *conn);
+void rn_conn_mark_dirty(rn_conn_t *conn);
+
+#endif

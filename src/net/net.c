@@ -1,0 +1,122 @@
+/*
+ * net.c: a loop's network layer: the listener and its round-robin hand-off,
+ * the end-of-turn flush of finished replies, and the idle-connection sweep.
+ */
+#include "net/net.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "net/conn.h"
+
+#include <stdlib.h>
+
+#define NET_IDLE_SWEEP_MS 1000
+
+/* An accepted socket travelling to the loop that will own it. */
+typedef struct net_handoff {
+    rn_mail_t mail;
+    rn_net_t *net;
+    rn_fd_t fd;
+} net_handoff_t;
+
+static void net_adopt(rn_net_t *net, rn_fd_t fd) {
+    rn_err_t err = rn_conn_open(net, fd);
+    if (err != RN_OK) {
+        RN_WARN("net", "cannot adopt connection: %s", rn_err_name(err));
+        net->loop->io->ops->sock_close(net->loop->io, fd);
+        atomic_fetch_sub(&net->shared->connections_open, 1);
+    }
+}
+
+static void handoff_arrived(rn_mail_t *mail) {
+    net_handoff_t *handoff = (net_handoff_t *)mail;
+    net_adopt(handoff->net, handoff->fd);
+    free(handoff);
+}
+
+static void net_accept(rn_watch_t *watch, uint32_t events) {
+    (void)events;
+    rn_net_t *net = (rn_net_t *)((char *)watch - offsetof(rn_net_t, listen_watch));
+    rn_net_shared_t *shared = net->shared;
+    rn_io_t *io = net->loop->io;
+    for (;;) {
+        rn_fd_t fd;
+        rn_err_t err = io->ops->tcp_accept(io, net->listen_fd, &fd);
+        if (err == RN_ERR_AGAIN) return;
+        if (err != RN_OK) {
+            RN_WARN("net", "accept failed: %s", rn_err_name(err));
+            return;
+        }
+        if (atomic_fetch_add(&shared->connections_open, 1) >= shared->limits.connections_max) {
+            atomic_fetch_sub(&shared->connections_open, 1);
+            RN_WARN("net", "max.connections (%d) reached; refusing a connection",
+                    shared->limits.connections_max);
+            io->ops->sock_close(io, fd);
+            continue;
+        }
+        unsigned pick = atomic_fetch_add(&shared->accept_next, 1) % (unsigned)shared->net_count;
+        rn_net_t *owner = shared->nets[pick];
+        if (owner == net) {
+            net_adopt(net, fd);
+            continue;
+        }
+        net_handoff_t *handoff = malloc(sizeof *handoff);
+        RN_ASSERT(handoff != NULL);
+        handoff->mail.fn = handoff_arrived;
+        handoff->net = owner;
+        handoff->fd = fd;
+        rn_loop_post(owner->loop, &handoff->mail);
+    }
+}
+
+static void net_idle_sweep(rn_timer_t *timer) {
+    rn_net_t *net = (rn_net_t *)((char *)timer - offsetof(rn_net_t, idle_timer));
+    int64_t idle_ms = net->shared->limits.idle_ms;
+    for (rn_conn_t *conn = net->conns; conn; conn = conn->next) {
+        if (!conn->closed && conn->inflight == 0 &&
+            net->loop->now_ms - conn->last_active_ms > idle_ms)
+            rn_conn_close(conn, "idle longer than connections.max.idle.ms");
+    }
+    rn_loop_timer_start(net->loop, &net->idle_timer, NET_IDLE_SWEEP_MS);
+}
+
+void rn_net_flush(void *arg) {
+    rn_net_t *net = arg;
+    while (net->dirty) {
+        rn_conn_t *conn = net->dirty;
+        net->dirty = conn->dirty_next;
+        conn->dirty = 0;
+        if (!conn->closed) rn_conn_write(conn);
+        if (conn->closed && !conn->dirty) rn_conn_reap(conn);
+    }
+}
+
+rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared) {
+    *net = (rn_net_t){0};
+    net->loop = loop;
+    net->shared = shared;
+    net->listen_fd = RN_FD_NONE;
+    net->listen_watch.on_ready = net_accept;
+    rn_timer_init(&net->idle_timer, net_idle_sweep);
+    rn_loop_timer_start(loop, &net->idle_timer, NET_IDLE_SWEEP_MS);
+    rn_loop_add_hook(loop, rn_net_flush, net);
+    return RN_OK;
+}
+
+rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint16_t *port_bound) {
+    rn_io_t *io = net->loop->io;
+    rn_err_t err = io->ops->tcp_listen(io, host, port, &net->listen_fd, port_bound);
+    if (err != RN_OK) return err;
+    return rn_loop_watch(net->loop, net->listen_fd, RN_IO_EV_READ, &net->listen_watch);
+}
+
+void rn_net_shutdown(rn_net_t *net) {
+    rn_io_t *io = net->loop->io;
+    if (net->listen_fd != RN_FD_NONE) {
+        rn_loop_watch(net->loop, net->listen_fd, 0, &net->listen_watch);
+        io->ops->sock_close(io, net->listen_fd);
+        net->listen_fd = RN_FD_NONE;
+    }
+    for (rn_conn_t *conn = net->conns; conn; conn = conn->next) rn_conn_close(conn, NULL);
+    rn_loop_timer_stop(net->loop, &net->idle_timer);
+    rn_net_flush(net);
+}

@@ -1,0 +1,58 @@
+/*
+ * net.h: the network layer of one loop: its connections, the listener (on
+ * loop 0 only, handing accepted sockets round-robin to every loop), frame
+ * assembly, in-order replies, backpressure and idle timeouts.
+ *
+ * The layer knows frames, not APIs: each complete frame becomes an rn_req_t
+ * passed to on_request (the dispatcher, given at start-up). It must never
+ * decode a request body or block.
+ */
+#ifndef RN_NET_NET_H
+#define RN_NET_NET_H
+
+#include "io/loop.h"
+#include "net/request.h"
+
+#include <stdatomic.h>
+
+typedef struct rn_net rn_net_t;
+typedef struct rn_net_shared rn_net_shared_t;
+typedef void (*rn_net_request_fn)(void *ctx, rn_req_t *req);
+
+typedef struct rn_net_limits {
+    int32_t request_bytes_max;   /* socket.request.max.bytes */
+    int32_t connections_max;     /* max.connections, whole broker */
+    int64_t idle_ms;             /* connections.max.idle.ms */
+} rn_net_limits_t;
+
+/* State every loop's net layer shares: limits, counters, the loop ring. */
+struct rn_net_shared {
+    rn_net_limits_t limits;
+    rn_net_t **nets; /* one per loop */
+    int net_count;
+    atomic_int connections_open;
+    atomic_uint accept_next; /* round-robin cursor */
+    rn_net_request_fn on_request;
+    void *on_request_ctx;
+};
+
+struct rn_net {
+    rn_loop_t *loop;
+    rn_net_shared_t *shared;
+    rn_conn_t *conns;        /* every connection of this loop */
+    rn_conn_t *dirty;        /* connections with replies to write this turn */
+    rn_fd_t listen_fd;       /* RN_FD_NONE except on the listening loop */
+    rn_watch_t listen_watch;
+    rn_timer_t idle_timer;
+    uint64_t requests_total;
+};
+
+rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared);
+/* Binds host:port on this loop; *port_bound receives the port (for port 0). */
+rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint16_t *port_bound);
+/* Closes the listener and every connection; loop thread only. */
+void rn_net_shutdown(rn_net_t *net);
+/* The loop hook that writes finished replies; registered by rn_net_init. */
+void rn_net_flush(void *net);
+
+#endif
