@@ -1,0 +1,400 @@
+/*
+ * log.c: the partition log: the segment list, append (validate, assign
+ * offsets in place, roll, one pwrite), group-commit sync, read ranges for
+ * fetch, timestamp lookups, truncation and DeleteRecords.
+ *
+ * Owns its segments (one reference each) and its checkpoint file. Opening and
+ * recovery live in recovery.c, retention in retention.c. Never fsyncs outside
+ * rn_log_sync / rn_log_close / checkpoint writes, never copies record bytes,
+ * never decompresses.
+ */
+#include "log_int.h"
+
+#include "base/assert.h"
+#include "storage/checkpoint.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void rn_log_config_default(rn_log_config_t *cfg) {
+    cfg->segment_bytes = RN_SEGMENT_BYTES_DEFAULT;
+    cfg->segment_ms = RN_SEGMENT_MS_DEFAULT;
+    cfg->retention_ms = RN_RETENTION_MS_DEFAULT;
+    cfg->retention_bytes = -1;
+    cfg->index_interval_bytes = RN_INDEX_INTERVAL_BYTES_DEFAULT;
+    cfg->index_bytes_max = RN_INDEX_BYTES_MAX_DEFAULT;
+    cfg->max_message_bytes = RN_MESSAGE_BYTES_MAX_DEFAULT;
+    cfg->timestamp_type = RN_LOG_TIMESTAMP_CREATE_TIME;
+}
+
+static void config_check(const rn_log_config_t *cfg) {
+    RN_ASSERT(cfg->segment_bytes >= RN_SEGMENT_BYTES_MIN && cfg->segment_bytes <= INT32_MAX);
+    RN_ASSERT(cfg->index_interval_bytes >= 0);
+    RN_ASSERT(cfg->index_bytes_max >= RN_TIME_INDEX_ENTRY_BYTES &&
+              cfg->index_bytes_max <= RN_INDEX_BYTES_MAX_CEILING);
+    RN_ASSERT(cfg->max_message_bytes > 0);
+    RN_ASSERT(cfg->timestamp_type == RN_LOG_TIMESTAMP_CREATE_TIME ||
+              cfg->timestamp_type == RN_LOG_TIMESTAMP_LOG_APPEND_TIME);
+}
+
+rn_err_t rn_log_open(rn_io_t *io, const char *dir, const rn_log_config_t *cfg, rn_log_t **out) {
+    RN_ASSERT(io != NULL && dir != NULL);
+    config_check(cfg);
+    if (strlen(dir) + 32 >= RN_STORAGE_PATH_BYTES_MAX) return RN_ERR_TOO_LARGE;
+    rn_log_t *log = calloc(1, sizeof(*log));
+    if (!log) return RN_ERR_NO_MEMORY;
+    log->io = io;
+    log->cfg = *cfg;
+    strcpy(log->dir, dir);
+    rn_err_t err = rn_io_dir_create(io, dir);
+    if (err == RN_OK) err = rn_log_recover(log);
+    if (err != RN_OK) {
+        for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
+        free(log->segs);
+        free(log);
+        return err;
+    }
+    RN_ASSERT(log->seg_count >= 1);
+    *out = log;
+    return RN_OK;
+}
+
+void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg) {
+    config_check(cfg);
+    log->cfg = *cfg;
+}
+
+rn_err_t rn_log_write_checkpoint(rn_log_t *log, bool clean) {
+    rn_checkpoint_t cp = {log->start_offset, log->recovery_point, clean};
+    rn_err_t err = rn_checkpoint_write(log->io, log->dir, &cp);
+    if (err == RN_OK) log->checkpoint_dirty = false;
+    return err;
+}
+
+rn_err_t rn_log_close(rn_log_t *log) {
+    rn_err_t err = rn_log_sync(log);
+    if (err == RN_OK) err = rn_segment_seal(rn_log_active(log));
+    if (err == RN_OK) {
+        log->recovery_point = rn_log_active(log)->base_offset;
+        err = rn_log_write_checkpoint(log, true);
+    }
+    for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
+    free(log->segs);
+    free(log);
+    return err;
+}
+
+rn_err_t rn_log_push_segment(rn_log_t *log, rn_segment_t *seg) {
+    if (log->seg_count == log->seg_cap) {
+        if (log->seg_cap >= RN_LOG_SEGMENTS_MAX) return RN_ERR_LIMIT;
+        uint32_t cap = log->seg_cap ? log->seg_cap * 2 : 8;
+        if (cap > RN_LOG_SEGMENTS_MAX) cap = RN_LOG_SEGMENTS_MAX;
+        rn_segment_t **segs = realloc(log->segs, (size_t)cap * sizeof(*segs));
+        if (!segs) return RN_ERR_NO_MEMORY;
+        log->segs = segs;
+        log->seg_cap = cap;
+    }
+    RN_ASSERT(log->seg_count == 0 ||
+              log->segs[log->seg_count - 1]->next_offset <= seg->base_offset);
+    log->segs[log->seg_count++] = seg;
+    return RN_OK;
+}
+
+rn_err_t rn_log_roll(rn_log_t *log) {
+    rn_segment_t *active = rn_log_active(log);
+    RN_ASSERT(!rn_segment_empty(active));
+    rn_segment_t *seg;
+    rn_err_t err = rn_segment_create(log->io, log->dir, active->next_offset,
+                                     log->cfg.index_bytes_max, &seg);
+    if (err != RN_OK) return err;
+    err = rn_log_push_segment(log, seg);
+    if (err != RN_OK) {
+        (void)rn_segment_delete(seg);
+        rn_segment_unref(seg);
+    }
+    return err;
+}
+
+/* Kafka's roll rules: size, age of the first batch, full index, offsets that
+   no longer fit an int32 relative offset. Never rolls an empty segment. */
+static bool should_roll(const rn_log_t *log, size_t len, int64_t records, int64_t now_ms) {
+    const rn_segment_t *seg = rn_log_active(log);
+    if (rn_segment_empty(seg)) return false;
+    if (seg->size_bytes + len > (uint64_t)log->cfg.segment_bytes) return true;
+    if (log->cfg.segment_ms > 0 && now_ms - seg->roll_timestamp_ms > log->cfg.segment_ms)
+        return true;
+    if (rn_offset_index_full(&seg->oidx) || rn_time_index_full(&seg->tidx)) return true;
+    return seg->next_offset + records - 1 - seg->base_offset > INT32_MAX;
+}
+
+/* Rewrites base offsets, leader epoch and LogAppendTime in place. */
+static void assign_offsets(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,
+                           int64_t now_ms, rn_log_append_info_t *info) {
+    int64_t next = rn_log_active(log)->next_offset;
+    bool log_append_time = log->cfg.timestamp_type == RN_LOG_TIMESTAMP_LOG_APPEND_TIME;
+    info->first_offset = next;
+    for (size_t off = 0; off < len;) {
+        uint8_t *p = records + off;
+        rn_batch_header_t hdr;
+        rn_batch_header_parse(p, &hdr);
+        rn_batch_set_base_offset(p, next);
+        rn_batch_set_leader_epoch(p, leader_epoch);
+        if (log_append_time) rn_batch_set_log_append_time(p, now_ms);
+        next += (int64_t)hdr.last_offset_delta + 1;
+        off += rn_batch_size(&hdr);
+    }
+    info->last_offset = next - 1;
+    info->log_append_time_ms = log_append_time ? now_ms : -1;
+}
+
+rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,
+                             int64_t now_ms, unsigned flags, rn_log_append_info_t *info) {
+    RN_ASSERT(info != NULL);
+    memset(info, 0, sizeof(*info));
+    info->first_offset = info->last_offset = info->log_append_time_ms = -1;
+    info->log_start_offset = log->start_offset;
+    rn_batch_limits_t lim = {log->cfg.max_message_bytes, 0};
+    if (flags & RN_LOG_APPEND_ALLOW_CONTROL) lim.flags |= RN_BATCH_ALLOW_CONTROL;
+    rn_batch_summary_t sum;
+    rn_err_t err = rn_batch_validate(records, len, &lim, &sum);
+    info->reason = sum.reason;
+    if (err != RN_OK) return err;
+    if (len > (uint64_t)log->cfg.segment_bytes) {
+        info->reason = RN_BATCH_LIST_TOO_LARGE;
+        return RN_ERR_TOO_LARGE;
+    }
+    if (should_roll(log, len, sum.records_count, now_ms)) {
+        err = rn_log_roll(log);
+        if (err != RN_OK) return err;
+    }
+    assign_offsets(log, records, len, leader_epoch, now_ms, info);
+    rn_segment_t *seg = rn_log_active(log);
+    err = rn_segment_append(seg, records, len, log->cfg.index_interval_bytes);
+    if (err != RN_OK) return err;
+    RN_ASSERT(seg->next_offset == info->last_offset + 1);
+    info->batch_count = sum.batch_count;
+    info->records_count = sum.records_count;
+    return RN_OK;
+}
+
+rn_err_t rn_log_append(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,
+                       int64_t now_ms, rn_log_append_info_t *info) {
+    return rn_log_append_flags(log, records, len, leader_epoch, now_ms, 0, info);
+}
+
+rn_err_t rn_log_sync(rn_log_t *log) {
+    bool sealed = false;
+    /* Rolled segments not yet sealed sit just before the active one. */
+    for (uint32_t i = log->seg_count - 1; i-- > 0;) {
+        rn_segment_t *seg = log->segs[i];
+        if (seg->index_fd == RN_FD_NONE) break;
+        rn_err_t err = rn_segment_seal(seg);
+        if (err != RN_OK) return err;
+        sealed = true;
+    }
+    rn_segment_t *active = rn_log_active(log);
+    int64_t end = active->next_offset;
+    rn_err_t err = rn_segment_sync(active);
+    if (err != RN_OK) return err;
+    log->synced_offset = end;
+    if (sealed || log->checkpoint_dirty) {
+        log->recovery_point = active->base_offset;
+        err = rn_log_write_checkpoint(log, false);
+    }
+    return err;
+}
+
+int64_t rn_log_synced_offset(const rn_log_t *log) { return log->synced_offset; }
+int64_t rn_log_start_offset(const rn_log_t *log) { return log->start_offset; }
+int64_t rn_log_end_offset(const rn_log_t *log) { return rn_log_active(log)->next_offset; }
+uint32_t rn_log_segment_count(const rn_log_t *log) { return log->seg_count; }
+const rn_log_open_stats_t *rn_log_open_stats(const rn_log_t *log) { return &log->stats; }
+const char *rn_log_dir(const rn_log_t *log) { return log->dir; }
+
+uint64_t rn_log_size_bytes(const rn_log_t *log) {
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < log->seg_count; i++) total += log->segs[i]->size_bytes;
+    return total;
+}
+
+/* Index of the last segment with base_offset <= offset (0 if none). */
+static uint32_t segment_for(const rn_log_t *log, int64_t offset) {
+    uint32_t lo = 0, hi = log->seg_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base_offset <= offset) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo == 0 ? 0 : lo - 1;
+}
+
+rn_err_t rn_log_read(rn_log_t *log, int64_t offset, int32_t max_bytes, int64_t max_offset,
+                     rn_log_read_t *out) {
+    RN_ASSERT(out != NULL);
+    RN_ASSERT(max_bytes >= 0);
+    memset(out, 0, sizeof(*out));
+    out->fd = RN_FD_NONE;
+    int64_t end = rn_log_end_offset(log);
+    if (offset < log->start_offset || offset > end) return RN_ERR_OUT_OF_RANGE;
+    if (max_offset > end) max_offset = end;
+    for (uint32_t i = segment_for(log, offset); i < log->seg_count; i++) {
+        rn_segment_t *seg = log->segs[i];
+        if (seg->base_offset >= max_offset) break;
+        uint64_t pos, len;
+        rn_err_t err = rn_segment_read(seg, offset, max_bytes, max_offset, &pos, &len);
+        if (err != RN_OK) return err;
+        if (len == 0 && offset < seg->next_offset) break; /* stopped by max_offset */
+        if (len == 0) continue;                           /* past this segment's end */
+        rn_segment_ref(seg);
+        out->seg = seg;
+        out->fd = seg->fd;
+        out->position = pos;
+        out->len = len;
+        break;
+    }
+    return RN_OK;
+}
+
+void rn_log_read_release(rn_log_read_t *out) {
+    if (out->seg) rn_segment_unref(out->seg);
+    out->seg = NULL;
+    out->fd = RN_FD_NONE;
+    out->len = 0;
+}
+
+/* ---- timestamps ---- */
+
+/* The first batch at or after `pos` whose max timestamp >= ts_ms. */
+static rn_err_t find_batch_by_time(rn_segment_t *seg, int64_t ts_ms, uint64_t *pos,
+                                   rn_batch_header_t *hdr) {
+    int64_t from = rn_time_index_lookup(&seg->tidx, ts_ms);
+    uint64_t p = rn_offset_index_lookup(&seg->oidx, from);
+    rn_segment_cursor_t cur;
+    rn_segment_cursor_init(&cur, seg);
+    for (;;) {
+        rn_err_t err = rn_segment_cursor_header(&cur, p, hdr);
+        if (err != RN_OK) return err;
+        if (hdr->max_timestamp >= ts_ms) {
+            *pos = p;
+            return RN_OK;
+        }
+        p += rn_batch_size(hdr);
+    }
+}
+
+/* Exact record lookup inside an uncompressed CreateTime batch. */
+static rn_err_t record_by_time(rn_segment_t *seg, uint64_t pos, const rn_batch_header_t *hdr,
+                               int64_t ts_ms, int64_t *offset) {
+    size_t size = rn_batch_size(hdr);
+    uint8_t *buf = malloc(size);
+    if (!buf) return RN_ERR_NO_MEMORY;
+    size_t got = 0;
+    rn_err_t err = rn_io_file_pread(seg->io, seg->fd, buf, size, pos, &got);
+    if (err == RN_OK && got != size) err = RN_ERR_CORRUPT;
+    if (err == RN_OK) {
+        int64_t found = rn_batch_offset_for_timestamp(buf, hdr, ts_ms);
+        *offset = found >= 0 ? found : hdr->base_offset;
+    }
+    free(buf);
+    return err;
+}
+
+rn_err_t rn_log_offset_for_timestamp(rn_log_t *log, int64_t ts_ms, int64_t *offset,
+                                     int64_t *timestamp_ms) {
+    for (uint32_t i = 0; i < log->seg_count; i++) {
+        rn_segment_t *seg = log->segs[i];
+        if (seg->max_timestamp_ms < ts_ms || rn_segment_empty(seg)) continue;
+        if (seg->next_offset <= log->start_offset) continue;
+        uint64_t pos;
+        rn_batch_header_t hdr;
+        rn_err_t err = find_batch_by_time(seg, ts_ms, &pos, &hdr);
+        if (err == RN_ERR_NOT_FOUND) continue;
+        if (err != RN_OK) return err;
+        *offset = hdr.base_offset;
+        *timestamp_ms = hdr.max_timestamp;
+        bool exact = rn_batch_compression(&hdr) == RN_BATCH_COMPRESSION_NONE &&
+                     !(hdr.attributes & RN_BATCH_ATTR_LOG_APPEND_TIME);
+        if (exact) {
+            err = record_by_time(seg, pos, &hdr, ts_ms, offset);
+            if (err != RN_OK) return err;
+        }
+        if (*offset < log->start_offset) *offset = log->start_offset;
+        return RN_OK;
+    }
+    return RN_ERR_NOT_FOUND;
+}
+
+rn_err_t rn_log_max_timestamp(const rn_log_t *log, int64_t *offset, int64_t *timestamp_ms) {
+    const rn_segment_t *best = NULL;
+    for (uint32_t i = 0; i < log->seg_count; i++) {
+        const rn_segment_t *seg = log->segs[i];
+        if (rn_segment_empty(seg)) continue;
+        if (!best || seg->max_timestamp_ms > best->max_timestamp_ms) best = seg;
+    }
+    if (!best) return RN_ERR_NOT_FOUND;
+    *offset = best->max_timestamp_offset;
+    *timestamp_ms = best->max_timestamp_ms;
+    return RN_OK;
+}
+
+/* ---- truncation and scans ---- */
+
+static void drop_tail(rn_log_t *log, uint32_t keep) {
+    while (log->seg_count > keep) {
+        rn_segment_t *seg = log->segs[--log->seg_count];
+        (void)rn_segment_delete(seg);
+        rn_segment_unref(seg);
+    }
+}
+
+rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
+    if (offset >= rn_log_end_offset(log)) return RN_OK;
+    rn_err_t err;
+    if (offset <= log->segs[0]->base_offset) {
+        /* Nothing left: start over empty at offset, as Kafka's
+           truncateFullyAndStartAt. */
+        rn_segment_t *seg;
+        err = rn_segment_create(log->io, log->dir, offset < 0 ? 0 : offset,
+                                log->cfg.index_bytes_max, &seg);
+        if (err != RN_OK) return err;
+        drop_tail(log, 0);
+        err = rn_log_push_segment(log, seg);
+        RN_ASSERT(err == RN_OK);
+        log->start_offset = seg->base_offset;
+    } else {
+        uint32_t i = segment_for(log, offset);
+        if (log->segs[i]->base_offset == offset) i--;
+        drop_tail(log, i + 1);
+        err = rn_segment_truncate(rn_log_active(log), offset);
+        if (err == RN_OK) err = rn_segment_unseal(rn_log_active(log));
+        if (err != RN_OK) return err;
+    }
+    int64_t end = rn_log_end_offset(log);
+    if (log->synced_offset > end) log->synced_offset = end;
+    if (log->start_offset > end) log->start_offset = end;
+    log->recovery_point = rn_log_active(log)->base_offset;
+    err = rn_io_dir_sync(log->io, log->dir);
+    if (err == RN_OK) err = rn_log_write_checkpoint(log, false);
+    return err;
+}
+
+rn_err_t rn_log_scan_headers(rn_log_t *log, int64_t offset, rn_log_header_fn fn, void *ctx) {
+    for (uint32_t i = segment_for(log, offset); i < log->seg_count; i++) {
+        rn_segment_t *seg = log->segs[i];
+        uint64_t pos;
+        rn_batch_header_t hdr;
+        rn_err_t err = rn_segment_find(seg, offset, &pos, &hdr);
+        if (err == RN_ERR_NOT_FOUND) continue;
+        if (err != RN_OK) return err;
+        rn_segment_cursor_t cur;
+        rn_segment_cursor_init(&cur, seg);
+        for (;;) {
+            if (fn(ctx, &hdr)) return RN_OK;
+            pos += rn_batch_size(&hdr);
+            err = rn_segment_cursor_header(&cur, pos, &hdr);
+            if (err == RN_ERR_NOT_FOUND) break;
+            if (err != RN_OK) return err;
+        }
+    }
+    return RN_OK;
+}
