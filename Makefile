@@ -86,6 +86,29 @@ gen-check:
 	  { echo "gen-check: src/proto/gen differs from the generator's output; run make gen"; exit 1; }; \
 	fi
 
+# libFuzzer targets: every tests/fuzz/*.c defines LLVMFuzzerTestOneInput and
+# links the library sources compiled with clang into build/fuzz/<name>.
+# Run one with e.g. build/fuzz/fuzz_decode tests/fuzz/corpus/fuzz_decode.
+FUZZ_CC ?= clang
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -DRN_DEBUG -DRN_FUZZ -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz/librunnel.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/librunnel.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/librunnel.a -pthread $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+
 format:
 	clang-format -i $$(find src tests -name '*.[ch]' -not -path 'src/proto/gen/*')
 
