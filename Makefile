@@ -116,3 +116,8 @@ clean:
 	rm -rf build
 
 -include $(shell find build/$(MODE)/obj -name '*.d' 2>/dev/null)
+
+# make run: a single-node broker on localhost:9092 with its data in ./data.
+.PHONY: run
+run: $(BUILD)/runnel
+	$(BUILD)/runnel server --set log.dirs=./data $(RUN_ARGS)
