@@ -53,6 +53,11 @@
    structs cost at most a small multiple of the bytes that describe them. */
 #define RN_PROTO_ARENA_FACTOR 8
 #define RN_PROTO_ARENA_BYTES_MIN (64 * 1024)
+RN_STATIC_ASSERT(RN_PROTO_STRING_BYTES_MAX <= 32767,
+                 "a string limit an int16 length can carry");
+RN_STATIC_ASSERT(RN_PROTO_ARRAY_COUNT_MAX < 2147483647 / 64,
+                 "count times element size stays far from overflow");
+RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting");
 
 /* ---- topics and storage ---- */
 
@@ -119,6 +124,42 @@ RN_STATIC_ASSERT(RN_MESSAGE_BYTES_MAX_DEFAULT <= RN_STORAGE_BATCH_BYTES_CEILING,
                  "a maximal batch passes recovery");
 RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch header");
 
+/* ---- metadata and config ---- */
+
+/* Bytes of a broker properties file; real ones are a few KiB. */
+#define RN_CONFIG_FILE_BYTES_MAX (1024 * 1024)
+/* Bytes of a setting's name; Kafka's longest names are under 80. */
+#define RN_CONFIG_KEY_BYTES_MAX 255
+/* Bytes of a setting's value, broker or topic: fits a non-compact protocol
+   string (int16 length), which is how DescribeConfigs returns it. */
+#define RN_CONFIG_VALUE_BYTES_MAX 32767
+/* Entries of `listeners` and `advertised.listeners`. */
+#define RN_CONFIG_LISTENERS_MAX 16
+/* Bytes of a listener name (PLAINTEXT, CONTROLLER, INTERNAL, ...). */
+#define RN_CONFIG_LISTENER_NAME_BYTES_MAX 63
+/* Bytes of a host name or address: DNS names are at most 253. */
+#define RN_CONFIG_HOST_BYTES_MAX 255
+/* Entries of `log.dirs`. */
+#define RN_CONFIG_LOG_DIRS_MAX 64
+/* Replicas of one partition, and so the largest replication factor. Kafka
+   sets no bound; 16 covers every real deployment and keeps a partition's
+   replica and ISR lists inline in the metadata image. */
+#define RN_REPLICAS_MAX 16
+/* Bytes of one encoded metadata record; a PartitionRecord with full lists is
+   under 200 and a ConfigRecord carries at most one key and value. */
+#define RN_MD_RECORD_BYTES_MAX (RN_CONFIG_VALUE_BYTES_MAX + 1024)
+/* Records in one metadata batch: creating the largest topic is one batch of
+   a TopicRecord, its PartitionRecords and its ConfigRecords. */
+#define RN_MD_BATCH_RECORDS_MAX (RN_TOPIC_PARTITIONS_MAX + 1024)
+/* Bytes of one metadata batch (the unit written, checksummed and replicated). */
+#define RN_MD_BATCH_BYTES_MAX (64 * 1024 * 1024)
+/* Topics in the broker: each has at least one partition. */
+#define RN_TOPICS_MAX RN_BROKER_PARTITIONS_MAX
+/* Producer ids handed out per InitProducerId block, as Kafka's controller. */
+#define RN_PRODUCER_ID_BLOCK_SIZE 1000
+/* Broker-level dynamic config entries kept in the metadata image. */
+#define RN_MD_BROKER_CONFIGS_MAX 1024
+
 /* ---- time ---- */
 
 /* Loop wake-up granularity for timers. */
@@ -177,5 +218,11 @@ RN_STATIC_ASSERT(RN_RAFT_HEARTBEAT_TICKS_DEFAULT * 2 < RN_RAFT_ELECTION_TICKS_DE
                  "heartbeats arrive well within the election timeout");
 RN_STATIC_ASSERT(RN_RAFT_INFLIGHT_MAX * RN_RAFT_NODES_MAX < RN_RAFT_MSGS_OUT_MAX,
                  "a full pipeline to every peer fits in one step's output");
+
+RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");
+RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,
+                 "a record fits in a metadata batch");
+RN_STATIC_ASSERT(RN_TOPIC_NAME_BYTES_MAX < RN_MD_RECORD_BYTES_MAX,
+                 "a topic name fits in a metadata record");
 
 #endif
