@@ -84,6 +84,12 @@ rn_err_t rn_log_close(rn_log_t *log) {
     return err;
 }
 
+void rn_log_close_unclean(rn_log_t *log) {
+    for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
+    free(log->segs);
+    free(log);
+}
+
 rn_err_t rn_log_push_segment(rn_log_t *log, rn_segment_t *seg) {
     if (log->seg_count == log->seg_cap) {
         if (log->seg_cap >= RN_LOG_SEGMENTS_MAX) return RN_ERR_LIMIT;
@@ -348,22 +354,22 @@ static void drop_tail(rn_log_t *log, uint32_t keep) {
 }
 
 rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
+    RN_ASSERT(offset >= 0);
     if (offset >= rn_log_end_offset(log)) return RN_OK;
     rn_err_t err;
-    if (offset <= log->segs[0]->base_offset) {
+    if (offset < log->segs[0]->base_offset) {
         /* Nothing left: start over empty at offset, as Kafka's
-           truncateFullyAndStartAt. */
+           truncateFullyAndStartAt. The new name differs from every old one. */
         rn_segment_t *seg;
-        err = rn_segment_create(log->io, log->dir, offset < 0 ? 0 : offset,
-                                log->cfg.index_bytes_max, &seg);
+        err = rn_segment_create(log->io, log->dir, offset, log->cfg.index_bytes_max, &seg);
         if (err != RN_OK) return err;
         drop_tail(log, 0);
         err = rn_log_push_segment(log, seg);
-        RN_ASSERT(err == RN_OK);
+        RN_ASSERT(err == RN_OK); /* the list has room: it was just emptied */
         log->start_offset = seg->base_offset;
     } else {
         uint32_t i = segment_for(log, offset);
-        if (log->segs[i]->base_offset == offset) i--;
+        if (log->segs[i]->base_offset == offset && i > 0) i--;
         drop_tail(log, i + 1);
         err = rn_segment_truncate(rn_log_active(log), offset);
         if (err == RN_OK) err = rn_segment_unseal(rn_log_active(log));

@@ -91,6 +91,9 @@ rn_err_t rn_log_open(rn_io_t *io, const char *dir, const rn_log_config_t *cfg, r
 /* Clean shutdown: syncs, seals the active segment, writes the clean marker.
    Frees the log (segments still pinned by reads live until released). */
 rn_err_t rn_log_close(rn_log_t *log);
+/* Releases the log without syncing or writing the clean marker, as if the
+   process had died here (tests, simulated crashes). */
+void rn_log_close_unclean(rn_log_t *log);
 /* Changes the configuration of an open log (topic config update). */
 void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg);
 
