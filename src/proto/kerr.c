@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 static const char *const kerr_names[RN_KERR_CODE_MAX - RN_KERR_CODE_MIN + 1] = {
-#define RN_KERR_NAME_(name, code) [(code) - RN_KERR_CODE_MIN] = #name,
+#define RN_KERR_NAME_(name, code) [(code)-RN_KERR_CODE_MIN] = #name,
     RN_KERR_LIST(RN_KERR_NAME_)
 #undef RN_KERR_NAME_
 };

@@ -145,6 +145,10 @@ static int64_t read_len(rn_reader_t *r, bool compact, unsigned width) {
         rn_reader_fail(r, RN_ERR_CORRUPT);
         return -2;
     }
+    if (len > INT32_MAX) {
+        rn_reader_fail(r, RN_ERR_TOO_LARGE);
+        return -2;
+    }
     if (len > 0 && (uint64_t)len > rn_reader_left(r)) {
         rn_reader_fail(r, RN_ERR_CORRUPT);
         return -2;

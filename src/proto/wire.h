@@ -92,8 +92,8 @@ typedef struct rn_reader {
  * w->buf where the range's bytes belong (the length prefix is already written
  * before it). The hook records the range; the codec never copies file bytes.
  */
-typedef rn_err_t (*rn_splice_fn)(void *ctx, size_t pos, const void *file_ref,
-                                 uint64_t file_off, int64_t len);
+typedef rn_err_t (*rn_splice_fn)(void *ctx, size_t pos, const void *file_ref, uint64_t file_off,
+                                 int64_t len);
 
 typedef struct rn_writer {
     rn_buf_t *buf;

@@ -30,8 +30,8 @@ static size_t arena_bytes_for(size_t frame_bytes) {
 }
 
 /* Re-encodes a decoded message and checks the encoding is stable. */
-static void check_reencode(const rn_api_info_t *api, bool request, int16_t version,
-                           const void *msg, size_t frame_bytes) {
+static void check_reencode(const rn_api_info_t *api, bool request, int16_t version, const void *msg,
+                           size_t frame_bytes) {
     rn_api_encode_fn encode = request ? api->request_encode : api->response_encode;
     rn_api_decode_fn decode = request ? api->request_decode : api->response_decode;
     rn_api_size_fn size = request ? api->request_size : api->response_size;

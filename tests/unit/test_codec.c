@@ -125,14 +125,14 @@ static void round_trip(fixture_t *fx, const rn_api_info_t *api, bool request, in
 /* ApiVersions v3 as librdkafka 2.x sends it: header v2 (client id with an
    int16 length, then an empty tagged section) and a flexible body. */
 static const uint8_t apiversions_v3_bytes[] = {
-    0x00, 0x12,             /* api key 18 */
-    0x00, 0x03,             /* version 3 */
-    0x00, 0x00, 0x00, 0x01, /* correlation id */
-    0x00, 0x07, 'r', 'd', 'k', 'a', 'f', 'k', 'a', /* client id, int16 length */
-    0x00,                                          /* header tagged fields */
-    0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a', /* compact "librdkafka" */
-    0x06, '2', '.', '3', '.', '0',                          /* compact "2.3.0" */
-    0x00,                                                   /* body tagged fields */
+    0x00, 0x12,                                                /* api key 18 */
+    0x00, 0x03,                                                /* version 3 */
+    0x00, 0x00, 0x00, 0x01,                                    /* correlation id */
+    0x00, 0x07, 'r',  'd',  'k', 'a', 'f', 'k', 'a',           /* client id, int16 length */
+    0x00,                                                      /* header tagged fields */
+    0x0b, 'l',  'i',  'b',  'r', 'd', 'k', 'a', 'f', 'k', 'a', /* compact "librdkafka" */
+    0x06, '2',  '.',  '3',  '.', '0',                          /* compact "2.3.0" */
+    0x00,                                                      /* body tagged fields */
 };
 
 static void test_apiversions_v3_librdkafka(void **state) {
@@ -163,11 +163,11 @@ static const uint8_t metadata_v12_bytes[] = {
     0x02,                                           /* compact array: 1 topic */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* topic id (zero) */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x04, 'f', 'o', 'o', /* compact nullable name "foo" */
-    0x00,                /* topic tagged fields */
-    0x01,                /* allow_auto_topic_creation */
-    0x00,                /* include_topic_authorized_operations */
-    0x00,                /* tagged fields */
+    0x04, 'f',  'o',  'o', /* compact nullable name "foo" */
+    0x00,                  /* topic tagged fields */
+    0x01,                  /* allow_auto_topic_creation */
+    0x00,                  /* include_topic_authorized_operations */
+    0x00,                  /* tagged fields */
 };
 
 /* Metadata v4 (int32 array count, int16 strings), null topics = all topics. */
@@ -395,7 +395,7 @@ static void test_fetch_request_round_trip(void **state) {
     req.topics.items = &topic;
     req.topics.count = 1;
     req.cluster_id = rn_str_from_cstr("cluster-a"); /* tagged in 12+ */
-    req.replica_state.replica_id = 3;              /* tagged struct in 15+ */
+    req.replica_state.replica_id = 3;               /* tagged struct in 15+ */
     for (int16_t v = api->version_min; v <= api->version_max_defined; v++) {
         round_trip(fx, api, true, v, &req, &out);
         assert_int_equal(out.max_wait_ms, 500);
@@ -445,10 +445,10 @@ static void test_unknown_tags_skipped(void **state) {
     fixture_t *fx = *state;
     /* ApiVersions v3 body with two unknown tags in the top-level section. */
     static const uint8_t bytes[] = {
-        0x04, 'c', 'l', 'i', 0x02, '1',       /* name "cli", version "1" */
-        0x02,                                 /* two tagged fields */
-        0x05, 0x03, 0xaa, 0xbb, 0xcc,         /* tag 5, 3 bytes */
-        0x81, 0x01, 0x01, 0xdd,               /* tag 129, 1 byte */
+        0x04, 'c',  'l',  'i',  0x02, '1', /* name "cli", version "1" */
+        0x02,                              /* two tagged fields */
+        0x05, 0x03, 0xaa, 0xbb, 0xcc,      /* tag 5, 3 bytes */
+        0x81, 0x01, 0x01, 0xdd,            /* tag 129, 1 byte */
     };
     rn_api_versions_request_t req;
     rn_reader_t r;
@@ -505,6 +505,73 @@ static void test_data_schema(void **state) {
     assert_int_equal(out.user_data.len, 2);
 }
 
+static void test_tagged_default_omitted(void **state) {
+    fixture_t *fx = *state;
+    rn_api_versions_response_t resp;
+    rn_api_versions_response_init(&resp);
+    rn_writer_t w;
+    fx->buf.len = 0;
+    rn_writer_init(&w, &fx->buf);
+    rn_api_versions_response_encode(&w, 3, &resp);
+    /* error (2) + empty compact array (1) + throttle (4) + no tags (1) */
+    static const uint8_t empty[] = {0, 0, 0x01, 0, 0, 0, 0, 0x00};
+    assert_int_equal(fx->buf.len, sizeof(empty));
+    assert_memory_equal(fx->buf.ptr, empty, sizeof(empty));
+    resp.finalized_features_epoch = 9;
+    fx->buf.len = 0;
+    rn_writer_init(&w, &fx->buf);
+    rn_api_versions_response_encode(&w, 3, &resp);
+    static const uint8_t one[] = {0, 0, 0x01, 0, 0, 0, 0, 0x01, 0x01, 0x08, 0, 0, 0, 0, 0, 0, 0, 9};
+    assert_int_equal(fx->buf.len, sizeof(one));
+    assert_memory_equal(fx->buf.ptr, one, sizeof(one));
+    assert_int_equal(rn_api_versions_response_size(3, &resp), sizeof(one));
+}
+
+static void test_encode_null_in_non_nullable(void **state) {
+    fixture_t *fx = *state;
+    rn_produce_request_topic_produce_data_t topic;
+    rn_produce_request_t req;
+    rn_produce_request_topic_produce_data_init(&topic);
+    topic.name = rn_str_null(); /* topic names are never nullable */
+    rn_produce_request_init(&req);
+    req.topic_data.items = &topic;
+    req.topic_data.count = 1;
+    rn_writer_t w;
+    fx->buf.len = 0;
+    rn_writer_init(&w, &fx->buf);
+    rn_produce_request_encode(&w, 9, &req);
+    assert_int_equal(w.err, RN_ERR_INVALID);
+    /* transactional_id is nullable from v3 on */
+    topic.name = rn_str_from_cstr("t");
+    req.transactional_id = rn_str_null();
+    fx->buf.len = 0;
+    rn_writer_init(&w, &fx->buf);
+    rn_produce_request_encode(&w, 3, &req);
+    assert_int_equal(w.err, RN_OK);
+}
+
+static void test_metadata_round_trip(void **state) {
+    fixture_t *fx = *state;
+    const rn_api_info_t *api = rn_api_info(RN_API_METADATA);
+    rn_metadata_request_metadata_request_topic_t topics[2];
+    rn_metadata_request_t req, out;
+    for (int i = 0; i < 2; i++) rn_metadata_request_metadata_request_topic_init(&topics[i]);
+    topics[0].name = rn_str_from_cstr("a");
+    topics[1].name = rn_str_from_cstr("b");
+    topics[1].topic_id.bytes[15] = 1;
+    rn_metadata_request_init(&req);
+    req.topics.items = topics;
+    req.topics.count = 2;
+    req.include_topic_authorized_operations = true;
+    for (int16_t v = api->version_min; v <= api->version_max; v++) {
+        round_trip(fx, api, true, v, &req, &out);
+        assert_int_equal(out.topics.count, 2);
+        assert_true(rn_str_eq_cstr(out.topics.items[1].name, "b"));
+        assert_int_equal(out.topics.items[1].topic_id.bytes[15], v >= 10 ? 1 : 0);
+        assert_int_equal(out.include_topic_authorized_operations, v >= 8);
+    }
+}
+
 /* ---- hostile input ---- */
 
 static void test_lying_counts(void **state) {
@@ -512,8 +579,8 @@ static void test_lying_counts(void **state) {
     rn_produce_request_t req;
     rn_reader_t r;
     /* v9: null transactional id, acks, timeout, compact array claiming 2^31-1. */
-    static const uint8_t huge[] = {0x00, 0x00, 0x01, 0x00, 0x00, 0x75, 0x30,
-                                   0xff, 0xff, 0xff, 0xff, 0x07};
+    static const uint8_t huge[] = {0x00, 0x00, 0x01, 0x00, 0x00, 0x75,
+                                   0x30, 0xff, 0xff, 0xff, 0xff, 0x07};
     rn_reader_init(&r, huge, sizeof(huge));
     assert_int_equal(rn_produce_request_decode(&r, &fx->arena, 9, &req), RN_ERR_LIMIT);
     /* v3: int32 count 1000 with 3 bytes left fails before any allocation. */
@@ -524,8 +591,8 @@ static void test_lying_counts(void **state) {
     assert_int_equal(rn_produce_request_decode(&r, &fx->arena, 3, &req), RN_ERR_CORRUPT);
     assert_int_equal(fx->arena.bytes_used, used);
     /* Negative counts other than -1 are corrupt. */
-    static const uint8_t neg[] = {0xff, 0xff, 0x00, 0x01, 0x00, 0x00, 0x75, 0x30,
-                                  0xff, 0xff, 0xff, 0xfe};
+    static const uint8_t neg[] = {0xff, 0xff, 0x00, 0x01, 0x00, 0x00,
+                                  0x75, 0x30, 0xff, 0xff, 0xff, 0xfe};
     rn_reader_init(&r, neg, sizeof(neg));
     assert_int_equal(rn_produce_request_decode(&r, &fx->arena, 3, &req), RN_ERR_CORRUPT);
 }
@@ -537,8 +604,8 @@ static void test_arena_budget(void **state) {
     enum { N = 2000 };
     static uint8_t bytes[8 + 3 + 2 * N + 1];
     size_t n = 0;
-    bytes[n++] = 0x00;                           /* transactional id null */
-    bytes[n++] = 0x00, bytes[n++] = 0x01;         /* acks */
+    bytes[n++] = 0x00;                                              /* transactional id null */
+    bytes[n++] = 0x00, bytes[n++] = 0x01;                           /* acks */
     bytes[n++] = 0, bytes[n++] = 0, bytes[n++] = 0, bytes[n++] = 1; /* timeout */
     bytes[n++] = (uint8_t)(((N + 1) & 0x7f) | 0x80);
     bytes[n++] = (uint8_t)((N + 1) >> 7);
@@ -689,6 +756,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unknown_tags_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nullable_struct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_data_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tagged_default_omitted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encode_null_in_non_nullable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metadata_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lying_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_version, setup, teardown),

@@ -23,9 +23,9 @@ static void reader(rn_reader_t *r, const uint8_t *p, size_t len) { rn_reader_ini
 
 static void test_fixed_ints(void **state) {
     (void)state;
-    static const uint8_t b[] = {0x80, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff,
-                                0xff, 0xff, 0xff, 0xff, 0xfe, 0x12, 0x34,
-                                0xde, 0xad, 0xbe, 0xef, 0x02, 0x00};
+    static const uint8_t b[] = {0x80, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x7f,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0x12,
+                                0x34, 0xde, 0xad, 0xbe, 0xef, 0x02, 0x00};
     rn_reader_t r;
     reader(&r, b, sizeof(b));
     assert_int_equal(rn_read_int8(&r), -128);
@@ -96,11 +96,11 @@ static void test_uvarint_edges(void **state) {
         {{0x7f}, 1, 127, RN_OK},
         {{0x80, 0x01}, 2, 128, RN_OK},
         {{0xff, 0xff, 0xff, 0xff, 0x0f}, 5, UINT32_MAX, RN_OK},
-        {{0x80, 0x80, 0x80, 0x80, 0x00}, 5, 0, RN_OK},          /* overlong but fits */
-        {{0xff, 0xff, 0xff, 0xff, 0x1f}, 5, 0, RN_ERR_CORRUPT}, /* 33 bits */
+        {{0x80, 0x80, 0x80, 0x80, 0x00}, 5, 0, RN_OK},                /* overlong but fits */
+        {{0xff, 0xff, 0xff, 0xff, 0x1f}, 5, 0, RN_ERR_CORRUPT},       /* 33 bits */
         {{0xff, 0xff, 0xff, 0xff, 0x8f, 0x01}, 6, 0, RN_ERR_CORRUPT}, /* 6 bytes */
-        {{0x80}, 1, 0, RN_ERR_CORRUPT},                         /* truncated */
-        {{0}, 0, 0, RN_ERR_CORRUPT},                            /* empty */
+        {{0x80}, 1, 0, RN_ERR_CORRUPT},                               /* truncated */
+        {{0}, 0, 0, RN_ERR_CORRUPT},                                  /* empty */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         rn_reader_t r;
@@ -137,12 +137,15 @@ static void test_varint_round_trip(void **state) {
     assert_int_equal(rn_varlong_size(INT64_MIN), 10);
     rn_reader_t r;
     reader(&r, buf.ptr, buf.len);
-    for (size_t i = 0; i < sizeof(v32) / sizeof(v32[0]); i++) assert_int_equal(rn_read_varint(&r), v32[i]);
-    for (size_t i = 0; i < sizeof(v64) / sizeof(v64[0]); i++) assert_true(rn_read_varlong(&r) == v64[i]);
+    for (size_t i = 0; i < sizeof(v32) / sizeof(v32[0]); i++)
+        assert_int_equal(rn_read_varint(&r), v32[i]);
+    for (size_t i = 0; i < sizeof(v64) / sizeof(v64[0]); i++)
+        assert_true(rn_read_varlong(&r) == v64[i]);
     assert_int_equal(r.err, RN_OK);
     assert_int_equal(r.pos, buf.len);
     /* An 11-byte varlong and a 10th byte carrying more than 1 bit fail. */
-    static const uint8_t long11[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00};
+    static const uint8_t long11[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0x81, 0x00};
     reader(&r, long11, sizeof(long11));
     (void)rn_read_varlong(&r);
     assert_int_equal(r.err, RN_ERR_CORRUPT);
@@ -205,8 +208,8 @@ static void test_strings(void **state) {
 static void test_bytes_records(void **state) {
     (void)state;
     rn_reader_t r;
-    static const uint8_t b[] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x02, 0xaa, 0xbb,
-                                0x00, 0x03, 0x01, 0x02};
+    static const uint8_t b[] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00,
+                                0x02, 0xaa, 0xbb, 0x00, 0x03, 0x01, 0x02};
     reader(&r, b, sizeof(b));
     assert_int_equal(rn_read_bytes(&r, false).len, -1);
     rn_bytes_t x = rn_read_bytes(&r, false);
@@ -234,8 +237,8 @@ static void test_bytes_records(void **state) {
 static void test_array_counts(void **state) {
     (void)state;
     rn_reader_t r;
-    static const uint8_t ok[] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
-                                 0x00, 0x00};
+    static const uint8_t ok[] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x03, 0x00, 0x00};
     reader(&r, ok, sizeof(ok));
     assert_int_equal(rn_read_array_count(&r, false), -1);
     assert_int_equal(rn_read_array_count(&r, false), 0);
@@ -335,8 +338,8 @@ static void test_write_lengths(void **state) {
     rn_write_bytes(&w, (rn_bytes_t){NULL, -1}, false);
     rn_write_array_count(&w, -1, true);
     rn_write_array_count(&w, 130, true);
-    static const uint8_t expect[] = {0xff, 0xff, 0x00, 0x03, 'a', 'b', 0xff, 0xff, 0xff, 0xff,
-                                     0x00, 0x83, 0x01};
+    static const uint8_t expect[] = {0xff, 0xff, 0x00, 0x03, 'a',  'b', 0xff,
+                                     0xff, 0xff, 0xff, 0x00, 0x83, 0x01};
     assert_int_equal(w.err, RN_OK);
     assert_int_equal(buf.len, sizeof(expect));
     assert_memory_equal(buf.ptr, expect, sizeof(expect));
