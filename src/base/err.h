@@ -25,6 +25,7 @@ typedef enum rn_err {
     RN_ERR_STALE,        /* stale epoch, term or generation */
     RN_ERR_DUPLICATE,    /* a retried write already applied */
     RN_ERR_SEQUENCE,     /* an out-of-order producer sequence */
+    RN_ERR_UNKNOWN_PRODUCER, /* a producer id whose state is gone */
     RN_ERR__COUNT
 } rn_err_t;
 

@@ -145,6 +145,7 @@ static void drain_mailbox(rn_loop_t *loop) {
 
 void rn_loop_turn(rn_loop_t *loop, int timeout_ms) {
     rn_io_event_t events[RN_POLL_EVENTS_MAX];
+    atomic_fetch_add_explicit(&loop->turns, 1, memory_order_acq_rel);
     int n = loop->io->ops->poller_wait(loop->io, loop->poller, events, RN_POLL_EVENTS_MAX,
                                        next_timeout_ms(loop, timeout_ms));
     loop->now_ms = rn_io_now_ms(loop->io);

@@ -53,6 +53,9 @@ struct rn_loop {
     } hooks[RN_LOOP_HOOKS_MAX];
     int hook_count;
     int64_t now_ms; /* cached at the start of each turn */
+    /* Turns begun; other threads read it to know this loop has let go of
+       pointers loaded in earlier turns (grace periods). */
+    atomic_uint_fast64_t turns;
     pthread_t thread;
 };
 

@@ -123,7 +123,7 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     conn->tail = req;
     conn->inflight++;
     net->requests_total++;
-    net->shared->on_request(net->shared->on_request_ctx, req);
+    net->shared->on_request(net->request_ctx, req);
 }
 
 /* Splits whole frames off the staging buffer. Returns 0 if the connection
@@ -176,7 +176,7 @@ void rn_conn_read(rn_conn_t *conn) {
         rn_err_t err = io->ops->sock_read(io, conn->fd, dst, room, &n);
         if (err == RN_ERR_AGAIN) return;
         if (err != RN_OK) {
-            rn_conn_close(conn, conn->head || conn->rbuf_len || conn->big ? "peer closed mid-request"
+            rn_conn_close(conn, conn->rbuf_len || conn->big ? "peer closed mid-frame"
                                                                           : NULL);
             return;
         }

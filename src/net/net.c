@@ -90,8 +90,9 @@ void rn_net_flush(void *arg) {
     }
 }
 
-rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared) {
+rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, void *request_ctx) {
     *net = (rn_net_t){0};
+    net->request_ctx = request_ctx;
     net->loop = loop;
     net->shared = shared;
     net->listen_fd = RN_FD_NONE;

@@ -33,7 +33,6 @@ struct rn_net_shared {
     atomic_int connections_open;
     atomic_uint accept_next; /* round-robin cursor */
     rn_net_request_fn on_request;
-    void *on_request_ctx;
 };
 
 struct rn_net {
@@ -45,9 +44,10 @@ struct rn_net {
     rn_watch_t listen_watch;
     rn_timer_t idle_timer;
     uint64_t requests_total;
+    void *request_ctx; /* handed to on_request with each request of this loop */
 };
 
-rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared);
+rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, void *request_ctx);
 /* Binds host:port on this loop; *port_bound receives the port (for port 0). */
 rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint16_t *port_bound);
 /* Closes the listener and every connection; loop thread only. */

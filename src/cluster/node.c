@@ -1,0 +1,99 @@
+/*
+ * node.c: partition ownership, the per-core group commit, fetch wake-ups and
+ * the grace period that frees replaced partition tables.
+ */
+#include "cluster/node.h"
+#include "base/assert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rn_node_retired {
+    struct rn_node_retired *next;
+    rn_ptable_t *table;
+    uint64_t turns[RN_CORES_MAX]; /* each loop's turn count at retirement */
+} rn_node_retired_t;
+
+int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index) {
+    uint32_t h = 2166136261u; /* FNV-1a over name and index */
+    for (const char *p = topic; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ (uint32_t)index) * 16777619u;
+    /* Consecutive partitions of a topic land on consecutive cores. */
+    return (int)((h + (uint32_t)index) % (uint32_t)node->core_count);
+}
+
+void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part) {
+    RN_ASSERT(part->owner == core->id);
+    if (part->dirty) return;
+    part->dirty = true;
+    if (core->dirty_count == core->dirty_cap) {
+        int32_t cap = core->dirty_cap ? core->dirty_cap * 2 : 64;
+        rn_partition_t **dirty = realloc(core->dirty, (size_t)cap * sizeof *dirty);
+        RN_ASSERT(dirty != NULL);
+        core->dirty = dirty;
+        core->dirty_cap = cap;
+    }
+    rn_partition_ref(part);
+    core->dirty[core->dirty_count++] = part;
+}
+
+void rn_core_group_commit(void *arg) {
+    rn_core_t *core = arg;
+    if (core->dirty_count == 0) return;
+    for (int32_t i = 0; i < core->dirty_count; i++) {
+        rn_partition_t *part = core->dirty[i];
+        rn_partition_sync(part);
+        rn_partition_unref(part);
+    }
+    core->dirty_count = 0;
+    rn_node_poke_all(core->node);
+}
+
+void rn_node_poke_all(rn_node_t *node) {
+    for (int i = 0; i < node->core_count; i++) {
+        rn_core_t *core = &node->cores[i];
+        if (!atomic_load_explicit(&core->has_parked, memory_order_acquire)) continue;
+        if (atomic_exchange_explicit(&core->poke_queued, 1, memory_order_acq_rel)) continue;
+        rn_loop_post(&core->loop, &core->poke);
+    }
+}
+
+void rn_node_publish(rn_node_t *node, rn_ptable_t *table) {
+    rn_ptable_t *old = rn_ptable_swap(&node->ptable, table);
+    if (old) {
+        rn_node_retired_t *retired = calloc(1, sizeof *retired);
+        RN_ASSERT(retired != NULL);
+        retired->table = old;
+        for (int i = 0; i < node->core_count; i++)
+            retired->turns[i] = atomic_load(&node->cores[i].loop.turns);
+        retired->next = node->retired;
+        node->retired = retired;
+    }
+    rn_node_reclaim(node);
+}
+
+void rn_node_reclaim(rn_node_t *node) {
+    rn_node_retired_t **link = &node->retired;
+    while (*link) {
+        rn_node_retired_t *retired = *link;
+        int passed = 1;
+        for (int i = 0; i < node->core_count && passed; i++)
+            passed = atomic_load(&node->cores[i].loop.turns) > retired->turns[i];
+        if (!passed) {
+            link = &retired->next;
+            continue;
+        }
+        *link = retired->next;
+        rn_ptable_release(retired->table);
+        free(retired);
+    }
+}
+
+void rn_node_reclaim_stopped(rn_node_t *node) {
+    while (node->retired) {
+        rn_node_retired_t *retired = node->retired;
+        node->retired = retired->next;
+        rn_ptable_release(retired->table);
+        free(retired);
+    }
+}

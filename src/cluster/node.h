@@ -1,0 +1,87 @@
+/*
+ * node.h: the broker's shared runtime, as the handlers see it.
+ *
+ * rn_node_t is built once at start-up by src/server and lives until exit:
+ * settings (copied from the configuration), the cores, and the table of
+ * live partitions. rn_core_t is one event loop and what it owns: its
+ * partitions' group commit and its parked fetches. Handlers reach other
+ * cores only through mail (rn_loop_post).
+ */
+#ifndef RN_CLUSTER_NODE_H
+#define RN_CLUSTER_NODE_H
+
+#include "base/limits.h"
+#include "cluster/ptable.h"
+#include "io/loop.h"
+#include "partition/partition.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+typedef struct rn_node rn_node_t;
+typedef struct rn_core rn_core_t;
+
+/* Settings the request path needs, copied from the configuration. */
+typedef struct rn_node_settings {
+    int32_t node_id;
+    char advertised_host[256];
+    int32_t advertised_port;
+    char log_dir[RN_STORAGE_PATH_BYTES_MAX];
+    bool auto_create_topics;
+    int32_t num_partitions;
+    int16_t default_replication_factor;
+    bool durable_acks;         /* fsync before acknowledging (the default) */
+    int64_t retention_check_interval_ms;
+} rn_node_settings_t;
+
+struct rn_core {
+    rn_loop_t loop;
+    int id;
+    rn_node_t *node;
+    rn_partition_t **dirty;    /* partitions appended this turn */
+    int32_t dirty_count;
+    int32_t dirty_cap;
+    void *parked;              /* parked fetches (handlers/fetch_wait.c) */
+    rn_mail_t poke;            /* "new data": re-check parked fetches */
+    atomic_int poke_queued;
+    atomic_int has_parked;
+    rn_timer_t housekeep_timer;
+};
+
+struct rn_node {
+    rn_io_t *io;
+    rn_node_settings_t settings;
+    char cluster_id[32];
+    rn_core_t *cores;
+    int core_count;
+    /* The live partition table, swapped by pointer (ptable.h). */
+    _Atomic(rn_ptable_t *) ptable;
+    /* Metadata changes (admin requests) are rare; one at a time. */
+    pthread_mutex_t admin_lock;
+    struct rn_controller *controller; /* guarded by admin_lock */
+    struct rn_node_retired *retired; /* replaced tables in their grace period */
+    int64_t started_ms;
+    int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
+    int64_t producer_id_end;
+};
+
+/* Installs a new partition table; caller holds admin_lock. */
+void rn_node_publish(rn_node_t *node, rn_ptable_t *table);
+/* Releases replaced tables every loop has moved past; holds admin_lock. */
+void rn_node_reclaim(rn_node_t *node);
+
+/* Releases every replaced table; only once all loops have stopped. */
+void rn_node_reclaim_stopped(rn_node_t *node);
+
+/* The core that owns a partition: a stable hash of topic and index. */
+int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index);
+
+/* Marks a partition appended on this core, for the end-of-turn sync. */
+void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part);
+/* The end-of-turn hook: one sync per dirty partition, then waiters. */
+void rn_core_group_commit(void *core);
+/* After a group commit advanced data: wake cores with parked fetches. */
+void rn_node_poke_all(rn_node_t *node);
+
+#endif

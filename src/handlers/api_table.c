@@ -1,0 +1,35 @@
+/*
+ * api_table.c: the APIs this broker serves, the version range it advertises
+ * for each, and the handler. Ranges are what real clients need: librdkafka
+ * turns features off unless some old versions sit inside a range (Produce
+ * must start at 0 or it stops compressing), so minimums matter as much as
+ * maximums. Produce 0-2 are advertised but answered with an error, since
+ * they carry message formats older than record batch v2.
+ */
+#include "handlers/handler.h"
+
+static const rn_handler_api_t handler_apis[] = {
+    {RN_API_PRODUCE, 0, 8, rn_handle_produce},
+    {RN_API_FETCH, 4, 11, rn_handle_fetch},
+    {RN_API_LIST_OFFSETS, 1, 5, rn_handle_list_offsets},
+    {RN_API_METADATA, 0, 8, rn_handle_metadata},
+    {RN_API_API_VERSIONS, 0, 3, rn_handle_api_versions},
+    {RN_API_CREATE_TOPICS, 0, 4, rn_handle_create_topics},
+    {RN_API_DELETE_RECORDS, 0, 1, rn_handle_delete_records},
+    {RN_API_INIT_PRODUCER_ID, 0, 4, rn_handle_init_producer_id},
+    {RN_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, rn_handle_offset_for_leader_epoch},
+    {RN_API_DESCRIBE_CLUSTER, 0, 1, rn_handle_describe_cluster},
+};
+
+#define HANDLER_API_COUNT ((int)(sizeof handler_apis / sizeof handler_apis[0]))
+
+const rn_handler_api_t *rn_handler_api(int16_t key) {
+    for (int i = 0; i < HANDLER_API_COUNT; i++)
+        if (handler_apis[i].key == key) return &handler_apis[i];
+    return NULL;
+}
+
+const rn_handler_api_t *rn_handler_apis(int *count) {
+    *count = HANDLER_API_COUNT;
+    return handler_apis;
+}

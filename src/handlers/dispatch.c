@@ -1,0 +1,123 @@
+/*
+ * dispatch.c: from a frame to a handler call, and from a response struct to
+ * bytes on the wire.
+ *
+ * Unknown API keys, unsupported versions and malformed bodies close the
+ * connection with a log line, as Kafka does; ApiVersions at an unknown
+ * version is the exception clients rely on: it is answered in v0 form with
+ * UNSUPPORTED_VERSION and the ranges (api_versions.c).
+ */
+#include "handlers/handler.h"
+#include "proto/gen/request_header.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "net/conn.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The writer's splice hook: a records field backed by a file range. */
+static rn_err_t respond_splice(void *ctx, size_t pos, const void *file_ref, uint64_t file_off,
+                               int64_t len) {
+    rn_req_t *req = ctx;
+    const rn_file_range_t *range = file_ref;
+    rn_splice_t splice = {pos, range->fd, file_off, (size_t)len, range->release, range->pin};
+    return rn_req_add_splice(req, &splice);
+}
+
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void rn_handler_respond(rn_req_t *req, const void *response) {
+    const rn_api_info_t *api = rn_api_info(req->api_key);
+    RN_ASSERT(api != NULL);
+    RN_ASSERT(req->out.len == 0);
+    rn_writer_t w;
+    rn_writer_init(&w, &req->out);
+    w.splice = respond_splice;
+    w.splice_ctx = req;
+    rn_write_int32(&w, 0); /* frame length, patched below */
+    rn_write_int32(&w, req->correlation_id);
+    /* ApiVersions answers in header v0 at any version (clients parse it first). */
+    int16_t version = req->api_version;
+    if (req->api_key != RN_API_API_VERSIONS && version <= api->version_max_defined &&
+        api->response_header_version[version] >= 1)
+        rn_write_uvarint(&w, 0); /* empty tagged-field section */
+    api->response_encode(&w, version, response);
+    if (w.err != RN_OK) {
+        RN_ERROR("dispatch", "cannot encode %s v%d response: %s", api->name, version,
+                 rn_err_name(w.err));
+        rn_conn_close(req->conn, "response encoding failed");
+        req->no_response = 1;
+        rn_req_finish(req);
+        return;
+    }
+    put_be32(req->out.ptr, (uint32_t)(rn_req_out_bytes(req) - 4));
+    rn_req_finish(req);
+}
+
+void rn_handler_finish_silently(rn_req_t *req) {
+    req->no_response = 1;
+    rn_req_finish(req);
+}
+
+void *rn_handler_response_new(rn_req_t *req) {
+    const rn_api_info_t *api = rn_api_info(req->api_key);
+    RN_ASSERT(api != NULL);
+    void *response = rn_arena_alloc(&req->arena, api->response_bytes);
+    RN_ASSERT(response != NULL); /* the arena budget is at least 64 KiB */
+    api->response_init(response);
+    return response;
+}
+
+char *rn_handler_cstr(rn_req_t *req, rn_str_t str) {
+    size_t len = str.len > 0 ? (size_t)str.len : 0;
+    char *cstr = rn_arena_alloc(&req->arena, len + 1);
+    if (cstr && len) memcpy(cstr, str.ptr, len);
+    return cstr;
+}
+
+static void dispatch_reject(rn_req_t *req, const char *what) {
+    char why[160];
+    snprintf(why, sizeof why, "%s (api key %d, version %d, correlation id %d)", what,
+             req->api_key, req->api_version, req->correlation_id);
+    rn_conn_close(req->conn, why);
+    rn_handler_finish_silently(req);
+}
+
+void rn_handler_dispatch(void *ctx, rn_req_t *req) {
+    rn_core_t *core = ctx;
+    const rn_api_info_t *api = rn_api_info(req->api_key);
+    const rn_handler_api_t *handler = rn_handler_api(req->api_key);
+    if (!api || !handler) {
+        dispatch_reject(req, "unknown or unserved API key");
+        return;
+    }
+    int supported = req->api_version >= handler->version_min &&
+                    req->api_version <= handler->version_max;
+    if (!supported && req->api_key != RN_API_API_VERSIONS) {
+        dispatch_reject(req, "unsupported API version");
+        return;
+    }
+    rn_reader_t r;
+    rn_reader_init(&r, req->frame, req->frame_len);
+    rn_request_header_t header;
+    int16_t header_version = supported ? api->request_header_version[req->api_version] : 1;
+    rn_err_t err = rn_request_header_decode(&r, &req->arena, header_version, &header);
+    void *body = NULL;
+    if (err == RN_OK && supported) {
+        body = rn_arena_alloc(&req->arena, api->request_bytes);
+        err = body ? api->request_decode(&r, &req->arena, req->api_version, body)
+                   : RN_ERR_NO_MEMORY;
+    }
+    if (err != RN_OK) {
+        dispatch_reject(req, err == RN_ERR_NO_MEMORY ? "request exceeds its decode budget"
+                                                     : "malformed request");
+        return;
+    }
+    handler->handle(core, req, body);
+}

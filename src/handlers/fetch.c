@@ -1,0 +1,243 @@
+/*
+ * fetch.c: Fetch (key 1), sessionless (session id 0: clients send full
+ * fetches, as KIP-227 allows).
+ *
+ * Each partition becomes an op read on its owner core: the owner finds the
+ * file range of whole batches below the high watermark and pins its
+ * segment; the origin core sends the range with sendfile, never copying
+ * record bytes. If fewer than min_bytes are ready the request parks until
+ * new data is committed on any core (a poke) or max_wait_ms passes.
+ */
+#include "handlers/handler.h"
+#include "proto/gen/fetch_request.h"
+#include "proto/gen/fetch_response.h"
+#include "base/assert.h"
+#include "cluster/fanout.h"
+
+typedef struct fetch_state fetch_state_t;
+
+typedef struct fetch_op {
+    rn_part_op_t op; /* op.part: referenced; NULL for an unknown partition */
+    int64_t fetch_offset;
+    int32_t max_bytes;
+    rn_fetch_response_partition_data_t *out;
+    rn_log_read_t read;
+    rn_file_range_t range;
+    rn_err_t err;
+} fetch_op_t;
+
+struct fetch_state {
+    rn_fanout_t fan;
+    rn_req_t *req;
+    rn_fetch_response_t *resp;
+    fetch_op_t *ops;
+    int32_t op_count;
+    int32_t min_bytes;
+    int32_t max_bytes;
+    int64_t deadline_ms;
+    bool final; /* respond whatever the result */
+    rn_timer_t timer;
+    fetch_state_t *park_next;
+};
+
+static void fetch_evaluate(rn_fanout_t *fan);
+
+/* On the owner core: find the range below the high watermark and pin it. */
+static void fetch_op_run(rn_part_op_t *op) {
+    fetch_op_t *fop = (fetch_op_t *)op;
+    rn_partition_t *part = op->part;
+    fop->read = (rn_log_read_t){0};
+    fop->err = RN_OK;
+    if (part->deleted) {
+        fop->err = RN_ERR_NOT_FOUND;
+    } else {
+        int64_t hw = rn_partition_hw(part);
+        if (fop->fetch_offset != hw)
+            fop->err = rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, hw, &fop->read);
+    }
+    rn_fanout_reply(op);
+}
+
+static void fetch_issue(fetch_state_t *state) {
+    rn_fanout_begin(&state->fan, state->fan.origin, fetch_evaluate);
+    for (int32_t i = 0; i < state->op_count; i++)
+        if (state->ops[i].op.part) rn_fanout_send(&state->fan, &state->ops[i].op, fetch_op_run);
+    rn_fanout_end(&state->fan);
+}
+
+static void fetch_release_read(void *pin) { rn_log_read_release(pin); }
+
+static void fetch_drop_reads(fetch_state_t *state) {
+    for (int32_t i = 0; i < state->op_count; i++) {
+        if (state->ops[i].read.len) rn_log_read_release(&state->ops[i].read);
+        state->ops[i].read = (rn_log_read_t){0};
+    }
+}
+
+/* Bytes ready, dropping ranges past the request's max_bytes (the first
+   non-empty partition always keeps its batch, as Kafka does). */
+static int64_t fetch_tally(fetch_state_t *state) {
+    int64_t total = 0;
+    for (int32_t i = 0; i < state->op_count; i++) {
+        fetch_op_t *op = &state->ops[i];
+        if (op->read.len == 0) continue;
+        if (total > 0 && total + (int64_t)op->read.len > state->max_bytes) {
+            rn_log_read_release(&op->read);
+            op->read = (rn_log_read_t){0};
+            continue;
+        }
+        total += (int64_t)op->read.len;
+    }
+    return total;
+}
+
+static void fetch_fill(fetch_op_t *op) {
+    rn_fetch_response_partition_data_t *out = op->out;
+    rn_partition_t *part = op->op.part;
+    out->error_code = part ? rn_handler_kerr(op->err) : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!part) return;
+    out->high_watermark = rn_partition_hw(part);
+    out->last_stable_offset = out->high_watermark;
+    out->log_start_offset = rn_partition_start(part);
+    if (op->read.len == 0) {
+        out->records = (rn_records_t){NULL, 0, NULL, 0};
+        return;
+    }
+    op->range = (rn_file_range_t){op->read.fd, &op->read, fetch_release_read};
+    out->records = (rn_records_t){NULL, (int64_t)op->read.len, &op->range, op->read.position};
+}
+
+static void fetch_respond(fetch_state_t *state) {
+    for (int32_t i = 0; i < state->op_count; i++) {
+        fetch_fill(&state->ops[i]);
+        if (state->ops[i].op.part) rn_partition_unref(state->ops[i].op.part);
+    }
+    rn_handler_respond(state->req, state->resp);
+}
+
+/* ---- parking ---- */
+
+static void fetch_unpark(fetch_state_t *state) {
+    rn_core_t *core = state->fan.origin;
+    for (fetch_state_t **link = (fetch_state_t **)&core->parked; *link; link = &(*link)->park_next) {
+        if (*link == state) {
+            *link = state->park_next;
+            break;
+        }
+    }
+    atomic_store(&core->has_parked, core->parked != NULL);
+    rn_loop_timer_stop(&core->loop, &state->timer);
+}
+
+static void fetch_timeout(rn_timer_t *timer) {
+    fetch_state_t *state = (fetch_state_t *)((char *)timer - offsetof(fetch_state_t, timer));
+    fetch_unpark(state);
+    state->final = true;
+    fetch_issue(state);
+}
+
+static void fetch_park(fetch_state_t *state) {
+    rn_core_t *core = state->fan.origin;
+    state->park_next = core->parked;
+    core->parked = state;
+    atomic_store(&core->has_parked, 1);
+    rn_timer_init(&state->timer, fetch_timeout);
+    int64_t wait_ms = state->deadline_ms - core->loop.now_ms;
+    rn_loop_timer_start(&core->loop, &state->timer, wait_ms > 0 ? wait_ms : 0);
+}
+
+static bool fetch_has_news(const fetch_state_t *state) {
+    for (int32_t i = 0; i < state->op_count; i++) {
+        const fetch_op_t *op = &state->ops[i];
+        if (op->op.part && rn_partition_hw(op->op.part) > op->fetch_offset) return true;
+    }
+    return false;
+}
+
+void rn_handler_fetch_poke(rn_mail_t *mail) {
+    rn_core_t *core = (rn_core_t *)((char *)mail - offsetof(rn_core_t, poke));
+    atomic_store(&core->poke_queued, 0);
+    fetch_state_t *state = core->parked;
+    while (state) {
+        fetch_state_t *next = state->park_next;
+        if (fetch_has_news(state)) {
+            fetch_unpark(state);
+            fetch_issue(state);
+        }
+        state = next;
+    }
+}
+
+static void fetch_evaluate(rn_fanout_t *fan) {
+    fetch_state_t *state = (fetch_state_t *)fan;
+    int64_t total = fetch_tally(state);
+    bool any_error = false;
+    for (int32_t i = 0; i < state->op_count; i++)
+        any_error |= state->ops[i].op.part && state->ops[i].err != RN_OK;
+    if (state->final || any_error || total >= state->min_bytes ||
+        fan->origin->loop.now_ms >= state->deadline_ms) {
+        fetch_respond(state);
+        return;
+    }
+    fetch_drop_reads(state);
+    fetch_park(state);
+}
+
+/* ---- the request ---- */
+
+static int32_t fetch_count_partitions(const rn_fetch_request_t *in) {
+    int32_t count = 0;
+    for (int32_t t = 0; t < in->topics.count; t++)
+        count += in->topics.items[t].partitions.count > 0 ? in->topics.items[t].partitions.count : 0;
+    return count;
+}
+
+static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table,
+                                const rn_fetch_request_fetch_topic_t *topic,
+                                rn_fetch_response_fetchable_topic_response_t *tout) {
+    rn_req_t *req = state->req;
+    int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
+    tout->topic = topic->topic;
+    tout->topic_id = topic->topic_id;
+    tout->partitions.count = count;
+    tout->partitions.items = rn_arena_alloc(&req->arena, (size_t)count * sizeof *tout->partitions.items + 1);
+    RN_ASSERT(tout->partitions.items != NULL);
+    for (int32_t p = 0; p < count; p++) {
+        const rn_fetch_request_fetch_partition_t *pin = &topic->partitions.items[p];
+        fetch_op_t *op = &state->ops[state->op_count++];
+        op->out = &tout->partitions.items[p];
+        rn_fetch_response_partition_data_init(op->out);
+        op->out->partition_index = pin->partition;
+        op->fetch_offset = pin->fetch_offset;
+        op->max_bytes = pin->partition_max_bytes > 0 ? pin->partition_max_bytes : 1;
+        op->op.part = rn_ptable_partition(table, topic->topic, pin->partition);
+        if (op->op.part) rn_partition_ref(op->op.part);
+    }
+}
+
+void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_fetch_request_t *in = body;
+    fetch_state_t *state = rn_arena_alloc(&req->arena, sizeof *state);
+    RN_ASSERT(state != NULL);
+    state->req = req;
+    state->fan.origin = core;
+    state->resp = rn_handler_response_new(req);
+    state->min_bytes = in->min_bytes > 0 ? in->min_bytes : 0;
+    state->max_bytes = in->max_bytes > 0 ? in->max_bytes : 1;
+    state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
+    int32_t part_count = fetch_count_partitions(in);
+    state->ops = rn_arena_alloc(&req->arena, (size_t)part_count * sizeof *state->ops + 1);
+    int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
+    rn_fetch_response_t *resp = state->resp;
+    resp->responses.count = topic_count;
+    resp->responses.items = rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
+    if (!state->ops || !resp->responses.items) {
+        rn_handler_finish_silently(req); /* past the decode budget: drop */
+        return;
+    }
+    rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);
+    for (int32_t t = 0; t < topic_count; t++)
+        fetch_prepare_topic(state, table, &in->topics.items[t], &resp->responses.items[t]);
+    rn_ptable_release(table);
+    fetch_issue(state);
+}

@@ -1,0 +1,83 @@
+/*
+ * handler.h: what every API handler sees.
+ *
+ * The dispatcher (dispatch.c) decodes the request header and body into the
+ * request's arena, checks the version against the advertised range, then
+ * calls the API's handler with the decoded body. A handler answers with
+ * rn_handler_respond (now or, for work on other cores, later on the same
+ * loop) exactly once. Handlers turn rn_err_t into Kafka codes only through
+ * rn_handler_kerr (errmap.c).
+ */
+#ifndef RN_HANDLERS_HANDLER_H
+#define RN_HANDLERS_HANDLER_H
+
+#include "base/err.h"
+#include "cluster/node.h"
+#include "net/request.h"
+#include "proto/gen/api.h"
+#include "proto/kerr.h"
+
+/* What a Fetch response's records field points at when it is a file range
+   (rn_records_t.file_ref): the open file and the pin that keeps it open. */
+typedef struct rn_file_range {
+    rn_fd_t fd;
+    void *pin;
+    void (*release)(void *pin);
+} rn_file_range_t;
+
+typedef void (*rn_handler_fn)(rn_core_t *core, rn_req_t *req, void *body);
+
+typedef struct rn_handler_api {
+    int16_t key;
+    int16_t version_min; /* advertised range */
+    int16_t version_max;
+    rn_handler_fn handle;
+} rn_handler_api_t;
+
+/* The handler entry for key, or NULL when the broker does not serve it. */
+const rn_handler_api_t *rn_handler_api(int16_t key);
+/* Every served API in key order, for ApiVersions. */
+const rn_handler_api_t *rn_handler_apis(int *count);
+
+/* The dispatcher: the net layer's on_request callback (ctx is the rn_core_t). */
+void rn_handler_dispatch(void *core, rn_req_t *req);
+
+/* Encodes header and body of the response into req->out and finishes req. */
+void rn_handler_respond(rn_req_t *req, const void *response);
+/* Finishes req with no bytes written back (acks=0 produce). */
+void rn_handler_finish_silently(rn_req_t *req);
+/* Allocates and initializes the response struct for req's API in its arena. */
+void *rn_handler_response_new(rn_req_t *req);
+
+/* The one mapping from operating errors to Kafka error codes. */
+int16_t rn_handler_kerr(rn_err_t err);
+
+/* Kafka's leader-epoch fencing for requests naming the epoch they expect:
+   NONE, UNKNOWN_LEADER_EPOCH (newer than ours) or FENCED_LEADER_EPOCH. */
+int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch);
+
+/* Copies a wire string into a NUL-terminated arena string (NULL on budget). */
+char *rn_handler_cstr(rn_req_t *req, rn_str_t str);
+
+/* The mail fn of rn_core_t.poke: re-checks this core's parked fetches. */
+void rn_handler_fetch_poke(rn_mail_t *mail);
+
+/* One handler per API (handlers/<api>.c). */
+void rn_handle_api_versions(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_list_offsets(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_offset_for_leader_epoch(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_init_producer_id(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_delete_topics(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_delete_records(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_log_dirs(rn_core_t *core, rn_req_t *req, void *body);
+
+#endif

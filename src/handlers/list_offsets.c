@@ -1,0 +1,82 @@
+/*
+ * list_offsets.c: ListOffsets (key 2): earliest (-2), latest (-1, the high
+ * watermark, which is also the last stable offset without transactions),
+ * or the first offset whose timestamp is at least the one asked (time
+ * index, then a scan of one batch), as Kafka answers.
+ */
+#include "handlers/part_ops.h"
+#include "proto/gen/list_offsets_request.h"
+#include "proto/gen/list_offsets_response.h"
+
+#define LIST_OFFSETS_LATEST (-1)
+#define LIST_OFFSETS_EARLIEST (-2)
+
+int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch) {
+    if (current_leader_epoch < 0 || current_leader_epoch == part->leader_epoch)
+        return RN_KERR_NONE;
+    return current_leader_epoch > part->leader_epoch ? RN_KERR_UNKNOWN_LEADER_EPOCH
+                                                     : RN_KERR_FENCED_LEADER_EPOCH;
+}
+
+static void list_offsets_run(rn_part_op_t *op) {
+    rn_pop_t *pop = (rn_pop_t *)op;
+    const rn_list_offsets_request_list_offsets_partition_t *in = pop->in;
+    rn_list_offsets_response_list_offsets_partition_response_t *out = pop->out;
+    rn_partition_t *part = op->part;
+    out->error_code = rn_handler_check_epoch(part, in->current_leader_epoch);
+    out->leader_epoch = part->leader_epoch;
+    out->timestamp = -1;
+    int64_t hw = rn_partition_hw(part);
+    if (out->error_code != RN_KERR_NONE) {
+        out->offset = -1;
+    } else if (in->timestamp == LIST_OFFSETS_LATEST) {
+        out->offset = hw;
+    } else if (in->timestamp == LIST_OFFSETS_EARLIEST) {
+        out->offset = rn_partition_start(part);
+    } else if (in->timestamp < 0) {
+        out->error_code = RN_KERR_UNSUPPORTED_VERSION; /* -3 and below need a newer version */
+        out->offset = -1;
+    } else {
+        int64_t offset = -1, timestamp = -1;
+        rn_err_t err = rn_log_offset_for_timestamp(part->log, in->timestamp, &offset, &timestamp);
+        if (err == RN_OK && offset < hw) {
+            out->offset = offset;
+            out->timestamp = timestamp;
+        } else if (err == RN_OK || err == RN_ERR_NOT_FOUND) {
+            out->offset = -1;
+        } else {
+            out->error_code = rn_handler_kerr(err);
+            out->offset = -1;
+        }
+    }
+    rn_fanout_reply(op);
+}
+
+void rn_handle_list_offsets(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_list_offsets_request_t *in = body;
+    rn_list_offsets_response_t *resp = rn_handler_response_new(req);
+    rn_pop_batch_t *batch = rn_pop_batch_begin(core, req, resp);
+    int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
+    resp->topics.count = topic_count;
+    resp->topics.items = rn_pop_alloc(req, (size_t)topic_count * sizeof *resp->topics.items);
+    for (int32_t t = 0; t < topic_count; t++) {
+        const rn_list_offsets_request_list_offsets_topic_t *topic = &in->topics.items[t];
+        rn_list_offsets_response_list_offsets_topic_response_t *tout = &resp->topics.items[t];
+        int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
+        tout->name = topic->name;
+        tout->partitions.count = count;
+        tout->partitions.items = rn_pop_alloc(req, (size_t)count * sizeof *tout->partitions.items);
+        for (int32_t p = 0; p < count; p++) {
+            const rn_list_offsets_request_list_offsets_partition_t *pin = &topic->partitions.items[p];
+            rn_list_offsets_response_list_offsets_partition_response_t *pout = &tout->partitions.items[p];
+            rn_list_offsets_response_list_offsets_partition_response_init(pout);
+            pout->partition_index = pin->partition_index;
+            if (!rn_pop_send(batch, topic->name, pin->partition_index, pin, pout, list_offsets_run)) {
+                pout->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                pout->offset = -1;
+                pout->timestamp = -1;
+            }
+        }
+    }
+    rn_pop_batch_end(batch);
+}

@@ -1,0 +1,161 @@
+/*
+ * produce.c: Produce (key 0).
+ *
+ * Each partition of the request becomes an op that runs on the core owning
+ * the partition (cluster/fanout.h): it appends there and, when the ack must
+ * be durable, waits for that core's end-of-turn group commit before it
+ * replies. The response is written once every op has replied. Record bytes
+ * are never copied: the owner rewrites offsets in the request's own frame
+ * buffer and writes it to the log.
+ */
+#include "handlers/handler.h"
+#include "proto/gen/produce_request.h"
+#include "proto/gen/produce_response.h"
+#include "base/assert.h"
+#include "cluster/fanout.h"
+#include "cluster/topics.h"
+
+typedef struct produce_state {
+    rn_fanout_t fan;
+    rn_req_t *req;
+    rn_ptable_t *table;
+    rn_produce_response_t *resp;
+    int16_t acks;
+} produce_state_t;
+
+typedef struct produce_op {
+    rn_part_op_t op;
+    rn_partition_waiter_t waiter;
+    produce_state_t *state;
+    rn_produce_response_partition_produce_response_t *out;
+    uint8_t *records;
+    size_t len;
+    rn_err_t err;
+    rn_partition_append_result_t res;
+} produce_op_t;
+
+static void produce_op_fill(produce_op_t *pop) {
+    rn_produce_response_partition_produce_response_t *out = pop->out;
+    out->error_code = rn_handler_kerr(pop->err);
+    if (pop->err != RN_OK) return;
+    out->base_offset = pop->res.base_offset;
+    out->log_append_time_ms = pop->res.log_append_time_ms;
+    out->log_start_offset = pop->res.log_start_offset;
+}
+
+static void produce_done(rn_fanout_t *fan) {
+    produce_state_t *state = (produce_state_t *)fan;
+    rn_ptable_release(state->table);
+    if (state->acks == 0) rn_handler_finish_silently(state->req);
+    else rn_handler_respond(state->req, state->resp);
+}
+
+static void produce_op_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
+    produce_op_t *pop = (produce_op_t *)((char *)waiter - offsetof(produce_op_t, waiter));
+    if (err != RN_OK) pop->err = err;
+    produce_op_fill(pop);
+    rn_partition_t *part = pop->op.part;
+    rn_fanout_reply(&pop->op); /* pop may be gone once the origin has it */
+    rn_partition_unref(part);
+}
+
+/* On the owner core: append, then wait for the group commit if needed. */
+static void produce_op_run(rn_part_op_t *op) {
+    produce_op_t *pop = (produce_op_t *)op;
+    rn_partition_t *part = op->part;
+    rn_core_t *owner = rn_part_op_owner(op);
+    pop->err = part->deleted ? RN_ERR_NOT_FOUND
+                             : rn_partition_append(part, pop->records, pop->len,
+                                                   rn_io_wall_ms(owner->loop.io), &pop->res);
+    bool appended = pop->err == RN_OK && !pop->res.duplicate;
+    if (appended) rn_core_mark_dirty(owner, part);
+    if (!appended || pop->state->acks == 0 || !part->durable) {
+        produce_op_durable(&pop->waiter, RN_OK);
+        return;
+    }
+    pop->waiter.offset_needed = pop->res.last_offset;
+    pop->waiter.done = produce_op_durable;
+    rn_partition_wait_durable(part, &pop->waiter);
+}
+
+/* A Kafka code refusing the whole request: versions 0-2 carry message
+   formats older than record batch v2; transactions are not served yet. */
+static int16_t produce_refusal(const rn_req_t *req, const rn_produce_request_t *body) {
+    if (req->api_version <= 2) return RN_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    if (body->acks != 0 && body->acks != 1 && body->acks != -1)
+        return RN_KERR_INVALID_REQUIRED_ACKS;
+    if (body->transactional_id.len >= 0) return RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return RN_KERR_NONE;
+}
+
+static rn_partition_t *produce_lookup(produce_state_t *state, rn_str_t topic, int32_t index) {
+    rn_partition_t *part = rn_ptable_partition(state->table, topic, index);
+    rn_node_t *node = state->fan.origin->node;
+    if (!part && rn_topics_auto_create(node, topic) == RN_KERR_NONE) {
+        rn_ptable_release(state->table);
+        state->table = rn_ptable_acquire(&node->ptable);
+        part = rn_ptable_partition(state->table, topic, index);
+    }
+    if (part) rn_partition_ref(part);
+    return part;
+}
+
+static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_t topic,
+                              const rn_produce_request_partition_produce_data_t *pin,
+                              int16_t refused) {
+    pop->state = state;
+    rn_produce_response_partition_produce_response_init(pop->out);
+    pop->out->index = pin->index;
+    if (refused != RN_KERR_NONE) {
+        pop->out->error_code = refused;
+        return;
+    }
+    pop->op.part = produce_lookup(state, topic, pin->index);
+    if (!pop->op.part) {
+        pop->out->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    pop->records = (uint8_t *)(uintptr_t)pin->records.ptr; /* the frame is ours to rewrite */
+    pop->len = pin->records.len > 0 ? (size_t)pin->records.len : 0;
+    if (pop->len == 0) {
+        pop->out->error_code = RN_KERR_CORRUPT_MESSAGE;
+        rn_partition_unref(pop->op.part);
+        return;
+    }
+    rn_fanout_send(&state->fan, &pop->op, produce_op_run);
+}
+
+void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_produce_request_t *in = body;
+    produce_state_t *state = rn_arena_alloc(&req->arena, sizeof *state);
+    RN_ASSERT(state != NULL);
+    state->req = req;
+    state->table = rn_ptable_acquire(&core->node->ptable);
+    state->resp = rn_handler_response_new(req);
+    state->acks = in->acks;
+    rn_fanout_begin(&state->fan, core, produce_done);
+    int16_t refused = produce_refusal(req, in);
+    int32_t topic_count = in->topic_data.count > 0 ? in->topic_data.count : 0;
+    rn_produce_response_t *resp = state->resp;
+    resp->responses.count = topic_count;
+    resp->responses.items =
+        rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
+    RN_ASSERT(resp->responses.items != NULL);
+    for (int32_t t = 0; t < topic_count; t++) {
+        const rn_produce_request_topic_produce_data_t *topic = &in->topic_data.items[t];
+        rn_produce_response_topic_produce_response_t *tout = &resp->responses.items[t];
+        int32_t count = topic->partition_data.count > 0 ? topic->partition_data.count : 0;
+        tout->name = topic->name;
+        tout->partition_responses.count = count;
+        tout->partition_responses.items =
+            rn_arena_alloc(&req->arena, (size_t)count * sizeof *tout->partition_responses.items + 1);
+        produce_op_t *pops = rn_arena_alloc(&req->arena, (size_t)count * sizeof *pops + 1);
+        RN_ASSERT(tout->partition_responses.items != NULL && pops != NULL);
+        for (int32_t p = 0; p < count; p++) {
+            pops[p].out = &tout->partition_responses.items[p];
+            produce_partition(state, &pops[p], topic->name, &topic->partition_data.items[p],
+                              refused);
+        }
+    }
+    rn_fanout_end(&state->fan);
+}

@@ -1,0 +1,169 @@
+/*
+ * partition.c: a partition's append path (producer checks, log append), its
+ * group-commit completion (sync, high watermark, waiters) and housekeeping.
+ * It owns its log and producer state; it never touches sockets or requests.
+ */
+#include "partition/partition.h"
+#include "base/assert.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void partition_publish_offsets(rn_partition_t *part) {
+    atomic_store_explicit(&part->log_start, rn_log_start_offset(part->log), memory_order_release);
+    atomic_store_explicit(&part->log_end, rn_log_end_offset(part->log), memory_order_release);
+}
+
+rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, int32_t index,
+                           const rn_log_config_t *cfg, bool durable, int owner,
+                           rn_partition_t **out) {
+    RN_ASSERT(strlen(topic) <= RN_TOPIC_NAME_BYTES_MAX);
+    RN_ASSERT(index >= 0);
+    rn_partition_t *part = calloc(1, sizeof *part);
+    if (!part) return RN_ERR_NO_MEMORY;
+    snprintf(part->topic, sizeof part->topic, "%s", topic);
+    part->index = index;
+    part->owner = owner;
+    part->io = io;
+    part->durable = durable;
+    int n = snprintf(part->dir, sizeof part->dir, "%s/%s-%d", log_dir, topic, index);
+    RN_ASSERT(n > 0 && (size_t)n < sizeof part->dir);
+    rn_err_t err = rn_io_dir_create(io, part->dir);
+    if (err == RN_OK) err = rn_log_open(io, part->dir, cfg, &part->log);
+    if (err == RN_OK) err = rn_producer_state_create(&part->producers);
+    int64_t replayed_from = 0;
+    if (err == RN_OK) err = rn_producer_state_load(part->producers, io, part->log, &replayed_from);
+    if (err != RN_OK) {
+        if (part->producers) rn_producer_state_free(part->producers);
+        if (part->log) rn_log_close(part->log);
+        free(part);
+        return err;
+    }
+    atomic_init(&part->refs, 1);
+    partition_publish_offsets(part);
+    /* Everything recovered is durable: recovery only keeps synced bytes or
+       bytes that survived, and the next sync covers the rest. */
+    atomic_store(&part->high_watermark, rn_log_end_offset(part->log));
+    *out = part;
+    return RN_OK;
+}
+
+void rn_partition_ref(rn_partition_t *part) {
+    int refs = atomic_fetch_add_explicit(&part->refs, 1, memory_order_relaxed);
+    RN_ASSERT(refs > 0);
+}
+
+void rn_partition_mark_deleted(rn_partition_t *part) { part->deleted = true; }
+
+static int remove_file(void *ctx, const char *name) {
+    rn_partition_t *part = ctx;
+    char path[RN_STORAGE_PATH_BYTES_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", part->dir, name);
+    rn_io_unlink(part->io, path);
+    return 0;
+}
+
+void rn_partition_unref(rn_partition_t *part) {
+    if (atomic_fetch_sub_explicit(&part->refs, 1, memory_order_acq_rel) != 1) return;
+    RN_ASSERT(part->waiters == NULL);
+    if (!part->deleted) {
+        rn_err_t save = rn_producer_state_save(part->producers, part->io, part->dir,
+                                               rn_log_end_offset(part->log));
+        if (save != RN_OK)
+            RN_WARN("partition", "%s-%d: producer snapshot: %s", part->topic, part->index,
+                    rn_err_name(save));
+    }
+    rn_err_t err = rn_log_close(part->log);
+    if (err != RN_OK)
+        RN_WARN("partition", "%s-%d: close: %s", part->topic, part->index, rn_err_name(err));
+    rn_producer_state_free(part->producers);
+    if (part->deleted) {
+        rn_io_dir_list(part->io, part->dir, remove_file, part);
+        rn_io_dir_remove(part->io, part->dir);
+    }
+    free(part);
+}
+
+rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
+                             int64_t now_ms, rn_partition_append_result_t *res) {
+    RN_ASSERT(!part->deleted);
+    rn_producer_check_t check;
+    rn_err_t err = rn_producer_state_check_records(part->producers, records, len, &check);
+    if (err != RN_OK) return err;
+    switch (check.verdict) {
+    case RN_PRODUCER_OK: break;
+    case RN_PRODUCER_DUPLICATE:
+        res->base_offset = check.dup_first_offset;
+        res->last_offset = check.dup_last_offset;
+        res->log_append_time_ms = -1;
+        res->log_start_offset = rn_log_start_offset(part->log);
+        res->duplicate = true;
+        return RN_OK;
+    case RN_PRODUCER_OUT_OF_ORDER: return RN_ERR_SEQUENCE;
+    case RN_PRODUCER_FENCED: return RN_ERR_STALE;
+    case RN_PRODUCER_UNKNOWN: return RN_ERR_UNKNOWN_PRODUCER;
+    }
+    rn_log_append_info_t info;
+    err = rn_log_append(part->log, records, len, part->leader_epoch, now_ms, &info);
+    if (err != RN_OK) return err;
+    /* Offsets are in the blob now; a full table only loses retry detection. */
+    if (rn_producer_state_record_records(part->producers, records, len) != RN_OK)
+        RN_WARN("partition", "%s-%d: producer table full", part->topic, part->index);
+    res->base_offset = info.first_offset;
+    res->last_offset = info.last_offset;
+    res->log_append_time_ms = info.log_append_time_ms;
+    res->log_start_offset = info.log_start_offset;
+    res->duplicate = false;
+    atomic_store_explicit(&part->log_end, info.last_offset + 1, memory_order_release);
+    if (!part->durable)
+        atomic_store_explicit(&part->high_watermark, info.last_offset + 1, memory_order_release);
+    return RN_OK;
+}
+
+void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter) {
+    waiter->next = NULL;
+    if (part->waiters_tail) part->waiters_tail->next = waiter;
+    else part->waiters = waiter;
+    part->waiters_tail = waiter;
+}
+
+void rn_partition_sync(rn_partition_t *part) {
+    rn_err_t err = RN_OK;
+    if (part->dirty && part->durable) err = rn_log_sync(part->log);
+    part->dirty = false;
+    int64_t durable_end = part->durable ? rn_log_synced_offset(part->log)
+                                        : rn_log_end_offset(part->log);
+    if (err != RN_OK) {
+        RN_ERROR("partition", "%s-%d: fsync failed: %s", part->topic, part->index,
+                 rn_err_name(err));
+    } else {
+        atomic_store_explicit(&part->high_watermark, durable_end, memory_order_release);
+    }
+    while (part->waiters && (err != RN_OK || part->waiters->offset_needed < durable_end)) {
+        rn_partition_waiter_t *waiter = part->waiters;
+        part->waiters = waiter->next;
+        if (!part->waiters) part->waiters_tail = NULL;
+        waiter->done(waiter, err);
+    }
+}
+
+void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {
+    uint32_t deleted = 0;
+    rn_err_t err = rn_log_apply_retention(part->log, now_ms, rn_partition_hw(part), &deleted);
+    if (err != RN_OK)
+        RN_WARN("partition", "%s-%d: retention: %s", part->topic, part->index, rn_err_name(err));
+    if (deleted) {
+        RN_INFO("partition", "%s-%d: retention deleted %u segment(s); log start %lld",
+                part->topic, part->index, deleted, (long long)rn_log_start_offset(part->log));
+        partition_publish_offsets(part);
+    }
+}
+
+rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset) {
+    RN_ASSERT(offset <= rn_partition_hw(part));
+    rn_err_t err = rn_log_delete_records(part->log, offset);
+    if (err == RN_OK) partition_publish_offsets(part);
+    return err;
+}

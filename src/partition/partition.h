@@ -1,0 +1,90 @@
+/*
+ * partition.h: one partition's live state on its owner core: the log, the
+ * idempotent-producer state, the high watermark, and the produce requests
+ * waiting for the group commit that makes their batches durable.
+ *
+ * Only the owner core (rn_partition_t.owner) calls the mutating functions.
+ * Other cores read the atomics (high watermark, log start, end) without
+ * locks, and read file ranges through pinned segments.
+ */
+#ifndef RN_PARTITION_PARTITION_H
+#define RN_PARTITION_PARTITION_H
+
+#include "base/limits.h"
+#include "io/io.h"
+#include "partition/producer_state.h"
+#include "storage/log.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct rn_partition rn_partition_t;
+typedef struct rn_partition_waiter rn_partition_waiter_t;
+
+/* A produce waiting until its last offset is durable. */
+struct rn_partition_waiter {
+    rn_partition_waiter_t *next;
+    int64_t offset_needed; /* durable once synced offset > this */
+    void (*done)(rn_partition_waiter_t *waiter, rn_err_t err);
+};
+
+struct rn_partition {
+    char topic[RN_TOPIC_NAME_BYTES_MAX + 1];
+    int32_t index;
+    int owner;                /* core id */
+    rn_io_t *io;
+    char dir[RN_STORAGE_PATH_BYTES_MAX];
+    rn_log_t *log;
+    rn_producer_state_t *producers;
+    int32_t leader_epoch;
+    bool durable;             /* acks wait for fsync */
+    bool dirty;               /* appended since the last sync (owner only) */
+    bool deleted;
+    rn_partition_waiter_t *waiters; /* in offset order */
+    rn_partition_waiter_t *waiters_tail;
+    _Atomic int64_t high_watermark;
+    _Atomic int64_t log_start;
+    _Atomic int64_t log_end;
+    atomic_int refs;
+};
+
+typedef struct rn_partition_append_result {
+    int64_t base_offset;
+    int64_t last_offset;
+    int64_t log_append_time_ms; /* -1 for CreateTime */
+    int64_t log_start_offset;
+    bool duplicate;             /* a retried batch: offsets are the original ones */
+} rn_partition_append_result_t;
+
+/* Opens (recovering) or creates the partition's log under dir. */
+rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, int32_t index,
+                           const rn_log_config_t *cfg, bool durable, int owner,
+                           rn_partition_t **out);
+void rn_partition_ref(rn_partition_t *part);
+/* The last reference closes the log (cleanly) and frees the struct. */
+void rn_partition_unref(rn_partition_t *part);
+/* Marks the partition deleted: its files go when the last reference does. */
+void rn_partition_mark_deleted(rn_partition_t *part);
+
+/* Validates, checks producer sequences, assigns offsets and writes records
+   (owned by the caller, rewritten in place). Owner core only. No fsync. */
+rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
+                             int64_t now_ms, rn_partition_append_result_t *res);
+/* Queues a waiter that completes once offset_needed is durable. */
+void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
+/* Syncs the log if dirty, advances the high watermark, completes waiters. */
+void rn_partition_sync(rn_partition_t *part);
+/* Moves the log start up to offset (<= high watermark); owner core. */
+rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset);
+/* Retention and log-start checkpoints; owner core, on a timer. */
+void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms);
+
+static inline int64_t rn_partition_hw(rn_partition_t *part) {
+    return atomic_load_explicit(&part->high_watermark, memory_order_acquire);
+}
+static inline int64_t rn_partition_start(rn_partition_t *part) {
+    return atomic_load_explicit(&part->log_start, memory_order_acquire);
+}
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * broker.c: start-up and shutdown order of a broker process.
+ *
+ * Start: node settings from the configuration, cluster identity, metadata
+ * and partitions (recovery happens here, before any listener opens), then
+ * the cores with their hooks (group commit before reply flush), then the
+ * listener. Stop: close the listener and connections, stop and join the
+ * loops, close every partition cleanly.
+ */
+#include "server/broker.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "cluster/topics.h"
+#include "handlers/handler.h"
+#include "server/identity.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
+    memset(set, 0, sizeof *set);
+    set->node_id = cfg->node_id;
+    const rn_config_listener_t *adv = cfg->advertised_count > 0 ? &cfg->advertised[0]
+                                                                 : &cfg->listeners[0];
+    snprintf(set->advertised_host, sizeof set->advertised_host, "%s",
+             adv->host[0] ? adv->host : "localhost");
+    set->advertised_port = adv->port;
+    snprintf(set->log_dir, sizeof set->log_dir, "%s", cfg->log_dirs[0]);
+    set->auto_create_topics = cfg->auto_create_topics_enable;
+    set->num_partitions = cfg->num_partitions;
+    set->default_replication_factor = cfg->default_replication_factor;
+    set->durable_acks = cfg->durable_acks;
+    set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
+}
+
+static void core_housekeep(rn_timer_t *timer) {
+    rn_core_t *core = (rn_core_t *)((char *)timer - offsetof(rn_core_t, housekeep_timer));
+    rn_node_t *node = core->node;
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    int64_t now_ms = rn_io_wall_ms(node->io);
+    for (int32_t t = 0; t < table->topic_count; t++) {
+        const rn_topic_rt_t *rt = table->topics[t];
+        for (int32_t p = 0; p < rt->partition_count; p++)
+            if (rt->parts[p] && rt->parts[p]->owner == core->id && !rt->parts[p]->deleted)
+                rn_partition_housekeep(rt->parts[p], now_ms);
+    }
+    rn_ptable_release(table);
+    if (core->id == 0 && pthread_mutex_trylock(&node->admin_lock) == 0) {
+        rn_node_reclaim(node);
+        pthread_mutex_unlock(&node->admin_lock);
+    }
+    rn_loop_timer_start(&core->loop, &core->housekeep_timer,
+                        node->settings.retention_check_interval_ms);
+}
+
+static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
+    rn_node_t *node = &broker->node;
+    node->core_count = cfg->cores;
+    node->cores = calloc((size_t)cfg->cores, sizeof *node->cores);
+    broker->nets = calloc((size_t)cfg->cores, sizeof *broker->nets);
+    broker->net_shared.nets = calloc((size_t)cfg->cores, sizeof *broker->net_shared.nets);
+    RN_ASSERT(node->cores && broker->nets && broker->net_shared.nets);
+    broker->net_shared.limits = (rn_net_limits_t){cfg->socket_request_max_bytes,
+                                                  cfg->max_connections,
+                                                  cfg->connections_max_idle_ms};
+    broker->net_shared.net_count = cfg->cores;
+    broker->net_shared.on_request = rn_handler_dispatch;
+    for (int i = 0; i < cfg->cores; i++) {
+        rn_core_t *core = &node->cores[i];
+        rn_err_t err = rn_loop_init(&core->loop, io, i);
+        if (err != RN_OK) return err;
+        core->id = i;
+        core->node = node;
+        core->poke.fn = rn_handler_fetch_poke;
+        /* Group commit must run before the flush hook that rn_net_init adds. */
+        rn_loop_add_hook(&core->loop, rn_core_group_commit, core);
+        rn_net_init(&broker->nets[i], &core->loop, &broker->net_shared, core);
+        broker->net_shared.nets[i] = &broker->nets[i];
+        rn_timer_init(&core->housekeep_timer, core_housekeep);
+        rn_loop_timer_start(&core->loop, &core->housekeep_timer,
+                            node->settings.retention_check_interval_ms);
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
+    memset(broker, 0, sizeof *broker);
+    broker->cfg = cfg;
+    rn_node_t *node = &broker->node;
+    node->io = io;
+    node->started_ms = rn_io_wall_ms(io);
+    broker_settings(&node->settings, cfg);
+    pthread_mutex_init(&node->admin_lock, NULL);
+    rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
+    if (err == RN_OK) err = rn_identity_load(io, cfg, node->cluster_id, sizeof node->cluster_id);
+    if (err != RN_OK) {
+        RN_ERROR("broker", "cannot prepare %s: %s", node->settings.log_dir, rn_err_name(err));
+        return err;
+    }
+    err = broker_cores(broker, io, cfg);
+    if (err == RN_OK) err = rn_topics_open_all(node);
+    if (err != RN_OK) return err;
+    /* Loop 0 accepts and hands connections round-robin to every loop. */
+    const rn_config_listener_t *lis = &cfg->listeners[0];
+    err = rn_net_listen(&broker->nets[0], lis->host, lis->port, &broker->port_bound);
+    if (err != RN_OK) {
+        RN_ERROR("broker", "cannot listen on %s:%u: %s", lis->host[0] ? lis->host : "*",
+                 (unsigned)lis->port, rn_err_name(err));
+        return err;
+    }
+    RN_INFO("broker", "node %d listening on %s:%u with %d core(s), data in %s, acks %s",
+            cfg->node_id, lis->host[0] ? lis->host : "*", (unsigned)broker->port_bound,
+            cfg->cores, node->settings.log_dir,
+            cfg->durable_acks ? "after fsync" : "from the page cache");
+    return RN_OK;
+}
+
+static void broker_stop(rn_broker_t *broker) {
+    rn_node_t *node = &broker->node;
+    /* Each loop closes its own connections on its own thread. */
+    for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
+    for (int i = 1; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
+    rn_loop_join(&node->cores[0].loop);
+    for (int i = 0; i < node->core_count; i++) {
+        rn_net_shutdown(&broker->nets[i]);
+        rn_core_group_commit(&node->cores[i]);
+    }
+    rn_topics_close_all(node);
+    RN_INFO("broker", "stopped cleanly");
+}
+
+void rn_broker_run_until_signal(rn_broker_t *broker) {
+    rn_node_t *node = &broker->node;
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    /* Threads inherit the mask: only sigwait below ever sees these. */
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < node->core_count; i++) {
+        rn_err_t err = rn_loop_start_thread(&node->cores[i].loop);
+        RN_ASSERT(err == RN_OK);
+    }
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    RN_INFO("broker", "signal %d: stopping", sig);
+    broker_stop(broker);
+}

@@ -1,0 +1,26 @@
+/*
+ * broker.h: wiring a broker from its configuration: the node, one event
+ * loop and network layer per core, the listener, the metadata and the
+ * partitions; then running until asked to stop, and stopping cleanly
+ * (every log synced and checkpointed so the next start skips recovery).
+ */
+#ifndef RN_SERVER_BROKER_H
+#define RN_SERVER_BROKER_H
+
+#include "cluster/node.h"
+#include "net/net.h"
+#include "server/config.h"
+
+typedef struct rn_broker {
+    rn_node_t node;
+    rn_net_shared_t net_shared;
+    rn_net_t *nets;
+    const rn_config_t *cfg;
+    uint16_t port_bound;
+} rn_broker_t;
+
+rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg);
+/* Blocks until SIGTERM or SIGINT, then stops everything in order. */
+void rn_broker_run_until_signal(rn_broker_t *broker);
+
+#endif

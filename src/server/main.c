@@ -1,0 +1,58 @@
+/*
+ * main.c: the runnel command. `runnel server` runs a broker; the other
+ * subcommands (the operator's tools) live in src/cli/.
+ */
+#include "base/log.h"
+#include "io/io.h"
+#include "server/broker.h"
+#include "server/config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int usage(FILE *out) {
+    fprintf(out,
+            "usage: runnel server [--config FILE] [--set key=value ...]\n"
+            "\n"
+            "Runs a Kafka-compatible broker. Settings use Kafka's names and come, lowest\n"
+            "precedence first, from defaults, the properties FILE, the environment\n"
+            "(KAFKA_CFG_<KEY> or RUNNEL_<KEY>, dots as underscores) and --set.\n"
+            "See docs/CONFIGURATION.md for every setting.\n");
+    return out == stdout ? 0 : 2;
+}
+
+static int run_server(int argc, char **argv) {
+    rn_config_t cfg;
+    char errmsg[512];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    rn_err_t err = rn_config_load_io(&cfg, rn_io_linux(), cpus > 0 ? (int)cpus : 1, argc, argv,
+                                     environ, errmsg, sizeof errmsg);
+    if (err != RN_OK) {
+        fprintf(stderr, "runnel: %s\n", errmsg);
+        return 2;
+    }
+    rn_broker_t broker;
+    err = rn_broker_start(&broker, rn_io_linux(), &cfg);
+    if (err != RN_OK) {
+        fprintf(stderr, "runnel: the broker did not start (%s); see the log above\n",
+                rn_err_name(err));
+        return 1;
+    }
+    rn_broker_run_until_signal(&broker);
+    rn_config_free(&cfg);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(argc < 2 ? stderr : stdout);
+    if (!strcmp(argv[1], "server")) {
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
+        return run_server(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "runnel: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
