@@ -140,6 +140,15 @@ typedef rn_err_t (*rn_api_decode_fn)(rn_reader_t *r, rn_arena_t *arena, int16_t 
 typedef void (*rn_api_encode_fn)(rn_writer_t *w, int16_t version, const void *in);
 typedef size_t (*rn_api_size_fn)(int16_t version, const void *in);
 
+/*
+ * One entry per API key. A dispatcher reads the request header at
+ * request_header_version[version] (after checking the key with rn_api_info
+ * and the version with rn_api_version_supported), allocates request_bytes
+ * in the request arena, calls request_decode, hands the struct to the
+ * handler, and writes the response header at response_header_version[version]
+ * followed by response_encode; response_size gives the frame length first.
+ * The function pointers take the message struct of this API as void *.
+ */
 typedef struct rn_api_info {
     int16_t key;
     const char *name;             /* Kafka's name, e.g. "Produce" */
