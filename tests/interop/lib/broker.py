@@ -257,7 +257,9 @@ class Broker:
             cmd = self._java(log4j, "kafka.Kafka", props)
         else:
             cmd = self._runnel_cmd()
-        env = dict(os.environ)
+        # The test harness's own RUNNEL_* variables are not broker settings;
+        # the broker would refuse them as unknown, as it should.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNEL_")}
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         self._log_file = open(self.log_path, "ab")
