@@ -662,6 +662,16 @@ static void test_api_table(void **state) {
     assert_non_null(lo);
     assert_int_equal(lo->version_max, lo->version_max_defined);
     assert_true(rn_api_version_supported(lo, lo->version_max));
+    /* Versions past the schema: ApiVersions v9 still has a v2 request header
+       and a v0 response header; negative versions get the oldest layout. */
+    const rn_api_info_t *av = rn_api_info(RN_API_API_VERSIONS);
+    assert_int_equal(rn_api_request_header_version(av, 9), 2);
+    assert_int_equal(rn_api_response_header_version(av, 9), 0);
+    assert_int_equal(rn_api_request_header_version(av, 1), 1);
+    assert_int_equal(rn_api_request_header_version(p, -3), 1);
+    assert_int_equal(rn_api_response_header_version(p, 100), 1);
+    assert_int_equal(rn_api_response_header_version(p, 9), 1);
+    assert_int_equal(rn_api_response_header_version(p, 8), 0);
     int count = 0;
     for (int16_t k = 0; k <= RN_API_KEY_MAX; k++) {
         const rn_api_info_t *api = rn_api_info(k);

@@ -144,7 +144,15 @@ def gen_api(pairs, banner, out_dir, written):
           "/* The entry of an API key, or NULL for a key Kafka 3.9 does not define. */",
           "const rn_api_info_t *rn_api_info(int16_t key);",
           "/* True when version is within [version_min, version_max] (stable versions). */",
-          "bool rn_api_version_supported(const rn_api_info_t *api, int16_t version);", "",
+          "bool rn_api_version_supported(const rn_api_info_t *api, int16_t version);",
+          "/*",
+          " * Header versions for any version, also one newer than the schema defines",
+          " * (a client may send ApiVersions at a version we do not know: its header is",
+          " * still readable, as flexible if the API is flexible by then). Negative",
+          " * versions get the oldest layout.",
+          " */",
+          "int16_t rn_api_request_header_version(const rn_api_info_t *api, int16_t version);",
+          "int16_t rn_api_response_header_version(const rn_api_info_t *api, int16_t version);", "",
           "#endif"]
     write_file(os.path.join(out_dir, "api.h"), h, written)
 
@@ -216,6 +224,19 @@ def gen_api(pairs, banner, out_dir, written):
           "bool rn_api_version_supported(const rn_api_info_t *api, int16_t version) {",
           "    RN_ASSERT(api != NULL);",
           "    return version >= api->version_min && version <= api->version_max;",
+          "}", "",
+          "int16_t rn_api_request_header_version(const rn_api_info_t *api, int16_t version) {",
+          "    RN_ASSERT(api != NULL);",
+          "    if (version < 0) version = 0;",
+          "    if (version <= api->version_max_defined) return api->request_header_version[version];",
+          "    return api->flexible_min >= 0 ? 2 : 1;",
+          "}", "",
+          "int16_t rn_api_response_header_version(const rn_api_info_t *api, int16_t version) {",
+          "    RN_ASSERT(api != NULL);",
+          "    if (version < 0) version = 0;",
+          "    if (version <= api->version_max_defined) return api->response_header_version[version];",
+          "    if (api->key == RN_API_API_VERSIONS) return 0;",
+          "    return api->flexible_min >= 0 ? 1 : 0;",
           "}"]
     write_file(os.path.join(out_dir, "api.c"), c, written)
 

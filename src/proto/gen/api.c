@@ -4003,3 +4003,18 @@ bool rn_api_version_supported(const rn_api_info_t *api, int16_t version) {
     RN_ASSERT(api != NULL);
     return version >= api->version_min && version <= api->version_max;
 }
+
+int16_t rn_api_request_header_version(const rn_api_info_t *api, int16_t version) {
+    RN_ASSERT(api != NULL);
+    if (version < 0) version = 0;
+    if (version <= api->version_max_defined) return api->request_header_version[version];
+    return api->flexible_min >= 0 ? 2 : 1;
+}
+
+int16_t rn_api_response_header_version(const rn_api_info_t *api, int16_t version) {
+    RN_ASSERT(api != NULL);
+    if (version < 0) version = 0;
+    if (version <= api->version_max_defined) return api->response_header_version[version];
+    if (api->key == RN_API_API_VERSIONS) return 0;
+    return api->flexible_min >= 0 ? 1 : 0;
+}

@@ -176,5 +176,13 @@ typedef struct rn_api_info {
 const rn_api_info_t *rn_api_info(int16_t key);
 /* True when version is within [version_min, version_max] (stable versions). */
 bool rn_api_version_supported(const rn_api_info_t *api, int16_t version);
+/*
+ * Header versions for any version, also one newer than the schema defines
+ * (a client may send ApiVersions at a version we do not know: its header is
+ * still readable, as flexible if the API is flexible by then). Negative
+ * versions get the oldest layout.
+ */
+int16_t rn_api_request_header_version(const rn_api_info_t *api, int16_t version);
+int16_t rn_api_response_header_version(const rn_api_info_t *api, int16_t version);
 
 #endif
