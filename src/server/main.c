@@ -3,6 +3,7 @@
  * subcommands (the operator's tools) live in src/cli/.
  */
 #include "base/log.h"
+#include "cli/cli.h"
 #include "io/io.h"
 #include "server/broker.h"
 #include "server/config.h"
@@ -16,9 +17,10 @@ extern char **environ;
 static int usage(FILE *out) {
     fprintf(out,
             "usage: runnel server [--config FILE] [--set key=value ...]\n"
+            "       runnel <tool> ... (runnel --help lists the tools)\n"
             "\n"
-            "Runs a Kafka-compatible broker. Settings use Kafka's names and come, lowest\n"
-            "precedence first, from defaults, the properties FILE, the environment\n"
+            "`server` runs a Kafka-compatible broker. Settings use Kafka's names and come,\n"
+            "lowest precedence first, from defaults, the properties FILE, the environment\n"
             "(KAFKA_CFG_<KEY> or RUNNEL_<KEY>, dots as underscores) and --set.\n"
             "See docs/CONFIGURATION.md for every setting.\n");
     return out == stdout ? 0 : 2;
@@ -47,12 +49,12 @@ static int run_server(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(argc < 2 ? stderr : stdout);
-    if (!strcmp(argv[1], "server")) {
+    if (argc >= 2 && !strcmp(argv[1], "server")) {
         for (int i = 2; i < argc; i++)
             if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
         return run_server(argc - 2, argv + 2);
     }
-    fprintf(stderr, "runnel: unknown command '%s'\n", argv[1]);
-    return usage(stderr);
+    /* Everything else is an operator's tool (src/cli/), which prints the
+       overall help, including `server`, for `runnel --help`. */
+    return rn_cli_main(argc, argv);
 }
