@@ -1,0 +1,215 @@
+/*
+ * controller.h: the single-node controller: admin operations in, metadata
+ * records out.
+ *
+ * What it does: validates CreateTopics, DeleteTopics, CreatePartitions,
+ * AlterConfigs, IncrementalAlterConfigs and producer-id block allocation
+ * against the current image with Kafka's rules and error codes, and turns
+ * the valid parts into metadata records. It is a state machine with three
+ * separate steps, so a Raft quorum can later sit between them:
+ *
+ *   plan     rn_controller_plan_*: validate, append records to a batch,
+ *            fill per-item results; changes nothing.
+ *   persist  rn_controller_persist: write the batch to the metadata log
+ *            and fsync (later: propose to Raft and wait for commit).
+ *   apply    rn_controller_apply: apply the batch to the image and publish
+ *            the new image.
+ *
+ * rn_controller_commit does persist then apply; the rn_controller_<op>
+ * wrappers do plan then (unless validate_only) commit.
+ *
+ * What it owns: the metadata log, the published image cell and the image
+ * the owner works from.
+ *
+ * Threading: every call but rn_controller_acquire is made by one thread at
+ * a time (the caller serialises admin operations), and plans must be
+ * committed or dropped before the next plan. rn_controller_acquire may be
+ * called from any thread, lock-free.
+ *
+ * What it must never do: change the image without the records that say so
+ * having been persisted first; return a Kafka error code Kafka would not.
+ */
+#ifndef RN_METADATA_CONTROLLER_H
+#define RN_METADATA_CONTROLLER_H
+
+#include "base/limits.h"
+#include "io/io.h"
+#include "metadata/image.h"
+#include "metadata/metadata_log.h"
+#include "metadata/records.h"
+#include "metadata/topic_config.h"
+#include "proto/kerr.h"
+#include "proto/wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Bytes of a result message (Kafka's messages are one sentence). */
+#define RN_CTL_MESSAGE_BYTES 256
+/* Brokers the controller places replicas on. */
+#define RN_CTL_BROKERS_MAX 64
+
+typedef struct rn_ctl_settings {
+    int32_t node_id;
+    /* Registered brokers replicas may go to; none given = just node_id. */
+    const int32_t *broker_ids;
+    int32_t broker_count;
+    int32_t num_partitions;             /* num.partitions */
+    int16_t default_replication_factor; /* default.replication.factor */
+    bool delete_topic_enable;           /* delete.topic.enable */
+} rn_ctl_settings_t;
+
+typedef struct rn_controller {
+    rn_io_t *io;
+    rn_md_log_t log;
+    rn_image_cell_t cell;
+    rn_image_t *image; /* the owner's reference to the published image */
+    const rn_topic_config_base_t *base;
+    int32_t node_id;
+    int32_t brokers[RN_CTL_BROKERS_MAX]; /* sorted */
+    int32_t broker_count;
+    int32_t num_partitions;
+    int16_t default_replication_factor;
+    bool delete_topic_enable;
+} rn_controller_t;
+
+/* One item's outcome: a Kafka error code (RN_KERR_NONE on success) and
+   Kafka's message, "" when there is none. */
+typedef struct rn_ctl_result {
+    int16_t error_code;
+    char message[RN_CTL_MESSAGE_BYTES];
+} rn_ctl_result_t;
+
+typedef struct rn_ctl_config {
+    rn_str_t key;
+    rn_str_t value; /* len -1: null */
+} rn_ctl_config_t;
+
+typedef struct rn_ctl_assignment {
+    int32_t partition; /* CreateTopics: the index; CreatePartitions: unused */
+    const int32_t *broker_ids;
+    int32_t broker_count;
+} rn_ctl_assignment_t;
+
+typedef struct rn_ctl_new_topic {
+    rn_str_t name;
+    int32_t num_partitions;     /* -1: num.partitions */
+    int16_t replication_factor; /* -1: default.replication.factor */
+    const rn_ctl_assignment_t *assignments; /* when given, both above must be -1 */
+    int32_t assignment_count;
+    const rn_ctl_config_t *configs;
+    int32_t config_count;
+} rn_ctl_new_topic_t;
+
+typedef struct rn_ctl_topic_result {
+    rn_ctl_result_t result;
+    rn_uuid_t topic_id;         /* created (or, for validate_only, would-be) topic */
+    int32_t num_partitions;     /* as created */
+    int16_t replication_factor; /* as created */
+} rn_ctl_topic_result_t;
+
+typedef struct rn_ctl_delete_topic {
+    rn_str_t name; /* len -1 (null): by id */
+    rn_uuid_t id;
+} rn_ctl_delete_topic_t;
+
+typedef struct rn_ctl_new_partitions {
+    rn_str_t name;
+    int32_t count; /* the new total */
+    const rn_ctl_assignment_t *assignments; /* NULL: placed by the controller */
+    int32_t assignment_count;
+} rn_ctl_new_partitions_t;
+
+/* IncrementalAlterConfigs operations, as Kafka numbers them. */
+enum {
+    RN_CTL_OP_SET = 0,
+    RN_CTL_OP_DELETE = 1,
+    RN_CTL_OP_APPEND = 2,
+    RN_CTL_OP_SUBTRACT = 3,
+};
+
+typedef struct rn_ctl_alter {
+    rn_str_t key;
+    rn_str_t value; /* len -1: null */
+    int8_t op;      /* RN_CTL_OP_*; ignored by the legacy AlterConfigs */
+} rn_ctl_alter_t;
+
+typedef struct rn_ctl_alter_resource {
+    int8_t resource_type; /* RN_MD_RESOURCE_TOPIC or _BROKER */
+    rn_str_t resource_name;
+    const rn_ctl_alter_t *alters;
+    int32_t alter_count;
+} rn_ctl_alter_resource_t;
+
+/* ---- lifecycle ---- */
+
+/*
+ * Opens the metadata log under metadata_dir (metadata.log.dir), replays it
+ * into an image and publishes it. base (broker defaults of topic settings)
+ * is borrowed and must outlive the controller.
+ */
+rn_err_t rn_controller_open(rn_controller_t *ctl, rn_io_t *io, const char *metadata_dir,
+                            const rn_topic_config_base_t *base, const rn_ctl_settings_t *set);
+void rn_controller_close(rn_controller_t *ctl);
+
+/* The current image, borrowed (owner thread; valid until the next apply). */
+const rn_image_t *rn_controller_image(const rn_controller_t *ctl);
+/* The current image with a reference, from any thread (rn_image_release it). */
+rn_image_t *rn_controller_acquire(rn_controller_t *ctl);
+
+/* ---- steps ---- */
+
+rn_err_t rn_controller_persist(rn_controller_t *ctl, const rn_md_batch_t *batch,
+                               uint64_t *base_offset);
+rn_err_t rn_controller_apply(rn_controller_t *ctl, uint64_t base_offset,
+                             const rn_md_batch_t *batch);
+/* persist then apply; an empty batch is a no-op. */
+rn_err_t rn_controller_commit(rn_controller_t *ctl, const rn_md_batch_t *batch);
+
+/* ---- plans: results[n] for items[n]; records appended to batch ---- */
+
+void rn_controller_plan_create_topics(rn_controller_t *ctl, const rn_ctl_new_topic_t *topics,
+                                      int32_t count, rn_md_batch_t *batch,
+                                      rn_ctl_topic_result_t *results);
+void rn_controller_plan_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic_t *topics,
+                                      int32_t count, rn_md_batch_t *batch,
+                                      rn_ctl_topic_result_t *results);
+void rn_controller_plan_create_partitions(rn_controller_t *ctl,
+                                          const rn_ctl_new_partitions_t *topics, int32_t count,
+                                          rn_md_batch_t *batch, rn_ctl_result_t *results);
+/* incremental: IncrementalAlterConfigs; else the legacy AlterConfigs, whose
+   entries replace a topic's whole override set. */
+void rn_controller_plan_alter_configs(rn_controller_t *ctl,
+                                      const rn_ctl_alter_resource_t *resources, int32_t count,
+                                      bool incremental, rn_md_batch_t *batch,
+                                      rn_ctl_result_t *results);
+/* A block of RN_PRODUCER_ID_BLOCK_SIZE ids starting at *first_id. */
+rn_err_t rn_controller_plan_producer_ids(rn_controller_t *ctl, int32_t broker_id,
+                                         int64_t broker_epoch, rn_md_batch_t *batch,
+                                         int64_t *first_id);
+
+/* ---- one-call operations: plan, then commit unless validate_only. If the
+   commit fails every successful item gets UNKNOWN_SERVER_ERROR. ---- */
+
+void rn_controller_create_topics(rn_controller_t *ctl, const rn_ctl_new_topic_t *topics,
+                                 int32_t count, bool validate_only,
+                                 rn_ctl_topic_result_t *results);
+void rn_controller_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic_t *topics,
+                                 int32_t count, rn_ctl_topic_result_t *results);
+void rn_controller_create_partitions(rn_controller_t *ctl, const rn_ctl_new_partitions_t *topics,
+                                     int32_t count, bool validate_only,
+                                     rn_ctl_result_t *results);
+void rn_controller_alter_configs(rn_controller_t *ctl, const rn_ctl_alter_resource_t *resources,
+                                 int32_t count, bool incremental, bool validate_only,
+                                 rn_ctl_result_t *results);
+rn_err_t rn_controller_allocate_producer_ids(rn_controller_t *ctl, int32_t broker_id,
+                                             int64_t broker_epoch, int64_t *first_id,
+                                             int32_t *count);
+
+/* ---- helpers ---- */
+
+/* Kafka's topic name rules; RN_KERR_NONE or INVALID_TOPIC_EXCEPTION with
+   Kafka's message. */
+int16_t rn_ctl_topic_name_check(rn_str_t name, char *message, size_t message_len);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * controller_int.h: helpers shared by the controller's source files; not
+ * for use outside src/metadata.
+ */
+#ifndef RN_METADATA_CONTROLLER_INT_H
+#define RN_METADATA_CONTROLLER_INT_H
+
+#include "metadata/controller.h"
+
+__attribute__((format(printf, 3, 4))) void rn_ctl_result_set(rn_ctl_result_t *res, int16_t code,
+                                                             const char *fmt, ...);
+rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl);
+/* An existing topic whose name equals name once '.' and '_' are equated. */
+const rn_image_topic_t *rn_ctl_colliding_topic(const rn_image_t *img, rn_str_t name);
+bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id);
+rn_err_t rn_ctl_add_partitions(rn_controller_t *ctl, rn_md_batch_t *batch,
+                               const rn_uuid_t *topic_id, int32_t first, int32_t count,
+                               int16_t replication_factor,
+                               const rn_ctl_assignment_t *assignments);
+int16_t rn_ctl_check_assignment(const rn_controller_t *ctl, const rn_ctl_assignment_t *a,
+                                int32_t *rf, rn_ctl_result_t *res);
+/* Appends one ConfigRecord (value len -1: delete). */
+rn_err_t rn_ctl_config_record(rn_md_batch_t *batch, int8_t resource_type, rn_str_t resource,
+                              rn_str_t key, rn_str_t value);
+/* Checks a topic override as Kafka does; INVALID_CONFIG with its message. */
+int16_t rn_ctl_check_topic_config(rn_str_t key, rn_str_t value, rn_ctl_result_t *res);
+/* Does another item of the request (items `stride` bytes apart, the first's
+   name at `first`) carry the same non-null name as item `index`? */
+bool rn_ctl_name_repeated(const rn_str_t *first, size_t stride, int32_t count, int32_t index);
+
+#endif

@@ -1,0 +1,453 @@
+/*
+ * controller_topics.c: planning CreateTopics, DeleteTopics, CreatePartitions
+ * and producer-id blocks.
+ *
+ * Each plan validates item by item against the current image and appends
+ * the records of the valid items to the batch; a failing item leaves no
+ * records behind (its partial records are rolled back).
+ */
+#include "base/assert.h"
+#include "metadata/controller_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const rn_str_t *name_at(const rn_str_t *first, size_t stride, int32_t index) {
+    return (const rn_str_t *)(const void *)((const char *)first + stride * (size_t)index);
+}
+
+bool rn_ctl_name_repeated(const rn_str_t *first, size_t stride, int32_t count, int32_t index) {
+    const rn_str_t *mine = name_at(first, stride, index);
+    if (mine->len < 0) return false;
+    for (int32_t n = 0; n < count; n++) {
+        if (n != index && rn_str_eq(*mine, *name_at(first, stride, n))) return true;
+    }
+    return false;
+}
+
+/* Checks partitions, replication factor and assignments; fills the result's
+   counts. */
+static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
+                            rn_ctl_topic_result_t *out) {
+    rn_ctl_result_t *res = &out->result;
+    if (t->assignment_count > 0) {
+        if (t->replication_factor != -1) {
+            rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
+                              "A manual partition assignment was specified, but replication "
+                              "factor was not set to -1.");
+            return res->error_code;
+        }
+        if (t->num_partitions != -1) {
+            rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
+                              "A manual partition assignment was specified, but numPartitions "
+                              "was not set to -1.");
+            return res->error_code;
+        }
+        if (t->assignment_count > RN_TOPIC_PARTITIONS_MAX) goto too_many;
+        int32_t rf = 0;
+        for (int32_t n = 0; n < t->assignment_count; n++) {
+            const rn_ctl_assignment_t *a = &t->assignments[n];
+            for (int32_t m = 0; m < n; m++) {
+                if (t->assignments[m].partition == a->partition) {
+                    rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+                                      "Found multiple manual partition assignments for "
+                                      "partition %d",
+                                      a->partition);
+                    return res->error_code;
+                }
+            }
+            if (rn_ctl_check_assignment(ctl, a, &rf, res) != RN_KERR_NONE) return res->error_code;
+        }
+        for (int32_t n = 0; n < t->assignment_count; n++) {
+            if (t->assignments[n].partition < 0 ||
+                t->assignments[n].partition >= t->assignment_count) {
+                rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+                                  "Partitions should be a consecutive 0-based integer sequence");
+                return res->error_code;
+            }
+        }
+        out->num_partitions = t->assignment_count;
+        out->replication_factor = (int16_t)rf;
+        return RN_KERR_NONE;
+    }
+    if (t->replication_factor < -1 || t->replication_factor == 0) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
+                          "Replication factor must be larger than 0, or -1 to use the default "
+                          "value.");
+        return res->error_code;
+    }
+    if (t->num_partitions < -1 || t->num_partitions == 0) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS,
+                          "Number of partitions was set to an invalid non-positive value.");
+        return res->error_code;
+    }
+    int32_t parts = t->num_partitions == -1 ? ctl->num_partitions : t->num_partitions;
+    int16_t rf = t->replication_factor == -1 ? ctl->default_replication_factor
+                                             : t->replication_factor;
+    if (parts > RN_TOPIC_PARTITIONS_MAX) goto too_many;
+    if (rf > ctl->broker_count || rf > RN_REPLICAS_MAX) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
+                          "Unable to replicate the partition %d time(s): The target replication "
+                          "factor of %d cannot be reached because only %d broker(s) are "
+                          "registered.",
+                          rf, rf, ctl->broker_count);
+        return res->error_code;
+    }
+    out->num_partitions = parts;
+    out->replication_factor = rf;
+    return RN_KERR_NONE;
+too_many:
+    rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS,
+                      "Number of partitions is more than this broker's limit of %d per topic.",
+                      RN_TOPIC_PARTITIONS_MAX);
+    return res->error_code;
+}
+
+/* Name, collision and existence checks, in Kafka's order. */
+static int16_t check_new_name(rn_controller_t *ctl, rn_str_t name, rn_ctl_result_t *res) {
+    if (rn_ctl_topic_name_check(name, res->message, sizeof(res->message)) != RN_KERR_NONE) {
+        res->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
+        return res->error_code;
+    }
+    if (rn_image_topic(ctl->image, name.ptr, (size_t)name.len)) {
+        rn_ctl_result_set(res, RN_KERR_TOPIC_ALREADY_EXISTS, "Topic '%.*s' already exists.",
+                          name.len, name.ptr);
+        return res->error_code;
+    }
+    const rn_image_topic_t *other = rn_ctl_colliding_topic(ctl->image, name);
+    if (other) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_TOPIC_EXCEPTION,
+                          "Topic '%.*s' collides with existing topic: %s", name.len, name.ptr,
+                          other->name);
+        return res->error_code;
+    }
+    return RN_KERR_NONE;
+}
+
+static rn_err_t add_topic_records(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
+                                  const rn_ctl_topic_result_t *out, rn_md_batch_t *batch) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_TOPIC;
+    rec.u.topic.topic_id = out->topic_id;
+    rec.u.topic.name = t->name;
+    rn_err_t err = rn_md_batch_add(batch, &rec);
+    if (err == RN_OK)
+        err = rn_ctl_add_partitions(ctl, batch, &out->topic_id, 0, out->num_partitions,
+                                    out->replication_factor,
+                                    t->assignment_count > 0 ? t->assignments : NULL);
+    for (int32_t n = 0; err == RN_OK && n < t->config_count; n++)
+        err = rn_ctl_config_record(batch, RN_MD_RESOURCE_TOPIC, t->name, t->configs[n].key,
+                                   t->configs[n].value);
+    return err;
+}
+
+/* Assignments may come in any partition order; records need index order. */
+static void sort_assignments(const rn_ctl_new_topic_t *t, rn_ctl_assignment_t *sorted) {
+    for (int32_t n = 0; n < t->assignment_count; n++)
+        sorted[t->assignments[n].partition] = t->assignments[n];
+}
+
+static void plan_one_topic(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
+                           int64_t *partitions_planned, rn_md_batch_t *batch,
+                           rn_ctl_topic_result_t *out) {
+    rn_ctl_result_t *res = &out->result;
+    if (check_new_name(ctl, t->name, res) != RN_KERR_NONE) return;
+    for (int32_t n = 0; n < t->config_count; n++) {
+        if (rn_ctl_check_topic_config(t->configs[n].key, t->configs[n].value, res) !=
+            RN_KERR_NONE)
+            return;
+    }
+    if (check_layout(ctl, t, out) != RN_KERR_NONE) return;
+    int64_t total = rn_image_partition_total(ctl->image) + *partitions_planned;
+    if (total + out->num_partitions > RN_BROKER_PARTITIONS_MAX) {
+        rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION,
+                          "Creating %d partition(s) would exceed this broker's limit of %d "
+                          "partitions.",
+                          out->num_partitions, RN_BROKER_PARTITIONS_MAX);
+        return;
+    }
+    out->topic_id = rn_ctl_new_topic_id(ctl);
+    rn_ctl_new_topic_t ordered = *t;
+    rn_ctl_assignment_t *sorted = NULL;
+    if (t->assignment_count > 0) {
+        sorted = calloc((size_t)t->assignment_count, sizeof(*sorted));
+        if (!sorted) {
+            rn_ctl_result_set(res, RN_KERR_UNKNOWN_SERVER_ERROR, "Out of memory.");
+            return;
+        }
+        sort_assignments(t, sorted);
+        ordered.assignments = sorted;
+    }
+    size_t len = batch->buf.len;
+    uint32_t count = batch->count;
+    rn_err_t err = add_topic_records(ctl, &ordered, out, batch);
+    free(sorted);
+    if (err != RN_OK) {
+        batch->buf.len = len;
+        batch->count = count;
+        rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION,
+                          "The request creates more partitions than one metadata batch holds.");
+        return;
+    }
+    *partitions_planned += out->num_partitions;
+}
+
+void rn_controller_plan_create_topics(rn_controller_t *ctl, const rn_ctl_new_topic_t *topics,
+                                      int32_t count, rn_md_batch_t *batch,
+                                      rn_ctl_topic_result_t *results) {
+    RN_ASSERT(count >= 0);
+    RN_ASSERT(results != NULL || count == 0);
+    int64_t partitions_planned = 0;
+    for (int32_t n = 0; n < count; n++) {
+        rn_ctl_topic_result_t *out = &results[n];
+        memset(out, 0, sizeof(*out));
+        if (rn_ctl_name_repeated(&topics[0].name, sizeof(topics[0]), count, n)) {
+            rn_ctl_result_set(&out->result, RN_KERR_INVALID_REQUEST, "Duplicate topic name.");
+            continue;
+        }
+        plan_one_topic(ctl, &topics[n], &partitions_planned, batch, out);
+    }
+}
+
+/* ---- DeleteTopics ---- */
+
+static bool uuid_repeated(const rn_ctl_delete_topic_t *topics, int32_t count, int32_t index) {
+    if (topics[index].name.len >= 0) return false;
+    for (int32_t n = 0; n < count; n++) {
+        if (n != index && topics[n].name.len < 0 && rn_uuid_eq(&topics[n].id, &topics[index].id))
+            return true;
+    }
+    return false;
+}
+
+static const rn_image_topic_t *find_delete_target(rn_controller_t *ctl,
+                                                  const rn_ctl_delete_topic_t *t,
+                                                  rn_ctl_result_t *res) {
+    const rn_image_topic_t *topic = NULL;
+    if (t->name.len >= 0) {
+        topic = rn_image_topic(ctl->image, t->name.ptr, (size_t)t->name.len);
+        if (!topic)
+            rn_ctl_result_set(res, RN_KERR_UNKNOWN_TOPIC_OR_PARTITION,
+                              "This server does not host this topic-partition.");
+    } else if (rn_uuid_eq(&t->id, &rn_uuid_zero)) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Topic id and name are both missing.");
+    } else {
+        topic = rn_image_topic_by_id(ctl->image, &t->id);
+        if (!topic)
+            rn_ctl_result_set(res, RN_KERR_UNKNOWN_TOPIC_ID,
+                              "This server does not host this topic ID.");
+    }
+    return topic;
+}
+
+void rn_controller_plan_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic_t *topics,
+                                      int32_t count, rn_md_batch_t *batch,
+                                      rn_ctl_topic_result_t *results) {
+    RN_ASSERT(count >= 0);
+    for (int32_t n = 0; n < count; n++) {
+        rn_ctl_topic_result_t *out = &results[n];
+        memset(out, 0, sizeof(*out));
+        if (rn_ctl_name_repeated(&topics[0].name, sizeof(topics[0]), count, n) ||
+            uuid_repeated(topics, count, n)) {
+            rn_ctl_result_set(&out->result, RN_KERR_INVALID_REQUEST,
+                              topics[n].name.len >= 0 ? "Duplicate topic name."
+                                                      : "Duplicate topic id.");
+            continue;
+        }
+        if (!ctl->delete_topic_enable) {
+            rn_ctl_result_set(&out->result, RN_KERR_TOPIC_DELETION_DISABLED,
+                              "Topic deletion is disabled.");
+            continue;
+        }
+        const rn_image_topic_t *topic = find_delete_target(ctl, &topics[n], &out->result);
+        if (!topic) continue;
+        /* Named once by name and once by id: delete it once. */
+        bool again = false;
+        for (int32_t m = 0; m < n && !again; m++)
+            again = results[m].result.error_code == RN_KERR_NONE &&
+                    rn_uuid_eq(&results[m].topic_id, &topic->id);
+        out->topic_id = topic->id;
+        out->num_partitions = topic->partition_count;
+        if (again) continue;
+        rn_md_record_t rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.type = RN_MD_REMOVE_TOPIC;
+        rec.u.remove_topic.topic_id = topic->id;
+        if (rn_md_batch_add(batch, &rec) != RN_OK)
+            rn_ctl_result_set(&out->result, RN_KERR_POLICY_VIOLATION,
+                              "Too many topics in one request.");
+    }
+}
+
+/* ---- CreatePartitions ---- */
+
+static int16_t check_growth(rn_controller_t *ctl, const rn_ctl_new_partitions_t *t,
+                            const rn_image_topic_t *topic, int64_t planned,
+                            rn_ctl_result_t *res) {
+    if (t->count == topic->partition_count) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS, "Topic already has %d partition(s).",
+                          topic->partition_count);
+        return res->error_code;
+    }
+    if (t->count < topic->partition_count) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS,
+                          "The topic %s currently has %d partition(s); %d would not be an "
+                          "increase.",
+                          topic->name, topic->partition_count, t->count);
+        return res->error_code;
+    }
+    int32_t additional = t->count - topic->partition_count;
+    if (t->count > RN_TOPIC_PARTITIONS_MAX) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS,
+                          "Number of partitions is more than this broker's limit of %d per "
+                          "topic.",
+                          RN_TOPIC_PARTITIONS_MAX);
+        return res->error_code;
+    }
+    if (rn_image_partition_total(ctl->image) + planned + additional > RN_BROKER_PARTITIONS_MAX) {
+        rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION,
+                          "Adding %d partition(s) would exceed this broker's limit of %d "
+                          "partitions.",
+                          additional, RN_BROKER_PARTITIONS_MAX);
+        return res->error_code;
+    }
+    if (t->assignments && t->assignment_count != additional) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+                          "Attempted to add %d additional partition(s), but only %d "
+                          "assignment(s) were specified.",
+                          additional, t->assignment_count);
+        return res->error_code;
+    }
+    int32_t rf = topic->partition_count > 0 ? topic->partitions[0].replica_count : 0;
+    for (int32_t n = 0; t->assignments && n < t->assignment_count; n++) {
+        if (rn_ctl_check_assignment(ctl, &t->assignments[n], &rf, res) != RN_KERR_NONE)
+            return res->error_code;
+    }
+    return RN_KERR_NONE;
+}
+
+void rn_controller_plan_create_partitions(rn_controller_t *ctl,
+                                          const rn_ctl_new_partitions_t *topics, int32_t count,
+                                          rn_md_batch_t *batch, rn_ctl_result_t *results) {
+    RN_ASSERT(count >= 0);
+    int64_t planned = 0;
+    for (int32_t n = 0; n < count; n++) {
+        const rn_ctl_new_partitions_t *t = &topics[n];
+        rn_ctl_result_t *res = &results[n];
+        rn_ctl_result_set(res, RN_KERR_NONE, NULL);
+        if (rn_ctl_name_repeated(&topics[0].name, sizeof(topics[0]), count, n)) {
+            rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Duplicate topic name.");
+            continue;
+        }
+        const rn_image_topic_t *topic =
+            t->name.len > 0 ? rn_image_topic(ctl->image, t->name.ptr, (size_t)t->name.len) : NULL;
+        if (!topic) {
+            rn_ctl_result_set(res, RN_KERR_UNKNOWN_TOPIC_OR_PARTITION,
+                              "This server does not host this topic-partition.");
+            continue;
+        }
+        if (check_growth(ctl, t, topic, planned, res) != RN_KERR_NONE) continue;
+        int32_t additional = t->count - topic->partition_count;
+        int16_t rf = topic->partition_count > 0 ? topic->partitions[0].replica_count : 1;
+        if (rf > ctl->broker_count && !t->assignments) rf = (int16_t)ctl->broker_count;
+        size_t len = batch->buf.len;
+        uint32_t records = batch->count;
+        if (rn_ctl_add_partitions(ctl, batch, &topic->id, topic->partition_count, additional, rf,
+                                  t->assignments) != RN_OK) {
+            batch->buf.len = len;
+            batch->count = records;
+            rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION,
+                              "The request adds more partitions than one metadata batch holds.");
+            continue;
+        }
+        planned += additional;
+    }
+}
+
+/* ---- producer ids ---- */
+
+rn_err_t rn_controller_plan_producer_ids(rn_controller_t *ctl, int32_t broker_id,
+                                         int64_t broker_epoch, rn_md_batch_t *batch,
+                                         int64_t *first_id) {
+    int64_t first = rn_image_next_producer_id(ctl->image);
+    RN_ASSERT(first >= 0);
+    if (first > INT64_MAX - RN_PRODUCER_ID_BLOCK_SIZE) return RN_ERR_LIMIT;
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_PRODUCER_IDS;
+    rec.u.producer_ids.broker_id = broker_id;
+    rec.u.producer_ids.broker_epoch = broker_epoch;
+    rec.u.producer_ids.next_producer_id = first + RN_PRODUCER_ID_BLOCK_SIZE;
+    rn_err_t err = rn_md_batch_add(batch, &rec);
+    if (err == RN_OK) *first_id = first;
+    return err;
+}
+
+/* ---- one-call operations ---- */
+
+/* After a failed commit, no item succeeded. */
+static void fail_successes(rn_ctl_result_t *res, size_t stride, int32_t count, rn_err_t err) {
+    for (int32_t n = 0; n < count; n++) {
+        rn_ctl_result_t *r = (rn_ctl_result_t *)(void *)((char *)res + stride * (size_t)n);
+        if (r->error_code == RN_KERR_NONE)
+            rn_ctl_result_set(r, RN_KERR_UNKNOWN_SERVER_ERROR,
+                              "Writing the metadata log failed: %s.", rn_err_name(err));
+    }
+}
+
+void rn_controller_create_topics(rn_controller_t *ctl, const rn_ctl_new_topic_t *topics,
+                                 int32_t count, bool validate_only,
+                                 rn_ctl_topic_result_t *results) {
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_controller_plan_create_topics(ctl, topics, count, &batch, results);
+    rn_err_t err = validate_only ? RN_OK : rn_controller_commit(ctl, &batch);
+    if (err != RN_OK) fail_successes(&results[0].result, sizeof(results[0]), count, err);
+    rn_md_batch_free(&batch);
+}
+
+void rn_controller_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic_t *topics,
+                                 int32_t count, rn_ctl_topic_result_t *results) {
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_controller_plan_delete_topics(ctl, topics, count, &batch, results);
+    rn_err_t err = rn_controller_commit(ctl, &batch);
+    if (err != RN_OK) fail_successes(&results[0].result, sizeof(results[0]), count, err);
+    rn_md_batch_free(&batch);
+}
+
+void rn_controller_create_partitions(rn_controller_t *ctl, const rn_ctl_new_partitions_t *topics,
+                                     int32_t count, bool validate_only,
+                                     rn_ctl_result_t *results) {
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_controller_plan_create_partitions(ctl, topics, count, &batch, results);
+    rn_err_t err = validate_only ? RN_OK : rn_controller_commit(ctl, &batch);
+    if (err != RN_OK) fail_successes(results, sizeof(results[0]), count, err);
+    rn_md_batch_free(&batch);
+}
+
+void rn_controller_alter_configs(rn_controller_t *ctl, const rn_ctl_alter_resource_t *resources,
+                                 int32_t count, bool incremental, bool validate_only,
+                                 rn_ctl_result_t *results) {
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_controller_plan_alter_configs(ctl, resources, count, incremental, &batch, results);
+    rn_err_t err = validate_only ? RN_OK : rn_controller_commit(ctl, &batch);
+    if (err != RN_OK) fail_successes(results, sizeof(results[0]), count, err);
+    rn_md_batch_free(&batch);
+}
+
+rn_err_t rn_controller_allocate_producer_ids(rn_controller_t *ctl, int32_t broker_id,
+                                             int64_t broker_epoch, int64_t *first_id,
+                                             int32_t *count) {
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_err_t err = rn_controller_plan_producer_ids(ctl, broker_id, broker_epoch, &batch, first_id);
+    if (err == RN_OK) err = rn_controller_commit(ctl, &batch);
+    if (err == RN_OK) *count = RN_PRODUCER_ID_BLOCK_SIZE;
+    rn_md_batch_free(&batch);
+    return err;
+}

@@ -1,0 +1,205 @@
+/*
+ * records.c: encoding and decoding of metadata records and batches.
+ *
+ * The layout is drawn in records.h. Decoding goes through proto/wire.h's
+ * reader, whose errors are sticky, so each decoder reads every field and
+ * checks once at the end.
+ */
+#include "metadata/records.h"
+
+#include "base/assert.h"
+
+#include <string.h>
+
+#define RECORD_VERSION 0
+
+void rn_md_batch_init(rn_md_batch_t *batch) {
+    rn_buf_init(&batch->buf, RN_MD_BATCH_BYTES_MAX);
+    batch->count = 0;
+}
+
+void rn_md_batch_free(rn_md_batch_t *batch) {
+    rn_buf_free(&batch->buf);
+    batch->count = 0;
+}
+
+void rn_md_batch_reset(rn_md_batch_t *batch) {
+    batch->buf.len = 0;
+    batch->count = 0;
+}
+
+static void write_replicas(rn_writer_t *w, const int32_t *ids, int16_t count) {
+    rn_write_int16(w, count);
+    for (int16_t n = 0; n < count; n++) rn_write_int32(w, ids[n]);
+}
+
+static bool str_ok(rn_str_t s, int32_t len_max, bool nullable) {
+    if (s.len < 0) return nullable;
+    return s.len <= len_max;
+}
+
+/* Writes the record body; returns false if a field is out of range. */
+static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
+    switch (rec->type) {
+    case RN_MD_TOPIC:
+        if (!str_ok(rec->u.topic.name, RN_TOPIC_NAME_BYTES_MAX, false)) return false;
+        rn_write_uuid(w, &rec->u.topic.topic_id);
+        rn_write_string(w, rec->u.topic.name, false);
+        return true;
+    case RN_MD_PARTITION: {
+        const rn_md_partition_record_t *p = &rec->u.partition;
+        if (p->replica_count < 0 || p->replica_count > RN_REPLICAS_MAX) return false;
+        if (p->isr_count < 0 || p->isr_count > RN_REPLICAS_MAX) return false;
+        rn_write_uuid(w, &p->topic_id);
+        rn_write_int32(w, p->partition);
+        rn_write_int32(w, p->leader);
+        rn_write_int32(w, p->leader_epoch);
+        rn_write_int32(w, p->partition_epoch);
+        write_replicas(w, p->replicas, p->replica_count);
+        write_replicas(w, p->isr, p->isr_count);
+        return true;
+    }
+    case RN_MD_CONFIG: {
+        const rn_md_config_record_t *c = &rec->u.config;
+        if (!str_ok(c->resource_name, RN_TOPIC_NAME_BYTES_MAX, false) ||
+            !str_ok(c->key, RN_CONFIG_KEY_BYTES_MAX, false) ||
+            !str_ok(c->value, RN_CONFIG_VALUE_BYTES_MAX, true))
+            return false;
+        rn_write_int8(w, c->resource_type);
+        rn_write_string(w, c->resource_name, false);
+        rn_write_string(w, c->key, false);
+        rn_write_string(w, c->value, false);
+        return true;
+    }
+    case RN_MD_REMOVE_TOPIC: rn_write_uuid(w, &rec->u.remove_topic.topic_id); return true;
+    case RN_MD_PRODUCER_IDS:
+        rn_write_int32(w, rec->u.producer_ids.broker_id);
+        rn_write_int64(w, rec->u.producer_ids.broker_epoch);
+        rn_write_int64(w, rec->u.producer_ids.next_producer_id);
+        return true;
+    }
+    RN_ASSERT(!"unknown metadata record type");
+    return false;
+}
+
+rn_err_t rn_md_batch_add(rn_md_batch_t *batch, const rn_md_record_t *rec) {
+    RN_ASSERT(rec != NULL);
+    if (batch->count >= RN_MD_BATCH_RECORDS_MAX) return RN_ERR_LIMIT;
+    size_t start = batch->buf.len;
+    rn_writer_t w;
+    rn_writer_init(&w, &batch->buf);
+    rn_write_uint32(&w, 0); /* size, patched below */
+    rn_write_int8(&w, (int8_t)rec->type);
+    rn_write_int8(&w, RECORD_VERSION);
+    bool ok = write_body(&w, rec);
+    size_t size = batch->buf.len - start - 4;
+    if (w.err == RN_OK && ok && size > RN_MD_RECORD_BYTES_MAX) w.err = RN_ERR_TOO_LARGE;
+    if (w.err != RN_OK || !ok) {
+        batch->buf.len = start;
+        return w.err != RN_OK ? w.err : RN_ERR_INVALID;
+    }
+    uint8_t *at = batch->buf.ptr + start;
+    at[0] = (uint8_t)(size >> 24);
+    at[1] = (uint8_t)(size >> 16);
+    at[2] = (uint8_t)(size >> 8);
+    at[3] = (uint8_t)size;
+    batch->count++;
+    return RN_OK;
+}
+
+static void read_replicas(rn_reader_t *r, int32_t *ids, int16_t *count) {
+    int16_t n = rn_read_int16(r);
+    if (n < 0 || n > RN_REPLICAS_MAX) {
+        rn_reader_fail(r, RN_ERR_CORRUPT);
+        n = 0;
+    }
+    *count = n;
+    for (int16_t i = 0; i < n; i++) ids[i] = rn_read_int32(r);
+}
+
+static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
+    switch (rec->type) {
+    case RN_MD_TOPIC:
+        rec->u.topic.topic_id = rn_read_uuid(r);
+        rec->u.topic.name = rn_read_string(r, false);
+        if (!str_ok(rec->u.topic.name, RN_TOPIC_NAME_BYTES_MAX, false))
+            rn_reader_fail(r, RN_ERR_CORRUPT);
+        return;
+    case RN_MD_PARTITION: {
+        rn_md_partition_record_t *p = &rec->u.partition;
+        p->topic_id = rn_read_uuid(r);
+        p->partition = rn_read_int32(r);
+        p->leader = rn_read_int32(r);
+        p->leader_epoch = rn_read_int32(r);
+        p->partition_epoch = rn_read_int32(r);
+        read_replicas(r, p->replicas, &p->replica_count);
+        read_replicas(r, p->isr, &p->isr_count);
+        return;
+    }
+    case RN_MD_CONFIG: {
+        rn_md_config_record_t *c = &rec->u.config;
+        c->resource_type = rn_read_int8(r);
+        c->resource_name = rn_read_string(r, false);
+        c->key = rn_read_string(r, false);
+        c->value = rn_read_string(r, false);
+        if (!str_ok(c->resource_name, RN_TOPIC_NAME_BYTES_MAX, false) ||
+            !str_ok(c->key, RN_CONFIG_KEY_BYTES_MAX, false))
+            rn_reader_fail(r, RN_ERR_CORRUPT);
+        return;
+    }
+    case RN_MD_REMOVE_TOPIC: rec->u.remove_topic.topic_id = rn_read_uuid(r); return;
+    case RN_MD_PRODUCER_IDS:
+        rec->u.producer_ids.broker_id = rn_read_int32(r);
+        rec->u.producer_ids.broker_epoch = rn_read_int64(r);
+        rec->u.producer_ids.next_producer_id = rn_read_int64(r);
+        return;
+    }
+}
+
+static bool type_known(int8_t type) {
+    return type == RN_MD_TOPIC || type == RN_MD_PARTITION || type == RN_MD_CONFIG ||
+           type == RN_MD_REMOVE_TOPIC || type == RN_MD_PRODUCER_IDS;
+}
+
+rn_err_t rn_md_record_decode(const uint8_t *bytes, size_t len, rn_md_record_t *rec) {
+    RN_ASSERT(rec != NULL);
+    memset(rec, 0, sizeof(*rec));
+    rn_reader_t r;
+    rn_reader_init(&r, bytes, len);
+    int8_t type = rn_read_int8(&r);
+    int8_t version = rn_read_int8(&r);
+    if (r.err != RN_OK) return RN_ERR_CORRUPT;
+    if (!type_known(type) || version != RECORD_VERSION) return RN_ERR_INVALID;
+    rec->type = (rn_md_type_t)type;
+    read_body(&r, rec);
+    if (r.err != RN_OK || rn_reader_left(&r) != 0) return RN_ERR_CORRUPT;
+    return RN_OK;
+}
+
+rn_err_t rn_md_batch_each(const uint8_t *body, size_t len, uint32_t count, rn_md_record_fn fn,
+                          void *ctx) {
+    RN_ASSERT(fn != NULL);
+    size_t pos = 0;
+    for (uint32_t index = 0; index < count; index++) {
+        if (len - pos < 4) return RN_ERR_CORRUPT;
+        const uint8_t *at = body + pos;
+        uint32_t size = (uint32_t)at[0] << 24 | (uint32_t)at[1] << 16 | (uint32_t)at[2] << 8 |
+                        (uint32_t)at[3];
+        pos += 4;
+        if (size > RN_MD_RECORD_BYTES_MAX || size > len - pos) return RN_ERR_CORRUPT;
+        rn_md_record_t rec;
+        rn_err_t err = rn_md_record_decode(body + pos, size, &rec);
+        if (err == RN_OK) err = fn(ctx, index, &rec);
+        if (err != RN_OK) return err;
+        pos += size;
+    }
+    return pos == len ? RN_OK : RN_ERR_CORRUPT;
+}
+
+void rn_md_str_copy(rn_str_t s, char *out, size_t out_len) {
+    RN_ASSERT(out_len > 0);
+    size_t len = s.len < 0 ? 0 : (size_t)s.len;
+    if (len >= out_len) len = out_len - 1;
+    if (len) memcpy(out, s.ptr, len);
+    out[len] = '\0';
+}

@@ -1,0 +1,133 @@
+/*
+ * records.h: metadata records and their binary encoding.
+ *
+ * What it does: defines the records that describe topics, partitions,
+ * configs and producer-id blocks (the type numbers are those of Kafka's
+ * KRaft metadata records), encodes them into batches and decodes them with
+ * the bounds-checked reader of proto/wire.h. A batch is the unit the
+ * metadata log writes and checksums, and that a Raft quorum will replicate.
+ *
+ * What it owns: a batch owns its encoded bytes. A decoded record borrows its
+ * strings from the bytes it was decoded from.
+ *
+ * What it must never do: trust a length or count it reads; accept a version
+ * it does not know.
+ *
+ * Encoding of one record (all integers big-endian; a string is an int16
+ * length, -1 for null, then that many bytes):
+ *
+ *   offset size  field
+ *   0      1     type (rn_md_type_t)
+ *   1      1     version (0 for every type today)
+ *   2      ...   body, by type:
+ *
+ *   TopicRecord (2)         topic_id 16 | name string
+ *   PartitionRecord (3)     topic_id 16 | partition i32 | leader i32 |
+ *                           leader_epoch i32 | partition_epoch i32 |
+ *                           replica_count i16 | replicas i32 * count |
+ *                           isr_count i16 | isr i32 * count
+ *   ConfigRecord (4)        resource_type i8 | resource_name string |
+ *                           key string | value string (null: delete)
+ *   RemoveTopicRecord (9)   topic_id 16
+ *   ProducerIdsRecord (15)  broker_id i32 | broker_epoch i64 |
+ *                           next_producer_id i64
+ *
+ * A batch body is a sequence of [size u32][record of that size].
+ */
+#ifndef RN_METADATA_RECORDS_H
+#define RN_METADATA_RECORDS_H
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/limits.h"
+#include "proto/wire.h"
+
+#include <stdint.h>
+
+typedef enum rn_md_type {
+    RN_MD_TOPIC = 2,
+    RN_MD_PARTITION = 3,
+    RN_MD_CONFIG = 4,
+    RN_MD_REMOVE_TOPIC = 9,
+    RN_MD_PRODUCER_IDS = 15,
+} rn_md_type_t;
+
+/* Config resource types, as Kafka's ConfigResource.Type. */
+enum {
+    RN_MD_RESOURCE_TOPIC = 2,
+    RN_MD_RESOURCE_BROKER = 4,
+};
+
+typedef struct rn_md_topic_record {
+    rn_uuid_t topic_id;
+    rn_str_t name;
+} rn_md_topic_record_t;
+
+typedef struct rn_md_partition_record {
+    rn_uuid_t topic_id;
+    int32_t partition;
+    int32_t leader; /* -1: none */
+    int32_t leader_epoch;
+    int32_t partition_epoch;
+    int16_t replica_count;
+    int16_t isr_count;
+    int32_t replicas[RN_REPLICAS_MAX];
+    int32_t isr[RN_REPLICAS_MAX];
+} rn_md_partition_record_t;
+
+typedef struct rn_md_config_record {
+    int8_t resource_type; /* RN_MD_RESOURCE_* */
+    rn_str_t resource_name; /* topic name; broker id as text, "" = cluster default */
+    rn_str_t key;
+    rn_str_t value; /* len -1 (null): remove the override */
+} rn_md_config_record_t;
+
+typedef struct rn_md_remove_topic_record {
+    rn_uuid_t topic_id;
+} rn_md_remove_topic_record_t;
+
+typedef struct rn_md_producer_ids_record {
+    int32_t broker_id;
+    int64_t broker_epoch;
+    int64_t next_producer_id; /* first id of the next block to hand out */
+} rn_md_producer_ids_record_t;
+
+typedef struct rn_md_record {
+    rn_md_type_t type;
+    union {
+        rn_md_topic_record_t topic;
+        rn_md_partition_record_t partition;
+        rn_md_config_record_t config;
+        rn_md_remove_topic_record_t remove_topic;
+        rn_md_producer_ids_record_t producer_ids;
+    } u;
+} rn_md_record_t;
+
+/* Encoded records, ready to be written or applied. */
+typedef struct rn_md_batch {
+    rn_buf_t buf; /* body: [size u32][record] ... */
+    uint32_t count;
+} rn_md_batch_t;
+
+void rn_md_batch_init(rn_md_batch_t *batch);
+void rn_md_batch_free(rn_md_batch_t *batch);
+void rn_md_batch_reset(rn_md_batch_t *batch);
+/* Appends one record; RN_ERR_TOO_LARGE or RN_ERR_LIMIT past the batch limits,
+   RN_ERR_INVALID if a field is out of range (a string over its limit). */
+rn_err_t rn_md_batch_add(rn_md_batch_t *batch, const rn_md_record_t *rec);
+
+/* Decodes one record; strings borrow from `bytes`. RN_ERR_CORRUPT for
+   malformed bytes, RN_ERR_INVALID for an unknown type or version. */
+rn_err_t rn_md_record_decode(const uint8_t *bytes, size_t len, rn_md_record_t *rec);
+
+/* Called per record of a batch body, with its index. */
+typedef rn_err_t (*rn_md_record_fn)(void *ctx, uint32_t index, const rn_md_record_t *rec);
+/* Decodes each of `count` records of a batch body and calls fn; stops at the
+   first error (its own, or fn's). The body must hold exactly count records. */
+rn_err_t rn_md_batch_each(const uint8_t *body, size_t len, uint32_t count, rn_md_record_fn fn,
+                          void *ctx);
+
+/* A C string in a fixed buffer from a borrowed string ("" for null). */
+void rn_md_str_copy(rn_str_t s, char *out, size_t out_len);
+
+#endif
