@@ -169,7 +169,9 @@ sim-mutants: $(foreach k,$(SIM_MUTANT_IDS),$(BUILD)/mutant-$(k)/sim)
 	@pass=0; fail=0; \
 	for m in $(SIM_MUTANTS); do \
 	  k=$${m%%:*}; name=$${m#*:}; \
-	  if $(BUILD)/mutant-$$k/sim --seeds $(MUTANT_SEEDS) --until-fail --name "$$name (MUTANT=$$k)" \
-	       --jobs $(SIM_JOBS) | tail -n 1; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
+	  out=$$($(BUILD)/mutant-$$k/sim --seeds $(MUTANT_SEEDS) --until-fail \
+	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
+	  echo "$$out" | tail -n 1; \
+	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
 	done; \
 	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]

@@ -228,13 +228,14 @@ int rn_sim_link_is_cut(const rn_sim_t *sim, uint32_t from, uint32_t to) {
 }
 
 static void msg_enqueue(rn_sim_t *sim, uint32_t from, uint32_t to, const void *data,
-                        size_t len) {
+                        size_t len, int stale) {
     if (sim->msgs_n == sim->msgs_cap) {
         sim->msgs_cap = sim->msgs_cap ? sim->msgs_cap * 2 : 64;
         sim->msgs = xrealloc(sim->msgs, sim->msgs_cap * sizeof(*sim->msgs));
     }
     sim_msg_t *m = &sim->msgs[sim->msgs_n++];
     int64_t span = sim->net.delay_max_ns - sim->net.delay_min_ns;
+    if (stale) span = 4 * sim->net.delay_max_ns + 50000000; /* a copy that lingers */
     m->at = sim->now + sim->net.delay_min_ns +
             (span ? (int64_t)rn_sim_below(sim, (uint64_t)span + 1) : 0);
     m->seq = sim->seq++;
@@ -258,10 +259,10 @@ rn_err_t rn_sim_send(rn_io_t *io, uint32_t to, const void *data, size_t len) {
         sim->stats.msgs_dropped++;
         return RN_OK;
     }
-    msg_enqueue(sim, n->id, to, data, len);
+    msg_enqueue(sim, n->id, to, data, len, 0);
     if (rn_sim_chance(sim, sim->net.dup_ppm)) {
         sim->stats.msgs_duplicated++;
-        msg_enqueue(sim, n->id, to, data, len);
+        msg_enqueue(sim, n->id, to, data, len, 1);
     }
     return RN_OK;
 }

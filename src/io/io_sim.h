@@ -9,7 +9,8 @@
  *
  * Fault model:
  *   network  messages are delayed (uniformly, hence reordered), dropped and
- *            duplicated with configurable rates; any directed link can be cut
+ *            duplicated with configurable rates (a duplicate may linger up
+ *            to four times the maximum delay plus 50 ms, arriving stale); any directed link can be cut
  *            (a message on a cut link is lost, also one already in flight).
  *   disk     writes, truncates and namespace changes (create, rename,
  *            unlink) live in memory until file_sync / dir_sync make them

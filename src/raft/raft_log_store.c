@@ -179,6 +179,15 @@ static uint64_t term_of(const rn_raft_store_t *st, uint64_t index) {
     return st->terms[index - st->base_index - 1];
 }
 
+uint64_t rn_raft_store_term_at(const rn_raft_store_t *st, uint64_t index) {
+    return term_of(st, index);
+}
+
+void rn_raft_store_state(const rn_raft_store_t *st, uint64_t *term, rn_raft_id_t *vote) {
+    *term = st->term;
+    *vote = st->vote;
+}
+
 static void log_header(uint8_t *h, uint64_t base_index, uint64_t base_term) {
     put_le(h, LOG_MAGIC, 4);
     put_le(h + 4, base_index, 8);

@@ -41,5 +41,9 @@ rn_err_t rn_raft_store_append(rn_raft_store_t *st, const rn_raft_entry_t *entrie
 rn_err_t rn_raft_store_save_snapshot(rn_raft_store_t *st, const rn_raft_snapshot_t *snap);
 
 uint64_t rn_raft_store_last_index(const rn_raft_store_t *st);
+/* Term of the stored entry at index (0: not stored), and the durable term
+   and vote: what a restart would recover. */
+uint64_t rn_raft_store_term_at(const rn_raft_store_t *st, uint64_t index);
+void rn_raft_store_state(const rn_raft_store_t *st, uint64_t *term, rn_raft_id_t *vote);
 
 #endif

@@ -51,6 +51,14 @@ typedef struct sim_node {
     uint32_t reads_n;
     rn_raft_role_t role_seen;
     uint64_t term_seen;
+    uint64_t commit_seen;
+    /* What the node promised, kept across its crashes (it is on its disk). */
+    uint64_t voted_term;
+    rn_raft_id_t voted_for;
+    uint64_t acked_term, acked_index; /* last successful append answer */
+    /* Votes granted to this node as a candidate, as delivered. */
+    uint64_t grants_term;
+    uint32_t grants_mask;
 } sim_node_t;
 
 typedef struct sim_client {
@@ -74,6 +82,7 @@ typedef struct sim {
     uint64_t seed;
     rn_sim_t *world;
     uint32_t voters_n, nodes_n;
+    int boot_learner; /* the spare starts as a learner */
     sim_node_t nodes[SIM_NODES_MAX + 1];
     sim_client_t clients[SIM_CLIENTS];
     sim_op_t *ops;
@@ -116,6 +125,9 @@ sim_check_t *sim_check_create(void);
 void sim_check_destroy(sim_check_t *c);
 void sim_check_node(sim_t *s, sim_node_t *n);
 void sim_check_log_change(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to);
+void sim_check_send(sim_t *s, sim_node_t *n, const rn_raft_msg_t *m);
+void sim_check_recv(sim_t *s, sim_node_t *n, const rn_raft_msg_t *m);
+void sim_check_truncate(sim_t *s, sim_node_t *n, uint64_t from);
 void sim_check_apply(sim_t *s, sim_node_t *n, const rn_raft_entry_t *e);
 void sim_check_state(sim_t *s, sim_node_t *n, uint64_t index);
 uint64_t sim_check_commit_max(const sim_check_t *c);

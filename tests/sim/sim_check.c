@@ -125,6 +125,15 @@ static void check_new_leader(sim_t *s, sim_node_t *n, uint64_t term) {
     }
     c->leader_of_term[term] = n->id;
     s->stats.elections++;
+    const rn_raft_config_t *cfg = rn_raft_config(n->raft);
+    uint32_t votes = 0;
+    for (uint32_t i = 0; i < cfg->voters_n; i++) {
+        rn_raft_id_t v = cfg->voters[i];
+        if (v == n->id || (n->grants_term == term && v < 32 && (n->grants_mask >> v) & 1)) votes++;
+    }
+    if (votes < cfg->voters_n / 2 + 1)
+        sim_fail(s, "election: node %u leads term %llu with %u of %u voters' votes", n->id,
+                 (unsigned long long)term, votes, cfg->voters_n);
     sim_trace(s, "node %u leader of term %llu (last %llu, commit %llu)", n->id,
               (unsigned long long)term, (unsigned long long)rn_raft_last_index(n->raft),
               (unsigned long long)rn_raft_commit(n->raft));
@@ -147,19 +156,37 @@ void sim_check_node(sim_t *s, sim_node_t *n) {
     rn_raft_role_t role = rn_raft_role(n->raft);
     uint64_t term = rn_raft_term(n->raft);
     if (term < n->term_seen) sim_fail(s, "node %u: term went back", n->id);
-    if (role == RN_RAFT_LEADER && (n->role_seen != RN_RAFT_LEADER || n->term_seen != term))
+    uint64_t commit = rn_raft_commit(n->raft);
+    if (role == RN_RAFT_LEADER && (n->role_seen != RN_RAFT_LEADER || n->term_seen != term)) {
         check_new_leader(s, n, term);
+    } else if (role == RN_RAFT_LEADER && commit > n->commit_seen &&
+               rn_raft_term_at(n->raft, commit) != term) {
+        /* A leader commits by counting only entries of its own term (§5.4.2). */
+        sim_fail(s, "commit rule: leader %u of term %llu committed index %llu of term %llu", n->id,
+                 (unsigned long long)term, (unsigned long long)commit,
+                 (unsigned long long)rn_raft_term_at(n->raft, commit));
+    }
     else if (role != n->role_seen || term != n->term_seen)
         sim_trace(s, "node %u %s term %llu", n->id, rn_raft_role_name(role),
                   (unsigned long long)term);
     n->role_seen = role;
     n->term_seen = term;
+    n->commit_seen = commit;
     if (rn_raft_commit(n->raft) > rn_raft_last_index(n->raft))
         sim_fail(s, "node %u: commit past its log", n->id);
 }
 
-/* Log matching, checked where n's log changed, against every live node. */
+/* Log matching, checked where n's log changed, against every live node;
+   and terms never decrease along a log. */
 void sim_check_log_change(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to) {
+    for (uint64_t i = from < 2 ? 2 : from; i <= to + 1; i++) {
+        uint64_t t = rn_raft_term_at(n->raft, i), prev = rn_raft_term_at(n->raft, i - 1);
+        if (t && prev && t < prev) {
+            sim_fail(s, "log: node %u has term %llu at %llu after term %llu", n->id,
+                     (unsigned long long)t, (unsigned long long)i, (unsigned long long)prev);
+            return;
+        }
+    }
     for (uint32_t k = 1; k <= s->nodes_n && !s->failed; k++) {
         sim_node_t *m = &s->nodes[k];
         if (m == n || !m->up) continue;
@@ -180,4 +207,51 @@ void sim_check_log_change(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to) {
 
 uint64_t sim_check_op_at(const sim_check_t *c, uint64_t index) {
     return index < c->cap && (c->has[index] & HAS_ENTRY) ? c->c_op[index] : 0;
+}
+
+/* The promises a node makes in its answers (checked as they leave):
+   a vote is persisted before it is granted and never given to two
+   candidates in one term; acknowledged entries are persisted. */
+void sim_check_send(sim_t *s, sim_node_t *n, const rn_raft_msg_t *m) {
+    if (m->type == RN_RAFT_MSG_VOTE_RESP && !m->reject) {
+        uint64_t term = 0;
+        rn_raft_id_t vote = RN_RAFT_ID_NONE;
+        rn_raft_store_state(n->st, &term, &vote);
+        if (term != m->term || vote != m->to)
+            sim_fail(s, "node %u granted its vote to %u in term %llu before persisting it", n->id,
+                     m->to, (unsigned long long)m->term);
+        if (n->voted_term == m->term && n->voted_for != m->to)
+            sim_fail(s, "node %u voted for both %u and %u in term %llu", n->id, n->voted_for,
+                     m->to, (unsigned long long)m->term);
+        n->voted_term = m->term;
+        n->voted_for = m->to;
+    }
+    if (m->type == RN_RAFT_MSG_APPEND_RESP && !m->reject) {
+        uint64_t i = m->index;
+        if (i > rn_raft_snapshot_index(n->raft) &&
+            rn_raft_store_term_at(n->st, i) != rn_raft_term_at(n->raft, i))
+            sim_fail(s, "node %u acknowledged index %llu before persisting it", n->id,
+                     (unsigned long long)i);
+        if (n->acked_term != m->term) n->acked_index = 0;
+        n->acked_term = m->term;
+        if (i > n->acked_index) n->acked_index = i;
+    }
+}
+
+/* In one term a follower hears from one leader, whose log only grows: it
+   never cuts entries it acknowledged in its current term. */
+void sim_check_truncate(sim_t *s, sim_node_t *n, uint64_t from) {
+    if (n->acked_term == rn_raft_term(n->raft) && from <= n->acked_index)
+        sim_fail(s, "node %u cut its log at %llu in term %llu after acknowledging up to %llu",
+                 n->id, (unsigned long long)from, (unsigned long long)n->acked_term,
+                 (unsigned long long)n->acked_index);
+}
+
+void sim_check_recv(sim_t *s, sim_node_t *n, const rn_raft_msg_t *m) {
+    (void)s;
+    if (m->type != RN_RAFT_MSG_VOTE_RESP || m->reject || m->from > 31) return;
+    if (m->term < n->grants_term) return; /* a late answer from an older election */
+    if (n->grants_term != m->term) n->grants_mask = 0;
+    n->grants_term = m->term;
+    n->grants_mask |= 1u << m->from;
 }

@@ -40,14 +40,16 @@ void sim_node_crash(sim_t *s, sim_node_t *n, const char *why) {
     n->reads_n = 0;
     rn_sim_crash(s->world, n->id);
     RN_ASSERT(rn_sim_open_files(s->world, n->id) == 0);
-    n->restart_at_ns = rn_sim_now_ns(s->world) + 20000000 +
-                       (int64_t)rn_sim_below(s->world, 300000000);
+    int quick = rn_sim_chance(s->world, 300000); /* a supervisor restarts it at once */
+    n->restart_at_ns = rn_sim_now_ns(s->world) + 1000000 +
+                       (int64_t)rn_sim_below(s->world, quick ? 20000000 : 300000000);
 }
 
 static rn_raft_config_t boot_config(const sim_t *s, uint32_t id) {
     rn_raft_config_t cfg = {0};
-    if (id > s->voters_n) return cfg; /* the spare joins through a config change */
+    if (id > s->voters_n && !s->boot_learner) return cfg; /* joins through a change */
     for (uint32_t v = 1; v <= s->voters_n; v++) cfg.voters[cfg.voters_n++] = v;
+    if (s->boot_learner) cfg.learners[cfg.learners_n++] = s->voters_n + 1;
     return cfg;
 }
 
@@ -76,6 +78,7 @@ void sim_node_start(sim_t *s, sim_node_t *n) {
     n->reads_n = 0;
     n->role_seen = RN_RAFT_FOLLOWER;
     n->term_seen = rn_raft_term(n->raft);
+    n->commit_seen = rn_raft_commit(n->raft);
     n->next_tick_local_ns = rn_sim_node_clock_ns(s->world, n->id) + 10000000;
     sim_trace(s, "node %u start term=%llu vote=%u last=%llu snap=%llu", n->id,
               (unsigned long long)boot.term, boot.vote,
@@ -102,6 +105,7 @@ static void send_msgs(sim_t *s, sim_node_t *n, const rn_raft_ready_t *rd) {
         }
         size_t len = rn_raft_msg_encode(m, s->msg_buf, s->msg_buf_cap);
         trace_msg(s, "send", m);
+        sim_check_send(s, n, m);
         rn_sim_send(n->io, m->to, s->msg_buf, len);
     }
 }
@@ -118,6 +122,8 @@ static rn_err_t persist(sim_t *s, sim_node_t *n, const rn_raft_ready_t *rd) {
     }
     if (rd->state_changed) err = rn_raft_store_save_state(n->st, rd->term, rd->vote);
     if (err == RN_OK && rd->entries_n) {
+        if (rd->entries[0].index <= rn_raft_store_last_index(n->st))
+            sim_check_truncate(s, n, rd->entries[0].index);
         err = rn_raft_store_append(n->st, rd->entries, rd->entries_n);
         if (err == RN_OK)
             sim_check_log_change(s, n, rd->entries[0].index,
@@ -175,6 +181,12 @@ static int drive_one(sim_t *s, sim_node_t *n, rn_raft_ready_t *rd) {
         return 0;
     }
     send_msgs(s, n, rd);
+    /* Elections are where a lost promise hurts: crash there more often. */
+    if (rn_sim_chance(s->world, rd->state_changed ? 25 * s->crash_mid_ready_ppm
+                                                  : s->crash_mid_ready_ppm)) {
+        sim_node_crash(s, n, "after send, before apply");
+        return 0;
+    }
     for (uint32_t i = 0; i < rd->committed_n; i++) apply(s, n, &rd->committed[i]);
     for (uint32_t i = 0; i < rd->reads_n && n->reads_n < SIM_READS_MAX; i++)
         n->reads[n->reads_n++] = rd->reads[i];
@@ -203,7 +215,16 @@ void sim_node_deliver(sim_t *s, sim_node_t *n, const uint8_t *data, size_t len) 
         return;
     }
     trace_msg(s, "recv", &m);
+    sim_check_recv(s, n, &m);
+    uint64_t term = rn_raft_term(n->raft), last = rn_raft_last_index(n->raft);
+    uint64_t last_term = rn_raft_term_at(n->raft, last), commit = rn_raft_commit(n->raft);
     rn_raft_step(n->raft, &m);
+    /* §5.1: a request of a stale term is rejected; it changes nothing. */
+    uint64_t last_now = rn_raft_last_index(n->raft);
+    if (m.term < term && (last_now != last || rn_raft_term_at(n->raft, last_now) != last_term ||
+                          rn_raft_commit(n->raft) != commit))
+        sim_fail(s, "node %u changed its log on a %s of stale term %llu (its term %llu)", n->id,
+                 rn_raft_msg_name(m.type), (unsigned long long)m.term, (unsigned long long)term);
     sim_node_drive(s, n);
 }
 

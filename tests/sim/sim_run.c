@@ -68,15 +68,19 @@ static void setup(sim_t *s, uint64_t seed) {
     static const uint32_t snaps[] = {4, 16, 64, 100000};
     s->opts.append_entries_max = batch[rn_sim_below(s->world, 4)];
     s->opts.snapshot_entries = snaps[rn_sim_below(s->world, 4)];
+    s->opts.prevote = rn_sim_chance(s->world, 700000);
+    s->opts.check_quorum = rn_sim_chance(s->world, 700000);
+    s->boot_learner = rn_sim_chance(s->world, 500000);
     s->crash_mid_ready_ppm = 3000;
     s->heal_at_ns = 1000 * MS + (int64_t)rn_sim_below(s->world, 2000 * MS);
     s->end_ns = s->heal_at_ns + LIVENESS_NS;
     s->next_fault_ns = 20 * MS + (int64_t)rn_sim_below(s->world, 100 * MS);
     rn_sim_net_opts_t net = {0, 0, 1 * MS, (2 + (int64_t)rn_sim_below(s->world, 10)) * MS};
     rn_sim_net_set(s->world, &net);
-    sim_trace(s, "seed %llu: %u voters + 1 spare, batch %u, snapshot every %u", 
-              (unsigned long long)seed, s->voters_n, s->opts.append_entries_max,
-              s->opts.snapshot_entries);
+    sim_trace(s, "seed %llu: %u voters + 1 %s, batch %u, snapshot every %u, prevote %d, "
+                 "check-quorum %d", (unsigned long long)seed, s->voters_n,
+              s->boot_learner ? "learner" : "spare", s->opts.append_entries_max,
+              s->opts.snapshot_entries, s->opts.prevote, s->opts.check_quorum);
     for (uint32_t i = 1; i <= s->nodes_n; i++) {
         sim_node_t *n = &s->nodes[i];
         n->id = i;
