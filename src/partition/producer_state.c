@@ -207,7 +207,7 @@ rn_err_t rn_producer_state_check(const rn_producer_state_t *ps, const rn_batch_h
         [RN_PRODUCER_DUPLICATE] = RN_ERR_DUPLICATE,
         [RN_PRODUCER_OUT_OF_ORDER] = RN_ERR_SEQUENCE,
         [RN_PRODUCER_FENCED] = RN_ERR_STALE,
-        [RN_PRODUCER_UNKNOWN] = RN_ERR_NOT_FOUND,
+        [RN_PRODUCER_UNKNOWN] = RN_ERR_UNKNOWN_PRODUCER,
     };
     return errs[chk->verdict];
 }
@@ -433,17 +433,32 @@ static rn_err_t decode_snapshot(rn_producer_state_t *ps, const uint8_t *buf, siz
     return pos == len ? RN_OK : RN_ERR_CORRUPT;
 }
 
+static rn_err_t read_file(rn_io_t *io, const char *path, uint8_t **out, size_t *len) {
+    rn_fd_t fd;
+    rn_err_t err = rn_io_file_open(io, path, RN_IO_READ, &fd);
+    if (err != RN_OK) return err;
+    uint64_t size = 0;
+    err = rn_io_file_size(io, fd, &size);
+    if (err == RN_OK && size > RN_PRODUCER_SNAPSHOT_BYTES_MAX) err = RN_ERR_CORRUPT;
+    uint8_t *buf = NULL;
+    if (err == RN_OK && !(buf = malloc(size ? (size_t)size : 1))) err = RN_ERR_NO_MEMORY;
+    if (err == RN_OK) err = rn_io_file_pread(io, fd, buf, (size_t)size, 0, len);
+    if (err == RN_OK && *len != size) err = RN_ERR_CORRUPT;
+    rn_io_file_close(io, fd);
+    if (err != RN_OK) free(buf);
+    else *out = buf;
+    return err;
+}
+
 static rn_err_t read_snapshot(rn_producer_state_t *ps, rn_io_t *io, const char *dir,
                               int64_t offset) {
     char name[40], path[RN_STORAGE_PATH_BYTES_MAX];
     snapshot_name(name, sizeof name, offset);
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return RN_ERR_TOO_LARGE;
-    uint8_t *buf = malloc(RN_PRODUCER_SNAPSHOT_BYTES_MAX);
-    if (!buf) return RN_ERR_NO_MEMORY;
+    uint8_t *buf = NULL;
     size_t len = 0;
-    rn_err_t err = rn_io_read_small(io, path, buf, RN_PRODUCER_SNAPSHOT_BYTES_MAX, &len);
-    if (err == RN_ERR_TOO_LARGE) err = RN_ERR_CORRUPT;
+    rn_err_t err = read_file(io, path, &buf, &len);
     if (err == RN_OK) err = decode_snapshot(ps, buf, len, offset);
     free(buf);
     if (err != RN_OK) rn_producer_state_clear(ps);

@@ -79,8 +79,8 @@ int32_t rn_producer_seq_add(int32_t seq, int32_t delta);
 /*
  * Checks one batch header against the state; changes nothing. Returns RN_OK
  * for OK, RN_ERR_DUPLICATE (offsets in chk), RN_ERR_SEQUENCE (out of order),
- * RN_ERR_STALE (fenced epoch), RN_ERR_NOT_FOUND (unknown producer: state
- * lost and sequence != 0). chk->verdict says the same.
+ * RN_ERR_STALE (fenced epoch), RN_ERR_UNKNOWN_PRODUCER (state lost and
+ * sequence != 0). chk->verdict says the same.
  */
 rn_err_t rn_producer_state_check(const rn_producer_state_t *ps, const rn_batch_header_t *hdr,
                                  rn_producer_check_t *chk);

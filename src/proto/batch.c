@@ -22,6 +22,8 @@ rn_err_t rn_batch_reason_err(rn_batch_reason_t reason) {
         return RN_OK;
     case RN_BATCH_BAD_MAGIC:
         return RN_ERR_INVALID;
+    case RN_BATCH_UNKNOWN_MAGIC:
+        return RN_ERR_CORRUPT;
     case RN_BATCH_TOO_LARGE:
     case RN_BATCH_LIST_TOO_LARGE:
         return RN_ERR_TOO_LARGE;
@@ -36,6 +38,8 @@ const char *rn_batch_reason_name(rn_batch_reason_t reason) {
         [RN_BATCH_TRUNCATED] = "truncated",
         [RN_BATCH_BAD_LENGTH] = "bad_length",
         [RN_BATCH_BAD_MAGIC] = "bad_magic",
+        [RN_BATCH_UNKNOWN_MAGIC] = "unknown_magic",
+        [RN_BATCH_FRAGMENT] = "fragment",
         [RN_BATCH_BAD_CRC] = "bad_crc",
         [RN_BATCH_BAD_COUNT] = "bad_count",
         [RN_BATCH_BAD_RECORDS] = "bad_records",
@@ -95,6 +99,7 @@ rn_batch_reason_t rn_batch_check_header(const rn_batch_header_t *hdr, size_t ava
     RN_ASSERT(avail >= RN_BATCH_HEADER_BYTES);
     if (hdr->batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD)
         return RN_BATCH_BAD_LENGTH;
+    if (hdr->magic < 0 || hdr->magic > RN_BATCH_MAGIC) return RN_BATCH_UNKNOWN_MAGIC;
     if (hdr->magic != RN_BATCH_MAGIC) return RN_BATCH_BAD_MAGIC;
     size_t size = rn_batch_size(hdr);
     if (lim->batch_bytes_max > 0 && size > (size_t)lim->batch_bytes_max && size <= avail)
@@ -205,7 +210,7 @@ rn_err_t rn_batch_validate(const uint8_t *blob, size_t len, const rn_batch_limit
     rn_batch_reason_t reason = len == 0 ? RN_BATCH_EMPTY : RN_BATCH_OK;
     while (pos < len) {
         if (len - pos < RN_BATCH_HEADER_BYTES) {
-            reason = RN_BATCH_TRUNCATED;
+            reason = pos > 0 ? RN_BATCH_FRAGMENT : RN_BATCH_TRUNCATED;
             break;
         }
         rn_batch_header_t hdr;

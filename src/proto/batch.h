@@ -89,22 +89,23 @@ enum {
 
 /*
  * Why a batch was refused. The storage and partition layers carry this next
- * to the rn_err_t so the handler's one mapping function can pick the Kafka
- * error code:
- *   TRUNCATED, BAD_LENGTH, BAD_CRC            -> CORRUPT_MESSAGE (2)
- *   BAD_MAGIC                                 -> UNSUPPORTED_FOR_MESSAGE_FORMAT
- *                                                (43) or INVALID_RECORD for
- *                                                Produce v3+ as Kafka does
- *   BAD_COUNT, BAD_RECORDS, BAD_COMPRESSION,
- *   BAD_PRODUCER, CONTROL                     -> INVALID_RECORD (87)
+ * to the rn_err_t so the handler's one mapping function (errmap.c) can pick
+ * the Kafka error code, roughly:
+ *   bytes Kafka cannot frame (FRAGMENT, BAD_LENGTH, UNKNOWN_MAGIC, BAD_CRC,
+ *   EMPTY)                                    -> CORRUPT_MESSAGE (2)
  *   TOO_LARGE (batch > max.message.bytes)     -> MESSAGE_TOO_LARGE (10)
  *   LIST_TOO_LARGE (set > segment.bytes)      -> RECORD_LIST_TOO_LARGE (18)
+ *   framed but invalid (BAD_MAGIC for an old format in a v2 request,
+ *   TRUNCATED, BAD_COUNT, BAD_RECORDS, BAD_COMPRESSION, BAD_PRODUCER,
+ *   CONTROL)                                  -> INVALID_RECORD (87)
  */
 typedef enum rn_batch_reason {
     RN_BATCH_OK = 0,
     RN_BATCH_TRUNCATED,       /* the blob ends inside a header or a batch */
     RN_BATCH_BAD_LENGTH,      /* batch_length below the header size */
-    RN_BATCH_BAD_MAGIC,       /* magic is not 2 */
+    RN_BATCH_BAD_MAGIC,       /* magic 0 or 1: an older format in a v2 request */
+    RN_BATCH_UNKNOWN_MAGIC,   /* magic no format has (not 0, 1 or 2) */
+    RN_BATCH_FRAGMENT,        /* bytes after the last batch, too few for a header */
     RN_BATCH_BAD_CRC,         /* CRC-32C mismatch */
     RN_BATCH_BAD_COUNT,       /* records_count < 1, != last_offset_delta + 1,
                                  or more records than the bytes can hold */

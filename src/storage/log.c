@@ -127,8 +127,12 @@ static bool should_roll(const rn_log_t *log, size_t len, int64_t records, int64_
     const rn_segment_t *seg = rn_log_active(log);
     if (rn_segment_empty(seg)) return false;
     if (seg->size_bytes + len > (uint64_t)log->cfg.segment_bytes) return true;
-    if (log->cfg.segment_ms > 0 && now_ms - seg->roll_timestamp_ms > log->cfg.segment_ms)
-        return true;
+    /* Kafka ages a segment from its first batch's timestamp; a producer
+       stamping records far in the past would then roll on every append, so
+       the age counts from the later of that and the first append. */
+    int64_t born_ms = seg->roll_timestamp_ms > seg->created_ms ? seg->roll_timestamp_ms
+                                                               : seg->created_ms;
+    if (log->cfg.segment_ms > 0 && now_ms - born_ms > log->cfg.segment_ms) return true;
     if (rn_offset_index_full(&seg->oidx) || rn_time_index_full(&seg->tidx)) return true;
     return seg->next_offset + records - 1 - seg->base_offset > INT32_MAX;
 }
@@ -175,8 +179,10 @@ rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_
     }
     assign_offsets(log, records, len, leader_epoch, now_ms, info);
     rn_segment_t *seg = rn_log_active(log);
+    bool first = rn_segment_empty(seg);
     err = rn_segment_append(seg, records, len, log->cfg.index_interval_bytes);
     if (err != RN_OK) return err;
+    if (first) seg->created_ms = now_ms;
     RN_ASSERT(seg->next_offset == info->last_offset + 1);
     info->batch_count = sum.batch_count;
     info->records_count = sum.records_count;

@@ -189,6 +189,7 @@ static rn_err_t recover_segment(rn_log_t *log, rn_segment_t *seg, bool *cut) {
     }
     free(buf.ptr);
     if (err != RN_OK) return err;
+    if (pos > 0) seg->created_ms = rn_io_wall_ms(seg->io);
     log->stats.bytes_scanned += pos;
     log->stats.segments_recovered++;
     log->stats.indexes_rebuilt++;
@@ -250,6 +251,7 @@ static rn_err_t first_timestamp(rn_segment_t *seg) {
     rn_err_t err = rn_segment_cursor_header(&cur, 0, &hdr);
     if (err != RN_OK) return err == RN_ERR_IO ? err : RN_ERR_CORRUPT;
     seg->roll_timestamp_ms = hdr.max_timestamp;
+    seg->created_ms = rn_io_wall_ms(seg->io);
     return RN_OK;
 }
 
@@ -327,12 +329,17 @@ static rn_err_t finish_open(rn_log_t *log, const rn_checkpoint_t *cp) {
     log->start_offset = cp->log_start_offset;
     if (log->start_offset < log->segs[0]->base_offset) log->start_offset = log->segs[0]->base_offset;
     if (log->start_offset > end) log->start_offset = end;
+    uint32_t below = 0; /* segments wholly below the log start go, as Kafka */
+    while (below + 1 < log->seg_count && log->segs[below]->next_offset <= log->start_offset)
+        below++;
+    rn_err_t err = rn_log_delete_prefix(log, below);
+    if (err != RN_OK) return err;
     for (uint32_t i = 0; i + 1 < log->seg_count; i++) {
         if (!needs_seal(log->segs[i])) continue;
-        rn_err_t err = rn_segment_seal(log->segs[i]);
+        err = rn_segment_seal(log->segs[i]);
         if (err != RN_OK) return err;
     }
-    rn_err_t err = rn_segment_unseal(active);
+    err = rn_segment_unseal(active);
     if (err == RN_OK) err = rn_segment_sync(active);
     if (err == RN_OK && log->stats.bytes_truncated > 0) err = rn_io_dir_sync(log->io, log->dir);
     if (err != RN_OK) return err;

@@ -42,6 +42,7 @@ static rn_segment_t *seg_new(rn_io_t *io, const char *dir, int64_t base_offset,
     seg->max_timestamp_ms = -1;
     seg->max_timestamp_offset = -1;
     seg->roll_timestamp_ms = -1;
+    seg->created_ms = -1;
     rn_offset_index_init(&seg->oidx, base_offset, index_bytes_max);
     rn_time_index_init(&seg->tidx, base_offset, index_bytes_max);
     atomic_init(&seg->refs, 1);
@@ -304,7 +305,7 @@ static rn_err_t restat(rn_segment_t *seg) {
     seg->max_timestamp_offset = ts_offset;
     if (!rn_offset_index_last(&seg->oidx, &idx_offset, &idx_pos)) idx_pos = 0;
     seg->bytes_since_index = (uint32_t)(seg->size_bytes - idx_pos);
-    if (seg->size_bytes == 0) seg->roll_timestamp_ms = -1;
+    if (seg->size_bytes == 0) seg->roll_timestamp_ms = seg->created_ms = -1;
     rn_segment_cursor_t cur;
     rn_segment_cursor_init(&cur, seg);
     for (;;) {

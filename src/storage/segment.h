@@ -43,6 +43,8 @@ typedef struct rn_segment {
     int64_t max_timestamp_ms;     /* largest batch max_timestamp; -1 if empty */
     int64_t max_timestamp_offset; /* last offset of the batch that set it */
     int64_t roll_timestamp_ms;    /* first batch's max_timestamp; -1 if empty */
+    int64_t created_ms;           /* wall time of the first append (or of the
+                                     open that found it non-empty); -1 if empty */
     uint32_t bytes_since_index;
     atomic_int refs;
     bool deleted;

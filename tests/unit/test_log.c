@@ -333,10 +333,16 @@ static void test_roll_and_index(void **state) {
     size_t len = build_simple(buf, 1, 5000);
     assert_int_equal(rn_log_append(log, buf, len, 0, 5500, &info), RN_OK);
     len = build_simple(buf, 1, 5000);
-    assert_int_equal(rn_log_append(log, buf, len, 0, 5900, &info), RN_OK);
+    assert_int_equal(rn_log_append(log, buf, len, 0, 6400, &info), RN_OK);
     assert_int_equal(rn_log_segment_count(log), 1);
     len = build_simple(buf, 1, 5000);
-    assert_int_equal(rn_log_append(log, buf, len, 0, 6001, &info), RN_OK);
+    assert_int_equal(rn_log_append(log, buf, len, 0, 6501, &info), RN_OK);
+    assert_int_equal(rn_log_segment_count(log), 2);
+    /* records stamped far in the past do not roll on every append */
+    for (int i = 0; i < 5; i++) {
+        len = build_simple(buf, 1, 0);
+        assert_int_equal(rn_log_append(log, buf, len, 0, 6600 + i, &info), RN_OK);
+    }
     assert_int_equal(rn_log_segment_count(log), 2);
     assert_int_equal(rn_log_close(log), RN_OK);
 }

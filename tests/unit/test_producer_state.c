@@ -59,7 +59,7 @@ static void test_sequence_rules(void **state) {
     /* non-idempotent batches pass untouched */
     assert_int_equal(check(ps, -1, -1, -1, 3, &chk), RN_OK);
     /* unknown producer: sequence 0 starts it, anything else is unknown */
-    assert_int_equal(check(ps, 7, 0, 5, 1, &chk), RN_ERR_NOT_FOUND);
+    assert_int_equal(check(ps, 7, 0, 5, 1, &chk), RN_ERR_UNKNOWN_PRODUCER);
     assert_int_equal(chk.verdict, RN_PRODUCER_UNKNOWN);
     record(ps, 7, 0, 0, 3, 100); /* seq 0..2, offsets 100..102 */
     record(ps, 7, 0, 3, 2, 110); /* seq 3..4 */
@@ -111,7 +111,7 @@ static void test_five_batches_and_wrap(void **state) {
     rn_producer_state_clear(ps);
     assert_int_equal(rn_producer_state_count(ps), 0);
     /* after the state is lost, a producer resumes only at sequence 0 */
-    assert_int_equal(check(ps, 11, 0, 1, 1, &chk), RN_ERR_NOT_FOUND);
+    assert_int_equal(check(ps, 11, 0, 1, 1, &chk), RN_ERR_UNKNOWN_PRODUCER);
     record(ps, 11, 0, 0, 1, 600);
     rn_batch_header_t hdr = hdr_of(11, 0, INT32_MAX - 1, 3, 700);
     /* jump the sequence near the top: state a batch ending at INT32_MAX - 2 */
@@ -144,9 +144,9 @@ static void test_many_producers_and_expiry(void **state) {
     assert_int_equal(rn_producer_state_expire(ps, 1000 + 2500 + 100, 100), 2500);
     assert_int_equal(rn_producer_state_count(ps), 2500);
     for (int64_t pid = 0; pid < 5000; pid++) {
-        rn_err_t want = pid < 2500 ? RN_ERR_NOT_FOUND : RN_ERR_DUPLICATE;
+        rn_err_t want = pid < 2500 ? RN_ERR_UNKNOWN_PRODUCER : RN_ERR_DUPLICATE;
         assert_int_equal(check(ps, pid, 0, 0, 1, &chk), pid < 2500 ? RN_OK : want);
-        assert_int_equal(check(ps, pid, 0, 1, 1, &chk), pid < 2500 ? RN_ERR_NOT_FOUND : RN_OK);
+        assert_int_equal(check(ps, pid, 0, 1, 1, &chk), pid < 2500 ? RN_ERR_UNKNOWN_PRODUCER : RN_OK);
     }
     rn_producer_state_free(ps);
 }
