@@ -101,7 +101,7 @@ const char *rn_config_type_name(rn_config_type_t type);
 typedef bool (*rn_config_item_fn)(void *ctx, const char *item, size_t item_len);
 void rn_config_list_each(const char *text, rn_config_item_fn fn, void *ctx);
 
-X
+/* Index of the definition named `name` among defs[0 .. count), or -1. */
 int rn_config_def_find(const rn_config_def_t *defs, int count, const char *name);
 
 #endif
