@@ -25,3 +25,19 @@ int16_t rn_handler_kerr(rn_err_t err) {
     default: return RN_KERR_UNKNOWN_SERVER_ERROR;
     }
 }
+
+int16_t rn_handler_batch_kerr(rn_batch_reason_t reason) {
+    switch (reason) {
+    case RN_BATCH_OK: return RN_KERR_NONE;
+    /* Kafka cannot even frame these: CorruptRecordException. */
+    case RN_BATCH_FRAGMENT:
+    case RN_BATCH_BAD_LENGTH:
+    case RN_BATCH_UNKNOWN_MAGIC:
+    case RN_BATCH_BAD_CRC:
+    case RN_BATCH_EMPTY: return RN_KERR_CORRUPT_MESSAGE;
+    case RN_BATCH_TOO_LARGE: return RN_KERR_MESSAGE_TOO_LARGE;
+    case RN_BATCH_LIST_TOO_LARGE: return RN_KERR_RECORD_LIST_TOO_LARGE;
+    /* Framed but invalid: InvalidRecordException. */
+    default: return RN_KERR_INVALID_RECORD;
+    }
+}

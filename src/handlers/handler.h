@@ -51,6 +51,8 @@ void *rn_handler_response_new(rn_req_t *req);
 
 /* The one mapping from operating errors to Kafka error codes. */
 int16_t rn_handler_kerr(rn_err_t err);
+/* The Kafka code for a record batch that failed validation. */
+int16_t rn_handler_batch_kerr(rn_batch_reason_t reason);
 
 /* Kafka's leader-epoch fencing for requests naming the epoch they expect:
    NONE, UNKNOWN_LEADER_EPOCH (newer than ours) or FENCED_LEADER_EPOCH. */

@@ -36,7 +36,8 @@ typedef struct produce_op {
 
 static void produce_op_fill(produce_op_t *pop) {
     rn_produce_response_partition_produce_response_t *out = pop->out;
-    out->error_code = rn_handler_kerr(pop->err);
+    out->error_code = pop->res.reason != RN_BATCH_OK ? rn_handler_batch_kerr(pop->res.reason)
+                                                     : rn_handler_kerr(pop->err);
     if (pop->err != RN_OK) return;
     out->base_offset = pop->res.base_offset;
     out->log_append_time_ms = pop->res.log_append_time_ms;

@@ -89,8 +89,12 @@ void rn_partition_unref(rn_partition_t *part) {
 rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
                              int64_t now_ms, rn_partition_append_result_t *res) {
     RN_ASSERT(!part->deleted);
+    rn_batch_summary_t sum;
+    rn_err_t err = rn_log_validate(part->log, records, len, 0, &sum);
+    res->reason = sum.reason;
+    if (err != RN_OK) return err;
     rn_producer_check_t check;
-    rn_err_t err = rn_producer_state_check_records(part->producers, records, len, &check);
+    err = rn_producer_state_check_records(part->producers, records, len, &check);
     if (err != RN_OK) return err;
     switch (check.verdict) {
     case RN_PRODUCER_OK: break;
@@ -106,7 +110,7 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
     case RN_PRODUCER_UNKNOWN: return RN_ERR_UNKNOWN_PRODUCER;
     }
     rn_log_append_info_t info;
-    err = rn_log_append(part->log, records, len, part->leader_epoch, now_ms, &info);
+    err = rn_log_append_valid(part->log, records, len, &sum, part->leader_epoch, now_ms, &info);
     if (err != RN_OK) return err;
     /* Offsets are in the blob now; a full table only loses retry detection. */
     if (rn_producer_state_record_records(part->producers, records, len) != RN_OK)

@@ -55,6 +55,7 @@ typedef struct rn_partition_append_result {
     int64_t log_append_time_ms; /* -1 for CreateTime */
     int64_t log_start_offset;
     bool duplicate;             /* a retried batch: offsets are the original ones */
+    rn_batch_reason_t reason;   /* why validation refused the records, else OK */
 } rn_partition_append_result_t;
 
 /* Opens (recovering) or creates the partition's log under dir. */

@@ -157,23 +157,28 @@ static void assign_offsets(rn_log_t *log, uint8_t *records, size_t len, int32_t 
     info->log_append_time_ms = log_append_time ? now_ms : -1;
 }
 
-rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,
-                             int64_t now_ms, unsigned flags, rn_log_append_info_t *info) {
+rn_err_t rn_log_validate(const rn_log_t *log, const uint8_t *records, size_t len, unsigned flags,
+                         rn_batch_summary_t *sum) {
+    rn_batch_limits_t lim = {log->cfg.max_message_bytes, 0};
+    if (flags & RN_LOG_APPEND_ALLOW_CONTROL) lim.flags |= RN_BATCH_ALLOW_CONTROL;
+    rn_err_t err = rn_batch_validate(records, len, &lim, sum);
+    if (err == RN_OK && len > (uint64_t)log->cfg.segment_bytes) {
+        sum->reason = RN_BATCH_LIST_TOO_LARGE;
+        err = RN_ERR_TOO_LARGE;
+    }
+    return err;
+}
+
+rn_err_t rn_log_append_valid(rn_log_t *log, uint8_t *records, size_t len,
+                             const rn_batch_summary_t *sum, int32_t leader_epoch, int64_t now_ms,
+                             rn_log_append_info_t *info) {
     RN_ASSERT(info != NULL);
+    RN_ASSERT(sum->reason == RN_BATCH_OK && sum->bytes_valid == len);
     memset(info, 0, sizeof(*info));
     info->first_offset = info->last_offset = info->log_append_time_ms = -1;
     info->log_start_offset = log->start_offset;
-    rn_batch_limits_t lim = {log->cfg.max_message_bytes, 0};
-    if (flags & RN_LOG_APPEND_ALLOW_CONTROL) lim.flags |= RN_BATCH_ALLOW_CONTROL;
-    rn_batch_summary_t sum;
-    rn_err_t err = rn_batch_validate(records, len, &lim, &sum);
-    info->reason = sum.reason;
-    if (err != RN_OK) return err;
-    if (len > (uint64_t)log->cfg.segment_bytes) {
-        info->reason = RN_BATCH_LIST_TOO_LARGE;
-        return RN_ERR_TOO_LARGE;
-    }
-    if (should_roll(log, len, sum.records_count, now_ms)) {
+    rn_err_t err = RN_OK;
+    if (should_roll(log, len, sum->records_count, now_ms)) {
         err = rn_log_roll(log);
         if (err != RN_OK) return err;
     }
@@ -184,9 +189,24 @@ rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_
     if (err != RN_OK) return err;
     if (first) seg->created_ms = now_ms;
     RN_ASSERT(seg->next_offset == info->last_offset + 1);
-    info->batch_count = sum.batch_count;
-    info->records_count = sum.records_count;
+    info->batch_count = sum->batch_count;
+    info->records_count = sum->records_count;
     return RN_OK;
+}
+
+rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,
+                             int64_t now_ms, unsigned flags, rn_log_append_info_t *info) {
+    RN_ASSERT(info != NULL);
+    rn_batch_summary_t sum;
+    rn_err_t err = rn_log_validate(log, records, len, flags, &sum);
+    if (err != RN_OK) {
+        memset(info, 0, sizeof(*info));
+        info->first_offset = info->last_offset = info->log_append_time_ms = -1;
+        info->log_start_offset = log->start_offset;
+        info->reason = sum.reason;
+        return err;
+    }
+    return rn_log_append_valid(log, records, len, &sum, leader_epoch, now_ms, info);
 }
 
 rn_err_t rn_log_append(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,

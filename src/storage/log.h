@@ -97,6 +97,17 @@ void rn_log_close_unclean(rn_log_t *log);
 /* Changes the configuration of an open log (topic config update). */
 void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg);
 
+/* Validates a records blob as rn_log_append would (batch checks, then the
+   whole set against segment.bytes); sum->reason says why it failed. For
+   callers that must look at validated headers before appending (producer
+   sequence checks). */
+rn_err_t rn_log_validate(const rn_log_t *log, const uint8_t *records, size_t len, unsigned flags,
+                         rn_batch_summary_t *sum);
+/* Appends a blob rn_log_validate accepted (sum is its summary): assigns
+   offsets in place, writes with one pwrite, indexes. No fsync. */
+rn_err_t rn_log_append_valid(rn_log_t *log, uint8_t *records, size_t len,
+                             const rn_batch_summary_t *sum, int32_t leader_epoch, int64_t now_ms,
+                             rn_log_append_info_t *info);
 /*
  * Validates `records` (batch.c), assigns offsets from the log end and the
  * leader epoch in place in the caller's buffer (and LogAppendTime if so
