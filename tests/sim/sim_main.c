@@ -142,6 +142,28 @@ static int run_one(const cli_t *cli) {
     return failed;
 }
 
+/* Same seed, same run: replays seed twice and compares the traces byte for
+   byte. Returns 0 if identical. */
+static int check_determinism(uint64_t seed) {
+    char *buf[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = open_memstream(&buf[i], &len[i]);
+        if (!f) abort();
+        sim_stats_t st;
+        rn_sim_stats_t ws;
+        char reason[SIM_REASON_BYTES];
+        sim_run(seed, f, &st, reason, sizeof(reason), &ws);
+        fclose(f);
+    }
+    int same = len[0] == len[1] && memcmp(buf[0], buf[1], len[0]) == 0;
+    printf("determinism: seed %llu run twice, traces %s (%zu bytes)\n", (unsigned long long)seed,
+           same ? "identical" : "DIFFER", len[0]);
+    free(buf[0]);
+    free(buf[1]);
+    return !same;
+}
+
 static void print_totals(const totals_t *t, double secs) {
     uint64_t n = t->passed + t->failed;
     printf("%llu seeds in %.1f s (%.0f seeds/s): %llu faults injected, %llu node crashes, "
@@ -196,6 +218,7 @@ int main(int argc, char **argv) {
         count = UINT64_MAX - first;
         printf("soak: seeds from %llu for %.1f minutes\n", (unsigned long long)first, cli.minutes);
     }
+    if (!cli.until_fail && check_determinism(first)) t.failed++;
     uint64_t ran = run_many(&cli, first, count, deadline, &t);
     print_totals(&t, now_s() - start);
     if (cli.until_fail) {
