@@ -13,6 +13,7 @@
 #include "base/limits.h"
 #include "cluster/ptable.h"
 #include "io/loop.h"
+#include "metadata/controller.h"
 #include "partition/partition.h"
 
 #include <pthread.h>
@@ -32,7 +33,11 @@ typedef struct rn_node_settings {
     int32_t num_partitions;
     int16_t default_replication_factor;
     bool durable_acks;         /* fsync before acknowledging (the default) */
+    bool delete_topic_enable;
     int64_t retention_check_interval_ms;
+    char metadata_dir[RN_STORAGE_PATH_BYTES_MAX];
+    /* Broker-wide defaults of topic settings; lives as long as the node. */
+    const rn_topic_config_base_t *topic_base;
 } rn_node_settings_t;
 
 struct rn_core {
@@ -59,7 +64,7 @@ struct rn_node {
     _Atomic(rn_ptable_t *) ptable;
     /* Metadata changes (admin requests) are rare; one at a time. */
     pthread_mutex_t admin_lock;
-    struct rn_controller *controller; /* guarded by admin_lock */
+    rn_controller_t controller; /* guarded by admin_lock */
     struct rn_node_retired *retired; /* replaced tables in their grace period */
     int64_t started_ms;
     int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */

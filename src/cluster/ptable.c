@@ -112,6 +112,7 @@ rn_topic_rt_t *rn_topic_rt_new(const char *name, const rn_uuid_t *id, int32_t pa
 rn_topic_rt_t *rn_topic_rt_grow(const rn_topic_rt_t *topic, int32_t partition_count) {
     RN_ASSERT(partition_count >= topic->partition_count);
     rn_topic_rt_t *copy = rn_topic_rt_new(topic->name, &topic->topic_id, partition_count);
+    copy->config = topic->config;
     for (int32_t i = 0; i < topic->partition_count; i++) {
         copy->parts[i] = topic->parts[i];
         rn_partition_ref(copy->parts[i]);

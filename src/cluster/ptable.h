@@ -11,6 +11,7 @@
 #ifndef RN_CLUSTER_PTABLE_H
 #define RN_CLUSTER_PTABLE_H
 
+#include "metadata/topic_config.h"
 #include "partition/partition.h"
 #include "proto/wire.h"
 
@@ -19,6 +20,7 @@
 typedef struct rn_topic_rt {
     char *name;
     rn_uuid_t topic_id;
+    rn_topic_config_t config; /* as last pushed to the partitions */
     int32_t partition_count;
     rn_partition_t **parts;
 } rn_topic_rt_t;

@@ -1,5 +1,9 @@
 /*
- * topics.c: topic lifecycle on this node (see topics.h).
+ * topics.c: topic lifecycle on this node (see topics.h). Every admin change
+ * goes through the controller (validate, plan records, persist, apply to a
+ * new image); then the live partitions are reconciled with the image:
+ * new topics and partitions are opened, removed topics retired (their files
+ * go with their last reference) and changed configs pushed to the owners.
  */
 #include "cluster/topics.h"
 #include "base/assert.h"
@@ -10,37 +14,40 @@
 #include <string.h>
 
 bool rn_topics_name_valid(rn_str_t name) {
-    if (name.len <= 0 || name.len > RN_TOPIC_NAME_BYTES_MAX) return false;
-    if ((name.len == 1 && name.ptr[0] == '.') ||
-        (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
-        return false;
-    for (int32_t i = 0; i < name.len; i++) {
-        char c = name.ptr[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
+    char message[RN_CTL_MESSAGE_BYTES];
+    return rn_ctl_topic_name_check(name, message, sizeof message) == RN_KERR_NONE;
 }
 
 bool rn_topics_is_internal(const char *name) {
     return !strcmp(name, "__consumer_offsets") || !strcmp(name, "__transaction_state");
 }
 
-static rn_log_config_t topics_log_config(const rn_node_t *node) {
+static rn_log_config_t topics_log_config(const rn_topic_config_t *tc) {
     rn_log_config_t cfg;
     rn_log_config_default(&cfg);
-    (void)node;
+    cfg.segment_bytes = tc->segment_bytes;
+    cfg.segment_ms = tc->segment_ms;
+    cfg.retention_ms = tc->retention_ms;
+    cfg.retention_bytes = tc->retention_bytes;
+    cfg.index_interval_bytes = tc->index_interval_bytes;
+    cfg.index_bytes_max = tc->segment_index_bytes;
+    cfg.max_message_bytes = tc->max_message_bytes;
+    cfg.timestamp_type = tc->message_timestamp_type == RN_TIMESTAMP_LOG_APPEND_TIME
+                             ? RN_LOG_TIMESTAMP_LOG_APPEND_TIME
+                             : RN_LOG_TIMESTAMP_CREATE_TIME;
     return cfg;
 }
 
-/* Opens partitions [from, to) of topic rt on their owner cores' behalf. */
+/* flush.messages = 1 (the default) acknowledges after fsync; more gives
+   Kafka's page-cache acknowledgements. */
+static bool topics_durable(const rn_topic_config_t *tc) { return tc->flush_messages <= 1; }
+
 static rn_err_t topics_open_partitions(rn_node_t *node, rn_topic_rt_t *rt, int32_t from) {
-    rn_log_config_t cfg = topics_log_config(node);
+    rn_log_config_t cfg = topics_log_config(&rt->config);
     for (int32_t p = from; p < rt->partition_count; p++) {
         int owner = rn_node_owner(node, rt->name, p);
         rn_err_t err = rn_partition_open(node->io, node->settings.log_dir, rt->name, p, &cfg,
-                                         node->settings.durable_acks, owner, &rt->parts[p]);
+                                         topics_durable(&rt->config), owner, &rt->parts[p]);
         if (err != RN_OK) {
             RN_ERROR("topics", "%s-%d: cannot open: %s", rt->name, p, rn_err_name(err));
             return err;
@@ -49,29 +56,93 @@ static rn_err_t topics_open_partitions(rn_node_t *node, rn_topic_rt_t *rt, int32
     return RN_OK;
 }
 
-/* A new table: the current topics (references shared) with `add` replacing
-   or joining them and `drop` left out. Caller holds admin_lock. */
-static void topics_publish(rn_node_t *node, rn_topic_rt_t *add, const char *drop) {
+/* A config change travels to each partition's owner, which alone may touch
+   the log. */
+typedef struct topics_config_mail {
+    rn_mail_t mail;
+    rn_partition_t *part;
+    rn_log_config_t cfg;
+    bool durable;
+} topics_config_mail_t;
+
+static void topics_config_arrived(rn_mail_t *mail) {
+    topics_config_mail_t *m = (topics_config_mail_t *)mail;
+    rn_log_set_config(m->part->log, &m->cfg);
+    m->part->durable = m->durable;
+    rn_partition_unref(m->part);
+    free(m);
+}
+
+static void topics_push_config(rn_node_t *node, rn_topic_rt_t *rt, const rn_topic_config_t *tc) {
+    rt->config = *tc;
+    for (int32_t p = 0; p < rt->partition_count; p++) {
+        topics_config_mail_t *m = malloc(sizeof *m);
+        RN_ASSERT(m != NULL);
+        m->mail.fn = topics_config_arrived;
+        m->part = rt->parts[p];
+        m->cfg = topics_log_config(tc);
+        m->durable = topics_durable(tc);
+        rn_partition_ref(m->part);
+        rn_loop_post(&node->cores[m->part->owner].loop, &m->mail);
+    }
+}
+
+static const rn_topic_rt_t *topics_find_rt(const rn_ptable_t *cur, const rn_image_topic_t *it) {
+    if (!cur) return NULL;
+    const rn_topic_rt_t *rt = rn_ptable_find(cur, it->name, it->name_len);
+    return rt && rn_uuid_eq(&rt->topic_id, &it->id) ? rt : NULL;
+}
+
+/* The live entry for image topic `it`: kept, grown or new. NULL on failure. */
+static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *cur,
+                                           const rn_image_topic_t *it) {
+    const rn_topic_rt_t *old = topics_find_rt(cur, it);
+    int32_t from = old ? old->partition_count : 0;
+    rn_topic_rt_t *rt = old ? rn_topic_rt_grow(old, it->partition_count)
+                            : rn_topic_rt_new(it->name, &it->id, it->partition_count);
+    if (!old) rt->config = it->config;
+    if (topics_open_partitions(node, rt, from) != RN_OK) {
+        for (int32_t p = from; p < rt->partition_count; p++)
+            if (rt->parts[p]) rn_partition_unref(rt->parts[p]);
+        rt->partition_count = from; /* keep what was already live */
+    }
+    if (old && memcmp(&old->config, &it->config, sizeof it->config) != 0)
+        topics_push_config(node, rt, &it->config);
+    return rt;
+}
+
+/* Makes the live partitions match the controller's image; admin_lock held. */
+static rn_err_t topics_reconcile(rn_node_t *node) {
+    const rn_image_t *img = rn_controller_image(&node->controller);
     rn_ptable_t *cur = atomic_load(&node->ptable);
-    int32_t count = cur ? cur->topic_count : 0;
+    int32_t count = rn_image_topic_count(img);
     rn_topic_rt_t **topics = calloc((size_t)count + 1, sizeof *topics);
     RN_ASSERT(topics != NULL);
-    int32_t n = 0;
-    for (int32_t i = 0; i < count; i++) {
-        const rn_topic_rt_t *old = cur->topics[i];
-        if ((drop && !strcmp(old->name, drop)) || (add && !strcmp(old->name, add->name))) continue;
-        topics[n++] = rn_topic_rt_grow(old, old->partition_count);
+    for (int32_t i = 0; i < count; i++)
+        topics[i] = topics_reconcile_one(node, cur, rn_image_topic_at(img, i));
+    for (int32_t t = 0; cur && t < cur->topic_count; t++) {
+        const rn_topic_rt_t *rt = cur->topics[t];
+        const rn_image_topic_t *it = rn_image_topic(img, rt->name, strlen(rt->name));
+        if (it && rn_uuid_eq(&it->id, &rt->topic_id)) continue;
+        for (int32_t p = 0; p < rt->partition_count; p++) rn_partition_mark_deleted(rt->parts[p]);
+        RN_INFO("topics", "deleted %s", rt->name);
     }
-    if (add) topics[n++] = add;
-    rn_node_publish(node, rn_ptable_build(topics, n));
+    rn_node_publish(node, rn_ptable_build(topics, count));
     free(topics);
+    return RN_OK;
 }
 
 rn_err_t rn_topics_open_all(rn_node_t *node) {
+    rn_ctl_settings_t set = {node->settings.node_id, NULL, 0, node->settings.num_partitions,
+                             node->settings.default_replication_factor,
+                             node->settings.delete_topic_enable};
     pthread_mutex_lock(&node->admin_lock);
-    topics_publish(node, NULL, NULL);
+    rn_err_t err = rn_controller_open(&node->controller, node->io, node->settings.metadata_dir,
+                                      node->settings.topic_base, &set);
+    if (err == RN_OK) err = topics_reconcile(node);
     pthread_mutex_unlock(&node->admin_lock);
-    return RN_OK;
+    if (err != RN_OK) RN_ERROR("topics", "cannot load metadata: %s", rn_err_name(err));
+    return err;
 }
 
 void rn_topics_close_all(rn_node_t *node) {
@@ -79,53 +150,55 @@ void rn_topics_close_all(rn_node_t *node) {
     rn_ptable_t *old = rn_ptable_swap(&node->ptable, rn_ptable_build(NULL, 0));
     if (old) rn_ptable_release(old);
     rn_node_reclaim_stopped(node);
+    rn_controller_close(&node->controller);
     pthread_mutex_unlock(&node->admin_lock);
 }
 
-int16_t rn_topics_create(rn_node_t *node, const rn_topic_spec_t *spec, int32_t *out_partitions,
-                         char *errmsg, size_t errmsg_len) {
-    if (!rn_topics_name_valid(spec->name)) {
-        snprintf(errmsg, errmsg_len, "Topic name is invalid");
-        return RN_KERR_INVALID_TOPIC_EXCEPTION;
-    }
-    int32_t partitions = spec->partitions == -1 ? node->settings.num_partitions : spec->partitions;
-    if (partitions <= 0 || partitions > RN_TOPIC_PARTITIONS_MAX) {
-        snprintf(errmsg, errmsg_len, "Number of partitions must be larger than 0.");
-        return RN_KERR_INVALID_PARTITIONS;
-    }
-    char name[RN_TOPIC_NAME_BYTES_MAX + 1];
-    memcpy(name, spec->name.ptr, (size_t)spec->name.len);
-    name[spec->name.len] = '\0';
+void rn_topics_create(rn_node_t *node, const rn_ctl_new_topic_t *topics, int32_t count,
+                      bool validate_only, rn_ctl_topic_result_t *results) {
     pthread_mutex_lock(&node->admin_lock);
-    rn_ptable_t *cur = atomic_load(&node->ptable);
-    int16_t kerr = RN_KERR_NONE;
-    if (rn_ptable_find(cur, name, strlen(name))) {
-        snprintf(errmsg, errmsg_len, "Topic '%s' already exists.", name);
-        kerr = RN_KERR_TOPIC_ALREADY_EXISTS;
-    } else if (!spec->validate_only) {
-        rn_uuid_t id;
-        for (int i = 0; i < 16; i += 8) {
-            uint64_t r = rn_io_random(node->io);
-            memcpy(id.bytes + i, &r, 8);
-        }
-        rn_topic_rt_t *rt = rn_topic_rt_new(name, &id, partitions);
-        if (topics_open_partitions(node, rt, 0) != RN_OK) {
-            kerr = RN_KERR_KAFKA_STORAGE_ERROR;
-        } else {
-            topics_publish(node, rt, NULL);
-            RN_INFO("topics", "created %s with %d partition(s)", name, partitions);
-        }
-    }
+    rn_controller_create_topics(&node->controller, topics, count, validate_only, results);
+    if (!validate_only) topics_reconcile(node);
     pthread_mutex_unlock(&node->admin_lock);
-    *out_partitions = partitions;
-    return kerr;
+    for (int32_t i = 0; i < count && !validate_only; i++)
+        if (results[i].result.error_code == RN_KERR_NONE)
+            RN_INFO("topics", "created %.*s with %d partition(s)", (int)topics[i].name.len,
+                    topics[i].name.ptr, results[i].num_partitions);
 }
 
 int16_t rn_topics_auto_create(rn_node_t *node, rn_str_t name) {
     if (!node->settings.auto_create_topics) return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    rn_topic_spec_t spec = {name, -1, -1, NULL, NULL, 0, false};
-    int32_t partitions;
-    char errmsg[RN_TOPICS_ERRMSG_BYTES];
-    int16_t kerr = rn_topics_create(node, &spec, &partitions, errmsg, sizeof errmsg);
+    rn_ctl_new_topic_t topic = {name, -1, -1, NULL, 0, NULL, 0};
+    rn_ctl_topic_result_t result;
+    rn_topics_create(node, &topic, 1, false, &result);
+    int16_t kerr = result.result.error_code;
     return kerr == RN_KERR_TOPIC_ALREADY_EXISTS ? RN_KERR_NONE : kerr;
 }
+
+void rn_topics_delete(rn_node_t *node, const rn_ctl_delete_topic_t *topics, int32_t count,
+                      rn_ctl_topic_result_t *results) {
+    pthread_mutex_lock(&node->admin_lock);
+    rn_controller_delete_topics(&node->controller, topics, count, results);
+    topics_reconcile(node);
+    pthread_mutex_unlock(&node->admin_lock);
+}
+
+void rn_topics_grow(rn_node_t *node, const rn_ctl_new_partitions_t *topics, int32_t count,
+                    bool validate_only, rn_ctl_result_t *results) {
+    pthread_mutex_lock(&node->admin_lock);
+    rn_controller_create_partitions(&node->controller, topics, count, validate_only, results);
+    if (!validate_only) topics_reconcile(node);
+    pthread_mutex_unlock(&node->admin_lock);
+}
+
+void rn_topics_alter_configs(rn_node_t *node, const rn_ctl_alter_resource_t *resources,
+                             int32_t count, bool incremental, bool validate_only,
+                             rn_ctl_result_t *results) {
+    pthread_mutex_lock(&node->admin_lock);
+    rn_controller_alter_configs(&node->controller, resources, count, incremental, validate_only,
+                                results);
+    if (!validate_only) topics_reconcile(node);
+    pthread_mutex_unlock(&node->admin_lock);
+}
+
+rn_image_t *rn_topics_image(rn_node_t *node) { return rn_controller_acquire(&node->controller); }

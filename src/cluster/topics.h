@@ -1,48 +1,43 @@
 /*
  * topics.h: topic lifecycle on this node: metadata changes through the
  * controller (validated, logged, applied to the image) and the matching
- * live partitions (opened, grown, retired) published as a new partition
- * table. All calls take the node's admin lock; they run on any loop thread.
- * Results are Kafka error codes, with a message where Kafka gives one.
+ * live partitions (opened, grown, retired, reconfigured) published as a new
+ * partition table. Every call but rn_topics_image takes the node's admin
+ * lock; any loop thread may call them. Results are Kafka error codes with
+ * Kafka's messages, per item, as the controller gives them.
  */
 #ifndef RN_CLUSTER_TOPICS_H
 #define RN_CLUSTER_TOPICS_H
 
 #include "cluster/node.h"
+#include "metadata/controller.h"
 #include "proto/kerr.h"
 #include "proto/wire.h"
 
 #include <stdbool.h>
 
-#define RN_TOPICS_ERRMSG_BYTES 256
-
-typedef struct rn_topic_spec {
-    rn_str_t name;
-    int32_t partitions;          /* -1: num.partitions */
-    int16_t replication_factor;  /* -1: default.replication.factor */
-    const rn_str_t *config_keys; /* count entries each */
-    const rn_str_t *config_values;
-    int32_t config_count;
-    bool validate_only;
-} rn_topic_spec_t;
-
-/* Opens every topic of the metadata image at start-up (recovering logs). */
+/* Opens the metadata log and every topic of its image (recovering logs). */
 rn_err_t rn_topics_open_all(rn_node_t *node);
-/* Closes every partition cleanly (shutdown). */
+/* Closes every partition cleanly and the metadata log (shutdown). */
 void rn_topics_close_all(rn_node_t *node);
 
 bool rn_topics_name_valid(rn_str_t name);
 bool rn_topics_is_internal(const char *name);
 
-/* Creates a topic; on success *out_partitions gets the count used. */
-int16_t rn_topics_create(rn_node_t *node, const rn_topic_spec_t *spec, int32_t *out_partitions,
-                         char *errmsg, size_t errmsg_len);
+void rn_topics_create(rn_node_t *node, const rn_ctl_new_topic_t *topics, int32_t count,
+                      bool validate_only, rn_ctl_topic_result_t *results);
 /* Creates `name` with the defaults if auto.create.topics.enable is on:
    NONE when it exists afterwards, else UNKNOWN_TOPIC_OR_PARTITION or the
    validation error. */
 int16_t rn_topics_auto_create(rn_node_t *node, rn_str_t name);
-int16_t rn_topics_delete(rn_node_t *node, rn_str_t name, char *errmsg, size_t errmsg_len);
-int16_t rn_topics_grow(rn_node_t *node, rn_str_t name, int32_t count, bool validate_only,
-                       char *errmsg, size_t errmsg_len);
+void rn_topics_delete(rn_node_t *node, const rn_ctl_delete_topic_t *topics, int32_t count,
+                      rn_ctl_topic_result_t *results);
+void rn_topics_grow(rn_node_t *node, const rn_ctl_new_partitions_t *topics, int32_t count,
+                    bool validate_only, rn_ctl_result_t *results);
+void rn_topics_alter_configs(rn_node_t *node, const rn_ctl_alter_resource_t *resources,
+                             int32_t count, bool incremental, bool validate_only,
+                             rn_ctl_result_t *results);
+/* The current metadata image, referenced (rn_image_release it); any thread. */
+rn_image_t *rn_topics_image(rn_node_t *node);
 
 #endif

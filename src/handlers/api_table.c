@@ -15,9 +15,11 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_METADATA, 0, 8, rn_handle_metadata},
     {RN_API_API_VERSIONS, 0, 3, rn_handle_api_versions},
     {RN_API_CREATE_TOPICS, 0, 4, rn_handle_create_topics},
+    {RN_API_DELETE_TOPICS, 0, 3, rn_handle_delete_topics},
     {RN_API_DELETE_RECORDS, 0, 1, rn_handle_delete_records},
     {RN_API_INIT_PRODUCER_ID, 0, 4, rn_handle_init_producer_id},
     {RN_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, rn_handle_offset_for_leader_epoch},
+    {RN_API_CREATE_PARTITIONS, 0, 1, rn_handle_create_partitions},
     {RN_API_DESCRIBE_CLUSTER, 0, 1, rn_handle_describe_cluster},
 };
 

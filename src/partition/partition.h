@@ -40,7 +40,7 @@ struct rn_partition {
     int32_t leader_epoch;
     bool durable;             /* acks wait for fsync */
     bool dirty;               /* appended since the last sync (owner only) */
-    bool deleted;
+    atomic_bool deleted;      /* set by the admin path, read by the owner */
     rn_partition_waiter_t *waiters; /* in offset order */
     rn_partition_waiter_t *waiters_tail;
     _Atomic int64_t high_watermark;

@@ -32,6 +32,9 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->num_partitions = cfg->num_partitions;
     set->default_replication_factor = cfg->default_replication_factor;
     set->durable_acks = cfg->durable_acks;
+    set->delete_topic_enable = cfg->delete_topic_enable;
+    snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
+    set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
 }
 
