@@ -67,10 +67,9 @@ count_tap() {
   p=$((p - s))
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
     # No TAP: cmocka's own summary, or a plain `N passed, M failed` line.
-    line=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | tail -1)
-    [ -n "$line" ] && p=$(sed -E 's/.*\] ([0-9]+) test.*/\1/' <<<"$line")
-    line=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | tail -1)
-    [ -n "$line" ] && f=$(sed -E 's/.*\] ([0-9]+) test.*/\1/' <<<"$line")
+    # (one summary per cmocka group: add them up)
+    p=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' "$log" | awk '{n += $1} END {print n + 0}')
+    f=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) test.*/\1/p' "$log" | awk '{n += $1} END {print n + 0}')
     if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
       line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
       if [ -n "$line" ]; then
@@ -85,6 +84,9 @@ count_tap() {
   while IFS= read -r line; do
     FAILURES+=("$name: ${line#not ok }")
   done < <(grep -E '^not ok [0-9]+' "$log" | grep -viE '# *todo' | head -50)
+  if [ "$f" -gt 0 ] && ! grep -qE '^not ok [0-9]+' "$log"; then
+    FAILURES+=("$name: $f failed (see $log)")
+  fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
       fail_step "$name: timed out"
