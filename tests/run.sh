@@ -4,7 +4,7 @@
 #
 #   unit      build/$MODE/tests/test_*            (cmocka, TAP output)
 #   asan      make MODE=asan unit, then build/asan/tests/test_*
-#   sim       make sim SEEDS=$SIM_SEEDS, make sim-mutants MUTANT_SEEDS=$MUTANT_SEEDS
+#   sim       make sim SEEDS=$SIM_SEEDS, make sim-mutants [MUTANT_SEEDS=$MUTANT_SEEDS]
 #             (when those targets exist; their last line is `N passed, M failed`)
 #   fuzz      make fuzz; per target in build/fuzz/: replay tests/fuzz/corpus/<target>/,
 #             then fuzz for $FUZZ_SECONDS (when the target exists)
@@ -16,7 +16,7 @@
 #   LAYERS="unit asan sim fuzz interop"   which layers to run (default: all)
 #   RUNNEL_TEST_TARGET=kafka   run the interop layer against Apache Kafka instead
 #   INTEROP_TESTS="test_kcat.py ..."      run only these interop files
-#   SIM_SEEDS (1000), MUTANT_SEEDS (100), FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
+#   SIM_SEEDS (1000), MUTANT_SEEDS (the Makefile's), FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
 #   UNIT_TIMEOUT_S (300), INTEROP_TIMEOUT_S (900), STEP_TIMEOUT_S (1200)
 #
 # A layer whose prerequisites are missing is reported as skipped, never as
@@ -30,7 +30,7 @@ ROOT=$(pwd)
 MODE=${MODE:-release}
 LAYERS=${LAYERS:-unit asan sim fuzz interop}
 SIM_SEEDS=${SIM_SEEDS:-1000}
-MUTANT_SEEDS=${MUTANT_SEEDS:-100}
+MUTANT_SEEDS=${MUTANT_SEEDS:-}  # empty: the Makefile's own default
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_BUDGET_S=${FUZZ_BUDGET_S:-300}
 UNIT_TIMEOUT_S=${UNIT_TIMEOUT_S:-300}
@@ -38,7 +38,7 @@ INTEROP_TIMEOUT_S=${INTEROP_TIMEOUT_S:-900}
 STEP_TIMEOUT_S=${STEP_TIMEOUT_S:-1200}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TARGET=${RUNNEL_TEST_TARGET:-runnel}
-LOGS=$ROOT/build/test-logs
+LOGS=build/test-logs
 
 mkdir -p "$LOGS"
 PASSED=0
@@ -203,7 +203,11 @@ run_make_suite() { # NAME TARGET ARGS...: a make target whose last line is `N pa
 layer_sim() {
   banner "simulator"
   run_make_suite sim sim SEEDS="$SIM_SEEDS"
-  run_make_suite sim-mutants sim-mutants MUTANT_SEEDS="$MUTANT_SEEDS"
+  if [ -n "$MUTANT_SEEDS" ]; then
+    run_make_suite sim-mutants sim-mutants MUTANT_SEEDS="$MUTANT_SEEDS"
+  else
+    run_make_suite sim-mutants sim-mutants
+  fi
 }
 
 # -- fuzz --------------------------------------------------------------------------------
