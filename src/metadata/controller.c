@@ -81,6 +81,11 @@ rn_err_t rn_controller_open(rn_controller_t *ctl, rn_io_t *io, const char *metad
         return err;
     }
     ctl->image = rn_image_builder_finish(&rc.builder);
+    if (!ctl->image) {
+        rn_image_builder_abort(&rc.builder);
+        rn_md_log_close(&ctl->log);
+        return RN_ERR_NO_MEMORY;
+    }
     rn_image_retain(ctl->image);
     rn_image_cell_init(&ctl->cell, ctl->image);
     RN_INFO(MOD, "metadata: %d topics, %lld partitions, next offset %llu",
@@ -110,33 +115,61 @@ rn_err_t rn_controller_persist(rn_controller_t *ctl, const rn_md_batch_t *batch,
     return rn_md_log_append(&ctl->log, batch, base_offset);
 }
 
-rn_err_t rn_controller_apply(rn_controller_t *ctl, uint64_t base_offset,
-                             const rn_md_batch_t *batch) {
+/* Builds the image the batch leads to, without publishing it. */
+static rn_err_t build(rn_controller_t *ctl, uint64_t base_offset, const rn_md_batch_t *batch,
+                      rn_image_t **out) {
     rn_image_builder_t b;
     rn_err_t err = rn_image_builder_init(&b, ctl->image);
     if (err == RN_OK) err = rn_image_builder_apply_batch(&b, base_offset, batch);
-    if (err != RN_OK) {
-        /* Persisted but not applicable: a controller bug; the next start
-           replays it and stops there, loudly. */
-        RN_ERROR(MOD, "applying metadata batch at %llu failed: %s",
-                 (unsigned long long)base_offset, rn_err_name(err));
-        rn_image_builder_abort(&b);
-        return err;
+    if (err == RN_OK) {
+        *out = rn_image_builder_finish(&b);
+        if (*out) return RN_OK;
+        err = RN_ERR_NO_MEMORY;
     }
-    rn_image_t *img = rn_image_builder_finish(&b);
+    rn_image_builder_abort(&b);
+    return err;
+}
+
+static void publish(rn_controller_t *ctl, rn_image_t *img) {
     rn_image_retain(img);
     rn_image_publish(&ctl->cell, img);
     rn_image_release(ctl->image);
     ctl->image = img;
+}
+
+rn_err_t rn_controller_apply(rn_controller_t *ctl, uint64_t base_offset,
+                             const rn_md_batch_t *batch) {
+    rn_image_t *img = NULL;
+    rn_err_t err = build(ctl, base_offset, batch, &img);
+    if (err != RN_OK) {
+        RN_ERROR(MOD, "applying metadata batch at %llu failed: %s",
+                 (unsigned long long)base_offset, rn_err_name(err));
+        return err;
+    }
+    publish(ctl, img);
     return RN_OK;
 }
 
 rn_err_t rn_controller_commit(rn_controller_t *ctl, const rn_md_batch_t *batch) {
     if (batch->count == 0) return RN_OK;
+    /* Apply first, in private: a batch that does not apply is a controller
+       bug and must never reach the log, where it would stop every restart. */
+    uint64_t expected = ctl->log.next_offset;
+    rn_image_t *img = NULL;
+    rn_err_t err = build(ctl, expected, batch, &img);
+    if (err != RN_OK) {
+        RN_ERROR(MOD, "refusing a metadata batch that does not apply: %s", rn_err_name(err));
+        return err == RN_ERR_NO_MEMORY ? err : RN_ERR_INVALID;
+    }
     uint64_t base_offset = 0;
-    rn_err_t err = rn_controller_persist(ctl, batch, &base_offset);
-    if (err == RN_OK) err = rn_controller_apply(ctl, base_offset, batch);
-    return err;
+    err = rn_controller_persist(ctl, batch, &base_offset);
+    if (err != RN_OK) {
+        rn_image_release(img);
+        return err;
+    }
+    RN_ASSERT(base_offset == expected);
+    publish(ctl, img);
+    return RN_OK;
 }
 
 /* ---- names, ids, placement ---- */
@@ -172,25 +205,6 @@ int16_t rn_ctl_topic_name_check(rn_str_t name, char *message, size_t message_len
         }
     }
     return RN_KERR_NONE;
-}
-
-/* A topic whose name differs from `name` only by '.' versus '_', or NULL. */
-const rn_image_topic_t *rn_ctl_colliding_topic(const rn_image_t *img, rn_str_t name) {
-    bool has = false;
-    for (int32_t n = 0; n < name.len; n++) has |= name.ptr[n] == '.' || name.ptr[n] == '_';
-    if (!has) return NULL;
-    for (int32_t t = 0; t < rn_image_topic_count(img); t++) {
-        const rn_image_topic_t *topic = rn_image_topic_at(img, t);
-        if ((int32_t)topic->name_len != name.len) continue;
-        bool same = true;
-        for (int32_t n = 0; n < name.len && same; n++) {
-            char a = name.ptr[n] == '.' ? '_' : name.ptr[n];
-            char b = topic->name[n] == '.' ? '_' : topic->name[n];
-            same = a == b;
-        }
-        if (same && memcmp(topic->name, name.ptr, (size_t)name.len) != 0) return topic;
-    }
-    return NULL;
 }
 
 /* A random topic id as Kafka makes them: not zero, not the metadata topic's
@@ -302,4 +316,55 @@ int16_t rn_ctl_check_assignment(const rn_controller_t *ctl, const rn_ctl_assignm
     }
     *rf = a->broker_count;
     return RN_KERR_NONE;
+}
+
+/* ---- repeated names in one request, in O(n log n) ---- */
+
+typedef struct repeat_sort {
+    const char *items;
+    size_t stride;
+    size_t name_offset;
+    ptrdiff_t type_offset;
+} repeat_sort_t;
+
+static const rn_str_t *item_name(const repeat_sort_t *rs, int32_t index) {
+    return (const rn_str_t *)(const void *)(rs->items + rs->stride * (size_t)index +
+                                            rs->name_offset);
+}
+
+static int item_type(const repeat_sort_t *rs, int32_t index) {
+    if (rs->type_offset < 0) return 0;
+    return *(const int8_t *)(rs->items + rs->stride * (size_t)index + (size_t)rs->type_offset);
+}
+
+static int compare_items(const void *a, const void *b, void *ctx) {
+    const repeat_sort_t *rs = ctx;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    int tx = item_type(rs, x), ty = item_type(rs, y);
+    if (tx != ty) return tx < ty ? -1 : 1;
+    const rn_str_t *nx = item_name(rs, x), *ny = item_name(rs, y);
+    if (nx->len != ny->len) return nx->len < ny->len ? -1 : 1;
+    int c = nx->len > 0 ? memcmp(nx->ptr, ny->ptr, (size_t)nx->len) : 0;
+    return c ? c : (x > y) - (x < y);
+}
+
+bool rn_ctl_find_repeats(const void *items, size_t stride, size_t name_offset,
+                         ptrdiff_t type_offset, int32_t count, bool *repeated) {
+    RN_ASSERT(count >= 0);
+    memset(repeated, 0, (size_t)count * sizeof(bool));
+    if (count < 2) return true;
+    int32_t *order = malloc((size_t)count * sizeof(int32_t));
+    if (!order) return false;
+    for (int32_t n = 0; n < count; n++) order[n] = n;
+    repeat_sort_t rs = {items, stride, name_offset, type_offset};
+    qsort_r(order, (size_t)count, sizeof(int32_t), compare_items, &rs);
+    for (int32_t n = 1; n < count; n++) {
+        int32_t a = order[n - 1], b = order[n];
+        const rn_str_t *na = item_name(&rs, a), *nb = item_name(&rs, b);
+        if (na->len < 0 || item_type(&rs, a) != item_type(&rs, b) || !rn_str_eq(*na, *nb))
+            continue;
+        repeated[a] = repeated[b] = true;
+    }
+    free(order);
+    return true;
 }

@@ -10,6 +10,7 @@
 #include "base/assert.h"
 #include "metadata/controller_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,12 +131,20 @@ static char *list_edit(const char *current, const char *value, int8_t op) {
     return out;
 }
 
+/* Does a key appear twice in one resource? (Out of memory counts as yes:
+   the resource is refused rather than risk records that contradict.) */
 static bool keys_repeated(const rn_ctl_alter_resource_t *r) {
-    for (int32_t n = 0; n < r->alter_count; n++) {
-        if (rn_ctl_name_repeated(&r->alters[0].key, sizeof(r->alters[0]), r->alter_count, n))
-            return true;
+    if (r->alter_count < 2) return false;
+    bool *repeated = malloc((size_t)r->alter_count * sizeof(bool));
+    bool any = true;
+    if (repeated && rn_ctl_find_repeats(r->alters, sizeof(r->alters[0]),
+                                        offsetof(rn_ctl_alter_t, key), -1, r->alter_count,
+                                        repeated)) {
+        any = false;
+        for (int32_t n = 0; n < r->alter_count && !any; n++) any = repeated[n];
     }
-    return false;
+    free(repeated);
+    return any;
 }
 
 /* One incremental operation on the wanted set. */
@@ -267,15 +276,21 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
                                       bool incremental, rn_md_batch_t *batch,
                                       rn_ctl_result_t *results) {
     RN_ASSERT(count >= 0);
+    bool *repeated = malloc((size_t)(count > 0 ? count : 1) * sizeof(bool));
+    if (!repeated ||
+        !rn_ctl_find_repeats(resources, sizeof(resources[0]),
+                             offsetof(rn_ctl_alter_resource_t, resource_name),
+                             offsetof(rn_ctl_alter_resource_t, resource_type), count, repeated)) {
+        for (int32_t n = 0; n < count; n++)
+            rn_ctl_result_set(&results[n], RN_KERR_UNKNOWN_SERVER_ERROR, "Out of memory.");
+        free(repeated);
+        return;
+    }
     for (int32_t n = 0; n < count; n++) {
         const rn_ctl_alter_resource_t *r = &resources[n];
         rn_ctl_result_t *res = &results[n];
         rn_ctl_result_set(res, RN_KERR_NONE, NULL);
-        bool repeated = false;
-        for (int32_t m = 0; m < count && !repeated; m++)
-            repeated = m != n && resources[m].resource_type == r->resource_type &&
-                       rn_str_eq(resources[m].resource_name, r->resource_name);
-        if (repeated) {
+        if (repeated[n]) {
             rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Duplicate resource in request.");
         } else if (keys_repeated(r)) {
             rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Error due to duplicate config keys");
@@ -293,4 +308,5 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
                               r->resource_type);
         }
     }
+    free(repeated);
 }

@@ -7,11 +7,11 @@
 
 #include "metadata/controller.h"
 
+#include <stddef.h>
+
 __attribute__((format(printf, 3, 4))) void rn_ctl_result_set(rn_ctl_result_t *res, int16_t code,
                                                              const char *fmt, ...);
 rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl);
-/* An existing topic whose name equals name once '.' and '_' are equated. */
-const rn_image_topic_t *rn_ctl_colliding_topic(const rn_image_t *img, rn_str_t name);
 bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id);
 rn_err_t rn_ctl_add_partitions(rn_controller_t *ctl, rn_md_batch_t *batch,
                                const rn_uuid_t *topic_id, int32_t first, int32_t count,
@@ -24,8 +24,13 @@ rn_err_t rn_ctl_config_record(rn_md_batch_t *batch, int8_t resource_type, rn_str
                               rn_str_t key, rn_str_t value);
 /* Checks a topic override as Kafka does; INVALID_CONFIG with its message. */
 int16_t rn_ctl_check_topic_config(rn_str_t key, rn_str_t value, rn_ctl_result_t *res);
-/* Does another item of the request (items `stride` bytes apart, the first's
-   name at `first`) carry the same non-null name as item `index`? */
-bool rn_ctl_name_repeated(const rn_str_t *first, size_t stride, int32_t count, int32_t index);
+/*
+ * Marks in repeated[0 .. count) the items of a request whose non-null name
+ * (an rn_str_t at name_offset in each item, items `stride` bytes apart) is
+ * shared with another item; with type_offset >= 0, an int8 at that offset
+ * must match too. O(n log n). False when out of memory.
+ */
+bool rn_ctl_find_repeats(const void *items, size_t stride, size_t name_offset,
+                         ptrdiff_t type_offset, int32_t count, bool *repeated);
 
 #endif

@@ -9,21 +9,84 @@
 #include "base/assert.h"
 #include "metadata/controller_int.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const rn_str_t *name_at(const rn_str_t *first, size_t stride, int32_t index) {
-    return (const rn_str_t *)(const void *)((const char *)first + stride * (size_t)index);
+static rn_ctl_result_t *result_at(rn_ctl_result_t *first, size_t stride, int32_t index) {
+    return (rn_ctl_result_t *)(void *)((char *)first + stride * (size_t)index);
 }
 
-bool rn_ctl_name_repeated(const rn_str_t *first, size_t stride, int32_t count, int32_t index) {
-    const rn_str_t *mine = name_at(first, stride, index);
-    if (mine->len < 0) return false;
-    for (int32_t n = 0; n < count; n++) {
-        if (n != index && rn_str_eq(*mine, *name_at(first, stride, n))) return true;
+/* Flags of items whose name repeats (free them); NULL when out of memory,
+   after failing every item. */
+static bool *find_repeats_or_fail(const void *items, size_t stride, size_t name_offset,
+                                  int32_t count, rn_ctl_result_t *res, size_t res_stride) {
+    bool *repeated = malloc((size_t)(count > 0 ? count : 1) * sizeof(bool));
+    if (repeated &&
+        rn_ctl_find_repeats(items, stride, name_offset, -1, count, repeated))
+        return repeated;
+    free(repeated);
+    for (int32_t n = 0; n < count; n++)
+        rn_ctl_result_set(result_at(res, res_stride, n), RN_KERR_UNKNOWN_SERVER_ERROR,
+                          "Out of memory.");
+    return NULL;
+}
+
+static int16_t too_many_partitions(rn_ctl_result_t *res) {
+    rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS,
+                      "Number of partitions is more than this broker's limit of %d per topic.",
+                      RN_TOPIC_PARTITIONS_MAX);
+    return res->error_code;
+}
+
+/* A manual assignment: Kafka's checks; fills the result's counts. */
+static int16_t check_assignments(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
+                                 rn_ctl_topic_result_t *out) {
+    rn_ctl_result_t *res = &out->result;
+    if (t->replication_factor != -1) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
+                          "A manual partition assignment was specified, but replication "
+                          "factor was not set to -1.");
+        return res->error_code;
     }
-    return false;
+    if (t->num_partitions != -1) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
+                          "A manual partition assignment was specified, but numPartitions "
+                          "was not set to -1.");
+        return res->error_code;
+    }
+    if (t->assignment_count > RN_TOPIC_PARTITIONS_MAX) return too_many_partitions(res);
+    uint8_t *seen = calloc((size_t)t->assignment_count, 1);
+    if (!seen) {
+        rn_ctl_result_set(res, RN_KERR_UNKNOWN_SERVER_ERROR, "Out of memory.");
+        return res->error_code;
+    }
+    int32_t rf = 0;
+    bool gaps = false;
+    for (int32_t n = 0; n < t->assignment_count && res->error_code == RN_KERR_NONE; n++) {
+        const rn_ctl_assignment_t *a = &t->assignments[n];
+        bool in_range = a->partition >= 0 && a->partition < t->assignment_count;
+        gaps |= !in_range;
+        if (in_range && seen[a->partition]++) {
+            rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+                              "Found multiple manual partition assignments for partition %d",
+                              a->partition);
+            break;
+        }
+        rn_ctl_check_assignment(ctl, a, &rf, res);
+    }
+    free(seen);
+    if (res->error_code != RN_KERR_NONE) return res->error_code;
+    if (gaps) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+                          "Partitions should be a consecutive 0-based integer sequence");
+        return res->error_code;
+    }
+    out->num_partitions = t->assignment_count;
+    out->replication_factor = (int16_t)rf;
+    return RN_KERR_NONE;
 }
 
 /* Checks partitions, replication factor and assignments; fills the result's
@@ -31,46 +94,7 @@ bool rn_ctl_name_repeated(const rn_str_t *first, size_t stride, int32_t count, i
 static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
                             rn_ctl_topic_result_t *out) {
     rn_ctl_result_t *res = &out->result;
-    if (t->assignment_count > 0) {
-        if (t->replication_factor != -1) {
-            rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
-                              "A manual partition assignment was specified, but replication "
-                              "factor was not set to -1.");
-            return res->error_code;
-        }
-        if (t->num_partitions != -1) {
-            rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
-                              "A manual partition assignment was specified, but numPartitions "
-                              "was not set to -1.");
-            return res->error_code;
-        }
-        if (t->assignment_count > RN_TOPIC_PARTITIONS_MAX) goto too_many;
-        int32_t rf = 0;
-        for (int32_t n = 0; n < t->assignment_count; n++) {
-            const rn_ctl_assignment_t *a = &t->assignments[n];
-            for (int32_t m = 0; m < n; m++) {
-                if (t->assignments[m].partition == a->partition) {
-                    rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
-                                      "Found multiple manual partition assignments for "
-                                      "partition %d",
-                                      a->partition);
-                    return res->error_code;
-                }
-            }
-            if (rn_ctl_check_assignment(ctl, a, &rf, res) != RN_KERR_NONE) return res->error_code;
-        }
-        for (int32_t n = 0; n < t->assignment_count; n++) {
-            if (t->assignments[n].partition < 0 ||
-                t->assignments[n].partition >= t->assignment_count) {
-                rn_ctl_result_set(res, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
-                                  "Partitions should be a consecutive 0-based integer sequence");
-                return res->error_code;
-            }
-        }
-        out->num_partitions = t->assignment_count;
-        out->replication_factor = (int16_t)rf;
-        return RN_KERR_NONE;
-    }
+    if (t->assignment_count > 0) return check_assignments(ctl, t, out);
     if (t->replication_factor < -1 || t->replication_factor == 0) {
         rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
                           "Replication factor must be larger than 0, or -1 to use the default "
@@ -85,7 +109,7 @@ static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
     int32_t parts = t->num_partitions == -1 ? ctl->num_partitions : t->num_partitions;
     int16_t rf = t->replication_factor == -1 ? ctl->default_replication_factor
                                              : t->replication_factor;
-    if (parts > RN_TOPIC_PARTITIONS_MAX) goto too_many;
+    if (parts > RN_TOPIC_PARTITIONS_MAX) return too_many_partitions(res);
     if (rf > ctl->broker_count || rf > RN_REPLICAS_MAX) {
         rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
                           "Unable to replicate the partition %d time(s): The target replication "
@@ -97,11 +121,6 @@ static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
     out->num_partitions = parts;
     out->replication_factor = rf;
     return RN_KERR_NONE;
-too_many:
-    rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS,
-                      "Number of partitions is more than this broker's limit of %d per topic.",
-                      RN_TOPIC_PARTITIONS_MAX);
-    return res->error_code;
 }
 
 /* Name, collision and existence checks, in Kafka's order. */
@@ -115,7 +134,8 @@ static int16_t check_new_name(rn_controller_t *ctl, rn_str_t name, rn_ctl_result
                           name.len, name.ptr);
         return res->error_code;
     }
-    const rn_image_topic_t *other = rn_ctl_colliding_topic(ctl->image, name);
+    const rn_image_topic_t *other =
+        rn_image_topic_colliding(ctl->image, name.ptr, (size_t)name.len);
     if (other) {
         rn_ctl_result_set(res, RN_KERR_INVALID_TOPIC_EXCEPTION,
                           "Topic '%.*s' collides with existing topic: %s", name.len, name.ptr,
@@ -200,26 +220,33 @@ void rn_controller_plan_create_topics(rn_controller_t *ctl, const rn_ctl_new_top
     RN_ASSERT(count >= 0);
     RN_ASSERT(results != NULL || count == 0);
     int64_t partitions_planned = 0;
-    for (int32_t n = 0; n < count; n++) {
+    memset(results, 0, (size_t)count * sizeof(*results));
+    bool *repeated = find_repeats_or_fail(topics, sizeof(topics[0]),
+                                          offsetof(rn_ctl_new_topic_t, name), count,
+                                          &results[0].result, sizeof(results[0]));
+    for (int32_t n = 0; repeated && n < count; n++) {
         rn_ctl_topic_result_t *out = &results[n];
-        memset(out, 0, sizeof(*out));
-        if (rn_ctl_name_repeated(&topics[0].name, sizeof(topics[0]), count, n)) {
+        if (repeated[n]) {
             rn_ctl_result_set(&out->result, RN_KERR_INVALID_REQUEST, "Duplicate topic name.");
             continue;
         }
         plan_one_topic(ctl, &topics[n], &partitions_planned, batch, out);
     }
+    free(repeated);
 }
 
 /* ---- DeleteTopics ---- */
 
-static bool uuid_repeated(const rn_ctl_delete_topic_t *topics, int32_t count, int32_t index) {
-    if (topics[index].name.len >= 0) return false;
-    for (int32_t n = 0; n < count; n++) {
-        if (n != index && topics[n].name.len < 0 && rn_uuid_eq(&topics[n].id, &topics[index].id))
-            return true;
+/* A set of topics (by address) for one request; false if already present. */
+static bool topic_set_add(const rn_image_topic_t **slots, uint32_t mask,
+                          const rn_image_topic_t *topic) {
+    uint32_t i = (uint32_t)(((uintptr_t)topic >> 4) * 0x9E3779B1u) & mask;
+    while (slots[i]) {
+        if (slots[i] == topic) return false;
+        i = (i + 1) & mask;
     }
-    return false;
+    slots[i] = topic;
+    return true;
 }
 
 static const rn_image_topic_t *find_delete_target(rn_controller_t *ctl,
@@ -242,43 +269,55 @@ static const rn_image_topic_t *find_delete_target(rn_controller_t *ctl,
     return topic;
 }
 
+static void plan_one_delete(rn_controller_t *ctl, const rn_ctl_delete_topic_t *t,
+                            const rn_image_topic_t **seen, uint32_t mask, rn_md_batch_t *batch,
+                            rn_ctl_topic_result_t *out) {
+    if (!ctl->delete_topic_enable) {
+        rn_ctl_result_set(&out->result, RN_KERR_TOPIC_DELETION_DISABLED,
+                          "Topic deletion is disabled.");
+        return;
+    }
+    const rn_image_topic_t *topic = find_delete_target(ctl, t, &out->result);
+    if (!topic) return;
+    out->topic_id = topic->id;
+    out->num_partitions = topic->partition_count;
+    if (!topic_set_add(seen, mask, topic)) {
+        /* the same topic named again (by id, or by name and by id) */
+        rn_ctl_result_set(&out->result, RN_KERR_INVALID_REQUEST, "Duplicate topic id.");
+        return;
+    }
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_REMOVE_TOPIC;
+    rec.u.remove_topic.topic_id = topic->id;
+    if (rn_md_batch_add(batch, &rec) != RN_OK)
+        rn_ctl_result_set(&out->result, RN_KERR_POLICY_VIOLATION,
+                          "Too many topics in one request.");
+}
+
 void rn_controller_plan_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic_t *topics,
                                       int32_t count, rn_md_batch_t *batch,
                                       rn_ctl_topic_result_t *results) {
     RN_ASSERT(count >= 0);
-    for (int32_t n = 0; n < count; n++) {
-        rn_ctl_topic_result_t *out = &results[n];
-        memset(out, 0, sizeof(*out));
-        if (rn_ctl_name_repeated(&topics[0].name, sizeof(topics[0]), count, n) ||
-            uuid_repeated(topics, count, n)) {
-            rn_ctl_result_set(&out->result, RN_KERR_INVALID_REQUEST,
-                              topics[n].name.len >= 0 ? "Duplicate topic name."
-                                                      : "Duplicate topic id.");
-            continue;
-        }
-        if (!ctl->delete_topic_enable) {
-            rn_ctl_result_set(&out->result, RN_KERR_TOPIC_DELETION_DISABLED,
-                              "Topic deletion is disabled.");
-            continue;
-        }
-        const rn_image_topic_t *topic = find_delete_target(ctl, &topics[n], &out->result);
-        if (!topic) continue;
-        /* Named once by name and once by id: delete it once. */
-        bool again = false;
-        for (int32_t m = 0; m < n && !again; m++)
-            again = results[m].result.error_code == RN_KERR_NONE &&
-                    rn_uuid_eq(&results[m].topic_id, &topic->id);
-        out->topic_id = topic->id;
-        out->num_partitions = topic->partition_count;
-        if (again) continue;
-        rn_md_record_t rec;
-        memset(&rec, 0, sizeof(rec));
-        rec.type = RN_MD_REMOVE_TOPIC;
-        rec.u.remove_topic.topic_id = topic->id;
-        if (rn_md_batch_add(batch, &rec) != RN_OK)
-            rn_ctl_result_set(&out->result, RN_KERR_POLICY_VIOLATION,
-                              "Too many topics in one request.");
+    memset(results, 0, (size_t)count * sizeof(*results));
+    uint32_t slots = 16;
+    while (slots < (uint32_t)count * 2) slots *= 2;
+    const rn_image_topic_t **seen = calloc(slots, sizeof(*seen));
+    bool *repeated = seen ? find_repeats_or_fail(topics, sizeof(topics[0]),
+                                                 offsetof(rn_ctl_delete_topic_t, name), count,
+                                                 &results[0].result, sizeof(results[0]))
+                          : NULL;
+    for (int32_t n = 0; !repeated && !seen && n < count; n++)
+        rn_ctl_result_set(&results[n].result, RN_KERR_UNKNOWN_SERVER_ERROR, "Out of memory.");
+    for (int32_t n = 0; repeated && n < count; n++) {
+        if (repeated[n])
+            rn_ctl_result_set(&results[n].result, RN_KERR_INVALID_REQUEST,
+                              "Duplicate topic name.");
+        else
+            plan_one_delete(ctl, &topics[n], seen, slots - 1, batch, &results[n]);
     }
+    free(repeated);
+    free(seen);
 }
 
 /* ---- CreatePartitions ---- */
@@ -333,11 +372,14 @@ void rn_controller_plan_create_partitions(rn_controller_t *ctl,
                                           rn_md_batch_t *batch, rn_ctl_result_t *results) {
     RN_ASSERT(count >= 0);
     int64_t planned = 0;
-    for (int32_t n = 0; n < count; n++) {
+    for (int32_t n = 0; n < count; n++) rn_ctl_result_set(&results[n], RN_KERR_NONE, NULL);
+    bool *repeated = find_repeats_or_fail(topics, sizeof(topics[0]),
+                                          offsetof(rn_ctl_new_partitions_t, name), count, results,
+                                          sizeof(results[0]));
+    for (int32_t n = 0; repeated && n < count; n++) {
         const rn_ctl_new_partitions_t *t = &topics[n];
         rn_ctl_result_t *res = &results[n];
-        rn_ctl_result_set(res, RN_KERR_NONE, NULL);
-        if (rn_ctl_name_repeated(&topics[0].name, sizeof(topics[0]), count, n)) {
+        if (repeated[n]) {
             rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Duplicate topic name.");
             continue;
         }
@@ -364,6 +406,7 @@ void rn_controller_plan_create_partitions(rn_controller_t *ctl,
         }
         planned += additional;
     }
+    free(repeated);
 }
 
 /* ---- producer ids ---- */

@@ -1,11 +1,14 @@
 /*
  * image.c: building, sharing, reading and publishing metadata images.
  *
- * An image keeps its topics three ways: a list (sorted by name once
- * finished), and two open-addressing hash tables with linear probing, by
- * name and by id, whose slots point at the same topic objects. A builder
- * copies the list and tables of its base (sharing every topic), clones a
- * topic the first time a record changes it, and sorts and freezes on finish.
+ * An image keeps its topics three ways: two open-addressing hash tables
+ * with linear probing, by name and by id, whose slots point at the same
+ * topic objects, and a list sorted by name. A builder copies the tables of
+ * its base (sharing every topic), clones a topic the first time a record
+ * changes it, and on finish rebuilds the sorted list from the name table
+ * and freezes what it built. The name hash treats '.' and '_' alike, so the
+ * topics Kafka considers colliding share a probe chain and a collision check
+ * costs one lookup.
  */
 #include "metadata/image.h"
 
@@ -29,8 +32,7 @@ struct rn_image {
     int64_t next_producer_id;
     int64_t partition_total;
     int32_t topic_count;
-    int32_t list_cap;
-    rn_image_topic_t **list;
+    rn_image_topic_t **list; /* sorted by name; finished images only */
     uint32_t slot_count; /* a power of two, at least twice topic_count */
     rn_image_topic_t **by_name;
     rn_image_topic_t **by_id;
@@ -78,10 +80,22 @@ fail:
 
 /* ---- hash tables ---- */
 
+/* FNV-1a over the name with '.' read as '_'. */
 static uint64_t hash_name(const char *name, size_t len) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t n = 0; n < len; n++) h = (h ^ (uint8_t)name[n]) * 1099511628211ull;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t n = 0; n < len; n++) {
+        uint8_t c = name[n] == '.' ? (uint8_t)'_' : (uint8_t)name[n];
+        h = (h ^ c) * 1099511628211ull;
+    }
     return h;
+}
+
+static bool same_but_dots(const char *a, const char *b, size_t len) {
+    for (size_t n = 0; n < len; n++) {
+        char x = a[n] == '.' ? '_' : a[n], y = b[n] == '.' ? '_' : b[n];
+        if (x != y) return false;
+    }
+    return true;
 }
 
 static uint64_t hash_id(const rn_uuid_t *id) {
@@ -143,7 +157,7 @@ static void table_remove(rn_image_t *img, const rn_image_topic_t *topic) {
     table_remove_slot(img->by_id, mask, slot_of_id(img, &topic->id), true);
 }
 
-/* Resizes both tables for `want` topics and re-inserts the list. */
+/* Resizes both tables for `want` topics and re-inserts every topic. */
 static rn_err_t tables_resize(rn_image_t *img, int32_t want) {
     uint32_t slots = SLOTS_MIN;
     while (slots < (uint32_t)want * 2) slots *= 2;
@@ -154,19 +168,25 @@ static rn_err_t tables_resize(rn_image_t *img, int32_t want) {
         free(by_id);
         return RN_ERR_NO_MEMORY;
     }
-    free(img->by_name);
+    rn_image_topic_t **old = img->by_name;
+    uint32_t old_count = img->slot_count;
     free(img->by_id);
     img->by_name = by_name;
     img->by_id = by_id;
     img->slot_count = slots;
-    for (int32_t n = 0; n < img->topic_count; n++) table_insert(img, img->list[n]);
+    for (uint32_t n = 0; n < old_count; n++) {
+        if (old[n]) table_insert(img, old[n]);
+    }
+    free(old);
     return RN_OK;
 }
 
 /* ---- images ---- */
 
 static void image_free(rn_image_t *img) {
-    for (int32_t n = 0; n < img->topic_count; n++) topic_release(img->list[n]);
+    for (uint32_t n = 0; img->by_name && n < img->slot_count; n++) {
+        if (img->by_name[n]) topic_release(img->by_name[n]);
+    }
     for (int32_t n = 0; n < img->broker_config_count; n++) {
         free(img->broker_configs[n].resource);
         free(img->broker_configs[n].key);
@@ -185,7 +205,8 @@ rn_image_t *rn_image_empty(const rn_topic_config_base_t *base) {
     if (!img) return NULL;
     atomic_init(&img->refs, 1);
     img->base = base;
-    if (tables_resize(img, 0) != RN_OK) {
+    img->list = malloc(sizeof(*img->list));
+    if (!img->list || tables_resize(img, 0) != RN_OK) {
         image_free(img);
         return NULL;
     }
@@ -209,6 +230,21 @@ const rn_image_topic_t *rn_image_topic(const rn_image_t *img, const char *name,
     RN_ASSERT(img != NULL);
     if (name_len > RN_TOPIC_NAME_BYTES_MAX) return NULL;
     return img->by_name[slot_of_name(img, name, name_len)];
+}
+
+const rn_image_topic_t *rn_image_topic_colliding(const rn_image_t *img, const char *name,
+                                                 size_t name_len) {
+    RN_ASSERT(img != NULL);
+    if (name_len > RN_TOPIC_NAME_BYTES_MAX) return NULL;
+    uint32_t mask = img->slot_count - 1;
+    for (uint32_t i = (uint32_t)hash_name(name, name_len) & mask; img->by_name[i];
+         i = (i + 1) & mask) {
+        const rn_image_topic_t *t = img->by_name[i];
+        if (t->name_len == name_len && same_but_dots(t->name, name, name_len) &&
+            memcmp(t->name, name, name_len) != 0)
+            return t;
+    }
+    return NULL;
 }
 
 const rn_image_topic_t *rn_image_topic_by_id(const rn_image_t *img, const rn_uuid_t *id) {
@@ -267,17 +303,13 @@ rn_err_t rn_image_builder_init(rn_image_builder_t *b, const rn_image_t *base) {
     img->next_offset = base->next_offset;
     img->next_producer_id = base->next_producer_id;
     img->partition_total = base->partition_total;
-    img->list_cap = base->topic_count > 0 ? base->topic_count : 1;
-    img->list = malloc((size_t)img->list_cap * sizeof(*img->list));
-    img->by_name = malloc(base->slot_count * sizeof(*img->by_name));
+    img->by_name = calloc(base->slot_count, sizeof(*img->by_name));
     img->by_id = malloc(base->slot_count * sizeof(*img->by_id));
-    rn_err_t err = img->list && img->by_name && img->by_id ? RN_OK : RN_ERR_NO_MEMORY;
+    img->slot_count = base->slot_count;
+    rn_err_t err = img->by_name && img->by_id ? RN_OK : RN_ERR_NO_MEMORY;
     if (err == RN_OK) {
-        for (int32_t n = 0; n < base->topic_count; n++) {
-            atomic_fetch_add(&base->list[n]->refs, 1);
-            img->list[img->topic_count++] = base->list[n];
-        }
-        img->slot_count = base->slot_count;
+        for (int32_t n = 0; n < base->topic_count; n++) atomic_fetch_add(&base->list[n]->refs, 1);
+        img->topic_count = base->topic_count;
         memcpy(img->by_name, base->by_name, base->slot_count * sizeof(*img->by_name));
         memcpy(img->by_id, base->by_id, base->slot_count * sizeof(*img->by_id));
         err = copy_broker_configs(img, base);
@@ -290,20 +322,11 @@ rn_err_t rn_image_builder_init(rn_image_builder_t *b, const rn_image_t *base) {
     return RN_OK;
 }
 
-static int32_t list_index(const rn_image_t *img, const rn_image_topic_t *topic) {
-    for (int32_t n = 0; n < img->topic_count; n++) {
-        if (img->list[n] == topic) return n;
-    }
-    RN_ASSERT(!"topic not in the image's list");
-    return -1;
-}
-
 /* A topic of the image under construction that may be changed in place. */
 static rn_image_topic_t *topic_mut(rn_image_t *img, rn_image_topic_t *topic) {
     if (!topic->frozen) return topic;
     rn_image_topic_t *copy = topic_clone(topic);
     if (!copy) return NULL;
-    img->list[list_index(img, topic)] = copy;
     img->by_name[slot_of_name(img, topic->name, topic->name_len)] = copy;
     img->by_id[slot_of_id(img, &topic->id)] = copy;
     topic_release(topic);
@@ -320,20 +343,13 @@ static rn_err_t apply_topic(rn_image_t *img, const rn_md_topic_record_t *rec) {
     if ((uint32_t)(img->topic_count + 1) * 2 > img->slot_count &&
         tables_resize(img, img->topic_count + 1) != RN_OK)
         return RN_ERR_NO_MEMORY;
-    if (img->topic_count == img->list_cap) {
-        int32_t cap = img->list_cap * 2;
-        rn_image_topic_t **list = realloc(img->list, (size_t)cap * sizeof(*list));
-        if (!list) return RN_ERR_NO_MEMORY;
-        img->list = list;
-        img->list_cap = cap;
-    }
     rn_image_topic_t *topic = calloc(1, sizeof(*topic));
     if (!topic) return RN_ERR_NO_MEMORY;
     atomic_init(&topic->refs, 1);
     memcpy(topic->name, rec->name.ptr, len);
     topic->name_len = len;
     topic->id = rec->topic_id;
-    img->list[img->topic_count++] = topic;
+    img->topic_count++;
     table_insert(img, topic);
     return RN_OK;
 }
@@ -434,8 +450,7 @@ static rn_err_t apply_broker_config(rn_image_t *img, const rn_md_config_record_t
 static rn_err_t apply_remove_topic(rn_image_t *img, const rn_md_remove_topic_record_t *rec) {
     rn_image_topic_t *topic = img->by_id[slot_of_id(img, &rec->topic_id)];
     if (!topic) return RN_ERR_CORRUPT;
-    int32_t at = list_index(img, topic);
-    img->list[at] = img->list[--img->topic_count];
+    img->topic_count--;
     table_remove(img, topic);
     img->partition_total -= topic->partition_count;
     topic_release(topic);
@@ -494,7 +509,15 @@ static int compare_names(const void *a, const void *b) {
 rn_image_t *rn_image_builder_finish(rn_image_builder_t *b) {
     rn_image_t *img = b->img;
     RN_ASSERT(img != NULL);
+    RN_ASSERT(img->list == NULL);
+    img->list = malloc((size_t)(img->topic_count > 0 ? img->topic_count : 1) * sizeof(*img->list));
+    if (!img->list) return NULL; /* the builder keeps the image: abort it */
     b->img = NULL;
+    int32_t at = 0;
+    for (uint32_t n = 0; n < img->slot_count; n++) {
+        if (img->by_name[n]) img->list[at++] = img->by_name[n];
+    }
+    RN_ASSERT(at == img->topic_count);
     qsort(img->list, (size_t)img->topic_count, sizeof(*img->list), compare_names);
     for (int32_t n = 0; n < img->topic_count; n++) {
         rn_image_topic_t *topic = img->list[n];

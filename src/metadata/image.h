@@ -71,6 +71,10 @@ typedef struct rn_image rn_image_t;
 
 /* A topic by name; NULL if absent. O(1). */
 const rn_image_topic_t *rn_image_topic(const rn_image_t *img, const char *name, size_t name_len);
+/* A topic whose name differs from `name` only by '.' versus '_' (Kafka
+   refuses to create such a pair); NULL if none. O(1). */
+const rn_image_topic_t *rn_image_topic_colliding(const rn_image_t *img, const char *name,
+                                                 size_t name_len);
 /* A topic by id; NULL if absent. O(1). */
 const rn_image_topic_t *rn_image_topic_by_id(const rn_image_t *img, const rn_uuid_t *id);
 /* Topics in name order: index 0 .. rn_image_topic_count - 1. */
@@ -117,7 +121,8 @@ rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn
 /* Applies every record of a batch whose first record has base_offset. */
 rn_err_t rn_image_builder_apply_batch(rn_image_builder_t *b, uint64_t base_offset,
                                       const rn_md_batch_t *batch);
-/* Finishes: returns the new image (one reference); the builder is spent. */
+/* Finishes: returns the new image (one reference) and the builder is spent;
+   NULL when out of memory, and the builder must then be aborted. */
 rn_image_t *rn_image_builder_finish(rn_image_builder_t *b);
 /* Abandons the build. */
 void rn_image_builder_abort(rn_image_builder_t *b);

@@ -676,6 +676,73 @@ static void test_many_topics(void **state) {
                     0);
 }
 
+static void test_separate_steps(void **state) {
+    fixture_t *fx = *state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s/%s", fx->dir, RN_MD_LOG_DIR_NAME, RN_MD_LOG_FILE_NAME);
+    /* plan, persist, apply by hand: the image changes only at apply */
+    rn_ctl_new_topic_t t = {.name = S("steps"), .num_partitions = 2, .replication_factor = 1};
+    rn_ctl_topic_result_t res;
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_controller_plan_create_topics(&fx->ctl, &t, 1, &batch, &res);
+    assert_int_equal(res.result.error_code, RN_KERR_NONE);
+    assert_int_equal(batch.count, 3); /* TopicRecord + 2 PartitionRecords */
+    uint64_t base_offset = 99;
+    assert_int_equal(rn_controller_persist(&fx->ctl, &batch, &base_offset), RN_OK);
+    assert_int_equal(base_offset, 0);
+    assert_null(topic(fx, "steps"));
+    assert_int_equal(rn_controller_apply(&fx->ctl, base_offset, &batch), RN_OK);
+    assert_non_null(topic(fx, "steps"));
+    assert_int_equal(rn_image_next_offset(rn_controller_image(&fx->ctl)), 3);
+    rn_md_batch_free(&batch);
+
+    /* commit refuses a batch that does not apply, and writes nothing */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    off_t size = st.st_size;
+    rn_md_batch_init(&batch);
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_PARTITION;
+    rec.u.partition.topic_id.bytes[0] = 1; /* no such topic */
+    rec.u.partition.replica_count = rec.u.partition.isr_count = 1;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_OK);
+    assert_int_equal(rn_controller_commit(&fx->ctl, &batch), RN_ERR_INVALID);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, size);
+    rn_md_batch_free(&batch);
+    reopen(fx);
+    assert_non_null(topic(fx, "steps"));
+}
+
+static void test_duplicates_scale(void **state) {
+    fixture_t *fx = *state;
+    enum { NAMES = 20000 };
+    static char names[NAMES][16];
+    static rn_ctl_new_topic_t req[2 * NAMES];
+    static rn_ctl_topic_result_t res[2 * NAMES];
+    for (int n = 0; n < NAMES; n++) {
+        snprintf(names[n], sizeof(names[0]), "dup-%d", n);
+        req[2 * n] = req[2 * n + 1] =
+            (rn_ctl_new_topic_t){.name = S(names[n]), .num_partitions = 1, .replication_factor = 1};
+    }
+    rn_controller_create_topics(&fx->ctl, req, 2 * NAMES, false, res);
+    for (int n = 0; n < 2 * NAMES; n++)
+        assert_int_equal(res[n].result.error_code, RN_KERR_INVALID_REQUEST);
+    assert_int_equal(rn_image_topic_count(rn_controller_image(&fx->ctl)), 0);
+
+    /* the same topic named by name and by id is deleted once */
+    assert_int_equal(create(fx, "once", 1, 1, NULL, 0, NULL), RN_KERR_NONE);
+    rn_ctl_delete_topic_t dels[2] = {{S("once"), rn_uuid_zero},
+                                     {rn_str_null(), topic(fx, "once")->id}};
+    rn_ctl_topic_result_t dres[2];
+    rn_controller_delete_topics(&fx->ctl, dels, 2, dres);
+    assert_int_equal(dres[0].result.error_code, RN_KERR_NONE);
+    assert_int_equal(dres[1].result.error_code, RN_KERR_INVALID_REQUEST);
+    assert_null(topic(fx, "once"));
+}
+
 typedef struct reader_ctx {
     rn_controller_t *ctl;
     atomic_int *stop;
@@ -745,6 +812,8 @@ int main(void) {
         T(test_image_sharing_and_refs),
         T(test_many_topics),
         T(test_concurrent_readers),
+        T(test_separate_steps),
+        T(test_duplicates_scale),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[300];
