@@ -384,6 +384,11 @@ static rn_err_t store_recover(rn_raft_store_t *st) {
         err = log_scan(st);
     }
     if (err == RN_OK) err = log_reconcile(st);
+    /* What we see may not be durable: an earlier run may have died after a
+       write, a rename or a failed sync. Make it durable before relying on it
+       (answering a vote, acknowledging entries). */
+    if (err == RN_OK) err = rn_io_file_sync(st->io, st->log_fd);
+    if (err == RN_OK) err = rn_io_dir_sync(st->io, st->dir);
     if (err == RN_OK) err = boot_load(st);
     return err;
 }

@@ -166,7 +166,7 @@ static int check_determinism(uint64_t seed) {
 
 static void print_totals(const totals_t *t, double secs) {
     uint64_t n = t->passed + t->failed;
-    printf("%llu seeds in %.1f s (%.0f seeds/s): %llu faults injected, %llu node crashes, "
+    printf("%llu seeds in %.1f s (%.0f seeds/s): %llu faults injected, %llu power losses, "
            "%llu torn writes, %llu I/O errors, %llu messages lost, %llu elections, "
            "%llu client ops, %llu steps\n",
            (unsigned long long)n, secs, secs > 0 ? (double)n / secs : 0.0,

@@ -38,8 +38,11 @@ void sim_node_crash(sim_t *s, sim_node_t *n, const char *why) {
     n->st = NULL;
     n->up = 0;
     n->reads_n = 0;
-    rn_sim_crash(s->world, n->id);
     RN_ASSERT(rn_sim_open_files(s->world, n->id) == 0);
+    /* Half the crashes lose power (unsynced writes go); the others only end
+       the process (the page cache and its unsynced writes survive). */
+    if (rn_sim_chance(s->world, 500000)) rn_sim_crash(s->world, n->id);
+    else sim_trace(s, "node %u: process crash, the disk keeps unsynced writes", n->id);
     int quick = rn_sim_chance(s->world, 300000); /* a supervisor restarts it at once */
     n->restart_at_ns = rn_sim_now_ns(s->world) + 1000000 +
                        (int64_t)rn_sim_below(s->world, quick ? 20000000 : 300000000);
