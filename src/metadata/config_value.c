@@ -23,13 +23,20 @@
 
 const char *rn_config_type_name(rn_config_type_t type) {
     switch (type) {
-    case RN_CONFIG_BOOL: return "boolean";
-    case RN_CONFIG_STRING: return "string";
-    case RN_CONFIG_INT: return "int";
-    case RN_CONFIG_LONG: return "long";
-    case RN_CONFIG_DOUBLE: return "double";
-    case RN_CONFIG_LIST: return "list";
-    case RN_CONFIG_PASSWORD: return "password";
+    case RN_CONFIG_BOOL:
+        return "boolean";
+    case RN_CONFIG_STRING:
+        return "string";
+    case RN_CONFIG_INT:
+        return "int";
+    case RN_CONFIG_LONG:
+        return "long";
+    case RN_CONFIG_DOUBLE:
+        return "double";
+    case RN_CONFIG_LIST:
+        return "list";
+    case RN_CONFIG_PASSWORD:
+        return "password";
     }
     return "unknown";
 }
@@ -48,8 +55,8 @@ static bool trim_copy(const char *text, char *out, size_t out_len) {
 static void why_allowed(const rn_config_def_t *def, char *why, size_t why_len) {
     size_t used = (size_t)snprintf(why, why_len, "String must be one of: ");
     for (int n = 0; def->allowed[n] && used < why_len; n++) {
-        used += (size_t)snprintf(why + used, why_len - used, "%s%s", n ? ", " : "",
-                                 def->allowed[n]);
+        used +=
+            (size_t)snprintf(why + used, why_len - used, "%s%s", n ? ", " : "", def->allowed[n]);
     }
 }
 
@@ -91,8 +98,8 @@ not_number:
     return RN_ERR_INVALID;
 }
 
-static rn_err_t parse_double(const rn_config_def_t *def, const char *text,
-                             rn_config_value_t *value, char *why, size_t why_len) {
+static rn_err_t parse_double(const rn_config_def_t *def, const char *text, rn_config_value_t *value,
+                             char *why, size_t why_len) {
     char num[NUMBER_TEXT_BYTES];
     char *end = NULL;
     if (!trim_copy(text, num, sizeof(num)) || num[0] == '\0') goto not_number;
@@ -114,8 +121,7 @@ not_number:
     return RN_ERR_INVALID;
 }
 
-static rn_err_t parse_bool(const char *text, rn_config_value_t *value, char *why,
-                           size_t why_len) {
+static rn_err_t parse_bool(const char *text, rn_config_value_t *value, char *why, size_t why_len) {
     char word[8];
     if (trim_copy(text, word, sizeof(word))) {
         if (strcasecmp(word, "true") == 0) {
@@ -131,8 +137,8 @@ static rn_err_t parse_bool(const char *text, rn_config_value_t *value, char *why
     return RN_ERR_INVALID;
 }
 
-static rn_err_t parse_string(const rn_config_def_t *def, const char *text,
-                             rn_config_value_t *value, char *why, size_t why_len) {
+static rn_err_t parse_string(const rn_config_def_t *def, const char *text, rn_config_value_t *value,
+                             char *why, size_t why_len) {
     while (isspace((unsigned char)*text)) text++;
     size_t len = strlen(text);
     while (len > 0 && isspace((unsigned char)text[len - 1])) len--;
@@ -171,8 +177,8 @@ static bool list_check_item(void *ctx, const char *item, size_t item_len) {
     return true;
 }
 
-static rn_err_t parse_list(const rn_config_def_t *def, const char *text,
-                           rn_config_value_t *value, char *why, size_t why_len) {
+static rn_err_t parse_list(const rn_config_def_t *def, const char *text, rn_config_value_t *value,
+                           char *why, size_t why_len) {
     list_check_t check = {def, 0, 0, false};
     rn_config_list_each(text, list_check_item, &check);
     if (check.bad) {
@@ -200,13 +206,18 @@ rn_err_t rn_config_value_parse(const rn_config_def_t *def, const char *text,
         return RN_ERR_INVALID;
     }
     switch (def->type) {
-    case RN_CONFIG_BOOL: return parse_bool(text, value, why, why_len);
+    case RN_CONFIG_BOOL:
+        return parse_bool(text, value, why, why_len);
     case RN_CONFIG_INT:
-    case RN_CONFIG_LONG: return parse_integer(def, text, value, why, why_len);
-    case RN_CONFIG_DOUBLE: return parse_double(def, text, value, why, why_len);
+    case RN_CONFIG_LONG:
+        return parse_integer(def, text, value, why, why_len);
+    case RN_CONFIG_DOUBLE:
+        return parse_double(def, text, value, why, why_len);
     case RN_CONFIG_STRING:
-    case RN_CONFIG_PASSWORD: return parse_string(def, text, value, why, why_len);
-    case RN_CONFIG_LIST: return parse_list(def, text, value, why, why_len);
+    case RN_CONFIG_PASSWORD:
+        return parse_string(def, text, value, why, why_len);
+    case RN_CONFIG_LIST:
+        return parse_list(def, text, value, why, why_len);
     }
     RN_ASSERT(!"unknown config type");
     return RN_ERR_INVALID;

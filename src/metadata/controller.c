@@ -142,8 +142,8 @@ rn_err_t rn_controller_apply(rn_controller_t *ctl, uint64_t base_offset,
     rn_image_t *img = NULL;
     rn_err_t err = build(ctl, base_offset, batch, &img);
     if (err != RN_OK) {
-        RN_ERROR(MOD, "applying metadata batch at %llu failed: %s",
-                 (unsigned long long)base_offset, rn_err_name(err));
+        RN_ERROR(MOD, "applying metadata batch at %llu failed: %s", (unsigned long long)base_offset,
+                 rn_err_name(err));
         return err;
     }
     publish(ctl, img);
@@ -213,7 +213,7 @@ rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl) {
     for (;;) {
         rn_uuid_t id;
         uint64_t hi = rn_io_random(ctl->io), lo = rn_io_random(ctl->io);
-        hi = (hi & ~0xF000ull) | 0x4000ull;                             /* version 4 */
+        hi = (hi & ~0xF000ull) | 0x4000ull;                         /* version 4 */
         lo = (lo & ~0xC000000000000000ull) | 0x8000000000000000ull; /* IETF variant */
         for (int n = 0; n < 8; n++) {
             id.bytes[n] = (uint8_t)(hi >> (56 - 8 * n));
@@ -249,8 +249,7 @@ static void partition_record(rn_md_record_t *rec, const rn_uuid_t *topic_id, int
    striping over the brokers (or as assigned). */
 rn_err_t rn_ctl_add_partitions(rn_controller_t *ctl, rn_md_batch_t *batch,
                                const rn_uuid_t *topic_id, int32_t first, int32_t count,
-                               int16_t replication_factor,
-                               const rn_ctl_assignment_t *assignments) {
+                               int16_t replication_factor, const rn_ctl_assignment_t *assignments) {
     RN_ASSERT(replication_factor >= 1 && replication_factor <= RN_REPLICAS_MAX);
     RN_ASSERT(replication_factor <= ctl->broker_count || assignments);
     for (int32_t n = 0; n < count; n++) {
@@ -361,8 +360,7 @@ bool rn_ctl_find_repeats(const void *items, size_t stride, size_t name_offset,
     for (int32_t n = 1; n < count; n++) {
         int32_t a = order[n - 1], b = order[n];
         const rn_str_t *na = item_name(&rs, a), *nb = item_name(&rs, b);
-        if (na->len < 0 || item_type(&rs, a) != item_type(&rs, b) || !rn_str_eq(*na, *nb))
-            continue;
+        if (na->len < 0 || item_type(&rs, a) != item_type(&rs, b) || !rn_str_eq(*na, *nb)) continue;
         repeated[a] = repeated[b] = true;
     }
     free(order);

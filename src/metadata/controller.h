@@ -93,8 +93,8 @@ typedef struct rn_ctl_assignment {
 
 typedef struct rn_ctl_new_topic {
     rn_str_t name;
-    int32_t num_partitions;     /* -1: num.partitions */
-    int16_t replication_factor; /* -1: default.replication.factor */
+    int32_t num_partitions;                 /* -1: num.partitions */
+    int16_t replication_factor;             /* -1: default.replication.factor */
     const rn_ctl_assignment_t *assignments; /* when given, both above must be -1 */
     int32_t assignment_count;
     const rn_ctl_config_t *configs;
@@ -115,7 +115,7 @@ typedef struct rn_ctl_delete_topic {
 
 typedef struct rn_ctl_new_partitions {
     rn_str_t name;
-    int32_t count; /* the new total */
+    int32_t count;                          /* the new total */
     const rn_ctl_assignment_t *assignments; /* NULL: placed by the controller */
     int32_t assignment_count;
 } rn_ctl_new_partitions_t;
@@ -192,13 +192,11 @@ rn_err_t rn_controller_plan_producer_ids(rn_controller_t *ctl, int32_t broker_id
    commit fails every successful item gets UNKNOWN_SERVER_ERROR. ---- */
 
 void rn_controller_create_topics(rn_controller_t *ctl, const rn_ctl_new_topic_t *topics,
-                                 int32_t count, bool validate_only,
-                                 rn_ctl_topic_result_t *results);
+                                 int32_t count, bool validate_only, rn_ctl_topic_result_t *results);
 void rn_controller_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic_t *topics,
                                  int32_t count, rn_ctl_topic_result_t *results);
 void rn_controller_create_partitions(rn_controller_t *ctl, const rn_ctl_new_partitions_t *topics,
-                                     int32_t count, bool validate_only,
-                                     rn_ctl_result_t *results);
+                                     int32_t count, bool validate_only, rn_ctl_result_t *results);
 void rn_controller_alter_configs(rn_controller_t *ctl, const rn_ctl_alter_resource_t *resources,
                                  int32_t count, bool incremental, bool validate_only,
                                  rn_ctl_result_t *results);

@@ -137,9 +137,9 @@ static bool keys_repeated(const rn_ctl_alter_resource_t *r) {
     if (r->alter_count < 2) return false;
     bool *repeated = malloc((size_t)r->alter_count * sizeof(bool));
     bool any = true;
-    if (repeated && rn_ctl_find_repeats(r->alters, sizeof(r->alters[0]),
-                                        offsetof(rn_ctl_alter_t, key), -1, r->alter_count,
-                                        repeated)) {
+    if (repeated &&
+        rn_ctl_find_repeats(r->alters, sizeof(r->alters[0]), offsetof(rn_ctl_alter_t, key), -1,
+                            r->alter_count, repeated)) {
         any = false;
         for (int32_t n = 0; n < r->alter_count && !any; n++) any = repeated[n];
     }
@@ -168,8 +168,7 @@ static int16_t incremental_one(const rn_image_t *img, const rn_ctl_alter_t *a, w
     bool list_op = a->op == RN_CTL_OP_APPEND || a->op == RN_CTL_OP_SUBTRACT;
     if (list_op && rn_topic_config_def((rn_tc_key_t)k)->type != RN_CONFIG_LIST) {
         rn_ctl_result_set(res, RN_KERR_INVALID_CONFIG,
-                          "Can't %s to key %s because its type is not LIST.", op_names[a->op],
-                          key);
+                          "Can't %s to key %s because its type is not LIST.", op_names[a->op], key);
         return res->error_code;
     }
     char *value = str_dup(a->value);

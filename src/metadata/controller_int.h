@@ -15,8 +15,7 @@ rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl);
 bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id);
 rn_err_t rn_ctl_add_partitions(rn_controller_t *ctl, rn_md_batch_t *batch,
                                const rn_uuid_t *topic_id, int32_t first, int32_t count,
-                               int16_t replication_factor,
-                               const rn_ctl_assignment_t *assignments);
+                               int16_t replication_factor, const rn_ctl_assignment_t *assignments);
 int16_t rn_ctl_check_assignment(const rn_controller_t *ctl, const rn_ctl_assignment_t *a,
                                 int32_t *rf, rn_ctl_result_t *res);
 /* Appends one ConfigRecord (value len -1: delete). */

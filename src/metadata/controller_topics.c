@@ -24,8 +24,7 @@ static rn_ctl_result_t *result_at(rn_ctl_result_t *first, size_t stride, int32_t
 static bool *find_repeats_or_fail(const void *items, size_t stride, size_t name_offset,
                                   int32_t count, rn_ctl_result_t *res, size_t res_stride) {
     bool *repeated = malloc((size_t)(count > 0 ? count : 1) * sizeof(bool));
-    if (repeated &&
-        rn_ctl_find_repeats(items, stride, name_offset, -1, count, repeated))
+    if (repeated && rn_ctl_find_repeats(items, stride, name_offset, -1, count, repeated))
         return repeated;
     free(repeated);
     for (int32_t n = 0; n < count; n++)
@@ -107,8 +106,8 @@ static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
         return res->error_code;
     }
     int32_t parts = t->num_partitions == -1 ? ctl->num_partitions : t->num_partitions;
-    int16_t rf = t->replication_factor == -1 ? ctl->default_replication_factor
-                                             : t->replication_factor;
+    int16_t rf =
+        t->replication_factor == -1 ? ctl->default_replication_factor : t->replication_factor;
     if (parts > RN_TOPIC_PARTITIONS_MAX) return too_many_partitions(res);
     if (rf > ctl->broker_count || rf > RN_REPLICAS_MAX) {
         rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
@@ -175,8 +174,7 @@ static void plan_one_topic(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
     rn_ctl_result_t *res = &out->result;
     if (check_new_name(ctl, t->name, res) != RN_KERR_NONE) return;
     for (int32_t n = 0; n < t->config_count; n++) {
-        if (rn_ctl_check_topic_config(t->configs[n].key, t->configs[n].value, res) !=
-            RN_KERR_NONE)
+        if (rn_ctl_check_topic_config(t->configs[n].key, t->configs[n].value, res) != RN_KERR_NONE)
             return;
     }
     if (check_layout(ctl, t, out) != RN_KERR_NONE) return;
@@ -221,9 +219,9 @@ void rn_controller_plan_create_topics(rn_controller_t *ctl, const rn_ctl_new_top
     RN_ASSERT(results != NULL || count == 0);
     int64_t partitions_planned = 0;
     memset(results, 0, (size_t)count * sizeof(*results));
-    bool *repeated = find_repeats_or_fail(topics, sizeof(topics[0]),
-                                          offsetof(rn_ctl_new_topic_t, name), count,
-                                          &results[0].result, sizeof(results[0]));
+    bool *repeated =
+        find_repeats_or_fail(topics, sizeof(topics[0]), offsetof(rn_ctl_new_topic_t, name), count,
+                             &results[0].result, sizeof(results[0]));
     for (int32_t n = 0; repeated && n < count; n++) {
         rn_ctl_topic_result_t *out = &results[n];
         if (repeated[n]) {
@@ -249,9 +247,8 @@ static bool topic_set_add(const rn_image_topic_t **slots, uint32_t mask,
     return true;
 }
 
-static const rn_image_topic_t *find_delete_target(rn_controller_t *ctl,
-                                                  const rn_ctl_delete_topic_t *t,
-                                                  rn_ctl_result_t *res) {
+static const rn_image_topic_t *
+find_delete_target(rn_controller_t *ctl, const rn_ctl_delete_topic_t *t, rn_ctl_result_t *res) {
     const rn_image_topic_t *topic = NULL;
     if (t->name.len >= 0) {
         topic = rn_image_topic(ctl->image, t->name.ptr, (size_t)t->name.len);
@@ -311,8 +308,7 @@ void rn_controller_plan_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_
         rn_ctl_result_set(&results[n].result, RN_KERR_UNKNOWN_SERVER_ERROR, "Out of memory.");
     for (int32_t n = 0; repeated && n < count; n++) {
         if (repeated[n])
-            rn_ctl_result_set(&results[n].result, RN_KERR_INVALID_REQUEST,
-                              "Duplicate topic name.");
+            rn_ctl_result_set(&results[n].result, RN_KERR_INVALID_REQUEST, "Duplicate topic name.");
         else
             plan_one_delete(ctl, &topics[n], seen, slots - 1, batch, &results[n]);
     }
@@ -323,8 +319,7 @@ void rn_controller_plan_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_
 /* ---- CreatePartitions ---- */
 
 static int16_t check_growth(rn_controller_t *ctl, const rn_ctl_new_partitions_t *t,
-                            const rn_image_topic_t *topic, int64_t planned,
-                            rn_ctl_result_t *res) {
+                            const rn_image_topic_t *topic, int64_t planned, rn_ctl_result_t *res) {
     if (t->count == topic->partition_count) {
         rn_ctl_result_set(res, RN_KERR_INVALID_PARTITIONS, "Topic already has %d partition(s).",
                           topic->partition_count);
@@ -373,9 +368,9 @@ void rn_controller_plan_create_partitions(rn_controller_t *ctl,
     RN_ASSERT(count >= 0);
     int64_t planned = 0;
     for (int32_t n = 0; n < count; n++) rn_ctl_result_set(&results[n], RN_KERR_NONE, NULL);
-    bool *repeated = find_repeats_or_fail(topics, sizeof(topics[0]),
-                                          offsetof(rn_ctl_new_partitions_t, name), count, results,
-                                          sizeof(results[0]));
+    bool *repeated =
+        find_repeats_or_fail(topics, sizeof(topics[0]), offsetof(rn_ctl_new_partitions_t, name),
+                             count, results, sizeof(results[0]));
     for (int32_t n = 0; repeated && n < count; n++) {
         const rn_ctl_new_partitions_t *t = &topics[n];
         rn_ctl_result_t *res = &results[n];
@@ -462,8 +457,7 @@ void rn_controller_delete_topics(rn_controller_t *ctl, const rn_ctl_delete_topic
 }
 
 void rn_controller_create_partitions(rn_controller_t *ctl, const rn_ctl_new_partitions_t *topics,
-                                     int32_t count, bool validate_only,
-                                     rn_ctl_result_t *results) {
+                                     int32_t count, bool validate_only, rn_ctl_result_t *results) {
     rn_md_batch_t batch;
     rn_md_batch_init(&batch);
     rn_controller_plan_create_partitions(ctl, topics, count, &batch, results);

@@ -33,7 +33,7 @@ struct rn_image {
     int64_t partition_total;
     int32_t topic_count;
     rn_image_topic_t **list; /* sorted by name; finished images only */
-    uint32_t slot_count; /* a power of two, at least twice topic_count */
+    uint32_t slot_count;     /* a power of two, at least twice topic_count */
     rn_image_topic_t **by_name;
     rn_image_topic_t **by_id;
     int32_t broker_config_count;
@@ -225,8 +225,7 @@ void rn_image_release(rn_image_t *img) {
     if (prev == 1) image_free(img);
 }
 
-const rn_image_topic_t *rn_image_topic(const rn_image_t *img, const char *name,
-                                       size_t name_len) {
+const rn_image_topic_t *rn_image_topic(const rn_image_t *img, const char *name, size_t name_len) {
     RN_ASSERT(img != NULL);
     if (name_len > RN_TOPIC_NAME_BYTES_MAX) return NULL;
     return img->by_name[slot_of_name(img, name, name_len)];
@@ -390,8 +389,8 @@ static rn_err_t apply_partition(rn_image_t *img, const rn_md_partition_record_t 
 static rn_err_t apply_topic_config(rn_image_t *img, const rn_md_config_record_t *rec) {
     rn_image_topic_t *found = NULL;
     if (rec->resource_name.len > 0 && rec->resource_name.len <= RN_TOPIC_NAME_BYTES_MAX)
-        found = img->by_name[slot_of_name(img, rec->resource_name.ptr,
-                                          (size_t)rec->resource_name.len)];
+        found =
+            img->by_name[slot_of_name(img, rec->resource_name.ptr, (size_t)rec->resource_name.len)];
     if (!found) return RN_ERR_CORRUPT;
     char key[RN_CONFIG_KEY_BYTES_MAX + 1];
     rn_md_str_copy(rec->key, key, sizeof(key));
@@ -433,8 +432,8 @@ static rn_err_t apply_broker_config(rn_image_t *img, const rn_md_config_record_t
     }
     if (rec->value.len < 0) return RN_OK;
     if (img->broker_config_count >= RN_MD_BROKER_CONFIGS_MAX) return RN_ERR_LIMIT;
-    rn_image_broker_config_t *grown = realloc(
-        img->broker_configs, (size_t)(img->broker_config_count + 1) * sizeof(*grown));
+    rn_image_broker_config_t *grown =
+        realloc(img->broker_configs, (size_t)(img->broker_config_count + 1) * sizeof(*grown));
     if (!grown) return RN_ERR_NO_MEMORY;
     img->broker_configs = grown;
     rn_image_broker_config_t *bc = &grown[img->broker_config_count];
@@ -457,22 +456,27 @@ static rn_err_t apply_remove_topic(rn_image_t *img, const rn_md_remove_topic_rec
     return RN_OK;
 }
 
-rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset,
-                                const rn_md_record_t *rec) {
+rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn_md_record_t *rec) {
     rn_image_t *img = b->img;
     RN_ASSERT(img != NULL);
     RN_ASSERT(offset == img->next_offset);
     rn_err_t err = RN_ERR_CORRUPT;
     switch (rec->type) {
-    case RN_MD_TOPIC: err = apply_topic(img, &rec->u.topic); break;
-    case RN_MD_PARTITION: err = apply_partition(img, &rec->u.partition); break;
+    case RN_MD_TOPIC:
+        err = apply_topic(img, &rec->u.topic);
+        break;
+    case RN_MD_PARTITION:
+        err = apply_partition(img, &rec->u.partition);
+        break;
     case RN_MD_CONFIG:
         if (rec->u.config.resource_type == RN_MD_RESOURCE_TOPIC)
             err = apply_topic_config(img, &rec->u.config);
         else if (rec->u.config.resource_type == RN_MD_RESOURCE_BROKER)
             err = apply_broker_config(img, &rec->u.config);
         break;
-    case RN_MD_REMOVE_TOPIC: err = apply_remove_topic(img, &rec->u.remove_topic); break;
+    case RN_MD_REMOVE_TOPIC:
+        err = apply_remove_topic(img, &rec->u.remove_topic);
+        break;
     case RN_MD_PRODUCER_IDS:
         if (rec->u.producer_ids.next_producer_id > img->next_producer_id) {
             img->next_producer_id = rec->u.producer_ids.next_producer_id;
@@ -538,7 +542,9 @@ void rn_image_builder_abort(rn_image_builder_t *b) {
 
 /* ---- publishing ---- */
 
-static rn_image_t *cell_ptr(uint64_t word) { return (rn_image_t *)(uintptr_t)(word & CELL_PTR_MASK); }
+static rn_image_t *cell_ptr(uint64_t word) {
+    return (rn_image_t *)(uintptr_t)(word & CELL_PTR_MASK);
+}
 
 static uint64_t cell_pack(rn_image_t *img) {
     uint64_t word = (uint64_t)(uintptr_t)img;

@@ -51,8 +51,8 @@ typedef struct rn_image_topic {
     size_t name_len;
     rn_uuid_t id;
     int32_t partition_count;
-    int32_t partition_cap; /* private */
-    rn_image_partition_t *partitions; /* index = partition number */
+    int32_t partition_cap;               /* private */
+    rn_image_partition_t *partitions;    /* index = partition number */
     const char *overrides[RN_TC__COUNT]; /* owned texts; NULL = not overridden */
     int32_t override_count;
     rn_topic_config_t config; /* effective: overrides over broker defaults */

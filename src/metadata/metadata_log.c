@@ -126,8 +126,8 @@ static rn_err_t replay_all(rn_md_log_t *log, rn_md_log_replay_fn fn, void *ctx) 
     return err;
 }
 
-rn_err_t rn_md_log_open(rn_md_log_t *log, rn_io_t *io, const char *data_dir,
-                        rn_md_log_replay_fn fn, void *ctx) {
+rn_err_t rn_md_log_open(rn_md_log_t *log, rn_io_t *io, const char *data_dir, rn_md_log_replay_fn fn,
+                        void *ctx) {
     RN_ASSERT(io != NULL);
     RN_ASSERT(data_dir != NULL);
     memset(log, 0, sizeof(*log));

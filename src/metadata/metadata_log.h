@@ -50,7 +50,7 @@ typedef struct rn_md_log {
     uint64_t size;        /* bytes of whole batches */
     uint64_t next_offset; /* offset the next record gets */
     int32_t epoch;
-    bool failed; /* a write failed: the tail is unknown until reopened */
+    bool failed;        /* a write failed: the tail is unknown until reopened */
     uint64_t cut_bytes; /* bytes cut from a torn tail at open (for logs and tests) */
 } rn_md_log_t;
 
@@ -64,8 +64,8 @@ typedef rn_err_t (*rn_md_log_replay_fn)(void *ctx, uint64_t offset, const rn_md_
  * type or version stops the open (RN_ERR_INVALID): a newer version wrote it
  * and cutting would lose data. fn's error stops the open too.
  */
-rn_err_t rn_md_log_open(rn_md_log_t *log, rn_io_t *io, const char *data_dir,
-                        rn_md_log_replay_fn fn, void *ctx);
+rn_err_t rn_md_log_open(rn_md_log_t *log, rn_io_t *io, const char *data_dir, rn_md_log_replay_fn fn,
+                        void *ctx);
 /* Appends one batch and fsyncs it; *base_offset gets its first offset. */
 rn_err_t rn_md_log_append(rn_md_log_t *log, const rn_md_batch_t *batch, uint64_t *base_offset);
 void rn_md_log_close(rn_md_log_t *log);

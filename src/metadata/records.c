@@ -71,7 +71,9 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
         rn_write_string(w, c->value, false);
         return true;
     }
-    case RN_MD_REMOVE_TOPIC: rn_write_uuid(w, &rec->u.remove_topic.topic_id); return true;
+    case RN_MD_REMOVE_TOPIC:
+        rn_write_uuid(w, &rec->u.remove_topic.topic_id);
+        return true;
     case RN_MD_PRODUCER_IDS:
         rn_write_int32(w, rec->u.producer_ids.broker_id);
         rn_write_int64(w, rec->u.producer_ids.broker_epoch);
@@ -147,7 +149,9 @@ static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
             rn_reader_fail(r, RN_ERR_CORRUPT);
         return;
     }
-    case RN_MD_REMOVE_TOPIC: rec->u.remove_topic.topic_id = rn_read_uuid(r); return;
+    case RN_MD_REMOVE_TOPIC:
+        rec->u.remove_topic.topic_id = rn_read_uuid(r);
+        return;
     case RN_MD_PRODUCER_IDS:
         rec->u.producer_ids.broker_id = rn_read_int32(r);
         rec->u.producer_ids.broker_epoch = rn_read_int64(r);
@@ -183,8 +187,8 @@ rn_err_t rn_md_batch_each(const uint8_t *body, size_t len, uint32_t count, rn_md
     for (uint32_t index = 0; index < count; index++) {
         if (len - pos < 4) return RN_ERR_CORRUPT;
         const uint8_t *at = body + pos;
-        uint32_t size = (uint32_t)at[0] << 24 | (uint32_t)at[1] << 16 | (uint32_t)at[2] << 8 |
-                        (uint32_t)at[3];
+        uint32_t size =
+            (uint32_t)at[0] << 24 | (uint32_t)at[1] << 16 | (uint32_t)at[2] << 8 | (uint32_t)at[3];
         pos += 4;
         if (size > RN_MD_RECORD_BYTES_MAX || size > len - pos) return RN_ERR_CORRUPT;
         rn_md_record_t rec;

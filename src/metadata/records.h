@@ -76,7 +76,7 @@ typedef struct rn_md_partition_record {
 } rn_md_partition_record_t;
 
 typedef struct rn_md_config_record {
-    int8_t resource_type; /* RN_MD_RESOURCE_* */
+    int8_t resource_type;   /* RN_MD_RESOURCE_* */
     rn_str_t resource_name; /* topic name; broker id as text, "" = cluster default */
     rn_str_t key;
     rn_str_t value; /* len -1 (null): remove the override */

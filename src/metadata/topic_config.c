@@ -21,30 +21,39 @@
 
 static const char *const allowed_cleanup[] = {"compact", "delete", NULL};
 static const char *const allowed_timestamp[] = {"CreateTime", "LogAppendTime", NULL};
-static const char *const allowed_compression[] = {"uncompressed", "zstd", "lz4", "snappy",
-                                                  "gzip", "producer", NULL};
+static const char *const allowed_compression[] = {"uncompressed", "zstd",     "lz4", "snappy",
+                                                  "gzip",         "producer", NULL};
 
-#define LONG_DEF(n, d, lo, doc_) \
-    {.name = n, .type = RN_CONFIG_LONG, .default_text = d, .min = lo, .max = I64_MAX, .doc = doc_}
-#define INT_DEF(n, d, lo, hi, doc_) \
-    {.name = n, .type = RN_CONFIG_INT, .default_text = d, .min = lo, .max = hi, .doc = doc_}
-#define BOOL_DEF(n, d, doc_) {.name = n, .type = RN_CONFIG_BOOL, .default_text = d, .doc = doc_}
+#define LONG_DEF(n, d, lo, doc_)                                                                   \
+    { .name = n, .type = RN_CONFIG_LONG, .default_text = d, .min = lo, .max = I64_MAX, .doc = doc_ }
+#define INT_DEF(n, d, lo, hi, doc_)                                                                \
+    { .name = n, .type = RN_CONFIG_INT, .default_text = d, .min = lo, .max = hi, .doc = doc_ }
+#define BOOL_DEF(n, d, doc_)                                                                       \
+    { .name = n, .type = RN_CONFIG_BOOL, .default_text = d, .doc = doc_ }
 
 static const rn_config_def_t defs[RN_TC__COUNT] = {
-    [RN_TC_CLEANUP_POLICY] = {.name = "cleanup.policy", .type = RN_CONFIG_LIST,
-                              .default_text = "delete", .allowed = allowed_cleanup,
-                              .flags = RN_CONFIG_F_NONEMPTY, .synonym = "log.cleanup.policy",
+    [RN_TC_CLEANUP_POLICY] = {.name = "cleanup.policy",
+                              .type = RN_CONFIG_LIST,
+                              .default_text = "delete",
+                              .allowed = allowed_cleanup,
+                              .flags = RN_CONFIG_F_NONEMPTY,
+                              .synonym = "log.cleanup.policy",
                               .doc = "delete: remove old segments; compact: keep the latest "
                                      "record per key (compaction arrives later)"},
-    [RN_TC_COMPRESSION_GZIP_LEVEL] = {.name = "compression.gzip.level", .type = RN_CONFIG_INT,
-                                      .default_text = "-1", .min = 1, .max = 9,
+    [RN_TC_COMPRESSION_GZIP_LEVEL] = {.name = "compression.gzip.level",
+                                      .type = RN_CONFIG_INT,
+                                      .default_text = "-1",
+                                      .min = 1,
+                                      .max = 9,
                                       .flags = RN_CONFIG_F_MINUS_ONE,
                                       .synonym = "compression.gzip.level",
                                       .doc = "gzip level when the broker recompresses"},
-    [RN_TC_COMPRESSION_LZ4_LEVEL] = INT_DEF("compression.lz4.level", "9", 1, 17,
-                                            "lz4 level when the broker recompresses"),
-    [RN_TC_COMPRESSION_TYPE] = {.name = "compression.type", .type = RN_CONFIG_STRING,
-                                .default_text = "producer", .allowed = allowed_compression,
+    [RN_TC_COMPRESSION_LZ4_LEVEL] =
+        INT_DEF("compression.lz4.level", "9", 1, 17, "lz4 level when the broker recompresses"),
+    [RN_TC_COMPRESSION_TYPE] = {.name = "compression.type",
+                                .type = RN_CONFIG_STRING,
+                                .default_text = "producer",
+                                .allowed = allowed_compression,
                                 .synonym = "compression.type",
                                 .doc = "producer keeps batches as sent (Runnel stores them "
                                        "unchanged); other codecs are not applied yet"},
@@ -59,83 +68,97 @@ static const rn_config_def_t defs[RN_TC__COUNT] = {
                                       "acknowledging (Runnel's broker default)"),
     [RN_TC_FLUSH_MS] = LONG_DEF("flush.ms", L_MAX, 0, "fsync at least this often"),
     [RN_TC_FOLLOWER_REPLICATION_THROTTLED_REPLICAS] =
-        {.name = "follower.replication.throttled.replicas", .type = RN_CONFIG_LIST,
-         .default_text = "", .doc = "replicas throttled on the follower side (partition:broker,"
-                                    " or *)"},
-    [RN_TC_INDEX_INTERVAL_BYTES] = INT_DEF("index.interval.bytes", "4096", 0, I32_MAX,
-                                           "bytes between offset index entries"),
+        {.name = "follower.replication.throttled.replicas",
+         .type = RN_CONFIG_LIST,
+         .default_text = "",
+         .doc = "replicas throttled on the follower side (partition:broker,"
+                " or *)"},
+    [RN_TC_INDEX_INTERVAL_BYTES] =
+        INT_DEF("index.interval.bytes", "4096", 0, I32_MAX, "bytes between offset index entries"),
     [RN_TC_LEADER_REPLICATION_THROTTLED_REPLICAS] =
-        {.name = "leader.replication.throttled.replicas", .type = RN_CONFIG_LIST,
-         .default_text = "", .doc = "replicas throttled on the leader side (partition:broker,"
-                                    " or *)"},
+        {.name = "leader.replication.throttled.replicas",
+         .type = RN_CONFIG_LIST,
+         .default_text = "",
+         .doc = "replicas throttled on the leader side (partition:broker,"
+                " or *)"},
     [RN_TC_LOCAL_RETENTION_BYTES] = LONG_DEF("local.retention.bytes", "-2", -2,
                                              "tiered storage: local bytes kept (-2: "
                                              "retention.bytes)"),
     [RN_TC_LOCAL_RETENTION_MS] = LONG_DEF("local.retention.ms", "-2", -2,
                                           "tiered storage: local time kept (-2: retention.ms)"),
-    [RN_TC_MAX_COMPACTION_LAG_MS] = LONG_DEF("max.compaction.lag.ms", L_MAX, 1,
-                                             "longest a record stays uncompacted"),
+    [RN_TC_MAX_COMPACTION_LAG_MS] =
+        LONG_DEF("max.compaction.lag.ms", L_MAX, 1, "longest a record stays uncompacted"),
     [RN_TC_MAX_MESSAGE_BYTES] = INT_DEF("max.message.bytes", "1048588", 0, I32_MAX,
                                         "largest record batch the topic accepts"),
     [RN_TC_MESSAGE_DOWNCONVERSION_ENABLE] = BOOL_DEF("message.downconversion.enable", "true",
                                                      "convert for old fetchers (ignored: "
                                                      "Runnel serves v2 batches only)"),
     [RN_TC_MESSAGE_FORMAT_VERSION] = {.name = "message.format.version",
-                                      .type = RN_CONFIG_STRING, .default_text = "3.0-IV1",
+                                      .type = RN_CONFIG_STRING,
+                                      .default_text = "3.0-IV1",
                                       .flags = RN_CONFIG_F_IGNORED,
                                       .doc = "deprecated; ignored (always format v2)"},
-    [RN_TC_MESSAGE_TIMESTAMP_AFTER_MAX_MS] = LONG_DEF("message.timestamp.after.max.ms", L_MAX,
-                                                      0, "how far ahead of the broker's clock "
-                                                         "a CreateTime may be"),
-    [RN_TC_MESSAGE_TIMESTAMP_BEFORE_MAX_MS] = LONG_DEF("message.timestamp.before.max.ms",
-                                                       L_MAX, 0, "how far behind the broker's "
-                                                                 "clock a CreateTime may be"),
+    [RN_TC_MESSAGE_TIMESTAMP_AFTER_MAX_MS] = LONG_DEF("message.timestamp.after.max.ms", L_MAX, 0,
+                                                      "how far ahead of the broker's clock "
+                                                      "a CreateTime may be"),
+    [RN_TC_MESSAGE_TIMESTAMP_BEFORE_MAX_MS] = LONG_DEF("message.timestamp.before.max.ms", L_MAX, 0,
+                                                       "how far behind the broker's "
+                                                       "clock a CreateTime may be"),
     [RN_TC_MESSAGE_TIMESTAMP_DIFFERENCE_MAX_MS] =
         LONG_DEF("message.timestamp.difference.max.ms", L_MAX, 0,
                  "deprecated: both bounds of a CreateTime's distance from the clock"),
     [RN_TC_MESSAGE_TIMESTAMP_TYPE] = {.name = "message.timestamp.type",
-                                      .type = RN_CONFIG_STRING, .default_text = "CreateTime",
+                                      .type = RN_CONFIG_STRING,
+                                      .default_text = "CreateTime",
                                       .allowed = allowed_timestamp,
                                       .synonym = "log.message.timestamp.type",
                                       .doc = "CreateTime keeps the producer's timestamps; "
                                              "LogAppendTime stamps the broker's clock"},
     [RN_TC_MIN_CLEANABLE_DIRTY_RATIO] = {.name = "min.cleanable.dirty.ratio",
-                                         .type = RN_CONFIG_DOUBLE, .default_text = "0.5",
-                                         .min_double = 0.0, .max_double = 1.0,
+                                         .type = RN_CONFIG_DOUBLE,
+                                         .default_text = "0.5",
+                                         .min_double = 0.0,
+                                         .max_double = 1.0,
                                          .synonym = "log.cleaner.min.cleanable.ratio",
                                          .doc = "dirty share of a log that triggers compaction"},
-    [RN_TC_MIN_COMPACTION_LAG_MS] = LONG_DEF("min.compaction.lag.ms", "0", 0,
-                                             "shortest a record stays uncompacted"),
-    [RN_TC_MIN_INSYNC_REPLICAS] = INT_DEF("min.insync.replicas", "1", 1, I32_MAX,
-                                          "in-sync replicas an acks=all write needs"),
+    [RN_TC_MIN_COMPACTION_LAG_MS] =
+        LONG_DEF("min.compaction.lag.ms", "0", 0, "shortest a record stays uncompacted"),
+    [RN_TC_MIN_INSYNC_REPLICAS] =
+        INT_DEF("min.insync.replicas", "1", 1, I32_MAX, "in-sync replicas an acks=all write needs"),
     [RN_TC_PREALLOCATE] = BOOL_DEF("preallocate", "false", "preallocate segment files"),
     [RN_TC_REMOTE_LOG_COPY_DISABLE] = BOOL_DEF("remote.log.copy.disable", "false",
                                                "tiered storage: stop copying (not supported)"),
     [RN_TC_REMOTE_LOG_DELETE_ON_DISABLE] = BOOL_DEF("remote.log.delete.on.disable", "false",
                                                     "tiered storage: delete remote data when "
                                                     "disabled (not supported)"),
-    [RN_TC_REMOTE_STORAGE_ENABLE] = BOOL_DEF("remote.storage.enable", "false",
-                                             "tiered storage (not supported: must be false)"),
-    [RN_TC_RETENTION_BYTES] = {.name = "retention.bytes", .type = RN_CONFIG_LONG,
-                               .default_text = "-1", .min = INT64_MIN, .max = I64_MAX,
+    [RN_TC_REMOTE_STORAGE_ENABLE] =
+        BOOL_DEF("remote.storage.enable", "false", "tiered storage (not supported: must be false)"),
+    [RN_TC_RETENTION_BYTES] = {.name = "retention.bytes",
+                               .type = RN_CONFIG_LONG,
+                               .default_text = "-1",
+                               .min = INT64_MIN,
+                               .max = I64_MAX,
                                .synonym = "log.retention.bytes",
                                .doc = "size a partition may grow to before old segments are "
                                       "deleted; -1 = no limit"},
-    [RN_TC_RETENTION_MS] = {.name = "retention.ms", .type = RN_CONFIG_LONG,
-                            .default_text = "604800000", .min = -1, .max = I64_MAX,
+    [RN_TC_RETENTION_MS] = {.name = "retention.ms",
+                            .type = RN_CONFIG_LONG,
+                            .default_text = "604800000",
+                            .min = -1,
+                            .max = I64_MAX,
                             .synonym = "log.retention.ms",
                             .doc = "age after which segments are deleted; -1 = forever"},
     [RN_TC_SEGMENT_BYTES] = INT_DEF("segment.bytes", "1073741824", 14, I32_MAX,
                                     "size at which a new segment is rolled"),
     [RN_TC_SEGMENT_INDEX_BYTES] = INT_DEF("segment.index.bytes", "10485760", 4, I32_MAX,
                                           "largest offset or time index of a segment"),
-    [RN_TC_SEGMENT_JITTER_MS] = LONG_DEF("segment.jitter.ms", "0", 0,
-                                         "random jitter subtracted from segment.ms"),
-    [RN_TC_SEGMENT_MS] = LONG_DEF("segment.ms", "604800000", 1,
-                                  "age at which a new segment is rolled"),
-    [RN_TC_UNCLEAN_LEADER_ELECTION_ENABLE] = BOOL_DEF("unclean.leader.election.enable",
-                                                      "false", "elect a leader from outside "
-                                                               "the ISR as a last resort"),
+    [RN_TC_SEGMENT_JITTER_MS] =
+        LONG_DEF("segment.jitter.ms", "0", 0, "random jitter subtracted from segment.ms"),
+    [RN_TC_SEGMENT_MS] =
+        LONG_DEF("segment.ms", "604800000", 1, "age at which a new segment is rolled"),
+    [RN_TC_UNCLEAN_LEADER_ELECTION_ENABLE] = BOOL_DEF("unclean.leader.election.enable", "false",
+                                                      "elect a leader from outside "
+                                                      "the ISR as a last resort"),
 };
 
 /* Synonyms that the short definition macros could not carry. */
@@ -172,7 +195,8 @@ typedef struct field {
     size_t offset;
 } field_t;
 
-#define FIELD(k, member) {k, offsetof(rn_topic_config_t, member)}
+#define FIELD(k, member)                                                                           \
+    { k, offsetof(rn_topic_config_t, member) }
 static const field_t fields[RN_TC__COUNT] = {
     [RN_TC_CLEANUP_POLICY] = FIELD(F_MASK, cleanup_policy),
     [RN_TC_COMPRESSION_GZIP_LEVEL] = FIELD(F_I32, compression_gzip_level),
@@ -191,8 +215,7 @@ static const field_t fields[RN_TC__COUNT] = {
     [RN_TC_MESSAGE_DOWNCONVERSION_ENABLE] = FIELD(F_BOOL, message_downconversion_enable),
     [RN_TC_MESSAGE_TIMESTAMP_AFTER_MAX_MS] = FIELD(F_I64, message_timestamp_after_max_ms),
     [RN_TC_MESSAGE_TIMESTAMP_BEFORE_MAX_MS] = FIELD(F_I64, message_timestamp_before_max_ms),
-    [RN_TC_MESSAGE_TIMESTAMP_DIFFERENCE_MAX_MS] =
-        FIELD(F_I64, message_timestamp_difference_max_ms),
+    [RN_TC_MESSAGE_TIMESTAMP_DIFFERENCE_MAX_MS] = FIELD(F_I64, message_timestamp_difference_max_ms),
     [RN_TC_MESSAGE_TIMESTAMP_TYPE] = FIELD(F_ENUM, message_timestamp_type),
     [RN_TC_MIN_CLEANABLE_DIRTY_RATIO] = FIELD(F_DOUBLE, min_cleanable_dirty_ratio),
     [RN_TC_MIN_COMPACTION_LAG_MS] = FIELD(F_I64, min_compaction_lag_ms),
@@ -220,21 +243,32 @@ const char *rn_topic_config_synonym(rn_tc_key_t key) {
     return defs[key].synonym ? defs[key].synonym : synonyms[key];
 }
 
-int rn_topic_config_key(const char *name) {
-    return rn_config_def_find(defs, RN_TC__COUNT, name);
-}
+int rn_topic_config_key(const char *name) { return rn_config_def_find(defs, RN_TC__COUNT, name); }
 
 static void store(rn_topic_config_t *out, rn_tc_key_t key, const rn_config_value_t *value) {
     const field_t *f = &fields[key];
     char *at = (char *)out + f->offset;
     switch (f->kind) {
-    case F_NONE: return;
-    case F_I32: *(int32_t *)(void *)at = (int32_t)value->i; return;
-    case F_I64: *(int64_t *)(void *)at = value->i; return;
-    case F_BOOL: *(bool *)at = value->i != 0; return;
-    case F_DOUBLE: *(double *)(void *)at = value->d; return;
-    case F_ENUM: *(int *)(void *)at = (int)value->i; return;
-    case F_MASK: *(uint32_t *)(void *)at = (uint32_t)value->i; return;
+    case F_NONE:
+        return;
+    case F_I32:
+        *(int32_t *)(void *)at = (int32_t)value->i;
+        return;
+    case F_I64:
+        *(int64_t *)(void *)at = value->i;
+        return;
+    case F_BOOL:
+        *(bool *)at = value->i != 0;
+        return;
+    case F_DOUBLE:
+        *(double *)(void *)at = value->d;
+        return;
+    case F_ENUM:
+        *(int *)(void *)at = (int)value->i;
+        return;
+    case F_MASK:
+        *(uint32_t *)(void *)at = (uint32_t)value->i;
+        return;
     }
 }
 
@@ -250,8 +284,8 @@ void rn_topic_config_base_init(rn_topic_config_base_t *base) {
         char why[RN_CONFIG_WHY_BYTES];
         rn_config_value_t value;
         RN_ASSERT(defs[key].name != NULL);
-        rn_err_t err = rn_config_value_parse(&defs[key], defs[key].default_text, &value, why,
-                                             sizeof(why));
+        rn_err_t err =
+            rn_config_value_parse(&defs[key], defs[key].default_text, &value, why, sizeof(why));
         RN_ASSERT(err == RN_OK); /* every default is valid */
         base->text[key] = defs[key].default_text;
         base->source[key] = RN_CONFIG_SOURCE_DEFAULT;
@@ -259,9 +293,8 @@ void rn_topic_config_base_init(rn_topic_config_base_t *base) {
     }
 }
 
-rn_err_t rn_topic_config_base_set(rn_topic_config_base_t *base, rn_tc_key_t key,
-                                  const char *text, rn_config_source_t source, char *why,
-                                  size_t why_len) {
+rn_err_t rn_topic_config_base_set(rn_topic_config_base_t *base, rn_tc_key_t key, const char *text,
+                                  rn_config_source_t source, char *why, size_t why_len) {
     RN_ASSERT(key >= 0 && key < RN_TC__COUNT);
     RN_ASSERT(text != NULL);
     rn_config_value_t value;
@@ -311,8 +344,8 @@ static rn_err_t check_extra(rn_tc_key_t key, const char *text, const rn_config_v
     return RN_OK;
 }
 
-rn_err_t rn_topic_config_check(const char *name, const char *value, rn_tc_key_t *key,
-                               char *msg, size_t msg_len) {
+rn_err_t rn_topic_config_check(const char *name, const char *value, rn_tc_key_t *key, char *msg,
+                               size_t msg_len) {
     RN_ASSERT(name != NULL);
     RN_ASSERT(msg_len > 0);
     int found = rn_topic_config_key(name);
@@ -346,8 +379,7 @@ int rn_topic_config_resolve(const rn_topic_config_base_t *base,
         if (overrides == NULL || overrides[key] == NULL) continue;
         char why[RN_CONFIG_WHY_BYTES];
         rn_config_value_t value;
-        if (rn_config_value_parse(&defs[key], overrides[key], &value, why, sizeof(why)) !=
-                RN_OK ||
+        if (rn_config_value_parse(&defs[key], overrides[key], &value, why, sizeof(why)) != RN_OK ||
             check_extra((rn_tc_key_t)key, overrides[key], &value, why, sizeof(why)) != RN_OK) {
             skipped++;
             continue;

@@ -149,9 +149,8 @@ void rn_topic_config_base_init(rn_topic_config_base_t *base);
  * Sets the broker-wide default of one key. text is borrowed and must outlive
  * base. RN_ERR_INVALID (with why) if the text is not a valid value.
  */
-rn_err_t rn_topic_config_base_set(rn_topic_config_base_t *base, rn_tc_key_t key,
-                                  const char *text, rn_config_source_t source, char *why,
-                                  size_t why_len);
+rn_err_t rn_topic_config_base_set(rn_topic_config_base_t *base, rn_tc_key_t key, const char *text,
+                                  rn_config_source_t source, char *why, size_t why_len);
 
 /*
  * Checks one override as CreateTopics and AlterConfigs receive it. Returns
@@ -159,8 +158,8 @@ rn_err_t rn_topic_config_base_set(rn_topic_config_base_t *base, rn_tc_key_t key,
  * ("Unknown topic config name: x"); RN_ERR_INVALID for a bad value ("Invalid
  * value v for configuration x: reason"). msg gets Kafka's error message.
  */
-rn_err_t rn_topic_config_check(const char *name, const char *value, rn_tc_key_t *key,
-                               char *msg, size_t msg_len);
+rn_err_t rn_topic_config_check(const char *name, const char *value, rn_tc_key_t *key, char *msg,
+                               size_t msg_len);
 
 /*
  * Resolves the effective settings: each override parsed on top of the base.

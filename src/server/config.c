@@ -30,8 +30,8 @@
 
 /* Prefixes of Kafka settings accepted and ignored as a family (security
    settings are harmless while every listener must be PLAINTEXT). */
-static const char *const ignored_prefixes[] = {"ssl.", "sasl.", "confluent.", "kafka.metrics.",
-                                               "listener.name.", "log4j.", NULL};
+static const char *const ignored_prefixes[] = {
+    "ssl.", "sasl.", "confluent.", "kafka.metrics.", "listener.name.", "log4j.", NULL};
 
 typedef struct loader {
     rn_config_t *cfg;
@@ -52,10 +52,14 @@ __attribute__((format(printf, 2, 3))) static rn_err_t fail(loader_t *ld, const c
 
 const char *rn_config_origin_name(rn_config_origin_t origin) {
     switch (origin) {
-    case RN_CONFIG_ORIGIN_DEFAULT: return "default";
-    case RN_CONFIG_ORIGIN_FILE: return "file";
-    case RN_CONFIG_ORIGIN_ENV: return "env";
-    case RN_CONFIG_ORIGIN_SET: return "set";
+    case RN_CONFIG_ORIGIN_DEFAULT:
+        return "default";
+    case RN_CONFIG_ORIGIN_FILE:
+        return "file";
+    case RN_CONFIG_ORIGIN_ENV:
+        return "env";
+    case RN_CONFIG_ORIGIN_SET:
+        return "set";
     }
     return "unknown";
 }
@@ -89,16 +93,15 @@ static void describe_allowed(const rn_config_def_t *def, char *out, size_t out_l
     if (def->flags & RN_CONFIG_F_IGNORED) {
         snprintf(out, out_len, "a %s", type);
     } else if (def->type == RN_CONFIG_INT || def->type == RN_CONFIG_LONG) {
-        snprintf(out, out_len, "an %s from %" PRId64 " to %" PRId64 "%s", type, def->min,
-                 def->max, (def->flags & RN_CONFIG_F_MINUS_ONE) ? ", or -1" : "");
+        snprintf(out, out_len, "an %s from %" PRId64 " to %" PRId64 "%s", type, def->min, def->max,
+                 (def->flags & RN_CONFIG_F_MINUS_ONE) ? ", or -1" : "");
     } else if (def->type == RN_CONFIG_DOUBLE) {
         snprintf(out, out_len, "a number from %g to %g", def->min_double, def->max_double);
     } else if (def->type == RN_CONFIG_BOOL) {
         snprintf(out, out_len, "true or false");
     } else if (def->allowed) {
-        size_t used = (size_t)snprintf(out, out_len, "%s", def->type == RN_CONFIG_LIST
-                                                              ? "a list of: "
-                                                              : "one of: ");
+        size_t used = (size_t)snprintf(out, out_len, "%s",
+                                       def->type == RN_CONFIG_LIST ? "a list of: " : "one of: ");
         for (int n = 0; def->allowed[n] && used < out_len; n++)
             used += (size_t)snprintf(out + used, out_len - used, "%s%s", n ? ", " : "",
                                      def->allowed[n]);
@@ -120,19 +123,22 @@ static rn_err_t set_unknown(loader_t *ld, const char *key, const char *where) {
         }
     }
     if (has_prefix(key, "zookeeper.")) {
-        return fail(ld, "%s: %s: Runnel has no ZooKeeper mode; it runs as KRaft does "
-                        "(process.roles, controller.quorum.voters), remove this setting",
+        return fail(ld,
+                    "%s: %s: Runnel has no ZooKeeper mode; it runs as KRaft does "
+                    "(process.roles, controller.quorum.voters), remove this setting",
                     where, key);
     }
     if (strcmp(key, "authorizer.class.name") == 0) {
-        return fail(ld, "%s: %s: ACLs are not supported yet; refusing to start without the "
-                        "authorizer asked for",
+        return fail(ld,
+                    "%s: %s: ACLs are not supported yet; refusing to start without the "
+                    "authorizer asked for",
                     where, key);
     }
     int tc = rn_topic_config_key(key);
     if (tc >= 0 && rn_topic_config_synonym((rn_tc_key_t)tc)) {
-        return fail(ld, "%s: unknown broker setting %s: it is a topic setting; the broker-wide "
-                        "default is %s",
+        return fail(ld,
+                    "%s: unknown broker setting %s: it is a topic setting; the broker-wide "
+                    "default is %s",
                     where, key, rn_topic_config_synonym((rn_tc_key_t)tc));
     }
     return fail(ld, "%s: unknown setting %s (see docs/CONFIGURATION.md)", where, key);
@@ -243,10 +249,18 @@ static bool unescape(const char *p, const char *end, char *out) {
         }
         c = *p++;
         switch (c) {
-        case 't': *out++ = '\t'; break;
-        case 'n': *out++ = '\n'; break;
-        case 'r': *out++ = '\r'; break;
-        case 'f': *out++ = '\f'; break;
+        case 't':
+            *out++ = '\t';
+            break;
+        case 'n':
+            *out++ = '\n';
+            break;
+        case 'r':
+            *out++ = '\r';
+            break;
+        case 'f':
+            *out++ = '\f';
+            break;
         case 'u': {
             unsigned cp = 0;
             for (int n = 0; n < 4; n++) {
@@ -257,7 +271,9 @@ static bool unescape(const char *p, const char *end, char *out) {
             out = put_utf8(out, cp);
             break;
         }
-        default: *out++ = c; break;
+        default:
+            *out++ = c;
+            break;
         }
     }
     *out = '\0';
@@ -268,7 +284,8 @@ static bool unescape(const char *p, const char *end, char *out) {
 static bool split_line(const char *line, size_t len, char *key, char *value) {
     const char *end = line + len;
     const char *p = line;
-    while (p < end && !(is_blank(*p) || *p == '=' || *p == ':')) p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+    while (p < end && !(is_blank(*p) || *p == '=' || *p == ':'))
+        p += (*p == '\\' && p + 1 < end) ? 2 : 1;
     const char *key_end = p;
     while (p < end && is_blank(*p)) p++;
     if (p < end && (*p == '=' || *p == ':')) p++;
@@ -315,8 +332,8 @@ static rn_err_t apply_properties(loader_t *ld, const char *path, const char *tex
         if (!split_line(line, n, key, value)) {
             err = fail(ld, "%s: malformed \\uXXXX escape", where);
         } else if (strlen(key) == 0 || strlen(key) > RN_CONFIG_KEY_BYTES_MAX) {
-            err = fail(ld, "%s: a line needs a key of 1 to %d bytes", where,
-                       RN_CONFIG_KEY_BYTES_MAX);
+            err =
+                fail(ld, "%s: a line needs a key of 1 to %d bytes", where, RN_CONFIG_KEY_BYTES_MAX);
         } else {
             err = set_value(ld, key, value, RN_CONFIG_ORIGIN_FILE, where);
         }
@@ -389,8 +406,7 @@ static rn_err_t apply_env_prefix(loader_t *ld, const char *prefix) {
             if (env_matches(suffix, len, ld->defs[n].name)) found = n;
         }
         if (found >= 0) {
-            rn_err_t err = set_value(ld, ld->defs[found].name, eq + 1, RN_CONFIG_ORIGIN_ENV,
-                                     where);
+            rn_err_t err = set_value(ld, ld->defs[found].name, eq + 1, RN_CONFIG_ORIGIN_ENV, where);
             if (err != RN_OK) return err;
         } else if (!is_service_link(suffix, len)) {
             char key[RN_CONFIG_KEY_BYTES_MAX + 1];
@@ -431,8 +447,9 @@ static rn_err_t parse_args(loader_t *ld, int argc, char **argv, args_t *args) {
             is_set = true;
             value = strchr(arg, '=') + 1;
         } else if (arg[0] == '-') {
-            return fail(ld, "unknown option %s (usage: runnel server [--config FILE] "
-                            "[--set key=value ...])",
+            return fail(ld,
+                        "unknown option %s (usage: runnel server [--config FILE] "
+                        "[--set key=value ...])",
                         arg);
         } else {
             value = arg; /* a properties file, as kafka-server-start.sh takes it */
@@ -540,8 +557,8 @@ static bool add_listener(void *ctx, const char *item, size_t len) {
     }
     rn_config_listener_t *lis = &lc->out[lc->count];
     if (rn_config_listener_parse(item, len, lis, why, sizeof(why)) != RN_OK) {
-        lc->err = fail(lc->ld, "invalid value '%.*s' in %s (from %s): %s", (int)len, item,
-                       lc->key, rn_config_origin_name(entry(lc->ld->cfg, lc->key)->origin), why);
+        lc->err = fail(lc->ld, "invalid value '%.*s' in %s (from %s): %s", (int)len, item, lc->key,
+                       rn_config_origin_name(entry(lc->ld->cfg, lc->key)->origin), why);
         return false;
     }
     for (int n = 0; n < lc->count; n++) {
@@ -611,16 +628,17 @@ static rn_err_t check_protocol(loader_t *ld, rn_config_listener_t *lis) {
     const char *proto = NULL;
     size_t proto_len = 0;
     lis->controller = list_has(cfg, "controller.listener.names", lis->name, name_len, NULL, NULL);
-    if (!list_has(cfg, "listener.security.protocol.map", lis->name, name_len, &proto,
-                  &proto_len)) {
+    if (!list_has(cfg, "listener.security.protocol.map", lis->name, name_len, &proto, &proto_len)) {
         if (lis->controller && !given(cfg, "listener.security.protocol.map")) return RN_OK;
-        return fail(ld, "listener %s: no security protocol for it in "
-                        "listener.security.protocol.map",
+        return fail(ld,
+                    "listener %s: no security protocol for it in "
+                    "listener.security.protocol.map",
                     lis->name);
     }
     if (proto_len != strlen("PLAINTEXT") || strncasecmp(proto, "PLAINTEXT", proto_len) != 0) {
-        return fail(ld, "listener %s: security protocol %.*s is not supported yet; Runnel "
-                        "serves PLAINTEXT only",
+        return fail(ld,
+                    "listener %s: security protocol %.*s is not supported yet; Runnel "
+                    "serves PLAINTEXT only",
                     lis->name, (int)proto_len, proto);
     }
     return RN_OK;
@@ -636,9 +654,8 @@ static rn_err_t resolve_listeners(loader_t *ld) {
         for (int m = 0; err == RN_OK && m < n; m++) {
             if (cfg->listeners[n].port != 0 && cfg->listeners[n].port == cfg->listeners[m].port &&
                 strcmp(cfg->listeners[n].host, cfg->listeners[m].host) == 0)
-                err = fail(ld, "listeners: %s and %s use the same port %u",
-                           cfg->listeners[m].name, cfg->listeners[n].name,
-                           cfg->listeners[n].port);
+                err = fail(ld, "listeners: %s and %s use the same port %u", cfg->listeners[m].name,
+                           cfg->listeners[n].name, cfg->listeners[n].port);
         }
     }
     if (err != RN_OK) return err;
@@ -652,8 +669,7 @@ static rn_err_t resolve_listeners(loader_t *ld) {
         }
         return RN_OK;
     }
-    err = parse_listener_list(ld, "advertised.listeners", cfg->advertised,
-                              &cfg->advertised_count);
+    err = parse_listener_list(ld, "advertised.listeners", cfg->advertised, &cfg->advertised_count);
     for (int n = 0; err == RN_OK && n < cfg->advertised_count; n++) {
         rn_config_listener_t *adv = &cfg->advertised[n];
         if (strcmp(adv->host, "0.0.0.0") == 0 || strcmp(adv->host, "::") == 0)
@@ -690,8 +706,9 @@ static rn_err_t resolve_node_id(loader_t *ld) {
     char *end = NULL;
     long ordinal = dash && isdigit((unsigned char)dash[1]) ? strtol(dash + 1, &end, 10) : -1;
     if (ordinal < 0 || ordinal > INT32_MAX || (end && *end != '\0'))
-        return fail(ld, "node.id=-1 takes the id from the host name's trailing -N (a "
-                        "StatefulSet pod), but HOSTNAME is '%s'",
+        return fail(ld,
+                    "node.id=-1 takes the id from the host name's trailing -N (a "
+                    "StatefulSet pod), but HOSTNAME is '%s'",
                     host ? host : "");
     cfg->node_id = (int32_t)ordinal;
     return RN_OK;
@@ -734,8 +751,7 @@ static rn_err_t resolve_admin(loader_t *ld) {
     size_t len = strlen(spec);
     while (len > 0 && isspace((unsigned char)spec[len - 1])) len--;
     if (rn_config_listener_parse(spec, len, &lis, why, sizeof(why)) != RN_OK)
-        return fail(ld, "invalid value '%s' for admin.listener: expected host:port or none",
-                    text);
+        return fail(ld, "invalid value '%s' for admin.listener: expected host:port or none", text);
     cfg->admin_enabled = true;
     memcpy(cfg->admin_host, lis.host, sizeof(cfg->admin_host));
     cfg->admin_port = lis.port;
@@ -868,8 +884,9 @@ static rn_err_t resolve(loader_t *ld, int cpu_count) {
     resolve_typed(cfg);
     cfg->cores = resolve_cores(cfg, cpu_count);
     if (given(cfg, "num.network.threads"))
-        RN_WARN(MOD, "num.network.threads is ignored: each of the %d cores loops does network "
-                     "and disk work (set cores)",
+        RN_WARN(MOD,
+                "num.network.threads is ignored: each of the %d cores loops does network "
+                "and disk work (set cores)",
                 cfg->cores);
     rn_err_t err = resolve_node_id(ld);
     if (err == RN_OK) err = resolve_listeners(ld);
@@ -881,8 +898,8 @@ static rn_err_t resolve(loader_t *ld, int cpu_count) {
 
 /* ---- public ---- */
 
-rn_err_t rn_config_load_io(rn_config_t *cfg, rn_io_t *io, int cpu_count, int argc,
-                           char **argv, char **envp, char *errmsg, size_t errmsg_len) {
+rn_err_t rn_config_load_io(rn_config_t *cfg, rn_io_t *io, int cpu_count, int argc, char **argv,
+                           char **envp, char *errmsg, size_t errmsg_len) {
     RN_ASSERT(cfg != NULL);
     RN_ASSERT(errmsg != NULL && errmsg_len > 0);
     memset(cfg, 0, sizeof(*cfg));
@@ -905,8 +922,8 @@ rn_err_t rn_config_load_io(rn_config_t *cfg, rn_io_t *io, int cpu_count, int arg
 rn_err_t rn_config_load(rn_config_t *cfg, int argc, char **argv, char **envp, char *errmsg,
                         size_t errmsg_len) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return rn_config_load_io(cfg, rn_io_linux(), cpus > 0 ? (int)cpus : 1, argc, argv, envp,
-                             errmsg, errmsg_len);
+    return rn_config_load_io(cfg, rn_io_linux(), cpus > 0 ? (int)cpus : 1, argc, argv, envp, errmsg,
+                             errmsg_len);
 }
 
 void rn_config_free(rn_config_t *cfg) {
@@ -929,8 +946,8 @@ bool rn_config_next(const rn_config_t *cfg, int *pos, rn_config_item_t *item) {
         item->origin = e->origin;
         item->source = e->origin == RN_CONFIG_ORIGIN_DEFAULT ? RN_CONFIG_SOURCE_DEFAULT
                                                              : RN_CONFIG_SOURCE_STATIC_BROKER;
-        item->sensitive = (defs[n].flags & RN_CONFIG_F_SENSITIVE) != 0 ||
-                          defs[n].type == RN_CONFIG_PASSWORD;
+        item->sensitive =
+            (defs[n].flags & RN_CONFIG_F_SENSITIVE) != 0 || defs[n].type == RN_CONFIG_PASSWORD;
         item->value = item->sensitive ? NULL : e->text;
         item->read_only = true;
         return true;

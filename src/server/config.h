@@ -88,7 +88,7 @@ typedef struct rn_config {
     int log_dir_count;
     const char *metadata_log_dir; /* metadata.log.dir, else log_dirs[0] */
     int32_t log_segment_bytes;
-    int64_t log_roll_ms;      /* log.roll.ms, else log.roll.hours */
+    int64_t log_roll_ms; /* log.roll.ms, else log.roll.hours */
     int64_t log_roll_jitter_ms;
     int64_t log_retention_ms; /* ms > minutes > hours; -1 = forever */
     int64_t log_retention_bytes;
@@ -143,8 +143,8 @@ rn_err_t rn_config_load(rn_config_t *cfg, int argc, char **argv, char **envp, ch
                         size_t errmsg_len);
 /* As rn_config_load, reading the file through io and taking the CPU count
    (the default of `cores`) from the caller. */
-rn_err_t rn_config_load_io(rn_config_t *cfg, rn_io_t *io, int cpu_count, int argc,
-                           char **argv, char **envp, char *errmsg, size_t errmsg_len);
+rn_err_t rn_config_load_io(rn_config_t *cfg, rn_io_t *io, int cpu_count, int argc, char **argv,
+                           char **envp, char *errmsg, size_t errmsg_len);
 void rn_config_free(rn_config_t *cfg);
 
 /* An entry by name (NULL if the broker has no such setting). */

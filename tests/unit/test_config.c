@@ -48,8 +48,7 @@ static void load_ok(rn_config_t *cfg, const char **args, const char **env) {
 }
 
 /* Loads expecting failure, and that errmsg contains every given fragment. */
-static void load_fails(const char **args, const char **env, const char *frag1,
-                       const char *frag2) {
+static void load_fails(const char **args, const char **env, const char *frag1, const char *frag2) {
     rn_config_t cfg;
     rn_err_t err = load(&cfg, args, env);
     if (err == RN_OK) {
@@ -106,9 +105,12 @@ static void test_precedence(void **state) {
     (void)state;
     const char *path = write_props("num.partitions=2\nlog.segment.bytes=1000000\n"
                                    "message.max.bytes=5000\nmin.insync.replicas=2\n");
-    const char *env[] = {"KAFKA_CFG_NUM_PARTITIONS=3", "KAFKA_CFG_MESSAGE_MAX_BYTES=6000",
-                         "RUNNEL_MESSAGE_MAX_BYTES=7000", "RUNNEL_MIN_INSYNC_REPLICAS=3",
-                         "PATH=/bin", NULL};
+    const char *env[] = {"KAFKA_CFG_NUM_PARTITIONS=3",
+                         "KAFKA_CFG_MESSAGE_MAX_BYTES=6000",
+                         "RUNNEL_MESSAGE_MAX_BYTES=7000",
+                         "RUNNEL_MIN_INSYNC_REPLICAS=3",
+                         "PATH=/bin",
+                         NULL};
     const char *args[] = {"--config", path, "--set", "min.insync.replicas=4", NULL};
     rn_config_t cfg;
     load_ok(&cfg, args, env);
@@ -119,8 +121,7 @@ static void test_precedence(void **state) {
     assert_int_equal(rn_config_get(&cfg, "num.partitions")->origin, RN_CONFIG_ORIGIN_ENV);
     assert_int_equal(rn_config_get(&cfg, "log.segment.bytes")->origin, RN_CONFIG_ORIGIN_FILE);
     assert_int_equal(rn_config_get(&cfg, "min.insync.replicas")->origin, RN_CONFIG_ORIGIN_SET);
-    assert_int_equal(rn_config_get(&cfg, "log.retention.bytes")->origin,
-                     RN_CONFIG_ORIGIN_DEFAULT);
+    assert_int_equal(rn_config_get(&cfg, "log.retention.bytes")->origin, RN_CONFIG_ORIGIN_DEFAULT);
     assert_null(rn_config_get(&cfg, "no.such.key"));
     /* broker settings become topic defaults with source STATIC_BROKER */
     assert_int_equal(cfg.topic_base.typed.segment_bytes, 1000000);
@@ -233,9 +234,9 @@ static void test_unknown_keys(void **state) {
 
     /* Kafka settings Runnel ignores are accepted (with a warning) */
     rn_log_set_level(RN_LOG_ERROR);
-    const char *args8[] = {"--set", "num.network.threads=5", "--set",
-                           "ssl.keystore.location=/x", "--override",
-                           "socket.send.buffer.bytes=1000", NULL};
+    const char *args8[] = {
+        "--set",      "num.network.threads=5",         "--set", "ssl.keystore.location=/x",
+        "--override", "socket.send.buffer.bytes=1000", NULL};
     rn_config_t cfg;
     load_ok(&cfg, args8, NULL);
     assert_int_equal(cfg.cores, CPUS);
@@ -278,8 +279,7 @@ static void test_retention_precedence(void **state) {
     assert_int_equal(cfg.topic_base.typed.retention_ms, 2 * 3600 * 1000);
     assert_int_equal(cfg.topic_base.source[RN_TC_RETENTION_MS], RN_CONFIG_SOURCE_STATIC_BROKER);
     rn_config_free(&cfg);
-    const char *a2[] = {"--set", "log.retention.hours=2", "--set", "log.retention.minutes=3",
-                        NULL};
+    const char *a2[] = {"--set", "log.retention.hours=2", "--set", "log.retention.minutes=3", NULL};
     load_ok(&cfg, a2, NULL);
     assert_int_equal(cfg.log_retention_ms, 3 * 60 * 1000);
     rn_config_free(&cfg);
@@ -313,9 +313,12 @@ static void test_retention_precedence(void **state) {
 static void test_listeners(void **state) {
     (void)state;
     rn_config_t cfg;
-    const char *a1[] = {"--set", "listeners=PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093,"
-                                 "INTERNAL://[::1]:9094",
-                        "--set", "controller.listener.names=CONTROLLER", "--set",
+    const char *a1[] = {"--set",
+                        "listeners=PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093,"
+                        "INTERNAL://[::1]:9094",
+                        "--set",
+                        "controller.listener.names=CONTROLLER",
+                        "--set",
                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,"
                         "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT",
                         NULL};

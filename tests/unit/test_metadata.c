@@ -65,8 +65,11 @@ static void reopen(fixture_t *fx) {
 /* Creates one topic; returns the error code (message into msg if given). */
 static int16_t create(fixture_t *fx, const char *name, int32_t parts, int16_t rf,
                       const rn_ctl_config_t *configs, int32_t config_count, char *msg) {
-    rn_ctl_new_topic_t t = {.name = S(name), .num_partitions = parts, .replication_factor = rf,
-                            .configs = configs, .config_count = config_count};
+    rn_ctl_new_topic_t t = {.name = S(name),
+                            .num_partitions = parts,
+                            .replication_factor = rf,
+                            .configs = configs,
+                            .config_count = config_count};
     rn_ctl_topic_result_t res;
     rn_controller_create_topics(&fx->ctl, &t, 1, false, &res);
     if (msg) strcpy(msg, res.result.message);
@@ -173,8 +176,8 @@ static void test_create_topic(void **state) {
     assert_int_equal(t->config.cleanup_policy, RN_CLEANUP_COMPACT | RN_CLEANUP_DELETE);
     assert_int_equal(t->config.segment_bytes, 1073741824); /* from the base */
     rn_config_source_t src;
-    const char *v = rn_image_topic_describe(rn_controller_image(&fx->ctl), t, RN_TC_RETENTION_MS,
-                                            &src);
+    const char *v =
+        rn_image_topic_describe(rn_controller_image(&fx->ctl), t, RN_TC_RETENTION_MS, &src);
     assert_string_equal(v, "1000");
     assert_int_equal(src, RN_CONFIG_SOURCE_TOPIC);
     v = rn_image_topic_describe(rn_controller_image(&fx->ctl), t, RN_TC_SEGMENT_BYTES, &src);
@@ -266,8 +269,11 @@ static void test_create_assignments(void **state) {
     fixture_t *fx = *state;
     int32_t zero[] = {0}, zero_zero[] = {0, 0}, seven[] = {7};
     rn_ctl_assignment_t good[2] = {{1, zero, 1}, {0, zero, 1}};
-    rn_ctl_new_topic_t t = {.name = S("man"), .num_partitions = -1, .replication_factor = -1,
-                            .assignments = good, .assignment_count = 2};
+    rn_ctl_new_topic_t t = {.name = S("man"),
+                            .num_partitions = -1,
+                            .replication_factor = -1,
+                            .assignments = good,
+                            .assignment_count = 2};
     rn_ctl_topic_result_t res;
     rn_controller_create_topics(&fx->ctl, &t, 1, false, &res);
     assert_int_equal(res.result.error_code, RN_KERR_NONE);
@@ -283,19 +289,33 @@ static void test_create_assignments(void **state) {
     } cases[] = {
         {1, -1, {{0, zero, 1}}, 1, RN_KERR_INVALID_REQUEST, "numPartitions was not set to -1"},
         {-1, 1, {{0, zero, 1}}, 1, RN_KERR_INVALID_REQUEST, "replication factor was not set"},
-        {-1, -1, {{0, zero, 1}, {0, zero, 1}}, 2, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+        {-1,
+         -1,
+         {{0, zero, 1}, {0, zero, 1}},
+         2,
+         RN_KERR_INVALID_REPLICA_ASSIGNMENT,
          "multiple manual partition assignments for partition 0"},
         {-1, -1, {{0, zero, 0}}, 1, RN_KERR_INVALID_REPLICA_ASSIGNMENT, "empty replica list"},
         {-1, -1, {{0, zero_zero, 2}}, 1, RN_KERR_INVALID_REPLICA_ASSIGNMENT, "more than once"},
-        {-1, -1, {{0, seven, 1}}, 1, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+        {-1,
+         -1,
+         {{0, seven, 1}},
+         1,
+         RN_KERR_INVALID_REPLICA_ASSIGNMENT,
          "broker 7, but no such broker is registered"},
-        {-1, -1, {{0, zero, 1}, {2, zero, 1}}, 2, RN_KERR_INVALID_REPLICA_ASSIGNMENT,
+        {-1,
+         -1,
+         {{0, zero, 1}, {2, zero, 1}},
+         2,
+         RN_KERR_INVALID_REPLICA_ASSIGNMENT,
          "consecutive 0-based"},
     };
     for (size_t n = 0; n < sizeof(cases) / sizeof(cases[0]); n++) {
-        rn_ctl_new_topic_t bad = {.name = S("bad"), .num_partitions = cases[n].parts,
+        rn_ctl_new_topic_t bad = {.name = S("bad"),
+                                  .num_partitions = cases[n].parts,
                                   .replication_factor = cases[n].rf,
-                                  .assignments = cases[n].a, .assignment_count = cases[n].count};
+                                  .assignments = cases[n].a,
+                                  .assignment_count = cases[n].count};
         rn_controller_create_topics(&fx->ctl, &bad, 1, false, &res);
         assert_int_equal(res.result.error_code, cases[n].code);
         expect_msg(res.result.message, cases[n].msg);
@@ -430,17 +450,14 @@ static void test_alter_configs(void **state) {
     assert_int_equal(res.error_code, RN_KERR_INVALID_CONFIG);
     expect_msg(res.message, "Can't APPEND to key retention.ms because its type is not LIST.");
     rn_ctl_alter_t unknown[] = {{S("retention.mss"), S("5"), RN_CTL_OP_SET}};
-    assert_int_equal(alter(fx, "cfg", unknown, 1, true, false).error_code,
-                     RN_KERR_INVALID_CONFIG);
+    assert_int_equal(alter(fx, "cfg", unknown, 1, true, false).error_code, RN_KERR_INVALID_CONFIG);
     rn_ctl_alter_t invalid[] = {{S("min.insync.replicas"), S("0"), RN_CTL_OP_SET}};
-    assert_int_equal(alter(fx, "cfg", invalid, 1, true, false).error_code,
-                     RN_KERR_INVALID_CONFIG);
+    assert_int_equal(alter(fx, "cfg", invalid, 1, true, false).error_code, RN_KERR_INVALID_CONFIG);
     rn_ctl_alter_t dup[] = {{S("retention.ms"), S("5"), RN_CTL_OP_SET},
                             {S("retention.ms"), S("6"), RN_CTL_OP_SET}};
     assert_int_equal(alter(fx, "cfg", dup, 2, true, false).error_code, RN_KERR_INVALID_REQUEST);
     rn_ctl_alter_t bad_op[] = {{S("retention.ms"), S("5"), 9}};
-    assert_int_equal(alter(fx, "cfg", bad_op, 1, true, false).error_code,
-                     RN_KERR_INVALID_REQUEST);
+    assert_int_equal(alter(fx, "cfg", bad_op, 1, true, false).error_code, RN_KERR_INVALID_REQUEST);
     assert_int_equal(alter(fx, "nope", set, 1, true, false).error_code,
                      RN_KERR_UNKNOWN_TOPIC_OR_PARTITION);
     /* a failed resource changes nothing */
@@ -646,8 +663,8 @@ static void test_many_topics(void **state) {
     for (int n = 0; n < TOPICS; n += PER_REQUEST) {
         for (int m = 0; m < PER_REQUEST; m++) {
             snprintf(names[n + m], sizeof(names[0]), "topic-%d", n + m);
-            req[m] = (rn_ctl_new_topic_t){.name = S(names[n + m]), .num_partitions = 2,
-                                          .replication_factor = 1};
+            req[m] = (rn_ctl_new_topic_t){
+                .name = S(names[n + m]), .num_partitions = 2, .replication_factor = 1};
         }
         rn_controller_create_topics(&fx->ctl, req, PER_REQUEST, false, res);
         for (int m = 0; m < PER_REQUEST; m++)
