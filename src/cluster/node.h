@@ -23,6 +23,20 @@
 typedef struct rn_node rn_node_t;
 typedef struct rn_core rn_core_t;
 
+/* One broker setting as DescribeConfigs shows it. */
+typedef struct rn_node_config_item {
+    const char *name;
+    const char *value; /* NULL: null or hidden (sensitive) */
+    rn_config_source_t source;
+    bool sensitive;
+    bool read_only;
+    const char *synonym; /* the topic setting it defaults, or NULL */
+} rn_node_config_item_t;
+
+/* Iterates the broker's settings: *pos starts at 0; false at the end. The
+   server layer, which owns the configuration, provides it. */
+typedef bool (*rn_node_config_next_fn)(const void *ctx, int *pos, rn_node_config_item_t *item);
+
 /* Settings the request path needs, copied from the configuration. */
 typedef struct rn_node_settings {
     int32_t node_id;
@@ -67,6 +81,8 @@ struct rn_node {
     rn_controller_t controller; /* guarded by admin_lock */
     struct rn_node_retired *retired; /* replaced tables in their grace period */
     int64_t started_ms;
+    rn_node_config_next_fn broker_config_next;
+    const void *broker_config_ctx;
     int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
     int64_t producer_id_end;
 };

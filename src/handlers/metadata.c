@@ -53,30 +53,28 @@ static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, rn_metadata_re
     resp->controller_id = node->settings.node_id;
 }
 
-/* One requested topic: found, auto-created, or an error entry. */
-static void metadata_named_topic(rn_req_t *req, rn_node_t *node, rn_ptable_t **table,
+/* One requested topic: found, auto-created, or an error entry. A topic this
+   request created is answered LEADER_NOT_AVAILABLE, as Kafka answers while
+   its creation settles; clients ask again. */
+static void metadata_named_topic(rn_req_t *req, rn_node_t *node, const rn_ptable_t *table,
                                  rn_str_t name, bool auto_create,
                                  rn_metadata_response_metadata_response_topic_t *tout) {
     rn_metadata_response_metadata_response_topic_init(tout);
     tout->name = name;
-    const rn_topic_rt_t *rt = name.len > 0 ? rn_ptable_find(*table, name.ptr, (size_t)name.len) : NULL;
-    if (!rt && auto_create) {
-        int16_t kerr = rn_topics_auto_create(node, name);
-        if (kerr == RN_KERR_NONE) {
-            rn_ptable_release(*table);
-            *table = rn_ptable_acquire(&node->ptable);
-            rt = rn_ptable_find(*table, name.ptr, (size_t)name.len);
-        } else if (kerr != RN_KERR_UNKNOWN_TOPIC_OR_PARTITION) {
-            tout->error_code = kerr;
-            return;
-        }
-    }
-    if (!rt) {
-        tout->error_code = rn_topics_name_valid(name) ? RN_KERR_UNKNOWN_TOPIC_OR_PARTITION
-                                                      : RN_KERR_INVALID_TOPIC_EXCEPTION;
+    tout->partitions.count = 0;
+    const rn_topic_rt_t *rt =
+        name.len > 0 ? rn_ptable_find(table, name.ptr, (size_t)name.len) : NULL;
+    if (rt) {
+        metadata_fill_topic(req, node->settings.node_id, rt, tout);
         return;
     }
-    metadata_fill_topic(req, node->settings.node_id, rt, tout);
+    if (!rn_topics_name_valid(name)) {
+        tout->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
+        return;
+    }
+    int16_t kerr = auto_create ? rn_topics_auto_create(node, name)
+                               : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    tout->error_code = kerr == RN_KERR_NONE ? RN_KERR_LEADER_NOT_AVAILABLE : kerr;
 }
 
 void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
@@ -99,7 +97,7 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
         resp->topics.count = in->topics.count;
         resp->topics.items = metadata_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < in->topics.count; t++)
-            metadata_named_topic(req, node, &table, in->topics.items[t].name, auto_create,
+            metadata_named_topic(req, node, table, in->topics.items[t].name, auto_create,
                                  &resp->topics.items[t]);
     }
     rn_handler_respond(req, resp);

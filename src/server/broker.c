@@ -38,6 +38,16 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
 }
 
+/* DescribeConfigs of the broker resource reads the configuration through
+   this adapter, so the handlers never see server/config.h. */
+static bool broker_config_next(const void *ctx, int *pos, rn_node_config_item_t *item) {
+    rn_config_item_t ci;
+    if (!rn_config_next(ctx, pos, &ci)) return false;
+    *item = (rn_node_config_item_t){ci.def->name, ci.value, ci.source, ci.sensitive,
+                                    ci.read_only, ci.def->synonym};
+    return true;
+}
+
 static void core_housekeep(rn_timer_t *timer) {
     rn_core_t *core = (rn_core_t *)((char *)timer - offsetof(rn_core_t, housekeep_timer));
     rn_node_t *node = core->node;
@@ -95,6 +105,8 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     node->io = io;
     node->started_ms = rn_io_wall_ms(io);
     broker_settings(&node->settings, cfg);
+    node->broker_config_next = broker_config_next;
+    node->broker_config_ctx = cfg;
     pthread_mutex_init(&node->admin_lock, NULL);
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
     if (err == RN_OK) err = rn_identity_load(io, cfg, node->cluster_id, sizeof node->cluster_id);

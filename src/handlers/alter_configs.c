@@ -1,0 +1,83 @@
+/*
+ * alter_configs.c: AlterConfigs (key 33, the legacy form: the entries of a
+ * resource replace its whole override set) and IncrementalAlterConfigs
+ * (key 44: SET, DELETE, APPEND, SUBTRACT per key). Validation and the
+ * records are the controller's; changed topic settings reach the logs of
+ * their partitions through cluster/topics.c.
+ */
+#include "handlers/handler.h"
+#include "proto/gen/alter_configs_request.h"
+#include "proto/gen/alter_configs_response.h"
+#include "proto/gen/incremental_alter_configs_request.h"
+#include "proto/gen/incremental_alter_configs_response.h"
+#include "base/assert.h"
+#include "cluster/topics.h"
+
+static void *ac_alloc(rn_req_t *req, size_t bytes) {
+    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
+    RN_ASSERT(ptr != NULL);
+    return ptr;
+}
+
+static void ac_fill(const rn_ctl_result_t *res, int16_t *error_code, rn_str_t *error_message) {
+    *error_code = res->error_code;
+    *error_message = res->message[0] ? rn_str_from_cstr(res->message) : rn_str_null();
+}
+
+void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_alter_configs_request_t *in = body;
+    rn_alter_configs_response_t *resp = rn_handler_response_new(req);
+    int32_t count = in->resources.count > 0 ? in->resources.count : 0;
+    rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_result_t *results = ac_alloc(req, (size_t)count * sizeof *results);
+    for (int32_t r = 0; r < count; r++) {
+        const rn_alter_configs_request_alter_configs_resource_t *res = &in->resources.items[r];
+        int32_t n = res->configs.count > 0 ? res->configs.count : 0;
+        rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
+        for (int32_t c = 0; c < n; c++)
+            alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
+                                         RN_CTL_OP_SET};
+        items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
+    }
+    rn_topics_alter_configs(core->node, items, count, false, in->validate_only, results);
+    resp->responses.count = count;
+    resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
+    for (int32_t r = 0; r < count; r++) {
+        rn_alter_configs_response_alter_configs_resource_response_t *out = &resp->responses.items[r];
+        rn_alter_configs_response_alter_configs_resource_response_init(out);
+        out->resource_type = items[r].resource_type;
+        out->resource_name = items[r].resource_name;
+        ac_fill(&results[r], &out->error_code, &out->error_message);
+    }
+    rn_handler_respond(req, resp);
+}
+
+void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_incremental_alter_configs_request_t *in = body;
+    rn_incremental_alter_configs_response_t *resp = rn_handler_response_new(req);
+    int32_t count = in->resources.count > 0 ? in->resources.count : 0;
+    rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_result_t *results = ac_alloc(req, (size_t)count * sizeof *results);
+    for (int32_t r = 0; r < count; r++) {
+        const rn_incremental_alter_configs_request_alter_configs_resource_t *res =
+            &in->resources.items[r];
+        int32_t n = res->configs.count > 0 ? res->configs.count : 0;
+        rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
+        for (int32_t c = 0; c < n; c++)
+            alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
+                                         res->configs.items[c].config_operation};
+        items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
+    }
+    rn_topics_alter_configs(core->node, items, count, true, in->validate_only, results);
+    resp->responses.count = count;
+    resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
+    for (int32_t r = 0; r < count; r++) {
+        rn_incremental_alter_configs_response_alter_configs_resource_response_t *out =
+            &resp->responses.items[r];
+        rn_incremental_alter_configs_response_alter_configs_resource_response_init(out);
+        out->resource_type = items[r].resource_type;
+        out->resource_name = items[r].resource_name;
+        ac_fill(&results[r], &out->error_code, &out->error_message);
+    }
+    rn_handler_respond(req, resp);
+}
