@@ -191,44 +191,49 @@ def log_check(t, b):
          res.stdout[-2000:] + res.stderr[-2000:])
 
 
+def crash_rounds(t, b, rng):
+    acked, failed = [], []
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1, config={
+        "segment.bytes": "131072"})])[TOPIC].result(60)
+    producer = make_producer(b.bootstrap, acked, failed)
+    seq = 0
+    restart_s = []
+    for k in range(1, KILLS + 1):
+        seq = load(producer, k, seq, rng.uniform(*LOAD_S))
+        b.kill()
+        t0 = time.monotonic()
+        b.start()
+        restart_s.append(time.monotonic() - t0)
+        left = producer.flush(120)
+        t.eq(left, 0, f"kill {k}: every outstanding record resolved after restart")
+        stored = verify(t, b, acked, rng, f"kill {k}")
+        t.diag(f"kill {k}: {len(acked)} acknowledged, {len(failed)} failed, {stored} stored,"
+               f" restart took {restart_s[-1]:.1f}s")
+    # The log still takes appends after the last recovery.
+    before = len(acked)
+    seq = load(producer, KILLS + 1, seq, 0.5)
+    t.eq(producer.flush(60), 0, "after the last restart, new records are acknowledged")
+    t.ok(len(acked) > before, "the producer appends after recovery")
+    verify(t, b, acked, rng, "final")
+    t.ok(len(acked) > KILLS * 100, f"the load was real: {len(acked)} records acknowledged")
+    t.diag(f"restart times: max {max(restart_s):.1f}s, mean "
+           f"{sum(restart_s) / len(restart_s):.1f}s")
+
+
 def main():
     t = Tap("crash: SIGKILL during acks=all load")
     t.diag(f"seed {SEED} (CRASH_SEED={SEED} replays it), {KILLS} kills")
     rng = random.Random(SEED)
-    acked, failed = [], []
     settings = {"num.partitions": 1}
     if target() == "kafka":
         settings.update(KAFKA_ONLY)
     with Broker(settings) as b:
-        from confluent_kafka.admin import AdminClient, NewTopic
-        admin = AdminClient({"bootstrap.servers": b.bootstrap})
-        admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1, config={
-            "segment.bytes": "131072"})])[TOPIC].result(60)
-        producer = make_producer(b.bootstrap, acked, failed)
-        seq = 0
-        restart_s = []
-        for k in range(1, KILLS + 1):
-            seq = load(producer, k, seq, rng.uniform(*LOAD_S))
-            b.kill()
-            t0 = time.monotonic()
-            b.start()
-            restart_s.append(time.monotonic() - t0)
-            left = producer.flush(120)
-            t.eq(left, 0, f"kill {k}: every outstanding record resolved after restart")
-            stored = verify(t, b, acked, rng, f"kill {k}")
-            t.diag(f"kill {k}: {len(acked)} acknowledged, {len(failed)} failed, {stored} stored,"
-                   f" restart took {restart_s[-1]:.1f}s")
-        # The log still takes appends after the last recovery.
-        before = len(acked)
-        seq = load(producer, KILLS + 1, seq, 0.5)
-        t.eq(producer.flush(60), 0, "after the last restart, new records are acknowledged")
-        t.ok(len(acked) > before, "the producer appends after recovery")
-        verify(t, b, acked, rng, "final")
-        t.ok(len(acked) > KILLS * 100, f"the load was real: {len(acked)} records acknowledged")
-        t.diag(f"restart times: max {max(restart_s):.1f}s, mean "
-               f"{sum(restart_s) / len(restart_s):.1f}s")
-        b.stop()
-        log_check(t, b)
+        t.run(crash_rounds, b, rng, desc=f"{KILLS} kills")
+        if b.running():
+            b.stop()
+            log_check(t, b)
     t.done()
 
 
