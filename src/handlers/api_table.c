@@ -21,6 +21,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, rn_handle_offset_for_leader_epoch},
     {RN_API_DESCRIBE_CONFIGS, 0, 2, rn_handle_describe_configs},
     {RN_API_ALTER_CONFIGS, 0, 1, rn_handle_alter_configs},
+    {RN_API_DESCRIBE_LOG_DIRS, 1, 4, rn_handle_describe_log_dirs},
     {RN_API_CREATE_PARTITIONS, 0, 1, rn_handle_create_partitions},
     {RN_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, rn_handle_incremental_alter_configs},
     {RN_API_DESCRIBE_CLUSTER, 0, 1, rn_handle_describe_cluster},

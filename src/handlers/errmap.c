@@ -21,7 +21,7 @@ int16_t rn_handler_kerr(rn_err_t err) {
     case RN_ERR_LIMIT: return RN_KERR_POLICY_VIOLATION;
     case RN_ERR_EXISTS: return RN_KERR_TOPIC_ALREADY_EXISTS;
     case RN_ERR_AGAIN: return RN_KERR_REQUEST_TIMED_OUT;
-    case RN_ERR_DUPLICATE: return RN_KERR_NONE;
+    case RN_ERR_DUPLICATE: return RN_KERR_DUPLICATE_SEQUENCE_NUMBER;
     default: return RN_KERR_UNKNOWN_SERVER_ERROR;
     }
 }

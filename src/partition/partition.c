@@ -95,20 +95,16 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
     if (err != RN_OK) return err;
     rn_producer_check_t check;
     err = rn_producer_state_check_records(part->producers, records, len, &check);
-    if (err != RN_OK) return err;
-    switch (check.verdict) {
-    case RN_PRODUCER_OK: break;
-    case RN_PRODUCER_DUPLICATE:
+    if (err == RN_ERR_DUPLICATE) {
+        /* A retry of a batch already written: its original offsets. */
         res->base_offset = check.dup_first_offset;
         res->last_offset = check.dup_last_offset;
         res->log_append_time_ms = -1;
         res->log_start_offset = rn_log_start_offset(part->log);
         res->duplicate = true;
         return RN_OK;
-    case RN_PRODUCER_OUT_OF_ORDER: return RN_ERR_SEQUENCE;
-    case RN_PRODUCER_FENCED: return RN_ERR_STALE;
-    case RN_PRODUCER_UNKNOWN: return RN_ERR_UNKNOWN_PRODUCER;
     }
+    if (err != RN_OK) return err; /* sequence gap, fenced epoch, unknown producer */
     rn_log_append_info_t info;
     err = rn_log_append_valid(part->log, records, len, &sum, part->leader_epoch, now_ms, &info);
     if (err != RN_OK) return err;
