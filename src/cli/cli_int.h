@@ -232,6 +232,21 @@ bool rn_cli_format_parse(const char *name, rn_cli_format_t *fmt);
 void rn_cli_print_record(FILE *out, rn_cli_format_t fmt, const char *key_sep,
                          const rd_kafka_message_t *msg);
 int rn_cli_group(int argc, char **argv);
+int rn_cli_group_describe(int argc, char **argv);
+int rn_cli_group_reset(int argc, char **argv);
+/* What the group tools learn about one group (cli_group_describe.c). */
+typedef struct rn_cli_group_info {
+    rd_kafka_event_t *desc_ev; /* owns desc */
+    const rd_kafka_ConsumerGroupDescription_t *desc;
+    rd_kafka_event_t *offs_ev; /* owns committed */
+    const rd_kafka_topic_partition_list_t *committed;
+} rn_cli_group_info_t;
+/* DescribeConsumerGroups of one group into info->desc. Returns an exit code. */
+int rn_cli_group_describe_one(rn_cli_client_t *cl, const char *group, rn_cli_group_info_t *info);
+/* ListConsumerGroupOffsets of one group (every partition) into
+   info->committed. Returns an exit code. */
+int rn_cli_group_committed(rn_cli_client_t *cl, const char *group, rn_cli_group_info_t *info);
+void rn_cli_group_info_free(rn_cli_group_info_t *info);
 int rn_cli_cluster(int argc, char **argv);
 int rn_cli_bench(int argc, char **argv);
 
