@@ -52,6 +52,15 @@ typedef struct rn_node_settings {
     char metadata_dir[RN_STORAGE_PATH_BYTES_MAX];
     /* Broker-wide defaults of topic settings; lives as long as the node. */
     const rn_topic_config_base_t *topic_base;
+    /* Consumer groups (group/coordinator.h). */
+    int32_t offsets_partitions;         /* offsets.topic.num.partitions */
+    int64_t offsets_segment_bytes;      /* offsets.topic.segment.bytes */
+    int64_t offsets_retention_ms;       /* offsets.retention.minutes */
+    int64_t offsets_retention_check_ms; /* offsets.retention.check.interval.ms */
+    int32_t group_initial_rebalance_delay_ms;
+    int32_t group_min_session_timeout_ms;
+    int32_t group_max_session_timeout_ms;
+    int32_t group_max_size;
 } rn_node_settings_t;
 
 struct rn_core {
@@ -85,6 +94,7 @@ struct rn_node {
     const void *broker_config_ctx;
     int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
     int64_t producer_id_end;
+    struct rn_group_rt *groups; /* the group coordinator (group/coordinator.h) */
 };
 
 /* Installs a new partition table; caller holds admin_lock. */

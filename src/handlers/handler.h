@@ -82,4 +82,17 @@ void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *b
 void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_log_dirs(rn_core_t *core, rn_req_t *req, void *body);
 
+/* Consumer groups (handlers/<api>.c, routed by group_ops.h). */
+void rn_handle_find_coordinator(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_join_group(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_sync_group(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_heartbeat(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_leave_group(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_offset_commit(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_offset_fetch(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_list_groups(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_groups(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_delete_groups(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_offset_delete(rn_core_t *core, rn_req_t *req, void *body);
+
 #endif

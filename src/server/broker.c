@@ -11,6 +11,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/topics.h"
+#include "group/coordinator.h"
 #include "handlers/handler.h"
 #include "server/identity.h"
 
@@ -18,6 +19,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A numeric setting, or `fallback` when the table lacks it or it is null. */
+static int64_t broker_setting_i64(const rn_config_t *cfg, const char *name, int64_t fallback) {
+    const rn_config_entry_t *entry = rn_config_get(cfg, name);
+    return entry && entry->text && !entry->value.is_null ? entry->value.i : fallback;
+}
+
+static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
+    set->offsets_partitions = cfg->offsets_topic_num_partitions;
+    set->offsets_segment_bytes = broker_setting_i64(cfg, "offsets.topic.segment.bytes", 104857600);
+    set->offsets_retention_ms = broker_setting_i64(cfg, "offsets.retention.minutes", 10080) * 60000;
+    set->offsets_retention_check_ms =
+        broker_setting_i64(cfg, "offsets.retention.check.interval.ms", 600000);
+    set->group_initial_rebalance_delay_ms =
+        (int32_t)broker_setting_i64(cfg, "group.initial.rebalance.delay.ms", 3000);
+    set->group_min_session_timeout_ms =
+        (int32_t)broker_setting_i64(cfg, "group.min.session.timeout.ms", 6000);
+    set->group_max_session_timeout_ms =
+        (int32_t)broker_setting_i64(cfg, "group.max.session.timeout.ms", 1800000);
+    set->group_max_size = (int32_t)broker_setting_i64(cfg, "group.max.size", INT32_MAX);
+}
 
 static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     memset(set, 0, sizeof *set);
@@ -36,6 +58,7 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
     set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
+    broker_group_settings(set, cfg);
 }
 
 /* DescribeConfigs of the broker resource reads the configuration through
@@ -116,6 +139,7 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     }
     err = broker_cores(broker, io, cfg);
     if (err == RN_OK) err = rn_topics_open_all(node);
+    if (err == RN_OK) err = rn_group_start(node);
     if (err != RN_OK) return err;
     /* Loop 0 accepts and hands connections round-robin to every loop. */
     const rn_config_listener_t *lis = &cfg->listeners[0];

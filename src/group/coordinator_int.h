@@ -1,0 +1,57 @@
+/*
+ * coordinator_int.h: the runtime structs shared by coordinator.c (records,
+ * commits, timers, compaction) and coordinator_load.c (start-up, loading,
+ * lag). Nothing outside src/group/coordinator*.c includes this.
+ */
+#ifndef RN_GROUP_COORDINATOR_INT_H
+#define RN_GROUP_COORDINATOR_INT_H
+
+#include "group/coordinator.h"
+#include "group/group_records.h"
+
+/* Longest sleep of a core's group timer (offset expiry checks, safety). */
+#define GROUP_TIMER_MS_MAX 5000
+/* Bytes one load read asks of the log at a time. */
+#define GROUP_LOAD_READ_BYTES (1024 * 1024)
+
+typedef struct rn_group_shard {
+    rn_node_t *node;
+    int32_t index;
+    rn_partition_t *part; /* referenced */
+    rn_group_coord_t *coord;
+    rn_group_batch_t out;  /* records produced by the shard, not yet written */
+    rn_buf_t key;
+    rn_buf_t value;
+    int64_t bytes_since_checkpoint;
+    int64_t checkpoint_bytes; /* size of the last checkpoint (live state) */
+    bool checkpointing;       /* waiting for a checkpoint to be durable */
+    int64_t checkpoint_start;
+    rn_partition_waiter_t checkpoint_waiter;
+} rn_group_shard_t;
+
+typedef struct rn_group_core {
+    rn_group_rt_t *rt;
+    int core;
+    rn_timer_t timer;
+    int64_t armed_ms; /* INT64_MAX: not armed */
+} rn_group_core_t;
+
+struct rn_group_rt {
+    rn_node_t *node;
+    int32_t count;
+    rn_group_shard_t *shards;
+    rn_group_core_t cores[RN_CORES_MAX];
+};
+
+uint64_t rn_group_hook_random(void *ctx);
+int64_t rn_group_hook_wall_ms(void *ctx);
+void rn_group_hook_group_changed(void *ctx, const rn_group_t *group);
+void rn_group_hook_group_removed(void *ctx, const char *group_id);
+void rn_group_hook_offset_removed(void *ctx, const char *group_id, const char *topic,
+                                  int32_t partition);
+/* The per-core timer's function. */
+void rn_group_core_tick(rn_timer_t *timer);
+/* A NUL-terminated heap copy. */
+char *rn_group_str_dup(rn_str_t str);
+
+#endif

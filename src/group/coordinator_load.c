@@ -1,0 +1,260 @@
+/*
+ * coordinator_load.c: start-up of the group coordinator (creating
+ * __consumer_offsets when absent, one shard per partition, each loaded by
+ * replaying its log) and the lag report for metrics and tools.
+ */
+#include "group/coordinator_int.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "cluster/topics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes one load read asks of the log at a time. */
+#define GROUP_LOAD_READ_BYTES (1024 * 1024)
+
+/* ---- the topic ---- */
+
+static rn_err_t offsets_topic_ensure(rn_node_t *node) {
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    bool exists = rn_ptable_find(table, RN_GROUP_OFFSETS_TOPIC, strlen(RN_GROUP_OFFSETS_TOPIC));
+    rn_ptable_release(table);
+    if (exists) return RN_OK;
+    char segment[24];
+    snprintf(segment, sizeof segment, "%lld", (long long)node->settings.offsets_segment_bytes);
+    /* Compaction (coordinator.c) replaces time and size retention here. */
+    const rn_ctl_config_t configs[] = {
+        {rn_str_from_cstr("cleanup.policy"), rn_str_from_cstr("compact")},
+        {rn_str_from_cstr("segment.bytes"), rn_str_from_cstr(segment)},
+        {rn_str_from_cstr("retention.ms"), rn_str_from_cstr("-1")},
+        {rn_str_from_cstr("retention.bytes"), rn_str_from_cstr("-1")},
+    };
+    rn_ctl_new_topic_t topic = {rn_str_from_cstr(RN_GROUP_OFFSETS_TOPIC),
+                                node->settings.offsets_partitions, -1, NULL, 0, configs,
+                                (int32_t)(sizeof configs / sizeof configs[0])};
+    rn_ctl_topic_result_t result;
+    rn_topics_create(node, &topic, 1, false, &result);
+    int16_t kerr = result.result.error_code;
+    if (kerr == RN_KERR_NONE || kerr == RN_KERR_TOPIC_ALREADY_EXISTS) return RN_OK;
+    RN_ERROR("group", "cannot create %s: %s (%s)", RN_GROUP_OFFSETS_TOPIC, rn_kerr_name(kerr),
+             result.result.message);
+    return RN_ERR_IO;
+}
+
+/* ---- loading ---- */
+
+typedef struct load_ctx {
+    rn_group_coord_t *coord;
+    int64_t now_ms;
+    int64_t records;
+} load_ctx_t;
+
+static rn_err_t load_record(void *arg, rn_bytes_t key, rn_bytes_t value) {
+    load_ctx_t *ctx = arg;
+    ctx->records++;
+    return rn_group_rec_apply(ctx->coord, key, value, ctx->now_ms);
+}
+
+/* Replays the batches of buf (whole batches read from the log). */
+static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int32_t index) {
+    int64_t next = -1;
+    size_t pos = 0;
+    while (len - pos >= RN_BATCH_HEADER_BYTES) {
+        rn_batch_header_t hdr;
+        rn_batch_header_parse(buf + pos, &hdr);
+        size_t size = rn_batch_size(&hdr);
+        if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
+            break;
+        rn_err_t err = rn_group_batch_each(buf + pos, size, load_record, ctx);
+        if (err != RN_OK)
+            RN_WARN("group", "%s-%d: skipped a malformed batch at offset %lld: %s",
+                    RN_GROUP_OFFSETS_TOPIC, index, (long long)hdr.base_offset, rn_err_name(err));
+        next = rn_batch_last_offset(&hdr) + 1;
+        pos += size;
+    }
+    return next;
+}
+
+static rn_err_t shard_load(rn_group_shard_t *shard) {
+    rn_log_t *log = shard->part->log;
+    rn_io_t *io = shard->node->io;
+    load_ctx_t ctx = {shard->coord, rn_group_now_ms(shard->node), 0};
+    int64_t offset = rn_log_start_offset(log);
+    int64_t end = rn_log_end_offset(log);
+    uint8_t *buf = NULL;
+    rn_err_t err = RN_OK;
+    while (offset < end && err == RN_OK) {
+        rn_log_read_t rd;
+        err = rn_log_read(log, offset, GROUP_LOAD_READ_BYTES, end, &rd);
+        if (err != RN_OK || rd.len == 0) break;
+        buf = realloc(buf, rd.len);
+        RN_ASSERT(buf != NULL);
+        size_t got = 0;
+        err = rn_io_file_pread(io, rd.fd, buf, rd.len, rd.position, &got);
+        rn_log_read_release(&rd);
+        if (err != RN_OK) break;
+        int64_t next = load_batches(&ctx, buf, got, shard->index);
+        if (next <= offset) break; /* nothing whole: the log ends here */
+        offset = next;
+    }
+    free(buf);
+    shard->bytes_since_checkpoint = (int64_t)rn_log_size_bytes(log);
+    if (ctx.records)
+        RN_INFO("group", "%s-%d: loaded %lld record(s), %d group(s)", RN_GROUP_OFFSETS_TOPIC,
+                shard->index, (long long)ctx.records, rn_group_coord_group_count(shard->coord));
+    return err;
+}
+
+static void shard_init(rn_node_t *node, rn_group_shard_t *shard, int32_t index,
+                       rn_partition_t *part) {
+    const rn_node_settings_t *set = &node->settings;
+    rn_group_config_t cfg = {
+        .session_timeout_min_ms = set->group_min_session_timeout_ms,
+        .session_timeout_max_ms = set->group_max_session_timeout_ms,
+        .initial_rebalance_delay_ms = set->group_initial_rebalance_delay_ms,
+        .group_max_size = set->group_max_size,
+        .offsets_retention_ms = set->offsets_retention_ms,
+        .offsets_retention_check_ms = set->offsets_retention_check_ms,
+    };
+    rn_group_hooks_t hooks = {shard, rn_group_hook_random, rn_group_hook_wall_ms,
+                              rn_group_hook_group_changed, rn_group_hook_group_removed,
+                              rn_group_hook_offset_removed};
+    shard->node = node;
+    shard->index = index;
+    rn_partition_ref(part);
+    shard->part = part;
+    shard->coord = rn_group_coord_new(&cfg, &hooks, index);
+    rn_group_batch_init(&shard->out, rn_io_wall_ms(node->io));
+    rn_buf_init(&shard->key, RN_GROUP_BATCH_BYTES_MAX);
+    rn_buf_init(&shard->value, RN_GROUP_BATCH_BYTES_MAX);
+}
+
+rn_err_t rn_group_start(rn_node_t *node) {
+    RN_ASSERT(node->groups == NULL);
+    rn_err_t err = offsets_topic_ensure(node);
+    if (err != RN_OK) return err;
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    const rn_topic_rt_t *topic =
+        rn_ptable_find(table, RN_GROUP_OFFSETS_TOPIC, strlen(RN_GROUP_OFFSETS_TOPIC));
+    RN_ASSERT(topic != NULL);
+    rn_group_rt_t *rt = calloc(1, sizeof *rt);
+    RN_ASSERT(rt != NULL);
+    rt->node = node;
+    rt->count = topic->partition_count;
+    rt->shards = calloc((size_t)rt->count, sizeof *rt->shards);
+    RN_ASSERT(rt->shards != NULL);
+    for (int32_t p = 0; p < rt->count && err == RN_OK; p++) {
+        rn_group_shard_t *shard = &rt->shards[p];
+        shard_init(node, shard, p, topic->parts[p]);
+        rn_group_coord_set_loading(shard->coord, true);
+        err = shard_load(shard);
+        rn_group_coord_set_loading(shard->coord, false);
+    }
+    rn_ptable_release(table);
+    for (int c = 0; c < node->core_count; c++) {
+        rn_group_core_t *gc = &rt->cores[c];
+        gc->rt = rt;
+        gc->core = c;
+        gc->armed_ms = INT64_MAX;
+        rn_timer_init(&gc->timer, rn_group_core_tick);
+        rn_loop_timer_start(&node->cores[c].loop, &gc->timer, 0);
+    }
+    node->groups = rt;
+    if (err != RN_OK) RN_ERROR("group", "loading %s failed: %s", RN_GROUP_OFFSETS_TOPIC, rn_err_name(err));
+    return err;
+}
+
+/* ---- lag ---- */
+
+typedef struct lag_row {
+    char *group_id;
+    char *topic;
+    int32_t partition;
+    int64_t committed;
+    int64_t end_offset;
+} lag_row_t;
+
+typedef struct lag_call {
+    rn_mail_t mail;
+    rn_group_rt_t *rt;
+    int core;
+    lag_row_t *rows;
+    int32_t count;
+    int32_t cap;
+    rn_ptable_t *table;
+    pthread_mutex_t *lock;
+    pthread_cond_t *cond;
+    int *left;
+} lag_call_t;
+
+static int lag_offset(void *arg, const char *topic, int32_t partition,
+                      const rn_group_offset_t *value) {
+    void **ctx = arg;
+    lag_call_t *call = ctx[0];
+    const rn_group_t *group = ctx[1];
+    if (call->count == call->cap) {
+        call->cap = call->cap ? call->cap * 2 : 64;
+        call->rows = realloc(call->rows, (size_t)call->cap * sizeof *call->rows);
+        RN_ASSERT(call->rows != NULL);
+    }
+    rn_partition_t *part = rn_ptable_partition(call->table, rn_str_from_cstr(topic), partition);
+    lag_row_t *row = &call->rows[call->count++];
+    row->group_id = strdup(rn_group_id(group));
+    row->topic = strdup(topic);
+    RN_ASSERT(row->group_id && row->topic);
+    row->partition = partition;
+    row->committed = value->offset;
+    row->end_offset = part ? rn_partition_hw(part) : -1;
+    return 0;
+}
+
+static void lag_on_core(rn_mail_t *mail) {
+    lag_call_t *call = (lag_call_t *)mail;
+    rn_group_rt_t *rt = call->rt;
+    for (int32_t p = 0; p < rt->count; p++) {
+        rn_group_shard_t *shard = &rt->shards[p];
+        if (shard->part->owner != call->core) continue;
+        for (int32_t g = 0; g < rn_group_coord_group_count(shard->coord); g++) {
+            const rn_group_t *group = rn_group_coord_group_at(shard->coord, g);
+            void *ctx[2] = {call, (void *)(uintptr_t)group};
+            rn_group_offsets_each(group, lag_offset, ctx);
+        }
+    }
+    pthread_mutex_lock(call->lock);
+    (*call->left)--;
+    pthread_cond_signal(call->cond);
+    pthread_mutex_unlock(call->lock);
+}
+
+void rn_group_lag_each(rn_node_t *node, rn_group_lag_fn fn, void *ctx) {
+    rn_group_rt_t *rt = node->groups;
+    if (!rt) return;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+    int left = node->core_count;
+    lag_call_t *calls = calloc((size_t)node->core_count, sizeof *calls);
+    RN_ASSERT(calls != NULL);
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    for (int c = 0; c < node->core_count; c++) {
+        calls[c] = (lag_call_t){.rt = rt, .core = c, .table = table, .lock = &lock,
+                                .cond = &cond, .left = &left};
+        calls[c].mail.fn = lag_on_core;
+        rn_loop_post(&node->cores[c].loop, &calls[c].mail);
+    }
+    pthread_mutex_lock(&lock);
+    while (left > 0) pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    rn_ptable_release(table);
+    for (int c = 0; c < node->core_count; c++) {
+        for (int32_t i = 0; i < calls[c].count; i++) {
+            lag_row_t *row = &calls[c].rows[i];
+            fn(ctx, row->group_id, row->topic, row->partition, row->committed, row->end_offset);
+            free(row->group_id);
+            free(row->topic);
+        }
+        free(calls[c].rows);
+    }
+    free(calls);
+}

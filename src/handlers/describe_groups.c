@@ -1,0 +1,84 @@
+/*
+ * describe_groups.c: DescribeGroups (key 15), versions 0-4: state, protocol
+ * and members (metadata and assignment bytes) of each group, read on its
+ * shard. An unknown group is described as Dead with no error, as Kafka.
+ */
+#include "handlers/group_ops.h"
+#include "proto/gen/describe_groups_request.h"
+#include "proto/gen/describe_groups_response.h"
+
+typedef rn_describe_groups_response_described_group_t described_t;
+
+typedef struct describe_op {
+    rn_gop_t gop;
+    rn_req_t *req;
+    rn_str_t group_id;
+    described_t *out;
+} describe_op_t;
+
+static void describe_members(describe_op_t *op, const rn_group_t *group) {
+    described_t *out = op->out;
+    int32_t count = rn_group_member_count(group);
+    out->members.count = count;
+    out->members.items = rn_gops_alloc(op->req, (size_t)count * sizeof *out->members.items);
+    for (int32_t i = 0; i < count; i++) {
+        const rn_group_member_t *member = rn_group_member_at(group, i);
+        rn_describe_groups_response_described_group_member_t *m = &out->members.items[i];
+        rn_describe_groups_response_described_group_member_init(m);
+        m->member_id = rn_gops_str(op->req, rn_group_member_id(member));
+        m->group_instance_id = rn_gops_str(op->req, rn_group_member_instance_id(member));
+        m->client_id = rn_gops_str(op->req, rn_group_member_client_id(member));
+        m->client_host = rn_gops_str(op->req, rn_group_member_client_host(member));
+        bool stable = rn_group_state(group) == RN_GROUP_STABLE;
+        rn_bytes_t none = {(const uint8_t *)"", 0};
+        m->member_metadata = rn_gops_bytes(op->req, rn_group_member_metadata(group, member));
+        m->member_assignment =
+            stable ? rn_gops_bytes(op->req, rn_group_member_assignment(member)) : none;
+        if (m->member_metadata.len < 0) m->member_metadata = none;
+        if (m->member_assignment.len < 0) m->member_assignment = none;
+    }
+}
+
+static void describe_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
+    (void)node;
+    describe_op_t *op = (describe_op_t *)gop;
+    described_t *out = op->out;
+    if (rn_group_coord_loading(coord)) {
+        out->error_code = RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+        rn_gop_reply(gop);
+        return;
+    }
+    const rn_group_t *group = rn_group_find(coord, op->group_id);
+    if (group) {
+        rn_group_state_t state = rn_group_state(group);
+        out->group_state = rn_gops_str(op->req, rn_group_state_name(state));
+        out->protocol_type = rn_gops_str(op->req, rn_group_protocol_type(group));
+        const char *proto = rn_group_protocol_name(group);
+        out->protocol_data = rn_gops_str(op->req, proto ? proto : "");
+        describe_members(op, group);
+    }
+    rn_gop_reply(gop);
+}
+
+void rn_handle_describe_groups(rn_core_t *core, rn_req_t *req, void *body) {
+    const rn_describe_groups_request_t *in = body;
+    rn_describe_groups_response_t *resp = rn_handler_response_new(req);
+    int32_t count = in->groups.count > 0 ? in->groups.count : 0;
+    resp->groups.count = count;
+    resp->groups.items = rn_gops_alloc(req, (size_t)count * sizeof *resp->groups.items);
+    describe_op_t *ops = rn_gops_alloc(req, (size_t)count * sizeof *ops);
+    rn_gops_t *gops = rn_gops_begin(core, req, resp);
+    for (int32_t i = 0; i < count; i++) {
+        described_t *out = &resp->groups.items[i];
+        rn_describe_groups_response_described_group_init(out);
+        out->group_id = in->groups.items[i];
+        out->group_state = rn_str_from_cstr("Dead");
+        out->protocol_type = rn_str_from_cstr("");
+        out->protocol_data = rn_str_from_cstr("");
+        out->members.count = 0;
+        ops[i] = (describe_op_t){.req = req, .group_id = in->groups.items[i], .out = out};
+        if (!rn_gops_send(gops, &ops[i].gop, in->groups.items[i], describe_run))
+            out->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+    }
+    rn_gops_end(gops);
+}
