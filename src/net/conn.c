@@ -5,6 +5,7 @@
  * It never looks past the request header's first eight bytes.
  */
 #include "net/conn.h"
+#include "net/frame.h"
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -131,19 +132,24 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
 static int conn_take_frames(rn_conn_t *conn) {
     size_t pos = 0;
     int32_t frame_max = conn->net->shared->limits.request_bytes_max;
-    while (conn->rbuf_len - pos >= 4 && conn_can_take(conn) && !conn->closed) {
-        int32_t len = be32(conn->rbuf + pos);
-        if (len < 8 || len > frame_max) {
+    while (conn_can_take(conn) && !conn->closed) {
+        int32_t len = 0;
+        int complete = 0;
+        rn_frame_status_t st =
+            rn_frame_peek(conn->rbuf + pos, conn->rbuf_len - pos, frame_max, &len, &complete);
+        if (st == RN_FRAME_NEED_MORE) break;
+        if (st == RN_FRAME_BAD) {
             char why[96];
-            snprintf(why, sizeof why, "frame length %d outside [8, %d]", len, frame_max);
+            snprintf(why, sizeof why, "frame length %d outside [%d, %d]", len,
+                     RN_FRAME_BYTES_MIN, frame_max);
             rn_conn_close(conn, why);
             return 0;
         }
-        size_t have = conn->rbuf_len - pos - 4;
         uint8_t *frame = malloc((size_t)len);
         RN_ASSERT(frame != NULL);
-        if (have < (size_t)len) {
-            /* Incomplete: finish it in its own buffer, read directly. */
+        size_t have = conn->rbuf_len - pos - 4;
+        if (!complete) {
+            /* Finish it in its own buffer, read directly. */
             memcpy(frame, conn->rbuf + pos + 4, have);
             conn->big = frame;
             conn->big_len = have;
