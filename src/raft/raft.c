@@ -262,10 +262,14 @@ static int step_term(rn_raft_t *r, const rn_raft_msg_t *m) {
         return 1;
     }
     if (m->term < r->term) {
-        if (t == RN_RAFT_MSG_APPEND || t == RN_RAFT_MSG_SNAPSHOT || t == RN_RAFT_MSG_PREVOTE) {
-            /* Tell a stale leader or pre-candidate about the newer term. */
+        if (t == RN_RAFT_MSG_APPEND || t == RN_RAFT_MSG_SNAPSHOT || t == RN_RAFT_MSG_PREVOTE ||
+            t == RN_RAFT_MSG_VOTE) {
+            /* Tell a stale leader or candidate about the newer term (§5.1).
+               Staying silent to a candidate can deadlock: members whose
+               configs differ may never send it anything else. */
             rn_raft_msg_t resp = {0};
             resp.type = t == RN_RAFT_MSG_PREVOTE ? RN_RAFT_MSG_PREVOTE_RESP
+                        : t == RN_RAFT_MSG_VOTE  ? RN_RAFT_MSG_VOTE_RESP
                                                  : RN_RAFT_MSG_APPEND_RESP;
             resp.to = m->from;
             resp.reject = 1;

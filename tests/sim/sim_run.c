@@ -228,6 +228,26 @@ static int live(sim_t *s) {
     return s->live_leader_ns && s->live_write_ns && s->live_read_ns;
 }
 
+static void trace_nodes(sim_t *s) {
+    for (uint32_t i = 1; i <= s->nodes_n && s->trace; i++) {
+        sim_node_t *n = &s->nodes[i];
+        if (!n->up) {
+            sim_trace(s, "node %u down", i);
+            continue;
+        }
+        const rn_raft_config_t *c = rn_raft_config(n->raft);
+        char ids[128];
+        int off = 0;
+        for (uint32_t k = 0; k < c->voters_n; k++) off += snprintf(ids + off, sizeof(ids) - (size_t)off, " v%u", c->voters[k]);
+        for (uint32_t k = 0; k < c->learners_n; k++) off += snprintf(ids + off, sizeof(ids) - (size_t)off, " l%u", c->learners[k]);
+        sim_trace(s, "node %u %s term %llu last %llu commit %llu snap %llu config%s", i,
+                  rn_raft_role_name(rn_raft_role(n->raft)), (unsigned long long)rn_raft_term(n->raft),
+                  (unsigned long long)rn_raft_last_index(n->raft),
+                  (unsigned long long)rn_raft_commit(n->raft),
+                  (unsigned long long)rn_raft_snapshot_index(n->raft), ids);
+    }
+}
+
 static void loop(sim_t *s) {
     while (!s->failed && !live(s)) {
         int64_t at = 0;
@@ -237,6 +257,7 @@ static void loop(sim_t *s) {
             sim_fail(s, "liveness: %s%s%swithin %lld ms of healing", s->live_leader_ns ? "" : "no leader ",
                      s->live_write_ns ? "" : "no write ", s->live_read_ns ? "" : "no read ",
                      (long long)(LIVENESS_NS / MS));
+            trace_nodes(s);
             return;
         }
         rn_sim_advance(s->world, at);

@@ -235,6 +235,22 @@ static void test_vote_rejects_shorter_log(void **state) {
     net_free(&net);
 }
 
+/* A candidate of a stale term learns the newer term (seed 18661: members
+   with different configs otherwise never told it, and no leader emerged). */
+static void test_vote_stale_term_answered(void **state) {
+    (void)state;
+    rn_raft_config_t cfg = config_of(3, 0);
+    rn_raft_t *r = node_new(2, &cfg);
+    rn_raft_msg_t v = msg(RN_RAFT_MSG_VOTE, 3, 2, 5);
+    step_answer(r, &v, NULL);
+    rn_raft_msg_t m = msg(RN_RAFT_MSG_VOTE, 1, 2, 3);
+    rn_raft_msg_t a = step_answer(r, &m, NULL);
+    assert_int_equal(a.type, RN_RAFT_MSG_VOTE_RESP);
+    assert_int_equal(a.reject, 1);
+    assert_int_equal(a.term, 5);
+    rn_raft_destroy(r);
+}
+
 /* ---- vote answers ---- */
 
 static void test_vote_resp_rejections_end_candidacy(void **state) {
@@ -560,6 +576,7 @@ int main(void) {
         cmocka_unit_test(test_prevote_ignored_in_lease),
         cmocka_unit_test(test_vote_persisted_with_answer),
         cmocka_unit_test(test_vote_rejects_shorter_log),
+        cmocka_unit_test(test_vote_stale_term_answered),
         cmocka_unit_test(test_vote_resp_rejections_end_candidacy),
         cmocka_unit_test(test_append_accept_and_conflict),
         cmocka_unit_test(test_append_mismatch_rejects_with_hint),
