@@ -14,8 +14,10 @@ outstanding record is resolved:
   latest - 1 exactly once (no hole, no torn tail, reading ends);
 - every acknowledged record is at its acknowledged offset with its value, and
   no value is stored twice;
-- fetching from random offsets (the offset index at work) starts exactly at
-  the requested offset with the stored value;
+- fetching from random offsets, from the first and last offsets and from both
+  sides of segment boundaries (the offset index at work; the newest segments,
+  where recovery works, after each kill, and every boundary at the end)
+  starts exactly at the requested offset with the stored value;
 - the producer keeps appending after recovery.
 
 For RUNNEL_TEST_TARGET=runnel, when the binary has a `log-check` command,
@@ -120,36 +122,57 @@ def read_partitions(bootstrap):
         raise
 
 
-def seek_checks(c, marks, stored, rng):
-    """Fetch from random offsets; returns problems."""
+def segment_bases(b, p):
+    """Base offsets of partition p's segment files, from their names."""
+    d = os.path.join(b.data_dir, f"{TOPIC}-{p}")
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    return sorted(int(n[:-4]) for n in names if n.endswith(".log") and n[:-4].isdigit())
+
+
+def seek_offsets(b, marks, rng, all_segments):
+    """{p: [offsets]} to fetch from: random ones, plus both sides of segment
+    boundaries (the last two segments', where recovery works, or all)."""
+    want = {}
+    for p in range(PARTITIONS):
+        low, high = marks[p]
+        if high <= low:
+            continue
+        offs = [rng.randrange(low, high) for _ in range(SEEKS)] + [low, high - 1]
+        bases = segment_bases(b, p)
+        for base in bases if all_segments else bases[-2:]:
+            offs += [base - 1, base]
+        want[p] = sorted({o for o in offs if low <= o < high})
+    return want
+
+
+def seek_checks(c, marks, stored, want):
+    """Fetch from each offset in want (all partitions at once); returns problems."""
     from confluent_kafka import TopicPartition
     problems = []
-    for _ in range(SEEKS):
-        want = {}
-        for p in range(PARTITIONS):
-            low, high = marks[p]
-            if high > low:
-                want[p] = rng.randrange(low, high)
-        if not want:
-            return problems
-        c.assign([TopicPartition(TOPIC, p, off) for p, off in want.items()])
+    rounds = max((len(v) for v in want.values()), default=0)
+    for i in range(rounds):
+        now = {p: offs[i] for p, offs in want.items() if i < len(offs)}
+        c.assign([TopicPartition(TOPIC, p, off) for p, off in now.items()])
         got = {}
         deadline = time.monotonic() + 20
-        while len(got) < len(want) and time.monotonic() < deadline:
+        while len(got) < len(now) and time.monotonic() < deadline:
             for msg in c.consume(100, 0.5):
-                if msg.error() or msg.partition() in got:
+                if msg.error() or msg.partition() in got or msg.partition() not in now:
                     continue
                 got[msg.partition()] = (msg.offset(), msg.value())
-        for p, off in want.items():
+        for p, off in now.items():
             if got.get(p) != (off, stored[p].get(off)):
                 problems.append(f"p{p}: fetch from {off} gave {got.get(p, 'nothing')!r:.120}")
     return problems
 
 
-def verify(t, b, acked, rng, label):
+def verify(t, b, acked, rng, label, all_segments=False):
     marks, stored, problems, c = read_partitions(b.bootstrap)
     try:
-        problems += seek_checks(c, marks, stored, rng)
+        problems += seek_checks(c, marks, stored, seek_offsets(b, marks, rng, all_segments))
     finally:
         c.close()
     last = {p: -1 for p in range(PARTITIONS)}
@@ -160,7 +183,7 @@ def verify(t, b, acked, rng, label):
          f"watermarks {marks} last acked {last}")
     holes = {p: (marks[p][1] - marks[p][0]) - len(stored[p]) for p in range(PARTITIONS)}
     t.ok(all(h == 0 for h in holes.values()) and not problems,
-         f"{label}: every offset from earliest to latest reads once, random fetches agree",
+         f"{label}: every offset from earliest to latest reads once; fetches from random offsets and segment boundaries agree",
          f"missing per partition {holes}; " + "; ".join(problems[:5]))
     wrong = [(p, off) for p, off, v in acked if stored[p].get(off) != v]
     t.ok(not wrong, f"{label}: all {len(acked)} acknowledged records at their offsets, "
@@ -216,7 +239,7 @@ def crash_rounds(t, b, rng):
     seq = load(producer, KILLS + 1, seq, 0.5)
     t.eq(producer.flush(60), 0, "after the last restart, new records are acknowledged")
     t.ok(len(acked) > before, "the producer appends after recovery")
-    verify(t, b, acked, rng, "final")
+    verify(t, b, acked, rng, "final", all_segments=True)
     t.ok(len(acked) > KILLS * 100, f"the load was real: {len(acked)} records acknowledged")
     t.diag(f"restart times: max {max(restart_s):.1f}s, mean "
            f"{sum(restart_s) / len(restart_s):.1f}s")
