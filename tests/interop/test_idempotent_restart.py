@@ -91,7 +91,7 @@ class Stream(threading.Thread):
         return self.producer.flush(180)
 
 
-def read_values(bootstrap, topic, counts):
+def read_values(bootstrap, topic):
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "idem-check",
                   "enable.auto.commit": False})
@@ -133,7 +133,7 @@ def run_variant(t, b, rng, hard):
     t.ok(not bad_offsets, f"{how}: record k of each partition acknowledged at offset k",
          bad_offsets[:5])
 
-    marks, got = read_values(b.bootstrap, topic, stream.sent)
+    marks, got = read_values(b.bootstrap, topic)
     for p in range(PARTITIONS):
         values = [v for _, v in got[p]]
         want = [f"p{p}-{k:09d}" for k in range(stream.sent[p])]
