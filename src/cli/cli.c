@@ -32,10 +32,9 @@ static int cli_usage(FILE *out) {
     fprintf(out, "  %-10s %s\n", "server", "run a broker (runnel server --help)");
     for (int i = 0; i < CLI_TOOL_COUNT; i++)
         fprintf(out, "  %-10s %s\n", cli_tools[i].name, cli_tools[i].summary);
-    fprintf(out,
-            "\nEvery tool takes -b/--bootstrap HOST:PORT (default localhost:9092), --json,\n"
-            "--timeout-ms MS and --help. Exit codes: 0 ok, 1 operation failed, 2 bad\n"
-            "arguments. See docs/CLI.md.\n");
+    fprintf(out, "\nEvery tool takes -b/--bootstrap HOST:PORT (default localhost:9092), --json,\n"
+                 "--timeout-ms MS and --help. Exit codes: 0 ok, 1 operation failed, 2 bad\n"
+                 "arguments. See docs/CLI.md.\n");
     return out == stdout ? RN_CLI_EXIT_OK : RN_CLI_EXIT_USAGE;
 }
 

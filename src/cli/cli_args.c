@@ -111,7 +111,9 @@ static const rn_cli_opt_t *find_opt(const rn_cli_cmd_t *cmd, const rn_cli_opt_t 
 
 static int store_value(const rn_cli_cmd_t *cmd, const rn_cli_opt_t *o, const char *value) {
     switch (o->kind) {
-    case RN_CLI_OPT_STR: *(const char **)o->target = value; return RN_CLI_CONTINUE;
+    case RN_CLI_OPT_STR:
+        *(const char **)o->target = value;
+        return RN_CLI_CONTINUE;
     case RN_CLI_OPT_INT:
         if (!rn_cli_parse_i64(value, (int64_t *)o->target))
             return rn_cli_usage_error(cmd, "--%s: '%s' is not an integer", o->name, value);
@@ -119,12 +121,12 @@ static int store_value(const rn_cli_cmd_t *cmd, const rn_cli_opt_t *o, const cha
     case RN_CLI_OPT_LIST: {
         rn_cli_list_t *list = o->target;
         if (list->count >= RN_CLI_REPEAT_MAX)
-            return rn_cli_usage_error(cmd, "--%s: more than %d values", o->name,
-                                      RN_CLI_REPEAT_MAX);
+            return rn_cli_usage_error(cmd, "--%s: more than %d values", o->name, RN_CLI_REPEAT_MAX);
         list->items[list->count++] = value;
         return RN_CLI_CONTINUE;
     }
-    case RN_CLI_OPT_FLAG: break;
+    case RN_CLI_OPT_FLAG:
+        break;
     }
     RN_ASSERT(0 && "flag has no value");
     return RN_CLI_EXIT_USAGE;
@@ -185,8 +187,7 @@ int rn_cli_parse(const rn_cli_cmd_t *cmd, rn_cli_common_t *common, rn_cli_list_t
         print_help(cmd, copts, stdout);
         return RN_CLI_EXIT_OK;
     }
-    if (pos->count < cmd->pos_min)
-        return rn_cli_usage_error(cmd, "missing %s", cmd->args_usage);
+    if (pos->count < cmd->pos_min) return rn_cli_usage_error(cmd, "missing %s", cmd->args_usage);
     if (pos->count > cmd->pos_max)
         return rn_cli_usage_error(cmd, "unexpected argument '%s'", pos->items[cmd->pos_max]);
     if (common->timeout_ms <= 0 || common->timeout_ms > RN_CLI_TIMEOUT_MS_MAX)

@@ -63,7 +63,8 @@ static bool send_one(bench_producer_t *p, int64_t seq) {
     const rn_cli_bench_args_t *a = p->run->a;
     char key[32];
     size_t key_len = 0;
-    if (a->keys[0] == 's') key_len = (size_t)snprintf(key, sizeof key, "%012lld", (long long)seq);
+    if (a->keys[0] == 's')
+        key_len = (size_t)snprintf(key, sizeof key, "%012lld", (long long)seq);
     else if (a->keys[0] == 'r')
         key_len = (size_t)snprintf(key, sizeof key, "%012llu",
                                    (unsigned long long)(next_rand(&p->rng) % 1000000000000ull));
@@ -129,7 +130,8 @@ static int producer_open(bench_producer_t *p, int index) {
     p->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(index + 1);
     p->payload = malloc((size_t)run->a->size + 1);
     RN_ASSERT(p->payload != NULL);
-    for (int64_t i = 0; i < run->a->size; i++) p->payload[i] = (char)('a' + next_rand(&p->rng) % 26);
+    for (int64_t i = 0; i < run->a->size; i++)
+        p->payload[i] = (char)('a' + next_rand(&p->rng) % 26);
     return rn_cli_client_start(&p->cl, RD_KAFKA_PRODUCER, conf);
 }
 
@@ -139,8 +141,8 @@ int rn_cli_bench_producers_start(rn_cli_bench_run_t **out, const rn_cli_common_t
     RN_ASSERT(a->producers >= 1 && a->producers <= RN_CLI_BENCH_PRODUCERS_MAX);
     rn_cli_bench_run_t *run = calloc(1, sizeof *run);
     RN_ASSERT(run != NULL);
-    *run = (rn_cli_bench_run_t){.common = common, .a = a, .stats = stats, .prog = prog,
-                                .count = (int)a->producers};
+    *run = (rn_cli_bench_run_t){
+        .common = common, .a = a, .stats = stats, .prog = prog, .count = (int)a->producers};
     int rc = RN_CLI_EXIT_OK;
     for (int i = 0; i < run->count && rc == RN_CLI_EXIT_OK; i++) {
         run->producers[i].run = run;
@@ -149,7 +151,8 @@ int rn_cli_bench_producers_start(rn_cli_bench_run_t **out, const rn_cli_common_t
     }
     atomic_store(&run->running, run->count);
     for (int i = 0; i < run->count && rc == RN_CLI_EXIT_OK; i++) {
-        int err = pthread_create(&run->producers[i].thread, NULL, producer_main, &run->producers[i]);
+        int err =
+            pthread_create(&run->producers[i].thread, NULL, producer_main, &run->producers[i]);
         RN_ASSERT(err == 0);
         run->started = true;
     }
@@ -166,9 +169,7 @@ int64_t rn_cli_bench_producers_sent(const rn_cli_bench_run_t *run) {
     return atomic_load(&run->sent);
 }
 
-void rn_cli_bench_producers_stop(rn_cli_bench_run_t *run) {
-    atomic_store(&run->stop, true);
-}
+void rn_cli_bench_producers_stop(rn_cli_bench_run_t *run) { atomic_store(&run->stop, true); }
 
 int rn_cli_bench_producers_join(rn_cli_bench_run_t *run) {
     for (int i = 0; i < run->count; i++) {

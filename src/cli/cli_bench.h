@@ -17,7 +17,8 @@
 #define RN_CLI_HIST_SUB_BITS 6
 /* Values are clamped to 2^36 us (about 19 hours). */
 #define RN_CLI_HIST_MAX_BITS 36
-#define RN_CLI_HIST_BUCKETS ((RN_CLI_HIST_MAX_BITS - RN_CLI_HIST_SUB_BITS + 1) << RN_CLI_HIST_SUB_BITS)
+#define RN_CLI_HIST_BUCKETS                                                                        \
+    ((RN_CLI_HIST_MAX_BITS - RN_CLI_HIST_SUB_BITS + 1) << RN_CLI_HIST_SUB_BITS)
 
 typedef struct rn_cli_hist {
     uint64_t counts[RN_CLI_HIST_BUCKETS];
@@ -49,7 +50,11 @@ uint64_t rn_cli_hist_quantile(const rn_cli_hist_t *hist, double q);
 
 /* ---- a run ---- */
 
-typedef enum rn_cli_bench_mode { RN_CLI_BENCH_PRODUCE, RN_CLI_BENCH_CONSUME, RN_CLI_BENCH_E2E } rn_cli_bench_mode_t;
+typedef enum rn_cli_bench_mode {
+    RN_CLI_BENCH_PRODUCE,
+    RN_CLI_BENCH_CONSUME,
+    RN_CLI_BENCH_E2E
+} rn_cli_bench_mode_t;
 
 typedef struct rn_cli_bench_args {
     rn_cli_bench_mode_t mode;

@@ -25,14 +25,12 @@ void rn_cli_bench_catch_signals(void) {
     signal(SIGTERM, bench_on_signal);
 }
 
-bool rn_cli_bench_interrupted(void) {
-    return bench_interrupted != 0;
-}
+bool rn_cli_bench_interrupted(void) { return bench_interrupted != 0; }
 
 static int create_topic(rn_cli_client_t *cl, const rn_cli_bench_args_t *a) {
     char errstr[512];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(a->topic, (int)a->partitions, -1, errstr,
-                                                    sizeof errstr);
+    rd_kafka_NewTopic_t *nt =
+        rd_kafka_NewTopic_new(a->topic, (int)a->partitions, -1, errstr, sizeof errstr);
     RN_ASSERT(nt != NULL);
     rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
     rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -43,11 +41,13 @@ static int create_topic(rn_cli_client_t *cl, const rn_cli_bench_args_t *a) {
         size_t n = 0;
         const rd_kafka_topic_result_t **res =
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        rd_kafka_resp_err_t err = n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
+        rd_kafka_resp_err_t err =
+            n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
             rc = RN_CLI_EXIT_OK;
         else
-            rn_cli_fail_err(cl, "create topic", err, n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL);
+            rn_cli_fail_err(cl, "create topic", err,
+                            n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL);
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(opt);
@@ -67,10 +67,12 @@ int rn_cli_bench_ensure_topic(rn_cli_client_t *cl, const rn_cli_bench_args_t *a)
     bool missing = mt == NULL;
     rd_kafka_metadata_destroy(md);
     if (!missing) return RN_CLI_EXIT_OK;
-    if (a->mode == RN_CLI_BENCH_CONSUME) return rn_cli_fail(cl->prog, "unknown topic '%s'", a->topic);
+    if (a->mode == RN_CLI_BENCH_CONSUME)
+        return rn_cli_fail(cl->prog, "unknown topic '%s'", a->topic);
     rc = create_topic(cl, a);
     /* Wait (bounded) until the new topic shows in metadata with its leaders. */
-    for (int64_t waited = 0; rc == RN_CLI_EXIT_OK && waited < cl->common->timeout_ms; waited += 100) {
+    for (int64_t waited = 0; rc == RN_CLI_EXIT_OK && waited < cl->common->timeout_ms;
+         waited += 100) {
         if (rn_cli_metadata(cl, &md) != RN_CLI_EXIT_OK) return RN_CLI_EXIT_FAIL;
         mt = rn_cli_md_topic(md, a->topic);
         bool ready = mt && mt->partition_cnt > 0;
@@ -80,7 +82,8 @@ int rn_cli_bench_ensure_topic(rn_cli_client_t *cl, const rn_cli_bench_args_t *a)
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    return rc == RN_CLI_EXIT_OK ? rn_cli_fail(cl->prog, "topic '%s' has no leaders yet", a->topic) : rc;
+    return rc == RN_CLI_EXIT_OK ? rn_cli_fail(cl->prog, "topic '%s' has no leaders yet", a->topic)
+                                : rc;
 }
 
 static int bench_produce_run(const rn_cli_common_t *common, const rn_cli_bench_args_t *a,
@@ -130,11 +133,14 @@ static int bench_validate(const rn_cli_cmd_t *cmd, rn_cli_bench_args_t *a) {
         return rn_cli_usage_error(cmd, "--producers must be between 1 and %d",
                                   RN_CLI_BENCH_PRODUCERS_MAX);
     if (a->partitions == 0 || a->partitions < -1 || a->partitions > RN_CLI_PARTITIONS_MAX)
-        return rn_cli_usage_error(cmd, "--partitions must be between 1 and %d", RN_CLI_PARTITIONS_MAX);
+        return rn_cli_usage_error(cmd, "--partitions must be between 1 and %d",
+                                  RN_CLI_PARTITIONS_MAX);
     if (strcmp(a->keys, "none") && strcmp(a->keys, "random") && strcmp(a->keys, "seq"))
         return rn_cli_usage_error(cmd, "--keys must be none, random or seq");
-    if (!codec_ok) return rn_cli_usage_error(cmd, "--compression must be none, gzip, snappy, lz4 or zstd");
-    if (strcmp(a->acks, "all") && strcmp(a->acks, "-1") && strcmp(a->acks, "0") && strcmp(a->acks, "1"))
+    if (!codec_ok)
+        return rn_cli_usage_error(cmd, "--compression must be none, gzip, snappy, lz4 or zstd");
+    if (strcmp(a->acks, "all") && strcmp(a->acks, "-1") && strcmp(a->acks, "0") &&
+        strcmp(a->acks, "1"))
         return rn_cli_usage_error(cmd, "--acks must be all, -1, 0 or 1");
     if (a->count == 0 && a->duration_s == 0 && a->mode != RN_CLI_BENCH_CONSUME)
         a->count = RN_CLI_BENCH_COUNT_DEFAULT;
@@ -142,9 +148,14 @@ static int bench_validate(const rn_cli_cmd_t *cmd, rn_cli_bench_args_t *a) {
 }
 
 static int bench_main(rn_cli_bench_mode_t mode, const char *prog, int argc, char **argv) {
-    rn_cli_bench_args_t a = {.mode = mode, .topic = "runnel-bench", .acks = "all",
-                             .compression = "none", .keys = "none", .size = 100,
-                             .partitions = -1, .producers = 1};
+    rn_cli_bench_args_t a = {.mode = mode,
+                             .topic = "runnel-bench",
+                             .acks = "all",
+                             .compression = "none",
+                             .keys = "none",
+                             .size = 100,
+                             .partitions = -1,
+                             .producers = 1};
     const rn_cli_opt_t opts[] = {
         {"topic", 't', RN_CLI_OPT_STR, &a.topic, "TOPIC", "the topic (default runnel-bench)"},
         {"count", 'n', RN_CLI_OPT_INT, &a.count, "N",
@@ -152,22 +163,31 @@ static int bench_main(rn_cli_bench_mode_t mode, const char *prog, int argc, char
                                       : "records to send (default 1000000 unless --duration)"},
         {"duration", 'd', RN_CLI_OPT_INT, &a.duration_s, "SECONDS", "run this long instead"},
         {"size", 's', RN_CLI_OPT_INT, &a.size, "BYTES", "record value size (default 100)"},
-        {"rate", 'r', RN_CLI_OPT_INT, &a.rate, "N", "target records/s over all producers (default: unlimited)"},
+        {"rate", 'r', RN_CLI_OPT_INT, &a.rate, "N",
+         "target records/s over all producers (default: unlimited)"},
         {"acks", 'a', RN_CLI_OPT_STR, &a.acks, "all|0|1", "acknowledgements (default all)"},
-        {"compression", 'z', RN_CLI_OPT_STR, &a.compression, "CODEC", "none, gzip, snappy, lz4 or zstd"},
+        {"compression", 'z', RN_CLI_OPT_STR, &a.compression, "CODEC",
+         "none, gzip, snappy, lz4 or zstd"},
         {"partitions", 'p', RN_CLI_OPT_INT, &a.partitions, "N",
          "partitions when the topic is created (default: the broker's)"},
         {"keys", 'k', RN_CLI_OPT_STR, &a.keys, "none|random|seq", "record keys (default none)"},
-        {"producers", 'P', RN_CLI_OPT_INT, &a.producers, "N", "producer threads, each its own client"},
+        {"producers", 'P', RN_CLI_OPT_INT, &a.producers, "N",
+         "producer threads, each its own client"},
     };
     static const char *const summaries[] = {
         "Measure produce throughput and latency (produce() to delivery report).",
         "Measure consume throughput, reading the topic from its beginning.",
         "Measure end-to-end latency: produce time to consume time, in one process."};
-    const rn_cli_cmd_t cmd = {prog, "", summaries[mode],
-                              "Prints a progress line every second on stderr and a summary with\n"
-                              "records/s, MB/s (MiB) and latency p50, p99, p99.9 and max on stdout.\n",
-                              opts, mode == RN_CLI_BENCH_CONSUME ? 3 : 10, 0, 0};
+    const rn_cli_cmd_t cmd = {
+        prog,
+        "",
+        summaries[mode],
+        "Prints a progress line every second on stderr and a summary with\n"
+        "records/s, MB/s (MiB) and latency p50, p99, p99.9 and max on stdout.\n",
+        opts,
+        mode == RN_CLI_BENCH_CONSUME ? 3 : 10,
+        0,
+        0};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

@@ -59,11 +59,13 @@ static int consumer_assign(bench_consumer_t *bc) {
     int rc = rn_cli_metadata(&bc->cl, &md);
     if (rc != RN_CLI_EXIT_OK) return rc;
     const rd_kafka_metadata_topic_t *mt = rn_cli_md_topic(md, bc->a->topic);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(mt ? mt->partition_cnt : 0);
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(mt ? mt->partition_cnt : 0);
     if (mt == NULL) rc = rn_cli_fail(bc->cl.prog, "unknown topic '%s'", bc->a->topic);
     for (int p = 0; mt && p < mt->partition_cnt && rc == RN_CLI_EXIT_OK; p++) {
         int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t err = rn_cli_watermarks(&bc->cl, bc->a->topic, mt->partitions[p].id, &low, &high);
+        rd_kafka_resp_err_t err =
+            rn_cli_watermarks(&bc->cl, bc->a->topic, mt->partitions[p].id, &low, &high);
         if (err) {
             rc = rn_cli_fail_err(&bc->cl, "watermarks", err, NULL);
             break;
@@ -76,7 +78,8 @@ static int consumer_assign(bench_consumer_t *bc) {
         rd_kafka_resp_err_t err = rd_kafka_assign(bc->cl.rk, parts);
         if (err) rc = rn_cli_fail_err(&bc->cl, "assign", err, NULL);
     }
-    if (rc == RN_CLI_EXIT_OK && bc->a->mode == RN_CLI_BENCH_E2E) rc = consumer_warm_up(bc, parts->cnt);
+    if (rc == RN_CLI_EXIT_OK && bc->a->mode == RN_CLI_BENCH_E2E)
+        rc = consumer_warm_up(bc, parts->cnt);
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_metadata_destroy(md);
     return rc;

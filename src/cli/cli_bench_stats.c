@@ -85,9 +85,7 @@ void rn_cli_bench_stats_init(rn_cli_bench_stats_t *stats) {
     pthread_mutex_init(&stats->lock, NULL);
 }
 
-void rn_cli_bench_stats_free(rn_cli_bench_stats_t *stats) {
-    pthread_mutex_destroy(&stats->lock);
-}
+void rn_cli_bench_stats_free(rn_cli_bench_stats_t *stats) { pthread_mutex_destroy(&stats->lock); }
 
 void rn_cli_bench_record(rn_cli_bench_stats_t *stats, int64_t bytes, uint64_t latency_us) {
     RN_ASSERT(bytes >= 0);

@@ -50,9 +50,14 @@ static void cluster_print(const rn_cli_common_t *common, const rd_kafka_metadata
 }
 
 static int cluster_describe(int argc, char **argv) {
-    const rn_cli_cmd_t cmd = {"runnel cluster describe", "",
-                              "Show the cluster id, the controller and every broker.", NULL, NULL,
-                              0, 0, 0};
+    const rn_cli_cmd_t cmd = {"runnel cluster describe",
+                              "",
+                              "Show the cluster id, the controller and every broker.",
+                              NULL,
+                              NULL,
+                              0,
+                              0,
+                              0};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

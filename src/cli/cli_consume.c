@@ -31,9 +31,9 @@ typedef struct consume_state {
     int32_t partition_cnt; /* of the topic when we started */
     bool *eof;             /* [partition_cnt] reached the end since the last record */
     int eof_count;
-    int assigned;          /* partitions currently assigned */
+    int assigned; /* partitions currently assigned */
     int64_t printed;
-    bool rebalanced;        /* the group assigned partitions (maybe none) at least once */
+    bool rebalanced; /* the group assigned partitions (maybe none) at least once */
     int64_t started_ms;
 } consume_state_t;
 
@@ -57,13 +57,17 @@ static void consume_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     consume_state_t *st = cl->user;
     bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
-        else rd_kafka_assign(rk, parts);
+        if (coop)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
         reset_eof(st, coop ? st->assigned + parts->cnt : parts->cnt);
         st->rebalanced = true;
     } else {
-        if (coop) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
-        else rd_kafka_assign(rk, NULL);
+        if (coop)
+            rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+        else
+            rd_kafka_assign(rk, NULL);
         reset_eof(st, coop ? st->assigned - parts->cnt : 0);
     }
 }
@@ -73,19 +77,27 @@ static int start_offsets(rn_cli_client_t *cl, const consume_args_t *a,
                          rd_kafka_topic_partition_list_t *parts) {
     int64_t start = a->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     if (a->offset) {
-        if (!strcmp(a->offset, "beginning")) start = RD_KAFKA_OFFSET_BEGINNING;
-        else if (!strcmp(a->offset, "end")) start = RD_KAFKA_OFFSET_END;
-        else if (!rn_cli_parse_i64(a->offset, &start)) RN_ASSERT(0 && "validated offset");
-        else if (start < 0) start = RD_KAFKA_OFFSET_TAIL(-start);
+        if (!strcmp(a->offset, "beginning"))
+            start = RD_KAFKA_OFFSET_BEGINNING;
+        else if (!strcmp(a->offset, "end"))
+            start = RD_KAFKA_OFFSET_END;
+        else if (!rn_cli_parse_i64(a->offset, &start))
+            RN_ASSERT(0 && "validated offset");
+        else if (start < 0)
+            start = RD_KAFKA_OFFSET_TAIL(-start);
     }
     for (int i = 0; i < parts->cnt; i++)
         parts->elems[i].offset = a->timestamp >= 0 ? a->timestamp : start;
     if (a->timestamp < 0) return RN_CLI_EXIT_OK;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(cl->rk, parts, (int)cl->common->timeout_ms);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return rn_cli_fail_err(cl, "offsets for time", err, NULL);
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(cl->rk, parts, (int)cl->common->timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return rn_cli_fail_err(cl, "offsets for time", err, NULL);
     for (int i = 0; i < parts->cnt; i++) {
-        if (parts->elems[i].err) return rn_cli_fail_err(cl, "offsets for time", parts->elems[i].err, NULL);
-        if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_END; /* none later */
+        if (parts->elems[i].err)
+            return rn_cli_fail_err(cl, "offsets for time", parts->elems[i].err, NULL);
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_END; /* none later */
     }
     return RN_CLI_EXIT_OK;
 }
@@ -106,8 +118,10 @@ static int consume_assign(rn_cli_client_t *cl, consume_state_t *st) {
     int rc = start_offsets(cl, a, parts);
     if (rc == RN_CLI_EXIT_OK) {
         rd_kafka_resp_err_t err = rd_kafka_assign(cl->rk, parts);
-        if (err) rc = rn_cli_fail_err(cl, "assign", err, NULL);
-        else reset_eof(st, parts->cnt);
+        if (err)
+            rc = rn_cli_fail_err(cl, "assign", err, NULL);
+        else
+            reset_eof(st, parts->cnt);
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return rc;
@@ -131,8 +145,7 @@ static int consume_error(rn_cli_client_t *cl, consume_state_t *st, const rd_kafk
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         return rn_cli_fail_err(cl, "consume", msg->err, rd_kafka_message_errstr(msg));
     default:
-        if (cl->common->verbose)
-            rn_cli_warn(cl->prog, "consume: %s", rd_kafka_message_errstr(msg));
+        if (cl->common->verbose) rn_cli_warn(cl->prog, "consume: %s", rd_kafka_message_errstr(msg));
         return RN_CLI_CONTINUE;
     }
 }
@@ -287,10 +300,15 @@ int rn_cli_consume(int argc, char **argv) {
          "between key and value in kv format (default a tab)"},
     };
     const rn_cli_cmd_t cmd = {
-        "runnel consume", "[TOPIC]", "Print the records of a topic.",
+        "runnel consume",
+        "[TOPIC]",
+        "Print the records of a topic.",
         "JSON lines carry topic, partition, offset, timestamp, timestamp_type, key,\n"
         "headers ([{\"key\":...,\"value\":...}]) and value; a null key or value is null.\n",
-        opts, (int)(sizeof opts / sizeof opts[0]), 0, 1};
+        opts,
+        (int)(sizeof opts / sizeof opts[0]),
+        0,
+        1};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

@@ -13,10 +13,14 @@
 
 bool rn_cli_format_parse(const char *name, rn_cli_format_t *fmt) {
     RN_ASSERT(name != NULL && fmt != NULL);
-    if (!strcmp(name, "value")) *fmt = RN_CLI_FORMAT_VALUE;
-    else if (!strcmp(name, "kv")) *fmt = RN_CLI_FORMAT_KV;
-    else if (!strcmp(name, "json")) *fmt = RN_CLI_FORMAT_JSON;
-    else return false;
+    if (!strcmp(name, "value"))
+        *fmt = RN_CLI_FORMAT_VALUE;
+    else if (!strcmp(name, "kv"))
+        *fmt = RN_CLI_FORMAT_KV;
+    else if (!strcmp(name, "json"))
+        *fmt = RN_CLI_FORMAT_JSON;
+    else
+        return false;
     return true;
 }
 
@@ -49,7 +53,7 @@ static void print_json(FILE *out, const rd_kafka_message_t *msg) {
     rn_cli_json_int(&js, "offset", msg->offset);
     rn_cli_json_int(&js, "timestamp", ts);
     rn_cli_json_str(&js, "timestamp_type",
-                    ts_type == RD_KAFKA_TIMESTAMP_CREATE_TIME      ? "create"
+                    ts_type == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? "create"
                     : ts_type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? "log_append"
                                                                     : "none");
     rn_cli_json_bytes(&js, "key", msg->key, msg->key_len);
@@ -64,7 +68,9 @@ void rn_cli_print_record(FILE *out, rn_cli_format_t fmt, const char *key_sep,
     RN_ASSERT(out != NULL && msg != NULL);
     RN_ASSERT(msg->err == RD_KAFKA_RESP_ERR_NO_ERROR);
     switch (fmt) {
-    case RN_CLI_FORMAT_JSON: print_json(out, msg); return;
+    case RN_CLI_FORMAT_JSON:
+        print_json(out, msg);
+        return;
     case RN_CLI_FORMAT_KV:
         if (msg->key) fwrite(msg->key, 1, msg->key_len, out);
         fputs(key_sep, out);

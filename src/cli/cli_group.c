@@ -12,8 +12,9 @@
 #include <string.h>
 
 static int by_group_id(const void *a, const void *b) {
-    return strcmp(rd_kafka_ConsumerGroupListing_group_id(*(const rd_kafka_ConsumerGroupListing_t *const *)a),
-                  rd_kafka_ConsumerGroupListing_group_id(*(const rd_kafka_ConsumerGroupListing_t *const *)b));
+    return strcmp(
+        rd_kafka_ConsumerGroupListing_group_id(*(const rd_kafka_ConsumerGroupListing_t *const *)a),
+        rd_kafka_ConsumerGroupListing_group_id(*(const rd_kafka_ConsumerGroupListing_t *const *)b));
 }
 
 static void group_list_print(const rn_cli_common_t *common,
@@ -30,7 +31,8 @@ static void group_list_print(const rn_cli_common_t *common,
     }
     for (size_t i = 0; i < n; i++) {
         const char *id = rd_kafka_ConsumerGroupListing_group_id(groups[i]);
-        const char *state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(groups[i]));
+        const char *state =
+            rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(groups[i]));
         bool simple = rd_kafka_ConsumerGroupListing_is_simple_consumer_group(groups[i]);
         if (common->json) {
             rn_cli_json_obj(&js, NULL);
@@ -64,7 +66,8 @@ static int group_list_run(rn_cli_client_t *cl) {
     if (ev == NULL) return RN_CLI_EXIT_FAIL;
     const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
     size_t n = 0, errs = 0;
-    const rd_kafka_ConsumerGroupListing_t **valid = rd_kafka_ListConsumerGroups_result_valid(res, &n);
+    const rd_kafka_ConsumerGroupListing_t **valid =
+        rd_kafka_ListConsumerGroups_result_valid(res, &n);
     const rd_kafka_error_t **errors = rd_kafka_ListConsumerGroups_result_errors(res, &errs);
     int rc = RN_CLI_EXIT_OK;
     for (size_t i = 0; i < errs; i++)
@@ -83,7 +86,8 @@ static int group_list_run(rn_cli_client_t *cl) {
 }
 
 static int group_list(int argc, char **argv) {
-    const rn_cli_cmd_t cmd = {"runnel group list", "", "List consumer groups.", NULL, NULL, 0, 0, 0};
+    const rn_cli_cmd_t cmd = {
+        "runnel group list", "", "List consumer groups.", NULL, NULL, 0, 0, 0};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);
@@ -118,7 +122,8 @@ static int group_delete_report(rn_cli_client_t *cl, const rd_kafka_group_result_
         if (error) {
             char what[512];
             snprintf(what, sizeof what, "group '%s'", name);
-            rc = rn_cli_fail_err(cl, what, rd_kafka_error_code(error), rd_kafka_error_string(error));
+            rc =
+                rn_cli_fail_err(cl, what, rd_kafka_error_code(error), rd_kafka_error_string(error));
         }
     }
     if (cl->common->json) {
@@ -130,10 +135,15 @@ static int group_delete_report(rn_cli_client_t *cl, const rd_kafka_group_result_
 }
 
 static int group_delete(int argc, char **argv) {
-    const rn_cli_cmd_t cmd = {"runnel group delete", "GROUP [GROUP...]",
+    const rn_cli_cmd_t cmd = {"runnel group delete",
+                              "GROUP [GROUP...]",
                               "Delete consumer groups and their committed offsets (the groups "
                               "must have no members).",
-                              NULL, NULL, 0, 1, RN_CLI_POSITIONAL_MAX};
+                              NULL,
+                              NULL,
+                              0,
+                              1,
+                              RN_CLI_POSITIONAL_MAX};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

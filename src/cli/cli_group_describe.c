@@ -27,7 +27,8 @@ int rn_cli_group_describe_one(rn_cli_client_t *cl, const char *group, rn_cli_gro
     const rd_kafka_ConsumerGroupDescription_t **descs =
         rd_kafka_DescribeConsumerGroups_result_groups(
             rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
-    const rd_kafka_error_t *error = n == 1 ? rd_kafka_ConsumerGroupDescription_error(descs[0]) : NULL;
+    const rd_kafka_error_t *error =
+        n == 1 ? rd_kafka_ConsumerGroupDescription_error(descs[0]) : NULL;
     if (n != 1 || error) {
         char what[512];
         snprintf(what, sizeof what, "group '%s'", group);
@@ -99,18 +100,22 @@ static rd_kafka_topic_partition_list_t *group_rows(const rn_cli_group_info_t *in
     }
     size_t members = rd_kafka_ConsumerGroupDescription_member_count(info->desc);
     for (size_t m = 0; m < members; m++) {
-        const rd_kafka_topic_partition_list_t *parts = rd_kafka_MemberAssignment_partitions(
-            rd_kafka_MemberDescription_assignment(rd_kafka_ConsumerGroupDescription_member(info->desc, m)));
+        const rd_kafka_topic_partition_list_t *parts =
+            rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(
+                rd_kafka_ConsumerGroupDescription_member(info->desc, m)));
         for (int i = 0; parts && i < parts->cnt; i++)
-            if (!rd_kafka_topic_partition_list_find(rows, parts->elems[i].topic, parts->elems[i].partition))
-                rd_kafka_topic_partition_list_add(rows, parts->elems[i].topic, parts->elems[i].partition)
+            if (!rd_kafka_topic_partition_list_find(rows, parts->elems[i].topic,
+                                                    parts->elems[i].partition))
+                rd_kafka_topic_partition_list_add(rows, parts->elems[i].topic,
+                                                  parts->elems[i].partition)
                     ->offset = RD_KAFKA_OFFSET_INVALID;
     }
     rd_kafka_topic_partition_list_sort(rows, NULL, NULL);
     return rows;
 }
 
-static void describe_members_json(rn_cli_json_t *js, const rd_kafka_ConsumerGroupDescription_t *desc) {
+static void describe_members_json(rn_cli_json_t *js,
+                                  const rd_kafka_ConsumerGroupDescription_t *desc) {
     rn_cli_json_arr(js, "members");
     size_t members = rd_kafka_ConsumerGroupDescription_member_count(desc);
     for (size_t m = 0; m < members; m++) {
@@ -146,38 +151,56 @@ static void row_json(rn_cli_json_t *js, const group_row_t *r) {
     rn_cli_json_obj(js, NULL);
     rn_cli_json_str(js, "topic", r->topic);
     rn_cli_json_int(js, "partition", r->partition);
-    if (r->committed >= 0) rn_cli_json_int(js, "committed", r->committed);
-    else rn_cli_json_null(js, "committed");
-    if (r->end >= 0) rn_cli_json_int(js, "end", r->end);
-    else rn_cli_json_null(js, "end");
-    if (r->lag >= 0) rn_cli_json_int(js, "lag", r->lag);
-    else rn_cli_json_null(js, "lag");
-    rn_cli_json_str(js, "member_id", r->member ? rd_kafka_MemberDescription_consumer_id(r->member) : NULL);
+    if (r->committed >= 0)
+        rn_cli_json_int(js, "committed", r->committed);
+    else
+        rn_cli_json_null(js, "committed");
+    if (r->end >= 0)
+        rn_cli_json_int(js, "end", r->end);
+    else
+        rn_cli_json_null(js, "end");
+    if (r->lag >= 0)
+        rn_cli_json_int(js, "lag", r->lag);
+    else
+        rn_cli_json_null(js, "lag");
+    rn_cli_json_str(js, "member_id",
+                    r->member ? rd_kafka_MemberDescription_consumer_id(r->member) : NULL);
     rn_cli_json_end_obj(js);
 }
 
 static void row_cells(rn_cli_table_t *tab, const group_row_t *r) {
     rn_cli_table_cell(tab, "%s", r->topic);
     rn_cli_table_cell(tab, "%d", r->partition);
-    if (r->committed >= 0) rn_cli_table_cell(tab, "%lld", (long long)r->committed);
-    else rn_cli_table_cell(tab, "-");
-    if (r->end >= 0) rn_cli_table_cell(tab, "%lld", (long long)r->end);
-    else rn_cli_table_cell(tab, "-");
-    if (r->lag >= 0) rn_cli_table_cell(tab, "%lld", (long long)r->lag);
-    else rn_cli_table_cell(tab, "-");
-    rn_cli_table_cell(tab, "%s", r->member ? rd_kafka_MemberDescription_consumer_id(r->member) : "-");
+    if (r->committed >= 0)
+        rn_cli_table_cell(tab, "%lld", (long long)r->committed);
+    else
+        rn_cli_table_cell(tab, "-");
+    if (r->end >= 0)
+        rn_cli_table_cell(tab, "%lld", (long long)r->end);
+    else
+        rn_cli_table_cell(tab, "-");
+    if (r->lag >= 0)
+        rn_cli_table_cell(tab, "%lld", (long long)r->lag);
+    else
+        rn_cli_table_cell(tab, "-");
+    rn_cli_table_cell(tab, "%s",
+                      r->member ? rd_kafka_MemberDescription_consumer_id(r->member) : "-");
     rn_cli_table_cell(tab, "%s", r->member ? rd_kafka_MemberDescription_host(r->member) : "-");
 }
 
 /* The partition rows, with end offsets and lag; returns the total lag. */
-static int64_t describe_rows(rn_cli_client_t *cl, const rn_cli_group_info_t *info, rn_cli_json_t *js,
-                             rn_cli_table_t *tab) {
+static int64_t describe_rows(rn_cli_client_t *cl, const rn_cli_group_info_t *info,
+                             rn_cli_json_t *js, rn_cli_table_t *tab) {
     rd_kafka_topic_partition_list_t *rows = group_rows(info);
     int64_t total = 0;
     if (js) rn_cli_json_arr(js, "partitions");
     for (int i = 0; i < rows->cnt; i++) {
-        group_row_t r = {rows->elems[i].topic, rows->elems[i].partition, rows->elems[i].offset, -1,
-                         -1, owner(info->desc, rows->elems[i].topic, rows->elems[i].partition)};
+        group_row_t r = {rows->elems[i].topic,
+                         rows->elems[i].partition,
+                         rows->elems[i].offset,
+                         -1,
+                         -1,
+                         owner(info->desc, rows->elems[i].topic, rows->elems[i].partition)};
         int64_t low = -1;
         rd_kafka_resp_err_t err = rn_cli_watermarks(cl, r.topic, r.partition, &low, &r.end);
         if (err) {
@@ -188,18 +211,22 @@ static int64_t describe_rows(rn_cli_client_t *cl, const rn_cli_group_info_t *inf
         if (r.committed < 0) r.committed = -1;
         if (r.committed >= 0 && r.end >= 0) r.lag = r.end > r.committed ? r.end - r.committed : 0;
         total += r.lag > 0 ? r.lag : 0;
-        if (js) row_json(js, &r);
-        else row_cells(tab, &r);
+        if (js)
+            row_json(js, &r);
+        else
+            row_cells(tab, &r);
     }
     if (js) rn_cli_json_end_arr(js);
     rd_kafka_topic_partition_list_destroy(rows);
     return total;
 }
 
-static void describe_print(rn_cli_client_t *cl, const char *group, const rn_cli_group_info_t *info) {
+static void describe_print(rn_cli_client_t *cl, const char *group,
+                           const rn_cli_group_info_t *info) {
     const rd_kafka_ConsumerGroupDescription_t *desc = info->desc;
     const rd_kafka_Node_t *coord = rd_kafka_ConsumerGroupDescription_coordinator(desc);
-    const char *state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(desc));
+    const char *state =
+        rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(desc));
     const char *assignor = rd_kafka_ConsumerGroupDescription_partition_assignor(desc);
     size_t members = rd_kafka_ConsumerGroupDescription_member_count(desc);
     if (cl->common->json) {
@@ -224,16 +251,23 @@ static void describe_print(rn_cli_client_t *cl, const char *group, const rn_cli_
     printf("GROUP %s  STATE %s  COORDINATOR %d  ASSIGNOR %s  MEMBERS %zu  TOTAL LAG %lld\n", group,
            state, coord ? rd_kafka_Node_id(coord) : -1, assignor && *assignor ? assignor : "-",
            members, (long long)total);
-    if (tab.cell_count > 0) rn_cli_table_print(&tab, stdout);
-    else printf("(no committed offsets and no assignments)\n");
+    if (tab.cell_count > 0)
+        rn_cli_table_print(&tab, stdout);
+    else
+        printf("(no committed offsets and no assignments)\n");
     rn_cli_table_free(&tab);
 }
 
 int rn_cli_group_describe(int argc, char **argv) {
-    const rn_cli_cmd_t cmd = {"runnel group describe", "GROUP [GROUP...]",
+    const rn_cli_cmd_t cmd = {"runnel group describe",
+                              "GROUP [GROUP...]",
                               "Show a group's members, assignments, committed and end offsets "
                               "and lag.",
-                              NULL, NULL, 0, 1, RN_CLI_POSITIONAL_MAX};
+                              NULL,
+                              NULL,
+                              0,
+                              1,
+                              RN_CLI_POSITIONAL_MAX};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

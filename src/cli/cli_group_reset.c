@@ -13,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum reset_to { RESET_EARLIEST, RESET_LATEST, RESET_OFFSET, RESET_TIME, RESET_SHIFT } reset_to_t;
+typedef enum reset_to {
+    RESET_EARLIEST,
+    RESET_LATEST,
+    RESET_OFFSET,
+    RESET_TIME,
+    RESET_SHIFT
+} reset_to_t;
 
 typedef struct reset_args {
     const char *group;
@@ -34,16 +40,19 @@ static int reset_validate(const rn_cli_cmd_t *cmd, reset_args_t *a) {
         return rn_cli_usage_error(cmd, "give --topic TOPIC[:P,...] or --all-topics");
     if (a->topics.count > 0 && a->all_topics)
         return rn_cli_usage_error(cmd, "give --topic or --all-topics, not both");
-    a->to = a->earliest ? RESET_EARLIEST : a->latest ? RESET_LATEST : a->offset_text ? RESET_OFFSET
-                        : a->datetime            ? RESET_TIME
-                                                 : RESET_SHIFT;
+    a->to = a->earliest      ? RESET_EARLIEST
+            : a->latest      ? RESET_LATEST
+            : a->offset_text ? RESET_OFFSET
+            : a->datetime    ? RESET_TIME
+                             : RESET_SHIFT;
     if (a->offset_text && (!rn_cli_parse_i64(a->offset_text, &a->value) || a->value < 0))
         return rn_cli_usage_error(cmd, "--to-offset must be 0 or more");
     if (a->shift_text && !rn_cli_parse_i64(a->shift_text, &a->value))
         return rn_cli_usage_error(cmd, "--shift-by must be an integer");
     if (a->datetime && !rn_cli_parse_time_ms(a->datetime, &a->value))
-        return rn_cli_usage_error(cmd, "--to-datetime '%s': expected ISO 8601 "
-                                       "(2024-05-01T12:00:00[.000][Z|+hh:mm]) or milliseconds",
+        return rn_cli_usage_error(cmd,
+                                  "--to-datetime '%s': expected ISO 8601 "
+                                  "(2024-05-01T12:00:00[.000][Z|+hh:mm]) or milliseconds",
                                   a->datetime);
     return RN_CLI_CONTINUE;
 }
@@ -81,7 +90,8 @@ static int offsets_at(rn_cli_client_t *cl, int64_t ms, const rd_kafka_topic_part
                       rd_kafka_topic_partition_list_t **times) {
     *times = rd_kafka_topic_partition_list_copy(parts);
     for (int i = 0; i < (*times)->cnt; i++) (*times)->elems[i].offset = ms;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(cl->rk, *times, (int)cl->common->timeout_ms);
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(cl->rk, *times, (int)cl->common->timeout_ms);
     if (err) return rn_cli_fail_err(cl, "offsets for time", err, NULL);
     for (int i = 0; i < (*times)->cnt; i++)
         if ((*times)->elems[i].err)
@@ -91,8 +101,9 @@ static int offsets_at(rn_cli_client_t *cl, int64_t ms, const rd_kafka_topic_part
 
 /* Sets each element's offset to its new value, and current[i] to the
    committed one (-1: none). */
-static int compute_offsets(rn_cli_client_t *cl, const reset_args_t *a, const rn_cli_group_info_t *info,
-                           rd_kafka_topic_partition_list_t *parts, int64_t *current) {
+static int compute_offsets(rn_cli_client_t *cl, const reset_args_t *a,
+                           const rn_cli_group_info_t *info, rd_kafka_topic_partition_list_t *parts,
+                           int64_t *current) {
     rd_kafka_topic_partition_list_t *times = NULL;
     int rc = a->to == RESET_TIME ? offsets_at(cl, a->value, parts, &times) : RN_CLI_EXIT_OK;
     for (int i = 0; i < parts->cnt && rc == RN_CLI_EXIT_OK; i++) {
@@ -106,11 +117,21 @@ static int compute_offsets(rn_cli_client_t *cl, const reset_args_t *a, const rn_
             break;
         }
         switch (a->to) {
-        case RESET_EARLIEST: want = low; break;
-        case RESET_LATEST: want = high; break;
-        case RESET_OFFSET: want = a->value; break;
-        case RESET_TIME: want = times->elems[i].offset >= 0 ? times->elems[i].offset : high; break;
-        case RESET_SHIFT: want = (cur >= 0 ? cur : low) + a->value; break;
+        case RESET_EARLIEST:
+            want = low;
+            break;
+        case RESET_LATEST:
+            want = high;
+            break;
+        case RESET_OFFSET:
+            want = a->value;
+            break;
+        case RESET_TIME:
+            want = times->elems[i].offset >= 0 ? times->elems[i].offset : high;
+            break;
+        case RESET_SHIFT:
+            want = (cur >= 0 ? cur : low) + a->value;
+            break;
         }
         tp->offset = want < low ? low : want > high ? high : want;
         current[i] = cur;
@@ -133,8 +154,10 @@ static void reset_report(const rn_cli_common_t *common, const reset_args_t *a,
             rn_cli_json_obj(&js, NULL);
             rn_cli_json_str(&js, "topic", parts->elems[i].topic);
             rn_cli_json_int(&js, "partition", parts->elems[i].partition);
-            if (cur >= 0) rn_cli_json_int(&js, "current", cur);
-            else rn_cli_json_null(&js, "current");
+            if (cur >= 0)
+                rn_cli_json_int(&js, "current", cur);
+            else
+                rn_cli_json_null(&js, "current");
             rn_cli_json_int(&js, "new", parts->elems[i].offset);
             rn_cli_json_end_obj(&js);
         }
@@ -150,8 +173,10 @@ static void reset_report(const rn_cli_common_t *common, const reset_args_t *a,
         int64_t cur = current[i];
         rn_cli_table_cell(&tab, "%s", parts->elems[i].topic);
         rn_cli_table_cell(&tab, "%d", parts->elems[i].partition);
-        if (cur >= 0) rn_cli_table_cell(&tab, "%lld", (long long)cur);
-        else rn_cli_table_cell(&tab, "-");
+        if (cur >= 0)
+            rn_cli_table_cell(&tab, "%lld", (long long)cur);
+        else
+            rn_cli_table_cell(&tab, "-");
         rn_cli_table_cell(&tab, "%lld", (long long)parts->elems[i].offset);
     }
     rn_cli_table_print(&tab, stdout);
@@ -163,7 +188,8 @@ static void reset_report(const rn_cli_common_t *common, const reset_args_t *a,
 
 static int reset_commit(rn_cli_client_t *cl, const char *group,
                         const rd_kafka_topic_partition_list_t *parts) {
-    rd_kafka_AlterConsumerGroupOffsets_t *req = rd_kafka_AlterConsumerGroupOffsets_new(group, parts);
+    rd_kafka_AlterConsumerGroupOffsets_t *req =
+        rd_kafka_AlterConsumerGroupOffsets_new(group, parts);
     rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
     rd_kafka_AdminOptions_t *opt =
         rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
@@ -182,17 +208,18 @@ static int reset_commit(rn_cli_client_t *cl, const char *group,
         rc = rn_cli_fail_err(cl, "commit offsets",
                              error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR__BAD_MSG,
                              error ? rd_kafka_error_string(error) : NULL);
-    const rd_kafka_topic_partition_list_t *got = n == 1 ? rd_kafka_group_result_partitions(res[0]) : NULL;
+    const rd_kafka_topic_partition_list_t *got =
+        n == 1 ? rd_kafka_group_result_partitions(res[0]) : NULL;
     for (int i = 0; got && i < got->cnt && rc == RN_CLI_EXIT_OK; i++)
-        if (got->elems[i].err)
-            rc = rn_cli_fail_err(cl, "commit offsets", got->elems[i].err, NULL);
+        if (got->elems[i].err) rc = rn_cli_fail_err(cl, "commit offsets", got->elems[i].err, NULL);
     rd_kafka_event_destroy(ev);
     return rc;
 }
 
 /* The partitions to reset: the named topics, or every committed one. */
 static int reset_partitions(rn_cli_client_t *cl, const reset_args_t *a,
-                            const rn_cli_group_info_t *info, rd_kafka_topic_partition_list_t *parts) {
+                            const rn_cli_group_info_t *info,
+                            rd_kafka_topic_partition_list_t *parts) {
     const rd_kafka_metadata_t *md = NULL;
     int rc = rn_cli_metadata(cl, &md);
     for (int i = 0; i < a->topics.count && rc == RN_CLI_EXIT_OK; i++)
@@ -216,8 +243,9 @@ static int reset_run(rn_cli_client_t *cl, const reset_args_t *a) {
         rd_kafka_consumer_group_state_t state = rd_kafka_ConsumerGroupDescription_state(info.desc);
         if (state != RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY &&
             state != RD_KAFKA_CONSUMER_GROUP_STATE_DEAD)
-            rc = rn_cli_fail(cl->prog, "group '%s' is not empty (state %s): stop its consumers "
-                                       "before resetting its offsets",
+            rc = rn_cli_fail(cl->prog,
+                             "group '%s' is not empty (state %s): stop its consumers "
+                             "before resetting its offsets",
                              a->group, rd_kafka_consumer_group_state_name(state));
     }
     if (rc == RN_CLI_EXIT_OK) rc = rn_cli_group_committed(cl, a->group, &info);
@@ -252,11 +280,15 @@ int rn_cli_group_reset(int argc, char **argv) {
          "commit the new offsets (without it, only show them)"},
     };
     const rn_cli_cmd_t cmd = {
-        "runnel group reset-offsets", "GROUP",
+        "runnel group reset-offsets",
+        "GROUP",
         "Reset a consumer group's committed offsets (a dry run unless --execute).",
         "New offsets are clamped to each partition's first and end offsets. The group\n"
         "must have no members.\n",
-        opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+        opts,
+        (int)(sizeof opts / sizeof opts[0]),
+        1,
+        1};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

@@ -67,10 +67,10 @@ typedef struct rn_cli_list {
 } rn_cli_list_t;
 
 typedef struct rn_cli_opt {
-    const char *name;  /* long name without the dashes */
-    char short_name;   /* 0 when there is none */
+    const char *name; /* long name without the dashes */
+    char short_name;  /* 0 when there is none */
     rn_cli_opt_kind_t kind;
-    void *target;      /* see rn_cli_opt_kind_t */
+    void *target; /* see rn_cli_opt_kind_t */
     const char *metavar;
     const char *help;
 } rn_cli_opt_t;
@@ -197,8 +197,7 @@ int rn_cli_require_topics(rn_cli_client_t *cl, const rd_kafka_metadata_t *md,
 rd_kafka_AdminOptions_t *rn_cli_admin_options(rn_cli_client_t *cl, rd_kafka_admin_op_t op);
 /* Waits for the admin result on queue; NULL (after printing) on timeout or
    a request-level error. */
-rd_kafka_event_t *rn_cli_admin_wait(rn_cli_client_t *cl, rd_kafka_queue_t *queue,
-                                    const char *what);
+rd_kafka_event_t *rn_cli_admin_wait(rn_cli_client_t *cl, rd_kafka_queue_t *queue, const char *what);
 /* Prints "prog: what: error" with a hint for common codes; returns
    RN_CLI_EXIT_FAIL. */
 int rn_cli_fail_err(rn_cli_client_t *cl, const char *what, rd_kafka_resp_err_t err,

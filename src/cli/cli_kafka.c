@@ -19,7 +19,8 @@
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     rn_cli_client_t *cl = rd_kafka_opaque(rk);
     if (cl == NULL) return;
-    if (cl->common->verbose) fprintf(stderr, "%s: librdkafka %d %s: %s\n", cl->prog, level, fac, buf);
+    if (cl->common->verbose)
+        fprintf(stderr, "%s: librdkafka %d %s: %s\n", cl->prog, level, fac, buf);
     if (level > 4) return; /* keep warnings and errors only */
     /* Drop librdkafka's "[thrd:...]: " prefix: the rest is the useful part. */
     const char *end = buf[0] == '[' ? strstr(buf, "]: ") : NULL;
@@ -112,9 +113,8 @@ int rn_cli_fail_err(rn_cli_client_t *cl, const char *what, rd_kafka_resp_err_t e
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
     case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
         last_log(cl, log, sizeof log);
-        return rn_cli_fail(cl->prog,
-                           "%s: no answer from the cluster at %s within %lld ms (%s%s%s)", what,
-                           cl->common->bootstrap, (long long)cl->common->timeout_ms, msg,
+        return rn_cli_fail(cl->prog, "%s: no answer from the cluster at %s within %lld ms (%s%s%s)",
+                           what, cl->common->bootstrap, (long long)cl->common->timeout_ms, msg,
                            log[0] ? "; last client error: " : "", log);
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
@@ -123,7 +123,8 @@ int rn_cli_fail_err(rn_cli_client_t *cl, const char *what, rd_kafka_resp_err_t e
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
         return rn_cli_fail(cl->prog, "%s: the broker does not support this operation (%s)", what,
                            msg);
-    default: return rn_cli_fail(cl->prog, "%s: %s (%s)", what, msg, rd_kafka_err2name(err));
+    default:
+        return rn_cli_fail(cl->prog, "%s: %s (%s)", what, msg, rd_kafka_err2name(err));
     }
 }
 
@@ -166,7 +167,8 @@ rd_kafka_AdminOptions_t *rn_cli_admin_options(rn_cli_client_t *cl, rd_kafka_admi
     RN_ASSERT(opt != NULL);
     char errstr[256];
     int ms = (int)cl->common->timeout_ms;
-    rd_kafka_resp_err_t err = rd_kafka_AdminOptions_set_request_timeout(opt, ms, errstr, sizeof errstr);
+    rd_kafka_resp_err_t err =
+        rd_kafka_AdminOptions_set_request_timeout(opt, ms, errstr, sizeof errstr);
     RN_ASSERT(err == RD_KAFKA_RESP_ERR_NO_ERROR);
     if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
         op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS) {

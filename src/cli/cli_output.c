@@ -73,8 +73,10 @@ void rn_cli_table_print(const rn_cli_table_t *tab, FILE *out) {
     for (int i = -tab->cols; i < tab->cell_count; i++) {
         int c = (i + tab->cols) % tab->cols;
         const char *text = i < 0 ? tab->headers[c] : tab->cells[i];
-        if (c + 1 < tab->cols) fprintf(out, "%-*s  ", (int)width[c], text);
-        else fprintf(out, "%s\n", text);
+        if (c + 1 < tab->cols)
+            fprintf(out, "%-*s  ", (int)width[c], text);
+        else
+            fprintf(out, "%s\n", text);
     }
 }
 
@@ -131,14 +133,17 @@ void rn_cli_json_end_arr(rn_cli_json_t *js) {
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
 static size_t utf8_len(const unsigned char *s, size_t left) {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-                             : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xE0) == 0xC0 ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
     if (n == 0 || n > left || (n == 2 && s[0] < 0xC2) || (n == 4 && s[0] > 0xF4)) return 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xC0) != 0x80) return 0;
-    if (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) return 0; /* overlong */
+    if (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) return 0;  /* overlong */
     if (n == 3 && s[0] == 0xED && s[1] >= 0xA0) return 0; /* surrogate */
-    if (n == 4 && s[0] == 0xF0 && s[1] < 0x90) return 0; /* overlong */
+    if (n == 4 && s[0] == 0xF0 && s[1] < 0x90) return 0;  /* overlong */
     if (n == 4 && s[0] == 0xF4 && s[1] >= 0x90) return 0; /* past U+10FFFF */
     return n;
 }

@@ -198,10 +198,15 @@ int rn_cli_produce(int argc, char **argv) {
          "none, gzip, snappy, lz4 or zstd (default none)"},
     };
     const rn_cli_cmd_t cmd = {
-        "runnel produce", "[TOPIC]", "Write each input line as one record.",
+        "runnel produce",
+        "[TOPIC]",
+        "Write each input line as one record.",
         "A line without the key separator becomes a record with no key. Delivery\n"
         "of each record is bounded by --timeout-ms.\n",
-        opts, (int)(sizeof opts / sizeof opts[0]), 0, 1};
+        opts,
+        (int)(sizeof opts / sizeof opts[0]),
+        0,
+        1};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

@@ -116,8 +116,14 @@ static int topic_create(int argc, char **argv) {
         {"if-not-exists", 0, RN_CLI_OPT_FLAG, &a.if_not_exists, NULL,
          "succeed when the topic already exists"},
     };
-    const rn_cli_cmd_t cmd = {"runnel topic create", "TOPIC [TOPIC...]", "Create topics.", NULL,
-                              opts, (int)(sizeof opts / sizeof opts[0]), 1, RN_CLI_POSITIONAL_MAX};
+    const rn_cli_cmd_t cmd = {"runnel topic create",
+                              "TOPIC [TOPIC...]",
+                              "Create topics.",
+                              NULL,
+                              opts,
+                              (int)(sizeof opts / sizeof opts[0]),
+                              1,
+                              RN_CLI_POSITIONAL_MAX};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);
@@ -126,8 +132,7 @@ static int topic_create(int argc, char **argv) {
         return rn_cli_usage_error(&cmd, "--partitions must be between 1 and %d",
                                   RN_CLI_PARTITIONS_MAX);
     if (a.replication == 0 || a.replication < -1 || a.replication > INT16_MAX)
-        return rn_cli_usage_error(&cmd, "--replication-factor must be between 1 and %d",
-                                  INT16_MAX);
+        return rn_cli_usage_error(&cmd, "--replication-factor must be between 1 and %d", INT16_MAX);
     for (int c = 0; c < a.configs.count; c++) {
         char key[256];
         const char *value;
@@ -170,7 +175,8 @@ static void topic_list_print(const rn_cli_common_t *common, const rd_kafka_metad
     for (int i = 0; i < count; i++) {
         rn_cli_table_cell(&tab, "%s", tops[i]->topic);
         rn_cli_table_cell(&tab, "%d", tops[i]->partition_cnt);
-        rn_cli_table_cell(&tab, "%d", tops[i]->partition_cnt ? tops[i]->partitions[0].replica_cnt : 0);
+        rn_cli_table_cell(&tab, "%d",
+                          tops[i]->partition_cnt ? tops[i]->partitions[0].replica_cnt : 0);
     }
     rn_cli_table_print(&tab, stdout);
     rn_cli_table_free(&tab);
@@ -214,8 +220,13 @@ static int topic_delete(int argc, char **argv) {
     const rn_cli_opt_t opts[] = {
         {"if-exists", 0, RN_CLI_OPT_FLAG, &if_exists, NULL, "succeed when the topic is absent"},
     };
-    const rn_cli_cmd_t cmd = {"runnel topic delete", "TOPIC [TOPIC...]",
-                              "Delete topics and all their records.", NULL, opts, 1, 1,
+    const rn_cli_cmd_t cmd = {"runnel topic delete",
+                              "TOPIC [TOPIC...]",
+                              "Delete topics and all their records.",
+                              NULL,
+                              opts,
+                              1,
+                              1,
                               RN_CLI_POSITIONAL_MAX};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};

@@ -20,8 +20,8 @@ typedef struct alter_args {
 
 static int alter_partitions(rn_cli_client_t *cl, const char *topic, int64_t count) {
     char errstr[512];
-    rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(topic, (size_t)count, errstr,
-                                                              sizeof errstr);
+    rd_kafka_NewPartitions_t *np =
+        rd_kafka_NewPartitions_new(topic, (size_t)count, errstr, sizeof errstr);
     RN_ASSERT(np != NULL);
     rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
     rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
@@ -30,13 +30,15 @@ static int alter_partitions(rn_cli_client_t *cl, const char *topic, int64_t coun
     int rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
-        const rd_kafka_topic_result_t **res = rd_kafka_CreatePartitions_result_topics(
-            rd_kafka_event_CreatePartitions_result(ev), &n);
-        rd_kafka_resp_err_t err = n == 1 ? rd_kafka_topic_result_error(res[0])
-                                         : RD_KAFKA_RESP_ERR__BAD_MSG;
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) rc = RN_CLI_EXIT_OK;
-        else rn_cli_fail_err(cl, "create partitions", err,
-                             n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL);
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+        rd_kafka_resp_err_t err =
+            n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = RN_CLI_EXIT_OK;
+        else
+            rn_cli_fail_err(cl, "create partitions", err,
+                            n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL);
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(opt);
@@ -49,8 +51,7 @@ static bool listed(const rn_cli_list_t *list, const char *name, bool kv) {
     size_t len = strlen(name);
     for (int i = 0; i < list->count; i++) {
         const char *item = list->items[i];
-        if (kv ? (!strncmp(item, name, len) && item[len] == '=') : !strcmp(item, name))
-            return true;
+        if (kv ? (!strncmp(item, name, len) && item[len] == '=') : !strcmp(item, name)) return true;
     }
     return false;
 }
@@ -70,8 +71,9 @@ static int merge_configs(rn_cli_client_t *cl, const char *topic, const alter_arg
             found |= rd_kafka_ConfigEntry_source(entries[i]) ==
                          RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG &&
                      !strcmp(rd_kafka_ConfigEntry_name(entries[i]), a->deletes.items[d]);
-        if (!found) rc = rn_cli_fail(cl->prog, "config '%s' is not set on topic '%s'",
-                                     a->deletes.items[d], topic);
+        if (!found)
+            rc = rn_cli_fail(cl->prog, "config '%s' is not set on topic '%s'", a->deletes.items[d],
+                             topic);
     }
     for (size_t i = 0; i < n && rc == RN_CLI_EXIT_OK; i++) {
         const char *name = rd_kafka_ConfigEntry_name(entries[i]);
@@ -107,11 +109,13 @@ static int alter_configs(rn_cli_client_t *cl, const char *topic, const alter_arg
         size_t n = 0;
         const rd_kafka_ConfigResource_t **res =
             rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
-        rd_kafka_resp_err_t err = n == 1 ? rd_kafka_ConfigResource_error(res[0])
-                                         : RD_KAFKA_RESP_ERR__BAD_MSG;
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) rc = RN_CLI_EXIT_OK;
-        else rn_cli_fail_err(cl, "alter configs", err,
-                             n == 1 ? rd_kafka_ConfigResource_error_string(res[0]) : NULL);
+        rd_kafka_resp_err_t err =
+            n == 1 ? rd_kafka_ConfigResource_error(res[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = RN_CLI_EXIT_OK;
+        else
+            rn_cli_fail_err(cl, "alter configs", err,
+                            n == 1 ? rd_kafka_ConfigResource_error_string(res[0]) : NULL);
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(opt);
@@ -122,9 +126,10 @@ static int alter_configs(rn_cli_client_t *cl, const char *topic, const alter_arg
 
 static void alter_report(const rn_cli_common_t *common, const char *topic, const alter_args_t *a) {
     if (!common->json) {
-        if (a->partitions > 0) printf("topic %s now has %lld partitions\n", topic,
-                                      (long long)a->partitions);
-        for (int i = 0; i < a->sets.count; i++) printf("set %s on topic %s\n", a->sets.items[i], topic);
+        if (a->partitions > 0)
+            printf("topic %s now has %lld partitions\n", topic, (long long)a->partitions);
+        for (int i = 0; i < a->sets.count; i++)
+            printf("set %s on topic %s\n", a->sets.items[i], topic);
         for (int i = 0; i < a->deletes.count; i++)
             printf("deleted config %s of topic %s\n", a->deletes.items[i], topic);
         return;
@@ -172,9 +177,14 @@ int rn_cli_topic_alter(int argc, char **argv) {
         {"partitions", 'p', RN_CLI_OPT_INT, &a.partitions, "N",
          "grow the topic to N partitions (never shrinks)"},
     };
-    const rn_cli_cmd_t cmd = {"runnel topic alter", "TOPIC",
-                              "Change a topic's configs or grow its partition count.", NULL, opts,
-                              3, 1, 1};
+    const rn_cli_cmd_t cmd = {"runnel topic alter",
+                              "TOPIC",
+                              "Change a topic's configs or grow its partition count.",
+                              NULL,
+                              opts,
+                              3,
+                              1,
+                              1};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);

@@ -27,12 +27,13 @@ rd_kafka_event_t *rn_cli_topic_configs(rn_cli_client_t *cl, const char *topic,
     size_t n = 0;
     const rd_kafka_ConfigResource_t **got =
         rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
-    rd_kafka_resp_err_t err = n == 1 ? rd_kafka_ConfigResource_error(got[0])
-                                     : RD_KAFKA_RESP_ERR__BAD_MSG;
+    rd_kafka_resp_err_t err =
+        n == 1 ? rd_kafka_ConfigResource_error(got[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         char what[512];
         snprintf(what, sizeof what, "configs of '%s'", topic);
-        rn_cli_fail_err(cl, what, err, n == 1 ? rd_kafka_ConfigResource_error_string(got[0]) : NULL);
+        rn_cli_fail_err(cl, what, err,
+                        n == 1 ? rd_kafka_ConfigResource_error_string(got[0]) : NULL);
         rd_kafka_event_destroy(ev);
         return NULL;
     }
@@ -64,14 +65,17 @@ static void describe_partitions(describe_ctx_t *dc, const rd_kafka_metadata_topi
     static const char *const headers[] = {"PARTITION", "LEADER", "REPLICAS", "ISR", "LOW", "HIGH"};
     rn_cli_table_t tab;
     bool json = dc->cl->common->json;
-    if (json) rn_cli_json_arr(&dc->js, "partitions");
-    else rn_cli_table_init(&tab, 6, headers);
+    if (json)
+        rn_cli_json_arr(&dc->js, "partitions");
+    else
+        rn_cli_table_init(&tab, 6, headers);
     for (int p = 0; p < mt->partition_cnt; p++) {
         const rd_kafka_metadata_partition_t *mp = &mt->partitions[p];
         int64_t low = -1, high = -1;
         rd_kafka_resp_err_t err = rn_cli_watermarks(dc->cl, mt->topic, mp->id, &low, &high);
-        if (err) rn_cli_warn(dc->cl->prog, "offsets of %s/%d: %s", mt->topic, mp->id,
-                             rd_kafka_err2str(err));
+        if (err)
+            rn_cli_warn(dc->cl->prog, "offsets of %s/%d: %s", mt->topic, mp->id,
+                        rd_kafka_err2str(err));
         if (json) {
             rn_cli_json_obj(&dc->js, NULL);
             rn_cli_json_int(&dc->js, "partition", mp->id);
@@ -114,14 +118,16 @@ static void describe_configs(describe_ctx_t *dc, const char *topic) {
     size_t n = 0;
     const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(res, &n);
     rn_cli_table_t tab;
-    if (json) rn_cli_json_arr(&dc->js, "configs");
-    else rn_cli_table_init(&tab, 3, headers);
+    if (json)
+        rn_cli_json_arr(&dc->js, "configs");
+    else
+        rn_cli_table_init(&tab, 3, headers);
     for (size_t i = 0; i < n; i++) {
         const rd_kafka_ConfigEntry_t *e = entries[i];
         if (!dc->all_configs && rd_kafka_ConfigEntry_is_default(e)) continue;
         const char *source = rd_kafka_ConfigSource_name(rd_kafka_ConfigEntry_source(e));
-        const char *value = rd_kafka_ConfigEntry_is_sensitive(e) ? "(sensitive)"
-                                                                 : rd_kafka_ConfigEntry_value(e);
+        const char *value =
+            rd_kafka_ConfigEntry_is_sensitive(e) ? "(sensitive)" : rd_kafka_ConfigEntry_value(e);
         if (json) {
             rn_cli_json_obj(&dc->js, NULL);
             rn_cli_json_str(&dc->js, "name", rd_kafka_ConfigEntry_name(e));
@@ -138,8 +144,10 @@ static void describe_configs(describe_ctx_t *dc, const char *topic) {
     if (json) {
         rn_cli_json_end_arr(&dc->js);
     } else {
-        if (tab.cell_count > 0) rn_cli_table_print(&tab, stdout);
-        else printf("(no configs set on the topic; --all-configs shows the defaults)\n");
+        if (tab.cell_count > 0)
+            rn_cli_table_print(&tab, stdout);
+        else
+            printf("(no configs set on the topic; --all-configs shows the defaults)\n");
         rn_cli_table_free(&tab);
     }
     rd_kafka_event_destroy(ev);
@@ -166,9 +174,14 @@ int rn_cli_topic_describe(int argc, char **argv) {
         {"all-configs", 'a', RN_CLI_OPT_FLAG, &dc.all_configs, NULL,
          "list every config, defaults included"},
     };
-    const rn_cli_cmd_t cmd = {"runnel topic describe", "TOPIC [TOPIC...]",
+    const rn_cli_cmd_t cmd = {"runnel topic describe",
+                              "TOPIC [TOPIC...]",
                               "Show partitions, leaders, replicas, ISR, offsets and configs.",
-                              NULL, opts, 1, 1, RN_CLI_POSITIONAL_MAX};
+                              NULL,
+                              opts,
+                              1,
+                              1,
+                              RN_CLI_POSITIONAL_MAX};
     rn_cli_common_t common = {0};
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);
