@@ -87,6 +87,17 @@ static void topics_push_config(rn_node_t *node, rn_topic_rt_t *rt, const rn_topi
     }
 }
 
+/* Whether two configs differ in anything a partition's log uses. */
+static bool topics_config_same(const rn_topic_config_t *a, const rn_topic_config_t *b) {
+    return a->segment_bytes == b->segment_bytes && a->segment_ms == b->segment_ms &&
+           a->retention_ms == b->retention_ms && a->retention_bytes == b->retention_bytes &&
+           a->index_interval_bytes == b->index_interval_bytes &&
+           a->segment_index_bytes == b->segment_index_bytes &&
+           a->max_message_bytes == b->max_message_bytes &&
+           a->message_timestamp_type == b->message_timestamp_type &&
+           a->flush_messages == b->flush_messages;
+}
+
 static const rn_topic_rt_t *topics_find_rt(const rn_ptable_t *cur, const rn_image_topic_t *it) {
     if (!cur) return NULL;
     const rn_topic_rt_t *rt = rn_ptable_find(cur, it->name, it->name_len);
@@ -106,7 +117,7 @@ static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *c
             if (rt->parts[p]) rn_partition_unref(rt->parts[p]);
         rt->partition_count = from; /* keep what was already live */
     }
-    if (old && memcmp(&old->config, &it->config, sizeof it->config) != 0)
+    if (old && !topics_config_same(&old->config, &it->config))
         topics_push_config(node, rt, &it->config);
     return rt;
 }

@@ -235,7 +235,11 @@ static rn_err_t lx_tcp_listen(rn_io_t *io, const char *host, uint16_t port, rn_f
     }
     struct sockaddr_storage bound;
     socklen_t bound_len = sizeof bound;
-    getsockname(s, (struct sockaddr *)&bound, &bound_len);
+    if (getsockname(s, (struct sockaddr *)&bound, &bound_len) != 0) {
+        int e = errno;
+        close(s);
+        return err_from_errno(e);
+    }
     *port_bound = ntohs(bound.ss_family == AF_INET6
                             ? ((struct sockaddr_in6 *)&bound)->sin6_port
                             : ((struct sockaddr_in *)&bound)->sin_port);
