@@ -14,6 +14,9 @@ _Noreturn void rn_assert_fail(const char *cond, const char *file, int line);
 #define RN_ASSERT(cond) \
     ((cond) ? (void)0 : rn_assert_fail(#cond, __FILE__, __LINE__))
 
+/* Marks a branch that valid states never reach (an unhandled enum value). */
+#define RN_UNREACHABLE(what) rn_assert_fail("unreachable: " what, __FILE__, __LINE__)
+
 #ifdef RN_DEBUG
 #define RN_DASSERT(cond) RN_ASSERT(cond)
 #else

@@ -219,7 +219,7 @@ rn_err_t rn_config_value_parse(const rn_config_def_t *def, const char *text,
     case RN_CONFIG_LIST:
         return parse_list(def, text, value, why, why_len);
     }
-    RN_ASSERT(!"unknown config type");
+    RN_UNREACHABLE("unknown config type");
     return RN_ERR_INVALID;
 }
 

@@ -80,7 +80,7 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
         rn_write_int64(w, rec->u.producer_ids.next_producer_id);
         return true;
     }
-    RN_ASSERT(!"unknown metadata record type");
+    RN_UNREACHABLE("unknown metadata record type");
     return false;
 }
 
