@@ -38,6 +38,10 @@ typedef struct rn_group_rt rn_group_rt_t;
    (on the calling thread, before the loops run). Call once at start-up. */
 rn_err_t rn_group_start(rn_node_t *node);
 
+/* Frees every shard (parked requests are not answered: call once the loops
+   and connections are stopped, before the partitions are closed). */
+void rn_group_stop(rn_node_t *node);
+
 /* Kafka's coordinator partition: abs(javaStringHashCode(group_id)) % count,
    with Java's UTF-16 hashing of the id and Utils.abs. */
 int32_t rn_group_partition_for(rn_str_t group_id, int32_t partition_count);

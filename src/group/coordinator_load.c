@@ -166,6 +166,23 @@ rn_err_t rn_group_start(rn_node_t *node) {
     return err;
 }
 
+void rn_group_stop(rn_node_t *node) {
+    rn_group_rt_t *rt = node->groups;
+    if (!rt) return;
+    node->groups = NULL;
+    for (int32_t p = 0; p < rt->count; p++) {
+        rn_group_shard_t *shard = &rt->shards[p];
+        if (!shard->coord) continue; /* start failed before this one */
+        rn_group_coord_discard(shard->coord);
+        rn_group_batch_free(&shard->out);
+        rn_buf_free(&shard->key);
+        rn_buf_free(&shard->value);
+        rn_partition_unref(shard->part);
+    }
+    free(rt->shards);
+    free(rt);
+}
+
 /* ---- lag ---- */
 
 typedef struct lag_row {

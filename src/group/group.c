@@ -69,11 +69,11 @@ static void group_free(rn_group_t *group) {
     free(group);
 }
 
-void rn_group_coord_free(rn_group_coord_t *coord) {
+static void coord_free(rn_group_coord_t *coord, bool answer) {
     if (!coord) return;
     for (int32_t g = 0; g < coord->group_count; g++) {
         rn_group_t *group = coord->groups[g];
-        for (int32_t i = 0; i < group->member_count; i++) {
+        for (int32_t i = 0; answer && i < group->member_count; i++) {
             rn_group_member_t *member = group->members[i];
             if (member->join_waiter) {
                 rn_group_join_waiter_t *waiter = member->join_waiter;
@@ -95,6 +95,9 @@ void rn_group_coord_free(rn_group_coord_t *coord) {
     free(coord->buckets);
     free(coord);
 }
+
+void rn_group_coord_free(rn_group_coord_t *coord) { coord_free(coord, true); }
+void rn_group_coord_discard(rn_group_coord_t *coord) { coord_free(coord, false); }
 
 void rn_group_coord_set_loading(rn_group_coord_t *coord, bool loading) { coord->loading = loading; }
 bool rn_group_coord_loading(const rn_group_coord_t *coord) { return coord->loading; }

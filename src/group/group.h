@@ -173,6 +173,9 @@ rn_group_coord_t *rn_group_coord_new(const rn_group_config_t *cfg, const rn_grou
                                      int32_t partition);
 /* Answers every waiter with NOT_COORDINATOR and frees everything. */
 void rn_group_coord_free(rn_group_coord_t *coord);
+/* Frees everything without answering waiters (shutdown, once the requests
+   they belong to are gone). */
+void rn_group_coord_discard(rn_group_coord_t *coord);
 /* While loading, every request is answered COORDINATOR_LOAD_IN_PROGRESS. */
 void rn_group_coord_set_loading(rn_group_coord_t *coord, bool loading);
 bool rn_group_coord_loading(const rn_group_coord_t *coord);

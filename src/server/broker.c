@@ -16,6 +16,7 @@
 #include "server/identity.h"
 
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,9 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
         (int32_t)broker_setting_i64(cfg, "group.max.session.timeout.ms", 1800000);
     set->group_max_size = (int32_t)broker_setting_i64(cfg, "group.max.size", INT32_MAX);
 }
+
+/* How long a stop waits for requests in flight to be answered. */
+#define BROKER_DRAIN_MS_MAX 5000
 
 static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     memset(set, 0, sizeof *set);
@@ -156,17 +160,66 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     return RN_OK;
 }
 
+/* Mail asking one core to stop taking work. */
+typedef struct rn_broker_drain {
+    rn_mail_t mail;
+    rn_broker_t *broker;
+    int core;
+} rn_broker_drain_t;
+
+/* On each core's own thread: stop taking work and answer what is parked. */
+static void broker_drain_core(rn_mail_t *mail) {
+    rn_broker_drain_t *drain = (rn_broker_drain_t *)mail;
+    rn_net_shutdown(&drain->broker->nets[drain->core]);
+    rn_handler_fetch_expire(&drain->broker->node.cores[drain->core]);
+}
+
+/* Waits (bounded) until every request read has been answered and freed. */
+static void broker_wait_drained(rn_broker_t *broker) {
+    rn_io_t *io = broker->node.io;
+    int64_t deadline_ms = rn_io_now_ms(io) + BROKER_DRAIN_MS_MAX;
+    while (atomic_load(&broker->net_shared.requests_open) > 0 &&
+           rn_io_now_ms(io) < deadline_ms) {
+        struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    int left = atomic_load(&broker->net_shared.requests_open);
+    if (left > 0) RN_WARN("broker", "%d request(s) still open at shutdown", left);
+}
+
+static void broker_free(rn_broker_t *broker) {
+    rn_node_t *node = &broker->node;
+    for (int i = 0; i < node->core_count; i++) {
+        rn_loop_destroy(&node->cores[i].loop);
+        free(node->cores[i].dirty);
+    }
+    free(node->cores);
+    free(broker->nets);
+    free(broker->net_shared.nets);
+    free(broker->drain);
+    pthread_mutex_destroy(&node->admin_lock);
+}
+
 static void broker_stop(rn_broker_t *broker) {
     rn_node_t *node = &broker->node;
-    /* Each loop closes its own connections on its own thread. */
-    for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
-    for (int i = 1; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
-    rn_loop_join(&node->cores[0].loop);
+    /* 1. Every loop closes its listener and connections and answers its
+       parked fetches, on its own thread, while the others still run (a
+       fetch may wait on another core's reply). */
+    broker->drain = calloc((size_t)node->core_count, sizeof *broker->drain);
+    RN_ASSERT(broker->drain != NULL);
     for (int i = 0; i < node->core_count; i++) {
-        rn_net_shutdown(&broker->nets[i]);
-        rn_core_group_commit(&node->cores[i]);
+        broker->drain[i] = (rn_broker_drain_t){{.fn = broker_drain_core}, broker, i};
+        rn_loop_post(&node->cores[i].loop, &broker->drain[i].mail);
     }
+    broker_wait_drained(broker);
+    /* 2. Stop the loops; sync what the last turns appended. */
+    for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
+    for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
+    for (int i = 0; i < node->core_count; i++) rn_core_group_commit(&node->cores[i]);
+    /* 3. Close every partition cleanly (checkpoints, clean-shutdown marks). */
+    rn_group_stop(node);
     rn_topics_close_all(node);
+    broker_free(broker);
     RN_INFO("broker", "stopped cleanly");
 }
 
