@@ -158,7 +158,7 @@ rn_err_t rn_topics_open_all(rn_node_t *node) {
 
 void rn_topics_close_all(rn_node_t *node) {
     pthread_mutex_lock(&node->admin_lock);
-    rn_ptable_t *old = rn_ptable_swap(&node->ptable, rn_ptable_build(NULL, 0));
+    rn_ptable_t *old = rn_ptable_swap(&node->ptable, NULL);
     if (old) rn_ptable_release(old);
     rn_node_reclaim_stopped(node);
     rn_controller_close(&node->controller);

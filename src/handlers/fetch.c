@@ -168,6 +168,15 @@ void rn_handler_fetch_poke(rn_mail_t *mail) {
     }
 }
 
+void rn_handler_fetch_expire(rn_core_t *core) {
+    while (core->parked) {
+        fetch_state_t *state = core->parked;
+        fetch_unpark(state);
+        state->final = true;
+        fetch_issue(state);
+    }
+}
+
 static void fetch_evaluate(rn_fanout_t *fan) {
     fetch_state_t *state = (fetch_state_t *)fan;
     int64_t total = fetch_tally(state);

@@ -63,6 +63,8 @@ char *rn_handler_cstr(rn_req_t *req, rn_str_t str);
 
 /* The mail fn of rn_core_t.poke: re-checks this core's parked fetches. */
 void rn_handler_fetch_poke(rn_mail_t *mail);
+/* Answers every fetch parked on this core now (shutdown). Loop thread. */
+void rn_handler_fetch_expire(rn_core_t *core);
 
 /* One handler per API (handlers/<api>.c). */
 void rn_handle_api_versions(rn_core_t *core, rn_req_t *req, void *body);

@@ -47,6 +47,7 @@ rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
 }
 
 static void req_free(rn_req_t *req) {
+    atomic_fetch_sub(&req->conn->net->shared->requests_open, 1);
     for (int32_t i = 0; i < req->splice_count; i++)
         if (req->splices[i].release) req->splices[i].release(req->splices[i].pin);
     rn_arena_free(&req->arena);
@@ -124,6 +125,7 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     conn->tail = req;
     conn->inflight++;
     net->requests_total++;
+    atomic_fetch_add(&net->shared->requests_open, 1);
     net->shared->on_request(net->request_ctx, req);
 }
 

@@ -31,6 +31,7 @@ struct rn_net_shared {
     rn_net_t **nets; /* one per loop */
     int net_count;
     atomic_int connections_open;
+    atomic_int requests_open; /* read but not yet freed, across every loop */
     atomic_uint accept_next; /* round-robin cursor */
     rn_net_request_fn on_request;
 };

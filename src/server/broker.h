@@ -17,6 +17,7 @@ typedef struct rn_broker {
     rn_net_t *nets;
     const rn_config_t *cfg;
     uint16_t port_bound;
+    struct rn_broker_drain *drain; /* one per core, at shutdown */
 } rn_broker_t;
 
 rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg);
