@@ -8,12 +8,13 @@
 
 #define IDENTITY_FILE_BYTES_MAX 4096
 
-/* Kafka's cluster ids are 16 random bytes in URL-safe base64 (22 chars). */
+/* Kafka's cluster ids are 16 random bytes in URL-safe base64 (22 chars),
+   never starting with '-' (command-line tools would take it for an option). */
 static void identity_new_cluster_id(rn_io_t *io, char *out, size_t cap) {
     static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     size_t n = cap - 1 < 22 ? cap - 1 : 22;
-    for (size_t i = 0; i < n; i++) out[i] = alphabet[rn_io_random(io) % 64];
+    for (size_t i = 0; i < n; i++) out[i] = alphabet[rn_io_random(io) % (i == 0 ? 63 : 64)];
     out[n] = '\0';
 }
 

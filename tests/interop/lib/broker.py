@@ -156,7 +156,11 @@ class Broker:
         self._log_mark = 0  # log offset of the current run's first byte
         if self.target == "kafka":
             self.controller_port = free_port()
-            self.cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+            # As Kafka's Uuid: never starting with '-', which its tools
+            # would read as an option.
+            self.cluster_id = "-"
+            while self.cluster_id.startswith("-"):
+                self.cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
         tap.add_failure_hook(self._print_log_tail)
         _register_cleanup(self)
 
