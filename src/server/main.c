@@ -7,6 +7,7 @@
 #include "io/io.h"
 #include "server/broker.h"
 #include "server/config.h"
+#include "server/log_check_cmd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@ extern char **environ;
 static int usage(FILE *out) {
     fprintf(out,
             "usage: runnel server [--config FILE] [--set key=value ...]\n"
+            "       runnel log-check DATA_DIR...\n"
             "       runnel <tool> ... (runnel --help lists the tools)\n"
             "\n"
             "`server` runs a Kafka-compatible broker. Settings use Kafka's names and come,\n"
@@ -54,6 +56,7 @@ int main(int argc, char **argv) {
             if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
         return run_server(argc - 2, argv + 2);
     }
+    if (argc >= 2 && !strcmp(argv[1], "log-check")) return rn_log_check_main(argc - 2, argv + 2);
     /* Everything else is an operator's tool (src/cli/), which prints the
        overall help, including `server`, for `runnel --help`. */
     return rn_cli_main(argc, argv);
