@@ -153,6 +153,18 @@ layer_unit() {
   run_quiet "unit: make MODE=$MODE unit" "$STEP_TIMEOUT_S" make -j"$(nproc)" MODE="$MODE" unit
   [ "$RC" -eq 0 ] || { fail_step "unit: make MODE=$MODE unit"; return; }
   run_unit_dir unit "build/$MODE/tests"
+  gen_check
+}
+
+# The committed codec must be what the generator writes from the schemas.
+gen_check() {
+  local out
+  out=$(make -s gen-check 2>&1)
+  case "$out" in
+    *"up to date"*) PASSED=$((PASSED + 1)); say "-- gen-check: $out" ;;
+    *"absent; skipped"*) skip_note "gen-check: $out" ;;
+    *) say "$out"; fail_step "gen-check: the committed codec differs from the generator's output" ;;
+  esac
 }
 
 # -- asan ------------------------------------------------------------------------
