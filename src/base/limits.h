@@ -22,6 +22,10 @@
 /* Requests a connection may have decoded but not yet answered; a client
    pipelining more waits (we stop reading) instead of growing a queue. */
 #define RN_CONN_INFLIGHT_REQUESTS_MAX 64
+/* Request bytes a connection may hold undecided (read, not yet answered)
+   before we stop reading it: with RN_CONN_INFLIGHT_REQUESTS_MAX this bounds
+   a connection's memory to this plus one maximal frame. */
+#define RN_CONN_INFLIGHT_BYTES_MAX (256 * 1024 * 1024)
 /* Response bytes queued on a connection before we stop reading its requests:
    a client that sends faster than it reads gets backpressure. */
 #define RN_CONN_OUT_BYTES_MAX (64 * 1024 * 1024)

@@ -48,6 +48,7 @@ rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
 
 static void req_free(rn_req_t *req) {
     atomic_fetch_sub(&req->conn->net->shared->requests_open, 1);
+    req->conn->in_bytes -= req->frame_len;
     for (int32_t i = 0; i < req->splice_count; i++)
         if (req->splices[i].release) req->splices[i].release(req->splices[i].pin);
     rn_arena_free(&req->arena);
@@ -96,7 +97,8 @@ void rn_conn_reap(rn_conn_t *conn) {
 /* ---- reading ---- */
 
 static int conn_can_take(const rn_conn_t *conn) {
-    return conn->inflight < RN_CONN_INFLIGHT_REQUESTS_MAX && conn->out_bytes < RN_CONN_OUT_BYTES_MAX;
+    return conn->inflight < RN_CONN_INFLIGHT_REQUESTS_MAX &&
+           conn->in_bytes < RN_CONN_INFLIGHT_BYTES_MAX && conn->out_bytes < RN_CONN_OUT_BYTES_MAX;
 }
 
 static int32_t be32(const uint8_t *p) {
@@ -124,6 +126,7 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     else conn->head = req;
     conn->tail = req;
     conn->inflight++;
+    conn->in_bytes += len;
     net->requests_total++;
     atomic_fetch_add(&net->shared->requests_open, 1);
     net->shared->on_request(net->request_ctx, req);

@@ -28,6 +28,7 @@ struct rn_conn {
     rn_req_t *head;        /* oldest request, next to be written */
     rn_req_t *tail;
     int32_t inflight;
+    size_t in_bytes;       /* frame bytes of requests not yet freed */
     size_t out_bytes;      /* queued response bytes not yet written */
     size_t head_written;   /* bytes of head's response already written */
     int64_t last_active_ms;
