@@ -6,6 +6,7 @@
  * load (rn_offset_index_load) and rebuilt from the log by the caller.
  */
 #include "offset_index.h"
+#include "index_file.h"
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -99,57 +100,47 @@ static bool entry_ok(const rn_offset_index_t *idx, const rn_offset_index_entry_t
     return e->rel_offset > last->rel_offset && e->position > last->position;
 }
 
+/* State of one load: the index and the segment size entries must fit. */
+typedef struct oidx_load {
+    rn_offset_index_t *idx;
+    uint64_t seg_bytes;
+} oidx_load_t;
+
+static rn_err_t oidx_reserve(void *ctx, uint32_t n) { return reserve(((oidx_load_t *)ctx)->idx, n); }
+
+static bool oidx_take(void *ctx, const uint8_t *p) {
+    oidx_load_t *ld = ctx;
+    rn_offset_index_entry_t e = {(int32_t)rn_be32_get(p), (int32_t)rn_be32_get(p + 4)};
+    if (!entry_ok(ld->idx, &e, ld->seg_bytes)) return false;
+    ld->idx->entries[ld->idx->count++] = e;
+    return true;
+}
+
 rn_err_t rn_offset_index_load(rn_offset_index_t *idx, rn_io_t *io, const char *path,
                               uint64_t seg_bytes) {
     RN_ASSERT(idx->count == 0);
-    rn_fd_t fd;
-    rn_err_t err = rn_io_file_open(io, path, RN_IO_READ, &fd);
-    if (err == RN_ERR_NOT_FOUND) return RN_OK;
-    if (err != RN_OK) return err;
-    uint64_t size = 0;
-    err = rn_io_file_size(io, fd, &size);
-    if (err == RN_OK && (size % ENTRY_BYTES != 0 || size / ENTRY_BYTES > idx->count_max))
-        err = RN_ERR_CORRUPT;
-    if (err == RN_OK) err = reserve(idx, (uint32_t)(size / ENTRY_BYTES));
-    uint8_t buf[RN_OFFSET_INDEX_ENTRY_BYTES * 512];
-    for (uint64_t off = 0; err == RN_OK && off < size; off += sizeof buf) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf, got = 0;
-        err = rn_io_file_pread(io, fd, buf, want, off, &got);
-        if (err == RN_OK && got != want) err = RN_ERR_CORRUPT;
-        for (size_t i = 0; err == RN_OK && i < want; i += ENTRY_BYTES) {
-            rn_offset_index_entry_t e = {(int32_t)rn_be32_get(buf + i),
-                                         (int32_t)rn_be32_get(buf + i + 4)};
-            if (!entry_ok(idx, &e, seg_bytes)) err = RN_ERR_CORRUPT;
-            else idx->entries[idx->count++] = e;
-        }
-    }
-    rn_io_file_close(io, fd);
+    oidx_load_t ld = {idx, seg_bytes};
+    uint32_t count;
+    rn_err_t err = rn_index_file_read(io, path, ENTRY_BYTES, idx->count_max, oidx_reserve,
+                                      oidx_take, &ld, &count);
     if (err != RN_OK) idx->count = 0;
     idx->flushed = idx->count;
     idx->file_stale = err != RN_OK;
     return err;
 }
 
+static void oidx_put(const void *ctx, uint32_t i, uint8_t *out) {
+    const rn_offset_index_entry_t *e = &((const rn_offset_index_t *)ctx)->entries[i];
+    rn_be32_put(out, (uint32_t)e->rel_offset);
+    rn_be32_put(out + 4, (uint32_t)e->position);
+}
+
 rn_err_t rn_offset_index_flush(rn_offset_index_t *idx, rn_io_t *io, rn_fd_t fd) {
     RN_ASSERT(idx->flushed <= idx->count);
-    if (idx->file_stale) {
-        rn_err_t err = rn_io_file_truncate(io, fd, (uint64_t)idx->flushed * ENTRY_BYTES);
-        if (err != RN_OK) return err;
-        idx->file_stale = false;
-    }
-    uint8_t buf[RN_OFFSET_INDEX_ENTRY_BYTES * 512];
-    while (idx->flushed < idx->count) {
-        uint32_t n = idx->count - idx->flushed;
-        if (n > sizeof buf / ENTRY_BYTES) n = sizeof buf / ENTRY_BYTES;
-        for (uint32_t i = 0; i < n; i++) {
-            const rn_offset_index_entry_t *e = &idx->entries[idx->flushed + i];
-            rn_be32_put(buf + i * ENTRY_BYTES, (uint32_t)e->rel_offset);
-            rn_be32_put(buf + i * ENTRY_BYTES + 4, (uint32_t)e->position);
-        }
-        rn_err_t err = rn_io_file_pwrite(io, fd, buf, (size_t)n * ENTRY_BYTES,
-                                         (uint64_t)idx->flushed * ENTRY_BYTES);
-        if (err != RN_OK) return err;
-        idx->flushed += n;
-    }
+    rn_err_t err = rn_index_file_write(io, fd, ENTRY_BYTES, idx->flushed, idx->count,
+                                       idx->file_stale, oidx_put, idx);
+    if (err != RN_OK) return err;
+    idx->file_stale = false;
+    idx->flushed = idx->count;
     return RN_OK;
 }

@@ -6,6 +6,7 @@
  * and rebuilt from the log by the caller.
  */
 #include "time_index.h"
+#include "index_file.h"
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -97,57 +98,47 @@ static bool entry_ok(const rn_time_index_t *tidx, const rn_time_index_entry_t *e
     return e->timestamp_ms > last->timestamp_ms && e->rel_offset >= last->rel_offset;
 }
 
+/* State of one load: the index and the offset entries must stay below. */
+typedef struct tidx_load {
+    rn_time_index_t *tidx;
+    int64_t next_offset;
+} tidx_load_t;
+
+static rn_err_t tidx_reserve(void *ctx, uint32_t n) { return reserve(((tidx_load_t *)ctx)->tidx, n); }
+
+static bool tidx_take(void *ctx, const uint8_t *p) {
+    tidx_load_t *ld = ctx;
+    rn_time_index_entry_t e = {(int64_t)rn_be64_get(p), (int32_t)rn_be32_get(p + 8)};
+    if (!entry_ok(ld->tidx, &e, ld->next_offset)) return false;
+    ld->tidx->entries[ld->tidx->count++] = e;
+    return true;
+}
+
 rn_err_t rn_time_index_load(rn_time_index_t *tidx, rn_io_t *io, const char *path,
                             int64_t next_offset) {
     RN_ASSERT(tidx->count == 0);
-    rn_fd_t fd;
-    rn_err_t err = rn_io_file_open(io, path, RN_IO_READ, &fd);
-    if (err == RN_ERR_NOT_FOUND) return RN_OK;
-    if (err != RN_OK) return err;
-    uint64_t size = 0;
-    err = rn_io_file_size(io, fd, &size);
-    if (err == RN_OK && (size % ENTRY_BYTES != 0 || size / ENTRY_BYTES > tidx->count_max))
-        err = RN_ERR_CORRUPT;
-    if (err == RN_OK) err = reserve(tidx, (uint32_t)(size / ENTRY_BYTES));
-    uint8_t buf[RN_TIME_INDEX_ENTRY_BYTES * 256];
-    for (uint64_t off = 0; err == RN_OK && off < size; off += sizeof buf) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf, got = 0;
-        err = rn_io_file_pread(io, fd, buf, want, off, &got);
-        if (err == RN_OK && got != want) err = RN_ERR_CORRUPT;
-        for (size_t i = 0; err == RN_OK && i < want; i += ENTRY_BYTES) {
-            rn_time_index_entry_t e = {(int64_t)rn_be64_get(buf + i),
-                                       (int32_t)rn_be32_get(buf + i + 8)};
-            if (!entry_ok(tidx, &e, next_offset)) err = RN_ERR_CORRUPT;
-            else tidx->entries[tidx->count++] = e;
-        }
-    }
-    rn_io_file_close(io, fd);
+    tidx_load_t ld = {tidx, next_offset};
+    uint32_t count;
+    rn_err_t err = rn_index_file_read(io, path, ENTRY_BYTES, tidx->count_max, tidx_reserve,
+                                      tidx_take, &ld, &count);
     if (err != RN_OK) tidx->count = 0;
     tidx->flushed = tidx->count;
     tidx->file_stale = err != RN_OK;
     return err;
 }
 
+static void tidx_put(const void *ctx, uint32_t i, uint8_t *out) {
+    const rn_time_index_entry_t *e = &((const rn_time_index_t *)ctx)->entries[i];
+    rn_be64_put(out, (uint64_t)e->timestamp_ms);
+    rn_be32_put(out + 8, (uint32_t)e->rel_offset);
+}
+
 rn_err_t rn_time_index_flush(rn_time_index_t *tidx, rn_io_t *io, rn_fd_t fd) {
     RN_ASSERT(tidx->flushed <= tidx->count);
-    if (tidx->file_stale) {
-        rn_err_t err = rn_io_file_truncate(io, fd, (uint64_t)tidx->flushed * ENTRY_BYTES);
-        if (err != RN_OK) return err;
-        tidx->file_stale = false;
-    }
-    uint8_t buf[RN_TIME_INDEX_ENTRY_BYTES * 256];
-    while (tidx->flushed < tidx->count) {
-        uint32_t n = tidx->count - tidx->flushed;
-        if (n > sizeof buf / ENTRY_BYTES) n = sizeof buf / ENTRY_BYTES;
-        for (uint32_t i = 0; i < n; i++) {
-            const rn_time_index_entry_t *e = &tidx->entries[tidx->flushed + i];
-            rn_be64_put(buf + i * ENTRY_BYTES, (uint64_t)e->timestamp_ms);
-            rn_be32_put(buf + i * ENTRY_BYTES + 8, (uint32_t)e->rel_offset);
-        }
-        rn_err_t err = rn_io_file_pwrite(io, fd, buf, (size_t)n * ENTRY_BYTES,
-                                         (uint64_t)tidx->flushed * ENTRY_BYTES);
-        if (err != RN_OK) return err;
-        tidx->flushed += n;
-    }
+    rn_err_t err = rn_index_file_write(io, fd, ENTRY_BYTES, tidx->flushed, tidx->count,
+                                       tidx->file_stale, tidx_put, tidx);
+    if (err != RN_OK) return err;
+    tidx->file_stale = false;
+    tidx->flushed = tidx->count;
     return RN_OK;
 }
