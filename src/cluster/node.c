@@ -42,7 +42,8 @@ void rn_core_group_commit(void *arg) {
     if (core->dirty_count == 0) return;
     for (int32_t i = 0; i < core->dirty_count; i++) {
         rn_partition_t *part = core->dirty[i];
-        rn_partition_sync(part);
+        int64_t sync_ns = rn_partition_sync(part);
+        if (sync_ns >= 0) rn_histo_observe_ns(&core->stats.fsync, sync_ns);
         rn_partition_unref(part);
     }
     core->dirty_count = 0;

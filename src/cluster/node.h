@@ -12,6 +12,7 @@
 
 #include "base/limits.h"
 #include "cluster/ptable.h"
+#include "cluster/stats.h"
 #include "io/loop.h"
 #include "metadata/controller.h"
 #include "partition/partition.h"
@@ -75,6 +76,7 @@ struct rn_core {
     atomic_int poke_queued;
     atomic_int has_parked;
     rn_timer_t housekeep_timer;
+    rn_core_stats_t stats;     /* written by this core only (stats.h) */
 };
 
 struct rn_node {

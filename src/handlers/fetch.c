@@ -91,10 +91,11 @@ static int64_t fetch_tally(fetch_state_t *state) {
     return total;
 }
 
-static void fetch_fill(fetch_op_t *op) {
+static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     rn_fetch_response_partition_data_t *out = op->out;
     rn_partition_t *part = op->op.part;
     out->error_code = part ? rn_handler_kerr(op->err) : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    rn_core_stats_error(&core->stats, RN_STATS_ERRORS_FETCH, out->error_code);
     if (!part) return;
     out->high_watermark = rn_partition_hw(part);
     out->last_stable_offset = out->high_watermark;
@@ -103,15 +104,19 @@ static void fetch_fill(fetch_op_t *op) {
         out->records = (rn_records_t){NULL, 0, NULL, 0};
         return;
     }
+    /* Any core may fetch a partition: the one counter it shares with the
+       owner is added atomically (no lock; relaxed). */
+    atomic_fetch_add_explicit(&part->bytes_out_total, op->read.len, memory_order_relaxed);
     op->range = (rn_file_range_t){op->read.fd, &op->read, fetch_release_read};
     out->records = (rn_records_t){NULL, (int64_t)op->read.len, &op->range, op->read.position};
 }
 
 static void fetch_respond(fetch_state_t *state) {
     for (int32_t i = 0; i < state->op_count; i++) {
-        fetch_fill(&state->ops[i]);
+        fetch_fill(state->fan.origin, &state->ops[i]);
         if (state->ops[i].op.part) rn_partition_unref(state->ops[i].op.part);
     }
+    rn_core_stats_error(&state->fan.origin->stats, RN_STATS_ERRORS_FETCH, state->resp->error_code);
     rn_handler_respond(state->req, state->resp);
 }
 

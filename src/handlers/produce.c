@@ -44,9 +44,20 @@ static void produce_op_fill(produce_op_t *pop) {
     out->log_start_offset = pop->res.log_start_offset;
 }
 
+/* On the request's core: counts the partitions' error codes. */
+static void produce_count_errors(rn_core_t *core, const rn_produce_response_t *resp) {
+    for (int32_t t = 0; t < resp->responses.count; t++) {
+        const rn_produce_response_topic_produce_response_t *tout = &resp->responses.items[t];
+        for (int32_t p = 0; p < tout->partition_responses.count; p++)
+            rn_core_stats_error(&core->stats, RN_STATS_ERRORS_PRODUCE,
+                                tout->partition_responses.items[p].error_code);
+    }
+}
+
 static void produce_done(rn_fanout_t *fan) {
     produce_state_t *state = (produce_state_t *)fan;
     rn_ptable_release(state->table);
+    produce_count_errors(fan->origin, state->resp);
     if (state->acks == 0) rn_handler_finish_silently(state->req);
     else rn_handler_respond(state->req, state->resp);
 }

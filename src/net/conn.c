@@ -232,6 +232,10 @@ void rn_req_finish(rn_req_t *req) {
     RN_ASSERT(!req->finished);
     rn_conn_t *conn = req->conn;
     req->finished = 1;
+    rn_net_t *net = conn->net;
+    if (net->request_stats)
+        rn_stats_request_done(net->request_stats, req->api_key,
+                              rn_io_now_ns(net->loop->io) - req->received_ns);
     if (!req->no_response && !conn->closed) conn->out_bytes += rn_req_out_bytes(req);
     rn_conn_mark_dirty(conn);
 }

@@ -48,11 +48,13 @@ static void net_accept(rn_watch_t *watch, uint32_t events) {
         }
         if (atomic_fetch_add(&shared->connections_open, 1) >= shared->limits.connections_max) {
             atomic_fetch_sub(&shared->connections_open, 1);
+            rn_stats_add(&shared->connections_refused_total, 1);
             RN_WARN("net", "max.connections (%d) reached; refusing a connection",
                     shared->limits.connections_max);
             io->ops->sock_close(io, fd);
             continue;
         }
+        rn_stats_add(&shared->connections_accepted_total, 1);
         unsigned pick = atomic_fetch_add(&shared->accept_next, 1) % (unsigned)shared->net_count;
         rn_net_t *owner = shared->nets[pick];
         if (owner == net) {

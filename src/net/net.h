@@ -11,6 +11,7 @@
 #define RN_NET_NET_H
 
 #include "io/loop.h"
+#include "base/stats.h"
 #include "net/request.h"
 
 #include <stdatomic.h>
@@ -33,6 +34,9 @@ struct rn_net_shared {
     atomic_int connections_open;
     atomic_int requests_open; /* read but not yet freed, across every loop */
     atomic_uint accept_next; /* round-robin cursor */
+    /* Written by the listening loop only (rn_stats_add), read by metrics. */
+    _Atomic uint64_t connections_accepted_total;
+    _Atomic uint64_t connections_refused_total; /* past max.connections */
     rn_net_request_fn on_request;
 };
 
@@ -46,6 +50,9 @@ struct rn_net {
     rn_timer_t idle_timer;
     uint64_t requests_total;
     void *request_ctx; /* handed to on_request with each request of this loop */
+    /* Count and latency of finished requests, written by this loop only;
+       handed in at start-up by the server (NULL: not counted). */
+    rn_stats_requests_t *request_stats;
 };
 
 rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, void *request_ctx);

@@ -14,6 +14,9 @@
 static void partition_publish_offsets(rn_partition_t *part) {
     atomic_store_explicit(&part->log_start, rn_log_start_offset(part->log), memory_order_release);
     atomic_store_explicit(&part->log_end, rn_log_end_offset(part->log), memory_order_release);
+    atomic_store_explicit(&part->size_bytes, rn_log_size_bytes(part->log), memory_order_relaxed);
+    atomic_store_explicit(&part->segment_count, rn_log_segment_count(part->log),
+                          memory_order_relaxed);
 }
 
 rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, int32_t index,
@@ -116,6 +119,11 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
     res->log_append_time_ms = info.log_append_time_ms;
     res->log_start_offset = info.log_start_offset;
     res->duplicate = false;
+    rn_stats_add(&part->bytes_in_total, len);
+    rn_stats_add(&part->records_in_total, (uint64_t)(info.last_offset - info.first_offset + 1));
+    rn_stats_add(&part->size_bytes, len);
+    atomic_store_explicit(&part->segment_count, rn_log_segment_count(part->log),
+                          memory_order_relaxed);
     atomic_store_explicit(&part->log_end, info.last_offset + 1, memory_order_release);
     if (!part->durable)
         atomic_store_explicit(&part->high_watermark, info.last_offset + 1, memory_order_release);
@@ -129,9 +137,14 @@ void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *wait
     part->waiters_tail = waiter;
 }
 
-void rn_partition_sync(rn_partition_t *part) {
+int64_t rn_partition_sync(rn_partition_t *part) {
     rn_err_t err = RN_OK;
-    if (part->dirty && part->durable) err = rn_log_sync(part->log);
+    int64_t sync_ns = -1;
+    if (part->dirty && part->durable) {
+        int64_t start_ns = rn_io_now_ns(part->io);
+        err = rn_log_sync(part->log);
+        sync_ns = rn_io_now_ns(part->io) - start_ns;
+    }
     part->dirty = false;
     int64_t durable_end = part->durable ? rn_log_synced_offset(part->log)
                                         : rn_log_end_offset(part->log);
@@ -147,6 +160,7 @@ void rn_partition_sync(rn_partition_t *part) {
         if (!part->waiters) part->waiters_tail = NULL;
         waiter->done(waiter, err);
     }
+    return sync_ns;
 }
 
 void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {
@@ -157,8 +171,8 @@ void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {
     if (deleted) {
         RN_INFO("partition", "%s-%d: retention deleted %u segment(s); log start %lld",
                 part->topic, part->index, deleted, (long long)rn_log_start_offset(part->log));
-        partition_publish_offsets(part);
     }
+    partition_publish_offsets(part); /* also refreshes the size metrics */
 }
 
 rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset) {

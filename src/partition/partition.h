@@ -12,6 +12,7 @@
 
 #include "base/limits.h"
 #include "io/io.h"
+#include "base/stats.h"
 #include "partition/producer_state.h"
 #include "storage/log.h"
 
@@ -47,6 +48,14 @@ struct rn_partition {
     _Atomic int64_t log_start;
     _Atomic int64_t log_end;
     atomic_int refs;
+    /* Metrics (base/stats.h): written by the owner core with relaxed
+       stores, read by the admin thread. bytes_out_total is the exception:
+       the core that sends a Fetch adds to it (a relaxed fetch-add). */
+    _Atomic uint64_t bytes_in_total;   /* record batch bytes appended */
+    _Atomic uint64_t records_in_total; /* offsets assigned by appends */
+    _Atomic uint64_t bytes_out_total;  /* record bytes sent to fetchers */
+    _Atomic uint64_t size_bytes;       /* log bytes on disk, every segment */
+    _Atomic uint64_t segment_count;
 };
 
 typedef struct rn_partition_append_result {
@@ -74,11 +83,13 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
                              int64_t now_ms, rn_partition_append_result_t *res);
 /* Queues a waiter that completes once offset_needed is durable. */
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
-/* Syncs the log if dirty, advances the high watermark, completes waiters. */
-void rn_partition_sync(rn_partition_t *part);
+/* Syncs the log if dirty, advances the high watermark, completes waiters.
+   Returns how long the fsync took in ns, or -1 when none was needed. */
+int64_t rn_partition_sync(rn_partition_t *part);
 /* Moves the log start up to offset (<= high watermark); owner core. */
 rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset);
-/* Retention and log-start checkpoints; owner core, on a timer. */
+/* Retention, log-start checkpoints and the size metrics; owner core, on a
+   timer. */
 void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms);
 
 static inline int64_t rn_partition_hw(rn_partition_t *part) {

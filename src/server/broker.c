@@ -1,11 +1,12 @@
 /*
  * broker.c: start-up and shutdown order of a broker process.
  *
- * Start: node settings from the configuration, cluster identity, metadata
- * and partitions (recovery happens here, before any listener opens), then
- * the cores with their hooks (group commit before reply flush), then the
- * listener. Stop: close the listener and connections, stop and join the
- * loops, close every partition cleanly.
+ * Start: node settings from the configuration, cluster identity, the admin
+ * HTTP port (not ready yet), metadata and partitions (recovery happens
+ * here, before any listener opens), then the cores with their hooks (group
+ * commit before reply flush), then the listener; ready once the loops run.
+ * Stop: not ready, close the admin port, close the listener and
+ * connections, stop and join the loops, close every partition cleanly.
  */
 #include "server/broker.h"
 #include "base/assert.h"
@@ -117,6 +118,7 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         /* Group commit must run before the flush hook that rn_net_init adds. */
         rn_loop_add_hook(&core->loop, rn_core_group_commit, core);
         rn_net_init(&broker->nets[i], &core->loop, &broker->net_shared, core);
+        broker->nets[i].request_stats = &core->stats.requests;
         broker->net_shared.nets[i] = &broker->nets[i];
         rn_timer_init(&core->housekeep_timer, core_housekeep);
         rn_loop_timer_start(&core->loop, &core->housekeep_timer,
@@ -125,23 +127,25 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     return RN_OK;
 }
 
-rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
-    memset(broker, 0, sizeof *broker);
-    broker->cfg = cfg;
+/* Opens the admin HTTP port when admin.listener is not none. */
+static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) {
+    broker->admin_sources = (rn_admin_sources_t){&broker->node, &broker->net_shared,
+                                                 &broker->ready};
+    if (!cfg->admin_enabled) return RN_OK;
+    return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources,
+                          &broker->admin);
+}
+
+static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
-    node->io = io;
-    node->started_ms = rn_io_wall_ms(io);
-    broker_settings(&node->settings, cfg);
-    node->broker_config_next = broker_config_next;
-    node->broker_config_ctx = cfg;
-    pthread_mutex_init(&node->admin_lock, NULL);
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
     if (err == RN_OK) err = rn_identity_load(io, cfg, node->cluster_id, sizeof node->cluster_id);
     if (err != RN_OK) {
         RN_ERROR("broker", "cannot prepare %s: %s", node->settings.log_dir, rn_err_name(err));
         return err;
     }
-    err = broker_cores(broker, io, cfg);
+    err = broker_admin_start(broker, cfg);
+    if (err == RN_OK) err = broker_cores(broker, io, cfg);
     if (err == RN_OK) err = rn_topics_open_all(node);
     if (err == RN_OK) err = rn_group_start(node);
     if (err != RN_OK) return err;
@@ -158,6 +162,25 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
             cfg->cores, node->settings.log_dir,
             cfg->durable_acks ? "after fsync" : "from the page cache");
     return RN_OK;
+}
+
+rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
+    memset(broker, 0, sizeof *broker);
+    broker->cfg = cfg;
+    atomic_init(&broker->ready, false);
+    rn_node_t *node = &broker->node;
+    node->io = io;
+    node->started_ms = rn_io_wall_ms(io);
+    broker_settings(&node->settings, cfg);
+    node->broker_config_next = broker_config_next;
+    node->broker_config_ctx = cfg;
+    pthread_mutex_init(&node->admin_lock, NULL);
+    rn_err_t err = broker_start(broker, io, cfg);
+    if (err != RN_OK) {
+        rn_admin_stop(broker->admin);
+        broker->admin = NULL;
+    }
+    return err;
 }
 
 /* Mail asking one core to stop taking work. */
@@ -202,6 +225,11 @@ static void broker_free(rn_broker_t *broker) {
 
 static void broker_stop(rn_broker_t *broker) {
     rn_node_t *node = &broker->node;
+    /* 0. Not ready any more; the admin port closes first, while the loops
+       still answer a scrape in progress (group lag asks every core). */
+    atomic_store(&broker->ready, false);
+    rn_admin_stop(broker->admin);
+    broker->admin = NULL;
     /* 1. Every loop closes its listener and connections and answers its
        parked fetches, on its own thread, while the others still run (a
        fetch may wait on another core's reply). */
@@ -236,6 +264,8 @@ void rn_broker_run_until_signal(rn_broker_t *broker) {
         rn_err_t err = rn_loop_start_thread(&node->cores[i].loop);
         RN_ASSERT(err == RN_OK);
     }
+    /* Recovery is done, metadata is loaded, the listener is up, the loops run. */
+    atomic_store(&broker->ready, true);
     int sig = 0;
     sigwait(&stop_signals, &sig);
     RN_INFO("broker", "signal %d: stopping", sig);

@@ -3,10 +3,13 @@
  * loop and network layer per core, the listener, the metadata and the
  * partitions; then running until asked to stop, and stopping cleanly
  * (every log synced and checkpointed so the next start skips recovery).
+ * The admin HTTP port opens before recovery (so liveness answers during a
+ * long one) and reports ready only once the broker serves.
  */
 #ifndef RN_SERVER_BROKER_H
 #define RN_SERVER_BROKER_H
 
+#include "admin/admin.h"
 #include "cluster/node.h"
 #include "net/net.h"
 #include "server/config.h"
@@ -18,6 +21,11 @@ typedef struct rn_broker {
     const rn_config_t *cfg;
     uint16_t port_bound;
     struct rn_broker_drain *drain; /* one per core, at shutdown */
+    /* The admin HTTP port (NULL when admin.listener is none) and what it
+       reads; `ready` is set once the loops serve the recovered partitions. */
+    rn_admin_t *admin;
+    rn_admin_sources_t admin_sources;
+    atomic_bool ready;
 } rn_broker_t;
 
 rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg);

@@ -251,8 +251,9 @@ class Broker:
             raise BrokerError(f"kafka-storage format failed ({res.returncode})\n{self.log_tail()}")
 
     # -- lifecycle ------------------------------------------------------------
-    def start(self, timeout=START_TIMEOUT_S):
-        """Start the broker and wait until ApiVersions and Metadata answer."""
+    def start(self, timeout=START_TIMEOUT_S, wait=True):
+        """Start the broker and wait until ApiVersions and Metadata answer
+        (wait=False: return once the process runs, e.g. to watch start-up)."""
         if self.running():
             raise BrokerError("broker already running")
         if self.target == "kafka":
@@ -276,7 +277,8 @@ class Broker:
                                      preexec_fn=_die_with_parent)
         self.starts += 1
         _live.append(self)
-        self._wait_ready(timeout)
+        if wait:
+            self._wait_ready(timeout)
         return self
 
     def _wait_ready(self, timeout):

@@ -1,0 +1,284 @@
+/*
+ * metrics.c: the /metrics answer, gathered at scrape time on the admin
+ * thread.
+ *
+ * It sums every core's counters (cluster/stats.h) and reads every live
+ * partition's (partition.h) with relaxed loads, so the data path never
+ * waits for a scrape; it asks the group coordinator for lag (which waits
+ * for every core, so this must never run on a loop). Label cardinality is
+ * bounded: RN_ADMIN_PARTITION_SERIES_MAX partitions and
+ * RN_ADMIN_LAG_SERIES_MAX lag rows, with gauges saying what was left out.
+ * docs/METRICS.md lists every family. It owns only the text it builds.
+ */
+#include "admin/admin.h"
+#include "admin/prom.h"
+#include "base/assert.h"
+#include "group/coordinator.h"
+#include "proto/gen/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- process, connections ---- */
+
+static void metrics_process(rn_prom_t *prom, const rn_admin_sources_t *src, bool ready) {
+    rn_prom_family(prom, "runnel_ready", "gauge",
+                   "1 once recovery is done, metadata is loaded and listeners are up");
+    rn_prom_u64(prom, "runnel_ready", NULL, ready ? 1 : 0);
+    /* The cores are being built until ready. */
+    if (ready) {
+        rn_prom_family(prom, "runnel_cores", "gauge", "Event-loop threads");
+        rn_prom_u64(prom, "runnel_cores", NULL, (uint64_t)src->node->core_count);
+    }
+    rn_net_shared_t *net = src->net;
+    rn_prom_family(prom, "runnel_connections_open", "gauge", "Client connections open now");
+    rn_prom_i64(prom, "runnel_connections_open", NULL, atomic_load(&net->connections_open));
+    rn_prom_family(prom, "runnel_connections_accepted_total", "counter",
+                   "Client connections accepted");
+    rn_prom_u64(prom, "runnel_connections_accepted_total", NULL,
+                rn_stats_read(&net->connections_accepted_total));
+    rn_prom_family(prom, "runnel_connections_refused_total", "counter",
+                   "Client connections refused at max.connections");
+    rn_prom_u64(prom, "runnel_connections_refused_total", NULL,
+                rn_stats_read(&net->connections_refused_total));
+}
+
+/* ---- requests, errors, fsync: summed over cores ---- */
+
+static const char *metrics_api_name(int slot) {
+    const rn_api_info_t *api = slot < RN_STATS_API_KEYS - 1 ? rn_api_info((int16_t)slot) : NULL;
+    return api ? api->name : "other";
+}
+
+static void metrics_requests(rn_prom_t *prom, const rn_node_t *node) {
+    rn_histo_snap_t *snaps = calloc(RN_STATS_API_KEYS, sizeof *snaps);
+    if (!snaps) {
+        prom->failed = true;
+        return;
+    }
+    for (int c = 0; c < node->core_count; c++)
+        for (int k = 0; k < RN_STATS_API_KEYS; k++)
+            rn_histo_add_to(&node->cores[c].stats.requests.latency[k], &snaps[k]);
+    char labels[128];
+    rn_prom_family(prom, "runnel_requests_total", "counter",
+                   "Kafka requests answered (or dropped), by API");
+    for (int k = 0; k < RN_STATS_API_KEYS; k++) {
+        if (snaps[k].count == 0) continue;
+        labels[0] = '\0';
+        rn_prom_label(labels, sizeof labels, "api", metrics_api_name(k));
+        rn_prom_u64(prom, "runnel_requests_total", labels, snaps[k].count);
+    }
+    rn_prom_family(prom, "runnel_request_duration_seconds", "histogram",
+                   "Time from a request's last byte read to its answer being ready, by API");
+    for (int k = 0; k < RN_STATS_API_KEYS; k++) {
+        if (snaps[k].count == 0) continue;
+        labels[0] = '\0';
+        rn_prom_label(labels, sizeof labels, "api", metrics_api_name(k));
+        rn_prom_histo(prom, "runnel_request_duration_seconds", labels, &snaps[k]);
+    }
+    free(snaps);
+}
+
+static void metrics_errors(rn_prom_t *prom, const rn_node_t *node) {
+    static const char *const api_names[RN_STATS_ERROR_APIS] = {"Produce", "Fetch"};
+    rn_prom_family(prom, "runnel_response_errors_total", "counter",
+                   "Non-zero Kafka error codes in Produce and Fetch answers (per partition, "
+                   "and Fetch's top-level code), by API and error");
+    for (int a = 0; a < RN_STATS_ERROR_APIS; a++) {
+        for (int i = 0; i < RN_STATS_ERROR_CODES; i++) {
+            uint64_t total = 0;
+            for (int c = 0; c < node->core_count; c++)
+                total += rn_stats_read(&node->cores[c].stats.errors[a][i]);
+            if (total == 0) continue;
+            char labels[160] = "";
+            rn_prom_label(labels, sizeof labels, "api", api_names[a]);
+            rn_prom_label(labels, sizeof labels, "error",
+                          rn_kerr_name((int16_t)(i + RN_KERR_CODE_MIN)));
+            rn_prom_u64(prom, "runnel_response_errors_total", labels, total);
+        }
+    }
+}
+
+static void metrics_fsync(rn_prom_t *prom, const rn_node_t *node) {
+    rn_histo_snap_t snap;
+    memset(&snap, 0, sizeof snap);
+    for (int c = 0; c < node->core_count; c++) rn_histo_add_to(&node->cores[c].stats.fsync, &snap);
+    rn_prom_family(prom, "runnel_fsync_duration_seconds", "histogram",
+                   "Time of one partition log fsync in a group commit");
+    rn_prom_histo(prom, "runnel_fsync_duration_seconds", NULL, &snap);
+}
+
+/* ---- partitions and topics ---- */
+
+typedef struct part_metric {
+    const char *name;       /* per-partition family */
+    const char *topic_name; /* per-topic sum family, or NULL */
+    const char *type;
+    const char *help;
+    size_t field;           /* offset of an _Atomic uint64_t in rn_partition_t */
+} part_metric_t;
+
+static const part_metric_t part_metrics[] = {
+    {"runnel_partition_bytes_in_total", "runnel_topic_bytes_in_total", "counter",
+     "Record batch bytes appended by Produce", offsetof(rn_partition_t, bytes_in_total)},
+    {"runnel_partition_records_in_total", "runnel_topic_records_in_total", "counter",
+     "Records (offsets) appended by Produce", offsetof(rn_partition_t, records_in_total)},
+    {"runnel_partition_bytes_out_total", "runnel_topic_bytes_out_total", "counter",
+     "Record batch bytes sent in Fetch answers", offsetof(rn_partition_t, bytes_out_total)},
+    {"runnel_partition_log_size_bytes", "runnel_topic_log_size_bytes", "gauge",
+     "Bytes of the partition's log segments on disk", offsetof(rn_partition_t, size_bytes)},
+    {"runnel_partition_log_segments", NULL, "gauge", "Segments in the partition's log",
+     offsetof(rn_partition_t, segment_count)},
+};
+#define PART_METRIC_COUNT (sizeof part_metrics / sizeof part_metrics[0])
+
+static uint64_t part_value(const rn_partition_t *part, const part_metric_t *metric) {
+    return rn_stats_read((const _Atomic uint64_t *)((const char *)part + metric->field));
+}
+
+static bool part_live(const rn_partition_t *part) { return part && !atomic_load(&part->deleted); }
+
+static void metrics_partition_family(rn_prom_t *prom, const rn_ptable_t *table,
+                                     const part_metric_t *metric) {
+    rn_prom_family(prom, metric->name, metric->type, metric->help);
+    int32_t emitted = 0;
+    for (int32_t t = 0; t < table->topic_count; t++) {
+        const rn_topic_rt_t *rt = table->topics[t];
+        for (int32_t p = 0; p < rt->partition_count; p++) {
+            if (!part_live(rt->parts[p])) continue;
+            if (emitted++ >= RN_ADMIN_PARTITION_SERIES_MAX) return;
+            char labels[RN_PROM_LABELS_BYTES_MAX] = "";
+            char index[16];
+            snprintf(index, sizeof index, "%d", p);
+            rn_prom_label(labels, sizeof labels, "topic", rt->name);
+            rn_prom_label(labels, sizeof labels, "partition", index);
+            rn_prom_u64(prom, metric->name, labels, part_value(rt->parts[p], metric));
+        }
+    }
+}
+
+static void metrics_topic_family(rn_prom_t *prom, const rn_ptable_t *table,
+                                 const part_metric_t *metric) {
+    rn_prom_family(prom, metric->topic_name, metric->type, metric->help);
+    for (int32_t t = 0; t < table->topic_count; t++) {
+        const rn_topic_rt_t *rt = table->topics[t];
+        uint64_t total = 0;
+        for (int32_t p = 0; p < rt->partition_count; p++)
+            if (part_live(rt->parts[p])) total += part_value(rt->parts[p], metric);
+        char labels[RN_PROM_LABELS_BYTES_MAX] = "";
+        rn_prom_label(labels, sizeof labels, "topic", rt->name);
+        rn_prom_u64(prom, metric->topic_name, labels, total);
+    }
+}
+
+static void metrics_partition_counts(rn_prom_t *prom, const rn_ptable_t *table) {
+    uint64_t partitions = 0;
+    for (int32_t t = 0; t < table->topic_count; t++)
+        for (int32_t p = 0; p < table->topics[t]->partition_count; p++)
+            partitions += part_live(table->topics[t]->parts[p]);
+    rn_prom_family(prom, "runnel_topics", "gauge", "Topics, internal ones included");
+    rn_prom_u64(prom, "runnel_topics", NULL, (uint64_t)table->topic_count);
+    rn_prom_family(prom, "runnel_partitions", "gauge", "Partitions led by this broker");
+    rn_prom_u64(prom, "runnel_partitions", NULL, partitions);
+    /* One node: every partition's ISR is its one replica. */
+    rn_prom_family(prom, "runnel_under_replicated_partitions", "gauge",
+                   "Partitions whose in-sync replicas are fewer than their replicas");
+    rn_prom_u64(prom, "runnel_under_replicated_partitions", NULL, 0);
+    rn_prom_family(prom, "runnel_metrics_partitions_omitted", "gauge",
+                   "Partitions past the per-partition series limit of one scrape");
+    rn_prom_u64(prom, "runnel_metrics_partitions_omitted", NULL,
+                partitions > RN_ADMIN_PARTITION_SERIES_MAX
+                    ? partitions - RN_ADMIN_PARTITION_SERIES_MAX : 0);
+}
+
+static void metrics_partitions(rn_prom_t *prom, rn_node_t *node) {
+    /* Publishing and reclaiming tables happen under admin_lock, so a table
+       taken under it cannot be freed between the load and the reference. */
+    pthread_mutex_lock(&node->admin_lock);
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    pthread_mutex_unlock(&node->admin_lock);
+    metrics_partition_counts(prom, table);
+    for (size_t m = 0; m < PART_METRIC_COUNT; m++) {
+        if (part_metrics[m].topic_name) metrics_topic_family(prom, table, &part_metrics[m]);
+        metrics_partition_family(prom, table, &part_metrics[m]);
+    }
+    rn_ptable_release(table);
+}
+
+/* ---- consumer lag ---- */
+
+typedef struct lag_rows {
+    rn_prom_t lag;
+    rn_prom_t committed;
+    uint64_t count;
+    uint64_t omitted;
+} lag_rows_t;
+
+static void metrics_lag_row(void *ctx, const char *group_id, const char *topic,
+                            int32_t partition, int64_t committed, int64_t end_offset) {
+    lag_rows_t *rows = ctx;
+    if (end_offset < 0 || committed < 0) return; /* partition gone, or nothing committed */
+    char labels[RN_PROM_LABELS_BYTES_MAX] = "";
+    char index[16];
+    snprintf(index, sizeof index, "%d", partition);
+    if (rows->count >= RN_ADMIN_LAG_SERIES_MAX ||
+        !rn_prom_label(labels, sizeof labels, "group", group_id) ||
+        !rn_prom_label(labels, sizeof labels, "topic", topic) ||
+        !rn_prom_label(labels, sizeof labels, "partition", index)) {
+        rows->omitted++;
+        return;
+    }
+    rows->count++;
+    rn_prom_i64(&rows->lag, "runnel_consumer_group_lag", labels,
+                end_offset > committed ? end_offset - committed : 0);
+    rn_prom_i64(&rows->committed, "runnel_consumer_group_committed_offset", labels, committed);
+}
+
+/* Moves what `part` built to the end of prom. */
+static void metrics_append(rn_prom_t *prom, rn_prom_t *part) {
+    size_t len = 0;
+    char *text = rn_prom_take(part, &len);
+    if (!text) {
+        prom->failed = true;
+        return;
+    }
+    rn_prom_raw(prom, text, len);
+    free(text);
+}
+
+static void metrics_lag(rn_prom_t *prom, rn_node_t *node) {
+    lag_rows_t rows;
+    memset(&rows, 0, sizeof rows);
+    rn_prom_init(&rows.lag);
+    rn_prom_init(&rows.committed);
+    rn_group_lag_each(node, metrics_lag_row, &rows);
+    rn_prom_family(prom, "runnel_consumer_group_lag", "gauge",
+                   "Records between a group's committed offset and the partition's high "
+                   "watermark");
+    metrics_append(prom, &rows.lag);
+    rn_prom_family(prom, "runnel_consumer_group_committed_offset", "gauge",
+                   "A group's committed offset");
+    metrics_append(prom, &rows.committed);
+    rn_prom_family(prom, "runnel_metrics_lag_series_omitted", "gauge",
+                   "Lag rows past the series limit of one scrape (or with labels too long)");
+    rn_prom_u64(prom, "runnel_metrics_lag_series_omitted", NULL, rows.omitted);
+}
+
+char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
+    RN_ASSERT(src->node != NULL);
+    RN_ASSERT(src->net != NULL);
+    rn_prom_t prom;
+    rn_prom_init(&prom);
+    /* Before ready the partition table and the groups may be half built. */
+    bool ready = atomic_load(src->ready);
+    metrics_process(&prom, src, ready);
+    if (ready) {
+        metrics_requests(&prom, src->node);
+        metrics_errors(&prom, src->node);
+        metrics_fsync(&prom, src->node);
+        metrics_partitions(&prom, src->node);
+        metrics_lag(&prom, src->node);
+    }
+    return rn_prom_take(&prom, len);
+}
