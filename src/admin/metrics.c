@@ -193,11 +193,7 @@ static void metrics_partition_counts(rn_prom_t *prom, const rn_ptable_t *table) 
 }
 
 static void metrics_partitions(rn_prom_t *prom, rn_node_t *node) {
-    /* Publishing and reclaiming tables happen under admin_lock, so a table
-       taken under it cannot be freed between the load and the reference. */
-    pthread_mutex_lock(&node->admin_lock);
-    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
-    pthread_mutex_unlock(&node->admin_lock);
+    rn_ptable_t *table = rn_node_table_acquire(node); /* not a loop thread */
     metrics_partition_counts(prom, table);
     for (size_t m = 0; m < PART_METRIC_COUNT; m++) {
         if (part_metrics[m].topic_name) metrics_topic_family(prom, table, &part_metrics[m]);

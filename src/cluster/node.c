@@ -59,6 +59,13 @@ void rn_node_poke_all(rn_node_t *node) {
     }
 }
 
+rn_ptable_t *rn_node_table_acquire(rn_node_t *node) {
+    pthread_mutex_lock(&node->admin_lock);
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    pthread_mutex_unlock(&node->admin_lock);
+    return table;
+}
+
 void rn_node_publish(rn_node_t *node, rn_ptable_t *table) {
     rn_ptable_t *old = rn_ptable_swap(&node->ptable, table);
     if (old) {

@@ -99,6 +99,11 @@ struct rn_node {
     struct rn_group_rt *groups; /* the group coordinator (group/coordinator.h) */
 };
 
+/* The current partition table, referenced, for a thread that is not an
+   event loop (the grace period only covers loops): taken under admin_lock,
+   which publishing and reclaiming hold too. */
+rn_ptable_t *rn_node_table_acquire(rn_node_t *node);
+
 /* Installs a new partition table; caller holds admin_lock. */
 void rn_node_publish(rn_node_t *node, rn_ptable_t *table);
 /* Releases replaced tables every loop has moved past; holds admin_lock. */

@@ -253,7 +253,7 @@ void rn_group_lag_each(rn_node_t *node, rn_group_lag_fn fn, void *ctx) {
     int left = node->core_count;
     lag_call_t *calls = calloc((size_t)node->core_count, sizeof *calls);
     RN_ASSERT(calls != NULL);
-    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    rn_ptable_t *table = rn_node_table_acquire(node); /* not a loop thread */
     for (int c = 0; c < node->core_count; c++) {
         calls[c] = (lag_call_t){.rt = rt, .core = c, .table = table, .lock = &lock,
                                 .cond = &cond, .left = &left};

@@ -178,3 +178,5 @@ void rn_loop_stop(rn_loop_t *loop) {
 }
 
 void rn_loop_join(rn_loop_t *loop) { pthread_join(loop->thread, NULL); }
+
+void rn_loop_drain(rn_loop_t *loop) { drain_mailbox(loop); }

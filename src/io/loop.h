@@ -83,5 +83,8 @@ rn_err_t rn_loop_start_thread(rn_loop_t *loop);
 /* From any thread: asks the loop to return from rn_loop_run. */
 void rn_loop_stop(rn_loop_t *loop);
 void rn_loop_join(rn_loop_t *loop);
+/* Runs the mail still queued on a stopped loop (after rn_loop_join), so
+   nothing posted during shutdown is lost or leaked. */
+void rn_loop_drain(rn_loop_t *loop);
 
 #endif

@@ -19,7 +19,8 @@ typedef struct net_handoff {
 } net_handoff_t;
 
 static void net_adopt(rn_net_t *net, rn_fd_t fd) {
-    rn_err_t err = rn_conn_open(net, fd);
+    /* A socket accepted on loop 0 may reach a loop that already stopped. */
+    rn_err_t err = net->stopped ? RN_ERR_CLOSED : rn_conn_open(net, fd);
     if (err != RN_OK) {
         RN_WARN("net", "cannot adopt connection: %s", rn_err_name(err));
         net->loop->io->ops->sock_close(net->loop->io, fd);
@@ -114,6 +115,7 @@ rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint16_t 
 
 void rn_net_shutdown(rn_net_t *net) {
     rn_io_t *io = net->loop->io;
+    net->stopped = 1;
     if (net->listen_fd != RN_FD_NONE) {
         rn_loop_watch(net->loop, net->listen_fd, 0, &net->listen_watch);
         io->ops->sock_close(io, net->listen_fd);

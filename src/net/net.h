@@ -50,6 +50,7 @@ struct rn_net {
     rn_timer_t idle_timer;
     uint64_t requests_total;
     void *request_ctx; /* handed to on_request with each request of this loop */
+    int stopped;       /* rn_net_shutdown ran: late hand-offs are closed */
     /* Count and latency of finished requests, written by this loop only;
        handed in at start-up by the server (NULL: not counted). */
     rn_stats_requests_t *request_stats;

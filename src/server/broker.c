@@ -243,6 +243,7 @@ static void broker_stop(rn_broker_t *broker) {
     /* 2. Stop the loops; sync what the last turns appended. */
     for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
+    for (int i = 0; i < node->core_count; i++) rn_loop_drain(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_core_group_commit(&node->cores[i]);
     /* 3. Close every partition cleanly (checkpoints, clean-shutdown marks). */
     rn_group_stop(node);
