@@ -29,8 +29,8 @@ struct rn_admin {
     uint16_t port;
 };
 
-static enum MHD_Result http_reply(struct MHD_Connection *mc, unsigned status,
-                                  const char *type, char *body, size_t len, bool owned) {
+static enum MHD_Result http_reply(struct MHD_Connection *mc, unsigned status, const char *type,
+                                  char *body, size_t len, bool owned) {
     struct MHD_Response *resp =
         owned ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
               : MHD_create_response_from_buffer(len, body, MHD_RESPMEM_PERSISTENT);
@@ -53,14 +53,12 @@ static enum MHD_Result http_metrics(struct MHD_Connection *mc, const rn_admin_t 
     size_t len = 0;
     char *text = rn_admin_metrics_render(admin->src, &len);
     if (!text) return http_text(mc, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
-    return http_reply(mc, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
-                      true);
+    return http_reply(mc, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len, true);
 }
 
 static enum MHD_Result http_handle(void *ctx, struct MHD_Connection *mc, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls) {
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls) {
     (void)version;
     (void)upload_data;
     (void)con_cls;
@@ -69,7 +67,8 @@ static enum MHD_Result http_handle(void *ctx, struct MHD_Connection *mc, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/health/live") == 0 ||
                  strcmp(url, "/health/ready") == 0;
     if (!known) return http_text(mc, MHD_HTTP_NOT_FOUND, "not found\n");
@@ -84,7 +83,8 @@ static enum MHD_Result http_handle(void *ctx, struct MHD_Connection *mc, const c
    socket address. */
 static rn_err_t http_resolve(const char *host, uint16_t port, struct sockaddr_storage *addr,
                              bool *ipv6) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char service[8];
@@ -111,19 +111,19 @@ rn_err_t rn_admin_start(const char *host, uint16_t port, const rn_admin_sources_
     rn_admin_t *admin = calloc(1, sizeof *admin);
     if (!admin) return RN_ERR_NO_MEMORY;
     admin->src = src;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
-    admin->daemon = MHD_start_daemon(flags, port, NULL, NULL, http_handle, admin,
-                                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                     MHD_OPTION_CONNECTION_LIMIT,
-                                     (unsigned)RN_ADMIN_CONNECTIONS_MAX,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RN_ADMIN_IDLE_S,
-                                     MHD_OPTION_END);
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    admin->daemon = MHD_start_daemon(
+        flags, port, NULL, NULL, http_handle, admin, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)RN_ADMIN_CONNECTIONS_MAX,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RN_ADMIN_IDLE_S, MHD_OPTION_END);
     if (!admin->daemon) {
         RN_ERROR("admin", "cannot serve HTTP on %s:%u", host[0] ? host : "*", (unsigned)port);
         free(admin);
         return RN_ERR_IO;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
     admin->port = info ? info->port : port;
     RN_INFO("admin", "admin HTTP on %s:%u (/metrics, /health/live, /health/ready)",
             host[0] ? host : "*", (unsigned)admin->port);

@@ -116,7 +116,7 @@ typedef struct part_metric {
     const char *topic_name; /* per-topic sum family, or NULL */
     const char *type;
     const char *help;
-    size_t field;           /* offset of an _Atomic uint64_t in rn_partition_t */
+    size_t field; /* offset of an _Atomic uint64_t in rn_partition_t */
 } part_metric_t;
 
 static const part_metric_t part_metrics[] = {
@@ -189,7 +189,8 @@ static void metrics_partition_counts(rn_prom_t *prom, const rn_ptable_t *table) 
                    "Partitions past the per-partition series limit of one scrape");
     rn_prom_u64(prom, "runnel_metrics_partitions_omitted", NULL,
                 partitions > RN_ADMIN_PARTITION_SERIES_MAX
-                    ? partitions - RN_ADMIN_PARTITION_SERIES_MAX : 0);
+                    ? partitions - RN_ADMIN_PARTITION_SERIES_MAX
+                    : 0);
 }
 
 static void metrics_partitions(rn_prom_t *prom, rn_node_t *node) {
@@ -211,8 +212,8 @@ typedef struct lag_rows {
     uint64_t omitted;
 } lag_rows_t;
 
-static void metrics_lag_row(void *ctx, const char *group_id, const char *topic,
-                            int32_t partition, int64_t committed, int64_t end_offset) {
+static void metrics_lag_row(void *ctx, const char *group_id, const char *topic, int32_t partition,
+                            int64_t committed, int64_t end_offset) {
     lag_rows_t *rows = ctx;
     if (end_offset < 0 || committed < 0) return; /* partition gone, or nothing committed */
     char labels[RN_PROM_LABELS_BYTES_MAX] = "";

@@ -126,8 +126,10 @@ bool rn_prom_label(char *out, size_t cap, const char *key, const char *value) {
         const char *esc = *c == '\\' ? "\\\\" : *c == '"' ? "\\\"" : *c == '\n' ? "\\n" : NULL;
         size_t n = esc ? 2 : 1;
         if (pos + n >= cap) goto full;
-        if (esc) memcpy(out + pos, esc, 2);
-        else out[pos] = *c;
+        if (esc)
+            memcpy(out + pos, esc, 2);
+        else
+            out[pos] = *c;
         pos += n;
     }
     if (pos + 1 >= cap) goto full;

@@ -11,8 +11,7 @@
 
 _Noreturn void rn_assert_fail(const char *cond, const char *file, int line);
 
-#define RN_ASSERT(cond) \
-    ((cond) ? (void)0 : rn_assert_fail(#cond, __FILE__, __LINE__))
+#define RN_ASSERT(cond) ((cond) ? (void)0 : rn_assert_fail(#cond, __FILE__, __LINE__))
 
 /* Marks a branch that valid states never reach (an unhandled enum value). */
 #define RN_UNREACHABLE(what) rn_assert_fail("unreachable: " what, __FILE__, __LINE__)

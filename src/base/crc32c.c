@@ -15,7 +15,8 @@ static void crc_table_init(void) {
     }
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFFu];
+            crc_table[t][i] =
+                (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFFu];
 }
 
 static uint32_t crc_soft(uint32_t crc, const uint8_t *p, size_t len) {
@@ -36,7 +37,7 @@ static uint32_t crc_soft(uint32_t crc, const uint8_t *p, size_t len) {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p,
-                                                          size_t len) {
+                                                         size_t len) {
     uint64_t c = crc;
     while (len >= 8) {
         uint64_t w;

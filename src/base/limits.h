@@ -57,8 +57,7 @@
    structs cost at most a small multiple of the bytes that describe them. */
 #define RN_PROTO_ARENA_FACTOR 8
 #define RN_PROTO_ARENA_BYTES_MIN (64 * 1024)
-RN_STATIC_ASSERT(RN_PROTO_STRING_BYTES_MAX <= 32767,
-                 "a string limit an int16 length can carry");
+RN_STATIC_ASSERT(RN_PROTO_STRING_BYTES_MAX <= 32767, "a string limit an int16 length can carry");
 RN_STATIC_ASSERT(RN_PROTO_ARRAY_COUNT_MAX < 2147483647 / 64,
                  "count times element size stays far from overflow");
 RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting");
@@ -220,7 +219,7 @@ RN_STATIC_ASSERT(RN_RAFT_APPEND_BYTES_MAX < RN_RAFT_MSG_BYTES_MAX,
                  "an append batch fits in one message");
 RN_STATIC_ASSERT(RN_RAFT_HEARTBEAT_TICKS_DEFAULT * 2 < RN_RAFT_ELECTION_TICKS_DEFAULT,
                  "heartbeats arrive well within the election timeout");
-RN_STATIC_ASSERT(RN_RAFT_INFLIGHT_MAX * RN_RAFT_NODES_MAX < RN_RAFT_MSGS_OUT_MAX,
+RN_STATIC_ASSERT((RN_RAFT_INFLIGHT_MAX * RN_RAFT_NODES_MAX) < RN_RAFT_MSGS_OUT_MAX,
                  "a full pipeline to every peer fits in one step's output");
 
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");

@@ -20,7 +20,7 @@ int rn_log_enabled(rn_log_level_t level);
 void rn_log(rn_log_level_t level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define RN_DEBUG_LOG(mod, ...) \
+#define RN_DEBUG_LOG(mod, ...)                                                                     \
     (rn_log_enabled(RN_LOG_DEBUG) ? rn_log(RN_LOG_DEBUG, mod, __VA_ARGS__) : (void)0)
 #define RN_INFO(mod, ...) rn_log(RN_LOG_INFO, mod, __VA_ARGS__)
 #define RN_WARN(mod, ...) rn_log(RN_LOG_WARN, mod, __VA_ARGS__)

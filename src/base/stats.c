@@ -6,9 +6,8 @@
 #include "base/assert.h"
 
 static const int64_t histo_bounds_ns[RN_HISTO_BUCKETS] = {
-    100000,    250000,    500000,     1000000,    2500000,    5000000,
-    10000000,  25000000,  50000000,   100000000,  250000000,  500000000,
-    1000000000, 2500000000, 5000000000, 10000000000,
+    100000,   250000,    500000,    1000000,   2500000,    5000000,    10000000,   25000000,
+    50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000, 5000000000, 10000000000,
 };
 
 int64_t rn_histo_bound_ns(int i) {
@@ -22,8 +21,10 @@ static int histo_bucket(int64_t ns) {
     int lo = 0, hi = RN_HISTO_BUCKETS;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (ns <= histo_bounds_ns[mid]) hi = mid;
-        else lo = mid + 1;
+        if (ns <= histo_bounds_ns[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return lo; /* RN_HISTO_BUCKETS: +Inf */
 }
@@ -38,7 +39,8 @@ void rn_histo_observe_ns(rn_histo_t *histo, int64_t ns) {
 }
 
 void rn_histo_add_to(const rn_histo_t *histo, rn_histo_snap_t *snap) {
-    for (int i = 0; i <= RN_HISTO_BUCKETS; i++) snap->buckets[i] += rn_stats_read(&histo->buckets[i]);
+    for (int i = 0; i <= RN_HISTO_BUCKETS; i++)
+        snap->buckets[i] += rn_stats_read(&histo->buckets[i]);
     snap->count += rn_stats_read(&histo->count);
     snap->sum_ns += rn_stats_read(&histo->sum_ns);
 }

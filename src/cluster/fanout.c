@@ -28,15 +28,19 @@ void rn_fanout_send(rn_fanout_t *fan, rn_part_op_t *op, void (*run)(rn_part_op_t
     op->mail.fn = fanout_op_run;
     fan->pending++;
     rn_core_t *owner = rn_part_op_owner(op);
-    if (owner == fan->origin) run(op);
-    else rn_loop_post(&owner->loop, &op->mail);
+    if (owner == fan->origin)
+        run(op);
+    else
+        rn_loop_post(&owner->loop, &op->mail);
 }
 
 void rn_fanout_reply(rn_part_op_t *op) {
     op->mail.fn = fanout_op_back;
     rn_core_t *origin = op->fan->origin;
-    if (rn_part_op_owner(op) == origin) fanout_op_back(&op->mail);
-    else rn_loop_post(&origin->loop, &op->mail);
+    if (rn_part_op_owner(op) == origin)
+        fanout_op_back(&op->mail);
+    else
+        rn_loop_post(&origin->loop, &op->mail);
 }
 
 void rn_fanout_end(rn_fanout_t *fan) {

@@ -47,7 +47,7 @@ typedef struct rn_node_settings {
     bool auto_create_topics;
     int32_t num_partitions;
     int16_t default_replication_factor;
-    bool durable_acks;         /* fsync before acknowledging (the default) */
+    bool durable_acks; /* fsync before acknowledging (the default) */
     bool delete_topic_enable;
     int64_t retention_check_interval_ms;
     char metadata_dir[RN_STORAGE_PATH_BYTES_MAX];
@@ -68,15 +68,15 @@ struct rn_core {
     rn_loop_t loop;
     int id;
     rn_node_t *node;
-    rn_partition_t **dirty;    /* partitions appended this turn */
+    rn_partition_t **dirty; /* partitions appended this turn */
     int32_t dirty_count;
     int32_t dirty_cap;
-    void *parked;              /* parked fetches (handlers/fetch_wait.c) */
-    rn_mail_t poke;            /* "new data": re-check parked fetches */
+    void *parked;   /* parked fetches (handlers/fetch_wait.c) */
+    rn_mail_t poke; /* "new data": re-check parked fetches */
     atomic_int poke_queued;
     atomic_int has_parked;
     rn_timer_t housekeep_timer;
-    rn_core_stats_t stats;     /* written by this core only (stats.h) */
+    rn_core_stats_t stats; /* written by this core only (stats.h) */
 };
 
 struct rn_node {
@@ -89,7 +89,7 @@ struct rn_node {
     _Atomic(rn_ptable_t *) ptable;
     /* Metadata changes (admin requests) are rare; one at a time. */
     pthread_mutex_t admin_lock;
-    rn_controller_t controller; /* guarded by admin_lock */
+    rn_controller_t controller;      /* guarded by admin_lock */
     struct rn_node_retired *retired; /* replaced tables in their grace period */
     int64_t started_ms;
     rn_node_config_next_fn broker_config_next;

@@ -27,8 +27,8 @@ static rn_err_t producer_ids_reserve(rn_node_t *node) {
     }
     int64_t end = node->producer_id_end + PRODUCER_IDS_BLOCK;
     int n = snprintf(text, sizeof text, "%" PRId64 "\n", end);
-    rn_err_t err = rn_io_write_atomic(node->io, node->settings.log_dir, PRODUCER_IDS_FILE, text,
-                                      (size_t)n);
+    rn_err_t err =
+        rn_io_write_atomic(node->io, node->settings.log_dir, PRODUCER_IDS_FILE, text, (size_t)n);
     if (err == RN_OK) node->producer_id_end = end;
     return err;
 }

@@ -144,7 +144,10 @@ static rn_err_t topics_reconcile(rn_node_t *node) {
 }
 
 rn_err_t rn_topics_open_all(rn_node_t *node) {
-    rn_ctl_settings_t set = {node->settings.node_id, NULL, 0, node->settings.num_partitions,
+    rn_ctl_settings_t set = {node->settings.node_id,
+                             NULL,
+                             0,
+                             node->settings.num_partitions,
                              node->settings.default_replication_factor,
                              node->settings.delete_topic_enable};
     pthread_mutex_lock(&node->admin_lock);

@@ -34,8 +34,11 @@ char *rn_group_str_dup(rn_str_t str) {
    (malformed bytes become U+FFFD). Returns the bytes consumed. */
 static size_t utf8_next(const uint8_t *p, size_t left, uint32_t *cp) {
     uint8_t b = p[0];
-    size_t need = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2
-                : (b & 0xF8) == 0xF0 ? 3 : 9;
+    size_t need = b < 0x80             ? 0
+                  : (b & 0xE0) == 0xC0 ? 1
+                  : (b & 0xF0) == 0xE0 ? 2
+                  : (b & 0xF8) == 0xF0 ? 3
+                                       : 9;
     if (need == 0) {
         *cp = b;
         return 1;
@@ -87,12 +90,16 @@ static void shard_add(rn_group_shard_t *shard, bool tombstone) {
     shard_flush(shard);
     rn_err_t err = rn_group_batch_add(&shard->out, &shard->key, tombstone ? NULL : &shard->value);
     if (err != RN_OK)
-        RN_ERROR("group", "%s-%d: a record of %zu bytes does not fit a batch", RN_GROUP_OFFSETS_TOPIC,
-                 shard->index, shard->value.len);
+        RN_ERROR("group", "%s-%d: a record of %zu bytes does not fit a batch",
+                 RN_GROUP_OFFSETS_TOPIC, shard->index, shard->value.len);
 }
 
-uint64_t rn_group_hook_random(void *ctx) { return rn_io_random(((rn_group_shard_t *)ctx)->node->io); }
-int64_t rn_group_hook_wall_ms(void *ctx) { return rn_io_wall_ms(((rn_group_shard_t *)ctx)->node->io); }
+uint64_t rn_group_hook_random(void *ctx) {
+    return rn_io_random(((rn_group_shard_t *)ctx)->node->io);
+}
+int64_t rn_group_hook_wall_ms(void *ctx) {
+    return rn_io_wall_ms(((rn_group_shard_t *)ctx)->node->io);
+}
 
 void rn_group_hook_group_changed(void *ctx, const rn_group_t *group) {
     rn_group_shard_t *shard = ctx;
@@ -110,7 +117,7 @@ void rn_group_hook_group_removed(void *ctx, const char *group_id) {
 }
 
 void rn_group_hook_offset_removed(void *ctx, const char *group_id, const char *topic,
-                                int32_t partition) {
+                                  int32_t partition) {
     rn_group_shard_t *shard = ctx;
     shard->key.len = 0;
     rn_group_rec_offset_key(&shard->key, group_id, topic, partition);
@@ -124,8 +131,8 @@ static rn_err_t shard_append(rn_group_shard_t *shard, rn_group_batch_t *batch,
     rn_group_batch_finish(batch);
     rn_node_t *node = shard->node;
     rn_partition_t *part = shard->part;
-    rn_err_t err = rn_partition_append(part, batch->buf.ptr, batch->buf.len, rn_io_wall_ms(node->io),
-                                       res);
+    rn_err_t err =
+        rn_partition_append(part, batch->buf.ptr, batch->buf.len, rn_io_wall_ms(node->io), res);
     if (err == RN_OK) {
         rn_core_mark_dirty(&node->cores[part->owner], part);
         shard->bytes_since_checkpoint += (int64_t)batch->buf.len;

@@ -19,7 +19,7 @@ typedef struct rn_group_shard {
     int32_t index;
     rn_partition_t *part; /* referenced */
     rn_group_coord_t *coord;
-    rn_group_batch_t out;  /* records produced by the shard, not yet written */
+    rn_group_batch_t out; /* records produced by the shard, not yet written */
     rn_buf_t key;
     rn_buf_t value;
     int64_t bytes_since_checkpoint;

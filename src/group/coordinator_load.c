@@ -32,7 +32,11 @@ static rn_err_t offsets_topic_ensure(rn_node_t *node) {
         {rn_str_from_cstr("retention.bytes"), rn_str_from_cstr("-1")},
     };
     rn_ctl_new_topic_t topic = {rn_str_from_cstr(RN_GROUP_OFFSETS_TOPIC),
-                                node->settings.offsets_partitions, -1, NULL, 0, configs,
+                                node->settings.offsets_partitions,
+                                -1,
+                                NULL,
+                                0,
+                                configs,
                                 (int32_t)(sizeof configs / sizeof configs[0])};
     rn_ctl_topic_result_t result;
     rn_topics_create(node, &topic, 1, false, &result);
@@ -118,8 +122,11 @@ static void shard_init(rn_node_t *node, rn_group_shard_t *shard, int32_t index,
         .offsets_retention_ms = set->offsets_retention_ms,
         .offsets_retention_check_ms = set->offsets_retention_check_ms,
     };
-    rn_group_hooks_t hooks = {shard, rn_group_hook_random, rn_group_hook_wall_ms,
-                              rn_group_hook_group_changed, rn_group_hook_group_removed,
+    rn_group_hooks_t hooks = {shard,
+                              rn_group_hook_random,
+                              rn_group_hook_wall_ms,
+                              rn_group_hook_group_changed,
+                              rn_group_hook_group_removed,
                               rn_group_hook_offset_removed};
     shard->node = node;
     shard->index = index;
@@ -162,7 +169,8 @@ rn_err_t rn_group_start(rn_node_t *node) {
         rn_loop_timer_start(&node->cores[c].loop, &gc->timer, 0);
     }
     node->groups = rt;
-    if (err != RN_OK) RN_ERROR("group", "loading %s failed: %s", RN_GROUP_OFFSETS_TOPIC, rn_err_name(err));
+    if (err != RN_OK)
+        RN_ERROR("group", "loading %s failed: %s", RN_GROUP_OFFSETS_TOPIC, rn_err_name(err));
     return err;
 }
 
@@ -255,8 +263,8 @@ void rn_group_lag_each(rn_node_t *node, rn_group_lag_fn fn, void *ctx) {
     RN_ASSERT(calls != NULL);
     rn_ptable_t *table = rn_node_table_acquire(node); /* not a loop thread */
     for (int c = 0; c < node->core_count; c++) {
-        calls[c] = (lag_call_t){.rt = rt, .core = c, .table = table, .lock = &lock,
-                                .cond = &cond, .left = &left};
+        calls[c] = (lag_call_t){
+            .rt = rt, .core = c, .table = table, .lock = &lock, .cond = &cond, .left = &left};
         calls[c].mail.fn = lag_on_core;
         rn_loop_post(&node->cores[c].loop, &calls[c].mail);
     }

@@ -79,7 +79,8 @@ static void coord_free(rn_group_coord_t *coord, bool answer) {
                 rn_group_join_waiter_t *waiter = member->join_waiter;
                 member->join_waiter = NULL;
                 rn_group_join_result_t res = {.error = RN_KERR_NOT_COORDINATOR,
-                                              .generation = -1, .member_id = member->member_id};
+                                              .generation = -1,
+                                              .member_id = member->member_id};
                 waiter->done(waiter, &res);
             }
             if (member->sync_waiter) {
@@ -296,8 +297,8 @@ rn_err_t rn_group_load(rn_group_coord_t *coord, const rn_group_loaded_t *loaded,
     group->generation = loaded->generation;
     group->has_metadata = true;
     group->protocol_type = rn_group_strdup(loaded->protocol_type);
-    group->protocol_name = loaded->protocol_name.len >= 0 ? rn_group_strdup(loaded->protocol_name)
-                                                          : NULL;
+    group->protocol_name =
+        loaded->protocol_name.len >= 0 ? rn_group_strdup(loaded->protocol_name) : NULL;
     group->state_timestamp_ms = loaded->state_timestamp_ms;
     group->state = RN_GROUP_EMPTY;
     if (loaded->member_count == 0 || !group->protocol_name) return RN_OK;
@@ -344,11 +345,16 @@ const rn_group_member_t *rn_group_member_at(const rn_group_t *group, int32_t i) 
 
 const char *rn_group_state_name(rn_group_state_t state) {
     switch (state) {
-    case RN_GROUP_EMPTY: return "Empty";
-    case RN_GROUP_PREPARING_REBALANCE: return "PreparingRebalance";
-    case RN_GROUP_COMPLETING_REBALANCE: return "CompletingRebalance";
-    case RN_GROUP_STABLE: return "Stable";
-    case RN_GROUP_DEAD: return "Dead";
+    case RN_GROUP_EMPTY:
+        return "Empty";
+    case RN_GROUP_PREPARING_REBALANCE:
+        return "PreparingRebalance";
+    case RN_GROUP_COMPLETING_REBALANCE:
+        return "CompletingRebalance";
+    case RN_GROUP_STABLE:
+        return "Stable";
+    case RN_GROUP_DEAD:
+        return "Dead";
     }
     return "Unknown";
 }

@@ -68,11 +68,11 @@ typedef struct rn_group_member rn_group_member_t;
 typedef struct rn_group_coord rn_group_coord_t;
 
 typedef struct rn_group_config {
-    int32_t session_timeout_min_ms; /* group.min.session.timeout.ms */
-    int32_t session_timeout_max_ms; /* group.max.session.timeout.ms */
+    int32_t session_timeout_min_ms;     /* group.min.session.timeout.ms */
+    int32_t session_timeout_max_ms;     /* group.max.session.timeout.ms */
     int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
-    int32_t group_max_size;         /* group.max.size */
-    int64_t offsets_retention_ms;   /* offsets.retention.minutes */
+    int32_t group_max_size;             /* group.max.size */
+    int64_t offsets_retention_ms;       /* offsets.retention.minutes */
     int64_t offsets_retention_check_ms; /* how often expiry runs */
 } rn_group_config_t;
 
@@ -88,8 +88,7 @@ typedef struct rn_group_hooks {
     /* Persist a tombstone for the group's metadata. */
     void (*group_removed)(void *ctx, const char *group_id);
     /* Persist a tombstone for one committed offset (expiry, OffsetDelete). */
-    void (*offset_removed)(void *ctx, const char *group_id, const char *topic,
-                           int32_t partition);
+    void (*offset_removed)(void *ctx, const char *group_id, const char *topic, int32_t partition);
 } rn_group_hooks_t;
 
 /* One protocol a member offers: name and opaque assignor metadata. */
@@ -161,8 +160,8 @@ struct rn_group_sync_waiter {
 /* One committed offset, as stored and as fetched. */
 typedef struct rn_group_offset {
     int64_t offset;
-    int32_t leader_epoch;     /* -1: unknown */
-    const char *metadata;     /* owned by the shard; "" when none */
+    int32_t leader_epoch; /* -1: unknown */
+    const char *metadata; /* owned by the shard; "" when none */
     int64_t commit_timestamp_ms;
     int64_t expire_timestamp_ms; /* -1: by the group's retention */
 } rn_group_offset_t;

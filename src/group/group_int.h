@@ -58,11 +58,11 @@ struct rn_group {
     char *id;
     rn_group_state_t state;
     int32_t generation;
-    char *protocol_type; /* NULL: none yet */
-    char *protocol_name; /* NULL: none */
-    char *leader_id;     /* NULL: none */
+    char *protocol_type;        /* NULL: none yet */
+    char *protocol_name;        /* NULL: none */
+    char *leader_id;            /* NULL: none */
     int64_t state_timestamp_ms; /* wall ms of the last state change */
-    bool has_metadata;   /* a metadata record was written or loaded */
+    bool has_metadata;          /* a metadata record was written or loaded */
     rn_group_member_t **members;
     int32_t member_count;
     int32_t member_cap;
@@ -88,7 +88,7 @@ struct rn_group_coord {
     int32_t group_cap;
     rn_group_t **buckets; /* power of two */
     int32_t bucket_count;
-    int64_t deadline_ms;  /* earliest known timeout; may be early */
+    int64_t deadline_ms;    /* earliest known timeout; may be early */
     int64_t expiry_next_ms; /* next offset-expiry pass; 0: not yet set */
 };
 

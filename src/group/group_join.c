@@ -32,9 +32,10 @@ static void join_answer(rn_group_t *group, rn_group_member_t *member, int16_t er
     waiter->done(waiter, &res);
 }
 
-static void join_answer_error(rn_group_join_waiter_t *waiter, int16_t error, const char *member_id) {
-    rn_group_join_result_t res = {.error = error, .generation = -1, .leader_id = "",
-                                  .member_id = member_id ? member_id : ""};
+static void join_answer_error(rn_group_join_waiter_t *waiter, int16_t error,
+                              const char *member_id) {
+    rn_group_join_result_t res = {
+        .error = error, .generation = -1, .leader_id = "", .member_id = member_id ? member_id : ""};
     waiter->done(waiter, &res);
 }
 
@@ -42,7 +43,8 @@ static void sync_answer(rn_group_t *group, rn_group_member_t *member, int16_t er
     rn_group_sync_waiter_t *waiter = member->sync_waiter;
     if (!waiter) return;
     member->sync_waiter = NULL;
-    rn_group_sync_result_t res = {.error = error, .protocol_type = group->protocol_type,
+    rn_group_sync_result_t res = {.error = error,
+                                  .protocol_type = group->protocol_type,
                                   .protocol_name = group->protocol_name};
     if (error == RN_KERR_NONE) res.assignment = rn_group_member_assignment(member);
     waiter->done(waiter, &res);
@@ -52,7 +54,8 @@ static void sync_answer(rn_group_t *group, rn_group_member_t *member, int16_t er
 
 static bool member_supports(const rn_group_member_t *member, const char *name, size_t len) {
     for (int32_t i = 0; i < member->protocol_count; i++)
-        if (strlen(member->protocols[i].name) == len && !memcmp(member->protocols[i].name, name, len))
+        if (strlen(member->protocols[i].name) == len &&
+            !memcmp(member->protocols[i].name, name, len))
             return true;
     return false;
 }
@@ -279,7 +282,8 @@ static void member_add(rn_group_coord_t *coord, rn_group_t *group, char *member_
     }
     if (group->member_count == group->member_cap) {
         group->member_cap = group->member_cap ? group->member_cap * 2 : 4;
-        group->members = realloc(group->members, (size_t)group->member_cap * sizeof *group->members);
+        group->members =
+            realloc(group->members, (size_t)group->member_cap * sizeof *group->members);
         RN_ASSERT(group->members != NULL);
     }
     group->members[group->member_count++] = member;
@@ -324,16 +328,20 @@ static void join_static_replace(rn_group_coord_t *coord, rn_group_t *group,
         member->session_timeout_ms = args->session_timeout_ms;
         member->rebalance_timeout_ms = args->rebalance_timeout_ms;
         coord->hooks.group_changed(coord->hooks.ctx, group);
-        rn_group_join_result_t res = {
-            .error = RN_KERR_NONE, .generation = group->generation,
-            .protocol_type = group->protocol_type, .protocol_name = group->protocol_name,
-            .leader_id = old_leader ? old_leader : "", .member_id = member->member_id};
+        rn_group_join_result_t res = {.error = RN_KERR_NONE,
+                                      .generation = group->generation,
+                                      .protocol_type = group->protocol_type,
+                                      .protocol_name = group->protocol_name,
+                                      .leader_id = old_leader ? old_leader : "",
+                                      .member_id = member->member_id};
         waiter->done(waiter, &res);
     } else {
         member_set_protocols(member, args);
         member->join_waiter = waiter;
-        if (group->state == RN_GROUP_COMPLETING_REBALANCE) prepare_rebalance(coord, group, now_ms);
-        else maybe_prepare_rebalance(coord, group, now_ms);
+        if (group->state == RN_GROUP_COMPLETING_REBALANCE)
+            prepare_rebalance(coord, group, now_ms);
+        else
+            maybe_prepare_rebalance(coord, group, now_ms);
         try_complete_join(coord, group, now_ms);
     }
     free(old_leader);
@@ -360,7 +368,8 @@ static void join_new_member(rn_group_coord_t *coord, rn_group_t *group,
     if (args->instance_id.len < 0 && args->require_known_member_id) {
         if (group->pending_count == group->pending_cap) {
             group->pending_cap = group->pending_cap ? group->pending_cap * 2 : 4;
-            group->pending = realloc(group->pending, (size_t)group->pending_cap * sizeof *group->pending);
+            group->pending =
+                realloc(group->pending, (size_t)group->pending_cap * sizeof *group->pending);
             RN_ASSERT(group->pending != NULL);
         }
         group_pending_t *pending = &group->pending[group->pending_count++];
@@ -419,12 +428,15 @@ static int16_t join_check(const rn_group_coord_t *coord, const rn_group_join_arg
     if (args->session_timeout_ms < coord->cfg.session_timeout_min_ms ||
         args->session_timeout_ms > coord->cfg.session_timeout_max_ms)
         return RN_KERR_INVALID_SESSION_TIMEOUT;
-    if (args->member_id.len > RN_GROUP_ID_BYTES_MAX || args->instance_id.len > RN_GROUP_ID_BYTES_MAX ||
-        args->protocol_type.len > RN_GROUP_ID_BYTES_MAX || args->protocol_count > RN_GROUP_PROTOCOLS_MAX)
+    if (args->member_id.len > RN_GROUP_ID_BYTES_MAX ||
+        args->instance_id.len > RN_GROUP_ID_BYTES_MAX ||
+        args->protocol_type.len > RN_GROUP_ID_BYTES_MAX ||
+        args->protocol_count > RN_GROUP_PROTOCOLS_MAX)
         return RN_KERR_INVALID_REQUEST;
     if (args->instance_id.len == 0) return RN_KERR_INVALID_REQUEST;
     for (int32_t i = 0; i < args->protocol_count; i++)
-        if (args->protocols[i].name.len > RN_GROUP_ID_BYTES_MAX || args->protocols[i].name.len < 0 ||
+        if (args->protocols[i].name.len > RN_GROUP_ID_BYTES_MAX ||
+            args->protocols[i].name.len < 0 ||
             args->protocols[i].metadata.len > RN_GROUP_METADATA_BYTES_MAX)
             return RN_KERR_INVALID_REQUEST;
     return RN_KERR_NONE;
@@ -442,18 +454,22 @@ void rn_group_join(rn_group_coord_t *coord, const rn_group_join_args_t *args,
     rn_group_t *group = unknown ? rn_group_get_or_create(coord, args->group_id)
                                 : rn_group_find(coord, args->group_id);
     if (!group) {
-        join_answer_error(waiter, unknown ? RN_KERR_COORDINATOR_NOT_AVAILABLE
-                                          : RN_KERR_UNKNOWN_MEMBER_ID, "");
+        join_answer_error(
+            waiter, unknown ? RN_KERR_COORDINATOR_NOT_AVAILABLE : RN_KERR_UNKNOWN_MEMBER_ID, "");
         return;
     }
-    if (group->state == RN_GROUP_DEAD) join_answer_error(waiter, RN_KERR_COORDINATOR_NOT_AVAILABLE, "");
-    else if (unknown) join_new_member(coord, group, args, waiter, now_ms);
-    else join_known_member(coord, group, args, waiter, now_ms);
+    if (group->state == RN_GROUP_DEAD)
+        join_answer_error(waiter, RN_KERR_COORDINATOR_NOT_AVAILABLE, "");
+    else if (unknown)
+        join_new_member(coord, group, args, waiter, now_ms);
+    else
+        join_known_member(coord, group, args, waiter, now_ms);
 }
 
 /* ---- SyncGroup ---- */
 
-static void sync_apply(rn_group_coord_t *coord, rn_group_t *group, const rn_group_sync_args_t *args) {
+static void sync_apply(rn_group_coord_t *coord, rn_group_t *group,
+                       const rn_group_sync_args_t *args) {
     for (int32_t i = 0; i < group->member_count; i++) group->members[i]->assignment_len = 0;
     for (int32_t a = 0; a < args->assignment_count; a++) {
         rn_group_member_t *member = rn_group_member_find(group, args->assignments[a].member_id);
@@ -468,11 +484,12 @@ static void sync_apply(rn_group_coord_t *coord, rn_group_t *group, const rn_grou
     rn_group_set_state(coord, group, RN_GROUP_STABLE);
     group->has_metadata = true;
     coord->hooks.group_changed(coord->hooks.ctx, group);
-    for (int32_t i = 0; i < group->member_count; i++) sync_answer(group, group->members[i], RN_KERR_NONE);
+    for (int32_t i = 0; i < group->member_count; i++)
+        sync_answer(group, group->members[i], RN_KERR_NONE);
 }
 
-static int16_t sync_check(rn_group_coord_t *coord, rn_group_t *group, const rn_group_sync_args_t *args,
-                          rn_group_member_t **out) {
+static int16_t sync_check(rn_group_coord_t *coord, rn_group_t *group,
+                          const rn_group_sync_args_t *args, rn_group_member_t **out) {
     if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
     if (!group) return RN_KERR_UNKNOWN_MEMBER_ID;
     if (group->state == RN_GROUP_DEAD) return RN_KERR_COORDINATOR_NOT_AVAILABLE;
@@ -482,8 +499,10 @@ static int16_t sync_check(rn_group_coord_t *coord, rn_group_t *group, const rn_g
     rn_group_member_t *member = rn_group_member_find(group, args->member_id);
     if (!member) return RN_KERR_UNKNOWN_MEMBER_ID;
     if (args->generation != group->generation) return RN_KERR_ILLEGAL_GENERATION;
-    if ((args->protocol_type.len >= 0 && !rn_group_str_is(args->protocol_type, group->protocol_type)) ||
-        (args->protocol_name.len >= 0 && !rn_group_str_is(args->protocol_name, group->protocol_name)))
+    if ((args->protocol_type.len >= 0 &&
+         !rn_group_str_is(args->protocol_type, group->protocol_type)) ||
+        (args->protocol_name.len >= 0 &&
+         !rn_group_str_is(args->protocol_name, group->protocol_name)))
         return RN_KERR_INCONSISTENT_GROUP_PROTOCOL;
     if (group->state == RN_GROUP_EMPTY) return RN_KERR_UNKNOWN_MEMBER_ID;
     if (group->state == RN_GROUP_PREPARING_REBALANCE) return RN_KERR_REBALANCE_IN_PROGRESS;
@@ -510,7 +529,8 @@ void rn_group_sync(rn_group_coord_t *coord, const rn_group_sync_args_t *args,
         return;
     }
     RN_ASSERT(group->state == RN_GROUP_COMPLETING_REBALANCE);
-    if (group->leader_id && !strcmp(group->leader_id, member->member_id)) sync_apply(coord, group, args);
+    if (group->leader_id && !strcmp(group->leader_id, member->member_id))
+        sync_apply(coord, group, args);
 }
 
 /* ---- Heartbeat and LeaveGroup ---- */

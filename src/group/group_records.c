@@ -47,22 +47,22 @@ rn_err_t rn_group_batch_add(rn_group_batch_t *batch, const rn_buf_t *key, const 
     RN_ASSERT(key != NULL && key->len > 0);
     int32_t key_len = (int32_t)key->len;
     int32_t value_len = value ? (int32_t)value->len : -1;
-    size_t body = 1 + rn_varlong_size(0) + rn_varint_size(batch->count) +
-                  rn_varint_size(key_len) + (size_t)key_len + rn_varint_size(value_len) +
-                  (value ? value->len : 0) + rn_varint_size(0);
+    size_t body = 1 + rn_varlong_size(0) + rn_varint_size(batch->count) + rn_varint_size(key_len) +
+                  (size_t)key_len + rn_varint_size(value_len) + (value ? value->len : 0) +
+                  rn_varint_size(0);
     size_t need = rn_varint_size((int32_t)body) + body;
     if (batch->buf.len + need > RN_GROUP_BATCH_BYTES_MAX) return RN_ERR_TOO_LARGE;
     rn_writer_t w;
     rn_writer_init(&w, &batch->buf);
     rn_write_varint(&w, (int32_t)body);
-    rn_write_int8(&w, 0);        /* attributes */
-    rn_write_varlong(&w, 0);     /* timestamp delta */
+    rn_write_int8(&w, 0);    /* attributes */
+    rn_write_varlong(&w, 0); /* timestamp delta */
     rn_write_varint(&w, batch->count);
     rn_write_varint(&w, key_len);
     rn_write_raw(&w, key->ptr, key->len);
     rn_write_varint(&w, value_len);
     if (value) rn_write_raw(&w, value->ptr, value->len);
-    rn_write_varint(&w, 0);      /* headers */
+    rn_write_varint(&w, 0); /* headers */
     if (w.err != RN_OK) return w.err;
     batch->count++;
     return RN_OK;
@@ -83,7 +83,8 @@ void rn_group_batch_finish(rn_group_batch_t *batch) {
     put_be(p + RN_BATCH_OFF_PRODUCER_EPOCH, (uint64_t)(uint16_t)-1, 2);
     put_be(p + RN_BATCH_OFF_BASE_SEQUENCE, (uint64_t)(uint32_t)-1, 4);
     put_be(p + RN_BATCH_OFF_RECORDS_COUNT, (uint64_t)batch->count, 4);
-    uint32_t crc = rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, batch->buf.len - RN_BATCH_OFF_ATTRIBUTES);
+    uint32_t crc =
+        rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, batch->buf.len - RN_BATCH_OFF_ATTRIBUTES);
     put_be(p + RN_BATCH_OFF_CRC, crc, 4);
 }
 

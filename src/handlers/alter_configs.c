@@ -43,7 +43,8 @@ void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
     resp->responses.count = count;
     resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
     for (int32_t r = 0; r < count; r++) {
-        rn_alter_configs_response_alter_configs_resource_response_t *out = &resp->responses.items[r];
+        rn_alter_configs_response_alter_configs_resource_response_t *out =
+            &resp->responses.items[r];
         rn_alter_configs_response_alter_configs_resource_response_init(out);
         out->resource_type = items[r].resource_type;
         out->resource_name = items[r].resource_name;

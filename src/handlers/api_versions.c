@@ -17,7 +17,8 @@ void rn_handle_api_versions(rn_core_t *core, rn_req_t *req, void *body) {
     }
     int count = 0;
     const rn_handler_api_t *apis = rn_handler_apis(&count);
-    resp->api_keys.items = rn_arena_alloc(&req->arena, (size_t)count * sizeof *resp->api_keys.items);
+    resp->api_keys.items =
+        rn_arena_alloc(&req->arena, (size_t)count * sizeof *resp->api_keys.items);
     resp->api_keys.count = count;
     for (int i = 0; i < count; i++) {
         rn_api_versions_response_api_version_t *entry = &resp->api_keys.items[i];

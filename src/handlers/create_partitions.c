@@ -24,7 +24,8 @@ static void create_partitions_item(rn_req_t *req,
     item->assignment_count = 0;
     if (in->assignments.count < 0) return;
     int32_t n = in->assignments.count;
-    rn_ctl_assignment_t *assignments = create_partitions_alloc(req, (size_t)n * sizeof *assignments);
+    rn_ctl_assignment_t *assignments =
+        create_partitions_alloc(req, (size_t)n * sizeof *assignments);
     for (int32_t a = 0; a < n; a++) {
         assignments[a].partition = -1;
         assignments[a].broker_ids = in->assignments.items[a].broker_ids.items;
@@ -40,12 +41,14 @@ void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body) {
     int32_t count = in->topics.count > 0 ? in->topics.count : 0;
     rn_ctl_new_partitions_t *items = create_partitions_alloc(req, (size_t)count * sizeof *items);
     rn_ctl_result_t *results = create_partitions_alloc(req, (size_t)count * sizeof *results);
-    for (int32_t t = 0; t < count; t++) create_partitions_item(req, &in->topics.items[t], &items[t]);
+    for (int32_t t = 0; t < count; t++)
+        create_partitions_item(req, &in->topics.items[t], &items[t]);
     rn_topics_grow(core->node, items, count, in->validate_only, results);
     resp->results.count = count;
     resp->results.items = create_partitions_alloc(req, (size_t)count * sizeof *resp->results.items);
     for (int32_t t = 0; t < count; t++) {
-        rn_create_partitions_response_create_partitions_topic_result_t *out = &resp->results.items[t];
+        rn_create_partitions_response_create_partitions_topic_result_t *out =
+            &resp->results.items[t];
         rn_create_partitions_response_create_partitions_topic_result_init(out);
         out->name = items[t].name;
         out->error_code = results[t].error_code;

@@ -33,7 +33,8 @@ void rn_handle_delete_groups(rn_core_t *core, rn_req_t *req, void *body) {
         out->group_id = in->groups_names.items[i];
         out->error_code = RN_KERR_NONE;
         ops[i] = (delete_op_t){.group_id = in->groups_names.items[i], .out = out};
-        if (out->group_id.len <= 0) out->error_code = RN_KERR_INVALID_GROUP_ID;
+        if (out->group_id.len <= 0)
+            out->error_code = RN_KERR_INVALID_GROUP_ID;
         else if (!rn_gops_send(gops, &ops[i].gop, out->group_id, delete_run))
             out->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
     }

@@ -40,11 +40,14 @@ void rn_handle_delete_records(rn_core_t *core, rn_req_t *req, void *body) {
         tout->partitions.count = count;
         tout->partitions.items = rn_pop_alloc(req, (size_t)count * sizeof *tout->partitions.items);
         for (int32_t p = 0; p < count; p++) {
-            const rn_delete_records_request_delete_records_partition_t *pin = &topic->partitions.items[p];
-            rn_delete_records_response_delete_records_partition_result_t *pout = &tout->partitions.items[p];
+            const rn_delete_records_request_delete_records_partition_t *pin =
+                &topic->partitions.items[p];
+            rn_delete_records_response_delete_records_partition_result_t *pout =
+                &tout->partitions.items[p];
             rn_delete_records_response_delete_records_partition_result_init(pout);
             pout->partition_index = pin->partition_index;
-            if (!rn_pop_send(batch, topic->name, pin->partition_index, pin, pout, delete_records_run)) {
+            if (!rn_pop_send(batch, topic->name, pin->partition_index, pin, pout,
+                             delete_records_run)) {
                 pout->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 pout->low_watermark = -1;
             }

@@ -14,11 +14,13 @@ void rn_handle_delete_topics(rn_core_t *core, rn_req_t *req, void *body) {
     rn_delete_topics_response_t *resp = rn_handler_response_new(req);
     int32_t count = in->topic_names.count > 0 ? in->topic_names.count : 0;
     rn_ctl_delete_topic_t *items = rn_arena_alloc(&req->arena, (size_t)count * sizeof *items + 1);
-    rn_ctl_topic_result_t *results = rn_arena_alloc(&req->arena, (size_t)count * sizeof *results + 1);
+    rn_ctl_topic_result_t *results =
+        rn_arena_alloc(&req->arena, (size_t)count * sizeof *results + 1);
     resp->responses.items =
         rn_arena_alloc(&req->arena, (size_t)count * sizeof *resp->responses.items + 1);
     RN_ASSERT(items && results && resp->responses.items);
-    for (int32_t t = 0; t < count; t++) items[t] = (rn_ctl_delete_topic_t){in->topic_names.items[t], rn_uuid_zero};
+    for (int32_t t = 0; t < count; t++)
+        items[t] = (rn_ctl_delete_topic_t){in->topic_names.items[t], rn_uuid_zero};
     rn_topics_delete(core->node, items, count, results);
     resp->responses.count = count;
     for (int32_t t = 0; t < count; t++) {

@@ -106,15 +106,19 @@ void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body) {
     rn_image_t *img = rn_topics_image(core->node);
     bool synonyms = req->api_version >= 1 && in->include_synonyms;
     for (int32_t r = 0; r < count; r++) {
-        const rn_describe_configs_request_describe_configs_resource_t *res = &in->resources.items[r];
+        const rn_describe_configs_request_describe_configs_resource_t *res =
+            &in->resources.items[r];
         dc_result_t *out = &resp->results.items[r];
         rn_describe_configs_response_describe_configs_result_init(out);
         out->resource_type = res->resource_type;
         out->resource_name = res->resource_name;
         out->configs.count = 0;
-        if (res->resource_type == RESOURCE_TOPIC) dc_topic(req, img, synonyms, res, out);
-        else if (res->resource_type == RESOURCE_BROKER) dc_broker(req, core->node, synonyms, res, out);
-        else out->error_code = RN_KERR_INVALID_REQUEST;
+        if (res->resource_type == RESOURCE_TOPIC)
+            dc_topic(req, img, synonyms, res, out);
+        else if (res->resource_type == RESOURCE_BROKER)
+            dc_broker(req, core->node, synonyms, res, out);
+        else
+            out->error_code = RN_KERR_INVALID_REQUEST;
     }
     rn_handler_respond(req, resp);
     rn_image_release(img); /* the response borrowed its strings until encoded */

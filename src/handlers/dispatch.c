@@ -83,8 +83,8 @@ char *rn_handler_cstr(rn_req_t *req, rn_str_t str) {
 
 static void dispatch_reject(rn_req_t *req, const char *what) {
     char why[160];
-    snprintf(why, sizeof why, "%s (api key %d, version %d, correlation id %d)", what,
-             req->api_key, req->api_version, req->correlation_id);
+    snprintf(why, sizeof why, "%s (api key %d, version %d, correlation id %d)", what, req->api_key,
+             req->api_version, req->correlation_id);
     rn_conn_close(req->conn, why);
     rn_handler_finish_silently(req);
 }
@@ -97,8 +97,8 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
         dispatch_reject(req, "unknown or unserved API key");
         return;
     }
-    int supported = req->api_version >= handler->version_min &&
-                    req->api_version <= handler->version_max;
+    int supported =
+        req->api_version >= handler->version_min && req->api_version <= handler->version_max;
     if (!supported && req->api_key != RN_API_API_VERSIONS) {
         dispatch_reject(req, "unsupported API version");
         return;
@@ -111,8 +111,8 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
     void *body = NULL;
     if (err == RN_OK && supported) {
         body = rn_arena_alloc(&req->arena, api->request_bytes);
-        err = body ? api->request_decode(&r, &req->arena, req->api_version, body)
-                   : RN_ERR_NO_MEMORY;
+        err =
+            body ? api->request_decode(&r, &req->arena, req->api_version, body) : RN_ERR_NO_MEMORY;
     }
     if (err != RN_OK) {
         dispatch_reject(req, err == RN_ERR_NO_MEMORY ? "request exceeds its decode budget"

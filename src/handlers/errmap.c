@@ -7,37 +7,57 @@
 
 int16_t rn_handler_kerr(rn_err_t err) {
     switch (err) {
-    case RN_OK: return RN_KERR_NONE;
-    case RN_ERR_CORRUPT: return RN_KERR_CORRUPT_MESSAGE;
-    case RN_ERR_TOO_LARGE: return RN_KERR_MESSAGE_TOO_LARGE;
-    case RN_ERR_NOT_FOUND: return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    case RN_ERR_OUT_OF_RANGE: return RN_KERR_OFFSET_OUT_OF_RANGE;
-    case RN_ERR_STALE: return RN_KERR_INVALID_PRODUCER_EPOCH;
-    case RN_ERR_SEQUENCE: return RN_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
-    case RN_ERR_UNKNOWN_PRODUCER: return RN_KERR_UNKNOWN_PRODUCER_ID;
-    case RN_ERR_INVALID: return RN_KERR_INVALID_RECORD;
+    case RN_OK:
+        return RN_KERR_NONE;
+    case RN_ERR_CORRUPT:
+        return RN_KERR_CORRUPT_MESSAGE;
+    case RN_ERR_TOO_LARGE:
+        return RN_KERR_MESSAGE_TOO_LARGE;
+    case RN_ERR_NOT_FOUND:
+        return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    case RN_ERR_OUT_OF_RANGE:
+        return RN_KERR_OFFSET_OUT_OF_RANGE;
+    case RN_ERR_STALE:
+        return RN_KERR_INVALID_PRODUCER_EPOCH;
+    case RN_ERR_SEQUENCE:
+        return RN_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case RN_ERR_UNKNOWN_PRODUCER:
+        return RN_KERR_UNKNOWN_PRODUCER_ID;
+    case RN_ERR_INVALID:
+        return RN_KERR_INVALID_RECORD;
     case RN_ERR_NO_SPACE:
-    case RN_ERR_IO: return RN_KERR_KAFKA_STORAGE_ERROR;
-    case RN_ERR_LIMIT: return RN_KERR_POLICY_VIOLATION;
-    case RN_ERR_EXISTS: return RN_KERR_TOPIC_ALREADY_EXISTS;
-    case RN_ERR_AGAIN: return RN_KERR_REQUEST_TIMED_OUT;
-    case RN_ERR_DUPLICATE: return RN_KERR_DUPLICATE_SEQUENCE_NUMBER;
-    default: return RN_KERR_UNKNOWN_SERVER_ERROR;
+    case RN_ERR_IO:
+        return RN_KERR_KAFKA_STORAGE_ERROR;
+    case RN_ERR_LIMIT:
+        return RN_KERR_POLICY_VIOLATION;
+    case RN_ERR_EXISTS:
+        return RN_KERR_TOPIC_ALREADY_EXISTS;
+    case RN_ERR_AGAIN:
+        return RN_KERR_REQUEST_TIMED_OUT;
+    case RN_ERR_DUPLICATE:
+        return RN_KERR_DUPLICATE_SEQUENCE_NUMBER;
+    default:
+        return RN_KERR_UNKNOWN_SERVER_ERROR;
     }
 }
 
 int16_t rn_handler_batch_kerr(rn_batch_reason_t reason) {
     switch (reason) {
-    case RN_BATCH_OK: return RN_KERR_NONE;
+    case RN_BATCH_OK:
+        return RN_KERR_NONE;
     /* Kafka cannot even frame these: CorruptRecordException. */
     case RN_BATCH_FRAGMENT:
     case RN_BATCH_BAD_LENGTH:
     case RN_BATCH_UNKNOWN_MAGIC:
     case RN_BATCH_BAD_CRC:
-    case RN_BATCH_EMPTY: return RN_KERR_CORRUPT_MESSAGE;
-    case RN_BATCH_TOO_LARGE: return RN_KERR_MESSAGE_TOO_LARGE;
-    case RN_BATCH_LIST_TOO_LARGE: return RN_KERR_RECORD_LIST_TOO_LARGE;
+    case RN_BATCH_EMPTY:
+        return RN_KERR_CORRUPT_MESSAGE;
+    case RN_BATCH_TOO_LARGE:
+        return RN_KERR_MESSAGE_TOO_LARGE;
+    case RN_BATCH_LIST_TOO_LARGE:
+        return RN_KERR_RECORD_LIST_TOO_LARGE;
     /* Framed but invalid: InvalidRecordException. */
-    default: return RN_KERR_INVALID_RECORD;
+    default:
+        return RN_KERR_INVALID_RECORD;
     }
 }

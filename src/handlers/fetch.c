@@ -124,7 +124,8 @@ static void fetch_respond(fetch_state_t *state) {
 
 static void fetch_unpark(fetch_state_t *state) {
     rn_core_t *core = state->fan.origin;
-    for (fetch_state_t **link = (fetch_state_t **)&core->parked; *link; link = &(*link)->park_next) {
+    for (fetch_state_t **link = (fetch_state_t **)&core->parked; *link;
+         link = &(*link)->park_next) {
         if (*link == state) {
             *link = state->park_next;
             break;
@@ -202,7 +203,8 @@ static void fetch_evaluate(rn_fanout_t *fan) {
 static int32_t fetch_count_partitions(const rn_fetch_request_t *in) {
     int32_t count = 0;
     for (int32_t t = 0; t < in->topics.count; t++)
-        count += in->topics.items[t].partitions.count > 0 ? in->topics.items[t].partitions.count : 0;
+        count +=
+            in->topics.items[t].partitions.count > 0 ? in->topics.items[t].partitions.count : 0;
     return count;
 }
 
@@ -214,7 +216,8 @@ static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table,
     tout->topic = topic->topic;
     tout->topic_id = topic->topic_id;
     tout->partitions.count = count;
-    tout->partitions.items = rn_arena_alloc(&req->arena, (size_t)count * sizeof *tout->partitions.items + 1);
+    tout->partitions.items =
+        rn_arena_alloc(&req->arena, (size_t)count * sizeof *tout->partitions.items + 1);
     RN_ASSERT(tout->partitions.items != NULL);
     for (int32_t p = 0; p < count; p++) {
         const rn_fetch_request_fetch_partition_t *pin = &topic->partitions.items[p];
@@ -244,7 +247,8 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
     rn_fetch_response_t *resp = state->resp;
     resp->responses.count = topic_count;
-    resp->responses.items = rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
+    resp->responses.items =
+        rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
     if (!state->ops || !resp->responses.items) {
         rn_handler_finish_silently(req); /* past the decode budget: drop */
         return;

@@ -67,8 +67,8 @@ static void join_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
         .protocols = protocols,
         .protocol_count = count,
         .session_timeout_ms = in->session_timeout_ms,
-        .rebalance_timeout_ms = st->req->api_version >= 1 ? in->rebalance_timeout_ms
-                                                          : in->session_timeout_ms,
+        .rebalance_timeout_ms =
+            st->req->api_version >= 1 ? in->rebalance_timeout_ms : in->session_timeout_ms,
         .require_known_member_id = st->req->api_version >= 4,
     };
     rn_group_join(coord, &args, &st->waiter, rn_group_now_ms(node));

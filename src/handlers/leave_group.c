@@ -32,7 +32,8 @@ static void leave_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
         rn_leave_group_response_member_response_init(out);
         out->member_id = m->member_id;
         out->group_instance_id = m->group_instance_id;
-        out->error_code = rn_group_leave(coord, in->group_id, m->member_id, m->group_instance_id, now);
+        out->error_code =
+            rn_group_leave(coord, in->group_id, m->member_id, m->group_instance_id, now);
         if (out->error_code == RN_KERR_COORDINATOR_LOAD_IN_PROGRESS)
             resp->error_code = out->error_code;
     }

@@ -65,7 +65,8 @@ static void list_finish(rn_gops_t *gops) {
     resp->groups.items = rn_gops_alloc(st->req, (size_t)total * sizeof *resp->groups.items);
     int32_t n = 0;
     for (int32_t i = 0; i < st->op_count; i++)
-        for (int32_t g = 0; g < st->ops[i].count; g++) resp->groups.items[n++] = st->ops[i].groups[g];
+        for (int32_t g = 0; g < st->ops[i].count; g++)
+            resp->groups.items[n++] = st->ops[i].groups[g];
 }
 
 void rn_handle_list_groups(rn_core_t *core, rn_req_t *req, void *body) {

@@ -12,8 +12,7 @@
 #define LIST_OFFSETS_EARLIEST (-2)
 
 int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch) {
-    if (current_leader_epoch < 0 || current_leader_epoch == part->leader_epoch)
-        return RN_KERR_NONE;
+    if (current_leader_epoch < 0 || current_leader_epoch == part->leader_epoch) return RN_KERR_NONE;
     return current_leader_epoch > part->leader_epoch ? RN_KERR_UNKNOWN_LEADER_EPOCH
                                                      : RN_KERR_FENCED_LEADER_EPOCH;
 }
@@ -67,11 +66,14 @@ void rn_handle_list_offsets(rn_core_t *core, rn_req_t *req, void *body) {
         tout->partitions.count = count;
         tout->partitions.items = rn_pop_alloc(req, (size_t)count * sizeof *tout->partitions.items);
         for (int32_t p = 0; p < count; p++) {
-            const rn_list_offsets_request_list_offsets_partition_t *pin = &topic->partitions.items[p];
-            rn_list_offsets_response_list_offsets_partition_response_t *pout = &tout->partitions.items[p];
+            const rn_list_offsets_request_list_offsets_partition_t *pin =
+                &topic->partitions.items[p];
+            rn_list_offsets_response_list_offsets_partition_response_t *pout =
+                &tout->partitions.items[p];
             rn_list_offsets_response_list_offsets_partition_response_init(pout);
             pout->partition_index = pin->partition_index;
-            if (!rn_pop_send(batch, topic->name, pin->partition_index, pin, pout, list_offsets_run)) {
+            if (!rn_pop_send(batch, topic->name, pin->partition_index, pin, pout,
+                             list_offsets_run)) {
                 pout->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 pout->offset = -1;
                 pout->timestamp = -1;

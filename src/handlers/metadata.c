@@ -72,8 +72,8 @@ static void metadata_named_topic(rn_req_t *req, rn_node_t *node, const rn_ptable
         tout->error_code = RN_KERR_INVALID_TOPIC_EXCEPTION;
         return;
     }
-    int16_t kerr = auto_create ? rn_topics_auto_create(node, name)
-                               : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    int16_t kerr =
+        auto_create ? rn_topics_auto_create(node, name) : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     tout->error_code = kerr == RN_KERR_NONE ? RN_KERR_LEADER_NOT_AVAILABLE : kerr;
 }
 
@@ -88,14 +88,17 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
     bool auto_create = req->api_version < 4 || in->allow_auto_topic_creation;
     if (all) {
         resp->topics.count = table->topic_count;
-        resp->topics.items = metadata_alloc(req, (size_t)table->topic_count * sizeof *resp->topics.items);
+        resp->topics.items =
+            metadata_alloc(req, (size_t)table->topic_count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < table->topic_count; t++) {
             rn_metadata_response_metadata_response_topic_init(&resp->topics.items[t]);
-            metadata_fill_topic(req, node->settings.node_id, table->topics[t], &resp->topics.items[t]);
+            metadata_fill_topic(req, node->settings.node_id, table->topics[t],
+                                &resp->topics.items[t]);
         }
     } else {
         resp->topics.count = in->topics.count;
-        resp->topics.items = metadata_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
+        resp->topics.items =
+            metadata_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < in->topics.count; t++)
             metadata_named_topic(req, node, table, in->topics.items[t].name, auto_create,
                                  &resp->topics.items[t]);

@@ -74,7 +74,8 @@ static int32_t commit_items(commit_state_t *st, rn_group_commit_item_t *items, i
                 version == 1 && pin->commit_timestamp >= 0 ? pin->commit_timestamp : now_wall;
             item->value.expire_timestamp_ms =
                 version >= 2 && version <= 4 && in->retention_time_ms >= 0
-                    ? item->value.commit_timestamp_ms + in->retention_time_ms : -1;
+                    ? item->value.commit_timestamp_ms + in->retention_time_ms
+                    : -1;
         }
     }
     return n;
@@ -84,10 +85,10 @@ static void commit_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) 
     commit_state_t *st = gop->ctx;
     const rn_offset_commit_request_t *in = st->in;
     int16_t version = st->req->api_version;
-    int16_t err = rn_group_commit_check(coord, in->group_id, version >= 1 ? in->member_id : rn_str_from_cstr(""),
-                                        version >= 7 ? in->group_instance_id : rn_str_null(),
-                                        version >= 1 ? in->generation_id_or_member_epoch : -1,
-                                        rn_group_now_ms(node));
+    int16_t err = rn_group_commit_check(
+        coord, in->group_id, version >= 1 ? in->member_id : rn_str_from_cstr(""),
+        version >= 7 ? in->group_instance_id : rn_str_null(),
+        version >= 1 ? in->generation_id_or_member_epoch : -1, rn_group_now_ms(node));
     if (err != RN_KERR_NONE) {
         commit_fill_all(st, err);
         rn_gop_reply(gop);
@@ -95,7 +96,8 @@ static void commit_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) 
     }
     int32_t total = 0;
     for (int32_t t = 0; t < in->topics.count; t++)
-        total += in->topics.items[t].partitions.count > 0 ? in->topics.items[t].partitions.count : 0;
+        total +=
+            in->topics.items[t].partitions.count > 0 ? in->topics.items[t].partitions.count : 0;
     rn_group_commit_item_t *items = rn_gops_alloc(st->req, (size_t)total * sizeof *items);
     st->outs = rn_gops_alloc(st->req, (size_t)total * sizeof *st->outs);
     st->item_count = commit_items(st, items, rn_io_wall_ms(node->io));
@@ -103,8 +105,8 @@ static void commit_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) 
         rn_gop_reply(gop);
         return;
     }
-    rn_err_t werr = rn_group_commit(node, gop->partition, in->group_id, items, st->item_count,
-                                    &st->waiter);
+    rn_err_t werr =
+        rn_group_commit(node, gop->partition, in->group_id, items, st->item_count, &st->waiter);
     if (werr != RN_OK) {
         int16_t code = werr == RN_ERR_TOO_LARGE ? RN_KERR_INVALID_COMMIT_OFFSET_SIZE
                                                 : RN_KERR_COORDINATOR_NOT_AVAILABLE;

@@ -21,7 +21,8 @@ typedef struct fetch_state {
     rn_offset_fetch_response_t *resp;
 } fetch_state_t;
 
-static void fetch_fill(rn_req_t *req, fetch_part_t *out, int32_t index, const rn_group_offset_t *v) {
+static void fetch_fill(rn_req_t *req, fetch_part_t *out, int32_t index,
+                       const rn_group_offset_t *v) {
     rn_offset_fetch_response_offset_fetch_response_partition_init(out);
     out->partition_index = index;
     out->committed_offset = v ? v->offset : -1;
@@ -81,7 +82,8 @@ static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t err
     const rn_offset_fetch_request_t *in = st->in;
     rn_offset_fetch_response_t *resp = st->resp;
     resp->topics.count = in->topics.count;
-    resp->topics.items = rn_gops_alloc(st->req, (size_t)in->topics.count * sizeof *resp->topics.items);
+    resp->topics.items =
+        rn_gops_alloc(st->req, (size_t)in->topics.count * sizeof *resp->topics.items);
     for (int32_t t = 0; t < in->topics.count; t++) {
         const rn_offset_fetch_request_offset_fetch_request_topic_t *tin = &in->topics.items[t];
         fetch_topic_t *tout = &resp->topics.items[t];
@@ -91,8 +93,9 @@ static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t err
         tout->partitions.items = rn_gops_alloc(st->req, (size_t)count * sizeof(fetch_part_t));
         for (int32_t p = 0; p < count; p++) {
             int32_t index = tin->partition_indexes.items[p];
-            const rn_group_offset_t *v =
-                group && error == RN_KERR_NONE ? rn_group_offset_get(group, tin->name, index) : NULL;
+            const rn_group_offset_t *v = group && error == RN_KERR_NONE
+                                             ? rn_group_offset_get(group, tin->name, index)
+                                             : NULL;
             fetch_fill(st->req, &tout->partitions.items[p], index, v);
             tout->partitions.items[p].error_code = error;
         }
@@ -102,11 +105,13 @@ static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t err
 static void fetch_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
     (void)node;
     fetch_state_t *st = gop->ctx;
-    int16_t error = rn_group_coord_loading(coord) ? RN_KERR_COORDINATOR_LOAD_IN_PROGRESS
-                                                   : RN_KERR_NONE;
+    int16_t error =
+        rn_group_coord_loading(coord) ? RN_KERR_COORDINATOR_LOAD_IN_PROGRESS : RN_KERR_NONE;
     const rn_group_t *group = error == RN_KERR_NONE ? rn_group_find(coord, st->in->group_id) : NULL;
-    if (st->in->topics.count < 0 && error == RN_KERR_NONE) fetch_all(st, group);
-    else if (st->in->topics.count >= 0) fetch_listed(st, group, st->req->api_version < 2 ? error : 0);
+    if (st->in->topics.count < 0 && error == RN_KERR_NONE)
+        fetch_all(st, group);
+    else if (st->in->topics.count >= 0)
+        fetch_listed(st, group, st->req->api_version < 2 ? error : 0);
     if (st->req->api_version >= 2) st->resp->error_code = error;
     rn_gop_reply(gop);
 }

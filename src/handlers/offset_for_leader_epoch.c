@@ -32,15 +32,19 @@ void rn_handle_offset_for_leader_epoch(rn_core_t *core, rn_req_t *req, void *bod
     resp->topics.count = topic_count;
     resp->topics.items = rn_pop_alloc(req, (size_t)topic_count * sizeof *resp->topics.items);
     for (int32_t t = 0; t < topic_count; t++) {
-        const rn_offset_for_leader_epoch_request_offset_for_leader_topic_t *topic = &in->topics.items[t];
-        rn_offset_for_leader_epoch_response_offset_for_leader_topic_result_t *tout = &resp->topics.items[t];
+        const rn_offset_for_leader_epoch_request_offset_for_leader_topic_t *topic =
+            &in->topics.items[t];
+        rn_offset_for_leader_epoch_response_offset_for_leader_topic_result_t *tout =
+            &resp->topics.items[t];
         int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
         tout->topic = topic->topic;
         tout->partitions.count = count;
         tout->partitions.items = rn_pop_alloc(req, (size_t)count * sizeof *tout->partitions.items);
         for (int32_t p = 0; p < count; p++) {
-            const rn_offset_for_leader_epoch_request_offset_for_leader_partition_t *pin = &topic->partitions.items[p];
-            rn_offset_for_leader_epoch_response_epoch_end_offset_t *pout = &tout->partitions.items[p];
+            const rn_offset_for_leader_epoch_request_offset_for_leader_partition_t *pin =
+                &topic->partitions.items[p];
+            rn_offset_for_leader_epoch_response_epoch_end_offset_t *pout =
+                &tout->partitions.items[p];
             rn_offset_for_leader_epoch_response_epoch_end_offset_init(pout);
             pout->partition = pin->partition;
             if (!rn_pop_send(batch, topic->topic, pin->partition, pin, pout, epoch_end_run))

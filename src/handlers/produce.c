@@ -58,8 +58,10 @@ static void produce_done(rn_fanout_t *fan) {
     produce_state_t *state = (produce_state_t *)fan;
     rn_ptable_release(state->table);
     produce_count_errors(fan->origin, state->resp);
-    if (state->acks == 0) rn_handler_finish_silently(state->req);
-    else rn_handler_respond(state->req, state->resp);
+    if (state->acks == 0)
+        rn_handler_finish_silently(state->req);
+    else
+        rn_handler_respond(state->req, state->resp);
 }
 
 static void produce_op_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
@@ -159,8 +161,8 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
         int32_t count = topic->partition_data.count > 0 ? topic->partition_data.count : 0;
         tout->name = topic->name;
         tout->partition_responses.count = count;
-        tout->partition_responses.items =
-            rn_arena_alloc(&req->arena, (size_t)count * sizeof *tout->partition_responses.items + 1);
+        tout->partition_responses.items = rn_arena_alloc(
+            &req->arena, (size_t)count * sizeof *tout->partition_responses.items + 1);
         produce_op_t *pops = rn_arena_alloc(&req->arena, (size_t)count * sizeof *pops + 1);
         RN_ASSERT(tout->partition_responses.items != NULL && pops != NULL);
         for (int32_t p = 0; p < count; p++) {

@@ -20,8 +20,8 @@ static void sync_done(rn_group_sync_waiter_t *waiter, const rn_group_sync_result
     st->resp->protocol_type = rn_gops_str(st->req, res->protocol_type);
     st->resp->protocol_name = rn_gops_str(st->req, res->protocol_name);
     rn_bytes_t empty = {(const uint8_t *)"", 0};
-    st->resp->assignment = res->error == RN_KERR_NONE ? rn_gops_bytes(st->req, res->assignment)
-                                                      : empty;
+    st->resp->assignment =
+        res->error == RN_KERR_NONE ? rn_gops_bytes(st->req, res->assignment) : empty;
     if (st->resp->assignment.len < 0) st->resp->assignment = empty;
     rn_gop_reply(&st->gop);
 }
@@ -30,7 +30,8 @@ static void sync_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
     sync_state_t *st = gop->ctx;
     const rn_sync_group_request_t *in = st->in;
     int32_t count = in->assignments.count > 0 ? in->assignments.count : 0;
-    rn_group_assignment_t *assignments = rn_gops_alloc(st->req, (size_t)count * sizeof *assignments);
+    rn_group_assignment_t *assignments =
+        rn_gops_alloc(st->req, (size_t)count * sizeof *assignments);
     for (int32_t i = 0; i < count; i++) {
         assignments[i].member_id = in->assignments.items[i].member_id;
         assignments[i].assignment = in->assignments.items[i].assignment;

@@ -30,9 +30,9 @@ typedef struct rn_io rn_io_t;
 enum {
     RN_IO_READ = 1u << 0,
     RN_IO_WRITE = 1u << 1,
-    RN_IO_CREATE = 1u << 2,  /* create if absent */
-    RN_IO_EXCL = 1u << 3,    /* with CREATE: fail with RN_ERR_EXISTS if present */
-    RN_IO_TRUNC = 1u << 4,   /* truncate to zero on open */
+    RN_IO_CREATE = 1u << 2, /* create if absent */
+    RN_IO_EXCL = 1u << 3,   /* with CREATE: fail with RN_ERR_EXISTS if present */
+    RN_IO_TRUNC = 1u << 4,  /* truncate to zero on open */
 };
 
 /* poller interest and readiness bits */
@@ -52,8 +52,8 @@ typedef int (*rn_io_dir_fn)(void *ctx, const char *name);
 
 typedef struct rn_io_ops {
     /* ---- clock and randomness ---- */
-    int64_t (*clock_mono_ns)(rn_io_t *io);  /* monotonic, for timeouts */
-    int64_t (*clock_wall_ms)(rn_io_t *io);  /* Unix epoch ms, for timestamps */
+    int64_t (*clock_mono_ns)(rn_io_t *io); /* monotonic, for timeouts */
+    int64_t (*clock_wall_ms)(rn_io_t *io); /* Unix epoch ms, for timestamps */
     uint64_t (*random_u64)(rn_io_t *io);
 
     /* ---- files (blocking) ---- */
@@ -92,16 +92,15 @@ typedef struct rn_io_ops {
     rn_err_t (*sock_writev)(rn_io_t *io, rn_fd_t fd, const struct iovec *iov, int iov_count,
                             size_t *n);
     /* Sends len bytes of file from off without copying through user space. */
-    rn_err_t (*sock_sendfile)(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off,
-                              size_t len, size_t *n);
+    rn_err_t (*sock_sendfile)(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off, size_t len,
+                              size_t *n);
     void (*sock_close)(rn_io_t *io, rn_fd_t fd);
 
     /* ---- readiness and wake-ups ---- */
     rn_err_t (*poller_create)(rn_io_t *io, rn_fd_t *poller);
     void (*poller_close)(rn_io_t *io, rn_fd_t poller);
     /* Sets interest in fd (edge-triggered); events == 0 removes it. */
-    rn_err_t (*poller_set)(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events,
-                           void *ctx);
+    rn_err_t (*poller_set)(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events, void *ctx);
     /* Waits up to timeout_ms (-1: forever) and returns the number of events. */
     int (*poller_wait)(rn_io_t *io, rn_fd_t poller, rn_io_event_t *events, int events_max,
                        int timeout_ms);
@@ -125,8 +124,7 @@ static inline int64_t rn_io_now_ms(rn_io_t *io) { return io->ops->clock_mono_ns(
 static inline int64_t rn_io_wall_ms(rn_io_t *io) { return io->ops->clock_wall_ms(io); }
 static inline uint64_t rn_io_random(rn_io_t *io) { return io->ops->random_u64(io); }
 
-static inline rn_err_t rn_io_file_open(rn_io_t *io, const char *path, unsigned flags,
-                                       rn_fd_t *fd) {
+static inline rn_err_t rn_io_file_open(rn_io_t *io, const char *path, unsigned flags, rn_fd_t *fd) {
     return io->ops->file_open(io, path, flags, fd);
 }
 static inline void rn_io_file_close(rn_io_t *io, rn_fd_t fd) { io->ops->file_close(io, fd); }
@@ -167,8 +165,7 @@ static inline rn_err_t rn_io_dir_remove(rn_io_t *io, const char *path) {
 static inline rn_err_t rn_io_dir_sync(rn_io_t *io, const char *path) {
     return io->ops->dir_sync(io, path);
 }
-static inline rn_err_t rn_io_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn,
-                                      void *ctx) {
+static inline rn_err_t rn_io_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx) {
     return io->ops->dir_list(io, path, fn, ctx);
 }
 

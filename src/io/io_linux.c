@@ -29,19 +29,28 @@
 
 static rn_err_t err_from_errno(int e) {
     switch (e) {
-    case 0: return RN_OK;
-    case EAGAIN: return RN_ERR_AGAIN;
-    case ENOENT: return RN_ERR_NOT_FOUND;
-    case EEXIST: return RN_ERR_EXISTS;
+    case 0:
+        return RN_OK;
+    case EAGAIN:
+        return RN_ERR_AGAIN;
+    case ENOENT:
+        return RN_ERR_NOT_FOUND;
+    case EEXIST:
+        return RN_ERR_EXISTS;
     case ENOSPC:
-    case EDQUOT: return RN_ERR_NO_SPACE;
-    case ENOMEM: return RN_ERR_NO_MEMORY;
+    case EDQUOT:
+        return RN_ERR_NO_SPACE;
+    case ENOMEM:
+        return RN_ERR_NO_MEMORY;
     case EPIPE:
     case ECONNRESET:
-    case ENOTCONN: return RN_ERR_CLOSED;
+    case ENOTCONN:
+        return RN_ERR_CLOSED;
     case EMFILE:
-    case ENFILE: return RN_ERR_LIMIT;
-    default: return RN_ERR_IO;
+    case ENFILE:
+        return RN_ERR_LIMIT;
+    default:
+        return RN_ERR_IO;
     }
 }
 
@@ -74,9 +83,12 @@ static uint64_t lx_random_u64(rn_io_t *io) {
 static rn_err_t lx_file_open(rn_io_t *io, const char *path, unsigned flags, rn_fd_t *fd) {
     (void)io;
     int oflags = O_CLOEXEC;
-    if ((flags & RN_IO_READ) && (flags & RN_IO_WRITE)) oflags |= O_RDWR;
-    else if (flags & RN_IO_WRITE) oflags |= O_WRONLY;
-    else oflags |= O_RDONLY;
+    if ((flags & RN_IO_READ) && (flags & RN_IO_WRITE))
+        oflags |= O_RDWR;
+    else if (flags & RN_IO_WRITE)
+        oflags |= O_WRONLY;
+    else
+        oflags |= O_RDONLY;
     if (flags & RN_IO_CREATE) oflags |= O_CREAT;
     if (flags & RN_IO_EXCL) oflags |= O_EXCL;
     if (flags & RN_IO_TRUNC) oflags |= O_TRUNC;
@@ -240,9 +252,8 @@ static rn_err_t lx_tcp_listen(rn_io_t *io, const char *host, uint16_t port, rn_f
         close(s);
         return err_from_errno(e);
     }
-    *port_bound = ntohs(bound.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                            : ((struct sockaddr_in *)&bound)->sin_port);
+    *port_bound = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
     *fd = s;
     return RN_OK;
 }
@@ -318,8 +329,8 @@ static rn_err_t lx_sock_writev(rn_io_t *io, rn_fd_t fd, const struct iovec *iov,
     }
 }
 
-static rn_err_t lx_sock_sendfile(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off,
-                                 size_t len, size_t *n) {
+static rn_err_t lx_sock_sendfile(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off, size_t len,
+                                 size_t *n) {
     (void)io;
     off_t pos = (off_t)off;
     for (;;) {
@@ -344,8 +355,7 @@ static rn_err_t lx_poller_create(rn_io_t *io, rn_fd_t *poller) {
     return RN_OK;
 }
 
-static rn_err_t lx_poller_set(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events,
-                              void *ctx) {
+static rn_err_t lx_poller_set(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events, void *ctx) {
     (void)io;
     if (events == 0) {
         epoll_ctl(poller, EPOLL_CTL_DEL, fd, NULL);

@@ -227,8 +227,8 @@ int rn_sim_link_is_cut(const rn_sim_t *sim, uint32_t from, uint32_t to) {
     return sim->cut[from][to];
 }
 
-static void msg_enqueue(rn_sim_t *sim, uint32_t from, uint32_t to, const void *data,
-                        size_t len, int stale) {
+static void msg_enqueue(rn_sim_t *sim, uint32_t from, uint32_t to, const void *data, size_t len,
+                        int stale) {
     if (sim->msgs_n == sim->msgs_cap) {
         sim->msgs_cap = sim->msgs_cap ? sim->msgs_cap * 2 : 64;
         sim->msgs = xrealloc(sim->msgs, sim->msgs_cap * sizeof(*sim->msgs));
@@ -428,8 +428,10 @@ static void inode_crash(rn_sim_t *sim, sim_inode_t *ino) {
     if (ino->dur_len) memcpy(ino->cur, ino->dur, ino->dur_len);
     for (uint32_t i = 0; i < keep; i++) {
         sim_op_t *op = &ino->ops[i];
-        if (op->truncate) cur_resize(ino, (size_t)op->off);
-        else cur_write(ino, op->off, op->data, op->len);
+        if (op->truncate)
+            cur_resize(ino, (size_t)op->off);
+        else
+            cur_write(ino, op->off, op->data, op->len);
     }
     if (keep < ino->ops_n) {
         sim_op_t *op = &ino->ops[keep];
@@ -509,8 +511,8 @@ static rn_err_t op_file_pread(rn_io_t *io, rn_fd_t fd, void *buf, size_t len, ui
     return RN_OK;
 }
 
-static rn_err_t op_file_pwritev(rn_io_t *io, rn_fd_t fd, const struct iovec *iov,
-                                int iov_count, uint64_t off) {
+static rn_err_t op_file_pwritev(rn_io_t *io, rn_fd_t fd, const struct iovec *iov, int iov_count,
+                                uint64_t off) {
     sim_node_t *n = node_of(io);
     sim_fd_t *f = fd_get(n, fd);
     RN_ASSERT(f->flags & RN_IO_WRITE);
@@ -662,8 +664,8 @@ static rn_err_t op_sock_writev(rn_io_t *io, rn_fd_t fd, const struct iovec *iov,
     (void)io, (void)fd, (void)iov, (void)iov_count, (void)n;
     return RN_ERR_INVALID;
 }
-static rn_err_t op_sock_sendfile(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off,
-                                 size_t len, size_t *n) {
+static rn_err_t op_sock_sendfile(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off, size_t len,
+                                 size_t *n) {
     (void)io, (void)fd, (void)file_fd, (void)off, (void)len, (void)n;
     return RN_ERR_INVALID;
 }
@@ -673,8 +675,7 @@ static rn_err_t op_poller_create(rn_io_t *io, rn_fd_t *poller) {
     return RN_ERR_INVALID;
 }
 static void op_poller_close(rn_io_t *io, rn_fd_t poller) { (void)io, (void)poller; }
-static rn_err_t op_poller_set(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events,
-                              void *ctx) {
+static rn_err_t op_poller_set(rn_io_t *io, rn_fd_t poller, rn_fd_t fd, uint32_t events, void *ctx) {
     (void)io, (void)poller, (void)fd, (void)events, (void)ctx;
     return RN_ERR_INVALID;
 }

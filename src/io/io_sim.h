@@ -10,10 +10,9 @@
  * Fault model:
  *   network  messages are delayed (uniformly, hence reordered), dropped and
  *            duplicated with configurable rates (a duplicate may linger up
- *            to four times the maximum delay plus 50 ms, arriving stale); any directed link can be cut
- *            (a message on a cut link is lost, also one already in flight).
- *   disk     writes, truncates and namespace changes (create, rename,
- *            unlink) live in memory until file_sync / dir_sync make them
+ *            to four times the maximum delay plus 50 ms, arriving stale); any directed link can be
+ * cut (a message on a cut link is lost, also one already in flight). disk     writes, truncates and
+ * namespace changes (create, rename, unlink) live in memory until file_sync / dir_sync make them
  *            durable. rn_sim_crash loses what was not made durable; of the
  *            unsynced writes of a file, a random prefix survives and the
  *            next one may be torn (a prefix of its bytes). I/O errors can be
@@ -39,8 +38,8 @@ typedef struct rn_sim rn_sim_t;
 #define RN_SIM_NODES_MAX 16
 
 typedef struct rn_sim_net_opts {
-    uint32_t drop_ppm;       /* per message, parts per million */
-    uint32_t dup_ppm;        /* per message */
+    uint32_t drop_ppm; /* per message, parts per million */
+    uint32_t dup_ppm;  /* per message */
     int64_t delay_min_ns;
     int64_t delay_max_ns;
 } rn_sim_net_opts_t;
@@ -70,7 +69,7 @@ uint64_t rn_sim_below(rn_sim_t *sim, uint64_t n);
 int rn_sim_chance(rn_sim_t *sim, uint32_t ppm);
 
 /* ---- time ---- */
-int64_t rn_sim_now_ns(const rn_sim_t *sim); /* global (true) time */
+int64_t rn_sim_now_ns(const rn_sim_t *sim);         /* global (true) time */
 void rn_sim_advance(rn_sim_t *sim, int64_t now_ns); /* never backwards */
 /* Sets a node's clock rate skew (ppm, may be negative) keeping its reading
    continuous at the present instant. */

@@ -26,9 +26,9 @@ typedef struct rn_watch {
 } rn_watch_t;
 
 typedef struct rn_timer {
-    int64_t deadline_ms;   /* monotonic ms */
+    int64_t deadline_ms; /* monotonic ms */
     void (*fn)(struct rn_timer *timer);
-    int32_t heap_index;    /* -1 when not armed */
+    int32_t heap_index; /* -1 when not armed */
 } rn_timer_t;
 
 typedef void (*rn_loop_hook_fn)(void *ctx);
@@ -44,7 +44,7 @@ struct rn_loop {
     rn_mailbox_t mailbox;
     atomic_int wake_pending; /* set by posters; one waker signal per drain */
     atomic_int stopping;
-    rn_timer_t **timers;     /* binary min-heap by deadline */
+    rn_timer_t **timers; /* binary min-heap by deadline */
     int32_t timer_count;
     int32_t timer_cap;
     struct {

@@ -86,8 +86,10 @@ void rn_conn_reap(rn_conn_t *conn) {
     }
     if (conn->head) return;
     rn_net_t *net = conn->net;
-    if (conn->prev) conn->prev->next = conn->next;
-    else net->conns = conn->next;
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        net->conns = conn->next;
     if (conn->next) conn->next->prev = conn->prev;
     free(conn->big);
     free(conn->rbuf);
@@ -122,8 +124,10 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     size_t budget = len * RN_PROTO_ARENA_FACTOR + RN_PROTO_ARENA_BYTES_MIN;
     rn_arena_init(&req->arena, budget);
     rn_buf_init(&req->out, RN_RESPONSE_BYTES_MAX);
-    if (conn->tail) conn->tail->next = req;
-    else conn->head = req;
+    if (conn->tail)
+        conn->tail->next = req;
+    else
+        conn->head = req;
     conn->tail = req;
     conn->inflight++;
     conn->in_bytes += len;
@@ -145,8 +149,8 @@ static int conn_take_frames(rn_conn_t *conn) {
         if (st == RN_FRAME_NEED_MORE) break;
         if (st == RN_FRAME_BAD) {
             char why[96];
-            snprintf(why, sizeof why, "frame length %d outside [%d, %d]", len,
-                     RN_FRAME_BYTES_MIN, frame_max);
+            snprintf(why, sizeof why, "frame length %d outside [%d, %d]", len, RN_FRAME_BYTES_MIN,
+                     frame_max);
             rn_conn_close(conn, why);
             return 0;
         }
@@ -187,8 +191,7 @@ void rn_conn_read(rn_conn_t *conn) {
         rn_err_t err = io->ops->sock_read(io, conn->fd, dst, room, &n);
         if (err == RN_ERR_AGAIN) return;
         if (err != RN_OK) {
-            rn_conn_close(conn, conn->rbuf_len || conn->big ? "peer closed mid-frame"
-                                                                          : NULL);
+            rn_conn_close(conn, conn->rbuf_len || conn->big ? "peer closed mid-frame" : NULL);
             return;
         }
         conn->last_active_ms = conn->net->loop->now_ms;
@@ -293,7 +296,8 @@ static size_t conn_writev(rn_conn_t *conn) {
     struct iovec iov[CONN_IOV_MAX];
     int count = 0;
     size_t w = conn->head_written;
-    for (rn_req_t *req = conn->head; req && req->finished && count < CONN_IOV_MAX; req = req->next) {
+    for (rn_req_t *req = conn->head; req && req->finished && count < CONN_IOV_MAX;
+         req = req->next) {
         piece_t piece;
         if (req->no_response) continue;
         while (count < CONN_IOV_MAX && req_piece(req, w, &piece) && piece.fd == RN_FD_NONE) {

@@ -13,24 +13,24 @@
 struct rn_conn {
     rn_watch_t watch;
     rn_net_t *net;
-    rn_conn_t *next;       /* net->conns list */
+    rn_conn_t *next; /* net->conns list */
     rn_conn_t *prev;
     rn_conn_t *dirty_next; /* net->dirty list */
     int dirty;
     rn_fd_t fd;
-    int closed;            /* socket closed; waiting for requests to drain */
-    int read_blocked;      /* stopped reading: in-flight or output limit */
-    uint8_t *rbuf;         /* staging buffer for small frames */
+    int closed;       /* socket closed; waiting for requests to drain */
+    int read_blocked; /* stopped reading: in-flight or output limit */
+    uint8_t *rbuf;    /* staging buffer for small frames */
     size_t rbuf_len;
-    uint8_t *big;          /* frame too large for rbuf, read directly */
+    uint8_t *big; /* frame too large for rbuf, read directly */
     size_t big_len;
     size_t big_need;
-    rn_req_t *head;        /* oldest request, next to be written */
+    rn_req_t *head; /* oldest request, next to be written */
     rn_req_t *tail;
     int32_t inflight;
-    size_t in_bytes;       /* frame bytes of requests not yet freed */
-    size_t out_bytes;      /* queued response bytes not yet written */
-    size_t head_written;   /* bytes of head's response already written */
+    size_t in_bytes;     /* frame bytes of requests not yet freed */
+    size_t out_bytes;    /* queued response bytes not yet written */
+    size_t head_written; /* bytes of head's response already written */
     int64_t last_active_ms;
     char peer[64];
 };

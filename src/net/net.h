@@ -21,9 +21,9 @@ typedef struct rn_net_shared rn_net_shared_t;
 typedef void (*rn_net_request_fn)(void *ctx, rn_req_t *req);
 
 typedef struct rn_net_limits {
-    int32_t request_bytes_max;   /* socket.request.max.bytes */
-    int32_t connections_max;     /* max.connections, whole broker */
-    int64_t idle_ms;             /* connections.max.idle.ms */
+    int32_t request_bytes_max; /* socket.request.max.bytes */
+    int32_t connections_max;   /* max.connections, whole broker */
+    int64_t idle_ms;           /* connections.max.idle.ms */
 } rn_net_limits_t;
 
 /* State every loop's net layer shares: limits, counters, the loop ring. */
@@ -33,7 +33,7 @@ struct rn_net_shared {
     int net_count;
     atomic_int connections_open;
     atomic_int requests_open; /* read but not yet freed, across every loop */
-    atomic_uint accept_next; /* round-robin cursor */
+    atomic_uint accept_next;  /* round-robin cursor */
     /* Written by the listening loop only (rn_stats_add), read by metrics. */
     _Atomic uint64_t connections_accepted_total;
     _Atomic uint64_t connections_refused_total; /* past max.connections */
@@ -43,9 +43,9 @@ struct rn_net_shared {
 struct rn_net {
     rn_loop_t *loop;
     rn_net_shared_t *shared;
-    rn_conn_t *conns;        /* every connection of this loop */
-    rn_conn_t *dirty;        /* connections with replies to write this turn */
-    rn_fd_t listen_fd;       /* RN_FD_NONE except on the listening loop */
+    rn_conn_t *conns;  /* every connection of this loop */
+    rn_conn_t *dirty;  /* connections with replies to write this turn */
+    rn_fd_t listen_fd; /* RN_FD_NONE except on the listening loop */
     rn_watch_t listen_watch;
     rn_timer_t idle_timer;
     uint64_t requests_total;

@@ -41,13 +41,13 @@ struct rn_req {
     int32_t correlation_id;
     int64_t received_ns;
     rn_arena_t arena;
-    rn_buf_t out;            /* encoded response frame, length prefix included */
-    rn_splice_t *splices;    /* in arena */
+    rn_buf_t out;         /* encoded response frame, length prefix included */
+    rn_splice_t *splices; /* in arena */
     int32_t splice_count;
     int32_t splice_cap;
-    int finished;            /* response complete (or none is due) */
-    int no_response;         /* acks=0 produce: nothing is written back */
-    void *handler_state;     /* owned by the handler until it finishes */
+    int finished;        /* response complete (or none is due) */
+    int no_response;     /* acks=0 produce: nothing is written back */
+    void *handler_state; /* owned by the handler until it finishes */
 };
 
 /* Adds a file range after the bytes already in req->out; arena-allocated. */

@@ -89,8 +89,8 @@ void rn_partition_unref(rn_partition_t *part) {
     free(part);
 }
 
-rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
-                             int64_t now_ms, rn_partition_append_result_t *res) {
+rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
+                             rn_partition_append_result_t *res) {
     RN_ASSERT(!part->deleted);
     rn_batch_summary_t sum;
     rn_err_t err = rn_log_validate(part->log, records, len, 0, &sum);
@@ -132,8 +132,10 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
 
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter) {
     waiter->next = NULL;
-    if (part->waiters_tail) part->waiters_tail->next = waiter;
-    else part->waiters = waiter;
+    if (part->waiters_tail)
+        part->waiters_tail->next = waiter;
+    else
+        part->waiters = waiter;
     part->waiters_tail = waiter;
 }
 
@@ -146,8 +148,8 @@ int64_t rn_partition_sync(rn_partition_t *part) {
         sync_ns = rn_io_now_ns(part->io) - start_ns;
     }
     part->dirty = false;
-    int64_t durable_end = part->durable ? rn_log_synced_offset(part->log)
-                                        : rn_log_end_offset(part->log);
+    int64_t durable_end =
+        part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
     if (err != RN_OK) {
         RN_ERROR("partition", "%s-%d: fsync failed: %s", part->topic, part->index,
                  rn_err_name(err));
@@ -169,8 +171,8 @@ void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {
     if (err != RN_OK)
         RN_WARN("partition", "%s-%d: retention: %s", part->topic, part->index, rn_err_name(err));
     if (deleted) {
-        RN_INFO("partition", "%s-%d: retention deleted %u segment(s); log start %lld",
-                part->topic, part->index, deleted, (long long)rn_log_start_offset(part->log));
+        RN_INFO("partition", "%s-%d: retention deleted %u segment(s); log start %lld", part->topic,
+                part->index, deleted, (long long)rn_log_start_offset(part->log));
     }
     partition_publish_offsets(part); /* also refreshes the size metrics */
 }

@@ -33,15 +33,15 @@ struct rn_partition_waiter {
 struct rn_partition {
     char topic[RN_TOPIC_NAME_BYTES_MAX + 1];
     int32_t index;
-    int owner;                /* core id */
+    int owner; /* core id */
     rn_io_t *io;
     char dir[RN_STORAGE_PATH_BYTES_MAX];
     rn_log_t *log;
     rn_producer_state_t *producers;
     int32_t leader_epoch;
-    bool durable;             /* acks wait for fsync */
-    bool dirty;               /* appended since the last sync (owner only) */
-    atomic_bool deleted;      /* set by the admin path, read by the owner */
+    bool durable;                   /* acks wait for fsync */
+    bool dirty;                     /* appended since the last sync (owner only) */
+    atomic_bool deleted;            /* set by the admin path, read by the owner */
     rn_partition_waiter_t *waiters; /* in offset order */
     rn_partition_waiter_t *waiters_tail;
     _Atomic int64_t high_watermark;
@@ -63,8 +63,8 @@ typedef struct rn_partition_append_result {
     int64_t last_offset;
     int64_t log_append_time_ms; /* -1 for CreateTime */
     int64_t log_start_offset;
-    bool duplicate;             /* a retried batch: offsets are the original ones */
-    rn_batch_reason_t reason;   /* why validation refused the records, else OK */
+    bool duplicate;           /* a retried batch: offsets are the original ones */
+    rn_batch_reason_t reason; /* why validation refused the records, else OK */
 } rn_partition_append_result_t;
 
 /* Opens (recovering) or creates the partition's log under dir. */
@@ -79,8 +79,8 @@ void rn_partition_mark_deleted(rn_partition_t *part);
 
 /* Validates, checks producer sequences, assigns offsets and writes records
    (owned by the caller, rewritten in place). Owner core only. No fsync. */
-rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
-                             int64_t now_ms, rn_partition_append_result_t *res);
+rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
+                             rn_partition_append_result_t *res);
 /* Queues a waiter that completes once offset_needed is durable. */
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
 /* Syncs the log if dirty, advances the high watermark, completes waiters.

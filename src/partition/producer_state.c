@@ -359,8 +359,8 @@ static void snapshot_unlink(rn_io_t *io, const char *dir, int64_t offset) {
 rn_err_t rn_producer_state_save(const rn_producer_state_t *ps, rn_io_t *io, const char *dir,
                                 int64_t offset) {
     RN_ASSERT(offset >= 0);
-    size_t cap = SNAP_HEADER_BYTES +
-                 (size_t)ps->count * (SNAP_PRODUCER_BYTES + BATCHES * SNAP_BATCH_BYTES);
+    size_t cap =
+        SNAP_HEADER_BYTES + (size_t)ps->count * (SNAP_PRODUCER_BYTES + BATCHES * SNAP_BATCH_BYTES);
     RN_ASSERT(cap <= RN_PRODUCER_SNAPSHOT_BYTES_MAX);
     uint8_t *buf = malloc(cap);
     if (!buf) return RN_ERR_NO_MEMORY;
@@ -445,8 +445,10 @@ static rn_err_t read_file(rn_io_t *io, const char *path, uint8_t **out, size_t *
     if (err == RN_OK) err = rn_io_file_pread(io, fd, buf, (size_t)size, 0, len);
     if (err == RN_OK && *len != size) err = RN_ERR_CORRUPT;
     rn_io_file_close(io, fd);
-    if (err != RN_OK) free(buf);
-    else *out = buf;
+    if (err != RN_OK)
+        free(buf);
+    else
+        *out = buf;
     return err;
 }
 
@@ -508,4 +510,3 @@ rn_err_t rn_producer_state_load(rn_producer_state_t *ps, rn_io_t *io, rn_log_t *
     if (from >= end) return RN_OK;
     return rn_log_scan_headers(log, from, replay_one, ps);
 }
-

@@ -51,11 +51,11 @@ typedef struct rn_producer_state rn_producer_state_t;
 
 /* How a batch fares against the state; the handler maps it once. */
 typedef enum rn_producer_verdict {
-    RN_PRODUCER_OK = 0,          /* append it (also: not idempotent) */
-    RN_PRODUCER_DUPLICATE,       /* retried: answer with dup offsets, no append */
-    RN_PRODUCER_OUT_OF_ORDER,    /* OUT_OF_ORDER_SEQUENCE_NUMBER (45) */
-    RN_PRODUCER_FENCED,          /* INVALID_PRODUCER_EPOCH (47) */
-    RN_PRODUCER_UNKNOWN,         /* UNKNOWN_PRODUCER_ID (59) */
+    RN_PRODUCER_OK = 0,       /* append it (also: not idempotent) */
+    RN_PRODUCER_DUPLICATE,    /* retried: answer with dup offsets, no append */
+    RN_PRODUCER_OUT_OF_ORDER, /* OUT_OF_ORDER_SEQUENCE_NUMBER (45) */
+    RN_PRODUCER_FENCED,       /* INVALID_PRODUCER_EPOCH (47) */
+    RN_PRODUCER_UNKNOWN,      /* UNKNOWN_PRODUCER_ID (59) */
 } rn_producer_verdict_t;
 
 typedef struct rn_producer_check {

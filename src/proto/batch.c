@@ -108,8 +108,7 @@ rn_batch_reason_t rn_batch_check_header(const rn_batch_header_t *hdr, size_t ava
     if (rn_batch_compression(hdr) > RN_BATCH_COMPRESSION_ZSTD) return RN_BATCH_BAD_COMPRESSION;
     rn_batch_reason_t reason = check_counts(hdr);
     if (reason != RN_BATCH_OK) return reason;
-    if (rn_batch_is_control(hdr) && !(lim->flags & RN_BATCH_ALLOW_CONTROL))
-        return RN_BATCH_CONTROL;
+    if (rn_batch_is_control(hdr) && !(lim->flags & RN_BATCH_ALLOW_CONTROL)) return RN_BATCH_CONTROL;
     return check_producer(hdr);
 }
 
@@ -165,9 +164,9 @@ static void cur_skip_field(cursor_t *cur, bool nullable) {
 /* Parses one record body (after its length) exactly; false if malformed. */
 static bool record_body_ok(const uint8_t *p, size_t len) {
     cursor_t cur = {p, p + len, false};
-    cur_skip(&cur, 1);        /* attributes */
-    (void)cur_varlong(&cur);  /* timestamp delta */
-    (void)cur_varint(&cur); /* offset delta: rewritten meaning, not checked (as Kafka) */
+    cur_skip(&cur, 1);          /* attributes */
+    (void)cur_varlong(&cur);    /* timestamp delta */
+    (void)cur_varint(&cur);     /* offset delta: rewritten meaning, not checked (as Kafka) */
     cur_skip_field(&cur, true); /* key */
     cur_skip_field(&cur, true); /* value */
     int64_t headers = cur_varint(&cur);

@@ -148,9 +148,9 @@ typedef struct rn_batch_limits {
 
 /* What a validation walk learned; on failure, where and why it stopped. */
 typedef struct rn_batch_summary {
-    uint32_t batch_count;    /* whole valid batches before the stop */
-    int64_t records_count;   /* sum of records_count over them */
-    size_t bytes_valid;      /* length of the valid prefix */
+    uint32_t batch_count;  /* whole valid batches before the stop */
+    int64_t records_count; /* sum of records_count over them */
+    size_t bytes_valid;    /* length of the valid prefix */
     rn_batch_reason_t reason;
 } rn_batch_summary_t;
 

@@ -60,8 +60,7 @@ static rn_err_t boot_load(rn_raft_t *r, const rn_raft_boot_t *boot) {
     return RN_OK;
 }
 
-rn_err_t rn_raft_create(const rn_raft_opts_t *opts, const rn_raft_boot_t *boot,
-                        rn_raft_t **out) {
+rn_err_t rn_raft_create(const rn_raft_opts_t *opts, const rn_raft_boot_t *boot, rn_raft_t **out) {
     RN_ASSERT(opts->id != RN_RAFT_ID_NONE);
     RN_ASSERT(opts->election_ticks > 2 * opts->heartbeat_ticks && opts->heartbeat_ticks > 0);
     RN_ASSERT(opts->append_entries_max >= 1 &&
@@ -177,8 +176,10 @@ void rn_raft_campaign(rn_raft_t *r, int pre, int transfer) {
     reads_drop(r);
     timeout_reset(r);
     if (tally(r, r->opts.id, 1) == 1) {
-        if (pre) rn_raft_campaign(r, 0, transfer);
-        else become_leader(r);
+        if (pre)
+            rn_raft_campaign(r, 0, transfer);
+        else
+            become_leader(r);
         return;
     }
     rn_raft_msg_t m = {0};
@@ -230,8 +231,10 @@ static void handle_vote_resp(rn_raft_t *r, const rn_raft_msg_t *m) {
     if (r->role != (pre ? RN_RAFT_PRECANDIDATE : RN_RAFT_CANDIDATE)) return;
     int res = tally(r, m->from, !m->reject);
     if (res == 1) {
-        if (pre) rn_raft_campaign(r, 0, 0);
-        else become_leader(r);
+        if (pre)
+            rn_raft_campaign(r, 0, 0);
+        else
+            become_leader(r);
     } else if (res == -1) {
         rn_raft_become_follower(r, r->term, RN_RAFT_ID_NONE);
     }
@@ -256,8 +259,8 @@ static int step_term(rn_raft_t *r, const rn_raft_msg_t *m) {
             return 0; /* we heard from a live leader: ignore a disruptive candidate */
         if (t == RN_RAFT_MSG_PREVOTE || (t == RN_RAFT_MSG_PREVOTE_RESP && !m->reject))
             return 1; /* pre-vote never changes terms */
-        int from_leader = t == RN_RAFT_MSG_APPEND || t == RN_RAFT_MSG_SNAPSHOT ||
-                          t == RN_RAFT_MSG_TIMEOUT_NOW;
+        int from_leader =
+            t == RN_RAFT_MSG_APPEND || t == RN_RAFT_MSG_SNAPSHOT || t == RN_RAFT_MSG_TIMEOUT_NOW;
         rn_raft_become_follower(r, m->term, from_leader ? m->from : RN_RAFT_ID_NONE);
         return 1;
     }
@@ -291,23 +294,34 @@ void rn_raft_step(rn_raft_t *r, const rn_raft_msg_t *m) {
     if (m->from == r->opts.id || m->type == 0 || m->type >= RN_RAFT_MSG__COUNT) return;
     if (!step_term(r, m)) return;
     switch (m->type) {
-    case RN_RAFT_MSG_PREVOTE: handle_prevote(r, m); break;
-    case RN_RAFT_MSG_VOTE: handle_vote(r, m); break;
+    case RN_RAFT_MSG_PREVOTE:
+        handle_prevote(r, m);
+        break;
+    case RN_RAFT_MSG_VOTE:
+        handle_vote(r, m);
+        break;
     case RN_RAFT_MSG_PREVOTE_RESP:
-    case RN_RAFT_MSG_VOTE_RESP: handle_vote_resp(r, m); break;
+    case RN_RAFT_MSG_VOTE_RESP:
+        handle_vote_resp(r, m);
+        break;
     case RN_RAFT_MSG_APPEND:
     case RN_RAFT_MSG_SNAPSHOT:
         if (r->role != RN_RAFT_FOLLOWER || r->leader != m->from)
             rn_raft_become_follower(r, r->term, m->from);
         r->elapsed = 0;
-        if (m->type == RN_RAFT_MSG_APPEND) rn_raft_handle_append(r, m);
-        else rn_raft_handle_snapshot(r, m);
+        if (m->type == RN_RAFT_MSG_APPEND)
+            rn_raft_handle_append(r, m);
+        else
+            rn_raft_handle_snapshot(r, m);
         break;
     case RN_RAFT_MSG_APPEND_RESP:
         if (r->role == RN_RAFT_LEADER) rn_raft_handle_append_resp(r, m);
         break;
-    case RN_RAFT_MSG_TIMEOUT_NOW: handle_timeout_now(r, m); break;
-    default: break;
+    case RN_RAFT_MSG_TIMEOUT_NOW:
+        handle_timeout_now(r, m);
+        break;
+    default:
+        break;
     }
 }
 
@@ -470,8 +484,8 @@ const char *rn_raft_role_name(rn_raft_role_t role) {
 
 const char *rn_raft_msg_name(uint8_t type) {
     static const char *const names[RN_RAFT_MSG__COUNT] = {
-        "?",          "prevote", "prevote_resp", "vote",        "vote_resp",
-        "append",     "append_resp", "snapshot", "timeout_now",
+        "?",      "prevote",     "prevote_resp", "vote",        "vote_resp",
+        "append", "append_resp", "snapshot",     "timeout_now",
     };
     return type < RN_RAFT_MSG__COUNT ? names[type] : "?";
 }

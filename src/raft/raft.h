@@ -120,7 +120,7 @@ typedef struct rn_raft_msg {
     uint64_t hint;
     uint64_t read_seq;
     uint32_t entries_n;
-    rn_raft_entry_t *entries; /* borrowed */
+    rn_raft_entry_t *entries;    /* borrowed */
     rn_raft_snapshot_t snapshot; /* data borrowed */
 } rn_raft_msg_t;
 
@@ -132,10 +132,10 @@ typedef struct rn_raft_read {
 
 typedef struct rn_raft_opts {
     rn_raft_id_t id;
-    uint32_t election_ticks;   /* RN_RAFT_ELECTION_TICKS_DEFAULT */
-    uint32_t heartbeat_ticks;  /* RN_RAFT_HEARTBEAT_TICKS_DEFAULT */
+    uint32_t election_ticks;     /* RN_RAFT_ELECTION_TICKS_DEFAULT */
+    uint32_t heartbeat_ticks;    /* RN_RAFT_HEARTBEAT_TICKS_DEFAULT */
     uint32_t append_entries_max; /* per message, <= RN_RAFT_APPEND_ENTRIES_MAX */
-    uint32_t snapshot_entries; /* applied entries between snapshots */
+    uint32_t snapshot_entries;   /* applied entries between snapshots */
     int prevote;
     int check_quorum;
     uint64_t seed; /* election timeout randomness */
@@ -245,12 +245,12 @@ rn_err_t rn_raft_msg_decode(const uint8_t *buf, size_t len, rn_raft_msg_t *msg,
  * at compile time with -DRN_RAFT_MUTANT=<n>; 0 (the default) is correct Raft.
  */
 #define RN_RAFT_MUTANT_NONE 0
-#define RN_RAFT_MUTANT_COMMIT_OLD_TERM 1   /* commit an earlier term's entry by counting */
-#define RN_RAFT_MUTANT_VOTE_UNPERSISTED 2  /* answer a vote before persisting it */
-#define RN_RAFT_MUTANT_STALE_APPEND 3      /* accept AppendEntries from a stale term */
-#define RN_RAFT_MUTANT_NO_TRUNCATE 4       /* skip log truncation on conflict */
-#define RN_RAFT_MUTANT_LEARNER_VOTE 5      /* count a learner's vote */
-#define RN_RAFT_MUTANT_SHORT_LOG_VOTE 6    /* vote for a candidate with a shorter log */
+#define RN_RAFT_MUTANT_COMMIT_OLD_TERM 1  /* commit an earlier term's entry by counting */
+#define RN_RAFT_MUTANT_VOTE_UNPERSISTED 2 /* answer a vote before persisting it */
+#define RN_RAFT_MUTANT_STALE_APPEND 3     /* accept AppendEntries from a stale term */
+#define RN_RAFT_MUTANT_NO_TRUNCATE 4      /* skip log truncation on conflict */
+#define RN_RAFT_MUTANT_LEARNER_VOTE 5     /* count a learner's vote */
+#define RN_RAFT_MUTANT_SHORT_LOG_VOTE 6   /* vote for a candidate with a shorter log */
 #define RN_RAFT_MUTANT__COUNT 7
 #ifndef RN_RAFT_MUTANT
 #define RN_RAFT_MUTANT RN_RAFT_MUTANT_NONE

@@ -124,8 +124,7 @@ static rn_err_t snap_parse(rn_raft_store_t *st, const uint8_t *b, size_t len) {
     if (len < 32 || get_le(b, 4) != SNAP_MAGIC) return RN_ERR_CORRUPT;
     if (get_le(b + len - 4, 4) != rn_crc32c(0, b, len - 4)) return RN_ERR_CORRUPT;
     uint32_t cfg_len = (uint32_t)get_le(b + 20, 4);
-    if (cfg_len > RN_RAFT_CONFIG_BYTES_MAX || 24 + (size_t)cfg_len + 8 > len)
-        return RN_ERR_CORRUPT;
+    if (cfg_len > RN_RAFT_CONFIG_BYTES_MAX || 24 + (size_t)cfg_len + 8 > len) return RN_ERR_CORRUPT;
     rn_raft_snapshot_t *s = &st->snap;
     if (rn_raft_config_decode(b + 24, cfg_len, &s->config)) return RN_ERR_CORRUPT;
     size_t off = 24 + cfg_len;
@@ -147,8 +146,10 @@ static rn_err_t snap_load(rn_raft_store_t *st) {
     uint8_t *b = malloc(cap);
     if (!b) return RN_ERR_NO_MEMORY;
     rn_err_t err = rn_io_read_small(st->io, path, b, cap, &len);
-    if (err == RN_OK) err = snap_parse(st, b, len);
-    else if (err == RN_ERR_NOT_FOUND) err = RN_OK; /* no snapshot yet */
+    if (err == RN_OK)
+        err = snap_parse(st, b, len);
+    else if (err == RN_ERR_NOT_FOUND)
+        err = RN_OK; /* no snapshot yet */
     free(b);
     return err;
 }
@@ -257,9 +258,11 @@ static rn_err_t log_rewrite(rn_raft_store_t *st, uint64_t base_index, uint64_t b
     log_header(buf, base_index, base_term);
     size_t got = 0;
     rn_err_t err = RN_OK;
-    if (body) err = rn_io_file_pread(st->io, st->log_fd, buf + LOG_HEADER_BYTES, body, from_off, &got);
+    if (body)
+        err = rn_io_file_pread(st->io, st->log_fd, buf + LOG_HEADER_BYTES, body, from_off, &got);
     if (err == RN_OK && got != body) err = RN_ERR_CORRUPT;
-    if (err == RN_OK) err = rn_io_write_atomic(st->io, st->dir, "log", buf, LOG_HEADER_BYTES + body);
+    if (err == RN_OK)
+        err = rn_io_write_atomic(st->io, st->dir, "log", buf, LOG_HEADER_BYTES + body);
     free(buf);
     if (err) return err;
     uint32_t drop = keep && base_index < last ? (uint32_t)(base_index - st->base_index) : st->n;
@@ -286,8 +289,8 @@ rn_err_t rn_raft_store_save_snapshot(rn_raft_store_t *st, const rn_raft_snapshot
 
 /* Reads one record at off; returns 0 at the first one that is torn, corrupt
    or out of sequence (recovery cuts the log there). */
-static int rec_read(rn_raft_store_t *st, uint64_t off, uint64_t size, uint8_t *buf,
-                    uint32_t *len, uint64_t *term) {
+static int rec_read(rn_raft_store_t *st, uint64_t off, uint64_t size, uint8_t *buf, uint32_t *len,
+                    uint64_t *term) {
     size_t got = 0;
     if (size - off < REC_HEADER_BYTES) return 0;
     if (rn_io_file_pread(st->io, st->log_fd, buf, REC_HEADER_BYTES, off, &got) || got != 8)
@@ -295,8 +298,7 @@ static int rec_read(rn_raft_store_t *st, uint64_t off, uint64_t size, uint8_t *b
     *len = (uint32_t)get_le(buf, 4);
     if (*len < REC_FIXED_BYTES || *len > REC_FIXED_BYTES + RN_RAFT_ENTRY_BYTES_MAX) return 0;
     if (size - off - REC_HEADER_BYTES < *len) return 0;
-    if (rn_io_file_pread(st->io, st->log_fd, buf + 8, *len, off + 8, &got) || got != *len)
-        return 0;
+    if (rn_io_file_pread(st->io, st->log_fd, buf + 8, *len, off + 8, &got) || got != *len) return 0;
     uint32_t crc = rn_crc32c(rn_crc32c(0, buf, 4), buf + 8, *len);
     if (crc != get_le(buf + 4, 4)) return 0;
     uint64_t index = get_le(buf + 8, 8);

@@ -74,8 +74,7 @@ static const uint8_t *r_bytes(rd_t *r, size_t len) {
 size_t rn_raft_msg_size(const rn_raft_msg_t *msg) {
     size_t n = MSG_HEADER_BYTES;
     for (uint32_t i = 0; i < msg->entries_n; i++) n += ENTRY_HEADER_BYTES + msg->entries[i].len;
-    if (msg->type == RN_RAFT_MSG_SNAPSHOT)
-        n += 24 + RN_RAFT_CONFIG_BYTES_MAX + msg->snapshot.len;
+    if (msg->type == RN_RAFT_MSG_SNAPSHOT) n += 24 + RN_RAFT_CONFIG_BYTES_MAX + msg->snapshot.len;
     return n;
 }
 
@@ -85,8 +84,8 @@ size_t rn_raft_msg_encode(const rn_raft_msg_t *msg, uint8_t *buf, size_t cap) {
     w_bytes(&w, head, 4);
     w_uint(&w, msg->from, 4);
     w_uint(&w, msg->to, 4);
-    uint64_t nums[6] = {msg->term, msg->index, msg->log_term,
-                        msg->commit, msg->hint, msg->read_seq};
+    uint64_t nums[6] = {msg->term,   msg->index, msg->log_term,
+                        msg->commit, msg->hint,  msg->read_seq};
     for (int i = 0; i < 6; i++) w_uint(&w, nums[i], 8);
     w_uint(&w, msg->entries_n, 4);
     for (uint32_t i = 0; i < msg->entries_n; i++) {

@@ -86,8 +86,8 @@ int rn_raft_ready(rn_raft_t *r, rn_raft_ready_t *rd) {
         rd->snapshot_want = applied;
         r->snapshot_asked = applied;
     }
-    int any = rd->snapshot || rd->state_changed || rd->entries_n || rd->msgs_n ||
-              rd->committed_n || rd->reads_n || rd->snapshot_want;
+    int any = rd->snapshot || rd->state_changed || rd->entries_n || rd->msgs_n || rd->committed_n ||
+              rd->reads_n || rd->snapshot_want;
     r->in_ready = any;
     return any;
 }

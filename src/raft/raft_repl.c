@@ -174,7 +174,7 @@ void rn_raft_reads_check(rn_raft_t *r) {
 
 static void append_resp_reject(rn_raft_t *r, rn_raft_progress_t *pr, const rn_raft_msg_t *m) {
     if (pr->state == RN_RAFT_PR_SNAPSHOT) return;
-    if (pr->state == RN_RAFT_PR_PROBE && m->index != pr->next - 1) return; /* stale */
+    if (pr->state == RN_RAFT_PR_PROBE && m->index != pr->next - 1) return;  /* stale */
     if (pr->state == RN_RAFT_PR_REPLICATE && m->index <= pr->match) return; /* stale */
     uint64_t next = m->index < m->hint + 1 ? m->index : m->hint + 1;
     if (next < pr->match + 1) next = pr->match + 1;

@@ -49,8 +49,8 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
 static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     memset(set, 0, sizeof *set);
     set->node_id = cfg->node_id;
-    const rn_config_listener_t *adv = cfg->advertised_count > 0 ? &cfg->advertised[0]
-                                                                 : &cfg->listeners[0];
+    const rn_config_listener_t *adv =
+        cfg->advertised_count > 0 ? &cfg->advertised[0] : &cfg->listeners[0];
     snprintf(set->advertised_host, sizeof set->advertised_host, "%s",
              adv->host[0] ? adv->host : "localhost");
     set->advertised_port = adv->port;
@@ -71,8 +71,8 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
 static bool broker_config_next(const void *ctx, int *pos, rn_node_config_item_t *item) {
     rn_config_item_t ci;
     if (!rn_config_next(ctx, pos, &ci)) return false;
-    *item = (rn_node_config_item_t){ci.def->name, ci.value, ci.source, ci.sensitive,
-                                    ci.read_only, ci.def->synonym};
+    *item = (rn_node_config_item_t){ci.def->name, ci.value,     ci.source,
+                                    ci.sensitive, ci.read_only, ci.def->synonym};
     return true;
 }
 
@@ -103,9 +103,8 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     broker->nets = calloc((size_t)cfg->cores, sizeof *broker->nets);
     broker->net_shared.nets = calloc((size_t)cfg->cores, sizeof *broker->net_shared.nets);
     RN_ASSERT(node->cores && broker->nets && broker->net_shared.nets);
-    broker->net_shared.limits = (rn_net_limits_t){cfg->socket_request_max_bytes,
-                                                  cfg->max_connections,
-                                                  cfg->connections_max_idle_ms};
+    broker->net_shared.limits = (rn_net_limits_t){
+        cfg->socket_request_max_bytes, cfg->max_connections, cfg->connections_max_idle_ms};
     broker->net_shared.net_count = cfg->cores;
     broker->net_shared.on_request = rn_handler_dispatch;
     for (int i = 0; i < cfg->cores; i++) {
@@ -129,11 +128,10 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
 
 /* Opens the admin HTTP port when admin.listener is not none. */
 static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) {
-    broker->admin_sources = (rn_admin_sources_t){&broker->node, &broker->net_shared,
-                                                 &broker->ready};
+    broker->admin_sources =
+        (rn_admin_sources_t){&broker->node, &broker->net_shared, &broker->ready};
     if (!cfg->admin_enabled) return RN_OK;
-    return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources,
-                          &broker->admin);
+    return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources, &broker->admin);
 }
 
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
@@ -158,9 +156,8 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         return err;
     }
     RN_INFO("broker", "node %d listening on %s:%u with %d core(s), data in %s, acks %s",
-            cfg->node_id, lis->host[0] ? lis->host : "*", (unsigned)broker->port_bound,
-            cfg->cores, node->settings.log_dir,
-            cfg->durable_acks ? "after fsync" : "from the page cache");
+            cfg->node_id, lis->host[0] ? lis->host : "*", (unsigned)broker->port_bound, cfg->cores,
+            node->settings.log_dir, cfg->durable_acks ? "after fsync" : "from the page cache");
     return RN_OK;
 }
 
@@ -201,8 +198,7 @@ static void broker_drain_core(rn_mail_t *mail) {
 static void broker_wait_drained(rn_broker_t *broker) {
     rn_io_t *io = broker->node.io;
     int64_t deadline_ms = rn_io_now_ms(io) + BROKER_DRAIN_MS_MAX;
-    while (atomic_load(&broker->net_shared.requests_open) > 0 &&
-           rn_io_now_ms(io) < deadline_ms) {
+    while (atomic_load(&broker->net_shared.requests_open) > 0 && rn_io_now_ms(io) < deadline_ms) {
         struct timespec pause = {0, 5 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }

@@ -16,15 +16,14 @@
 extern char **environ;
 
 static int usage(FILE *out) {
-    fprintf(out,
-            "usage: runnel server [--config FILE] [--set key=value ...]\n"
-            "       runnel log-check DATA_DIR...\n"
-            "       runnel <tool> ... (runnel --help lists the tools)\n"
-            "\n"
-            "`server` runs a Kafka-compatible broker. Settings use Kafka's names and come,\n"
-            "lowest precedence first, from defaults, the properties FILE, the environment\n"
-            "(KAFKA_CFG_<KEY> or RUNNEL_<KEY>, dots as underscores) and --set.\n"
-            "See docs/CONFIGURATION.md for every setting.\n");
+    fprintf(out, "usage: runnel server [--config FILE] [--set key=value ...]\n"
+                 "       runnel log-check DATA_DIR...\n"
+                 "       runnel <tool> ... (runnel --help lists the tools)\n"
+                 "\n"
+                 "`server` runs a Kafka-compatible broker. Settings use Kafka's names and come,\n"
+                 "lowest precedence first, from defaults, the properties FILE, the environment\n"
+                 "(KAFKA_CFG_<KEY> or RUNNEL_<KEY>, dots as underscores) and --set.\n"
+                 "See docs/CONFIGURATION.md for every setting.\n");
     return out == stdout ? 0 : 2;
 }
 

@@ -25,8 +25,10 @@ rn_err_t rn_index_file_read(rn_io_t *io, const char *path, size_t entry_bytes, u
         err = rn_io_file_pread(io, fd, buf, want, off, &got);
         if (err == RN_OK && got != want) err = RN_ERR_CORRUPT;
         for (size_t i = 0; err == RN_OK && i < want; i += entry_bytes) {
-            if (!take(ctx, buf + i)) err = RN_ERR_CORRUPT;
-            else (*count)++;
+            if (!take(ctx, buf + i))
+                err = RN_ERR_CORRUPT;
+            else
+                (*count)++;
         }
     }
     rn_io_file_close(io, fd);
@@ -47,8 +49,8 @@ rn_err_t rn_index_file_write(rn_io_t *io, rn_fd_t fd, size_t entry_bytes, uint32
     while (from < to) {
         uint32_t n = to - from < per_chunk ? to - from : per_chunk;
         for (uint32_t i = 0; i < n; i++) put(ctx, from + i, buf + (size_t)i * entry_bytes);
-        rn_err_t err = rn_io_file_pwrite(io, fd, buf, (size_t)n * entry_bytes,
-                                         (uint64_t)from * entry_bytes);
+        rn_err_t err =
+            rn_io_file_pwrite(io, fd, buf, (size_t)n * entry_bytes, (uint64_t)from * entry_bytes);
         if (err != RN_OK) return err;
         from += n;
     }

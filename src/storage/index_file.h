@@ -30,7 +30,6 @@ rn_err_t rn_index_file_read(rn_io_t *io, const char *path, size_t entry_bytes, u
 /* Writes entries [from, to) at their places in the file (truncating it to
    `from` entries first when `truncate` is set). */
 rn_err_t rn_index_file_write(rn_io_t *io, rn_fd_t fd, size_t entry_bytes, uint32_t from,
-                             uint32_t to, bool truncate, rn_index_file_put_fn put,
-                             const void *ctx);
+                             uint32_t to, bool truncate, rn_index_file_put_fn put, const void *ctx);
 
 #endif

@@ -110,8 +110,8 @@ rn_err_t rn_log_roll(rn_log_t *log) {
     rn_segment_t *active = rn_log_active(log);
     RN_ASSERT(!rn_segment_empty(active));
     rn_segment_t *seg;
-    rn_err_t err = rn_segment_create(log->io, log->dir, active->next_offset,
-                                     log->cfg.index_bytes_max, &seg);
+    rn_err_t err =
+        rn_segment_create(log->io, log->dir, active->next_offset, log->cfg.index_bytes_max, &seg);
     if (err != RN_OK) return err;
     err = rn_log_push_segment(log, seg);
     if (err != RN_OK) {
@@ -130,8 +130,8 @@ static bool should_roll(const rn_log_t *log, size_t len, int64_t records, int64_
     /* Kafka ages a segment from its first batch's timestamp; a producer
        stamping records far in the past would then roll on every append, so
        the age counts from the later of that and the first append. */
-    int64_t born_ms = seg->roll_timestamp_ms > seg->created_ms ? seg->roll_timestamp_ms
-                                                               : seg->created_ms;
+    int64_t born_ms =
+        seg->roll_timestamp_ms > seg->created_ms ? seg->roll_timestamp_ms : seg->created_ms;
     if (log->cfg.segment_ms > 0 && now_ms - born_ms > log->cfg.segment_ms) return true;
     if (rn_offset_index_full(&seg->oidx) || rn_time_index_full(&seg->tidx)) return true;
     return seg->next_offset + records - 1 - seg->base_offset > INT32_MAX;
@@ -254,8 +254,10 @@ static uint32_t segment_for(const rn_log_t *log, int64_t offset) {
     uint32_t lo = 0, hi = log->seg_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (log->segs[mid]->base_offset <= offset) lo = mid + 1;
-        else hi = mid;
+        if (log->segs[mid]->base_offset <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo == 0 ? 0 : lo - 1;
 }

@@ -119,13 +119,14 @@ static void check_batches(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data
         rn_batch_reason_t why = rn_batch_check_header(&hdr, len - pos, &lim);
         if (why == RN_BATCH_OK) why = rn_batch_check_body(data + pos, &hdr, &lim);
         if (why != RN_BATCH_OK) {
-            check_problem(cx, "segment %020" PRId64 ": batch at position %zu: %s", seg->base,
-                          pos, rn_batch_reason_name(why));
+            check_problem(cx, "segment %020" PRId64 ": batch at position %zu: %s", seg->base, pos,
+                          rn_batch_reason_name(why));
             return;
         }
         if (hdr.base_offset != seg->next)
-            check_problem(cx, "segment %020" PRId64 ": batch at position %zu has base offset %"
-                              PRId64 ", expected %" PRId64,
+            check_problem(cx,
+                          "segment %020" PRId64 ": batch at position %zu has base offset %" PRId64
+                          ", expected %" PRId64,
                           seg->base, pos, hdr.base_offset, seg->next);
         if (!check_push_start(seg, pos, hdr.base_offset)) {
             check_problem(cx, "segment %020" PRId64 ": out of memory", seg->base);
@@ -152,23 +153,26 @@ static int64_t check_find_start(const check_seg_t *seg, uint64_t position) {
     uint32_t lo = 0, hi = seg->count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (seg->starts[mid] < position) lo = mid + 1;
-        else hi = mid;
+        if (seg->starts[mid] < position)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < seg->count && seg->starts[lo] == position ? (int64_t)lo : -1;
 }
 
-static void check_offset_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data,
-                               size_t len) {
-    if (len % 8) check_problem(cx, "index %020" PRId64 ": %zu bytes, not whole entries", seg->base, len);
+static void check_offset_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data, size_t len) {
+    if (len % 8)
+        check_problem(cx, "index %020" PRId64 ": %zu bytes, not whole entries", seg->base, len);
     int64_t prev = -1;
     for (size_t i = 0; i + 8 <= len; i += 8) {
         int64_t offset = seg->base + be_i32(data + i);
         uint64_t position = (uint64_t)(uint32_t)be_i32(data + i + 4);
         int64_t at = check_find_start(seg, position);
         if (offset <= prev || offset >= seg->next || at < 0 || seg->start_offsets[at] > offset) {
-            check_problem(cx, "index %020" PRId64 ": entry %zu (offset %" PRId64
-                              ", position %" PRIu64 ") does not match the log",
+            check_problem(cx,
+                          "index %020" PRId64 ": entry %zu (offset %" PRId64 ", position %" PRIu64
+                          ") does not match the log",
                           seg->base, i / 8, offset, position);
             return;
         }
@@ -176,16 +180,18 @@ static void check_offset_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t 
     }
 }
 
-static void check_time_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data,
-                             size_t len) {
-    if (len % 12) check_problem(cx, "time index %020" PRId64 ": %zu bytes, not whole entries", seg->base, len);
+static void check_time_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data, size_t len) {
+    if (len % 12)
+        check_problem(cx, "time index %020" PRId64 ": %zu bytes, not whole entries", seg->base,
+                      len);
     int64_t prev_ts = INT64_MIN, prev_offset = -1;
     for (size_t i = 0; i + 12 <= len; i += 12) {
         int64_t ts = be_i64(data + i);
         int64_t offset = seg->base + be_i32(data + i + 8);
         if (ts <= prev_ts || offset < prev_offset || offset >= seg->next) {
-            check_problem(cx, "time index %020" PRId64 ": entry %zu (timestamp %" PRId64
-                              ", offset %" PRId64 ") out of order or past the log",
+            check_problem(cx,
+                          "time index %020" PRId64 ": entry %zu (timestamp %" PRId64
+                          ", offset %" PRId64 ") out of order or past the log",
                           seg->base, i / 12, ts, offset);
             return;
         }
@@ -213,8 +219,9 @@ static rn_err_t check_segment(check_ctx_t *cx, int64_t base, int64_t *expect_nex
     if (err == RN_OK) err = check_file(cx, &seg, ".index", check_offset_index);
     if (err == RN_OK) err = check_file(cx, &seg, ".timeindex", check_time_index);
     if (*expect_next >= 0 && base != *expect_next)
-        check_problem(cx, "segment %020" PRId64 " starts at %" PRId64 " but the previous ends at %"
-                          PRId64, base, base, *expect_next);
+        check_problem(
+            cx, "segment %020" PRId64 " starts at %" PRId64 " but the previous ends at %" PRId64,
+            base, base, *expect_next);
     if (cx->chk->first_offset < 0) cx->chk->first_offset = base;
     *expect_next = seg.next;
     cx->chk->next_offset = seg.next;

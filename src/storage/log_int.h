@@ -15,10 +15,10 @@ struct rn_log {
     rn_segment_t **segs; /* by base offset; the last is the active segment */
     uint32_t seg_count;
     uint32_t seg_cap;
-    int64_t start_offset;    /* log start offset */
-    int64_t synced_offset;   /* next offset not yet durable */
-    int64_t recovery_point;  /* as last checkpointed */
-    bool checkpoint_dirty;   /* log start moved since the last checkpoint */
+    int64_t start_offset;   /* log start offset */
+    int64_t synced_offset;  /* next offset not yet durable */
+    int64_t recovery_point; /* as last checkpointed */
+    bool checkpoint_dirty;  /* log start moved since the last checkpoint */
     rn_log_open_stats_t stats;
     char dir[RN_STORAGE_PATH_BYTES_MAX];
 };

@@ -67,8 +67,10 @@ uint64_t rn_offset_index_lookup(const rn_offset_index_t *idx, int64_t offset) {
     uint32_t lo = 0, hi = idx->count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->entries[mid].rel_offset <= rel) lo = mid + 1;
-        else hi = mid;
+        if (idx->entries[mid].rel_offset <= rel)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo == 0 ? 0 : (uint64_t)idx->entries[lo - 1].position;
 }
@@ -81,8 +83,7 @@ bool rn_offset_index_last(const rn_offset_index_t *idx, int64_t *offset, uint64_
 }
 
 void rn_offset_index_truncate(rn_offset_index_t *idx, int64_t offset) {
-    while (idx->count > 0 &&
-           idx->base_offset + idx->entries[idx->count - 1].rel_offset >= offset)
+    while (idx->count > 0 && idx->base_offset + idx->entries[idx->count - 1].rel_offset >= offset)
         idx->count--;
     if (idx->flushed > idx->count) {
         idx->flushed = idx->count;
@@ -106,7 +107,9 @@ typedef struct oidx_load {
     uint64_t seg_bytes;
 } oidx_load_t;
 
-static rn_err_t oidx_reserve(void *ctx, uint32_t n) { return reserve(((oidx_load_t *)ctx)->idx, n); }
+static rn_err_t oidx_reserve(void *ctx, uint32_t n) {
+    return reserve(((oidx_load_t *)ctx)->idx, n);
+}
 
 static bool oidx_take(void *ctx, const uint8_t *p) {
     oidx_load_t *ld = ctx;

@@ -196,9 +196,8 @@ static rn_err_t recover_segment(rn_log_t *log, rn_segment_t *seg, bool *cut) {
     *cut = pos < seg->size_bytes;
     if (*cut) {
         log->stats.bytes_truncated += seg->size_bytes - pos;
-        RN_WARN("storage", "%s: cut %llu bytes of torn or corrupt data at position %llu",
-                seg->path, (unsigned long long)(seg->size_bytes - pos),
-                (unsigned long long)pos);
+        RN_WARN("storage", "%s: cut %llu bytes of torn or corrupt data at position %llu", seg->path,
+                (unsigned long long)(seg->size_bytes - pos), (unsigned long long)pos);
         err = rn_segment_truncate_bytes(seg, pos);
     }
     return err;
@@ -271,8 +270,10 @@ static rn_err_t load_segment(rn_log_t *log, rn_segment_t *seg, int64_t next_base
         seg->max_timestamp_ms = seg->max_timestamp_offset = -1;
     }
     if (err == RN_OK) {
-        if (next_base >= 0) seg->next_offset = rn_segment_empty(seg) ? seg->base_offset : next_base;
-        else err = scan_tail(log, seg);
+        if (next_base >= 0)
+            seg->next_offset = rn_segment_empty(seg) ? seg->base_offset : next_base;
+        else
+            err = scan_tail(log, seg);
     }
     if (err == RN_OK && seg->max_timestamp_offset >= seg->next_offset) err = RN_ERR_CORRUPT;
     if (err == RN_OK) err = first_timestamp(seg);
@@ -327,7 +328,8 @@ static rn_err_t finish_open(rn_log_t *log, const rn_checkpoint_t *cp) {
     rn_segment_t *active = rn_log_active(log);
     int64_t end = active->next_offset;
     log->start_offset = cp->log_start_offset;
-    if (log->start_offset < log->segs[0]->base_offset) log->start_offset = log->segs[0]->base_offset;
+    if (log->start_offset < log->segs[0]->base_offset)
+        log->start_offset = log->segs[0]->base_offset;
     if (log->start_offset > end) log->start_offset = end;
     uint32_t below = 0; /* segments wholly below the log start go, as Kafka */
     while (below + 1 < log->seg_count && log->segs[below]->next_offset <= log->start_offset)

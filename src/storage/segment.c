@@ -89,8 +89,8 @@ rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
     return RN_OK;
 }
 
-rn_err_t rn_segment_open(rn_io_t *io, const char *dir, int64_t base_offset,
-                         int64_t index_bytes_max, rn_segment_t **out) {
+rn_err_t rn_segment_open(rn_io_t *io, const char *dir, int64_t base_offset, int64_t index_bytes_max,
+                         rn_segment_t **out) {
     rn_segment_t *seg = seg_new(io, dir, base_offset, index_bytes_max);
     if (!seg) return RN_ERR_NO_MEMORY;
     char path[RN_STORAGE_PATH_BYTES_MAX];
@@ -164,7 +164,8 @@ rn_err_t rn_segment_append(rn_segment_t *seg, const uint8_t *blob, size_t len,
 
 static rn_err_t flush_indexes(rn_segment_t *seg) {
     rn_err_t err = RN_OK;
-    if (seg->index_fd != RN_FD_NONE) err = rn_offset_index_flush(&seg->oidx, seg->io, seg->index_fd);
+    if (seg->index_fd != RN_FD_NONE)
+        err = rn_offset_index_flush(&seg->oidx, seg->io, seg->index_fd);
     if (err == RN_OK && seg->timeindex_fd != RN_FD_NONE)
         err = rn_time_index_flush(&seg->tidx, seg->io, seg->timeindex_fd);
     return err;
@@ -208,8 +209,7 @@ void rn_segment_cursor_init(rn_segment_cursor_t *cur, rn_segment_t *seg) {
     cur->win_len = 0;
 }
 
-rn_err_t rn_segment_cursor_header(rn_segment_cursor_t *cur, uint64_t pos,
-                                  rn_batch_header_t *hdr) {
+rn_err_t rn_segment_cursor_header(rn_segment_cursor_t *cur, uint64_t pos, rn_batch_header_t *hdr) {
     rn_segment_t *seg = cur->seg;
     if (pos >= seg->size_bytes) return RN_ERR_NOT_FOUND;
     if (seg->size_bytes - pos < RN_BATCH_HEADER_BYTES) return RN_ERR_CORRUPT;
@@ -244,15 +244,14 @@ static rn_err_t find_with(rn_segment_cursor_t *cur, int64_t offset, uint64_t *po
     }
 }
 
-rn_err_t rn_segment_find(rn_segment_t *seg, int64_t offset, uint64_t *pos,
-                         rn_batch_header_t *hdr) {
+rn_err_t rn_segment_find(rn_segment_t *seg, int64_t offset, uint64_t *pos, rn_batch_header_t *hdr) {
     rn_segment_cursor_t cur;
     rn_segment_cursor_init(&cur, seg);
     return find_with(&cur, offset, pos, hdr);
 }
 
-rn_err_t rn_segment_read(rn_segment_t *seg, int64_t offset, int32_t max_bytes,
-                         int64_t max_offset, uint64_t *pos, uint64_t *len) {
+rn_err_t rn_segment_read(rn_segment_t *seg, int64_t offset, int32_t max_bytes, int64_t max_offset,
+                         uint64_t *pos, uint64_t *len) {
     RN_ASSERT(max_bytes >= 0);
     *pos = 0;
     *len = 0;

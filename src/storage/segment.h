@@ -32,12 +32,12 @@
 typedef struct rn_segment {
     rn_io_t *io;
     int64_t base_offset;
-    int64_t next_offset;          /* one past the last offset held */
-    uint64_t size_bytes;          /* bytes of whole batches */
-    uint64_t synced_bytes;        /* bytes known durable */
-    rn_fd_t fd;                   /* the .log file */
-    rn_fd_t index_fd;             /* .index, open while the segment is active */
-    rn_fd_t timeindex_fd;         /* .timeindex, likewise */
+    int64_t next_offset;   /* one past the last offset held */
+    uint64_t size_bytes;   /* bytes of whole batches */
+    uint64_t synced_bytes; /* bytes known durable */
+    rn_fd_t fd;            /* the .log file */
+    rn_fd_t index_fd;      /* .index, open while the segment is active */
+    rn_fd_t timeindex_fd;  /* .timeindex, likewise */
     rn_offset_index_t oidx;
     rn_time_index_t tidx;
     int64_t max_timestamp_ms;     /* largest batch max_timestamp; -1 if empty */
@@ -61,8 +61,8 @@ rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
                            int64_t index_bytes_max, rn_segment_t **out);
 /* Opens an existing .log; size from the file, indexes empty, next_offset =
    base_offset. The caller (recovery) loads or rebuilds the rest. */
-rn_err_t rn_segment_open(rn_io_t *io, const char *dir, int64_t base_offset,
-                         int64_t index_bytes_max, rn_segment_t **out);
+rn_err_t rn_segment_open(rn_io_t *io, const char *dir, int64_t base_offset, int64_t index_bytes_max,
+                         rn_segment_t **out);
 
 void rn_segment_ref(rn_segment_t *seg);
 /* Drops a reference; the last one closes the files and frees the segment. */
@@ -96,20 +96,18 @@ typedef struct rn_segment_cursor {
 void rn_segment_cursor_init(rn_segment_cursor_t *cur, rn_segment_t *seg);
 /* Header of the batch at pos (< size_bytes). RN_ERR_NOT_FOUND at the end,
    RN_ERR_CORRUPT if the bytes there are not a plausible batch. */
-rn_err_t rn_segment_cursor_header(rn_segment_cursor_t *cur, uint64_t pos,
-                                  rn_batch_header_t *hdr);
+rn_err_t rn_segment_cursor_header(rn_segment_cursor_t *cur, uint64_t pos, rn_batch_header_t *hdr);
 
 /* Position of the first batch whose last offset >= offset (index + scan);
    RN_ERR_NOT_FOUND if none; *hdr gets its header. */
-rn_err_t rn_segment_find(rn_segment_t *seg, int64_t offset, uint64_t *pos,
-                         rn_batch_header_t *hdr);
+rn_err_t rn_segment_find(rn_segment_t *seg, int64_t offset, uint64_t *pos, rn_batch_header_t *hdr);
 /*
  * The file range to serve a fetch at `offset`: whole batches from the one
  * holding offset, at most max_bytes of them but always at least one, none
  * whose last offset >= max_offset. *len == 0 when nothing qualifies.
  */
-rn_err_t rn_segment_read(rn_segment_t *seg, int64_t offset, int32_t max_bytes,
-                         int64_t max_offset, uint64_t *pos, uint64_t *len);
+rn_err_t rn_segment_read(rn_segment_t *seg, int64_t offset, int32_t max_bytes, int64_t max_offset,
+                         uint64_t *pos, uint64_t *len);
 /* Drops every batch whose last offset >= offset (cut at a batch boundary);
    the file is truncated, indexes too. next_offset becomes the cut point. */
 rn_err_t rn_segment_truncate(rn_segment_t *seg, int64_t offset);

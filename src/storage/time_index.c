@@ -43,8 +43,7 @@ static rn_err_t reserve(rn_time_index_t *tidx, uint32_t need) {
     return RN_OK;
 }
 
-rn_err_t rn_time_index_maybe_append(rn_time_index_t *tidx, int64_t timestamp_ms,
-                                    int64_t offset) {
+rn_err_t rn_time_index_maybe_append(rn_time_index_t *tidx, int64_t timestamp_ms, int64_t offset) {
     RN_ASSERT(offset >= tidx->base_offset && offset - tidx->base_offset <= INT32_MAX);
     if (tidx->count > 0) {
         const rn_time_index_entry_t *last = &tidx->entries[tidx->count - 1];
@@ -65,8 +64,10 @@ int64_t rn_time_index_lookup(const rn_time_index_t *tidx, int64_t ts_ms) {
     uint32_t lo = 0, hi = tidx->count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (tidx->entries[mid].timestamp_ms < ts_ms) lo = mid + 1;
-        else hi = mid;
+        if (tidx->entries[mid].timestamp_ms < ts_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo == 0 ? tidx->base_offset : tidx->base_offset + tidx->entries[lo - 1].rel_offset;
 }
@@ -104,7 +105,9 @@ typedef struct tidx_load {
     int64_t next_offset;
 } tidx_load_t;
 
-static rn_err_t tidx_reserve(void *ctx, uint32_t n) { return reserve(((tidx_load_t *)ctx)->tidx, n); }
+static rn_err_t tidx_reserve(void *ctx, uint32_t n) {
+    return reserve(((tidx_load_t *)ctx)->tidx, n);
+}
 
 static bool tidx_take(void *ctx, const uint8_t *p) {
     tidx_load_t *ld = ctx;

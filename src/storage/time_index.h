@@ -45,8 +45,7 @@ static inline bool rn_time_index_full(const rn_time_index_t *tidx) {
 }
 /* Adds (ts, offset) when ts exceeds the last entry's timestamp; otherwise a
    no-op. RN_ERR_LIMIT when full, RN_ERR_NO_MEMORY if it cannot grow. */
-rn_err_t rn_time_index_maybe_append(rn_time_index_t *tidx, int64_t timestamp_ms,
-                                    int64_t offset);
+rn_err_t rn_time_index_maybe_append(rn_time_index_t *tidx, int64_t timestamp_ms, int64_t offset);
 /* Offset of the last entry with timestamp < ts_ms, or the base offset. */
 int64_t rn_time_index_lookup(const rn_time_index_t *tidx, int64_t ts_ms);
 bool rn_time_index_last(const rn_time_index_t *tidx, int64_t *timestamp_ms, int64_t *offset);

@@ -47,8 +47,8 @@ static void fix_crcs(uint8_t *p, size_t size) {
         if (len < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD) return;
         size_t total = (size_t)len + RN_BATCH_LOG_OVERHEAD;
         if (total > size - off) return;
-        uint32_t crc = rn_crc32c(0, p + off + RN_BATCH_OFF_ATTRIBUTES,
-                                 total - RN_BATCH_OFF_ATTRIBUTES);
+        uint32_t crc =
+            rn_crc32c(0, p + off + RN_BATCH_OFF_ATTRIBUTES, total - RN_BATCH_OFF_ATTRIBUTES);
         rn_be32_put(p + off + RN_BATCH_OFF_CRC, crc);
         off += total;
     }

@@ -18,8 +18,7 @@ static void fuzz_header(const uint8_t *frame, size_t len) {
     int16_t key = (int16_t)((uint16_t)(frame[0] << 8) | frame[1]);
     int16_t version = (int16_t)((uint16_t)(frame[2] << 8) | frame[3]);
     const rn_api_info_t *api = rn_api_info(key);
-    int16_t header_version =
-        api ? rn_api_request_header_version(api, version) : 1;
+    int16_t header_version = api ? rn_api_request_header_version(api, version) : 1;
     rn_arena_t arena;
     rn_arena_init(&arena, 64 * 1024);
     rn_reader_t r;
@@ -36,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (;;) {
             int32_t len = 0;
             int complete = 0;
-            rn_frame_status_t st = rn_frame_peek(data + pos, size - pos, limits[l], &len, &complete);
+            rn_frame_status_t st =
+                rn_frame_peek(data + pos, size - pos, limits[l], &len, &complete);
             if (st != RN_FRAME_READY || !complete) break;
             fuzz_header(data + pos + 4, (size_t)len);
             pos += 4 + (size_t)len;

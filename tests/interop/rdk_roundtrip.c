@@ -58,8 +58,7 @@ static int64_t mismatches;
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...) {
     mismatches++;
-    if (errors_shown >= ERRORS_SHOWN_MAX)
-        return;
+    if (errors_shown >= ERRORS_SHOWN_MAX) return;
     errors_shown++;
     va_list ap;
     va_start(ap, fmt);
@@ -98,16 +97,14 @@ static size_t make_key(const opts_t *o, int64_t i, char *key) {
 static void make_value(const opts_t *o, int64_t i, unsigned char *val) {
     uint64_t h = mix(o->seed * 31 + (uint64_t)i);
     for (size_t j = 0; j < o->value_bytes; j++) {
-        if (j % 8 == 0 && j < 16)
-            h = mix(h);
+        if (j % 8 == 0 && j < 16) h = mix(h);
         val[j] = j < 16 ? (unsigned char)(h >> ((j % 8) * 8))
                         : (unsigned char)('a' + (j + (size_t)i) % 26);
     }
 }
 
 static void make_hdr(int64_t i, unsigned char out[8]) {
-    for (int j = 0; j < 8; j++)
-        out[j] = (unsigned char)((uint64_t)i >> (56 - 8 * j));
+    for (int j = 0; j < 8; j++) out[j] = (unsigned char)((uint64_t)i >> (56 - 8 * j));
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
@@ -179,8 +176,7 @@ static int produce_all(opts_t *o) {
                 RD_KAFKA_V_HEADER("idx", idx, 8), RD_KAFKA_V_HEADER("codec", o->codec, -1),
                 RD_KAFKA_V_HEADER("null", NULL, 0), RD_KAFKA_V_OPAQUE((void *)(intptr_t)i),
                 RD_KAFKA_V_END);
-            if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-                break;
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 fprintf(stderr, "producev %" PRId64 ": %s\n", i, rd_kafka_err2str(e));
                 rd_kafka_destroy(rk);
@@ -192,7 +188,8 @@ static int produce_all(opts_t *o) {
     }
     rd_kafka_resp_err_t fe = rd_kafka_flush(rk, o->timeout_s * 1000);
     if (fe)
-        fprintf(stderr, "flush: %s (%d still queued)\n", rd_kafka_err2str(fe), rd_kafka_outq_len(rk));
+        fprintf(stderr, "flush: %s (%d still queued)\n", rd_kafka_err2str(fe),
+                rd_kafka_outq_len(rk));
     rd_kafka_destroy(rk);
     printf("produced: %" PRId64 " delivered, %" PRId64 " failed, %" PRId64 " at a wrong offset\n",
            dr.delivered, dr.failed, dr.wrong_offset);
@@ -202,10 +199,8 @@ static int produce_all(opts_t *o) {
 static int header_is(rd_kafka_headers_t *hdrs, const char *name, const void *want, size_t len) {
     const void *v = NULL;
     size_t vlen = 0;
-    if (rd_kafka_header_get_last(hdrs, name, &v, &vlen) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return 0;
-    if (want == NULL)
-        return v == NULL;
+    if (rd_kafka_header_get_last(hdrs, name, &v, &vlen) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+    if (want == NULL) return v == NULL;
     return v != NULL && vlen == len && memcmp(v, want, len) == 0;
 }
 
@@ -264,8 +259,7 @@ static int consume_all(opts_t *o) {
     double deadline = mono_s() + o->timeout_s;
     while (got < o->records && mono_s() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
-        if (!m)
-            continue;
+        if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             rd_kafka_message_destroy(m);
             continue;
@@ -293,22 +287,46 @@ static int consume_all(opts_t *o) {
 }
 
 int main(int argc, char **argv) {
-    opts_t o = {.bootstrap = "127.0.0.1:9092", .topic = "rdk-roundtrip", .codec = "none",
-                .parts = 8, .records = 1000000, .value_bytes = 100, .seed = 1, .timeout_s = 300};
+    opts_t o = {.bootstrap = "127.0.0.1:9092",
+                .topic = "rdk-roundtrip",
+                .codec = "none",
+                .parts = 8,
+                .records = 1000000,
+                .value_bytes = 100,
+                .seed = 1,
+                .timeout_s = 300};
     int c;
     while ((c = getopt(argc, argv, "b:t:p:n:s:c:S:T:")) != -1) {
         switch (c) {
-        case 'b': o.bootstrap = optarg; break;
-        case 't': o.topic = optarg; break;
-        case 'p': o.parts = atoi(optarg); break;
-        case 'n': o.records = strtoll(optarg, NULL, 10); break;
-        case 's': o.value_bytes = (size_t)strtoull(optarg, NULL, 10); break;
-        case 'c': o.codec = optarg; break;
-        case 'S': o.seed = strtoull(optarg, NULL, 10); break;
-        case 'T': o.timeout_s = atoi(optarg); break;
+        case 'b':
+            o.bootstrap = optarg;
+            break;
+        case 't':
+            o.topic = optarg;
+            break;
+        case 'p':
+            o.parts = atoi(optarg);
+            break;
+        case 'n':
+            o.records = strtoll(optarg, NULL, 10);
+            break;
+        case 's':
+            o.value_bytes = (size_t)strtoull(optarg, NULL, 10);
+            break;
+        case 'c':
+            o.codec = optarg;
+            break;
+        case 'S':
+            o.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'T':
+            o.timeout_s = atoi(optarg);
+            break;
         default:
-            fprintf(stderr, "usage: %s -b HOST:PORT -t TOPIC [-p PARTS] [-n RECORDS] "
-                            "[-s VALUE_BYTES] [-c CODEC] [-S SEED] [-T TIMEOUT_S]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s -b HOST:PORT -t TOPIC [-p PARTS] [-n RECORDS] "
+                    "[-s VALUE_BYTES] [-c CODEC] [-S SEED] [-T TIMEOUT_S]\n",
+                    argv[0]);
             return 2;
         }
     }

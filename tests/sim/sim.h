@@ -46,7 +46,7 @@ typedef struct sim_node {
     rn_raft_t *raft;
     uint64_t kv[SIM_KEYS];
     int64_t next_tick_local_ns;
-    int64_t restart_at_ns; /* when down */
+    int64_t restart_at_ns;               /* when down */
     rn_raft_read_t reads[SIM_READS_MAX]; /* confirmed reads waiting to apply */
     uint32_t reads_n;
     rn_raft_role_t role_seen;
@@ -64,8 +64,8 @@ typedef struct sim_node {
 typedef struct sim_client {
     int64_t next_at_ns; /* next action; -1 while waiting on a node */
     int64_t deadline_ns;
-    uint32_t op;        /* history index of the current op, or UINT32_MAX */
-    uint32_t hint;      /* node believed to lead */
+    uint32_t op;   /* history index of the current op, or UINT32_MAX */
+    uint32_t hint; /* node believed to lead */
     uint32_t waiting_node;
 } sim_client_t;
 

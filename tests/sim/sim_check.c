@@ -83,9 +83,11 @@ void sim_check_apply(sim_t *s, sim_node_t *n, const rn_raft_entry_t *e) {
     uint64_t h = entry_hash(e);
     if (c->has[e->index] & HAS_ENTRY) {
         if (c->c_term[e->index] != e->term || c->c_hash[e->index] != h)
-            sim_fail(s, "state machine safety: node %u applied index %llu term %llu, but term %llu "
-                        "was applied there before", n->id, (unsigned long long)e->index,
-                     (unsigned long long)e->term, (unsigned long long)c->c_term[e->index]);
+            sim_fail(s,
+                     "state machine safety: node %u applied index %llu term %llu, but term %llu "
+                     "was applied there before",
+                     n->id, (unsigned long long)e->index, (unsigned long long)e->term,
+                     (unsigned long long)c->c_term[e->index]);
         return;
     }
     c->has[e->index] |= HAS_ENTRY;
@@ -119,8 +121,8 @@ static void check_new_leader(sim_t *s, sim_node_t *n, uint64_t term) {
         c->terms_cap = cap;
     }
     if (c->leader_of_term[term] && c->leader_of_term[term] != n->id) {
-        sim_fail(s, "election safety: nodes %u and %u both lead term %llu",
-                 c->leader_of_term[term], n->id, (unsigned long long)term);
+        sim_fail(s, "election safety: nodes %u and %u both lead term %llu", c->leader_of_term[term],
+                 n->id, (unsigned long long)term);
         return;
     }
     c->leader_of_term[term] = n->id;
@@ -141,13 +143,14 @@ static void check_new_leader(sim_t *s, sim_node_t *n, uint64_t term) {
     for (uint64_t i = from; i <= c->commit_max && !s->failed; i++) {
         if (!(c->has[i] & HAS_ENTRY)) continue;
         if (rn_raft_term_at(n->raft, i) != c->c_term[i])
-            sim_fail(s, "leader completeness: leader %u of term %llu lacks committed index %llu "
-                        "(term %llu)", n->id, (unsigned long long)term, (unsigned long long)i,
+            sim_fail(s,
+                     "leader completeness: leader %u of term %llu lacks committed index %llu "
+                     "(term %llu)",
+                     n->id, (unsigned long long)term, (unsigned long long)i,
                      (unsigned long long)c->c_term[i]);
     }
     if (rn_raft_snapshot_index(n->raft) > 0 && from - 1 <= c->commit_max &&
-        (c->has[from - 1] & HAS_ENTRY) &&
-        rn_raft_term_at(n->raft, from - 1) != c->c_term[from - 1])
+        (c->has[from - 1] & HAS_ENTRY) && rn_raft_term_at(n->raft, from - 1) != c->c_term[from - 1])
         sim_fail(s, "leader completeness: leader %u snapshot term differs at %llu", n->id,
                  (unsigned long long)(from - 1));
 }
@@ -165,8 +168,7 @@ void sim_check_node(sim_t *s, sim_node_t *n) {
         sim_fail(s, "commit rule: leader %u of term %llu committed index %llu of term %llu", n->id,
                  (unsigned long long)term, (unsigned long long)commit,
                  (unsigned long long)rn_raft_term_at(n->raft, commit));
-    }
-    else if (role != n->role_seen || term != n->term_seen)
+    } else if (role != n->role_seen || term != n->term_seen)
         sim_trace(s, "node %u %s term %llu", n->id, rn_raft_role_name(role),
                   (unsigned long long)term);
     n->role_seen = role;
@@ -195,10 +197,12 @@ void sim_check_log_change(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to) {
             if (!a || a != b) continue;
             uint64_t pa = rn_raft_term_at(n->raft, i - 1), pb = rn_raft_term_at(m->raft, i - 1);
             if (pa && pb && pa != pb) {
-                sim_fail(s, "log matching: nodes %u and %u agree at %llu (term %llu) but differ "
-                            "at %llu (%llu vs %llu)", n->id, m->id, (unsigned long long)i,
-                         (unsigned long long)a, (unsigned long long)(i - 1),
-                         (unsigned long long)pa, (unsigned long long)pb);
+                sim_fail(s,
+                         "log matching: nodes %u and %u agree at %llu (term %llu) but differ "
+                         "at %llu (%llu vs %llu)",
+                         n->id, m->id, (unsigned long long)i, (unsigned long long)a,
+                         (unsigned long long)(i - 1), (unsigned long long)pa,
+                         (unsigned long long)pb);
                 return;
             }
         }
@@ -221,8 +225,8 @@ void sim_check_send(sim_t *s, sim_node_t *n, const rn_raft_msg_t *m) {
             sim_fail(s, "node %u granted its vote to %u in term %llu before persisting it", n->id,
                      m->to, (unsigned long long)m->term);
         if (n->voted_term == m->term && n->voted_for != m->to)
-            sim_fail(s, "node %u voted for both %u and %u in term %llu", n->id, n->voted_for,
-                     m->to, (unsigned long long)m->term);
+            sim_fail(s, "node %u voted for both %u and %u in term %llu", n->id, n->voted_for, m->to,
+                     (unsigned long long)m->term);
         n->voted_term = m->term;
         n->voted_for = m->to;
     }

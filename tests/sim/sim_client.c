@@ -49,8 +49,8 @@ static void client_done(sim_t *s, sim_client_t *c) {
         int64_t *live = op->is_read ? &s->live_read_ns : &s->live_write_ns;
         if (!*live) *live = op->resp_ns;
     }
-    sim_trace(s, "client %s %u key=%u value=%llu done", op->is_read ? "read" : "write",
-              c->op + 1, op->key, (unsigned long long)op->value);
+    sim_trace(s, "client %s %u key=%u value=%llu done", op->is_read ? "read" : "write", c->op + 1,
+              op->key, (unsigned long long)op->value);
     client_idle(s, c);
 }
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 typedef struct hist {
-    uint64_t *pos; /* op index -> log index of its write, 0: not committed */
+    uint64_t *pos;   /* op index -> log index of its write, 0: not committed */
     uint64_t *order; /* log order of committed writes (op indexes) */
     uint32_t order_n;
 } hist_t;
@@ -48,8 +48,10 @@ static void check_writes(sim_t *s, const hist_t *h) {
     for (uint32_t k = h->order_n; k-- > 0;) {
         const sim_op_t *op = &s->ops[h->order[k]];
         if (min_resp < op->inv_ns)
-            sim_fail(s, "history: write %llu precedes in the log a write acknowledged before it "
-                        "began", (unsigned long long)h->order[k] + 1);
+            sim_fail(s,
+                     "history: write %llu precedes in the log a write acknowledged before it "
+                     "began",
+                     (unsigned long long)h->order[k] + 1);
         if (op->done && op->resp_ns < min_resp) min_resp = op->resp_ns;
     }
 }
@@ -81,8 +83,10 @@ static void check_read(sim_t *s, const hist_t *h, uint32_t ri, const uint64_t *r
             sim_fail(s, "history: read %u saw a state including write %llu invoked after it",
                      ri + 1, (unsigned long long)h->order[k] + 1);
         if (wp > p && w->key == r->key && w->done && w->resp_ns < r->inv_ns)
-            sim_fail(s, "history: stale read %u of key %u: write %llu was acknowledged before "
-                        "it began", ri + 1, r->key, (unsigned long long)h->order[k] + 1);
+            sim_fail(s,
+                     "history: stale read %u of key %u: write %llu was acknowledged before "
+                     "it began",
+                     ri + 1, r->key, (unsigned long long)h->order[k] + 1);
     }
     for (uint32_t j = 0; j < s->ops_n && !s->failed; j++) {
         const sim_op_t *q = &s->ops[j];

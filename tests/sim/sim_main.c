@@ -184,17 +184,28 @@ static int parse(int argc, char **argv, cli_t *cli) {
     cli->name = "?";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--until-fail")) { cli->until_fail = 1; continue; }
+        if (!strcmp(a, "--until-fail")) {
+            cli->until_fail = 1;
+            continue;
+        }
         if (!v) return -1;
         i++;
-        if (!strcmp(a, "--seed")) cli->seed = strtoull(v, NULL, 10), cli->one = 1;
-        else if (!strcmp(a, "--seeds")) cli->seeds = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--first")) cli->first = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--minutes")) cli->minutes = strtod(v, NULL);
-        else if (!strcmp(a, "--jobs")) cli->jobs = atoi(v);
-        else if (!strcmp(a, "--replay")) cli->replay = v;
-        else if (!strcmp(a, "--name")) cli->name = v;
-        else return -1;
+        if (!strcmp(a, "--seed"))
+            cli->seed = strtoull(v, NULL, 10), cli->one = 1;
+        else if (!strcmp(a, "--seeds"))
+            cli->seeds = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--first"))
+            cli->first = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--minutes"))
+            cli->minutes = strtod(v, NULL);
+        else if (!strcmp(a, "--jobs"))
+            cli->jobs = atoi(v);
+        else if (!strcmp(a, "--replay"))
+            cli->replay = v;
+        else if (!strcmp(a, "--name"))
+            cli->name = v;
+        else
+            return -1;
     }
     if (cli->jobs < 1 || cli->jobs > 64) return -1;
     return cli->one || cli->seeds || cli->minutes > 0 ? 0 : -1;

@@ -41,8 +41,10 @@ void sim_node_crash(sim_t *s, sim_node_t *n, const char *why) {
     RN_ASSERT(rn_sim_open_files(s->world, n->id) == 0);
     /* Half the crashes lose power (unsynced writes go); the others only end
        the process (the page cache and its unsynced writes survive). */
-    if (rn_sim_chance(s->world, 500000)) rn_sim_crash(s->world, n->id);
-    else sim_trace(s, "node %u: process crash, the disk keeps unsynced writes", n->id);
+    if (rn_sim_chance(s->world, 500000))
+        rn_sim_crash(s->world, n->id);
+    else
+        sim_trace(s, "node %u: process crash, the disk keeps unsynced writes", n->id);
     int quick = rn_sim_chance(s->world, 300000); /* a supervisor restarts it at once */
     n->restart_at_ns = rn_sim_now_ns(s->world) + 1000000 +
                        (int64_t)rn_sim_below(s->world, quick ? 20000000 : 300000000);
@@ -129,8 +131,7 @@ static rn_err_t persist(sim_t *s, sim_node_t *n, const rn_raft_ready_t *rd) {
             sim_check_truncate(s, n, rd->entries[0].index);
         err = rn_raft_store_append(n->st, rd->entries, rd->entries_n);
         if (err == RN_OK)
-            sim_check_log_change(s, n, rd->entries[0].index,
-                                 rd->entries[rd->entries_n - 1].index);
+            sim_check_log_change(s, n, rd->entries[0].index, rd->entries[rd->entries_n - 1].index);
     }
     return err;
 }
@@ -168,8 +169,10 @@ static void take_snapshot(sim_t *s, sim_node_t *n, uint64_t index) {
     rn_err_t err = rn_raft_snapshot_done(n->raft, index, n->kv, sizeof(n->kv));
     RN_ASSERT(err == RN_OK);
     err = rn_raft_store_save_snapshot(n->st, rn_raft_snapshot(n->raft));
-    if (err) sim_node_crash(s, n, "snapshot write failed");
-    else sim_trace(s, "node %u snapshot at %llu", n->id, (unsigned long long)index);
+    if (err)
+        sim_node_crash(s, n, "snapshot write failed");
+    else
+        sim_trace(s, "node %u snapshot at %llu", n->id, (unsigned long long)index);
 }
 
 /* One ready: persist, send, apply, advance. Returns 0 if the node died. */
@@ -185,8 +188,8 @@ static int drive_one(sim_t *s, sim_node_t *n, rn_raft_ready_t *rd) {
     }
     send_msgs(s, n, rd);
     /* Elections are where a lost promise hurts: crash there more often. */
-    if (rn_sim_chance(s->world, rd->state_changed ? 25 * s->crash_mid_ready_ppm
-                                                  : s->crash_mid_ready_ppm)) {
+    if (rn_sim_chance(s->world,
+                      rd->state_changed ? 25 * s->crash_mid_ready_ppm : s->crash_mid_ready_ppm)) {
         sim_node_crash(s, n, "after send, before apply");
         return 0;
     }

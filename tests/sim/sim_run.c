@@ -77,10 +77,12 @@ static void setup(sim_t *s, uint64_t seed) {
     s->next_fault_ns = 20 * MS + (int64_t)rn_sim_below(s->world, 100 * MS);
     rn_sim_net_opts_t net = {0, 0, 1 * MS, (2 + (int64_t)rn_sim_below(s->world, 10)) * MS};
     rn_sim_net_set(s->world, &net);
-    sim_trace(s, "seed %llu: %u voters + 1 %s, batch %u, snapshot every %u, prevote %d, "
-                 "check-quorum %d", (unsigned long long)seed, s->voters_n,
-              s->boot_learner ? "learner" : "spare", s->opts.append_entries_max,
-              s->opts.snapshot_entries, s->opts.prevote, s->opts.check_quorum);
+    sim_trace(s,
+              "seed %llu: %u voters + 1 %s, batch %u, snapshot every %u, prevote %d, "
+              "check-quorum %d",
+              (unsigned long long)seed, s->voters_n, s->boot_learner ? "learner" : "spare",
+              s->opts.append_entries_max, s->opts.snapshot_entries, s->opts.prevote,
+              s->opts.check_quorum);
     for (uint32_t i = 1; i <= s->nodes_n; i++) {
         sim_node_t *n = &s->nodes[i];
         n->id = i;
@@ -108,7 +110,8 @@ static void fault_partition(sim_t *s) {
     uint32_t mask = 1 + (uint32_t)rn_sim_below(s->world, (1u << s->nodes_n) - 2);
     for (uint32_t a = 1; a <= s->nodes_n; a++)
         for (uint32_t b = 1; b <= s->nodes_n; b++)
-            if (((mask >> (a - 1)) & 1) != ((mask >> (b - 1)) & 1)) rn_sim_link_cut(s->world, a, b, 1);
+            if (((mask >> (a - 1)) & 1) != ((mask >> (b - 1)) & 1))
+                rn_sim_link_cut(s->world, a, b, 1);
     sim_trace(s, "fault: partition mask %#x", mask);
 }
 
@@ -120,17 +123,22 @@ static void fault_net(sim_t *s) {
     net.delay_max_ns = net.delay_min_ns + (int64_t)rn_sim_below(s->world, 40 * MS);
     rn_sim_net_set(s->world, &net);
     sim_trace(s, "fault: network drop %u ppm, dup %u ppm, delay %lld-%lld us", net.drop_ppm,
-              net.dup_ppm, (long long)(net.delay_min_ns / 1000), (long long)(net.delay_max_ns / 1000));
+              net.dup_ppm, (long long)(net.delay_min_ns / 1000),
+              (long long)(net.delay_max_ns / 1000));
 }
 
 static void fault_membership(sim_t *s, sim_node_t *l) {
     const rn_raft_config_t *cfg = rn_raft_config(l->raft);
     uint32_t id = 1 + (uint32_t)rn_sim_below(s->world, s->nodes_n);
     rn_raft_config_op_t op;
-    if (rn_raft_config_has_learner(cfg, id)) op = RN_RAFT_PROMOTE;
-    else if (!rn_raft_config_has_voter(cfg, id)) op = RN_RAFT_ADD_LEARNER;
-    else if (cfg->voters_n > s->voters_n - 1) op = RN_RAFT_REMOVE;
-    else return;
+    if (rn_raft_config_has_learner(cfg, id))
+        op = RN_RAFT_PROMOTE;
+    else if (!rn_raft_config_has_voter(cfg, id))
+        op = RN_RAFT_ADD_LEARNER;
+    else if (cfg->voters_n > s->voters_n - 1)
+        op = RN_RAFT_REMOVE;
+    else
+        return;
     if (op == RN_RAFT_PROMOTE && cfg->voters_n >= s->voters_n + 1) op = RN_RAFT_REMOVE;
     rn_err_t err = rn_raft_change(l->raft, op, id);
     static const char *const names[] = {"add learner", "promote", "remove"};
@@ -151,31 +159,42 @@ static void fault_one(sim_t *s) {
     uint64_t k = rn_sim_below(s->world, 100);
     sim_node_t *n = random_up(s), *l = leader_of(s);
     s->stats.faults++;
-    if (k < 15 && n) sim_node_crash(s, n, "fault");
-    else if (k < 25 && l) sim_node_crash(s, l, "fault: leader");
-    else if (k < 37) fault_partition(s);
-    else if (k < 45) { rn_sim_link_heal_all(s->world); sim_trace(s, "fault: links healed"); }
-    else if (k < 50) {
+    if (k < 15 && n)
+        sim_node_crash(s, n, "fault");
+    else if (k < 25 && l)
+        sim_node_crash(s, l, "fault: leader");
+    else if (k < 37)
+        fault_partition(s);
+    else if (k < 45) {
+        rn_sim_link_heal_all(s->world);
+        sim_trace(s, "fault: links healed");
+    } else if (k < 50) {
         uint32_t a = 1 + (uint32_t)rn_sim_below(s->world, s->nodes_n);
         uint32_t b = 1 + (uint32_t)rn_sim_below(s->world, s->nodes_n);
         rn_sim_link_cut(s->world, a, b, 1);
         sim_trace(s, "fault: link %u->%u cut", a, b);
-    } else if (k < 60) fault_net(s);
+    } else if (k < 60)
+        fault_net(s);
     else if (k < 66 && n) {
         int32_t skew = (int32_t)rn_sim_below(s->world, 400001) - 200000;
         rn_sim_clock_skew(s->world, n->id, skew);
         sim_trace(s, "fault: node %u clock skew %d ppm", n->id, skew);
-    } else if (k < 72) fault_disk(s, 1);
-    else if (k < 75) fault_disk(s, 0);
-    else if (k < 88 && l) fault_membership(s, l);
+    } else if (k < 72)
+        fault_disk(s, 1);
+    else if (k < 75)
+        fault_disk(s, 0);
+    else if (k < 88 && l)
+        fault_membership(s, l);
     else if (k < 100 && l) {
         const rn_raft_config_t *cfg = rn_raft_config(l->raft);
         rn_raft_id_t to = cfg->voters[rn_sim_below(s->world, cfg->voters_n)];
         rn_err_t err = to == l->id ? RN_ERR_INVALID : rn_raft_transfer(l->raft, to);
         sim_trace(s, "fault: leader %u transfers to %u: %s", l->id, to, rn_err_name(err));
         sim_node_drive(s, l);
-    } else s->stats.faults--;
-    s->next_fault_ns = rn_sim_now_ns(s->world) + 10 * MS + (int64_t)rn_sim_below(s->world, 120 * MS);
+    } else
+        s->stats.faults--;
+    s->next_fault_ns =
+        rn_sim_now_ns(s->world) + 10 * MS + (int64_t)rn_sim_below(s->world, 120 * MS);
 }
 
 static void heal(sim_t *s) {
@@ -238,10 +257,13 @@ static void trace_nodes(sim_t *s) {
         const rn_raft_config_t *c = rn_raft_config(n->raft);
         char ids[128];
         int off = 0;
-        for (uint32_t k = 0; k < c->voters_n; k++) off += snprintf(ids + off, sizeof(ids) - (size_t)off, " v%u", c->voters[k]);
-        for (uint32_t k = 0; k < c->learners_n; k++) off += snprintf(ids + off, sizeof(ids) - (size_t)off, " l%u", c->learners[k]);
+        for (uint32_t k = 0; k < c->voters_n; k++)
+            off += snprintf(ids + off, sizeof(ids) - (size_t)off, " v%u", c->voters[k]);
+        for (uint32_t k = 0; k < c->learners_n; k++)
+            off += snprintf(ids + off, sizeof(ids) - (size_t)off, " l%u", c->learners[k]);
         sim_trace(s, "node %u %s term %llu last %llu commit %llu snap %llu config%s", i,
-                  rn_raft_role_name(rn_raft_role(n->raft)), (unsigned long long)rn_raft_term(n->raft),
+                  rn_raft_role_name(rn_raft_role(n->raft)),
+                  (unsigned long long)rn_raft_term(n->raft),
                   (unsigned long long)rn_raft_last_index(n->raft),
                   (unsigned long long)rn_raft_commit(n->raft),
                   (unsigned long long)rn_raft_snapshot_index(n->raft), ids);
@@ -254,22 +276,35 @@ static void loop(sim_t *s) {
         uint32_t who = 0;
         int kind = next_event(s, &at, &who);
         if (at > s->end_ns) {
-            sim_fail(s, "liveness: %s%s%swithin %lld ms of healing", s->live_leader_ns ? "" : "no leader ",
-                     s->live_write_ns ? "" : "no write ", s->live_read_ns ? "" : "no read ",
-                     (long long)(LIVENESS_NS / MS));
+            sim_fail(s, "liveness: %s%s%swithin %lld ms of healing",
+                     s->live_leader_ns ? "" : "no leader ", s->live_write_ns ? "" : "no write ",
+                     s->live_read_ns ? "" : "no read ", (long long)(LIVENESS_NS / MS));
             trace_nodes(s);
             return;
         }
         rn_sim_advance(s->world, at);
         s->stats.steps++;
         switch (kind) {
-        case EV_DELIVER: deliver(s); break;
-        case EV_TICK: sim_node_tick(s, &s->nodes[who]); break;
-        case EV_RESTART: sim_node_start(s, &s->nodes[who]); break;
-        case EV_CLIENT: sim_client_step(s, &s->clients[who]); break;
-        case EV_FAULT: fault_one(s); break;
-        case EV_HEAL: heal(s); break;
-        default: RN_ASSERT(0);
+        case EV_DELIVER:
+            deliver(s);
+            break;
+        case EV_TICK:
+            sim_node_tick(s, &s->nodes[who]);
+            break;
+        case EV_RESTART:
+            sim_node_start(s, &s->nodes[who]);
+            break;
+        case EV_CLIENT:
+            sim_client_step(s, &s->clients[who]);
+            break;
+        case EV_FAULT:
+            fault_one(s);
+            break;
+        case EV_HEAL:
+            heal(s);
+            break;
+        default:
+            RN_ASSERT(0);
         }
     }
 }
@@ -282,10 +317,12 @@ int sim_run(uint64_t seed, FILE *trace, sim_stats_t *stats, char *reason, size_t
     setup(s, seed);
     loop(s);
     if (!s->failed) sim_check_history(s);
-    sim_trace(s, "end: %s; %llu steps, %llu faults, %llu elections, %u ops (%llu done), "
-                 "commit %llu", s->failed ? "FAILED" : "ok", (unsigned long long)s->stats.steps,
-              (unsigned long long)s->stats.faults, (unsigned long long)s->stats.elections,
-              s->ops_n, (unsigned long long)s->stats.ops_done,
+    sim_trace(s,
+              "end: %s; %llu steps, %llu faults, %llu elections, %u ops (%llu done), "
+              "commit %llu",
+              s->failed ? "FAILED" : "ok", (unsigned long long)s->stats.steps,
+              (unsigned long long)s->stats.faults, (unsigned long long)s->stats.elections, s->ops_n,
+              (unsigned long long)s->stats.ops_done,
               (unsigned long long)sim_check_commit_max(s->check));
     *stats = s->stats;
     *world_stats = *rn_sim_stats(s->world);

@@ -32,7 +32,9 @@ typedef struct fake {
     int offsets_removed;
 } fake_t;
 
-static uint64_t fake_random(void *ctx) { return ++((fake_t *)ctx)->next_random * 0x9E3779B97F4A7C15ull; }
+static uint64_t fake_random(void *ctx) {
+    return ++((fake_t *)ctx)->next_random * 0x9E3779B97F4A7C15ull;
+}
 static int64_t fake_wall(void *ctx) { return ((fake_t *)ctx)->wall_ms; }
 static void fake_changed(void *ctx, const rn_group_t *group) {
     (void)group;
@@ -53,8 +55,8 @@ static rn_group_coord_t *coord_new(int32_t initial_delay_ms) {
     memset(&fake, 0, sizeof fake);
     fake.wall_ms = 1700000000000;
     rn_group_config_t cfg = {6000, 300000, initial_delay_ms, 100, 60000, 1000};
-    rn_group_hooks_t hooks = {&fake, fake_random, fake_wall, fake_changed, fake_removed,
-                              fake_offset_removed};
+    rn_group_hooks_t hooks = {&fake,        fake_random,  fake_wall,
+                              fake_changed, fake_removed, fake_offset_removed};
     return rn_group_coord_new(&cfg, &hooks, 0);
 }
 
@@ -76,7 +78,8 @@ static void join_done(rn_group_join_waiter_t *waiter, const rn_group_join_result
     call->generation = res->generation;
     snprintf(call->member_id, sizeof call->member_id, "%s", res->member_id ? res->member_id : "");
     snprintf(call->leader, sizeof call->leader, "%s", res->leader_id ? res->leader_id : "");
-    snprintf(call->protocol, sizeof call->protocol, "%s", res->protocol_name ? res->protocol_name : "");
+    snprintf(call->protocol, sizeof call->protocol, "%s",
+             res->protocol_name ? res->protocol_name : "");
     call->members = res->group ? rn_group_member_count(res->group) : -1;
 }
 
@@ -127,7 +130,8 @@ static void sync_done(rn_group_sync_waiter_t *waiter, const rn_group_sync_result
     call->done++;
     call->error = res->error;
     int len = res->assignment.len > 0 ? res->assignment.len : 0;
-    snprintf(call->assignment, sizeof call->assignment, "%.*s", len, len ? (const char *)res->assignment.ptr : "");
+    snprintf(call->assignment, sizeof call->assignment, "%.*s", len,
+             len ? (const char *)res->assignment.ptr : "");
 }
 
 static void sync_group(rn_group_coord_t *coord, sync_call_t *call, const char *member_id,
@@ -135,8 +139,10 @@ static void sync_group(rn_group_coord_t *coord, sync_call_t *call, const char *m
                        int64_t now_ms) {
     memset(call, 0, sizeof *call);
     call->waiter.done = sync_done;
-    rn_group_sync_args_t args = {rn_str_from_cstr("g"), rn_str_from_cstr(member_id), rn_str_null(),
-                                 rn_str_null(), rn_str_null(), generation, assignments, count};
+    rn_group_sync_args_t args = {rn_str_from_cstr("g"), rn_str_from_cstr(member_id),
+                                 rn_str_null(),         rn_str_null(),
+                                 rn_str_null(),         generation,
+                                 assignments,           count};
     rn_group_sync(coord, &args, &call->waiter, now_ms);
 }
 
@@ -292,10 +298,14 @@ static void test_protocol_vote_and_errors(void **state) {
     assert_string_equal(a.protocol, "roundrobin");
     join(coord, &c, "", NULL, proto_range, 1, 0); /* range only: not every member has it */
     assert_int_equal(c.error, RN_KERR_INCONSISTENT_GROUP_PROTOCOL);
-    rn_group_join_args_t args = {.group_id = rn_str_from_cstr("g"), .member_id = rn_str_from_cstr(""),
-                                 .instance_id = rn_str_null(), .protocol_type = rn_str_from_cstr("consumer"),
-                                 .protocols = proto_range, .protocol_count = 1,
-                                 .session_timeout_ms = 10, .rebalance_timeout_ms = 10};
+    rn_group_join_args_t args = {.group_id = rn_str_from_cstr("g"),
+                                 .member_id = rn_str_from_cstr(""),
+                                 .instance_id = rn_str_null(),
+                                 .protocol_type = rn_str_from_cstr("consumer"),
+                                 .protocols = proto_range,
+                                 .protocol_count = 1,
+                                 .session_timeout_ms = 10,
+                                 .rebalance_timeout_ms = 10};
     join_call_t d = {.waiter.done = join_done};
     rn_group_join(coord, &args, &d.waiter, 0);
     assert_int_equal(d.error, RN_KERR_INVALID_SESSION_TIMEOUT);
@@ -339,10 +349,12 @@ static void test_leave(void **state) {
     join_new(coord, &a, 0);
     sync_call_t s;
     sync_group(coord, &s, a.member_id, 1, NULL, 0, 0);
-    assert_int_equal(rn_group_leave(coord, rn_str_from_cstr("g"), rn_str_from_cstr("x"), rn_str_null(), 0),
-                     RN_KERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(
+        rn_group_leave(coord, rn_str_from_cstr("g"), rn_str_from_cstr("x"), rn_str_null(), 0),
+        RN_KERR_UNKNOWN_MEMBER_ID);
     assert_int_equal(rn_group_leave(coord, rn_str_from_cstr("g"), rn_str_from_cstr(a.member_id),
-                                    rn_str_null(), 0), RN_KERR_NONE);
+                                    rn_str_null(), 0),
+                     RN_KERR_NONE);
     rn_group_coord_tick(coord, 1); /* nobody left to rejoin */
     assert_int_equal(state_of(coord), RN_GROUP_EMPTY);
     assert_int_equal(rn_group_generation(rn_group_find(coord, rn_str_from_cstr("g"))), 2);
@@ -354,7 +366,8 @@ static void test_commit_checks_and_delete(void **state) {
     rn_group_coord_t *coord = coord_new(0);
     rn_str_t g = rn_str_from_cstr("g"), none = rn_str_null(), empty = rn_str_from_cstr("");
     assert_int_equal(rn_group_commit_check(coord, g, empty, none, -1, 0), RN_KERR_NONE);
-    assert_int_equal(rn_group_commit_check(coord, g, empty, none, 3, 0), RN_KERR_ILLEGAL_GENERATION);
+    assert_int_equal(rn_group_commit_check(coord, g, empty, none, 3, 0),
+                     RN_KERR_ILLEGAL_GENERATION);
     join_call_t a;
     join_new(coord, &a, 0);
     assert_int_equal(rn_group_commit_check(coord, g, rn_str_from_cstr(a.member_id), none, 1, 0),
@@ -363,7 +376,8 @@ static void test_commit_checks_and_delete(void **state) {
     sync_group(coord, &s, a.member_id, 1, NULL, 0, 0);
     assert_int_equal(rn_group_commit_check(coord, g, rn_str_from_cstr(a.member_id), none, 1, 0),
                      RN_KERR_NONE);
-    assert_int_equal(rn_group_commit_check(coord, g, empty, none, -1, 0), RN_KERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(rn_group_commit_check(coord, g, empty, none, -1, 0),
+                     RN_KERR_UNKNOWN_MEMBER_ID);
     assert_int_equal(rn_group_delete(coord, g), RN_KERR_NON_EMPTY_GROUP);
     assert_int_equal(rn_group_delete(coord, rn_str_from_cstr("nope")), RN_KERR_GROUP_ID_NOT_FOUND);
     rn_group_leave(coord, g, rn_str_from_cstr(a.member_id), none, 0);
@@ -477,7 +491,8 @@ static void test_partition_for(void **state) {
     assert_int_equal(rn_group_partition_for(rn_str_from_cstr("abc"), 50), 4);
     assert_int_equal(rn_group_partition_for(rn_str_from_cstr("my-group"), 50), 12);
     assert_int_equal(rn_group_partition_for(rn_str_from_cstr("console-consumer-1"), 50), 24);
-    assert_int_equal(rn_group_partition_for(rn_str_from_cstr("grupp\xc3\xa9-\xf0\x9f\x98\x80"), 50), 49);
+    assert_int_equal(rn_group_partition_for(rn_str_from_cstr("grupp\xc3\xa9-\xf0\x9f\x98\x80"), 50),
+                     49);
     assert_int_equal(rn_group_partition_for(rn_str_from_cstr(""), 50), 0);
 }
 

@@ -276,7 +276,8 @@ static void test_multi_batch_and_log_append_time(void **state) {
     assert_int_equal(rn_log_read(log, 3, 1 << 20, INT64_MAX, &rd), RN_OK);
     uint8_t back[8192];
     size_t got = 0;
-    assert_int_equal(rn_io_file_pread(rn_io_linux(), rd.fd, back, rd.len, rd.position, &got), RN_OK);
+    assert_int_equal(rn_io_file_pread(rn_io_linux(), rd.fd, back, rd.len, rd.position, &got),
+                     RN_OK);
     rn_batch_header_t hdr;
     rn_batch_header_parse(back, &hdr);
     assert_int_equal(hdr.base_offset, 2);
@@ -583,8 +584,7 @@ static void spit(const char *path, const uint8_t *buf, size_t len) {
 }
 
 /* Offsets (and bytes) held by whole batches in the first `cut` bytes. */
-static int64_t offsets_before(const uint8_t *log_bytes, size_t cut, int64_t base,
-                              size_t *bytes) {
+static int64_t offsets_before(const uint8_t *log_bytes, size_t cut, int64_t base, size_t *bytes) {
     int64_t end = base;
     size_t p = 0;
     while (p + RN_BATCH_HEADER_BYTES <= cut) {

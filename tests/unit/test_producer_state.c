@@ -146,7 +146,8 @@ static void test_many_producers_and_expiry(void **state) {
     for (int64_t pid = 0; pid < 5000; pid++) {
         rn_err_t want = pid < 2500 ? RN_ERR_UNKNOWN_PRODUCER : RN_ERR_DUPLICATE;
         assert_int_equal(check(ps, pid, 0, 0, 1, &chk), pid < 2500 ? RN_OK : want);
-        assert_int_equal(check(ps, pid, 0, 1, 1, &chk), pid < 2500 ? RN_ERR_UNKNOWN_PRODUCER : RN_OK);
+        assert_int_equal(check(ps, pid, 0, 1, 1, &chk),
+                         pid < 2500 ? RN_ERR_UNKNOWN_PRODUCER : RN_OK);
     }
     rn_producer_state_free(ps);
 }
@@ -225,8 +226,7 @@ static int count_snapshots(const char *dir) {
 }
 
 /* Appends one idempotent batch through check, append, record. */
-static void produce(rn_log_t *log, rn_producer_state_t *ps, int64_t pid, int32_t seq,
-                    int records) {
+static void produce(rn_log_t *log, rn_producer_state_t *ps, int64_t pid, int32_t seq, int records) {
     uint8_t buf[1024];
     size_t len = build(buf, records, pid, 0, seq);
     rn_producer_check_t chk;
@@ -261,11 +261,11 @@ static void test_snapshot_and_replay(void **state) {
     assert_int_equal(rn_log_open(io, dir, &cfg, &log), RN_OK);
     rn_producer_state_t *ps;
     assert_int_equal(rn_producer_state_create(&ps), RN_OK);
-    for (int i = 0; i < 10; i++) produce(log, ps, 1, i * 3, 3);    /* offsets 0..29 */
-    for (int i = 0; i < 4; i++) produce(log, ps, 2, i, 1);         /* offsets 30..33 */
+    for (int i = 0; i < 10; i++) produce(log, ps, 1, i * 3, 3); /* offsets 0..29 */
+    for (int i = 0; i < 4; i++) produce(log, ps, 2, i, 1);      /* offsets 30..33 */
     assert_int_equal(rn_producer_state_save(ps, io, dir, rn_log_end_offset(log)), RN_OK);
-    for (int i = 10; i < 12; i++) produce(log, ps, 1, i * 3, 3);   /* 34..39 after snapshot */
-    produce(log, ps, 3, 0, 2);                                     /* 40..41, new producer */
+    for (int i = 10; i < 12; i++) produce(log, ps, 1, i * 3, 3); /* 34..39 after snapshot */
+    produce(log, ps, 3, 0, 2);                                   /* 40..41, new producer */
     assert_int_equal(rn_log_sync(log), RN_OK);
     rn_log_close_unclean(log);
     rn_producer_state_free(ps);

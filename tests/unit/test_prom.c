@@ -19,11 +19,11 @@ static void test_histo_buckets(void **state) {
     (void)state;
     rn_histo_t histo;
     memset(&histo, 0, sizeof histo);
-    rn_histo_observe_ns(&histo, 0);                           /* first bucket */
-    rn_histo_observe_ns(&histo, rn_histo_bound_ns(0));        /* edge: still first */
-    rn_histo_observe_ns(&histo, rn_histo_bound_ns(0) + 1);    /* second */
+    rn_histo_observe_ns(&histo, 0);                        /* first bucket */
+    rn_histo_observe_ns(&histo, rn_histo_bound_ns(0));     /* edge: still first */
+    rn_histo_observe_ns(&histo, rn_histo_bound_ns(0) + 1); /* second */
     rn_histo_observe_ns(&histo, rn_histo_bound_ns(RN_HISTO_BUCKETS - 1) + 1); /* +Inf */
-    rn_histo_observe_ns(&histo, -5);                          /* clamped to 0 */
+    rn_histo_observe_ns(&histo, -5);                                          /* clamped to 0 */
     rn_histo_snap_t snap;
     memset(&snap, 0, sizeof snap);
     rn_histo_add_to(&histo, &snap);
@@ -31,7 +31,8 @@ static void test_histo_buckets(void **state) {
     assert_int_equal(snap.buckets[1], 1);
     assert_int_equal(snap.buckets[RN_HISTO_BUCKETS], 1);
     assert_int_equal(snap.count, 5);
-    uint64_t sum = (uint64_t)(2 * rn_histo_bound_ns(0) + 1 + rn_histo_bound_ns(RN_HISTO_BUCKETS - 1) + 1);
+    uint64_t sum =
+        (uint64_t)(2 * rn_histo_bound_ns(0) + 1 + rn_histo_bound_ns(RN_HISTO_BUCKETS - 1) + 1);
     assert_int_equal(snap.sum_ns, sum);
     for (int i = 1; i < RN_HISTO_BUCKETS; i++)
         assert_true(rn_histo_bound_ns(i) > rn_histo_bound_ns(i - 1));
@@ -42,7 +43,7 @@ static void test_request_slots(void **state) {
     rn_stats_requests_t *stats = calloc(1, sizeof *stats);
     assert_non_null(stats);
     rn_stats_request_done(stats, 0, 1000);
-    rn_stats_request_done(stats, -3, 1000);  /* hostile key: last slot */
+    rn_stats_request_done(stats, -3, 1000); /* hostile key: last slot */
     rn_stats_request_done(stats, 30000, 1000);
     assert_int_equal(rn_stats_read(&stats->latency[0].count), 1);
     assert_int_equal(rn_stats_read(&stats->latency[RN_STATS_API_KEYS - 1].count), 2);
@@ -69,7 +70,8 @@ static void test_exposition(void **state) {
     char *text = rn_prom_take(&prom, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
-    assert_non_null(strstr(text, "# HELP runnel_things_total Things\n# TYPE runnel_things_total counter\n"));
+    assert_non_null(
+        strstr(text, "# HELP runnel_things_total Things\n# TYPE runnel_things_total counter\n"));
     assert_non_null(strstr(text, "\nrunnel_things_total 7\n"));
     assert_non_null(strstr(text, "\nrunnel_things_total{a=\"b\"} -2\n"));
     assert_non_null(strstr(text, "runnel_x_seconds_bucket{api=\"Produce\",le=\"0.0001\"} 2\n"));
@@ -114,8 +116,8 @@ static void test_empty_and_limit(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_histo_buckets), cmocka_unit_test(test_request_slots),
-        cmocka_unit_test(test_exposition),    cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_histo_buckets),   cmocka_unit_test(test_request_slots),
+        cmocka_unit_test(test_exposition),      cmocka_unit_test(test_labels),
         cmocka_unit_test(test_empty_and_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

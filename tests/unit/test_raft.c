@@ -21,7 +21,7 @@
 typedef struct net {
     rn_raft_t *r[N_MAX + 1];
     uint32_t n;
-    uint8_t cut[N_MAX + 1]; /* node isolated: its messages are dropped */
+    uint8_t cut[N_MAX + 1];  /* node isolated: its messages are dropped */
     rn_raft_msg_t seen[256]; /* messages delivered or dropped, shallow */
     uint32_t seen_n;
     uint64_t applied[N_MAX + 1];
@@ -175,7 +175,7 @@ static void test_prevote_handler(void **state) {
     assert_int_equal(a.reject, 0);
     assert_int_equal(a.term, 1);
     assert_int_equal(rn_raft_term(r), 0); /* granting a pre-vote changes nothing */
-    m.term = 0; /* not a future term */
+    m.term = 0;                           /* not a future term */
     a = step_answer(r, &m, NULL);
     assert_int_equal(a.reject, 1);
     rn_raft_destroy(r);
@@ -275,8 +275,8 @@ static void test_append_accept_and_conflict(void **state) {
     (void)state;
     rn_raft_config_t cfg = config_of(3, 0);
     rn_raft_t *r = node_new(2, &cfg);
-    rn_raft_entry_t e[3] = {{1, 1, 0, 1, (uint8_t *)"a"}, {1, 2, 0, 1, (uint8_t *)"b"},
-                            {1, 3, 0, 1, (uint8_t *)"c"}};
+    rn_raft_entry_t e[3] = {
+        {1, 1, 0, 1, (uint8_t *)"a"}, {1, 2, 0, 1, (uint8_t *)"b"}, {1, 3, 0, 1, (uint8_t *)"c"}};
     rn_raft_msg_t m = msg(RN_RAFT_MSG_APPEND, 1, 2, 1);
     m.entries = e;
     m.entries_n = 3;

@@ -24,9 +24,9 @@
 typedef struct model {
     uint64_t term[MODEL_MAX];
     uint64_t old_term[MODEL_MAX]; /* what an unsynced overwrite replaced */
-    uint64_t last;    /* last index asked for */
-    uint64_t durable; /* last index reported durable */
-    uint64_t snap;    /* snapshot index reported durable */
+    uint64_t last;                /* last index asked for */
+    uint64_t durable;             /* last index reported durable */
+    uint64_t snap;                /* snapshot index reported durable */
     uint64_t vote_term;
     rn_raft_id_t vote;
 } model_t;
@@ -54,8 +54,10 @@ static void verify(rn_raft_store_t *st, model_t *m) {
         assert_int_equal(e->index, snap + 1 + i);
         /* a prefix of what was written: the new entry, or past what was
            durable, the one an unsynced overwrite would have replaced */
-        if (e->index <= m->durable) assert_int_equal(e->term, m->term[e->index]);
-        else assert_true(e->term == m->term[e->index] || e->term == m->old_term[e->index]);
+        if (e->index <= m->durable)
+            assert_int_equal(e->term, m->term[e->index]);
+        else
+            assert_true(e->term == m->term[e->index] || e->term == m->old_term[e->index]);
         assert_int_equal(e->len, 8);
         uint64_t v;
         memcpy(&v, e->data, 8);
@@ -134,7 +136,7 @@ static void test_store_crash_safety(void **state) {
         for (int step = 0; step < 300; step++) {
             rn_sim_disk_fail(sim, 1, rn_sim_chance(sim, 100000) ? 200000 : 0);
             uint64_t k = rn_sim_below(sim, 100);
-            rn_err_t err = k < 70 ? append_some(sim, st, &m)
+            rn_err_t err = k < 70   ? append_some(sim, st, &m)
                            : k < 85 ? save_vote(sim, st, &m)
                                     : snapshot(sim, st, &m);
             if (err != RN_OK || rn_sim_chance(sim, 80000)) { /* errors are fatal: crash */
