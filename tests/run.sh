@@ -154,6 +154,24 @@ layer_unit() {
   [ "$RC" -eq 0 ] || { fail_step "unit: make MODE=$MODE unit"; return; }
   run_unit_dir unit "build/$MODE/tests"
   gen_check
+  format_check
+}
+
+# Every hand-written C file is as clang-format (.clang-format) writes it.
+format_check() {
+  if ! command -v clang-format >/dev/null; then
+    skip_note "format: clang-format not installed"
+    return
+  fi
+  local bad=()
+  while IFS= read -r f; do
+    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+  done < <(git ls-files 'src/*.[ch]' 'tests/*.[ch]' | grep -v '^src/proto/gen/')
+  if [ "${#bad[@]}" -eq 0 ]; then
+    PASSED=$((PASSED + 1)); say "-- format: clang-format clean"
+  else
+    say "-- format: ${bad[*]}"; fail_step "format: ${#bad[@]} file(s) differ from clang-format (make format)"
+  fi
 }
 
 # The committed codec must be what the generator writes from the schemas.
