@@ -219,7 +219,7 @@ rn_err_t rn_log_sync(rn_log_t *log) {
     /* Rolled segments not yet sealed sit just before the active one. */
     for (uint32_t i = log->seg_count - 1; i-- > 0;) {
         rn_segment_t *seg = log->segs[i];
-        if (seg->index_fd == RN_FD_NONE) break;
+        if (!seg->active) break;
         rn_err_t err = rn_segment_seal(seg);
         if (err != RN_OK) return err;
         sealed = true;

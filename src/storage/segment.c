@@ -38,7 +38,7 @@ static rn_segment_t *seg_new(rn_io_t *io, const char *dir, int64_t base_offset,
     seg->io = io;
     seg->base_offset = base_offset;
     seg->next_offset = base_offset;
-    seg->fd = seg->index_fd = seg->timeindex_fd = RN_FD_NONE;
+    seg->fd = RN_FD_NONE;
     seg->max_timestamp_ms = -1;
     seg->max_timestamp_offset = -1;
     seg->roll_timestamp_ms = -1;
@@ -51,9 +51,7 @@ static rn_segment_t *seg_new(rn_io_t *io, const char *dir, int64_t base_offset,
 
 static void seg_close_files(rn_segment_t *seg) {
     if (seg->fd != RN_FD_NONE) rn_io_file_close(seg->io, seg->fd);
-    if (seg->index_fd != RN_FD_NONE) rn_io_file_close(seg->io, seg->index_fd);
-    if (seg->timeindex_fd != RN_FD_NONE) rn_io_file_close(seg->io, seg->timeindex_fd);
-    seg->fd = seg->index_fd = seg->timeindex_fd = RN_FD_NONE;
+    seg->fd = RN_FD_NONE;
 }
 
 static void seg_free(rn_segment_t *seg) {
@@ -63,13 +61,20 @@ static void seg_free(rn_segment_t *seg) {
     free(seg);
 }
 
+/* Creates the index files (emptying stale ones when `flags` has TRUNC) and
+   marks the segment active: its indexes are written on every flush. */
 static rn_err_t open_index_files(rn_segment_t *seg, unsigned flags) {
-    char path[RN_STORAGE_PATH_BYTES_MAX];
-    ext_path(seg, ".index", path, sizeof path);
-    rn_err_t err = rn_io_file_open(seg->io, path, RN_IO_READ | RN_IO_WRITE | flags, &seg->index_fd);
-    if (err != RN_OK) return err;
-    ext_path(seg, ".timeindex", path, sizeof path);
-    return rn_io_file_open(seg->io, path, RN_IO_READ | RN_IO_WRITE | flags, &seg->timeindex_fd);
+    static const char *const exts[] = {".index", ".timeindex"};
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        char path[RN_STORAGE_PATH_BYTES_MAX];
+        ext_path(seg, exts[i], path, sizeof path);
+        rn_fd_t fd;
+        rn_err_t err = rn_io_file_open(seg->io, path, RN_IO_WRITE | flags, &fd);
+        if (err != RN_OK) return err;
+        rn_io_file_close(seg->io, fd);
+    }
+    seg->active = true;
+    return RN_OK;
 }
 
 rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
@@ -162,17 +167,42 @@ rn_err_t rn_segment_append(rn_segment_t *seg, const uint8_t *blob, size_t len,
     return RN_OK;
 }
 
-static rn_err_t flush_indexes(rn_segment_t *seg) {
-    rn_err_t err = RN_OK;
-    if (seg->index_fd != RN_FD_NONE)
-        err = rn_offset_index_flush(&seg->oidx, seg->io, seg->index_fd);
-    if (err == RN_OK && seg->timeindex_fd != RN_FD_NONE)
-        err = rn_time_index_flush(&seg->tidx, seg->io, seg->timeindex_fd);
+/* Opens one index file, writes what is pending (and fsyncs it when asked),
+   closes it. */
+static rn_err_t flush_index_file(rn_segment_t *seg, const char *ext, bool pending, bool sync,
+                                 rn_err_t (*flush)(void *idx, rn_io_t *io, rn_fd_t fd), void *idx) {
+    if (!pending && !sync) return RN_OK;
+    char path[RN_STORAGE_PATH_BYTES_MAX];
+    ext_path(seg, ext, path, sizeof path);
+    rn_fd_t fd;
+    rn_err_t err = rn_io_file_open(seg->io, path, RN_IO_WRITE | RN_IO_CREATE, &fd);
+    if (err != RN_OK) return err;
+    if (pending) err = flush(idx, seg->io, fd);
+    if (err == RN_OK && sync) err = rn_io_file_sync(seg->io, fd);
+    rn_io_file_close(seg->io, fd);
+    return err;
+}
+
+static rn_err_t oidx_flush(void *idx, rn_io_t *io, rn_fd_t fd) {
+    return rn_offset_index_flush(idx, io, fd);
+}
+
+static rn_err_t tidx_flush(void *idx, rn_io_t *io, rn_fd_t fd) {
+    return rn_time_index_flush(idx, io, fd);
+}
+
+static rn_err_t flush_indexes(rn_segment_t *seg, bool sync) {
+    if (!seg->active) return RN_OK;
+    bool oidx_pending = seg->oidx.flushed < seg->oidx.count || seg->oidx.file_stale;
+    bool tidx_pending = seg->tidx.flushed < seg->tidx.count || seg->tidx.file_stale;
+    rn_err_t err = flush_index_file(seg, ".index", oidx_pending, sync, oidx_flush, &seg->oidx);
+    if (err == RN_OK)
+        err = flush_index_file(seg, ".timeindex", tidx_pending, sync, tidx_flush, &seg->tidx);
     return err;
 }
 
 rn_err_t rn_segment_sync(rn_segment_t *seg) {
-    rn_err_t err = flush_indexes(seg);
+    rn_err_t err = flush_indexes(seg, false);
     if (err != RN_OK || seg->synced_bytes == seg->size_bytes) return err;
     uint64_t size = seg->size_bytes;
     err = rn_io_file_sync(seg->io, seg->fd);
@@ -184,22 +214,19 @@ rn_err_t rn_segment_seal(rn_segment_t *seg) {
     if (seg->max_timestamp_ms >= 0)
         (void)rn_time_index_maybe_append(&seg->tidx, seg->max_timestamp_ms,
                                          seg->max_timestamp_offset);
-    if (seg->index_fd == RN_FD_NONE) {
+    if (!seg->active) {
         rn_err_t err = open_index_files(seg, RN_IO_CREATE);
         if (err != RN_OK) return err;
     }
-    rn_err_t err = rn_segment_sync(seg);
-    if (err == RN_OK) err = rn_io_file_sync(seg->io, seg->index_fd);
-    if (err == RN_OK) err = rn_io_file_sync(seg->io, seg->timeindex_fd);
+    rn_err_t err = flush_indexes(seg, true);
+    if (err == RN_OK) err = rn_segment_sync(seg); /* nothing index-wise left to write */
     if (err != RN_OK) return err;
-    rn_io_file_close(seg->io, seg->index_fd);
-    rn_io_file_close(seg->io, seg->timeindex_fd);
-    seg->index_fd = seg->timeindex_fd = RN_FD_NONE;
+    seg->active = false;
     return RN_OK;
 }
 
 rn_err_t rn_segment_unseal(rn_segment_t *seg) {
-    if (seg->index_fd != RN_FD_NONE) return RN_OK;
+    if (seg->active) return RN_OK;
     return open_index_files(seg, RN_IO_CREATE);
 }
 

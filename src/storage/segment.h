@@ -36,8 +36,9 @@ typedef struct rn_segment {
     uint64_t size_bytes;   /* bytes of whole batches */
     uint64_t synced_bytes; /* bytes known durable */
     rn_fd_t fd;            /* the .log file */
-    rn_fd_t index_fd;      /* .index, open while the segment is active */
-    rn_fd_t timeindex_fd;  /* .timeindex, likewise */
+    bool active;           /* still indexed on appends (not sealed); the index
+                              files are opened only to write, so a partition
+                              costs one open file (the .log) */
     rn_offset_index_t oidx;
     rn_time_index_t tidx;
     int64_t max_timestamp_ms;     /* largest batch max_timestamp; -1 if empty */
