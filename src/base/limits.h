@@ -163,6 +163,10 @@ RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch hea
 /* Broker-level dynamic config entries kept in the metadata image. */
 #define RN_MD_BROKER_CONFIGS_MAX 1024
 
+/* Threads closing partitions at shutdown; each close waits on a few fsyncs,
+   so more threads than cores keep the disk's queue full. */
+#define RN_SHUTDOWN_CLOSE_THREADS 8
+
 /* ---- time ---- */
 
 /* Loop wake-up granularity for timers. */

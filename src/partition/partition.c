@@ -68,8 +68,8 @@ static int remove_file(void *ctx, const char *name) {
     return 0;
 }
 
-void rn_partition_unref(rn_partition_t *part) {
-    if (atomic_fetch_sub_explicit(&part->refs, 1, memory_order_acq_rel) != 1) return;
+void rn_partition_close(rn_partition_t *part) {
+    if (!part->log) return;
     RN_ASSERT(part->waiters == NULL);
     if (!part->deleted) {
         rn_err_t save = rn_producer_state_save(part->producers, part->io, part->dir,
@@ -81,6 +81,12 @@ void rn_partition_unref(rn_partition_t *part) {
     rn_err_t err = rn_log_close(part->log);
     if (err != RN_OK)
         RN_WARN("partition", "%s-%d: close: %s", part->topic, part->index, rn_err_name(err));
+    part->log = NULL;
+}
+
+void rn_partition_unref(rn_partition_t *part) {
+    if (atomic_fetch_sub_explicit(&part->refs, 1, memory_order_acq_rel) != 1) return;
+    rn_partition_close(part);
     rn_producer_state_free(part->producers);
     if (part->deleted) {
         rn_io_dir_list(part->io, part->dir, remove_file, part);

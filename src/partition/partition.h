@@ -74,6 +74,10 @@ rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, 
 void rn_partition_ref(rn_partition_t *part);
 /* The last reference closes the log (cleanly) and frees the struct. */
 void rn_partition_unref(rn_partition_t *part);
+/* Closes the log cleanly now (producer snapshot, checkpoints, the
+   clean-shutdown mark), leaving the struct to its last reference. Only when
+   nothing else can touch the partition: at shutdown, with the loops stopped. */
+void rn_partition_close(rn_partition_t *part);
 /* Marks the partition deleted: its files go when the last reference does. */
 void rn_partition_mark_deleted(rn_partition_t *part);
 
