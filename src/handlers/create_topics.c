@@ -11,7 +11,7 @@
 
 static void *create_topics_alloc(rn_req_t *req, size_t bytes) {
     void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* a small multiple of the decoded request */
+    RN_ASSERT(ptr != NULL); /* within the response budget (dispatch.c) */
     return ptr;
 }
 

@@ -10,6 +10,7 @@
 #include "handlers/handler.h"
 #include "proto/gen/request_header.h"
 #include "base/assert.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "net/conn.h"
 
@@ -119,5 +120,9 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
                                                      : "malformed request");
         return;
     }
+    /* The decode budget (a multiple of the frame) guards against hostile
+       input; a response is ours and grows with the broker's state (a
+       Metadata answer with every partition), bounded by the response limit. */
+    req->arena.bytes_max = RN_RESPONSE_BYTES_MAX;
     handler->handle(core, req, body);
 }

@@ -11,8 +11,8 @@ static void pop_batch_done(rn_fanout_t *fan) {
 
 void *rn_pop_alloc(rn_req_t *req, size_t bytes) {
     void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    /* Responses are a small multiple of the decoded request, whose budget
-       is RN_PROTO_ARENA_FACTOR times its frame. */
+    /* Responses allocate within RN_RESPONSE_BYTES_MAX (set by dispatch.c
+       once the request is decoded); one entry per partition asked. */
     RN_ASSERT(ptr != NULL);
     return ptr;
 }

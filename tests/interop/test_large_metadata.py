@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Many partitions: responses that grow with the broker's state.
+
+A topic with 5,000 partitions is created; a Metadata request for every topic
+and one for that topic list all its partitions; a record produced to the last
+partition is read back; ListOffsets over all 5,000 partitions answers each;
+the broker keeps serving throughout.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from broker import Broker  # noqa: E402
+from tap import Tap  # noqa: E402
+
+PARTITIONS = 5000
+TOPIC = "wide"
+
+
+def test_wide_topic(t, b):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)])[TOPIC].result(120)
+    md = admin.list_topics(timeout=60)
+    t.eq(len(md.topics[TOPIC].partitions) if TOPIC in md.topics else None, PARTITIONS,
+         f"Metadata for every topic lists the {PARTITIONS} partitions")
+    md = admin.list_topics(topic=TOPIC, timeout=60)
+    t.eq(len(md.topics[TOPIC].partitions), PARTITIONS, "Metadata for the topic lists them too")
+    p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
+    p.produce(TOPIC, value=b"last", partition=PARTITIONS - 1)
+    t.eq(p.flush(30), 0, "a record produced to the last partition is acknowledged")
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "wide-reader",
+                  "enable.auto.commit": False})
+    c.assign([TopicPartition(TOPIC, PARTITIONS - 1, 0)])
+    msg = c.poll(30)
+    t.ok(msg is not None and msg.error() is None and msg.value() == b"last",
+         "and read back from it")
+    tps = [TopicPartition(TOPIC, i, -1) for i in range(PARTITIONS)]
+    ends = c.offsets_for_times(tps, timeout=60)
+    t.eq(sum(1 for tp in ends if tp.error is None), PARTITIONS,
+         f"ListOffsets answers all {PARTITIONS} partitions")
+    lo, hi = c.get_watermark_offsets(TopicPartition(TOPIC, PARTITIONS - 1), timeout=30)
+    t.eq((lo, hi), (0, 1), "the last partition holds exactly one record")
+    c.close()
+
+
+def main():
+    t = Tap("many partitions")
+    with Broker() as b:
+        t.run(test_wide_topic, b, desc="a 5,000-partition topic")
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
