@@ -9,6 +9,7 @@ the broker keeps serving throughout.
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker  # noqa: E402
@@ -18,14 +19,29 @@ PARTITIONS = 5000
 TOPIC = "wide"
 
 
+def eventually(fn, timeout_s=90):
+    """fn() until it is truthy (Kafka settles a new topic's leaders
+    asynchronously; Runnel answers at once), or its last value."""
+    deadline = time.time() + timeout_s
+    while True:
+        value = fn()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.5)
+
+
 def test_wide_topic(t, b):
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)])[TOPIC].result(120)
-    md = admin.list_topics(timeout=60)
-    t.eq(len(md.topics[TOPIC].partitions) if TOPIC in md.topics else None, PARTITIONS,
-         f"Metadata for every topic lists the {PARTITIONS} partitions")
+    def all_listed():
+        md = admin.list_topics(timeout=60)
+        tm = md.topics.get(TOPIC)
+        led = tm and sum(1 for p in tm.partitions.values() if p.leader >= 0)
+        return led if led == PARTITIONS else None
+    t.eq(eventually(all_listed), PARTITIONS,
+         f"Metadata for every topic lists the {PARTITIONS} partitions with leaders")
     md = admin.list_topics(topic=TOPIC, timeout=60)
     t.eq(len(md.topics[TOPIC].partitions), PARTITIONS, "Metadata for the topic lists them too")
     p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
@@ -38,9 +54,15 @@ def test_wide_topic(t, b):
     t.ok(msg is not None and msg.error() is None and msg.value() == b"last",
          "and read back from it")
     tps = [TopicPartition(TOPIC, i, -1) for i in range(PARTITIONS)]
-    ends = c.offsets_for_times(tps, timeout=60)
-    t.eq(sum(1 for tp in ends if tp.error is None), PARTITIONS,
-         f"ListOffsets answers all {PARTITIONS} partitions")
+
+    def all_answered():
+        try:
+            ends = c.offsets_for_times(tps, timeout=60)
+        except Exception:  # Kafka: NOT_LEADER while its partitions load
+            return None
+        n = sum(1 for tp in ends if tp.error is None)
+        return n if n == PARTITIONS else None
+    t.eq(eventually(all_answered), PARTITIONS, f"ListOffsets answers all {PARTITIONS} partitions")
     lo, hi = c.get_watermark_offsets(TopicPartition(TOPIC, PARTITIONS - 1), timeout=30)
     t.eq((lo, hi), (0, 1), "the last partition holds exactly one record")
     c.close()
