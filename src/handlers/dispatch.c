@@ -10,6 +10,7 @@
 #include "handlers/handler.h"
 #include "proto/gen/request_header.h"
 #include "base/assert.h"
+#include "base/endian.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "net/conn.h"
@@ -24,13 +25,6 @@ static rn_err_t respond_splice(void *ctx, size_t pos, const void *file_ref, uint
     const rn_file_range_t *range = file_ref;
     rn_splice_t splice = {pos, range->fd, file_off, (size_t)len, range->release, range->pin};
     return rn_req_add_splice(req, &splice);
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
 }
 
 void rn_handler_respond(rn_req_t *req, const void *response) {
@@ -57,7 +51,7 @@ void rn_handler_respond(rn_req_t *req, const void *response) {
         rn_req_finish(req);
         return;
     }
-    put_be32(req->out.ptr, (uint32_t)(rn_req_out_bytes(req) - 4));
+    rn_be32_put(req->out.ptr, (uint32_t)(rn_req_out_bytes(req) - 4));
     rn_req_finish(req);
 }
 

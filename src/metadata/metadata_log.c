@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "base/endian.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -17,24 +18,6 @@
 
 #define MOD "metadata"
 #define FRAME_MAGIC 1
-
-static void put_u32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void put_u64(uint8_t *p, uint64_t v) {
-    put_u32(p, (uint32_t)(v >> 32));
-    put_u32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) << 32 | get_u32(p + 4); }
 
 typedef struct frame {
     uint32_t body_len;
@@ -45,11 +28,11 @@ typedef struct frame {
 } frame_t;
 
 static bool parse_header(const uint8_t *h, frame_t *f) {
-    f->body_len = get_u32(h);
-    f->crc = get_u32(h + 4);
-    f->epoch = (int32_t)get_u32(h + 12);
-    f->base_offset = get_u64(h + 16);
-    f->count = get_u32(h + 24);
+    f->body_len = rn_be32_get(h);
+    f->crc = rn_be32_get(h + 4);
+    f->epoch = (int32_t)rn_be32_get(h + 12);
+    f->base_offset = rn_be64_get(h + 16);
+    f->count = rn_be32_get(h + 24);
     return h[8] == FRAME_MAGIC && h[9] == 0 && h[10] == 0 && h[11] == 0 &&
            f->body_len <= RN_MD_BATCH_BYTES_MAX && f->count <= RN_MD_BATCH_RECORDS_MAX;
 }
@@ -153,13 +136,13 @@ rn_err_t rn_md_log_append(rn_md_log_t *log, const rn_md_batch_t *batch, uint64_t
     RN_ASSERT(batch->count > 0);
     if (log->failed) return RN_ERR_IO;
     uint8_t header[RN_MD_LOG_HEADER_BYTES] = {0};
-    put_u32(header, (uint32_t)batch->buf.len);
+    rn_be32_put(header, (uint32_t)batch->buf.len);
     header[8] = FRAME_MAGIC;
-    put_u32(header + 12, (uint32_t)log->epoch);
-    put_u64(header + 16, log->next_offset);
-    put_u32(header + 24, batch->count);
+    rn_be32_put(header + 12, (uint32_t)log->epoch);
+    rn_be64_put(header + 16, log->next_offset);
+    rn_be32_put(header + 24, batch->count);
     uint32_t crc = rn_crc32c(0, header + 8, RN_MD_LOG_HEADER_BYTES - 8);
-    put_u32(header + 4, rn_crc32c(crc, batch->buf.ptr, batch->buf.len));
+    rn_be32_put(header + 4, rn_crc32c(crc, batch->buf.ptr, batch->buf.len));
     struct iovec iov[2] = {{header, sizeof(header)}, {batch->buf.ptr, batch->buf.len}};
     rn_err_t err = rn_io_file_pwritev(log->io, log->fd, iov, 2, log->size);
     if (err == RN_OK) err = rn_io_file_sync(log->io, log->fd);

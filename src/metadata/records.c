@@ -8,6 +8,7 @@
 #include "metadata/records.h"
 
 #include "base/assert.h"
+#include "base/endian.h"
 
 #include <string.h>
 
@@ -187,8 +188,7 @@ rn_err_t rn_md_batch_each(const uint8_t *body, size_t len, uint32_t count, rn_md
     for (uint32_t index = 0; index < count; index++) {
         if (len - pos < 4) return RN_ERR_CORRUPT;
         const uint8_t *at = body + pos;
-        uint32_t size =
-            (uint32_t)at[0] << 24 | (uint32_t)at[1] << 16 | (uint32_t)at[2] << 8 | (uint32_t)at[3];
+        uint32_t size = rn_be32_get(at);
         pos += 4;
         if (size > RN_MD_RECORD_BYTES_MAX || size > len - pos) return RN_ERR_CORRUPT;
         rn_md_record_t rec;

@@ -7,6 +7,7 @@
 #include "net/conn.h"
 #include "net/frame.h"
 #include "base/assert.h"
+#include "base/endian.h"
 #include "base/limits.h"
 #include "base/log.h"
 
@@ -103,12 +104,6 @@ static int conn_can_take(const rn_conn_t *conn) {
            conn->in_bytes < RN_CONN_INFLIGHT_BYTES_MAX && conn->out_bytes < RN_CONN_OUT_BYTES_MAX;
 }
 
-static int32_t be32(const uint8_t *p) {
-    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-static int16_t be16(const uint8_t *p) { return (int16_t)((uint16_t)(p[0] << 8) | p[1]); }
-
 /* Takes ownership of frame and hands the request to the dispatcher. */
 static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     rn_net_t *net = conn->net;
@@ -117,9 +112,9 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     req->conn = conn;
     req->frame = frame;
     req->frame_len = len;
-    req->api_key = be16(frame);
-    req->api_version = be16(frame + 2);
-    req->correlation_id = be32(frame + 4);
+    req->api_key = (int16_t)rn_be16_get(frame);
+    req->api_version = (int16_t)rn_be16_get(frame + 2);
+    req->correlation_id = (int32_t)rn_be32_get(frame + 4);
     req->received_ns = rn_io_now_ns(net->loop->io);
     size_t budget = len * RN_PROTO_ARENA_FACTOR + RN_PROTO_ARENA_BYTES_MIN;
     rn_arena_init(&req->arena, budget);

@@ -39,6 +39,7 @@
 #ifndef RN_PROTO_BATCH_H
 #define RN_PROTO_BATCH_H
 
+#include "base/endian.h"
 #include "base/err.h"
 
 #include <stdbool.h>
@@ -215,23 +216,5 @@ void rn_batch_set_log_append_time(uint8_t *p, int64_t timestamp_ms);
  */
 int64_t rn_batch_offset_for_timestamp(const uint8_t *p, const rn_batch_header_t *hdr,
                                       int64_t ts_ms);
-
-/* Big-endian helpers shared with the storage formats. */
-static inline uint32_t rn_be32_get(const uint8_t *p) {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static inline uint64_t rn_be64_get(const uint8_t *p) {
-    return ((uint64_t)rn_be32_get(p) << 32) | rn_be32_get(p + 4);
-}
-static inline void rn_be32_put(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-static inline void rn_be64_put(uint8_t *p, uint64_t v) {
-    rn_be32_put(p, (uint32_t)(v >> 32));
-    rn_be32_put(p + 4, (uint32_t)v);
-}
 
 #endif

@@ -138,16 +138,6 @@ static void check_batches(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data
     }
 }
 
-static int64_t be_i64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
-    return (int64_t)v;
-}
-
-static int32_t be_i32(const uint8_t *p) {
-    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
 /* Index of the batch starting exactly at position, or -1. */
 static int64_t check_find_start(const check_seg_t *seg, uint64_t position) {
     uint32_t lo = 0, hi = seg->count;
@@ -166,8 +156,8 @@ static void check_offset_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t 
         check_problem(cx, "index %020" PRId64 ": %zu bytes, not whole entries", seg->base, len);
     int64_t prev = -1;
     for (size_t i = 0; i + 8 <= len; i += 8) {
-        int64_t offset = seg->base + be_i32(data + i);
-        uint64_t position = (uint64_t)(uint32_t)be_i32(data + i + 4);
+        int64_t offset = seg->base + (int32_t)rn_be32_get(data + i);
+        uint64_t position = (uint64_t)(uint32_t)(int32_t)rn_be32_get(data + i + 4);
         int64_t at = check_find_start(seg, position);
         if (offset <= prev || offset >= seg->next || at < 0 || seg->start_offsets[at] > offset) {
             check_problem(cx,
@@ -186,8 +176,8 @@ static void check_time_index(check_ctx_t *cx, check_seg_t *seg, const uint8_t *d
                       len);
     int64_t prev_ts = INT64_MIN, prev_offset = -1;
     for (size_t i = 0; i + 12 <= len; i += 12) {
-        int64_t ts = be_i64(data + i);
-        int64_t offset = seg->base + be_i32(data + i + 8);
+        int64_t ts = (int64_t)rn_be64_get(data + i);
+        int64_t offset = seg->base + (int32_t)rn_be32_get(data + i + 8);
         if (ts <= prev_ts || offset < prev_offset || offset >= seg->next) {
             check_problem(cx,
                           "time index %020" PRId64 ": entry %zu (timestamp %" PRId64
