@@ -13,13 +13,14 @@
   with keys, offsets and partitions.
 """
 
+import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker  # noqa: E402
-from kafka_tools import console_consumer, console_producer, topics  # noqa: E402
+from kafka_tools import console_consumer, console_producer, run_tool, topics  # noqa: E402
 from tap import Tap  # noqa: E402
 
 TOPIC = "tools-main"
@@ -173,10 +174,48 @@ def test_alter_delete(t, b):
          "kafka-topics --list no longer shows the deleted topic", out(r))
 
 
+def test_configs_and_log_dirs(t, b):
+    """kafka-configs (IncrementalAlterConfigs, DescribeConfigs) and
+    kafka-log-dirs (DescribeLogDirs) on a topic."""
+    def configs(*args):
+        return run_tool("configs", "--bootstrap-server", b.bootstrap, "--entity-type", "topics",
+                        "--entity-name", TOPIC, *args)
+
+    r = configs("--alter", "--add-config", "retention.ms=3600000")
+    t.ok(r.returncode == 0, "kafka-configs --alter --add-config retention.ms", out(r))
+    deadline = time.monotonic() + 20
+    while "retention.ms=3600000" not in configs("--describe").stdout and \
+            time.monotonic() < deadline:
+        time.sleep(0.5)
+    r = configs("--describe")
+    t.ok("retention.ms=3600000" in r.stdout, "kafka-configs --describe shows the override", out(r))
+    r = configs("--alter", "--add-config", "no.such.setting=1")
+    t.ok(r.returncode != 0, "kafka-configs refuses an unknown topic setting", out(r))
+    r = configs("--alter", "--delete-config", "retention.ms")
+    t.ok(r.returncode == 0, "kafka-configs --alter --delete-config retention.ms", out(r))
+    deadline = time.monotonic() + 20
+    while "retention.ms=3600000" in configs("--describe").stdout and time.monotonic() < deadline:
+        time.sleep(0.5)
+    r = configs("--describe")
+    t.ok(r.returncode == 0 and "retention.ms=3600000" not in r.stdout,
+         "kafka-configs --describe no longer shows it", out(r))
+
+    r = run_tool("log-dirs", "--bootstrap-server", b.bootstrap, "--describe",
+                 "--topic-list", TOPIC)
+    reported = None
+    for line in r.stdout.splitlines():
+        if line.startswith("{"):
+            doc = json.loads(line)
+            reported = sorted(p["partition"] for broker in doc["brokers"]
+                              for d in broker["logDirs"] for p in d["partitions"])
+    want = sorted(f"{TOPIC}-{i}" for i in range(PARTITIONS + 1))
+    t.eq(reported, want, "kafka-log-dirs --describe lists every partition of the topic")
+
+
 def main():
     t = Tap("Kafka's command-line tools")
     with Broker({"num.partitions": 1}) as b:
-        for fn in (test_topics, test_console, test_alter_delete):
+        for fn in (test_topics, test_console, test_alter_delete, test_configs_and_log_dirs):
             t.run(fn, b)
     t.done()
 
