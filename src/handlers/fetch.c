@@ -13,6 +13,7 @@
 #include "proto/gen/fetch_response.h"
 #include "base/assert.h"
 #include "cluster/fanout.h"
+#include "net/conn.h"
 
 typedef struct fetch_state fetch_state_t;
 
@@ -250,7 +251,9 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     resp->responses.items =
         rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
     if (!state->ops || !resp->responses.items) {
-        rn_handler_finish_silently(req); /* past the decode budget: drop */
+        /* Past the response budget: a clean disconnect, never a silent hang. */
+        rn_conn_close(req->conn, "fetch response exceeds the response budget");
+        rn_handler_finish_silently(req);
         return;
     }
     rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);

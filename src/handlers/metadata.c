@@ -23,7 +23,7 @@ static void metadata_fill_topic(rn_req_t *req, int32_t node_id, const rn_topic_r
     tout->error_code = RN_KERR_NONE;
     tout->name = rn_str_from_cstr(rt->name);
     tout->topic_id = rt->topic_id;
-    tout->is_internal = rt->name[0] == '_' && rn_topics_is_internal(rt->name);
+    tout->is_internal = rn_topics_is_internal(rt->name);
     tout->partitions.count = rt->partition_count;
     tout->partitions.items =
         metadata_alloc(req, (size_t)rt->partition_count * sizeof *tout->partitions.items);
