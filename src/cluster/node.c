@@ -37,12 +37,20 @@ void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part) {
     core->dirty[core->dirty_count++] = part;
 }
 
+static void core_flush_one(void *ctx, int32_t index) {
+    rn_core_t *core = ctx;
+    rn_partition_flush(core->dirty[index]);
+}
+
 void rn_core_group_commit(void *arg) {
     rn_core_t *core = arg;
     if (core->dirty_count == 0) return;
+    /* The loop waits here: no append can reach these logs until they are
+       synced, and each partition is flushed by exactly one thread. */
+    rn_workers_run(core->node->workers, core->dirty_count, core_flush_one, core);
     for (int32_t i = 0; i < core->dirty_count; i++) {
         rn_partition_t *part = core->dirty[i];
-        int64_t sync_ns = rn_partition_sync(part);
+        int64_t sync_ns = rn_partition_sync_done(part);
         if (sync_ns >= 0) rn_histo_observe_ns(&core->stats.fsync, sync_ns);
         rn_partition_unref(part);
     }

@@ -14,6 +14,7 @@
 #include "cluster/ptable.h"
 #include "cluster/stats.h"
 #include "io/loop.h"
+#include "io/workers.h"
 #include "metadata/controller.h"
 #include "partition/partition.h"
 
@@ -81,6 +82,7 @@ struct rn_core {
 
 struct rn_node {
     rn_io_t *io;
+    rn_workers_t *workers; /* blocking file work (group commit, shutdown); may be NULL */
     rn_node_settings_t settings;
     char cluster_id[32];
     rn_core_t *cores;
@@ -117,7 +119,8 @@ int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index);
 
 /* Marks a partition appended on this core, for the end-of-turn sync. */
 void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part);
-/* The end-of-turn hook: one sync per dirty partition, then waiters. */
+/* The end-of-turn hook: one sync per dirty partition, run concurrently on
+   the node's workers, then the waiters. */
 void rn_core_group_commit(void *core);
 /* After a group commit advanced data: wake cores with parked fetches. */
 void rn_node_poke_all(rn_node_t *node);

@@ -159,51 +159,32 @@ rn_err_t rn_topics_open_all(rn_node_t *node) {
     return err;
 }
 
-/* Partitions closed by one shutdown thread. */
-typedef struct topics_close_slice {
-    rn_partition_t **parts;
-    size_t from;
-    size_t to;
-} topics_close_slice_t;
-
-static void *topics_close_slice(void *arg) {
-    topics_close_slice_t *slice = arg;
-    for (size_t i = slice->from; i < slice->to; i++) rn_partition_close(slice->parts[i]);
-    return NULL;
+static void topics_close_one(void *ctx, int32_t index) {
+    rn_partition_t **parts = ctx;
+    rn_partition_close(parts[index]);
 }
 
 /* Closing a partition cleanly is a few small synced writes (checkpoint,
-   producer snapshot), bound by fsync latency rather than CPU: close them from
-   several threads so a node with thousands of partitions stops in seconds. */
-static void topics_close_parallel(const rn_ptable_t *table) {
+   producer snapshot), bound by fsync latency rather than CPU: close them on
+   the worker pool so a node with thousands of partitions stops in seconds. */
+static void topics_close_parallel(rn_node_t *node, const rn_ptable_t *table) {
     size_t count = 0;
     for (int32_t t = 0; t < table->topic_count; t++)
         count += (size_t)table->topics[t]->partition_count;
     rn_partition_t **parts = calloc(count + 1, sizeof *parts);
     RN_ASSERT(parts != NULL);
-    size_t n = 0;
+    int32_t n = 0;
     for (int32_t t = 0; t < table->topic_count; t++)
         for (int32_t p = 0; p < table->topics[t]->partition_count; p++)
             if (table->topics[t]->parts[p]) parts[n++] = table->topics[t]->parts[p];
-    pthread_t threads[RN_SHUTDOWN_CLOSE_THREADS];
-    topics_close_slice_t slices[RN_SHUTDOWN_CLOSE_THREADS];
-    int started = 0;
-    for (int i = 0; i < RN_SHUTDOWN_CLOSE_THREADS; i++) {
-        slices[i] = (topics_close_slice_t){parts, n * (size_t)i / RN_SHUTDOWN_CLOSE_THREADS,
-                                           n * (size_t)(i + 1) / RN_SHUTDOWN_CLOSE_THREADS};
-        if (pthread_create(&threads[started], NULL, topics_close_slice, &slices[i]) == 0)
-            started++;
-        else
-            topics_close_slice(&slices[i]); /* no thread: close them here */
-    }
-    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    rn_workers_run(node->workers, n, topics_close_one, parts);
     free(parts);
 }
 
 void rn_topics_close_all(rn_node_t *node) {
     pthread_mutex_lock(&node->admin_lock);
     rn_ptable_t *cur = atomic_load(&node->ptable);
-    if (cur) topics_close_parallel(cur);
+    if (cur) topics_close_parallel(node, cur);
     rn_ptable_t *old = rn_ptable_swap(&node->ptable, NULL);
     if (old) rn_ptable_release(old);
     rn_node_reclaim_stopped(node);

@@ -145,14 +145,22 @@ void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *wait
     part->waiters_tail = waiter;
 }
 
+void rn_partition_flush(rn_partition_t *part) {
+    part->sync_err = RN_OK;
+    part->sync_ns = -1;
+    if (!part->dirty || !part->durable) return;
+    int64_t start_ns = rn_io_now_ns(part->io);
+    part->sync_err = rn_log_sync(part->log);
+    part->sync_ns = rn_io_now_ns(part->io) - start_ns;
+}
+
 int64_t rn_partition_sync(rn_partition_t *part) {
-    rn_err_t err = RN_OK;
-    int64_t sync_ns = -1;
-    if (part->dirty && part->durable) {
-        int64_t start_ns = rn_io_now_ns(part->io);
-        err = rn_log_sync(part->log);
-        sync_ns = rn_io_now_ns(part->io) - start_ns;
-    }
+    rn_partition_flush(part);
+    return rn_partition_sync_done(part);
+}
+
+int64_t rn_partition_sync_done(rn_partition_t *part) {
+    rn_err_t err = part->sync_err;
     part->dirty = false;
     int64_t durable_end =
         part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
@@ -168,7 +176,7 @@ int64_t rn_partition_sync(rn_partition_t *part) {
         if (!part->waiters) part->waiters_tail = NULL;
         waiter->done(waiter, err);
     }
-    return sync_ns;
+    return part->sync_ns;
 }
 
 void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {

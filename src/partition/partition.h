@@ -42,6 +42,8 @@ struct rn_partition {
     bool durable;                   /* acks wait for fsync */
     bool dirty;                     /* appended since the last sync (owner only) */
     atomic_bool deleted;            /* set by the admin path, read by the owner */
+    rn_err_t sync_err;              /* result of the last rn_partition_flush */
+    int64_t sync_ns;                /* its fsync time, or -1 when none ran */
     rn_partition_waiter_t *waiters; /* in offset order */
     rn_partition_waiter_t *waiters_tail;
     _Atomic int64_t high_watermark;
@@ -87,8 +89,15 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
                              rn_partition_append_result_t *res);
 /* Queues a waiter that completes once offset_needed is durable. */
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
-/* Syncs the log if dirty, advances the high watermark, completes waiters.
-   Returns how long the fsync took in ns, or -1 when none was needed. */
+/* Syncs the log if dirty and durable, keeping the outcome for
+   rn_partition_sync_done. Touches only this partition's log, so the owner
+   core may run it for several partitions at once on worker threads while
+   it waits for them. */
+void rn_partition_flush(rn_partition_t *part);
+/* On the owner core after rn_partition_flush: advances the high watermark
+   and completes waiters. Returns the fsync time in ns, or -1 if none ran. */
+int64_t rn_partition_sync_done(rn_partition_t *part);
+/* Both of the above, in order. */
 int64_t rn_partition_sync(rn_partition_t *part);
 /* Moves the log start up to offset (<= high watermark); owner core. */
 rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset);

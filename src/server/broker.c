@@ -216,6 +216,8 @@ static void broker_free(rn_broker_t *broker) {
     free(broker->nets);
     free(broker->net_shared.nets);
     free(broker->drain);
+    rn_workers_stop(node->workers);
+    node->workers = NULL;
     pthread_mutex_destroy(&node->admin_lock);
 }
 
@@ -257,6 +259,9 @@ void rn_broker_run_until_signal(rn_broker_t *broker) {
     /* Threads inherit the mask: only sigwait below ever sees these. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Without workers the group commit syncs one partition after another. */
+    if (rn_workers_start(RN_SYNC_THREADS, &node->workers) != RN_OK)
+        RN_WARN("broker", "no worker threads: partitions are synced one at a time");
     for (int i = 0; i < node->core_count; i++) {
         rn_err_t err = rn_loop_start_thread(&node->cores[i].loop);
         RN_ASSERT(err == RN_OK);
