@@ -46,8 +46,12 @@ void rn_core_group_commit(void *arg) {
     rn_core_t *core = arg;
     if (core->dirty_count == 0) return;
     /* The loop waits here: no append can reach these logs until they are
-       synced, and each partition is flushed by exactly one thread. */
-    rn_workers_run(core->node->workers, core->dirty_count, core_flush_one, core);
+       synced, and each partition is flushed by exactly one thread. Workers
+       help only when there are several fsyncs to wait on. */
+    int32_t syncs = 0;
+    for (int32_t i = 0; i < core->dirty_count && syncs < 2; i++) syncs += core->dirty[i]->durable;
+    rn_workers_run(syncs >= 2 ? core->node->workers : NULL, core->dirty_count, core_flush_one,
+                   core);
     for (int32_t i = 0; i < core->dirty_count; i++) {
         rn_partition_t *part = core->dirty[i];
         int64_t sync_ns = rn_partition_sync_done(part);

@@ -7,11 +7,13 @@
 #include "base/assert.h"
 #include "base/limits.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 static void waker_ready(rn_watch_t *watch, uint32_t events) {
-    (void)watch;
-    (void)events; /* the mailbox drain phase does the work */
+    (void)events; /* the mailbox drain phase runs the mail */
+    rn_loop_t *loop = (rn_loop_t *)((char *)watch - offsetof(rn_loop_t, waker_watch));
+    loop->io->ops->waker_drain(loop->io, loop->waker);
 }
 
 rn_err_t rn_loop_init(rn_loop_t *loop, rn_io_t *io, int id) {
@@ -45,7 +47,9 @@ rn_err_t rn_loop_watch(rn_loop_t *loop, rn_fd_t fd, uint32_t events, rn_watch_t 
 
 void rn_loop_post(rn_loop_t *loop, rn_mail_t *mail) {
     rn_mailbox_push(&loop->mailbox, mail);
-    if (atomic_exchange_explicit(&loop->wake_pending, 1, memory_order_acq_rel) == 0)
+    /* Pairs with loop_may_sleep: the push is visible before the flag is
+       read, so either the loop sees the mail or this sees the flag at 0. */
+    if (atomic_exchange_explicit(&loop->wake_pending, 1, memory_order_seq_cst) == 0)
         loop->io->ops->waker_signal(loop->io, loop->waker);
 }
 
@@ -136,9 +140,18 @@ void rn_loop_add_hook(rn_loop_t *loop, rn_loop_hook_fn fn, void *ctx) {
     loop->hook_count++;
 }
 
+/* The poll timeout this turn may use: before blocking, posters are asked
+   to signal (the flag goes to 0), then the mailbox is checked once more so
+   mail posted just before that is not left waiting for the timeout. */
+static int loop_may_sleep(rn_loop_t *loop, int timeout_ms) {
+    if (timeout_ms == 0) return 0;
+    atomic_store_explicit(&loop->wake_pending, 0, memory_order_seq_cst);
+    if (rn_mailbox_empty(&loop->mailbox)) return timeout_ms;
+    atomic_store_explicit(&loop->wake_pending, 1, memory_order_relaxed);
+    return 0;
+}
+
 static void drain_mailbox(rn_loop_t *loop) {
-    atomic_store_explicit(&loop->wake_pending, 0, memory_order_release);
-    loop->io->ops->waker_drain(loop->io, loop->waker);
     rn_mail_t *mail;
     while ((mail = rn_mailbox_pop(&loop->mailbox)) != NULL) mail->fn(mail);
 }
@@ -147,7 +160,7 @@ void rn_loop_turn(rn_loop_t *loop, int timeout_ms) {
     rn_io_event_t events[RN_POLL_EVENTS_MAX];
     atomic_fetch_add_explicit(&loop->turns, 1, memory_order_acq_rel);
     int n = loop->io->ops->poller_wait(loop->io, loop->poller, events, RN_POLL_EVENTS_MAX,
-                                       next_timeout_ms(loop, timeout_ms));
+                                       loop_may_sleep(loop, next_timeout_ms(loop, timeout_ms)));
     loop->now_ms = rn_io_now_ms(loop->io);
     for (int i = 0; i < n; i++) {
         rn_watch_t *watch = events[i].ctx;

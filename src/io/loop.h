@@ -42,7 +42,9 @@ struct rn_loop {
     rn_fd_t waker;
     rn_watch_t waker_watch;
     rn_mailbox_t mailbox;
-    atomic_int wake_pending; /* set by posters; one waker signal per drain */
+    /* 0 only while the loop is about to sleep: a poster that finds it 0
+       signals the waker, so a busy loop gets no signals at all. */
+    atomic_int wake_pending;
     atomic_int stopping;
     rn_timer_t **timers; /* binary min-heap by deadline */
     int32_t timer_count;

@@ -48,3 +48,8 @@ rn_mail_t *rn_mailbox_pop(rn_mailbox_t *box) {
     }
     return NULL;
 }
+
+bool rn_mailbox_empty(rn_mailbox_t *box) {
+    /* A push moves the head off the stub first; the last pop puts it back. */
+    return atomic_load_explicit(&box->head, memory_order_seq_cst) == &box->stub;
+}

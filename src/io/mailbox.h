@@ -12,6 +12,7 @@
 #define RN_IO_MAILBOX_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 typedef struct rn_mail rn_mail_t;
 typedef void (*rn_mail_fn)(rn_mail_t *mail);
@@ -32,5 +33,7 @@ void rn_mailbox_init(rn_mailbox_t *box);
 void rn_mailbox_push(rn_mailbox_t *box, rn_mail_t *mail);
 /* Takes the oldest message, or NULL when empty (or a push is mid-flight). */
 rn_mail_t *rn_mailbox_pop(rn_mailbox_t *box);
+/* True when nothing is queued and no push is mid-flight; consumer only. */
+bool rn_mailbox_empty(rn_mailbox_t *box);
 
 #endif

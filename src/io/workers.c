@@ -104,7 +104,9 @@ void rn_workers_run(rn_workers_t *pool, int32_t count, rn_workers_fn fn, void *c
     pthread_mutex_lock(&pool->lock);
     job.next = pool->jobs;
     pool->jobs = &job;
-    pthread_cond_broadcast(&pool->work);
+    /* The caller takes items too: wake no more workers than can help. */
+    int wake = count - 1 < pool->thread_count ? count - 1 : pool->thread_count;
+    for (int i = 0; i < wake; i++) pthread_cond_signal(&pool->work);
     pthread_mutex_unlock(&pool->lock);
     job_work(&job);
     pthread_mutex_lock(&pool->lock);
