@@ -10,5 +10,8 @@
 
 /* Continues a CRC: pass 0 to start. */
 uint32_t rn_crc32c(uint32_t crc, const void *data, size_t len);
+/* The same CRC from the table alone, whatever the CPU: the reference the
+   hardware path is checked against. */
+uint32_t rn_crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 #endif

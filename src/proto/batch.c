@@ -121,7 +121,7 @@ typedef struct cursor {
     bool bad;
 } cursor_t;
 
-static uint64_t cur_uvarint(cursor_t *cur, unsigned bytes_max) {
+static uint64_t cur_uvarint_long(cursor_t *cur, unsigned bytes_max) {
     uint64_t v = 0;
     for (unsigned i = 0; i < bytes_max; i++) {
         if (cur->p >= cur->end) break;
@@ -133,19 +133,38 @@ static uint64_t cur_uvarint(cursor_t *cur, unsigned bytes_max) {
     return 0;
 }
 
+/* Most varints of a record (attributes aside: deltas, lengths of small
+   keys, header counts) fit one byte; the walk is hot on small records. */
+#define RN_HOT_INLINE static inline __attribute__((always_inline))
+
+RN_HOT_INLINE uint64_t cur_uvarint(cursor_t *cur, unsigned bytes_max) {
+    if (__builtin_expect(cur->end - cur->p >= 2, 1)) {
+        const uint8_t *p = cur->p;
+        if (p[0] < 0x80) {
+            cur->p += 1;
+            return p[0];
+        }
+        if (p[1] < 0x80) { /* e.g. the length of a 64..8191-byte value */
+            cur->p += 2;
+            return (uint64_t)(p[0] & 0x7F) | (uint64_t)p[1] << 7;
+        }
+    }
+    return cur_uvarint_long(cur, bytes_max);
+}
+
 /* Zigzag varint (int32) and varlong (int64), as Kafka encodes them. */
-static int64_t cur_varint(cursor_t *cur) {
+RN_HOT_INLINE int64_t cur_varint(cursor_t *cur) {
     uint64_t u = cur_uvarint(cur, 5);
     if (u > UINT32_MAX) cur->bad = true;
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-static int64_t cur_varlong(cursor_t *cur) {
+RN_HOT_INLINE int64_t cur_varlong(cursor_t *cur) {
     uint64_t u = cur_uvarint(cur, 10);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-static void cur_skip(cursor_t *cur, int64_t n) {
+RN_HOT_INLINE void cur_skip(cursor_t *cur, int64_t n) {
     if (n < 0 || n > cur->end - cur->p) {
         cur->bad = true;
         return;
@@ -154,7 +173,7 @@ static void cur_skip(cursor_t *cur, int64_t n) {
 }
 
 /* A length-prefixed field: -1 (null) allowed when nullable. */
-static void cur_skip_field(cursor_t *cur, bool nullable) {
+RN_HOT_INLINE void cur_skip_field(cursor_t *cur, bool nullable) {
     int64_t len = cur_varint(cur);
     if (cur->bad) return;
     if (len == -1 && nullable) return;
