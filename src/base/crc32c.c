@@ -88,9 +88,8 @@ static uint32_t crc_shift(const uint32_t table[4][256], uint32_t c) {
 }
 
 /* Three streams of `stream` bytes each from p; returns the joined CRC. */
-__attribute__((target("sse4.2"))) static uint32_t crc_hw3_round(uint32_t crc, const uint8_t *p,
-                                                                size_t stream,
-                                                                const uint32_t shift[4][256]) {
+__attribute__((target("sse4.2"))) static uint32_t
+crc_hw3_round(uint32_t crc, const uint8_t *p, size_t stream, const uint32_t shift[4][256]) {
     uint64_t c0 = crc, c1 = 0, c2 = 0;
     for (size_t i = 0; i < stream; i += 8) {
         uint64_t w0, w1, w2;
