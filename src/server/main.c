@@ -2,6 +2,7 @@
  * main.c: the runnel command. `runnel server` runs a broker; the other
  * subcommands (the operator's tools) live in src/cli/.
  */
+#include "base/limits.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "io/io.h"
@@ -9,6 +10,7 @@
 #include "server/config.h"
 #include "server/log_check_cmd.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +29,18 @@ static int usage(FILE *out) {
     return out == stdout ? 0 : 2;
 }
 
+/* Request frames of up to a few MiB are allocated and freed at the request
+   rate. By default glibc maps each large one afresh and hands freed heap
+   tops back to the kernel, so every request faulted its pages in again
+   (about 40 % of the bytes of a 1 KiB produce); kept in the heap, they are
+   reused while still mapped. */
+static void server_malloc_tune(void) {
+    mallopt(M_MMAP_THRESHOLD, RN_MALLOC_MMAP_BYTES);
+    mallopt(M_TRIM_THRESHOLD, RN_MALLOC_TRIM_BYTES);
+}
+
 static int run_server(int argc, char **argv) {
+    server_malloc_tune();
     rn_config_t cfg;
     char errmsg[512];
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
