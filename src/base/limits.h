@@ -179,6 +179,12 @@ RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch hea
 
 /* ---- time ---- */
 
+/* How long a busy loop polls (yielding) before it sleeps, and the wait for
+   work below which it counts as busy (io/loop.c). Waking a sleeping loop
+   costs two exits to the host on a VM; with a client sending 1,000
+   single-partition requests in flight this halved broker CPU. */
+#define RN_LOOP_SPIN_NS (100 * 1000)
+
 /* Loop wake-up granularity for timers. */
 #define RN_TIMER_TICK_MS 10
 

@@ -108,6 +108,8 @@ typedef struct rn_io_ops {
     rn_err_t (*waker_create)(rn_io_t *io, rn_fd_t *fd);
     void (*waker_signal)(rn_io_t *io, rn_fd_t fd);
     void (*waker_drain)(rn_io_t *io, rn_fd_t fd);
+    /* Lets other runnable threads have this CPU for a moment (sched_yield). */
+    void (*cpu_yield)(rn_io_t *io);
 } rn_io_ops_t;
 
 struct rn_io {

@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/sendfile.h>
@@ -405,6 +406,11 @@ static void lx_waker_signal(rn_io_t *io, rn_fd_t fd) {
     (void)n; /* a full counter already means "wake up" */
 }
 
+static void lx_cpu_yield(rn_io_t *io) {
+    (void)io;
+    sched_yield();
+}
+
 static void lx_waker_drain(rn_io_t *io, rn_fd_t fd) {
     (void)io;
     uint64_t v;
@@ -443,6 +449,7 @@ static const rn_io_ops_t linux_ops = {
     .waker_create = lx_waker_create,
     .waker_signal = lx_waker_signal,
     .waker_drain = lx_waker_drain,
+    .cpu_yield = lx_cpu_yield,
 };
 
 rn_io_t *rn_io_linux(void) {

@@ -690,6 +690,7 @@ static rn_err_t op_waker_create(rn_io_t *io, rn_fd_t *fd) {
 }
 static void op_waker_signal(rn_io_t *io, rn_fd_t fd) { (void)io, (void)fd; }
 static void op_waker_drain(rn_io_t *io, rn_fd_t fd) { (void)io, (void)fd; }
+static void op_cpu_yield(rn_io_t *io) { (void)io; }
 
 static const rn_io_ops_t sim_ops = {
     .clock_mono_ns = op_clock_mono_ns,
@@ -722,4 +723,5 @@ static const rn_io_ops_t sim_ops = {
     .waker_create = op_waker_create,
     .waker_signal = op_waker_signal,
     .waker_drain = op_waker_drain,
+    .cpu_yield = op_cpu_yield,
 };

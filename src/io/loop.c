@@ -151,6 +151,43 @@ static int loop_may_sleep(rn_loop_t *loop, int timeout_ms) {
     return 0;
 }
 
+/*
+ * Waking a sleeping loop costs an eventfd write and, on its CPU, a switch
+ * back in; on a virtual machine each is an exit to the host. A loop whose
+ * recent waits for work were short is likely to get more within microseconds
+ * (a client streaming requests, another core's replies), so it polls for a
+ * while first, yielding the CPU between polls so the client's threads run.
+ * Posters see it as awake (wake_pending stays 1) and skip the eventfd. It
+ * takes two short waits in a row: at light load a request's one quick
+ * reply from another core follows a long wait, and the loop just sleeps.
+ */
+static int loop_spin(rn_loop_t *loop, rn_io_event_t *events, int timeout_ms) {
+    if (timeout_ms == 0 || loop->short_waits < 2) return -1;
+    rn_io_t *io = loop->io;
+    int64_t start_ns = rn_io_now_ns(io);
+    int64_t now_ns = start_ns;
+    while (now_ns - start_ns < RN_LOOP_SPIN_NS) {
+        io->ops->cpu_yield(io);
+        int n = io->ops->poller_wait(io, loop->poller, events, RN_POLL_EVENTS_MAX, 0);
+        now_ns = rn_io_now_ns(io);
+        if (n > 0 || !rn_mailbox_empty(&loop->mailbox)) return n;
+    }
+    return -1; /* nothing came: sleep */
+}
+
+/* Polls (loop_spin) or sleeps until there is work or timeout_ms passes. */
+static int loop_wait(rn_loop_t *loop, rn_io_event_t *events, int timeout_ms) {
+    int n = loop_spin(loop, events, timeout_ms);
+    if (n >= 0) return n;
+    int sleep_ms = loop_may_sleep(loop, timeout_ms);
+    int64_t start_ns = rn_io_now_ns(loop->io);
+    n = loop->io->ops->poller_wait(loop->io, loop->poller, events, RN_POLL_EVENTS_MAX, sleep_ms);
+    if (sleep_ms == 0) return n;
+    bool quick = rn_io_now_ns(loop->io) - start_ns < RN_LOOP_SPIN_NS;
+    loop->short_waits = quick ? loop->short_waits + (loop->short_waits < 2) : 0;
+    return n;
+}
+
 static void drain_mailbox(rn_loop_t *loop) {
     rn_mail_t *mail;
     while ((mail = rn_mailbox_pop(&loop->mailbox)) != NULL) mail->fn(mail);
@@ -159,8 +196,7 @@ static void drain_mailbox(rn_loop_t *loop) {
 void rn_loop_turn(rn_loop_t *loop, int timeout_ms) {
     rn_io_event_t events[RN_POLL_EVENTS_MAX];
     atomic_fetch_add_explicit(&loop->turns, 1, memory_order_acq_rel);
-    int n = loop->io->ops->poller_wait(loop->io, loop->poller, events, RN_POLL_EVENTS_MAX,
-                                       loop_may_sleep(loop, next_timeout_ms(loop, timeout_ms)));
+    int n = loop_wait(loop, events, next_timeout_ms(loop, timeout_ms));
     loop->now_ms = rn_io_now_ms(loop->io);
     for (int i = 0; i < n; i++) {
         rn_watch_t *watch = events[i].ctx;

@@ -45,6 +45,9 @@ struct rn_loop {
     /* 0 only while the loop is about to sleep: a poster that finds it 0
        signals the waker, so a busy loop gets no signals at all. */
     atomic_int wake_pending;
+    /* Waits for work in a row that ended within RN_LOOP_SPIN_NS: a loop
+       whose work keeps coming back that fast polls before it sleeps. */
+    int32_t short_waits;
     atomic_int stopping;
     rn_timer_t **timers; /* binary min-heap by deadline */
     int32_t timer_count;
