@@ -42,18 +42,42 @@ static rn_log_config_t topics_log_config(const rn_topic_config_t *tc) {
    Kafka's page-cache acknowledgements. */
 static bool topics_durable(const rn_topic_config_t *tc) { return tc->flush_messages <= 1; }
 
+/* Partitions of one topic opened together on the worker pool. */
+typedef struct topics_open_job {
+    rn_node_t *node;
+    rn_topic_rt_t *rt;
+    rn_log_config_t cfg;
+    int32_t from;
+    rn_err_t *errs; /* one per partition opened */
+} topics_open_job_t;
+
+static void topics_open_one(void *ctx, int32_t index) {
+    topics_open_job_t *job = ctx;
+    rn_topic_rt_t *rt = job->rt;
+    int32_t p = job->from + index;
+    int owner = rn_node_owner(job->node, rt->name, p);
+    job->errs[index] =
+        rn_partition_open(job->node->io, job->node->settings.log_dir, rt->name, p, &job->cfg,
+                          topics_durable(&rt->config), owner, &rt->parts[p]);
+}
+
+/* Opening is recovery-bound for a log that did not stop cleanly and a few
+   file opens otherwise; thousands of partitions open in parallel. On an
+   error the partitions that did open stay in rt->parts for the caller. */
 static rn_err_t topics_open_partitions(rn_node_t *node, rn_topic_rt_t *rt, int32_t from) {
-    rn_log_config_t cfg = topics_log_config(&rt->config);
-    for (int32_t p = from; p < rt->partition_count; p++) {
-        int owner = rn_node_owner(node, rt->name, p);
-        rn_err_t err = rn_partition_open(node->io, node->settings.log_dir, rt->name, p, &cfg,
-                                         topics_durable(&rt->config), owner, &rt->parts[p]);
-        if (err != RN_OK) {
-            RN_ERROR("topics", "%s-%d: cannot open: %s", rt->name, p, rn_err_name(err));
-            return err;
-        }
+    int32_t count = rt->partition_count - from;
+    topics_open_job_t job = {node, rt, topics_log_config(&rt->config), from,
+                             calloc((size_t)count + 1, sizeof(rn_err_t))};
+    RN_ASSERT(job.errs != NULL);
+    rn_workers_run(node->workers, count, topics_open_one, &job);
+    rn_err_t first = RN_OK;
+    for (int32_t i = 0; i < count; i++) {
+        if (job.errs[i] == RN_OK) continue;
+        RN_ERROR("topics", "%s-%d: cannot open: %s", rt->name, from + i, rn_err_name(job.errs[i]));
+        if (first == RN_OK) first = job.errs[i];
     }
-    return RN_OK;
+    free(job.errs);
+    return first;
 }
 
 /* A config change travels to each partition's owner, which alone may touch

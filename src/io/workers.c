@@ -12,6 +12,7 @@
 #include "base/limits.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -82,11 +83,23 @@ rn_err_t rn_workers_start(int threads, rn_workers_t **out) {
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work, NULL);
     pthread_cond_init(&pool->detached, NULL);
-    for (; pool->thread_count < threads; pool->thread_count++) {
+    /* Workers never take signals: they inherit a full mask, so the
+       process's own handling (a sigwait on the main thread) sees them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rn_err_t err = RN_OK;
+    while (pool->thread_count < threads) {
         if (pthread_create(&pool->threads[pool->thread_count], NULL, worker_main, pool) != 0) {
-            rn_workers_stop(pool);
-            return RN_ERR_NO_MEMORY;
+            err = RN_ERR_NO_MEMORY;
+            break;
         }
+        pool->thread_count++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != RN_OK) {
+        rn_workers_stop(pool);
+        return err;
     }
     *out = pool;
     return RN_OK;

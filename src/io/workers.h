@@ -2,7 +2,8 @@
  * workers.h: a fixed pool of threads for blocking file work that gains from
  * running concurrently, such as the fdatasyncs of one group commit over many
  * partitions (the filesystem joins concurrent syncs into fewer journal
- * commits) or closing every partition at shutdown.
+ * commits), or opening and closing thousands of partitions. Workers block
+ * every signal.
  *
  * rn_workers_run is a parallel for: it runs fn(ctx, i) for every i in
  * [0, count) and returns once all have finished. The calling thread takes

@@ -172,10 +172,16 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     node->broker_config_next = broker_config_next;
     node->broker_config_ctx = cfg;
     pthread_mutex_init(&node->admin_lock, NULL);
+    /* Opens partitions at start and syncs and closes them later, several at
+       a time; without it, one after another. */
+    if (rn_workers_start(RN_SYNC_THREADS, &node->workers) != RN_OK)
+        RN_WARN("broker", "no worker threads: partitions are opened and synced one at a time");
     rn_err_t err = broker_start(broker, io, cfg);
     if (err != RN_OK) {
         rn_admin_stop(broker->admin);
         broker->admin = NULL;
+        rn_workers_stop(node->workers);
+        node->workers = NULL;
     }
     return err;
 }
@@ -259,9 +265,6 @@ void rn_broker_run_until_signal(rn_broker_t *broker) {
     /* Threads inherit the mask: only sigwait below ever sees these. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* Without workers the group commit syncs one partition after another. */
-    if (rn_workers_start(RN_SYNC_THREADS, &node->workers) != RN_OK)
-        RN_WARN("broker", "no worker threads: partitions are synced one at a time");
     for (int i = 0; i < node->core_count; i++) {
         rn_err_t err = rn_loop_start_thread(&node->cores[i].loop);
         RN_ASSERT(err == RN_OK);
