@@ -172,9 +172,10 @@ RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch hea
 /* Allocations below this come from the heap, not their own mapping (glibc
    caps it at half its 64 MiB arena heap): request frames are reused warm. */
 #define RN_MALLOC_MMAP_BYTES (32 * 1024 * 1024)
-/* Free heap kept before glibc returns it to the kernel: room for the frames
-   of many requests in flight, so their pages stay mapped between them. */
-#define RN_MALLOC_TRIM_BYTES (256 * 1024 * 1024)
+/* Free heap kept before glibc returns it to the kernel, per arena (each
+   loop thread has its own): room for the frames of many requests in
+   flight, so their pages stay mapped between them. */
+#define RN_MALLOC_TRIM_BYTES (64 * 1024 * 1024)
 #define RN_WORKER_THREADS_MAX 64
 
 /* ---- time ---- */
