@@ -102,6 +102,6 @@ rn_str_t rn_gops_client_id(rn_req_t *req) {
 
 rn_str_t rn_gops_client_host(rn_req_t *req) {
     char host[80];
-    snprintf(host, sizeof host, "/%s", req->conn ? req->conn->peer : "");
+    snprintf(host, sizeof host, "/%s", req->conn ? req->conn->host : "");
     return rn_gops_str(req, host);
 }

@@ -95,6 +95,9 @@ typedef struct rn_io_ops {
     rn_err_t (*sock_sendfile)(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint64_t off, size_t len,
                               size_t *n);
     void (*sock_close)(rn_io_t *io, rn_fd_t fd);
+    /* The peer's address as text (IPv4 dotted, IPv6 without brackets) and
+       port, for logs and what DescribeGroups shows as a member's host. */
+    rn_err_t (*sock_peer)(rn_io_t *io, rn_fd_t fd, char *host, size_t host_cap, uint16_t *port);
 
     /* ---- readiness and wake-ups ---- */
     rn_err_t (*poller_create)(rn_io_t *io, rn_fd_t *poller);

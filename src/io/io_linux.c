@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -279,6 +280,27 @@ static rn_err_t lx_tcp_accept(rn_io_t *io, rn_fd_t listen_fd, rn_fd_t *fd) {
     }
 }
 
+static rn_err_t lx_sock_peer(rn_io_t *io, rn_fd_t fd, char *host, size_t host_cap, uint16_t *port) {
+    (void)io;
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    if (getpeername(fd, (struct sockaddr *)&addr, &len) != 0) return err_from_errno(errno);
+    const void *ip = NULL;
+    if (addr.ss_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)&addr;
+        ip = &in4->sin_addr;
+        *port = ntohs(in4->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&addr;
+        ip = &in6->sin6_addr;
+        *port = ntohs(in6->sin6_port);
+    } else {
+        return RN_ERR_INVALID;
+    }
+    if (!inet_ntop(addr.ss_family, ip, host, (socklen_t)host_cap)) return err_from_errno(errno);
+    return RN_OK;
+}
+
 static rn_err_t lx_tcp_connect(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd) {
     (void)io;
     struct sockaddr_storage addr;
@@ -437,6 +459,7 @@ static const rn_io_ops_t linux_ops = {
     .dir_list = lx_dir_list,
     .tcp_listen = lx_tcp_listen,
     .tcp_accept = lx_tcp_accept,
+    .sock_peer = lx_sock_peer,
     .tcp_connect = lx_tcp_connect,
     .sock_read = lx_sock_read,
     .sock_writev = lx_sock_writev,

@@ -651,6 +651,10 @@ static rn_err_t op_tcp_accept(rn_io_t *io, rn_fd_t listen_fd, rn_fd_t *fd) {
     (void)io, (void)listen_fd, (void)fd;
     return RN_ERR_INVALID;
 }
+static rn_err_t op_sock_peer(rn_io_t *io, rn_fd_t fd, char *host, size_t host_cap, uint16_t *port) {
+    (void)io, (void)fd, (void)host, (void)host_cap, (void)port;
+    return RN_ERR_INVALID;
+}
 static rn_err_t op_tcp_connect(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd) {
     (void)io, (void)host, (void)port, (void)fd;
     return RN_ERR_INVALID;
@@ -711,6 +715,7 @@ static const rn_io_ops_t sim_ops = {
     .dir_list = op_dir_list,
     .tcp_listen = op_tcp_listen,
     .tcp_accept = op_tcp_accept,
+    .sock_peer = op_sock_peer,
     .tcp_connect = op_tcp_connect,
     .sock_read = op_sock_read,
     .sock_writev = op_sock_writev,

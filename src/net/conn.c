@@ -20,6 +20,19 @@
 
 static void conn_ready(rn_watch_t *watch, uint32_t events);
 
+/* Names the connection by its peer, or by socket and loop if that fails. */
+static void conn_name(rn_conn_t *conn) {
+    rn_io_t *io = conn->net->loop->io;
+    uint16_t port = 0;
+    if (io->ops->sock_peer(io, conn->fd, conn->host, sizeof conn->host, &port) != RN_OK) {
+        conn->host[0] = '\0';
+        snprintf(conn->peer, sizeof conn->peer, "conn#%d@loop%d", conn->fd, conn->net->loop->id);
+        return;
+    }
+    bool v6 = strchr(conn->host, ':') != NULL;
+    snprintf(conn->peer, sizeof conn->peer, v6 ? "[%s]:%u" : "%s:%u", conn->host, (unsigned)port);
+}
+
 rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
     rn_conn_t *conn = calloc(1, sizeof *conn);
     uint8_t *rbuf = malloc(CONN_RBUF_BYTES);
@@ -33,7 +46,7 @@ rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
     conn->fd = fd;
     conn->rbuf = rbuf;
     conn->last_active_ms = net->loop->now_ms;
-    snprintf(conn->peer, sizeof conn->peer, "conn#%d@loop%d", fd, net->loop->id);
+    conn_name(conn);
     rn_err_t err = rn_loop_watch(net->loop, fd, RN_IO_EV_READ | RN_IO_EV_WRITE, &conn->watch);
     if (err != RN_OK) {
         free(rbuf);

@@ -32,7 +32,8 @@ struct rn_conn {
     size_t out_bytes;    /* queued response bytes not yet written */
     size_t head_written; /* bytes of head's response already written */
     int64_t last_active_ms;
-    char peer[64];
+    char host[48]; /* peer address, "" if unknown (INET6_ADDRSTRLEN fits) */
+    char peer[64]; /* how logs name the connection: host:port */
 };
 
 /* Adopts an accepted socket on this loop. */

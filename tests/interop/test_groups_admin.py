@@ -121,6 +121,8 @@ def test_admin(t, bootstrap):
         t.eq(sorted(p for _, ps in asg.assignment for p in ps) if asg else None, [0, 1, 2],
              "DescribeGroups: the member's assignment is decodable and complete")
         t.eq(desc["g-live"].protocol, "range", "DescribeGroups: the selected protocol")
+        host = desc["g-live"].members[0].client_host if desc["g-live"].members else None
+        t.eq(host, "/127.0.0.1", "DescribeGroups: the member's host is its address")
         t.eq(desc["g-empty"].state, "Empty", "DescribeGroups: the reset-only group is Empty")
         t.eq(desc["g-none"].state, "Dead", "DescribeGroups: an unknown group is Dead")
         offs = admin.list_consumer_group_offsets("g-empty")
