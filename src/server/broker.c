@@ -165,6 +165,7 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     memset(broker, 0, sizeof *broker);
     broker->cfg = cfg;
     atomic_init(&broker->ready, false);
+    atomic_init(&broker->cores_drained, 0);
     rn_node_t *node = &broker->node;
     node->io = io;
     node->started_ms = rn_io_wall_ms(io);
@@ -198,13 +199,19 @@ static void broker_drain_core(rn_mail_t *mail) {
     rn_broker_drain_t *drain = (rn_broker_drain_t *)mail;
     rn_net_shutdown(&drain->broker->nets[drain->core]);
     rn_handler_fetch_expire(&drain->broker->node.cores[drain->core]);
+    atomic_fetch_add(&drain->broker->cores_drained, 1);
 }
 
-/* Waits (bounded) until every request read has been answered and freed. */
+/* Waits (bounded) until every core has stopped reading and every request
+   read has been answered and freed. Both count: until a core has run its
+   drain mail it may still read a request, so no open requests alone does
+   not mean none will come. */
 static void broker_wait_drained(rn_broker_t *broker) {
     rn_io_t *io = broker->node.io;
     int64_t deadline_ms = rn_io_now_ms(io) + BROKER_DRAIN_MS_MAX;
-    while (atomic_load(&broker->net_shared.requests_open) > 0 && rn_io_now_ms(io) < deadline_ms) {
+    while ((atomic_load(&broker->cores_drained) < broker->node.core_count ||
+            atomic_load(&broker->net_shared.requests_open) > 0) &&
+           rn_io_now_ms(io) < deadline_ms) {
         struct timespec pause = {0, 5 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }

@@ -21,6 +21,7 @@ typedef struct rn_broker {
     const rn_config_t *cfg;
     uint16_t port_bound;
     struct rn_broker_drain *drain; /* one per core, at shutdown */
+    atomic_int cores_drained;      /* cores that have run their drain mail */
     /* The admin HTTP port (NULL when admin.listener is none) and what it
        reads; `ready` is set once the loops serve the recovered partitions. */
     rn_admin_t *admin;
