@@ -134,6 +134,28 @@ static int group_delete_report(rn_cli_client_t *cl, const rd_kafka_group_result_
     return rc;
 }
 
+/* DeleteGroups for every group named; reports each one. */
+static int group_delete_send(rn_cli_client_t *cl, const rn_cli_list_t *pos) {
+    rd_kafka_DeleteGroup_t *dels[RN_CLI_POSITIONAL_MAX];
+    for (int i = 0; i < pos->count; i++) dels[i] = rd_kafka_DeleteGroup_new(pos->items[i]);
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
+    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+    rd_kafka_DeleteGroups(cl->rk, dels, (size_t)pos->count, opt, queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "delete groups");
+    int rc = RN_CLI_EXIT_FAIL;
+    if (ev) {
+        size_t n = 0;
+        const rd_kafka_group_result_t **res =
+            rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
+        rc = group_delete_report(cl, res, n);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_DeleteGroup_destroy_array(dels, (size_t)pos->count);
+    return rc;
+}
+
 static int group_delete(int argc, char **argv) {
     const rn_cli_cmd_t cmd = {"runnel group delete",
                               "GROUP [GROUP...]",
@@ -150,27 +172,7 @@ static int group_delete(int argc, char **argv) {
     if (rc != RN_CLI_CONTINUE) return rc;
     rn_cli_client_t cl;
     rc = rn_cli_client_open(&cl, &common, cmd.prog);
-    if (rc != RN_CLI_EXIT_OK) {
-        rn_cli_client_close(&cl);
-        return rc;
-    }
-    rd_kafka_DeleteGroup_t *dels[RN_CLI_POSITIONAL_MAX];
-    for (int i = 0; i < pos.count; i++) dels[i] = rd_kafka_DeleteGroup_new(pos.items[i]);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl.rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(&cl, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
-    rd_kafka_DeleteGroups(cl.rk, dels, (size_t)pos.count, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(&cl, queue, "delete groups");
-    rc = RN_CLI_EXIT_FAIL;
-    if (ev) {
-        size_t n = 0;
-        const rd_kafka_group_result_t **res =
-            rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
-        rc = group_delete_report(&cl, res, n);
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
-    rd_kafka_DeleteGroup_destroy_array(dels, (size_t)pos.count);
+    if (rc == RN_CLI_EXIT_OK) rc = group_delete_send(&cl, &pos);
     rn_cli_client_close(&cl);
     return rc;
 }

@@ -215,6 +215,30 @@ static int topic_list(int argc, char **argv) {
 
 /* ---- delete ---- */
 
+/* DeleteTopics for every topic named; an absent one is fine with
+   --if-exists. */
+static int topic_delete_send(rn_cli_client_t *cl, const rn_cli_list_t *pos, bool if_exists) {
+    rd_kafka_DeleteTopic_t *dels[RN_CLI_POSITIONAL_MAX];
+    for (int i = 0; i < pos->count; i++) dels[i] = rd_kafka_DeleteTopic_new(pos->items[i]);
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
+    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    rd_kafka_DeleteTopics(cl->rk, dels, (size_t)pos->count, opt, queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "delete topics");
+    int rc = RN_CLI_EXIT_FAIL;
+    if (ev) {
+        size_t n = 0;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+        rc = report_topic_results(cl, res, n, "deleted topic",
+                                  if_exists ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : 0);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_DeleteTopic_destroy_array(dels, (size_t)pos->count);
+    return rc;
+}
+
 static int topic_delete(int argc, char **argv) {
     bool if_exists = false;
     const rn_cli_opt_t opts[] = {
@@ -234,28 +258,7 @@ static int topic_delete(int argc, char **argv) {
     if (rc != RN_CLI_CONTINUE) return rc;
     rn_cli_client_t cl;
     rc = rn_cli_client_open(&cl, &common, cmd.prog);
-    if (rc != RN_CLI_EXIT_OK) {
-        rn_cli_client_close(&cl);
-        return rc;
-    }
-    rd_kafka_DeleteTopic_t *dels[RN_CLI_POSITIONAL_MAX];
-    for (int i = 0; i < pos.count; i++) dels[i] = rd_kafka_DeleteTopic_new(pos.items[i]);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl.rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(&cl, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    rd_kafka_DeleteTopics(cl.rk, dels, (size_t)pos.count, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(&cl, queue, "delete topics");
-    rc = RN_CLI_EXIT_FAIL;
-    if (ev) {
-        size_t n = 0;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
-        rc = report_topic_results(&cl, res, n, "deleted topic",
-                                  if_exists ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : 0);
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
-    rd_kafka_DeleteTopic_destroy_array(dels, (size_t)pos.count);
+    if (rc == RN_CLI_EXIT_OK) rc = topic_delete_send(&cl, &pos, if_exists);
     rn_cli_client_close(&cl);
     return rc;
 }
