@@ -32,10 +32,10 @@ static int create_topic(rn_cli_client_t *cl, const rn_cli_bench_args_t *a) {
     rd_kafka_NewTopic_t *nt =
         rd_kafka_NewTopic_new(a->topic, (int)a->partitions, -1, errstr, sizeof errstr);
     RN_ASSERT(nt != NULL);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_CreateTopics(cl->rk, &nt, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "create topic");
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_CREATETOPICS, &call);
+    rd_kafka_CreateTopics(cl->rk, &nt, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "create topic");
     int rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
@@ -50,8 +50,7 @@ static int create_topic(rn_cli_client_t *cl, const rn_cli_bench_args_t *a) {
                             n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_end(&call);
     rd_kafka_NewTopic_destroy(nt);
     return rc;
 }

@@ -57,12 +57,11 @@ static void group_list_print(const rn_cli_common_t *common,
 }
 
 static int group_list_run(rn_cli_client_t *cl) {
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-    rd_kafka_ListConsumerGroups(cl->rk, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "list groups");
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, &call);
+    rd_kafka_ListConsumerGroups(cl->rk, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "list groups");
+    rn_cli_admin_end(&call);
     if (ev == NULL) return RN_CLI_EXIT_FAIL;
     const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
     size_t n = 0, errs = 0;
@@ -138,10 +137,10 @@ static int group_delete_report(rn_cli_client_t *cl, const rd_kafka_group_result_
 static int group_delete_send(rn_cli_client_t *cl, const rn_cli_list_t *pos) {
     rd_kafka_DeleteGroup_t *dels[RN_CLI_POSITIONAL_MAX];
     for (int i = 0; i < pos->count; i++) dels[i] = rd_kafka_DeleteGroup_new(pos->items[i]);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
-    rd_kafka_DeleteGroups(cl->rk, dels, (size_t)pos->count, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "delete groups");
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_DELETEGROUPS, &call);
+    rd_kafka_DeleteGroups(cl->rk, dels, (size_t)pos->count, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "delete groups");
     int rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
@@ -150,8 +149,7 @@ static int group_delete_send(rn_cli_client_t *cl, const rn_cli_list_t *pos) {
         rc = group_delete_report(cl, res, n);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_end(&call);
     rd_kafka_DeleteGroup_destroy_array(dels, (size_t)pos->count);
     return rc;
 }

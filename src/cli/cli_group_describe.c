@@ -15,13 +15,11 @@
 int rn_cli_group_describe_one(rn_cli_client_t *cl, const char *group, rn_cli_group_info_t *info) {
     RN_ASSERT(cl->rk != NULL && group != NULL);
     RN_ASSERT(info->desc_ev == NULL);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt =
-        rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-    rd_kafka_DescribeConsumerGroups(cl->rk, &group, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "describe group");
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, &call);
+    rd_kafka_DescribeConsumerGroups(cl->rk, &group, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "describe group");
+    rn_cli_admin_end(&call);
     if (ev == NULL) return RN_CLI_EXIT_FAIL;
     size_t n = 0;
     const rd_kafka_ConsumerGroupDescription_t **descs =
@@ -46,13 +44,11 @@ int rn_cli_group_committed(rn_cli_client_t *cl, const char *group, rn_cli_group_
     RN_ASSERT(cl->rk != NULL && group != NULL);
     RN_ASSERT(info->offs_ev == NULL);
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt =
-        rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-    rd_kafka_ListConsumerGroupOffsets(cl->rk, &req, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "committed offsets");
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, &call);
+    rd_kafka_ListConsumerGroupOffsets(cl->rk, &req, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "committed offsets");
+    rn_cli_admin_end(&call);
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
     if (ev == NULL) return RN_CLI_EXIT_FAIL;
     size_t n = 0;

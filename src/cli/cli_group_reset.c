@@ -190,13 +190,11 @@ static int reset_commit(rn_cli_client_t *cl, const char *group,
                         const rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_AlterConsumerGroupOffsets_t *req =
         rd_kafka_AlterConsumerGroupOffsets_new(group, parts);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt =
-        rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
-    rd_kafka_AlterConsumerGroupOffsets(cl->rk, &req, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "commit offsets");
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, &call);
+    rd_kafka_AlterConsumerGroupOffsets(cl->rk, &req, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "commit offsets");
+    rn_cli_admin_end(&call);
     rd_kafka_AlterConsumerGroupOffsets_destroy(req);
     if (ev == NULL) return RN_CLI_EXIT_FAIL;
     size_t n = 0;

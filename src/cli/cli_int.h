@@ -193,11 +193,18 @@ const rd_kafka_metadata_topic_t *rn_cli_md_topic(const rd_kafka_metadata_t *md, 
 /* Fails with "unknown topic" unless every name exists. */
 int rn_cli_require_topics(rn_cli_client_t *cl, const rd_kafka_metadata_t *md,
                           const char *const *names, int count);
-/* Admin options with the request (and operation) timeout set. */
-rd_kafka_AdminOptions_t *rn_cli_admin_options(rn_cli_client_t *cl, rd_kafka_admin_op_t op);
-/* Waits for the admin result on queue; NULL (after printing) on timeout or
-   a request-level error. */
-rd_kafka_event_t *rn_cli_admin_wait(rn_cli_client_t *cl, rd_kafka_queue_t *queue, const char *what);
+/* One admin request: the queue its result comes back on and its options,
+   with the request (and operation) timeout set from --timeout-ms. */
+typedef struct rn_cli_admin {
+    rd_kafka_queue_t *queue;
+    rd_kafka_AdminOptions_t *opt;
+} rn_cli_admin_t;
+void rn_cli_admin_begin(rn_cli_client_t *cl, rd_kafka_admin_op_t op, rn_cli_admin_t *call);
+/* Waits for the result; NULL (after printing) on timeout or a
+   request-level error. The event is the caller's to destroy. */
+rd_kafka_event_t *rn_cli_admin_wait(rn_cli_client_t *cl, rn_cli_admin_t *call, const char *what);
+/* Frees the queue and options, after the event is destroyed. */
+void rn_cli_admin_end(rn_cli_admin_t *call);
 /* Prints "prog: what: error" with a hint for common codes; returns
    RN_CLI_EXIT_FAIL. */
 int rn_cli_fail_err(rn_cli_client_t *cl, const char *what, rd_kafka_resp_err_t err,

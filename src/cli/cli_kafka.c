@@ -161,28 +161,34 @@ int rn_cli_require_topics(rn_cli_client_t *cl, const rd_kafka_metadata_t *md,
     return RN_CLI_EXIT_OK;
 }
 
-rd_kafka_AdminOptions_t *rn_cli_admin_options(rn_cli_client_t *cl, rd_kafka_admin_op_t op) {
+void rn_cli_admin_begin(rn_cli_client_t *cl, rd_kafka_admin_op_t op, rn_cli_admin_t *call) {
     RN_ASSERT(cl->rk != NULL);
-    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(cl->rk, op);
-    RN_ASSERT(opt != NULL);
+    call->queue = rd_kafka_queue_new(cl->rk);
+    call->opt = rd_kafka_AdminOptions_new(cl->rk, op);
+    RN_ASSERT(call->queue != NULL && call->opt != NULL);
     char errstr[256];
     int ms = (int)cl->common->timeout_ms;
     rd_kafka_resp_err_t err =
-        rd_kafka_AdminOptions_set_request_timeout(opt, ms, errstr, sizeof errstr);
+        rd_kafka_AdminOptions_set_request_timeout(call->opt, ms, errstr, sizeof errstr);
     RN_ASSERT(err == RD_KAFKA_RESP_ERR_NO_ERROR);
     if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
         op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS) {
-        err = rd_kafka_AdminOptions_set_operation_timeout(opt, ms, errstr, sizeof errstr);
+        err = rd_kafka_AdminOptions_set_operation_timeout(call->opt, ms, errstr, sizeof errstr);
         RN_ASSERT(err == RD_KAFKA_RESP_ERR_NO_ERROR);
     }
-    return opt;
 }
 
-rd_kafka_event_t *rn_cli_admin_wait(rn_cli_client_t *cl, rd_kafka_queue_t *queue,
-                                    const char *what) {
-    RN_ASSERT(cl->rk != NULL && queue != NULL);
+void rn_cli_admin_end(rn_cli_admin_t *call) {
+    rd_kafka_AdminOptions_destroy(call->opt);
+    rd_kafka_queue_destroy(call->queue);
+    call->opt = NULL;
+    call->queue = NULL;
+}
+
+rd_kafka_event_t *rn_cli_admin_wait(rn_cli_client_t *cl, rn_cli_admin_t *call, const char *what) {
+    RN_ASSERT(cl->rk != NULL && call->queue != NULL);
     int wait_ms = (int)(cl->common->timeout_ms + RN_CLI_ADMIN_SLACK_MS);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, wait_ms);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(call->queue, wait_ms);
     if (ev == NULL) {
         rn_cli_fail_err(cl, what, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL);
         return NULL;

@@ -86,10 +86,10 @@ static int topic_create_send(rn_cli_client_t *cl, const topic_create_args_t *a,
             RN_ASSERT(err == RD_KAFKA_RESP_ERR_NO_ERROR);
         }
     }
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_CreateTopics(cl->rk, topics, (size_t)names->count, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "create topics");
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_CREATETOPICS, &call);
+    rd_kafka_CreateTopics(cl->rk, topics, (size_t)names->count, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "create topics");
     int rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
@@ -99,8 +99,7 @@ static int topic_create_send(rn_cli_client_t *cl, const topic_create_args_t *a,
                                   a->if_not_exists ? RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS : 0);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_end(&call);
     rd_kafka_NewTopic_destroy_array(topics, (size_t)names->count);
     return rc;
 }
@@ -220,10 +219,10 @@ static int topic_list(int argc, char **argv) {
 static int topic_delete_send(rn_cli_client_t *cl, const rn_cli_list_t *pos, bool if_exists) {
     rd_kafka_DeleteTopic_t *dels[RN_CLI_POSITIONAL_MAX];
     for (int i = 0; i < pos->count; i++) dels[i] = rd_kafka_DeleteTopic_new(pos->items[i]);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    rd_kafka_DeleteTopics(cl->rk, dels, (size_t)pos->count, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "delete topics");
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_DELETETOPICS, &call);
+    rd_kafka_DeleteTopics(cl->rk, dels, (size_t)pos->count, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "delete topics");
     int rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
@@ -233,8 +232,7 @@ static int topic_delete_send(rn_cli_client_t *cl, const rn_cli_list_t *pos, bool
                                   if_exists ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : 0);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_end(&call);
     rd_kafka_DeleteTopic_destroy_array(dels, (size_t)pos->count);
     return rc;
 }

@@ -23,10 +23,10 @@ static int alter_partitions(rn_cli_client_t *cl, const char *topic, int64_t coun
     rd_kafka_NewPartitions_t *np =
         rd_kafka_NewPartitions_new(topic, (size_t)count, errstr, sizeof errstr);
     RN_ASSERT(np != NULL);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-    rd_kafka_CreatePartitions(cl->rk, &np, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "create partitions");
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, &call);
+    rd_kafka_CreatePartitions(cl->rk, &np, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "create partitions");
     int rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
@@ -41,8 +41,7 @@ static int alter_partitions(rn_cli_client_t *cl, const char *topic, int64_t coun
                             n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_end(&call);
     rd_kafka_NewPartitions_destroy(np);
     return rc;
 }
@@ -100,10 +99,10 @@ static int alter_configs(rn_cli_client_t *cl, const char *topic, const alter_arg
         rd_kafka_ConfigResource_destroy(cr);
         return rc;
     }
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-    rd_kafka_AlterConfigs(cl->rk, &cr, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "alter configs");
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, &call);
+    rd_kafka_AlterConfigs(cl->rk, &cr, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "alter configs");
     rc = RN_CLI_EXIT_FAIL;
     if (ev) {
         size_t n = 0;
@@ -118,8 +117,7 @@ static int alter_configs(rn_cli_client_t *cl, const char *topic, const alter_arg
                             n == 1 ? rd_kafka_ConfigResource_error_string(res[0]) : NULL);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_end(&call);
     rd_kafka_ConfigResource_destroy(cr);
     return rc;
 }

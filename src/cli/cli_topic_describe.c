@@ -16,12 +16,11 @@ rd_kafka_event_t *rn_cli_topic_configs(rn_cli_client_t *cl, const char *topic,
     RN_ASSERT(cl->rk != NULL && topic != NULL);
     RN_ASSERT(res != NULL);
     rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(cl->rk);
-    rd_kafka_AdminOptions_t *opt = rn_cli_admin_options(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_DescribeConfigs(cl->rk, &cr, 1, opt, queue);
-    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, queue, "describe configs");
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_queue_destroy(queue);
+    rn_cli_admin_t call;
+    rn_cli_admin_begin(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &call);
+    rd_kafka_DescribeConfigs(cl->rk, &cr, 1, call.opt, call.queue);
+    rd_kafka_event_t *ev = rn_cli_admin_wait(cl, &call, "describe configs");
+    rn_cli_admin_end(&call);
     rd_kafka_ConfigResource_destroy(cr);
     if (ev == NULL) return NULL;
     size_t n = 0;
