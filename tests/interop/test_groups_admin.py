@@ -25,10 +25,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 import kafka.admin  # noqa: E402
 import kafka.errors  # noqa: E402
 
@@ -44,15 +44,6 @@ API_OFFSET_COMMIT = 8
 API_OFFSET_DELETE = 47
 
 
-def create_topic(bootstrap, name, partitions):
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        md = admin.list_topics(name, timeout=10).topics.get(name)
-        if md and not md.error and len(md.partitions) == partitions:
-            return
-        time.sleep(0.1)
 
 
 def active_consumer(bootstrap, group, topic):

@@ -76,8 +76,8 @@ if len(sys.argv) > 1 and sys.argv[1] == "--member":
 
 from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import create_topic  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 
 class Member:
@@ -134,15 +134,6 @@ class Member:
         self.reader.join(5)
 
 
-def create_topic(bootstrap, name, partitions):
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        md = admin.list_topics(name, timeout=10).topics.get(name)
-        if md and not md.error and len(md.partitions) == partitions:
-            return
-        time.sleep(0.1)
 
 
 def produce(bootstrap, topic, first, count):

@@ -1,0 +1,19 @@
+"""Topic set-up shared by the interop tests, through confluent-kafka's admin client."""
+
+import time
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def create_topic(bootstrap, name, partitions, timeout_s=30):
+    """Creates a topic (replication 1) and waits until its metadata lists every
+    partition, as Kafka settles a new topic's leaders asynchronously."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        md = admin.list_topics(name, timeout=10).topics.get(name)
+        if md and not md.error and len(md.partitions) == partitions:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"topic {name} not ready after {timeout_s}s")
