@@ -188,6 +188,10 @@ RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch hea
 
 /* Loop wake-up granularity for timers. */
 #define RN_TIMER_TICK_MS 10
+/* How often core 0 frees replaced partition tables and removes deleted
+   topics' files: a deleted topic's memory goes within a second, its files
+   within a second of file.delete.delay.ms. */
+#define RN_NODE_TIDY_MS 1000
 
 /* ---- raft ---- */
 

@@ -92,7 +92,8 @@ void rn_node_publish(rn_node_t *node, rn_ptable_t *table) {
     rn_node_reclaim(node);
 }
 
-void rn_node_reclaim(rn_node_t *node) {
+int rn_node_reclaim(rn_node_t *node) {
+    int freed = 0;
     rn_node_retired_t **link = &node->retired;
     while (*link) {
         rn_node_retired_t *retired = *link;
@@ -106,7 +107,9 @@ void rn_node_reclaim(rn_node_t *node) {
         *link = retired->next;
         rn_ptable_release(retired->table);
         free(retired);
+        freed++;
     }
+    return freed;
 }
 
 void rn_node_reclaim_stopped(rn_node_t *node) {

@@ -93,6 +93,8 @@ struct rn_node {
     pthread_mutex_t admin_lock;
     rn_controller_t controller;      /* guarded by admin_lock */
     struct rn_node_retired *retired; /* replaced tables in their grace period */
+    struct rn_node_purge *purge;     /* retired directories to remove (purge.h) */
+    rn_timer_t tidy_timer;           /* on core 0: reclaim and purge */
     int64_t started_ms;
     rn_node_config_next_fn broker_config_next;
     const void *broker_config_ctx;
@@ -108,8 +110,9 @@ rn_ptable_t *rn_node_table_acquire(rn_node_t *node);
 
 /* Installs a new partition table; caller holds admin_lock. */
 void rn_node_publish(rn_node_t *node, rn_ptable_t *table);
-/* Releases replaced tables every loop has moved past; holds admin_lock. */
-void rn_node_reclaim(rn_node_t *node);
+/* Releases replaced tables every loop has moved past; holds admin_lock.
+   Returns how many it released. */
+int rn_node_reclaim(rn_node_t *node);
 
 /* Releases every replaced table; only once all loops have stopped. */
 void rn_node_reclaim_stopped(rn_node_t *node);

@@ -7,6 +7,7 @@
  */
 #include "cluster/topics.h"
 #include "base/assert.h"
+#include "cluster/purge.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -146,6 +147,33 @@ static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *c
     return rt;
 }
 
+/* A deleted topic: each partition's directory is renamed out of the way at
+   once and queued for removal after file.delete.delay.ms (purge.h). */
+static void topics_retire(rn_node_t *node, const rn_topic_rt_t *rt) {
+    int64_t due_ms = rn_io_wall_ms(node->io) + rt->config.file_delete_delay_ms;
+    for (int32_t p = 0; p < rt->partition_count; p++) {
+        rn_partition_t *part = rt->parts[p];
+        if (!part) continue;
+        char retired[RN_STORAGE_PATH_BYTES_MAX];
+        bool fits = rn_purge_retired_name(retired, sizeof retired, part->dir, &rt->topic_id);
+        rn_err_t err = fits ? rn_partition_retire(part, retired) : RN_ERR_TOO_LARGE;
+        if (err == RN_OK) {
+            rn_purge_later(node, retired, due_ms);
+        } else {
+            /* Cannot move it aside: remove it in place now rather than leave
+               its records to a new topic of the same name. */
+            RN_ERROR("topics", "%s: cannot rename for deletion: %s", part->dir, rn_err_name(err));
+            err = rn_purge_remove(node->io, part->dir);
+            if (err != RN_OK)
+                RN_ERROR("topics", "%s: cannot remove: %s", part->dir, rn_err_name(err));
+        }
+    }
+    rn_err_t err = rn_io_dir_sync(node->io, node->settings.log_dir);
+    if (err != RN_OK) RN_WARN("topics", "%s: sync: %s", node->settings.log_dir, rn_err_name(err));
+    RN_INFO("topics", "deleted %s; its files go in %lld ms", rt->name,
+            (long long)rt->config.file_delete_delay_ms);
+}
+
 /* Makes the live partitions match the controller's image; admin_lock held. */
 static rn_err_t topics_reconcile(rn_node_t *node) {
     const rn_image_t *img = rn_controller_image(&node->controller);
@@ -159,8 +187,7 @@ static rn_err_t topics_reconcile(rn_node_t *node) {
         const rn_topic_rt_t *rt = cur->topics[t];
         const rn_image_topic_t *it = rn_image_topic(img, rt->name, strlen(rt->name));
         if (it && rn_uuid_eq(&it->id, &rt->topic_id)) continue;
-        for (int32_t p = 0; p < rt->partition_count; p++) rn_partition_mark_deleted(rt->parts[p]);
-        RN_INFO("topics", "deleted %s", rt->name);
+        topics_retire(node, rt);
     }
     rn_node_publish(node, rn_ptable_build(topics, count));
     free(topics);
@@ -175,6 +202,7 @@ rn_err_t rn_topics_open_all(rn_node_t *node) {
                              node->settings.default_replication_factor,
                              node->settings.delete_topic_enable};
     pthread_mutex_lock(&node->admin_lock);
+    rn_purge_leftovers(node->io, node->settings.log_dir);
     rn_err_t err = rn_controller_open(&node->controller, node->io, node->settings.metadata_dir,
                                       node->settings.topic_base, &set);
     if (err == RN_OK) err = topics_reconcile(node);
@@ -212,6 +240,7 @@ void rn_topics_close_all(rn_node_t *node) {
     rn_ptable_t *old = rn_ptable_swap(&node->ptable, NULL);
     if (old) rn_ptable_release(old);
     rn_node_reclaim_stopped(node);
+    rn_purge_drop_all(node);
     rn_controller_close(&node->controller);
     pthread_mutex_unlock(&node->admin_lock);
 }

@@ -61,8 +61,9 @@ static const rn_config_def_t defs[RN_TC__COUNT] = {
                                              "zstd level when the broker recompresses"),
     [RN_TC_DELETE_RETENTION_MS] = LONG_DEF("delete.retention.ms", "86400000", 0,
                                            "how long delete tombstones stay in compacted logs"),
-    [RN_TC_FILE_DELETE_DELAY_MS] = LONG_DEF("file.delete.delay.ms", "60000", 0,
-                                            "wait before deleting a removed segment's files"),
+    [RN_TC_FILE_DELETE_DELAY_MS] = LONG_DEF(
+        "file.delete.delay.ms", "60000", 0,
+        "wait before removing a deleted topic's files (retention removes segments at once)"),
     [RN_TC_FLUSH_MESSAGES] = LONG_DEF("flush.messages", L_MAX, 1,
                                       "fsync after this many messages; 1 = fsync before "
                                       "acknowledging (Runnel's broker default)"),

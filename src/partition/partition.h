@@ -80,8 +80,12 @@ void rn_partition_unref(rn_partition_t *part);
    clean-shutdown mark), leaving the struct to its last reference. Only when
    nothing else can touch the partition: at shutdown, with the loops stopped. */
 void rn_partition_close(rn_partition_t *part);
-/* Marks the partition deleted: its files go when the last reference does. */
-void rn_partition_mark_deleted(rn_partition_t *part);
+/* Marks the partition deleted and renames its directory to retired_dir, so
+   that a new topic of the same name starts empty (cluster/purge.h removes
+   the files later). The owner stops appending once it sees the mark; the
+   log stays open for readers until the last reference goes, and is then
+   released without writing anything. Admin path, admin lock held. */
+rn_err_t rn_partition_retire(rn_partition_t *part, const char *retired_dir);
 
 /* Validates, checks producer sequences, assigns offsets and writes records
    (owned by the caller, rewritten in place). Owner core only. No fsync. */
