@@ -169,7 +169,7 @@ static int bench_main(rn_cli_bench_mode_t mode, const char *prog, int argc, char
          "none, gzip, snappy, lz4 or zstd"},
         {"partitions", 'p', RN_CLI_OPT_INT, &a.partitions, "N",
          "partitions when the topic is created (default: the broker's)"},
-        {"keys", 'k', RN_CLI_OPT_STR, &a.keys, "none|random|seq", "record keys (default none)"},
+        {"keys", 0, RN_CLI_OPT_STR, &a.keys, "none|random|seq", "record keys (default none)"},
         {"producers", 'P', RN_CLI_OPT_INT, &a.producers, "N",
          "producer threads, each its own client"},
     };

@@ -109,7 +109,7 @@ static int topic_create(int argc, char **argv) {
     const rn_cli_opt_t opts[] = {
         {"partitions", 'p', RN_CLI_OPT_INT, &a.partitions, "N",
          "partitions (default: the broker's num.partitions)"},
-        {"replication-factor", 'r', RN_CLI_OPT_INT, &a.replication, "N",
+        {"replication-factor", 0, RN_CLI_OPT_INT, &a.replication, "N",
          "replicas of each partition (default: the broker's default.replication.factor)"},
         {"config", 'c', RN_CLI_OPT_LIST, &a.configs, "KEY=VALUE", "a topic config (repeatable)"},
         {"if-not-exists", 0, RN_CLI_OPT_FLAG, &a.if_not_exists, NULL,

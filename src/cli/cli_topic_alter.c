@@ -170,7 +170,7 @@ int rn_cli_topic_alter(int argc, char **argv) {
     alter_args_t a = {0};
     const rn_cli_opt_t opts[] = {
         {"config", 'c', RN_CLI_OPT_LIST, &a.sets, "KEY=VALUE", "set a topic config (repeatable)"},
-        {"delete-config", 'd', RN_CLI_OPT_LIST, &a.deletes, "KEY",
+        {"delete-config", 0, RN_CLI_OPT_LIST, &a.deletes, "KEY",
          "remove a topic config, back to the broker default (repeatable)"},
         {"partitions", 'p', RN_CLI_OPT_INT, &a.partitions, "N",
          "grow the topic to N partitions (never shrinks)"},

@@ -170,7 +170,7 @@ static void describe_topic(describe_ctx_t *dc, const rd_kafka_metadata_topic_t *
 int rn_cli_topic_describe(int argc, char **argv) {
     describe_ctx_t dc = {.rc = RN_CLI_EXIT_OK};
     const rn_cli_opt_t opts[] = {
-        {"all-configs", 'a', RN_CLI_OPT_FLAG, &dc.all_configs, NULL,
+        {"all-configs", 0, RN_CLI_OPT_FLAG, &dc.all_configs, NULL,
          "list every config, defaults included"},
     };
     const rn_cli_cmd_t cmd = {"runnel topic describe",

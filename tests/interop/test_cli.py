@@ -23,6 +23,7 @@ RUNNEL_TEST_TARGET says the broker is).
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -73,6 +74,7 @@ def test_usage(t):
     rc, out, _ = cli("--help")
     t.ok(rc == 0 and "topic" in out and "bench" in out and "server" in out,
          "runnel --help lists the tools, exit 0", out)
+    meanings = {}  # short option -> {long option: [tools]}
     for tool in (["topic", "create"], ["topic", "list"], ["topic", "describe"],
                  ["topic", "alter"], ["topic", "delete"], ["produce"], ["consume"],
                  ["group", "list"], ["group", "describe"], ["group", "reset-offsets"],
@@ -81,6 +83,12 @@ def test_usage(t):
         rc, out, _ = cli(*tool, "--help")
         t.ok(rc == 0 and out.startswith("usage: runnel " + " ".join(tool)) and "--bootstrap" in out,
              f"runnel {' '.join(tool)} --help: usage on stdout, exit 0", out)
+        for short, long in re.findall(r"^\s+-(\w), --([\w-]+)", out, re.M):
+            # -p is "partitions": the one to use, or how many (as rpk and kcat)
+            long = "partitions" if long == "partition" else long
+            meanings.setdefault(short, {}).setdefault(long, []).append(" ".join(tool))
+    clashes = {s: m for s, m in meanings.items() if len(m) > 1}
+    t.ok(not clashes, "each short option means one thing in every tool", f"{clashes}")
     bad = [
         (["frobnicate"], "unknown command"),
         (["topic"], "missing command"),
@@ -259,6 +267,9 @@ def test_produce_consume(t, b):
     t.eq(out.splitlines(), want_values[9:], "consume --offset -3: the last three")
     rc, out, err = cli("consume", "cli-pc", "-B", "--count", "4", *bs)
     t.ok(rc == 0 and out.splitlines() == want_values[:4], "consume --count 4 stops after four",
+         f"rc={rc}\n{out}\n{err}")
+    rc, out, err = cli("consume", "cli-pc", "-B", "-n", "2", *bs)
+    t.ok(rc == 0 and out.splitlines() == want_values[:2], "consume -n 2 (as bench's -n)",
          f"rc={rc}\n{out}\n{err}")
     rc, out, err = cli("consume", "cli-pc", "--timestamp", str(t0_ms), "-e", *bs)
     t.eq(out.splitlines(), want_values, "consume --timestamp before the first record: all")
