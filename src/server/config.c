@@ -391,6 +391,15 @@ static bool is_service_link(const char *suffix, size_t len) {
     return port && isdigit((unsigned char)port[6]);
 }
 
+/* Remembers an ignored variable's name for the debug line main() writes
+   once the log level is known. */
+static void note_ignored(rn_config_t *cfg, const char *name, size_t len) {
+    size_t used = strlen(cfg->env_ignored), room = sizeof(cfg->env_ignored) - used;
+    if (room <= 4) return;
+    int n = snprintf(cfg->env_ignored + used, room, "%s%.*s", used ? ", " : "", (int)len, name);
+    if (n < 0 || (size_t)n >= room) strcpy(cfg->env_ignored + sizeof(cfg->env_ignored) - 4, "...");
+}
+
 static rn_err_t apply_env_prefix(loader_t *ld, const char *prefix) {
     size_t prefix_len = strlen(prefix);
     for (char **env = ld->envp; env && *env; env++) {
@@ -408,7 +417,9 @@ static rn_err_t apply_env_prefix(loader_t *ld, const char *prefix) {
         if (found >= 0) {
             rn_err_t err = set_value(ld, ld->defs[found].name, eq + 1, RN_CONFIG_ORIGIN_ENV, where);
             if (err != RN_OK) return err;
-        } else if (!is_service_link(suffix, len)) {
+        } else if (is_service_link(suffix, len)) {
+            note_ignored(ld->cfg, *env, (size_t)(eq - *env));
+        } else {
             char key[RN_CONFIG_KEY_BYTES_MAX + 1];
             size_t n = 0;
             for (; n < len && n < RN_CONFIG_KEY_BYTES_MAX; n++)
@@ -861,6 +872,7 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->log_index_size_max_bytes = i32(cfg, "log.index.size.max.bytes");
     cfg->message_max_bytes = i32(cfg, "message.max.bytes");
     cfg->log_message_timestamp_type = (rn_timestamp_type_t)i64(cfg, "log.message.timestamp.type");
+    cfg->log_level = (int)i64(cfg, "log.level");
     cfg->log_cleanup_policy = (uint32_t)i64(cfg, "log.cleanup.policy");
     cfg->log_flush_interval_messages = i64(cfg, "log.flush.interval.messages");
     rn_config_entry_t *flush_ms = entry(cfg, "log.flush.interval.ms");

@@ -20,6 +20,8 @@
 static const char *const allowed_roles[] = {"broker", "controller", NULL};
 static const char *const allowed_cleanup[] = {"compact", "delete", NULL};
 static const char *const allowed_timestamp[] = {"CreateTime", "LogAppendTime", NULL};
+/* In the order of rn_log_level_t. */
+static const char *const allowed_log_level[] = {"debug", "info", "warn", "error", NULL};
 static const char *const allowed_compression[] = {"uncompressed", "zstd",     "lz4", "snappy",
                                                   "gzip",         "producer", NULL};
 
@@ -109,6 +111,11 @@ static const rn_config_def_t defs[] = {
     STRING("admin.listener", "0.0.0.0:9644",
            "Runnel: host:port of the admin HTTP port (metrics, health); none = off"),
     INT("fetch.max.bytes", "57671680", 1024, I32_MAX, "largest Fetch response"),
+    {.name = "log.level",
+     .type = RN_CONFIG_STRING,
+     .default_text = "info",
+     .allowed = allowed_log_level,
+     .doc = "Runnel: the least severe log lines written: debug, info, warn or error"},
 
     /* ---- storage ---- */
     {.name = "log.dirs",

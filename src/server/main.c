@@ -50,6 +50,9 @@ static int run_server(int argc, char **argv) {
         fprintf(stderr, "runnel: %s\n", errmsg);
         return 2;
     }
+    rn_log_set_level((rn_log_level_t)cfg.log_level);
+    if (cfg.env_ignored[0])
+        RN_DEBUG_LOG("config", "ignored Kubernetes service-link variables: %s", cfg.env_ignored);
     rn_broker_t broker;
     err = rn_broker_start(&broker, rn_io_linux(), &cfg);
     if (err != RN_OK) {

@@ -157,6 +157,17 @@ static void test_env_mapping(void **state) {
     assert_int_equal(cfg.advertised_count, 1);
     assert_string_equal(cfg.advertised[0].host, "kafka-0.kafka");
     assert_int_equal(cfg.cores, 2);
+    /* the service links are remembered for the debug line, nothing else */
+    assert_string_equal(cfg.env_ignored, "RUNNEL_PORT, RUNNEL_SERVICE_HOST, "
+                                         "RUNNEL_SERVICE_PORT_KAFKA, RUNNEL_PORT_9092_TCP_ADDR, "
+                                         "RUNNEL_ADMIN_SERVICE_HOST");
+    assert_int_equal(cfg.log_level, RN_LOG_INFO);
+    rn_config_free(&cfg);
+
+    const char *level[] = {"RUNNEL_LOG_LEVEL=debug", NULL};
+    load_ok(&cfg, NULL, level);
+    assert_int_equal(cfg.log_level, RN_LOG_DEBUG);
+    assert_string_equal(cfg.env_ignored, "");
     rn_config_free(&cfg);
 
     const char *bad[] = {"RUNNEL_NO_SUCH_SETTING=1", NULL};
