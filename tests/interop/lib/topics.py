@@ -5,11 +5,12 @@ import time
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
-def create_topic(bootstrap, name, partitions, timeout_s=30):
-    """Creates a topic (replication 1) and waits until its metadata lists every
-    partition, as Kafka settles a new topic's leaders asynchronously."""
+def create_topic(bootstrap, name, partitions, timeout_s=30, config=None):
+    """Creates a topic (replication 1, topic settings `config`) and waits until
+    its metadata lists every partition, as Kafka settles a new topic's leaders
+    asynchronously."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout_s)
+    admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name].result(timeout_s)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         md = admin.list_topics(name, timeout=10).topics.get(name)
