@@ -82,6 +82,28 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
 #define RN_INDEX_BYTES_MAX_DEFAULT (10 * 1024 * 1024)
 /* Records one batch may claim; a batch can't hold more records than bytes. */
 #define RN_BATCH_RECORDS_MAX (RN_REQUEST_BYTES_MAX_CEILING / 7)
+/* Decompressed bytes one compressed batch may inflate to while it is
+   checked: the default request frame limit (socket.request.max.bytes). A
+   producer could not have sent more than this uncompressed in one request,
+   so no honest batch inflates past it; a bomb is cut off here, costing at
+   most this much decompression (~0.1 s of one core for zstd) per batch. The
+   record walk refuses garbage at its first record long before. */
+#define RN_BATCH_INFLATED_BYTES_MAX RN_REQUEST_BYTES_MAX_DEFAULT
+/* Scratch buffer a compressed batch is decompressed through, a chunk at a
+   time, while its records are walked (and thrown away): large enough that a
+   codec call's fixed cost spreads over many small records, small enough to
+   stay in the L2 cache. Also holds snappy's sliding history (below). */
+#define RN_BATCH_INFLATE_SCRATCH_BYTES (128 * 1024)
+/* History kept for a raw snappy block's back-references. Snappy compressors
+   (Google's, which the Java client's xerial uses, and librdkafka's) compress
+   64 KiB fragments independently, so no copy reaches further back; a stream
+   whose copy does is refused. */
+#define RN_BATCH_SNAPPY_WINDOW_BYTES (64 * 1024)
+/* Largest zstd window a batch may declare (log2): zstd's own default limit,
+   which Kafka's decoder (zstd-jni) also applies, so every batch Kafka takes
+   is taken. The window is allocated per frame but its pages are touched only
+   as output is produced, which RN_BATCH_INFLATED_BYTES_MAX bounds. */
+#define RN_BATCH_ZSTD_WINDOW_LOG_MAX 27
 /* Idempotent producer: batches remembered per producer and partition. */
 #define RN_PRODUCER_BATCHES_REMEMBERED 5
 
@@ -126,6 +148,10 @@ RN_STATIC_ASSERT(RN_INDEX_BYTES_MAX_DEFAULT <= RN_INDEX_BYTES_MAX_CEILING,
 RN_STATIC_ASSERT(RN_MESSAGE_BYTES_MAX_DEFAULT <= RN_STORAGE_BATCH_BYTES_CEILING,
                  "a maximal batch passes recovery");
 RN_STATIC_ASSERT(RN_STORAGE_SCAN_WINDOW_BYTES >= 61, "a window holds a batch header");
+RN_STATIC_ASSERT(RN_BATCH_SNAPPY_WINDOW_BYTES * 2 <= RN_BATCH_INFLATE_SCRATCH_BYTES,
+                 "the scratch holds snappy's history and as much new output");
+RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
+                 "the inflation cap stays within what any frame could carry");
 
 /* ---- metadata and config ---- */
 

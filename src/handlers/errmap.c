@@ -56,6 +56,9 @@ int16_t rn_handler_batch_kerr(rn_batch_reason_t reason) {
         return RN_KERR_MESSAGE_TOO_LARGE;
     case RN_BATCH_LIST_TOO_LARGE:
         return RN_KERR_RECORD_LIST_TOO_LARGE;
+    /* The broker, not the batch, failed: no memory to decompress it with. */
+    case RN_BATCH_NO_MEMORY:
+        return RN_KERR_UNKNOWN_SERVER_ERROR;
     /* Framed but invalid: InvalidRecordException. */
     default:
         return RN_KERR_INVALID_RECORD;

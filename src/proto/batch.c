@@ -1,15 +1,26 @@
 /*
  * batch.c: record batch v2 header parsing, validation and in-place rewrites.
  *
- * Owns nothing and never allocates. Every read of untrusted bytes goes through
- * the bounded cursor below; a length read off the wire is never used to index
- * before it is checked against what remains. Never decompresses: a compressed
- * batch is checked by its header and CRC only.
+ * Owns nothing; allocates only a decompression source when a compressed
+ * batch needs one and the caller lent none. Every read of untrusted bytes
+ * goes through the bounded cursor below; a length read off the wire is never
+ * used to index before it is checked against what remains.
+ *
+ * The design keeps decompression off the produce path; this file holds its
+ * one deliberate exception. Kafka opens every compressed batch it accepts and
+ * so refuses one whose records do not add up (a count that lies, garbage
+ * that inflates to nothing valid); to answer as Kafka does, a compressed
+ * batch is streamed through its decompressor (batch_inflate.c) a scratch
+ * buffer at a time and walked by the same record walker as an uncompressed
+ * one, the output thrown away as it goes. The stored bytes stay exactly the
+ * producer's: nothing is recompressed or rewritten.
  */
 #include "batch.h"
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "base/limits.h"
+#include "proto/batch_inflate.h"
 
 #include <string.h>
 
@@ -27,6 +38,8 @@ rn_err_t rn_batch_reason_err(rn_batch_reason_t reason) {
     case RN_BATCH_TOO_LARGE:
     case RN_BATCH_LIST_TOO_LARGE:
         return RN_ERR_TOO_LARGE;
+    case RN_BATCH_NO_MEMORY:
+        return RN_ERR_NO_MEMORY;
     default:
         return RN_ERR_CORRUPT;
     }
@@ -44,6 +57,10 @@ const char *rn_batch_reason_name(rn_batch_reason_t reason) {
         [RN_BATCH_BAD_COUNT] = "bad_count",
         [RN_BATCH_BAD_RECORDS] = "bad_records",
         [RN_BATCH_BAD_COMPRESSION] = "bad_compression",
+        [RN_BATCH_BAD_OFFSET_DELTA] = "bad_offset_delta",
+        [RN_BATCH_BAD_COMPRESSED] = "bad_compressed",
+        [RN_BATCH_INFLATED_TOO_LARGE] = "inflated_too_large",
+        [RN_BATCH_NO_MEMORY] = "no_memory",
         [RN_BATCH_BAD_PRODUCER] = "bad_producer",
         [RN_BATCH_CONTROL] = "control",
         [RN_BATCH_TOO_LARGE] = "too_large",
@@ -79,11 +96,12 @@ static rn_batch_reason_t check_counts(const rn_batch_header_t *hdr) {
     if (hdr->records_count < 1) return RN_BATCH_BAD_COUNT;
     if (hdr->last_offset_delta < 0) return RN_BATCH_BAD_COUNT;
     if ((int64_t)hdr->last_offset_delta + 1 != hdr->records_count) return RN_BATCH_BAD_COUNT;
-    if (rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE) {
-        size_t room = rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES;
-        if ((size_t)hdr->records_count > room / RN_BATCH_RECORD_BYTES_MIN)
-            return RN_BATCH_BAD_COUNT;
-    }
+    /* Each record takes RN_BATCH_RECORD_BYTES_MIN bytes at least, of the
+       batch or, compressed, of what it may inflate to. */
+    size_t room = rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE
+                      ? rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES
+                      : RN_BATCH_INFLATED_BYTES_MAX;
+    if ((size_t)hdr->records_count > room / RN_BATCH_RECORD_BYTES_MIN) return RN_BATCH_BAD_COUNT;
     return RN_BATCH_OK;
 }
 
@@ -112,19 +130,49 @@ rn_batch_reason_t rn_batch_check_header(const rn_batch_header_t *hdr, size_t ava
     return check_producer(hdr);
 }
 
-/* ---- record walk (uncompressed batches) ---- */
+/* ---- record walk ---- */
 
-/* A bounded cursor over untrusted bytes; any overrun sets bad and sticks. */
+/*
+ * A bounded cursor over untrusted bytes; any overrun sets bad and sticks.
+ * The bytes are a stream of chunks: an uncompressed batch is one chunk, a
+ * compressed one the decompressor's output, pulled a chunk at a time when
+ * the cursor runs dry (cur_refill) and never kept, so a record may straddle
+ * chunks. Positions (cur_pos) count from the start of the stream.
+ */
 typedef struct cursor {
     const uint8_t *p;
     const uint8_t *end;
+    int64_t end_pos;            /* stream position of end */
+    rn_batch_inflate_t *src;    /* where more bytes come from, or NULL */
+    rn_inflate_status_t src_st; /* why the source stopped (END or an error) */
     bool bad;
 } cursor_t;
+
+static inline int64_t cur_pos(const cursor_t *cur) {
+    return cur->end_pos - (int64_t)(cur->end - cur->p);
+}
+
+/* Pulls the next chunk once the current one is used up; false at the end of
+   the stream or on a source error (src_st says which). */
+static bool cur_refill(cursor_t *cur) {
+    RN_ASSERT(cur->p == cur->end);
+    if (!cur->src) return false;
+    const uint8_t *chunk;
+    size_t n;
+    cur->src_st = rn_batch_inflate_next(cur->src, &chunk, &n);
+    if (cur->src_st != RN_INFLATE_MORE) return false;
+    cur->p = chunk;
+    cur->end = chunk + n;
+    cur->end_pos += (int64_t)n;
+    return true;
+}
+
+static bool cur_more(cursor_t *cur) { return cur->p < cur->end || cur_refill(cur); }
 
 static uint64_t cur_uvarint_long(cursor_t *cur, unsigned bytes_max) {
     uint64_t v = 0;
     for (unsigned i = 0; i < bytes_max; i++) {
-        if (cur->p >= cur->end) break;
+        if (!cur_more(cur)) break;
         uint8_t b = *cur->p++;
         v |= (uint64_t)(b & 0x7F) << (7 * i);
         if (!(b & 0x80)) return v;
@@ -164,66 +212,179 @@ RN_HOT_INLINE int64_t cur_varlong(cursor_t *cur) {
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-RN_HOT_INLINE void cur_skip(cursor_t *cur, int64_t n) {
-    if (n < 0 || n > cur->end - cur->p) {
-        cur->bad = true;
-        return;
+/* Skips n bytes across chunks (n already checked against the record). */
+static void cur_skip_long(cursor_t *cur, int64_t n) {
+    while (n > cur->end - cur->p) {
+        n -= cur->end - cur->p;
+        cur->p = cur->end;
+        if (!cur_refill(cur)) {
+            cur->bad = true;
+            return;
+        }
     }
     cur->p += n;
 }
 
-/* A length-prefixed field: -1 (null) allowed when nullable. */
-RN_HOT_INLINE void cur_skip_field(cursor_t *cur, bool nullable) {
+RN_HOT_INLINE void cur_skip(cursor_t *cur, int64_t n) {
+    RN_DASSERT(n >= 0);
+    if (__builtin_expect(n <= cur->end - cur->p, 1))
+        cur->p += n;
+    else
+        cur_skip_long(cur, n);
+}
+
+/* A length-prefixed field within the record ending at rec_end: -1 (null)
+   allowed when nullable. */
+RN_HOT_INLINE void cur_skip_field(cursor_t *cur, bool nullable, int64_t rec_end) {
     int64_t len = cur_varint(cur);
     if (cur->bad) return;
     if (len == -1 && nullable) return;
+    if (len < 0 || len > rec_end - cur_pos(cur)) {
+        cur->bad = true;
+        return;
+    }
     cur_skip(cur, len);
 }
 
-/* Parses one record body (after its length) exactly; false if malformed. */
-static bool record_body_ok(const uint8_t *p, size_t len) {
-    cursor_t cur = {p, p + len, false};
-    cur_skip(&cur, 1);          /* attributes */
-    (void)cur_varlong(&cur);    /* timestamp delta */
-    (void)cur_varint(&cur);     /* offset delta: rewritten meaning, not checked (as Kafka) */
-    cur_skip_field(&cur, true); /* key */
-    cur_skip_field(&cur, true); /* value */
-    int64_t headers = cur_varint(&cur);
-    if (cur.bad || headers < 0 || headers > (int64_t)len) return false;
-    for (int64_t i = 0; i < headers && !cur.bad; i++) {
-        cur_skip_field(&cur, false); /* header key */
-        cur_skip_field(&cur, true);  /* header value */
+/* How strictly a walk checks: compressed batches are stored without the
+   rewrite Kafka would do, so their offset deltas must already be right. */
+typedef struct walk {
+    const rn_batch_header_t *hdr;
+    int64_t bytes_max; /* stream bytes the records may span */
+    bool strict;       /* offset deltas and timestamps checked */
+} walk_t;
+
+/* Parses one record body of len bytes (after its length) exactly. */
+static rn_batch_reason_t record_body(cursor_t *cur, const walk_t *walk, int32_t index,
+                                     int64_t len) {
+    int64_t rec_end = cur_pos(cur) + len;
+    cur_skip(cur, 1); /* attributes: unused in v2, as Kafka */
+    int64_t ts_delta = cur_varlong(cur);
+    int64_t offset_delta = cur_varint(cur);
+    if (cur->bad) return RN_BATCH_BAD_RECORDS;
+    if (walk->strict) {
+        /* uncompressed: rewritten meaning, not checked (as Kafka) */
+        int64_t ts;
+        if (offset_delta != index) return RN_BATCH_BAD_OFFSET_DELTA;
+        if (__builtin_add_overflow(walk->hdr->base_timestamp, ts_delta, &ts))
+            return RN_BATCH_BAD_RECORDS;
     }
-    return !cur.bad && cur.p == cur.end;
+    cur_skip_field(cur, true, rec_end); /* key */
+    cur_skip_field(cur, true, rec_end); /* value */
+    int64_t headers = cur_varint(cur);
+    if (cur->bad || headers < 0 || headers > rec_end - cur_pos(cur)) return RN_BATCH_BAD_RECORDS;
+    for (int64_t i = 0; i < headers && !cur->bad; i++) {
+        cur_skip_field(cur, false, rec_end); /* header key */
+        cur_skip_field(cur, true, rec_end);  /* header value */
+    }
+    return !cur->bad && cur_pos(cur) == rec_end ? RN_BATCH_OK : RN_BATCH_BAD_RECORDS;
 }
 
-static bool records_ok(const uint8_t *p, const rn_batch_header_t *hdr) {
-    cursor_t cur = {p + RN_BATCH_HEADER_BYTES, p + rn_batch_size(hdr), false};
-    for (int32_t i = 0; i < hdr->records_count; i++) {
-        int64_t len = cur_varint(&cur);
-        if (cur.bad || len < RN_BATCH_RECORD_BYTES_MIN - 1 || len > cur.end - cur.p) return false;
-        if (!record_body_ok(cur.p, (size_t)len)) return false;
-        cur.p += len;
+/* The reason a streamed walk stopped short: the source's failure if it had
+   one, else the stream simply ended (fewer records than claimed). */
+static rn_batch_reason_t source_reason(const cursor_t *cur, rn_batch_reason_t otherwise) {
+    switch (cur->src_st) {
+    case RN_INFLATE_CORRUPT:
+        return RN_BATCH_BAD_COMPRESSED;
+    case RN_INFLATE_TOO_LARGE:
+        return RN_BATCH_INFLATED_TOO_LARGE;
+    case RN_INFLATE_NO_MEMORY:
+        return RN_BATCH_NO_MEMORY;
+    default:
+        return otherwise;
     }
-    return cur.p == cur.end;
+}
+
+/* Walks records_count records and requires the stream to end after them.
+   One walker for both kinds of batch; `cur` decides where bytes come from. */
+static rn_batch_reason_t records_walk(cursor_t *cur, const walk_t *walk) {
+    for (int32_t i = 0; i < walk->hdr->records_count; i++) {
+        if (!cur_more(cur)) /* the stream ends before the count: Kafka's premature EOF */
+            return cur->src ? source_reason(cur, RN_BATCH_BAD_COUNT) : RN_BATCH_BAD_RECORDS;
+        int64_t len = cur_varint(cur);
+        if (cur->bad || len < RN_BATCH_RECORD_BYTES_MIN - 1 || len > walk->bytes_max - cur_pos(cur))
+            return source_reason(cur, RN_BATCH_BAD_RECORDS);
+        rn_batch_reason_t reason = record_body(cur, walk, i, len);
+        if (reason != RN_BATCH_OK) return source_reason(cur, reason);
+    }
+    if (cur->p != cur->end) return cur->src ? RN_BATCH_BAD_COUNT : RN_BATCH_BAD_RECORDS;
+    if (cur_refill(cur)) return RN_BATCH_BAD_COUNT; /* records left over after the count */
+    return source_reason(cur, RN_BATCH_OK);
+}
+
+static rn_batch_reason_t records_plain(const uint8_t *p, const rn_batch_header_t *hdr) {
+    size_t bytes = rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES;
+    cursor_t cur = {p + RN_BATCH_HEADER_BYTES,
+                    p + rn_batch_size(hdr),
+                    (int64_t)bytes,
+                    NULL,
+                    RN_INFLATE_END,
+                    false};
+    walk_t walk = {hdr, (int64_t)bytes, false};
+    return records_walk(&cur, &walk);
+}
+
+static rn_batch_reason_t records_compressed(const uint8_t *p, const rn_batch_header_t *hdr,
+                                            rn_batch_inflate_t *lent) {
+    rn_batch_inflate_t *inf = lent ? lent : rn_batch_inflate_new();
+    if (!inf) return RN_BATCH_NO_MEMORY;
+    rn_batch_inflate_begin(inf, rn_batch_compression(hdr), p + RN_BATCH_HEADER_BYTES,
+                           rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES);
+    cursor_t cur = {NULL, NULL, 0, inf, RN_INFLATE_MORE, false};
+    walk_t walk = {hdr, RN_BATCH_INFLATED_BYTES_MAX, true};
+    rn_batch_reason_t reason = records_walk(&cur, &walk);
+    RN_ASSERT(reason != RN_BATCH_OK || rn_batch_inflate_total(inf) <= RN_BATCH_INFLATED_BYTES_MAX);
+    if (!lent) rn_batch_inflate_free(inf);
+    return reason;
 }
 
 rn_batch_reason_t rn_batch_check_body(const uint8_t *p, const rn_batch_header_t *hdr,
                                       const rn_batch_limits_t *lim) {
+    return rn_batch_check_body_with(p, hdr, lim, NULL);
+}
+
+rn_batch_reason_t rn_batch_check_body_with(const uint8_t *p, const rn_batch_header_t *hdr,
+                                           const rn_batch_limits_t *lim, rn_batch_inflate_t *inf) {
     RN_ASSERT(hdr->batch_length >= RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD);
     size_t size = rn_batch_size(hdr);
     uint32_t crc = rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, size - RN_BATCH_OFF_ATTRIBUTES);
     if (crc != hdr->crc) return RN_BATCH_BAD_CRC;
-    if (rn_batch_compression(hdr) != RN_BATCH_COMPRESSION_NONE) return RN_BATCH_OK;
     if (lim->flags & RN_BATCH_SKIP_RECORDS) return RN_BATCH_OK;
-    return records_ok(p, hdr) ? RN_BATCH_OK : RN_BATCH_BAD_RECORDS;
+    if (rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE) return records_plain(p, hdr);
+    return records_compressed(p, hdr, inf);
+}
+
+/* Makes the call's decompression source when a compressed batch first needs
+   one and the caller lent none: one per call, not one per batch. */
+static rn_batch_reason_t need_source(rn_batch_inflate_t **inf, const rn_batch_limits_t *lim,
+                                     const rn_batch_header_t *hdr) {
+    if (*inf || rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE) return RN_BATCH_OK;
+    if (lim->flags & RN_BATCH_SKIP_RECORDS) return RN_BATCH_OK;
+    *inf = rn_batch_inflate_new();
+    return *inf ? RN_BATCH_OK : RN_BATCH_NO_MEMORY;
+}
+
+int rn_batch_first_compression(const uint8_t *blob, size_t len) {
+    RN_ASSERT(blob != NULL || len == 0);
+    if (len < RN_BATCH_HEADER_BYTES || blob[RN_BATCH_OFF_MAGIC] != RN_BATCH_MAGIC) return -1;
+    rn_batch_header_t hdr;
+    rn_batch_header_parse(blob, &hdr);
+    if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD) return -1;
+    if (rn_batch_size(&hdr) > len) return -1;
+    return rn_batch_compression(&hdr);
 }
 
 rn_err_t rn_batch_validate(const uint8_t *blob, size_t len, const rn_batch_limits_t *lim,
                            rn_batch_summary_t *sum) {
+    return rn_batch_validate_with(blob, len, lim, NULL, sum);
+}
+
+rn_err_t rn_batch_validate_with(const uint8_t *blob, size_t len, const rn_batch_limits_t *lim,
+                                rn_batch_inflate_t *lent, rn_batch_summary_t *sum) {
     RN_ASSERT(blob != NULL || len == 0);
     RN_ASSERT(sum != NULL);
     memset(sum, 0, sizeof(*sum));
+    rn_batch_inflate_t *inf = lent;
     size_t pos = 0;
     rn_batch_reason_t reason = len == 0 ? RN_BATCH_EMPTY : RN_BATCH_OK;
     while (pos < len) {
@@ -234,12 +395,14 @@ rn_err_t rn_batch_validate(const uint8_t *blob, size_t len, const rn_batch_limit
         rn_batch_header_t hdr;
         rn_batch_header_parse(blob + pos, &hdr);
         reason = rn_batch_check_header(&hdr, len - pos, lim);
-        if (reason == RN_BATCH_OK) reason = rn_batch_check_body(blob + pos, &hdr, lim);
+        if (reason == RN_BATCH_OK) reason = need_source(&inf, lim, &hdr);
+        if (reason == RN_BATCH_OK) reason = rn_batch_check_body_with(blob + pos, &hdr, lim, inf);
         if (reason != RN_BATCH_OK) break;
         pos += rn_batch_size(&hdr);
         sum->batch_count++;
         sum->records_count += hdr.records_count;
     }
+    if (inf != lent) rn_batch_inflate_free(inf);
     sum->bytes_valid = pos;
     sum->reason = reason;
     RN_ASSERT(sum->bytes_valid <= len);
@@ -275,11 +438,12 @@ int64_t rn_batch_offset_for_timestamp(const uint8_t *p, const rn_batch_header_t 
     RN_ASSERT(rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE);
     if (hdr->attributes & RN_BATCH_ATTR_LOG_APPEND_TIME)
         return hdr->max_timestamp >= ts_ms ? hdr->base_offset : -1;
-    cursor_t cur = {p + RN_BATCH_HEADER_BYTES, p + rn_batch_size(hdr), false};
+    cursor_t cur = {
+        p + RN_BATCH_HEADER_BYTES, p + rn_batch_size(hdr), 0, NULL, RN_INFLATE_END, false};
     for (int32_t i = 0; i < hdr->records_count; i++) {
         int64_t len = cur_varint(&cur);
         if (cur.bad || len < 1 || len > cur.end - cur.p) return -1;
-        cursor_t rec = {cur.p + 1, cur.p + len, false};
+        cursor_t rec = {cur.p + 1, cur.p + len, 0, NULL, RN_INFLATE_END, false};
         int64_t ts_delta = cur_varlong(&rec);
         int64_t offset_delta = cur_varint(&rec);
         int64_t ts;

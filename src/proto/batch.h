@@ -3,8 +3,12 @@
  * untrusted bytes, and the few in-place rewrites the broker is allowed.
  *
  * Owns nothing: every function works on bytes the caller owns. It never
- * allocates, never decompresses, and never touches a byte the CRC covers
- * except through rn_batch_set_log_append_time (which recomputes the CRC).
+ * touches a byte the CRC covers except through rn_batch_set_log_append_time
+ * (which recomputes the CRC). The one decompression on the produce path is
+ * here, and deliberate: a compressed batch's records are streamed through a
+ * decompressor (batch_inflate.h) and walked to be checked, then the output
+ * is thrown away; the stored bytes stay the producer's. Allocates only the
+ * decompression source when the caller lends none.
  *
  * Layout of one batch (all integers big-endian), 61 bytes of header then the
  * records:
@@ -98,25 +102,33 @@ enum {
  *   LIST_TOO_LARGE (set > segment.bytes)      -> RECORD_LIST_TOO_LARGE (18)
  *   framed but invalid (BAD_MAGIC for an old format in a v2 request,
  *   TRUNCATED, BAD_COUNT, BAD_RECORDS, BAD_COMPRESSION, BAD_PRODUCER,
- *   CONTROL)                                  -> INVALID_RECORD (87)
+ *   CONTROL, and for compressed batches BAD_OFFSET_DELTA, BAD_COMPRESSED,
+ *   INFLATED_TOO_LARGE)                       -> INVALID_RECORD (87)
+ *   NO_MEMORY                                 -> UNKNOWN_SERVER_ERROR (-1)
  */
 typedef enum rn_batch_reason {
     RN_BATCH_OK = 0,
-    RN_BATCH_TRUNCATED,       /* the blob ends inside a header or a batch */
-    RN_BATCH_BAD_LENGTH,      /* batch_length below the header size */
-    RN_BATCH_BAD_MAGIC,       /* magic 0 or 1: an older format in a v2 request */
-    RN_BATCH_UNKNOWN_MAGIC,   /* magic no format has (not 0, 1 or 2) */
-    RN_BATCH_FRAGMENT,        /* bytes after the last batch, too few for a header */
-    RN_BATCH_BAD_CRC,         /* CRC-32C mismatch */
-    RN_BATCH_BAD_COUNT,       /* records_count < 1, != last_offset_delta + 1,
-                                 or more records than the bytes can hold */
-    RN_BATCH_BAD_RECORDS,     /* record framing does not add up exactly */
-    RN_BATCH_BAD_COMPRESSION, /* compression codec 5..7 */
-    RN_BATCH_BAD_PRODUCER,    /* producer fields inconsistent */
-    RN_BATCH_CONTROL,         /* a control batch where none is allowed */
-    RN_BATCH_TOO_LARGE,       /* one batch larger than max.message.bytes */
-    RN_BATCH_LIST_TOO_LARGE,  /* the whole set larger than segment.bytes */
-    RN_BATCH_EMPTY,           /* a records blob with no batch at all */
+    RN_BATCH_TRUNCATED,          /* the blob ends inside a header or a batch */
+    RN_BATCH_BAD_LENGTH,         /* batch_length below the header size */
+    RN_BATCH_BAD_MAGIC,          /* magic 0 or 1: an older format in a v2 request */
+    RN_BATCH_UNKNOWN_MAGIC,      /* magic no format has (not 0, 1 or 2) */
+    RN_BATCH_FRAGMENT,           /* bytes after the last batch, too few for a header */
+    RN_BATCH_BAD_CRC,            /* CRC-32C mismatch */
+    RN_BATCH_BAD_COUNT,          /* records_count < 1, != last_offset_delta + 1,
+                                    or more records than the bytes can hold */
+    RN_BATCH_BAD_RECORDS,        /* record framing does not add up exactly */
+    RN_BATCH_BAD_COMPRESSION,    /* compression codec 5..7 */
+    RN_BATCH_BAD_OFFSET_DELTA,   /* a compressed record's offset delta is not
+                                    its index (0 .. records_count - 1) */
+    RN_BATCH_BAD_COMPRESSED,     /* the codec refuses the compressed bytes, or
+                                    they stop short of the stream's end */
+    RN_BATCH_INFLATED_TOO_LARGE, /* decompresses past RN_BATCH_INFLATED_BYTES_MAX */
+    RN_BATCH_NO_MEMORY,          /* no memory to decompress with (not the batch's fault) */
+    RN_BATCH_BAD_PRODUCER,       /* producer fields inconsistent */
+    RN_BATCH_CONTROL,            /* a control batch where none is allowed */
+    RN_BATCH_TOO_LARGE,          /* one batch larger than max.message.bytes */
+    RN_BATCH_LIST_TOO_LARGE,     /* the whole set larger than segment.bytes */
+    RN_BATCH_EMPTY,              /* a records blob with no batch at all */
     RN_BATCH_REASON__COUNT
 } rn_batch_reason_t;
 
@@ -146,6 +158,8 @@ typedef struct rn_batch_limits {
     int32_t batch_bytes_max; /* max.message.bytes; whole batch incl. overhead */
     unsigned flags;          /* RN_BATCH_ALLOW_* */
 } rn_batch_limits_t;
+
+struct rn_batch_inflate;
 
 /* What a validation walk learned; on failure, where and why it stopped. */
 typedef struct rn_batch_summary {
@@ -188,10 +202,21 @@ void rn_batch_header_parse(const uint8_t *p, rn_batch_header_t *hdr);
 rn_batch_reason_t rn_batch_check_header(const rn_batch_header_t *hdr, size_t avail,
                                         const rn_batch_limits_t *lim);
 
-/* Checks one whole batch at p (rn_batch_size(hdr) bytes readable): CRC and,
-   when uncompressed, the record framing. Call after rn_batch_check_header. */
+/*
+ * Checks one whole batch at p (rn_batch_size(hdr) bytes readable): CRC, then
+ * (unless RN_BATCH_SKIP_RECORDS) the record framing. A compressed batch is
+ * decompressed as a stream and its records walked: each record's framing,
+ * offset deltas 0 .. records_count - 1 in order, timestamps that do not
+ * overflow, exactly records_count records and nothing after, at most
+ * RN_BATCH_INFLATED_BYTES_MAX bytes. Call after rn_batch_check_header.
+ */
 rn_batch_reason_t rn_batch_check_body(const uint8_t *p, const rn_batch_header_t *hdr,
                                       const rn_batch_limits_t *lim);
+/* The same with a decompression source the caller lends (reused from batch
+   to batch); rn_batch_check_body makes one per compressed batch. */
+rn_batch_reason_t rn_batch_check_body_with(const uint8_t *p, const rn_batch_header_t *hdr,
+                                           const rn_batch_limits_t *lim,
+                                           struct rn_batch_inflate *inf);
 
 /*
  * Validates a records blob: one or more batches back to back, nothing after.
@@ -200,6 +225,15 @@ rn_batch_reason_t rn_batch_check_body(const uint8_t *p, const rn_batch_header_t 
  */
 rn_err_t rn_batch_validate(const uint8_t *blob, size_t len, const rn_batch_limits_t *lim,
                            rn_batch_summary_t *sum);
+/* The same with a lent decompression source, or NULL: rn_batch_validate
+   makes one for the call when a compressed batch first needs it. */
+rn_err_t rn_batch_validate_with(const uint8_t *blob, size_t len, const rn_batch_limits_t *lim,
+                                struct rn_batch_inflate *inf, rn_batch_summary_t *sum);
+
+/* The compression codec of the first batch of a records blob, or -1 when
+   the blob does not start with a whole batch v2 header. The Produce
+   handler's version check (zstd needs v7) looks only here, as Kafka's. */
+int rn_batch_first_compression(const uint8_t *blob, size_t len);
 
 /* In-place rewrites of fields outside the CRC. */
 void rn_batch_set_base_offset(uint8_t *p, int64_t base_offset);

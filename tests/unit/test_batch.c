@@ -1,7 +1,10 @@
 /*
  * test_batch.c: record batch v2 validation: valid batches built here, every
  * header field corrupted, wrong CRC, wrong magic, lying lengths and counts,
- * malformed records, truncation at every length, and the in-place rewrites.
+ * malformed records, truncation at every length, and the in-place rewrites;
+ * compressed batches of every codec (compressed here with the codecs'
+ * libraries): valid ones, lying counts and offset deltas, truncated streams,
+ * garbage and decompression bombs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +13,18 @@
 #include <cmocka.h>
 
 #include "base/crc32c.h"
+#include "base/limits.h"
 #include "proto/batch.h"
+#include "proto/batch_inflate.h"
 
+#include <lz4frame.h>
+#include <snappy-c.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <zlib.h>
+#include <zstd.h>
 
 static size_t put_uvarint(uint8_t *p, uint64_t v) {
     size_t n = 0;
@@ -354,20 +366,447 @@ static void test_bad_records(void **state) {
     assert_int_equal(check(buf, n, 1 << 20, 0), RN_BATCH_BAD_RECORDS);
 }
 
-/* A compressed batch is checked by header and CRC only. */
-static void test_compressed_header_only(void **state) {
+/* ---- compressed batches ---- */
+
+enum { SNAPPY_XERIAL = 8 }; /* test-only codec id: snappy in xerial framing */
+
+/* Compresses n bytes at in with codec (SNAPPY_XERIAL: 32 KiB xerial chunks,
+   as the Java client's default); returns the compressed size. */
+static size_t compress_with(int codec, const uint8_t *in, size_t n, uint8_t *out, size_t cap) {
+    size_t len = cap;
+    switch (codec) {
+    case RN_BATCH_COMPRESSION_GZIP: {
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        zs.next_in = (Bytef *)(uintptr_t)in;
+        zs.avail_in = (uInt)n;
+        zs.next_out = out;
+        zs.avail_out = (uInt)cap;
+        assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+        len = zs.total_out;
+        deflateEnd(&zs);
+        return len;
+    }
+    case RN_BATCH_COMPRESSION_SNAPPY:
+        assert_int_equal(snappy_compress((const char *)in, n, (char *)out, &len), SNAPPY_OK);
+        return len;
+    case SNAPPY_XERIAL: {
+        static const uint8_t magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+        memcpy(out, magic, 8);
+        rn_be32_put(out + 8, 1);
+        rn_be32_put(out + 12, 1);
+        size_t o = 16;
+        for (size_t i = 0; i < n; i += 32768) {
+            size_t chunk = n - i < 32768 ? n - i : 32768, clen = cap - o - 4;
+            assert_int_equal(
+                snappy_compress((const char *)in + i, chunk, (char *)out + o + 4, &clen),
+                SNAPPY_OK);
+            rn_be32_put(out + o, (uint32_t)clen);
+            o += 4 + clen;
+        }
+        return o;
+    }
+    case RN_BATCH_COMPRESSION_LZ4:
+        len = LZ4F_compressFrame(out, cap, in, n, NULL);
+        assert_false(LZ4F_isError(len));
+        return len;
+    case RN_BATCH_COMPRESSION_ZSTD:
+        len = ZSTD_compress(out, cap, in, n, 3);
+        assert_false(ZSTD_isError(len));
+        return len;
+    default:
+        fail();
+        return 0;
+    }
+}
+
+static int codec_attr(int codec) {
+    return codec == SNAPPY_XERIAL ? RN_BATCH_COMPRESSION_SNAPPY : codec;
+}
+
+static const int codecs[] = {RN_BATCH_COMPRESSION_GZIP, RN_BATCH_COMPRESSION_SNAPPY, SNAPPY_XERIAL,
+                             RN_BATCH_COMPRESSION_LZ4, RN_BATCH_COMPRESSION_ZSTD};
+#define CODEC_COUNT (sizeof codecs / sizeof codecs[0])
+
+/* A batch of `records` records whose (uncompressed) records region is
+   plain[0..plain_len), compressed with codec into out. */
+static size_t wrap(uint8_t *out, size_t cap, const uint8_t *plain, size_t plain_len, int records,
+                   int codec) {
+    size_t clen = compress_with(codec, plain, plain_len, out + RN_BATCH_HEADER_BYTES,
+                                cap - RN_BATCH_HEADER_BYTES);
+    size_t n = RN_BATCH_HEADER_BYTES + clen;
+    finish(out, n, records, codec_attr(codec));
+    return n;
+}
+
+/* A record with a value of value_bytes bytes ('v'), written straight to out. */
+static size_t put_record_big(uint8_t *out, int64_t offset_delta, size_t value_bytes) {
+    uint8_t head[32];
+    size_t h = 0;
+    head[h++] = 0;
+    h += put_varint(head + h, 0);
+    h += put_varint(head + h, offset_delta);
+    h += put_varint(head + h, -1);
+    h += put_varint(head + h, (int64_t)value_bytes);
+    size_t body = h + value_bytes + 1;
+    size_t n = put_varint(out, (int64_t)body);
+    memcpy(out + n, head, h);
+    memset(out + n + h, 'v', value_bytes);
+    out[n + h + value_bytes] = 0; /* no headers */
+    return n + body;
+}
+
+#define PLAIN_CAP (4u << 20)
+#define BATCH_CAP (5u << 20)
+
+/* The records regions the valid cases use: small records, one record larger
+   than the scratch, and a record whose length varint straddles the first
+   128 KiB scratch boundary (zlib and zstd fill the scratch whole). */
+static size_t plain_case(uint8_t *plain, int which, int *records) {
+    size_t n = 0;
+    switch (which) {
+    case 0: /* 1000 small records, keys, values and headers of all kinds */
+        for (int i = 0; i < 1000; i++)
+            n += put_record(plain + n, i, i % 3 ? 4 : -1, i % 700, i % 2);
+        *records = 1000;
+        break;
+    case 1: /* one 300 KiB record, then two small ones */
+        n += put_record_big(plain + n, 0, 300 * 1024);
+        n += put_record(plain + n, 1, 3, 10, true);
+        n += put_record(plain + n, 2, -1, 0, false);
+        *records = 3;
+        break;
+    default: { /* the second record's 2-byte length starts 1 byte before 128 KiB */
+        size_t first = put_record_big(plain, 0, 131071 - 11); /* 3 + 8 bytes of framing */
+        assert_int_equal(first, 131071);
+        n = first;
+        for (int i = 1; i < 200; i++) n += put_record(plain + n, i, 4, 200 + i, i % 2);
+        *records = 200;
+        break;
+    }
+    }
+    return n;
+}
+
+static rn_batch_reason_t check_lent(const uint8_t *p, size_t n, rn_batch_inflate_t *inf) {
+    rn_batch_limits_t lim = {0, 0};
+    rn_batch_summary_t sum;
+    rn_err_t err = rn_batch_validate_with(p, n, &lim, inf, &sum);
+    assert_int_equal(err, rn_batch_reason_err(sum.reason));
+    return sum.reason;
+}
+
+/* Valid batches of every codec pass, with a source made per call or lent
+   and reused; the same records uncompressed pass too. */
+static void test_compressed_valid(void **state) {
     (void)state;
-    uint8_t buf[4096];
-    size_t n = RN_BATCH_HEADER_BYTES + 40;
-    memset(buf + RN_BATCH_HEADER_BYTES, 0xAB, 40);
-    finish(buf, n, 1000, RN_BATCH_COMPRESSION_ZSTD); /* 1000 records in 40 bytes: fine */
-    assert_int_equal(check(buf, n, 1 << 20, 0), RN_BATCH_OK);
-    buf[70] ^= 1;
-    assert_int_equal(check(buf, n, 1 << 20, 0), RN_BATCH_BAD_CRC);
-    /* the same count uncompressed cannot fit */
-    n = RN_BATCH_HEADER_BYTES + 40;
-    finish(buf, n, 1000, 0);
-    assert_int_equal(check(buf, n, 1 << 20, 0), RN_BATCH_BAD_COUNT);
+    uint8_t *plain = malloc(PLAIN_CAP), *buf = malloc(BATCH_CAP);
+    rn_batch_inflate_t *inf = rn_batch_inflate_new();
+    assert_non_null(plain);
+    assert_non_null(buf);
+    assert_non_null(inf);
+    for (int which = 0; which < 3; which++) {
+        int records;
+        size_t plain_len = plain_case(plain, which, &records);
+        for (size_t c = 0; c < CODEC_COUNT; c++) {
+            size_t n = wrap(buf, BATCH_CAP, plain, plain_len, records, codecs[c]);
+            assert_int_equal(check(buf, n, 0, 0), RN_BATCH_OK);
+            assert_int_equal(check_lent(buf, n, inf), RN_BATCH_OK);
+            /* two batches back to back, one source for both */
+            size_t n2 = wrap(buf + n, BATCH_CAP - n, plain, plain_len, records, codecs[c]);
+            assert_int_equal(check_lent(buf, n + n2, inf), RN_BATCH_OK);
+        }
+    }
+    /* a compressed empty records region is no record at all */
+    for (size_t c = 0; c < CODEC_COUNT; c++) {
+        size_t n = wrap(buf, BATCH_CAP, plain, 0, 1, codecs[c]);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COUNT);
+    }
+    rn_batch_inflate_free(inf);
+    free(plain);
+    free(buf);
+}
+
+/* Counts that lie, offset deltas out of order, a timestamp that overflows. */
+static void test_compressed_lies(void **state) {
+    (void)state;
+    uint8_t *plain = malloc(PLAIN_CAP), *buf = malloc(BATCH_CAP);
+    assert_non_null(plain);
+    assert_non_null(buf);
+    size_t plain_len = 0;
+    for (int i = 0; i < 5; i++) plain_len += put_record(plain + plain_len, i, 4, 20, false);
+    for (size_t c = 0; c < CODEC_COUNT; c++) {
+        int codec = codecs[c];
+        size_t n = wrap(buf, BATCH_CAP, plain, plain_len, 6, codec);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COUNT); /* premature end */
+        n = wrap(buf, BATCH_CAP, plain, plain_len, 4, codec);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COUNT); /* records left over */
+        n = wrap(buf, BATCH_CAP, plain, plain_len, 5, codec);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_OK);
+        /* the header claims 2^31 - 1 records but holds one: refused from the
+           header alone, nothing decompressed */
+        size_t one = put_record(plain, 0, 4, 20, false);
+        n = wrap(buf, BATCH_CAP, plain, one, 1, codec);
+        rn_be32_put(buf + RN_BATCH_OFF_LAST_OFFSET_DELTA, INT32_MAX - 1);
+        rn_be32_put(buf + RN_BATCH_OFF_RECORDS_COUNT, INT32_MAX);
+        recrc(buf, n);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COUNT);
+        /* as many as the cap allows each at their smallest: decompressed
+           and refused at the end of the stream */
+        n = wrap(buf, BATCH_CAP, plain, one, 1, codec);
+        rn_be32_put(buf + RN_BATCH_OFF_LAST_OFFSET_DELTA, 1000 - 1);
+        rn_be32_put(buf + RN_BATCH_OFF_RECORDS_COUNT, 1000);
+        recrc(buf, n);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COUNT);
+    }
+    /* offset deltas 0, 2, 1, 3: refused compressed, taken uncompressed (Kafka
+       rewrites or ignores them there) */
+    static const int deltas[][4] = {{0, 2, 1, 3}, {1, 2, 3, 4}, {0, 1, 2, 2}};
+    for (size_t d = 0; d < 3; d++) {
+        plain_len = 0;
+        for (int i = 0; i < 4; i++)
+            plain_len += put_record(plain + plain_len, deltas[d][i], 4, 9, 0);
+        for (size_t c = 0; c < CODEC_COUNT; c++) {
+            size_t n = wrap(buf, BATCH_CAP, plain, plain_len, 4, codecs[c]);
+            assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_OFFSET_DELTA);
+        }
+        memcpy(buf + RN_BATCH_HEADER_BYTES, plain, plain_len);
+        finish(buf, RN_BATCH_HEADER_BYTES + plain_len, 4, 0);
+        assert_int_equal(check(buf, RN_BATCH_HEADER_BYTES + plain_len, 0, 0), RN_BATCH_OK);
+    }
+    /* a timestamp delta that overflows the base timestamp */
+    uint8_t rec[32];
+    size_t b = 0;
+    rec[b++] = 0;
+    b += put_varint(rec + b, INT64_MAX);
+    b += put_varint(rec + b, 0);
+    b += put_varint(rec + b, -1);
+    b += put_varint(rec + b, -1);
+    b += put_varint(rec + b, 0);
+    plain_len = put_varint(plain, (int64_t)b);
+    memcpy(plain + plain_len, rec, b);
+    plain_len += b;
+    size_t n = wrap(buf, BATCH_CAP, plain, plain_len, 1, RN_BATCH_COMPRESSION_ZSTD);
+    assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_RECORDS);
+    free(plain);
+    free(buf);
+}
+
+/* Malformed records inside a valid compressed stream: the same checks as
+   uncompressed, one walker. */
+static void test_compressed_bad_records(void **state) {
+    (void)state;
+    uint8_t plain[256], buf[1024];
+    size_t b = 0;
+    uint8_t body[32];
+    body[b++] = 0;
+    b += put_varint(body + b, 0);
+    b += put_varint(body + b, 0);
+    b += put_varint(body + b, 50); /* key length past the record */
+    b += put_varint(body + b, -1);
+    b += put_varint(body + b, 0);
+    size_t n = put_varint(plain, (int64_t)b);
+    memcpy(plain + n, body, b);
+    n += b;
+    for (size_t c = 0; c < CODEC_COUNT; c++) {
+        size_t bn = wrap(buf, sizeof buf, plain, n, 1, codecs[c]);
+        assert_int_equal(check(buf, bn, 0, 0), RN_BATCH_BAD_RECORDS);
+    }
+    memset(plain, 0xff, 12); /* an unterminated varint */
+    for (size_t c = 0; c < CODEC_COUNT; c++) {
+        size_t bn = wrap(buf, sizeof buf, plain, 12, 1, codecs[c]);
+        assert_int_equal(check(buf, bn, 0, 0), RN_BATCH_BAD_RECORDS);
+    }
+}
+
+/* Every truncation of the compressed stream and garbage in place of it are
+   refused, never accepted. */
+static void test_compressed_truncated_and_garbage(void **state) {
+    (void)state;
+    uint8_t *plain = malloc(PLAIN_CAP), *buf = malloc(BATCH_CAP), *copy = malloc(BATCH_CAP);
+    assert_non_null(plain);
+    assert_non_null(buf);
+    assert_non_null(copy);
+    size_t plain_len = 0;
+    for (int i = 0; i < 300; i++) plain_len += put_record(plain + plain_len, i, 4, 100 + i, 0);
+    for (size_t c = 0; c < CODEC_COUNT; c++) {
+        size_t n = wrap(buf, BATCH_CAP, plain, plain_len, 300, codecs[c]);
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_OK);
+        for (size_t cut = RN_BATCH_HEADER_BYTES; cut < n; cut++) {
+            memcpy(copy, buf, cut);
+            finish(copy, cut, 300, codec_attr(codecs[c]));
+            rn_batch_reason_t r = check(copy, cut, 0, 0);
+            assert_int_not_equal(r, RN_BATCH_OK);
+            if (cut == n - 1 && codecs[c] != SNAPPY_XERIAL)
+                assert_int_equal(r, RN_BATCH_BAD_COMPRESSED); /* the end, one byte short */
+        }
+        /* garbage after the stream */
+        memcpy(copy, buf, n);
+        memset(copy + n, 0x5a, 7);
+        finish(copy, n + 7, 300, codec_attr(codecs[c]));
+        assert_int_not_equal(check(copy, n + 7, 0, 0), RN_BATCH_OK);
+        /* garbage in place of the stream, of several lengths and seeds */
+        uint32_t x = 12345 + (uint32_t)c;
+        for (size_t len = 1; len < 3000; len = len * 3 + 1) {
+            for (size_t i = 0; i < len; i++) {
+                x = x * 1103515245u + 12345u;
+                copy[RN_BATCH_HEADER_BYTES + i] = (uint8_t)(x >> 16);
+            }
+            finish(copy, RN_BATCH_HEADER_BYTES + len, 3, codec_attr(codecs[c]));
+            assert_int_not_equal(check(copy, RN_BATCH_HEADER_BYTES + len, 0, 0), RN_BATCH_OK);
+        }
+    }
+    free(plain);
+    free(buf);
+    free(copy);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long maxrss_kib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* A bomb: `prefix` then `zeros_mib` MiB of zeros, compressed as one unit
+   (the prefix) and then the same 1 MiB of zeros unit repeated (gzip members,
+   lz4 and zstd frames, xerial chunks may follow one another). */
+static size_t bomb(uint8_t *out, size_t cap, int codec, const uint8_t *prefix, size_t prefix_len,
+                   size_t zeros_mib) {
+    static uint8_t zeros[1 << 20];
+    size_t o = compress_with(codec, prefix, prefix_len, out, cap);
+    size_t unit_cap = 2u << 20; /* lz4 wants room for its bound, not the result */
+    uint8_t *unit = malloc(unit_cap);
+    assert_non_null(unit);
+    size_t ulen;
+    if (codec == SNAPPY_XERIAL) {
+        /* whole 32 KiB chunks, their 16-byte stream header dropped */
+        size_t whole = compress_with(codec, zeros, 32768, unit, unit_cap);
+        ulen = whole - 16;
+        memmove(unit, unit + 16, ulen);
+        zeros_mib *= 32;
+    } else {
+        ulen = compress_with(codec, zeros, sizeof zeros, unit, unit_cap);
+    }
+    for (size_t i = 0; i < zeros_mib; i++) {
+        assert_true(o + ulen <= cap);
+        memcpy(out + o, unit, ulen);
+        o += ulen;
+    }
+    free(unit);
+    return o;
+}
+
+/* 1 GiB of zeros: refused at the first record, quickly, with memory that
+   does not grow with it. A valid-looking bomb (one record whose value is
+   ~100 MiB of zeros, then 1 GiB more) is refused by the cap. */
+static void test_compressed_bombs(void **state) {
+    (void)state;
+    size_t cap = 64u << 20; /* snappy: 1 GiB of zeros is ~50 MiB */
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    for (size_t c = 0; c < CODEC_COUNT; c++) {
+        int codec = codecs[c];
+        if (codec == RN_BATCH_COMPRESSION_SNAPPY) continue; /* raw: below */
+        uint8_t zero = 0;
+        size_t clen =
+            bomb(buf + RN_BATCH_HEADER_BYTES, cap - RN_BATCH_HEADER_BYTES, codec, &zero, 1, 1024);
+        size_t n = RN_BATCH_HEADER_BYTES + clen;
+        finish(buf, n, 1, codec_attr(codec));
+        long rss = maxrss_kib();
+        double t0 = now_s();
+        assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_RECORDS);
+        double t1 = now_s();
+        assert_true(maxrss_kib() - rss < 64 * 1024);
+        /* one record of ~RN_BATCH_INFLATED_BYTES_MAX, its value zeros */
+        uint8_t head[32];
+        size_t h = 0, value = RN_BATCH_INFLATED_BYTES_MAX - 64;
+        head[h++] = 0;
+        h += put_varint(head + h, 0);
+        h += put_varint(head + h, 0);
+        h += put_varint(head + h, -1);
+        h += put_varint(head + h, (int64_t)value);
+        uint8_t prefix[48];
+        size_t p = put_varint(prefix, (int64_t)(h + value + 1));
+        memcpy(prefix + p, head, h);
+        p += h;
+        clen =
+            bomb(buf + RN_BATCH_HEADER_BYTES, cap - RN_BATCH_HEADER_BYTES, codec, prefix, p, 1024);
+        n = RN_BATCH_HEADER_BYTES + clen;
+        finish(buf, n, 1, codec_attr(codec));
+        rss = maxrss_kib();
+        double t2 = now_s();
+        rn_batch_reason_t r = check(buf, n, 0, 0);
+        double t3 = now_s();
+        assert_true(r == RN_BATCH_INFLATED_TOO_LARGE || r == RN_BATCH_BAD_COUNT);
+        assert_true(maxrss_kib() - rss < 64 * 1024);
+        print_message("# bomb codec %d (%zu bytes): zeros refused in %.3f ms, "
+                      "valid-looking refused in %.1f ms\n",
+                      codec, n, (t1 - t0) * 1e3, (t3 - t2) * 1e3);
+    }
+    /* a raw snappy block declaring 1 GiB is refused before decoding */
+    size_t n = RN_BATCH_HEADER_BYTES;
+    n += put_uvarint(buf + n, 1u << 30);
+    buf[n++] = 0; /* a 1-byte literal */
+    buf[n++] = 0;
+    finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
+    assert_int_equal(check(buf, n, 0, 0), RN_BATCH_INFLATED_TOO_LARGE);
+    free(buf);
+}
+
+/* Snappy specifics: copies reaching before the block or past the window,
+   xerial chunk lengths that lie. */
+static void test_snappy_stream(void **state) {
+    (void)state;
+    uint8_t buf[256];
+    /* raw block: 10 bytes declared, a copy with offset 2 before any output */
+    size_t n = RN_BATCH_HEADER_BYTES;
+    n += put_uvarint(buf + n, 10);
+    buf[n++] = (uint8_t)(((10 - 1) << 2) | 2); /* copy2, length 10 */
+    buf[n++] = 2, buf[n++] = 0;
+    finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
+    assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COMPRESSED);
+    /* a literal longer than the block declares */
+    n = RN_BATCH_HEADER_BYTES;
+    n += put_uvarint(buf + n, 2);
+    buf[n++] = (uint8_t)((3 - 1) << 2);
+    buf[n++] = 1, buf[n++] = 2, buf[n++] = 3;
+    finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
+    assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COMPRESSED);
+    /* xerial: a chunk length past the end */
+    static const uint8_t magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+    n = RN_BATCH_HEADER_BYTES;
+    memcpy(buf + n, magic, 8);
+    rn_be32_put(buf + n + 8, 1);
+    rn_be32_put(buf + n + 12, 1);
+    n += 16;
+    rn_be32_put(buf + n, 100);
+    n += 4;
+    buf[n++] = 1, buf[n++] = 0;
+    finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
+    assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COMPRESSED);
+}
+
+/* The first batch's codec, for the Produce handler's zstd version check. */
+static void test_first_compression(void **state) {
+    (void)state;
+    uint8_t buf[512];
+    uint8_t plain[64];
+    size_t plen = put_record(plain, 0, 1, 2, false);
+    size_t n = wrap(buf, sizeof buf, plain, plen, 1, RN_BATCH_COMPRESSION_ZSTD);
+    assert_int_equal(rn_batch_first_compression(buf, n), RN_BATCH_COMPRESSION_ZSTD);
+    assert_int_equal(rn_batch_first_compression(buf, n - 1), -1);
+    assert_int_equal(rn_batch_first_compression(buf, 10), -1);
+    n = build(buf, 2);
+    assert_int_equal(rn_batch_first_compression(buf, n), RN_BATCH_COMPRESSION_NONE);
+    buf[16] = 1;
+    assert_int_equal(rn_batch_first_compression(buf, n), -1);
 }
 
 static void test_rewrites(void **state) {
@@ -424,7 +863,13 @@ int main(void) {
         cmocka_unit_test(test_truncation_every_length),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_bad_records),
-        cmocka_unit_test(test_compressed_header_only),
+        cmocka_unit_test(test_compressed_valid),
+        cmocka_unit_test(test_compressed_lies),
+        cmocka_unit_test(test_compressed_bad_records),
+        cmocka_unit_test(test_compressed_truncated_and_garbage),
+        cmocka_unit_test(test_compressed_bombs),
+        cmocka_unit_test(test_snappy_stream),
+        cmocka_unit_test(test_first_compression),
         cmocka_unit_test(test_rewrites),
         cmocka_unit_test(test_offset_for_timestamp),
         cmocka_unit_test(test_reason_names),
