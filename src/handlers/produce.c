@@ -14,6 +14,7 @@
 #include "base/assert.h"
 #include "cluster/fanout.h"
 #include "cluster/topics.h"
+#include "proto/batch.h"
 
 typedef struct produce_state {
     rn_fanout_t fan;
@@ -114,12 +115,25 @@ static rn_partition_t *produce_lookup(produce_state_t *state, rn_str_t topic, in
     return part;
 }
 
+/* Kafka's per-partition version check, before any partition work: zstd
+   batches need Produce v7 (its clients negotiate it that way). Like Kafka's,
+   it looks at the first batch only. */
+static int16_t produce_refusal_partition(const rn_req_t *req,
+                                         const rn_produce_request_partition_produce_data_t *pin) {
+    size_t len = pin->records.len > 0 ? (size_t)pin->records.len : 0;
+    if (req->api_version < 7 &&
+        rn_batch_first_compression(pin->records.ptr, len) == RN_BATCH_COMPRESSION_ZSTD)
+        return RN_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    return RN_KERR_NONE;
+}
+
 static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_t topic,
                               const rn_produce_request_partition_produce_data_t *pin,
                               int16_t refused) {
     pop->state = state;
     rn_produce_response_partition_produce_response_init(pop->out);
     pop->out->index = pin->index;
+    if (refused == RN_KERR_NONE) refused = produce_refusal_partition(state->req, pin);
     if (refused != RN_KERR_NONE) {
         pop->out->error_code = refused;
         return;
