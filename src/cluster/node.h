@@ -78,6 +78,9 @@ struct rn_core {
     atomic_int has_parked;
     rn_timer_t housekeep_timer;
     rn_core_stats_t stats; /* written by this core only (stats.h) */
+    /* Decompression source lent to the validation of compressed batches
+       appended on this core (proto/batch_inflate.h); NULL: one per append. */
+    struct rn_batch_inflate *inflate;
 };
 
 struct rn_node {

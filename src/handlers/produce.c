@@ -80,8 +80,9 @@ static void produce_op_run(rn_part_op_t *op) {
     rn_partition_t *part = op->part;
     rn_core_t *owner = rn_part_op_owner(op);
     pop->err = part->deleted ? RN_ERR_NOT_FOUND
-                             : rn_partition_append(part, pop->records, pop->len,
-                                                   rn_io_wall_ms(owner->loop.io), &pop->res);
+                             : rn_partition_append_with(part, pop->records, pop->len,
+                                                        rn_io_wall_ms(owner->loop.io),
+                                                        owner->inflate, &pop->res);
     bool appended = pop->err == RN_OK && !pop->res.duplicate;
     if (appended) rn_core_mark_dirty(owner, part);
     if (!appended || pop->state->acks == 0 || !part->durable) {

@@ -94,11 +94,17 @@ void rn_partition_unref(rn_partition_t *part) {
 
 rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
                              rn_partition_append_result_t *res) {
+    return rn_partition_append_with(part, records, len, now_ms, NULL, res);
+}
+
+rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t len,
+                                  int64_t now_ms, struct rn_batch_inflate *inf,
+                                  rn_partition_append_result_t *res) {
     /* No assertion on `deleted`: the admin path may mark the partition
        between the caller's check and here; the directory was renamed, so
        such a last append lands in the retired files and harms nothing. */
     rn_batch_summary_t sum;
-    rn_err_t err = rn_log_validate(part->log, records, len, 0, &sum);
+    rn_err_t err = rn_log_validate_with(part->log, records, len, 0, inf, &sum);
     res->reason = sum.reason;
     if (err != RN_OK) return err;
     rn_producer_check_t check;

@@ -91,6 +91,11 @@ rn_err_t rn_partition_retire(rn_partition_t *part, const char *retired_dir);
    (owned by the caller, rewritten in place). Owner core only. No fsync. */
 rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
                              rn_partition_append_result_t *res);
+/* The same, lending validation a decompression source (the owner core's)
+   for compressed batches instead of making one per call. */
+rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t len,
+                                  int64_t now_ms, struct rn_batch_inflate *inf,
+                                  rn_partition_append_result_t *res);
 /* Queues a waiter that completes once offset_needed is durable. */
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
 /* Syncs the log if dirty and durable, keeping the outcome for

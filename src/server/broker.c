@@ -15,6 +15,7 @@
 #include "cluster/topics.h"
 #include "group/coordinator.h"
 #include "handlers/handler.h"
+#include "proto/batch_inflate.h"
 #include "server/identity.h"
 
 #include <malloc.h>
@@ -128,6 +129,8 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         if (err != RN_OK) return err;
         core->id = i;
         core->node = node;
+        core->inflate = rn_batch_inflate_new();
+        RN_ASSERT(core->inflate != NULL);
         core->poke.fn = rn_handler_fetch_poke;
         /* Group commit must run before the flush hook that rn_net_init adds. */
         rn_loop_add_hook(&core->loop, rn_core_group_commit, core);
@@ -241,6 +244,7 @@ static void broker_free(rn_broker_t *broker) {
     for (int i = 0; i < node->core_count; i++) {
         rn_loop_destroy(&node->cores[i].loop);
         free(node->cores[i].dirty);
+        rn_batch_inflate_free(node->cores[i].inflate);
     }
     free(node->cores);
     free(broker->nets);

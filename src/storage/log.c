@@ -6,7 +6,7 @@
  * Owns its segments (one reference each) and its checkpoint file. Opening and
  * recovery live in recovery.c, retention in retention.c. Never fsyncs outside
  * rn_log_sync / rn_log_close / checkpoint writes, never copies record bytes,
- * never decompresses.
+ * never decompresses except inside batch validation (proto/batch.c).
  */
 #include "log_int.h"
 
@@ -159,9 +159,15 @@ static void assign_offsets(rn_log_t *log, uint8_t *records, size_t len, int32_t 
 
 rn_err_t rn_log_validate(const rn_log_t *log, const uint8_t *records, size_t len, unsigned flags,
                          rn_batch_summary_t *sum) {
+    return rn_log_validate_with(log, records, len, flags, NULL, sum);
+}
+
+rn_err_t rn_log_validate_with(const rn_log_t *log, const uint8_t *records, size_t len,
+                              unsigned flags, struct rn_batch_inflate *inf,
+                              rn_batch_summary_t *sum) {
     rn_batch_limits_t lim = {log->cfg.max_message_bytes, 0};
     if (flags & RN_LOG_APPEND_ALLOW_CONTROL) lim.flags |= RN_BATCH_ALLOW_CONTROL;
-    rn_err_t err = rn_batch_validate(records, len, &lim, sum);
+    rn_err_t err = rn_batch_validate_with(records, len, &lim, inf, sum);
     if (err == RN_OK && len > (uint64_t)log->cfg.segment_bytes) {
         sum->reason = RN_BATCH_LIST_TOO_LARGE;
         err = RN_ERR_TOO_LARGE;

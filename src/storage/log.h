@@ -103,6 +103,11 @@ void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg);
    sequence checks). */
 rn_err_t rn_log_validate(const rn_log_t *log, const uint8_t *records, size_t len, unsigned flags,
                          rn_batch_summary_t *sum);
+/* The same with a decompression source lent for compressed batches (NULL:
+   validation makes one for the call). */
+rn_err_t rn_log_validate_with(const rn_log_t *log, const uint8_t *records, size_t len,
+                              unsigned flags, struct rn_batch_inflate *inf,
+                              rn_batch_summary_t *sum);
 /* Appends a blob rn_log_validate accepted (sum is its summary): assigns
    offsets in place, writes with one pwrite, indexes. No fsync. */
 rn_err_t rn_log_append_valid(rn_log_t *log, uint8_t *records, size_t len,
