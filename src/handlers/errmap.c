@@ -2,6 +2,12 @@
  * errmap.c: the one place where an operating error becomes a Kafka error
  * code. Context-specific codes (a batch too large, a stale producer epoch)
  * are chosen here from the rn_err_t the lower layers return.
+ *
+ * RN_ERR_LIMIT is one of the broker's own named limits (topics, segments
+ * per log): POLICY_VIOLATION. The I/O seam also reports EMFILE and ENFILE
+ * as RN_ERR_LIMIT, so the partition layer hands every storage failure up as
+ * RN_ERR_IO or RN_ERR_NO_SPACE: a producer must see the retriable
+ * KAFKA_STORAGE_ERROR, not a policy it would give up on.
  */
 #include "handlers/handler.h"
 

@@ -51,6 +51,8 @@ static void fetch_op_run(rn_part_op_t *op) {
     fop->err = RN_OK;
     if (part->deleted) {
         fop->err = RN_ERR_NOT_FOUND;
+    } else if (rn_partition_offline(part)) {
+        fop->err = RN_ERR_IO; /* KAFKA_STORAGE_ERROR until a restart recovers it */
     } else {
         int64_t hw = rn_partition_hw(part);
         if (fop->fetch_offset != hw)

@@ -60,6 +60,9 @@ typedef struct sim_node {
     int64_t clock_base_global, clock_base_local;
     int32_t skew_ppm;
     uint32_t fail_ppm;
+    uint32_t aim_skip[RN_SIM_FAULT__COUNT]; /* rn_sim_disk_fail_next */
+    uint32_t aim_count[RN_SIM_FAULT__COUNT];
+    rn_err_t aim_err[RN_SIM_FAULT__COUNT];
 } sim_node_t;
 
 typedef struct sim_msg {
@@ -363,6 +366,18 @@ static int inode_new(sim_node_t *n) {
     return (int)n->inodes_n++;
 }
 
+/* RN_OK, or the error of an aimed fault due on this call. */
+static rn_err_t aimed(sim_node_t *n, rn_sim_fault_t kind) {
+    if (n->aim_count[kind] == 0) return RN_OK;
+    if (n->aim_skip[kind] > 0) {
+        n->aim_skip[kind]--;
+        return RN_OK;
+    }
+    n->aim_count[kind]--;
+    n->sim->stats.io_errors++;
+    return n->aim_err[kind];
+}
+
 static int fail_now(sim_node_t *n) {
     if (!rn_sim_chance(n->sim, n->fail_ppm)) return 0;
     n->sim->stats.io_errors++;
@@ -456,6 +471,15 @@ void rn_sim_disk_fail(rn_sim_t *sim, uint32_t node, uint32_t ppm) {
     sim->nodes[node].fail_ppm = ppm;
 }
 
+void rn_sim_disk_fail_next(rn_sim_t *sim, uint32_t node, rn_sim_fault_t kind, uint32_t skip,
+                           uint32_t count, rn_err_t err) {
+    RN_ASSERT(node >= 1 && node <= sim->nodes_n);
+    RN_ASSERT(kind < RN_SIM_FAULT__COUNT && err != RN_OK);
+    sim->nodes[node].aim_skip[kind] = skip;
+    sim->nodes[node].aim_count[kind] = count;
+    sim->nodes[node].aim_err[kind] = err;
+}
+
 uint32_t rn_sim_open_files(const rn_sim_t *sim, uint32_t node) {
     uint32_t count = 0;
     for (int f = 0; f < SIM_FDS_MAX; f++) count += sim->nodes[node].fds[f].inode >= 0;
@@ -475,6 +499,8 @@ static rn_err_t op_file_open(rn_io_t *io, const char *path, unsigned flags, rn_f
     char parent[SIM_PATH_BYTES_MAX];
     if (strlen(path) >= SIM_PATH_BYTES_MAX) return RN_ERR_INVALID;
     if ((flags & (RN_IO_WRITE | RN_IO_CREATE)) && fail_now(n)) return RN_ERR_IO;
+    rn_err_t aim = (flags & RN_IO_CREATE) ? aimed(n, RN_SIM_FAULT_CREATE) : RN_OK;
+    if (aim != RN_OK) return aim;
     sim_name_t *nm = name_find(n, path);
     if (nm && nm->is_dir) return RN_ERR_INVALID;
     if (nm && nm->cur && (flags & RN_IO_CREATE) && (flags & RN_IO_EXCL)) return RN_ERR_EXISTS;
@@ -517,6 +543,8 @@ static rn_err_t op_file_pwritev(rn_io_t *io, rn_fd_t fd, const struct iovec *iov
     sim_fd_t *f = fd_get(n, fd);
     RN_ASSERT(f->flags & RN_IO_WRITE);
     if (fail_now(n)) return RN_ERR_IO;
+    rn_err_t aim = aimed(n, RN_SIM_FAULT_WRITE);
+    if (aim != RN_OK) return aim;
     size_t len = 0;
     for (int i = 0; i < iov_count; i++) len += iov[i].iov_len;
     uint8_t *flat = xrealloc(NULL, len ? len : 1);
@@ -536,6 +564,8 @@ static rn_err_t op_file_sync(rn_io_t *io, rn_fd_t fd) {
     sim_node_t *n = node_of(io);
     sim_fd_t *f = fd_get(n, fd);
     if (fail_now(n)) return RN_ERR_IO;
+    rn_err_t aim = aimed(n, RN_SIM_FAULT_SYNC);
+    if (aim != RN_OK) return aim;
     inode_sync(&n->inodes[f->inode]);
     return RN_OK;
 }
@@ -550,6 +580,8 @@ static rn_err_t op_file_truncate(rn_io_t *io, rn_fd_t fd, uint64_t size) {
     sim_node_t *n = node_of(io);
     sim_fd_t *f = fd_get(n, fd);
     if (fail_now(n)) return RN_ERR_IO;
+    rn_err_t aim = aimed(n, RN_SIM_FAULT_TRUNCATE);
+    if (aim != RN_OK) return aim;
     sim_inode_t *ino = &n->inodes[f->inode];
     op_record(ino, 1, size, NULL, 0);
     cur_resize(ino, (size_t)size);

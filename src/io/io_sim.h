@@ -100,6 +100,18 @@ void rn_sim_net_purge(rn_sim_t *sim, uint32_t node);
 void rn_sim_crash(rn_sim_t *sim, uint32_t node);
 /* I/O errors on writes, syncs, truncates, renames and opens for writing. */
 void rn_sim_disk_fail(rn_sim_t *sim, uint32_t node, uint32_t ppm);
+/* Aimed faults, for tests of one failure: the next `count` calls of one
+   kind on node fail with `err` (RN_ERR_IO, RN_ERR_NO_SPACE, RN_ERR_LIMIT
+   for EMFILE, ...) after `skip` more such calls have succeeded. */
+typedef enum rn_sim_fault {
+    RN_SIM_FAULT_WRITE,    /* file_pwritev */
+    RN_SIM_FAULT_SYNC,     /* file_sync */
+    RN_SIM_FAULT_CREATE,   /* file_open with RN_IO_CREATE */
+    RN_SIM_FAULT_TRUNCATE, /* file_truncate */
+    RN_SIM_FAULT__COUNT
+} rn_sim_fault_t;
+void rn_sim_disk_fail_next(rn_sim_t *sim, uint32_t node, rn_sim_fault_t kind, uint32_t skip,
+                           uint32_t count, rn_err_t err);
 /* Open handles of node (a leak check). */
 uint32_t rn_sim_open_files(const rn_sim_t *sim, uint32_t node);
 

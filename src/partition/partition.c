@@ -67,9 +67,10 @@ rn_err_t rn_partition_retire(rn_partition_t *part, const char *retired_dir) {
 void rn_partition_close(rn_partition_t *part) {
     if (!part->log) return;
     RN_ASSERT(part->waiters == NULL);
-    if (part->deleted) {
-        /* Its files are going: write nothing, least of all by a path a new
-           topic of the same name may own by now. */
+    if (part->deleted || rn_partition_offline(part)) {
+        /* Deleted: its files are going: write nothing, least of all by a
+           path a new topic of the same name may own by now. Offline: no
+           clean mark, the next open must recover from the disk. */
         rn_log_close_unclean(part->log);
         part->log = NULL;
         return;
@@ -92,6 +93,50 @@ void rn_partition_unref(rn_partition_t *part) {
     free(part);
 }
 
+/* ---- storage failures ---- */
+
+/* What a storage failure is to a client: disk full, or any other I/O
+   failure (an EMFILE is RN_ERR_LIMIT from the seam, but to a producer it is
+   a retriable KAFKA_STORAGE_ERROR, not a policy). */
+static rn_err_t storage_err(rn_err_t err) { return err == RN_ERR_NO_SPACE ? err : RN_ERR_IO; }
+
+static void fail_waiters(rn_partition_t *part, rn_err_t err) {
+    while (part->waiters) {
+        rn_partition_waiter_t *waiter = part->waiters;
+        part->waiters = waiter->next;
+        if (!part->waiters) part->waiters_tail = NULL;
+        waiter->done(waiter, err);
+    }
+}
+
+/* The end nothing may be dropped below: the fsynced end, or what was
+   already acknowledged without fsync (durable=false). */
+static int64_t durable_end(rn_partition_t *part) {
+    int64_t synced = rn_log_synced_offset(part->log), hw = rn_partition_hw(part);
+    return synced > hw ? synced : hw;
+}
+
+/* After a failed write, roll or fsync: drop what is not durable, forget
+   its producer batches, fail every waiter; offline if the drop fails. */
+static void partition_rollback(rn_partition_t *part, rn_err_t cause) {
+    int64_t end = durable_end(part), was = rn_log_end_offset(part->log);
+    rn_err_t err = rn_log_rollback(part->log, end);
+    if (err == RN_OK) {
+        rn_producer_state_truncate(part->producers, end);
+        if (was > end)
+            RN_DEBUG_LOG("partition", "%s-%d: %s: dropped offsets %lld..%lld", part->topic,
+                         part->index, rn_err_name(cause), (long long)end, (long long)was - 1);
+    } else {
+        atomic_store_explicit(&part->offline, true, memory_order_release);
+        RN_ERROR("partition",
+                 "%s-%d: offline until restart: after a storage error (%s) the records past "
+                 "offset %lld could not be dropped: %s",
+                 part->topic, part->index, rn_err_name(cause), (long long)end, rn_err_name(err));
+    }
+    partition_publish_offsets(part);
+    fail_waiters(part, storage_err(cause));
+}
+
 rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
                              rn_partition_append_result_t *res) {
     return rn_partition_append_with(part, records, len, now_ms, NULL, res);
@@ -103,6 +148,8 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
     /* No assertion on `deleted`: the admin path may mark the partition
        between the caller's check and here; the directory was renamed, so
        such a last append lands in the retired files and harms nothing. */
+    res->reason = RN_BATCH_OK;
+    if (rn_partition_offline(part)) return RN_ERR_IO;
     rn_batch_summary_t sum;
     rn_err_t err = rn_log_validate_with(part->log, records, len, 0, inf, &sum);
     res->reason = sum.reason;
@@ -121,7 +168,10 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
     if (err != RN_OK) return err; /* sequence gap, fenced epoch, unknown producer */
     rn_log_append_info_t info;
     err = rn_log_append_valid(part->log, records, len, &sum, part->leader_epoch, now_ms, &info);
-    if (err != RN_OK) return err;
+    if (err != RN_OK) {
+        partition_rollback(part, err);
+        return storage_err(err);
+    }
     /* Offsets are in the blob now; a full table only loses retry detection. */
     if (rn_producer_state_record_records(part->producers, records, len) != RN_OK)
         RN_WARN("partition", "%s-%d: producer table full", part->topic, part->index);
@@ -153,7 +203,7 @@ void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *wait
 void rn_partition_flush(rn_partition_t *part) {
     part->sync_err = RN_OK;
     part->sync_ns = -1;
-    if (!part->dirty || !part->durable) return;
+    if (!part->dirty || !part->durable || rn_partition_offline(part)) return;
     int64_t start_ns = rn_io_now_ns(part->io);
     part->sync_err = rn_log_sync(part->log);
     part->sync_ns = rn_io_now_ns(part->io) - start_ns;
@@ -167,24 +217,26 @@ int64_t rn_partition_sync(rn_partition_t *part) {
 int64_t rn_partition_sync_done(rn_partition_t *part) {
     rn_err_t err = part->sync_err;
     part->dirty = false;
-    int64_t durable_end =
-        part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
-    if (err != RN_OK) {
-        RN_ERROR("partition", "%s-%d: fsync failed: %s", part->topic, part->index,
-                 rn_err_name(err));
-    } else {
-        atomic_store_explicit(&part->high_watermark, durable_end, memory_order_release);
-    }
-    while (part->waiters && (err != RN_OK || part->waiters->offset_needed < durable_end)) {
+    /* Even a failed sync may have made a prefix durable (sealed segments). */
+    int64_t end = part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
+    if (end > rn_partition_hw(part))
+        atomic_store_explicit(&part->high_watermark, end, memory_order_release);
+    while (part->waiters && part->waiters->offset_needed < end) {
         rn_partition_waiter_t *waiter = part->waiters;
         part->waiters = waiter->next;
         if (!part->waiters) part->waiters_tail = NULL;
-        waiter->done(waiter, err);
+        waiter->done(waiter, RN_OK);
+    }
+    if (err != RN_OK) {
+        RN_ERROR("partition", "%s-%d: fsync failed: %s; dropping what it did not cover",
+                 part->topic, part->index, rn_err_name(err));
+        partition_rollback(part, err);
     }
     return part->sync_ns;
 }
 
 void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {
+    if (rn_partition_offline(part)) return; /* its log is not to be written */
     uint32_t deleted = 0;
     rn_err_t err = rn_log_apply_retention(part->log, now_ms, rn_partition_hw(part), &deleted);
     if (err != RN_OK)
@@ -198,6 +250,7 @@ void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms) {
 
 rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset) {
     RN_ASSERT(offset <= rn_partition_hw(part));
+    if (rn_partition_offline(part)) return RN_ERR_IO;
     rn_err_t err = rn_log_delete_records(part->log, offset);
     if (err == RN_OK) partition_publish_offsets(part);
     return err;

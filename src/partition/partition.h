@@ -6,6 +6,19 @@
  * Only the owner core (rn_partition_t.owner) calls the mutating functions.
  * Other cores read the atomics (high watermark, log start, end) without
  * locks, and read file ranges through pinned segments.
+ *
+ * Storage failures. The high watermark never passes the durable end (what
+ * an fsync covered; with durable=false, what was appended). When a write,
+ * a roll or an fsync fails, the log is rolled back to that end
+ * (rn_log_rollback): everything written after it is dropped, every produce
+ * still waiting gets the error, and the producer state forgets the dropped
+ * batches, so nothing reported failed is ever served and a retry appends
+ * at the right offset. A failed fsync is never retried: the page cache may
+ * have dropped the pages it failed to write. If the rollback itself fails
+ * the partition goes offline: every produce and fetch gets
+ * KAFKA_STORAGE_ERROR until a restart recovers the log from disk.
+ * Appends refused for a storage reason return RN_ERR_NO_SPACE (disk full)
+ * or RN_ERR_IO (anything else: EIO, EMFILE, ...).
  */
 #ifndef RN_PARTITION_PARTITION_H
 #define RN_PARTITION_PARTITION_H
@@ -42,6 +55,8 @@ struct rn_partition {
     bool durable;                   /* acks wait for fsync */
     bool dirty;                     /* appended since the last sync (owner only) */
     atomic_bool deleted;            /* set by the admin path, read by the owner */
+    atomic_bool offline;            /* a rollback failed: no produce or fetch until
+                                       restart (set by the owner, read by any core) */
     rn_err_t sync_err;              /* result of the last rn_partition_flush */
     int64_t sync_ns;                /* its fsync time, or -1 when none ran */
     rn_partition_waiter_t *waiters; /* in offset order */
@@ -88,7 +103,9 @@ void rn_partition_close(rn_partition_t *part);
 rn_err_t rn_partition_retire(rn_partition_t *part, const char *retired_dir);
 
 /* Validates, checks producer sequences, assigns offsets and writes records
-   (owned by the caller, rewritten in place). Owner core only. No fsync. */
+   (owned by the caller, rewritten in place). Owner core only. No fsync.
+   A storage failure rolls the log back to its durable end and fails the
+   waiters (see above) before returning RN_ERR_IO or RN_ERR_NO_SPACE. */
 rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
                              rn_partition_append_result_t *res);
 /* The same, lending validation a decompression source (the owner core's)
@@ -114,6 +131,9 @@ rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset);
    timer. */
 void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms);
 
+static inline bool rn_partition_offline(rn_partition_t *part) {
+    return atomic_load_explicit(&part->offline, memory_order_acquire);
+}
 static inline int64_t rn_partition_hw(rn_partition_t *part) {
     return atomic_load_explicit(&part->high_watermark, memory_order_acquire);
 }

@@ -65,6 +65,15 @@ void rn_producer_state_clear(rn_producer_state_t *ps) {
     ps->count = 0;
 }
 
+void rn_producer_state_truncate(rn_producer_state_t *ps, int64_t offset) {
+    for (uint32_t i = 0; i < ps->cap; i++) {
+        producer_t *p = &ps->slots[i];
+        if (p->producer_id == EMPTY_ID) continue;
+        while (p->batch_count > 0 && p->batches[p->batch_count - 1].last_offset >= offset)
+            p->batch_count--;
+    }
+}
+
 int32_t rn_producer_seq_add(int32_t seq, int32_t delta) {
     RN_ASSERT(seq >= 0 && delta >= 0);
     if (seq > INT32_MAX - delta) return delta - (INT32_MAX - seq) - 1;

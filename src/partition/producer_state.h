@@ -100,6 +100,12 @@ rn_err_t rn_producer_state_record_records(rn_producer_state_t *ps, const uint8_t
 /* Forgets producers whose last batch is older than now - expiration_ms
    (producer.id.expiration.ms). Returns how many. */
 uint32_t rn_producer_state_expire(rn_producer_state_t *ps, int64_t now_ms, int64_t expiration_ms);
+/* Forgets the batches at or after `offset` (the log was rolled back there
+   after a failed write or sync), so their sequences count as never
+   appended and a retry appends them again. A producer keeps its entry and
+   epoch even with no batch left: like one whose batches retention
+   removed, its next sequence is then accepted as is. */
+void rn_producer_state_truncate(rn_producer_state_t *ps, int64_t offset);
 /* Forgets everything (log truncated below all of it). */
 void rn_producer_state_clear(rn_producer_state_t *ps);
 uint32_t rn_producer_state_count(const rn_producer_state_t *ps);

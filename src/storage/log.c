@@ -220,21 +220,37 @@ rn_err_t rn_log_append(rn_log_t *log, uint8_t *records, size_t len, int32_t lead
     return rn_log_append_flags(log, records, len, leader_epoch, now_ms, 0, info);
 }
 
-rn_err_t rn_log_sync(rn_log_t *log) {
-    bool sealed = false;
-    /* Rolled segments not yet sealed sit just before the active one. */
-    for (uint32_t i = log->seg_count - 1; i-- > 0;) {
+/* Seals, oldest first, the rolled segments not sealed yet (they sit just
+   before the active one). Each sealed segment is durable whole, so the
+   synced offset advances past it at once: a later failure in the same sync
+   keeps what did reach the disk. */
+static rn_err_t seal_rolled(rn_log_t *log, bool *sealed) {
+    uint32_t first = log->seg_count - 1;
+    while (first > 0 && log->segs[first - 1]->active) first--;
+    for (uint32_t i = first; i + 1 < log->seg_count; i++) {
         rn_segment_t *seg = log->segs[i];
-        if (!seg->active) break;
         rn_err_t err = rn_segment_seal(seg);
         if (err != RN_OK) return err;
-        sealed = true;
+        if (seg->next_offset > log->synced_offset) log->synced_offset = seg->next_offset;
+        /* The next segment's name is durable only once the checkpoint's
+           directory sync ran; owed even if this sync fails later on. */
+        log->checkpoint_dirty = true;
+        *sealed = true;
     }
+    return RN_OK;
+}
+
+rn_err_t rn_log_sync(rn_log_t *log) {
+    bool sealed = false;
+    rn_err_t err = seal_rolled(log, &sealed);
+    if (err != RN_OK) return err;
     rn_segment_t *active = rn_log_active(log);
     int64_t end = active->next_offset;
-    rn_err_t err = rn_segment_sync(active);
+    err = rn_segment_sync(active);
     if (err != RN_OK) return err;
     log->synced_offset = end;
+    if (log->dir_sync_pending && rn_io_dir_sync(log->io, log->dir) == RN_OK)
+        log->dir_sync_pending = false;
     if (sealed || log->checkpoint_dirty) {
         log->recovery_point = active->base_offset;
         err = rn_log_write_checkpoint(log, false);
@@ -416,6 +432,56 @@ rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
     err = rn_io_dir_sync(log->io, log->dir);
     if (err == RN_OK) err = rn_log_write_checkpoint(log, false);
     return err;
+}
+
+/* ---- rollback after a failed write or sync ---- */
+
+/* Empties a segment leaving the log, durably through its own handle, then
+   unlinks its files. Should the unlinks not reach the disk before a crash,
+   what is left is an empty segment file, which recovery removes; never the
+   dropped bytes. Needs no new file handle (the failure may be EMFILE). */
+static rn_err_t discard_segment(rn_segment_t *seg) {
+    rn_err_t err = rn_segment_truncate_bytes(seg, 0);
+    if (err == RN_OK) err = rn_io_file_sync(seg->io, seg->fd);
+    if (err == RN_OK) err = rn_segment_delete(seg);
+    return err;
+}
+
+/* Cuts the segment that keeps the rollback point and makes the cut
+   durable. The cut to its own size also drops bytes that a failed write
+   left past the last whole batch. */
+static rn_err_t cut_segment(rn_segment_t *seg, int64_t offset) {
+    rn_err_t err = offset < seg->next_offset ? rn_segment_truncate(seg, offset) : RN_OK;
+    if (err == RN_OK) err = rn_segment_truncate_bytes(seg, seg->size_bytes);
+    if (err == RN_OK) err = rn_io_file_sync(seg->io, seg->fd);
+    if (err != RN_OK) return err;
+    seg->synced_bytes = seg->size_bytes;
+    return rn_segment_unseal(seg); /* opens files only if it was sealed */
+}
+
+rn_err_t rn_log_rollback(rn_log_t *log, int64_t offset) {
+    RN_ASSERT(offset >= log->start_offset);
+    RN_ASSERT(offset <= rn_log_end_offset(log));
+    uint32_t keep = segment_for(log, offset) + 1;
+    bool dropped = keep < log->seg_count;
+    while (log->seg_count > keep) {
+        rn_segment_t *seg = rn_log_active(log);
+        rn_err_t err = discard_segment(seg);
+        if (err != RN_OK) return err;
+        log->seg_count--;
+        rn_segment_unref(seg);
+    }
+    rn_segment_t *active = rn_log_active(log);
+    rn_err_t err = cut_segment(active, offset);
+    if (err != RN_OK) return err;
+    RN_ASSERT(rn_log_end_offset(log) == offset);
+    if (log->synced_offset > offset) log->synced_offset = offset;
+    if (log->recovery_point > active->base_offset) {
+        log->recovery_point = active->base_offset;
+        log->checkpoint_dirty = true;
+    }
+    if (dropped && rn_io_dir_sync(log->io, log->dir) != RN_OK) log->dir_sync_pending = true;
+    return RN_OK;
 }
 
 rn_err_t rn_log_scan_headers(rn_log_t *log, int64_t offset, rn_log_header_fn fn, void *ctx) {

@@ -127,7 +127,10 @@ rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_
                              int64_t now_ms, unsigned flags, rn_log_append_info_t *info);
 
 /* Makes everything appended so far durable (fdatasync of dirty files; seals
-   rolled segments and advances the recovery point). */
+   rolled segments and advances the recovery point). On an error the synced
+   offset has moved past every rolled segment that was sealed; nothing
+   after it may be taken as durable, even if a later sync succeeds (the
+   failed fsync may have lost written pages): roll back (rn_log_rollback). */
 rn_err_t rn_log_sync(rn_log_t *log);
 /* The next offset not yet durable. */
 int64_t rn_log_synced_offset(const rn_log_t *log);
@@ -180,6 +183,22 @@ rn_err_t rn_log_apply_retention(rn_log_t *log, int64_t now_ms, int64_t offset_ma
 /* Drops every batch at or after `offset` (replication: diverged follower).
    The log end becomes the start of the batch holding offset. */
 rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset);
+
+/*
+ * Undoes what was written after `offset`, the durable end (an fsync
+ * covered everything before it), after a failed write, roll or sync: later
+ * segments are emptied and removed (a freshly rolled one included), the
+ * segment holding `offset` is cut there, indexes and the log end follow.
+ * Each cut is made durable through the segment's open handle before the
+ * call returns, so a crash never brings the dropped bytes back, and no new
+ * file is opened (the failure may have been a lack of handles). Removing a
+ * segment's name is made durable when a directory sync succeeds, here or at
+ * a later rn_log_sync; until then a crash can leave an empty segment file,
+ * which recovery deletes. An error means the log on disk may still hold
+ * the dropped bytes: the caller must stop using the log (it is recovered
+ * at the next open). `offset` is a batch boundary in [log start, log end].
+ */
+rn_err_t rn_log_rollback(rn_log_t *log, int64_t offset);
 
 /* Calls fn for each batch header from the batch holding `offset` to the log
    end (producer state rebuild). fn returns non-zero to stop. */

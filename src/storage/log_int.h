@@ -19,6 +19,8 @@ struct rn_log {
     int64_t synced_offset;  /* next offset not yet durable */
     int64_t recovery_point; /* as last checkpointed */
     bool checkpoint_dirty;  /* log start moved since the last checkpoint */
+    bool dir_sync_pending;  /* a rollback unlinked segments; the directory
+                               sync that makes it durable has not succeeded */
     rn_log_open_stats_t stats;
     char dir[RN_STORAGE_PATH_BYTES_MAX];
 };

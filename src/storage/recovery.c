@@ -82,6 +82,16 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Removes a segment that is not part of the log: an empty file that a
+   rollback (log.c) emptied and unlinked without the unlink reaching the
+   disk. A log never holds an empty segment before another one. */
+static void remove_stray(rn_log_t *log, rn_segment_t *seg) {
+    RN_WARN("storage", "%s: removing an empty segment left by an undone append", seg->path);
+    (void)rn_segment_delete(seg);
+    rn_segment_unref(seg);
+    log->dir_sync_pending = true;
+}
+
 static rn_err_t open_segments(rn_log_t *log) {
     listing_t ls = {log, NULL, 0, 0, false};
     rn_err_t err = rn_io_dir_list(log->io, log->dir, list_one, &ls);
@@ -91,6 +101,10 @@ static rn_err_t open_segments(rn_log_t *log) {
         rn_segment_t *seg;
         err = rn_segment_open(log->io, log->dir, ls.bases[i], log->cfg.index_bytes_max, &seg);
         if (err != RN_OK) break;
+        if (rn_segment_empty(seg) && i + 1 < ls.count) {
+            remove_stray(log, seg);
+            continue;
+        }
         err = rn_log_push_segment(log, seg);
         if (err != RN_OK) rn_segment_unref(seg);
     }
@@ -324,7 +338,19 @@ static bool needs_seal(const rn_segment_t *seg) {
            seg->tidx.flushed < seg->tidx.count || seg->synced_bytes < seg->size_bytes;
 }
 
+/* An empty last segment must start where the one before it ends; one that
+   does not is a stray (see remove_stray). */
+static void drop_stray_tail(rn_log_t *log) {
+    if (log->seg_count < 2) return;
+    rn_segment_t *last = rn_log_active(log);
+    if (!rn_segment_empty(last) || last->base_offset == log->segs[log->seg_count - 2]->next_offset)
+        return;
+    log->seg_count--;
+    remove_stray(log, last);
+}
+
 static rn_err_t finish_open(rn_log_t *log, const rn_checkpoint_t *cp) {
+    drop_stray_tail(log);
     rn_segment_t *active = rn_log_active(log);
     int64_t end = active->next_offset;
     log->start_offset = cp->log_start_offset;
@@ -343,8 +369,10 @@ static rn_err_t finish_open(rn_log_t *log, const rn_checkpoint_t *cp) {
     }
     err = rn_segment_unseal(active);
     if (err == RN_OK) err = rn_segment_sync(active);
-    if (err == RN_OK && log->stats.bytes_truncated > 0) err = rn_io_dir_sync(log->io, log->dir);
+    if (err == RN_OK && (log->stats.bytes_truncated > 0 || log->dir_sync_pending))
+        err = rn_io_dir_sync(log->io, log->dir);
     if (err != RN_OK) return err;
+    log->dir_sync_pending = false;
     log->synced_offset = end;
     log->recovery_point = active->base_offset;
     /* Clears the clean marker before any append can happen. */

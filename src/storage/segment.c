@@ -87,6 +87,9 @@ rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
     rn_err_t err = rn_io_file_open(io, path, flags, &seg->fd);
     if (err == RN_OK) err = open_index_files(seg, RN_IO_CREATE | RN_IO_TRUNC);
     if (err != RN_OK) {
+        /* No empty file of a segment that never joined the log stays
+           behind (an index open can fail after the .log was created). */
+        if (seg->fd != RN_FD_NONE) (void)rn_segment_delete(seg);
         seg_free(seg);
         return err;
     }

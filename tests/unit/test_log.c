@@ -718,6 +718,38 @@ static void test_unclean_multi_segment(void **state) {
     assert_int_equal(rn_log_close(log), RN_OK);
 }
 
+/* Empty segment files that a rollback after a failed write emptied and
+   unlinked, the unlink lost in a crash: one amid the first segment's
+   offsets, one past the log end. Recovery removes both; the log reads as
+   before and grows from its real end. */
+static void test_stray_empty_segments(void **state) {
+    (void)state;
+    char dir[512], inner[600], past[600];
+    part_dir(dir, sizeof dir, "t-16");
+    rn_log_config_t cfg = small_cfg();
+    cfg.segment_bytes = 1000;
+    cfg.index_interval_bytes = 100;
+    rn_log_t *log = open_log(dir, &cfg);
+    append_n(log, 30, 2, 1000);
+    assert_int_equal(rn_log_sync(log), RN_OK);
+    int64_t end = rn_log_end_offset(log);
+    uint32_t segs = rn_log_segment_count(log);
+    rn_log_close_unclean(log);
+    snprintf(inner, sizeof inner, "%s/%020d.log", dir, 3);
+    snprintf(past, sizeof past, "%s/%020lld.log", dir, (long long)end + 6);
+    spit(inner, (const uint8_t *)"", 0);
+    spit(past, (const uint8_t *)"", 0);
+    log = open_log(dir, &cfg);
+    assert_int_equal(rn_log_end_offset(log), end);
+    assert_int_equal(rn_log_segment_count(log), segs);
+    check_all_reads(log);
+    assert_int_not_equal(access(inner, F_OK), 0);
+    assert_int_not_equal(access(past, F_OK), 0);
+    append_n(log, 1, 2, 5000);
+    assert_int_equal(rn_log_end_offset(log), end + 2);
+    assert_int_equal(rn_log_close(log), RN_OK);
+}
+
 /* ---- the offline checker ---- */
 
 static uint32_t check_problems(const char *dir) {
@@ -774,6 +806,7 @@ int main(void) {
         cmocka_unit_test(test_unclean_truncation_every_point),
         cmocka_unit_test(test_unclean_flipped_byte),
         cmocka_unit_test(test_unclean_multi_segment),
+        cmocka_unit_test(test_stray_empty_segments),
         cmocka_unit_test(test_log_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
