@@ -44,6 +44,14 @@ typedef struct rn_admin rn_admin_t;
    the cores (group lag) and must never run on a loop. */
 char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len);
 
+/* Partitions offline after a storage error (partition.h), counted over
+   the live partition table. Admin thread. */
+uint64_t rn_admin_partitions_offline(rn_node_t *node);
+/* Whether a ready broker cannot serve for a storage reason (its log
+   directory refuses appends, or partitions are offline); if so the reason,
+   one line, goes into buf. */
+bool rn_admin_storage_failing(rn_node_t *node, char *buf, size_t cap);
+
 /* Starts the HTTP server on host:port (port 0: any free port) with its own
    thread. `src` must outlive rn_admin_stop. */
 rn_err_t rn_admin_start(const char *host, uint16_t port, const rn_admin_sources_t *src,

@@ -2,8 +2,9 @@
  * http.c: the admin HTTP port on libmicrohttpd.
  *
  * Endpoints: GET /metrics (Prometheus text 0.0.4), /health/live (200 while
- * the process runs), /health/ready (200 once the broker is ready, else
- * 503); any other path is 404, any other method 405.
+ * the process runs), /health/ready (200 once the broker is ready and while
+ * its storage takes appends, else 503 with the reason); any other path is
+ * 404, any other method 405.
  *
  * This file is the one documented exception to the I/O seam (io/io.h): a
  * well-kept HTTP library owns this port's sockets and runs its own thread,
@@ -49,6 +50,22 @@ static enum MHD_Result http_text(struct MHD_Connection *mc, unsigned status, con
                       strlen(text), false);
 }
 
+/* Ready once the broker serves and while its storage takes appends. */
+static enum MHD_Result http_ready(struct MHD_Connection *mc, const rn_admin_t *admin) {
+    if (!atomic_load(admin->src->ready))
+        return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
+    char reason[RN_STORAGE_PATH_BYTES_MAX + 128];
+    if (!rn_admin_storage_failing(admin->src->node, reason, sizeof reason))
+        return http_text(mc, MHD_HTTP_OK, "ready\n");
+    size_t cap = strlen(reason) + 32;
+    char *body = malloc(cap);
+    if (!body) return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
+    int n = snprintf(body, cap, "not ready: %s\n", reason);
+    RN_ASSERT(n > 0 && (size_t)n < cap);
+    return http_reply(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body,
+                      (size_t)n, true);
+}
+
 static enum MHD_Result http_metrics(struct MHD_Connection *mc, const rn_admin_t *admin) {
     size_t len = 0;
     char *text = rn_admin_metrics_render(admin->src, &len);
@@ -75,8 +92,7 @@ static enum MHD_Result http_handle(void *ctx, struct MHD_Connection *mc, const c
     if (!get) return http_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, "/metrics") == 0) return http_metrics(mc, admin);
     if (strcmp(url, "/health/live") == 0) return http_text(mc, MHD_HTTP_OK, "live\n");
-    if (atomic_load(admin->src->ready)) return http_text(mc, MHD_HTTP_OK, "ready\n");
-    return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
+    return http_ready(mc, admin);
 }
 
 /* host (a name or a literal; "" or 0.0.0.0: every IPv4 address) to a

@@ -203,6 +203,48 @@ static void metrics_partitions(rn_prom_t *prom, rn_node_t *node) {
     rn_ptable_release(table);
 }
 
+/* ---- storage health ---- */
+
+uint64_t rn_admin_partitions_offline(rn_node_t *node) {
+    rn_ptable_t *table = rn_node_table_acquire(node); /* not a loop thread */
+    uint64_t offline = 0;
+    for (int32_t t = 0; t < table->topic_count; t++) {
+        const rn_topic_rt_t *rt = table->topics[t];
+        for (int32_t p = 0; p < rt->partition_count; p++)
+            offline += part_live(rt->parts[p]) && rn_partition_offline(rt->parts[p]);
+    }
+    rn_ptable_release(table);
+    return offline;
+}
+
+bool rn_admin_storage_failing(rn_node_t *node, char *buf, size_t cap) {
+    int64_t now_ms = rn_io_now_ms(node->io);
+    if (rn_storage_health_failing(&node->storage_health, now_ms, node->settings.log_dir, buf, cap))
+        return true;
+    uint64_t offline = rn_admin_partitions_offline(node);
+    if (offline == 0) return false;
+    snprintf(buf, cap, "%llu partition(s) offline after a storage error (restart to recover)",
+             (unsigned long long)offline);
+    return true;
+}
+
+static void metrics_storage(rn_prom_t *prom, rn_node_t *node) {
+    rn_storage_health_t *health = &node->storage_health;
+    rn_prom_family(prom, "runnel_log_dirs_failing", "gauge",
+                   "Log directories refusing appends now (disk full or another I/O error)");
+    rn_prom_u64(prom, "runnel_log_dirs_failing", NULL,
+                rn_storage_health_failing(health, rn_io_now_ms(node->io), "", NULL, 0) ? 1 : 0);
+    rn_prom_family(prom, "runnel_partitions_offline", "gauge",
+                   "Partitions refusing produce and fetch after a storage error they could not "
+                   "undo, until a restart");
+    rn_prom_u64(prom, "runnel_partitions_offline", NULL, rn_admin_partitions_offline(node));
+    rn_prom_family(prom, "runnel_appends_refused_total", "counter",
+                   "Produce appends refused for a storage error (disk full, I/O error), answered "
+                   "KAFKA_STORAGE_ERROR");
+    rn_prom_u64(prom, "runnel_appends_refused_total", NULL,
+                atomic_load_explicit(&health->refused_total, memory_order_relaxed));
+}
+
 /* ---- consumer lag ---- */
 
 typedef struct lag_rows {
@@ -275,6 +317,7 @@ char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
         metrics_errors(&prom, src->node);
         metrics_fsync(&prom, src->node);
         metrics_partitions(&prom, src->node);
+        metrics_storage(&prom, src->node);
         metrics_lag(&prom, src->node);
     }
     return rn_prom_take(&prom, len);

@@ -129,6 +129,14 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
 /* Buffer recovery reads a segment through; a larger batch is checked by a
    streamed CRC instead of being read whole. */
 #define RN_RECOVERY_CHUNK_BYTES (1024 * 1024)
+/* While appends are being refused for a storage error (disk full), one
+   summary line at most this often: an operator sees it goes on, the log
+   does not fill with one line per refused append. */
+#define RN_STORAGE_ERROR_SUMMARY_MS 5000
+/* A refusal episode ends with a successful append this long after the last
+   refusal, so a disk at the edge of full does not log start and end lines
+   for every append that happens to fit. */
+#define RN_STORAGE_ERROR_CLEAR_MS 1000
 /* Size of the per-partition checkpoint file (a few text lines). */
 #define RN_CHECKPOINT_BYTES_MAX 512
 /* Offset index entries are Kafka's 8 bytes, time index entries 12. */

@@ -1,6 +1,7 @@
 /*
- * node.c: partition ownership, the per-core group commit, fetch wake-ups and
- * the grace period that frees replaced partition tables.
+ * node.c: partition ownership, the per-core group commit, fetch wake-ups,
+ * the storage-health reports of produce appends, and the grace period that
+ * frees replaced partition tables.
  */
 #include "cluster/node.h"
 #include "base/assert.h"
@@ -20,6 +21,12 @@ int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index) {
     h = (h ^ (uint32_t)index) * 16777619u;
     /* Consecutive partitions of a topic land on consecutive cores. */
     return (int)((h + (uint32_t)index) % (uint32_t)node->core_count);
+}
+
+void rn_core_note_append(rn_core_t *core, rn_err_t err) {
+    rn_node_t *node = core->node;
+    rn_storage_health_note(&node->storage_health, err, rn_io_now_ms(core->loop.io),
+                           node->settings.log_dir);
 }
 
 void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part) {

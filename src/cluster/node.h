@@ -17,6 +17,7 @@
 #include "io/workers.h"
 #include "metadata/controller.h"
 #include "partition/partition.h"
+#include "partition/storage_health.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -104,6 +105,9 @@ struct rn_node {
     int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
     int64_t producer_id_end;
     struct rn_group_rt *groups; /* the group coordinator (group/coordinator.h) */
+    /* Appends refused by the log directory (disk full), for the log lines,
+       the metrics and /health/ready; every core reports to it. */
+    rn_storage_health_t storage_health;
 };
 
 /* The current partition table, referenced, for a thread that is not an
@@ -123,6 +127,9 @@ void rn_node_reclaim_stopped(rn_node_t *node);
 /* The core that owns a partition: a stable hash of topic and index. */
 int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index);
 
+/* The final outcome of one produce append on this core (after its group
+   commit when it waited for one), for the storage health (refusals). */
+void rn_core_note_append(rn_core_t *core, rn_err_t err);
 /* Marks a partition appended on this core, for the end-of-turn sync. */
 void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part);
 /* The end-of-turn hook: one sync per dirty partition, run concurrently on

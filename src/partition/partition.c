@@ -228,8 +228,11 @@ int64_t rn_partition_sync_done(rn_partition_t *part) {
         waiter->done(waiter, RN_OK);
     }
     if (err != RN_OK) {
-        RN_ERROR("partition", "%s-%d: fsync failed: %s; dropping what it did not cover",
-                 part->topic, part->index, rn_err_name(err));
+        /* A full disk is reported once per episode (storage_health.c), not
+           per partition and turn. */
+        if (err != RN_ERR_NO_SPACE)
+            RN_ERROR("partition", "%s-%d: fsync failed: %s; dropping what it did not cover",
+                     part->topic, part->index, rn_err_name(err));
         partition_rollback(part, err);
     }
     return part->sync_ns;
