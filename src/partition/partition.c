@@ -217,6 +217,9 @@ int64_t rn_partition_sync(rn_partition_t *part) {
 int64_t rn_partition_sync_done(rn_partition_t *part) {
     rn_err_t err = part->sync_err;
     part->dirty = false;
+    /* Offline: the log end may still cover bytes a rollback failed to drop;
+       nothing moves (its waiters were failed when it went offline). */
+    if (rn_partition_offline(part)) return part->sync_ns;
     /* Even a failed sync may have made a prefix durable (sealed segments). */
     int64_t end = part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
     if (end > rn_partition_hw(part))
