@@ -19,6 +19,10 @@ opens files, and so does the group commit that seals a rolled segment.
   acknowledged records, each once and at its acknowledged offset: none
   reported failed, none missing.
 
+All of it twice: with a plain producer, and with an idempotent one (the
+broker must forget the sequences of the batches it dropped, or their
+retries would be answered as duplicates or refused as out of order).
+
 Runnel only: Kafka cannot run with so few handles at all.
 """
 
@@ -90,13 +94,14 @@ def consume_all(b):
         c.close()
 
 
-def test_fd_exhaustion(t, b):
+def test_fd_exhaustion(t, b, idempotent):
     from confluent_kafka import KafkaError, Producer
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1, config={"segment.bytes": "65536"})])[TOPIC].result(30)
     p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5,
-                  "batch.num.messages": 50, "message.timeout.ms": TIMEOUT_MS})
+                  "batch.num.messages": 50, "message.timeout.ms": TIMEOUT_MS,
+                  "enable.idempotence": idempotent})
     p.list_topics(TOPIC, timeout=10)  # its connections exist before the handles run out
     resource.prlimit(b.pid, resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
     socks = hog(b, FREE)
@@ -135,8 +140,10 @@ def main():
     if target() != "runnel":
         t.skip("fd exhaustion", "Runnel only")
         t.done()
-    with Broker({"num.partitions": 1}) as b:
-        t.run(test_fd_exhaustion, b)
+    for idempotent in (False, True):
+        with Broker({"num.partitions": 1}) as b:
+            t.run(test_fd_exhaustion, b, idempotent,
+                  desc=f"fd exhaustion, {'idempotent' if idempotent else 'plain'} producer")
     t.done()
 
 
