@@ -230,10 +230,11 @@ bool rn_admin_storage_failing(rn_node_t *node, char *buf, size_t cap) {
 
 static void metrics_storage(rn_prom_t *prom, rn_node_t *node) {
     rn_storage_health_t *health = &node->storage_health;
+    int64_t now_ms = rn_io_now_ms(node->io);
+    bool failing = rn_storage_health_failing(health, now_ms, node->settings.log_dir, NULL, 0);
     rn_prom_family(prom, "runnel_log_dirs_failing", "gauge",
                    "Log directories refusing appends now (disk full or another I/O error)");
-    rn_prom_u64(prom, "runnel_log_dirs_failing", NULL,
-                rn_storage_health_failing(health, rn_io_now_ms(node->io), "", NULL, 0) ? 1 : 0);
+    rn_prom_u64(prom, "runnel_log_dirs_failing", NULL, failing ? 1 : 0);
     rn_prom_family(prom, "runnel_partitions_offline", "gauge",
                    "Partitions refusing produce and fetch after a storage error they could not "
                    "undo, until a restart");

@@ -133,9 +133,9 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
    summary line at most this often: an operator sees it goes on, the log
    does not fill with one line per refused append. */
 #define RN_STORAGE_ERROR_SUMMARY_MS 5000
-/* A refusal episode ends with a successful append this long after the last
-   refusal, so a disk at the edge of full does not log start and end lines
-   for every append that happens to fit. */
+/* A refusal episode ends once an append has succeeded and this long has
+   passed since the last refusal, so a disk at the edge of full does not log
+   start and end lines for every append that happens to fit. */
 #define RN_STORAGE_ERROR_CLEAR_MS 1000
 /* Size of the per-partition checkpoint file (a few text lines). */
 #define RN_CHECKPOINT_BYTES_MAX 512

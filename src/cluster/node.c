@@ -23,9 +23,11 @@ int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index) {
     return (int)((h + (uint32_t)index) % (uint32_t)node->core_count);
 }
 
-void rn_core_note_append(rn_core_t *core, rn_err_t err) {
+void rn_core_note_append(rn_core_t *core, const rn_partition_t *part, rn_err_t err) {
+    RN_ASSERT(part->owner == core->id);
     rn_node_t *node = core->node;
-    rn_storage_health_note(&node->storage_health, err, rn_io_now_ms(core->loop.io),
+    rn_err_t cause = err != RN_OK && part->storage_cause != RN_OK ? part->storage_cause : err;
+    rn_storage_health_note(&node->storage_health, err, cause, rn_io_now_ms(core->loop.io),
                            node->settings.log_dir);
 }
 

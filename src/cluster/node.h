@@ -127,9 +127,9 @@ void rn_node_reclaim_stopped(rn_node_t *node);
 /* The core that owns a partition: a stable hash of topic and index. */
 int rn_node_owner(const rn_node_t *node, const char *topic, int32_t index);
 
-/* The final outcome of one produce append on this core (after its group
-   commit when it waited for one), for the storage health (refusals). */
-void rn_core_note_append(rn_core_t *core, rn_err_t err);
+/* The final outcome of one produce append to part on this core (after its
+   group commit when it waited for one), for the storage health. */
+void rn_core_note_append(rn_core_t *core, const rn_partition_t *part, rn_err_t err);
 /* Marks a partition appended on this core, for the end-of-turn sync. */
 void rn_core_mark_dirty(rn_core_t *core, rn_partition_t *part);
 /* The end-of-turn hook: one sync per dirty partition, run concurrently on

@@ -68,7 +68,7 @@ static void produce_done(rn_fanout_t *fan) {
 static void produce_op_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
     produce_op_t *pop = (produce_op_t *)((char *)waiter - offsetof(produce_op_t, waiter));
     if (err != RN_OK) pop->err = err;
-    rn_core_note_append(rn_part_op_owner(&pop->op), pop->err);
+    rn_core_note_append(rn_part_op_owner(&pop->op), pop->op.part, pop->err);
     produce_op_fill(pop);
     rn_partition_t *part = pop->op.part;
     rn_fanout_reply(&pop->op); /* pop may be gone once the origin has it */

@@ -120,6 +120,7 @@ static int64_t durable_end(rn_partition_t *part) {
    its producer batches, fail every waiter; offline if the drop fails. */
 static void partition_rollback(rn_partition_t *part, rn_err_t cause) {
     int64_t end = durable_end(part), was = rn_log_end_offset(part->log);
+    part->storage_cause = cause;
     rn_err_t err = rn_log_rollback(part->log, end);
     if (err == RN_OK) {
         rn_producer_state_truncate(part->producers, end);
@@ -234,7 +235,8 @@ int64_t rn_partition_sync_done(rn_partition_t *part) {
         /* A full disk is reported once per episode (storage_health.c), not
            per partition and turn. */
         if (err != RN_ERR_NO_SPACE)
-            RN_ERROR("partition", "%s-%d: fsync failed: %s; dropping what it did not cover",
+            RN_ERROR("partition",
+                     "%s-%d: group commit sync failed: %s; dropping what no fsync covered",
                      part->topic, part->index, rn_err_name(err));
         partition_rollback(part, err);
     }

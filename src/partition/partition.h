@@ -58,6 +58,8 @@ struct rn_partition {
     atomic_bool offline;            /* a rollback failed: no produce or fetch until
                                        restart (set by the owner, read by any core) */
     rn_err_t sync_err;              /* result of the last rn_partition_flush */
+    rn_err_t storage_cause;         /* what the disk said at the last storage
+                                       failure (owner only; for log lines) */
     int64_t sync_ns;                /* its fsync time, or -1 when none ran */
     rn_partition_waiter_t *waiters; /* in offset order */
     rn_partition_waiter_t *waiters_tail;

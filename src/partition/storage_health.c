@@ -20,7 +20,8 @@ static const char *health_reason(rn_err_t err) {
     return err == RN_ERR_NO_SPACE ? "disk full" : "I/O error";
 }
 
-static void health_refused(rn_storage_health_t *h, rn_err_t err, int64_t now_ms, const char *dir) {
+static void health_refused(rn_storage_health_t *h, rn_err_t err, rn_err_t cause, int64_t now_ms,
+                           const char *dir) {
     uint64_t total = atomic_fetch_add_explicit(&h->refused_total, 1, memory_order_relaxed) + 1;
     atomic_store_explicit(&h->last_refused_ms, now_ms, memory_order_relaxed);
     atomic_store_explicit(&h->last_err, (int)err, memory_order_relaxed);
@@ -35,8 +36,8 @@ static void health_refused(rn_storage_health_t *h, rn_err_t err, int64_t now_ms,
         if (atomic_compare_exchange_strong(&h->failing, &closed, true))
             RN_ERROR("storage",
                      "log dir %s: appends refused: %s (%s); producers get "
-                     "KAFKA_STORAGE_ERROR and retry until it has room",
-                     dir, health_reason(err), rn_err_name(err));
+                     "KAFKA_STORAGE_ERROR and retry until appends succeed again",
+                     dir, health_reason(err), rn_err_name(cause));
         return;
     }
     int64_t last = atomic_load_explicit(&h->last_line_ms, memory_order_relaxed);
@@ -52,11 +53,15 @@ static void health_refused(rn_storage_health_t *h, rn_err_t err, int64_t now_ms,
              (now_ms - last + 500) / 1000, total - start);
 }
 
-static void health_appended(rn_storage_health_t *h, int64_t now_ms, const char *dir) {
-    if (!atomic_load_explicit(&h->failing, memory_order_relaxed)) return; /* the usual case */
-    if (now_ms - atomic_load_explicit(&h->last_refused_ms, memory_order_relaxed) <
-        RN_STORAGE_ERROR_CLEAR_MS)
-        return;
+/* Over: an append succeeded after the last refusal, and that refusal is
+   RN_STORAGE_ERROR_CLEAR_MS old. */
+static bool health_over(rn_storage_health_t *h, int64_t now_ms) {
+    int64_t refused = atomic_load_explicit(&h->last_refused_ms, memory_order_relaxed);
+    int64_t ok = atomic_load_explicit(&h->last_ok_ms, memory_order_relaxed);
+    return ok >= refused && now_ms - refused >= RN_STORAGE_ERROR_CLEAR_MS;
+}
+
+static void health_close(rn_storage_health_t *h, int64_t now_ms, const char *dir) {
     bool open = true;
     if (!atomic_compare_exchange_strong(&h->failing, &open, false)) return;
     int64_t since = atomic_load_explicit(&h->since_ms, memory_order_relaxed);
@@ -67,18 +72,28 @@ static void health_appended(rn_storage_health_t *h, int64_t now_ms, const char *
             dir, (now_ms - since) / 1000, refused);
 }
 
-void rn_storage_health_note(rn_storage_health_t *health, rn_err_t err, int64_t now_ms,
-                            const char *dir) {
+static void health_appended(rn_storage_health_t *h, int64_t now_ms, const char *dir) {
+    if (!atomic_load_explicit(&h->failing, memory_order_relaxed)) return; /* the usual case */
+    atomic_store_explicit(&h->last_ok_ms, now_ms, memory_order_relaxed);
+    if (health_over(h, now_ms)) health_close(h, now_ms, dir);
+}
+
+void rn_storage_health_note(rn_storage_health_t *health, rn_err_t err, rn_err_t cause,
+                            int64_t now_ms, const char *dir) {
     RN_ASSERT(health != NULL && dir != NULL);
     if (err == RN_OK)
         health_appended(health, now_ms, dir);
     else if (rn_storage_health_is_refusal(err))
-        health_refused(health, err, now_ms, dir);
+        health_refused(health, err, cause, now_ms, dir);
 }
 
 bool rn_storage_health_failing(rn_storage_health_t *health, int64_t now_ms, const char *dir,
                                char *buf, size_t cap) {
     if (!atomic_load_explicit(&health->failing, memory_order_acquire)) return false;
+    if (health_over(health, now_ms)) {
+        health_close(health, now_ms, dir);
+        return false;
+    }
     int64_t since = atomic_load_explicit(&health->since_ms, memory_order_relaxed);
     rn_err_t err = (rn_err_t)atomic_load_explicit(&health->last_err, memory_order_relaxed);
     uint64_t refused = atomic_load_explicit(&health->refused_total, memory_order_relaxed) -
