@@ -217,6 +217,16 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 #define RN_MALLOC_TRIM_BYTES (64 * 1024 * 1024)
 #define RN_WORKER_THREADS_MAX 64
 
+/* ---- logging ---- */
+
+/* Lines of one cause (a bad frame, an unknown API key, a refused
+   connection, ...) written per window; the rest are counted and summed up
+   in one line when the window turns. A client can provoke a line per
+   request: at 10 a second per cause a flood of any size writes a few KiB
+   a minute, while a lone misbehaving client is still seen line by line. */
+#define RN_LOG_LIMIT_LINES 10
+#define RN_LOG_LIMIT_WINDOW_MS 1000
+
 /* ---- time ---- */
 
 /* How long a busy loop polls (yielding) before it sleeps, and the wait for

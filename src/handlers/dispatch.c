@@ -44,9 +44,10 @@ void rn_handler_respond(rn_req_t *req, const void *response) {
         rn_write_uvarint(&w, 0); /* empty tagged-field section */
     api->response_encode(&w, version, response);
     if (w.err != RN_OK) {
-        RN_ERROR("dispatch", "cannot encode %s v%d response: %s", api->name, version,
+        char why[128];
+        snprintf(why, sizeof why, "cannot encode %s v%d response: %s", api->name, version,
                  rn_err_name(w.err));
-        rn_conn_close(req->conn, "response encoding failed");
+        rn_conn_close_as(req->conn, RN_NET_LOG_RESPONSE, why);
         req->no_response = 1;
         rn_req_finish(req);
         return;
@@ -76,11 +77,13 @@ char *rn_handler_cstr(rn_req_t *req, rn_str_t str) {
     return cstr;
 }
 
-static void dispatch_reject(rn_req_t *req, const char *what) {
+/* Closes the connection for a request it cannot serve; the log line is
+   rate limited per cause, as a client can send such requests in a flood. */
+static void dispatch_reject(rn_req_t *req, rn_net_log_t cause, const char *what) {
     char why[160];
     snprintf(why, sizeof why, "%s (api key %d, version %d, correlation id %d)", what, req->api_key,
              req->api_version, req->correlation_id);
-    rn_conn_close(req->conn, why);
+    rn_conn_close_as(req->conn, cause, why);
     rn_handler_finish_silently(req);
 }
 
@@ -89,13 +92,13 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
     const rn_api_info_t *api = rn_api_info(req->api_key);
     const rn_handler_api_t *handler = rn_handler_api(req->api_key);
     if (!api || !handler) {
-        dispatch_reject(req, "unknown or unserved API key");
+        dispatch_reject(req, RN_NET_LOG_UNKNOWN_API, "unknown or unserved API key");
         return;
     }
     int supported =
         req->api_version >= handler->version_min && req->api_version <= handler->version_max;
     if (!supported && req->api_key != RN_API_API_VERSIONS) {
-        dispatch_reject(req, "unsupported API version");
+        dispatch_reject(req, RN_NET_LOG_UNSUPPORTED_VERSION, "unsupported API version");
         return;
     }
     rn_reader_t r;
@@ -110,8 +113,9 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
             body ? api->request_decode(&r, &req->arena, req->api_version, body) : RN_ERR_NO_MEMORY;
     }
     if (err != RN_OK) {
-        dispatch_reject(req, err == RN_ERR_NO_MEMORY ? "request exceeds its decode budget"
-                                                     : "malformed request");
+        dispatch_reject(req, RN_NET_LOG_MALFORMED,
+                        err == RN_ERR_NO_MEMORY ? "request exceeds its decode budget"
+                                                : "malformed request");
         return;
     }
     /* The decode budget (a multiple of the frame) guards against hostile

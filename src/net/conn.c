@@ -71,15 +71,21 @@ static void req_free(rn_req_t *req) {
     free(req);
 }
 
-void rn_conn_close(rn_conn_t *conn, const char *why) {
+void rn_conn_close_as(rn_conn_t *conn, rn_net_log_t cause, const char *why) {
     if (conn->closed) return;
-    if (why) RN_INFO("net", "%s: closing: %s", conn->peer, why);
     rn_net_t *net = conn->net;
+    if (why)
+        RN_LOG_LIMITED(rn_net_log_limit(net, cause), net->loop->now_ms, "%s: closing: %s",
+                       conn->peer, why);
     rn_loop_watch(net->loop, conn->fd, 0, &conn->watch);
     net->loop->io->ops->sock_close(net->loop->io, conn->fd);
     conn->closed = 1;
     atomic_fetch_sub(&net->shared->connections_open, 1);
     rn_conn_mark_dirty(conn); /* the flush hook reaps it: never free mid-callback */
+}
+
+void rn_conn_close(rn_conn_t *conn, const char *why) {
+    rn_conn_close_as(conn, RN_NET_LOG_CLOSE, why);
 }
 
 void rn_conn_reap(rn_conn_t *conn) {
@@ -159,7 +165,7 @@ static int conn_take_frames(rn_conn_t *conn) {
             char why[96];
             snprintf(why, sizeof why, "frame length %d outside [%d, %d]", len, RN_FRAME_BYTES_MIN,
                      frame_max);
-            rn_conn_close(conn, why);
+            rn_conn_close_as(conn, RN_NET_LOG_BAD_FRAME, why);
             return 0;
         }
         uint8_t *frame = malloc((size_t)len);

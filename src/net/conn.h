@@ -38,7 +38,10 @@ struct rn_conn {
 
 /* Adopts an accepted socket on this loop. */
 rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd);
-/* Closes the socket now; the struct lives until its requests finish. */
+/* Closes the socket now; the struct lives until its requests finish. A
+   non-NULL why is logged under `cause`'s rate limit. */
+void rn_conn_close_as(rn_conn_t *conn, rn_net_log_t cause, const char *why);
+/* rn_conn_close_as with the generic RN_NET_LOG_CLOSE cause. */
 void rn_conn_close(rn_conn_t *conn, const char *why);
 /* Frees a closed connection's finished requests, and the connection once
    none remain; called only from the flush hook, never mid-callback. */

@@ -4,6 +4,7 @@
  */
 #include "net/net.h"
 #include "base/assert.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "net/conn.h"
 
@@ -22,7 +23,8 @@ static void net_adopt(rn_net_t *net, rn_fd_t fd) {
     /* A socket accepted on loop 0 may reach a loop that already stopped. */
     rn_err_t err = net->stopped ? RN_ERR_CLOSED : rn_conn_open(net, fd);
     if (err != RN_OK) {
-        RN_WARN("net", "cannot adopt connection: %s", rn_err_name(err));
+        RN_LOG_LIMITED(rn_net_log_limit(net, RN_NET_LOG_ACCEPT), net->loop->now_ms,
+                       "cannot adopt connection: %s", rn_err_name(err));
         net->loop->io->ops->sock_close(net->loop->io, fd);
         atomic_fetch_sub(&net->shared->connections_open, 1);
     }
@@ -44,14 +46,16 @@ static void net_accept(rn_watch_t *watch, uint32_t events) {
         rn_err_t err = io->ops->tcp_accept(io, net->listen_fd, &fd);
         if (err == RN_ERR_AGAIN) return;
         if (err != RN_OK) {
-            RN_WARN("net", "accept failed: %s", rn_err_name(err));
+            RN_LOG_LIMITED(rn_net_log_limit(net, RN_NET_LOG_ACCEPT), net->loop->now_ms,
+                           "accept failed: %s", rn_err_name(err));
             return;
         }
         if (atomic_fetch_add(&shared->connections_open, 1) >= shared->limits.connections_max) {
             atomic_fetch_sub(&shared->connections_open, 1);
             rn_stats_add(&shared->connections_refused_total, 1);
-            RN_WARN("net", "max.connections (%d) reached; refusing a connection",
-                    shared->limits.connections_max);
+            RN_LOG_LIMITED(rn_net_log_limit(net, RN_NET_LOG_REFUSED), net->loop->now_ms,
+                           "max.connections (%d) reached; refusing a connection",
+                           shared->limits.connections_max);
             io->ops->sock_close(io, fd);
             continue;
         }
@@ -79,6 +83,9 @@ static void net_idle_sweep(rn_timer_t *timer) {
             net->loop->now_ms - conn->last_active_ms > idle_ms)
             rn_conn_close(conn, "idle longer than connections.max.idle.ms");
     }
+    /* Sum up floods that stopped: their windows turn with no new line. */
+    for (int cause = 0; cause < RN_NET_LOG__COUNT; cause++)
+        rn_log_limit_flush(rn_net_log_limit(net, (rn_net_log_t)cause), net->loop->now_ms);
     rn_loop_timer_start(net->loop, &net->idle_timer, NET_IDLE_SWEEP_MS);
 }
 
@@ -91,6 +98,26 @@ void rn_net_flush(void *arg) {
         if (!conn->closed) rn_conn_write(conn);
         if (conn->closed && !conn->dirty) rn_conn_reap(conn);
     }
+}
+
+void rn_net_shared_init(rn_net_shared_t *shared) {
+    static const struct {
+        rn_log_level_t level;
+        const char *cause;
+    } causes[RN_NET_LOG__COUNT] = {
+        [RN_NET_LOG_ACCEPT] = {RN_LOG_WARN, "accept failures"},
+        [RN_NET_LOG_REFUSED] = {RN_LOG_WARN, "connections refused"},
+        [RN_NET_LOG_NO_MEMORY] = {RN_LOG_WARN, "out of memory for a request"},
+        [RN_NET_LOG_BAD_FRAME] = {RN_LOG_INFO, "bad frame lengths"},
+        [RN_NET_LOG_UNKNOWN_API] = {RN_LOG_INFO, "unknown API keys"},
+        [RN_NET_LOG_UNSUPPORTED_VERSION] = {RN_LOG_INFO, "unsupported API versions"},
+        [RN_NET_LOG_MALFORMED] = {RN_LOG_INFO, "malformed requests"},
+        [RN_NET_LOG_RESPONSE] = {RN_LOG_ERROR, "responses not built"},
+        [RN_NET_LOG_CLOSE] = {RN_LOG_INFO, "connections closed"},
+    };
+    for (int i = 0; i < RN_NET_LOG__COUNT; i++)
+        rn_log_limit_init(&shared->log_limits[i], causes[i].level, "net", causes[i].cause,
+                          RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
 }
 
 rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, void *request_ctx) {

@@ -11,6 +11,7 @@
 #define RN_NET_NET_H
 
 #include "io/loop.h"
+#include "base/log_limit.h"
 #include "base/stats.h"
 #include "net/request.h"
 
@@ -26,6 +27,22 @@ typedef struct rn_net_limits {
     int64_t idle_ms;           /* connections.max.idle.ms */
 } rn_net_limits_t;
 
+/* Causes of the log lines a client can provoke, one per connection or
+   request. Each is rate limited on its own (base/log_limit.h), so a flood
+   of one kind neither fills the log nor hides the lines of another. */
+typedef enum rn_net_log {
+    RN_NET_LOG_ACCEPT = 0,          /* accept or adoption of a socket failed */
+    RN_NET_LOG_REFUSED,             /* closed at accept: past max.connections */
+    RN_NET_LOG_NO_MEMORY,           /* an allocation on the request path failed */
+    RN_NET_LOG_BAD_FRAME,           /* frame length out of bounds */
+    RN_NET_LOG_UNKNOWN_API,         /* API key not in the table */
+    RN_NET_LOG_UNSUPPORTED_VERSION, /* version outside the API's range */
+    RN_NET_LOG_MALFORMED,           /* request header or body does not decode */
+    RN_NET_LOG_RESPONSE,            /* a response could not be built */
+    RN_NET_LOG_CLOSE,               /* any other close: peer mid-frame, write, idle */
+    RN_NET_LOG__COUNT
+} rn_net_log_t;
+
 /* State every loop's net layer shares: limits, counters, the loop ring. */
 struct rn_net_shared {
     rn_net_limits_t limits;
@@ -38,6 +55,7 @@ struct rn_net_shared {
     _Atomic uint64_t connections_accepted_total;
     _Atomic uint64_t connections_refused_total; /* past max.connections */
     rn_net_request_fn on_request;
+    rn_log_limit_t log_limits[RN_NET_LOG__COUNT]; /* one per rn_net_log_t */
 };
 
 struct rn_net {
@@ -55,6 +73,13 @@ struct rn_net {
        handed in at start-up by the server (NULL: not counted). */
     rn_stats_requests_t *request_stats;
 };
+
+/* Sets up the shared counters and log limiters; before any rn_net_init. */
+void rn_net_shared_init(rn_net_shared_t *shared);
+/* The limiter of one cause, for RN_LOG_LIMITED at net->loop->now_ms. */
+static inline rn_log_limit_t *rn_net_log_limit(rn_net_t *net, rn_net_log_t cause) {
+    return &net->shared->log_limits[cause];
+}
 
 rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, void *request_ctx);
 /* Binds host:port on this loop; *port_bound receives the port (for port 0). */

@@ -119,6 +119,7 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     broker->nets = calloc((size_t)cfg->cores, sizeof *broker->nets);
     broker->net_shared.nets = calloc((size_t)cfg->cores, sizeof *broker->net_shared.nets);
     RN_ASSERT(node->cores && broker->nets && broker->net_shared.nets);
+    rn_net_shared_init(&broker->net_shared);
     broker->net_shared.limits = (rn_net_limits_t){
         cfg->socket_request_max_bytes, cfg->max_connections, cfg->connections_max_idle_ms};
     broker->net_shared.net_count = cfg->cores;
