@@ -42,6 +42,9 @@ static void metrics_process(rn_prom_t *prom, const rn_admin_sources_t *src, bool
                    "Client connections refused at max.connections");
     rn_prom_u64(prom, "runnel_connections_refused_total", NULL,
                 rn_stats_read(&net->connections_refused_total));
+    rn_prom_family(prom, "runnel_request_partial_bytes", "gauge",
+                   "Buffer bytes of request frames still being read (queued.max.request.bytes)");
+    rn_prom_i64(prom, "runnel_request_partial_bytes", NULL, atomic_load(&net->partial_bytes));
 }
 
 /* ---- requests, errors, fsync: summed over cores ---- */

@@ -33,6 +33,20 @@
    sent from the file and does not count). A Metadata answer for the largest
    broker is a few MiB. */
 #define RN_RESPONSE_BYTES_MAX (256 * 1024 * 1024)
+/* queued.max.request.bytes default (Kafka: -1, unbounded): buffer bytes of
+   partly read request frames over every connection. A frame's buffer grows
+   only as its bytes arrive, so reaching this takes clients that actually
+   send that much; without a bound, 1,000 connections each sending the
+   prefix of a 100 MB frame and nothing more reserved 95 GB of address
+   space and ran a 2 GiB-limited broker out of memory. 256 MiB holds two
+   maximal frames (socket.request.max.bytes) and thousands of ordinary
+   produce requests being read at once, and is small beside the memory of
+   any host we target. Like Kafka we refuse a positive value below
+   socket.request.max.bytes. */
+#define RN_QUEUED_REQUEST_BYTES_DEFAULT (256LL * 1024 * 1024)
+/* Never more than this share of the address-space limit (RLIMIT_AS), when
+   one is set: the rest is the broker's own (indexes, responses, stacks). */
+#define RN_QUEUED_REQUEST_BYTES_AS_DIVISOR 4
 /* connections.max.idle.ms default, as Kafka's (10 minutes). */
 #define RN_CONN_IDLE_MS_DEFAULT (10 * 60 * 1000)
 /* Listen backlog handed to listen(2). */
@@ -282,6 +296,8 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 
 RN_STATIC_ASSERT(RN_REQUEST_BYTES_MAX_DEFAULT <= RN_REQUEST_BYTES_MAX_CEILING,
                  "default frame limit within the ceiling");
+RN_STATIC_ASSERT(RN_QUEUED_REQUEST_BYTES_DEFAULT >= RN_REQUEST_BYTES_MAX_DEFAULT,
+                 "a maximal frame fits in the default budget of partly read frames");
 RN_STATIC_ASSERT(RN_MESSAGE_BYTES_MAX_DEFAULT < RN_REQUEST_BYTES_MAX_DEFAULT,
                  "a maximal batch fits in a maximal request");
 RN_STATIC_ASSERT(RN_TOPIC_PARTITIONS_MAX <= RN_BROKER_PARTITIONS_MAX,

@@ -3,7 +3,8 @@
  * bytes on the wire.
  *
  * Unknown API keys, unsupported versions and malformed bodies close the
- * connection with a log line, as Kafka does; ApiVersions at an unknown
+ * connection with a log line (rate limited per cause), as Kafka does; so
+ * does running out of memory for the request; ApiVersions at an unknown
  * version is the exception clients rely on: it is answered in v0 form with
  * UNSUPPORTED_VERSION and the ranges (api_versions.c).
  */
@@ -64,8 +65,10 @@ void rn_handler_finish_silently(rn_req_t *req) {
 void *rn_handler_response_new(rn_req_t *req) {
     const rn_api_info_t *api = rn_api_info(req->api_key);
     RN_ASSERT(api != NULL);
-    void *response = rn_arena_alloc(&req->arena, api->response_bytes);
-    RN_ASSERT(response != NULL); /* the arena budget is at least 64 KiB */
+    void *response = req->response_reserved;
+    req->response_reserved = NULL;
+    if (!response) response = rn_arena_alloc(&req->arena, api->response_bytes);
+    RN_ASSERT(response != NULL); /* reserved at dispatch for the first call */
     api->response_init(response);
     return response;
 }
@@ -122,5 +125,10 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
        input; a response is ours and grows with the broker's state (a
        Metadata answer with every partition), bounded by the response limit. */
     req->arena.bytes_max = RN_RESPONSE_BYTES_MAX;
+    req->response_reserved = rn_arena_alloc(&req->arena, api->response_bytes);
+    if (!req->response_reserved) {
+        dispatch_reject(req, RN_NET_LOG_NO_MEMORY, "out of memory for the response");
+        return;
+    }
     handler->handle(core, req, body);
 }

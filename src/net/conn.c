@@ -1,7 +1,14 @@
 /*
  * conn.c: frame assembly, in-order replies and backpressure for one client
  * connection. Small frames are read through a staging buffer (many per read
- * call); a frame larger than it is read straight into its own allocation.
+ * call). A frame larger than it is read straight into its own buffer, which
+ * grows (doubling, up to the frame's length) only as its bytes arrive: a
+ * length prefix alone costs nothing, and a partly read frame holds at most
+ * twice the bytes the peer actually sent. The buffers of partly read frames
+ * of every connection share one budget, queued.max.request.bytes; a
+ * connection whose frame needs more while the budget is spent stops reading
+ * until some is freed, while frames already whole are still served.
+ * An allocation that fails closes that connection, never the broker.
  * It never looks past the request header's first eight bytes.
  */
 #include "net/conn.h"
@@ -17,6 +24,9 @@
 
 #define CONN_RBUF_BYTES (64 * 1024)
 #define CONN_IOV_MAX 64
+/* A frame leaves the staging buffer once it fills it; its own buffer
+   starts at twice that. */
+#define CONN_BIG_BYTES_FIRST (2 * CONN_RBUF_BYTES)
 
 static void conn_ready(rn_watch_t *watch, uint32_t events);
 
@@ -71,12 +81,73 @@ static void req_free(rn_req_t *req) {
     free(req);
 }
 
+/* ---- the budget of partly read frames (queued.max.request.bytes) ---- */
+
+/* Takes bytes of the broker-wide budget. As Kafka's memory pool does, a
+   grant is made while the total is below the limit, so a frame larger than
+   what is left still completes and the total stays below the limit plus
+   one growth step (at most half a frame: see conn_big_grow). */
+static bool conn_budget_take(rn_net_shared_t *shared, size_t bytes) {
+    int64_t max = shared->limits.partial_bytes_max;
+    int64_t used = atomic_load(&shared->partial_bytes);
+    do {
+        if (max > 0 && used >= max) return false;
+    } while (!atomic_compare_exchange_weak(&shared->partial_bytes, &used, used + (int64_t)bytes));
+    return true;
+}
+
+static void conn_budget_give(rn_net_shared_t *shared, size_t bytes) {
+    int64_t before = atomic_fetch_sub(&shared->partial_bytes, (int64_t)bytes);
+    RN_ASSERT(before >= (int64_t)bytes);
+}
+
+/* Parks the connection until the net layer's retry timer. A waiting
+   connection reads nothing, so it would never see its peer leave: one
+   known to be gone (or that goes while waiting, conn_ready) is closed
+   instead, giving its bytes back. Returns 0 if so. */
+static int conn_budget_wait(rn_conn_t *conn) {
+    rn_net_t *net = conn->net;
+    RN_ASSERT(!conn->budget_wait);
+    if (conn->peer_hup) {
+        rn_conn_close(conn, "peer closed mid-frame");
+        return 0;
+    }
+    conn->budget_wait = 1;
+    conn->budget_next = net->budget_waiters;
+    net->budget_waiters = conn;
+    if (net->budget_timer.heap_index < 0)
+        rn_loop_timer_start(net->loop, &net->budget_timer, RN_TIMER_TICK_MS);
+    return 1;
+}
+
+/* Takes a closing connection off the wait list. One not found there is on
+   the list the retry timer is walking, which skips closed connections. */
+static void conn_budget_unwait(rn_conn_t *conn) {
+    rn_conn_t **link = &conn->net->budget_waiters;
+    while (*link && *link != conn) link = &(*link)->budget_next;
+    if (*link) {
+        *link = conn->budget_next;
+        conn->budget_next = NULL;
+    }
+    conn->budget_wait = 0;
+}
+
+/* Drops a partly read frame and gives its bytes back. */
+static void conn_big_drop(rn_conn_t *conn) {
+    if (conn->big_cap) conn_budget_give(conn->net->shared, conn->big_cap);
+    free(conn->big);
+    conn->big = NULL;
+    conn->big_len = conn->big_cap = conn->big_need = 0;
+}
+
 void rn_conn_close_as(rn_conn_t *conn, rn_net_log_t cause, const char *why) {
     if (conn->closed) return;
     rn_net_t *net = conn->net;
     if (why)
         RN_LOG_LIMITED(rn_net_log_limit(net, cause), net->loop->now_ms, "%s: closing: %s",
                        conn->peer, why);
+    if (conn->budget_wait) conn_budget_unwait(conn);
+    conn_big_drop(conn);
     rn_loop_watch(net->loop, conn->fd, 0, &conn->watch);
     net->loop->io->ops->sock_close(net->loop->io, conn->fd);
     conn->closed = 1;
@@ -111,7 +182,7 @@ void rn_conn_reap(rn_conn_t *conn) {
     else
         net->conns = conn->next;
     if (conn->next) conn->next->prev = conn->prev;
-    free(conn->big);
+    RN_ASSERT(conn->big == NULL); /* dropped at close */
     free(conn->rbuf);
     free(conn);
 }
@@ -123,11 +194,19 @@ static int conn_can_take(const rn_conn_t *conn) {
            conn->in_bytes < RN_CONN_INFLIGHT_BYTES_MAX && conn->out_bytes < RN_CONN_OUT_BYTES_MAX;
 }
 
+static void conn_no_memory(rn_conn_t *conn, const char *what) {
+    rn_conn_close_as(conn, RN_NET_LOG_NO_MEMORY, what);
+}
+
 /* Takes ownership of frame and hands the request to the dispatcher. */
 static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     rn_net_t *net = conn->net;
     rn_req_t *req = calloc(1, sizeof *req);
-    RN_ASSERT(req != NULL);
+    if (!req) {
+        free(frame);
+        conn_no_memory(conn, "out of memory for a request");
+        return;
+    }
     req->conn = conn;
     req->frame = frame;
     req->frame_len = len;
@@ -150,8 +229,44 @@ static void conn_dispatch(rn_conn_t *conn, uint8_t *frame, size_t len) {
     net->shared->on_request(net->request_ctx, req);
 }
 
+/* Makes room for more of the big frame: its buffer doubles, up to the
+   frame's length, so each step is at most half the frame. Returns 1 with
+   room made, 0 when the budget has none now (the connection waits), -1
+   when the connection was closed instead (out of memory, or the peer is
+   gone). */
+static int conn_big_grow(rn_conn_t *conn) {
+    RN_ASSERT(conn->big_cap < conn->big_need);
+    size_t cap = conn->big_cap ? conn->big_cap * 2 : CONN_BIG_BYTES_FIRST;
+    if (cap > conn->big_need) cap = conn->big_need;
+    size_t step = cap - conn->big_cap;
+    if (!conn_budget_take(conn->net->shared, step)) return conn_budget_wait(conn) ? 0 : -1;
+    uint8_t *grown = realloc(conn->big, cap);
+    if (!grown) {
+        conn_budget_give(conn->net->shared, step);
+        conn_no_memory(conn, "out of memory for a request frame");
+        return -1;
+    }
+    conn->big = grown;
+    conn->big_cap = cap;
+    return 1;
+}
+
+/* The staging buffer is full with the start of a frame larger than it:
+   moves those bytes to the frame's own buffer. Returns 0 if it must wait
+   for budget or the connection was closed. */
+static int conn_big_start(rn_conn_t *conn, int32_t len) {
+    RN_ASSERT(conn->rbuf_len == CONN_RBUF_BYTES);
+    RN_ASSERT((size_t)len > CONN_RBUF_BYTES - 4);
+    conn->big_need = (size_t)len;
+    if (conn_big_grow(conn) <= 0) return 0;
+    conn->big_len = CONN_RBUF_BYTES - 4;
+    memcpy(conn->big, conn->rbuf + 4, conn->big_len);
+    conn->rbuf_len = 0;
+    return 1;
+}
+
 /* Splits whole frames off the staging buffer. Returns 0 if the connection
-   was closed for a bad frame. */
+   was closed or must wait for budget. */
 static int conn_take_frames(rn_conn_t *conn) {
     size_t pos = 0;
     int32_t frame_max = conn->net->shared->limits.request_bytes_max;
@@ -168,17 +283,15 @@ static int conn_take_frames(rn_conn_t *conn) {
             rn_conn_close_as(conn, RN_NET_LOG_BAD_FRAME, why);
             return 0;
         }
-        uint8_t *frame = malloc((size_t)len);
-        RN_ASSERT(frame != NULL);
-        size_t have = conn->rbuf_len - pos - 4;
         if (!complete) {
-            /* Finish it in its own buffer, read directly. */
-            memcpy(frame, conn->rbuf + pos + 4, have);
-            conn->big = frame;
-            conn->big_len = have;
-            conn->big_need = (size_t)len;
-            pos = conn->rbuf_len;
+            /* Staged until it fills the buffer: a prefix alone costs nothing. */
+            if (pos == 0 && conn->rbuf_len == CONN_RBUF_BYTES) return conn_big_start(conn, len);
             break;
+        }
+        uint8_t *frame = malloc((size_t)len);
+        if (!frame) {
+            conn_no_memory(conn, "out of memory for a request frame");
+            return 0;
         }
         memcpy(frame, conn->rbuf + pos + 4, (size_t)len);
         pos += 4 + (size_t)len;
@@ -190,17 +303,32 @@ static int conn_take_frames(rn_conn_t *conn) {
     return 1;
 }
 
+/* Bytes of the big frame have arrived; hands it on once whole. */
+static void conn_big_read(rn_conn_t *conn, size_t n) {
+    conn->big_len += n;
+    if (conn->big_len < conn->big_need) return;
+    RN_ASSERT(conn->big_cap == conn->big_need);
+    uint8_t *frame = conn->big;
+    size_t len = conn->big_need;
+    conn->big = NULL;
+    conn->big_len = conn->big_cap = conn->big_need = 0;
+    conn_budget_give(conn->net->shared, len);
+    conn_dispatch(conn, frame, len);
+}
+
 void rn_conn_read(rn_conn_t *conn) {
     rn_io_t *io = conn->net->loop->io;
-    while (!conn->closed) {
+    while (!conn->closed && !conn->budget_wait) {
         if (!conn->big && !conn_take_frames(conn)) return;
         if (!conn_can_take(conn)) {
             conn->read_blocked = 1;
             return;
         }
         conn->read_blocked = 0;
+        if (conn->big && conn->big_len == conn->big_cap && conn_big_grow(conn) <= 0) return;
         uint8_t *dst = conn->big ? conn->big + conn->big_len : conn->rbuf + conn->rbuf_len;
-        size_t room = conn->big ? conn->big_need - conn->big_len : CONN_RBUF_BYTES - conn->rbuf_len;
+        size_t room = conn->big ? conn->big_cap - conn->big_len : CONN_RBUF_BYTES - conn->rbuf_len;
+        RN_ASSERT(room > 0);
         size_t n = 0;
         rn_err_t err = io->ops->sock_read(io, conn->fd, dst, room, &n);
         if (err == RN_ERR_AGAIN) return;
@@ -209,16 +337,10 @@ void rn_conn_read(rn_conn_t *conn) {
             return;
         }
         conn->last_active_ms = conn->net->loop->now_ms;
-        if (!conn->big) {
+        if (conn->big)
+            conn_big_read(conn, n);
+        else
             conn->rbuf_len += n;
-            continue;
-        }
-        conn->big_len += n;
-        if (conn->big_len == conn->big_need) {
-            uint8_t *frame = conn->big;
-            conn->big = NULL;
-            conn_dispatch(conn, frame, conn->big_need);
-        }
     }
 }
 
@@ -378,6 +500,10 @@ void rn_conn_write(rn_conn_t *conn) {
 
 static void conn_ready(rn_watch_t *watch, uint32_t events) {
     rn_conn_t *conn = (rn_conn_t *)watch;
+    if (events & RN_IO_EV_HUP) {
+        conn->peer_hup = 1;
+        if (conn->budget_wait) rn_conn_close(conn, "peer closed mid-frame");
+    }
     if (events & RN_IO_EV_WRITE) rn_conn_write(conn);
     if (!conn->closed && (events & RN_IO_EV_READ)) rn_conn_read(conn);
 }

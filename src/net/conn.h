@@ -1,8 +1,9 @@
 /*
  * conn.h: one inbound client connection, owned by one loop.
  *
- * Holds a staging read buffer, the FIFO of requests in arrival order and the
- * write cursor into the oldest finished one. Freed once it is closed and no
+ * Holds a staging read buffer, the partly read frame too large for it, the
+ * FIFO of requests in arrival order and the write cursor into the oldest
+ * finished one. Freed once it is closed and no
  * request of it is still being worked on elsewhere.
  */
 #ifndef RN_NET_CONN_H
@@ -22,10 +23,16 @@ struct rn_conn {
     int read_blocked; /* stopped reading: in-flight or output limit */
     uint8_t *rbuf;    /* staging buffer for small frames */
     size_t rbuf_len;
-    uint8_t *big; /* frame too large for rbuf, read directly */
-    size_t big_len;
-    size_t big_need;
-    rn_req_t *head; /* oldest request, next to be written */
+    /* A frame too large for rbuf, read directly into a buffer that grows
+       as its bytes arrive; big_cap is counted in shared->partial_bytes. */
+    uint8_t *big;
+    size_t big_len;         /* bytes of it read */
+    size_t big_cap;         /* bytes allocated */
+    size_t big_need;        /* the frame's length */
+    int budget_wait;        /* stopped until queued.max.request.bytes has room */
+    int peer_hup;           /* the poller said the peer closed (or reset) */
+    rn_conn_t *budget_next; /* net->budget_waiters list */
+    rn_req_t *head;         /* oldest request, next to be written */
     rn_req_t *tail;
     int32_t inflight;
     size_t in_bytes;     /* frame bytes of requests not yet freed */
@@ -46,7 +53,8 @@ void rn_conn_close(rn_conn_t *conn, const char *why);
 /* Frees a closed connection's finished requests, and the connection once
    none remain; called only from the flush hook, never mid-callback. */
 void rn_conn_reap(rn_conn_t *conn);
-/* Resumes reading after backpressure lifted (called after writes). */
+/* Resumes reading after backpressure lifted (called after writes, and by
+   the net layer's retry once the budget of partial frames may have room). */
 void rn_conn_read(rn_conn_t *conn);
 /* Writes finished replies in order; returns when blocked or done. */
 void rn_conn_write(rn_conn_t *conn);

@@ -67,7 +67,13 @@ static void net_accept(rn_watch_t *watch, uint32_t events) {
             continue;
         }
         net_handoff_t *handoff = malloc(sizeof *handoff);
-        RN_ASSERT(handoff != NULL);
+        if (!handoff) {
+            RN_LOG_LIMITED(rn_net_log_limit(net, RN_NET_LOG_NO_MEMORY), net->loop->now_ms,
+                           "out of memory handing a connection to loop %d; closing it", pick);
+            io->ops->sock_close(io, fd);
+            atomic_fetch_sub(&shared->connections_open, 1);
+            continue;
+        }
         handoff->mail.fn = handoff_arrived;
         handoff->net = owner;
         handoff->fd = fd;
@@ -87,6 +93,22 @@ static void net_idle_sweep(rn_timer_t *timer) {
     for (int cause = 0; cause < RN_NET_LOG__COUNT; cause++)
         rn_log_limit_flush(rn_net_log_limit(net, (rn_net_log_t)cause), net->loop->now_ms);
     rn_loop_timer_start(net->loop, &net->idle_timer, NET_IDLE_SWEEP_MS);
+}
+
+/* Retries the connections that stopped for want of budget for a partly
+   read frame: budget freed on any loop frees them, so they poll. */
+static void net_budget_retry(rn_timer_t *timer) {
+    rn_net_t *net = (rn_net_t *)((char *)timer - offsetof(rn_net_t, budget_timer));
+    rn_conn_t *conn = net->budget_waiters;
+    net->budget_waiters = NULL;
+    while (conn) {
+        rn_conn_t *next = conn->budget_next;
+        conn->budget_next = NULL;
+        int waiting = conn->budget_wait;
+        conn->budget_wait = 0;
+        if (waiting && !conn->closed) rn_conn_read(conn); /* may wait again */
+        conn = next;
+    }
 }
 
 void rn_net_flush(void *arg) {
@@ -128,6 +150,7 @@ rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, vo
     net->listen_fd = RN_FD_NONE;
     net->listen_watch.on_ready = net_accept;
     rn_timer_init(&net->idle_timer, net_idle_sweep);
+    rn_timer_init(&net->budget_timer, net_budget_retry);
     rn_loop_timer_start(loop, &net->idle_timer, NET_IDLE_SWEEP_MS);
     rn_loop_add_hook(loop, rn_net_flush, net);
     return RN_OK;
@@ -150,5 +173,6 @@ void rn_net_shutdown(rn_net_t *net) {
     }
     for (rn_conn_t *conn = net->conns; conn; conn = conn->next) rn_conn_close(conn, NULL);
     rn_loop_timer_stop(net->loop, &net->idle_timer);
+    rn_loop_timer_stop(net->loop, &net->budget_timer);
     rn_net_flush(net);
 }

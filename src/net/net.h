@@ -25,6 +25,9 @@ typedef struct rn_net_limits {
     int32_t request_bytes_max; /* socket.request.max.bytes */
     int32_t connections_max;   /* max.connections, whole broker */
     int64_t idle_ms;           /* connections.max.idle.ms */
+    /* queued.max.request.bytes: buffer bytes of partly read frames over
+       every connection; <= 0 is unbounded. See conn.c for how it holds. */
+    int64_t partial_bytes_max;
 } rn_net_limits_t;
 
 /* Causes of the log lines a client can provoke, one per connection or
@@ -50,7 +53,10 @@ struct rn_net_shared {
     int net_count;
     atomic_int connections_open;
     atomic_int requests_open; /* read but not yet freed, across every loop */
-    atomic_uint accept_next;  /* round-robin cursor */
+    /* Buffer bytes held by frames still being read (not the staging
+       buffers), across every loop; bounded by limits.partial_bytes_max. */
+    _Atomic int64_t partial_bytes;
+    atomic_uint accept_next; /* round-robin cursor */
     /* Written by the listening loop only (rn_stats_add), read by metrics. */
     _Atomic uint64_t connections_accepted_total;
     _Atomic uint64_t connections_refused_total; /* past max.connections */
@@ -66,6 +72,10 @@ struct rn_net {
     rn_fd_t listen_fd; /* RN_FD_NONE except on the listening loop */
     rn_watch_t listen_watch;
     rn_timer_t idle_timer;
+    /* Connections stopped until the partial-frame budget has room, and the
+       timer that retries them (budget freed on any loop frees them). */
+    rn_conn_t *budget_waiters;
+    rn_timer_t budget_timer;
     uint64_t requests_total;
     void *request_ctx; /* handed to on_request with each request of this loop */
     int stopped;       /* rn_net_shutdown ran: late hand-offs are closed */

@@ -48,6 +48,10 @@ struct rn_req {
     int finished;        /* response complete (or none is due) */
     int no_response;     /* acks=0 produce: nothing is written back */
     void *handler_state; /* owned by the handler until it finishes */
+    /* The response struct, taken from the arena before the handler runs so
+       that running out of memory closes the connection at dispatch, never
+       inside a handler; rn_handler_response_new hands it out. */
+    void *response_reserved;
 };
 
 /* Adds a file range after the bytes already in req->out; arena-allocated. */

@@ -10,6 +10,7 @@
  */
 #include "server/broker.h"
 #include "base/assert.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "cluster/purge.h"
 #include "cluster/topics.h"
@@ -18,8 +19,10 @@
 #include "proto/batch_inflate.h"
 #include "server/identity.h"
 
+#include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +115,20 @@ static void node_tidy(rn_timer_t *timer) {
     rn_loop_timer_start(&node->cores[0].loop, &node->tidy_timer, RN_NODE_TIDY_MS);
 }
 
+/* queued.max.request.bytes, no more than a share of the address-space
+   limit when one is set (<= 0: unbounded, as Kafka's -1). */
+static int64_t broker_partial_bytes_max(const rn_config_t *cfg) {
+    int64_t max =
+        broker_setting_i64(cfg, "queued.max.request.bytes", RN_QUEUED_REQUEST_BYTES_DEFAULT);
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) return max;
+    int64_t share = (int64_t)(as.rlim_cur / RN_QUEUED_REQUEST_BYTES_AS_DIVISOR);
+    if (max > 0 && max <= share) return max;
+    RN_INFO("broker", "queued.max.request.bytes: %" PRId64 " (1/%d of the address-space limit)",
+            share, RN_QUEUED_REQUEST_BYTES_AS_DIVISOR);
+    return share;
+}
+
 static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     node->core_count = cfg->cores;
@@ -120,8 +137,9 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     broker->net_shared.nets = calloc((size_t)cfg->cores, sizeof *broker->net_shared.nets);
     RN_ASSERT(node->cores && broker->nets && broker->net_shared.nets);
     rn_net_shared_init(&broker->net_shared);
-    broker->net_shared.limits = (rn_net_limits_t){
-        cfg->socket_request_max_bytes, cfg->max_connections, cfg->connections_max_idle_ms};
+    broker->net_shared.limits =
+        (rn_net_limits_t){cfg->socket_request_max_bytes, cfg->max_connections,
+                          cfg->connections_max_idle_ms, broker_partial_bytes_max(cfg)};
     broker->net_shared.net_count = cfg->cores;
     broker->net_shared.on_request = rn_handler_dispatch;
     for (int i = 0; i < cfg->cores; i++) {
@@ -155,9 +173,24 @@ static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) 
     return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources, &broker->admin);
 }
 
+/* Settings that must agree with each other, as Kafka checks them. */
+static rn_err_t broker_check_settings(const rn_config_t *cfg) {
+    int64_t queued = broker_setting_i64(cfg, "queued.max.request.bytes", -1);
+    if (queued > 0 && queued < cfg->socket_request_max_bytes) {
+        RN_ERROR("broker",
+                 "queued.max.request.bytes must be larger or equal to "
+                 "socket.request.max.bytes (%d)",
+                 cfg->socket_request_max_bytes);
+        return RN_ERR_INVALID;
+    }
+    return RN_OK;
+}
+
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
-    rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
+    rn_err_t err = broker_check_settings(cfg);
+    if (err != RN_OK) return err;
+    err = rn_io_dir_create(io, node->settings.log_dir);
     if (err == RN_OK) err = rn_identity_load(io, cfg, node->cluster_id, sizeof node->cluster_id);
     if (err != RN_OK) {
         RN_ERROR("broker", "cannot prepare %s: %s", node->settings.log_dir, rn_err_name(err));

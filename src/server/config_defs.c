@@ -102,6 +102,9 @@ static const rn_config_def_t defs[] = {
     INT("max.connections", "10000", 0, I32_MAX,
         "Runnel default 10000 (Kafka: unbounded): connections accepted at once"),
     LONG("connections.max.idle.ms", "600000", -1, "close connections idle this long; -1 = never"),
+    LONG("queued.max.request.bytes", "268435456", -1,
+         "Runnel default 268435456 (Kafka: -1): buffer bytes of partly read requests over all "
+         "connections; <= 0 = unbounded"),
     INT("cores", "0", 0, RN_CORES_MAX,
         "Runnel: event-loop threads, each serving network and disk; 0 = the CPU count"),
     INT("num.io.threads", "8", 1, I32_MAX,

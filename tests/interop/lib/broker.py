@@ -13,7 +13,10 @@ Which broker runs is chosen by the environment:
                                        first use), storage formatted first
 
 `settings` are Kafka config names (num.partitions, log.segment.bytes, ...) and
-are passed to either broker unchanged. The port is a free loopback port picked
+are passed to either broker unchanged. `rlimits` ({resource.RLIMIT_NOFILE:
+(soft, hard)}, ...) are set in the broker process before it starts, as
+`prlimit` would (the process is still the broker itself, so pid and
+/proc/PID/status are its own). The port is a free loopback port picked
 at construction and kept across restart(). The data directory is a temporary
 directory unless one is given; it is removed at exit unless a test point failed
 (or RUNNEL_TEST_KEEP=1). The broker's stdout and stderr go to log_path; when a
@@ -28,6 +31,7 @@ import atexit
 import base64
 import ctypes
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -86,6 +90,15 @@ def _die_with_parent():
         pass
 
 
+def _preexec(rlimits):
+    """preexec_fn: die with the parent, then apply the resource limits."""
+    def run():
+        _die_with_parent()
+        for which, limits in rlimits.items():
+            resource.setrlimit(which, limits)
+    return run
+
+
 # -- minimal Kafka wire requests for readiness checks ---------------------
 
 def _recv_exact(sock, n):
@@ -138,8 +151,9 @@ class BrokerError(Exception):
 
 
 class Broker:
-    def __init__(self, settings=None, data_dir=None, name=None):
+    def __init__(self, settings=None, data_dir=None, name=None, rlimits=None):
         self.settings = {str(k): str(v) for k, v in (settings or {}).items()}
+        self.rlimits = dict(rlimits or {})
         self.target = target()
         self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
@@ -274,7 +288,7 @@ class Broker:
         self.returncode = None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log_file,
                                      stderr=subprocess.STDOUT, env=env, cwd=self._work,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=_preexec(self.rlimits))
         self.starts += 1
         _live.append(self)
         if wait:
