@@ -38,8 +38,9 @@ static void metrics_process(rn_prom_t *prom, const rn_admin_sources_t *src, bool
                    "Client connections accepted");
     rn_prom_u64(prom, "runnel_connections_accepted_total", NULL,
                 rn_stats_read(&net->connections_accepted_total));
-    rn_prom_family(prom, "runnel_connections_refused_total", "counter",
-                   "Client connections refused at max.connections");
+    rn_prom_family(
+        prom, "runnel_connections_refused_total", "counter",
+        "Client connections closed at accept: past max.connections or out of file descriptors");
     rn_prom_u64(prom, "runnel_connections_refused_total", NULL,
                 rn_stats_read(&net->connections_refused_total));
     rn_prom_family(prom, "runnel_request_partial_bytes", "gauge",

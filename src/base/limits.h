@@ -49,6 +49,18 @@
 #define RN_QUEUED_REQUEST_BYTES_AS_DIVISOR 4
 /* connections.max.idle.ms default, as Kafka's (10 minutes). */
 #define RN_CONN_IDLE_MS_DEFAULT (10 * 60 * 1000)
+/* Descriptors the listener keeps free for the broker's own files: a new
+   connection that would leave fewer is closed at once, so a flood of
+   connections cannot make a segment roll, an index or checkpoint write or
+   the metadata log fail for want of one (net/net.c). */
+#define RN_FD_RESERVED 64
+/* Retry delay of accept after it failed (out of memory or descriptors):
+   from the first, doubling to the last, back to none after a success. */
+#define RN_ACCEPT_RETRY_MS_MIN 10
+#define RN_ACCEPT_RETRY_MS_MAX 1000
+/* Connections accepted in one go before the listening loop turns to its
+   other work (the rest are accepted on its next turn). */
+#define RN_ACCEPT_BATCH_MAX 256
 /* Listen backlog handed to listen(2). */
 #define RN_LISTEN_BACKLOG 1024
 /* Event loop threads; more than this gains nothing on any machine we target. */

@@ -28,6 +28,9 @@ typedef struct rn_net_limits {
     /* queued.max.request.bytes: buffer bytes of partly read frames over
        every connection; <= 0 is unbounded. See conn.c for how it holds. */
     int64_t partial_bytes_max;
+    /* The process's open-files limit (0: unknown): the listener closes a
+       new connection that would leave fewer than RN_FD_RESERVED free. */
+    int64_t fd_limit;
 } rn_net_limits_t;
 
 /* Causes of the log lines a client can provoke, one per connection or
@@ -71,6 +74,9 @@ struct rn_net {
     rn_conn_t *dirty;  /* connections with replies to write this turn */
     rn_fd_t listen_fd; /* RN_FD_NONE except on the listening loop */
     rn_watch_t listen_watch;
+    rn_fd_t spare_fd;          /* held to accept-and-close when out of descriptors */
+    rn_timer_t accept_timer;   /* retries accept after a failure, or a batch */
+    int64_t accept_backoff_ms; /* current retry delay; 0 after a success */
     rn_timer_t idle_timer;
     /* Connections stopped until the partial-frame budget has room, and the
        timer that retries them (budget freed on any loop frees them). */

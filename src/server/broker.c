@@ -129,6 +129,56 @@ static int64_t broker_partial_bytes_max(const rn_config_t *cfg) {
     return share;
 }
 
+/* The soft open-files limit, which main raised to the hard one (0:
+   unknown or unlimited). */
+static int64_t broker_fd_limit(void) {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 0;
+    return (int64_t)lim.rlim_cur;
+}
+
+static int broker_count_entry(void *ctx, const char *name) {
+    (void)name;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+static int32_t broker_partition_count(rn_node_t *node) {
+    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    int32_t count = 0;
+    for (int32_t t = 0; t < table->topic_count; t++) count += table->topics[t]->partition_count;
+    rn_ptable_release(table);
+    return count;
+}
+
+/* Says at start what the open-files limit allows. Every connection holds
+   a descriptor, every partition holds its segments' log files, and the
+   listener keeps RN_FD_RESERVED free (net/net.c). */
+static void broker_fd_report(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
+    int64_t limit = broker->net_shared.limits.fd_limit;
+    int64_t in_use = 0;
+    if (limit <= 0 || rn_io_dir_list(io, "/proc/self/fd", broker_count_entry, &in_use) != RN_OK)
+        return;
+    in_use--; /* the listing's own descriptor */
+    int64_t room = limit - in_use - RN_FD_RESERVED;
+    int32_t parts = broker_partition_count(&broker->node);
+    if (room >= cfg->max_connections) {
+        RN_INFO("broker",
+                "open-files limit %lld: %lld in use (segment files of %d partition(s) and the "
+                "broker's own); room for max.connections=%d and about %lld more segment files",
+                (long long)limit, (long long)in_use, parts, cfg->max_connections,
+                (long long)(room - cfg->max_connections));
+        return;
+    }
+    RN_WARN("broker",
+            "open-files limit %lld: %lld in use (segment files of %d partition(s) and the "
+            "broker's own); room for only about %lld connections (max.connections=%d), fewer "
+            "as segments are added; connections past it are closed at once: raise the limit "
+            "(ulimit -n, LimitNOFILE)",
+            (long long)limit, (long long)in_use, parts, (long long)(room > 0 ? room : 0),
+            cfg->max_connections);
+}
+
 static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     node->core_count = cfg->cores;
@@ -137,9 +187,9 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     broker->net_shared.nets = calloc((size_t)cfg->cores, sizeof *broker->net_shared.nets);
     RN_ASSERT(node->cores && broker->nets && broker->net_shared.nets);
     rn_net_shared_init(&broker->net_shared);
-    broker->net_shared.limits =
-        (rn_net_limits_t){cfg->socket_request_max_bytes, cfg->max_connections,
-                          cfg->connections_max_idle_ms, broker_partial_bytes_max(cfg)};
+    broker->net_shared.limits = (rn_net_limits_t){
+        cfg->socket_request_max_bytes, cfg->max_connections, cfg->connections_max_idle_ms,
+        broker_partial_bytes_max(cfg), broker_fd_limit()};
     broker->net_shared.net_count = cfg->cores;
     broker->net_shared.on_request = rn_handler_dispatch;
     for (int i = 0; i < cfg->cores; i++) {
@@ -212,6 +262,7 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     RN_INFO("broker", "node %d listening on %s:%u with %d core(s), data in %s, acks %s",
             cfg->node_id, lis->host[0] ? lis->host : "*", (unsigned)broker->port_bound, cfg->cores,
             node->settings.log_dir, cfg->durable_acks ? "after fsync" : "from the page cache");
+    broker_fd_report(broker, io, cfg);
     return RN_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -39,8 +40,27 @@ static void server_malloc_tune(void) {
     mallopt(M_TRIM_THRESHOLD, RN_MALLOC_TRIM_BYTES);
 }
 
+/* Every connection and every open segment file holds a descriptor, and
+   the soft open-files limit is often 1024 where the hard one allows far
+   more: take all the hard limit allows. The broker logs at start what it
+   leaves room for. */
+static void server_fd_limit_raise(void) {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        RN_WARN("server", "cannot raise the open-files limit from %llu to %llu",
+                (unsigned long long)was, (unsigned long long)lim.rlim_max);
+        return;
+    }
+    RN_INFO("server", "raised the open-files limit from %llu to %llu", (unsigned long long)was,
+            (unsigned long long)lim.rlim_max);
+}
+
 static int run_server(int argc, char **argv) {
     server_malloc_tune();
+    server_fd_limit_raise();
     rn_config_t cfg;
     char errmsg[512];
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
