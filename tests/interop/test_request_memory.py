@@ -14,8 +14,11 @@ read frames share one bounded budget (queued.max.request.bytes).
   a produce larger than the staging buffer waits for budget, and is
   answered once the hogs go away.
 
-Runnel only: Kafka's default queued.max.request.bytes is -1, and it
-allocates each announced frame whole from its heap.
+- A positive queued.max.request.bytes below socket.request.max.bytes is
+  refused at start, as Kafka refuses it (checked against both).
+
+The memory points are Runnel's only: Kafka's default queued.max.request.bytes
+is -1, and it allocates each announced frame whole from its heap.
 """
 
 import os
@@ -26,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import kwire  # noqa: E402
-from broker import Broker, runnel_bin, target  # noqa: E402
+from broker import Broker, BrokerError, runnel_bin, target  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 
@@ -207,8 +210,23 @@ def test_budget_broker(t):
         test_budget(t, b)
 
 
+def test_budget_below_frame_limit(t):
+    b = Broker({"queued.max.request.bytes": 1000})
+    try:
+        b.start(timeout=60)
+        started = True
+    except BrokerError:
+        started = False
+    b.stop()
+    t.ok(not started, "queued.max.request.bytes below socket.request.max.bytes: the broker "
+         "refuses to start")
+    t.ok("queued.max.request.bytes must be larger or equal to socket.request.max.bytes"
+         in b.log_tail(200), "and says why, in Kafka's words")
+
+
 def main():
     t = Tap("memory of requests being read")
+    t.run(test_budget_below_frame_limit)
     if target() != "runnel":
         t.skip("request memory", "Kafka (queued.max.request.bytes=-1) allocates each "
                "announced frame whole from its heap")
