@@ -44,10 +44,11 @@ static void handoff_arrived(rn_mail_t *mail) {
  * connection in the listen queue; the listener's readiness is edge
  * triggered, so nothing would look at the queue again until yet another
  * connection arrived, and its clients would wait without an answer or a
- * close. We hold what we can and close the rest at once, as Kafka closes a
- * connection it cannot take: a client told at once reconnects with its
- * backoff (or tries another broker), while one left in the queue waits out
- * its request timeout. Two mechanisms do it:
+ * close. We hold what we can and close the rest at once, as we close one
+ * past max.connections (and Kafka one past max.connections.per.ip): a
+ * client told at once reconnects with its backoff (or tries another
+ * broker), while one left in the queue waits out its request timeout. Two
+ * mechanisms do it:
  *
  * - Headroom: accept hands out the lowest free descriptor, so a new
  *   socket numbered within RN_FD_RESERVED of the open-files limit means
