@@ -78,6 +78,7 @@ static int run_server(int argc, char **argv) {
     if (err != RN_OK) {
         fprintf(stderr, "runnel: the broker did not start (%s); see the log above\n",
                 rn_err_name(err));
+        rn_config_free(&cfg);
         return 1;
     }
     rn_broker_run_until_signal(&broker);
