@@ -7,7 +7,8 @@
  * twice the bytes the peer actually sent. The buffers of partly read frames
  * of every connection share one budget, queued.max.request.bytes; a
  * connection whose frame needs more while the budget is spent stops reading
- * until some is freed, while frames already whole are still served.
+ * until some is freed (but for one frame at a time, so some frame always
+ * completes), while frames already whole are still served.
  * An allocation that fails closes that connection, never the broker.
  * It never looks past the request header's first eight bytes.
  */
@@ -84,9 +85,9 @@ static void req_free(rn_req_t *req) {
 /* ---- the budget of partly read frames (queued.max.request.bytes) ---- */
 
 /* Takes bytes of the broker-wide budget. As Kafka's memory pool does, a
-   grant is made while the total is below the limit, so a frame larger than
-   what is left still completes and the total stays below the limit plus
-   one growth step (at most half a frame: see conn_big_grow). */
+   grant is made while the total is below the limit, so the total stays
+   below the limit plus one growth step (at most half a frame: see
+   conn_big_grow). */
 static bool conn_budget_take(rn_net_shared_t *shared, size_t bytes) {
     int64_t max = shared->limits.partial_bytes_max;
     int64_t used = atomic_load(&shared->partial_bytes);
@@ -99,6 +100,32 @@ static bool conn_budget_take(rn_net_shared_t *shared, size_t bytes) {
 static void conn_budget_give(rn_net_shared_t *shared, size_t bytes) {
     int64_t before = atomic_fetch_sub(&shared->partial_bytes, (int64_t)bytes);
     RN_ASSERT(before >= (int64_t)bytes);
+}
+
+/* Grants step more bytes to conn's frame: from the budget while it has
+   room; past it, to one frame of the broker at a time, the overdraft,
+   which keeps growing until it completes or its connection closes. A frame
+   waiting for budget is waiting for others to complete, and each of those
+   may be waiting too, its peer's bytes (even its close) stuck behind its
+   full buffer; the overdraft lets one finish, and so each in turn. So the
+   total stays below the limit plus one growth step plus one frame. */
+static bool conn_budget_grant(rn_conn_t *conn, size_t step) {
+    rn_net_shared_t *shared = conn->net->shared;
+    if (!conn->overdraft) {
+        if (conn_budget_take(shared, step)) return true;
+        int taken = 0;
+        if (!atomic_compare_exchange_strong(&shared->overdraft_taken, &taken, 1)) return false;
+        conn->overdraft = 1;
+    }
+    atomic_fetch_add(&shared->partial_bytes, (int64_t)step);
+    return true;
+}
+
+/* Gives up the overdraft once the frame holding it is whole or dropped. */
+static void conn_overdraft_end(rn_conn_t *conn) {
+    if (!conn->overdraft) return;
+    conn->overdraft = 0;
+    atomic_store(&conn->net->shared->overdraft_taken, 0);
 }
 
 /* Parks the connection until the net layer's retry timer. A waiting
@@ -135,6 +162,7 @@ static void conn_budget_unwait(rn_conn_t *conn) {
 /* Drops a partly read frame and gives its bytes back. */
 static void conn_big_drop(rn_conn_t *conn) {
     if (conn->big_cap) conn_budget_give(conn->net->shared, conn->big_cap);
+    conn_overdraft_end(conn);
     free(conn->big);
     conn->big = NULL;
     conn->big_len = conn->big_cap = conn->big_need = 0;
@@ -239,7 +267,7 @@ static int conn_big_grow(rn_conn_t *conn) {
     size_t cap = conn->big_cap ? conn->big_cap * 2 : CONN_BIG_BYTES_FIRST;
     if (cap > conn->big_need) cap = conn->big_need;
     size_t step = cap - conn->big_cap;
-    if (!conn_budget_take(conn->net->shared, step)) return conn_budget_wait(conn) ? 0 : -1;
+    if (!conn_budget_grant(conn, step)) return conn_budget_wait(conn) ? 0 : -1;
     uint8_t *grown = realloc(conn->big, cap);
     if (!grown) {
         conn_budget_give(conn->net->shared, step);
@@ -313,6 +341,7 @@ static void conn_big_read(rn_conn_t *conn, size_t n) {
     conn->big = NULL;
     conn->big_len = conn->big_cap = conn->big_need = 0;
     conn_budget_give(conn->net->shared, len);
+    conn_overdraft_end(conn);
     conn_dispatch(conn, frame, len);
 }
 

@@ -31,6 +31,7 @@ struct rn_conn {
     size_t big_need;        /* the frame's length */
     int budget_wait;        /* stopped until queued.max.request.bytes has room */
     int peer_hup;           /* the poller said the peer closed (or reset) */
+    int overdraft;          /* this frame holds shared->overdraft_taken */
     rn_conn_t *budget_next; /* net->budget_waiters list */
     rn_req_t *head;         /* oldest request, next to be written */
     rn_req_t *tail;

@@ -59,6 +59,8 @@ struct rn_net_shared {
     /* Buffer bytes held by frames still being read (not the staging
        buffers), across every loop; bounded by limits.partial_bytes_max. */
     _Atomic int64_t partial_bytes;
+    /* 1 while one frame grows past the budget (conn.c, the overdraft). */
+    atomic_int overdraft_taken;
     atomic_uint accept_next; /* round-robin cursor */
     /* Written by the listening loop only (rn_stats_add), read by metrics. */
     _Atomic uint64_t connections_accepted_total;
