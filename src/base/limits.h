@@ -248,10 +248,11 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* Lines of one cause (a bad frame, an unknown API key, a refused
    connection, ...) written per window; the rest are counted and summed up
    in one line when the window turns. A client can provoke a line per
-   request: at 10 a second per cause a flood of any size writes a few KiB
-   a minute, while a lone misbehaving client is still seen line by line. */
-#define RN_LOG_LIMIT_LINES 10
-#define RN_LOG_LIMIT_WINDOW_MS 1000
+   request: at 5 per 10 s per cause, a flood mixing every cause a client
+   can provoke (about six at once) writes under 4 lines a second, while a
+   lone misbehaving client is still seen line by line. */
+#define RN_LOG_LIMIT_LINES 5
+#define RN_LOG_LIMIT_WINDOW_MS 10000
 
 /* ---- time ---- */
 
