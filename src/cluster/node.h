@@ -51,6 +51,7 @@ typedef struct rn_node_settings {
     int16_t default_replication_factor;
     bool durable_acks; /* fsync before acknowledging (the default) */
     bool delete_topic_enable;
+    int32_t fetch_max_bytes; /* fetch.max.bytes: caps a Fetch request's max_bytes */
     int64_t retention_check_interval_ms;
     char metadata_dir[RN_STORAGE_PATH_BYTES_MAX];
     /* Broker-wide defaults of topic settings; lives as long as the node. */

@@ -7,6 +7,15 @@
  * segment; the origin core sends the range with sendfile, never copying
  * record bytes. If fewer than min_bytes are ready the request parks until
  * new data is committed on any core (a poke) or max_wait_ms passes.
+ *
+ * Size limits (KIP-74): each partition reads at most min(partition_max_bytes,
+ * max_bytes), max_bytes itself capped by the broker's fetch.max.bytes; the
+ * response keeps partitions in request order while their ranges fit in
+ * max_bytes; the first range that does not is read again within the room
+ * left, so it sends the whole batches that fit. Only the first non-empty
+ * partition may exceed a limit, by its first batch, so a consumer always
+ * progresses past a batch larger than its limits; anywhere else a batch
+ * that does not fit is not sent.
  */
 #include "handlers/handler.h"
 #include "proto/gen/fetch_request.h"
@@ -20,7 +29,7 @@ typedef struct fetch_state fetch_state_t;
 typedef struct fetch_op {
     rn_part_op_t op; /* op.part: referenced; NULL for an unknown partition */
     int64_t fetch_offset;
-    int32_t max_bytes;
+    int32_t max_bytes; /* min(partition_max_bytes, the request's max_bytes) */
     rn_fetch_response_partition_data_t *out;
     rn_log_read_t read;
     rn_file_range_t range;
@@ -36,7 +45,10 @@ struct fetch_state {
     int32_t min_bytes;
     int32_t max_bytes;
     int64_t deadline_ms;
-    bool final; /* respond whatever the result */
+    bool final;        /* respond whatever the result */
+    fetch_op_t *trim;  /* the first range dropped while max_bytes had room left */
+    int64_t trim_room; /* max_bytes left before it */
+    bool trimmed;      /* `trim` was read again within trim_room */
     rn_timer_t timer;
     fetch_state_t *park_next;
 };
@@ -77,14 +89,26 @@ static void fetch_drop_reads(fetch_state_t *state) {
     }
 }
 
-/* Bytes ready, dropping ranges past the request's max_bytes (the first
-   non-empty partition always keeps its batch, as Kafka does). */
+/* Bytes ready, dropping ranges past the request's max_bytes or their
+   partition's limit: a read holds one batch larger than its limit when that
+   batch alone was found, which only the first non-empty partition sends.
+   Notes the first range dropped while max_bytes still had room for a batch,
+   to be read again within that room (fetch_trim). */
 static int64_t fetch_tally(fetch_state_t *state) {
     int64_t total = 0;
+    state->trim = NULL;
     for (int32_t i = 0; i < state->op_count; i++) {
         fetch_op_t *op = &state->ops[i];
         if (op->read.len == 0) continue;
-        if (total > 0 && total + (int64_t)op->read.len > state->max_bytes) {
+        bool fits = op->read.len <= (uint64_t)op->max_bytes &&
+                    total + (int64_t)op->read.len <= state->max_bytes;
+        if (total > 0 && !fits) {
+            int64_t room = state->max_bytes - total;
+            if (!state->trim && room >= RN_BATCH_LOG_OVERHEAD + RN_BATCH_HEADER_BYTES &&
+                op->read.len > (uint64_t)room) {
+                state->trim = op;
+                state->trim_room = room;
+            }
             rn_log_read_release(&op->read);
             op->read = (rn_log_read_t){0};
             continue;
@@ -92,6 +116,19 @@ static int64_t fetch_tally(fetch_state_t *state) {
         total += (int64_t)op->read.len;
     }
     return total;
+}
+
+/* Reads the partition whose range did not fit again, within the room
+   max_bytes has left, so it sends the batches that fit (as Kafka, which
+   reads partitions one after another); then the response goes out. */
+static void fetch_trim(fetch_state_t *state) {
+    fetch_op_t *op = state->trim;
+    op->max_bytes = (int32_t)state->trim_room;
+    state->trimmed = true;
+    state->final = true;
+    rn_fanout_begin(&state->fan, state->fan.origin, fetch_evaluate);
+    rn_fanout_send(&state->fan, &op->op, fetch_op_run);
+    rn_fanout_end(&state->fan);
 }
 
 static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
@@ -194,7 +231,10 @@ static void fetch_evaluate(rn_fanout_t *fan) {
         any_error |= state->ops[i].op.part && state->ops[i].err != RN_OK;
     if (state->final || any_error || total >= state->min_bytes ||
         fan->origin->loop.now_ms >= state->deadline_ms) {
-        fetch_respond(state);
+        if (state->trim && !state->trimmed)
+            fetch_trim(state);
+        else
+            fetch_respond(state);
         return;
     }
     fetch_drop_reads(state);
@@ -230,6 +270,7 @@ static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table,
         op->out->partition_index = pin->partition;
         op->fetch_offset = pin->fetch_offset;
         op->max_bytes = pin->partition_max_bytes > 0 ? pin->partition_max_bytes : 1;
+        if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
         op->op.part = rn_ptable_partition(table, topic->topic, pin->partition);
         if (op->op.part) rn_partition_ref(op->op.part);
     }
@@ -244,6 +285,8 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     state->resp = rn_handler_response_new(req);
     state->min_bytes = in->min_bytes > 0 ? in->min_bytes : 0;
     state->max_bytes = in->max_bytes > 0 ? in->max_bytes : 1;
+    int32_t broker_max = core->node->settings.fetch_max_bytes;
+    if (broker_max > 0 && state->max_bytes > broker_max) state->max_bytes = broker_max;
     state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
     int32_t part_count = fetch_count_partitions(in);
     state->ops = rn_arena_alloc(&req->arena, (size_t)part_count * sizeof *state->ops + 1);

@@ -66,6 +66,7 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->default_replication_factor = cfg->default_replication_factor;
     set->durable_acks = cfg->durable_acks;
     set->delete_topic_enable = cfg->delete_topic_enable;
+    set->fetch_max_bytes = cfg->fetch_max_bytes;
     snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
     set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;

@@ -2,7 +2,7 @@
 
 Only what the raw-socket tests need: request headers v1/v2, ApiVersions,
 Metadata v1, Produce v3/v7 carrying a record batch v2 built here (with a
-CRC-32C of our own), ListOffsets v1, and a connection that reads whole frames
+CRC-32C of our own), ListOffsets v1, Fetch v4..v11, and a connection that reads whole frames
 with a deadline. Every builder takes knobs to make the bytes lie (a wrong
 CRC, magic, length or count) because lying is what the tests are for.
 
@@ -14,6 +14,7 @@ import struct
 import time
 
 API_PRODUCE = 0
+API_FETCH = 1
 API_LIST_OFFSETS = 2
 API_METADATA = 3
 API_API_VERSIONS = 18
@@ -292,6 +293,33 @@ def produce_request(corr_id, topic, partition, records, version=7, acks=-1,
     return frame(hdr + body)
 
 
+def fetch_request(corr_id, topics, version=11, max_bytes=0x7FFFFFFF, min_bytes=1,
+                  max_wait_ms=0):
+    """Fetch v4..v11 (classic), sessionless; topics is
+    [(topic, [(partition, fetch_offset, partition_max_bytes)])]."""
+    assert 4 <= version <= 11
+    hdr = request_header(API_FETCH, version, corr_id)
+
+    def part(p, offset, pmax):
+        b = i32(p)
+        if version >= 9:
+            b += i32(-1)  # current_leader_epoch
+        b += i64(offset)
+        if version >= 5:
+            b += i64(-1)  # log_start_offset (followers only)
+        return b + i32(pmax)
+
+    body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0)
+    if version >= 7:
+        body += i32(0) + i32(-1)  # no session
+    body += array([string(t) + array([part(*p) for p in parts]) for t, parts in topics])
+    if version >= 7:
+        body += array([])  # forgotten topics
+    if version >= 11:
+        body += string("")  # rack
+    return frame(hdr + body)
+
+
 # ---------------------------------------------------------------- responses
 
 def parse_api_versions(body, version):
@@ -365,6 +393,45 @@ def parse_list_offsets_v1(body):
         for _ in range(r.i32()):
             out.append((name, r.i32(), r.i16(), r.i64(), r.i64()))
     return out
+
+
+def parse_fetch(body, version):
+    """Fetch v4..v11: (top error_code, [(topic, partition, error_code,
+    high_watermark, records)]) where records is the record set's bytes, or
+    None when its length is -1 (a null record set). v4..v6 have no top
+    error code (0)."""
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+    top = 0
+    if version >= 7:
+        top = r.i16()
+        r.i32()  # session_id
+    out = []
+    for _ in range(r.i32()):
+        name = r.string()
+        for _ in range(r.i32()):
+            idx, err, hw = r.i32(), r.i16(), r.i64()
+            r.i64()  # last_stable_offset
+            if version >= 5:
+                r.i64()  # log_start_offset
+            r.array(lambda rr: (rr.i64(), rr.i64()))  # aborted transactions
+            if version >= 11:
+                r.i32()  # preferred_read_replica
+            out.append((name, idx, err, hw, r.nbytes()))
+    return top, out
+
+
+def split_batches(records):
+    """(sizes of the whole batches, bytes of a partial batch at the end):
+    a broker may cut the last batch of a record set short."""
+    sizes, pos = [], 0
+    while len(records) - pos >= 12:
+        (n,) = struct.unpack(">i", records[pos + 8:pos + 12])
+        if len(records) - pos < 12 + n:
+            break
+        sizes.append(12 + n)
+        pos += 12 + n
+    return sizes, len(records) - pos
 
 
 # ---------------------------------------------------------------- connection
