@@ -136,14 +136,19 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     rn_partition_t *part = op->op.part;
     out->error_code = part ? rn_handler_kerr(op->err) : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     rn_core_stats_error(&core->stats, RN_STATS_ERRORS_FETCH, out->error_code);
-    if (!part) return;
+    /* Never a null record set: clients fail the whole response on one. */
+    out->records = (rn_records_t){NULL, 0, NULL, 0};
+    if (out->error_code != RN_KERR_NONE) {
+        /* As Kafka: offsets unknown (-1) beside any partition error. */
+        out->high_watermark = out->last_stable_offset = out->log_start_offset = -1;
+        if (op->read.len) rn_log_read_release(&op->read);
+        op->read = (rn_log_read_t){0};
+        return;
+    }
     out->high_watermark = rn_partition_hw(part);
     out->last_stable_offset = out->high_watermark;
     out->log_start_offset = rn_partition_start(part);
-    if (op->read.len == 0) {
-        out->records = (rn_records_t){NULL, 0, NULL, 0};
-        return;
-    }
+    if (op->read.len == 0) return;
     /* Any core may fetch a partition: the one counter it shares with the
        owner is added atomically (no lock; relaxed). */
     atomic_fetch_add_explicit(&part->bytes_out_total, op->read.len, memory_order_relaxed);
@@ -227,8 +232,9 @@ static void fetch_evaluate(rn_fanout_t *fan) {
     fetch_state_t *state = (fetch_state_t *)fan;
     int64_t total = fetch_tally(state);
     bool any_error = false;
+    /* As Kafka, an error (an unknown partition too) answers at once. */
     for (int32_t i = 0; i < state->op_count; i++)
-        any_error |= state->ops[i].op.part && state->ops[i].err != RN_OK;
+        any_error |= !state->ops[i].op.part || state->ops[i].err != RN_OK;
     if (state->final || any_error || total >= state->min_bytes ||
         fan->origin->loop.now_ms >= state->deadline_ms) {
         if (state->trim && !state->trimmed)
