@@ -23,6 +23,22 @@ static const char *const allowed_cleanup[] = {"compact", "delete", NULL};
 static const char *const allowed_timestamp[] = {"CreateTime", "LogAppendTime", NULL};
 static const char *const allowed_compression[] = {"uncompressed", "zstd",     "lz4", "snappy",
                                                   "gzip",         "producer", NULL};
+/* message.format.version: the versions Kafka 3.9 parses (its MetadataVersion
+   names, and the release names up to 3.9). Accepted and ignored, as Kafka
+   does from 3.0 on: every batch is stored as sent, in format v2. */
+static const char *const message_format_versions[] = {
+    "0.8.0",      "0.8.1",      "0.8.2",      "0.9.0",   "0.10.0-IV0", "0.10.0-IV1", "0.10.0",
+    "0.10.1-IV0", "0.10.1-IV1", "0.10.1-IV2", "0.10.1",  "0.10.2-IV0", "0.10.2",     "0.11.0-IV0",
+    "0.11.0-IV1", "0.11.0-IV2", "0.11.0",     "1.0-IV0", "1.0",        "1.1-IV0",    "1.1",
+    "2.0-IV0",    "2.0-IV1",    "2.0",        "2.1-IV0", "2.1-IV1",    "2.1-IV2",    "2.1",
+    "2.2-IV0",    "2.2-IV1",    "2.2",        "2.3-IV0", "2.3-IV1",    "2.3",        "2.4-IV0",
+    "2.4-IV1",    "2.4",        "2.5-IV0",    "2.5",     "2.6-IV0",    "2.6",        "2.7-IV0",
+    "2.7-IV1",    "2.7-IV2",    "2.7",        "2.8-IV0", "2.8-IV1",    "2.8",        "3.0-IV0",
+    "3.0-IV1",    "3.0",        "3.1-IV0",    "3.1",     "3.2-IV0",    "3.2",        "3.3-IV0",
+    "3.3-IV1",    "3.3-IV2",    "3.3-IV3",    "3.3",     "3.4-IV0",    "3.4",        "3.5-IV0",
+    "3.5-IV1",    "3.5-IV2",    "3.5",        "3.6-IV0", "3.6-IV1",    "3.6-IV2",    "3.6",
+    "3.7-IV0",    "3.7-IV1",    "3.7-IV2",    "3.7-IV3", "3.7-IV4",    "3.7",        "3.8-IV0",
+    "3.8",        "3.9-IV0",    "3.9",        "4.0-IV0", "4.0-IV1",    NULL};
 
 #define LONG_DEF(n, d, lo, doc_)                                                                   \
     { .name = n, .type = RN_CONFIG_LONG, .default_text = d, .min = lo, .max = I64_MAX, .doc = doc_ }
@@ -98,7 +114,8 @@ static const rn_config_def_t defs[RN_TC__COUNT] = {
                                       .type = RN_CONFIG_STRING,
                                       .default_text = "3.0-IV1",
                                       .flags = RN_CONFIG_F_IGNORED,
-                                      .doc = "deprecated; ignored (always format v2)"},
+                                      .doc = "deprecated; any version Kafka knows is accepted "
+                                             "and ignored (always format v2)"},
     [RN_TC_MESSAGE_TIMESTAMP_AFTER_MAX_MS] = LONG_DEF("message.timestamp.after.max.ms", L_MAX, 0,
                                                       "how far ahead of the broker's clock "
                                                       "a CreateTime may be"),
@@ -325,8 +342,34 @@ bad:
     return false;
 }
 
+/* As Kafka's MetadataVersion.fromVersionString: past the third dot-separated
+   part of a 0.x version, or the second of a later one, parts are ignored
+   ("0.10.0.1" is 0.10.0, "2.8.1" is 2.8); the rest must name a version. */
+static bool message_format_version_ok(const char *text) {
+    while (isspace((unsigned char)*text)) text++;
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1])) len--;
+    int parts = strncmp(text, "0.", 2) == 0 ? 3 : 2;
+    size_t key_len = len;
+    for (size_t n = 0, dots = 0; n < len; n++) {
+        if (text[n] != '.' || ++dots != (size_t)parts) continue;
+        /* Only dots after it: empty trailing parts, which Java's split drops. */
+        size_t rest = n + 1;
+        while (rest < len && text[rest] == '.') rest++;
+        if (rest < len) key_len = n;
+        break;
+    }
+    for (const char *const *v = message_format_versions; *v; v++)
+        if (strlen(*v) == key_len && strncmp(*v, text, key_len) == 0) return true;
+    return false;
+}
+
 static rn_err_t check_extra(rn_tc_key_t key, const char *text, const rn_config_value_t *value,
                             char *why, size_t why_len) {
+    if (key == RN_TC_MESSAGE_FORMAT_VERSION && !message_format_version_ok(text)) {
+        snprintf(why, why_len, "Version %s is not a valid version", text);
+        return RN_ERR_INVALID;
+    }
     if (key == RN_TC_REMOTE_STORAGE_ENABLE && value->i) {
         snprintf(why, why_len, "Tiered storage is not supported by this broker");
         return RN_ERR_INVALID;
