@@ -127,8 +127,11 @@ rn_err_t rn_admin_start(const char *host, uint16_t port, const rn_admin_sources_
     rn_admin_t *admin = calloc(1, sizeof *admin);
     if (!admin) return RN_ERR_NO_MEMORY;
     admin->src = src;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    /* epoll (or poll), never select(): a broker holds a file per segment, so
+       its admin connections get descriptors past select()'s 1,024, which
+       libmicrohttpd would refuse, failing the liveness probe of a healthy
+       broker. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
     admin->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, http_handle, admin, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)RN_ADMIN_CONNECTIONS_MAX,
