@@ -10,12 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "base/crc32c.h"
 #include "base/log.h"
 #include "io/io.h"
 #include "proto/batch.h"
 #include "storage/log.h"
 #include "storage/log_check.h"
+
+#include "helpers/batch_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,69 +25,21 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-/* ---- batch builder ---- */
+/* ---- batches ---- */
 
-static size_t put_uvarint(uint8_t *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static size_t put_varint(uint8_t *p, int64_t v) {
-    return put_uvarint(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-typedef struct spec {
-    int records;
-    int value_bytes;
-    int64_t base_ts;
-    int64_t producer_id;
-    int16_t epoch;
-    int32_t seq;
-    int compression;
-} spec_t;
-
-/* An uncompressed (or fake-compressed) v2 batch at base offset 0. */
-static size_t build(uint8_t *out, const spec_t *s) {
-    size_t n = RN_BATCH_HEADER_BYTES;
-    for (int i = 0; i < s->records; i++) {
-        uint8_t body[512];
-        size_t b = 0;
-        body[b++] = 0;
-        b += put_varint(body + b, i);  /* timestamp delta */
-        b += put_varint(body + b, i);  /* offset delta */
-        b += put_varint(body + b, -1); /* null key */
-        b += put_varint(body + b, s->value_bytes);
-        memset(body + b, 'a' + (i % 26), (size_t)s->value_bytes);
-        b += (size_t)s->value_bytes;
-        b += put_varint(body + b, 0); /* headers */
-        n += put_varint(out + n, (int64_t)b);
-        memcpy(out + n, body, b);
-        n += b;
-    }
-    memset(out, 0, RN_BATCH_HEADER_BYTES);
-    rn_be32_put(out + 8, (uint32_t)(n - 12));
-    out[16] = 2;
-    out[22] = (uint8_t)s->compression;
-    rn_be32_put(out + 23, (uint32_t)(s->records - 1));
-    rn_be64_put(out + 27, (uint64_t)s->base_ts);
-    rn_be64_put(out + 35, (uint64_t)(s->base_ts + s->records - 1));
-    rn_be64_put(out + 43, (uint64_t)s->producer_id);
-    out[51] = (uint8_t)(s->epoch >> 8);
-    out[52] = (uint8_t)s->epoch;
-    rn_be32_put(out + 53, (uint32_t)s->seq);
-    rn_be32_put(out + 57, (uint32_t)s->records);
-    rn_be32_put(out + 17, rn_crc32c(0, out + 21, n - 21));
-    return n;
-}
-
+/* `records` records of 20 bytes, timestamps base_ts, base_ts + 1, ...; not
+   idempotent, uncompressed. */
 static size_t build_simple(uint8_t *out, int records, int64_t base_ts) {
-    spec_t s = {records, 20, base_ts, -1, -1, -1, 0};
-    return build(out, &s);
+    bb_batch_t s = {
+        .records = records,
+        .value_bytes = 20,
+        .first_ts = base_ts,
+        .ts_step = 1,
+        .producer_id = -1,
+        .epoch = -1,
+        .seq = -1,
+    };
+    return bb_batch_build(out, &s);
 }
 
 /* ---- fixture ---- */
