@@ -16,11 +16,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "base/crc32c.h"
-#include "base/endian.h"
 #include "base/log.h"
 #include "io/io_sim.h"
 #include "partition/partition.h"
+
+#include "helpers/batch_build.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,49 +33,18 @@ static void fail_next(rn_sim_t *sim, rn_sim_fault_t kind, uint32_t skip, rn_err_
 
 /* ---- batches ---- */
 
-static size_t put_varint(uint8_t *p, int64_t v) {
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    size_t n = 0;
-    while (z >= 0x80) {
-        p[n++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    p[n++] = (uint8_t)z;
-    return n;
-}
-
-/* `records` records of 100 bytes; pid < 0: not idempotent. */
+/* `records` records of 100 bytes, all stamped 5000; pid < 0: not
+   idempotent (epoch and sequence -1), else epoch 0 and sequence seq. */
 static size_t build(uint8_t *out, int records, int64_t pid, int32_t seq) {
-    size_t n = RN_BATCH_HEADER_BYTES;
-    for (int i = 0; i < records; i++) {
-        uint8_t body[160];
-        size_t b = 0;
-        body[b++] = 0;
-        b += put_varint(body + b, 0);
-        b += put_varint(body + b, i);
-        b += put_varint(body + b, -1);
-        b += put_varint(body + b, 100);
-        memset(body + b, 'a' + i % 26, 100);
-        b += 100;
-        b += put_varint(body + b, 0);
-        n += put_varint(out + n, (int64_t)b);
-        memcpy(out + n, body, b);
-        n += b;
-    }
-    memset(out, 0, RN_BATCH_HEADER_BYTES);
-    rn_be32_put(out + 8, (uint32_t)(n - 12));
-    out[16] = 2;
-    rn_be32_put(out + 23, (uint32_t)(records - 1));
-    rn_be64_put(out + 27, 5000);
-    rn_be64_put(out + 35, 5000);
-    rn_be64_put(out + 43, (uint64_t)pid);
-    out[51] = 0;
-    out[52] = pid < 0 ? 0xff : 0;
-    if (pid < 0) out[51] = 0xff;
-    rn_be32_put(out + 53, (uint32_t)(pid < 0 ? -1 : seq));
-    rn_be32_put(out + 57, (uint32_t)records);
-    rn_be32_put(out + 17, rn_crc32c(0, out + 21, n - 21));
-    return n;
+    bb_batch_t s = {
+        .records = records,
+        .value_bytes = 100,
+        .first_ts = 5000,
+        .producer_id = pid,
+        .epoch = pid < 0 ? -1 : 0,
+        .seq = pid < 0 ? -1 : seq,
+    };
+    return bb_batch_build(out, &s);
 }
 
 /* ---- fixture ---- */

@@ -10,11 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "base/crc32c.h"
 #include "base/log.h"
 #include "io/io.h"
 #include "partition/producer_state.h"
 #include "storage/log.h"
+
+#include "helpers/batch_build.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -154,46 +155,18 @@ static void test_many_producers_and_expiry(void **state) {
 
 /* ---- snapshots with a real log ---- */
 
-static size_t put_varint(uint8_t *p, int64_t v) {
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    size_t n = 0;
-    while (z >= 0x80) {
-        p[n++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    p[n++] = (uint8_t)z;
-    return n;
-}
-
+/* `records` one-byte records ('x'), all stamped 5000. */
 static size_t build(uint8_t *out, int records, int64_t pid, int16_t epoch, int32_t seq) {
-    size_t n = RN_BATCH_HEADER_BYTES;
-    for (int i = 0; i < records; i++) {
-        uint8_t body[16];
-        size_t b = 0;
-        body[b++] = 0;
-        b += put_varint(body + b, 0);
-        b += put_varint(body + b, i);
-        b += put_varint(body + b, -1);
-        b += put_varint(body + b, 1);
-        body[b++] = 'x';
-        b += put_varint(body + b, 0);
-        n += put_varint(out + n, (int64_t)b);
-        memcpy(out + n, body, b);
-        n += b;
-    }
-    memset(out, 0, RN_BATCH_HEADER_BYTES);
-    rn_be32_put(out + 8, (uint32_t)(n - 12));
-    out[16] = 2;
-    rn_be32_put(out + 23, (uint32_t)(records - 1));
-    rn_be64_put(out + 27, 5000);
-    rn_be64_put(out + 35, 5000);
-    rn_be64_put(out + 43, (uint64_t)pid);
-    out[51] = (uint8_t)(epoch >> 8);
-    out[52] = (uint8_t)epoch;
-    rn_be32_put(out + 53, (uint32_t)seq);
-    rn_be32_put(out + 57, (uint32_t)records);
-    rn_be32_put(out + 17, rn_crc32c(0, out + 21, n - 21));
-    return n;
+    bb_batch_t s = {
+        .records = records,
+        .value_bytes = 1,
+        .value_fill = 'x',
+        .first_ts = 5000,
+        .producer_id = pid,
+        .epoch = epoch,
+        .seq = seq,
+    };
+    return bb_batch_build(out, &s);
 }
 
 static char tmp_root[256];
