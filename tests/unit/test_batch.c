@@ -17,6 +17,8 @@
 #include "proto/batch.h"
 #include "proto/batch_inflate.h"
 
+#include "helpers/batch_build.h"
+
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <stdlib.h>
@@ -26,56 +28,33 @@
 #include <zlib.h>
 #include <zstd.h>
 
-static size_t put_uvarint(uint8_t *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static size_t put_varint(uint8_t *p, int64_t v) {
-    return put_uvarint(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-/* One record: optional key, value, one header when with_header. */
+/* One record: optional key, value, one header when with_header; its
+   timestamp delta is 3 * i, its offset delta i. */
 static size_t put_record(uint8_t *out, int i, int key_bytes, int value_bytes, bool with_header) {
-    uint8_t body[1024];
-    size_t b = 0;
-    body[b++] = 0;
-    b += put_varint(body + b, 3 * i); /* timestamp delta */
-    b += put_varint(body + b, i);
-    b += put_varint(body + b, key_bytes);
-    if (key_bytes > 0) memset(body + b, 'k', (size_t)key_bytes), b += (size_t)key_bytes;
-    b += put_varint(body + b, value_bytes);
-    if (value_bytes > 0) memset(body + b, 'v', (size_t)value_bytes), b += (size_t)value_bytes;
-    b += put_varint(body + b, with_header ? 1 : 0);
-    if (with_header) {
-        b += put_varint(body + b, 2);
-        body[b++] = 'h', body[b++] = 'k';
-        b += put_varint(body + b, -1);
-    }
-    size_t n = put_varint(out, (int64_t)b);
-    memcpy(out + n, body, b);
-    return n + b;
+    bb_record_t r = {
+        .ts_delta = 3 * (int64_t)i,
+        .offset_delta = i,
+        .key_bytes = key_bytes,
+        .value_bytes = value_bytes,
+        .value_fill = 'v',
+        .header = with_header,
+    };
+    return bb_record_put(out, &r);
 }
 
+/* The header of a batch of n bytes whose records stand after it: first
+   timestamp 1000, 3 ms apart, not idempotent. */
 static void finish(uint8_t *out, size_t n, int records, int attributes) {
-    memset(out, 0, RN_BATCH_HEADER_BYTES);
-    rn_be32_put(out + 8, (uint32_t)(n - 12));
-    out[16] = 2;
-    out[21] = (uint8_t)(attributes >> 8);
-    out[22] = (uint8_t)attributes;
-    rn_be32_put(out + 23, (uint32_t)(records - 1));
-    rn_be64_put(out + 27, 1000);
-    rn_be64_put(out + 35, (uint64_t)(1000 + 3 * (records - 1)));
-    rn_be64_put(out + 43, UINT64_MAX); /* producer id -1 */
-    out[51] = 0xff, out[52] = 0xff;
-    rn_be32_put(out + 53, UINT32_MAX); /* sequence -1 */
-    rn_be32_put(out + 57, (uint32_t)records);
-    rn_be32_put(out + 17, rn_crc32c(0, out + 21, n - 21));
+    bb_batch_t s = {
+        .records = records,
+        .first_ts = 1000,
+        .ts_step = 3,
+        .producer_id = -1,
+        .epoch = -1,
+        .seq = -1,
+        .attributes = attributes,
+    };
+    bb_batch_finish(out, n, &s);
 }
 
 static size_t build(uint8_t *out, int records) {
@@ -301,7 +280,7 @@ static void test_bad_records(void **state) {
     uint8_t buf[4096];
     /* a record whose length overruns the batch */
     size_t n = RN_BATCH_HEADER_BYTES;
-    n += put_varint(buf + n, 200);
+    n += bb_put_varint(buf + n, 200);
     memset(buf + n, 0, 10);
     n += 10;
     finish(buf, n, 1, 0);
@@ -311,12 +290,12 @@ static void test_bad_records(void **state) {
     uint8_t body[32];
     size_t b = 0;
     body[b++] = 0;
-    b += put_varint(body + b, 0);
-    b += put_varint(body + b, 0);
-    b += put_varint(body + b, 50); /* key length */
-    b += put_varint(body + b, -1);
-    b += put_varint(body + b, 0);
-    n += put_varint(buf + n, (int64_t)b);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 50); /* key length */
+    b += bb_put_varint(body + b, -1);
+    b += bb_put_varint(body + b, 0);
+    n += bb_put_varint(buf + n, (int64_t)b);
     memcpy(buf + n, body, b);
     n += b;
     finish(buf, n, 1, 0);
@@ -327,16 +306,16 @@ static void test_bad_records(void **state) {
         n = RN_BATCH_HEADER_BYTES;
         b = 0;
         body[b++] = 0;
-        b += put_varint(body + b, 0);
-        b += put_varint(body + b, 0);
-        b += put_varint(body + b, -1);
-        b += put_varint(body + b, -1);
-        b += put_varint(body + b, header_counts[k]);
+        b += bb_put_varint(body + b, 0);
+        b += bb_put_varint(body + b, 0);
+        b += bb_put_varint(body + b, -1);
+        b += bb_put_varint(body + b, -1);
+        b += bb_put_varint(body + b, header_counts[k]);
         if (header_counts[k] > 0) {
-            b += put_varint(body + b, -1);
-            b += put_varint(body + b, -1);
+            b += bb_put_varint(body + b, -1);
+            b += bb_put_varint(body + b, -1);
         }
-        n += put_varint(buf + n, (int64_t)b);
+        n += bb_put_varint(buf + n, (int64_t)b);
         memcpy(buf + n, body, b);
         n += b;
         finish(buf, n, 1, 0);
@@ -346,13 +325,13 @@ static void test_bad_records(void **state) {
     n = RN_BATCH_HEADER_BYTES;
     b = 0;
     body[b++] = 0;
-    b += put_varint(body + b, 0);
-    b += put_varint(body + b, 0);
-    b += put_varint(body + b, -1);
-    b += put_varint(body + b, -1);
-    b += put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, -1);
+    b += bb_put_varint(body + b, -1);
+    b += bb_put_varint(body + b, 0);
     body[b++] = 0x55;
-    n += put_varint(buf + n, (int64_t)b);
+    n += bb_put_varint(buf + n, (int64_t)b);
     memcpy(buf + n, body, b);
     n += b;
     finish(buf, n, 1, 0);
@@ -440,21 +419,15 @@ static size_t wrap(uint8_t *out, size_t cap, const uint8_t *plain, size_t plain_
     return n;
 }
 
-/* A record with a value of value_bytes bytes ('v'), written straight to out. */
+/* A record with a value of value_bytes bytes ('v'), no key, no headers. */
 static size_t put_record_big(uint8_t *out, int64_t offset_delta, size_t value_bytes) {
-    uint8_t head[32];
-    size_t h = 0;
-    head[h++] = 0;
-    h += put_varint(head + h, 0);
-    h += put_varint(head + h, offset_delta);
-    h += put_varint(head + h, -1);
-    h += put_varint(head + h, (int64_t)value_bytes);
-    size_t body = h + value_bytes + 1;
-    size_t n = put_varint(out, (int64_t)body);
-    memcpy(out + n, head, h);
-    memset(out + n + h, 'v', value_bytes);
-    out[n + h + value_bytes] = 0; /* no headers */
-    return n + body;
+    bb_record_t r = {
+        .offset_delta = offset_delta,
+        .key_bytes = -1,
+        .value_bytes = (int64_t)value_bytes,
+        .value_fill = 'v',
+    };
+    return bb_record_put(out, &r);
 }
 
 #define PLAIN_CAP (4u << 20)
@@ -579,12 +552,12 @@ static void test_compressed_lies(void **state) {
     uint8_t rec[32];
     size_t b = 0;
     rec[b++] = 0;
-    b += put_varint(rec + b, INT64_MAX);
-    b += put_varint(rec + b, 0);
-    b += put_varint(rec + b, -1);
-    b += put_varint(rec + b, -1);
-    b += put_varint(rec + b, 0);
-    plain_len = put_varint(plain, (int64_t)b);
+    b += bb_put_varint(rec + b, INT64_MAX);
+    b += bb_put_varint(rec + b, 0);
+    b += bb_put_varint(rec + b, -1);
+    b += bb_put_varint(rec + b, -1);
+    b += bb_put_varint(rec + b, 0);
+    plain_len = bb_put_varint(plain, (int64_t)b);
     memcpy(plain + plain_len, rec, b);
     plain_len += b;
     size_t n = wrap(buf, BATCH_CAP, plain, plain_len, 1, RN_BATCH_COMPRESSION_ZSTD);
@@ -601,12 +574,12 @@ static void test_compressed_bad_records(void **state) {
     size_t b = 0;
     uint8_t body[32];
     body[b++] = 0;
-    b += put_varint(body + b, 0);
-    b += put_varint(body + b, 0);
-    b += put_varint(body + b, 50); /* key length past the record */
-    b += put_varint(body + b, -1);
-    b += put_varint(body + b, 0);
-    size_t n = put_varint(plain, (int64_t)b);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 50); /* key length past the record */
+    b += bb_put_varint(body + b, -1);
+    b += bb_put_varint(body + b, 0);
+    size_t n = bb_put_varint(plain, (int64_t)b);
     memcpy(plain + n, body, b);
     n += b;
     for (size_t c = 0; c < CODEC_COUNT; c++) {
@@ -728,12 +701,12 @@ static void test_compressed_bombs(void **state) {
         uint8_t head[32];
         size_t h = 0, value = RN_BATCH_INFLATED_BYTES_MAX - 64;
         head[h++] = 0;
-        h += put_varint(head + h, 0);
-        h += put_varint(head + h, 0);
-        h += put_varint(head + h, -1);
-        h += put_varint(head + h, (int64_t)value);
+        h += bb_put_varint(head + h, 0);
+        h += bb_put_varint(head + h, 0);
+        h += bb_put_varint(head + h, -1);
+        h += bb_put_varint(head + h, (int64_t)value);
         uint8_t prefix[48];
-        size_t p = put_varint(prefix, (int64_t)(h + value + 1));
+        size_t p = bb_put_varint(prefix, (int64_t)(h + value + 1));
         memcpy(prefix + p, head, h);
         p += h;
         clen =
@@ -752,7 +725,7 @@ static void test_compressed_bombs(void **state) {
     }
     /* a raw snappy block declaring 1 GiB is refused before decoding */
     size_t n = RN_BATCH_HEADER_BYTES;
-    n += put_uvarint(buf + n, 1u << 30);
+    n += bb_put_uvarint(buf + n, 1u << 30);
     buf[n++] = 0; /* a 1-byte literal */
     buf[n++] = 0;
     finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
@@ -767,14 +740,14 @@ static void test_snappy_stream(void **state) {
     uint8_t buf[256];
     /* raw block: 10 bytes declared, a copy with offset 2 before any output */
     size_t n = RN_BATCH_HEADER_BYTES;
-    n += put_uvarint(buf + n, 10);
+    n += bb_put_uvarint(buf + n, 10);
     buf[n++] = (uint8_t)(((10 - 1) << 2) | 2); /* copy2, length 10 */
     buf[n++] = 2, buf[n++] = 0;
     finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
     assert_int_equal(check(buf, n, 0, 0), RN_BATCH_BAD_COMPRESSED);
     /* a literal longer than the block declares */
     n = RN_BATCH_HEADER_BYTES;
-    n += put_uvarint(buf + n, 2);
+    n += bb_put_uvarint(buf + n, 2);
     buf[n++] = (uint8_t)((3 - 1) << 2);
     buf[n++] = 1, buf[n++] = 2, buf[n++] = 3;
     finish(buf, n, 1, RN_BATCH_COMPRESSION_SNAPPY);
