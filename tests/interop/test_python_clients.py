@@ -21,6 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
+from waits import wait_for  # noqa: E402
 
 from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
                              TopicPartition, TIMESTAMP_CREATE_TIME)
@@ -34,6 +35,7 @@ import kafka.structs  # noqa: E402
 RECORDS = int(os.environ.get("RECORDS", "2000"))
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 OP_TIMEOUT_S = 30
+WAIT_S = 10  # for an admin change to show
 DEFAULT_PARTITIONS = 2
 
 # Kafka error codes (org.apache.kafka.common.protocol.Errors).
@@ -244,15 +246,6 @@ def ck_describe(admin, topic):
     return fut.result(timeout=OP_TIMEOUT_S + 10)
 
 
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(0.2)
-
-
 def test_ck_admin(t, b):
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     topic = "ck-admin"
@@ -275,7 +268,7 @@ def test_ck_admin(t, b):
                          set_config={"retention.ms": "7200000", "segment.bytes": "1048576"})
     err = _ck_err(admin.alter_configs([res])[res])
     t.eq(_code(err), None, "alter_configs succeeds")
-    wait_for(lambda: ck_describe(admin, topic)["retention.ms"].value == "7200000")
+    wait_for(lambda: ck_describe(admin, topic)["retention.ms"].value == "7200000", WAIT_S)
     cfg = ck_describe(admin, topic)
     t.eq((cfg["retention.ms"].value, cfg["segment.bytes"].value), ("7200000", "1048576"),
          "describe_configs shows the altered values")
@@ -283,7 +276,7 @@ def test_ck_admin(t, b):
     err = _ck_err(admin.create_partitions([NewPartitions(topic, 5)],
                                           operation_timeout=OP_TIMEOUT_S)[topic])
     t.eq(_code(err), None, "create_partitions grows 3 -> 5")
-    n = wait_for(lambda: len(ck_topic_meta(admin, topic).partitions) == 5)
+    n = wait_for(lambda: len(ck_topic_meta(admin, topic).partitions) == 5, WAIT_S)
     t.ok(n, "list_topics shows 5 partitions")
 
     # Bad requests and Kafka's error codes.
@@ -297,7 +290,7 @@ def test_ck_admin(t, b):
     # As Kafka: -1 partitions (CreateTopics v4+) means the broker's num.partitions.
     t.eq(_code(ck_create(admin, [NewTopic("ck-default-parts", -1, 1)])["ck-default-parts"]),
          None, "create with -1 partitions uses the broker default")
-    tm = wait_for(lambda: ck_topic_meta(admin, "ck-default-parts"))
+    tm = wait_for(lambda: ck_topic_meta(admin, "ck-default-parts"), WAIT_S)
     t.eq(len(tm.partitions) if tm else None, DEFAULT_PARTITIONS,
          f"... which is num.partitions={DEFAULT_PARTITIONS}")
     t.eq(_code(ck_create(admin, [NewTopic("ck-rf3", 1, 3)])["ck-rf3"]),
@@ -328,7 +321,7 @@ def test_ck_admin(t, b):
 
     err = _ck_err(admin.delete_topics([topic], operation_timeout=OP_TIMEOUT_S)[topic])
     t.eq(_code(err), None, "delete_topics succeeds")
-    gone = wait_for(lambda: topic not in admin.list_topics(timeout=OP_TIMEOUT_S).topics)
+    gone = wait_for(lambda: topic not in admin.list_topics(timeout=OP_TIMEOUT_S).topics, WAIT_S)
     t.ok(gone, "the deleted topic is gone from list_topics")
 
 
@@ -379,7 +372,7 @@ def kp_admin_checks(t, admin):
     resp = admin.alter_configs([res])
     t.eq(resp.resources[0][0], 0, "alter_configs succeeds")
     # Config changes apply asynchronously in KRaft Kafka: allow a moment.
-    wait_for(lambda: kp_describe(admin, topic)[1].get("retention.ms") == "86400000")
+    wait_for(lambda: kp_describe(admin, topic)[1].get("retention.ms") == "86400000", WAIT_S)
     code, cfg = kp_describe(admin, topic)
     t.eq(cfg.get("retention.ms"), "86400000", "describe_configs shows the altered value")
 
@@ -387,7 +380,7 @@ def kp_admin_checks(t, admin):
                                    timeout_ms=OP_TIMEOUT_S * 1000)
     t.eq(resp.topic_errors[0][1], 0, "create_partitions grows 2 -> 4")
     desc = wait_for(lambda: [d for d in admin.describe_topics([topic])
-                             if len(d["partitions"]) == 4])
+                             if len(d["partitions"]) == 4], WAIT_S)
     t.ok(bool(desc), "describe_topics shows 4 partitions")
 
     t.eq(kp_create(admin, topic, 1, 1), TOPIC_ALREADY_EXISTS,
@@ -412,7 +405,7 @@ def kp_admin_checks(t, admin):
 
     resp = admin.delete_topics([topic], timeout_ms=OP_TIMEOUT_S * 1000)
     t.eq(resp.topic_error_codes[0][1], 0, "delete_topics succeeds")
-    t.ok(wait_for(lambda: topic not in admin.list_topics()), "the deleted topic is gone")
+    t.ok(wait_for(lambda: topic not in admin.list_topics(), WAIT_S), "the deleted topic is gone")
 
 
 # -- ListOffsets ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from broker import Broker, target  # noqa: E402
 from kafka_tools import run_tool  # noqa: E402
 from tap import Tap  # noqa: E402
+from waits import wait_for  # noqa: E402
 
 SEGMENT_BYTES = 65536
 RECORD_BYTES = 1000
@@ -117,15 +118,6 @@ def set_configs(admin, topic, **configs):
         fut.result(60)
 
 
-def wait_for(cond, seconds=WAIT_S):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
-
-
 def check_whole_segments(t, b, topic, label):
     low, _ = watermarks(b, topic)
     segs = segments(b, topic)
@@ -150,7 +142,7 @@ def test_time(t, b, admin):
     def only_fresh_left():
         segs = segments(b, topic)
         return segs and (len(segs) == 1 or segs[1][0] > n_old) and watermarks(b, topic)[0] > 0
-    t.ok(wait_for(only_fresh_left),
+    t.ok(wait_for(only_fresh_left, WAIT_S),
          "time: segments holding only records older than retention.ms are deleted",
          f"before {before}\nafter {segments(b, topic)}")
     low, segs = check_whole_segments(t, b, topic, "time")
@@ -176,7 +168,7 @@ def test_size(t, b, admin):
 
     def small_enough():
         return sum(s for _, s in segments(b, topic)) < retention + SEGMENT_BYTES
-    t.ok(wait_for(small_enough), "size: bytes left < retention.bytes + segment.bytes",
+    t.ok(wait_for(small_enough, WAIT_S), "size: bytes left < retention.bytes + segment.bytes",
          f"after {segments(b, topic)}")
     low, segs = check_whole_segments(t, b, topic, "size")
     left = sum(s for _, s in segs)
@@ -223,7 +215,8 @@ def test_delete_records(t, b, admin):
     def below_gone():
         segs = segments(b, topic)
         return segs and segs[0][0] <= target_off and (len(segs) == 1 or segs[1][0] > target_off)
-    t.ok(wait_for(below_gone), "DeleteRecords: segments wholly below the offset are deleted",
+    t.ok(wait_for(below_gone, WAIT_S),
+         "DeleteRecords: segments wholly below the offset are deleted",
          f"before {before}\nafter {segments(b, topic)}")
     segs = segments(b, topic)
     t.ok(len(segs) < len(before) and segs[0][0] <= target_off,

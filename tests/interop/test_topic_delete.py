@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker, runnel_bin, target  # noqa: E402
 from tap import Tap  # noqa: E402
+from waits import wait_for  # noqa: E402
 
 WAIT_S = 20
 MANY = 2000
@@ -94,15 +95,6 @@ def dirs(b, prefix):
     return sorted(n for n in os.listdir(b.data_dir) if n.startswith(prefix))
 
 
-def wait_for(cond, seconds=WAIT_S):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
-
-
 def rss_kib(b):
     with open(f"/proc/{b.pid}/status") as f:
         for line in f:
@@ -127,7 +119,7 @@ def test_rename_then_remove(t, b, admin):
     delete(admin, ["gone"])
     t.ok(wait_for(lambda: "gone-0" not in dirs(b, "gone"), 5),
          "after DeleteTopics the partition directory name is free", f"{dirs(b, 'gone')}")
-    t.ok(wait_for(lambda: not dirs(b, "gone")),
+    t.ok(wait_for(lambda: not dirs(b, "gone"), WAIT_S),
          "a deleted 2 MiB topic's files go by themselves after file.delete.delay.ms",
          f"still there: {dirs(b, 'gone')}")
 
@@ -162,7 +154,7 @@ def test_many(t, b, admin):
     if "asan" in os.path.basename(os.path.dirname(runnel_bin())):
         t.skip("RSS falls back after deleting topics", "the sanitizer's allocator keeps freed memory")
         return
-    t.ok(wait_for(lambda: rss_kib(b) - before < (peak - before) / 2),
+    t.ok(wait_for(lambda: rss_kib(b) - before < (peak - before) / 2, WAIT_S),
          f"RSS falls back: within half of what {MANY} topics added",
          f"before {before} KiB, with the topics {peak} KiB, now {rss_kib(b)} KiB")
 
@@ -175,7 +167,7 @@ def test_restart(t, b, retired):
     t.ok(all(os.path.isdir(os.path.join(b.data_dir, d)) for d in retired),
          "a retired directory outlives a stop before its delay", f"{retired}")
     b.start()
-    t.ok(wait_for(lambda: not dirs(b, "kept")),
+    t.ok(wait_for(lambda: not dirs(b, "kept"), WAIT_S),
          "the next start removes retired directories left behind", f"{dirs(b, 'kept')}")
 
 
