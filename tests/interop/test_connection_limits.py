@@ -24,13 +24,6 @@ MAX_CONNECTIONS = 3
 IDLE_MS = 1500
 
 
-def connect(bootstrap):
-    host, port = bootstrap.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=5)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
 def recv_exact(s, n):
     buf = b""
     while len(buf) < n:
@@ -55,10 +48,10 @@ def api_versions_ok(s, corr_id, timeout_s=3.0):
 
 def test_max_connections(t, b):
     time.sleep(1.0)  # let the start-up probe's connection close
-    held = [connect(b.bootstrap) for _ in range(MAX_CONNECTIONS)]
+    held = [kwire.connect(b.bootstrap, 5) for _ in range(MAX_CONNECTIONS)]
     for i, s in enumerate(held):
         t.ok(api_versions_ok(s, 100 + i), f"connection {i + 1} of {MAX_CONNECTIONS} is served")
-    extra = connect(b.bootstrap)
+    extra = kwire.connect(b.bootstrap, 5)
     t.ok(not api_versions_ok(extra, 200, timeout_s=2.0),
          f"connection {MAX_CONNECTIONS + 1} is not served while {MAX_CONNECTIONS} are open")
     extra.close()
@@ -74,7 +67,7 @@ def connect_served(bootstrap, corr_id, wait_s=5.0):
     broker is still noticing earlier closes (it counts them on its next turn)."""
     deadline = time.time() + wait_s
     while True:
-        s = connect(bootstrap)
+        s = kwire.connect(bootstrap, 5)
         if api_versions_ok(s, corr_id, timeout_s=1.0):
             return s
         s.close()

@@ -23,7 +23,6 @@ JVM running Kafka holds far more descriptors of its own than the limit.
 import os
 import resource
 import selectors
-import socket
 import sys
 import time
 
@@ -35,13 +34,6 @@ from tap import Tap  # noqa: E402
 NOFILE = 256
 CONNS = 600
 SETTLE_S = 8.0
-
-
-def connect(bootstrap):
-    host, port = bootstrap.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
 
 
 def outcomes(conns, wait_s):
@@ -107,7 +99,7 @@ def test_exhaustion(t, b):
     mark = os.path.getsize(b.log_path)
     conns = []
     for i in range(CONNS):
-        s = connect(b.bootstrap)
+        s = kwire.connect(b.bootstrap)
         s.sendall(kwire.api_versions_request(i, 0))
         conns.append(s)
     got = outcomes(conns, SETTLE_S)
@@ -116,7 +108,7 @@ def test_exhaustion(t, b):
     t.eq(hanging, 0, f"each of {CONNS} connections is answered or closed within {SETTLE_S:.0f}s")
     t.ok(answered >= 50, f"the broker serves what its descriptors allow ({answered} answered)")
 
-    extra = connect(b.bootstrap)
+    extra = kwire.connect(b.bootstrap)
     extra.sendall(kwire.api_versions_request(700, 0))
     started = time.monotonic()
     (extra_got,) = outcomes([extra], 3.0)

@@ -52,20 +52,13 @@ def proc_status_kib(pid):
     return out
 
 
-def connect(bootstrap):
-    host, port = bootstrap.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
 def open_prefix_conns(b, n):
     """n connections that sent only a length prefix (fewer if the broker
     stops taking them)."""
     conns = []
     try:
         for _ in range(n):
-            s = connect(b.bootstrap)
+            s = kwire.connect(b.bootstrap)
             conns.append(s)
             s.sendall(kwire.i32(ANNOUNCED))
     except OSError:
@@ -174,7 +167,7 @@ def test_budget(t, b):
     create_topic(b.bootstrap, TOPIC, 1)
     time.sleep(0.5)
     before = proc_status_kib(b.pid)
-    hogs = [connect(b.bootstrap) for _ in range(HOGS)]
+    hogs = [kwire.connect(b.bootstrap) for _ in range(HOGS)]
     for s in hogs:
         s.sendall(kwire.i32(BUDGET - 1000))
     sent = push(hogs, HOG_BYTES, 8.0)
@@ -189,7 +182,7 @@ def test_budget(t, b):
          f"not what was sent (resident memory grew {grew_rss} MiB)")
     ok, detail = served(b, 50)
     t.ok(ok, "while the budget is spent, a small request is served", detail)
-    big = connect(b.bootstrap)
+    big = kwire.connect(b.bootstrap)
     value = b"v" * (300 * 1024)
     big.sendall(kwire.produce_request(60, TOPIC, 0, kwire.record_batch([value])))
     big.settimeout(1.0)
@@ -214,7 +207,7 @@ def test_budget(t, b):
 def test_budget_overload(t, b):
     """More whole requests in flight than the budget holds: every one is
     answered (frames waiting for budget never wait on each other for ever)."""
-    conns = [connect(b.bootstrap) for _ in range(40)]
+    conns = [kwire.connect(b.bootstrap) for _ in range(40)]
     value = b"w" * (900 * 1024)
     reqs = [kwire.produce_request(100 + i, TOPIC, 0, kwire.record_batch([value]))
             for i in range(len(conns))]

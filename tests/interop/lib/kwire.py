@@ -436,6 +436,14 @@ def split_batches(records):
 
 # ---------------------------------------------------------------- connection
 
+def connect(bootstrap, timeout_s=10.0):
+    """A blocking TCP socket to host:port with Nagle off, as a client's."""
+    host, port = bootstrap.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout_s)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
 class Closed(Exception):
     """The peer closed the connection (or reset it)."""
 
@@ -444,9 +452,7 @@ class Conn:
     """A blocking client connection that reads whole frames with a deadline."""
 
     def __init__(self, bootstrap, timeout_s=10.0):
-        host, port = bootstrap.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=timeout_s)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = connect(bootstrap, timeout_s)
         self.timeout_s = timeout_s
         self.buf = b""
 
