@@ -163,14 +163,6 @@ def create_topic(b):
     raise RuntimeError(f"topic {TOPIC} has no leader after 30s")
 
 
-def latest_offset(c, corr):
-    got, body = c.roundtrip(kwire.list_offsets_request(corr, TOPIC, 0, -1))
-    assert got == corr, f"ListOffsets correlation id {got}, expected {corr}"
-    (_, _, err, _, offset), = kwire.parse_list_offsets_v1(body)
-    assert err == 0, f"ListOffsets error {err}"
-    return offset
-
-
 # ------------------------------------------------------------------ cases
 
 def test_frames(t, b):
@@ -270,7 +262,7 @@ def test_batches(t, b):
         corr, body = c.roundtrip(kwire.produce_request(40, TOPIC, 0, kwire.record_batch(VALUES)))
         (_, _, err, base), = kwire.parse_produce(body, 7)
         t.ok(corr == 40 and err == 0 and base >= 0, "an honest batch is accepted", (corr, err))
-        end = latest_offset(c, 41)
+        end = kwire.latest_offset(c, 41, TOPIC, 0)
     corr = 50
     for desc, kw, want in BATCH_CASES:
         for version in (3, 7):
@@ -286,13 +278,14 @@ def test_batches(t, b):
                     outcome = (None, f"{type(e).__name__}: {e}")
             t.eq(outcome, (corr, want), f"Produce v{version}, {desc}: error {want}")
     with kwire.Conn(b.bootstrap) as c:
-        t.eq(latest_offset(c, 90), end, "no lying batch was appended (latest offset unchanged)")
+        t.eq(kwire.latest_offset(c, 90, TOPIC, 0), end,
+             "no lying batch was appended (latest offset unchanged)")
     healthy(t, b, "lying record batches")
 
 
 def test_acks0(t, b):
     with kwire.Conn(b.bootstrap) as c:
-        before = latest_offset(c, 100)
+        before = kwire.latest_offset(c, 100, TOPIC, 0)
         c.send(kwire.produce_request(101, TOPIC, 0, kwire.record_batch(VALUES), acks=0))
         c.send(kwire.produce_request(102, TOPIC, 0, kwire.record_batch(VALUES), version=3,
                                      acks=0))
@@ -301,10 +294,10 @@ def test_acks0(t, b):
         err, _ = kwire.parse_api_versions(body, 0)
         t.eq(err, 0, "the request after acks=0 Produce is answered normally")
         deadline = time.monotonic() + 10
-        after = latest_offset(c, 104)
+        after = kwire.latest_offset(c, 104, TOPIC, 0)
         while after < before + 2 * len(VALUES) and time.monotonic() < deadline:
             time.sleep(0.05)
-            after = latest_offset(c, 105)
+            after = kwire.latest_offset(c, 105, TOPIC, 0)
         t.eq(after - before, 2 * len(VALUES), "both acks=0 batches were appended")
         t.ok(not c.wait_closed(0.3), "the connection stays open after acks=0 Produce")
     healthy(t, b, "acks=0 Produce")

@@ -2,9 +2,10 @@
 
 Only what the raw-socket tests need: request headers v1/v2, ApiVersions,
 Metadata v1, Produce v3/v7 carrying a record batch v2 built here (with a
-CRC-32C of our own), ListOffsets v1, Fetch v4..v11, and a connection that reads whole frames
-with a deadline. Every builder takes knobs to make the bytes lie (a wrong
-CRC, magic, length or count) because lying is what the tests are for.
+CRC-32C of our own), ListOffsets v1, Fetch v4..v11, a connection that reads
+whole frames with a deadline, and a log end offset asked on one. Every
+builder takes knobs to make the bytes lie (a wrong CRC, magic, length or
+count) because lying is what the tests are for.
 
 Standard library only.
 """
@@ -526,3 +527,13 @@ class Conn:
     def roundtrip(self, data, flexible_header=False, timeout_s=None):
         self.send(data)
         return self.recv_response(flexible_header, timeout_s)
+
+
+def latest_offset(conn, corr, topic, partition):
+    """The partition's log end offset, asked with ListOffsets v1 (timestamp -1)
+    on conn; the answer must carry corr and no error."""
+    got, body = conn.roundtrip(list_offsets_request(corr, topic, partition, -1))
+    assert got == corr, f"ListOffsets correlation id {got}, expected {corr}"
+    (_, _, err, _, offset), = parse_list_offsets_v1(body)
+    assert err == 0, f"ListOffsets error {err}"
+    return offset
