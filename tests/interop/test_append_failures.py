@@ -34,6 +34,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker, target  # noqa: E402
+from records import consume_from_start, not_retriable, produce_tracked  # noqa: E402
 from tap import Tap  # noqa: E402
 
 TOPIC = "fd-exhaustion"
@@ -65,37 +66,13 @@ def hog(b, free):
 
 
 def produce(p, first, count, acked, failed):
-    def on_delivery(err, msg):
-        (failed if err else acked)[msg.value()] = err or (msg.partition(), msg.offset())
-    for i in range(first, first + count):
-        p.produce(TOPIC, value=value(i), partition=i % PARTITIONS, on_delivery=on_delivery)
-        p.poll(0)
-    p.flush(TIMEOUT_MS / 1000 + 30)
-
-
-def consume_all(b):
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "fd-check",
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    try:
-        high = {k: c.get_watermark_offsets(TopicPartition(TOPIC, k), timeout=20)[1]
-                for k in range(PARTITIONS)}
-        c.assign([TopicPartition(TOPIC, k, 0) for k in range(PARTITIONS)])
-        seen, next_offset = [], {k: 0 for k in range(PARTITIONS)}
-        deadline = time.monotonic() + 30
-        while next_offset != high and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is None or m.error():
-                continue
-            seen.append((m.value(), (m.partition(), m.offset())))
-            next_offset[m.partition()] = m.offset() + 1
-        return seen, sum(high.values())
-    finally:
-        c.close()
+    """Records first..first+count-1, spread over the partitions."""
+    records = ((i % PARTITIONS, value(i)) for i in range(first, first + count))
+    produce_tracked(p, TOPIC, records, acked, failed, TIMEOUT_MS / 1000 + 30)
 
 
 def test_fd_exhaustion(t, b, idempotent):
-    from confluent_kafka import KafkaError, Producer
+    from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1, config={"segment.bytes": "65536"})])[TOPIC].result(30)
@@ -113,8 +90,7 @@ def test_fd_exhaustion(t, b, idempotent):
     t.diag(f"acknowledged {len(acked)}, failed {len(failed)}: "
            f"{sorted(set(e.name() for e in failed.values()))}")
     t.ok(acked and failed, "with handles exhausted some records are acknowledged, some fail")
-    bad = [e for e in failed.values()
-           if not (e.retriable() or e.code() == KafkaError._MSG_TIMED_OUT)]
+    bad = not_retriable(failed.values())
     t.ok(not bad, "every failure is retriable (no POLICY_VIOLATION)",
          f"{len(bad)} not retriable, e.g. {bad[0] if bad else None}")
 
@@ -124,7 +100,7 @@ def test_fd_exhaustion(t, b, idempotent):
     t.eq(len(more_acked), MORE, "with handles back, every new record is acknowledged")
     acked.update(more_acked)
 
-    seen, high = consume_all(b)
+    seen, high = consume_from_start(b.bootstrap, TOPIC, PARTITIONS, "fd-check")
     values = [v for v, _ in seen]
     t.eq(len(seen), len(acked), f"a consumer reads as many records as were acknowledged "
          f"(high watermarks sum to {high})")

@@ -34,6 +34,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker, free_port, target  # noqa: E402
+from records import consume_from_start, not_retriable, produce_tracked  # noqa: E402
 from tap import Tap  # noqa: E402
 
 TOPIC = "disk-full"
@@ -62,12 +63,9 @@ def metric(admin, name):
 
 
 def produce(p, first, count, acked, failed):
-    def on_delivery(err, msg):
-        (failed if err else acked)[msg.value()] = err or msg.offset()
-    for i in range(first, first + count):
-        p.produce(TOPIC, value=value(i), partition=0, on_delivery=on_delivery)
-        p.poll(0)
-    p.flush(TIMEOUT_MS / 1000 + 30)
+    """Records first..first+count-1, to partition 0."""
+    records = ((0, value(i)) for i in range(first, first + count))
+    produce_tracked(p, TOPIC, records, acked, failed, TIMEOUT_MS / 1000 + 30)
 
 
 def fill(path):
@@ -92,28 +90,8 @@ def storage_lines(b):
         return [ln.rstrip() for ln in f if ln.startswith(("ERROR storage:", "INFO storage:"))]
 
 
-def consume_all(b):
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "disk-full-check",
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    try:
-        _, high = c.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=20)
-        c.assign([TopicPartition(TOPIC, 0, 0)])
-        seen, last = [], -1
-        deadline = time.monotonic() + 30
-        while last + 1 < high and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is None or m.error():
-                continue
-            seen.append((m.value(), m.offset()))
-            last = m.offset()
-        return seen
-    finally:
-        c.close()
-
-
 def test_disk_full(t, b, admin, mount):
-    from confluent_kafka import KafkaError, Producer
+    from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
     admin_client = AdminClient({"bootstrap.servers": b.bootstrap})
     admin_client.create_topics([NewTopic(TOPIC, 1, 1)])[TOPIC].result(30)
@@ -133,8 +111,7 @@ def test_disk_full(t, b, admin, mount):
     t.diag(f"disk full: {len(full_acked)} acknowledged, {len(full_failed)} failed "
            f"({sorted(set(e.name() for e in full_failed.values()))}) in {lasted:.1f}s")
     t.ok(len(full_failed) > 0, "with the disk full, records fail")
-    bad = [e for e in full_failed.values()
-           if not (e.retriable() or e.code() == KafkaError._MSG_TIMED_OUT)]
+    bad = not_retriable(full_failed.values())
     t.ok(not bad, "every failure is retriable", f"e.g. {bad[:1]}")
 
     lines = storage_lines(b)
@@ -165,7 +142,7 @@ def test_disk_full(t, b, admin, mount):
     acked.update(full_acked)
     acked.update(more_acked)
     failed.update(full_failed)
-    seen = consume_all(b)
+    seen, _ = consume_from_start(b.bootstrap, TOPIC, 1, "disk-full-check")
     values = [v for v, _ in seen]
     t.eq(len(seen), len(acked), "a consumer reads as many records as were acknowledged")
     t.eq(len(set(values) & set(failed)), 0, "no record reported failed is ever read")
