@@ -17,12 +17,12 @@
 #include "storage/log_check.h"
 
 #include "helpers/batch_build.h"
+#include "helpers/tmp_dir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <sys/stat.h>
 
 /* ---- batches ---- */
@@ -46,34 +46,15 @@ static size_t build_simple(uint8_t *out, int records, int64_t base_ts) {
 
 static char tmp_root[256];
 
-static void rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_rf(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static int setup(void **state) {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmp_root, sizeof tmp_root, "%s/rn_test_log_XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmp_root)) return -1;
+    if (!td_make(tmp_root, sizeof tmp_root, "rn_test_log_")) return -1;
     *state = tmp_root;
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    rm_rf(tmp_root);
+    td_remove(tmp_root);
     return 0;
 }
 

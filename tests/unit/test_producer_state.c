@@ -16,6 +16,7 @@
 #include "storage/log.h"
 
 #include "helpers/batch_build.h"
+#include "helpers/tmp_dir.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -171,23 +172,6 @@ static size_t build(uint8_t *out, int records, int64_t pid, int16_t epoch, int32
 
 static char tmp_root[256];
 
-static void rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_rf(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static int count_snapshots(const char *dir) {
     DIR *d = opendir(dir);
     int n = 0;
@@ -221,9 +205,7 @@ static void expect_dup(rn_producer_state_t *ps, int64_t pid, int32_t seq, int re
 
 static void test_snapshot_and_replay(void **state) {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmp_root, sizeof tmp_root, "%s/rn_test_ps_XXXXXX", base && *base ? base : "/tmp");
-    assert_non_null(mkdtemp(tmp_root));
+    assert_true(td_make(tmp_root, sizeof tmp_root, "rn_test_ps_"));
     char dir[512];
     snprintf(dir, sizeof dir, "%s/p-0", tmp_root);
     rn_log_config_t cfg;
@@ -284,7 +266,7 @@ static void test_snapshot_and_replay(void **state) {
     expect_dup(ps, 1, 15, 3, 15);
     rn_producer_state_free(ps);
     assert_int_equal(rn_log_close(log), RN_OK);
-    rm_rf(tmp_root);
+    td_remove(tmp_root);
 }
 
 static void test_multi_batch_records(void **state) {
