@@ -306,8 +306,35 @@ static void member_update(rn_group_coord_t *coord, rn_group_t *group, rn_group_m
     try_complete_join(coord, group, now_ms);
 }
 
+/* Answers a static member that took over its entry in a Stable group whose
+   selected protocol stays: the current generation, no rebalance. As Kafka
+   before JoinGroup v9, the leader named is the one before the takeover, so a
+   returning leader acts as a follower and gets its old assignment from
+   SyncGroup. */
+static void join_static_keep(rn_group_coord_t *coord, rn_group_t *group,
+                             const rn_group_member_t *member, const char *old_leader,
+                             rn_group_join_waiter_t *waiter) {
+    coord->hooks.group_changed(coord->hooks.ctx, group);
+    rn_group_join_result_t res = {.error = RN_KERR_NONE,
+                                  .generation = group->generation,
+                                  .protocol_type = group->protocol_type,
+                                  .protocol_name = group->protocol_name,
+                                  .leader_id = old_leader ? old_leader : "",
+                                  .member_id = member->member_id};
+    waiter->done(waiter, &res);
+}
+
+/* Whether the protocol the group would select now is the one it runs. */
+static bool protocol_unchanged(const rn_group_t *group) {
+    const char *next = select_protocol(group);
+    return next && group->protocol_name && !strcmp(next, group->protocol_name);
+}
+
 /* A static member coming back with a new member id takes over its old
-   entry (fencing the old id); a Stable group keeps its assignment. */
+   entry (fencing the old id) with the protocols it sends now. As Kafka, a
+   Stable group rebalances only if that changes the selected protocol: new
+   metadata alone (a restarted client no longer owning its partitions, a
+   reordered subscription) keeps the generation and every assignment. */
 static void join_static_replace(rn_group_coord_t *coord, rn_group_t *group,
                                 rn_group_member_t *member, const rn_group_join_args_t *args,
                                 rn_group_join_waiter_t *waiter, int64_t now_ms) {
@@ -318,25 +345,16 @@ static void join_static_replace(rn_group_coord_t *coord, rn_group_t *group,
     if (group->leader_id && !strcmp(group->leader_id, member->member_id)) {
         free(group->leader_id);
         group->leader_id = strdup(new_id);
+        RN_ASSERT(group->leader_id != NULL);
     }
     free(member->member_id);
     member->member_id = new_id;
     member->deadline_ms = now_ms + args->session_timeout_ms;
     rn_group_coord_note_deadline(coord, member->deadline_ms);
-    bool same = member_matches(member, args);
-    if (group->state == RN_GROUP_STABLE && same) {
-        member->session_timeout_ms = args->session_timeout_ms;
-        member->rebalance_timeout_ms = args->rebalance_timeout_ms;
-        coord->hooks.group_changed(coord->hooks.ctx, group);
-        rn_group_join_result_t res = {.error = RN_KERR_NONE,
-                                      .generation = group->generation,
-                                      .protocol_type = group->protocol_type,
-                                      .protocol_name = group->protocol_name,
-                                      .leader_id = old_leader ? old_leader : "",
-                                      .member_id = member->member_id};
-        waiter->done(waiter, &res);
+    member_set_protocols(member, args);
+    if (group->state == RN_GROUP_STABLE && protocol_unchanged(group)) {
+        join_static_keep(coord, group, member, old_leader, waiter);
     } else {
-        member_set_protocols(member, args);
         member->join_waiter = waiter;
         if (group->state == RN_GROUP_COMPLETING_REBALANCE)
             prepare_rebalance(coord, group, now_ms);

@@ -342,6 +342,189 @@ static void test_static_member_rejoin(void **state) {
     rn_group_coord_free(coord);
 }
 
+/* Static members "inst-a" (the leader) and "inst-b", both offering
+   protos, Stable at generation 2 with assignments "A" and "B". */
+static void static_pair(rn_group_coord_t *coord, const rn_group_protocol_t *protos, int32_t count,
+                        char a_id[128], char b_id[128]) {
+    join_call_t a, b;
+    join(coord, &a, "", "inst-a", protos, count, 0);
+    assert_int_equal(a.generation, 1);
+    snprintf(a_id, 128, "%s", a.member_id);
+    sync_call_t sa, sb;
+    sync_group(coord, &sa, a_id, 1, NULL, 0, 0);
+    join(coord, &b, "", "inst-b", protos, count, 0);
+    join(coord, &a, a_id, "inst-a", protos, count, 0);
+    snprintf(b_id, 128, "%s", b.member_id);
+    assert_int_equal(b.generation, 2);
+    assert_string_equal(b.leader, a_id);
+    rn_group_assignment_t asg[] = {{rn_str_from_cstr(a_id), {(const uint8_t *)"A", 1}},
+                                   {rn_str_from_cstr(b_id), {(const uint8_t *)"B", 1}}};
+    sync_group(coord, &sb, b_id, 2, NULL, 0, 0);
+    sync_group(coord, &sa, a_id, 2, asg, 2, 0);
+    assert_int_equal(sb.done, 1);
+    assert_int_equal(sb.error, RN_KERR_NONE);
+    assert_string_equal(sb.assignment, "B");
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+}
+
+static int16_t heartbeat_static(rn_group_coord_t *coord, const char *member, const char *instance,
+                                int32_t gen, int64_t now) {
+    return rn_group_heartbeat(coord, rn_str_from_cstr("g"), rn_str_from_cstr(member),
+                              rn_str_from_cstr(instance), gen, now);
+}
+
+static void sync_static(rn_group_coord_t *coord, sync_call_t *call, const char *member_id,
+                        const char *instance, int32_t generation, int64_t now_ms) {
+    memset(call, 0, sizeof *call);
+    call->waiter.done = sync_done;
+    rn_group_sync_args_t args = {rn_str_from_cstr("g"),
+                                 rn_str_from_cstr(member_id),
+                                 rn_str_from_cstr(instance),
+                                 rn_str_null(),
+                                 rn_str_null(),
+                                 generation,
+                                 NULL,
+                                 0};
+    rn_group_sync(coord, &args, &call->waiter, now_ms);
+}
+
+/* The same protocol with other metadata: a restarted consumer that owns no
+   partitions yet, or lists its topics in another order. */
+static const rn_group_protocol_t proto_range_new[] = {{{"range", 5}, {(const uint8_t *)"m2", 2}}};
+
+/* A restarted follower with new metadata for the same protocol takes its
+   entry back with no rebalance: same generation, old assignment, the
+   other member undisturbed; its old id is fenced everywhere. */
+static void test_static_rejoin_new_metadata(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    char a_id[128], b_id[128];
+    static_pair(coord, proto_range, 1, a_id, b_id);
+    join_call_t b;
+    join(coord, &b, "", "inst-b", proto_range_new, 1, 1000);
+    assert_int_equal(b.done, 1);
+    assert_int_equal(b.error, RN_KERR_NONE);
+    assert_int_equal(b.generation, 2);
+    assert_string_equal(b.protocol, "range");
+    assert_string_equal(b.leader, a_id);
+    assert_int_equal(b.members, -1);
+    assert_string_not_equal(b.member_id, b_id);
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+    assert_int_equal(heartbeat_static(coord, a_id, "inst-a", 2, 1100), RN_KERR_NONE);
+    sync_call_t s;
+    sync_static(coord, &s, b.member_id, "inst-b", 2, 1200);
+    assert_int_equal(s.error, RN_KERR_NONE);
+    assert_string_equal(s.assignment, "B");
+    assert_int_equal(heartbeat_static(coord, b_id, "inst-b", 2, 1300), RN_KERR_FENCED_INSTANCE_ID);
+    sync_static(coord, &s, b_id, "inst-b", 2, 1300);
+    assert_int_equal(s.error, RN_KERR_FENCED_INSTANCE_ID);
+    rn_str_t g = rn_str_from_cstr("g");
+    assert_int_equal(rn_group_commit_check(coord, g, rn_str_from_cstr(b_id),
+                                           rn_str_from_cstr("inst-b"), 2, 1300),
+                     RN_KERR_FENCED_INSTANCE_ID);
+    join_call_t old;
+    join(coord, &old, b_id, "inst-b", proto_range, 1, 1300);
+    assert_int_equal(old.error, RN_KERR_FENCED_INSTANCE_ID);
+    assert_int_equal(
+        rn_group_leave(coord, g, rn_str_from_cstr(b_id), rn_str_from_cstr("inst-b"), 1300),
+        RN_KERR_FENCED_INSTANCE_ID);
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+    rn_group_coord_free(coord);
+}
+
+/* A restarted leader is answered as a follower (the leader id before the
+   takeover, no member list), gets its old assignment, and leads the next
+   rebalance under its new id. */
+static void test_static_leader_rejoin(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    char a_id[128], b_id[128];
+    static_pair(coord, proto_range, 1, a_id, b_id);
+    join_call_t a;
+    join(coord, &a, "", "inst-a", proto_range_new, 1, 1000);
+    assert_int_equal(a.error, RN_KERR_NONE);
+    assert_int_equal(a.generation, 2);
+    assert_string_equal(a.leader, a_id); /* the old id: a does not assign */
+    assert_int_equal(a.members, -1);
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+    assert_string_equal(rn_group_leader(rn_group_find(coord, rn_str_from_cstr("g"))), a.member_id);
+    sync_call_t s;
+    sync_static(coord, &s, a.member_id, "inst-a", 2, 1100);
+    assert_string_equal(s.assignment, "A");
+    assert_int_equal(heartbeat_static(coord, b_id, "inst-b", 2, 1200), RN_KERR_NONE);
+    char new_a[128];
+    snprintf(new_a, sizeof new_a, "%s", a.member_id);
+    join_call_t b;
+    join(coord, &b, b_id, "inst-b", proto_range_new, 1, 1300); /* b's subscription changed */
+    assert_int_equal(b.done, 0);
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    join(coord, &a, new_a, "inst-a", proto_range_new, 1, 1400);
+    assert_int_equal(b.generation, 3);
+    assert_string_equal(b.leader, new_a);
+    assert_int_equal(a.members, 2);
+    rn_group_coord_free(coord);
+}
+
+/* A rejoin that changes the protocol the group would select rebalances. */
+static void test_static_rejoin_protocol_change(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    char a_id[128], b_id[128];
+    static_pair(coord, proto_both, 2, a_id, b_id);
+    join_call_t b;
+    join(coord, &b, "", "inst-b", proto_rr, 1, 1000);
+    assert_int_equal(b.done, 0);
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    assert_int_equal(heartbeat_static(coord, a_id, "inst-a", 2, 1100),
+                     RN_KERR_REBALANCE_IN_PROGRESS);
+    join_call_t a;
+    join(coord, &a, a_id, "inst-a", proto_both, 2, 1200);
+    assert_int_equal(a.generation, 3);
+    assert_string_equal(a.protocol, "roundrobin");
+    assert_int_equal(b.generation, 3);
+    rn_group_coord_free(coord);
+}
+
+/* A static member is removed only by its session timeout (or a leave by
+   instance id); a restart after that is a new member and rebalances. */
+static void test_static_expiry_and_leave(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    char a_id[128], b_id[128];
+    static_pair(coord, proto_range, 1, a_id, b_id);
+    for (int64_t now = 1000; now <= 9000; now += 1000) {
+        assert_int_equal(heartbeat_static(coord, a_id, "inst-a", 2, now), RN_KERR_NONE);
+        rn_group_coord_tick(coord, now);
+    }
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+    rn_group_coord_tick(coord, 10001); /* b's session (10 s) is over */
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    assert_int_equal(heartbeat_static(coord, b_id, "inst-b", 2, 10002), RN_KERR_UNKNOWN_MEMBER_ID);
+    join_call_t a, b;
+    join(coord, &a, a_id, "inst-a", proto_range, 1, 10003);
+    assert_int_equal(a.generation, 3);
+    assert_int_equal(a.members, 1);
+    sync_call_t s;
+    sync_static(coord, &s, a_id, "inst-a", 3, 10004);
+    join(coord, &b, "", "inst-b", proto_range, 1, 10005); /* back: a new member */
+    assert_int_equal(b.done, 0);
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    join(coord, &a, a_id, "inst-a", proto_range, 1, 10006);
+    assert_int_equal(b.generation, 4);
+    rn_str_t g = rn_str_from_cstr("g");
+    assert_int_equal(
+        rn_group_leave(coord, g, rn_str_from_cstr(""), rn_str_from_cstr("nobody"), 10007),
+        RN_KERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(
+        rn_group_leave(coord, g, rn_str_from_cstr(""), rn_str_from_cstr("inst-b"), 10007),
+        RN_KERR_NONE); /* an administrative removal by instance id */
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    join(coord, &a, a_id, "inst-a", proto_range, 1, 10008);
+    assert_int_equal(a.generation, 5);
+    assert_int_equal(a.members, 1);
+    rn_group_coord_free(coord);
+}
+
 static void test_leave(void **state) {
     (void)state;
     rn_group_coord_t *coord = coord_new(0);
@@ -506,6 +689,10 @@ int main(void) {
         cmocka_unit_test(test_initial_delay),
         cmocka_unit_test(test_protocol_vote_and_errors),
         cmocka_unit_test(test_static_member_rejoin),
+        cmocka_unit_test(test_static_rejoin_new_metadata),
+        cmocka_unit_test(test_static_leader_rejoin),
+        cmocka_unit_test(test_static_rejoin_protocol_change),
+        cmocka_unit_test(test_static_expiry_and_leave),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_commit_checks_and_delete),
         cmocka_unit_test(test_offset_expiry),
