@@ -243,15 +243,18 @@ static void try_complete_join(rn_group_coord_t *coord, rn_group_t *group, int64_
 
 /* ---- joining ---- */
 
-static char *member_id_new(rn_group_coord_t *coord, rn_str_t client_id) {
+/* A new member id: "<prefix>-<uuid>", the prefix being the instance id of a
+   static member and the client id of a dynamic one (as Kafka). */
+static char *member_id_new(rn_group_coord_t *coord, const rn_group_join_args_t *args) {
+    rn_str_t prefix = args->instance_id.len >= 0 ? args->instance_id : args->client_id;
     uint64_t a = coord->hooks.random(coord->hooks.ctx);
     uint64_t b = coord->hooks.random(coord->hooks.ctx);
-    int32_t len = client_id.len > 0 ? client_id.len : 0;
+    int32_t len = prefix.len > 0 ? prefix.len : 0;
     if (len > 255) len = 255;
     char *id = malloc((size_t)len + 40);
     RN_ASSERT(id != NULL);
     snprintf(id, (size_t)len + 40, "%.*s-%08x-%04x-%04x-%04x-%012llx", (int)len,
-             len ? client_id.ptr : "", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
+             len ? prefix.ptr : "", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
              (unsigned)a & 0xffffu, (unsigned)(b >> 48),
              (unsigned long long)(b & 0xffffffffffffull));
     return id;
@@ -338,7 +341,7 @@ static bool protocol_unchanged(const rn_group_t *group) {
 static void join_static_replace(rn_group_coord_t *coord, rn_group_t *group,
                                 rn_group_member_t *member, const rn_group_join_args_t *args,
                                 rn_group_join_waiter_t *waiter, int64_t now_ms) {
-    char *new_id = member_id_new(coord, args->client_id);
+    char *new_id = member_id_new(coord, args);
     join_answer(group, member, RN_KERR_FENCED_INSTANCE_ID, false);
     sync_answer(group, member, RN_KERR_FENCED_INSTANCE_ID);
     char *old_leader = group->leader_id ? strdup(group->leader_id) : NULL;
@@ -382,7 +385,7 @@ static void join_new_member(rn_group_coord_t *coord, rn_group_t *group,
         join_answer_error(waiter, RN_KERR_GROUP_MAX_SIZE_REACHED, "");
         return;
     }
-    char *member_id = member_id_new(coord, args->client_id);
+    char *member_id = member_id_new(coord, args);
     if (args->instance_id.len < 0 && args->require_known_member_id) {
         if (group->pending_count == group->pending_cap) {
             group->pending_cap = group->pending_cap ? group->pending_cap * 2 : 4;
@@ -400,29 +403,37 @@ static void join_new_member(rn_group_coord_t *coord, rn_group_t *group,
     member_add(coord, group, member_id, args, waiter, now_ms);
 }
 
+/* An error to a JoinGroup naming a member id, which is echoed as Kafka does. */
+static void join_answer_error_to(rn_group_join_waiter_t *waiter, int16_t error,
+                                 rn_str_t member_id) {
+    char *id = rn_group_strdup(member_id);
+    join_answer_error(waiter, error, id);
+    free(id);
+}
+
+/* Kafka's checks of a JoinGroup naming a member id, in its order: the
+   protocols, a pending id (admitted), a fenced instance, then an unknown
+   member or an instance id the group does not know. */
 static void join_known_member(rn_group_coord_t *coord, rn_group_t *group,
                               const rn_group_join_args_t *args, rn_group_join_waiter_t *waiter,
                               int64_t now_ms) {
+    if (!supports_protocols(group, args)) {
+        join_answer_error_to(waiter, RN_KERR_INCONSISTENT_GROUP_PROTOCOL, args->member_id);
+        return;
+    }
     if (rn_group_pending_remove(group, args->member_id)) {
-        if (!supports_protocols(group, args)) {
-            join_answer_error(waiter, RN_KERR_INCONSISTENT_GROUP_PROTOCOL, "");
-            return;
-        }
         member_add(coord, group, rn_group_strdup(args->member_id), args, waiter, now_ms);
         return;
     }
     rn_group_member_t *by_instance = rn_group_member_by_instance(group, args->instance_id);
     if (by_instance && !rn_group_str_is(args->member_id, by_instance->member_id)) {
-        join_answer_error(waiter, RN_KERR_FENCED_INSTANCE_ID, "");
+        join_answer_error_to(waiter, RN_KERR_FENCED_INSTANCE_ID, args->member_id);
         return;
     }
     rn_group_member_t *member = rn_group_member_find(group, args->member_id);
-    if (!member || group->state == RN_GROUP_EMPTY || group->state == RN_GROUP_DEAD) {
-        join_answer_error(waiter, RN_KERR_UNKNOWN_MEMBER_ID, "");
-        return;
-    }
-    if (!supports_protocols(group, args)) {
-        join_answer_error(waiter, RN_KERR_INCONSISTENT_GROUP_PROTOCOL, "");
+    if (!member || (args->instance_id.len >= 0 && !by_instance) || group->state == RN_GROUP_EMPTY ||
+        group->state == RN_GROUP_DEAD) {
+        join_answer_error_to(waiter, RN_KERR_UNKNOWN_MEMBER_ID, args->member_id);
         return;
     }
     member->deadline_ms = now_ms + member->session_timeout_ms;
@@ -472,12 +483,13 @@ void rn_group_join(rn_group_coord_t *coord, const rn_group_join_args_t *args,
     rn_group_t *group = unknown ? rn_group_get_or_create(coord, args->group_id)
                                 : rn_group_find(coord, args->group_id);
     if (!group) {
-        join_answer_error(
-            waiter, unknown ? RN_KERR_COORDINATOR_NOT_AVAILABLE : RN_KERR_UNKNOWN_MEMBER_ID, "");
+        join_answer_error_to(
+            waiter, unknown ? RN_KERR_COORDINATOR_NOT_AVAILABLE : RN_KERR_UNKNOWN_MEMBER_ID,
+            args->member_id);
         return;
     }
     if (group->state == RN_GROUP_DEAD)
-        join_answer_error(waiter, RN_KERR_COORDINATOR_NOT_AVAILABLE, "");
+        join_answer_error_to(waiter, RN_KERR_COORDINATOR_NOT_AVAILABLE, args->member_id);
     else if (unknown)
         join_new_member(coord, group, args, waiter, now_ms);
     else

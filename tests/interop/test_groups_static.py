@@ -5,7 +5,8 @@ Two members with `group.instance.id` share a 6-partition topic. One of them
 closes (a static member sends no LeaveGroup) and a new process-like consumer
 with the same instance id starts within the session timeout. The group must
 not rebalance: the other member sees no revoke or assign callback, and the
-restarted one gets back exactly the partitions it had. Run for the follower
+restarted one gets back exactly the partitions it had; member ids start with
+the instance id (DescribeGroups). Run for the follower
 and for the leader, with the eager `range` assignor and with
 `cooperative-sticky` (whose subscription metadata names the partitions a
 member owns, so the restarted member's metadata differs from the stored one).
@@ -23,6 +24,7 @@ from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 
 from confluent_kafka import Consumer  # noqa: E402
+from kafka.admin import KafkaAdminClient  # noqa: E402
 
 PARTITIONS = 6
 SESSION_MS = 10000
@@ -94,6 +96,14 @@ def stable_pair(bootstrap, topic, group, strategy):
     return a, b
 
 
+def member_ids(bootstrap, group):
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return sorted(m.member_id for m in admin.describe_consumer_groups([group])[0].members)
+    finally:
+        admin.close()
+
+
 def test_restart(t, bootstrap, strategy, who):
     topic = f"static-{strategy}-{who}"
     group = f"g-static-{strategy}-{who}"
@@ -122,6 +132,9 @@ def test_restart(t, bootstrap, strategy, who):
              f"{strategy}, {who} restarted: the other member keeps its partitions")
         t.eq([e for e in back.events if e[0] == "revoke"], [],
              f"{strategy}, {who} restarted: no revoke on the restarted member")
+        ids = member_ids(bootstrap, group)
+        t.ok(len(ids) == 2 and ids[0].startswith("static-a-") and ids[1].startswith("static-b-"),
+             f"{strategy}, {who} restarted: member ids start with the instance ids ({ids})")
     finally:
         staying.close()
         back.close()

@@ -525,6 +525,43 @@ static void test_static_expiry_and_leave(void **state) {
     rn_group_coord_free(coord);
 }
 
+/* Kafka's JoinGroup details: a static member's id starts with its instance
+   id; an error to a JoinGroup naming a member id echoes that id; a member
+   id joining with an instance id the group does not know is unknown. */
+static void test_join_member_ids(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    join_call_t a, b;
+    join(coord, &a, "", "inst-a", proto_range, 1, 0);
+    assert_int_equal(a.error, RN_KERR_NONE);
+    assert_memory_equal(a.member_id, "inst-a-", 7);
+    char a_id[128];
+    snprintf(a_id, sizeof a_id, "%s", a.member_id);
+    sync_call_t s;
+    sync_group(coord, &s, a_id, 1, NULL, 0, 0);
+    join(coord, &b, "ghost", NULL, proto_range, 1, 0);
+    assert_int_equal(b.error, RN_KERR_UNKNOWN_MEMBER_ID);
+    assert_string_equal(b.member_id, "ghost");
+    join(coord, &b, "ghost", "inst-a", proto_range, 1, 0);
+    assert_int_equal(b.error, RN_KERR_FENCED_INSTANCE_ID);
+    assert_string_equal(b.member_id, "ghost");
+    join(coord, &b, a_id, NULL, proto_rr, 1, 0);
+    assert_int_equal(b.error, RN_KERR_INCONSISTENT_GROUP_PROTOCOL);
+    assert_string_equal(b.member_id, a_id);
+    join(coord, &b, "", NULL, proto_range, 1, 0); /* a dynamic member ... */
+    assert_int_equal(b.error, RN_KERR_MEMBER_ID_REQUIRED);
+    char b_id[128];
+    snprintf(b_id, sizeof b_id, "%s", b.member_id);
+    assert_memory_equal(b_id, "client-", 7);
+    join(coord, &b, b_id, NULL, proto_range, 1, 0);
+    join(coord, &a, a_id, "inst-a", proto_range, 1, 0);
+    assert_int_equal(b.generation, 2);
+    join(coord, &b, b_id, "inst-b", proto_range, 1, 10); /* ... naming an unknown instance */
+    assert_int_equal(b.error, RN_KERR_UNKNOWN_MEMBER_ID);
+    assert_string_equal(b.member_id, b_id);
+    rn_group_coord_free(coord);
+}
+
 static void test_leave(void **state) {
     (void)state;
     rn_group_coord_t *coord = coord_new(0);
@@ -693,6 +730,7 @@ int main(void) {
         cmocka_unit_test(test_static_leader_rejoin),
         cmocka_unit_test(test_static_rejoin_protocol_change),
         cmocka_unit_test(test_static_expiry_and_leave),
+        cmocka_unit_test(test_join_member_ids),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_commit_checks_and_delete),
         cmocka_unit_test(test_offset_expiry),
