@@ -647,7 +647,11 @@ static void tick_join_phase(rn_group_coord_t *coord, rn_group_t *group, int64_t 
     complete_join(coord, group, now_ms);
 }
 
-void rn_group_tick_group(rn_group_coord_t *coord, rn_group_t *group, int64_t now_ms) {
+/* Drops MEMBER_ID_REQUIRED ids whose session ran out; a join phase that
+   waited only for them completes now (as Kafka), not at its rebalance
+   timeout. */
+static void tick_pending(rn_group_coord_t *coord, rn_group_t *group, int64_t now_ms) {
+    bool expired = false;
     for (int32_t i = 0; i < group->pending_count;) {
         if (group->pending[i].deadline_ms > now_ms) {
             rn_group_coord_note_deadline(coord, group->pending[i].deadline_ms);
@@ -656,7 +660,13 @@ void rn_group_tick_group(rn_group_coord_t *coord, rn_group_t *group, int64_t now
         }
         free(group->pending[i].member_id);
         group->pending[i] = group->pending[--group->pending_count];
+        expired = true;
     }
+    if (expired) try_complete_join(coord, group, now_ms);
+}
+
+void rn_group_tick_group(rn_group_coord_t *coord, rn_group_t *group, int64_t now_ms) {
+    tick_pending(coord, group, now_ms);
     for (int32_t i = 0; i < group->member_count;) {
         rn_group_member_t *member = group->members[i];
         if (member->deadline_ms > now_ms) {

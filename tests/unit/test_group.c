@@ -562,6 +562,34 @@ static void test_join_member_ids(void **state) {
     rn_group_coord_free(coord);
 }
 
+/* A client that got MEMBER_ID_REQUIRED and never came back (librdkafka
+   drops such an answer when it resubscribes meanwhile) holds the join phase
+   only until that id's session timeout, as Kafka: then the phase completes
+   without waiting for the rebalance timeout. */
+static void test_pending_expiry_completes_join(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    join_call_t a, b, x;
+    join_new(coord, &a, 0);
+    char a_id[128];
+    snprintf(a_id, sizeof a_id, "%s", a.member_id);
+    sync_call_t s;
+    sync_group(coord, &s, a_id, 1, NULL, 0, 0);
+    join(coord, &x, "", NULL, proto_range, 1, 1000); /* pending until 11000 */
+    assert_int_equal(x.error, RN_KERR_MEMBER_ID_REQUIRED);
+    join_new(coord, &b, 1000);
+    join(coord, &a, a_id, NULL, proto_range, 1, 2000);
+    assert_int_equal(a.done, 0); /* every member is in; the pending id is not */
+    rn_group_coord_tick(coord, 10999);
+    assert_int_equal(a.done, 0);
+    rn_group_coord_tick(coord, 11000); /* rebalance timeout would be 21000 */
+    assert_int_equal(a.done, 1);
+    assert_int_equal(b.done, 1);
+    assert_int_equal(a.generation, 2);
+    assert_int_equal(a.members, 2);
+    rn_group_coord_free(coord);
+}
+
 static void test_leave(void **state) {
     (void)state;
     rn_group_coord_t *coord = coord_new(0);
@@ -731,6 +759,7 @@ int main(void) {
         cmocka_unit_test(test_static_rejoin_protocol_change),
         cmocka_unit_test(test_static_expiry_and_leave),
         cmocka_unit_test(test_join_member_ids),
+        cmocka_unit_test(test_pending_expiry_completes_join),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_commit_checks_and_delete),
         cmocka_unit_test(test_offset_expiry),
