@@ -1,7 +1,9 @@
 /*
  * coordinator.c: group shards in the running broker (see coordinator.h):
  * creation of __consumer_offsets, loading, the records a shard produces,
- * OffsetCommit appends, the per-core timer, and compaction by checkpoint.
+ * OffsetCommit appends, the group record a SyncGroup waits for (both
+ * acknowledged once durable), the per-core timer, and compaction by
+ * checkpoint.
  */
 #include "group/coordinator_int.h"
 #include "base/assert.h"
@@ -83,6 +85,7 @@ int32_t rn_group_partition_for(rn_str_t group_id, int32_t partition_count) {
 /* ---- the shard's hooks: records to write ---- */
 
 static void shard_flush(rn_group_shard_t *shard);
+static void core_arm(rn_group_core_t *gc, int64_t deadline_ms);
 
 static void shard_add(rn_group_shard_t *shard, bool tombstone) {
     if (rn_group_batch_add(&shard->out, &shard->key, tombstone ? NULL : &shard->value) == RN_OK)
@@ -148,6 +151,55 @@ static void shard_flush(rn_group_shard_t *shard) {
     rn_partition_append_result_t res;
     (void)shard_append(shard, &shard->out, &res);
     rn_group_batch_reset(&shard->out, rn_io_wall_ms(shard->node->io));
+}
+
+/* ---- the group's record after the leader's SyncGroup ---- */
+
+/* A group record waiting for the group commit; freed when it completes. */
+typedef struct store_wait {
+    rn_partition_waiter_t waiter; /* first: the callback's pointer is ours */
+    rn_group_shard_t *shard;
+    int32_t generation;
+    char group_id[];
+} store_wait_t;
+
+static void store_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
+    store_wait_t *sw = (store_wait_t *)waiter;
+    rn_group_shard_t *shard = sw->shard;
+    rn_node_t *node = shard->node;
+    rn_group_stored(shard->coord, rn_str_from_cstr(sw->group_id), sw->generation, err,
+                    rn_group_now_ms(node));
+    free(sw);
+    if (err != RN_OK && node->groups) /* the group rebalances: its deadline */
+        core_arm(&node->groups->cores[shard->part->owner], rn_group_coord_deadline(shard->coord));
+}
+
+void rn_group_hook_group_store(void *ctx, const rn_group_t *group) {
+    rn_group_shard_t *shard = ctx;
+    rn_node_t *node = shard->node;
+    rn_str_t group_id = rn_str_from_cstr(rn_group_id(group));
+    int32_t generation = rn_group_generation(group);
+    shard_flush(shard); /* records the shard produced before go first */
+    rn_group_hook_group_changed(shard, group);
+    rn_err_t err = RN_ERR_TOO_LARGE; /* the record fits no batch (logged) */
+    rn_partition_append_result_t res;
+    if (shard->out.count > 0) {
+        err = shard_append(shard, &shard->out, &res);
+        rn_group_batch_reset(&shard->out, rn_io_wall_ms(node->io));
+    }
+    if (err == RN_OK && shard->part->durable) {
+        size_t len = (size_t)group_id.len;
+        store_wait_t *sw = malloc(sizeof *sw + len + 1);
+        RN_ASSERT(sw != NULL);
+        sw->shard = shard;
+        sw->generation = generation;
+        memcpy(sw->group_id, group_id.ptr, len + 1);
+        sw->waiter.done = store_durable;
+        sw->waiter.offset_needed = res.last_offset;
+        rn_partition_wait_durable(shard->part, &sw->waiter);
+        return;
+    }
+    rn_group_stored(shard->coord, group_id, generation, err, rn_group_now_ms(node));
 }
 
 /* ---- compaction by checkpoint ---- */

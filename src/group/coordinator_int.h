@@ -49,6 +49,7 @@ void rn_group_hook_group_changed(void *ctx, const rn_group_t *group);
 void rn_group_hook_group_removed(void *ctx, const char *group_id);
 void rn_group_hook_offset_removed(void *ctx, const char *group_id, const char *topic,
                                   int32_t partition);
+void rn_group_hook_group_store(void *ctx, const rn_group_t *group);
 /* The per-core timer's function. */
 void rn_group_core_tick(rn_timer_t *timer);
 /* A NUL-terminated heap copy. */

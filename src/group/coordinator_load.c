@@ -127,7 +127,8 @@ static void shard_init(rn_node_t *node, rn_group_shard_t *shard, int32_t index,
                               rn_group_hook_wall_ms,
                               rn_group_hook_group_changed,
                               rn_group_hook_group_removed,
-                              rn_group_hook_offset_removed};
+                              rn_group_hook_offset_removed,
+                              rn_group_hook_group_store};
     shard->node = node;
     shard->index = index;
     rn_partition_ref(part);

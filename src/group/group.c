@@ -43,7 +43,7 @@ void rn_group_coord_note_deadline(rn_group_coord_t *coord, int64_t deadline_ms) 
 rn_group_coord_t *rn_group_coord_new(const rn_group_config_t *cfg, const rn_group_hooks_t *hooks,
                                      int32_t partition) {
     RN_ASSERT(hooks->random && hooks->wall_ms && hooks->group_changed);
-    RN_ASSERT(hooks->group_removed && hooks->offset_removed);
+    RN_ASSERT(hooks->group_removed && hooks->offset_removed && hooks->group_store);
     rn_group_coord_t *coord = calloc(1, sizeof *coord);
     RN_ASSERT(coord != NULL);
     coord->cfg = *cfg;
@@ -155,6 +155,7 @@ rn_group_t *rn_group_get_or_create(rn_group_coord_t *coord, rn_str_t group_id) {
     group->hash = rn_group_hash(group->id, strlen(group->id));
     group->state = RN_GROUP_EMPTY;
     group->rebalance_deadline_ms = GROUP_NO_DEADLINE;
+    group->storing_generation = -1;
     group->state_timestamp_ms = coord->hooks.wall_ms(coord->hooks.ctx);
     group->index = coord->group_count;
     coord->groups[coord->group_count++] = group;

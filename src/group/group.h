@@ -22,7 +22,7 @@
  * State machine (Kafka's GroupCoordinator):
  *
  *   Empty --join--> PreparingRebalance --all joined / rebalance timeout-->
- *   CompletingRebalance --leader's sync--> Stable
+ *   CompletingRebalance --leader's sync, its record durable--> Stable
  *   Stable/CompletingRebalance --join of a new or changed member, leave,
  *   session expiry--> PreparingRebalance
  *   PreparingRebalance --nobody rejoined--> Empty
@@ -89,6 +89,11 @@ typedef struct rn_group_hooks {
     void (*group_removed)(void *ctx, const char *group_id);
     /* Persist a tombstone for one committed offset (expiry, OffsetDelete). */
     void (*offset_removed)(void *ctx, const char *group_id, const char *topic, int32_t partition);
+    /* Persist the group's metadata with the assignment the leader's
+       SyncGroup just gave, then call rn_group_stored with the group's
+       generation once that record is durable or failed (maybe from within
+       this call). The SyncGroup answers wait for it, as Kafka's do. */
+    void (*group_store)(void *ctx, const rn_group_t *group);
 } rn_group_hooks_t;
 
 /* One protocol a member offers: name and opaque assignor metadata. */
@@ -147,6 +152,9 @@ typedef struct rn_group_sync_args {
 
 typedef struct rn_group_sync_result {
     int16_t error;
+    rn_err_t cause; /* not RN_OK: the group's record could not be written;
+                       the caller maps this to the Kafka error (error is
+                       then UNKNOWN_SERVER_ERROR) */
     const char *protocol_type;
     const char *protocol_name;
     rn_bytes_t assignment;
@@ -194,6 +202,13 @@ void rn_group_join(rn_group_coord_t *coord, const rn_group_join_args_t *args,
                    rn_group_join_waiter_t *waiter, int64_t now_ms);
 void rn_group_sync(rn_group_coord_t *coord, const rn_group_sync_args_t *args,
                    rn_group_sync_waiter_t *waiter, int64_t now_ms);
+/* The end of a group_store hook's write of the group's record for
+   `generation`: RN_OK moves the group to Stable and answers every parked
+   SyncGroup with its assignment; an error answers them with it (`cause`)
+   and rebalances. Ignored, as Kafka does, if the group has moved on
+   (another state or generation: a member joined or left meanwhile). */
+void rn_group_stored(rn_group_coord_t *coord, rn_str_t group_id, int32_t generation, rn_err_t err,
+                     int64_t now_ms);
 int16_t rn_group_heartbeat(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
                            rn_str_t instance_id, int32_t generation, int64_t now_ms);
 /* One leaving member (LeaveGroup v3+ names several); member_id "" with an

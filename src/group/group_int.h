@@ -63,6 +63,8 @@ struct rn_group {
     char *leader_id;            /* NULL: none */
     int64_t state_timestamp_ms; /* wall ms of the last state change */
     bool has_metadata;          /* a metadata record was written or loaded */
+    int32_t storing_generation; /* the leader's assignment of this generation
+                                   is being written; -1: none */
     rn_group_member_t **members;
     int32_t member_count;
     int32_t member_cap;

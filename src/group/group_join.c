@@ -498,6 +498,10 @@ void rn_group_join(rn_group_coord_t *coord, const rn_group_join_args_t *args,
 
 /* ---- SyncGroup ---- */
 
+/* The leader's assignment: kept on the members and written with the
+   group's record; the group stays CompletingRebalance, and every SyncGroup
+   parked, until that record is durable (rn_group_stored), as Kafka's
+   storeGroup callback. */
 static void sync_apply(rn_group_coord_t *coord, rn_group_t *group,
                        const rn_group_sync_args_t *args) {
     for (int32_t i = 0; i < group->member_count; i++) group->members[i]->assignment_len = 0;
@@ -511,9 +515,36 @@ static void sync_apply(rn_group_coord_t *coord, rn_group_t *group,
         member->assignment = copy;
         member->assignment_len = bytes.len;
     }
+    group->storing_generation = group->generation;
+    coord->hooks.group_store(coord->hooks.ctx, group); /* may call rn_group_stored */
+}
+
+static void stored_error(rn_group_coord_t *coord, rn_group_t *group, rn_err_t err, int64_t now_ms) {
+    rn_group_sync_result_t res = {.error = RN_KERR_UNKNOWN_SERVER_ERROR, .cause = err};
+    for (int32_t i = 0; i < group->member_count; i++) {
+        rn_group_member_t *member = group->members[i];
+        member->assignment_len = 0;
+        rn_group_sync_waiter_t *waiter = member->sync_waiter;
+        if (!waiter) continue;
+        member->sync_waiter = NULL;
+        waiter->done(waiter, &res);
+    }
+    prepare_rebalance(coord, group, now_ms);
+}
+
+void rn_group_stored(rn_group_coord_t *coord, rn_str_t group_id, int32_t generation, rn_err_t err,
+                     int64_t now_ms) {
+    rn_group_t *group = rn_group_find(coord, group_id);
+    if (!group || group->state != RN_GROUP_COMPLETING_REBALANCE ||
+        group->generation != generation || group->storing_generation != generation)
+        return; /* moved on meanwhile: nothing to answer */
+    group->storing_generation = -1;
+    if (err != RN_OK) {
+        stored_error(coord, group, err, now_ms);
+        return;
+    }
     rn_group_set_state(coord, group, RN_GROUP_STABLE);
     group->has_metadata = true;
-    coord->hooks.group_changed(coord->hooks.ctx, group);
     for (int32_t i = 0; i < group->member_count; i++)
         sync_answer(group, group->members[i], RN_KERR_NONE);
 }
@@ -559,6 +590,7 @@ void rn_group_sync(rn_group_coord_t *coord, const rn_group_sync_args_t *args,
         return;
     }
     RN_ASSERT(group->state == RN_GROUP_COMPLETING_REBALANCE);
+    if (group->storing_generation == group->generation) return; /* answered once stored */
     if (group->leader_id && !strcmp(group->leader_id, member->member_id))
         sync_apply(coord, group, args);
 }

@@ -51,6 +51,11 @@ void *rn_handler_response_new(rn_req_t *req);
 
 /* The one mapping from operating errors to Kafka error codes. */
 int16_t rn_handler_kerr(rn_err_t err);
+/* The error a group's failed metadata write gives its SyncGroups (Kafka's
+   storeGroup mapping: storage -> NOT_COORDINATOR, unknown partition ->
+   COORDINATOR_NOT_AVAILABLE, timeout -> REBALANCE_IN_PROGRESS, else
+   UNKNOWN_SERVER_ERROR). */
+int16_t rn_handler_group_store_kerr(rn_err_t err);
 /* The Kafka code for a record batch that failed validation. */
 int16_t rn_handler_batch_kerr(rn_batch_reason_t reason);
 

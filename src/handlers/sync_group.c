@@ -1,6 +1,7 @@
 /*
  * sync_group.c: SyncGroup (key 14), versions 0-3. Followers wait in their
- * group's shard until the leader's assignment arrives; each gets its own.
+ * group's shard until the leader's assignment arrives and the group's
+ * record holding it is durable; each then gets its own.
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/sync_group_request.h"
@@ -16,7 +17,8 @@ typedef struct sync_state {
 
 static void sync_done(rn_group_sync_waiter_t *waiter, const rn_group_sync_result_t *res) {
     sync_state_t *st = (sync_state_t *)((char *)waiter - offsetof(sync_state_t, waiter));
-    st->resp->error_code = res->error;
+    st->resp->error_code =
+        res->cause != RN_OK ? rn_handler_group_store_kerr(res->cause) : res->error;
     st->resp->protocol_type = rn_gops_str(st->req, res->protocol_type);
     st->resp->protocol_name = rn_gops_str(st->req, res->protocol_name);
     rn_bytes_t empty = {(const uint8_t *)"", 0};

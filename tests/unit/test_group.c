@@ -1,6 +1,7 @@
 /*
  * test_group.c: the group state machine (group.h) driven by calls and a
- * fake clock: MEMBER_ID_REQUIRED, join/sync phases, protocol vote,
+ * fake clock: MEMBER_ID_REQUIRED, join/sync phases (SyncGroup answers held
+ * until the group's record is durable, its failure), protocol vote,
  * generations, heartbeats and their errors, session and rebalance
  * timeouts, static members (no rebalance on rejoin, FENCED_INSTANCE_ID),
  * commit checks, offset expiry, deletion, the __consumer_offsets records
@@ -30,6 +31,11 @@ typedef struct fake {
     int changed;
     int removed;
     int offsets_removed;
+    rn_group_coord_t *coord;
+    bool hold_stores;        /* group_store waits for store_complete */
+    int stores;              /* group records written */
+    int32_t held_generation; /* the store held, -1: none */
+    int64_t now_ms;
 } fake_t;
 
 static uint64_t fake_random(void *ctx) {
@@ -51,13 +57,35 @@ static void fake_offset_removed(void *ctx, const char *g, const char *t, int32_t
 
 static fake_t fake;
 
+static void fake_store(void *ctx, const rn_group_t *group) {
+    fake_t *f = ctx;
+    f->changed++;
+    f->stores++;
+    if (f->hold_stores) {
+        f->held_generation = rn_group_generation(group);
+        return;
+    }
+    rn_group_stored(f->coord, rn_str_from_cstr(rn_group_id(group)), rn_group_generation(group),
+                    RN_OK, f->now_ms);
+}
+
+/* The held group record becomes durable (RN_OK) or fails. */
+static void store_complete(rn_err_t err, int64_t now_ms) {
+    assert_true(fake.held_generation >= 0);
+    int32_t generation = fake.held_generation;
+    fake.held_generation = -1;
+    rn_group_stored(fake.coord, rn_str_from_cstr("g"), generation, err, now_ms);
+}
+
 static rn_group_coord_t *coord_new(int32_t initial_delay_ms) {
     memset(&fake, 0, sizeof fake);
     fake.wall_ms = 1700000000000;
     rn_group_config_t cfg = {6000, 300000, initial_delay_ms, 100, 60000, 1000};
-    rn_group_hooks_t hooks = {&fake,        fake_random,  fake_wall,
-                              fake_changed, fake_removed, fake_offset_removed};
-    return rn_group_coord_new(&cfg, &hooks, 0);
+    rn_group_hooks_t hooks = {&fake,        fake_random,         fake_wall, fake_changed,
+                              fake_removed, fake_offset_removed, fake_store};
+    fake.held_generation = -1;
+    fake.coord = rn_group_coord_new(&cfg, &hooks, 0);
+    return fake.coord;
 }
 
 typedef struct join_call {
@@ -122,6 +150,7 @@ typedef struct sync_call {
     rn_group_sync_waiter_t waiter;
     int done;
     int16_t error;
+    rn_err_t cause;
     char assignment[32];
 } sync_call_t;
 
@@ -129,6 +158,7 @@ static void sync_done(rn_group_sync_waiter_t *waiter, const rn_group_sync_result
     sync_call_t *call = (sync_call_t *)waiter;
     call->done++;
     call->error = res->error;
+    call->cause = res->cause;
     int len = res->assignment.len > 0 ? res->assignment.len : 0;
     snprintf(call->assignment, sizeof call->assignment, "%.*s", len,
              len ? (const char *)res->assignment.ptr : "");
@@ -744,11 +774,127 @@ static void test_partition_for(void **state) {
     assert_int_equal(rn_group_partition_for(rn_str_from_cstr(""), 50), 0);
 }
 
+/* As Kafka's storeGroup callback: the leader's SyncGroup writes the group's
+   record with the assignment; the group stays CompletingRebalance and no
+   SyncGroup is answered until that record is durable. */
+static void two_members_completing(rn_group_coord_t *coord, join_call_t *a, join_call_t *b,
+                                   char *a_id, size_t a_size) {
+    join_new(coord, a, 0);
+    sync_call_t s;
+    sync_group(coord, &s, a->member_id, 1, NULL, 0, 0);
+    join_new(coord, b, 100);
+    snprintf(a_id, a_size, "%s", a->member_id);
+    join(coord, a, a_id, NULL, proto_range, 1, 300);
+    assert_int_equal(b->generation, 2);
+    assert_int_equal(state_of(coord), RN_GROUP_COMPLETING_REBALANCE);
+}
+
+static void test_sync_waits_for_record(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    fake.hold_stores = true;
+    join_call_t a, b;
+    char a_id[128];
+    two_members_completing(coord, &a, &b, a_id, sizeof a_id);
+    sync_call_t sa, sb;
+    sync_group(coord, &sb, b.member_id, 2, NULL, 0, 400);
+    rn_group_assignment_t asg[] = {{rn_str_from_cstr(a_id), {(const uint8_t *)"A", 1}},
+                                   {rn_str_from_cstr(b.member_id), {(const uint8_t *)"B", 1}}};
+    int stores = fake.stores;
+    sync_group(coord, &sa, a_id, 2, asg, 2, 500);
+    assert_int_equal(fake.stores, stores + 1);
+    assert_int_equal(fake.held_generation, 2);
+    assert_int_equal(sa.done, 0); /* held until the record is durable */
+    assert_int_equal(sb.done, 0);
+    assert_int_equal(state_of(coord), RN_GROUP_COMPLETING_REBALANCE);
+    assert_int_equal(heartbeat(coord, b.member_id, 2, 550), RN_KERR_NONE);
+    sync_call_t retry; /* the leader again: replaces its wait, no second record */
+    sync_group(coord, &retry, a_id, 2, asg, 2, 560);
+    assert_int_equal(fake.stores, stores + 1);
+    assert_int_equal(sa.done, 1);
+    assert_int_equal(sa.error, RN_KERR_REBALANCE_IN_PROGRESS);
+    assert_int_equal(retry.done, 0);
+    store_complete(RN_OK, 600);
+    assert_int_equal(retry.done, 1);
+    assert_int_equal(sb.done, 1);
+    assert_int_equal(retry.error, RN_KERR_NONE);
+    assert_int_equal(sb.error, RN_KERR_NONE);
+    assert_string_equal(retry.assignment, "A");
+    assert_string_equal(sb.assignment, "B");
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+    rn_group_coord_free(coord);
+}
+
+/* A failed write answers every parked SyncGroup with the failure and
+   rebalances (Kafka: resetAndPropagateAssignmentError, then
+   maybePrepareRebalance). */
+static void test_sync_record_fails(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    fake.hold_stores = true;
+    join_call_t a, b;
+    char a_id[128];
+    two_members_completing(coord, &a, &b, a_id, sizeof a_id);
+    sync_call_t sa, sb;
+    sync_group(coord, &sb, b.member_id, 2, NULL, 0, 400);
+    rn_group_assignment_t asg = {rn_str_from_cstr(a_id), {(const uint8_t *)"A", 1}};
+    sync_group(coord, &sa, a_id, 2, &asg, 1, 500);
+    assert_int_equal(sa.done + sb.done, 0);
+    store_complete(RN_ERR_IO, 600);
+    assert_int_equal(sa.done, 1);
+    assert_int_equal(sb.done, 1);
+    assert_int_equal(sa.error, RN_KERR_UNKNOWN_SERVER_ERROR);
+    assert_int_equal(sa.cause, RN_ERR_IO);
+    assert_int_equal(sb.cause, RN_ERR_IO);
+    assert_string_equal(sa.assignment, "");
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    assert_int_equal(heartbeat(coord, a_id, 2, 700), RN_KERR_REBALANCE_IN_PROGRESS);
+    rn_group_coord_free(coord);
+}
+
+/* A member joining while the record is written moves the group on: the
+   parked SyncGroups get REBALANCE_IN_PROGRESS at once, and the write's
+   completion is ignored (another state, then another generation). */
+static void test_sync_record_generation_moved(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    fake.hold_stores = true;
+    join_call_t a, b, c;
+    char a_id[128], b_id[128];
+    two_members_completing(coord, &a, &b, a_id, sizeof a_id);
+    snprintf(b_id, sizeof b_id, "%s", b.member_id);
+    sync_call_t sa;
+    rn_group_assignment_t asg = {rn_str_from_cstr(a_id), {(const uint8_t *)"A", 1}};
+    sync_group(coord, &sa, a_id, 2, &asg, 1, 500);
+    assert_int_equal(sa.done, 0);
+    join_new(coord, &c, 550);
+    assert_int_equal(sa.done, 1);
+    assert_int_equal(sa.error, RN_KERR_REBALANCE_IN_PROGRESS);
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    int32_t held = fake.held_generation;
+    store_complete(RN_OK, 560); /* ignored: PreparingRebalance */
+    assert_int_equal(state_of(coord), RN_GROUP_PREPARING_REBALANCE);
+    join(coord, &a, a_id, NULL, proto_range, 1, 600);
+    join(coord, &b, b_id, NULL, proto_range, 1, 600);
+    assert_int_equal(c.generation, 3);
+    assert_int_equal(state_of(coord), RN_GROUP_COMPLETING_REBALANCE);
+    fake.held_generation = held;
+    store_complete(RN_OK, 700); /* generation 2's, late: ignored */
+    assert_int_equal(state_of(coord), RN_GROUP_COMPLETING_REBALANCE);
+    sync_call_t sc;
+    sync_group(coord, &sc, c.member_id, 3, NULL, 0, 800);
+    assert_int_equal(sc.done, 0);
+    rn_group_coord_free(coord);
+}
+
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_member),
         cmocka_unit_test(test_two_members_rebalance),
+        cmocka_unit_test(test_sync_waits_for_record),
+        cmocka_unit_test(test_sync_record_fails),
+        cmocka_unit_test(test_sync_record_generation_moved),
         cmocka_unit_test(test_session_expiry),
         cmocka_unit_test(test_rebalance_timeout),
         cmocka_unit_test(test_initial_delay),
