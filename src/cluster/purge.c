@@ -45,6 +45,7 @@ void rn_purge_later(rn_node_t *node, const char *dir, int64_t due_ms) {
     node->purge = item;
 }
 
+/* A directory being listed: its files to unlink, or retired folders in it. */
 typedef struct purge_dir {
     rn_io_t *io;
     const char *dir;
@@ -65,6 +66,14 @@ rn_err_t rn_purge_remove(rn_io_t *io, const char *dir) {
     return err;
 }
 
+static void purge_remove_logged(rn_io_t *io, const char *dir, const char *why) {
+    rn_err_t err = rn_purge_remove(io, dir);
+    if (err == RN_OK)
+        RN_INFO("topics", "removed %s%s", dir, why);
+    else
+        RN_WARN("topics", "cannot remove %s: %s", dir, rn_err_name(err));
+}
+
 void rn_purge_due(rn_node_t *node, int64_t now_ms) {
     struct rn_node_purge **link = &node->purge;
     while (*link) {
@@ -74,11 +83,7 @@ void rn_purge_due(rn_node_t *node, int64_t now_ms) {
             continue;
         }
         *link = item->next;
-        rn_err_t err = rn_purge_remove(node->io, item->dir);
-        if (err == RN_OK)
-            RN_INFO("topics", "removed %s", item->dir);
-        else
-            RN_WARN("topics", "cannot remove %s: %s", item->dir, rn_err_name(err));
+        purge_remove_logged(node->io, item->dir, "");
         free(item);
     }
 }
@@ -91,25 +96,16 @@ void rn_purge_drop_all(rn_node_t *node) {
     }
 }
 
-typedef struct purge_scan {
-    rn_io_t *io;
-    const char *log_dir;
-} purge_scan_t;
-
 static int purge_leftover_one(void *ctx, const char *name) {
-    purge_scan_t *scan = ctx;
+    purge_dir_t *scan = ctx;
     if (!rn_purge_is_retired_name(name)) return 0;
     char dir[RN_STORAGE_PATH_BYTES_MAX];
-    if (snprintf(dir, sizeof dir, "%s/%s", scan->log_dir, name) >= (int)sizeof dir) return 0;
-    rn_err_t err = rn_purge_remove(scan->io, dir);
-    if (err == RN_OK)
-        RN_INFO("topics", "removed %s, left by an earlier run", dir);
-    else
-        RN_WARN("topics", "cannot remove %s: %s", dir, rn_err_name(err));
+    if (snprintf(dir, sizeof dir, "%s/%s", scan->dir, name) >= (int)sizeof dir) return 0;
+    purge_remove_logged(scan->io, dir, ", left by an earlier run");
     return 0;
 }
 
 void rn_purge_leftovers(rn_io_t *io, const char *log_dir) {
-    purge_scan_t scan = {io, log_dir};
+    purge_dir_t scan = {io, log_dir};
     rn_io_dir_list(io, log_dir, purge_leftover_one, &scan);
 }
