@@ -119,8 +119,7 @@ static void node_tidy(rn_timer_t *timer) {
 /* queued.max.request.bytes, no more than a share of the address-space
    limit when one is set (<= 0: unbounded, as Kafka's -1). */
 static int64_t broker_partial_bytes_max(const rn_config_t *cfg) {
-    int64_t max =
-        broker_setting_i64(cfg, "queued.max.request.bytes", RN_QUEUED_REQUEST_BYTES_DEFAULT);
+    int64_t max = cfg->queued_max_request_bytes;
     struct rlimit as;
     if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) return max;
     int64_t share = (int64_t)(as.rlim_cur / RN_QUEUED_REQUEST_BYTES_AS_DIVISOR);
@@ -224,24 +223,9 @@ static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) 
     return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources, &broker->admin);
 }
 
-/* Settings that must agree with each other, as Kafka checks them. */
-static rn_err_t broker_check_settings(const rn_config_t *cfg) {
-    int64_t queued = broker_setting_i64(cfg, "queued.max.request.bytes", -1);
-    if (queued > 0 && queued < cfg->socket_request_max_bytes) {
-        RN_ERROR("broker",
-                 "queued.max.request.bytes must be larger or equal to "
-                 "socket.request.max.bytes (%d)",
-                 cfg->socket_request_max_bytes);
-        return RN_ERR_INVALID;
-    }
-    return RN_OK;
-}
-
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
-    rn_err_t err = broker_check_settings(cfg);
-    if (err != RN_OK) return err;
-    err = rn_io_dir_create(io, node->settings.log_dir);
+    rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
     if (err == RN_OK) err = rn_identity_load(io, cfg, node->cluster_id, sizeof node->cluster_id);
     if (err != RN_OK) {
         RN_ERROR("broker", "cannot prepare %s: %s", node->settings.log_dir, rn_err_name(err));

@@ -862,6 +862,7 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->max_connections = i32(cfg, "max.connections");
     cfg->connections_max_idle_ms = i64(cfg, "connections.max.idle.ms");
     cfg->fetch_max_bytes = i32(cfg, "fetch.max.bytes");
+    cfg->queued_max_request_bytes = i64(cfg, "queued.max.request.bytes");
     cfg->log_segment_bytes = i32(cfg, "log.segment.bytes");
     cfg->log_roll_ms = ms_or_hours(cfg, "log.roll.ms", "log.roll.hours");
     cfg->log_roll_jitter_ms = ms_or_hours(cfg, "log.roll.jitter.ms", "log.roll.jitter.hours");
@@ -901,6 +902,13 @@ static rn_err_t resolve(loader_t *ld, int cpu_count) {
                 "and disk work (set cores)",
                 cfg->cores);
     rn_err_t err = resolve_node_id(ld);
+    /* As Kafka checks it: a frame of the largest size must fit the budget. */
+    if (cfg->queued_max_request_bytes > 0 &&
+        cfg->queued_max_request_bytes < cfg->socket_request_max_bytes)
+        err = fail(ld,
+                   "queued.max.request.bytes must be larger or equal to "
+                   "socket.request.max.bytes (%d)",
+                   cfg->socket_request_max_bytes);
     if (err == RN_OK) err = resolve_listeners(ld);
     if (err == RN_OK) err = resolve_dirs(ld);
     if (err == RN_OK) err = resolve_admin(ld);

@@ -93,6 +93,7 @@ static void test_defaults(void **state) {
     assert_int_equal(cfg.socket_request_max_bytes, RN_REQUEST_BYTES_MAX_DEFAULT);
     assert_int_equal(cfg.max_connections, RN_CONNECTIONS_MAX_DEFAULT);
     assert_int_equal(cfg.connections_max_idle_ms, RN_CONN_IDLE_MS_DEFAULT);
+    assert_int_equal(cfg.queued_max_request_bytes, RN_QUEUED_REQUEST_BYTES_DEFAULT);
     /* topic defaults follow the broker: flush.messages=1 is durable acks */
     assert_int_equal(cfg.topic_base.typed.flush_messages, 1);
     assert_int_equal(cfg.topic_base.source[RN_TC_FLUSH_MESSAGES], RN_CONFIG_SOURCE_DEFAULT);
@@ -168,6 +169,14 @@ static void test_env_mapping(void **state) {
     load_ok(&cfg, NULL, level);
     assert_int_equal(cfg.log_level, RN_LOG_DEBUG);
     assert_string_equal(cfg.env_ignored, "");
+    rn_config_free(&cfg);
+
+    /* a budget of partly read requests that cannot hold one maximal frame */
+    const char *small[] = {"--set", "queued.max.request.bytes=1000", NULL};
+    load_fails(small, NULL, "queued.max.request.bytes", "socket.request.max.bytes");
+    const char *unbounded[] = {"--set", "queued.max.request.bytes=-1", NULL};
+    load_ok(&cfg, unbounded, NULL);
+    assert_int_equal(cfg.queued_max_request_bytes, -1);
     rn_config_free(&cfg);
 
     const char *bad[] = {"RUNNEL_NO_SUCH_SETTING=1", NULL};
