@@ -79,12 +79,7 @@ def records_region(values):
 def compressed_batch(payload, codec, record_count):
     """A record batch v2 whose records region is `payload` (already
     compressed) and whose header claims `record_count` records."""
-    base_ts = int(time.time() * 1000)
-    after_crc = (kwire.i16(codec) + kwire.i32(record_count - 1) + kwire.i64(base_ts)
-                 + kwire.i64(base_ts) + kwire.i64(-1) + kwire.i16(-1) + kwire.i32(-1)
-                 + kwire.i32(record_count) + payload)
-    after_len = kwire.i32(0) + kwire.i8(2) + kwire.u32(kwire.crc32c(after_crc)) + after_crc
-    return kwire.i64(0) + kwire.i32(len(after_len)) + after_len
+    return kwire.batch_around(payload, record_count, codec)
 
 
 # ------------------------------------------------------------------ wire

@@ -59,16 +59,6 @@ def zstd(data):
     return zstandard.ZstdCompressor().compress(data)
 
 
-def raw_batch(payload, count, attributes=0, last_delta=None):
-    """A record batch v2 around `payload` (records, compressed or not)."""
-    now = int(time.time() * 1000)
-    last = count - 1 if last_delta is None else last_delta
-    after_crc = (kwire.i16(attributes) + kwire.i32(last) + kwire.i64(now) + kwire.i64(now)
-                 + kwire.i64(-1) + kwire.i16(-1) + kwire.i32(-1) + kwire.i32(count) + payload)
-    after_len = kwire.i32(0) + kwire.i8(2) + kwire.u32(kwire.crc32c(after_crc)) + after_crc
-    return kwire.i64(0) + kwire.i32(len(after_len)) + after_len
-
-
 def attacks():
     """[(name, bytes to send, expected)]: expected is a produce error code,
     'versions' (an ApiVersions v0-form UNSUPPORTED_VERSION answer) or 'close'."""
@@ -92,12 +82,12 @@ def attacks():
                               acks=1), kwire.ERR_CORRUPT_MESSAGE),
         ("record count 2^31-1", produce(1, TOPIC, 0, kwire.record_batch(
             [b"a"], record_count=0x7FFFFFFF), acks=1), kwire.ERR_INVALID_RECORD),
-        ("zstd over Produce v3", produce(1, TOPIC, 0, raw_batch(zstd(one), 1, ZSTD),
+        ("zstd over Produce v3", produce(1, TOPIC, 0, kwire.batch_around(zstd(one), 1, ZSTD),
                                          version=3, acks=1), ERR_UNSUPPORTED_COMPRESSION_TYPE),
         ("zstd claiming 2^31-1 records, holding one",
-         produce(1, TOPIC, 0, raw_batch(zstd(one), 0x7FFFFFFF, ZSTD, 0x7FFFFFFE), acks=1),
+         produce(1, TOPIC, 0, kwire.batch_around(zstd(one), 0x7FFFFFFF, ZSTD, 0x7FFFFFFE), acks=1),
          kwire.ERR_INVALID_RECORD),
-        ("zstd bomb: 64 MiB of zeros", produce(1, TOPIC, 0, raw_batch(bomb, 1, ZSTD), acks=1),
+        ("zstd bomb: 64 MiB of zeros", produce(1, TOPIC, 0, kwire.batch_around(bomb, 1, ZSTD), acks=1),
          kwire.ERR_INVALID_RECORD),
     ]
 

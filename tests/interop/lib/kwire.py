@@ -270,14 +270,31 @@ def record_batch(values, base_ts=None, producer_id=-1, producer_epoch=-1,
 
     crc, batch_length, record_count and magic override the honest values.
     """
-    if base_ts is None:
-        base_ts = int(time.time() * 1000)
     keys = keys or [None] * len(values)
     recs = b"".join(record(v, k, i) for i, (k, v) in enumerate(zip(keys, values)))
     n = len(values)
-    after_crc = (i16(attributes) + i32(n - 1) + i64(base_ts) + i64(base_ts)
+    return batch_around(recs, n if record_count is None else record_count, attributes,
+                        last_offset_delta=n - 1, base_ts=base_ts, producer_id=producer_id,
+                        producer_epoch=producer_epoch, base_sequence=base_sequence,
+                        magic=magic, crc=crc, batch_length=batch_length)
+
+
+def batch_around(region, record_count, attributes=0, last_offset_delta=None, base_ts=None,
+                 producer_id=-1, producer_epoch=-1, base_sequence=-1, magic=2, crc=None,
+                 batch_length=None):
+    """A record batch v2 header around a records region as given (records,
+    or records already compressed with the codec named in attributes).
+
+    last_offset_delta defaults to record_count - 1; crc, batch_length and
+    magic override the honest values.
+    """
+    if base_ts is None:
+        base_ts = int(time.time() * 1000)
+    if last_offset_delta is None:
+        last_offset_delta = record_count - 1
+    after_crc = (i16(attributes) + i32(last_offset_delta) + i64(base_ts) + i64(base_ts)
                  + i64(producer_id) + i16(producer_epoch) + i32(base_sequence)
-                 + i32(n if record_count is None else record_count) + recs)
+                 + i32(record_count) + region)
     the_crc = crc32c(after_crc) if crc is None else crc
     after_len = i32(0) + i8(magic) + u32(the_crc) + after_crc  # leader epoch 0
     length = len(after_len) if batch_length is None else batch_length
