@@ -21,6 +21,7 @@ const char *rn_err_name(rn_err_t err) {
         [RN_ERR_DUPLICATE] = "duplicate",
         [RN_ERR_SEQUENCE] = "sequence",
         [RN_ERR_UNKNOWN_PRODUCER] = "unknown_producer",
+        [RN_ERR_TIMEOUT] = "timeout",
     };
     RN_ASSERT((unsigned)err < RN_ERR__COUNT);
     return names[err];

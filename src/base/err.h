@@ -26,6 +26,7 @@ typedef enum rn_err {
     RN_ERR_DUPLICATE,        /* a retried write already applied */
     RN_ERR_SEQUENCE,         /* an out-of-order producer sequence */
     RN_ERR_UNKNOWN_PRODUCER, /* a producer id whose state is gone */
+    RN_ERR_TIMEOUT,          /* a deadline passed before the peer answered */
     RN_ERR__COUNT
 } rn_err_t;
 

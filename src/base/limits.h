@@ -68,6 +68,38 @@
 /* Events taken from the poller per loop turn. */
 #define RN_POLL_EVENTS_MAX 256
 
+/* ---- outbound client (net/client.h): one connection per peer ---- */
+
+/* request.timeout.ms default of Kafka's clients (30 s): from send to answer. */
+#define RN_CLIENT_REQUEST_TIMEOUT_MS_DEFAULT 30000
+/* socket.connection.setup.timeout.ms default, as Kafka's (10 s). */
+#define RN_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT 10000
+/* reconnect.backoff.ms and reconnect.backoff.max.ms defaults, as Kafka's:
+   the delay doubles from the first to the last after each failed attempt. */
+#define RN_CLIENT_BACKOFF_MS_MIN_DEFAULT 50
+#define RN_CLIENT_BACKOFF_MS_MAX_DEFAULT 1000
+/* Spread of each backoff delay, percent either way (Kafka's jitter, 0.2):
+   peers that lost the same node do not all come back in step. */
+#define RN_CLIENT_BACKOFF_JITTER_PCT 20
+/* Calls queued or in flight on one client: a Raft leader pipelines at most
+   RN_RAFT_INFLIGHT_MAX appends per follower plus votes and heartbeats; a
+   broker forwards admin requests one per client request. Past it a send
+   fails at once (RN_ERR_LIMIT) instead of growing a queue to a dead peer. */
+#define RN_CLIENT_QUEUE_MAX_DEFAULT 1024
+#define RN_CLIENT_QUEUE_MAX_CEILING 65536
+/* Largest response frame taken by default: Kafka's socket.request.max.bytes,
+   so whatever a peer may send us we may receive back. */
+#define RN_CLIENT_RESPONSE_BYTES_MAX_DEFAULT RN_REQUEST_BYTES_MAX_DEFAULT
+/* Largest request frame a client encodes: what a peer's default
+   socket.request.max.bytes accepts. */
+#define RN_CLIENT_REQUEST_BYTES_MAX RN_REQUEST_BYTES_MAX_DEFAULT
+/* client.id bytes: a non-compact protocol string, kept short for logs. */
+#define RN_CLIENT_ID_BYTES_MAX 255
+/* A connection's staging read buffer: many small responses per read. */
+#define RN_CLIENT_RBUF_BYTES (64 * 1024)
+/* Frames handed to one writev. */
+#define RN_CLIENT_IOV_MAX 64
+
 /* ---- protocol decoding ---- */
 
 /* Entries in any one array of a request. Kafka itself has no such bound; real
@@ -324,6 +356,15 @@ RN_STATIC_ASSERT(RN_RAFT_HEARTBEAT_TICKS_DEFAULT * 2 < RN_RAFT_ELECTION_TICKS_DE
                  "heartbeats arrive well within the election timeout");
 RN_STATIC_ASSERT((RN_RAFT_INFLIGHT_MAX * RN_RAFT_NODES_MAX) < RN_RAFT_MSGS_OUT_MAX,
                  "a full pipeline to every peer fits in one step's output");
+
+RN_STATIC_ASSERT(RN_RAFT_MSG_BYTES_MAX <= RN_CLIENT_RESPONSE_BYTES_MAX_DEFAULT,
+                 "a Raft message fits in a client's default response frame");
+RN_STATIC_ASSERT(RN_CLIENT_QUEUE_MAX_DEFAULT <= RN_CLIENT_QUEUE_MAX_CEILING,
+                 "the default client queue within its ceiling");
+RN_STATIC_ASSERT(RN_CLIENT_BACKOFF_MS_MIN_DEFAULT <= RN_CLIENT_BACKOFF_MS_MAX_DEFAULT,
+                 "client backoff grows from its first delay to its last");
+RN_STATIC_ASSERT(RN_CLIENT_ID_BYTES_MAX <= RN_PROTO_STRING_BYTES_MAX,
+                 "a client id fits in a protocol string");
 
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");
 RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,

@@ -39,6 +39,7 @@ int16_t rn_handler_kerr(rn_err_t err) {
     case RN_ERR_EXISTS:
         return RN_KERR_TOPIC_ALREADY_EXISTS;
     case RN_ERR_AGAIN:
+    case RN_ERR_TIMEOUT:
         return RN_KERR_REQUEST_TIMED_OUT;
     case RN_ERR_DUPLICATE:
         return RN_KERR_DUPLICATE_SEQUENCE_NUMBER;
