@@ -19,9 +19,11 @@
 #include "proto/gen/api_versions_response.h"
 #include "base/endian.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the test server ---- */
 
@@ -595,27 +597,29 @@ static void test_response_over_max_closes(void **state) {
     assert_int_equal(w->recs[1].err, RN_ERR_CLOSED);
 }
 
-/* A response larger than the staging buffer grows the read buffer. */
+/* A request larger than the socket takes at once is written in parts, and
+   a response larger than the staging buffer grows the read buffer. */
+#define LARGE_BYTES (4 * 1024 * 1024)
 static void large_done(void *ctx, rn_err_t err, const uint8_t *body, size_t len) {
     rec_t *rec = ctx;
     rec->calls++;
     rec->err = err;
     rec->len = len;
-    bool same = len == 300000;
+    bool same = len == LARGE_BYTES;
     for (size_t i = 0; same && i < len; i++) same = body[i] == (uint8_t)(i * 7);
     rec->body[0] = same;
 }
 
-static void test_large_response(void **state) {
+static void test_large_request_and_response(void **state) {
     world_t *w = *state;
     srv_start(&w->srv, 0);
     client_start(w, "127.0.0.1");
-    uint8_t *big = malloc(300000);
+    uint8_t *big = malloc(LARGE_BYTES);
     assert_non_null(big);
-    for (size_t i = 0; i < 300000; i++) big[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < LARGE_BYTES; i++) big[i] = (uint8_t)(i * 7);
     rn_client_call_t call = {.api_key = RN_API_METADATA,
                              .api_version = 12,
-                             .body = rn_slice(big, 300000),
+                             .body = rn_slice(big, LARGE_BYTES),
                              .done = large_done,
                              .ctx = &w->recs[0]};
     assert_int_equal(rn_client_send(&w->client, &call), RN_OK);
@@ -623,7 +627,7 @@ static void test_large_response(void **state) {
     assert_int_equal(send_body(w, 1, 12, false), RN_OK);
     RUN_UNTIL(w, done_count(w, 2) == 2, 5000);
     assert_int_equal(w->recs[0].err, RN_OK);
-    assert_int_equal(w->recs[0].len, 300000);
+    assert_int_equal(w->recs[0].len, LARGE_BYTES);
     assert_int_equal(w->recs[0].body[0], 1);
     assert_echoed(w, 1);
 }
@@ -717,6 +721,64 @@ static void test_api_versions_through_the_codec(void **state) {
     assert_string_equal(w->srv.client_id, "test-client");
 }
 
+/* A backend whose connects never complete: tcp_connect hands out the read
+   end of a pipe, which never turns writable. */
+typedef struct stall {
+    rn_io_t io;
+    rn_io_ops_t ops;
+    int write_ends[64];
+    int count;
+} stall_t;
+
+static stall_t *stall_of(rn_io_t *io) { return (stall_t *)((char *)io - offsetof(stall_t, io)); }
+
+static rn_err_t stall_connect(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd) {
+    (void)host;
+    (void)port;
+    stall_t *stall = stall_of(io);
+    int ends[2];
+    assert_int_equal(pipe2(ends, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_true(stall->count < 64);
+    stall->write_ends[stall->count++] = ends[1];
+    *fd = ends[0];
+    return RN_OK;
+}
+
+static void test_connect_timeout(void **state) {
+    world_t *w = *state;
+    stall_t *stall = calloc(1, sizeof *stall);
+    assert_non_null(stall);
+    stall->ops = *rn_io_linux()->ops;
+    stall->ops.tcp_connect = stall_connect;
+    stall->io = (rn_io_t){&stall->ops, rn_io_linux()->impl};
+    rn_loop_t loop;
+    assert_int_equal(rn_loop_init(&loop, &stall->io, 1), RN_OK);
+    rn_client_t client;
+    w->opts.connect_timeout_ms = 50;
+    assert_int_equal(rn_client_init(&client, &loop, "127.0.0.1", 9, &w->opts), RN_OK);
+    rn_client_call_t call = {
+        .api_key = RN_API_METADATA, .api_version = 12, .done = on_done, .ctx = &w->recs[0]};
+    assert_int_equal(rn_client_send(&client, &call), RN_OK);
+    int64_t end = now_ms(w) + 400;
+    while (now_ms(w) < end) rn_loop_turn(&loop, 5);
+    /* Each attempt waits its 50 ms, then backs off 10-80 ms: 3 to 7 tries. */
+    uint64_t failures = rn_stats_read(&client.stats.connect_failures_total);
+    assert_true(failures >= 3);
+    assert_true(failures <= 7);
+    /* Every attempt got a fresh connect (the last may still be waiting). */
+    assert_int_equal(rn_stats_read(&client.stats.connects_total), stall->count);
+    assert_true((uint64_t)stall->count - failures <= 1);
+    assert_int_equal(w->recs[0].calls, 0); /* still queued */
+    rn_client_close(&client);
+    assert_int_equal(w->recs[0].calls, 1);
+    assert_int_equal(w->recs[0].err, RN_ERR_CLOSED);
+    rn_loop_turn(&loop, 0);
+    rn_loop_drain(&loop);
+    rn_loop_destroy(&loop);
+    for (int i = 0; i < stall->count; i++) close(stall->write_ends[i]);
+    free(stall);
+}
+
 static void test_init_refuses_bad_options(void **state) {
     world_t *w = *state;
     rn_client_opts_t opts = w->opts;
@@ -745,10 +807,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unknown_correlation_id_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_closes_mid_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_over_max_closes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_request_and_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_calls_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_inside_a_completion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_versions_through_the_codec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_refuses_bad_options, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
