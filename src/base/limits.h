@@ -259,6 +259,15 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 #define RN_PRODUCER_ID_BLOCK_SIZE 1000
 /* Broker-level dynamic config entries kept in the metadata image. */
 #define RN_MD_BROKER_CONFIGS_MAX 1024
+/* Brokers registered in the metadata image, so in one cluster. Kafka sets no
+   bound; 64 is past any cluster this node is built for and keeps the image's
+   broker list a small sorted array searched in O(log n). */
+#define RN_BROKERS_MAX 64
+/* Endpoints (listeners) one broker registers: a client, an inter-broker, a
+   controller and one spare listener. */
+#define RN_BROKER_ENDPOINTS_MAX 4
+/* Bytes of a broker's rack (broker.rack); racks are short labels. */
+#define RN_BROKER_RACK_BYTES_MAX 255
 
 /* Threads of the broker's worker pool (io/workers.h), which runs a group
    commit's fdatasyncs and the partition opens and closes. All wait on
@@ -371,5 +380,10 @@ RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,
                  "a record fits in a metadata batch");
 RN_STATIC_ASSERT(RN_TOPIC_NAME_BYTES_MAX < RN_MD_RECORD_BYTES_MAX,
                  "a topic name fits in a metadata record");
+RN_STATIC_ASSERT(RN_BROKER_ENDPOINTS_MAX *(RN_CONFIG_LISTENER_NAME_BYTES_MAX +
+                                           RN_CONFIG_HOST_BYTES_MAX + 8) +
+                         RN_BROKER_RACK_BYTES_MAX + 64 <
+                     RN_MD_RECORD_BYTES_MAX,
+                 "a broker registration fits in a metadata record");
 
 #endif

@@ -25,6 +25,15 @@
 #define CELL_ONE ((uint64_t)1 << CELL_PTR_BITS)
 #define CELL_PTR_MASK (CELL_ONE - 1)
 
+/* The registered brokers, shared between images until a record changes
+   them (then the builder copies them once). */
+typedef struct rn_image_brokers {
+    atomic_long refs;
+    int32_t count;
+    int32_t cap;
+    rn_image_broker_t items[]; /* sorted by id */
+} rn_image_brokers_t;
+
 struct rn_image {
     atomic_long refs;
     const rn_topic_config_base_t *base;
@@ -38,6 +47,8 @@ struct rn_image {
     rn_image_topic_t **by_id;
     int32_t broker_config_count;
     rn_image_broker_config_t *broker_configs;
+    rn_image_brokers_t *brokers; /* NULL: none registered */
+    bool brokers_owned;          /* builder only: brokers is this image's own copy */
 };
 
 /* ---- topics ---- */
@@ -181,9 +192,53 @@ static rn_err_t tables_resize(rn_image_t *img, int32_t want) {
     return RN_OK;
 }
 
+/* ---- brokers ---- */
+
+static void brokers_release(rn_image_brokers_t *brokers) {
+    if (!brokers) return;
+    long prev = atomic_fetch_sub(&brokers->refs, 1);
+    RN_ASSERT(prev >= 1);
+    if (prev == 1) free(brokers);
+}
+
+/* Index of the broker with `id`, or -(insertion point) - 1. */
+static int32_t brokers_find(const rn_image_brokers_t *brokers, int32_t id) {
+    int32_t lo = 0, hi = brokers ? brokers->count : 0;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        int32_t at = brokers->items[mid].id;
+        if (at == id) return mid;
+        if (at < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -lo - 1;
+}
+
+/* The builder's own copy of the broker list, with room for one more. */
+static rn_image_brokers_t *brokers_mut(rn_image_t *img) {
+    int32_t count = img->brokers ? img->brokers->count : 0;
+    if (img->brokers_owned && (count < img->brokers->cap || count == RN_BROKERS_MAX))
+        return img->brokers;
+    int32_t cap = count < 2 ? 4 : count * 2;
+    if (cap > RN_BROKERS_MAX) cap = RN_BROKERS_MAX;
+    rn_image_brokers_t *copy = malloc(sizeof(*copy) + (size_t)cap * sizeof(copy->items[0]));
+    if (!copy) return NULL;
+    atomic_init(&copy->refs, 1);
+    copy->count = count;
+    copy->cap = cap;
+    if (count) memcpy(copy->items, img->brokers->items, (size_t)count * sizeof(copy->items[0]));
+    brokers_release(img->brokers);
+    img->brokers = copy;
+    img->brokers_owned = true;
+    return copy;
+}
+
 /* ---- images ---- */
 
 static void image_free(rn_image_t *img) {
+    brokers_release(img->brokers);
     for (uint32_t n = 0; img->by_name && n < img->slot_count; n++) {
         if (img->by_name[n]) topic_release(img->by_name[n]);
     }
@@ -262,6 +317,24 @@ int64_t rn_image_partition_total(const rn_image_t *img) { return img->partition_
 uint64_t rn_image_next_offset(const rn_image_t *img) { return img->next_offset; }
 int64_t rn_image_next_producer_id(const rn_image_t *img) { return img->next_producer_id; }
 const rn_topic_config_base_t *rn_image_config_base(const rn_image_t *img) { return img->base; }
+int32_t rn_image_broker_count(const rn_image_t *img) {
+    return img->brokers ? img->brokers->count : 0;
+}
+
+const rn_image_broker_t *rn_image_broker_at(const rn_image_t *img, int32_t index) {
+    RN_ASSERT(index >= 0 && index < rn_image_broker_count(img));
+    return &img->brokers->items[index];
+}
+
+const rn_image_broker_t *rn_image_broker(const rn_image_t *img, int32_t id) {
+    int32_t at = brokers_find(img->brokers, id);
+    return at >= 0 ? &img->brokers->items[at] : NULL;
+}
+
+bool rn_image_broker_usable(const rn_image_broker_t *broker) {
+    return broker && !broker->fenced && !broker->in_controlled_shutdown;
+}
+
 int32_t rn_image_broker_config_count(const rn_image_t *img) { return img->broker_config_count; }
 
 const rn_image_broker_config_t *rn_image_broker_config_at(const rn_image_t *img, int32_t index) {
@@ -312,6 +385,10 @@ rn_err_t rn_image_builder_init(rn_image_builder_t *b, const rn_image_t *base) {
         memcpy(img->by_name, base->by_name, base->slot_count * sizeof(*img->by_name));
         memcpy(img->by_id, base->by_id, base->slot_count * sizeof(*img->by_id));
         err = copy_broker_configs(img, base);
+    }
+    if (base->brokers) {
+        atomic_fetch_add(&base->brokers->refs, 1);
+        img->brokers = base->brokers;
     }
     if (err != RN_OK) {
         image_free(img);
@@ -456,6 +533,142 @@ static rn_err_t apply_remove_topic(rn_image_t *img, const rn_md_remove_topic_rec
     return RN_OK;
 }
 
+/* ---- broker records ---- */
+
+static void endpoint_fill(rn_image_endpoint_t *out, const rn_md_endpoint_t *ep) {
+    memset(out, 0, sizeof(*out));
+    rn_md_str_copy(ep->name, out->name, sizeof(out->name));
+    rn_md_str_copy(ep->host, out->host, sizeof(out->host));
+    out->port = ep->port;
+    out->security_protocol = ep->security_protocol;
+}
+
+static void broker_fill(rn_image_broker_t *broker, const rn_md_register_broker_record_t *rec) {
+    memset(broker, 0, sizeof(*broker));
+    broker->id = rec->broker_id;
+    broker->incarnation_id = rec->incarnation_id;
+    broker->epoch = rec->broker_epoch;
+    RN_ASSERT(rec->endpoint_count >= 0 && rec->endpoint_count <= RN_BROKER_ENDPOINTS_MAX);
+    broker->endpoint_count = rec->endpoint_count;
+    for (int16_t n = 0; n < rec->endpoint_count; n++)
+        endpoint_fill(&broker->endpoints[n], &rec->endpoints[n]);
+    broker->has_rack = rec->rack.len >= 0;
+    rn_md_str_copy(rec->rack, broker->rack, sizeof(broker->rack));
+    broker->fenced = rec->fenced;
+    broker->in_controlled_shutdown = rec->in_controlled_shutdown;
+}
+
+static rn_err_t apply_register_broker(rn_image_t *img, const rn_md_register_broker_record_t *rec) {
+    if (rec->broker_id < 0 || rec->endpoint_count < 0 ||
+        rec->endpoint_count > RN_BROKER_ENDPOINTS_MAX)
+        return RN_ERR_CORRUPT;
+    int32_t at = brokers_find(img->brokers, rec->broker_id);
+    if (at < 0 && rn_image_broker_count(img) >= RN_BROKERS_MAX) return RN_ERR_LIMIT;
+    rn_image_brokers_t *brokers = brokers_mut(img);
+    if (!brokers) return RN_ERR_NO_MEMORY;
+    if (at < 0) {
+        at = -at - 1;
+        memmove(&brokers->items[at + 1], &brokers->items[at],
+                (size_t)(brokers->count - at) * sizeof(brokers->items[0]));
+        brokers->count++;
+    }
+    broker_fill(&brokers->items[at], rec);
+    return RN_OK;
+}
+
+/* The registered broker a record names, to change; NULL (and *err) when it
+   is unknown or the epoch is not its registration's. */
+static rn_image_broker_t *broker_for_change(rn_image_t *img, int32_t id, int64_t epoch,
+                                            int32_t *index, rn_err_t *err) {
+    *index = brokers_find(img->brokers, id);
+    if (*index < 0 || img->brokers->items[*index].epoch != epoch) {
+        *err = RN_ERR_CORRUPT;
+        return NULL;
+    }
+    rn_image_brokers_t *brokers = brokers_mut(img);
+    if (!brokers) {
+        *err = RN_ERR_NO_MEMORY;
+        return NULL;
+    }
+    return &brokers->items[*index];
+}
+
+static rn_err_t apply_broker_record(rn_image_t *img, const rn_md_record_t *rec) {
+    bool change = rec->type == RN_MD_BROKER_CHANGE;
+    int32_t id = change ? rec->u.broker_change.broker_id : rec->u.broker_epoch.broker_id;
+    int64_t epoch = change ? rec->u.broker_change.broker_epoch : rec->u.broker_epoch.broker_epoch;
+    int32_t at = 0;
+    rn_err_t err = RN_OK;
+    rn_image_broker_t *broker = broker_for_change(img, id, epoch, &at, &err);
+    if (!broker) return err;
+    if (rec->type == RN_MD_UNREGISTER_BROKER) {
+        rn_image_brokers_t *brokers = img->brokers;
+        memmove(&brokers->items[at], &brokers->items[at + 1],
+                (size_t)(brokers->count - at - 1) * sizeof(brokers->items[0]));
+        brokers->count--;
+    } else if (rec->type == RN_MD_FENCE_BROKER || rec->type == RN_MD_UNFENCE_BROKER) {
+        broker->fenced = rec->type == RN_MD_FENCE_BROKER;
+    } else {
+        RN_ASSERT(change);
+        if (rec->u.broker_change.fenced != RN_MD_FLAG_NO_CHANGE)
+            broker->fenced = rec->u.broker_change.fenced == 1;
+        if (rec->u.broker_change.in_controlled_shutdown != RN_MD_FLAG_NO_CHANGE)
+            broker->in_controlled_shutdown = rec->u.broker_change.in_controlled_shutdown == 1;
+    }
+    return RN_OK;
+}
+
+/* ---- partition changes ---- */
+
+static bool ids_contain(const int32_t *ids, int16_t count, int32_t id) {
+    for (int16_t n = 0; n < count; n++) {
+        if (ids[n] == id) return true;
+    }
+    return false;
+}
+
+/* The partition after the change, or false if it breaks an invariant (ISR
+   outside the replicas, a leader outside the ISR, a repeated replica). */
+static bool partition_changed(const rn_image_partition_t *cur,
+                              const rn_md_partition_change_record_t *rec,
+                              rn_image_partition_t *next) {
+    *next = *cur;
+    if (rec->replica_count != RN_MD_LIST_NO_CHANGE) {
+        next->replica_count = rec->replica_count;
+        memcpy(next->replicas, rec->replicas, (size_t)rec->replica_count * sizeof(int32_t));
+    }
+    if (rec->isr_count != RN_MD_LIST_NO_CHANGE) {
+        next->isr_count = rec->isr_count;
+        memcpy(next->isr, rec->isr, (size_t)rec->isr_count * sizeof(int32_t));
+    }
+    if (rec->leader != RN_MD_LEADER_NO_CHANGE) next->leader = rec->leader;
+    if (next->replica_count < 1) return false;
+    for (int16_t n = 0; n < next->replica_count; n++) {
+        if (ids_contain(next->replicas, n, next->replicas[n])) return false;
+    }
+    for (int16_t n = 0; n < next->isr_count; n++) {
+        if (!ids_contain(next->replicas, next->replica_count, next->isr[n])) return false;
+        if (ids_contain(next->isr, n, next->isr[n])) return false;
+    }
+    if (next->leader >= 0 && !ids_contain(next->isr, next->isr_count, next->leader)) return false;
+    if (next->leader != cur->leader) next->leader_epoch = cur->leader_epoch + 1;
+    next->partition_epoch = cur->partition_epoch + 1;
+    return true;
+}
+
+static rn_err_t apply_partition_change(rn_image_t *img,
+                                       const rn_md_partition_change_record_t *rec) {
+    rn_image_topic_t *found = img->by_id[slot_of_id(img, &rec->topic_id)];
+    if (!found || rec->partition < 0 || rec->partition >= found->partition_count)
+        return RN_ERR_CORRUPT;
+    rn_image_partition_t next;
+    if (!partition_changed(&found->partitions[rec->partition], rec, &next)) return RN_ERR_CORRUPT;
+    rn_image_topic_t *topic = topic_mut(img, found);
+    if (!topic) return RN_ERR_NO_MEMORY;
+    topic->partitions[rec->partition] = next;
+    return RN_OK;
+}
+
 rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn_md_record_t *rec) {
     rn_image_t *img = b->img;
     RN_ASSERT(img != NULL);
@@ -476,6 +689,18 @@ rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn
         break;
     case RN_MD_REMOVE_TOPIC:
         err = apply_remove_topic(img, &rec->u.remove_topic);
+        break;
+    case RN_MD_REGISTER_BROKER:
+        err = apply_register_broker(img, &rec->u.register_broker);
+        break;
+    case RN_MD_UNREGISTER_BROKER:
+    case RN_MD_FENCE_BROKER:
+    case RN_MD_UNFENCE_BROKER:
+    case RN_MD_BROKER_CHANGE:
+        err = apply_broker_record(img, rec);
+        break;
+    case RN_MD_PARTITION_CHANGE:
+        err = apply_partition_change(img, &rec->u.partition_change);
         break;
     case RN_MD_PRODUCER_IDS:
         if (rec->u.producer_ids.next_producer_id > img->next_producer_id) {
@@ -517,6 +742,7 @@ rn_image_t *rn_image_builder_finish(rn_image_builder_t *b) {
     img->list = malloc((size_t)(img->topic_count > 0 ? img->topic_count : 1) * sizeof(*img->list));
     if (!img->list) return NULL; /* the builder keeps the image: abort it */
     b->img = NULL;
+    img->brokers_owned = false; /* frozen: the next builder copies before changing */
     int32_t at = 0;
     for (uint32_t n = 0; n < img->slot_count; n++) {
         if (img->by_name[n]) img->list[at++] = img->by_name[n];

@@ -5,9 +5,12 @@
  * What it does: holds every topic by name (sorted, and hashed for O(1)
  * lookups) and by id, each with its partitions (replicas, ISR, leader,
  * epochs), its config overrides and its effective typed config; the
- * producer-id allocation point; broker-level dynamic configs. A builder
- * applies records on top of an image and finishes into a new image; topics
- * that did not change are shared between the two.
+ * registered brokers, sorted by id; the producer-id allocation point;
+ * broker-level dynamic configs. A builder applies records on top of an image
+ * and finishes into a new image; topics that did not change are shared
+ * between the two, and so is the broker list while no broker record changes
+ * it (copy on write: it is a few KiB, copied only by a batch that touches a
+ * broker, which is rare next to topic changes).
  *
  * What it owns: an image owns references to its topics; a topic owns its
  * name, partitions and override texts. Images and topics are refcounted
@@ -58,6 +61,27 @@ typedef struct rn_image_topic {
     rn_topic_config_t config; /* effective: overrides over broker defaults */
 } rn_image_topic_t;
 
+typedef struct rn_image_endpoint {
+    char name[RN_CONFIG_LISTENER_NAME_BYTES_MAX + 1]; /* listener name */
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1];
+    uint16_t port;
+    int16_t security_protocol; /* RN_MD_PROTOCOL_* */
+} rn_image_endpoint_t;
+
+/* A registered broker, as its last RegisterBrokerRecord and the fence,
+   unfence and change records since. */
+typedef struct rn_image_broker {
+    int32_t id;
+    rn_uuid_t incarnation_id;
+    int64_t epoch; /* the metadata offset of its registration */
+    int16_t endpoint_count;
+    rn_image_endpoint_t endpoints[RN_BROKER_ENDPOINTS_MAX];
+    bool has_rack;
+    char rack[RN_BROKER_RACK_BYTES_MAX + 1];
+    bool fenced;
+    bool in_controlled_shutdown;
+} rn_image_broker_t;
+
 /* A broker-level dynamic config entry (resource "" = cluster default). */
 typedef struct rn_image_broker_config {
     char *resource;
@@ -88,6 +112,13 @@ uint64_t rn_image_next_offset(const rn_image_t *img);
 int64_t rn_image_next_producer_id(const rn_image_t *img);
 /* The broker defaults effective configs were resolved against. */
 const rn_topic_config_base_t *rn_image_config_base(const rn_image_t *img);
+/* Registered brokers in id order: index 0 .. rn_image_broker_count - 1. */
+int32_t rn_image_broker_count(const rn_image_t *img);
+const rn_image_broker_t *rn_image_broker_at(const rn_image_t *img, int32_t index);
+/* A registered broker by id; NULL if absent. O(log n). */
+const rn_image_broker_t *rn_image_broker(const rn_image_t *img, int32_t id);
+/* Registered, not fenced and not shutting down: may lead and get replicas. */
+bool rn_image_broker_usable(const rn_image_broker_t *broker);
 int32_t rn_image_broker_config_count(const rn_image_t *img);
 const rn_image_broker_config_t *rn_image_broker_config_at(const rn_image_t *img, int32_t index);
 /* DescribeConfigs text and source of one key of a topic. */
@@ -114,8 +145,15 @@ rn_err_t rn_image_builder_init(rn_image_builder_t *b, const rn_image_t *base);
 /*
  * Applies one record with its offset (which must be the next one).
  * RN_ERR_CORRUPT when the record contradicts the image (a partition of an
- * unknown topic, a topic name taken twice): logs replicated from a correct
- * controller never do that. RN_ERR_NO_MEMORY, RN_ERR_LIMIT possible.
+ * unknown topic, a topic name taken twice, an unregister, fence, unfence or
+ * change of a broker that is not registered or with an epoch other than its
+ * registration's, a partition change leaving the leader out of the ISR or
+ * the ISR outside the replicas): logs replicated from a correct controller
+ * never do that. RN_ERR_NO_MEMORY, RN_ERR_LIMIT possible.
+ *
+ * RegisterBroker replaces any registration of that id, with the record's
+ * broker_epoch; UnregisterBroker removes it. PartitionChange bumps the
+ * partition epoch, and the leader epoch when the leader changes, as Kafka.
  */
 rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn_md_record_t *rec);
 /* Applies every record of a batch whose first record has base_offset. */

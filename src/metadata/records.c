@@ -39,9 +39,89 @@ static bool str_ok(rn_str_t s, int32_t len_max, bool nullable) {
     return s.len <= len_max;
 }
 
+static bool protocol_ok(int16_t protocol) {
+    return protocol >= RN_MD_PROTOCOL_PLAINTEXT && protocol <= RN_MD_PROTOCOL_SASL_SSL;
+}
+
+static bool flag_ok(int8_t flag) { return flag >= RN_MD_FLAG_NO_CHANGE && flag <= 1; }
+
+static bool list_count_ok(int16_t count) {
+    return count >= RN_MD_LIST_NO_CHANGE && count <= RN_REPLICAS_MAX;
+}
+
+static bool endpoint_ok(const rn_md_endpoint_t *ep) {
+    return str_ok(ep->name, RN_CONFIG_LISTENER_NAME_BYTES_MAX, false) &&
+           str_ok(ep->host, RN_CONFIG_HOST_BYTES_MAX, false) && protocol_ok(ep->security_protocol);
+}
+
+static bool register_ok(const rn_md_register_broker_record_t *reg) {
+    if (reg->broker_id < 0) return false;
+    if (reg->endpoint_count < 0 || reg->endpoint_count > RN_BROKER_ENDPOINTS_MAX) return false;
+    for (int16_t n = 0; n < reg->endpoint_count; n++) {
+        if (!endpoint_ok(&reg->endpoints[n])) return false;
+    }
+    return str_ok(reg->rack, RN_BROKER_RACK_BYTES_MAX, true);
+}
+
+static bool write_register(rn_writer_t *w, const rn_md_register_broker_record_t *reg) {
+    if (!register_ok(reg)) return false;
+    rn_write_int32(w, reg->broker_id);
+    rn_write_uuid(w, &reg->incarnation_id);
+    rn_write_int64(w, reg->broker_epoch);
+    rn_write_int16(w, reg->endpoint_count);
+    for (int16_t n = 0; n < reg->endpoint_count; n++) {
+        const rn_md_endpoint_t *ep = &reg->endpoints[n];
+        rn_write_string(w, ep->name, false);
+        rn_write_string(w, ep->host, false);
+        rn_write_uint16(w, ep->port);
+        rn_write_int16(w, ep->security_protocol);
+    }
+    rn_write_string(w, reg->rack, false);
+    rn_write_bool(w, reg->fenced);
+    rn_write_bool(w, reg->in_controlled_shutdown);
+    return true;
+}
+
+static bool write_partition_change(rn_writer_t *w, const rn_md_partition_change_record_t *pc) {
+    if (pc->partition < 0 || pc->leader < RN_MD_LEADER_NO_CHANGE) return false;
+    if (!list_count_ok(pc->isr_count) || !list_count_ok(pc->replica_count)) return false;
+    rn_write_uuid(w, &pc->topic_id);
+    rn_write_int32(w, pc->partition);
+    rn_write_int32(w, pc->leader);
+    write_replicas(w, pc->isr, pc->isr_count);
+    write_replicas(w, pc->replicas, pc->replica_count);
+    return true;
+}
+
+static bool write_broker_record(rn_writer_t *w, const rn_md_record_t *rec) {
+    if (rec->type == RN_MD_BROKER_CHANGE) {
+        const rn_md_broker_change_record_t *c = &rec->u.broker_change;
+        if (c->broker_id < 0 || !flag_ok(c->fenced) || !flag_ok(c->in_controlled_shutdown))
+            return false;
+        rn_write_int32(w, c->broker_id);
+        rn_write_int64(w, c->broker_epoch);
+        rn_write_int8(w, c->fenced);
+        rn_write_int8(w, c->in_controlled_shutdown);
+        return true;
+    }
+    if (rec->u.broker_epoch.broker_id < 0) return false;
+    rn_write_int32(w, rec->u.broker_epoch.broker_id);
+    rn_write_int64(w, rec->u.broker_epoch.broker_epoch);
+    return true;
+}
+
 /* Writes the record body; returns false if a field is out of range. */
 static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
     switch (rec->type) {
+    case RN_MD_REGISTER_BROKER:
+        return write_register(w, &rec->u.register_broker);
+    case RN_MD_UNREGISTER_BROKER:
+    case RN_MD_FENCE_BROKER:
+    case RN_MD_UNFENCE_BROKER:
+    case RN_MD_BROKER_CHANGE:
+        return write_broker_record(w, rec);
+    case RN_MD_PARTITION_CHANGE:
+        return write_partition_change(w, &rec->u.partition_change);
     case RN_MD_TOPIC:
         if (!str_ok(rec->u.topic.name, RN_TOPIC_NAME_BYTES_MAX, false)) return false;
         rn_write_uuid(w, &rec->u.topic.topic_id);
@@ -120,8 +200,86 @@ static void read_replicas(rn_reader_t *r, int32_t *ids, int16_t *count) {
     for (int16_t i = 0; i < n; i++) ids[i] = rn_read_int32(r);
 }
 
+/* A list of a PartitionChangeRecord: count -1 means unchanged. */
+static void read_change_list(rn_reader_t *r, int32_t *ids, int16_t *count) {
+    int16_t n = rn_read_int16(r);
+    if (!list_count_ok(n)) {
+        rn_reader_fail(r, RN_ERR_CORRUPT);
+        n = 0;
+    }
+    *count = n;
+    for (int16_t i = 0; i < n; i++) ids[i] = rn_read_int32(r);
+}
+
+/* A strict bool: 0 or 1. */
+static bool read_strict_bool(rn_reader_t *r) {
+    int8_t v = rn_read_int8(r);
+    if (v != 0 && v != 1) rn_reader_fail(r, RN_ERR_CORRUPT);
+    return v == 1;
+}
+
+static void read_register(rn_reader_t *r, rn_md_register_broker_record_t *reg) {
+    reg->broker_id = rn_read_int32(r);
+    reg->incarnation_id = rn_read_uuid(r);
+    reg->broker_epoch = rn_read_int64(r);
+    int16_t count = rn_read_int16(r);
+    if (count < 0 || count > RN_BROKER_ENDPOINTS_MAX) {
+        rn_reader_fail(r, RN_ERR_CORRUPT);
+        count = 0;
+    }
+    reg->endpoint_count = count;
+    for (int16_t n = 0; n < count; n++) {
+        rn_md_endpoint_t *ep = &reg->endpoints[n];
+        ep->name = rn_read_string(r, false);
+        ep->host = rn_read_string(r, false);
+        ep->port = rn_read_uint16(r);
+        ep->security_protocol = rn_read_int16(r);
+    }
+    reg->rack = rn_read_string(r, false);
+    reg->fenced = read_strict_bool(r);
+    reg->in_controlled_shutdown = read_strict_bool(r);
+    if (r->err == RN_OK && !register_ok(reg)) rn_reader_fail(r, RN_ERR_CORRUPT);
+}
+
+static void read_partition_change(rn_reader_t *r, rn_md_partition_change_record_t *pc) {
+    pc->topic_id = rn_read_uuid(r);
+    pc->partition = rn_read_int32(r);
+    pc->leader = rn_read_int32(r);
+    read_change_list(r, pc->isr, &pc->isr_count);
+    read_change_list(r, pc->replicas, &pc->replica_count);
+    if (pc->partition < 0 || pc->leader < RN_MD_LEADER_NO_CHANGE) rn_reader_fail(r, RN_ERR_CORRUPT);
+}
+
+static void read_broker_record(rn_reader_t *r, rn_md_record_t *rec) {
+    if (rec->type == RN_MD_BROKER_CHANGE) {
+        rn_md_broker_change_record_t *c = &rec->u.broker_change;
+        c->broker_id = rn_read_int32(r);
+        c->broker_epoch = rn_read_int64(r);
+        c->fenced = rn_read_int8(r);
+        c->in_controlled_shutdown = rn_read_int8(r);
+        if (c->broker_id < 0 || !flag_ok(c->fenced) || !flag_ok(c->in_controlled_shutdown))
+            rn_reader_fail(r, RN_ERR_CORRUPT);
+        return;
+    }
+    rec->u.broker_epoch.broker_id = rn_read_int32(r);
+    rec->u.broker_epoch.broker_epoch = rn_read_int64(r);
+    if (rec->u.broker_epoch.broker_id < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
+}
+
 static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
     switch (rec->type) {
+    case RN_MD_REGISTER_BROKER:
+        read_register(r, &rec->u.register_broker);
+        return;
+    case RN_MD_UNREGISTER_BROKER:
+    case RN_MD_FENCE_BROKER:
+    case RN_MD_UNFENCE_BROKER:
+    case RN_MD_BROKER_CHANGE:
+        read_broker_record(r, rec);
+        return;
+    case RN_MD_PARTITION_CHANGE:
+        read_partition_change(r, &rec->u.partition_change);
+        return;
     case RN_MD_TOPIC:
         rec->u.topic.topic_id = rn_read_uuid(r);
         rec->u.topic.name = rn_read_string(r, false);
@@ -162,8 +320,22 @@ static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
 }
 
 static bool type_known(int8_t type) {
-    return type == RN_MD_TOPIC || type == RN_MD_PARTITION || type == RN_MD_CONFIG ||
-           type == RN_MD_REMOVE_TOPIC || type == RN_MD_PRODUCER_IDS;
+    switch (type) {
+    case RN_MD_REGISTER_BROKER:
+    case RN_MD_UNREGISTER_BROKER:
+    case RN_MD_TOPIC:
+    case RN_MD_PARTITION:
+    case RN_MD_CONFIG:
+    case RN_MD_PARTITION_CHANGE:
+    case RN_MD_FENCE_BROKER:
+    case RN_MD_UNFENCE_BROKER:
+    case RN_MD_REMOVE_TOPIC:
+    case RN_MD_PRODUCER_IDS:
+    case RN_MD_BROKER_CHANGE:
+        return true;
+    default:
+        return false;
+    }
 }
 
 rn_err_t rn_md_record_decode(const uint8_t *bytes, size_t len, rn_md_record_t *rec) {

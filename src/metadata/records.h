@@ -1,7 +1,8 @@
 /*
  * records.h: metadata records and their binary encoding.
  *
- * What it does: defines the records that describe topics, partitions,
+ * What it does: defines the records that describe brokers (registration,
+ * fencing, controlled shutdown), topics, partitions and their changes,
  * configs and producer-id blocks (the type numbers are those of Kafka's
  * KRaft metadata records), encodes them into batches and decodes them with
  * the bounds-checked reader of proto/wire.h. A batch is the unit the
@@ -14,13 +15,20 @@
  * it does not know.
  *
  * Encoding of one record (all integers big-endian; a string is an int16
- * length, -1 for null, then that many bytes):
+ * length, -1 for null, then that many bytes; a bool is one byte, 0 or 1):
  *
  *   offset size  field
  *   0      1     type (rn_md_type_t)
  *   1      1     version (0 for every type today)
  *   2      ...   body, by type:
  *
+ *   RegisterBrokerRecord (0) broker_id i32 | incarnation_id 16 |
+ *                           broker_epoch i64 | endpoint_count i16 |
+ *                           endpoints * count | rack string (null: none) |
+ *                           fenced bool | in_controlled_shutdown bool
+ *       endpoint            name string | host string | port u16 |
+ *                           security_protocol i16
+ *   UnregisterBrokerRecord (1) broker_id i32 | broker_epoch i64
  *   TopicRecord (2)         topic_id 16 | name string
  *   PartitionRecord (3)     topic_id 16 | partition i32 | leader i32 |
  *                           leader_epoch i32 | partition_epoch i32 |
@@ -28,9 +36,23 @@
  *                           isr_count i16 | isr i32 * count
  *   ConfigRecord (4)        resource_type i8 | resource_name string |
  *                           key string | value string (null: delete)
+ *   PartitionChangeRecord (5) topic_id 16 | partition i32 |
+ *                           leader i32 (-1 none, -2 no change) |
+ *                           isr_count i16 (-1 no change) | isr i32 * count |
+ *                           replica_count i16 (-1 no change) |
+ *                           replicas i32 * count
+ *   FenceBrokerRecord (7)   broker_id i32 | broker_epoch i64
+ *   UnfenceBrokerRecord (8) broker_id i32 | broker_epoch i64
  *   RemoveTopicRecord (9)   topic_id 16
  *   ProducerIdsRecord (15)  broker_id i32 | broker_epoch i64 |
  *                           next_producer_id i64
+ *   BrokerRegistrationChangeRecord (17) broker_id i32 | broker_epoch i64 |
+ *                           fenced i8 | in_controlled_shutdown i8
+ *                           (each -1 no change, 0 no, 1 yes)
+ *
+ * Decoding is strict: a bool other than 0 or 1, a tri-state other than -1,
+ * 0 or 1, a security protocol Kafka does not define, a negative broker id
+ * or a count or string over its limit is RN_ERR_CORRUPT.
  *
  * A batch body is a sequence of [size u32][record of that size].
  */
@@ -42,15 +64,36 @@
 #include "base/limits.h"
 #include "proto/wire.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum rn_md_type {
+    RN_MD_REGISTER_BROKER = 0,
+    RN_MD_UNREGISTER_BROKER = 1,
     RN_MD_TOPIC = 2,
     RN_MD_PARTITION = 3,
     RN_MD_CONFIG = 4,
+    RN_MD_PARTITION_CHANGE = 5,
+    RN_MD_FENCE_BROKER = 7,
+    RN_MD_UNFENCE_BROKER = 8,
     RN_MD_REMOVE_TOPIC = 9,
     RN_MD_PRODUCER_IDS = 15,
+    RN_MD_BROKER_CHANGE = 17,
 } rn_md_type_t;
+
+/* PartitionChangeRecord: the leader is unchanged; a list is unchanged. */
+#define RN_MD_LEADER_NO_CHANGE (-2)
+#define RN_MD_LIST_NO_CHANGE (-1)
+/* BrokerRegistrationChangeRecord tri-state fields. */
+#define RN_MD_FLAG_NO_CHANGE (-1)
+
+/* Security protocols, as Kafka's SecurityProtocol ids. */
+enum {
+    RN_MD_PROTOCOL_PLAINTEXT = 0,
+    RN_MD_PROTOCOL_SSL = 1,
+    RN_MD_PROTOCOL_SASL_PLAINTEXT = 2,
+    RN_MD_PROTOCOL_SASL_SSL = 3,
+};
 
 /* Config resource types, as Kafka's ConfigResource.Type. */
 enum {
@@ -92,9 +135,54 @@ typedef struct rn_md_producer_ids_record {
     int64_t next_producer_id; /* first id of the next block to hand out */
 } rn_md_producer_ids_record_t;
 
+typedef struct rn_md_endpoint {
+    rn_str_t name; /* listener name */
+    rn_str_t host;
+    uint16_t port;
+    int16_t security_protocol; /* RN_MD_PROTOCOL_* */
+} rn_md_endpoint_t;
+
+typedef struct rn_md_register_broker_record {
+    int32_t broker_id;
+    rn_uuid_t incarnation_id;
+    int64_t broker_epoch;
+    int16_t endpoint_count;
+    rn_md_endpoint_t endpoints[RN_BROKER_ENDPOINTS_MAX];
+    rn_str_t rack; /* len -1 (null): none */
+    bool fenced;
+    bool in_controlled_shutdown;
+} rn_md_register_broker_record_t;
+
+/* UnregisterBrokerRecord, FenceBrokerRecord and UnfenceBrokerRecord. */
+typedef struct rn_md_broker_epoch_record {
+    int32_t broker_id;
+    int64_t broker_epoch;
+} rn_md_broker_epoch_record_t;
+
+typedef struct rn_md_broker_change_record {
+    int32_t broker_id;
+    int64_t broker_epoch;
+    int8_t fenced;                 /* RN_MD_FLAG_NO_CHANGE, 0 or 1 */
+    int8_t in_controlled_shutdown; /* RN_MD_FLAG_NO_CHANGE, 0 or 1 */
+} rn_md_broker_change_record_t;
+
+typedef struct rn_md_partition_change_record {
+    rn_uuid_t topic_id;
+    int32_t partition;
+    int32_t leader;        /* -1: none; RN_MD_LEADER_NO_CHANGE */
+    int16_t isr_count;     /* RN_MD_LIST_NO_CHANGE: isr unchanged */
+    int16_t replica_count; /* RN_MD_LIST_NO_CHANGE: replicas unchanged */
+    int32_t isr[RN_REPLICAS_MAX];
+    int32_t replicas[RN_REPLICAS_MAX];
+} rn_md_partition_change_record_t;
+
 typedef struct rn_md_record {
     rn_md_type_t type;
     union {
+        rn_md_register_broker_record_t register_broker;
+        rn_md_broker_epoch_record_t broker_epoch; /* unregister, fence, unfence */
+        rn_md_broker_change_record_t broker_change;
+        rn_md_partition_change_record_t partition_change;
         rn_md_topic_record_t topic;
         rn_md_partition_record_t partition;
         rn_md_config_record_t config;

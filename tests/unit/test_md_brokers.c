@@ -1,0 +1,466 @@
+/*
+ * test_md_brokers.c: broker metadata records and the image's brokers:
+ * encode and decode of the broker and partition-change records, every
+ * truncation and every malformed field refused, and the image's apply rules
+ * (registration replaces, fence/unfence/change/unregister need the
+ * registered epoch, partition changes bump epochs as Kafka and keep the
+ * leader in the ISR).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/endian.h"
+#include "base/log.h"
+#include "metadata/image.h"
+#include "metadata/records.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static rn_topic_config_base_t base;
+
+static rn_str_t S(const char *s) { return rn_str_from_cstr(s); }
+
+static rn_md_record_t register_rec(int32_t id, int64_t epoch, const char *rack) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_REGISTER_BROKER;
+    rn_md_register_broker_record_t *reg = &rec.u.register_broker;
+    reg->broker_id = id;
+    reg->incarnation_id.bytes[0] = (uint8_t)(id + 1);
+    reg->broker_epoch = epoch;
+    reg->endpoint_count = 2;
+    reg->endpoints[0] = (rn_md_endpoint_t){S("PLAINTEXT"), S("broker.example"), 9092, 0};
+    reg->endpoints[1] = (rn_md_endpoint_t){S("SASL_SSL"), S("10.0.0.1"), 9093, 3};
+    reg->rack = rack ? S(rack) : rn_str_null();
+    reg->fenced = true;
+    return rec;
+}
+
+static rn_md_record_t epoch_rec(rn_md_type_t type, int32_t id, int64_t epoch) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = type;
+    rec.u.broker_epoch.broker_id = id;
+    rec.u.broker_epoch.broker_epoch = epoch;
+    return rec;
+}
+
+static rn_md_record_t change_rec(int32_t id, int64_t epoch, int8_t fenced, int8_t shutdown) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_BROKER_CHANGE;
+    rec.u.broker_change = (rn_md_broker_change_record_t){id, epoch, fenced, shutdown};
+    return rec;
+}
+
+/* The bytes of the n-th record of a batch. */
+static const uint8_t *record_at(const rn_md_batch_t *batch, uint32_t index, uint32_t *size) {
+    *size = 0;
+    size_t pos = 0;
+    for (uint32_t n = 0;; n++) {
+        *size = rn_be32_get(batch->buf.ptr + pos);
+        if (n == index) return batch->buf.ptr + pos + 4;
+        pos += 4 + *size;
+    }
+}
+
+static rn_err_t decode_at(const rn_md_batch_t *batch, uint32_t index, rn_md_record_t *dec) {
+    uint32_t size = 0;
+    const uint8_t *bytes = record_at(batch, index, &size);
+    return rn_md_record_decode(bytes, size, dec);
+}
+
+/* Copies the first record of a batch into bytes; returns its size. */
+static uint32_t copy_at(const rn_md_batch_t *batch, uint8_t *bytes) {
+    uint32_t size = 0;
+    const uint8_t *at = record_at(batch, 0, &size);
+    memcpy(bytes, at, size);
+    return size;
+}
+
+static void assert_str(rn_str_t got, rn_str_t want) {
+    assert_int_equal(got.len, want.len);
+    if (want.len > 0) assert_memory_equal(got.ptr, want.ptr, (size_t)want.len);
+}
+
+static void test_broker_records_round_trip(void **state) {
+    (void)state;
+    rn_md_record_t recs[7];
+    recs[0] = register_rec(3, 77, "rack-a");
+    recs[1] = register_rec(4, 78, NULL);
+    recs[2] = epoch_rec(RN_MD_FENCE_BROKER, 3, 77);
+    recs[3] = epoch_rec(RN_MD_UNFENCE_BROKER, 3, 77);
+    recs[4] = epoch_rec(RN_MD_UNREGISTER_BROKER, 4, 78);
+    recs[5] = change_rec(3, 77, RN_MD_FLAG_NO_CHANGE, 1);
+    memset(&recs[6], 0, sizeof(recs[6]));
+    recs[6].type = RN_MD_PARTITION_CHANGE;
+    rn_md_partition_change_record_t *pc = &recs[6].u.partition_change;
+    pc->topic_id.bytes[5] = 1;
+    pc->partition = 4;
+    pc->leader = RN_MD_LEADER_NO_CHANGE;
+    pc->isr_count = 2;
+    pc->isr[0] = 3;
+    pc->isr[1] = 9;
+    pc->replica_count = RN_MD_LIST_NO_CHANGE;
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    for (int n = 0; n < 7; n++) assert_int_equal(rn_md_batch_add(&batch, &recs[n]), RN_OK);
+    for (uint32_t n = 0; n < 7; n++) {
+        uint32_t size = 0;
+        const uint8_t *bytes = record_at(&batch, n, &size);
+        rn_md_record_t dec;
+        assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_OK);
+        assert_int_equal(dec.type, recs[n].type);
+        /* every truncation is an error, never a crash */
+        for (uint32_t cut = 0; cut < size; cut++) {
+            rn_md_record_t part;
+            assert_int_not_equal(rn_md_record_decode(bytes, cut, &part), RN_OK);
+        }
+    }
+    rn_md_record_t dec;
+    assert_int_equal(decode_at(&batch, 0, &dec), RN_OK);
+    const rn_md_register_broker_record_t *reg = &dec.u.register_broker;
+    assert_int_equal(reg->broker_id, 3);
+    assert_int_equal(reg->broker_epoch, 77);
+    assert_true(rn_uuid_eq(&reg->incarnation_id, &recs[0].u.register_broker.incarnation_id));
+    assert_int_equal(reg->endpoint_count, 2);
+    assert_str(reg->endpoints[1].host, S("10.0.0.1"));
+    assert_int_equal(reg->endpoints[1].port, 9093);
+    assert_int_equal(reg->endpoints[1].security_protocol, 3);
+    assert_str(reg->rack, S("rack-a"));
+    assert_true(reg->fenced);
+    assert_false(reg->in_controlled_shutdown);
+    assert_int_equal(decode_at(&batch, 1, &dec), RN_OK);
+    assert_int_equal(dec.u.register_broker.rack.len, -1);
+    assert_int_equal(decode_at(&batch, 5, &dec), RN_OK);
+    assert_int_equal(dec.u.broker_change.fenced, RN_MD_FLAG_NO_CHANGE);
+    assert_int_equal(dec.u.broker_change.in_controlled_shutdown, 1);
+    assert_int_equal(decode_at(&batch, 6, &dec), RN_OK);
+    assert_int_equal(dec.u.partition_change.leader, RN_MD_LEADER_NO_CHANGE);
+    assert_int_equal(dec.u.partition_change.isr_count, 2);
+    assert_int_equal(dec.u.partition_change.isr[1], 9);
+    assert_int_equal(dec.u.partition_change.replica_count, RN_MD_LIST_NO_CHANGE);
+    rn_md_batch_free(&batch);
+}
+
+/* Out-of-range fields are refused when encoding, and when decoding bytes
+   that carry them. */
+static void test_broker_records_malformed(void **state) {
+    (void)state;
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_md_record_t rec = register_rec(1, 1, NULL);
+    rec.u.register_broker.endpoint_count = RN_BROKER_ENDPOINTS_MAX + 1;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec = register_rec(1, 1, NULL);
+    rec.u.register_broker.endpoints[0].security_protocol = 4;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec = register_rec(-1, 1, NULL);
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    char rack[RN_BROKER_RACK_BYTES_MAX + 2];
+    memset(rack, 'r', sizeof(rack) - 1);
+    rack[sizeof(rack) - 1] = '\0';
+    rec = register_rec(1, 1, rack);
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec = change_rec(1, 1, 2, 0);
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec = change_rec(1, 1, 0, -2);
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    assert_int_equal(batch.count, 0);
+
+    /* Now corrupt valid encodings byte by byte at the checked fields. */
+    rec = register_rec(1, 1, NULL);
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_OK);
+    uint32_t size = 0;
+    uint8_t bytes[512];
+    size = copy_at(&batch, bytes);
+    rn_md_record_t dec;
+    bytes[size - 1] = 2; /* in_controlled_shutdown not a bool */
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
+    size = copy_at(&batch, bytes);
+    bytes[2 + 4 + 16 + 8] = 0x7f; /* endpoint count far over the limit */
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
+    size = copy_at(&batch, bytes);
+    bytes[2] = 0x80; /* negative broker id */
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
+    size = copy_at(&batch, bytes);
+    bytes[1] = 1; /* unknown version */
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_INVALID);
+    bytes[1] = 0;
+    bytes[0] = 6; /* a type this node does not know */
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_INVALID);
+    /* a trailing byte */
+    size = copy_at(&batch, bytes);
+    bytes[size] = 0;
+    assert_int_equal(rn_md_record_decode(bytes, size + 1, &dec), RN_ERR_CORRUPT);
+
+    rn_md_batch_reset(&batch);
+    rec = change_rec(1, 1, 0, 1);
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_OK);
+    size = copy_at(&batch, bytes);
+    bytes[size - 2] = (uint8_t)-2; /* fenced tri-state out of range */
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
+
+    rn_md_batch_reset(&batch);
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_PARTITION_CHANGE;
+    rec.u.partition_change.leader = -3;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec.u.partition_change.leader = 1;
+    rec.u.partition_change.isr_count = -2;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec.u.partition_change.isr_count = RN_REPLICAS_MAX + 1;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_ERR_INVALID);
+    rec.u.partition_change.isr_count = 0;
+    assert_int_equal(rn_md_batch_add(&batch, &rec), RN_OK);
+    size = copy_at(&batch, bytes);
+    bytes[2 + 16 + 4 + 4] = 0xff; /* isr count -2 (0xfffe) */
+    bytes[2 + 16 + 4 + 4 + 1] = 0xfe;
+    assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
+    rn_md_batch_free(&batch);
+}
+
+/* ---- the image ---- */
+
+typedef struct img_fx {
+    rn_image_t *img;
+} img_fx_t;
+
+/* Applies one record on top of fx->img; the new image replaces it on
+   success. */
+static rn_err_t apply(img_fx_t *fx, const rn_md_record_t *rec) {
+    rn_image_builder_t b;
+    assert_int_equal(rn_image_builder_init(&b, fx->img), RN_OK);
+    rn_err_t err = rn_image_builder_apply(&b, rn_image_next_offset(fx->img), rec);
+    if (err != RN_OK) {
+        rn_image_builder_abort(&b);
+        return err;
+    }
+    rn_image_t *next = rn_image_builder_finish(&b);
+    assert_non_null(next);
+    rn_image_release(fx->img);
+    fx->img = next;
+    return RN_OK;
+}
+
+static int img_setup(void **state) {
+    img_fx_t *fx = calloc(1, sizeof(*fx));
+    fx->img = rn_image_empty(&base);
+    *state = fx;
+    return 0;
+}
+
+static int img_teardown(void **state) {
+    img_fx_t *fx = *state;
+    rn_image_release(fx->img);
+    free(fx);
+    return 0;
+}
+
+static void test_image_broker_rules(void **state) {
+    img_fx_t *fx = *state;
+    assert_int_equal(rn_image_broker_count(fx->img), 0);
+    rn_md_record_t rec = register_rec(5, 10, "r1");
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    rec = register_rec(2, 11, NULL);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    rec = register_rec(9, 12, "r2");
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(rn_image_broker_count(fx->img), 3);
+    assert_int_equal(rn_image_broker_at(fx->img, 0)->id, 2);
+    assert_int_equal(rn_image_broker_at(fx->img, 1)->id, 5);
+    assert_int_equal(rn_image_broker_at(fx->img, 2)->id, 9);
+    const rn_image_broker_t *b5 = rn_image_broker(fx->img, 5);
+    assert_non_null(b5);
+    assert_int_equal(b5->epoch, 10);
+    assert_true(b5->has_rack);
+    assert_string_equal(b5->rack, "r1");
+    assert_string_equal(b5->endpoints[0].host, "broker.example");
+    assert_int_equal(b5->endpoints[1].port, 9093);
+    assert_true(b5->fenced);
+    assert_false(rn_image_broker_usable(b5));
+    assert_false(rn_image_broker(fx->img, 2)->has_rack);
+    assert_null(rn_image_broker(fx->img, 3));
+
+    /* wrong epoch or unknown broker: a correct controller never writes it */
+    rec = epoch_rec(RN_MD_UNFENCE_BROKER, 5, 11);
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = epoch_rec(RN_MD_UNFENCE_BROKER, 3, 10);
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = epoch_rec(RN_MD_FENCE_BROKER, 5, 9);
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = change_rec(5, 12, 0, RN_MD_FLAG_NO_CHANGE);
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = epoch_rec(RN_MD_UNREGISTER_BROKER, 4, 10);
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+
+    rec = epoch_rec(RN_MD_UNFENCE_BROKER, 5, 10);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_true(rn_image_broker_usable(rn_image_broker(fx->img, 5)));
+    rec = change_rec(5, 10, RN_MD_FLAG_NO_CHANGE, 1);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    b5 = rn_image_broker(fx->img, 5);
+    assert_false(b5->fenced);
+    assert_true(b5->in_controlled_shutdown);
+    assert_false(rn_image_broker_usable(b5));
+    rec = change_rec(5, 10, 1, 0);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    b5 = rn_image_broker(fx->img, 5);
+    assert_true(b5->fenced);
+    assert_false(b5->in_controlled_shutdown);
+
+    /* a new registration replaces the old one, with its epoch */
+    rec = register_rec(5, 40, NULL);
+    rec.u.register_broker.fenced = false;
+    rec.u.register_broker.incarnation_id.bytes[1] = 1;
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(rn_image_broker_count(fx->img), 3);
+    b5 = rn_image_broker(fx->img, 5);
+    assert_int_equal(b5->epoch, 40);
+    assert_false(b5->has_rack);
+    assert_false(b5->fenced);
+    assert_int_equal(b5->incarnation_id.bytes[1], 1);
+    rec = epoch_rec(RN_MD_FENCE_BROKER, 5, 10); /* the old epoch no longer counts */
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+
+    rec = epoch_rec(RN_MD_UNREGISTER_BROKER, 2, 11);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(rn_image_broker_count(fx->img), 2);
+    assert_null(rn_image_broker(fx->img, 2));
+    assert_int_equal(rn_image_broker_at(fx->img, 0)->id, 5);
+}
+
+/* An image's brokers never change under a reader: a later image changing
+   them leaves the earlier one as it was. */
+static void test_image_brokers_shared(void **state) {
+    img_fx_t *fx = *state;
+    rn_md_record_t rec = register_rec(1, 1, NULL);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    rn_image_t *before = fx->img;
+    rn_image_retain(before);
+    const rn_image_broker_t *b1 = rn_image_broker(before, 1);
+    rec = epoch_rec(RN_MD_UNFENCE_BROKER, 1, 1);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    for (int32_t id = 2; id < RN_BROKERS_MAX + 1; id++) {
+        rec = register_rec(id, id, NULL);
+        assert_int_equal(apply(fx, &rec), RN_OK);
+    }
+    assert_int_equal(rn_image_broker_count(fx->img), RN_BROKERS_MAX);
+    rec = register_rec(RN_BROKERS_MAX + 1, 1, NULL);
+    assert_int_equal(apply(fx, &rec), RN_ERR_LIMIT);
+    assert_true(rn_image_broker(before, 1) == b1);
+    assert_true(b1->fenced);
+    assert_int_equal(rn_image_broker_count(before), 1);
+    assert_false(rn_image_broker(fx->img, 1)->fenced);
+    rn_image_release(before);
+}
+
+static const rn_uuid_t topic_id = {{0x40, 1, 2, 3}};
+
+/* A topic "t" with one partition on replicas 1, 2, 3, leader 1. */
+static void add_topic(img_fx_t *fx) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_TOPIC;
+    rec.u.topic.topic_id = topic_id;
+    rec.u.topic.name = S("t");
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_PARTITION;
+    rec.u.partition.topic_id = topic_id;
+    rec.u.partition.leader = 1;
+    rec.u.partition.replica_count = rec.u.partition.isr_count = 3;
+    for (int n = 0; n < 3; n++) rec.u.partition.replicas[n] = rec.u.partition.isr[n] = n + 1;
+    assert_int_equal(apply(fx, &rec), RN_OK);
+}
+
+static rn_md_record_t pchange(int32_t leader, int16_t isr_count, const int32_t *isr) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_PARTITION_CHANGE;
+    rec.u.partition_change.topic_id = topic_id;
+    rec.u.partition_change.leader = leader;
+    rec.u.partition_change.isr_count = isr_count;
+    if (isr_count > 0) memcpy(rec.u.partition_change.isr, isr, (size_t)isr_count * 4);
+    rec.u.partition_change.replica_count = RN_MD_LIST_NO_CHANGE;
+    return rec;
+}
+
+static const rn_image_partition_t *part0(img_fx_t *fx) {
+    return &rn_image_topic(fx->img, "t", 1)->partitions[0];
+}
+
+static void test_image_partition_change(void **state) {
+    img_fx_t *fx = *state;
+    add_topic(fx);
+    const int32_t isr23[] = {2, 3}, isr3[] = {3}, isr14[] = {1, 4};
+    /* ISR shrink, same leader: partition epoch only */
+    rn_md_record_t rec = pchange(RN_MD_LEADER_NO_CHANGE, 2, (const int32_t[]){1, 2});
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(part0(fx)->leader, 1);
+    assert_int_equal(part0(fx)->leader_epoch, 0);
+    assert_int_equal(part0(fx)->partition_epoch, 1);
+    assert_int_equal(part0(fx)->isr_count, 2);
+    /* leader change: both epochs */
+    rec = pchange(2, 2, isr23);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(part0(fx)->leader, 2);
+    assert_int_equal(part0(fx)->leader_epoch, 1);
+    assert_int_equal(part0(fx)->partition_epoch, 2);
+    /* no leader */
+    rec = pchange(-1, RN_MD_LIST_NO_CHANGE, NULL);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(part0(fx)->leader, -1);
+    assert_int_equal(part0(fx)->leader_epoch, 2);
+    assert_int_equal(part0(fx)->isr_count, 2);
+    /* broken invariants are CORRUPT and change nothing */
+    rec = pchange(1, RN_MD_LIST_NO_CHANGE, NULL); /* leader outside the ISR */
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = pchange(3, 1, isr3);
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    rec = pchange(RN_MD_LEADER_NO_CHANGE, 2, isr14); /* 4 is no replica */
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = pchange(RN_MD_LEADER_NO_CHANGE, 2, (const int32_t[]){3, 3});
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = pchange(RN_MD_LEADER_NO_CHANGE, 0, NULL); /* leader left out */
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec = pchange(RN_MD_LEADER_NO_CHANGE, RN_MD_LIST_NO_CHANGE, NULL);
+    rec.u.partition_change.partition = 1; /* no such partition */
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    rec.u.partition_change.partition = 0;
+    rec.u.partition_change.topic_id.bytes[9] = 1; /* no such topic */
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+    /* replicas change: ISR must stay inside */
+    rec = pchange(RN_MD_LEADER_NO_CHANGE, RN_MD_LIST_NO_CHANGE, NULL);
+    rec.u.partition_change.replica_count = 2;
+    rec.u.partition_change.replicas[0] = 3;
+    rec.u.partition_change.replicas[1] = 4;
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    assert_int_equal(part0(fx)->replica_count, 2);
+    assert_int_equal(part0(fx)->replicas[1], 4);
+    assert_int_equal(part0(fx)->leader, 3);
+    assert_int_equal(part0(fx)->leader_epoch, 3);
+    assert_int_equal(part0(fx)->partition_epoch, 5);
+    rec.u.partition_change.replica_count = 0;
+    assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
+}
+
+int main(void) {
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    rn_topic_config_base_init(&base);
+    rn_log_set_level(RN_LOG_ERROR);
+#define I(fn) cmocka_unit_test_setup_teardown(fn, img_setup, img_teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_broker_records_round_trip),
+        cmocka_unit_test(test_broker_records_malformed),
+        I(test_image_broker_rules),
+        I(test_image_brokers_shared),
+        I(test_image_partition_change),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
