@@ -729,6 +729,12 @@ rn_err_t rn_image_builder_apply_batch(rn_image_builder_t *b, uint64_t base_offse
     return rn_md_batch_each(batch->buf.ptr, batch->buf.len, batch->count, apply_one, &ba);
 }
 
+void rn_image_builder_set_next_offset(rn_image_builder_t *b, uint64_t next_offset) {
+    RN_ASSERT(b->img != NULL);
+    RN_ASSERT(next_offset >= b->img->next_offset);
+    b->img->next_offset = next_offset;
+}
+
 static int compare_names(const void *a, const void *b) {
     const rn_image_topic_t *ta = *(rn_image_topic_t *const *)a;
     const rn_image_topic_t *tb = *(rn_image_topic_t *const *)b;

@@ -159,6 +159,9 @@ rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn
 /* Applies every record of a batch whose first record has base_offset. */
 rn_err_t rn_image_builder_apply_batch(rn_image_builder_t *b, uint64_t base_offset,
                                       const rn_md_batch_t *batch);
+/* Moves the next offset forward (never back): after a snapshot's records,
+   the image continues at the offset that follows the snapshot. */
+void rn_image_builder_set_next_offset(rn_image_builder_t *b, uint64_t next_offset);
 /* Finishes: returns the new image (one reference) and the builder is spent;
    NULL when out of memory, and the builder must then be aborted. */
 rn_image_t *rn_image_builder_finish(rn_image_builder_t *b);

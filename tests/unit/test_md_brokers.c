@@ -4,7 +4,8 @@
  * truncation and every malformed field refused, and the image's apply rules
  * (registration replaces, fence/unfence/change/unregister need the
  * registered epoch, partition changes bump epochs as Kafka and keep the
- * leader in the ISR).
+ * leader in the ISR); the snapshot writer's round trip on seeded random
+ * images.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "base/endian.h"
 #include "base/log.h"
 #include "metadata/image.h"
+#include "metadata/image_writer.h"
 #include "metadata/records.h"
 
 #include <stdio.h>
@@ -450,6 +452,201 @@ static void test_image_partition_change(void **state) {
     assert_int_equal(apply(fx, &rec), RN_ERR_CORRUPT);
 }
 
+/* ---- snapshot writer ---- */
+
+static uint64_t rng_next(uint64_t *rng) {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return *rng;
+}
+
+static int32_t rng_below(uint64_t *rng, int32_t n) {
+    return (int32_t)(rng_next(rng) % (uint64_t)n);
+}
+
+/* A random record that applies to fx->img (or is refused, and skipped). */
+static void random_broker_step(img_fx_t *fx, uint64_t *rng) {
+    static const char *racks[] = {NULL, "r1", "r2", "r3"};
+    int32_t id = rng_below(rng, 12);
+    const rn_image_broker_t *broker = rn_image_broker(fx->img, id);
+    rn_md_record_t rec;
+    int kind = rng_below(rng, 5);
+    if (!broker || kind == 0) {
+        rec = register_rec(id, (int64_t)rn_image_next_offset(fx->img), racks[rng_below(rng, 4)]);
+        rec.u.register_broker.endpoint_count = (int16_t)rng_below(rng, RN_BROKER_ENDPOINTS_MAX + 1);
+        rec.u.register_broker.fenced = rng_below(rng, 2);
+    } else if (kind == 1) {
+        rec = epoch_rec(RN_MD_UNREGISTER_BROKER, id, broker->epoch);
+    } else if (kind == 2) {
+        rec = epoch_rec(broker->fenced ? RN_MD_UNFENCE_BROKER : RN_MD_FENCE_BROKER, id,
+                        broker->epoch);
+    } else {
+        rec = change_rec(id, broker->epoch, (int8_t)(rng_below(rng, 3) - 1),
+                         (int8_t)(rng_below(rng, 3) - 1));
+    }
+    assert_int_equal(apply(fx, &rec), RN_OK);
+}
+
+static void random_topic(img_fx_t *fx, uint64_t *rng) {
+    char name[32];
+    snprintf(name, sizeof(name), "topic-%d", rng_below(rng, 1000));
+    if (rn_image_topic(fx->img, name, strlen(name))) return;
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_TOPIC;
+    rec.u.topic.name = S(name);
+    for (int n = 0; n < 16; n++) rec.u.topic.topic_id.bytes[n] = (uint8_t)rng_next(rng);
+    rn_uuid_t id = rec.u.topic.topic_id;
+    assert_int_equal(apply(fx, &rec), RN_OK);
+    int32_t parts = 1 + rng_below(rng, 6);
+    for (int32_t p = 0; p < parts; p++) {
+        memset(&rec, 0, sizeof(rec));
+        rec.type = RN_MD_PARTITION;
+        rec.u.partition.topic_id = id;
+        rec.u.partition.partition = p;
+        int16_t rf = (int16_t)(1 + rng_below(rng, 3));
+        rec.u.partition.replica_count = rec.u.partition.isr_count = rf;
+        for (int16_t r = 0; r < rf; r++)
+            rec.u.partition.replicas[r] = rec.u.partition.isr[r] = p + r;
+        rec.u.partition.leader = p;
+        rec.u.partition.leader_epoch = rng_below(rng, 5);
+        assert_int_equal(apply(fx, &rec), RN_OK);
+        if (rf > 1 && rng_below(rng, 2)) { /* shrink the ISR to the last replica */
+            rec = pchange(p + rf - 1, 1, (const int32_t[]){p + rf - 1});
+            rec.u.partition_change.topic_id = id;
+            rec.u.partition_change.partition = p;
+            assert_int_equal(apply(fx, &rec), RN_OK);
+        }
+    }
+    if (rng_below(rng, 2)) {
+        memset(&rec, 0, sizeof(rec));
+        rec.type = RN_MD_CONFIG;
+        rec.u.config.resource_type = RN_MD_RESOURCE_TOPIC;
+        rec.u.config.resource_name = S(name);
+        rec.u.config.key = S("retention.ms");
+        rec.u.config.value = S(rng_below(rng, 2) ? "1000" : "-1");
+        assert_int_equal(apply(fx, &rec), RN_OK);
+    }
+}
+
+static void random_other(img_fx_t *fx, uint64_t *rng) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    int kind = rng_below(rng, 3);
+    if (kind == 0 && rn_image_topic_count(fx->img) > 0) {
+        rec.type = RN_MD_REMOVE_TOPIC;
+        rec.u.remove_topic.topic_id =
+            rn_image_topic_at(fx->img, rng_below(rng, rn_image_topic_count(fx->img)))->id;
+    } else if (kind == 1) {
+        static const char *resources[] = {"", "1", "2"};
+        rec.type = RN_MD_CONFIG;
+        rec.u.config.resource_type = RN_MD_RESOURCE_BROKER;
+        rec.u.config.resource_name = S(resources[rng_below(rng, 3)]);
+        rec.u.config.key = S(rng_below(rng, 2) ? "log.retention.ms" : "log.segment.bytes");
+        rec.u.config.value = rng_below(rng, 4) ? S("12345") : rn_str_null();
+    } else {
+        rec.type = RN_MD_PRODUCER_IDS;
+        rec.u.producer_ids.next_producer_id =
+            rn_image_next_producer_id(fx->img) + RN_PRODUCER_ID_BLOCK_SIZE;
+    }
+    assert_int_equal(apply(fx, &rec), RN_OK);
+}
+
+typedef struct rebuild {
+    rn_image_builder_t b;
+    uint64_t offset;
+    uint32_t batches;
+    uint32_t records_max;
+} rebuild_t;
+
+static rn_err_t rebuild_batch(void *ctx, const rn_md_batch_t *batch) {
+    rebuild_t *rb = ctx;
+    assert_true(batch->count > 0);
+    assert_true(batch->count <= rb->records_max);
+    rn_err_t err = rn_image_builder_apply_batch(&rb->b, rb->offset, batch);
+    rb->offset += batch->count;
+    rb->batches++;
+    return err;
+}
+
+/* Writes img as records and rebuilds it from empty. */
+static rn_image_t *round_trip(const rn_image_t *img, uint32_t records_max, uint32_t *batches) {
+    rn_image_t *empty = rn_image_empty(&base);
+    rebuild_t rb = {.records_max = records_max};
+    assert_int_equal(rn_image_builder_init(&rb.b, empty), RN_OK);
+    rn_image_release(empty);
+    rn_image_write_limits_t limits = {records_max, RN_MD_RECORD_BYTES_MAX + 4};
+    assert_int_equal(rn_image_write(img, &limits, rebuild_batch, &rb), RN_OK);
+    rn_image_builder_set_next_offset(&rb.b, rn_image_next_offset(img));
+    rn_image_t *out = rn_image_builder_finish(&rb.b);
+    assert_non_null(out);
+    *batches = rb.batches;
+    return out;
+}
+
+static void test_snapshot_round_trip(void **state) {
+    img_fx_t *fx = *state;
+    uint32_t batches = 0;
+    rn_image_t *again = round_trip(fx->img, 10, &batches); /* empty */
+    assert_int_equal(batches, 0);
+    assert_true(rn_image_equal(fx->img, again));
+    rn_image_release(again);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        uint64_t rng = seed * 0x9E3779B97F4A7C15ull;
+        rn_image_release(fx->img);
+        fx->img = rn_image_empty(&base);
+        int steps = 20 + rng_below(&rng, 60);
+        for (int n = 0; n < steps; n++) {
+            int kind = rng_below(&rng, 3);
+            if (kind == 0)
+                random_broker_step(fx, &rng);
+            else if (kind == 1)
+                random_topic(fx, &rng);
+            else
+                random_other(fx, &rng);
+        }
+        uint32_t records_max = 1 + (uint32_t)rng_below(&rng, 20);
+        again = round_trip(fx->img, records_max, &batches);
+        if (!rn_image_equal(fx->img, again))
+            fail_msg("seed %llu: images differ", (unsigned long long)seed);
+        assert_int_equal(rn_image_next_offset(again), rn_image_next_offset(fx->img));
+        assert_true(batches >= 1);
+        /* equality can fail: one more change tells the images apart */
+        rn_image_t *before = fx->img;
+        rn_image_retain(before);
+        rn_md_record_t rec = register_rec(99, (int64_t)rn_image_next_offset(fx->img), NULL);
+        assert_int_equal(apply(fx, &rec), RN_OK);
+        assert_false(rn_image_equal(before, fx->img));
+        rn_image_release(before);
+        rn_image_release(again);
+    }
+}
+
+/* Batches stay under the byte limit even when one record is large. */
+static void test_snapshot_batch_bytes(void **state) {
+    img_fx_t *fx = *state;
+    static char big[RN_CONFIG_VALUE_BYTES_MAX + 1];
+    memset(big, 'x', RN_CONFIG_VALUE_BYTES_MAX);
+    for (int n = 0; n < 5; n++) {
+        char key[32];
+        snprintf(key, sizeof(key), "custom.key.%d", n);
+        rn_md_record_t rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.type = RN_MD_CONFIG;
+        rec.u.config.resource_type = RN_MD_RESOURCE_BROKER;
+        rec.u.config.resource_name = S("");
+        rec.u.config.key = S(key);
+        rec.u.config.value = S(big);
+        assert_int_equal(apply(fx, &rec), RN_OK);
+    }
+    uint32_t batches = 0;
+    rn_image_t *again = round_trip(fx->img, RN_MD_BATCH_RECORDS_MAX, &batches);
+    assert_int_equal(batches, 5); /* one large record per batch */
+    assert_true(rn_image_equal(fx->img, again));
+    rn_image_release(again);
+}
+
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     rn_topic_config_base_init(&base);
@@ -461,6 +658,8 @@ int main(void) {
         I(test_image_broker_rules),
         I(test_image_brokers_shared),
         I(test_image_partition_change),
+        I(test_snapshot_round_trip),
+        I(test_snapshot_batch_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
