@@ -225,49 +225,11 @@ rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl) {
 }
 
 bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id) {
+    if (rn_image_broker_count(ctl->image) > 0) return rn_image_broker(ctl->image, id) != NULL;
     for (int32_t n = 0; n < ctl->broker_count; n++) {
         if (ctl->brokers[n] == id) return true;
     }
     return false;
-}
-
-/* Fills a PartitionRecord for a new partition on the given replicas. */
-static void partition_record(rn_md_record_t *rec, const rn_uuid_t *topic_id, int32_t partition,
-                             const int32_t *replicas, int16_t count) {
-    memset(rec, 0, sizeof(*rec));
-    rec->type = RN_MD_PARTITION;
-    rn_md_partition_record_t *p = &rec->u.partition;
-    p->topic_id = *topic_id;
-    p->partition = partition;
-    p->leader = replicas[0];
-    p->replica_count = p->isr_count = count;
-    memcpy(p->replicas, replicas, (size_t)count * sizeof(int32_t));
-    memcpy(p->isr, replicas, (size_t)count * sizeof(int32_t));
-}
-
-/* Appends PartitionRecords for partitions [first, first + count), placed by
-   striping over the brokers (or as assigned). */
-rn_err_t rn_ctl_add_partitions(rn_controller_t *ctl, rn_md_batch_t *batch,
-                               const rn_uuid_t *topic_id, int32_t first, int32_t count,
-                               int16_t replication_factor, const rn_ctl_assignment_t *assignments) {
-    RN_ASSERT(replication_factor >= 1 && replication_factor <= RN_REPLICAS_MAX);
-    RN_ASSERT(replication_factor <= ctl->broker_count || assignments);
-    for (int32_t n = 0; n < count; n++) {
-        int32_t replicas[RN_REPLICAS_MAX];
-        int16_t rf = replication_factor;
-        if (assignments) {
-            rf = (int16_t)assignments[n].broker_count;
-            memcpy(replicas, assignments[n].broker_ids, (size_t)rf * sizeof(int32_t));
-        } else {
-            for (int16_t r = 0; r < rf; r++)
-                replicas[r] = ctl->brokers[(first + n + r) % ctl->broker_count];
-        }
-        rn_md_record_t rec;
-        partition_record(&rec, topic_id, first + n, replicas, rf);
-        rn_err_t err = rn_md_batch_add(batch, &rec);
-        if (err != RN_OK) return err;
-    }
-    return RN_OK;
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * controller.h: the single-node controller: admin operations in, metadata
- * records out.
+ * controller.h: the controller: admin operations and broker lifecycle
+ * decisions in, metadata records out.
  *
  * What it does: validates CreateTopics, DeleteTopics, CreatePartitions,
  * AlterConfigs, IncrementalAlterConfigs and producer-id block allocation
@@ -46,8 +46,8 @@
 
 /* Bytes of a result message (Kafka's messages are one sentence). */
 #define RN_CTL_MESSAGE_BYTES 256
-/* Brokers the controller places replicas on. */
-#define RN_CTL_BROKERS_MAX 64
+/* Brokers the controller places replicas on: every registered one. */
+#define RN_CTL_BROKERS_MAX RN_BROKERS_MAX
 
 typedef struct rn_ctl_settings {
     int32_t node_id;
@@ -91,6 +91,9 @@ typedef struct rn_ctl_assignment {
     int32_t broker_count;
 } rn_ctl_assignment_t;
 
+/* The replication factor of an internal topic (__consumer_offsets,
+   __transaction_state) is capped at the usable brokers instead of refused:
+   the node creates them with the configured factor. */
 typedef struct rn_ctl_new_topic {
     rn_str_t name;
     int32_t num_partitions;                 /* -1: num.partitions */

@@ -13,9 +13,32 @@ __attribute__((format(printf, 3, 4))) void rn_ctl_result_set(rn_ctl_result_t *re
                                                              const char *fmt, ...);
 rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl);
 bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id);
-rn_err_t rn_ctl_add_partitions(rn_controller_t *ctl, rn_md_batch_t *batch,
-                               const rn_uuid_t *topic_id, int32_t first, int32_t count,
-                               int16_t replication_factor, const rn_ctl_assignment_t *assignments);
+
+/* The brokers replicas may be placed on (placement in controller_topics.c). */
+typedef struct rn_ctl_brokers {
+    int32_t count;
+    int32_t registered; /* brokers registered in the image; 0: the static list is used */
+    int32_t ids[RN_CTL_BROKERS_MAX];       /* sorted */
+    const char *racks[RN_CTL_BROKERS_MAX]; /* NULL: none; borrowed from the image */
+} rn_ctl_brokers_t;
+
+/* The image's registered, unfenced, not shutting down brokers; when none is
+   registered at all, the static broker list (a single node before
+   registration exists). */
+void rn_ctl_usable_brokers(const rn_controller_t *ctl, rn_ctl_brokers_t *out);
+/* INVALID_REPLICATION_FACTOR with Kafka's message when rf replicas cannot be
+   placed on the usable brokers. */
+int16_t rn_ctl_check_replication(const rn_ctl_brokers_t *brokers, int32_t rf, rn_ctl_result_t *res);
+/*
+ * Appends PartitionRecords for partitions [first, first + count): as
+ * assigned, or placed over `brokers` as Kafka does (rack-alternating broker
+ * order, leaders striped from `start`, followers shifted per round).
+ * Leader = first replica, ISR = replicas.
+ */
+rn_err_t rn_ctl_add_partitions(rn_md_batch_t *batch, const rn_uuid_t *topic_id, int32_t first,
+                               int32_t count, int16_t replication_factor,
+                               const rn_ctl_assignment_t *assignments,
+                               const rn_ctl_brokers_t *brokers, uint32_t start);
 int16_t rn_ctl_check_assignment(const rn_controller_t *ctl, const rn_ctl_assignment_t *a,
                                 int32_t *rf, rn_ctl_result_t *res);
 /* Appends one ConfigRecord (value len -1: delete). */

@@ -1,10 +1,19 @@
 /*
  * controller_topics.c: planning CreateTopics, DeleteTopics, CreatePartitions
- * and producer-id blocks.
+ * and producer-id blocks, and the placement of new partitions' replicas.
  *
  * Each plan validates item by item against the current image and appends
  * the records of the valid items to the batch; a failing item leaves no
  * records behind (its partial records are rolled back).
+ *
+ * Placement follows Kafka's replica assignment: the usable brokers are
+ * ordered rack by rack (the first broker of each rack, then the second of
+ * each, ...), partition p's leader is the broker at (p + start) in that
+ * order, so leaders spread evenly, and its followers are the brokers after
+ * it, shifted by one more each time the partitions wrap around the list,
+ * skipping a rack that already holds a replica while unused racks remain.
+ * Kafka draws `start` at random; here it comes from the image's next offset
+ * and the batch so far, so a plan is reproducible.
  */
 #include "base/assert.h"
 #include "metadata/controller_int.h"
@@ -31,6 +40,174 @@ static bool *find_repeats_or_fail(const void *items, size_t stride, size_t name_
         rn_ctl_result_set(result_at(res, res_stride, n), RN_KERR_UNKNOWN_SERVER_ERROR,
                           "Out of memory.");
     return NULL;
+}
+
+/* ---- placement ---- */
+
+void rn_ctl_usable_brokers(const rn_controller_t *ctl, rn_ctl_brokers_t *out) {
+    const rn_image_t *img = ctl->image;
+    memset(out, 0, sizeof(*out));
+    out->registered = rn_image_broker_count(img);
+    RN_ASSERT(out->registered <= RN_CTL_BROKERS_MAX);
+    if (out->registered == 0) {
+        memcpy(out->ids, ctl->brokers, (size_t)ctl->broker_count * sizeof(int32_t));
+        out->count = ctl->broker_count;
+        return;
+    }
+    for (int32_t n = 0; n < out->registered; n++) {
+        const rn_image_broker_t *broker = rn_image_broker_at(img, n);
+        if (!rn_image_broker_usable(broker)) continue;
+        out->racks[out->count] = broker->has_rack ? broker->rack : NULL;
+        out->ids[out->count++] = broker->id;
+    }
+}
+
+int16_t rn_ctl_check_replication(const rn_ctl_brokers_t *brokers, int32_t rf,
+                                 rn_ctl_result_t *res) {
+    if (brokers->count == 0 && brokers->registered > 0) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
+                          "Unable to replicate the partition %d time(s): All brokers are "
+                          "currently fenced.",
+                          rf);
+        return res->error_code;
+    }
+    if (rf > brokers->count || rf > RN_REPLICAS_MAX) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
+                          "Unable to replicate the partition %d time(s): The target replication "
+                          "factor of %d cannot be reached because only %d broker(s) are "
+                          "registered.",
+                          rf, rf, brokers->count);
+        return res->error_code;
+    }
+    return RN_KERR_NONE;
+}
+
+static const char *rack_of(const rn_ctl_brokers_t *brokers, int32_t index) {
+    return brokers->racks[index] ? brokers->racks[index] : "";
+}
+
+static bool any_rack(const rn_ctl_brokers_t *brokers) {
+    for (int32_t n = 0; n < brokers->count; n++) {
+        if (brokers->racks[n]) return true;
+    }
+    return false;
+}
+
+/* Broker indexes in rack-alternating order (racks by name, brokers by id);
+   returns the number of racks. Brokers without a rack share one. */
+static int32_t rack_alternate(const rn_ctl_brokers_t *brokers, int32_t *order) {
+    int32_t rack_first[RN_CTL_BROKERS_MAX]; /* a broker index per distinct rack */
+    int32_t racks = 0;
+    for (int32_t n = 0; n < brokers->count; n++) {
+        int32_t at = 0;
+        while (at < racks && strcmp(rack_of(brokers, rack_first[at]), rack_of(brokers, n)) < 0)
+            at++;
+        if (at < racks && strcmp(rack_of(brokers, rack_first[at]), rack_of(brokers, n)) == 0)
+            continue;
+        memmove(&rack_first[at + 1], &rack_first[at], (size_t)(racks - at) * sizeof(int32_t));
+        rack_first[at] = n;
+        racks++;
+    }
+    int32_t placed = 0;
+    for (int32_t round = 0; placed < brokers->count; round++) {
+        for (int32_t r = 0; r < racks; r++) {
+            int32_t seen = 0; /* the round-th broker of rack r */
+            for (int32_t n = 0; n < brokers->count; n++) {
+                if (strcmp(rack_of(brokers, n), rack_of(brokers, rack_first[r])) != 0) continue;
+                if (seen++ == round) order[placed++] = n;
+            }
+        }
+    }
+    return racks;
+}
+
+/* Kafka's follower position: j-th follower of the leader at `first`. */
+static int32_t follower_index(int32_t first, int32_t shift, int32_t j, int32_t n) {
+    return (first + 1 + (shift + j) % (n - 1)) % n;
+}
+
+static bool ids_have(const int32_t *ids, int32_t count, int32_t id) {
+    for (int32_t n = 0; n < count; n++) {
+        if (ids[n] == id) return true;
+    }
+    return false;
+}
+
+/* Replicas of partition p: leader first, then followers (rack-aware when
+   racks > 1: a rack gets a second replica only once every rack has one). */
+static void place_one(const rn_ctl_brokers_t *brokers, const int32_t *order, int32_t racks,
+                      int32_t p, int16_t rf, uint32_t start, int32_t *replicas) {
+    int32_t n = brokers->count;
+    int32_t first = (int32_t)(((uint32_t)p + start) % (uint32_t)n);
+    int32_t shift = (int32_t)((start + (uint32_t)p / (uint32_t)n) % (uint32_t)n);
+    replicas[0] = brokers->ids[order[first]];
+    const char *used_racks[RN_REPLICAS_MAX] = {rack_of(brokers, order[first])};
+    int32_t rack_count = 1;
+    int32_t k = 0;
+    for (int16_t r = 1; r < rf; r++) {
+        for (;; k++) {
+            RN_ASSERT(k < n * racks + n); /* some unused broker always fits */
+            int32_t at = order[follower_index(first, racks > 1 ? shift * racks : shift, k, n)];
+            const char *rack = rack_of(brokers, at);
+            bool rack_used = false;
+            for (int32_t u = 0; u < rack_count; u++) rack_used |= strcmp(used_racks[u], rack) == 0;
+            if ((rack_used && rack_count < racks) || ids_have(replicas, r, brokers->ids[at]))
+                continue;
+            replicas[r] = brokers->ids[at];
+            if (!rack_used) used_racks[rack_count++] = rack;
+            k++;
+            break;
+        }
+    }
+}
+
+static rn_err_t add_partition_record(rn_md_batch_t *batch, const rn_uuid_t *topic_id,
+                                     int32_t partition, const int32_t *replicas, int16_t count) {
+    rn_md_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = RN_MD_PARTITION;
+    rn_md_partition_record_t *p = &rec.u.partition;
+    p->topic_id = *topic_id;
+    p->partition = partition;
+    p->leader = replicas[0];
+    p->replica_count = p->isr_count = count;
+    memcpy(p->replicas, replicas, (size_t)count * sizeof(int32_t));
+    memcpy(p->isr, replicas, (size_t)count * sizeof(int32_t));
+    return rn_md_batch_add(batch, &rec);
+}
+
+rn_err_t rn_ctl_add_partitions(rn_md_batch_t *batch, const rn_uuid_t *topic_id, int32_t first,
+                               int32_t count, int16_t replication_factor,
+                               const rn_ctl_assignment_t *assignments,
+                               const rn_ctl_brokers_t *brokers, uint32_t start) {
+    RN_ASSERT(replication_factor >= 1 && replication_factor <= RN_REPLICAS_MAX);
+    RN_ASSERT(assignments || replication_factor <= brokers->count);
+    int32_t order[RN_CTL_BROKERS_MAX];
+    int32_t racks = 1;
+    if (!assignments) {
+        if (any_rack(brokers))
+            racks = rack_alternate(brokers, order);
+        else
+            for (int32_t n = 0; n < brokers->count; n++) order[n] = n;
+    }
+    for (int32_t n = 0; n < count; n++) {
+        int32_t replicas[RN_REPLICAS_MAX];
+        int16_t rf = replication_factor;
+        if (assignments) {
+            rf = (int16_t)assignments[n].broker_count;
+            memcpy(replicas, assignments[n].broker_ids, (size_t)rf * sizeof(int32_t));
+        } else {
+            place_one(brokers, order, racks, first + n, rf, start, replicas);
+        }
+        rn_err_t err = add_partition_record(batch, topic_id, first + n, replicas, rf);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* The deterministic start of a placement. */
+static uint32_t placement_start(const rn_controller_t *ctl, const rn_md_batch_t *batch) {
+    return (uint32_t)(rn_image_next_offset(ctl->image) + batch->count);
 }
 
 static int16_t too_many_partitions(rn_ctl_result_t *res) {
@@ -88,6 +265,13 @@ static int16_t check_assignments(rn_controller_t *ctl, const rn_ctl_new_topic_t 
     return RN_KERR_NONE;
 }
 
+/* Kafka's internal topics, created by the node itself with the configured
+   replication factor. */
+static bool topic_internal(rn_str_t name) {
+    return rn_str_eq(name, rn_str_from_cstr("__consumer_offsets")) ||
+           rn_str_eq(name, rn_str_from_cstr("__transaction_state"));
+}
+
 /* Checks partitions, replication factor and assignments; fills the result's
    counts. */
 static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
@@ -109,14 +293,11 @@ static int16_t check_layout(rn_controller_t *ctl, const rn_ctl_new_topic_t *t,
     int16_t rf =
         t->replication_factor == -1 ? ctl->default_replication_factor : t->replication_factor;
     if (parts > RN_TOPIC_PARTITIONS_MAX) return too_many_partitions(res);
-    if (rf > ctl->broker_count || rf > RN_REPLICAS_MAX) {
-        rn_ctl_result_set(res, RN_KERR_INVALID_REPLICATION_FACTOR,
-                          "Unable to replicate the partition %d time(s): The target replication "
-                          "factor of %d cannot be reached because only %d broker(s) are "
-                          "registered.",
-                          rf, rf, ctl->broker_count);
-        return res->error_code;
-    }
+    rn_ctl_brokers_t brokers;
+    rn_ctl_usable_brokers(ctl, &brokers);
+    if (topic_internal(t->name) && rf > brokers.count && brokers.count > 0)
+        rf = (int16_t)brokers.count;
+    if (rn_ctl_check_replication(&brokers, rf, res) != RN_KERR_NONE) return res->error_code;
     out->num_partitions = parts;
     out->replication_factor = rf;
     return RN_KERR_NONE;
@@ -151,11 +332,14 @@ static rn_err_t add_topic_records(rn_controller_t *ctl, const rn_ctl_new_topic_t
     rec.type = RN_MD_TOPIC;
     rec.u.topic.topic_id = out->topic_id;
     rec.u.topic.name = t->name;
+    rn_ctl_brokers_t brokers;
+    rn_ctl_usable_brokers(ctl, &brokers);
+    uint32_t start = placement_start(ctl, batch);
     rn_err_t err = rn_md_batch_add(batch, &rec);
     if (err == RN_OK)
-        err = rn_ctl_add_partitions(ctl, batch, &out->topic_id, 0, out->num_partitions,
-                                    out->replication_factor,
-                                    t->assignment_count > 0 ? t->assignments : NULL);
+        err = rn_ctl_add_partitions(
+            batch, &out->topic_id, 0, out->num_partitions, out->replication_factor,
+            t->assignment_count > 0 ? t->assignments : NULL, &brokers, start);
     for (int32_t n = 0; err == RN_OK && n < t->config_count; n++)
         err = rn_ctl_config_record(batch, RN_MD_RESOURCE_TOPIC, t->name, t->configs[n].key,
                                    t->configs[n].value);
@@ -388,11 +572,14 @@ void rn_controller_plan_create_partitions(rn_controller_t *ctl,
         if (check_growth(ctl, t, topic, planned, res) != RN_KERR_NONE) continue;
         int32_t additional = t->count - topic->partition_count;
         int16_t rf = topic->partition_count > 0 ? topic->partitions[0].replica_count : 1;
-        if (rf > ctl->broker_count && !t->assignments) rf = (int16_t)ctl->broker_count;
+        rn_ctl_brokers_t brokers;
+        rn_ctl_usable_brokers(ctl, &brokers);
+        if (!t->assignments && rn_ctl_check_replication(&brokers, rf, res) != RN_KERR_NONE)
+            continue;
         size_t len = batch->buf.len;
         uint32_t records = batch->count;
-        if (rn_ctl_add_partitions(ctl, batch, &topic->id, topic->partition_count, additional, rf,
-                                  t->assignments) != RN_OK) {
+        if (rn_ctl_add_partitions(batch, &topic->id, topic->partition_count, additional, rf,
+                                  t->assignments, &brokers, placement_start(ctl, batch)) != RN_OK) {
             batch->buf.len = len;
             batch->count = records;
             rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION,
