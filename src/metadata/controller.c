@@ -172,7 +172,7 @@ rn_err_t rn_controller_commit(rn_controller_t *ctl, const rn_md_batch_t *batch) 
     return RN_OK;
 }
 
-/* ---- names, ids, placement ---- */
+/* ---- names, ids, known brokers ---- */
 
 int16_t rn_ctl_topic_name_check(rn_str_t name, char *message, size_t message_len) {
     message[0] = '\0';

@@ -207,6 +207,91 @@ rn_err_t rn_controller_allocate_producer_ids(rn_controller_t *ctl, int32_t broke
                                              int64_t broker_epoch, int64_t *first_id,
                                              int32_t *count);
 
+/* ---- broker lifecycle (controller_brokers.c) ----
+ *
+ * Pure decisions on the image: each plan validates, appends records to a
+ * batch and changes nothing. Plan one decision per batch and apply it before
+ * planning the next: a plan reads the image as it is before its own records.
+ * Time comes in as an argument.
+ */
+
+/* Heartbeat leases, kept by the active controller only (not in the image). */
+typedef struct rn_ctl_lease {
+    int32_t broker_id;
+    int64_t last_ms; /* last heartbeat or registration */
+} rn_ctl_lease_t;
+
+typedef struct rn_ctl_leases {
+    int32_t count;
+    rn_ctl_lease_t items[RN_CTL_BROKERS_MAX]; /* sorted by broker id */
+} rn_ctl_leases_t;
+
+/* Empty; then, on becoming the active controller, a fresh lease for every
+   registered broker (as KRaft does), so none is fenced for the failover. */
+void rn_ctl_leases_init(rn_ctl_leases_t *leases, const rn_image_t *img, int64_t now_ms);
+/* A heartbeat (or registration) from broker_id at now_ms. */
+void rn_ctl_leases_touch(rn_ctl_leases_t *leases, int32_t broker_id, int64_t now_ms);
+/* Drops a broker's lease (it unregistered). */
+void rn_ctl_leases_forget(rn_ctl_leases_t *leases, int32_t broker_id);
+/* True when broker_id heartbeated within session_timeout_ms of now_ms. */
+bool rn_ctl_leases_live(const rn_ctl_leases_t *leases, int32_t broker_id, int64_t now_ms,
+                        int64_t session_timeout_ms);
+/* The registered, unfenced brokers whose lease expired (or who have none),
+   into ids (RN_CTL_BROKERS_MAX); returns how many: the brokers to fence. */
+int32_t rn_ctl_leases_expired(const rn_ctl_leases_t *leases, const rn_image_t *img, int64_t now_ms,
+                              int64_t session_timeout_ms, int32_t *ids);
+
+/* A BrokerRegistration request, after the caller checked the cluster id. */
+typedef struct rn_ctl_broker_reg {
+    int32_t broker_id;
+    rn_uuid_t incarnation_id;
+    const rn_md_endpoint_t *endpoints;
+    int16_t endpoint_count; /* at most RN_BROKER_ENDPOINTS_MAX */
+    rn_str_t rack;          /* len -1: none */
+} rn_ctl_broker_reg_t;
+
+/*
+ * Registers a broker. The broker epoch is the metadata offset of its
+ * RegisterBrokerRecord, as KRaft: the caller passes next_offset, the offset
+ * the batch's first record will get, and the record lands at next_offset +
+ * batch->count. A new registration starts fenced until the broker catches
+ * up and is unfenced. A registration of an id held by a different
+ * incarnation whose lease is live: DUPLICATE_BROKER_REGISTRATION. The same
+ * incarnation with the same endpoints and rack: no record, the registered
+ * epoch. A registration replacing another also moves leadership and ISR
+ * membership off the old one, as a fence. *broker_epoch gets the epoch.
+ * Returns a Kafka error code with Kafka's message in res.
+ */
+int16_t rn_ctl_plan_register(const rn_image_t *img, const rn_ctl_leases_t *leases,
+                             const rn_ctl_broker_reg_t *reg, uint64_t next_offset, int64_t now_ms,
+                             int64_t session_timeout_ms, rn_md_batch_t *batch,
+                             int64_t *broker_epoch, rn_ctl_result_t *res);
+/*
+ * Fences a registered broker: FenceBrokerRecord, and for each partition it
+ * is in the ISR of, a PartitionChangeRecord removing it (unless it is the
+ * last member: the ISR keeps it and the partition waits for it, never
+ * electing a stale replica) and, where it led, a new leader: the first
+ * replica in replica order that is in the new ISR and usable, or none (-1).
+ * Fencing a fenced broker writes nothing. RN_ERR_NOT_FOUND for an unknown
+ * broker; batch errors (RN_ERR_LIMIT, RN_ERR_TOO_LARGE).
+ */
+rn_err_t rn_ctl_plan_fence(const rn_image_t *img, int32_t broker_id, rn_md_batch_t *batch);
+/*
+ * Unfences a registered broker: UnfenceBrokerRecord, and for each partition
+ * with no leader whose ISR holds it, a PartitionChangeRecord making it the
+ * leader (unless it is shutting down). Unfencing an unfenced broker writes
+ * nothing. RN_ERR_NOT_FOUND for an unknown broker.
+ */
+rn_err_t rn_ctl_plan_unfence(const rn_image_t *img, int32_t broker_id, rn_md_batch_t *batch);
+/*
+ * Starts a controlled shutdown: BrokerRegistrationChangeRecord
+ * (in_controlled_shutdown = 1) and leadership and ISR membership moved off
+ * the broker as in a fence; it stays registered. Writes nothing if it is
+ * already shutting down. RN_ERR_NOT_FOUND for an unknown broker.
+ */
+rn_err_t rn_ctl_plan_controlled_shutdown(const rn_image_t *img, int32_t broker_id,
+                                         rn_md_batch_t *batch);
+
 /* ---- helpers ---- */
 
 /* Kafka's topic name rules; RN_KERR_NONE or INVALID_TOPIC_EXCEPTION with
