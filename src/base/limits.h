@@ -241,6 +241,12 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 #define RN_CONFIG_HOST_BYTES_MAX 255
 /* Entries of `log.dirs`. */
 #define RN_CONFIG_LOG_DIRS_MAX 64
+/* Entries of `controller.quorum.bootstrap.servers`: a few controllers are
+   enough to find the quorum; voters themselves are bounded by RN_RAFT_NODES_MAX. */
+#define RN_CONFIG_QUORUM_BOOTSTRAP_MAX 16
+/* Characters of a cluster id: Kafka's Uuid, 16 bytes in base64url without
+   padding. */
+#define RN_CLUSTER_ID_CHARS 22
 /* Replicas of one partition, and so the largest replication factor. Kafka
    sets no bound; 16 covers every real deployment and keeps a partition's
    replica and ISR lists inline in the metadata image. */

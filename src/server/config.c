@@ -769,6 +769,273 @@ static rn_err_t resolve_admin(loader_t *ld) {
     return RN_OK;
 }
 
+/* ---- cluster settings ---- */
+
+typedef struct quorum_ctx {
+    loader_t *ld;
+    rn_err_t err;
+} quorum_ctx_t;
+
+static bool add_voter(void *ctx, const char *item, size_t len) {
+    quorum_ctx_t *qc = ctx;
+    rn_config_t *cfg = qc->ld->cfg;
+    char why[RN_CONFIG_WHY_BYTES + RN_CONFIG_HOST_BYTES_MAX];
+    if (cfg->voter_count == RN_RAFT_NODES_MAX) {
+        qc->err = fail(qc->ld, "controller.quorum.voters: more than %d voters", RN_RAFT_NODES_MAX);
+        return false;
+    }
+    rn_config_voter_t *voter = &cfg->voters[cfg->voter_count];
+    if (rn_config_voter_parse(item, len, voter, why, sizeof(why)) != RN_OK) {
+        qc->err = fail(qc->ld, "%s", why);
+        return false;
+    }
+    for (int n = 0; n < cfg->voter_count; n++) {
+        if (cfg->voters[n].id == voter->id) {
+            qc->err = fail(
+                qc->ld, "controller.quorum.voters: voter ID %d appears twice (%s:%u and %s:%u)",
+                voter->id, cfg->voters[n].host, cfg->voters[n].port, voter->host, voter->port);
+            return false;
+        }
+    }
+    cfg->voter_count++;
+    return true;
+}
+
+static bool add_bootstrap(void *ctx, const char *item, size_t len) {
+    quorum_ctx_t *qc = ctx;
+    rn_config_t *cfg = qc->ld->cfg;
+    char why[RN_CONFIG_WHY_BYTES + RN_CONFIG_HOST_BYTES_MAX];
+    if (cfg->quorum_bootstrap_count == RN_CONFIG_QUORUM_BOOTSTRAP_MAX) {
+        qc->err = fail(qc->ld, "controller.quorum.bootstrap.servers: more than %d servers",
+                       RN_CONFIG_QUORUM_BOOTSTRAP_MAX);
+        return false;
+    }
+    rn_config_endpoint_t *ep = &cfg->quorum_bootstrap[cfg->quorum_bootstrap_count];
+    if (rn_config_endpoint_parse(item, len, ep, why, sizeof(why)) != RN_OK) {
+        qc->err = fail(qc->ld, "%s", why);
+        return false;
+    }
+    cfg->quorum_bootstrap_count++;
+    return true;
+}
+
+/* Both lists may be given, as in Kafka: the voters are the static quorum and
+   the bootstrap servers are where requests go to find its leader. */
+static rn_err_t parse_quorum_lists(loader_t *ld) {
+    rn_config_t *cfg = ld->cfg;
+    quorum_ctx_t qc = {ld, RN_OK};
+    rn_config_list_each(entry(cfg, "controller.quorum.voters")->text, add_voter, &qc);
+    if (qc.err == RN_OK)
+        rn_config_list_each(entry(cfg, "controller.quorum.bootstrap.servers")->text, add_bootstrap,
+                            &qc);
+    cfg->clustered = cfg->voter_count > 0 || cfg->quorum_bootstrap_count > 0;
+    return qc.err;
+}
+
+typedef struct first_ctx {
+    char name[RN_CONFIG_LISTENER_NAME_BYTES_MAX + 1];
+    bool found;
+} first_ctx_t;
+
+static bool take_first(void *ctx, const char *item, size_t len) {
+    first_ctx_t *fc = ctx;
+    size_t n = 0;
+    for (; n < len && n < RN_CONFIG_LISTENER_NAME_BYTES_MAX; n++)
+        fc->name[n] = (char)toupper((unsigned char)item[n]);
+    fc->name[n] = '\0';
+    fc->found = true;
+    return false;
+}
+
+/* "{1, 2, 3}": the voter ids, for Kafka's messages. */
+static void voter_ids(const rn_config_t *cfg, char *out, size_t out_len) {
+    size_t used = (size_t)snprintf(out, out_len, "{");
+    for (int n = 0; n < cfg->voter_count && used < out_len; n++)
+        used +=
+            (size_t)snprintf(out + used, out_len - used, "%s%d", n ? ", " : "", cfg->voters[n].id);
+    if (used < out_len) snprintf(out + used, out_len - used, "}");
+}
+
+static const rn_config_voter_t *voter_of(const rn_config_t *cfg, int32_t id) {
+    for (int n = 0; n < cfg->voter_count; n++)
+        if (cfg->voters[n].id == id) return &cfg->voters[n];
+    return NULL;
+}
+
+/* A broker-only node: not a voter, no controller listener of its own, and
+   the controller listener's name known with a protocol. */
+static rn_err_t check_broker_only(loader_t *ld, const first_ctx_t *first) {
+    rn_config_t *cfg = ld->cfg;
+    char ids[RN_RAFT_NODES_MAX * 12 + 4];
+    voter_ids(cfg, ids, sizeof(ids));
+    if (voter_of(cfg, cfg->node_id))
+        return fail(ld,
+                    "If process.roles contains just the 'broker' role, the node id %d must not be "
+                    "included in the set of voters controller.quorum.voters=%s",
+                    cfg->node_id, ids);
+    if (!first->found)
+        return fail(ld, "controller.listener.names must contain at least one value when running "
+                        "KRaft with just the broker role");
+    for (int n = 0; n < cfg->listener_count; n++) {
+        if (cfg->listeners[n].controller)
+            return fail(ld, "controller.listener.names must not contain a value appearing in the "
+                            "'listeners' configuration when running KRaft with just the broker "
+                            "role");
+    }
+    rn_config_listener_t *lis = &cfg->controller_listener;
+    memcpy(lis->name, first->name, sizeof(lis->name));
+    cfg->has_controller_listener = true;
+    return check_protocol(ld, lis);
+}
+
+typedef struct names_ctx {
+    rn_config_t *cfg;
+    const char *missing;
+    size_t missing_len;
+} names_ctx_t;
+
+static bool name_listens(void *ctx, const char *item, size_t len) {
+    names_ctx_t *nc = ctx;
+    for (int n = 0; n < nc->cfg->listener_count; n++) {
+        const char *name = nc->cfg->listeners[n].name;
+        if (strlen(name) == len && strncasecmp(name, item, len) == 0) return true;
+    }
+    nc->missing = item;
+    nc->missing_len = len;
+    return false;
+}
+
+/* Is every name of controller.listener.names one of `listeners`? */
+static bool controller_names_listen(rn_config_t *cfg, const char **missing, size_t *missing_len) {
+    names_ctx_t nc = {cfg, NULL, 0};
+    rn_config_list_each(entry(cfg, "controller.listener.names")->text, name_listens, &nc);
+    *missing = nc.missing;
+    *missing_len = nc.missing_len;
+    return nc.missing == NULL;
+}
+
+/* A controller in a cluster: listens on the controller listener, and when
+   the quorum is static, is one of its voters on that listener's port. */
+static rn_err_t check_controller(loader_t *ld, const first_ctx_t *first) {
+    rn_config_t *cfg = ld->cfg;
+    const char *missing = NULL;
+    size_t missing_len = 0;
+    bool any = false;
+    for (int n = 0; n < cfg->listener_count; n++) any |= cfg->listeners[n].controller;
+    if (!first->found || !any)
+        return fail(ld, "controller.listener.names must contain at least one value appearing in "
+                        "the 'listeners' configuration when running the KRaft controller role");
+    if (!controller_names_listen(cfg, &missing, &missing_len))
+        return fail(ld,
+                    "controller.listener.names must only contain values appearing in the "
+                    "'listeners' configuration when running the KRaft controller role (%.*s is "
+                    "not)",
+                    (int)missing_len, missing);
+    for (int n = 0; n < cfg->listener_count; n++)
+        if (strcmp(cfg->listeners[n].name, first->name) == 0)
+            cfg->controller_listener = cfg->listeners[n];
+    cfg->has_controller_listener = true;
+    if (cfg->voter_count == 0) return RN_OK; /* a dynamic quorum (KIP-853) */
+    char ids[RN_RAFT_NODES_MAX * 12 + 4];
+    voter_ids(cfg, ids, sizeof(ids));
+    const rn_config_voter_t *self = voter_of(cfg, cfg->node_id);
+    if (!self)
+        return fail(ld,
+                    "If process.roles contains the 'controller' role, the node id %d must be "
+                    "included in the set of voters controller.quorum.voters=%s",
+                    cfg->node_id, ids);
+    for (int n = 0; n < cfg->listener_count; n++)
+        if (cfg->listeners[n].controller && cfg->listeners[n].port == self->port) return RN_OK;
+    return fail(ld,
+                "controller.quorum.voters: this node's entry %d@%s:%u names port %u, but no "
+                "listener of controller.listener.names listens on it (%s is on port %u)",
+                self->id, self->host, self->port, self->port, cfg->controller_listener.name,
+                cfg->controller_listener.port);
+}
+
+/* inter.broker.listener.name: an advertised, non-controller listener.
+   Unset, it is PLAINTEXT, as Kafka derives it from
+   security.inter.broker.protocol; checked when clustered or given. */
+static rn_err_t resolve_inter_broker(loader_t *ld) {
+    rn_config_t *cfg = ld->cfg;
+    const char *text = entry(cfg, "inter.broker.listener.name")->text;
+    if (!cfg->role_broker || (!cfg->clustered && text == NULL)) return RN_OK;
+    rn_config_listener_t want = {.name = "PLAINTEXT"};
+    if (text) {
+        first_ctx_t first = {{0}, false};
+        take_first(&first, text, strlen(text));
+        memcpy(want.name, first.name, sizeof(want.name));
+    }
+    if (check_protocol(ld, &want) != RN_OK)
+        return fail(ld,
+                    "Listener with name %s defined in inter.broker.listener.name not found in "
+                    "listener.security.protocol.map.",
+                    want.name);
+    char names[RN_CONFIG_LISTENERS_MAX * (RN_CONFIG_LISTENER_NAME_BYTES_MAX + 2)] = "";
+    size_t used = 0;
+    for (int n = 0; n < cfg->advertised_count; n++) {
+        const rn_config_listener_t *adv = &cfg->advertised[n];
+        if (adv->controller) continue;
+        if (strcmp(adv->name, want.name) == 0) {
+            cfg->inter_broker_listener = *adv;
+            cfg->has_inter_broker_listener = true;
+            return RN_OK;
+        }
+        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+                                 adv->name);
+    }
+    return fail(ld,
+                "inter.broker.listener.name must be a listener name defined in "
+                "advertised.listeners. The valid options based on currently configured "
+                "listeners are %s",
+                names);
+}
+
+static rn_err_t resolve_cluster_id(loader_t *ld) {
+    const char *text = entry(ld->cfg, "cluster.id")->text;
+    if (text == NULL) return RN_OK;
+    while (isspace((unsigned char)*text)) text++;
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1])) len--;
+    if (len == 0) return RN_OK;
+    char id[RN_CLUSTER_ID_CHARS + 2];
+    snprintf(id, sizeof(id), "%.*s", (int)len, text);
+    char why[RN_CONFIG_WHY_BYTES];
+    if (len > RN_CLUSTER_ID_CHARS || rn_config_cluster_id_check(id, why, sizeof(why)) != RN_OK) {
+        if (len > RN_CLUSTER_ID_CHARS)
+            snprintf(why, sizeof(why), "a cluster id is %d base64url characters, not %zu",
+                     RN_CLUSTER_ID_CHARS, len);
+        return fail(ld, "invalid value '%.*s' for cluster.id: %s", (int)len, text, why);
+    }
+    memcpy(ld->cfg->cluster_id, id, RN_CLUSTER_ID_CHARS + 1);
+    return RN_OK;
+}
+
+/* The quorum settings and the checks across them, with Kafka's meaning.
+   Neither voters nor bootstrap servers: the single node, checked as before. */
+static rn_err_t resolve_cluster(loader_t *ld) {
+    rn_config_t *cfg = ld->cfg;
+    rn_err_t err = parse_quorum_lists(ld);
+    if (err == RN_OK) err = resolve_cluster_id(ld);
+    if (err != RN_OK) return err;
+    if (cfg->broker_heartbeat_interval_ms >= cfg->broker_session_timeout_ms)
+        return fail(ld,
+                    "broker.heartbeat.interval.ms (%d) must be less than "
+                    "broker.session.timeout.ms (%d)",
+                    cfg->broker_heartbeat_interval_ms, cfg->broker_session_timeout_ms);
+    bool combined = cfg->role_broker && cfg->role_controller;
+    if (!cfg->clustered && !combined)
+        return fail(ld, "If using process.roles, either controller.quorum.bootstrap.servers must "
+                        "contain the set of bootstrap controllers or controller.quorum.voters "
+                        "must contain a parseable set of controllers.");
+    first_ctx_t first = {{0}, false};
+    rn_config_list_each(entry(cfg, "controller.listener.names")->text, take_first, &first);
+    if (cfg->clustered && !cfg->role_controller) err = check_broker_only(ld, &first);
+    if (cfg->clustered && cfg->role_controller) err = check_controller(ld, &first);
+    if (err == RN_OK) err = resolve_inter_broker(ld);
+    return err;
+}
+
 /* Kafka: a negative result of any of the three means forever (-1). */
 static int64_t retention_ms(rn_config_t *cfg) {
     rn_config_entry_t *ms = entry(cfg, "log.retention.ms");
@@ -890,6 +1157,11 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->transaction_state_log_num_partitions = i32(cfg, "transaction.state.log.num.partitions");
     cfg->transaction_state_log_replication_factor =
         (int16_t)i32(cfg, "transaction.state.log.replication.factor");
+    cfg->quorum_election_timeout_ms = i32(cfg, "controller.quorum.election.timeout.ms");
+    cfg->quorum_fetch_timeout_ms = i32(cfg, "controller.quorum.fetch.timeout.ms");
+    cfg->quorum_request_timeout_ms = i32(cfg, "controller.quorum.request.timeout.ms");
+    cfg->broker_session_timeout_ms = i32(cfg, "broker.session.timeout.ms");
+    cfg->broker_heartbeat_interval_ms = i32(cfg, "broker.heartbeat.interval.ms");
 }
 
 static rn_err_t resolve(loader_t *ld, int cpu_count) {
@@ -910,6 +1182,7 @@ static rn_err_t resolve(loader_t *ld, int cpu_count) {
                    "socket.request.max.bytes (%d)",
                    cfg->socket_request_max_bytes);
     if (err == RN_OK) err = resolve_listeners(ld);
+    if (err == RN_OK) err = resolve_cluster(ld);
     if (err == RN_OK) err = resolve_dirs(ld);
     if (err == RN_OK) err = resolve_admin(ld);
     if (err == RN_OK) err = resolve_topic_base(ld);

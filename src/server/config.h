@@ -54,6 +54,20 @@ typedef struct rn_config_listener {
     bool controller; /* named in controller.listener.names */
 } rn_config_listener_t;
 
+/* One entry of `controller.quorum.voters`: id@host:port ("[::1]" brackets
+   IPv6; host kept without them). */
+typedef struct rn_config_voter {
+    int32_t id;
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1];
+    uint16_t port;
+} rn_config_voter_t;
+
+/* One entry of `controller.quorum.bootstrap.servers`: host:port. */
+typedef struct rn_config_endpoint {
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1];
+    uint16_t port;
+} rn_config_endpoint_t;
+
 /* One entry of the table: its text value, origin and parsed form. */
 typedef struct rn_config_entry {
     char *text; /* owned; NULL is a null value */
@@ -67,6 +81,32 @@ typedef struct rn_config {
     bool role_broker;
     bool role_controller;
     const char *rack; /* broker.rack, or NULL */
+
+    /* ---- cluster (KRaft) ---- */
+    /* controller.quorum.voters, in the order given; 0 = no static quorum. */
+    rn_config_voter_t voters[RN_RAFT_NODES_MAX];
+    int voter_count;
+    /* controller.quorum.bootstrap.servers (KIP-853: find a dynamic quorum). */
+    rn_config_endpoint_t quorum_bootstrap[RN_CONFIG_QUORUM_BOOTSTRAP_MAX];
+    int quorum_bootstrap_count;
+    /* Voters or bootstrap servers given: this node is part of a cluster.
+       false = the single node, which runs its own quorum of one. */
+    bool clustered;
+    /* The listener controllers are reached on: the first name of
+       controller.listener.names. A controller has it among `listeners`
+       (host and port set); a broker-only node knows only the name. */
+    bool has_controller_listener;
+    rn_config_listener_t controller_listener;
+    /* inter.broker.listener.name resolved to an advertised listener, when
+       clustered or given; has_inter_broker_listener says which. */
+    bool has_inter_broker_listener;
+    rn_config_listener_t inter_broker_listener;
+    int32_t quorum_election_timeout_ms;
+    int32_t quorum_fetch_timeout_ms;
+    int32_t quorum_request_timeout_ms;
+    int32_t broker_session_timeout_ms;
+    int32_t broker_heartbeat_interval_ms;     /* < broker_session_timeout_ms */
+    char cluster_id[RN_CLUSTER_ID_CHARS + 1]; /* cluster.id; "": a new cluster picks one */
 
     /* ---- network ---- */
     rn_config_listener_t listeners[RN_CONFIG_LISTENERS_MAX];
@@ -178,5 +218,24 @@ const char *rn_config_origin_name(rn_config_origin_t origin);
  */
 rn_err_t rn_config_listener_parse(const char *text, size_t len, rn_config_listener_t *lis,
                                   char *why, size_t why_len);
+
+/*
+ * Parses one `controller.quorum.voters` item ("1@host:9093", "2@[::1]:9093").
+ * RN_ERR_INVALID with why (Kafka's wording, naming the item) on failure.
+ */
+rn_err_t rn_config_voter_parse(const char *text, size_t len, rn_config_voter_t *voter, char *why,
+                               size_t why_len);
+/*
+ * Parses one `controller.quorum.bootstrap.servers` item ("host:9093").
+ * RN_ERR_INVALID with why on failure.
+ */
+rn_err_t rn_config_endpoint_parse(const char *text, size_t len, rn_config_endpoint_t *ep, char *why,
+                                  size_t why_len);
+/*
+ * Checks a cluster id as Kafka's Uuid prints one: RN_CLUSTER_ID_CHARS
+ * characters of base64url, no padding, canonical (the last character carries
+ * two bits), not the all-zero id. RN_ERR_INVALID with why on failure.
+ */
+rn_err_t rn_config_cluster_id_check(const char *text, char *why, size_t why_len);
 
 #endif

@@ -75,9 +75,26 @@ static const rn_config_def_t defs[] = {
      .flags = RN_CONFIG_F_NULLABLE,
      .doc = "rack of this broker, reported in Metadata"},
     LIST("controller.quorum.voters", "",
-         "id@host:port of each controller voter; empty = this node alone (single node)"),
+         "id@host:port of each controller voter; empty = no static quorum (with no bootstrap "
+         "servers either: this node alone, the single-node mode)"),
     LIST("controller.quorum.bootstrap.servers", "",
-         "host:port of controllers to discover the quorum from"),
+         "host:port of controllers to discover the quorum from (KIP-853)"),
+    INT("controller.quorum.election.timeout.ms", "1000", 1, I32_MAX,
+        "a voter that hears no leader this long starts an election"),
+    INT("controller.quorum.fetch.timeout.ms", "2000", 1, I32_MAX,
+        "a follower that fetches nothing from the leader this long starts an election; a "
+        "leader without fetches from a majority this long resigns"),
+    INT("controller.quorum.request.timeout.ms", "2000", 1, I32_MAX,
+        "how long a quorum request waits for its answer before it is sent again"),
+    INT("broker.session.timeout.ms", "9000", 1, I32_MAX,
+        "a broker without a heartbeat this long is fenced by the controller"),
+    INT("broker.heartbeat.interval.ms", "2000", 1, I32_MAX,
+        "time between a broker's heartbeats to the controller; below broker.session.timeout.ms"),
+    {.name = "cluster.id",
+     .type = RN_CONFIG_STRING,
+     .flags = RN_CONFIG_F_NULLABLE,
+     .doc = "Runnel: the cluster id a new cluster takes (22 base64url characters, as Kafka's "
+            "Uuid); default: a random one"},
 
     /* ---- network ---- */
     {.name = "listeners",
@@ -385,8 +402,6 @@ static const rn_config_def_t defs[] = {
     IGNORED("metrics.sample.window.ms", RN_CONFIG_LONG, "30000"),
     IGNORED("metrics.recording.level", RN_CONFIG_STRING, "INFO"),
     IGNORED("group.coordinator.rebalance.protocols", RN_CONFIG_LIST, "classic"),
-    IGNORED("controller.quorum.election.timeout.ms", RN_CONFIG_INT, "1000"),
-    IGNORED("controller.quorum.fetch.timeout.ms", RN_CONFIG_INT, "2000"),
     IGNORED("metadata.log.segment.bytes", RN_CONFIG_INT, "1073741824"),
     IGNORED("metadata.max.retention.ms", RN_CONFIG_LONG, "604800000"),
     IGNORED("metadata.max.retention.bytes", RN_CONFIG_LONG, "104857600"),

@@ -1,7 +1,9 @@
 /*
  * test_config.c: broker settings: sources and their precedence, environment
  * names, properties syntax, unknown keys, invalid values, derived settings
- * (retention, roll, cores, node id, listeners) and the DescribeConfigs view.
+ * (retention, roll, cores, node id, listeners), the cluster settings (voters,
+ * bootstrap servers, roles and their controller listener, timeouts,
+ * cluster.id) and the DescribeConfigs view.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -425,6 +427,250 @@ static void test_node_id_and_cores(void **state) {
     rn_config_free(&cfg);
 }
 
+/* ---- cluster settings ---- */
+
+/* Node 1 of three combined nodes; later settings override these. */
+static const char *const cluster_base[] = {
+    "node.id=1", "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
+    "controller.listener.names=CONTROLLER",
+    "controller.quorum.voters=1@127.0.0.1:9093,2@localhost:9095,3@[::1]:9097", NULL};
+
+/* "--set" arguments for cluster_base then extra (both NULL-ended). */
+static const char **cluster_args(const char *const *extra) {
+    static const char *args[64];
+    int n = 0;
+    for (int i = 0; cluster_base[i]; i++) args[n++] = "--set", args[n++] = cluster_base[i];
+    for (int i = 0; extra && extra[i]; i++) args[n++] = "--set", args[n++] = extra[i];
+    assert_true(n < 64);
+    args[n] = NULL;
+    return args;
+}
+
+static void cluster_fails(const char *const *extra, const char *frag1, const char *frag2) {
+    load_fails(cluster_args(extra), NULL, frag1, frag2);
+}
+
+static void test_cluster_single_node_defaults(void **state) {
+    (void)state;
+    rn_config_t cfg;
+    load_ok(&cfg, NULL, NULL);
+    assert_false(cfg.clustered);
+    assert_int_equal(cfg.voter_count, 0);
+    assert_int_equal(cfg.quorum_bootstrap_count, 0);
+    assert_false(cfg.has_controller_listener);
+    assert_false(cfg.has_inter_broker_listener);
+    assert_int_equal(cfg.quorum_election_timeout_ms, 1000);
+    assert_int_equal(cfg.quorum_fetch_timeout_ms, 2000);
+    assert_int_equal(cfg.quorum_request_timeout_ms, 2000);
+    assert_int_equal(cfg.broker_session_timeout_ms, 9000);
+    assert_int_equal(cfg.broker_heartbeat_interval_ms, 2000);
+    assert_string_equal(cfg.cluster_id, "");
+    rn_config_free(&cfg);
+    /* a single node may still name its controller listener, as before */
+    const char *a1[] = {"--set", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "--set",
+                        "controller.listener.names=CONTROLLER", NULL};
+    load_ok(&cfg, a1, NULL);
+    assert_false(cfg.clustered);
+    rn_config_free(&cfg);
+}
+
+static void test_cluster_voters(void **state) {
+    (void)state;
+    rn_config_t cfg;
+    const char *extra[] = {
+        "controller.quorum.election.timeout.ms=1500", "controller.quorum.fetch.timeout.ms=3000",
+        "controller.quorum.request.timeout.ms=2500",  "broker.session.timeout.ms=6000",
+        "broker.heartbeat.interval.ms=500",           NULL};
+    load_ok(&cfg, cluster_args(extra), NULL);
+    assert_true(cfg.clustered);
+    assert_int_equal(cfg.voter_count, 3);
+    assert_int_equal(cfg.voters[0].id, 1);
+    assert_string_equal(cfg.voters[0].host, "127.0.0.1");
+    assert_int_equal(cfg.voters[0].port, 9093);
+    assert_string_equal(cfg.voters[1].host, "localhost");
+    assert_int_equal(cfg.voters[2].id, 3);
+    assert_string_equal(cfg.voters[2].host, "::1"); /* brackets dropped */
+    assert_int_equal(cfg.voters[2].port, 9097);
+    assert_true(cfg.has_controller_listener);
+    assert_string_equal(cfg.controller_listener.name, "CONTROLLER");
+    assert_string_equal(cfg.controller_listener.host, "127.0.0.1");
+    assert_int_equal(cfg.controller_listener.port, 9093);
+    assert_true(cfg.has_inter_broker_listener);
+    assert_string_equal(cfg.inter_broker_listener.name, "PLAINTEXT");
+    assert_int_equal(cfg.inter_broker_listener.port, 9092);
+    assert_int_equal(cfg.quorum_election_timeout_ms, 1500);
+    assert_int_equal(cfg.quorum_fetch_timeout_ms, 3000);
+    assert_int_equal(cfg.quorum_request_timeout_ms, 2500);
+    assert_int_equal(cfg.broker_session_timeout_ms, 6000);
+    assert_int_equal(cfg.broker_heartbeat_interval_ms, 500);
+    /* the controller listener is never advertised to clients */
+    assert_int_equal(cfg.advertised_count, 1);
+    rn_config_free(&cfg);
+
+    /* unbracketed IPv6: the last colon splits host and port, as in Kafka */
+    const char *v6[] = {"controller.quorum.voters=1@::1:9093", NULL};
+    load_ok(&cfg, cluster_args(v6), NULL);
+    assert_string_equal(cfg.voters[0].host, "::1");
+    rn_config_free(&cfg);
+}
+
+static void test_cluster_voters_invalid(void **state) {
+    (void)state;
+    const char *bad_id[] = {"controller.quorum.voters=x@localhost:9093", NULL};
+    cluster_fails(bad_id, "failed to parse voter ID as an integer from 'x'", NULL);
+    const char *neg_id[] = {"controller.quorum.voters=-1@localhost:9093", NULL};
+    cluster_fails(neg_id, "voter ID", "'-1'");
+    const char *no_at[] = {"controller.quorum.voters=1localhost:9093", NULL};
+    cluster_fails(no_at, "'1localhost:9093'", "{id}@{host}:{port}");
+    const char *no_port[] = {"controller.quorum.voters=1@localhost", NULL};
+    cluster_fails(no_port, "failed to parse the port from 'localhost'", "{id}@{host}:{port}");
+    const char *empty_port[] = {"controller.quorum.voters=1@localhost:", NULL};
+    cluster_fails(empty_port, "failed to parse the port", NULL);
+    const char *no_host[] = {"controller.quorum.voters=1@:9093", NULL};
+    cluster_fails(no_host, "failed to parse the host name from ':9093'", NULL);
+    const char *big_port[] = {"controller.quorum.voters=1@localhost:99999", NULL};
+    cluster_fails(big_port, "port out of range: '99999'", NULL);
+    const char *zero_port[] = {"controller.quorum.voters=1@localhost:0", NULL};
+    cluster_fails(zero_port, "port out of range: '0'", NULL);
+    const char *dup[] = {"controller.quorum.voters=1@127.0.0.1:9093,2@b:1,1@c:2", NULL};
+    cluster_fails(dup, "voter ID 1 appears twice", "127.0.0.1:9093 and c:2");
+    const char *many[] = {"controller.quorum.voters=1@127.0.0.1:9093,2@h:1,3@h:2,4@h:3,5@h:4,"
+                          "6@h:5,7@h:6,8@h:7,9@h:8,10@h:9",
+                          NULL};
+    cluster_fails(many, "more than 9 voters", NULL);
+}
+
+static void test_cluster_bootstrap_servers(void **state) {
+    (void)state;
+    rn_config_t cfg;
+    /* KIP-853: bootstrap servers alone, a dynamic quorum */
+    const char *dyn[] = {"controller.quorum.voters=",
+                         "controller.quorum.bootstrap.servers=127.0.0.1:9093, [::1]:9095", NULL};
+    load_ok(&cfg, cluster_args(dyn), NULL);
+    assert_true(cfg.clustered);
+    assert_int_equal(cfg.voter_count, 0);
+    assert_int_equal(cfg.quorum_bootstrap_count, 2);
+    assert_string_equal(cfg.quorum_bootstrap[0].host, "127.0.0.1");
+    assert_int_equal(cfg.quorum_bootstrap[0].port, 9093);
+    assert_string_equal(cfg.quorum_bootstrap[1].host, "::1");
+    assert_int_equal(cfg.quorum_bootstrap[1].port, 9095);
+    assert_true(cfg.has_controller_listener);
+    rn_config_free(&cfg);
+    /* both, as Kafka allows: the voters are the quorum, the servers find it */
+    const char *both[] = {"controller.quorum.bootstrap.servers=localhost:9095", NULL};
+    load_ok(&cfg, cluster_args(both), NULL);
+    assert_int_equal(cfg.voter_count, 3);
+    assert_int_equal(cfg.quorum_bootstrap_count, 1);
+    rn_config_free(&cfg);
+    const char *no_port[] = {"controller.quorum.bootstrap.servers=localhost", NULL};
+    cluster_fails(no_port, "failed to parse the port from 'localhost'", "{host}:{port}");
+    const char *no_host[] = {"controller.quorum.bootstrap.servers=:9093", NULL};
+    cluster_fails(no_host, "failed to parse the host name", "controller.quorum.bootstrap.servers");
+}
+
+static void test_cluster_controller_checks(void **state) {
+    (void)state;
+    const char *not_voter[] = {"node.id=4", NULL};
+    cluster_fails(not_voter, "the node id 4 must be included in the set of voters",
+                  "controller.quorum.voters={1, 2, 3}");
+    const char *wrong_port[] = {"controller.quorum.voters=1@127.0.0.1:9999", NULL};
+    cluster_fails(wrong_port, "1@127.0.0.1:9999 names port 9999",
+                  "no listener of controller.listener.names listens on it");
+    /* (with CONTROLLER still listening, the listener's protocol fails first, as in Kafka) */
+    const char *no_names[] = {"controller.listener.names=", "listeners=PLAINTEXT://:9092", NULL};
+    cluster_fails(no_names,
+                  "controller.listener.names must contain at least one value appearing in the "
+                  "'listeners' configuration",
+                  NULL);
+    const char *names_missing[] = {"controller.listener.names=CONTROLLER,OTHER", NULL};
+    cluster_fails(names_missing, "must only contain values appearing in the 'listeners'", "OTHER");
+    const char *unmapped[] = {"listener.security.protocol.map=PLAINTEXT:PLAINTEXT", NULL};
+    cluster_fails(unmapped, "CONTROLLER", "listener.security.protocol.map");
+    const char *heartbeat[] = {"broker.heartbeat.interval.ms=9000", NULL};
+    cluster_fails(heartbeat, "broker.heartbeat.interval.ms (9000) must be less than",
+                  "broker.session.timeout.ms (9000)");
+    const char *election[] = {"controller.quorum.election.timeout.ms=0", NULL};
+    cluster_fails(election, "controller.quorum.election.timeout.ms", "at least 1");
+    const char *controller_only[] = {"process.roles=controller", "listeners=CONTROLLER://:9093",
+                                     "controller.quorum.voters=", NULL};
+    cluster_fails(controller_only, "either controller.quorum.bootstrap.servers must contain",
+                  "controller.quorum.voters must contain a parseable set");
+}
+
+/* A broker-only node 4 of the cluster of cluster_base. */
+static void test_cluster_broker_only(void **state) {
+    (void)state;
+    rn_config_t cfg;
+    const char *ok[] = {"process.roles=broker", "node.id=4", "listeners=PLAINTEXT://:9192", NULL};
+    load_ok(&cfg, cluster_args(ok), NULL);
+    assert_true(cfg.role_broker && !cfg.role_controller);
+    assert_true(cfg.has_controller_listener);
+    assert_string_equal(cfg.controller_listener.name, "CONTROLLER");
+    assert_int_equal(cfg.controller_listener.port, 0);
+    rn_config_free(&cfg);
+    const char *voter[] = {"process.roles=broker", "listeners=PLAINTEXT://:9192", NULL};
+    cluster_fails(voter, "just the 'broker' role, the node id 1 must not be included",
+                  "controller.quorum.voters={1, 2, 3}");
+    const char *ctl_listener[] = {"process.roles=broker", "node.id=4", NULL};
+    cluster_fails(ctl_listener, "controller.listener.names must not contain a value appearing",
+                  "just the broker role");
+    const char *no_names[] = {"process.roles=broker", "node.id=4", "listeners=PLAINTEXT://:9192",
+                              "controller.listener.names=", NULL};
+    cluster_fails(no_names, "controller.listener.names must contain at least one value",
+                  "just the broker role");
+    const char *unmapped[] = {"process.roles=broker", "node.id=4", "listeners=PLAINTEXT://:9192",
+                              "listener.security.protocol.map=PLAINTEXT:PLAINTEXT", NULL};
+    cluster_fails(unmapped, "CONTROLLER", "listener.security.protocol.map");
+    const char *alone[] = {"process.roles=broker", "node.id=4", "listeners=PLAINTEXT://:9192",
+                           "controller.quorum.voters=", NULL};
+    cluster_fails(alone, "If using process.roles, either controller.quorum.bootstrap.servers",
+                  NULL);
+}
+
+static void test_cluster_inter_broker_and_id(void **state) {
+    (void)state;
+    rn_config_t cfg;
+    const char *ctl[] = {"inter.broker.listener.name=CONTROLLER", NULL};
+    cluster_fails(ctl,
+                  "inter.broker.listener.name must be a listener name defined in "
+                  "advertised.listeners",
+                  "are PLAINTEXT");
+    const char *unknown[] = {"inter.broker.listener.name=FOO", NULL};
+    cluster_fails(unknown, "Listener with name FOO defined in inter.broker.listener.name",
+                  "listener.security.protocol.map");
+    /* no PLAINTEXT listener: the default name fails in a cluster */
+    const char *no_plain[] = {"listeners=INTERNAL://:9092,CONTROLLER://127.0.0.1:9093",
+                              "listener.security.protocol.map=INTERNAL:PLAINTEXT,"
+                              "CONTROLLER:PLAINTEXT",
+                              NULL};
+    cluster_fails(no_plain, "Listener with name PLAINTEXT", NULL);
+    const char *internal[] = {"listeners=INTERNAL://:9092,CONTROLLER://127.0.0.1:9093",
+                              "listener.security.protocol.map=INTERNAL:PLAINTEXT,"
+                              "CONTROLLER:PLAINTEXT",
+                              "inter.broker.listener.name=internal", NULL};
+    load_ok(&cfg, cluster_args(internal), NULL);
+    assert_string_equal(cfg.inter_broker_listener.name, "INTERNAL");
+    rn_config_free(&cfg);
+    /* a single node checks the name only when given */
+    const char *single[] = {"--set", "inter.broker.listener.name=NOPE", NULL};
+    load_fails(single, NULL, "NOPE", NULL);
+
+    const char *id[] = {"--set", "cluster.id= MkU3OEVBNTcwNTJENDM2Qg ", NULL};
+    load_ok(&cfg, id, NULL);
+    assert_string_equal(cfg.cluster_id, "MkU3OEVBNTcwNTJENDM2Qg");
+    rn_config_free(&cfg);
+    const char *short_id[] = {"--set", "cluster.id=abc", NULL};
+    load_fails(short_id, NULL, "cluster.id", "22 base64url characters (16 bytes");
+    const char *long_id[] = {"--set", "cluster.id=MkU3OEVBNTcwNTJENDM2QgAAAA", NULL};
+    load_fails(long_id, NULL, "cluster.id", "not 26");
+    const char *bad_char[] = {"--set", "cluster.id=MkU3OEVBNTcwNTJENDM2Q+", NULL};
+    load_fails(bad_char, NULL, "cluster.id", "'+' is not a base64url character");
+    const char *not_canonical[] = {"--set", "cluster.id=MkU3OEVBNTcwNTJENDM2QB", NULL};
+    load_fails(not_canonical, NULL, "cluster.id", "canonical");
+    const char *zero[] = {"--set", "cluster.id=AAAAAAAAAAAAAAAAAAAAAA", NULL};
+    load_fails(zero, NULL, "cluster.id", "reserved");
+}
+
 static void test_describe_iterator(void **state) {
     (void)state;
     rn_config_t cfg;
@@ -459,12 +705,24 @@ int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     assert_non_null(mkdtemp(tmp_dir));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),          cmocka_unit_test(test_precedence),
-        cmocka_unit_test(test_env_mapping),       cmocka_unit_test(test_env_names_unique),
-        cmocka_unit_test(test_properties_syntax), cmocka_unit_test(test_unknown_keys),
-        cmocka_unit_test(test_invalid_values),    cmocka_unit_test(test_retention_precedence),
-        cmocka_unit_test(test_listeners),         cmocka_unit_test(test_node_id_and_cores),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_env_mapping),
+        cmocka_unit_test(test_env_names_unique),
+        cmocka_unit_test(test_properties_syntax),
+        cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_invalid_values),
+        cmocka_unit_test(test_retention_precedence),
+        cmocka_unit_test(test_listeners),
+        cmocka_unit_test(test_node_id_and_cores),
         cmocka_unit_test(test_describe_iterator),
+        cmocka_unit_test(test_cluster_single_node_defaults),
+        cmocka_unit_test(test_cluster_voters),
+        cmocka_unit_test(test_cluster_voters_invalid),
+        cmocka_unit_test(test_cluster_bootstrap_servers),
+        cmocka_unit_test(test_cluster_controller_checks),
+        cmocka_unit_test(test_cluster_broker_only),
+        cmocka_unit_test(test_cluster_inter_broker_and_id),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[300];
