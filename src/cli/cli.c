@@ -23,6 +23,7 @@ static const cli_tool_t cli_tools[] = {
      rn_cli_group},
     {"cluster", "describe the cluster: id, controller, brokers", rn_cli_cluster},
     {"bench", "measure produce, consume and end-to-end throughput and latency", rn_cli_bench},
+    {"dev", "run a local cluster of several nodes for development", rn_cli_dev},
 };
 
 #define CLI_TOOL_COUNT ((int)(sizeof cli_tools / sizeof cli_tools[0]))

@@ -50,6 +50,18 @@
 /* Partitions a tool handles in one topic (create, grow, describe). */
 #define RN_CLI_PARTITIONS_MAX 100000
 
+/* Nodes of `runnel dev cluster`: a quorum has at most RN_RAFT_NODES_MAX
+   voters, and every dev node is a voter. */
+#define RN_CLI_DEV_NODES_MAX 9
+/* How long `runnel dev cluster` waits for its nodes after SIGTERM before
+   SIGKILL: a broker's clean stop takes well under a second today; leave room
+   for a controlled shutdown that moves leadership first. */
+#define RN_CLI_DEV_STOP_MS 30000
+/* Bytes of a path `runnel dev cluster` builds (PATH_MAX). */
+#define RN_CLI_DEV_PATH_BYTES 4096
+/* The --set items `runnel dev cluster` gives each node itself. */
+#define RN_CLI_DEV_CHILD_SETS 10
+
 RN_STATIC_ASSERT(RN_CLI_TIMEOUT_MS_DEFAULT <= RN_CLI_TIMEOUT_MS_MAX, "default within ceiling");
 
 /* ---- option parsing (cli_args.c) ---- */
@@ -255,5 +267,6 @@ int rn_cli_group_committed(rn_cli_client_t *cl, const char *group, rn_cli_group_
 void rn_cli_group_info_free(rn_cli_group_info_t *info);
 int rn_cli_cluster(int argc, char **argv);
 int rn_cli_bench(int argc, char **argv);
+int rn_cli_dev(int argc, char **argv);
 
 #endif
