@@ -9,7 +9,10 @@
 - a busy port is refused before anything starts (exit 1, the port named);
 - a node killed from outside: the command names it and how it ended, stops
   the others and exits 1; so does a node that cannot start (exit status 2);
-- bad arguments exit 2.
+- bad arguments exit 2;
+- lib/cluster.py, the harness for tests of several nodes: distinct ports,
+  settings, readiness, kill / start / term / wipe / restart / stop, and a
+  node that cannot start.
 
 The nodes are not checked to form one cluster: until the quorum is wired into
 the broker each runs as a single node. Runnel only (the command is Runnel's);
@@ -19,6 +22,7 @@ RUNNEL_BIN picks the binary.
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +33,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import broker as broker_lib  # noqa: E402
+from broker import BrokerError  # noqa: E402
+import tap  # noqa: E402
+from cluster import Cluster  # noqa: E402
 from tap import Tap  # noqa: E402
 from waits import wait_for  # noqa: E402
 
@@ -139,6 +146,15 @@ class DevCluster:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        remove_unless_failed(self.dir)
+
+
+def remove_unless_failed(path):
+    """Test folders go, unless a test point failed (or RUNNEL_TEST_KEEP=1)."""
+    if tap.any_failed() or os.environ.get("RUNNEL_TEST_KEEP") == "1":
+        sys.stderr.write(f"# kept {path}\n")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def cmdline(pid):
@@ -227,6 +243,7 @@ def test_busy_port(t):
          "a busy port: the message names the port, the node and its role", res.stderr)
     t.ok(not os.path.exists(target) and not accepts(base) and not accepts(base + 1),
          "a busy port: nothing was started")
+    remove_unless_failed(d)
 
 
 def test_node_killed(t):
@@ -253,7 +270,8 @@ def test_node_cannot_start(t):
         rc, err = dc.wait()
         t.eq(rc, 1, "a node that cannot start: exit 1")
         t.ok("exited with status 2" in err, "a node that cannot start: its exit status", err)
-        log = open(os.path.join(dc.dir, "node-1.log")).read()
+        failed = err.split("exited with status 2")[0].split("node ")[-1].strip()
+        log = open(os.path.join(dc.dir, f"node-{failed}.log")).read()
         t.ok("no.such.setting" in log, "the node's own message is in its log", log[-2000:])
     finally:
         dc.kill_all()
@@ -270,13 +288,52 @@ def test_bad_arguments(t):
              res.stderr)
 
 
+def test_cluster_harness(t):
+    """lib/cluster.py, the harness cluster tests build on."""
+    with Cluster(3, {"num.partitions": 2}) as c:
+        ports = [x.port for x in c.nodes]
+        every = ports + [x.controller_port for x in c.nodes] + [x.admin_port for x in c.nodes]
+        t.eq(len(set(every)), 9, "harness: nine distinct ports")
+        t.eq(c.bootstrap, ",".join(f"127.0.0.1:{p}" for p in ports), "harness: bootstrap")
+        t.ok(all(x.ready() for x in c.nodes), "harness: every node live and accepting")
+        args = cmdline(c.node(3).pid)
+        t.ok(b"node.id=3" in args and f"controller.quorum.voters={c.voters}".encode() in args
+             and b"num.partitions=2" in args, "harness: node 3's settings", args)
+        n2 = c.node(2)
+        marker = os.path.join(n2.data_dir, "marker")
+        open(marker, "w").close()
+        t.eq(n2.kill(), -signal.SIGKILL, "harness: kill() is SIGKILL")
+        t.ok(not n2.running() and c.node(1).running(), "harness: only node 2 is down")
+        n2.start()
+        t.ok(n2.ready() and n2.port == ports[1] and os.path.exists(marker),
+             "harness: start() again: same port, same data, ready")
+        n3 = c.node(3)
+        t.eq(n3.term(), 0, "harness: term() stops cleanly")
+        meta = os.path.join(n3.data_dir, "meta.properties")
+        n3.wipe()
+        t.ok(not os.path.exists(meta), "harness: wipe() empties the data folder")
+        n3.restart()
+        t.ok(n3.ready() and os.path.exists(meta), "harness: restart() after wipe: a new folder")
+        t.eq(c.stop(), {1: 0, 2: 0, 3: 0}, "harness: stop() stops every node with exit 0")
+    bad = Cluster(2, node_settings={2: {"no.such.setting": "1"}})
+    t0 = time.monotonic()
+    try:
+        bad.start(timeout=30)
+        t.ok(False, "harness: a node that cannot start fails start()")
+    except BrokerError as e:
+        t.ok("node 2 exited with 2" in str(e) and "no.such.setting" in str(e),
+             "harness: a node that cannot start fails start() with its log", str(e))
+    t.ok(time.monotonic() - t0 < 30 and not bad.running(),
+         "harness: the failure is prompt and leaves nothing running")
+
+
 def main():
     t = Tap("runnel dev cluster")
     if broker_lib.target() != "runnel":
         t.skip("runnel dev cluster", "a Runnel command; RUNNEL_TEST_TARGET=kafka has none")
         t.done()
     for fn in (test_bad_arguments, test_busy_port, test_start_and_interrupt, test_json,
-               test_node_killed, test_node_cannot_start):
+               test_node_killed, test_node_cannot_start, test_cluster_harness):
         t.run(fn)
     t.done()
 

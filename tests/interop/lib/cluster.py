@@ -1,0 +1,240 @@
+"""Start and stop a cluster of N runnel nodes for an interop test.
+
+    from cluster import Cluster
+    with Cluster(3, {"num.partitions": 3}) as c:
+        c.bootstrap                # "127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3"
+        n2 = c.node(2)
+        n2.kill()                  # SIGKILL, as a crash
+        n2.start()                 # the same ports and data, waits until ready
+        n2.term()                  # SIGTERM, wait (SIGKILL after a bound)
+        n2.wipe()                  # its data folder emptied: a replaced disk
+        n2.restart()
+
+Each node is a broker.Broker (same start, stop, kill, restart, log and
+sanitizer handling, clean-up at exit and PR_SET_PDEATHSIG) with node.id 1..N,
+a broker listener, a controller listener and an admin HTTP port, each a free
+loopback port picked for it and kept across restarts, its own data folder,
+and a log (node.log_path). By default every node is combined
+(process.roles=broker,controller) and controller.quorum.voters lists all N.
+
+Settings, lowest precedence first: the cluster's own (ports, ids, voters,
+listeners), `settings` shared by every node, `node_settings[id]` for one node
+(e.g. {4: {"process.roles": "broker"}} with voters=[1, 2, 3]: node 4 is
+broker-only).
+
+A node is ready when its admin port answers /health/live and its broker port
+accepts a connection: no Kafka request is sent, so readiness does not depend
+on the nodes having formed a quorum. start() starts every process before
+waiting for any, so nodes that wait for each other can come up. Every wait is
+bounded. When a test point fails, the tail of every node's log that has run is
+printed as TAP diagnostics, whether the node still runs or not.
+
+The cluster always runs Runnel, whatever RUNNEL_TEST_TARGET says (a Kafka
+cluster target can come later); RUNNEL_BIN picks the binary.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import broker as broker_lib
+import tap
+from broker import Broker, BrokerError
+
+NODES_MAX = 9  # voters of one quorum (RN_RAFT_NODES_MAX)
+READY_POLL_S = 0.1
+
+
+def port_accepts(port, timeout=1.0):
+    """Does 127.0.0.1:port accept a TCP connection?"""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def health_live(admin_port, timeout=2.0):
+    """Does the admin port answer /health/live with 200?"""
+    url = f"http://127.0.0.1:{admin_port}/health/live"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+class ClusterNode(Broker):
+    """One node of a Cluster: a Broker with a controller and an admin port."""
+
+    def __init__(self, node_id, taken, data_dir=None):
+        super().__init__(settings={}, data_dir=data_dir, name=f"node {node_id}")
+        self.target = "runnel"  # the cluster harness runs Runnel only, for now
+        self.node_id = node_id
+        self.port = self._pick(taken, self.port)
+        self.controller_port = self._pick(taken)
+        self.admin_port = self._pick(taken)
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    @staticmethod
+    def _pick(taken, port=None):
+        """A free port no other node of the cluster has taken."""
+        while port is None or port in taken:
+            port = broker_lib.free_port()
+        taken.add(port)
+        return port
+
+    def configure(self, voters, shared, own):
+        """The node's settings: the cluster's, then shared, then its own."""
+        base = {
+            "node.id": str(self.node_id),
+            "process.roles": "broker,controller",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
+                         f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "controller.quorum.voters": voters,
+            "admin.listener": f"127.0.0.1:{self.admin_port}",
+        }
+        for extra in (shared, own):
+            base.update({str(k): str(v) for k, v in (extra or {}).items()})
+        if base["process.roles"].strip() == "broker":
+            # a broker-only node has no controller listener of its own
+            base["listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
+        self.settings = base
+
+    # -- readiness --------------------------------------------------------------
+    def ready(self):
+        return health_live(self.admin_port) and port_accepts(self.port)
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._reap()
+                raise BrokerError(f"{self.name} exited with {self.returncode} during start-up"
+                                  f"\n{self.log_tail()}")
+            if self.ready():
+                return
+            time.sleep(READY_POLL_S)
+        self.kill()
+        raise BrokerError(f"{self.name} not ready within {timeout:.0f}s (/health/live on "
+                          f"{self.admin_port}, broker port {self.port})\n{self.log_tail()}")
+
+    # -- lifecycle ----------------------------------------------------------------
+    def term(self, timeout=broker_lib.STOP_TIMEOUT_S):
+        """SIGTERM and wait (SIGKILL after timeout); returns the exit code."""
+        return self.stop(timeout)
+
+    def signal_term(self):
+        """SIGTERM without waiting; wait_stopped() then waits. (A second
+        SIGTERM during a node's clean stop may cut it short, so stop(),
+        which sends its own, is not the way to wait.)"""
+        if self.running():
+            self.proc.terminate()
+
+    def wait_stopped(self, timeout=broker_lib.STOP_TIMEOUT_S):
+        """After signal_term(): wait, SIGKILL after timeout; the exit code."""
+        if self.proc is None or self.returncode is not None:
+            return self.returncode
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            t = tap.current()
+            if t:
+                t.diag(f"{self.name}: no exit {timeout:.0f}s after SIGTERM; SIGKILL")
+            self.proc.kill()
+        self._reap()
+        return self.returncode
+
+    def wipe(self):
+        """Empties the data folder, as a replaced disk; the node must be down."""
+        if self.running():
+            raise BrokerError(f"{self.name}: wipe() needs the node stopped")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        os.makedirs(self.data_dir, exist_ok=True)
+
+    # -- logs: a node that died is the one whose log matters --------------------------
+    def _print_log_tail(self):
+        t = tap.current()
+        if t is None or self.starts == 0:
+            return
+        state = "running" if self.running() else f"exited {self.returncode}"
+        t.diag(f"{self.name} ({state}) log ({self.log_path}), last "
+               f"{broker_lib.LOG_TAIL_LINES} lines:")
+        t.diag(self.log_tail())
+
+
+class Cluster:
+    def __init__(self, n, settings=None, node_settings=None, voters=None):
+        """n nodes with ids 1..n; `voters` (ids, default all) make up
+        controller.quorum.voters."""
+        if not 1 <= n <= NODES_MAX:
+            raise ValueError(f"a cluster has 1 to {NODES_MAX} nodes, not {n}")
+        taken = set()
+        self.nodes = [ClusterNode(i, taken) for i in range(1, n + 1)]
+        voter_ids = list(voters) if voters is not None else [x.node_id for x in self.nodes]
+        self.voters = ",".join(f"{x.node_id}@127.0.0.1:{x.controller_port}"
+                               for x in self.nodes if x.node_id in voter_ids)
+        for node in self.nodes:
+            node.configure(self.voters, settings, (node_settings or {}).get(node.node_id))
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for node in self.nodes:
+                node._print_log_tail()
+        self.stop()
+        return False
+
+    def node(self, node_id):
+        for node in self.nodes:
+            if node.node_id == node_id:
+                return node
+        raise KeyError(f"no node {node_id}")
+
+    @property
+    def bootstrap(self):
+        """The broker listeners, comma separated, as clients take them."""
+        return ",".join(x.bootstrap for x in self.nodes)
+
+    def running(self):
+        return [x for x in self.nodes if x.running()]
+
+    def start(self, timeout=broker_lib.START_TIMEOUT_S):
+        """Starts every node not running, then waits until each is ready
+        (one bound for all). A node that fails stops the others."""
+        deadline = time.monotonic() + timeout
+        started = [x for x in self.nodes if not x.running()]
+        for node in started:
+            node.start(wait=False)
+        try:
+            for node in started:
+                node._wait_ready(max(1.0, deadline - time.monotonic()))
+        except BrokerError:
+            for node in self.nodes:
+                node._print_log_tail()
+            self.stop()
+            raise
+        return self
+
+    def stop(self, timeout=broker_lib.STOP_TIMEOUT_S):
+        """SIGTERM to every node at once, then waits for each; returns
+        {node_id: exit code} of the nodes that were running."""
+        live = self.running()
+        for node in live:
+            node.signal_term()
+        return {x.node_id: x.wait_stopped(timeout) for x in live}
+
+    def kill(self):
+        """SIGKILL every node, as a power cut."""
+        for node in self.nodes:
+            node.kill()
