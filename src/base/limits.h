@@ -315,6 +315,21 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    topics' files: a deleted topic's memory goes within a second, its files
    within a second of file.delete.delay.ms. */
 #define RN_NODE_TIDY_MS 1000
+/* Election timeout of the metadata quorum (Kafka's
+   controller.quorum.election.timeout.ms default). */
+#define RN_METADATA_ELECTION_TIMEOUT_MS 1000
+/* An admin change not committed by then fails with REQUEST_TIMED_OUT; it
+   covers an election or two, and clients retry. */
+#define RN_ADMIN_OP_TIMEOUT_MS 30000
+/* Connections the controller listener holds: each other node has a few
+   (Raft, registration, forwarded requests) and tools a few more. */
+#define RN_CONTROLLER_CONNECTIONS_MAX 256
+/* Raft messages queued for one peer; a peer that stops reading loses the
+   rest, which Raft resends once it answers again. */
+#define RN_QT_PEER_QUEUE_MAX 256
+/* Topic auto-creations under way at once (Metadata for unknown topics);
+   past it a request is not turned into one more: its client asks again. */
+#define RN_AUTO_CREATES_MAX 64
 
 /* ---- raft ---- */
 

@@ -106,6 +106,8 @@ struct rn_node {
     int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
     int64_t producer_id_end;
     struct rn_group_rt *groups; /* the group coordinator (group/coordinator.h) */
+    struct rn_md_rt *md_rt;     /* the metadata quorum's runtime (metadata_rt.h) */
+    atomic_int auto_creates;    /* topic auto-creations under way */
     /* Appends refused by the log directory (disk full), for the log lines,
        the metrics and /health/ready; every core reports to it. */
     rn_storage_health_t storage_health;

@@ -174,8 +174,7 @@ static void topics_retire(rn_node_t *node, const rn_topic_rt_t *rt) {
             (long long)rt->config.file_delete_delay_ms);
 }
 
-/* Makes the live partitions match the controller's image; admin_lock held. */
-static rn_err_t topics_reconcile(rn_node_t *node) {
+rn_err_t rn_topics_reconcile(rn_node_t *node) {
     const rn_image_t *img = rn_controller_image(&node->controller);
     rn_ptable_t *cur = atomic_load(&node->ptable);
     int32_t count = rn_image_topic_count(img);
@@ -194,21 +193,25 @@ static rn_err_t topics_reconcile(rn_node_t *node) {
     return RN_OK;
 }
 
-rn_err_t rn_topics_open_all(rn_node_t *node) {
-    rn_ctl_settings_t set = {node->settings.node_id,
-                             NULL,
-                             0,
-                             node->settings.num_partitions,
-                             node->settings.default_replication_factor,
-                             node->settings.delete_topic_enable};
+rn_err_t rn_topics_open_all(rn_node_t *node, const rn_md_rt_opts_t *opts) {
     pthread_mutex_lock(&node->admin_lock);
     rn_purge_leftovers(node->io, node->settings.log_dir);
-    rn_err_t err = rn_controller_open(&node->controller, node->io, node->settings.metadata_dir,
-                                      node->settings.topic_base, &set);
-    if (err == RN_OK) err = topics_reconcile(node);
     pthread_mutex_unlock(&node->admin_lock);
+    rn_err_t err = rn_md_rt_start(node, opts, &node->md_rt);
+    if (err == RN_OK) {
+        /* The applied records reconciled as they came; an empty log has
+           none, and the table must exist all the same. */
+        pthread_mutex_lock(&node->admin_lock);
+        err = rn_topics_reconcile(node);
+        pthread_mutex_unlock(&node->admin_lock);
+    }
     if (err != RN_OK) RN_ERROR("topics", "cannot load metadata: %s", rn_err_name(err));
     return err;
+}
+
+void rn_topics_stop_metadata(rn_node_t *node) {
+    rn_md_rt_stop(node->md_rt);
+    node->md_rt = NULL;
 }
 
 static void topics_close_one(void *ctx, int32_t index) {
@@ -234,6 +237,7 @@ static void topics_close_parallel(rn_node_t *node, const rn_ptable_t *table) {
 }
 
 void rn_topics_close_all(rn_node_t *node) {
+    RN_ASSERT(node->md_rt == NULL);
     pthread_mutex_lock(&node->admin_lock);
     rn_ptable_t *cur = atomic_load(&node->ptable);
     if (cur) topics_close_parallel(node, cur);
@@ -245,51 +249,58 @@ void rn_topics_close_all(rn_node_t *node) {
     pthread_mutex_unlock(&node->admin_lock);
 }
 
+void rn_topics_submit(rn_node_t *node, rn_admin_op_t *op) { rn_md_rt_submit(node->md_rt, op); }
+
 void rn_topics_create(rn_node_t *node, const rn_ctl_new_topic_t *topics, int32_t count,
-                      bool validate_only, rn_ctl_topic_result_t *results) {
-    pthread_mutex_lock(&node->admin_lock);
-    rn_controller_create_topics(&node->controller, topics, count, validate_only, results);
-    if (!validate_only) topics_reconcile(node);
-    pthread_mutex_unlock(&node->admin_lock);
-    for (int32_t i = 0; i < count && !validate_only; i++)
-        if (results[i].result.error_code == RN_KERR_NONE)
-            RN_INFO("topics", "created %.*s with %d partition(s)", (int)topics[i].name.len,
-                    topics[i].name.ptr, results[i].num_partitions);
+                      rn_ctl_topic_result_t *results) {
+    rn_admin_op_t op = {
+        .kind = RN_ADMIN_CREATE_TOPICS, .items = topics, .count = count, .results = results};
+    rn_md_rt_run(node->md_rt, &op);
+}
+
+/* A creation nobody waits for: the op and its copy of the name live on the
+   heap until it is answered. */
+typedef struct topics_auto {
+    rn_admin_op_t op;
+    rn_ctl_new_topic_t topic;
+    rn_ctl_topic_result_t result;
+    rn_node_t *node;
+    char name[RN_TOPIC_NAME_BYTES_MAX + 1];
+} topics_auto_t;
+
+static void topics_auto_done(rn_admin_op_t *op) {
+    topics_auto_t *ac = (topics_auto_t *)op;
+    int16_t kerr = ac->result.result.error_code;
+    if (kerr != RN_KERR_NONE && kerr != RN_KERR_TOPIC_ALREADY_EXISTS)
+        RN_WARN("topics", "auto-creating %s: %s (%s)", ac->name, rn_kerr_name(kerr),
+                ac->result.result.message);
+    atomic_fetch_sub(&ac->node->auto_creates, 1);
+    free(ac);
 }
 
 int16_t rn_topics_auto_create(rn_node_t *node, rn_str_t name) {
     if (!node->settings.auto_create_topics) return RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    rn_ctl_new_topic_t topic = {name, -1, -1, NULL, 0, NULL, 0};
-    rn_ctl_topic_result_t result;
-    rn_topics_create(node, &topic, 1, false, &result);
-    int16_t kerr = result.result.error_code;
-    return kerr == RN_KERR_TOPIC_ALREADY_EXISTS ? RN_KERR_NONE : kerr;
-}
-
-void rn_topics_delete(rn_node_t *node, const rn_ctl_delete_topic_t *topics, int32_t count,
-                      rn_ctl_topic_result_t *results) {
-    pthread_mutex_lock(&node->admin_lock);
-    rn_controller_delete_topics(&node->controller, topics, count, results);
-    topics_reconcile(node);
-    pthread_mutex_unlock(&node->admin_lock);
-}
-
-void rn_topics_grow(rn_node_t *node, const rn_ctl_new_partitions_t *topics, int32_t count,
-                    bool validate_only, rn_ctl_result_t *results) {
-    pthread_mutex_lock(&node->admin_lock);
-    rn_controller_create_partitions(&node->controller, topics, count, validate_only, results);
-    if (!validate_only) topics_reconcile(node);
-    pthread_mutex_unlock(&node->admin_lock);
-}
-
-void rn_topics_alter_configs(rn_node_t *node, const rn_ctl_alter_resource_t *resources,
-                             int32_t count, bool incremental, bool validate_only,
-                             rn_ctl_result_t *results) {
-    pthread_mutex_lock(&node->admin_lock);
-    rn_controller_alter_configs(&node->controller, resources, count, incremental, validate_only,
-                                results);
-    if (!validate_only) topics_reconcile(node);
-    pthread_mutex_unlock(&node->admin_lock);
+    char message[RN_CTL_MESSAGE_BYTES];
+    int16_t kerr = rn_ctl_topic_name_check(name, message, sizeof message);
+    if (kerr != RN_KERR_NONE) return kerr;
+    /* Clients ask again until the topic shows; a bounded number of
+       creations are under way at once, the rest are asked for later. */
+    if (atomic_fetch_add(&node->auto_creates, 1) >= RN_AUTO_CREATES_MAX) {
+        atomic_fetch_sub(&node->auto_creates, 1);
+        return RN_KERR_NONE;
+    }
+    topics_auto_t *ac = calloc(1, sizeof *ac);
+    RN_ASSERT(ac != NULL);
+    memcpy(ac->name, name.ptr, (size_t)name.len);
+    ac->node = node;
+    ac->topic = (rn_ctl_new_topic_t){rn_str_from_cstr(ac->name), -1, -1, NULL, 0, NULL, 0};
+    ac->op = (rn_admin_op_t){.kind = RN_ADMIN_CREATE_TOPICS,
+                             .items = &ac->topic,
+                             .count = 1,
+                             .results = &ac->result,
+                             .done = topics_auto_done};
+    rn_md_rt_submit(node->md_rt, &ac->op);
+    return RN_KERR_NONE;
 }
 
 rn_image_t *rn_topics_image(rn_node_t *node) { return rn_controller_acquire(&node->controller); }

@@ -9,6 +9,7 @@
 #ifndef RN_CLUSTER_TOPICS_H
 #define RN_CLUSTER_TOPICS_H
 
+#include "cluster/metadata_rt.h"
 #include "cluster/node.h"
 #include "metadata/controller.h"
 #include "proto/kerr.h"
@@ -16,27 +17,29 @@
 
 #include <stdbool.h>
 
-/* Opens the metadata log and every topic of its image (recovering logs). */
-rn_err_t rn_topics_open_all(rn_node_t *node);
-/* Closes every partition cleanly and the metadata log (shutdown). */
+/* Starts the metadata runtime (the quorum, recovering the metadata log)
+   and opens every topic of its image (recovering partition logs). */
+rn_err_t rn_topics_open_all(rn_node_t *node, const rn_md_rt_opts_t *opts);
+/* Stops the metadata runtime (before the cores stop: it answers them). */
+void rn_topics_stop_metadata(rn_node_t *node);
+/* Closes every partition cleanly and the controller (shutdown). */
 void rn_topics_close_all(rn_node_t *node);
+/* Makes the live partitions match the controller's image; admin_lock held. */
+rn_err_t rn_topics_reconcile(rn_node_t *node);
 
 bool rn_topics_name_valid(rn_str_t name);
 bool rn_topics_is_internal(const char *name);
 
+/* An admin change through the metadata quorum; op->done runs on
+   op->reply_loop once it is committed or refused (metadata_rt.h). */
+void rn_topics_submit(rn_node_t *node, rn_admin_op_t *op);
+/* Creates topics and waits; never on a loop thread (start-up). */
 void rn_topics_create(rn_node_t *node, const rn_ctl_new_topic_t *topics, int32_t count,
-                      bool validate_only, rn_ctl_topic_result_t *results);
-/* Creates `name` with the defaults if auto.create.topics.enable is on:
-   NONE when it exists afterwards, else UNKNOWN_TOPIC_OR_PARTITION or the
-   validation error. */
-int16_t rn_topics_auto_create(rn_node_t *node, rn_str_t name);
-void rn_topics_delete(rn_node_t *node, const rn_ctl_delete_topic_t *topics, int32_t count,
                       rn_ctl_topic_result_t *results);
-void rn_topics_grow(rn_node_t *node, const rn_ctl_new_partitions_t *topics, int32_t count,
-                    bool validate_only, rn_ctl_result_t *results);
-void rn_topics_alter_configs(rn_node_t *node, const rn_ctl_alter_resource_t *resources,
-                             int32_t count, bool incremental, bool validate_only,
-                             rn_ctl_result_t *results);
+/* Asks for `name` with the defaults if auto.create.topics.enable is on, and
+   does not wait: NONE when asked for (the topic shows once committed), else
+   UNKNOWN_TOPIC_OR_PARTITION or INVALID_TOPIC_EXCEPTION. */
+int16_t rn_topics_auto_create(rn_node_t *node, rn_str_t name);
 /* The current metadata image, referenced (rn_image_release it); any thread. */
 rn_image_t *rn_topics_image(rn_node_t *node);
 

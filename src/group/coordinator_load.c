@@ -39,7 +39,7 @@ static rn_err_t offsets_topic_ensure(rn_node_t *node) {
                                 configs,
                                 (int32_t)(sizeof configs / sizeof configs[0])};
     rn_ctl_topic_result_t result;
-    rn_topics_create(node, &topic, 1, false, &result);
+    rn_topics_create(node, &topic, 1, &result);
     int16_t kerr = result.result.error_code;
     if (kerr == RN_KERR_NONE || kerr == RN_KERR_TOPIC_ALREADY_EXISTS) return RN_OK;
     RN_ERROR("group", "cannot create %s: %s (%s)", RN_GROUP_OFFSETS_TOPIC, rn_kerr_name(kerr),

@@ -24,22 +24,33 @@ static void ac_fill(const rn_ctl_result_t *res, int16_t *error_code, rn_str_t *e
     *error_message = res->message[0] ? rn_str_from_cstr(res->message) : rn_str_null();
 }
 
-void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
-    rn_alter_configs_request_t *in = body;
+/* The request while its changes go through the metadata quorum. */
+typedef struct ac_wait {
+    rn_admin_op_t op; /* first: done gets it */
+    rn_req_t *req;
+} ac_wait_t;
+
+static void ac_submit(rn_core_t *core, rn_req_t *req, const rn_ctl_alter_resource_t *items,
+                      int32_t count, bool incremental, bool validate_only, rn_admin_done_fn done) {
+    ac_wait_t *wait = ac_alloc(req, sizeof *wait);
+    *wait = (ac_wait_t){.op = {.kind = RN_ADMIN_ALTER_CONFIGS,
+                               .validate_only = validate_only,
+                               .incremental = incremental,
+                               .items = items,
+                               .count = count,
+                               .results = ac_alloc(req, (size_t)count * sizeof(rn_ctl_result_t)),
+                               .reply_loop = &core->loop,
+                               .done = done},
+                        .req = req};
+    rn_topics_submit(core->node, &wait->op);
+}
+
+static void ac_legacy_done(rn_admin_op_t *op) {
+    rn_req_t *req = ((ac_wait_t *)op)->req;
+    const rn_ctl_alter_resource_t *items = op->items;
+    const rn_ctl_result_t *results = op->results;
+    int32_t count = op->count;
     rn_alter_configs_response_t *resp = rn_handler_response_new(req);
-    int32_t count = in->resources.count > 0 ? in->resources.count : 0;
-    rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
-    rn_ctl_result_t *results = ac_alloc(req, (size_t)count * sizeof *results);
-    for (int32_t r = 0; r < count; r++) {
-        const rn_alter_configs_request_alter_configs_resource_t *res = &in->resources.items[r];
-        int32_t n = res->configs.count > 0 ? res->configs.count : 0;
-        rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
-        for (int32_t c = 0; c < n; c++)
-            alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
-                                         RN_CTL_OP_SET};
-        items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
-    }
-    rn_topics_alter_configs(core->node, items, count, false, in->validate_only, results);
     resp->responses.count = count;
     resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
     for (int32_t r = 0; r < count; r++) {
@@ -53,23 +64,28 @@ void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
     rn_handler_respond(req, resp);
 }
 
-void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
-    rn_incremental_alter_configs_request_t *in = body;
-    rn_incremental_alter_configs_response_t *resp = rn_handler_response_new(req);
+void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_alter_configs_request_t *in = body;
     int32_t count = in->resources.count > 0 ? in->resources.count : 0;
     rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
-    rn_ctl_result_t *results = ac_alloc(req, (size_t)count * sizeof *results);
     for (int32_t r = 0; r < count; r++) {
-        const rn_incremental_alter_configs_request_alter_configs_resource_t *res =
-            &in->resources.items[r];
+        const rn_alter_configs_request_alter_configs_resource_t *res = &in->resources.items[r];
         int32_t n = res->configs.count > 0 ? res->configs.count : 0;
         rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
         for (int32_t c = 0; c < n; c++)
             alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
-                                         res->configs.items[c].config_operation};
+                                         RN_CTL_OP_SET};
         items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
     }
-    rn_topics_alter_configs(core->node, items, count, true, in->validate_only, results);
+    ac_submit(core, req, items, count, false, in->validate_only, ac_legacy_done);
+}
+
+static void ac_incremental_done(rn_admin_op_t *op) {
+    rn_req_t *req = ((ac_wait_t *)op)->req;
+    const rn_ctl_alter_resource_t *items = op->items;
+    const rn_ctl_result_t *results = op->results;
+    int32_t count = op->count;
+    rn_incremental_alter_configs_response_t *resp = rn_handler_response_new(req);
     resp->responses.count = count;
     resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
     for (int32_t r = 0; r < count; r++) {
@@ -81,4 +97,21 @@ void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *b
         ac_fill(&results[r], &out->error_code, &out->error_message);
     }
     rn_handler_respond(req, resp);
+}
+
+void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_incremental_alter_configs_request_t *in = body;
+    int32_t count = in->resources.count > 0 ? in->resources.count : 0;
+    rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
+    for (int32_t r = 0; r < count; r++) {
+        const rn_incremental_alter_configs_request_alter_configs_resource_t *res =
+            &in->resources.items[r];
+        int32_t n = res->configs.count > 0 ? res->configs.count : 0;
+        rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
+        for (int32_t c = 0; c < n; c++)
+            alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
+                                         res->configs.items[c].config_operation};
+        items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
+    }
+    ac_submit(core, req, items, count, true, in->validate_only, ac_incremental_done);
 }

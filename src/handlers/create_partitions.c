@@ -35,15 +35,18 @@ static void create_partitions_item(rn_req_t *req,
     item->assignment_count = n;
 }
 
-void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body) {
-    rn_create_partitions_request_t *in = body;
+/* The request while its partitions are added through the metadata quorum. */
+typedef struct create_partitions_wait {
+    rn_admin_op_t op; /* first: done gets it */
+    rn_req_t *req;
+} create_partitions_wait_t;
+
+static void create_partitions_done(rn_admin_op_t *op) {
+    rn_req_t *req = ((create_partitions_wait_t *)op)->req;
+    const rn_ctl_new_partitions_t *items = op->items;
+    const rn_ctl_result_t *results = op->results;
+    int32_t count = op->count;
     rn_create_partitions_response_t *resp = rn_handler_response_new(req);
-    int32_t count = in->topics.count > 0 ? in->topics.count : 0;
-    rn_ctl_new_partitions_t *items = create_partitions_alloc(req, (size_t)count * sizeof *items);
-    rn_ctl_result_t *results = create_partitions_alloc(req, (size_t)count * sizeof *results);
-    for (int32_t t = 0; t < count; t++)
-        create_partitions_item(req, &in->topics.items[t], &items[t]);
-    rn_topics_grow(core->node, items, count, in->validate_only, results);
     resp->results.count = count;
     resp->results.items = create_partitions_alloc(req, (size_t)count * sizeof *resp->results.items);
     for (int32_t t = 0; t < count; t++) {
@@ -55,4 +58,23 @@ void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body) {
         if (results[t].message[0]) out->error_message = rn_str_from_cstr(results[t].message);
     }
     rn_handler_respond(req, resp);
+}
+
+void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_create_partitions_request_t *in = body;
+    int32_t count = in->topics.count > 0 ? in->topics.count : 0;
+    rn_ctl_new_partitions_t *items = create_partitions_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_result_t *results = create_partitions_alloc(req, (size_t)count * sizeof *results);
+    for (int32_t t = 0; t < count; t++)
+        create_partitions_item(req, &in->topics.items[t], &items[t]);
+    create_partitions_wait_t *wait = create_partitions_alloc(req, sizeof *wait);
+    *wait = (create_partitions_wait_t){.op = {.kind = RN_ADMIN_CREATE_PARTITIONS,
+                                              .validate_only = in->validate_only,
+                                              .items = items,
+                                              .count = count,
+                                              .results = results,
+                                              .reply_loop = &core->loop,
+                                              .done = create_partitions_done},
+                                       .req = req};
+    rn_topics_submit(core->node, &wait->op);
 }

@@ -55,20 +55,44 @@ static void create_topics_result(const rn_ctl_topic_result_t *res,
     out->configs.count = -1; /* null: clients describe configs with DescribeConfigs */
 }
 
-void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body) {
-    rn_create_topics_request_t *in = body;
+/* The request while its topics are created through the metadata quorum. */
+typedef struct create_topics_wait {
+    rn_admin_op_t op; /* first: done gets it */
+    rn_req_t *req;
+    rn_create_topics_request_t *in;
+} create_topics_wait_t;
+
+static void create_topics_done(rn_admin_op_t *op) {
+    create_topics_wait_t *wait = (create_topics_wait_t *)op;
+    rn_req_t *req = wait->req;
+    const rn_ctl_topic_result_t *results = op->results;
     rn_create_topics_response_t *resp = rn_handler_response_new(req);
-    int32_t count = in->topics.count > 0 ? in->topics.count : 0;
-    rn_ctl_new_topic_t *items = create_topics_alloc(req, (size_t)count * sizeof *items);
-    rn_ctl_topic_result_t *results = create_topics_alloc(req, (size_t)count * sizeof *results);
-    for (int32_t t = 0; t < count; t++) create_topics_item(req, &in->topics.items[t], &items[t]);
-    rn_topics_create(core->node, items, count, in->validate_only, results);
+    int32_t count = op->count;
     resp->topics.count = count;
     resp->topics.items = create_topics_alloc(req, (size_t)count * sizeof *resp->topics.items);
     for (int32_t t = 0; t < count; t++) {
         rn_create_topics_response_creatable_topic_result_init(&resp->topics.items[t]);
-        resp->topics.items[t].name = in->topics.items[t].name;
+        resp->topics.items[t].name = wait->in->topics.items[t].name;
         create_topics_result(&results[t], &resp->topics.items[t]);
     }
     rn_handler_respond(req, resp);
+}
+
+void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body) {
+    rn_create_topics_request_t *in = body;
+    int32_t count = in->topics.count > 0 ? in->topics.count : 0;
+    rn_ctl_new_topic_t *items = create_topics_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_topic_result_t *results = create_topics_alloc(req, (size_t)count * sizeof *results);
+    for (int32_t t = 0; t < count; t++) create_topics_item(req, &in->topics.items[t], &items[t]);
+    create_topics_wait_t *wait = create_topics_alloc(req, sizeof *wait);
+    *wait = (create_topics_wait_t){.op = {.kind = RN_ADMIN_CREATE_TOPICS,
+                                          .validate_only = in->validate_only,
+                                          .items = items,
+                                          .count = count,
+                                          .results = results,
+                                          .reply_loop = &core->loop,
+                                          .done = create_topics_done},
+                                   .req = req,
+                                   .in = in};
+    rn_topics_submit(core->node, &wait->op);
 }

@@ -108,11 +108,10 @@ static int16_t produce_refusal(const rn_req_t *req, const rn_produce_request_t *
 static rn_partition_t *produce_lookup(produce_state_t *state, rn_str_t topic, int32_t index) {
     rn_partition_t *part = rn_ptable_partition(state->table, topic, index);
     rn_node_t *node = state->fan.origin->node;
-    if (!part && rn_topics_auto_create(node, topic) == RN_KERR_NONE) {
-        rn_ptable_release(state->table);
-        state->table = rn_ptable_acquire(&node->ptable);
-        part = rn_ptable_partition(state->table, topic, index);
-    }
+    /* An unknown topic is asked for and answered unknown; the producer
+       refreshes its metadata and retries once it exists. */
+    if (!part && !rn_ptable_find(state->table, topic.ptr, (size_t)topic.len))
+        rn_topics_auto_create(node, topic);
     if (part) rn_partition_ref(part);
     return part;
 }

@@ -94,6 +94,22 @@ rn_err_t rn_controller_open(rn_controller_t *ctl, rn_io_t *io, const char *metad
     return RN_OK;
 }
 
+rn_err_t rn_controller_init(rn_controller_t *ctl, rn_io_t *io, const rn_topic_config_base_t *base,
+                            const rn_ctl_settings_t *set, const rn_image_t *img) {
+    RN_ASSERT(base != NULL && set != NULL && img != NULL);
+    memset(ctl, 0, sizeof(*ctl));
+    ctl->io = io;
+    ctl->base = base;
+    ctl->log.fd = RN_FD_NONE;
+    ctl->quorum = true;
+    settings_copy(ctl, set);
+    ctl->image = (rn_image_t *)(uintptr_t)img;
+    rn_image_retain(ctl->image);
+    rn_image_retain(ctl->image);
+    rn_image_cell_init(&ctl->cell, ctl->image);
+    return RN_OK;
+}
+
 void rn_controller_close(rn_controller_t *ctl) {
     if (!ctl->image) return;
     rn_image_cell_destroy(&ctl->cell);
@@ -111,6 +127,7 @@ rn_image_t *rn_controller_acquire(rn_controller_t *ctl) { return rn_image_acquir
 rn_err_t rn_controller_persist(rn_controller_t *ctl, const rn_md_batch_t *batch,
                                uint64_t *base_offset) {
     RN_ASSERT(batch->count > 0);
+    RN_ASSERT(!ctl->quorum);
     RN_ASSERT(ctl->log.next_offset == rn_image_next_offset(ctl->image));
     return rn_md_log_append(&ctl->log, batch, base_offset);
 }
@@ -148,6 +165,25 @@ rn_err_t rn_controller_apply(rn_controller_t *ctl, uint64_t base_offset,
     }
     publish(ctl, img);
     return RN_OK;
+}
+
+rn_err_t rn_controller_check(rn_controller_t *ctl, const rn_md_batch_t *batch) {
+    rn_image_t *img = NULL;
+    rn_err_t err = build(ctl, rn_image_next_offset(ctl->image), batch, &img);
+    if (err != RN_OK) {
+        RN_ERROR(MOD, "refusing a metadata batch that does not apply: %s", rn_err_name(err));
+        return err == RN_ERR_NO_MEMORY ? err : RN_ERR_INVALID;
+    }
+    rn_image_release(img);
+    return RN_OK;
+}
+
+void rn_controller_adopt(rn_controller_t *ctl, const rn_image_t *img) {
+    RN_ASSERT(ctl->quorum);
+    if (img == ctl->image) return;
+    rn_image_t *own = (rn_image_t *)(uintptr_t)img;
+    rn_image_retain(own);
+    publish(ctl, own);
 }
 
 rn_err_t rn_controller_commit(rn_controller_t *ctl, const rn_md_batch_t *batch) {

@@ -71,6 +71,7 @@ typedef struct rn_controller {
     int32_t num_partitions;
     int16_t default_replication_factor;
     bool delete_topic_enable;
+    bool quorum; /* images come from the metadata quorum, not a log of its own */
 } rn_controller_t;
 
 /* One item's outcome: a Kafka error code (RN_KERR_NONE on success) and
@@ -153,6 +154,20 @@ typedef struct rn_ctl_alter_resource {
  */
 rn_err_t rn_controller_open(rn_controller_t *ctl, rn_io_t *io, const char *metadata_dir,
                             const rn_topic_config_base_t *base, const rn_ctl_settings_t *set);
+/*
+ * With the metadata quorum (metadata/quorum.h) the controller keeps no log:
+ * it plans against the quorum's applied image, the runtime proposes the
+ * batch, and each image the quorum applies is adopted and published.
+ * img is retained, not taken over.
+ */
+rn_err_t rn_controller_init(rn_controller_t *ctl, rn_io_t *io, const rn_topic_config_base_t *base,
+                            const rn_ctl_settings_t *set, const rn_image_t *img);
+/* Publishes the quorum's newly applied image (retained). */
+void rn_controller_adopt(rn_controller_t *ctl, const rn_image_t *img);
+/* Applies a planned batch to the current image in private: RN_OK when it
+   applies, RN_ERR_INVALID when it does not (a controller bug that must never
+   reach the log). */
+rn_err_t rn_controller_check(rn_controller_t *ctl, const rn_md_batch_t *batch);
 void rn_controller_close(rn_controller_t *ctl);
 
 /* The current image, borrowed (owner thread; valid until the next apply). */

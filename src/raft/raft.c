@@ -365,6 +365,13 @@ void rn_raft_tick(rn_raft_t *r) {
     rn_raft_campaign(r, r->opts.prevote, 0);
 }
 
+void rn_raft_campaign_now(rn_raft_t *r) {
+    RN_ASSERT(!r->in_ready);
+    RN_ASSERT(rn_raft_config_has_voter(&r->config, r->opts.id));
+    if (r->role == RN_RAFT_LEADER) return;
+    rn_raft_campaign(r, r->opts.prevote, 0);
+}
+
 rn_err_t rn_raft_propose(rn_raft_t *r, const void *data, uint32_t len, uint64_t *index,
                          uint64_t *term) {
     RN_ASSERT(!r->in_ready);

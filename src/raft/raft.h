@@ -185,6 +185,10 @@ rn_err_t rn_raft_propose(rn_raft_t *r, const void *data, uint32_t len, uint64_t 
    rd.reads. RN_ERR_STALE if not leader, RN_ERR_AGAIN if this leader has not
    committed an entry of its term yet, RN_ERR_LIMIT if too many wait. */
 rn_err_t rn_raft_read_index(rn_raft_t *r, uint64_t ctx);
+/* Starts an election now instead of at the election timeout (pre-vote
+   first when enabled). Safe for any voter at any time; a sole voter becomes
+   leader at once, so a single node does not wait out a timeout at start. */
+void rn_raft_campaign_now(rn_raft_t *r);
 /* Moves leadership to target; RN_ERR_STALE if not leader, RN_ERR_INVALID if
    target is not another voter. */
 rn_err_t rn_raft_transfer(rn_raft_t *r, rn_raft_id_t target);

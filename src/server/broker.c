@@ -223,6 +223,18 @@ static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) 
     return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources, &broker->admin);
 }
 
+/* The metadata quorum of this node. Raft reserves id 0 for "none", so a
+   node's Raft id is its node id plus one. */
+static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
+    rn_md_rt_opts_t md = {
+        .node_id = (rn_raft_id_t)cfg->node_id + 1,
+        .election_timeout_ms = RN_METADATA_ELECTION_TIMEOUT_MS,
+        .request_timeout_ms = RN_ADMIN_OP_TIMEOUT_MS,
+    };
+    md.boot.voters[md.boot.voters_n++] = md.node_id;
+    return md;
+}
+
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
@@ -233,7 +245,10 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     }
     err = broker_admin_start(broker, cfg);
     if (err == RN_OK) err = broker_cores(broker, io, cfg);
-    if (err == RN_OK) err = rn_topics_open_all(node);
+    if (err == RN_OK) {
+        rn_md_rt_opts_t md = broker_metadata_opts(cfg);
+        err = rn_topics_open_all(node, &md);
+    }
     if (err == RN_OK) err = rn_group_start(node);
     if (err != RN_OK) return err;
     /* Loop 0 accepts and hands connections round-robin to every loop. */
@@ -342,7 +357,9 @@ static void broker_stop(rn_broker_t *broker) {
         rn_loop_post(&node->cores[i].loop, &broker->drain[i].mail);
     }
     broker_wait_drained(broker);
-    /* 2. Stop the loops; sync what the last turns appended. */
+    /* 2. Stop the metadata quorum while the cores can still take its last
+       answers; then stop the loops; sync what the last turns appended. */
+    rn_topics_stop_metadata(node);
     for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_loop_drain(&node->cores[i].loop);

@@ -1,0 +1,487 @@
+/*
+ * metadata_rt.c: the metadata runtime (see metadata_rt.h): the quorum's
+ * loop and ticks, images published to the node as they are applied, and
+ * admin operations planned, proposed and answered one at a time.
+ */
+#include "cluster/metadata_rt.h"
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "cluster/quorum_transport.h"
+#include "cluster/topics.h"
+#include "net/conn.h"
+#include "net/net.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOD "metadata"
+
+struct rn_md_rt {
+    rn_node_t *node;
+    rn_md_rt_opts_t opts;
+    rn_loop_t loop;
+    bool loop_ready;
+    bool thread_started;
+    rn_quorum_t *q;
+    rn_timer_t tick_timer;
+    int64_t tick_ms;
+    rn_admin_op_t *head, *tail; /* waiting to be planned */
+    rn_admin_op_t *inflight;    /* proposed, waiting for its commit */
+    rn_md_batch_t batch;
+    bool stopping; /* the loop is gone: operations fail at once */
+    rn_qt_t transport;
+    rn_net_shared_t net_shared;
+    rn_net_t *nets[1];
+    rn_net_t net; /* the controller listener and its connections */
+    bool net_ready;
+    uint16_t port_bound;
+    /* Start-up waits on this until the node has caught up. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool caught_up;
+};
+
+/* ---- answering ---- */
+
+static size_t rt_result_stride(rn_admin_kind_t kind) {
+    return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
+               ? sizeof(rn_ctl_topic_result_t)
+               : sizeof(rn_ctl_result_t);
+}
+
+static rn_ctl_result_t *rt_result(rn_admin_op_t *op, int32_t n) {
+    return (rn_ctl_result_t *)(void *)((char *)op->results +
+                                       rt_result_stride(op->kind) * (size_t)n);
+}
+
+/* Every item the plan accepted gets code instead (the change did not land). */
+static void rt_fail_successes(rn_admin_op_t *op, int16_t code, const char *message) {
+    for (int32_t n = 0; n < op->count; n++) {
+        rn_ctl_result_t *res = rt_result(op, n);
+        if (res->error_code != RN_KERR_NONE) continue;
+        res->error_code = code;
+        snprintf(res->message, sizeof res->message, "%s", message);
+    }
+}
+
+/* Before any plan: every item gets code. */
+static void rt_fail_all(rn_admin_op_t *op, int16_t code, const char *message) {
+    for (int32_t n = 0; n < op->count; n++) {
+        rn_ctl_result_t *res = rt_result(op, n);
+        memset(res, 0, rt_result_stride(op->kind));
+        res->error_code = code;
+        snprintf(res->message, sizeof res->message, "%s", message);
+    }
+}
+
+static void rt_reply_arrived(rn_mail_t *mail) {
+    rn_admin_op_t *op = (rn_admin_op_t *)mail;
+    op->done(op);
+}
+
+static void rt_log_created(const rn_admin_op_t *op) {
+    if (op->kind != RN_ADMIN_CREATE_TOPICS || op->validate_only) return;
+    const rn_ctl_new_topic_t *topics = op->items;
+    const rn_ctl_topic_result_t *results = op->results;
+    for (int32_t i = 0; i < op->count; i++)
+        if (results[i].result.error_code == RN_KERR_NONE)
+            RN_INFO("topics", "created %.*s with %d partition(s)", (int)topics[i].name.len,
+                    topics[i].name.ptr, results[i].num_partitions);
+}
+
+static void rt_complete(rn_admin_op_t *op) {
+    rt_log_created(op);
+    if (!op->reply_loop) {
+        op->done(op);
+        return;
+    }
+    op->mail.fn = rt_reply_arrived;
+    rn_loop_post(op->reply_loop, &op->mail);
+}
+
+/* ---- planning ---- */
+
+static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    rn_controller_t *ctl = &rt->node->controller;
+    rn_md_batch_reset(&rt->batch);
+    switch (op->kind) {
+    case RN_ADMIN_CREATE_TOPICS:
+        rn_controller_plan_create_topics(ctl, op->items, op->count, &rt->batch, op->results);
+        break;
+    case RN_ADMIN_DELETE_TOPICS:
+        rn_controller_plan_delete_topics(ctl, op->items, op->count, &rt->batch, op->results);
+        break;
+    case RN_ADMIN_CREATE_PARTITIONS:
+        rn_controller_plan_create_partitions(ctl, op->items, op->count, &rt->batch, op->results);
+        break;
+    case RN_ADMIN_ALTER_CONFIGS:
+        rn_controller_plan_alter_configs(ctl, op->items, op->count, op->incremental, &rt->batch,
+                                         op->results);
+        break;
+    }
+}
+
+/* Plans op and proposes its records; answers it at once when there is
+   nothing to commit or the proposal fails. */
+static void rt_start_op(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    rt_plan(rt, op);
+    if (op->validate_only || rt->batch.count == 0) {
+        rt_complete(op);
+        return;
+    }
+    rn_err_t err = rn_controller_check(&rt->node->controller, &rt->batch);
+    if (err == RN_OK) err = rn_quorum_propose(rt->q, &rt->batch, &op->index, &op->term);
+    if (err == RN_OK) {
+        rt->inflight = op;
+        return;
+    }
+    char message[RN_CTL_MESSAGE_BYTES];
+    snprintf(message, sizeof message, "The metadata change could not be proposed: %s.",
+             rn_err_name(err));
+    rt_fail_successes(
+        op, err == RN_ERR_STALE ? RN_KERR_NOT_CONTROLLER : RN_KERR_UNKNOWN_SERVER_ERROR, message);
+    rt_complete(op);
+}
+
+/* Whether plans made now see every committed change: this node leads and
+   has applied its whole log (a new leader's own first entry included). */
+static bool rt_may_plan(const rn_md_rt_t *rt) {
+    const rn_raft_t *r = rn_quorum_raft(rt->q);
+    return rn_raft_role(r) == RN_RAFT_LEADER && rn_quorum_caught_up(rt->q) &&
+           rn_raft_applied(r) == rn_raft_last_index(r);
+}
+
+static void rt_check_inflight(rn_md_rt_t *rt) {
+    rn_admin_op_t *op = rt->inflight;
+    if (!op) return;
+    int outcome = rn_quorum_outcome(rt->q, op->index, op->term);
+    if (outcome == 0 && rt->loop.now_ms < op->deadline_ms) return;
+    rt->inflight = NULL;
+    if (outcome < 0)
+        rt_fail_successes(op, RN_KERR_NOT_CONTROLLER,
+                          "The controller lost its leadership before the change committed.");
+    else if (outcome == 0)
+        rt_fail_successes(op, RN_KERR_REQUEST_TIMED_OUT,
+                          "The metadata change did not commit in time.");
+    rt_complete(op);
+}
+
+/* Moves the queue along: answers the op in flight once decided, then
+   plans the next ones while this node may. */
+static void rt_pump(rn_md_rt_t *rt) {
+    if (rt->stopping) return;
+    rt_check_inflight(rt);
+    while (!rt->inflight && rt->head) {
+        rn_admin_op_t *op = rt->head;
+        bool may = rt_may_plan(rt);
+        if (!may && rt->loop.now_ms < op->deadline_ms &&
+            rn_raft_leader(rn_quorum_raft(rt->q)) == RN_RAFT_ID_NONE)
+            return; /* an election is on: wait for its outcome */
+        rt->head = op->next;
+        if (!rt->head) rt->tail = NULL;
+        op->next = NULL;
+        if (may) {
+            rt_start_op(rt, op);
+        } else {
+            rt_fail_all(op, RN_KERR_NOT_CONTROLLER, "This node is not the active controller.");
+            rt_complete(op);
+        }
+    }
+}
+
+/* ---- the quorum's hooks and ticks ---- */
+
+static void rt_signal_caught_up(rn_md_rt_t *rt) {
+    if (rt->caught_up || !rn_quorum_caught_up(rt->q)) return;
+    pthread_mutex_lock(&rt->lock);
+    rt->caught_up = true;
+    pthread_cond_broadcast(&rt->cond);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+/* A committed change: publish the image and make the partitions match. */
+static void rt_applied(void *ctx) {
+    rn_md_rt_t *rt = ctx;
+    rn_node_t *node = rt->node;
+    pthread_mutex_lock(&node->admin_lock);
+    rn_controller_adopt(&node->controller, rn_quorum_image(rt->q));
+    rn_topics_reconcile(node);
+    pthread_mutex_unlock(&node->admin_lock);
+}
+
+/* After every input: a failed quorum stops the node's metadata for good. */
+static void rt_after(rn_md_rt_t *rt, rn_err_t err) {
+    if (err != RN_OK) {
+        RN_ERROR(MOD,
+                 "the metadata log failed (%s): no metadata change is possible until a "
+                 "restart",
+                 rn_err_name(err));
+    }
+    rt_signal_caught_up(rt);
+    rt_pump(rt);
+}
+
+static void rt_tick(rn_timer_t *timer) {
+    rn_md_rt_t *rt = (rn_md_rt_t *)((char *)timer - offsetof(rn_md_rt_t, tick_timer));
+    rn_err_t err = rn_quorum_failed(rt->q);
+    if (err == RN_OK) {
+        err = rn_quorum_tick(rt->q);
+        rt_after(rt, err);
+    }
+    rn_loop_timer_start(&rt->loop, &rt->tick_timer, rt->tick_ms);
+}
+
+/* ---- the controller listener ---- */
+
+static void rt_send(void *ctx, const rn_raft_msg_t *msg) {
+    rn_md_rt_t *rt = ctx;
+    rn_qt_send(&rt->transport, msg);
+}
+
+/* Bytes of the request header v1 at the start of a frame (key, version,
+   correlation id, client id), or 0 when it does not fit. */
+static size_t rt_header_bytes(const rn_req_t *req) {
+    if (req->frame_len < 10) return 0;
+    int16_t id_len = (int16_t)rn_be16_get(req->frame + 8);
+    size_t bytes = 10 + (id_len > 0 ? (size_t)id_len : 0);
+    return bytes <= req->frame_len ? bytes : 0;
+}
+
+static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
+    static rn_raft_entry_t entries[RN_RAFT_APPEND_ENTRIES_MAX]; /* metadata loop only */
+    size_t header = rt_header_bytes(req);
+    rn_raft_msg_t msg;
+    rn_err_t err = header ? rn_qt_decode(&rt->transport, req->frame + header,
+                                         req->frame_len - header, &msg, entries)
+                          : RN_ERR_CORRUPT;
+    if (err == RN_OK && (msg.to != rn_raft_id(rn_quorum_raft(rt->q)) || msg.from == msg.to))
+        err = RN_ERR_INVALID;
+    if (err != RN_OK) {
+        char why[96];
+        snprintf(why, sizeof why, "bad raft message: %s", rn_err_name(err));
+        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED, why);
+    } else if (rn_quorum_failed(rt->q) == RN_OK) {
+        rt_after(rt, rn_quorum_step(rt->q, &msg));
+    }
+    req->no_response = 1;
+    rn_req_finish(req);
+}
+
+/* Only Raft and controller requests are served on this listener. */
+static void rt_on_request(void *ctx, rn_req_t *req) {
+    rn_md_rt_t *rt = ctx;
+    if (req->api_key == RN_API_RAFT_MESSAGE) {
+        rt_raft_message(rt, req);
+    } else if (rt->opts.on_request) {
+        rt->opts.on_request(rt, req);
+    } else {
+        rn_conn_close_as(req->conn, RN_NET_LOG_UNKNOWN_API, "not a controller request");
+        req->no_response = 1;
+        rn_req_finish(req);
+    }
+}
+
+static rn_err_t rt_listen(rn_md_rt_t *rt) {
+    rn_net_shared_init(&rt->net_shared);
+    rt->net_shared.limits = (rn_net_limits_t){RN_RAFT_MSG_BYTES_MAX + 1024,
+                                              RN_CONTROLLER_CONNECTIONS_MAX,
+                                              RN_CONN_IDLE_MS_DEFAULT,
+                                              (int64_t)RN_RAFT_MSG_BYTES_MAX * 4,
+                                              0};
+    rt->nets[0] = &rt->net;
+    rt->net_shared.nets = rt->nets;
+    rt->net_shared.net_count = 1;
+    rt->net_shared.on_request = rt_on_request;
+    rn_err_t err = rn_net_init(&rt->net, &rt->loop, &rt->net_shared, rt);
+    rt->net_ready = err == RN_OK;
+    if (err == RN_OK) err = rn_net_listen(&rt->net, rt->opts.listen_host, rt->opts.listen_port,
+                                          &rt->port_bound);
+    if (err != RN_OK)
+        RN_ERROR(MOD, "cannot listen for controllers on %s:%u: %s", rt->opts.listen_host,
+                 (unsigned)rt->opts.listen_port, rn_err_name(err));
+    return err;
+}
+
+/* The transport to every other voter. */
+static rn_err_t rt_peers(rn_md_rt_t *rt) {
+    rn_qt_init(&rt->transport, &rt->loop, rt->node->cluster_id);
+    for (int i = 0; i < rt->opts.voter_count; i++) {
+        const rn_md_voter_t *v = &rt->opts.voters[i];
+        if (v->id == rt->opts.node_id) continue;
+        rn_err_t err = rn_qt_peer_set(&rt->transport, v->id, v->host, v->port);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt) { return rt->q; }
+rn_node_t *rn_md_rt_node(rn_md_rt_t *rt) { return rt->node; }
+rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->loop; }
+uint16_t rn_md_rt_port(const rn_md_rt_t *rt) { return rt->port_bound; }
+
+/* ---- submitting ---- */
+
+static void rt_arrived(rn_mail_t *mail) {
+    rn_admin_op_t *op = (rn_admin_op_t *)mail;
+    rn_md_rt_t *rt = op->rt;
+    op->next = NULL;
+    op->deadline_ms = rt->loop.now_ms + rt->opts.request_timeout_ms;
+    if (rt->tail)
+        rt->tail->next = op;
+    else
+        rt->head = op;
+    rt->tail = op;
+    rt_pump(rt);
+}
+
+void rn_md_rt_submit(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    RN_ASSERT(op->done != NULL);
+    RN_ASSERT(op->count >= 0);
+    op->rt = rt;
+    op->mail.fn = rt_arrived;
+    rn_loop_post(&rt->loop, &op->mail);
+}
+
+typedef struct rt_waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+} rt_waiter_t;
+
+static void rt_waiter_done(rn_admin_op_t *op) {
+    rt_waiter_t *w = op->ctx;
+    pthread_mutex_lock(&w->lock);
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void rn_md_rt_run(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    rt_waiter_t w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    op->reply_loop = NULL;
+    op->done = rt_waiter_done;
+    op->ctx = &w;
+    rn_md_rt_submit(rt, op);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done) pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+}
+
+/* ---- start and stop ---- */
+
+static bool rt_sole_voter(const rn_md_rt_t *rt) {
+    const rn_raft_t *r = rn_quorum_raft(rt->q);
+    const rn_raft_config_t *cfg = rn_raft_config(r);
+    return cfg->voters_n == 1 && cfg->voters[0] == rn_raft_id(r);
+}
+
+static rn_err_t rt_open(rn_md_rt_t *rt) {
+    rn_node_t *node = rt->node;
+    rn_quorum_opts_t qo = {
+        .io = node->io,
+        .metadata_dir = node->settings.metadata_dir,
+        .id = rt->opts.node_id,
+        .boot = rt->opts.boot,
+        .election_ticks = RN_RAFT_ELECTION_TICKS_DEFAULT,
+        .heartbeat_ticks = RN_RAFT_HEARTBEAT_TICKS_DEFAULT,
+        .seed = rn_io_random(node->io),
+        .base = node->settings.topic_base,
+    };
+    rn_quorum_hooks_t hooks = {.ctx = rt, .send = rt_send, .applied = rt_applied};
+    rn_err_t err = rn_quorum_open(&qo, &hooks, &rt->q);
+    if (err != RN_OK) return err;
+    rn_ctl_settings_t set = {node->settings.node_id,
+                             NULL,
+                             0,
+                             node->settings.num_partitions,
+                             node->settings.default_replication_factor,
+                             node->settings.delete_topic_enable};
+    err = rn_controller_init(&node->controller, node->io, node->settings.topic_base, &set,
+                             rn_quorum_image(rt->q));
+    if (err != RN_OK) return err;
+    /* A sole voter need not wait out an election timeout. */
+    if (rt_sole_voter(rt)) err = rn_quorum_campaign(rt->q);
+    return err;
+}
+
+static void rt_wait_caught_up(rn_md_rt_t *rt) {
+    pthread_mutex_lock(&rt->lock);
+    while (!rt->caught_up) pthread_cond_wait(&rt->cond, &rt->lock);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t **out) {
+    RN_ASSERT(opts->election_timeout_ms >= RN_RAFT_ELECTION_TICKS_DEFAULT);
+    rn_md_rt_t *rt = calloc(1, sizeof *rt);
+    if (!rt) return RN_ERR_NO_MEMORY;
+    rt->node = node;
+    rt->opts = *opts;
+    rt->tick_ms = opts->election_timeout_ms / RN_RAFT_ELECTION_TICKS_DEFAULT;
+    rn_md_batch_init(&rt->batch);
+    pthread_mutex_init(&rt->lock, NULL);
+    pthread_cond_init(&rt->cond, NULL);
+    rn_err_t err = rn_loop_init(&rt->loop, node->io, node->core_count);
+    rt->loop_ready = err == RN_OK;
+    if (err == RN_OK) err = rt_peers(rt);
+    if (err == RN_OK && rt->opts.listen_port) err = rt_listen(rt);
+    if (err == RN_OK) err = rt_open(rt);
+    if (err == RN_OK) {
+        rt_signal_caught_up(rt);
+        rn_timer_init(&rt->tick_timer, rt_tick);
+        rn_loop_timer_start(&rt->loop, &rt->tick_timer, rt->tick_ms);
+        err = rn_loop_start_thread(&rt->loop);
+        rt->thread_started = err == RN_OK;
+    }
+    if (err != RN_OK) {
+        rn_md_rt_stop(rt);
+        return err;
+    }
+    if (!rt->caught_up)
+        RN_INFO(MOD, "node %d: waiting for the metadata quorum", (int)opts->node_id);
+    rt_wait_caught_up(rt);
+    *out = rt;
+    return RN_OK;
+}
+
+static void rt_fail_queued(rn_md_rt_t *rt) {
+    rn_admin_op_t *ops[2] = {rt->inflight, rt->head};
+    rt->inflight = NULL;
+    rt->head = rt->tail = NULL;
+    if (ops[0]) {
+        rt_fail_successes(ops[0], RN_KERR_NOT_CONTROLLER, "The node is stopping.");
+        rt_complete(ops[0]);
+    }
+    for (rn_admin_op_t *op = ops[1], *next; op; op = next) {
+        next = op->next;
+        rt_fail_all(op, RN_KERR_NOT_CONTROLLER, "The node is stopping.");
+        rt_complete(op);
+    }
+}
+
+void rn_md_rt_stop(rn_md_rt_t *rt) {
+    if (!rt) return;
+    if (rt->thread_started) {
+        rn_loop_stop(&rt->loop);
+        rn_loop_join(&rt->loop);
+    }
+    if (rt->loop_ready) {
+        /* Operations that arrived during the stop are queued by the drain,
+           then answered with the rest. */
+        rt->stopping = true;
+        if (rt->net_ready) rn_net_shutdown(&rt->net);
+        rn_qt_close(&rt->transport);
+        rn_loop_drain(&rt->loop);
+        rt_fail_queued(rt);
+        rn_loop_destroy(&rt->loop);
+    }
+    rn_quorum_close(rt->q);
+    rn_md_batch_free(&rt->batch);
+    pthread_mutex_destroy(&rt->lock);
+    pthread_cond_destroy(&rt->cond);
+    free(rt);
+}

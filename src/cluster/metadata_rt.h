@@ -1,0 +1,111 @@
+/*
+ * metadata_rt.h: the node's metadata runtime: the quorum (metadata/quorum.h)
+ * on a thread and loop of its own, and the admin operations that change
+ * metadata through it.
+ *
+ * Why a thread of its own: committing metadata means writing and syncing the
+ * Raft log and waiting for other voters; none of that may hold up a core
+ * serving produce and fetch. Cores submit an operation by mail and get it
+ * back by mail once its records are committed and applied (or refused).
+ *
+ * What it owns: the quorum, its loop and thread, the queue of operations.
+ * Operations are validated and planned one at a time against the applied
+ * image, and only once this node leads and has applied its whole log, so a
+ * plan never races a committed change it has not seen.
+ *
+ * What it must never do: touch a partition (the reconciliation it triggers
+ * does, under the node's admin lock) or block on a core.
+ */
+#ifndef RN_CLUSTER_METADATA_RT_H
+#define RN_CLUSTER_METADATA_RT_H
+
+#include "cluster/node.h"
+#include "metadata/controller.h"
+#include "metadata/quorum.h"
+#include "net/request.h"
+
+#include <stdbool.h>
+
+typedef enum rn_admin_kind {
+    RN_ADMIN_CREATE_TOPICS = 0, /* items: rn_ctl_new_topic_t, results: rn_ctl_topic_result_t */
+    RN_ADMIN_DELETE_TOPICS,     /* items: rn_ctl_delete_topic_t, results: rn_ctl_topic_result_t */
+    RN_ADMIN_CREATE_PARTITIONS, /* items: rn_ctl_new_partitions_t, results: rn_ctl_result_t */
+    RN_ADMIN_ALTER_CONFIGS,     /* items: rn_ctl_alter_resource_t, results: rn_ctl_result_t */
+} rn_admin_kind_t;
+
+typedef struct rn_admin_op rn_admin_op_t;
+typedef struct rn_md_rt rn_md_rt_t;
+typedef void (*rn_admin_done_fn)(rn_admin_op_t *op);
+
+/*
+ * One admin operation. The submitter owns the struct, the items and the
+ * results array, all of which must live until done runs. done runs exactly
+ * once, on reply_loop's thread (or, when reply_loop is NULL, on the metadata
+ * thread: only for waiters that are not loops).
+ */
+struct rn_admin_op {
+    rn_mail_t mail; /* private: carries the op there and back */
+    rn_admin_kind_t kind;
+    bool validate_only;
+    bool incremental; /* ALTER_CONFIGS: IncrementalAlterConfigs */
+    const void *items;
+    int32_t count;
+    void *results;
+    rn_loop_t *reply_loop;
+    rn_admin_done_fn done;
+    void *ctx;
+    /* private */
+    struct rn_md_rt *rt;
+    rn_admin_op_t *next;
+    uint64_t index, term;
+    int64_t deadline_ms;
+};
+
+typedef struct rn_md_rt rn_md_rt_t;
+
+/* A voter's controller listener. */
+typedef struct rn_md_voter {
+    rn_raft_id_t id;
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1];
+    uint16_t port;
+} rn_md_voter_t;
+
+/* Requests on the controller listener other than Raft messages (ApiVersions,
+   DescribeQuorum, broker registration and heartbeats), run on the metadata
+   loop; the server layer hands the handlers' one in at start. */
+typedef void (*rn_md_request_fn)(rn_md_rt_t *rt, rn_req_t *req);
+
+typedef struct rn_md_rt_opts {
+    rn_raft_id_t node_id;
+    rn_raft_config_t boot; /* voters of a new quorum */
+    /* controller.quorum.voters with their addresses; none: a sole voter. */
+    rn_md_voter_t voters[RN_RAFT_NODES_MAX];
+    int voter_count;
+    /* The controller listener to open (port 0: none, the single node). */
+    char listen_host[RN_CONFIG_HOST_BYTES_MAX + 1];
+    uint16_t listen_port;
+    rn_md_request_fn on_request;
+    int64_t election_timeout_ms;
+    int64_t request_timeout_ms; /* an operation not committed by then fails */
+} rn_md_rt_opts_t;
+
+/* Opens the quorum and the controller on top of it and starts the thread;
+   returns once this node has applied every committed record it can learn
+   of (a sole voter: at once), so partitions open from a current image. */
+rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t **out);
+/* Stops the thread; operations still queued fail. */
+void rn_md_rt_stop(rn_md_rt_t *rt);
+
+/* From any thread. */
+void rn_md_rt_submit(rn_md_rt_t *rt, rn_admin_op_t *op);
+/* Submits and waits; never from a loop thread. */
+void rn_md_rt_run(rn_md_rt_t *rt, rn_admin_op_t *op);
+
+/* For the controller listener's handlers, on the metadata loop. */
+rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt);
+rn_node_t *rn_md_rt_node(rn_md_rt_t *rt);
+rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt);
+/* The controller listener's bound port (0: none). */
+uint16_t rn_md_rt_port(const rn_md_rt_t *rt);
+
+#endif

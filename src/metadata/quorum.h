@@ -1,0 +1,101 @@
+/*
+ * quorum.h: the replicated metadata log: a Raft node whose log is the
+ * metadata log (`__cluster_metadata-0`), and the image its committed records
+ * build.
+ *
+ * What it does: opens the Raft store in the metadata folder (moving a log
+ * written by a release before the quorum into it first), runs the Raft
+ * driver loop in the safe order (persist, send, apply), applies every
+ * committed entry's records to the metadata image, takes and installs
+ * snapshots of the image, and accepts proposals of record batches.
+ *
+ * What it owns: the Raft node and its store, the applied image (one
+ * reference) and the snapshot writer's scratch.
+ *
+ * What it must never do: any I/O except through rn_io_t and the hooks; read
+ * a clock (time comes in as ticks); apply an entry before it is committed;
+ * carry on after a failed write (it reports the failure and the node must
+ * stop and restart from disk). One thread drives a quorum.
+ *
+ * Entry data of a NORMAL entry is one metadata batch:
+ *
+ *   offset size  field
+ *   0      4     record_count (big-endian)
+ *   4      ...   records, as records.h draws a batch body
+ *
+ * A record's metadata offset is its position among every record applied
+ * since the log began, so every node gives it the same offset (the broker
+ * epoch of a registration is its record's offset, as in KRaft).
+ */
+#ifndef RN_METADATA_QUORUM_H
+#define RN_METADATA_QUORUM_H
+
+#include "base/limits.h"
+#include "io/io.h"
+#include "metadata/image.h"
+#include "metadata/records.h"
+#include "raft/raft.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct rn_quorum rn_quorum_t;
+
+typedef struct rn_quorum_hooks {
+    void *ctx;
+    /* Sends one message to msg->to; loss is fine (Raft retries). */
+    void (*send)(void *ctx, const rn_raft_msg_t *msg);
+    /* Committed records changed the image (rn_quorum_image). */
+    void (*applied)(void *ctx);
+} rn_quorum_hooks_t;
+
+typedef struct rn_quorum_opts {
+    rn_io_t *io;
+    /* The metadata folder (metadata.log.dir); the log lives in its
+       __cluster_metadata-0 subfolder. */
+    const char *metadata_dir;
+    rn_raft_id_t id;
+    /* Voters a new quorum starts with; unused once the store holds state. */
+    rn_raft_config_t boot;
+    uint32_t election_ticks;
+    uint32_t heartbeat_ticks;
+    uint64_t seed;
+    const rn_topic_config_base_t *base; /* borrowed; outlives the quorum */
+} rn_quorum_opts_t;
+
+/* Opens the store (recovering after a crash) and the Raft node. The image
+   holds the snapshot's records; committed entries after it are applied as
+   the leader confirms them. */
+rn_err_t rn_quorum_open(const rn_quorum_opts_t *opts, const rn_quorum_hooks_t *hooks,
+                        rn_quorum_t **out);
+void rn_quorum_close(rn_quorum_t *q);
+
+/* Inputs; each runs the driver loop. RN_OK, or the persistence error after
+   which the quorum is failed (every later call returns it). */
+rn_err_t rn_quorum_tick(rn_quorum_t *q);
+rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg);
+/* Starts an election now (a voter may at any time); a sole voter becomes
+   leader at once instead of after an election timeout. */
+rn_err_t rn_quorum_campaign(rn_quorum_t *q);
+/* Proposes one batch; *index and *term name its entry, committed when
+   rn_quorum_committed(q, index, term) says so. RN_ERR_STALE: not the leader
+   (or not yet able to propose), RN_ERR_TOO_LARGE: over one entry. */
+rn_err_t rn_quorum_propose(rn_quorum_t *q, const rn_md_batch_t *batch, uint64_t *index,
+                           uint64_t *term);
+
+/* 1: the entry (index, term) is applied; 0: not yet; -1: it never will be
+   (another entry took its index). */
+int rn_quorum_outcome(const rn_quorum_t *q, uint64_t index, uint64_t term);
+
+/* The applied image, borrowed until the next input. */
+const rn_image_t *rn_quorum_image(const rn_quorum_t *q);
+/* Whether this node has applied everything committed that it knows of
+   (a leader: its own commit; a follower: the leader's last commit). */
+bool rn_quorum_caught_up(const rn_quorum_t *q);
+const rn_raft_t *rn_quorum_raft(const rn_quorum_t *q);
+rn_err_t rn_quorum_failed(const rn_quorum_t *q);
+
+/* Entry data of a batch, for the tests. */
+size_t rn_quorum_entry_encode(const rn_md_batch_t *batch, uint8_t *out, size_t cap);
+
+#endif
