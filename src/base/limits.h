@@ -327,6 +327,9 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* Raft messages queued for one peer; a peer that stops reading loses the
    rest, which Raft resends once it answers again. */
 #define RN_QT_PEER_QUEUE_MAX 256
+/* The client id a node forwards its clients' admin requests with; a
+   request carrying it is never forwarded again (no loops between nodes). */
+#define RN_FORWARD_CLIENT_ID "runnel-forward"
 /* Topic auto-creations under way at once (Metadata for unknown topics);
    past it a request is not turned into one more: its client asks again. */
 #define RN_AUTO_CREATES_MAX 64

@@ -22,7 +22,7 @@
 struct rn_md_rt {
     rn_node_t *node;
     rn_md_rt_opts_t opts;
-    rn_loop_t loop;
+    rn_core_t core; /* the loop, and what handlers on the controller listener see */
     bool loop_ready;
     bool thread_started;
     rn_quorum_t *q;
@@ -83,7 +83,7 @@ static void rt_reply_arrived(rn_mail_t *mail) {
 }
 
 static void rt_log_created(const rn_admin_op_t *op) {
-    if (op->kind != RN_ADMIN_CREATE_TOPICS || op->validate_only) return;
+    if (op->kind != RN_ADMIN_CREATE_TOPICS || op->validate_only || op->forwarded) return;
     const rn_ctl_new_topic_t *topics = op->items;
     const rn_ctl_topic_result_t *results = op->results;
     for (int32_t i = 0; i < op->count; i++)
@@ -158,7 +158,7 @@ static void rt_check_inflight(rn_md_rt_t *rt) {
     rn_admin_op_t *op = rt->inflight;
     if (!op) return;
     int outcome = rn_quorum_outcome(rt->q, op->index, op->term);
-    if (outcome == 0 && rt->loop.now_ms < op->deadline_ms) return;
+    if (outcome == 0 && rt->core.loop.now_ms < op->deadline_ms) return;
     rt->inflight = NULL;
     if (outcome < 0)
         rt_fail_successes(op, RN_KERR_NOT_CONTROLLER,
@@ -169,6 +169,37 @@ static void rt_check_inflight(rn_md_rt_t *rt) {
     rt_complete(op);
 }
 
+/* ---- forwarding to the leader ---- */
+
+static void rt_forward_done(void *ctx, rn_err_t err, const uint8_t *body, size_t len) {
+    rn_admin_op_t *op = ctx;
+    if (err == RN_OK) {
+        op->forwarded = malloc(len ? len : 1);
+        RN_ASSERT(op->forwarded != NULL);
+        if (len) memcpy(op->forwarded, body, len);
+        op->forwarded_len = len;
+    } else {
+        rt_fail_all(op, RN_KERR_NOT_CONTROLLER,
+                    "The active controller could not be reached; try again.");
+    }
+    rt_complete(op);
+}
+
+/* Sends op's request to the leader as the client sent it; true when sent. */
+static bool rt_forward(rn_md_rt_t *rt, rn_admin_op_t *op, rn_raft_id_t leader) {
+    if (op->no_forward || op->api_key == 0) return false;
+    rn_qt_peer_t *peer = rn_qt_peer(&rt->transport, leader);
+    if (!peer) return false;
+    int64_t left_ms = op->deadline_ms - rt->core.loop.now_ms;
+    rn_client_call_t call = {.api_key = op->api_key,
+                             .api_version = op->api_version,
+                             .body = op->raw,
+                             .timeout_ms = left_ms > 0 ? left_ms : 1,
+                             .done = rt_forward_done,
+                             .ctx = op};
+    return rn_client_send(&peer->client, &call) == RN_OK;
+}
+
 /* Moves the queue along: answers the op in flight once decided, then
    plans the next ones while this node may. */
 static void rt_pump(rn_md_rt_t *rt) {
@@ -177,14 +208,17 @@ static void rt_pump(rn_md_rt_t *rt) {
     while (!rt->inflight && rt->head) {
         rn_admin_op_t *op = rt->head;
         bool may = rt_may_plan(rt);
-        if (!may && rt->loop.now_ms < op->deadline_ms &&
+        if (!may && rt->core.loop.now_ms < op->deadline_ms &&
             rn_raft_leader(rn_quorum_raft(rt->q)) == RN_RAFT_ID_NONE)
             return; /* an election is on: wait for its outcome */
         rt->head = op->next;
         if (!rt->head) rt->tail = NULL;
         op->next = NULL;
+        rn_raft_id_t leader = rn_raft_leader(rn_quorum_raft(rt->q));
         if (may) {
             rt_start_op(rt, op);
+        } else if (leader != rn_raft_id(rn_quorum_raft(rt->q)) && rt_forward(rt, op, leader)) {
+            continue; /* answered when the leader answers */
         } else {
             rt_fail_all(op, RN_KERR_NOT_CONTROLLER, "This node is not the active controller.");
             rt_complete(op);
@@ -231,7 +265,7 @@ static void rt_tick(rn_timer_t *timer) {
         err = rn_quorum_tick(rt->q);
         rt_after(rt, err);
     }
-    rn_loop_timer_start(&rt->loop, &rt->tick_timer, rt->tick_ms);
+    rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);
 }
 
 /* ---- the controller listener ---- */
@@ -276,7 +310,7 @@ static void rt_on_request(void *ctx, rn_req_t *req) {
     if (req->api_key == RN_API_RAFT_MESSAGE) {
         rt_raft_message(rt, req);
     } else if (rt->opts.on_request) {
-        rt->opts.on_request(rt, req);
+        rt->opts.on_request(&rt->core, req);
     } else {
         rn_conn_close_as(req->conn, RN_NET_LOG_UNKNOWN_API, "not a controller request");
         req->no_response = 1;
@@ -286,19 +320,17 @@ static void rt_on_request(void *ctx, rn_req_t *req) {
 
 static rn_err_t rt_listen(rn_md_rt_t *rt) {
     rn_net_shared_init(&rt->net_shared);
-    rt->net_shared.limits = (rn_net_limits_t){RN_RAFT_MSG_BYTES_MAX + 1024,
-                                              RN_CONTROLLER_CONNECTIONS_MAX,
-                                              RN_CONN_IDLE_MS_DEFAULT,
-                                              (int64_t)RN_RAFT_MSG_BYTES_MAX * 4,
-                                              0};
+    rt->net_shared.limits =
+        (rn_net_limits_t){RN_RAFT_MSG_BYTES_MAX + 1024, RN_CONTROLLER_CONNECTIONS_MAX,
+                          RN_CONN_IDLE_MS_DEFAULT, (int64_t)RN_RAFT_MSG_BYTES_MAX * 4, 0};
     rt->nets[0] = &rt->net;
     rt->net_shared.nets = rt->nets;
     rt->net_shared.net_count = 1;
     rt->net_shared.on_request = rt_on_request;
-    rn_err_t err = rn_net_init(&rt->net, &rt->loop, &rt->net_shared, rt);
+    rn_err_t err = rn_net_init(&rt->net, &rt->core.loop, &rt->net_shared, rt);
     rt->net_ready = err == RN_OK;
-    if (err == RN_OK) err = rn_net_listen(&rt->net, rt->opts.listen_host, rt->opts.listen_port,
-                                          &rt->port_bound);
+    if (err == RN_OK)
+        err = rn_net_listen(&rt->net, rt->opts.listen_host, rt->opts.listen_port, &rt->port_bound);
     if (err != RN_OK)
         RN_ERROR(MOD, "cannot listen for controllers on %s:%u: %s", rt->opts.listen_host,
                  (unsigned)rt->opts.listen_port, rn_err_name(err));
@@ -307,7 +339,7 @@ static rn_err_t rt_listen(rn_md_rt_t *rt) {
 
 /* The transport to every other voter. */
 static rn_err_t rt_peers(rn_md_rt_t *rt) {
-    rn_qt_init(&rt->transport, &rt->loop, rt->node->cluster_id);
+    rn_qt_init(&rt->transport, &rt->core.loop, rt->opts.cluster_id ? rt->opts.cluster_id : "");
     for (int i = 0; i < rt->opts.voter_count; i++) {
         const rn_md_voter_t *v = &rt->opts.voters[i];
         if (v->id == rt->opts.node_id) continue;
@@ -319,7 +351,7 @@ static rn_err_t rt_peers(rn_md_rt_t *rt) {
 
 rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt) { return rt->q; }
 rn_node_t *rn_md_rt_node(rn_md_rt_t *rt) { return rt->node; }
-rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->loop; }
+rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->core.loop; }
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt) { return rt->port_bound; }
 
 /* ---- submitting ---- */
@@ -328,7 +360,7 @@ static void rt_arrived(rn_mail_t *mail) {
     rn_admin_op_t *op = (rn_admin_op_t *)mail;
     rn_md_rt_t *rt = op->rt;
     op->next = NULL;
-    op->deadline_ms = rt->loop.now_ms + rt->opts.request_timeout_ms;
+    op->deadline_ms = rt->core.loop.now_ms + rt->opts.request_timeout_ms;
     if (rt->tail)
         rt->tail->next = op;
     else
@@ -342,7 +374,7 @@ void rn_md_rt_submit(rn_md_rt_t *rt, rn_admin_op_t *op) {
     RN_ASSERT(op->count >= 0);
     op->rt = rt;
     op->mail.fn = rt_arrived;
-    rn_loop_post(&rt->loop, &op->mail);
+    rn_loop_post(&rt->core.loop, &op->mail);
 }
 
 typedef struct rt_waiter {
@@ -425,7 +457,9 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     rn_md_batch_init(&rt->batch);
     pthread_mutex_init(&rt->lock, NULL);
     pthread_cond_init(&rt->cond, NULL);
-    rn_err_t err = rn_loop_init(&rt->loop, node->io, node->core_count);
+    rn_err_t err = rn_loop_init(&rt->core.loop, node->io, node->core_count);
+    rt->core.id = -1; /* not one of the node's cores: it owns no partition */
+    rt->core.node = node;
     rt->loop_ready = err == RN_OK;
     if (err == RN_OK) err = rt_peers(rt);
     if (err == RN_OK && rt->opts.listen_port) err = rt_listen(rt);
@@ -433,8 +467,8 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     if (err == RN_OK) {
         rt_signal_caught_up(rt);
         rn_timer_init(&rt->tick_timer, rt_tick);
-        rn_loop_timer_start(&rt->loop, &rt->tick_timer, rt->tick_ms);
-        err = rn_loop_start_thread(&rt->loop);
+        rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);
+        err = rn_loop_start_thread(&rt->core.loop);
         rt->thread_started = err == RN_OK;
     }
     if (err != RN_OK) {
@@ -442,7 +476,7 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
         return err;
     }
     if (!rt->caught_up)
-        RN_INFO(MOD, "node %d: waiting for the metadata quorum", (int)opts->node_id);
+        RN_INFO(MOD, "node %d: waiting for the metadata quorum", (int)opts->node_id - 1);
     rt_wait_caught_up(rt);
     *out = rt;
     return RN_OK;
@@ -466,8 +500,8 @@ static void rt_fail_queued(rn_md_rt_t *rt) {
 void rn_md_rt_stop(rn_md_rt_t *rt) {
     if (!rt) return;
     if (rt->thread_started) {
-        rn_loop_stop(&rt->loop);
-        rn_loop_join(&rt->loop);
+        rn_loop_stop(&rt->core.loop);
+        rn_loop_join(&rt->core.loop);
     }
     if (rt->loop_ready) {
         /* Operations that arrived during the stop are queued by the drain,
@@ -475,9 +509,9 @@ void rn_md_rt_stop(rn_md_rt_t *rt) {
         rt->stopping = true;
         if (rt->net_ready) rn_net_shutdown(&rt->net);
         rn_qt_close(&rt->transport);
-        rn_loop_drain(&rt->loop);
+        rn_loop_drain(&rt->core.loop);
         rt_fail_queued(rt);
-        rn_loop_destroy(&rt->loop);
+        rn_loop_destroy(&rt->core.loop);
     }
     rn_quorum_close(rt->q);
     rn_md_batch_free(&rt->batch);

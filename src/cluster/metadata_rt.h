@@ -54,6 +54,17 @@ struct rn_admin_op {
     rn_loop_t *reply_loop;
     rn_admin_done_fn done;
     void *ctx;
+    /* The request as the client sent it, so a node that does not lead can
+       forward it to the one that does (api_key 0 and an empty body: it
+       cannot be forwarded); no_forward: it was forwarded here already. */
+    int16_t api_key;
+    int16_t api_version;
+    rn_slice_t raw;
+    bool no_forward;
+    /* Set when it was forwarded: the leader's response body (malloc'd; the
+       done callback relays and frees it). results are not filled then. */
+    uint8_t *forwarded;
+    size_t forwarded_len;
     /* private */
     struct rn_md_rt *rt;
     rn_admin_op_t *next;
@@ -73,7 +84,7 @@ typedef struct rn_md_voter {
 /* Requests on the controller listener other than Raft messages (ApiVersions,
    DescribeQuorum, broker registration and heartbeats), run on the metadata
    loop; the server layer hands the handlers' one in at start. */
-typedef void (*rn_md_request_fn)(rn_md_rt_t *rt, rn_req_t *req);
+typedef void (*rn_md_request_fn)(void *core, rn_req_t *req);
 
 typedef struct rn_md_rt_opts {
     rn_raft_id_t node_id;
@@ -85,6 +96,8 @@ typedef struct rn_md_rt_opts {
     char listen_host[RN_CONFIG_HOST_BYTES_MAX + 1];
     uint16_t listen_port;
     rn_md_request_fn on_request;
+    /* The cluster id Raft messages must carry ("": not known, any). */
+    const char *cluster_id;
     int64_t election_timeout_ms;
     int64_t request_timeout_ms; /* an operation not committed by then fails */
 } rn_md_rt_opts_t;

@@ -23,14 +23,14 @@ void rn_qt_init(rn_qt_t *qt, rn_loop_t *loop, const char *cluster_id) {
                       RN_LOG_LIMIT_WINDOW_MS);
 }
 
-static rn_qt_peer_t *qt_peer(rn_qt_t *qt, rn_raft_id_t id) {
+rn_qt_peer_t *rn_qt_peer(rn_qt_t *qt, rn_raft_id_t id) {
     for (int i = 0; i < qt->peer_count; i++)
         if (qt->peers[i].id == id) return &qt->peers[i];
     return NULL;
 }
 
 rn_err_t rn_qt_peer_set(rn_qt_t *qt, rn_raft_id_t id, const char *host, uint16_t port) {
-    rn_qt_peer_t *peer = qt_peer(qt, id);
+    rn_qt_peer_t *peer = rn_qt_peer(qt, id);
     if (peer) {
         if (strcmp(peer->host, host) != 0 || peer->port != port) {
             snprintf(peer->host, sizeof peer->host, "%s", host);
@@ -47,7 +47,7 @@ rn_err_t rn_qt_peer_set(rn_qt_t *qt, rn_raft_id_t id, const char *host, uint16_t
     peer->port = port;
     rn_client_opts_t opts;
     rn_client_opts_default(&opts);
-    opts.client_id = "runnel-quorum";
+    opts.client_id = RN_FORWARD_CLIENT_ID; /* also carries forwarded requests */
     opts.queue_max = RN_QT_PEER_QUEUE_MAX;
     opts.response_bytes_max = 1024;
     rn_err_t err = rn_client_init(&peer->client, qt->loop, host, port, &opts);
@@ -64,7 +64,7 @@ void rn_qt_close(rn_qt_t *qt) {
 }
 
 void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg) {
-    rn_qt_peer_t *peer = qt_peer(qt, msg->to);
+    rn_qt_peer_t *peer = rn_qt_peer(qt, msg->to);
     if (!peer) return; /* a member we have no address for: Raft retries */
     size_t need = QT_HEADER_BYTES_MAX + rn_raft_msg_size(msg);
     if (need > qt->cap) {
@@ -84,10 +84,8 @@ void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg) {
     memcpy(qt->buf + pos, qt->cluster_id, id_len);
     pos += id_len;
     pos += rn_raft_msg_encode(msg, qt->buf + pos, qt->cap - pos);
-    rn_client_call_t call = {.api_key = RN_API_RAFT_MESSAGE,
-                             .api_version = 0,
-                             .body = {qt->buf, pos},
-                             .one_way = true};
+    rn_client_call_t call = {
+        .api_key = RN_API_RAFT_MESSAGE, .api_version = 0, .body = {qt->buf, pos}, .one_way = true};
     if (rn_client_send(&peer->client, &call) != RN_OK) qt->dropped_total++;
 }
 

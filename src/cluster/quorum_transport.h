@@ -56,6 +56,9 @@ void rn_qt_init(rn_qt_t *qt, rn_loop_t *loop, const char *cluster_id);
 rn_err_t rn_qt_peer_set(rn_qt_t *qt, rn_raft_id_t id, const char *host, uint16_t port);
 void rn_qt_close(rn_qt_t *qt);
 
+/* The peer with Raft id `id`, or NULL. */
+rn_qt_peer_t *rn_qt_peer(rn_qt_t *qt, rn_raft_id_t id);
+
 /* The quorum's send hook. */
 void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg);
 

@@ -11,17 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Bytes one load read asks of the log at a time. */
 #define GROUP_LOAD_READ_BYTES (1024 * 1024)
 
 /* ---- the topic ---- */
 
-static rn_err_t offsets_topic_ensure(rn_node_t *node) {
+static bool offsets_topic_exists(rn_node_t *node) {
     rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
     bool exists = rn_ptable_find(table, RN_GROUP_OFFSETS_TOPIC, strlen(RN_GROUP_OFFSETS_TOPIC));
     rn_ptable_release(table);
-    if (exists) return RN_OK;
+    return exists;
+}
+
+/* Creates the topic through the active controller. A node that does not
+   lead waits for the leader's creation to reach it instead (every node
+   asks for it at start; one creation wins). */
+static rn_err_t offsets_topic_ensure(rn_node_t *node) {
     char segment[24];
     snprintf(segment, sizeof segment, "%lld", (long long)node->settings.offsets_segment_bytes);
     /* Compaction (coordinator.c) replaces time and size retention here. */
@@ -38,13 +45,22 @@ static rn_err_t offsets_topic_ensure(rn_node_t *node) {
                                 0,
                                 configs,
                                 (int32_t)(sizeof configs / sizeof configs[0])};
-    rn_ctl_topic_result_t result;
-    rn_topics_create(node, &topic, 1, &result);
-    int16_t kerr = result.result.error_code;
-    if (kerr == RN_KERR_NONE || kerr == RN_KERR_TOPIC_ALREADY_EXISTS) return RN_OK;
-    RN_ERROR("group", "cannot create %s: %s (%s)", RN_GROUP_OFFSETS_TOPIC, rn_kerr_name(kerr),
-             result.result.message);
-    return RN_ERR_IO;
+    int64_t deadline_ms = rn_io_now_ms(node->io) + RN_ADMIN_OP_TIMEOUT_MS;
+    for (;;) {
+        if (offsets_topic_exists(node)) return RN_OK;
+        rn_ctl_topic_result_t result;
+        rn_topics_create(node, &topic, 1, &result);
+        int16_t kerr = result.result.error_code;
+        if (kerr == RN_KERR_NONE || kerr == RN_KERR_TOPIC_ALREADY_EXISTS) {
+            if (offsets_topic_exists(node)) return RN_OK;
+        } else if (kerr != RN_KERR_NOT_CONTROLLER || rn_io_now_ms(node->io) > deadline_ms) {
+            RN_ERROR("group", "cannot create %s: %s (%s)", RN_GROUP_OFFSETS_TOPIC,
+                     rn_kerr_name(kerr), result.result.message);
+            return RN_ERR_IO;
+        }
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
 }
 
 /* ---- loading ---- */

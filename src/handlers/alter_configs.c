@@ -42,11 +42,13 @@ static void ac_submit(rn_core_t *core, rn_req_t *req, const rn_ctl_alter_resourc
                                .reply_loop = &core->loop,
                                .done = done},
                         .req = req};
+    rn_handler_admin_prepare(core, req, &wait->op);
     rn_topics_submit(core->node, &wait->op);
 }
 
 static void ac_legacy_done(rn_admin_op_t *op) {
     rn_req_t *req = ((ac_wait_t *)op)->req;
+    if (rn_handler_admin_relayed(req, op)) return;
     const rn_ctl_alter_resource_t *items = op->items;
     const rn_ctl_result_t *results = op->results;
     int32_t count = op->count;
@@ -82,6 +84,7 @@ void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
 
 static void ac_incremental_done(rn_admin_op_t *op) {
     rn_req_t *req = ((ac_wait_t *)op)->req;
+    if (rn_handler_admin_relayed(req, op)) return;
     const rn_ctl_alter_resource_t *items = op->items;
     const rn_ctl_result_t *results = op->results;
     int32_t count = op->count;

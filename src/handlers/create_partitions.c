@@ -43,6 +43,7 @@ typedef struct create_partitions_wait {
 
 static void create_partitions_done(rn_admin_op_t *op) {
     rn_req_t *req = ((create_partitions_wait_t *)op)->req;
+    if (rn_handler_admin_relayed(req, op)) return;
     const rn_ctl_new_partitions_t *items = op->items;
     const rn_ctl_result_t *results = op->results;
     int32_t count = op->count;
@@ -76,5 +77,6 @@ void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body) {
                                               .reply_loop = &core->loop,
                                               .done = create_partitions_done},
                                        .req = req};
+    rn_handler_admin_prepare(core, req, &wait->op);
     rn_topics_submit(core->node, &wait->op);
 }

@@ -65,6 +65,7 @@ typedef struct create_topics_wait {
 static void create_topics_done(rn_admin_op_t *op) {
     create_topics_wait_t *wait = (create_topics_wait_t *)op;
     rn_req_t *req = wait->req;
+    if (rn_handler_admin_relayed(req, op)) return;
     const rn_ctl_topic_result_t *results = op->results;
     rn_create_topics_response_t *resp = rn_handler_response_new(req);
     int32_t count = op->count;
@@ -94,5 +95,6 @@ void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body) {
                                           .done = create_topics_done},
                                    .req = req,
                                    .in = in};
+    rn_handler_admin_prepare(core, req, &wait->op);
     rn_topics_submit(core->node, &wait->op);
 }

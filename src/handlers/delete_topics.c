@@ -17,6 +17,7 @@ typedef struct delete_topics_wait {
 
 static void delete_topics_done(rn_admin_op_t *op) {
     rn_req_t *req = ((delete_topics_wait_t *)op)->req;
+    if (rn_handler_admin_relayed(req, op)) return;
     const rn_ctl_delete_topic_t *items = op->items;
     const rn_ctl_topic_result_t *results = op->results;
     int32_t count = op->count;
@@ -54,5 +55,6 @@ void rn_handle_delete_topics(rn_core_t *core, rn_req_t *req, void *body) {
                                           .reply_loop = &core->loop,
                                           .done = delete_topics_done},
                                    .req = req};
+    rn_handler_admin_prepare(core, req, &wait->op);
     rn_topics_submit(core->node, &wait->op);
 }

@@ -57,6 +57,29 @@ void rn_handler_respond(rn_req_t *req, const void *response) {
     rn_req_finish(req);
 }
 
+void rn_handler_respond_raw(rn_req_t *req, const uint8_t *body, size_t len) {
+    const rn_api_info_t *api = rn_api_info(req->api_key);
+    RN_ASSERT(api != NULL);
+    RN_ASSERT(req->out.len == 0);
+    rn_writer_t w;
+    rn_writer_init(&w, &req->out);
+    rn_write_int32(&w, 0); /* frame length, patched below */
+    rn_write_int32(&w, req->correlation_id);
+    int16_t version = req->api_version;
+    if (req->api_key != RN_API_API_VERSIONS && version <= api->version_max_defined &&
+        api->response_header_version[version] >= 1)
+        rn_write_uvarint(&w, 0);
+    if (w.err == RN_OK && rn_buf_append(&req->out, body, len) != RN_OK) w.err = RN_ERR_TOO_LARGE;
+    if (w.err != RN_OK) {
+        rn_conn_close_as(req->conn, RN_NET_LOG_RESPONSE, "cannot relay a forwarded response");
+        req->no_response = 1;
+        rn_req_finish(req);
+        return;
+    }
+    rn_be32_put(req->out.ptr, (uint32_t)(rn_req_out_bytes(req) - 4));
+    rn_req_finish(req);
+}
+
 void rn_handler_finish_silently(rn_req_t *req) {
     req->no_response = 1;
     rn_req_finish(req);
@@ -110,6 +133,10 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
     int16_t header_version = supported ? api->request_header_version[req->api_version] : 1;
     rn_err_t err = rn_request_header_decode(&r, &req->arena, header_version, &header);
     void *body = NULL;
+    req->body_offset = r.pos;
+    req->forwarded =
+        err == RN_OK && header.client_id.len == (int32_t)strlen(RN_FORWARD_CLIENT_ID) &&
+        memcmp(header.client_id.ptr, RN_FORWARD_CLIENT_ID, strlen(RN_FORWARD_CLIENT_ID)) == 0;
     if (err == RN_OK && supported) {
         body = rn_arena_alloc(&req->arena, api->request_bytes);
         err =
@@ -131,4 +158,28 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
         return;
     }
     handler->handle(core, req, body);
+}
+
+/* What the controller listener serves: the controller's own requests and
+   the admin requests other nodes forward to the active controller. */
+static bool dispatch_controller_api(int16_t key) {
+    switch (key) {
+    case RN_API_API_VERSIONS:
+    case RN_API_CREATE_TOPICS:
+    case RN_API_DELETE_TOPICS:
+    case RN_API_CREATE_PARTITIONS:
+    case RN_API_ALTER_CONFIGS:
+    case RN_API_INCREMENTAL_ALTER_CONFIGS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void rn_handler_controller_dispatch(void *core, rn_req_t *req) {
+    if (!dispatch_controller_api(req->api_key)) {
+        dispatch_reject(req, RN_NET_LOG_UNKNOWN_API, "not a controller request");
+        return;
+    }
+    rn_handler_dispatch(core, req);
 }

@@ -12,6 +12,7 @@
 #define RN_HANDLERS_HANDLER_H
 
 #include "base/err.h"
+#include "cluster/metadata_rt.h"
 #include "cluster/node.h"
 #include "net/request.h"
 #include "proto/gen/api.h"
@@ -41,6 +42,20 @@ const rn_handler_api_t *rn_handler_apis(int *count);
 
 /* The dispatcher: the net layer's on_request callback (ctx is the rn_core_t). */
 void rn_handler_dispatch(void *core, rn_req_t *req);
+
+/* The controller listener's dispatcher (ctx is the metadata runtime's
+   core): controller requests and forwarded admin requests only. */
+void rn_handler_controller_dispatch(void *core, rn_req_t *req);
+/* Answers with a response body another node encoded (a forwarded request):
+   the header is req's, the body is copied as is. */
+void rn_handler_respond_raw(rn_req_t *req, const uint8_t *body, size_t len);
+
+/* Fills what every admin op takes from its request: where its answer goes
+   and the request's own bytes, for forwarding to the active controller. */
+void rn_handler_admin_prepare(rn_core_t *core, rn_req_t *req, rn_admin_op_t *op);
+/* In an admin op's done: answers with the leader's response when the op was
+   forwarded (true), else leaves the answer to the caller (false). */
+bool rn_handler_admin_relayed(rn_req_t *req, rn_admin_op_t *op);
 
 /* Encodes header and body of the response into req->out and finishes req. */
 void rn_handler_respond(rn_req_t *req, const void *response);

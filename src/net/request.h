@@ -39,6 +39,8 @@ struct rn_req {
     int16_t api_key;
     int16_t api_version;
     int32_t correlation_id;
+    size_t body_offset; /* where the body starts in frame (set at dispatch) */
+    int forwarded;      /* sent by another node forwarding its client's request */
     int64_t received_ns;
     rn_arena_t arena;
     rn_buf_t out;         /* encoded response frame, length prefix included */

@@ -228,11 +228,35 @@ static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) 
 static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
     rn_md_rt_opts_t md = {
         .node_id = (rn_raft_id_t)cfg->node_id + 1,
-        .election_timeout_ms = RN_METADATA_ELECTION_TIMEOUT_MS,
+        .election_timeout_ms =
+            cfg->clustered ? cfg->quorum_election_timeout_ms : RN_METADATA_ELECTION_TIMEOUT_MS,
         .request_timeout_ms = RN_ADMIN_OP_TIMEOUT_MS,
+        .cluster_id = cfg->clustered ? cfg->cluster_id : "",
     };
-    md.boot.voters[md.boot.voters_n++] = md.node_id;
+    if (cfg->voter_count == 0) {
+        md.boot.voters[md.boot.voters_n++] = md.node_id;
+        return md;
+    }
+    for (int i = 0; i < cfg->voter_count; i++) {
+        rn_md_voter_t *v = &md.voters[md.voter_count++];
+        v->id = (rn_raft_id_t)cfg->voters[i].id + 1;
+        snprintf(v->host, sizeof v->host, "%s", cfg->voters[i].host);
+        v->port = cfg->voters[i].port;
+        md.boot.voters[md.boot.voters_n++] = v->id;
+    }
+    if (cfg->role_controller && cfg->has_controller_listener) {
+        snprintf(md.listen_host, sizeof md.listen_host, "%s", cfg->controller_listener.host);
+        md.listen_port = cfg->controller_listener.port;
+        md.on_request = rn_handler_controller_dispatch;
+    }
     return md;
+}
+
+/* The listener clients reach: the first one not serving controllers. */
+static const rn_config_listener_t *broker_client_listener(const rn_config_t *cfg) {
+    for (int i = 0; i < cfg->listener_count; i++)
+        if (!cfg->listeners[i].controller) return &cfg->listeners[i];
+    return &cfg->listeners[0];
 }
 
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
@@ -252,7 +276,7 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     if (err == RN_OK) err = rn_group_start(node);
     if (err != RN_OK) return err;
     /* Loop 0 accepts and hands connections round-robin to every loop. */
-    const rn_config_listener_t *lis = &cfg->listeners[0];
+    const rn_config_listener_t *lis = broker_client_listener(cfg);
     err = rn_net_listen(&broker->nets[0], lis->host, lis->port, &broker->port_bound);
     if (err != RN_OK) {
         RN_ERROR("broker", "cannot listen on %s:%u: %s", lis->host[0] ? lis->host : "*",
