@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/endian.h"
 #include "base/log.h"
+#include "metadata/image_writer.h"
 #include "metadata/metadata_log.h"
 #include "raft/raft_log_store.h"
 
@@ -58,7 +59,8 @@ static rn_err_t quorum_apply_data(rn_image_builder_t *b, uint64_t *next, const u
 
 /* ---- snapshots: the image as batches ---- */
 
-/* Snapshot data is a sequence of [u32 len][entry data of that len]. */
+/* Snapshot data: the image's next record offset (u64), then a sequence of
+   [u32 len][entry data of that len] whose records rebuild the image. */
 static rn_err_t quorum_image_from_snapshot(rn_quorum_t *q, const rn_raft_snapshot_t *snap,
                                            rn_image_t **out) {
     rn_image_t *empty = rn_image_empty(q->base);
@@ -67,8 +69,9 @@ static rn_err_t quorum_image_from_snapshot(rn_quorum_t *q, const rn_raft_snapsho
     rn_err_t err = rn_image_builder_init(&b, empty);
     rn_image_release(empty);
     if (err != RN_OK) return err;
-    size_t pos = 0;
+    size_t pos = 8;
     uint64_t next = 0;
+    if (snap && snap->len < 8) err = RN_ERR_CORRUPT;
     while (err == RN_OK && snap && pos < snap->len) {
         if (snap->len - pos < 4) {
             err = RN_ERR_CORRUPT;
@@ -83,19 +86,63 @@ static rn_err_t quorum_image_from_snapshot(rn_quorum_t *q, const rn_raft_snapsho
         err = quorum_apply_data(&b, &next, snap->data + pos, len);
         pos += len;
     }
+    if (err == RN_OK && snap) {
+        uint64_t offset = rn_be64_get(snap->data);
+        if (offset < next) err = RN_ERR_CORRUPT;
+        if (err == RN_OK) rn_image_builder_set_next_offset(&b, offset);
+    }
     if (err == RN_OK) *out = rn_image_builder_finish(&b);
     if (err == RN_OK && !*out) err = RN_ERR_NO_MEMORY;
     if (err != RN_OK) rn_image_builder_abort(&b);
     return err;
 }
 
-/* ---- the driver loop ---- */
-
 static void quorum_fail(rn_quorum_t *q, const char *what, rn_err_t err) {
     if (q->failed == RN_OK)
         RN_ERROR(MOD, "%s: %s failed: %s; the node must restart", q->dir, what, rn_err_name(err));
     q->failed = err;
 }
+
+typedef struct quorum_snap_buf {
+    rn_buf_t buf;
+} quorum_snap_buf_t;
+
+static rn_err_t quorum_snap_batch(void *ctx, const rn_md_batch_t *batch) {
+    quorum_snap_buf_t *sb = ctx;
+    uint8_t len[4];
+    rn_be32_put(len, (uint32_t)(4 + batch->buf.len));
+    uint8_t count[4];
+    rn_be32_put(count, batch->count);
+    rn_err_t err = rn_buf_append(&sb->buf, len, 4);
+    if (err == RN_OK) err = rn_buf_append(&sb->buf, count, 4);
+    if (err == RN_OK) err = rn_buf_append(&sb->buf, batch->buf.ptr, batch->buf.len);
+    return err == RN_OK ? RN_OK : RN_ERR_TOO_LARGE;
+}
+
+/* The image at the applied index as snapshot data; the raft keeps it and
+   drops the log it covers, and the store replaces its snapshot file. A
+   snapshot that does not fit is skipped (the log keeps growing; logged). */
+static void quorum_snapshot(rn_quorum_t *q, uint64_t index) {
+    RN_ASSERT(index == q->applied_index);
+    quorum_snap_buf_t sb;
+    rn_buf_init(&sb.buf, RN_RAFT_SNAPSHOT_BYTES_MAX);
+    uint8_t next[8];
+    rn_be64_put(next, rn_image_next_offset(q->image));
+    rn_err_t err = rn_buf_append(&sb.buf, next, 8);
+    rn_image_write_limits_t limits = {RN_MD_BATCH_RECORDS_MAX, RN_RAFT_ENTRY_BYTES_MAX / 2};
+    if (err == RN_OK) err = rn_image_write(q->image, &limits, quorum_snap_batch, &sb);
+    if (err == RN_OK) err = rn_raft_snapshot_done(q->raft, index, sb.buf.ptr, (uint32_t)sb.buf.len);
+    if (err == RN_OK) {
+        err = rn_raft_store_save_snapshot(q->store, rn_raft_snapshot(q->raft));
+        if (err != RN_OK) quorum_fail(q, "saving a snapshot", err);
+    } else {
+        RN_WARN(MOD, "%s: no snapshot at %llu: %s", q->dir, (unsigned long long)index,
+                rn_err_name(err));
+    }
+    rn_buf_free(&sb.buf);
+}
+
+/* ---- the driver loop ---- */
 
 static rn_err_t quorum_persist(rn_quorum_t *q, const rn_raft_ready_t *rd) {
     rn_err_t err = RN_OK;
@@ -162,7 +209,9 @@ static rn_err_t quorum_drive(rn_quorum_t *q) {
         for (uint32_t i = 0; i < rd.msgs_n && q->hooks.send; i++)
             q->hooks.send(q->hooks.ctx, &rd.msgs[i]);
         if (quorum_apply(q, &rd) != RN_OK) break;
+        uint64_t want = rd.snapshot_want;
         rn_raft_advance(q->raft, &rd);
+        if (want) quorum_snapshot(q, want);
     }
     return q->failed;
 }
@@ -338,8 +387,8 @@ static rn_err_t quorum_open_raft(rn_quorum_t *q, const rn_quorum_opts_t *opts) {
     rn_raft_opts_default(&ro, opts->id, opts->seed);
     if (opts->election_ticks) ro.election_ticks = opts->election_ticks;
     if (opts->heartbeat_ticks) ro.heartbeat_ticks = opts->heartbeat_ticks;
-    /* Snapshots of the image are not taken yet: the log keeps everything. */
-    ro.snapshot_entries = UINT32_MAX;
+    ro.snapshot_entries =
+        opts->snapshot_entries ? opts->snapshot_entries : RN_RAFT_SNAPSHOT_ENTRIES_DEFAULT;
     if (err == RN_OK) err = rn_raft_create(&ro, &boot, &q->raft);
     rn_raft_store_boot_release(q->store);
     return err;

@@ -59,6 +59,7 @@ typedef struct rn_quorum_opts {
     rn_raft_config_t boot;
     uint32_t election_ticks;
     uint32_t heartbeat_ticks;
+    uint32_t snapshot_entries; /* applied entries between snapshots; 0: default */
     uint64_t seed;
     const rn_topic_config_base_t *base; /* borrowed; outlives the quorum */
 } rn_quorum_opts_t;
