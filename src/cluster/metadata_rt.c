@@ -246,6 +246,22 @@ static void rt_applied(void *ctx) {
     pthread_mutex_unlock(&node->admin_lock);
 }
 
+/* Publishes who leads, for Metadata and DescribeCluster, and says so in
+   the log when it changes. */
+static void rt_note_leader(rn_md_rt_t *rt) {
+    const rn_raft_t *r = rn_quorum_raft(rt->q);
+    rn_raft_id_t leader = rn_raft_leader(r);
+    int id = leader == RN_RAFT_ID_NONE ? -1 : (int)leader - 1;
+    int was = atomic_exchange(&rt->node->controller_id, id);
+    if (was == id) return;
+    if (id < 0)
+        RN_INFO(MOD, "no active controller (term %llu)", (unsigned long long)rn_raft_term(r));
+    else
+        RN_INFO(MOD, "active controller: node %d (term %llu)%s", id,
+                (unsigned long long)rn_raft_term(r),
+                rn_raft_role(r) == RN_RAFT_LEADER ? ", this node" : "");
+}
+
 /* After every input: a failed quorum stops the node's metadata for good. */
 static void rt_after(rn_md_rt_t *rt, rn_err_t err) {
     if (err != RN_OK) {
@@ -254,6 +270,7 @@ static void rt_after(rn_md_rt_t *rt, rn_err_t err) {
                  "restart",
                  rn_err_name(err));
     }
+    rt_note_leader(rt);
     rt_signal_caught_up(rt);
     rt_pump(rt);
 }
@@ -460,11 +477,13 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     rn_err_t err = rn_loop_init(&rt->core.loop, node->io, node->core_count);
     rt->core.id = -1; /* not one of the node's cores: it owns no partition */
     rt->core.node = node;
+    atomic_store(&node->controller_id, -1);
     rt->loop_ready = err == RN_OK;
     if (err == RN_OK) err = rt_peers(rt);
     if (err == RN_OK && rt->opts.listen_port) err = rt_listen(rt);
     if (err == RN_OK) err = rt_open(rt);
     if (err == RN_OK) {
+        rt_note_leader(rt);
         rt_signal_caught_up(rt);
         rn_timer_init(&rt->tick_timer, rt_tick);
         rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);

@@ -108,6 +108,9 @@ struct rn_node {
     struct rn_group_rt *groups; /* the group coordinator (group/coordinator.h) */
     struct rn_md_rt *md_rt;     /* the metadata quorum's runtime (metadata_rt.h) */
     atomic_int auto_creates;    /* topic auto-creations under way */
+    /* The active controller's node id as this node last learned it (-1:
+       none known); written by the metadata runtime, read by any thread. */
+    atomic_int controller_id;
     /* Appends refused by the log directory (disk full), for the log lines,
        the metrics and /health/ready; every core reports to it. */
     rn_storage_health_t storage_health;
