@@ -8,7 +8,10 @@ void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body) {
     rn_node_t *node = core->node;
     rn_describe_cluster_response_t *resp = rn_handler_response_new(req);
     resp->cluster_id = rn_str_from_cstr(node->cluster_id);
-    resp->controller_id = atomic_load(&node->controller_id);
+    /* As a KRaft broker answers clients: an alive broker they can reach,
+       here this one, which forwards admin requests to the active
+       controller. */
+    resp->controller_id = node->settings.node_id;
     resp->brokers.count = 1;
     resp->brokers.items = rn_arena_alloc(&req->arena, sizeof *resp->brokers.items);
     rn_describe_cluster_response_describe_cluster_broker_init(&resp->brokers.items[0]);

@@ -50,7 +50,10 @@ static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, rn_metadata_re
     resp->brokers.items[0].port = node->settings.advertised_port;
     resp->brokers.items[0].rack = rn_str_null();
     resp->cluster_id = rn_str_from_cstr(node->cluster_id);
-    resp->controller_id = atomic_load(&node->controller_id);
+    /* As a KRaft broker answers clients: an alive broker they can reach,
+       here this one, which forwards admin requests to the active
+       controller. */
+    resp->controller_id = node->settings.node_id;
 }
 
 /* One requested topic: found, auto-created, or an error entry. A topic this
