@@ -244,7 +244,10 @@ static rn_inflate_status_t snappy_element(snappy_state_t *sn) {
     for (size_t i = 0; i < need; i++) v |= (uint64_t)sn->p[i] << (8 * i);
     sn->p += need;
     if (kind == 0) {
-        if (need > 0) len = v + 1;
+        /* The length is stored minus one in 32 bits; libsnappy (what Kafka's
+           snappy-java runs) adds the one in 32 bits too, so 0xffffffff is an
+           empty literal there, and here. */
+        if (need > 0) len = (uint32_t)(v + 1);
         if (len > (uint64_t)(sn->end - sn->p) || len > sn->block_left) return RN_INFLATE_CORRUPT;
         sn->lit = sn->p;
         sn->lit_left = len;
@@ -301,10 +304,10 @@ static rn_inflate_status_t snappy_next(rn_batch_inflate_t *inf, const uint8_t **
     while (sn->fill < SCRATCH_BYTES && st == RN_INFLATE_MORE) {
         if (sn->lit_left > 0 || sn->copy_left > 0)
             snappy_emit(inf);
+        else if (sn->in_block && sn->p < sn->end)
+            st = snappy_element(sn); /* past the declared length only an empty one fits */
         else if (sn->in_block && sn->block_left > 0)
-            st = sn->p < sn->end ? snappy_element(sn) : RN_INFLATE_CORRUPT;
-        else if (sn->in_block && sn->p != sn->end)
-            st = RN_INFLATE_CORRUPT; /* bytes after the block's declared length */
+            st = RN_INFLATE_CORRUPT; /* the block ends short of its declared length */
         else
             st = snappy_block(inf);
         if (st == RN_INFLATE_MORE && sn->in_block && sn->block_left == 0 && sn->p == sn->end &&
