@@ -330,6 +330,8 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* The client id a node forwards its clients' admin requests with; a
    request carrying it is never forwarded again (no loops between nodes). */
 #define RN_FORWARD_CLIENT_ID "runnel-forward"
+/* A data folder's directory id as text (Kafka's Uuid: 22 characters). */
+#define RN_MD_DIRECTORY_ID_BYTES_MAX 31
 /* Topic auto-creations under way at once (Metadata for unknown topics);
    past it a request is not turned into one more: its client asks again. */
 #define RN_AUTO_CREATES_MAX 64

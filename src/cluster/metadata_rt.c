@@ -38,6 +38,9 @@ struct rn_md_rt {
     rn_net_t net; /* the controller listener and its connections */
     bool net_ready;
     uint16_t port_bound;
+    rn_log_limit_t refused_limit;               /* votes refused from a member with a new folder */
+    int64_t last_ack_ms[RN_RAFT_NODES_MAX + 1]; /* by peer slot: see rt_ack_slot */
+    rn_raft_id_t last_ack_id[RN_RAFT_NODES_MAX + 1];
     /* Start-up waits on this until the node has caught up. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -49,7 +52,7 @@ struct rn_md_rt {
 static size_t rt_result_stride(rn_admin_kind_t kind) {
     return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
                ? sizeof(rn_ctl_topic_result_t)
-               : sizeof(rn_ctl_result_t);
+               : sizeof(rn_ctl_result_t); /* CALL results start with one */
 }
 
 static rn_ctl_result_t *rt_result(rn_admin_op_t *op, int32_t n) {
@@ -121,12 +124,24 @@ static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
         rn_controller_plan_alter_configs(ctl, op->items, op->count, op->incremental, &rt->batch,
                                          op->results);
         break;
+    case RN_ADMIN_CALL:
+        RN_ASSERT(false); /* never planned: it steps */
+        break;
     }
 }
 
 /* Plans op and proposes its records; answers it at once when there is
    nothing to commit or the proposal fails. */
 static void rt_start_op(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    if (op->kind == RN_ADMIN_CALL) {
+        RN_ASSERT(op->step != NULL && op->count == 1);
+        memset(op->results, 0, sizeof(rn_ctl_result_t));
+        if (op->step(rt, op))
+            rt_complete(op);
+        else
+            rt->inflight = op;
+        return;
+    }
     rt_plan(rt, op);
     if (op->validate_only || rt->batch.count == 0) {
         rt_complete(op);
@@ -154,9 +169,27 @@ static bool rt_may_plan(const rn_md_rt_t *rt) {
            rn_raft_applied(r) == rn_raft_last_index(r);
 }
 
+/* A stepping op in flight: answered once its step says so, or failed. */
+static void rt_check_call(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    bool leads = rn_raft_role(rn_quorum_raft(rt->q)) == RN_RAFT_LEADER;
+    bool done = leads && op->step(rt, op);
+    if (!done && leads && rt->core.loop.now_ms < op->deadline_ms) return;
+    rt->inflight = NULL;
+    if (!leads)
+        rt_fail_successes(op, RN_KERR_NOT_CONTROLLER,
+                          "The controller lost its leadership before the change committed.");
+    else if (!done)
+        rt_fail_successes(op, RN_KERR_REQUEST_TIMED_OUT, "The change did not complete in time.");
+    rt_complete(op);
+}
+
 static void rt_check_inflight(rn_md_rt_t *rt) {
     rn_admin_op_t *op = rt->inflight;
     if (!op) return;
+    if (op->kind == RN_ADMIN_CALL) {
+        rt_check_call(rt, op);
+        return;
+    }
     int outcome = rn_quorum_outcome(rt->q, op->index, op->term);
     if (outcome == 0 && rt->core.loop.now_ms < op->deadline_ms) return;
     rt->inflight = NULL;
@@ -208,9 +241,12 @@ static void rt_pump(rn_md_rt_t *rt) {
     while (!rt->inflight && rt->head) {
         rn_admin_op_t *op = rt->head;
         bool may = rt_may_plan(rt);
+        rn_raft_id_t leading = rn_raft_leader(rn_quorum_raft(rt->q));
+        /* An election is on, or this node leads but has not applied its
+           whole log yet (a new term's first entry, its own records): wait. */
         if (!may && rt->core.loop.now_ms < op->deadline_ms &&
-            rn_raft_leader(rn_quorum_raft(rt->q)) == RN_RAFT_ID_NONE)
-            return; /* an election is on: wait for its outcome */
+            (leading == RN_RAFT_ID_NONE || leading == rn_raft_id(rn_quorum_raft(rt->q))))
+            return;
         rt->head = op->next;
         if (!rt->head) rt->tail = NULL;
         op->next = NULL;
@@ -301,12 +337,48 @@ static size_t rt_header_bytes(const rn_req_t *req) {
     return bytes <= req->frame_len ? bytes : 0;
 }
 
+static int64_t *rt_ack_slot(rn_md_rt_t *rt, rn_raft_id_t id, bool add) {
+    for (int i = 0; i <= RN_RAFT_NODES_MAX; i++)
+        if (rt->last_ack_id[i] == id) return &rt->last_ack_ms[i];
+    for (int i = 0; add && i <= RN_RAFT_NODES_MAX; i++) {
+        if (rt->last_ack_id[i] != RN_RAFT_ID_NONE) continue;
+        rt->last_ack_id[i] = id;
+        return &rt->last_ack_ms[i];
+    }
+    return NULL;
+}
+
+static void rt_note_ack(rn_md_rt_t *rt, rn_raft_id_t id) {
+    int64_t *slot = rt_ack_slot(rt, id, true);
+    if (slot) *slot = rn_io_wall_ms(rt->node->io);
+}
+
+int64_t rn_md_rt_last_ack_ms(const rn_md_rt_t *rt, rn_raft_id_t id) {
+    int64_t *slot = rt_ack_slot((rn_md_rt_t *)(uintptr_t)rt, id, false);
+    return slot ? *slot : -1;
+}
+
+const rn_md_voter_t *rn_md_rt_voter(const rn_md_rt_t *rt, rn_raft_id_t id) {
+    for (int i = 0; i < rt->opts.voter_count; i++)
+        if (rt->opts.voters[i].id == id) return &rt->opts.voters[i];
+    return NULL;
+}
+
+const char *rn_md_rt_listener_name(const rn_md_rt_t *rt) {
+    return rt->opts.listener_name[0] ? rt->opts.listener_name : "CONTROLLER";
+}
+
+rn_err_t rn_md_rt_peer_set(rn_md_rt_t *rt, rn_raft_id_t id, const char *host, uint16_t port) {
+    return rn_qt_peer_set(&rt->transport, id, host, port);
+}
+
 static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
     static rn_raft_entry_t entries[RN_RAFT_APPEND_ENTRIES_MAX]; /* metadata loop only */
     size_t header = rt_header_bytes(req);
     rn_raft_msg_t msg;
+    char from_dir[RN_QUORUM_DIR_BYTES];
     rn_err_t err = header ? rn_qt_decode(&rt->transport, req->frame + header,
-                                         req->frame_len - header, &msg, entries)
+                                         req->frame_len - header, &msg, entries, from_dir)
                           : RN_ERR_CORRUPT;
     if (err == RN_OK && (msg.to != rn_raft_id(rn_quorum_raft(rt->q)) || msg.from == msg.to))
         err = RN_ERR_INVALID;
@@ -315,7 +387,17 @@ static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
         snprintf(why, sizeof why, "bad raft message: %s", rn_err_name(err));
         rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED, why);
     } else if (rn_quorum_failed(rt->q) == RN_OK) {
-        rt_after(rt, rn_quorum_step(rt->q, &msg));
+        if (msg.type == RN_RAFT_MSG_APPEND_RESP) rt_note_ack(rt, msg.from);
+        err = rn_quorum_step(rt->q, &msg, from_dir);
+        if (err == RN_ERR_STALE) {
+            RN_LOG_LIMITED(&rt->refused_limit, rt->core.loop.now_ms,
+                           "node %d speaks from data folder %s, not the one it voted from: "
+                           "its votes are refused until it is removed from the quorum and "
+                           "added back (runnel cluster quorum remove-voter %d, then add-voter %d)",
+                           (int)msg.from - 1, from_dir, (int)msg.from - 1, (int)msg.from - 1);
+            err = RN_OK;
+        }
+        rt_after(rt, err);
     }
     req->no_response = 1;
     rn_req_finish(req);
@@ -356,7 +438,10 @@ static rn_err_t rt_listen(rn_md_rt_t *rt) {
 
 /* The transport to every other voter. */
 static rn_err_t rt_peers(rn_md_rt_t *rt) {
-    rn_qt_init(&rt->transport, &rt->core.loop, rt->opts.cluster_id ? rt->opts.cluster_id : "");
+    rn_qt_init(&rt->transport, &rt->core.loop, rt->opts.cluster_id ? rt->opts.cluster_id : "",
+               rt->node->directory_id);
+    rn_log_limit_init(&rt->refused_limit, RN_LOG_WARN, MOD, "refused votes", RN_LOG_LIMIT_LINES,
+                      RN_LOG_LIMIT_WINDOW_MS);
     for (int i = 0; i < rt->opts.voter_count; i++) {
         const rn_md_voter_t *v = &rt->opts.voters[i];
         if (v->id == rt->opts.node_id) continue;
@@ -440,6 +525,7 @@ static rn_err_t rt_open(rn_md_rt_t *rt) {
         .heartbeat_ticks = RN_RAFT_HEARTBEAT_TICKS_DEFAULT,
         .seed = rn_io_random(node->io),
         .base = node->settings.topic_base,
+        .directory_id = node->directory_id,
     };
     rn_quorum_hooks_t hooks = {.ctx = rt, .send = rt_send, .applied = rt_applied};
     rn_err_t err = rn_quorum_open(&qo, &hooks, &rt->q);

@@ -31,11 +31,20 @@ typedef enum rn_admin_kind {
     RN_ADMIN_DELETE_TOPICS,     /* items: rn_ctl_delete_topic_t, results: rn_ctl_topic_result_t */
     RN_ADMIN_CREATE_PARTITIONS, /* items: rn_ctl_new_partitions_t, results: rn_ctl_result_t */
     RN_ADMIN_ALTER_CONFIGS,     /* items: rn_ctl_alter_resource_t, results: rn_ctl_result_t */
+    /* op->step runs on the metadata loop while this node leads (see
+       rn_admin_step_fn); results start with an rn_ctl_result_t, count 1. */
+    RN_ADMIN_CALL,
 } rn_admin_kind_t;
 
 typedef struct rn_admin_op rn_admin_op_t;
 typedef struct rn_md_rt rn_md_rt_t;
 typedef void (*rn_admin_done_fn)(rn_admin_op_t *op);
+/* An RN_ADMIN_CALL's work: runs when the op's turn comes (this node leads
+   and has applied its whole log) and again at every tick while it returns
+   false; returns true once it filled its results. The runtime answers
+   NOT_CONTROLLER if leadership is lost meanwhile and REQUEST_TIMED_OUT past
+   the deadline. Metadata loop only. */
+typedef bool (*rn_admin_step_fn)(struct rn_md_rt *rt, rn_admin_op_t *op);
 
 /*
  * One admin operation. The submitter owns the struct, the items and the
@@ -54,6 +63,8 @@ struct rn_admin_op {
     rn_loop_t *reply_loop;
     rn_admin_done_fn done;
     void *ctx;
+    rn_admin_step_fn step;  /* RN_ADMIN_CALL only */
+    uint64_t step_state[4]; /* RN_ADMIN_CALL: the step's own progress */
     /* The request as the client sent it, so a node that does not lead can
        forward it to the one that does (api_key 0 and an empty body: it
        cannot be forwarded); no_forward: it was forwarded here already. */
@@ -95,6 +106,7 @@ typedef struct rn_md_rt_opts {
     /* The controller listener to open (port 0: none, the single node). */
     char listen_host[RN_CONFIG_HOST_BYTES_MAX + 1];
     uint16_t listen_port;
+    char listener_name[RN_CONFIG_LISTENER_NAME_BYTES_MAX + 1];
     rn_md_request_fn on_request;
     /* The cluster id Raft messages must carry ("": not known, any). */
     const char *cluster_id;
@@ -118,6 +130,15 @@ void rn_md_rt_run(rn_md_rt_t *rt, rn_admin_op_t *op);
 rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt);
 rn_node_t *rn_md_rt_node(rn_md_rt_t *rt);
 rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt);
+/* The wall-clock ms of member id's last answer to an append (-1: none). */
+int64_t rn_md_rt_last_ack_ms(const rn_md_rt_t *rt, rn_raft_id_t id);
+/* Reaches member id at host:port from now on (a voter being added). */
+rn_err_t rn_md_rt_peer_set(rn_md_rt_t *rt, rn_raft_id_t id, const char *host, uint16_t port);
+/* Where voter id (a Raft id) is reached, from controller.quorum.voters or
+   an added voter; NULL when not known. Any thread (set at start). */
+const rn_md_voter_t *rn_md_rt_voter(const rn_md_rt_t *rt, rn_raft_id_t id);
+/* The name of the controller listener, for what DescribeQuorum shows. */
+const char *rn_md_rt_listener_name(const rn_md_rt_t *rt);
 /* The controller listener's bound port (0: none). */
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt);
 

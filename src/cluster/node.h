@@ -90,6 +90,7 @@ struct rn_node {
     rn_workers_t *workers; /* blocking file work (group commit, shutdown); may be NULL */
     rn_node_settings_t settings;
     char cluster_id[32];
+    char directory_id[32]; /* this data folder's, from meta.properties */
     rn_core_t *cores;
     int core_count;
     /* The live partition table, swapped by pointer (ptable.h). */

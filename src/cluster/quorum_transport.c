@@ -13,12 +13,14 @@
 #include <string.h>
 
 #define MOD "quorum"
-#define QT_HEADER_BYTES_MAX (1 + 2 + 64)
+#define QT_ID_BYTES_MAX 64
+#define QT_HEADER_BYTES_MAX (1 + 2 + QT_ID_BYTES_MAX + 2 + QT_ID_BYTES_MAX)
 
-void rn_qt_init(rn_qt_t *qt, rn_loop_t *loop, const char *cluster_id) {
+void rn_qt_init(rn_qt_t *qt, rn_loop_t *loop, const char *cluster_id, const char *directory_id) {
     memset(qt, 0, sizeof *qt);
     qt->loop = loop;
     qt->cluster_id = cluster_id;
+    qt->directory_id = directory_id;
     rn_log_limit_init(&qt->log_limit, RN_LOG_WARN, MOD, "raft messages", RN_LOG_LIMIT_LINES,
                       RN_LOG_LIMIT_WINDOW_MS);
 }
@@ -63,6 +65,17 @@ void rn_qt_close(rn_qt_t *qt) {
     qt->cap = 0;
 }
 
+/* An int16-length id; empty as -1 when null_if_empty. */
+static size_t qt_put_id(uint8_t *buf, size_t pos, const char *id, bool null_if_empty) {
+    size_t len = strlen(id);
+    RN_ASSERT(len <= QT_ID_BYTES_MAX);
+    uint16_t wire_len = len || !null_if_empty ? (uint16_t)len : (uint16_t)0xffff;
+    buf[pos] = (uint8_t)(wire_len >> 8);
+    buf[pos + 1] = (uint8_t)wire_len;
+    memcpy(buf + pos + 2, id, len);
+    return pos + 2 + len;
+}
+
 void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg) {
     rn_qt_peer_t *peer = rn_qt_peer(qt, msg->to);
     if (!peer) return; /* a member we have no address for: Raft retries */
@@ -73,16 +86,10 @@ void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg) {
         qt->buf = grown;
         qt->cap = need;
     }
-    size_t id_len = strlen(qt->cluster_id);
-    RN_ASSERT(id_len <= 64);
     size_t pos = 0;
-    qt->buf[pos++] = 0;
-    uint16_t wire_len = id_len ? (uint16_t)id_len : (uint16_t)0xffff;
-    qt->buf[pos] = (uint8_t)(wire_len >> 8);
-    qt->buf[pos + 1] = (uint8_t)wire_len;
-    pos += 2;
-    memcpy(qt->buf + pos, qt->cluster_id, id_len);
-    pos += id_len;
+    qt->buf[pos++] = 1;
+    pos = qt_put_id(qt->buf, pos, qt->cluster_id, true);
+    pos = qt_put_id(qt->buf, pos, qt->directory_id, false);
     pos += rn_raft_msg_encode(msg, qt->buf + pos, qt->cap - pos);
     rn_client_call_t call = {
         .api_key = RN_API_RAFT_MESSAGE, .api_version = 0, .body = {qt->buf, pos}, .one_way = true};
@@ -90,16 +97,23 @@ void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg) {
 }
 
 rn_err_t rn_qt_decode(const rn_qt_t *qt, const uint8_t *body, size_t len, rn_raft_msg_t *msg,
-                      rn_raft_entry_t *entries) {
-    if (len < 3 || body[0] != 0) return RN_ERR_CORRUPT;
+                      rn_raft_entry_t *entries, char *from_dir) {
+    if (len < 5 || body[0] != 1) return RN_ERR_CORRUPT;
     uint16_t id_len = rn_be16_get(body + 1);
     size_t pos = 3;
     if (id_len != 0xffff) {
-        if (id_len > 64 || len - pos < id_len) return RN_ERR_CORRUPT;
+        if (id_len > QT_ID_BYTES_MAX || len - pos < id_len) return RN_ERR_CORRUPT;
         size_t own = strlen(qt->cluster_id);
         if (own && (own != id_len || memcmp(qt->cluster_id, body + pos, own) != 0))
             return RN_ERR_STALE;
         pos += id_len;
     }
+    if (len - pos < 2) return RN_ERR_CORRUPT;
+    uint16_t dir_len = rn_be16_get(body + pos);
+    pos += 2;
+    if (dir_len >= RN_QUORUM_DIR_BYTES || len - pos < dir_len) return RN_ERR_CORRUPT;
+    memcpy(from_dir, body + pos, dir_len);
+    from_dir[dir_len] = '\0';
+    pos += dir_len;
     return rn_raft_msg_decode(body + pos, len - pos, msg, entries, RN_RAFT_APPEND_ENTRIES_MAX);
 }

@@ -10,8 +10,9 @@
  * RN_API_RAFT_MESSAGE (Kafka's keys stay below 100), then
  *
  *   offset size  field
- *   0      1     version = 0
+ *   0      1     version = 1
  *   1      2+n   cluster id (int16 length, -1: not known yet)
+ *   ...    2+m   the sender's data-folder id (int16 length)
  *   ...          the message, as rn_raft_msg_encode writes it
  *
  * A message naming a cluster other than this node's is dropped with a
@@ -25,6 +26,7 @@
 
 #include "base/limits.h"
 #include "base/log_limit.h"
+#include "metadata/quorum.h"
 #include "net/client.h"
 #include "raft/raft.h"
 
@@ -46,12 +48,13 @@ typedef struct rn_qt {
     int peer_count;
     uint8_t *buf; /* one encoded frame body */
     size_t cap;
-    const char *cluster_id; /* borrowed; "" while unknown */
-    uint64_t dropped_total; /* messages not queued (peer backlog full) */
+    const char *cluster_id;   /* borrowed; "" while unknown */
+    const char *directory_id; /* borrowed: this node's data folder */
+    uint64_t dropped_total;   /* messages not queued (peer backlog full) */
     rn_log_limit_t log_limit;
 } rn_qt_t;
 
-void rn_qt_init(rn_qt_t *qt, rn_loop_t *loop, const char *cluster_id);
+void rn_qt_init(rn_qt_t *qt, rn_loop_t *loop, const char *cluster_id, const char *directory_id);
 /* Adds (or moves) the peer with Raft id `id`. */
 rn_err_t rn_qt_peer_set(rn_qt_t *qt, rn_raft_id_t id, const char *host, uint16_t port);
 void rn_qt_close(rn_qt_t *qt);
@@ -64,9 +67,10 @@ void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg);
 
 /* Decodes one RN_API_RAFT_MESSAGE request body (the bytes after the request
    header). entries holds RN_RAFT_APPEND_ENTRIES_MAX slots; the message
-   borrows from body. RN_ERR_CORRUPT for bytes that do not decode,
+   borrows from body; from_dir (RN_QUORUM_DIR_BYTES) gets the sender's
+   data-folder id. RN_ERR_CORRUPT for bytes that do not decode,
    RN_ERR_STALE for a message of another cluster. */
 rn_err_t rn_qt_decode(const rn_qt_t *qt, const uint8_t *body, size_t len, rn_raft_msg_t *msg,
-                      rn_raft_entry_t *entries);
+                      rn_raft_entry_t *entries, char *from_dir);
 
 #endif

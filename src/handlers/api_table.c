@@ -36,6 +36,9 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, rn_handle_incremental_alter_configs},
     {RN_API_OFFSET_DELETE, 0, 0, rn_handle_offset_delete},
     {RN_API_DESCRIBE_CLUSTER, 0, 1, rn_handle_describe_cluster},
+    {RN_API_DESCRIBE_QUORUM, 0, 2, rn_handle_describe_quorum},
+    {RN_API_ADD_RAFT_VOTER, 0, 0, rn_handle_add_raft_voter},
+    {RN_API_REMOVE_RAFT_VOTER, 0, 0, rn_handle_remove_raft_voter},
 };
 
 #define HANDLER_API_COUNT ((int)(sizeof handler_apis / sizeof handler_apis[0]))

@@ -170,6 +170,9 @@ static bool dispatch_controller_api(int16_t key) {
     case RN_API_CREATE_PARTITIONS:
     case RN_API_ALTER_CONFIGS:
     case RN_API_INCREMENTAL_ALTER_CONFIGS:
+    case RN_API_DESCRIBE_QUORUM:
+    case RN_API_ADD_RAFT_VOTER:
+    case RN_API_REMOVE_RAFT_VOTER:
         return true;
     default:
         return false;

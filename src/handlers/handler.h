@@ -103,6 +103,9 @@ void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_log_dirs(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_quorum(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_add_raft_voter(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_remove_raft_voter(rn_core_t *core, rn_req_t *req, void *body);
 
 /* Consumer groups (handlers/<api>.c, routed by group_ops.h). */
 void rn_handle_find_coordinator(rn_core_t *core, rn_req_t *req, void *body);

@@ -702,6 +702,9 @@ rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn
     case RN_MD_PARTITION_CHANGE:
         err = apply_partition_change(img, &rec->u.partition_change);
         break;
+    case RN_MD_VOTER_DIR:
+        err = RN_OK; /* the quorum's own (metadata/quorum.c), not the image's */
+        break;
     case RN_MD_PRODUCER_IDS:
         if (rec->u.producer_ids.next_producer_id > img->next_producer_id) {
             img->next_producer_id = rec->u.producer_ids.next_producer_id;

@@ -28,7 +28,126 @@ struct rn_quorum {
     const rn_topic_config_base_t *base;
     uint64_t applied_index; /* last Raft index applied to the image */
     rn_err_t failed;
+    /* The data folder each member spoke from first (voter-dirs file): a
+       member speaking from another one lost its disk, and its votes are
+       refused until it is removed and added back. */
+    rn_quorum_dir_t dirs[RN_RAFT_NODES_MAX];
+    uint32_t dirs_n;
+    bool dirs_changed; /* not yet saved */
+    char own_dir[RN_QUORUM_DIR_BYTES];
+    rn_raft_id_t dir_proposed[RN_RAFT_NODES_MAX]; /* asked for in dir_proposed_term */
+    uint32_t dir_proposed_n;
+    uint64_t dir_proposed_term;
+    uint64_t votes_refused_total;
 };
+
+#define QUORUM_DIRS_FILE "voter-dirs"
+#define QUORUM_DIRS_BYTES_MAX (RN_RAFT_NODES_MAX * (16 + RN_QUORUM_DIR_BYTES))
+
+/* ---- members' data folders ---- */
+
+static rn_err_t quorum_dirs_save(rn_quorum_t *q) {
+    char text[QUORUM_DIRS_BYTES_MAX];
+    size_t len = 0;
+    for (uint32_t i = 0; i < q->dirs_n; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%u %s\n", q->dirs[i].id,
+                                q->dirs[i].dir);
+    return rn_io_write_atomic(q->io, q->dir, QUORUM_DIRS_FILE, text, len);
+}
+
+static rn_err_t quorum_dirs_load(rn_quorum_t *q) {
+    char path[RN_STORAGE_PATH_BYTES_MAX + 32], text[QUORUM_DIRS_BYTES_MAX + 1];
+    snprintf(path, sizeof path, "%s/%s", q->dir, QUORUM_DIRS_FILE);
+    size_t len = 0;
+    rn_err_t err = rn_io_read_small(q->io, path, text, QUORUM_DIRS_BYTES_MAX, &len);
+    if (err == RN_ERR_NOT_FOUND) return RN_OK;
+    if (err != RN_OK) return err;
+    text[len] = '\0';
+    for (char *line = strtok(text, "\n"); line && q->dirs_n < RN_RAFT_NODES_MAX;
+         line = strtok(NULL, "\n")) {
+        rn_quorum_dir_t *d = &q->dirs[q->dirs_n];
+        unsigned id = 0;
+        if (sscanf(line, "%u %31s", &id, d->dir) != 2 || id == RN_RAFT_ID_NONE)
+            return RN_ERR_CORRUPT;
+        d->id = id;
+        q->dirs_n++;
+    }
+    return RN_OK;
+}
+
+static rn_quorum_dir_t *quorum_dir_of(rn_quorum_t *q, rn_raft_id_t id) {
+    for (uint32_t i = 0; i < q->dirs_n; i++)
+        if (q->dirs[i].id == id) return &q->dirs[i];
+    return NULL;
+}
+
+static bool quorum_member(const rn_quorum_t *q, rn_raft_id_t id) {
+    const rn_raft_config_t *cfg = rn_raft_config(q->raft);
+    return rn_raft_config_has_voter(cfg, id) || rn_raft_config_has_learner(cfg, id);
+}
+
+/* Forgets the folders of members no longer in the configuration, so one
+   added back is recorded afresh. */
+static rn_err_t quorum_dirs_prune(rn_quorum_t *q) {
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < q->dirs_n; i++)
+        if (quorum_member(q, q->dirs[i].id)) q->dirs[keep++] = q->dirs[i];
+    if (keep != q->dirs_n) q->dirs_changed = true;
+    q->dirs_n = keep;
+    if (!q->dirs_changed) return RN_OK;
+    q->dirs_changed = false;
+    return quorum_dirs_save(q);
+}
+
+/* Whether the sender speaks from another folder than the one the log
+   records for it (none recorded: it may be new, so it counts). */
+static bool quorum_dir_differs(rn_quorum_t *q, rn_raft_id_t from, const char *dir) {
+    const rn_quorum_dir_t *known = quorum_dir_of(q, from);
+    return known && strcmp(known->dir, dir) != 0;
+}
+
+/* Records a folder the log names (first wins: a member must be removed
+   before another folder can be recorded for it); true if it changed. */
+static bool quorum_dir_learn(rn_quorum_t *q, rn_raft_id_t id, rn_str_t dir) {
+    if (quorum_dir_of(q, id) || q->dirs_n == RN_RAFT_NODES_MAX) return false;
+    if (dir.len <= 0 || dir.len >= RN_QUORUM_DIR_BYTES) return false;
+    rn_quorum_dir_t *d = &q->dirs[q->dirs_n++];
+    d->id = id;
+    memcpy(d->dir, dir.ptr, (size_t)dir.len);
+    d->dir[dir.len] = '\0';
+    q->dirs_changed = true;
+    return true;
+}
+
+/* The leader has the log record each member's folder, the first time it
+   hears from one it has none for; followers learn them as they apply. */
+static void quorum_dir_propose(rn_quorum_t *q, rn_raft_id_t id, const char *dir) {
+    if (rn_raft_role(q->raft) != RN_RAFT_LEADER || quorum_dir_of(q, id) || !quorum_member(q, id))
+        return;
+    for (uint32_t i = 0; i < q->dir_proposed_n; i++)
+        if (q->dir_proposed[i] == id && q->dir_proposed_term == rn_raft_term(q->raft)) return;
+    if (q->dir_proposed_term != rn_raft_term(q->raft)) {
+        q->dir_proposed_term = rn_raft_term(q->raft);
+        q->dir_proposed_n = 0;
+    }
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_md_record_t rec = {.type = RN_MD_VOTER_DIR};
+    rec.u.voter_dir.voter_id = (int32_t)id - 1;
+    rec.u.voter_dir.directory_id = rn_str_from_cstr(dir);
+    uint64_t index = 0, term = 0;
+    if (rn_md_batch_add(&batch, &rec) == RN_OK &&
+        rn_quorum_propose(q, &batch, &index, &term) == RN_OK &&
+        q->dir_proposed_n < RN_RAFT_NODES_MAX)
+        q->dir_proposed[q->dir_proposed_n++] = id;
+    rn_md_batch_free(&batch);
+}
+
+static bool quorum_vote_msg(uint8_t type) {
+    return type == RN_RAFT_MSG_PREVOTE || type == RN_RAFT_MSG_PREVOTE_RESP ||
+           type == RN_RAFT_MSG_VOTE || type == RN_RAFT_MSG_VOTE_RESP ||
+           type == RN_RAFT_MSG_TIMEOUT_NOW;
+}
 
 /* ---- entries ---- */
 
@@ -40,10 +159,19 @@ size_t rn_quorum_entry_encode(const rn_md_batch_t *batch, uint8_t *out, size_t c
     return need;
 }
 
+static rn_err_t quorum_learn_record(void *ctx, uint32_t index, const rn_md_record_t *rec) {
+    (void)index;
+    if (rec->type == RN_MD_VOTER_DIR)
+        quorum_dir_learn(ctx, (rn_raft_id_t)rec->u.voter_dir.voter_id + 1,
+                         rec->u.voter_dir.directory_id);
+    return RN_OK;
+}
+
 /* Applies one entry's records on top of the builder; *next is the offset
-   of the first, advanced past the last. */
-static rn_err_t quorum_apply_data(rn_image_builder_t *b, uint64_t *next, const uint8_t *data,
-                                  size_t len) {
+   of the first, advanced past the last. The quorum's own records (member
+   folders) are learned too. */
+static rn_err_t quorum_apply_data(rn_quorum_t *q, rn_image_builder_t *b, uint64_t *next,
+                                  const uint8_t *data, size_t len) {
     if (len < 4) return RN_ERR_CORRUPT;
     uint32_t count = rn_be32_get(data);
     if (count > RN_MD_BATCH_RECORDS_MAX) return RN_ERR_CORRUPT;
@@ -54,6 +182,8 @@ static rn_err_t quorum_apply_data(rn_image_builder_t *b, uint64_t *next, const u
     batch.count = count;
     rn_err_t err = rn_image_builder_apply_batch(b, *next, &batch);
     if (err == RN_OK) *next += count;
+    if (err == RN_OK)
+        err = rn_md_batch_each(batch.buf.ptr, batch.buf.len, count, quorum_learn_record, q);
     return err;
 }
 
@@ -83,7 +213,7 @@ static rn_err_t quorum_image_from_snapshot(rn_quorum_t *q, const rn_raft_snapsho
             err = RN_ERR_CORRUPT;
             break;
         }
-        err = quorum_apply_data(&b, &next, snap->data + pos, len);
+        err = quorum_apply_data(q, &b, &next, snap->data + pos, len);
         pos += len;
     }
     if (err == RN_OK && snap) {
@@ -119,6 +249,22 @@ static rn_err_t quorum_snap_batch(void *ctx, const rn_md_batch_t *batch) {
     return err == RN_OK ? RN_OK : RN_ERR_TOO_LARGE;
 }
 
+/* The members' folders, which the image does not hold, as one more batch. */
+static rn_err_t quorum_snap_dirs(rn_quorum_t *q, quorum_snap_buf_t *sb) {
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_err_t err = RN_OK;
+    for (uint32_t i = 0; err == RN_OK && i < q->dirs_n; i++) {
+        rn_md_record_t rec = {.type = RN_MD_VOTER_DIR};
+        rec.u.voter_dir.voter_id = (int32_t)q->dirs[i].id - 1;
+        rec.u.voter_dir.directory_id = rn_str_from_cstr(q->dirs[i].dir);
+        err = rn_md_batch_add(&batch, &rec);
+    }
+    if (err == RN_OK) err = quorum_snap_batch(sb, &batch);
+    rn_md_batch_free(&batch);
+    return err;
+}
+
 /* The image at the applied index as snapshot data; the raft keeps it and
    drops the log it covers, and the store replaces its snapshot file. A
    snapshot that does not fit is skipped (the log keeps growing; logged). */
@@ -131,6 +277,7 @@ static void quorum_snapshot(rn_quorum_t *q, uint64_t index) {
     rn_err_t err = rn_buf_append(&sb.buf, next, 8);
     rn_image_write_limits_t limits = {RN_MD_BATCH_RECORDS_MAX, RN_RAFT_ENTRY_BYTES_MAX / 2};
     if (err == RN_OK) err = rn_image_write(q->image, &limits, quorum_snap_batch, &sb);
+    if (err == RN_OK && q->dirs_n > 0) err = quorum_snap_dirs(q, &sb);
     if (err == RN_OK) err = rn_raft_snapshot_done(q->raft, index, sb.buf.ptr, (uint32_t)sb.buf.len);
     if (err == RN_OK) {
         err = rn_raft_store_save_snapshot(q->store, rn_raft_snapshot(q->raft));
@@ -183,7 +330,7 @@ static rn_err_t quorum_apply(rn_quorum_t *q, const rn_raft_ready_t *rd) {
         if (e->index <= q->applied_index) continue;
         RN_ASSERT(e->index == q->applied_index + 1);
         if (e->type == RN_RAFT_ENTRY_NORMAL) {
-            err = quorum_apply_data(&b, &next, e->data, e->len);
+            err = quorum_apply_data(q, &b, &next, e->data, e->len);
             changed = true;
         }
         if (err == RN_OK) q->applied_index = e->index;
@@ -213,20 +360,33 @@ static rn_err_t quorum_drive(rn_quorum_t *q) {
         rn_raft_advance(q->raft, &rd);
         if (want) quorum_snapshot(q, want);
     }
+    if (q->failed == RN_OK && quorum_dirs_prune(q) != RN_OK)
+        quorum_fail(q, "saving the members' folders", RN_ERR_IO);
     return q->failed;
 }
 
 rn_err_t rn_quorum_tick(rn_quorum_t *q) {
     if (q->failed != RN_OK) return q->failed;
     rn_raft_tick(q->raft);
-    return quorum_drive(q);
+    rn_err_t err = quorum_drive(q);
+    if (err == RN_OK && q->own_dir[0]) quorum_dir_propose(q, rn_raft_id(q->raft), q->own_dir);
+    return q->failed;
 }
 
-rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg) {
+rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir) {
     if (q->failed != RN_OK) return q->failed;
+    bool known_dir = from_dir && from_dir[0];
+    if (known_dir && quorum_vote_msg(msg->type) && quorum_dir_differs(q, msg->from, from_dir)) {
+        q->votes_refused_total++;
+        return RN_ERR_STALE;
+    }
     rn_raft_step(q->raft, msg);
-    return quorum_drive(q);
+    rn_err_t err = quorum_drive(q);
+    if (err == RN_OK && known_dir) quorum_dir_propose(q, msg->from, from_dir);
+    return q->failed;
 }
+
+uint64_t rn_quorum_votes_refused(const rn_quorum_t *q) { return q->votes_refused_total; }
 
 rn_err_t rn_quorum_campaign(rn_quorum_t *q) {
     if (q->failed != RN_OK) return q->failed;
@@ -249,6 +409,19 @@ rn_err_t rn_quorum_propose(rn_quorum_t *q, const rn_md_batch_t *batch, uint64_t 
     free(data);
     if (err != RN_OK) return err;
     return quorum_drive(q);
+}
+
+rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t id) {
+    if (q->failed != RN_OK) return q->failed;
+    rn_err_t err = rn_raft_change(q->raft, op, id);
+    if (err != RN_OK) return err;
+    return quorum_drive(q);
+}
+
+const char *rn_quorum_member_dir(const rn_quorum_t *q, rn_raft_id_t id) {
+    for (uint32_t i = 0; i < q->dirs_n; i++)
+        if (q->dirs[i].id == id) return q->dirs[i].dir;
+    return "";
 }
 
 int rn_quorum_outcome(const rn_quorum_t *q, uint64_t index, uint64_t term) {
@@ -367,6 +540,7 @@ static rn_err_t quorum_open_store(rn_quorum_t *q, const rn_quorum_opts_t *opts) 
     if (err == RN_OK) err = rn_io_dir_create(q->io, q->dir);
     if (err == RN_OK) err = rn_io_dir_sync(q->io, opts->metadata_dir);
     if (err == RN_OK) err = rn_raft_store_open(q->io, q->dir, &q->store);
+    if (err == RN_OK) err = quorum_dirs_load(q);
     if (err == RN_OK) err = quorum_migrate(q, opts->metadata_dir);
     if (err == RN_OK) {
         /* Reopen so the boot view includes what the move appended. */
@@ -402,6 +576,7 @@ rn_err_t rn_quorum_open(const rn_quorum_opts_t *opts, const rn_quorum_hooks_t *h
     if (!q) return RN_ERR_NO_MEMORY;
     q->io = opts->io;
     q->base = opts->base;
+    if (opts->directory_id) snprintf(q->own_dir, sizeof q->own_dir, "%s", opts->directory_id);
     if (hooks) q->hooks = *hooks;
     rn_err_t err = quorum_open_store(q, opts);
     if (err == RN_OK) err = quorum_open_raft(q, opts);

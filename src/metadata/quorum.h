@@ -41,6 +41,15 @@
 
 typedef struct rn_quorum rn_quorum_t;
 
+/* A data folder's directory id (meta.properties), as text. */
+#define RN_QUORUM_DIR_BYTES 32
+
+/* The folder a member of the quorum first spoke from. */
+typedef struct rn_quorum_dir {
+    rn_raft_id_t id;
+    char dir[RN_QUORUM_DIR_BYTES];
+} rn_quorum_dir_t;
+
 typedef struct rn_quorum_hooks {
     void *ctx;
     /* Sends one message to msg->to; loss is fine (Raft retries). */
@@ -62,6 +71,7 @@ typedef struct rn_quorum_opts {
     uint32_t snapshot_entries; /* applied entries between snapshots; 0: default */
     uint64_t seed;
     const rn_topic_config_base_t *base; /* borrowed; outlives the quorum */
+    const char *directory_id;           /* this data folder's id (NULL: none) */
 } rn_quorum_opts_t;
 
 /* Opens the store (recovering after a crash) and the Raft node. The image
@@ -74,7 +84,16 @@ void rn_quorum_close(rn_quorum_t *q);
 /* Inputs; each runs the driver loop. RN_OK, or the persistence error after
    which the quorum is failed (every later call returns it). */
 rn_err_t rn_quorum_tick(rn_quorum_t *q);
-rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg);
+/* from_dir is the sender's data-folder id (NULL or "": not known). The
+   first folder each member speaks from is recorded (voter-dirs, synced
+   before the message counts); a member speaking from another folder lost
+   its disk: Raft promised nothing it no longer remembers, so its votes,
+   vote requests and leadership hand-offs are refused (RN_ERR_STALE, for the
+   caller to log) while its log replication goes on. Removing it from the
+   quorum forgets the record; adding it back records its new folder. */
+rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir);
+/* Vote messages refused so far (a member with another folder). */
+uint64_t rn_quorum_votes_refused(const rn_quorum_t *q);
 /* Starts an election now (a voter may at any time); a sole voter becomes
    leader at once instead of after an election timeout. */
 rn_err_t rn_quorum_campaign(rn_quorum_t *q);
@@ -83,6 +102,13 @@ rn_err_t rn_quorum_campaign(rn_quorum_t *q);
    (or not yet able to propose), RN_ERR_TOO_LARGE: over one entry. */
 rn_err_t rn_quorum_propose(rn_quorum_t *q, const rn_md_batch_t *batch, uint64_t *index,
                            uint64_t *term);
+
+/* Proposes one membership change (rn_raft_change): RN_ERR_AGAIN while
+   another is uncommitted or a learner to promote still lags, RN_ERR_STALE
+   when not the leader, RN_ERR_INVALID when it makes no sense. */
+rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t id);
+/* The data folder member id first spoke from ("" when not known). */
+const char *rn_quorum_member_dir(const rn_quorum_t *q, rn_raft_id_t id);
 
 /* 1: the entry (index, term) is applied; 0: not yet; -1: it never will be
    (another entry took its index). */

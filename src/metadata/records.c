@@ -160,6 +160,13 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
         rn_write_int64(w, rec->u.producer_ids.broker_epoch);
         rn_write_int64(w, rec->u.producer_ids.next_producer_id);
         return true;
+    case RN_MD_VOTER_DIR:
+        if (rec->u.voter_dir.voter_id < 0 ||
+            !str_ok(rec->u.voter_dir.directory_id, RN_MD_DIRECTORY_ID_BYTES_MAX, false))
+            return false;
+        rn_write_int32(w, rec->u.voter_dir.voter_id);
+        rn_write_string(w, rec->u.voter_dir.directory_id, false);
+        return true;
     }
     RN_UNREACHABLE("unknown metadata record type");
     return false;
@@ -316,6 +323,13 @@ static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
         rec->u.producer_ids.broker_epoch = rn_read_int64(r);
         rec->u.producer_ids.next_producer_id = rn_read_int64(r);
         return;
+    case RN_MD_VOTER_DIR:
+        rec->u.voter_dir.voter_id = rn_read_int32(r);
+        rec->u.voter_dir.directory_id = rn_read_string(r, false);
+        if (rec->u.voter_dir.voter_id < 0 ||
+            !str_ok(rec->u.voter_dir.directory_id, RN_MD_DIRECTORY_ID_BYTES_MAX, false))
+            rn_reader_fail(r, RN_ERR_CORRUPT);
+        return;
     }
 }
 
@@ -332,6 +346,7 @@ static bool type_known(int8_t type) {
     case RN_MD_REMOVE_TOPIC:
     case RN_MD_PRODUCER_IDS:
     case RN_MD_BROKER_CHANGE:
+    case RN_MD_VOTER_DIR:
         return true;
     default:
         return false;

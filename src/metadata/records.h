@@ -48,6 +48,10 @@
  *                           next_producer_id i64
  *   BrokerRegistrationChangeRecord (17) broker_id i32 | broker_epoch i64 |
  *                           fenced i8 | in_controlled_shutdown i8
+ *   VoterDirectoryRecord (120, Runnel's own: Kafka keeps voters in control
+ *                           records) voter_id i32 | directory_id string:
+ *                           the data folder a quorum member votes from; the
+ *                           image ignores it, the quorum reads it
  *                           (each -1 no change, 0 no, 1 yes)
  *
  * Decoding is strict: a bool other than 0 or 1, a tri-state other than -1,
@@ -79,7 +83,13 @@ typedef enum rn_md_type {
     RN_MD_REMOVE_TOPIC = 9,
     RN_MD_PRODUCER_IDS = 15,
     RN_MD_BROKER_CHANGE = 17,
+    RN_MD_VOTER_DIR = 120,
 } rn_md_type_t;
+
+typedef struct rn_md_voter_dir_record {
+    int32_t voter_id; /* node id */
+    rn_str_t directory_id;
+} rn_md_voter_dir_record_t;
 
 /* PartitionChangeRecord: the leader is unchanged; a list is unchanged. */
 #define RN_MD_LEADER_NO_CHANGE (-2)
@@ -188,6 +198,7 @@ typedef struct rn_md_record {
         rn_md_config_record_t config;
         rn_md_remove_topic_record_t remove_topic;
         rn_md_producer_ids_record_t producer_ids;
+        rn_md_voter_dir_record_t voter_dir;
     } u;
 } rn_md_record_t;
 

@@ -496,3 +496,10 @@ const char *rn_raft_msg_name(uint8_t type) {
     };
     return type < RN_RAFT_MSG__COUNT ? names[type] : "?";
 }
+
+uint64_t rn_raft_match(const rn_raft_t *r, rn_raft_id_t id) {
+    if (r->role != RN_RAFT_LEADER) return 0;
+    if (id == r->opts.id) return rn_raft_log_last(r);
+    const rn_raft_progress_t *pr = rn_raft_pr_find((rn_raft_t *)(uintptr_t)r, id);
+    return pr ? pr->match : 0;
+}

@@ -223,6 +223,9 @@ uint64_t rn_raft_term_at(const rn_raft_t *r, uint64_t index);
 /* Entry at index, NULL if compacted or absent. */
 const rn_raft_entry_t *rn_raft_entry_at(const rn_raft_t *r, uint64_t index);
 const rn_raft_config_t *rn_raft_config(const rn_raft_t *r);
+/* A leader's view of how far member id's log matches its own (0: unknown,
+   or not the leader). */
+uint64_t rn_raft_match(const rn_raft_t *r, rn_raft_id_t id);
 /* The latest snapshot (index 0: none); data valid until the next change. */
 const rn_raft_snapshot_t *rn_raft_snapshot(const rn_raft_t *r);
 int rn_raft_config_has_voter(const rn_raft_config_t *cfg, rn_raft_id_t id);

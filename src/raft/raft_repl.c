@@ -174,9 +174,20 @@ void rn_raft_reads_check(rn_raft_t *r) {
 
 static void append_resp_reject(rn_raft_t *r, rn_raft_progress_t *pr, const rn_raft_msg_t *m) {
     if (pr->state == RN_RAFT_PR_SNAPSHOT) return;
-    if (pr->state == RN_RAFT_PR_PROBE && m->index != pr->next - 1) return;  /* stale */
-    if (pr->state == RN_RAFT_PR_REPLICATE && m->index <= pr->match) return; /* stale */
+    /* The follower holds less than it acknowledged: its disk lost entries
+       (emptied or replaced). Such an answer may also be a late copy of one
+       sent before an acknowledgement; taking it as a loss then costs only a
+       resend of what the follower has. */
+    int lost = m->hint < pr->match;
+    if (!lost && pr->state == RN_RAFT_PR_PROBE && m->index != pr->next - 1) return;  /* stale */
+    if (!lost && pr->state == RN_RAFT_PR_REPLICATE && m->index <= pr->match) return; /* stale */
     uint64_t next = m->index < m->hint + 1 ? m->index : m->hint + 1;
+    if (lost) {
+        /* Its acknowledgements no longer stand: replicate again from what
+           it has. Commits already made stay made, and its votes must not
+           count either, which the driver sees to (metadata/quorum.h). */
+        pr->match = m->hint;
+    }
     if (next < pr->match + 1) next = pr->match + 1;
     if (next < 1) next = 1;
     pr->state = RN_RAFT_PR_PROBE;

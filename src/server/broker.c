@@ -247,6 +247,7 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
     if (cfg->role_controller && cfg->has_controller_listener) {
         snprintf(md.listen_host, sizeof md.listen_host, "%s", cfg->controller_listener.host);
         md.listen_port = cfg->controller_listener.port;
+        snprintf(md.listener_name, sizeof md.listener_name, "%s", cfg->controller_listener.name);
         md.on_request = rn_handler_controller_dispatch;
     }
     return md;
@@ -262,7 +263,12 @@ static const rn_config_listener_t *broker_client_listener(const rn_config_t *cfg
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
-    if (err == RN_OK) err = rn_identity_load(io, cfg, node->cluster_id, sizeof node->cluster_id);
+    rn_identity_t id;
+    if (err == RN_OK) err = rn_identity_load(io, cfg, &id);
+    if (err == RN_OK) {
+        memcpy(node->cluster_id, id.cluster_id, sizeof node->cluster_id);
+        memcpy(node->directory_id, id.directory_id, sizeof node->directory_id);
+    }
     if (err != RN_OK) {
         RN_ERROR("broker", "cannot prepare %s: %s", node->settings.log_dir, rn_err_name(err));
         return err;

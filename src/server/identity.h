@@ -1,8 +1,12 @@
 /*
  * identity.h: the data folder's identity file, meta.properties, as Kafka
- * writes it (version, node.id, cluster.id). A new folder gets a fresh
- * cluster id; an existing one must carry this node's id, so a data folder
- * is never adopted by another broker by mistake.
+ * writes it (version, node.id, cluster.id, directory.id). A new folder gets
+ * the cluster.id setting or a fresh id, and a fresh directory id; an
+ * existing one must carry this node's id (and the cluster.id setting's,
+ * when given), so a data folder is never adopted by another broker by
+ * mistake. The directory id tells the quorum a voter's folder from a new
+ * one: a voter whose folder was emptied comes back with another id and its
+ * votes no longer count (metadata/quorum.h).
  */
 #ifndef RN_SERVER_IDENTITY_H
 #define RN_SERVER_IDENTITY_H
@@ -10,6 +14,11 @@
 #include "io/io.h"
 #include "server/config.h"
 
-rn_err_t rn_identity_load(rn_io_t *io, const rn_config_t *cfg, char *cluster_id, size_t cap);
+typedef struct rn_identity {
+    char cluster_id[32];
+    char directory_id[32];
+} rn_identity_t;
+
+rn_err_t rn_identity_load(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id);
 
 #endif

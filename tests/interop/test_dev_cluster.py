@@ -14,10 +14,9 @@
   settings, readiness, kill / start / term / wipe / restart / stop, and a
   node that cannot start.
 
-The nodes are not checked to form one cluster: until the quorum is wired into
-the broker each runs as a single node. Runnel only (the command is Runnel's);
-RUNNEL_BIN picks the binary.
-"""
+Forming one quorum is tests/interop/test_cluster_quorum.py's; here only the
+processes, ports, folders and stops are checked. Runnel only (the command is
+Runnel's); RUNNEL_BIN picks the binary.
 
 import json
 import os

@@ -23,9 +23,10 @@ listeners), `settings` shared by every node, `node_settings[id]` for one node
 broker-only).
 
 A node is ready when its admin port answers /health/live and its broker port
-accepts a connection: no Kafka request is sent, so readiness does not depend
-on the nodes having formed a quorum. start() starts every process before
-waiting for any, so nodes that wait for each other can come up. Every wait is
+accepts a connection (no Kafka request is sent); a node opens its broker port
+once it has caught up with the metadata quorum, so nodes wait for each other:
+start() starts every process before waiting for any, and waits for all at
+once, so a node that exits is reported while the others still wait for it. Every wait is
 bounded. When a test point fails, the tail of every node's log that has run is
 printed as TAP diagnostics, whether the node still runs or not.
 
@@ -217,14 +218,34 @@ class Cluster:
         for node in started:
             node.start(wait=False)
         try:
-            for node in started:
-                node._wait_ready(max(1.0, deadline - time.monotonic()))
+            self._wait_all_ready(started, deadline)
         except BrokerError:
             for node in self.nodes:
                 node._print_log_tail()
             self.stop()
             raise
         return self
+
+    @staticmethod
+    def _wait_all_ready(nodes, deadline):
+        """Waits for every node at once: nodes of one quorum wait for each
+        other before they serve, so a node that exits must be seen while
+        the others still wait for it."""
+        waiting = list(nodes)
+        while waiting:
+            for node in list(waiting):
+                if node.proc.poll() is not None:
+                    node._reap()
+                    raise BrokerError(f"{node.name} exited with {node.returncode} during "
+                                      f"start-up\n{node.log_tail()}")
+                if node.ready():
+                    waiting.remove(node)
+            if waiting and time.monotonic() > deadline:
+                node = waiting[0]
+                raise BrokerError(f"{node.name} not ready in time (/health/live on "
+                                  f"{node.admin_port}, broker port {node.port})\n"
+                                  f"{node.log_tail()}")
+            time.sleep(READY_POLL_S)
 
     def stop(self, timeout=broker_lib.STOP_TIMEOUT_S):
         """SIGTERM to every node at once, then waits for each; returns

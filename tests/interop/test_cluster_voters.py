@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""A voter whose data folder was emptied does not vote as its old self, and
+comes back as a voter through RemoveRaftVoter and AddRaftVoter.
+
+Three runnel nodes form a quorum. A follower is stopped, its folder wiped,
+and started again: it catches up from the leader and serves (its Metadata
+has the topics), but the others refuse its votes: with the leader then
+killed, the healthy follower and the wiped node elect nobody. The leader
+back, RemoveRaftVoter and AddRaftVoter (sent to any node, forwarded to the
+active controller) make the wiped node a voter again: with the leader killed
+once more, the two now elect a leader, which takes a new topic. Also:
+DescribeQuorum answers kafka-metadata-quorum.sh describe --status and
+--replication through any node, and bad voter requests get Kafka's codes.
+
+Runnel only. Bounded: about 40 s."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import kwire  # noqa: E402
+import tap  # noqa: E402
+from broker import ensure_kafka_jars, target  # noqa: E402
+from cluster import Cluster  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+SETTLE_S = 20.0
+LOG4J = os.path.join(os.path.dirname(__file__), "lib", "tools-log4j.properties")
+
+
+# ---- AddRaftVoter / RemoveRaftVoter v0 (flexible) by hand ----
+
+def _compact(s):
+    return kwire.uvarint(0) if s is None else kwire.compact_string(s)
+
+
+def _voter_request(api_key, corr, body):
+    header = (kwire.i16(api_key) + kwire.i16(0) + kwire.i32(corr) + kwire.string("kwire")
+              + kwire.uvarint(0))
+    return kwire.frame(header + body)
+
+
+def add_voter_body(voter_id, host, port, cluster_id=None):
+    listener = _compact("CONTROLLER") + _compact(host) + port.to_bytes(2, "big") + kwire.uvarint(0)
+    return (_compact(cluster_id) + kwire.i32(30000) + kwire.i32(voter_id) + bytes(16)
+            + kwire.uvarint(2) + listener + kwire.uvarint(0))
+
+
+def remove_voter_body(voter_id, cluster_id=None):
+    return _compact(cluster_id) + kwire.i32(voter_id) + bytes(16) + kwire.uvarint(0)
+
+
+def voter_call(addr, api_key, body, timeout=40.0):
+    """Sends one request; returns (error_code, message)."""
+    host, port = addr.split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(_voter_request(api_key, 9, body))
+        size = int.from_bytes(kwire_recv(s, 4), "big")
+        resp = kwire_recv(s, size)
+    pos = 4 + 1  # correlation id, empty tagged fields
+    pos += 4  # throttle
+    code = int.from_bytes(resp[pos:pos + 2], "big", signed=True)
+    pos += 2
+    n = resp[pos] - 1
+    msg = resp[pos + 1:pos + 1 + n].decode() if n >= 0 else None
+    return code, msg
+
+
+def kwire_recv(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+# ---- observations ----
+
+def leader_seen(node):
+    seen = None
+    with open(node.log_path, errors="replace") as f:
+        f.seek(node._log_mark)
+        for line in f:
+            m = re.search(r"active controller: node (\d+)|no active controller", line)
+            if m:
+                seen = int(m.group(1)) if m.group(1) else None
+    return seen
+
+
+def wait_for(fn, timeout=SETTLE_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            v = fn()
+            if v:
+                return v
+        except Exception:
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def one_leader(nodes, other_than=None):
+    def ask():
+        ids = {leader_seen(n) for n in nodes}
+        one = ids.pop() if len(ids) == 1 else None
+        return one if one not in (None, other_than) else None
+    return wait_for(ask)
+
+
+def topics_on(node):
+    client = AdminClient({"bootstrap.servers": node.bootstrap})
+    return set(client.list_topics(timeout=5).topics)
+
+
+def create(node, name):
+    client = AdminClient({"bootstrap.servers": node.bootstrap})
+    try:
+        client.create_topics([NewTopic(name, 1, 1)], request_timeout=15)[name].result(20)
+        return True
+    except Exception:
+        return False
+
+
+def quorum_tool(node, what):
+    jars = ensure_kafka_jars()
+    cmd = ["java", f"-Dlog4j.configuration=file:{LOG4J}", "-cp", os.path.join(jars, "*"),
+           "org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server", node.bootstrap,
+           "describe", what]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    return res.returncode, res.stdout + res.stderr
+
+
+def scenario(t):
+    with Cluster(3) as c:
+        nodes = [c.node(i) for i in (1, 2, 3)]
+        leader = one_leader(nodes)
+        t.ok(leader is not None, f"a controller is elected ({leader})")
+        t.ok(create(nodes[0], "before-wipe"), "a topic is created")
+
+        rc, out = quorum_tool(nodes[0], "--status")
+        t.ok(rc == 0 and f"LeaderId:               {leader}" in out and "CurrentVoters" in out,
+             "kafka-metadata-quorum.sh describe --status through any node names the leader",
+             out[-600:])
+        rc, out = quorum_tool(nodes[0], "--replication")
+        t.ok(rc == 0 and out.count("Follower") == 2 and out.count("Leader") == 1,
+             "describe --replication: one leader and two followers", out[-600:])
+
+        wiped = next(n for n in nodes if n.node_id != leader)
+        healthy = next(n for n in nodes if n.node_id not in (leader, wiped.node_id))
+        old_leader = nodes[leader - 1]
+        wiped.term()
+        wiped.wipe()
+        wiped.start()
+        t.ok(wait_for(lambda: "before-wipe" in topics_on(wiped)),
+             f"the wiped node {wiped.node_id} catches up from the leader and serves")
+
+        old_leader.kill()
+        time.sleep(4)  # several election timeouts
+        t.ok(leader_seen(healthy) is None and leader_seen(wiped) is None,
+             "leader killed: the healthy node and the wiped one elect nobody")
+        with open(healthy.log_path, errors="replace") as f:
+            refused = f"node {wiped.node_id} speaks from data folder" in f.read()
+        t.ok(refused, "the healthy node says it refuses the wiped node's votes, and why")
+
+        old_leader.start()
+        t.ok(one_leader(nodes) is not None, "the old leader back: a controller again")
+        addr = healthy.bootstrap
+        code, msg = voter_call(addr, 81, remove_voter_body(wiped.node_id))
+        t.eq((code, msg), (0, None), "RemoveRaftVoter of the wiped node through any node")
+        code, _ = voter_call(addr, 81, remove_voter_body(wiped.node_id))
+        t.eq(code, 127, "removing it again: VOTER_NOT_FOUND")
+        code, msg = voter_call(addr, 80, add_voter_body(wiped.node_id, "127.0.0.1",
+                                                        wiped.controller_port))
+        t.eq((code, msg), (0, None), "AddRaftVoter adds it back (learner, then promoted)")
+        code, _ = voter_call(addr, 80, add_voter_body(wiped.node_id, "127.0.0.1",
+                                                      wiped.controller_port))
+        t.eq(code, 126, "adding it again: DUPLICATE_VOTER")
+        code, _ = voter_call(addr, 80, add_voter_body(7, "127.0.0.1", 1, cluster_id="x" * 22))
+        t.eq(code, 104, "a request naming another cluster: INCONSISTENT_CLUSTER_ID")
+
+        now_leader = one_leader(nodes)
+        nodes[now_leader - 1].kill()
+        rest = [n for n in nodes if n.node_id != now_leader]
+        t.ok(one_leader(rest, other_than=now_leader) is not None,
+             "with the leader killed, the healthy node and the re-added one elect a leader")
+        t.ok(create(rest[0], "after-readd") and
+             wait_for(lambda: all("after-readd" in topics_on(n) for n in rest)),
+             "and the new leader takes a topic")
+
+
+def main():
+    t = tap.Tap()
+    if target() != "runnel":
+        t.skip("a Runnel quorum", "Kafka's static quorum has no such protection")
+    else:
+        t.run(scenario)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
