@@ -261,7 +261,8 @@ rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl) {
 }
 
 bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id) {
-    if (rn_image_broker_count(ctl->image) > 0) return rn_image_broker(ctl->image, id) != NULL;
+    if (rn_image_broker_count(ctl->image) > 0 || ctl->brokers_register)
+        return rn_image_broker(ctl->image, id) != NULL;
     for (int32_t n = 0; n < ctl->broker_count; n++) {
         if (ctl->brokers[n] == id) return true;
     }

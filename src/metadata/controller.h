@@ -71,6 +71,10 @@ typedef struct rn_controller {
     int32_t num_partitions;
     int16_t default_replication_factor;
     bool delete_topic_enable;
+    /* Brokers register with this controller (set after rn_controller_init):
+       replicas go only to registered brokers, never to the static list, even
+       while none is registered yet. */
+    bool brokers_register;
     bool quorum; /* images come from the metadata quorum, not a log of its own */
 } rn_controller_t;
 

@@ -24,7 +24,7 @@ typedef struct rn_ctl_brokers {
 
 /* The image's registered, unfenced, not shutting down brokers; when none is
    registered at all, the static broker list (a single node before
-   registration exists). */
+   registration exists), unless brokers register (then none). */
 void rn_ctl_usable_brokers(const rn_controller_t *ctl, rn_ctl_brokers_t *out);
 /* INVALID_REPLICATION_FACTOR with Kafka's message when rf replicas cannot be
    placed on the usable brokers. */

@@ -49,7 +49,7 @@ void rn_ctl_usable_brokers(const rn_controller_t *ctl, rn_ctl_brokers_t *out) {
     memset(out, 0, sizeof(*out));
     out->registered = rn_image_broker_count(img);
     RN_ASSERT(out->registered <= RN_CTL_BROKERS_MAX);
-    if (out->registered == 0) {
+    if (out->registered == 0 && !ctl->brokers_register) {
         memcpy(out->ids, ctl->brokers, (size_t)ctl->broker_count * sizeof(int32_t));
         out->count = ctl->broker_count;
         return;

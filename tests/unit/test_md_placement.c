@@ -3,7 +3,8 @@
  * spread evenly, one replica per rack while racks remain, fenced and
  * shutting-down brokers get nothing, Kafka's errors for a replication factor
  * above the usable brokers and for assignments naming unregistered brokers,
- * internal topics capped, and the static broker list when none registered.
+ * internal topics capped, and the static broker list when none registered
+ * (unless brokers register: then nothing until one has).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +258,27 @@ static void test_static_brokers(void **state) {
                              "broker(s) are registered.");
 }
 
+/* Brokers register with this controller: before any has, nothing may get a
+   replica (the controller's own id is not a registered broker). */
+static void test_registering_brokers_none_yet(void **state) {
+    fixture_t *fx = *state;
+    fx->ctl.brokers_register = true;
+    char msg[RN_CTL_MESSAGE_BYTES];
+    assert_int_equal(create(fx, "early", 1, 1, msg), RN_KERR_INVALID_REPLICATION_FACTOR);
+    assert_string_equal(msg, "Unable to replicate the partition 1 time(s): The target "
+                             "replication factor of 1 cannot be reached because only 0 "
+                             "broker(s) are registered.");
+    const int32_t ids[] = {0};
+    rn_ctl_assignment_t a = {0, ids, 1};
+    rn_ctl_new_topic_t t = {S("manual"), -1, -1, &a, 1, NULL, 0};
+    rn_ctl_topic_result_t res;
+    rn_controller_create_topics(&fx->ctl, &t, 1, false, &res);
+    assert_int_equal(res.result.error_code, RN_KERR_INVALID_REPLICA_ASSIGNMENT);
+    register_broker(fx, 1, NULL, false);
+    assert_int_equal(create(fx, "later", 1, 1, NULL), RN_KERR_NONE);
+    assert_int_equal(topic(fx, "later")->partitions[0].leader, 1);
+}
+
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     rn_topic_config_base_init(&base);
@@ -269,6 +291,7 @@ int main(void) {
         T(test_fenced_get_nothing),
         T(test_assignments_need_registered),
         T(test_static_brokers),
+        T(test_registering_brokers_none_yet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
