@@ -49,6 +49,8 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 .SECONDARY: $(TEST_HELPER_OBJS)
 SIM_SRCS := $(wildcard tests/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
+SIMCTL_SRCS := $(wildcard tests/simctl/*.c)
+SIMCTL_OBJS := $(SIMCTL_SRCS:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all clean test unit gen gen-check fuzz format tools
 all: $(BUILD)/runnel
@@ -172,6 +174,57 @@ sim-mutants: $(foreach k,$(SIM_MUTANT_IDS),$(BUILD)/mutant-$(k)/sim)
 	for m in $(SIM_MUTANTS); do \
 	  k=$${m%%:*}; name=$${m#*:}; \
 	  out=$$($(BUILD)/mutant-$$k/sim --seeds $(MUTANT_SEEDS) --until-fail \
+	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
+	  echo "$$out" | tail -n 1; \
+	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+# ---- controller simulator -------------------------------------------------
+# The real metadata quorum and controller decisions under faults (docs/SIMULATOR.md).
+#   make simctl SEEDS=N          run seeds 1..N
+#   make simctl SEED=s           replay one seed with a readable trace
+#   make simctl SEED=s MUTANT=k  the same against planted controller bug k
+#   make simctl-soak MINUTES=m   random seeds for a time budget
+#   make simctl-mutants          each planted controller bug must be caught within
+#                                CTL_MUTANT_SEEDS seeds
+CTL_MUTANT_SEEDS ?= 500
+SIMCTL_MUTANT_SRCS := src/metadata/controller_brokers.c src/metadata/controller_topics.c
+SIMCTL_MUTANTS := 1:fence_keeps_leaders 2:unfence_outside_isr 3:epoch_not_bumped \
+                  4:lease_never_expires
+SIMCTL_MUTANT_IDS := $(foreach m,$(SIMCTL_MUTANTS),$(firstword $(subst :, ,$(m))))
+SIMCTL_SELECTED := $(if $(MUTANT),$(BUILD)/ctl-mutant-$(MUTANT)/simctl,$(BUILD)/simctl)
+
+.PHONY: simctl simctl-soak simctl-mutants
+$(BUILD)/simctl: $(SIMCTL_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(SIMCTL_OBJS) $(BUILD)/librunnel.a $(LIBS)
+
+# As for the Raft mutants: the planted controller objects go ahead of the library.
+define SIMCTL_MUTANT_RULES
+$(BUILD)/ctl-mutant-$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -DRN_CTL_MUTANT=$(1) -c $$< -o $$@
+$(BUILD)/ctl-mutant-$(1)/simctl: $(SIMCTL_MUTANT_SRCS:%.c=$(BUILD)/ctl-mutant-$(1)/obj/%.o) $(SIMCTL_OBJS) $(BUILD)/librunnel.a
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/librunnel.a $$(LIBS)
+endef
+$(foreach k,$(SIMCTL_MUTANT_IDS),$(eval $(call SIMCTL_MUTANT_RULES,$(k))))
+
+simctl: $(SIMCTL_SELECTED)
+ifdef SEED
+	$(SIMCTL_SELECTED) --seed $(SEED)
+else
+	$(SIMCTL_SELECTED) --seeds $(SEEDS) --jobs $(SIM_JOBS) \
+	  --replay "make simctl SEED=%llu$(if $(MUTANT), MUTANT=$(MUTANT))"
+endif
+
+simctl-soak: $(BUILD)/simctl
+	$(BUILD)/simctl --minutes $(MINUTES) --jobs $(SIM_JOBS)
+
+simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl)
+	@pass=0; fail=0; \
+	for m in $(SIMCTL_MUTANTS); do \
+	  k=$${m%%:*}; name=$${m#*:}; \
+	  out=$$($(BUILD)/ctl-mutant-$$k/simctl --seeds $(CTL_MUTANT_SEEDS) --until-fail \
 	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
 	  echo "$$out" | tail -n 1; \
 	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \

@@ -5,6 +5,8 @@
 #   unit      build/$MODE/tests/test_*            (cmocka, TAP output)
 #   asan      make MODE=asan unit, then build/asan/tests/test_*
 #   sim       make sim SEEDS=$SIM_SEEDS, make sim-mutants [MUTANT_SEEDS=$MUTANT_SEEDS]
+#   simctl    make simctl SEEDS=$SIMCTL_SEEDS, make simctl-mutants
+#             CTL_MUTANT_SEEDS=$CTL_MUTANT_SEEDS (the controller under faults)
 #             (when those targets exist; their last line is `N passed, M failed`)
 #   fuzz      make fuzz; per target in build/fuzz/: replay tests/fuzz/corpus/<target>/,
 #             then fuzz for $FUZZ_SECONDS (when the target exists)
@@ -13,10 +15,11 @@
 #
 # Environment:
 #   MODE=release|debug|asan    build whose unit tests and broker are tested
-#   LAYERS="unit asan sim fuzz interop"   which layers to run (default: all)
+#   LAYERS="unit asan sim simctl fuzz interop"   which layers to run (default: all)
 #   RUNNEL_TEST_TARGET=kafka   run the interop layer against Apache Kafka instead
 #   INTEROP_TESTS="test_kcat.py ..."      run only these interop files
-#   SIM_SEEDS (1000), MUTANT_SEEDS (the Makefile's), FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
+#   SIM_SEEDS (1000), MUTANT_SEEDS (the Makefile's), SIMCTL_SEEDS (1000), CTL_MUTANT_SEEDS (200),
+#   FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
 #   UNIT_TIMEOUT_S (300), INTEROP_TIMEOUT_S (900), STEP_TIMEOUT_S (1200)
 #
 # A layer whose prerequisites are missing is reported as skipped, never as
@@ -28,9 +31,11 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 MODE=${MODE:-release}
-LAYERS=${LAYERS:-unit asan sim fuzz interop}
+LAYERS=${LAYERS:-unit asan sim simctl fuzz interop}
 SIM_SEEDS=${SIM_SEEDS:-1000}
 MUTANT_SEEDS=${MUTANT_SEEDS:-200}  # every planted bug is caught within about 15 seeds
+SIMCTL_SEEDS=${SIMCTL_SEEDS:-1000}
+CTL_MUTANT_SEEDS=${CTL_MUTANT_SEEDS:-200} # every planted controller bug is caught within 10 seeds
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_BUDGET_S=${FUZZ_BUDGET_S:-300}
 UNIT_TIMEOUT_S=${UNIT_TIMEOUT_S:-300}
@@ -240,6 +245,12 @@ layer_sim() {
   fi
 }
 
+layer_simctl() {
+  banner "controller simulator"
+  run_make_suite simctl simctl SEEDS="$SIMCTL_SEEDS"
+  run_make_suite simctl-mutants simctl-mutants CTL_MUTANT_SEEDS="$CTL_MUTANT_SEEDS"
+}
+
 # -- fuzz --------------------------------------------------------------------------------
 layer_fuzz() {
   banner "fuzz: corpus replay and a brief run per target"
@@ -355,7 +366,7 @@ layer_interop() {
 }
 
 # -- main -----------------------------------------------------------------------------------
-for layer in unit asan sim fuzz interop; do
+for layer in unit asan sim simctl fuzz interop; do
   if has_layer "$layer"; then
     "layer_$layer"
   else

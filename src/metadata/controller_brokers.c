@@ -62,6 +62,9 @@ bool rn_ctl_leases_live(const rn_ctl_leases_t *leases, int32_t broker_id, int64_
                         int64_t session_timeout_ms) {
     RN_ASSERT(session_timeout_ms > 0);
     int32_t at = lease_find(leases, broker_id);
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_LEASE_NEVER_EXPIRES
+    return at >= 0;
+#endif
     return at >= 0 && now_ms - leases->items[at].last_ms < session_timeout_ms;
 }
 
@@ -104,6 +107,25 @@ static rn_md_record_t change_of(const rn_image_topic_t *topic, int32_t partition
     return rec;
 }
 
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_EPOCH_NOT_BUMPED
+/* The change restated as a whole PartitionRecord carrying the old epochs. */
+static void restated(const rn_image_partition_t *part, rn_md_record_t *rec) {
+    rn_md_partition_change_record_t pc = rec->u.partition_change;
+    memset(rec, 0, sizeof(*rec));
+    rec->type = RN_MD_PARTITION;
+    rn_md_partition_record_t *p = &rec->u.partition;
+    p->topic_id = pc.topic_id;
+    p->partition = pc.partition;
+    p->leader = pc.leader == RN_MD_LEADER_NO_CHANGE ? part->leader : pc.leader;
+    p->leader_epoch = part->leader_epoch;
+    p->partition_epoch = part->partition_epoch + 1;
+    p->replica_count = part->replica_count;
+    memcpy(p->replicas, part->replicas, sizeof(p->replicas));
+    p->isr_count = pc.isr_count == RN_MD_LIST_NO_CHANGE ? part->isr_count : pc.isr_count;
+    memcpy(p->isr, pc.isr_count == RN_MD_LIST_NO_CHANGE ? part->isr : pc.isr, sizeof(p->isr));
+}
+#endif
+
 /* The change taking `gone` out of one partition's ISR and leadership;
    false when the partition needs none. */
 static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic, int32_t index,
@@ -128,6 +150,9 @@ static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic
         if (in_list(pc->isr, pc->isr_count, id) && can_lead(img, id, gone)) pc->leader = id;
     }
     RN_ASSERT(pc->leader != gone);
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_EPOCH_NOT_BUMPED
+    restated(part, rec);
+#endif
     return true;
 }
 
@@ -151,9 +176,21 @@ static rn_err_t lead_leaderless(const rn_image_t *img, int32_t id, rn_md_batch_t
         const rn_image_topic_t *topic = rn_image_topic_at(img, t);
         for (int32_t p = 0; p < topic->partition_count; p++) {
             const rn_image_partition_t *part = &topic->partitions[p];
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR
+            if (part->leader >= 0 || !in_list(part->replicas, part->replica_count, id)) continue;
+            rn_md_record_t rec = change_of(topic, p);
+            rec.u.partition_change.leader = id;
+            if (!in_list(part->isr, part->isr_count, id)) { /* joins the ISR to lead it */
+                rn_md_partition_change_record_t *pc = &rec.u.partition_change;
+                pc->isr_count = part->isr_count;
+                memcpy(pc->isr, part->isr, (size_t)part->isr_count * sizeof(int32_t));
+                pc->isr[pc->isr_count++] = id;
+            }
+#else
             if (part->leader >= 0 || !in_list(part->isr, part->isr_count, id)) continue;
             rn_md_record_t rec = change_of(topic, p);
             rec.u.partition_change.leader = id;
+#endif
             rn_err_t err = rn_md_batch_add(batch, &rec);
             if (err != RN_OK) return err;
         }
@@ -188,7 +225,9 @@ rn_err_t rn_ctl_plan_fence(const rn_image_t *img, int32_t broker_id, rn_md_batch
     size_t len = batch->buf.len;
     uint32_t count = batch->count;
     rn_err_t err = epoch_record(batch, RN_MD_FENCE_BROKER, broker);
+#if RN_CTL_MUTANT != RN_CTL_MUTANT_FENCE_KEEPS_LEADERS
     if (err == RN_OK) err = leave_all(img, broker_id, batch);
+#endif
     return rolled_back(batch, len, count, err);
 }
 

@@ -9,6 +9,21 @@
 
 #include <stddef.h>
 
+/*
+ * Planted bugs for the controller simulator's mutation test (tests/simctl).
+ * Exactly one may be chosen at compile time with -DRN_CTL_MUTANT=<n>; 0 (the
+ * default) is the correct controller.
+ */
+#define RN_CTL_MUTANT_NONE 0
+#define RN_CTL_MUTANT_FENCE_KEEPS_LEADERS 1 /* a fence leaves the broker's leaderships */
+#define RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR 2 /* unfence elects a replica outside the ISR */
+#define RN_CTL_MUTANT_EPOCH_NOT_BUMPED 3    /* a leader change keeps the leader epoch */
+#define RN_CTL_MUTANT_LEASE_NEVER_EXPIRES 4 /* a lease, once taken, never expires */
+#define RN_CTL_MUTANT__COUNT 5
+#ifndef RN_CTL_MUTANT
+#define RN_CTL_MUTANT RN_CTL_MUTANT_NONE
+#endif
+
 __attribute__((format(printf, 3, 4))) void rn_ctl_result_set(rn_ctl_result_t *res, int16_t code,
                                                              const char *fmt, ...);
 rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl);
