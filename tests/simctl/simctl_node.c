@@ -45,6 +45,13 @@ int sc_node_may_plan(const sc_node_t *n) {
            rn_raft_applied(r) == rn_raft_last_index(r);
 }
 
+/* A node's data-folder id: fixed per node, since the simulated disks are
+   never emptied (a member that lost its disk is tests/interop's). */
+static const char *sc_node_dir(uint32_t id, char *out, size_t cap) {
+    snprintf(out, cap, "sim-dir-%u", id);
+    return out;
+}
+
 static void node_close(sc_node_t *n) {
     if (n->ctl_open) rn_controller_close(&n->ctl);
     n->ctl_open = 0;
@@ -65,6 +72,7 @@ void sc_node_stop(sc_t *s, sc_node_t *n) {
 }
 
 void sc_node_start(sc_t *s, sc_node_t *n) {
+    char dir[RN_QUORUM_DIR_BYTES];
     rn_quorum_opts_t qo = {
         .io = n->io,
         .metadata_dir = SC_MD_DIR,
@@ -74,6 +82,7 @@ void sc_node_start(sc_t *s, sc_node_t *n) {
         .snapshot_entries = s->snapshot_entries,
         .seed = rn_sim_random(s->world),
         .base = &s->base,
+        .directory_id = sc_node_dir(n->id, dir, sizeof dir),
     };
     for (uint32_t v = 1; v <= s->voters_n; v++) qo.boot.voters[qo.boot.voters_n++] = v;
     rn_quorum_hooks_t hooks = {.ctx = n, .send = node_send_raft, .applied = node_applied};
@@ -321,7 +330,8 @@ void sc_node_raft(sc_t *s, sc_node_t *n, const uint8_t *data, size_t len) {
         sc_fail(s, "node %u: undecodable raft message: %s", n->id, rn_err_name(err));
         return;
     }
-    after(s, n, rn_quorum_step(n->q, &msg));
+    char dir[RN_QUORUM_DIR_BYTES];
+    after(s, n, rn_quorum_step(n->q, &msg, sc_node_dir(msg.from, dir, sizeof dir)));
 }
 
 /* A broker's or the client's request. */

@@ -55,8 +55,8 @@ static void test_refused(void **state) {
     assert_false(rn_uuid_from_text("", &id));
     assert_false(rn_uuid_from_text("AAAAAAAAAAAAAAAAAAAAA", &id));   /* 21 */
     assert_false(rn_uuid_from_text("AAAAAAAAAAAAAAAAAAAAAAA", &id)); /* 23 */
-    assert_false(rn_uuid_from_text("AAAAAAAAAAAAAAAAAAAA+A", &id)); /* not base64url */
-    assert_false(rn_uuid_from_text("AAAAAAAAAAAAAAAAAAAAAB", &id)); /* padding bits set */
+    assert_false(rn_uuid_from_text("AAAAAAAAAAAAAAAAAAAA+A", &id));  /* not base64url */
+    assert_false(rn_uuid_from_text("AAAAAAAAAAAAAAAAAAAAAB", &id));  /* padding bits set */
 }
 
 int main(void) {
