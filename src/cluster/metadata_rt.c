@@ -45,6 +45,11 @@ struct rn_md_rt {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool caught_up;
+    /* The cluster id Raft messages carry and must carry ("" while this
+       node's own is provisional), and whether the log's is settled here. */
+    char transport_cluster_id[32];
+    bool cluster_id_settled;
+    rn_err_t fatal; /* the node cannot be part of this quorum */
 };
 
 /* ---- answering ---- */
@@ -265,11 +270,60 @@ static void rt_pump(rn_md_rt_t *rt) {
 /* ---- the quorum's hooks and ticks ---- */
 
 static void rt_signal_caught_up(rn_md_rt_t *rt) {
-    if (rt->caught_up || !rn_quorum_caught_up(rt->q)) return;
+    bool ready = rn_quorum_caught_up(rt->q) && rt->cluster_id_settled;
+    if (rt->caught_up || (!ready && rt->fatal == RN_OK)) return;
     pthread_mutex_lock(&rt->lock);
     rt->caught_up = true;
     pthread_cond_broadcast(&rt->cond);
     pthread_mutex_unlock(&rt->lock);
+}
+
+/* Settles the cluster id once the log names it: a provisional one is
+   replaced (and written to meta.properties), a different definite one
+   means this folder belongs to another cluster. */
+static void rt_check_cluster_id(rn_md_rt_t *rt) {
+    const char *cid = rn_quorum_cluster_id(rt->q);
+    if (!cid[0] || rt->cluster_id_settled || rt->fatal != RN_OK) return;
+    rn_node_t *node = rt->node;
+    if (strcmp(cid, node->cluster_id) != 0) {
+        if (!node->cluster_id_provisional) {
+            RN_ERROR(MOD,
+                     "this data folder belongs to cluster %s but the quorum is cluster %s: point "
+                     "log.dirs at this cluster's folder, or empty it to join cluster %s as a new "
+                     "node",
+                     node->cluster_id, cid, cid);
+            rt->fatal = RN_ERR_INVALID;
+            return;
+        }
+        pthread_mutex_lock(&node->admin_lock);
+        snprintf(node->cluster_id, sizeof node->cluster_id, "%s", cid);
+        pthread_mutex_unlock(&node->admin_lock);
+        if (rt->opts.on_cluster_id) rt->opts.on_cluster_id(rt->opts.hook_ctx, cid);
+        RN_INFO(MOD, "node %d joined cluster %s", (int)rt->opts.node_id - 1, cid);
+    }
+    node->cluster_id_provisional = false;
+    snprintf(rt->transport_cluster_id, sizeof rt->transport_cluster_id, "%s", cid);
+    rt->cluster_id_settled = true;
+}
+
+/* A voter sent a Raft message of another cluster. While this node starts,
+   an append from that cluster's leader means this folder is the stranger:
+   only a leader elected by a majority sends appends, and a majority never
+   answers a node of another cluster. It refuses to start rather than wait
+   forever. */
+static void rt_other_cluster(rn_md_rt_t *rt, const rn_raft_msg_t *msg, const char *cluster_id) {
+    const rn_raft_config_t *cfg = rn_raft_config(rn_quorum_raft(rt->q));
+    bool leader_msg = msg->type == RN_RAFT_MSG_APPEND || msg->type == RN_RAFT_MSG_SNAPSHOT;
+    if (rt->caught_up || rt->fatal != RN_OK || !leader_msg ||
+        !rn_raft_config_has_voter(cfg, msg->from))
+        return;
+    RN_ERROR(MOD,
+             "this data folder belongs to cluster %s but the quorum's leader (node %d) is of "
+             "cluster %s: point log.dirs at this node's folder of cluster %s, or empty it to join "
+             "as a new node",
+             rt->node->cluster_id, (int)msg->from - 1, cluster_id, cluster_id);
+    rt->fatal = RN_ERR_INVALID;
+    rt_signal_caught_up(rt);
 }
 
 /* A committed change: publish the image and make the partitions match. */
@@ -307,6 +361,7 @@ static void rt_after(rn_md_rt_t *rt, rn_err_t err) {
                  rn_err_name(err));
     }
     rt_note_leader(rt);
+    rt_check_cluster_id(rt);
     rt_signal_caught_up(rt);
     rt_pump(rt);
 }
@@ -376,13 +431,19 @@ static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
     static rn_raft_entry_t entries[RN_RAFT_APPEND_ENTRIES_MAX]; /* metadata loop only */
     size_t header = rt_header_bytes(req);
     rn_raft_msg_t msg;
-    char from_dir[RN_QUORUM_DIR_BYTES];
-    rn_err_t err = header ? rn_qt_decode(&rt->transport, req->frame + header,
-                                         req->frame_len - header, &msg, entries, from_dir)
-                          : RN_ERR_CORRUPT;
+    char from_dir[RN_QUORUM_DIR_BYTES], from_cluster[RN_QUORUM_DIR_BYTES];
+    rn_err_t err = header
+                       ? rn_qt_decode(&rt->transport, req->frame + header, req->frame_len - header,
+                                      &msg, entries, from_dir, from_cluster)
+                       : RN_ERR_CORRUPT;
+    if (err == RN_ERR_STALE) rt_other_cluster(rt, &msg, from_cluster);
     if (err == RN_OK && (msg.to != rn_raft_id(rn_quorum_raft(rt->q)) || msg.from == msg.to))
         err = RN_ERR_INVALID;
-    if (err != RN_OK) {
+    if (err == RN_ERR_STALE) {
+        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED,
+                         "a Raft message of another cluster: the peer's data folder belongs to "
+                         "another cluster than this node's (meta.properties cluster.id)");
+    } else if (err != RN_OK) {
         char why[96];
         snprintf(why, sizeof why, "bad raft message: %s", rn_err_name(err));
         rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED, why);
@@ -438,8 +499,10 @@ static rn_err_t rt_listen(rn_md_rt_t *rt) {
 
 /* The transport to every other voter. */
 static rn_err_t rt_peers(rn_md_rt_t *rt) {
-    rn_qt_init(&rt->transport, &rt->core.loop, rt->opts.cluster_id ? rt->opts.cluster_id : "",
-               rt->node->directory_id);
+    if (!rt->node->cluster_id_provisional)
+        snprintf(rt->transport_cluster_id, sizeof rt->transport_cluster_id, "%s",
+                 rt->node->cluster_id);
+    rn_qt_init(&rt->transport, &rt->core.loop, rt->transport_cluster_id, rt->node->directory_id);
     rn_log_limit_init(&rt->refused_limit, RN_LOG_WARN, MOD, "refused votes", RN_LOG_LIMIT_LINES,
                       RN_LOG_LIMIT_WINDOW_MS);
     for (int i = 0; i < rt->opts.voter_count; i++) {
@@ -526,6 +589,7 @@ static rn_err_t rt_open(rn_md_rt_t *rt) {
         .seed = rn_io_random(node->io),
         .base = node->settings.topic_base,
         .directory_id = node->directory_id,
+        .cluster_id = node->cluster_id,
     };
     rn_quorum_hooks_t hooks = {.ctx = rt, .send = rt_send, .applied = rt_applied};
     rn_err_t err = rn_quorum_open(&qo, &hooks, &rt->q);
@@ -563,6 +627,9 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     rn_err_t err = rn_loop_init(&rt->core.loop, node->io, node->core_count);
     rt->core.id = -1; /* not one of the node's cores: it owns no partition */
     rt->core.node = node;
+    /* Requests reach the runtime through the node as soon as the controller
+       listener opens, before this start returns (they wait in its queue). */
+    node->md_rt = rt;
     atomic_store(&node->controller_id, -1);
     rt->loop_ready = err == RN_OK;
     if (err == RN_OK) err = rt_peers(rt);
@@ -570,6 +637,7 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     if (err == RN_OK) err = rt_open(rt);
     if (err == RN_OK) {
         rt_note_leader(rt);
+        rt_check_cluster_id(rt);
         rt_signal_caught_up(rt);
         rn_timer_init(&rt->tick_timer, rt_tick);
         rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);
@@ -577,12 +645,19 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
         rt->thread_started = err == RN_OK;
     }
     if (err != RN_OK) {
-        rn_md_rt_stop(rt);
+        rn_md_rt_stop(rt); /* its thread first: it reads node->md_rt */
+        node->md_rt = NULL;
         return err;
     }
     if (!rt->caught_up)
         RN_INFO(MOD, "node %d: waiting for the metadata quorum", (int)opts->node_id - 1);
     rt_wait_caught_up(rt);
+    if (rt->fatal != RN_OK) {
+        err = rt->fatal;
+        rn_md_rt_stop(rt); /* its thread first: it reads node->md_rt */
+        node->md_rt = NULL;
+        return err;
+    }
     *out = rt;
     return RN_OK;
 }

@@ -108,8 +108,11 @@ typedef struct rn_md_rt_opts {
     uint16_t listen_port;
     char listener_name[RN_CONFIG_LISTENER_NAME_BYTES_MAX + 1];
     rn_md_request_fn on_request;
-    /* The cluster id Raft messages must carry ("": not known, any). */
-    const char *cluster_id;
+    /* Called on the metadata loop when this node takes the cluster id the
+       log records (its own was provisional: a new folder of a new cluster
+       member); the server layer writes it to meta.properties. */
+    void (*on_cluster_id)(void *ctx, const char *cluster_id);
+    void *hook_ctx;
     int64_t election_timeout_ms;
     int64_t request_timeout_ms; /* an operation not committed by then fails */
 } rn_md_rt_opts_t;

@@ -91,6 +91,9 @@ struct rn_node {
     rn_node_settings_t settings;
     char cluster_id[32];
     char directory_id[32]; /* this data folder's, from meta.properties */
+    /* A new folder's own pick, until the quorum's log names the cluster
+       (metadata_rt.c); written under admin_lock. */
+    bool cluster_id_provisional;
     rn_core_t *cores;
     int core_count;
     /* The live partition table, swapped by pointer (ptable.h). */

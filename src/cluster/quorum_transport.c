@@ -97,15 +97,17 @@ void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg) {
 }
 
 rn_err_t rn_qt_decode(const rn_qt_t *qt, const uint8_t *body, size_t len, rn_raft_msg_t *msg,
-                      rn_raft_entry_t *entries, char *from_dir) {
+                      rn_raft_entry_t *entries, char *from_dir, char *from_cluster) {
     if (len < 5 || body[0] != 1) return RN_ERR_CORRUPT;
     uint16_t id_len = rn_be16_get(body + 1);
     size_t pos = 3;
+    from_cluster[0] = '\0';
+    bool other = false;
     if (id_len != 0xffff) {
-        if (id_len > QT_ID_BYTES_MAX || len - pos < id_len) return RN_ERR_CORRUPT;
-        size_t own = strlen(qt->cluster_id);
-        if (own && (own != id_len || memcmp(qt->cluster_id, body + pos, own) != 0))
-            return RN_ERR_STALE;
+        if (id_len >= RN_QUORUM_DIR_BYTES || len - pos < id_len) return RN_ERR_CORRUPT;
+        memcpy(from_cluster, body + pos, id_len);
+        from_cluster[id_len] = '\0';
+        other = qt->cluster_id[0] && strcmp(qt->cluster_id, from_cluster) != 0;
         pos += id_len;
     }
     if (len - pos < 2) return RN_ERR_CORRUPT;
@@ -115,5 +117,7 @@ rn_err_t rn_qt_decode(const rn_qt_t *qt, const uint8_t *body, size_t len, rn_raf
     memcpy(from_dir, body + pos, dir_len);
     from_dir[dir_len] = '\0';
     pos += dir_len;
-    return rn_raft_msg_decode(body + pos, len - pos, msg, entries, RN_RAFT_APPEND_ENTRIES_MAX);
+    rn_err_t err =
+        rn_raft_msg_decode(body + pos, len - pos, msg, entries, RN_RAFT_APPEND_ENTRIES_MAX);
+    return err == RN_OK && other ? RN_ERR_STALE : err;
 }

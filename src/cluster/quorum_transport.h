@@ -67,10 +67,11 @@ void rn_qt_send(rn_qt_t *qt, const rn_raft_msg_t *msg);
 
 /* Decodes one RN_API_RAFT_MESSAGE request body (the bytes after the request
    header). entries holds RN_RAFT_APPEND_ENTRIES_MAX slots; the message
-   borrows from body; from_dir (RN_QUORUM_DIR_BYTES) gets the sender's
-   data-folder id. RN_ERR_CORRUPT for bytes that do not decode,
-   RN_ERR_STALE for a message of another cluster. */
+   borrows from body; from_dir and from_cluster (RN_QUORUM_DIR_BYTES each)
+   get the sender's data-folder and cluster ids ("" when it sent none).
+   RN_ERR_CORRUPT for bytes that do not decode, RN_ERR_STALE for a message
+   of another cluster (decoded all the same, to know who sent it). */
 rn_err_t rn_qt_decode(const rn_qt_t *qt, const uint8_t *body, size_t len, rn_raft_msg_t *msg,
-                      rn_raft_entry_t *entries, char *from_dir);
+                      rn_raft_entry_t *entries, char *from_dir, char *from_cluster);
 
 #endif

@@ -703,6 +703,7 @@ rn_err_t rn_image_builder_apply(rn_image_builder_t *b, uint64_t offset, const rn
         err = apply_partition_change(img, &rec->u.partition_change);
         break;
     case RN_MD_VOTER_DIR:
+    case RN_MD_CLUSTER_ID:
         err = RN_OK; /* the quorum's own (metadata/quorum.c), not the image's */
         break;
     case RN_MD_PRODUCER_IDS:

@@ -39,6 +39,9 @@ struct rn_quorum {
     uint32_t dir_proposed_n;
     uint64_t dir_proposed_term;
     uint64_t votes_refused_total;
+    char cluster_id[RN_QUORUM_DIR_BYTES];     /* as the log records it; "" none yet */
+    char own_cluster_id[RN_QUORUM_DIR_BYTES]; /* what a first leader records */
+    uint64_t cluster_id_proposed_term;
 };
 
 #define QUORUM_DIRS_FILE "voter-dirs"
@@ -161,6 +164,13 @@ size_t rn_quorum_entry_encode(const rn_md_batch_t *batch, uint8_t *out, size_t c
 
 static rn_err_t quorum_learn_record(void *ctx, uint32_t index, const rn_md_record_t *rec) {
     (void)index;
+    rn_quorum_t *q = ctx;
+    rn_str_t id = rec->u.cluster_id.cluster_id;
+    if (rec->type == RN_MD_CLUSTER_ID && !q->cluster_id[0] && id.len > 0 &&
+        id.len < (int32_t)sizeof q->cluster_id) {
+        memcpy(q->cluster_id, id.ptr, (size_t)id.len); /* the first one stands */
+        q->cluster_id[id.len] = '\0';
+    }
     if (rec->type == RN_MD_VOTER_DIR)
         quorum_dir_learn(ctx, (rn_raft_id_t)rec->u.voter_dir.voter_id + 1,
                          rec->u.voter_dir.directory_id);
@@ -249,11 +259,17 @@ static rn_err_t quorum_snap_batch(void *ctx, const rn_md_batch_t *batch) {
     return err == RN_OK ? RN_OK : RN_ERR_TOO_LARGE;
 }
 
-/* The members' folders, which the image does not hold, as one more batch. */
-static rn_err_t quorum_snap_dirs(rn_quorum_t *q, quorum_snap_buf_t *sb) {
+/* The quorum's own records, which the image does not hold (the cluster id,
+   the members' folders), as one more batch. */
+static rn_err_t quorum_snap_own(rn_quorum_t *q, quorum_snap_buf_t *sb) {
     rn_md_batch_t batch;
     rn_md_batch_init(&batch);
     rn_err_t err = RN_OK;
+    if (q->cluster_id[0]) {
+        rn_md_record_t rec = {.type = RN_MD_CLUSTER_ID};
+        rec.u.cluster_id.cluster_id = rn_str_from_cstr(q->cluster_id);
+        err = rn_md_batch_add(&batch, &rec);
+    }
     for (uint32_t i = 0; err == RN_OK && i < q->dirs_n; i++) {
         rn_md_record_t rec = {.type = RN_MD_VOTER_DIR};
         rec.u.voter_dir.voter_id = (int32_t)q->dirs[i].id - 1;
@@ -277,7 +293,7 @@ static void quorum_snapshot(rn_quorum_t *q, uint64_t index) {
     rn_err_t err = rn_buf_append(&sb.buf, next, 8);
     rn_image_write_limits_t limits = {RN_MD_BATCH_RECORDS_MAX, RN_RAFT_ENTRY_BYTES_MAX / 2};
     if (err == RN_OK) err = rn_image_write(q->image, &limits, quorum_snap_batch, &sb);
-    if (err == RN_OK && q->dirs_n > 0) err = quorum_snap_dirs(q, &sb);
+    if (err == RN_OK && (q->dirs_n > 0 || q->cluster_id[0])) err = quorum_snap_own(q, &sb);
     if (err == RN_OK) err = rn_raft_snapshot_done(q->raft, index, sb.buf.ptr, (uint32_t)sb.buf.len);
     if (err == RN_OK) {
         err = rn_raft_store_save_snapshot(q->store, rn_raft_snapshot(q->raft));
@@ -365,13 +381,35 @@ static rn_err_t quorum_drive(rn_quorum_t *q) {
     return q->failed;
 }
 
+/* The first leader of a new cluster has its id recorded, once it has
+   applied its whole log (so it knows none is recorded yet). */
+static void quorum_cluster_id_propose(rn_quorum_t *q) {
+    const rn_raft_t *r = q->raft;
+    if (q->cluster_id[0] || !q->own_cluster_id[0] || rn_raft_role(r) != RN_RAFT_LEADER ||
+        !rn_quorum_caught_up(q) || q->applied_index != rn_raft_last_index(r) ||
+        q->cluster_id_proposed_term == rn_raft_term(r))
+        return;
+    rn_md_batch_t batch;
+    rn_md_batch_init(&batch);
+    rn_md_record_t rec = {.type = RN_MD_CLUSTER_ID};
+    rec.u.cluster_id.cluster_id = rn_str_from_cstr(q->own_cluster_id);
+    uint64_t index = 0, term = 0;
+    if (rn_md_batch_add(&batch, &rec) == RN_OK &&
+        rn_quorum_propose(q, &batch, &index, &term) == RN_OK)
+        q->cluster_id_proposed_term = term;
+    rn_md_batch_free(&batch);
+}
+
 rn_err_t rn_quorum_tick(rn_quorum_t *q) {
     if (q->failed != RN_OK) return q->failed;
     rn_raft_tick(q->raft);
     rn_err_t err = quorum_drive(q);
-    if (err == RN_OK && q->own_dir[0]) quorum_dir_propose(q, rn_raft_id(q->raft), q->own_dir);
+    if (err == RN_OK) quorum_cluster_id_propose(q);
+    if (q->failed == RN_OK && q->own_dir[0]) quorum_dir_propose(q, rn_raft_id(q->raft), q->own_dir);
     return q->failed;
 }
+
+const char *rn_quorum_cluster_id(const rn_quorum_t *q) { return q->cluster_id; }
 
 rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir) {
     if (q->failed != RN_OK) return q->failed;
@@ -577,6 +615,8 @@ rn_err_t rn_quorum_open(const rn_quorum_opts_t *opts, const rn_quorum_hooks_t *h
     q->io = opts->io;
     q->base = opts->base;
     if (opts->directory_id) snprintf(q->own_dir, sizeof q->own_dir, "%s", opts->directory_id);
+    if (opts->cluster_id)
+        snprintf(q->own_cluster_id, sizeof q->own_cluster_id, "%s", opts->cluster_id);
     if (hooks) q->hooks = *hooks;
     rn_err_t err = quorum_open_store(q, opts);
     if (err == RN_OK) err = quorum_open_raft(q, opts);

@@ -72,6 +72,9 @@ typedef struct rn_quorum_opts {
     uint64_t seed;
     const rn_topic_config_base_t *base; /* borrowed; outlives the quorum */
     const char *directory_id;           /* this data folder's id (NULL: none) */
+    /* The id a first leader records for a new cluster (NULL or "": it
+       records none, and waits to learn one). */
+    const char *cluster_id;
 } rn_quorum_opts_t;
 
 /* Opens the store (recovering after a crash) and the Raft node. The image
@@ -92,6 +95,8 @@ rn_err_t rn_quorum_tick(rn_quorum_t *q);
    caller to log) while its log replication goes on. Removing it from the
    quorum forgets the record; adding it back records its new folder. */
 rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir);
+/* The cluster id the log records ("" until a first leader recorded one). */
+const char *rn_quorum_cluster_id(const rn_quorum_t *q);
 /* Vote messages refused so far (a member with another folder). */
 uint64_t rn_quorum_votes_refused(const rn_quorum_t *q);
 /* Starts an election now (a voter may at any time); a sole voter becomes

@@ -167,6 +167,11 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
         rn_write_int32(w, rec->u.voter_dir.voter_id);
         rn_write_string(w, rec->u.voter_dir.directory_id, false);
         return true;
+    case RN_MD_CLUSTER_ID:
+        if (!str_ok(rec->u.cluster_id.cluster_id, RN_MD_DIRECTORY_ID_BYTES_MAX, false))
+            return false;
+        rn_write_string(w, rec->u.cluster_id.cluster_id, false);
+        return true;
     }
     RN_UNREACHABLE("unknown metadata record type");
     return false;
@@ -330,6 +335,11 @@ static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
             !str_ok(rec->u.voter_dir.directory_id, RN_MD_DIRECTORY_ID_BYTES_MAX, false))
             rn_reader_fail(r, RN_ERR_CORRUPT);
         return;
+    case RN_MD_CLUSTER_ID:
+        rec->u.cluster_id.cluster_id = rn_read_string(r, false);
+        if (!str_ok(rec->u.cluster_id.cluster_id, RN_MD_DIRECTORY_ID_BYTES_MAX, false))
+            rn_reader_fail(r, RN_ERR_CORRUPT);
+        return;
     }
 }
 
@@ -347,6 +357,7 @@ static bool type_known(int8_t type) {
     case RN_MD_PRODUCER_IDS:
     case RN_MD_BROKER_CHANGE:
     case RN_MD_VOTER_DIR:
+    case RN_MD_CLUSTER_ID:
         return true;
     default:
         return false;

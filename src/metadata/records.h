@@ -52,6 +52,10 @@
  *                           records) voter_id i32 | directory_id string:
  *                           the data folder a quorum member votes from; the
  *                           image ignores it, the quorum reads it
+ *   ClusterIdRecord (121, Runnel's own: Kafka's cluster id comes from the
+ *                           format step) cluster_id string: the first
+ *                           leader of a new cluster writes it; every node
+ *                           takes it (image ignores it, the quorum reads it)
  *                           (each -1 no change, 0 no, 1 yes)
  *
  * Decoding is strict: a bool other than 0 or 1, a tri-state other than -1,
@@ -84,7 +88,12 @@ typedef enum rn_md_type {
     RN_MD_PRODUCER_IDS = 15,
     RN_MD_BROKER_CHANGE = 17,
     RN_MD_VOTER_DIR = 120,
+    RN_MD_CLUSTER_ID = 121,
 } rn_md_type_t;
+
+typedef struct rn_md_cluster_id_record {
+    rn_str_t cluster_id;
+} rn_md_cluster_id_record_t;
 
 typedef struct rn_md_voter_dir_record {
     int32_t voter_id; /* node id */
@@ -199,6 +208,7 @@ typedef struct rn_md_record {
         rn_md_remove_topic_record_t remove_topic;
         rn_md_producer_ids_record_t producer_ids;
         rn_md_voter_dir_record_t voter_dir;
+        rn_md_cluster_id_record_t cluster_id;
     } u;
 } rn_md_record_t;
 

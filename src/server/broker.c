@@ -231,7 +231,6 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
         .election_timeout_ms =
             cfg->clustered ? cfg->quorum_election_timeout_ms : RN_METADATA_ELECTION_TIMEOUT_MS,
         .request_timeout_ms = RN_ADMIN_OP_TIMEOUT_MS,
-        .cluster_id = cfg->clustered ? cfg->cluster_id : "",
     };
     if (cfg->voter_count == 0) {
         md.boot.voters[md.boot.voters_n++] = md.node_id;
@@ -253,6 +252,16 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
     return md;
 }
 
+/* The quorum named the cluster this new folder joined: meta.properties
+   takes its id (on the metadata thread; a failed write is retried at the
+   next start, which learns the id again). */
+static void broker_adopt_cluster_id(void *ctx, const char *cluster_id) {
+    rn_broker_t *broker = ctx;
+    rn_err_t err = rn_identity_adopt(broker->node.io, broker->cfg, &broker->identity, cluster_id);
+    if (err != RN_OK)
+        RN_ERROR("broker", "cannot write the cluster id to meta.properties: %s", rn_err_name(err));
+}
+
 /* The listener clients reach: the first one not serving controllers. */
 static const rn_config_listener_t *broker_client_listener(const rn_config_t *cfg) {
     for (int i = 0; i < cfg->listener_count; i++)
@@ -263,11 +272,11 @@ static const rn_config_listener_t *broker_client_listener(const rn_config_t *cfg
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
-    rn_identity_t id;
-    if (err == RN_OK) err = rn_identity_load(io, cfg, &id);
+    if (err == RN_OK) err = rn_identity_load(io, cfg, &broker->identity);
     if (err == RN_OK) {
-        memcpy(node->cluster_id, id.cluster_id, sizeof node->cluster_id);
-        memcpy(node->directory_id, id.directory_id, sizeof node->directory_id);
+        memcpy(node->cluster_id, broker->identity.cluster_id, sizeof node->cluster_id);
+        memcpy(node->directory_id, broker->identity.directory_id, sizeof node->directory_id);
+        node->cluster_id_provisional = broker->identity.provisional;
     }
     if (err != RN_OK) {
         RN_ERROR("broker", "cannot prepare %s: %s", node->settings.log_dir, rn_err_name(err));
@@ -277,6 +286,8 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     if (err == RN_OK) err = broker_cores(broker, io, cfg);
     if (err == RN_OK) {
         rn_md_rt_opts_t md = broker_metadata_opts(cfg);
+        md.on_cluster_id = broker_adopt_cluster_id;
+        md.hook_ctx = broker;
         err = rn_topics_open_all(node, &md);
     }
     if (err == RN_OK) err = rn_group_start(node);

@@ -13,12 +13,14 @@
 #include "cluster/node.h"
 #include "net/net.h"
 #include "server/config.h"
+#include "server/identity.h"
 
 typedef struct rn_broker {
     rn_node_t node;
     rn_net_shared_t net_shared;
     rn_net_t *nets;
     const rn_config_t *cfg;
+    rn_identity_t identity; /* meta.properties as read or written */
     uint16_t port_bound;
     struct rn_broker_drain *drain; /* one per core, at shutdown */
     atomic_int cores_drained;      /* cores that have run their drain mail */

@@ -95,7 +95,15 @@ rn_err_t rn_identity_load(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id
     else
         identity_new_id(io, id->cluster_id, sizeof id->cluster_id);
     identity_new_id(io, id->directory_id, sizeof id->directory_id);
-    RN_INFO("identity", "new data folder %s: cluster id %s, directory id %s", dir, id->cluster_id,
-            id->directory_id);
+    id->provisional = cfg->clustered && !cfg->cluster_id[0];
+    RN_INFO("identity", "new data folder %s: cluster id %s%s, directory id %s", dir, id->cluster_id,
+            id->provisional ? " (until the quorum names the cluster's)" : "", id->directory_id);
     return identity_write(io, dir, cfg, id);
+}
+
+rn_err_t rn_identity_adopt(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id,
+                           const char *cluster_id) {
+    snprintf(id->cluster_id, sizeof id->cluster_id, "%s", cluster_id);
+    id->provisional = false;
+    return identity_write(io, cfg->log_dirs[0], cfg, id);
 }

@@ -14,11 +14,20 @@
 #include "io/io.h"
 #include "server/config.h"
 
+#include <stdbool.h>
+
 typedef struct rn_identity {
     char cluster_id[32];
     char directory_id[32];
+    /* A new folder of a cluster member with no cluster.id setting: its id is
+       its own pick until the quorum's log names the cluster's. */
+    bool provisional;
 } rn_identity_t;
 
 rn_err_t rn_identity_load(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id);
+/* Rewrites meta.properties with the cluster's id (a provisional one is
+   replaced). */
+rn_err_t rn_identity_adopt(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id,
+                           const char *cluster_id);
 
 #endif

@@ -10,12 +10,14 @@ do). Bounded: every wait has a deadline; about 30 s in all."""
 
 import os
 import re
+import socket
+import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import tap  # noqa: E402
-from broker import Broker, free_port, target  # noqa: E402
+from broker import Broker, BrokerError, free_port, target  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 NODES = 3
@@ -108,9 +110,75 @@ def active_controller(t, nodes, other_than=None):
     return wait_for(t, "one active controller named by every node", ask)
 
 
-def scenario(t):
+def meta_cluster_id(b):
+    with open(os.path.join(b.data_dir, "meta.properties")) as f:
+        return re.search(r"^cluster\.id=(.*)$", f.read(), re.M).group(1)
+
+
+def create_topics_frame(name):
+    """CreateTopics v4 for one topic, 1 partition, RF 1, as a peer forwards."""
+    body = (struct.pack(">i", 1) + struct.pack(">h", len(name)) + name
+            + struct.pack(">ihii", 1, 1, 0, 0) + struct.pack(">ib", 5000, 0))
+    header = struct.pack(">hhih", 19, 4, 1, 1) + b"c"
+    return struct.pack(">i", len(header) + len(body)) + header + body
+
+
+def waiting_node_survives(t):
+    """A node waiting for its quorum gets a CreateTopics on its controller
+    listener (a peer forwarding to it as the controller it was)."""
     nodes = cluster()
-    start_all(nodes)
+    lone = nodes[0]
+    lone.start(wait=False)
+    ctl = int(re.search(r"CONTROLLER://127\.0\.0\.1:(\d+)", lone.settings["listeners"]).group(1))
+    deadline = time.monotonic() + 10
+    sock = None
+    while sock is None and time.monotonic() < deadline:
+        try:
+            sock = socket.create_connection(("127.0.0.1", ctl), 1)
+        except OSError:
+            time.sleep(0.1)
+    t.ok(sock is not None, "a node waiting for its quorum listens for controllers")
+    if sock:
+        sock.sendall(create_topics_frame(b"early"))
+        time.sleep(1)
+        sock.close()
+    t.ok(lone.running(), "and a CreateTopics sent there meanwhile leaves it running")
+    for b in nodes[1:]:
+        b.start(wait=False)
+    for b in nodes:
+        b._wait_ready(60)
+    return nodes
+
+
+def foreign_folder_refused(t, nodes):
+    """A node whose folder belongs to another cluster refuses to start."""
+    victim = nodes[2]
+    victim.stop()
+    other = Broker(name="other-cluster", data_dir=victim.data_dir + "-other")
+    other.settings.update({"node.id": str(victim.settings["node.id"])})
+    other.start()
+    other.stop()
+    saved = victim.data_dir
+    victim.data_dir = other.data_dir
+    victim.settings["log.dirs"] = other.data_dir
+    try:
+        victim.start(timeout=30)
+        refused = False
+    except BrokerError as e:
+        refused = "belongs to cluster" in str(e) and "empty it to join" in str(e)
+    t.ok(refused, "a node whose data folder is of another cluster refuses to start, and says "
+         "how to fix it")
+    victim.data_dir = saved
+    victim.settings["log.dirs"] = saved
+    victim.start(timeout=60)
+
+
+def scenario(t):
+    nodes = waiting_node_survives(t)
+    one_id = wait_for(t, "one cluster id", lambda: len({meta_cluster_id(b) for b in nodes}) == 1)
+    t.ok(one_id, "every node's meta.properties names the one cluster id the quorum chose: "
+         f"{sorted({meta_cluster_id(b) for b in nodes})}")
+    foreign_folder_refused(t, nodes)
 
     leader = active_controller(t, nodes)
     t.ok(leader in (1, 2, 3), f"every node names the same active controller ({leader})")
