@@ -321,6 +321,19 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* An admin change not committed by then fails with REQUEST_TIMED_OUT; it
    covers an election or two, and clients retry. */
 #define RN_ADMIN_OP_TIMEOUT_MS 30000
+/* broker.session.timeout.ms when the runtime is given none (Kafka's
+   default): the active controller fences a broker silent for longer. */
+#define RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT 9000
+/* A fenced broker heartbeats this often (at most) until it is unfenced, so
+   a node that just registered serves clients within a few of them instead
+   of a whole broker.heartbeat.interval.ms. */
+#define RN_LIFECYCLE_FENCED_HEARTBEAT_MS 100
+/* How long a single node's start waits to see itself registered and
+   unfenced: its own quorum commits at once, so this only bounds a fault. */
+#define RN_LIFECYCLE_START_WAIT_MS 10000
+/* How long a stopping node waits for the controller to fence it, so its
+   leaderships move before it goes and it registers again at once. */
+#define RN_LIFECYCLE_STOP_WAIT_MS 2000
 /* Connections the controller listener holds: each other node has a few
    (Raft, registration, forwarded requests) and tools a few more. */
 #define RN_CONTROLLER_CONNECTIONS_MAX 256

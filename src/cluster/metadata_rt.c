@@ -50,11 +50,21 @@ struct rn_md_rt {
     char transport_cluster_id[32];
     bool cluster_id_settled;
     rn_err_t fatal; /* the node cannot be part of this quorum */
+    /* Broker membership while this node is the active controller, and the
+       fence of an expired lease it proposes by itself (one at a time). */
+    rn_mbr_t mbr;
+    rn_admin_op_t fence_op;
+    int32_t fence_id;
+    rn_mbr_result_t fence_result;
+    bool fence_busy;
 };
 
 /* ---- answering ---- */
 
 static size_t rt_result_stride(rn_admin_kind_t kind) {
+    if (kind == RN_ADMIN_REGISTER_BROKER || kind == RN_ADMIN_BROKER_HEARTBEAT ||
+        kind == RN_ADMIN_FENCE_BROKER)
+        return sizeof(rn_mbr_result_t);
     return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
                ? sizeof(rn_ctl_topic_result_t)
                : sizeof(rn_ctl_result_t); /* CALL results start with one */
@@ -112,6 +122,23 @@ static void rt_complete(rn_admin_op_t *op) {
 
 /* ---- planning ---- */
 
+/* Broker membership: one decision per batch, planned on the applied image
+   (rt_may_plan), with the leases started afresh in a new term. */
+static void rt_plan_member(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    const rn_image_t *img = rn_quorum_image(rt->q);
+    int64_t now_ms = rt->core.loop.now_ms;
+    rn_mbr_lead(&rt->mbr, img, rn_raft_term(rn_quorum_raft(rt->q)), now_ms);
+    if (op->kind == RN_ADMIN_REGISTER_BROKER) {
+        rn_mbr_plan_register(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
+    } else if (op->kind == RN_ADMIN_BROKER_HEARTBEAT) {
+        rn_mbr_plan_heartbeat(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
+    } else {
+        rn_mbr_result_t *res = op->results;
+        rn_err_t err = rn_mbr_plan_fence(img, *(const int32_t *)op->items, &rt->batch);
+        res->result.error_code = err == RN_OK ? RN_KERR_NONE : RN_KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
 static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_controller_t *ctl = &rt->node->controller;
     rn_md_batch_reset(&rt->batch);
@@ -131,6 +158,11 @@ static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
         break;
     case RN_ADMIN_CALL:
         RN_ASSERT(false); /* never planned: it steps */
+        break;
+    case RN_ADMIN_REGISTER_BROKER:
+    case RN_ADMIN_BROKER_HEARTBEAT:
+    case RN_ADMIN_FENCE_BROKER:
+        rt_plan_member(rt, op);
         break;
     }
 }
@@ -366,12 +398,48 @@ static void rt_after(rn_md_rt_t *rt, rn_err_t err) {
     rt_pump(rt);
 }
 
+static void rt_fence_done(rn_admin_op_t *op) {
+    rn_md_rt_t *rt = op->ctx;
+    if (op->forwarded) free(op->forwarded); /* never forwarded: no_forward */
+    op->forwarded = NULL;
+    if (rt->fence_result.result.error_code != RN_KERR_NONE)
+        RN_WARN(MOD, "fencing broker %d failed: %s", rt->fence_id, rt->fence_result.result.message);
+    rt->fence_busy = false;
+}
+
+static void rt_enqueue(rn_md_rt_t *rt, rn_admin_op_t *op);
+
+/* The active controller fences a broker whose lease expired, one at a
+   time, when no other change waits (leases are checked every tick). */
+static void rt_check_leases(rn_md_rt_t *rt) {
+    if (rt->fence_busy || rt->inflight || rt->head || !rt_may_plan(rt)) return;
+    const rn_image_t *img = rn_quorum_image(rt->q);
+    int64_t now_ms = rt->core.loop.now_ms;
+    rn_mbr_lead(&rt->mbr, img, rn_raft_term(rn_quorum_raft(rt->q)), now_ms);
+    int32_t id = rn_mbr_expired(&rt->mbr, img, now_ms);
+    if (id < 0) return;
+    RN_INFO(MOD, "fencing broker %d: no heartbeat for broker.session.timeout.ms (%lld ms)", id,
+            (long long)rt->mbr.session_ms);
+    rt->fence_id = id;
+    rt->fence_busy = true;
+    rt->fence_op = (rn_admin_op_t){.kind = RN_ADMIN_FENCE_BROKER,
+                                   .items = &rt->fence_id,
+                                   .count = 1,
+                                   .results = &rt->fence_result,
+                                   .done = rt_fence_done,
+                                   .ctx = rt,
+                                   .no_forward = true,
+                                   .rt = rt};
+    rt_enqueue(rt, &rt->fence_op);
+}
+
 static void rt_tick(rn_timer_t *timer) {
     rn_md_rt_t *rt = (rn_md_rt_t *)((char *)timer - offsetof(rn_md_rt_t, tick_timer));
     rn_err_t err = rn_quorum_failed(rt->q);
     if (err == RN_OK) {
         err = rn_quorum_tick(rt->q);
         rt_after(rt, err);
+        rt_check_leases(rt);
     }
     rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);
 }
@@ -518,12 +586,11 @@ rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt) { return rt->q; }
 rn_node_t *rn_md_rt_node(rn_md_rt_t *rt) { return rt->node; }
 rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->core.loop; }
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt) { return rt->port_bound; }
+const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt) { return rt->transport_cluster_id; }
 
 /* ---- submitting ---- */
 
-static void rt_arrived(rn_mail_t *mail) {
-    rn_admin_op_t *op = (rn_admin_op_t *)mail;
-    rn_md_rt_t *rt = op->rt;
+static void rt_enqueue(rn_md_rt_t *rt, rn_admin_op_t *op) {
     op->next = NULL;
     op->deadline_ms = rt->core.loop.now_ms + rt->opts.request_timeout_ms;
     if (rt->tail)
@@ -532,6 +599,11 @@ static void rt_arrived(rn_mail_t *mail) {
         rt->head = op;
     rt->tail = op;
     rt_pump(rt);
+}
+
+static void rt_arrived(rn_mail_t *mail) {
+    rn_admin_op_t *op = (rn_admin_op_t *)mail;
+    rt_enqueue(op->rt, op);
 }
 
 void rn_md_rt_submit(rn_md_rt_t *rt, rn_admin_op_t *op) {
@@ -622,6 +694,9 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     rt->opts = *opts;
     rt->tick_ms = opts->election_timeout_ms / RN_RAFT_ELECTION_TICKS_DEFAULT;
     rn_md_batch_init(&rt->batch);
+    rn_mbr_init(&rt->mbr, (int32_t)opts->node_id - 1,
+                opts->broker_session_timeout_ms > 0 ? opts->broker_session_timeout_ms
+                                                    : RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT);
     pthread_mutex_init(&rt->lock, NULL);
     pthread_cond_init(&rt->cond, NULL);
     rn_err_t err = rn_loop_init(&rt->core.loop, node->io, node->core_count);

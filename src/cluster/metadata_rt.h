@@ -19,6 +19,7 @@
 #ifndef RN_CLUSTER_METADATA_RT_H
 #define RN_CLUSTER_METADATA_RT_H
 
+#include "cluster/membership.h"
 #include "cluster/node.h"
 #include "metadata/controller.h"
 #include "metadata/quorum.h"
@@ -34,6 +35,10 @@ typedef enum rn_admin_kind {
     /* op->step runs on the metadata loop while this node leads (see
        rn_admin_step_fn); results start with an rn_ctl_result_t, count 1. */
     RN_ADMIN_CALL,
+    /* Broker membership (cluster/membership.h), one item each: */
+    RN_ADMIN_REGISTER_BROKER,  /* items: rn_ctl_broker_reg_t, results: rn_mbr_result_t */
+    RN_ADMIN_BROKER_HEARTBEAT, /* items: rn_mbr_heartbeat_t, results: rn_mbr_result_t */
+    RN_ADMIN_FENCE_BROKER,     /* the runtime's own, on an expired lease: int32_t id */
 } rn_admin_kind_t;
 
 typedef struct rn_admin_op rn_admin_op_t;
@@ -115,6 +120,9 @@ typedef struct rn_md_rt_opts {
     void *hook_ctx;
     int64_t election_timeout_ms;
     int64_t request_timeout_ms; /* an operation not committed by then fails */
+    /* broker.session.timeout.ms: the active controller fences a broker
+       whose last heartbeat is older (0: the default). */
+    int64_t broker_session_timeout_ms;
 } rn_md_rt_opts_t;
 
 /* Opens the quorum and the controller on top of it and starts the thread;
@@ -144,5 +152,8 @@ const rn_md_voter_t *rn_md_rt_voter(const rn_md_rt_t *rt, rn_raft_id_t id);
 const char *rn_md_rt_listener_name(const rn_md_rt_t *rt);
 /* The controller listener's bound port (0: none). */
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt);
+/* The cluster id brokers must register with: the one the log records
+   ("" until this node has settled it). */
+const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt);
 
 #endif

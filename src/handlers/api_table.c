@@ -49,6 +49,19 @@ const rn_handler_api_t *rn_handler_api(int16_t key) {
     return NULL;
 }
 
+/* Brokers register and heartbeat with the active controller on its
+   controller listener (Kafka 3.9's ranges). */
+static const rn_handler_api_t controller_apis[] = {
+    {RN_API_BROKER_REGISTRATION, 0, 4, rn_handle_broker_registration},
+    {RN_API_BROKER_HEARTBEAT, 0, 1, rn_handle_broker_heartbeat},
+};
+
+const rn_handler_api_t *rn_handler_controller_api(int16_t key) {
+    for (size_t i = 0; i < sizeof controller_apis / sizeof controller_apis[0]; i++)
+        if (controller_apis[i].key == key) return &controller_apis[i];
+    return NULL;
+}
+
 const rn_handler_api_t *rn_handler_apis(int *count) {
     *count = HANDLER_API_COUNT;
     return handler_apis;

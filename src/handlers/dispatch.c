@@ -113,10 +113,9 @@ static void dispatch_reject(rn_req_t *req, rn_net_log_t cause, const char *what)
     rn_handler_finish_silently(req);
 }
 
-void rn_handler_dispatch(void *ctx, rn_req_t *req) {
-    rn_core_t *core = ctx;
+/* Checks, decodes and hands req to handler (NULL: not served here). */
+static void dispatch_to(rn_core_t *core, rn_req_t *req, const rn_handler_api_t *handler) {
     const rn_api_info_t *api = rn_api_info(req->api_key);
-    const rn_handler_api_t *handler = rn_handler_api(req->api_key);
     if (!api || !handler) {
         dispatch_reject(req, RN_NET_LOG_UNKNOWN_API, "unknown or unserved API key");
         return;
@@ -160,8 +159,13 @@ void rn_handler_dispatch(void *ctx, rn_req_t *req) {
     handler->handle(core, req, body);
 }
 
-/* What the controller listener serves: the controller's own requests and
-   the admin requests other nodes forward to the active controller. */
+void rn_handler_dispatch(void *core, rn_req_t *req) {
+    dispatch_to(core, req, rn_handler_api(req->api_key));
+}
+
+/* What the controller listener serves besides its own APIs (broker
+   registration and heartbeats): ApiVersions and the admin requests other
+   nodes forward to the active controller. */
 static bool dispatch_controller_api(int16_t key) {
     switch (key) {
     case RN_API_API_VERSIONS:
@@ -180,6 +184,11 @@ static bool dispatch_controller_api(int16_t key) {
 }
 
 void rn_handler_controller_dispatch(void *core, rn_req_t *req) {
+    const rn_handler_api_t *own = rn_handler_controller_api(req->api_key);
+    if (own) {
+        dispatch_to(core, req, own);
+        return;
+    }
     if (!dispatch_controller_api(req->api_key)) {
         dispatch_reject(req, RN_NET_LOG_UNKNOWN_API, "not a controller request");
         return;

@@ -37,6 +37,9 @@ typedef struct rn_handler_api {
 
 /* The handler entry for key, or NULL when the broker does not serve it. */
 const rn_handler_api_t *rn_handler_api(int16_t key);
+/* The controller listener's own APIs (broker registration and heartbeats),
+   served there only and never advertised to clients; NULL for others. */
+const rn_handler_api_t *rn_handler_controller_api(int16_t key);
 /* Every served API in key order, for ApiVersions. */
 const rn_handler_api_t *rn_handler_apis(int *count);
 
@@ -119,5 +122,8 @@ void rn_handle_list_groups(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_groups(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_delete_groups(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_offset_delete(rn_core_t *core, rn_req_t *req, void *body);
+/* Controller listener only. */
+void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_broker_heartbeat(rn_core_t *core, rn_req_t *req, void *body);
 
 #endif

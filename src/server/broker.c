@@ -12,6 +12,7 @@
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "cluster/lifecycle.h"
 #include "cluster/purge.h"
 #include "cluster/topics.h"
 #include "group/coordinator.h"
@@ -231,6 +232,7 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
         .election_timeout_ms =
             cfg->clustered ? cfg->quorum_election_timeout_ms : RN_METADATA_ELECTION_TIMEOUT_MS,
         .request_timeout_ms = RN_ADMIN_OP_TIMEOUT_MS,
+        .broker_session_timeout_ms = cfg->broker_session_timeout_ms,
     };
     if (cfg->voter_count == 0) {
         md.boot.voters[md.boot.voters_n++] = md.node_id;
@@ -269,6 +271,31 @@ static const rn_config_listener_t *broker_client_listener(const rn_config_t *cfg
     return &cfg->listeners[0];
 }
 
+/* What this node registers with the active controller: its advertised
+   listeners (PLAINTEXT: the only protocol served), rack and timing. */
+static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn_config_t *cfg) {
+    rn_lifecycle_opts_t lo = {
+        .broker_id = cfg->node_id,
+        .cluster_id = node->cluster_id, /* settled: the quorum's, once caught up */
+        .rack = cfg->rack,
+        .heartbeat_interval_ms = cfg->broker_heartbeat_interval_ms,
+        .wait_unfenced = !cfg->clustered,
+        .fence_on_stop = cfg->clustered,
+    };
+    int count = cfg->advertised_count > 0 ? cfg->advertised_count : 1;
+    const rn_config_listener_t *from = cfg->advertised_count > 0 ? cfg->advertised : cfg->listeners;
+    for (int i = 0; i < count && lo.listener_count < RN_BROKER_ENDPOINTS_MAX; i++) {
+        rn_lifecycle_listener_t *lis = &lo.listeners[lo.listener_count++];
+        snprintf(lis->name, sizeof lis->name, "%.*s", (int)sizeof lis->name - 1, from[i].name);
+        /* As clients are told today: an unnamed host is this machine. */
+        snprintf(lis->host, sizeof lis->host, "%.*s", (int)sizeof lis->host - 1,
+                 from[i].host[0] ? from[i].host : node->settings.advertised_host);
+        lis->port = from[i].port ? from[i].port : (uint16_t)node->settings.advertised_port;
+        lis->security_protocol = RN_MD_PROTOCOL_PLAINTEXT;
+    }
+    return lo;
+}
+
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
@@ -289,6 +316,10 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         md.on_cluster_id = broker_adopt_cluster_id;
         md.hook_ctx = broker;
         err = rn_topics_open_all(node, &md);
+    }
+    if (err == RN_OK && cfg->role_broker) {
+        rn_lifecycle_opts_t lo = broker_lifecycle_opts(node, cfg);
+        err = rn_lifecycle_start(node, &lo, &broker->lifecycle);
     }
     if (err == RN_OK) err = rn_group_start(node);
     if (err != RN_OK) return err;
@@ -400,7 +431,10 @@ static void broker_stop(rn_broker_t *broker) {
     broker_wait_drained(broker);
     /* 2. Stop the metadata quorum while the cores can still take its last
        answers; then stop the loops; sync what the last turns appended. */
+    rn_lifecycle_stop(broker->lifecycle);
     rn_topics_stop_metadata(node);
+    rn_lifecycle_free(broker->lifecycle);
+    broker->lifecycle = NULL;
     for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_loop_drain(&node->cores[i].loop);

@@ -29,6 +29,7 @@ typedef struct rn_broker {
     rn_admin_t *admin;
     rn_admin_sources_t admin_sources;
     atomic_bool ready;
+    struct rn_lifecycle *lifecycle; /* registration and heartbeats (cluster/lifecycle.h) */
 } rn_broker_t;
 
 rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg);

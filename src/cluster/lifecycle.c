@@ -1,0 +1,359 @@
+/*
+ * lifecycle.c: registration, heartbeats and the fence at stop (see
+ * lifecycle.h). Everything but start, stop and free runs on the metadata
+ * loop; one request is out at a time.
+ */
+#include "cluster/lifecycle.h"
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "cluster/metadata_rt.h"
+#include "proto/gen/api.h"
+#include "proto/gen/broker_heartbeat_request.h"
+#include "proto/gen/broker_heartbeat_response.h"
+#include "proto/gen/broker_registration_request.h"
+#include "proto/gen/broker_registration_response.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MOD "lifecycle"
+
+/* The versions this node sends; the controller side serves 0-4 and 0-1. */
+#define LC_REGISTRATION_VERSION 4
+#define LC_HEARTBEAT_VERSION 1
+/* metadata.version levels this node runs, as Kafka 3.9 advertises them
+   (3.0-IV1 to 3.9-IV0). */
+#define LC_METADATA_VERSION_MIN 1
+#define LC_METADATA_VERSION_MAX 21
+
+struct rn_lifecycle {
+    rn_node_t *node;
+    rn_md_rt_t *rt;
+    rn_loop_t *loop;
+    rn_lifecycle_opts_t opts;
+    char cluster_id[64];
+    char rack[RN_BROKER_RACK_BYTES_MAX + 1];
+    rn_uuid_t incarnation_id;
+    /* The registration as the controller plans it, and as sent. */
+    rn_md_endpoint_t endpoints[RN_BROKER_ENDPOINTS_MAX];
+    rn_ctl_broker_reg_t reg;
+    rn_mbr_heartbeat_t hb;
+    rn_mbr_result_t result;
+    rn_admin_op_t op;
+    rn_buf_t raw;  /* the request's body, for forwarding */
+    bool busy;     /* op submitted, not answered */
+    int64_t epoch; /* -1: not registered */
+    bool fenced;
+    int64_t backoff_ms;
+    int16_t last_error; /* logged once until it changes */
+    rn_timer_t timer;
+    rn_mail_t start_mail, stop_mail;
+    /* Shared with the threads that start and stop it. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool unfenced_seen; /* registered and unfenced at least once */
+    bool stopping;      /* no more requests but the fence */
+    bool stopped;       /* the fence is answered (or not wanted) */
+};
+
+/* ---- state shared with other threads ---- */
+
+static void lc_signal(rn_lifecycle_t *lc, bool unfenced, bool stopped) {
+    pthread_mutex_lock(&lc->lock);
+    if (unfenced) lc->unfenced_seen = true;
+    if (stopped) lc->stopped = true;
+    pthread_cond_broadcast(&lc->cond);
+    pthread_mutex_unlock(&lc->lock);
+}
+
+/* Waits up to wait_ms for *flag; returns it. */
+static bool lc_wait(rn_lifecycle_t *lc, const bool *flag, int64_t wait_ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&lc->lock);
+    while (!*flag && pthread_cond_timedwait(&lc->cond, &lc->lock, &until) == 0) {
+    }
+    bool seen = *flag;
+    pthread_mutex_unlock(&lc->lock);
+    return seen;
+}
+
+bool rn_lifecycle_unfenced(rn_lifecycle_t *lc) {
+    pthread_mutex_lock(&lc->lock);
+    bool unfenced = lc->unfenced_seen;
+    pthread_mutex_unlock(&lc->lock);
+    return unfenced;
+}
+
+/* ---- requests ---- */
+
+/* The offset of the last metadata record this node applied (-1: none). */
+static int64_t lc_applied_offset(const rn_lifecycle_t *lc) {
+    const rn_image_t *img = rn_quorum_image(rn_md_rt_quorum(lc->rt));
+    return (int64_t)rn_image_next_offset(img) - 1;
+}
+
+static rn_err_t lc_encode_registration(rn_lifecycle_t *lc) {
+    rn_broker_registration_request_listener_t listeners[RN_BROKER_ENDPOINTS_MAX];
+    for (int16_t n = 0; n < lc->reg.endpoint_count; n++) {
+        const rn_md_endpoint_t *ep = &lc->endpoints[n];
+        listeners[n] = (rn_broker_registration_request_listener_t){ep->name, ep->host, ep->port,
+                                                                   ep->security_protocol};
+    }
+    rn_broker_registration_request_feature_t feature = {
+        rn_str_from_cstr("metadata.version"), LC_METADATA_VERSION_MIN, LC_METADATA_VERSION_MAX};
+    rn_broker_registration_request_t req;
+    rn_broker_registration_request_init(&req);
+    req.broker_id = lc->reg.broker_id;
+    req.cluster_id = rn_str_from_cstr(lc->cluster_id);
+    req.incarnation_id = lc->incarnation_id;
+    req.listeners =
+        (rn_broker_registration_request_listener_array_t){listeners, lc->reg.endpoint_count};
+    req.features = (rn_broker_registration_request_feature_array_t){&feature, 1};
+    req.rack = lc->reg.rack;
+    req.previous_broker_epoch = -1;
+    rn_writer_t w;
+    rn_writer_init(&w, &lc->raw);
+    rn_broker_registration_request_encode(&w, LC_REGISTRATION_VERSION, &req);
+    return w.err;
+}
+
+static rn_err_t lc_encode_heartbeat(rn_lifecycle_t *lc) {
+    rn_broker_heartbeat_request_t req;
+    rn_broker_heartbeat_request_init(&req);
+    req.broker_id = lc->hb.broker_id;
+    req.broker_epoch = lc->hb.broker_epoch;
+    req.current_metadata_offset = lc->hb.metadata_offset;
+    req.want_fence = lc->hb.want_fence;
+    rn_writer_t w;
+    rn_writer_init(&w, &lc->raw);
+    rn_broker_heartbeat_request_encode(&w, LC_HEARTBEAT_VERSION, &req);
+    return w.err;
+}
+
+static void lc_done(rn_admin_op_t *op);
+
+/* Sends a registration (not registered) or a heartbeat. */
+static void lc_send(rn_lifecycle_t *lc, bool want_fence) {
+    RN_ASSERT(!lc->busy);
+    lc->raw.len = 0;
+    memset(&lc->result, 0, sizeof lc->result);
+    bool registering = lc->epoch < 0;
+    lc->hb = (rn_mbr_heartbeat_t){lc->opts.broker_id, lc->epoch, lc_applied_offset(lc), want_fence};
+    rn_err_t err = registering ? lc_encode_registration(lc) : lc_encode_heartbeat(lc);
+    RN_ASSERT(err == RN_OK); /* bounded: a few listeners, checked at start */
+    lc->op = (rn_admin_op_t){
+        .kind = registering ? RN_ADMIN_REGISTER_BROKER : RN_ADMIN_BROKER_HEARTBEAT,
+        .items = registering ? (const void *)&lc->reg : (const void *)&lc->hb,
+        .count = 1,
+        .results = &lc->result,
+        .done = lc_done,
+        .ctx = lc,
+        .api_key = registering ? RN_API_BROKER_REGISTRATION : RN_API_BROKER_HEARTBEAT,
+        .api_version = registering ? LC_REGISTRATION_VERSION : LC_HEARTBEAT_VERSION,
+        .raw = rn_slice(lc->raw.ptr, lc->raw.len)};
+    lc->busy = true;
+    rn_md_rt_submit(lc->rt, &lc->op);
+}
+
+/* The leader's answer to a forwarded request, into lc->result. */
+static void lc_take_forwarded(rn_lifecycle_t *lc, rn_admin_op_t *op) {
+    rn_reader_t r;
+    rn_reader_init(&r, op->forwarded, op->forwarded_len);
+    rn_mbr_result_t *res = &lc->result;
+    memset(res, 0, sizeof *res);
+    if (op->kind == RN_ADMIN_REGISTER_BROKER) {
+        rn_broker_registration_response_t resp;
+        rn_broker_registration_response_init(&resp);
+        rn_err_t err = rn_broker_registration_response_decode(&r, NULL, op->api_version, &resp);
+        res->result.error_code = err == RN_OK ? resp.error_code : RN_KERR_UNKNOWN_SERVER_ERROR;
+        res->broker_epoch = resp.broker_epoch;
+    } else {
+        rn_broker_heartbeat_response_t resp;
+        rn_broker_heartbeat_response_init(&resp);
+        rn_err_t err = rn_broker_heartbeat_response_decode(&r, NULL, op->api_version, &resp);
+        res->result.error_code = err == RN_OK ? resp.error_code : RN_KERR_UNKNOWN_SERVER_ERROR;
+        res->fenced = resp.is_fenced;
+        res->caught_up = resp.is_caught_up;
+    }
+    free(op->forwarded);
+    op->forwarded = NULL;
+}
+
+static void lc_schedule(rn_lifecycle_t *lc, int64_t delay_ms) {
+    rn_loop_timer_start(lc->loop, &lc->timer, delay_ms);
+}
+
+/* An error: logged when it is a new one, retried after a backoff. */
+static void lc_retry(rn_lifecycle_t *lc, bool registering, int16_t code, const char *message) {
+    if (code != lc->last_error)
+        RN_WARN(MOD, "broker %d: %s refused: %s%s%s; retrying", lc->opts.broker_id,
+                registering ? "registration" : "heartbeat", rn_kerr_name(code),
+                message[0] ? ": " : "", message);
+    lc->last_error = code;
+    if (code == RN_KERR_STALE_BROKER_EPOCH) {
+        lc->epoch = -1; /* the controller does not know this registration */
+        lc->fenced = true;
+        lc_schedule(lc, 0);
+        return;
+    }
+    lc_schedule(lc, lc->backoff_ms);
+    lc->backoff_ms = lc->backoff_ms * 2 < RN_CLIENT_BACKOFF_MS_MAX_DEFAULT
+                         ? lc->backoff_ms * 2
+                         : RN_CLIENT_BACKOFF_MS_MAX_DEFAULT;
+}
+
+static void lc_registered(rn_lifecycle_t *lc) {
+    lc->epoch = lc->result.broker_epoch;
+    lc->fenced = true;
+    RN_INFO(MOD, "broker %d registered with broker epoch %lld", lc->opts.broker_id,
+            (long long)lc->epoch);
+    lc_schedule(lc, 0);
+}
+
+static void lc_heartbeat_answered(rn_lifecycle_t *lc) {
+    bool was = lc->fenced;
+    lc->fenced = lc->result.fenced;
+    if (was && !lc->fenced) {
+        RN_INFO(MOD, "broker %d unfenced: serving clients", lc->opts.broker_id);
+        lc_signal(lc, true, false);
+    } else if (!was && lc->fenced) {
+        RN_WARN(MOD, "broker %d was fenced by the controller", lc->opts.broker_id);
+    }
+    int64_t every = lc->opts.heartbeat_interval_ms;
+    if (lc->fenced && every > RN_LIFECYCLE_FENCED_HEARTBEAT_MS)
+        every = RN_LIFECYCLE_FENCED_HEARTBEAT_MS;
+    lc_schedule(lc, every);
+}
+
+/* On the metadata thread (or, for an op failed by the runtime's stop, on
+   the stopping thread, when nothing more may be scheduled). */
+static void lc_done(rn_admin_op_t *op) {
+    rn_lifecycle_t *lc = op->ctx;
+    lc->busy = false;
+    if (op->forwarded) lc_take_forwarded(lc, op);
+    bool registering = op->kind == RN_ADMIN_REGISTER_BROKER;
+    if (lc->stopping) {
+        lc_signal(lc, false, true);
+        return;
+    }
+    const rn_ctl_result_t *res = &lc->result.result;
+    if (res->error_code != RN_KERR_NONE) {
+        lc_retry(lc, registering, res->error_code, res->message);
+        return;
+    }
+    lc->last_error = RN_KERR_NONE;
+    lc->backoff_ms = RN_CLIENT_BACKOFF_MS_MIN_DEFAULT;
+    if (registering)
+        lc_registered(lc);
+    else
+        lc_heartbeat_answered(lc);
+}
+
+static void lc_tick(rn_timer_t *timer) {
+    rn_lifecycle_t *lc = (rn_lifecycle_t *)((char *)timer - offsetof(rn_lifecycle_t, timer));
+    if (!lc->busy && !lc->stopping) lc_send(lc, false);
+}
+
+static void lc_start_arrived(rn_mail_t *mail) {
+    rn_lifecycle_t *lc = (rn_lifecycle_t *)((char *)mail - offsetof(rn_lifecycle_t, start_mail));
+    lc_schedule(lc, 0);
+}
+
+/* On the metadata loop: no more heartbeats; the fence when asked for. */
+static void lc_stop_arrived(rn_mail_t *mail) {
+    rn_lifecycle_t *lc = (rn_lifecycle_t *)((char *)mail - offsetof(rn_lifecycle_t, stop_mail));
+    rn_loop_timer_stop(lc->loop, &lc->timer);
+    bool fence = lc->opts.fence_on_stop && lc->epoch >= 0 && !lc->fenced;
+    if (lc->busy) { /* its answer ends the stop: a fence then is not worth the wait */
+        lc->stopping = true;
+        return;
+    }
+    if (!fence) {
+        lc->stopping = true;
+        lc_signal(lc, false, true);
+        return;
+    }
+    RN_INFO(MOD, "broker %d: asking the controller to fence it before it stops",
+            lc->opts.broker_id);
+    lc_send(lc, true);
+    lc->stopping = true;
+}
+
+/* ---- start and stop ---- */
+
+static void lc_copy_opts(rn_lifecycle_t *lc, const rn_lifecycle_opts_t *opts) {
+    lc->opts = *opts;
+    snprintf(lc->cluster_id, sizeof lc->cluster_id, "%s", opts->cluster_id);
+    lc->opts.cluster_id = lc->cluster_id;
+    snprintf(lc->rack, sizeof lc->rack, "%s", opts->rack ? opts->rack : "");
+    lc->opts.rack = opts->rack ? lc->rack : NULL;
+    for (int16_t n = 0; n < opts->listener_count; n++) {
+        const rn_lifecycle_listener_t *lis = &lc->opts.listeners[n];
+        lc->endpoints[n] =
+            (rn_md_endpoint_t){rn_str_from_cstr(lis->name), rn_str_from_cstr(lis->host), lis->port,
+                               lis->security_protocol};
+    }
+    lc->reg = (rn_ctl_broker_reg_t){opts->broker_id, lc->incarnation_id, lc->endpoints,
+                                    opts->listener_count,
+                                    opts->rack ? rn_str_from_cstr(lc->rack) : rn_str_null()};
+}
+
+rn_err_t rn_lifecycle_start(rn_node_t *node, const rn_lifecycle_opts_t *opts,
+                            rn_lifecycle_t **out) {
+    RN_ASSERT(node->md_rt != NULL);
+    RN_ASSERT(opts->listener_count >= 1 && opts->listener_count <= RN_BROKER_ENDPOINTS_MAX);
+    RN_ASSERT(opts->heartbeat_interval_ms > 0);
+    rn_lifecycle_t *lc = calloc(1, sizeof *lc);
+    if (!lc) return RN_ERR_NO_MEMORY;
+    lc->node = node;
+    lc->rt = node->md_rt;
+    lc->loop = rn_md_rt_loop(node->md_rt);
+    uint64_t hi = rn_io_random(node->io), lo = rn_io_random(node->io);
+    for (int i = 0; i < 8; i++) {
+        lc->incarnation_id.bytes[i] = (uint8_t)(hi >> (8 * i));
+        lc->incarnation_id.bytes[8 + i] = (uint8_t)(lo >> (8 * i));
+    }
+    lc_copy_opts(lc, opts);
+    rn_buf_init(&lc->raw, RN_CLIENT_REQUEST_BYTES_MAX);
+    lc->epoch = -1;
+    lc->fenced = true;
+    lc->backoff_ms = RN_CLIENT_BACKOFF_MS_MIN_DEFAULT;
+    pthread_mutex_init(&lc->lock, NULL);
+    pthread_cond_init(&lc->cond, NULL);
+    rn_timer_init(&lc->timer, lc_tick);
+    lc->start_mail.fn = lc_start_arrived;
+    rn_loop_post(lc->loop, &lc->start_mail);
+    *out = lc;
+    if (opts->wait_unfenced && !lc_wait(lc, &lc->unfenced_seen, RN_LIFECYCLE_START_WAIT_MS))
+        RN_WARN(MOD, "broker %d is not unfenced yet; carrying on", opts->broker_id);
+    return RN_OK;
+}
+
+void rn_lifecycle_stop(rn_lifecycle_t *lc) {
+    if (!lc) return;
+    lc->stop_mail.fn = lc_stop_arrived;
+    rn_loop_post(lc->loop, &lc->stop_mail);
+    if (!lc_wait(lc, &lc->stopped, RN_LIFECYCLE_STOP_WAIT_MS))
+        RN_WARN(MOD, "broker %d: the controller did not answer before the stop",
+                lc->opts.broker_id);
+}
+
+void rn_lifecycle_free(rn_lifecycle_t *lc) {
+    if (!lc) return;
+    RN_ASSERT(!lc->busy); /* the runtime answers every op before it stops */
+    rn_buf_free(&lc->raw);
+    pthread_mutex_destroy(&lc->lock);
+    pthread_cond_destroy(&lc->cond);
+    free(lc);
+}

@@ -1,0 +1,112 @@
+/*
+ * membership.c: the active controller's side of broker membership (see
+ * membership.h): leases, registrations, heartbeats and fencing on top of
+ * the pure decisions of metadata/controller_brokers.c.
+ */
+#include "cluster/membership.h"
+
+#include "base/assert.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void mbr_answer(rn_mbr_result_t *res, int16_t code, const char *message) {
+    res->result.error_code = code;
+    snprintf(res->result.message, sizeof res->result.message, "%s", message ? message : "");
+}
+
+void rn_mbr_init(rn_mbr_t *mbr, int32_t self_id, int64_t session_ms) {
+    RN_ASSERT(session_ms > 0);
+    memset(mbr, 0, sizeof *mbr);
+    mbr->self_id = self_id;
+    mbr->session_ms = session_ms;
+}
+
+void rn_mbr_lead(rn_mbr_t *mbr, const rn_image_t *img, uint64_t term, int64_t now_ms) {
+    RN_ASSERT(term > 0);
+    if (mbr->term == term) return;
+    mbr->term = term;
+    rn_ctl_leases_init(&mbr->leases, img, now_ms);
+}
+
+void rn_mbr_plan_register(rn_mbr_t *mbr, const rn_image_t *img, const rn_ctl_broker_reg_t *reg,
+                          int64_t now_ms, rn_md_batch_t *batch, rn_mbr_result_t *res) {
+    RN_ASSERT(mbr->term > 0);
+    memset(res, 0, sizeof *res);
+    res->broker_epoch = -1;
+    const rn_image_broker_t *old = rn_image_broker(img, reg->broker_id);
+    /* A fenced broker has no session to protect (as KRaft), and this
+       node's own id is this very process: a registration replaces either
+       at once instead of waiting for the old lease to run out. */
+    if (old && (old->fenced || reg->broker_id == mbr->self_id))
+        rn_ctl_leases_forget(&mbr->leases, reg->broker_id);
+    int64_t epoch = -1;
+    int16_t code = rn_ctl_plan_register(img, &mbr->leases, reg, rn_image_next_offset(img), now_ms,
+                                        mbr->session_ms, batch, &epoch, &res->result);
+    if (code != RN_KERR_NONE) return;
+    res->broker_epoch = epoch;
+    rn_ctl_leases_touch(&mbr->leases, reg->broker_id, now_ms);
+}
+
+/* Kafka's checks of the epoch a heartbeat names. */
+static bool mbr_epoch_ok(const rn_image_broker_t *broker, const rn_mbr_heartbeat_t *hb,
+                         rn_mbr_result_t *res) {
+    char message[RN_CTL_MESSAGE_BYTES];
+    if (!broker) {
+        snprintf(message, sizeof message, "No broker registration found for broker %d",
+                 hb->broker_id);
+        mbr_answer(res, RN_KERR_STALE_BROKER_EPOCH, message);
+        return false;
+    }
+    if (broker->epoch != hb->broker_epoch) {
+        snprintf(message, sizeof message, "Expected broker epoch %lld, but got broker epoch %lld",
+                 (long long)broker->epoch, (long long)hb->broker_epoch);
+        mbr_answer(res, RN_KERR_STALE_BROKER_EPOCH, message);
+        return false;
+    }
+    return true;
+}
+
+void rn_mbr_plan_heartbeat(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_heartbeat_t *hb,
+                           int64_t now_ms, rn_md_batch_t *batch, rn_mbr_result_t *res) {
+    RN_ASSERT(mbr->term > 0);
+    memset(res, 0, sizeof *res);
+    res->broker_epoch = -1;
+    const rn_image_broker_t *broker = rn_image_broker(img, hb->broker_id);
+    if (!mbr_epoch_ok(broker, hb, res)) return;
+    rn_ctl_leases_touch(&mbr->leases, hb->broker_id, now_ms);
+    /* The registration record's offset is the broker epoch: a broker that
+       applied it has caught up with its own joining (KRaft's rule). */
+    res->caught_up = hb->metadata_offset >= broker->epoch;
+    res->fenced = broker->fenced;
+    rn_err_t err = RN_OK;
+    if (hb->want_fence && !broker->fenced) {
+        err = rn_ctl_plan_fence(img, hb->broker_id, batch);
+        res->fenced = err == RN_OK;
+    } else if (!hb->want_fence && broker->fenced && res->caught_up) {
+        err = rn_ctl_plan_unfence(img, hb->broker_id, batch);
+        res->fenced = err != RN_OK;
+    }
+    if (err != RN_OK) {
+        char message[RN_CTL_MESSAGE_BYTES];
+        snprintf(message, sizeof message, "The broker's state cannot be recorded: %s.",
+                 rn_err_name(err));
+        mbr_answer(res, RN_KERR_UNKNOWN_SERVER_ERROR, message);
+    }
+}
+
+int32_t rn_mbr_expired(const rn_mbr_t *mbr, const rn_image_t *img, int64_t now_ms) {
+    if (mbr->term == 0) return -1;
+    int32_t ids[RN_CTL_BROKERS_MAX];
+    int32_t count = rn_ctl_leases_expired(&mbr->leases, img, now_ms, mbr->session_ms, ids);
+    /* This node's own broker runs in this very process: while its
+       controller runs to judge, it is alive (a stalled loop is no reason to
+       take every partition of a single node offline). */
+    for (int32_t n = 0; n < count; n++)
+        if (ids[n] != mbr->self_id) return ids[n];
+    return -1;
+}
+
+rn_err_t rn_mbr_plan_fence(const rn_image_t *img, int32_t broker_id, rn_md_batch_t *batch) {
+    return rn_ctl_plan_fence(img, broker_id, batch);
+}
