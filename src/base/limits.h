@@ -328,9 +328,12 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    a node that just registered serves clients within a few of them instead
    of a whole broker.heartbeat.interval.ms. */
 #define RN_LIFECYCLE_FENCED_HEARTBEAT_MS 100
-/* How long a single node's start waits to see itself registered and
-   unfenced: its own quorum commits at once, so this only bounds a fault. */
-#define RN_LIFECYCLE_START_WAIT_MS 10000
+/* How long a start waits to see this node registered and unfenced before
+   it creates internal topics and opens its listener, as a Kafka broker
+   waits: a single node's own quorum answers at once; a restarted cluster
+   node may wait out its old lease (broker.session.timeout.ms, 9 s by
+   default) first. Past it the start goes on and says so. */
+#define RN_LIFECYCLE_START_WAIT_MS 30000
 /* How long a stopping node waits for the controller to fence it, so its
    leaderships move before it goes and it registers again at once. */
 #define RN_LIFECYCLE_STOP_WAIT_MS 2000

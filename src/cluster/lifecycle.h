@@ -46,9 +46,9 @@ typedef struct rn_lifecycle_opts {
     int16_t listener_count;
     const char *rack; /* copied; NULL: none */
     int64_t heartbeat_interval_ms;
-    /* Start returns only once this node is registered and unfenced (the
-       single node, whose own quorum answers at once; bounded by
-       RN_LIFECYCLE_START_WAIT_MS). */
+    /* Start returns only once this node is registered and unfenced, so
+       the node's internal topics find a usable broker and clients find it
+       listed (bounded by RN_LIFECYCLE_START_WAIT_MS). */
     bool wait_unfenced;
     /* Stop asks the controller to fence this node first, so its
        leaderships move before it goes (a cluster). */

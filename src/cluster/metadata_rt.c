@@ -582,6 +582,11 @@ static rn_err_t rt_peers(rn_md_rt_t *rt) {
     return RN_OK;
 }
 
+rn_md_rt_t *rn_md_rt_of_core(rn_core_t *core) {
+    RN_ASSERT(core->id == -1); /* the metadata runtime's, not a node core */
+    return (rn_md_rt_t *)(void *)((char *)core - offsetof(rn_md_rt_t, core));
+}
+
 rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt) { return rt->q; }
 rn_node_t *rn_md_rt_node(rn_md_rt_t *rt) { return rt->node; }
 rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->core.loop; }

@@ -138,6 +138,9 @@ void rn_md_rt_submit(rn_md_rt_t *rt, rn_admin_op_t *op);
 void rn_md_rt_run(rn_md_rt_t *rt, rn_admin_op_t *op);
 
 /* For the controller listener's handlers, on the metadata loop. */
+/* The runtime whose controller listener core is (its handlers' core; it
+   serves before node->md_rt is set, while start waits to catch up). */
+rn_md_rt_t *rn_md_rt_of_core(rn_core_t *core);
 rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt);
 rn_node_t *rn_md_rt_node(rn_md_rt_t *rt);
 rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt);

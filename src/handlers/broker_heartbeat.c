@@ -7,7 +7,6 @@
  * registers again), a controller that is not active NOT_CONTROLLER.
  */
 #include "handlers/handler.h"
-#include "cluster/topics.h"
 #include "proto/gen/broker_heartbeat_request.h"
 #include "proto/gen/broker_heartbeat_response.h"
 
@@ -53,5 +52,5 @@ void rn_handle_broker_heartbeat(rn_core_t *core, rn_req_t *req, void *body) {
                             .reply_loop = &core->loop,
                             .done = heartbeat_done,
                             .no_forward = true};
-    rn_topics_submit(core->node, &h->op);
+    rn_md_rt_submit(rn_md_rt_of_core(core), &h->op);
 }

@@ -8,7 +8,6 @@
  * Kafka's controller does.
  */
 #include "handlers/handler.h"
-#include "cluster/topics.h"
 #include "proto/gen/broker_registration_request.h"
 #include "proto/gen/broker_registration_response.h"
 
@@ -36,7 +35,7 @@ static void registration_done(rn_admin_op_t *op) {
 
 /* Kafka's checks before the controller sees it; NONE when it may go on. */
 static int16_t registration_check(rn_core_t *core, const rn_broker_registration_request_t *in) {
-    const char *want = rn_md_rt_cluster_id(core->node->md_rt);
+    const char *want = rn_md_rt_cluster_id(rn_md_rt_of_core(core));
     if (want[0] && !rn_str_eq(in->cluster_id, rn_str_from_cstr(want)))
         return RN_KERR_INCONSISTENT_CLUSTER_ID;
     if (in->broker_id < 0 || in->listeners.count < 0 ||
@@ -74,5 +73,5 @@ void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body) {
                             .reply_loop = &core->loop,
                             .done = registration_done,
                             .no_forward = true};
-    rn_topics_submit(core->node, &r->op);
+    rn_md_rt_submit(rn_md_rt_of_core(core), &r->op);
 }

@@ -279,7 +279,7 @@ static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn
         .cluster_id = node->cluster_id, /* settled: the quorum's, once caught up */
         .rack = cfg->rack,
         .heartbeat_interval_ms = cfg->broker_heartbeat_interval_ms,
-        .wait_unfenced = !cfg->clustered,
+        .wait_unfenced = true,
         .fence_on_stop = cfg->clustered,
     };
     int count = cfg->advertised_count > 0 ? cfg->advertised_count : 1;
