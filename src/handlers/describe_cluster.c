@@ -1,22 +1,45 @@
-/* describe_cluster.c: DescribeCluster (key 60): this one broker, which is
-   also the controller. */
+/* describe_cluster.c: DescribeCluster (key 60): the registered, unfenced
+   brokers of the metadata image with their advertised host, port and rack
+   (this node alone before any has registered). */
 #include "handlers/handler.h"
+#include "cluster/topics.h"
 #include "proto/gen/describe_cluster_response.h"
+
+static void describe_cluster_broker(rn_describe_cluster_response_describe_cluster_broker_t *out,
+                                    int32_t id, rn_str_t host, int32_t port, rn_str_t rack) {
+    rn_describe_cluster_response_describe_cluster_broker_init(out);
+    out->broker_id = id;
+    out->host = host;
+    out->port = port;
+    out->rack = rack;
+}
 
 void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body) {
     (void)body;
     rn_node_t *node = core->node;
     rn_describe_cluster_response_t *resp = rn_handler_response_new(req);
+    rn_image_t *img = rn_topics_image(node);
     resp->cluster_id = rn_str_from_cstr(node->cluster_id);
     /* As a KRaft broker answers clients: an alive broker they can reach,
        here this one, which forwards admin requests to the active
        controller. */
     resp->controller_id = node->settings.node_id;
-    resp->brokers.count = 1;
-    resp->brokers.items = rn_arena_alloc(&req->arena, sizeof *resp->brokers.items);
-    rn_describe_cluster_response_describe_cluster_broker_init(&resp->brokers.items[0]);
-    resp->brokers.items[0].broker_id = node->settings.node_id;
-    resp->brokers.items[0].host = rn_str_from_cstr(node->settings.advertised_host);
-    resp->brokers.items[0].port = node->settings.advertised_port;
+    int32_t total = rn_image_broker_count(img);
+    resp->brokers.items =
+        rn_arena_alloc(&req->arena, (size_t)(total + 1) * sizeof *resp->brokers.items);
+    resp->brokers.count = 0;
+    for (int32_t n = 0; resp->brokers.items && n < total; n++) {
+        const rn_image_broker_t *broker = rn_image_broker_at(img, n);
+        if (broker->fenced || broker->endpoint_count == 0) continue;
+        describe_cluster_broker(&resp->brokers.items[resp->brokers.count++], broker->id,
+                                rn_str_from_cstr(broker->endpoints[0].host),
+                                broker->endpoints[0].port,
+                                broker->has_rack ? rn_str_from_cstr(broker->rack) : rn_str_null());
+    }
+    if (resp->brokers.items && resp->brokers.count == 0)
+        describe_cluster_broker(&resp->brokers.items[resp->brokers.count++], node->settings.node_id,
+                                rn_str_from_cstr(node->settings.advertised_host),
+                                node->settings.advertised_port, rn_str_null());
     rn_handler_respond(req, resp);
+    rn_image_release(img);
 }

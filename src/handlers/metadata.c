@@ -1,8 +1,10 @@
 /*
- * metadata.c: Metadata (key 3): this broker, the cluster id, and the
- * requested topics with their partitions. A single node leads every
- * partition and is its only replica. Unknown topics are created when both
- * the request (v4+; implied before) and auto.create.topics.enable allow it.
+ * metadata.c: Metadata (key 3): the cluster as the metadata image has it:
+ * every registered, unfenced broker with its advertised host, port and
+ * rack; the requested topics with each partition's leader, replicas, ISR,
+ * offline replicas (those on brokers that are fenced or gone) and leader
+ * epoch. Unknown topics are created when both the request (v4+; implied
+ * before) and auto.create.topics.enable allow it.
  */
 #include "handlers/handler.h"
 #include "proto/gen/metadata_request.h"
@@ -18,37 +20,72 @@ static void *metadata_alloc(rn_req_t *req, size_t bytes) {
     return ptr;
 }
 
-static void metadata_fill_topic(rn_req_t *req, int32_t node_id, const rn_topic_rt_t *rt,
+/* The replicas on brokers that are not alive (fenced or not registered). */
+static rn_int32_array_t metadata_offline(rn_req_t *req, const rn_image_t *img,
+                                         const rn_image_partition_t *part) {
+    rn_int32_array_t out = {NULL, 0};
+    for (int16_t n = 0; n < part->replica_count; n++) {
+        const rn_image_broker_t *broker = rn_image_broker(img, part->replicas[n]);
+        if (broker && !broker->fenced) continue;
+        if (!out.items) out.items = metadata_alloc(req, sizeof(int32_t) * RN_REPLICAS_MAX);
+        out.items[out.count++] = part->replicas[n];
+    }
+    return out;
+}
+
+static void metadata_fill_topic(rn_req_t *req, const rn_image_t *img, const rn_image_topic_t *it,
                                 rn_metadata_response_metadata_response_topic_t *tout) {
     tout->error_code = RN_KERR_NONE;
-    tout->name = rn_str_from_cstr(rt->name);
-    tout->topic_id = rt->topic_id;
-    tout->is_internal = rn_topics_is_internal(rt->name);
-    tout->partitions.count = rt->partition_count;
+    tout->name = (rn_str_t){it->name, (int32_t)it->name_len};
+    tout->topic_id = it->id;
+    tout->is_internal = rn_topics_is_internal(it->name);
+    tout->partitions.count = it->partition_count;
     tout->partitions.items =
-        metadata_alloc(req, (size_t)rt->partition_count * sizeof *tout->partitions.items);
-    int32_t *self = metadata_alloc(req, sizeof *self);
-    *self = node_id;
-    for (int32_t p = 0; p < rt->partition_count; p++) {
+        metadata_alloc(req, (size_t)it->partition_count * sizeof *tout->partitions.items);
+    for (int32_t p = 0; p < it->partition_count; p++) {
+        const rn_image_partition_t *part = &it->partitions[p];
         rn_metadata_response_metadata_response_partition_t *pout = &tout->partitions.items[p];
         rn_metadata_response_metadata_response_partition_init(pout);
         pout->partition_index = p;
-        pout->leader_id = node_id;
-        pout->leader_epoch = rt->parts[p] ? rt->parts[p]->leader_epoch : 0;
-        pout->replica_nodes = (rn_int32_array_t){self, 1};
-        pout->isr_nodes = (rn_int32_array_t){self, 1};
-        pout->offline_replicas = (rn_int32_array_t){NULL, 0};
+        pout->leader_id = part->leader;
+        pout->error_code = part->leader < 0 ? RN_KERR_LEADER_NOT_AVAILABLE : RN_KERR_NONE;
+        pout->leader_epoch = part->leader_epoch;
+        /* The image stays referenced until the response is encoded. */
+        pout->replica_nodes = (rn_int32_array_t){(int32_t *)part->replicas, part->replica_count};
+        pout->isr_nodes = (rn_int32_array_t){(int32_t *)part->isr, part->isr_count};
+        pout->offline_replicas = metadata_offline(req, img, part);
     }
 }
 
-static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, rn_metadata_response_t *resp) {
-    resp->brokers.count = 1;
-    resp->brokers.items = metadata_alloc(req, sizeof *resp->brokers.items);
-    rn_metadata_response_metadata_response_broker_init(&resp->brokers.items[0]);
-    resp->brokers.items[0].node_id = node->settings.node_id;
-    resp->brokers.items[0].host = rn_str_from_cstr(node->settings.advertised_host);
-    resp->brokers.items[0].port = node->settings.advertised_port;
-    resp->brokers.items[0].rack = rn_str_null();
+static void metadata_broker(rn_metadata_response_metadata_response_broker_t *out, int32_t id,
+                            rn_str_t host, int32_t port, rn_str_t rack) {
+    rn_metadata_response_metadata_response_broker_init(out);
+    out->node_id = id;
+    out->host = host;
+    out->port = port;
+    out->rack = rack;
+}
+
+/* Alive brokers: registered and not fenced, reached at their first
+   advertised listener. Before any has registered (a cluster starting),
+   this node alone, as clients must find somewhere to ask again. */
+static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, const rn_image_t *img,
+                                  rn_metadata_response_t *resp) {
+    int32_t total = rn_image_broker_count(img);
+    resp->brokers.items = metadata_alloc(req, (size_t)(total + 1) * sizeof *resp->brokers.items);
+    resp->brokers.count = 0;
+    for (int32_t n = 0; n < total; n++) {
+        const rn_image_broker_t *broker = rn_image_broker_at(img, n);
+        if (broker->fenced || broker->endpoint_count == 0) continue;
+        const rn_image_endpoint_t *ep = &broker->endpoints[0];
+        metadata_broker(&resp->brokers.items[resp->brokers.count++], broker->id,
+                        rn_str_from_cstr(ep->host), ep->port,
+                        broker->has_rack ? rn_str_from_cstr(broker->rack) : rn_str_null());
+    }
+    if (resp->brokers.count == 0)
+        metadata_broker(&resp->brokers.items[resp->brokers.count++], node->settings.node_id,
+                        rn_str_from_cstr(node->settings.advertised_host),
+                        node->settings.advertised_port, rn_str_null());
     resp->cluster_id = rn_str_from_cstr(node->cluster_id);
     /* As a KRaft broker answers clients: an alive broker they can reach,
        here this one, which forwards admin requests to the active
@@ -59,16 +96,16 @@ static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, rn_metadata_re
 /* One requested topic: found, auto-created, or an error entry. A topic this
    request created is answered LEADER_NOT_AVAILABLE, as Kafka answers while
    its creation settles; clients ask again. */
-static void metadata_named_topic(rn_req_t *req, rn_node_t *node, const rn_ptable_t *table,
+static void metadata_named_topic(rn_req_t *req, rn_node_t *node, const rn_image_t *img,
                                  rn_str_t name, bool auto_create,
                                  rn_metadata_response_metadata_response_topic_t *tout) {
     rn_metadata_response_metadata_response_topic_init(tout);
     tout->name = name;
     tout->partitions.count = 0;
-    const rn_topic_rt_t *rt =
-        name.len > 0 ? rn_ptable_find(table, name.ptr, (size_t)name.len) : NULL;
-    if (rt) {
-        metadata_fill_topic(req, node->settings.node_id, rt, tout);
+    const rn_image_topic_t *it =
+        name.len > 0 ? rn_image_topic(img, name.ptr, (size_t)name.len) : NULL;
+    if (it) {
+        metadata_fill_topic(req, img, it, tout);
         return;
     }
     if (!rn_topics_name_valid(name)) {
@@ -84,28 +121,27 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
     rn_metadata_request_t *in = body;
     rn_node_t *node = core->node;
     rn_metadata_response_t *resp = rn_handler_response_new(req);
-    metadata_fill_brokers(req, node, resp);
-    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
+    rn_image_t *img = rn_topics_image(node);
+    metadata_fill_brokers(req, node, img, resp);
     /* v0: an empty list means every topic; v1+: null means every topic. */
     bool all = in->topics.count < 0 || (req->api_version == 0 && in->topics.count == 0);
     bool auto_create = req->api_version < 4 || in->allow_auto_topic_creation;
     if (all) {
-        resp->topics.count = table->topic_count;
-        resp->topics.items =
-            metadata_alloc(req, (size_t)table->topic_count * sizeof *resp->topics.items);
-        for (int32_t t = 0; t < table->topic_count; t++) {
+        int32_t count = rn_image_topic_count(img);
+        resp->topics.count = count;
+        resp->topics.items = metadata_alloc(req, (size_t)count * sizeof *resp->topics.items);
+        for (int32_t t = 0; t < count; t++) {
             rn_metadata_response_metadata_response_topic_init(&resp->topics.items[t]);
-            metadata_fill_topic(req, node->settings.node_id, table->topics[t],
-                                &resp->topics.items[t]);
+            metadata_fill_topic(req, img, rn_image_topic_at(img, t), &resp->topics.items[t]);
         }
     } else {
         resp->topics.count = in->topics.count;
         resp->topics.items =
             metadata_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < in->topics.count; t++)
-            metadata_named_topic(req, node, table, in->topics.items[t].name, auto_create,
+            metadata_named_topic(req, node, img, in->topics.items[t].name, auto_create,
                                  &resp->topics.items[t]);
     }
     rn_handler_respond(req, resp);
-    rn_ptable_release(table);
+    rn_image_release(img);
 }
