@@ -114,8 +114,8 @@ rn_topic_rt_t *rn_topic_rt_grow(const rn_topic_rt_t *topic, int32_t partition_co
     rn_topic_rt_t *copy = rn_topic_rt_new(topic->name, &topic->topic_id, partition_count);
     copy->config = topic->config;
     for (int32_t i = 0; i < topic->partition_count; i++) {
-        copy->parts[i] = topic->parts[i];
-        rn_partition_ref(copy->parts[i]);
+        copy->parts[i] = topic->parts[i]; /* NULL: not a replica on this node */
+        if (copy->parts[i]) rn_partition_ref(copy->parts[i]);
     }
     return copy;
 }

@@ -48,37 +48,82 @@ typedef struct topics_open_job {
     rn_node_t *node;
     rn_topic_rt_t *rt;
     rn_log_config_t cfg;
-    int32_t from;
-    rn_err_t *errs; /* one per partition opened */
+    const int32_t *which; /* the partitions to open */
+    rn_err_t *errs;       /* one per partition opened */
 } topics_open_job_t;
 
 static void topics_open_one(void *ctx, int32_t index) {
     topics_open_job_t *job = ctx;
     rn_topic_rt_t *rt = job->rt;
-    int32_t p = job->from + index;
+    int32_t p = job->which[index];
     int owner = rn_node_owner(job->node, rt->name, p);
     job->errs[index] =
         rn_partition_open(job->node->io, job->node->settings.log_dir, rt->name, p, &job->cfg,
                           topics_durable(&rt->config), owner, &rt->parts[p]);
 }
 
+/* Whether this node keeps partition p's log: where it is a replica. The
+   internal topics are the exception for now: this node coordinates every
+   group and its offsets partitions must be open here. */
+static bool topics_hosts(const rn_node_t *node, const rn_image_topic_t *it, int32_t p) {
+    if (rn_topics_is_internal(it->name)) return true;
+    const rn_image_partition_t *part = &it->partitions[p];
+    for (int16_t n = 0; n < part->replica_count; n++)
+        if (part->replicas[n] == node->settings.node_id) return true;
+    return false;
+}
+
 /* Opening is recovery-bound for a log that did not stop cleanly and a few
    file opens otherwise; thousands of partitions open in parallel. On an
    error the partitions that did open stay in rt->parts for the caller. */
-static rn_err_t topics_open_partitions(rn_node_t *node, rn_topic_rt_t *rt, int32_t from) {
-    int32_t count = rt->partition_count - from;
-    topics_open_job_t job = {node, rt, topics_log_config(&rt->config), from,
+static rn_err_t topics_open_partitions(rn_node_t *node, rn_topic_rt_t *rt, const int32_t *which,
+                                       int32_t count) {
+    topics_open_job_t job = {node, rt, topics_log_config(&rt->config), which,
                              calloc((size_t)count + 1, sizeof(rn_err_t))};
     RN_ASSERT(job.errs != NULL);
     rn_workers_run(node->workers, count, topics_open_one, &job);
     rn_err_t first = RN_OK;
     for (int32_t i = 0; i < count; i++) {
         if (job.errs[i] == RN_OK) continue;
-        RN_ERROR("topics", "%s-%d: cannot open: %s", rt->name, from + i, rn_err_name(job.errs[i]));
+        RN_ERROR("topics", "%s-%d: cannot open: %s", rt->name, which[i], rn_err_name(job.errs[i]));
         if (first == RN_OK) first = job.errs[i];
     }
     free(job.errs);
     return first;
+}
+
+/* A leader epoch change travels to the partition's owner, which stamps
+   the batches it appends with it and checks the epochs clients name. */
+typedef struct topics_epoch_mail {
+    rn_mail_t mail;
+    rn_partition_t *part;
+    int32_t leader_epoch;
+} topics_epoch_mail_t;
+
+static void topics_epoch_arrived(rn_mail_t *mail) {
+    topics_epoch_mail_t *m = (topics_epoch_mail_t *)mail;
+    m->part->leader_epoch = m->leader_epoch;
+    rn_partition_unref(m->part);
+    free(m);
+}
+
+static void topics_push_epochs(rn_node_t *node, rn_topic_rt_t *rt, const rn_image_topic_t *it,
+                               const rn_topic_rt_t *old) {
+    for (int32_t p = 0; p < rt->partition_count; p++) {
+        rn_partition_t *part = rt->parts[p];
+        int32_t epoch = it->partitions[p].leader_epoch;
+        if (!part || part->leader_epoch == epoch) continue;
+        bool shared = old && p < old->partition_count && old->parts[p] == part;
+        if (!shared) { /* just opened: no other thread sees it yet */
+            part->leader_epoch = epoch;
+            continue;
+        }
+        topics_epoch_mail_t *m = malloc(sizeof *m);
+        RN_ASSERT(m != NULL);
+        *m = (topics_epoch_mail_t){{.fn = topics_epoch_arrived}, part, epoch};
+        rn_partition_ref(part);
+        rn_loop_post(&node->cores[part->owner].loop, &m->mail);
+    }
 }
 
 /* A config change travels to each partition's owner, which alone may touch
@@ -101,6 +146,7 @@ static void topics_config_arrived(rn_mail_t *mail) {
 static void topics_push_config(rn_node_t *node, rn_topic_rt_t *rt, const rn_topic_config_t *tc) {
     rt->config = *tc;
     for (int32_t p = 0; p < rt->partition_count; p++) {
+        if (!rt->parts[p]) continue; /* not a replica here */
         topics_config_mail_t *m = malloc(sizeof *m);
         RN_ASSERT(m != NULL);
         m->mail.fn = topics_config_arrived;
@@ -133,15 +179,22 @@ static const rn_topic_rt_t *topics_find_rt(const rn_ptable_t *cur, const rn_imag
 static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *cur,
                                            const rn_image_topic_t *it) {
     const rn_topic_rt_t *old = topics_find_rt(cur, it);
-    int32_t from = old ? old->partition_count : 0;
     rn_topic_rt_t *rt = old ? rn_topic_rt_grow(old, it->partition_count)
                             : rn_topic_rt_new(it->name, &it->id, it->partition_count);
     if (!old) rt->config = it->config;
-    if (topics_open_partitions(node, rt, from) != RN_OK) {
-        for (int32_t p = from; p < rt->partition_count; p++)
-            if (rt->parts[p]) rn_partition_unref(rt->parts[p]);
-        rt->partition_count = from; /* keep what was already live */
+    int32_t *which = calloc((size_t)rt->partition_count + 1, sizeof *which);
+    RN_ASSERT(which != NULL);
+    int32_t count = 0;
+    for (int32_t p = 0; p < rt->partition_count; p++)
+        if (!rt->parts[p] && topics_hosts(node, it, p)) which[count++] = p;
+    if (count > 0 && topics_open_partitions(node, rt, which, count) != RN_OK) {
+        for (int32_t i = 0; i < count; i++) { /* keep what was already live */
+            if (rt->parts[which[i]]) rn_partition_unref(rt->parts[which[i]]);
+            rt->parts[which[i]] = NULL;
+        }
     }
+    free(which);
+    topics_push_epochs(node, rt, it, old);
     if (old && !topics_config_same(&old->config, &it->config))
         topics_push_config(node, rt, &it->config);
     return rt;

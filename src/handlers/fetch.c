@@ -22,6 +22,7 @@
 #include "proto/gen/fetch_response.h"
 #include "base/assert.h"
 #include "cluster/fanout.h"
+#include "cluster/topics.h"
 #include "net/conn.h"
 
 typedef struct fetch_state fetch_state_t;
@@ -34,6 +35,7 @@ typedef struct fetch_op {
     rn_log_read_t read;
     rn_file_range_t range;
     rn_err_t err;
+    int16_t refused; /* NOT_LEADER_OR_FOLLOWER: not sent to the owner */
 } fetch_op_t;
 
 struct fetch_state {
@@ -134,7 +136,9 @@ static void fetch_trim(fetch_state_t *state) {
 static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     rn_fetch_response_partition_data_t *out = op->out;
     rn_partition_t *part = op->op.part;
-    out->error_code = part ? rn_handler_kerr(op->err) : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    out->error_code = op->refused ? op->refused
+                      : part      ? rn_handler_kerr(op->err)
+                                  : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     rn_core_stats_error(&core->stats, RN_STATS_ERRORS_FETCH, out->error_code);
     /* Never a null record set: clients fail the whole response on one. */
     out->records = (rn_records_t){NULL, 0, NULL, 0};
@@ -257,7 +261,7 @@ static int32_t fetch_count_partitions(const rn_fetch_request_t *in) {
     return count;
 }
 
-static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table,
+static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table, const rn_image_t *img,
                                 const rn_fetch_request_fetch_topic_t *topic,
                                 rn_fetch_response_fetchable_topic_response_t *tout) {
     rn_req_t *req = state->req;
@@ -277,7 +281,9 @@ static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table,
         op->fetch_offset = pin->fetch_offset;
         op->max_bytes = pin->partition_max_bytes > 0 ? pin->partition_max_bytes : 1;
         if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
-        op->op.part = rn_ptable_partition(table, topic->topic, pin->partition);
+        op->refused = rn_handler_leader_kerr(img, state->fan.origin->node->settings.node_id,
+                                             topic->topic, pin->partition);
+        op->op.part = op->refused ? NULL : rn_ptable_partition(table, topic->topic, pin->partition);
         if (op->op.part) rn_partition_ref(op->op.part);
     }
 }
@@ -308,8 +314,10 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
         return;
     }
     rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);
+    rn_image_t *img = rn_topics_image(core->node);
     for (int32_t t = 0; t < topic_count; t++)
-        fetch_prepare_topic(state, table, &in->topics.items[t], &resp->responses.items[t]);
+        fetch_prepare_topic(state, table, img, &in->topics.items[t], &resp->responses.items[t]);
+    rn_image_release(img);
     rn_ptable_release(table);
     fetch_issue(state);
 }

@@ -77,6 +77,13 @@ int16_t rn_handler_group_store_kerr(rn_err_t err);
 /* The Kafka code for a record batch that failed validation. */
 int16_t rn_handler_batch_kerr(rn_batch_reason_t reason);
 
+/* NOT_LEADER_OR_FOLLOWER when the image has topic/index led by another
+   broker (or by none), so the client refreshes its metadata and goes to
+   the leader; NONE when this node leads it or the image lacks it (the
+   caller answers an unknown partition as before). */
+int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t topic,
+                               int32_t index);
+
 /* Kafka's leader-epoch fencing for requests naming the epoch they expect:
    NONE, UNKNOWN_LEADER_EPOCH (newer than ours) or FENCED_LEADER_EPOCH. */
 int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch);

@@ -55,6 +55,7 @@ void rn_handle_list_offsets(rn_core_t *core, rn_req_t *req, void *body) {
     rn_list_offsets_request_t *in = body;
     rn_list_offsets_response_t *resp = rn_handler_response_new(req);
     rn_pop_batch_t *batch = rn_pop_batch_begin(core, req, resp);
+    batch->lead_only = true; /* as Kafka: offsets come from the leader */
     int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
     resp->topics.count = topic_count;
     resp->topics.items = rn_pop_alloc(req, (size_t)topic_count * sizeof *resp->topics.items);
@@ -74,7 +75,7 @@ void rn_handle_list_offsets(rn_core_t *core, rn_req_t *req, void *body) {
             pout->partition_index = pin->partition_index;
             if (!rn_pop_send(batch, topic->name, pin->partition_index, pin, pout,
                              list_offsets_run)) {
-                pout->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                pout->error_code = rn_pop_refusal(batch, topic->name, pin->partition_index);
                 pout->offset = -1;
                 pout->timestamp = -1;
             }

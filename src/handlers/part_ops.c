@@ -1,6 +1,16 @@
-/* part_ops.c: per-partition request fan-out with in-place response slots. */
+/* part_ops.c: per-partition request fan-out with in-place response slots,
+   and the leader check every partition request makes first. */
 #include "handlers/part_ops.h"
 #include "base/assert.h"
+#include "cluster/topics.h"
+
+int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t topic,
+                               int32_t index) {
+    if (topic.len <= 0) return RN_KERR_NONE;
+    const rn_image_topic_t *it = rn_image_topic(img, topic.ptr, (size_t)topic.len);
+    if (!it || index < 0 || index >= it->partition_count) return RN_KERR_NONE;
+    return it->partitions[index].leader == node_id ? RN_KERR_NONE : RN_KERR_NOT_LEADER_OR_FOLLOWER;
+}
 
 static void pop_batch_done(rn_fanout_t *fan) {
     rn_pop_batch_t *batch = (rn_pop_batch_t *)fan;
@@ -22,6 +32,8 @@ rn_pop_batch_t *rn_pop_batch_begin(rn_core_t *core, rn_req_t *req, void *resp) {
     batch->req = req;
     batch->resp = resp;
     batch->table = rn_ptable_acquire(&core->node->ptable);
+    batch->image = rn_topics_image(core->node);
+    batch->node_id = core->node->settings.node_id;
     rn_fanout_begin(&batch->fan, core, pop_batch_done);
     return batch;
 }
@@ -30,6 +42,9 @@ rn_pop_t *rn_pop_send(rn_pop_batch_t *batch, rn_str_t topic, int32_t index, cons
                       void *out, void (*run)(rn_part_op_t *op)) {
     rn_partition_t *part = rn_ptable_partition(batch->table, topic, index);
     if (!part) return NULL;
+    if (batch->lead_only &&
+        rn_handler_leader_kerr(batch->image, batch->node_id, topic, index) != RN_KERR_NONE)
+        return NULL;
     rn_pop_t *pop = rn_pop_alloc(batch->req, sizeof *pop);
     rn_partition_ref(part);
     pop->op.part = part;
@@ -41,4 +56,15 @@ rn_pop_t *rn_pop_send(rn_pop_batch_t *batch, rn_str_t topic, int32_t index, cons
     return pop;
 }
 
-void rn_pop_batch_end(rn_pop_batch_t *batch) { rn_fanout_end(&batch->fan); }
+void rn_pop_batch_end(rn_pop_batch_t *batch) {
+    rn_image_release(batch->image); /* only the sends read it */
+    batch->image = NULL;
+    rn_fanout_end(&batch->fan);
+}
+
+int16_t rn_pop_refusal(const rn_pop_batch_t *batch, rn_str_t topic, int32_t index) {
+    int16_t kerr = batch->lead_only && batch->image
+                       ? rn_handler_leader_kerr(batch->image, batch->node_id, topic, index)
+                       : RN_KERR_NONE;
+    return kerr != RN_KERR_NONE ? kerr : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+}

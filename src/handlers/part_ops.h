@@ -17,7 +17,10 @@ typedef struct rn_pop_batch {
     rn_req_t *req;
     void *resp;
     rn_ptable_t *table;
-    rn_pop_t *sent; /* every op sent, to release their partitions */
+    rn_pop_t *sent;    /* every op sent, to release their partitions */
+    rn_image_t *image; /* referenced from begin to end, for the leader check */
+    int32_t node_id;
+    bool lead_only; /* send only to partitions this node leads */
 } rn_pop_batch_t;
 
 struct rn_pop {
@@ -30,10 +33,14 @@ struct rn_pop {
 /* Starts a batch answering `resp` once every op is back. */
 rn_pop_batch_t *rn_pop_batch_begin(rn_core_t *core, rn_req_t *req, void *resp);
 /* Allocates an op for topic/index; NULL (and nothing sent) when the
-   partition does not exist, so the caller writes the error itself. */
+   partition does not exist here or, with lead_only, this node does not
+   lead it, so the caller writes the error itself (rn_pop_refusal). */
 rn_pop_t *rn_pop_send(rn_pop_batch_t *batch, rn_str_t topic, int32_t index, const void *in,
                       void *out, void (*run)(rn_part_op_t *op));
 void rn_pop_batch_end(rn_pop_batch_t *batch);
+/* Why rn_pop_send sent nothing: NOT_LEADER_OR_FOLLOWER or
+   UNKNOWN_TOPIC_OR_PARTITION. */
+int16_t rn_pop_refusal(const rn_pop_batch_t *batch, rn_str_t topic, int32_t index);
 /* Arena allocation that the request's budget always covers. */
 void *rn_pop_alloc(rn_req_t *req, size_t bytes);
 

@@ -20,6 +20,7 @@ typedef struct produce_state {
     rn_fanout_t fan;
     rn_req_t *req;
     rn_ptable_t *table;
+    rn_image_t *image; /* referenced while partitions are routed */
     rn_produce_response_t *resp;
     int16_t acks;
 } produce_state_t;
@@ -139,6 +140,12 @@ static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_
         pop->out->error_code = refused;
         return;
     }
+    int16_t lead = rn_handler_leader_kerr(state->image, state->fan.origin->node->settings.node_id,
+                                          topic, pin->index);
+    if (lead != RN_KERR_NONE) {
+        pop->out->error_code = lead;
+        return;
+    }
     pop->op.part = produce_lookup(state, topic, pin->index);
     if (!pop->op.part) {
         pop->out->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -160,6 +167,7 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
     RN_ASSERT(state != NULL);
     state->req = req;
     state->table = rn_ptable_acquire(&core->node->ptable);
+    state->image = rn_topics_image(core->node);
     state->resp = rn_handler_response_new(req);
     state->acks = in->acks;
     rn_fanout_begin(&state->fan, core, produce_done);
@@ -186,5 +194,7 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
                               refused);
         }
     }
+    rn_image_release(state->image); /* only the routing reads it */
+    state->image = NULL;
     rn_fanout_end(&state->fan);
 }
