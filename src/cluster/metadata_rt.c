@@ -680,6 +680,9 @@ static rn_err_t rt_open(rn_md_rt_t *rt) {
     err = rn_controller_init(&node->controller, node->io, node->settings.topic_base, &set,
                              rn_quorum_image(rt->q));
     if (err != RN_OK) return err;
+    /* Every broker registers (cluster/lifecycle.c), so replicas go only to
+       registered brokers, never to a fallback list. */
+    node->controller.brokers_register = true;
     /* A sole voter need not wait out an election timeout. */
     if (rt_sole_voter(rt)) err = rn_quorum_campaign(rt->q);
     return err;

@@ -17,6 +17,7 @@
 Forming one quorum is tests/interop/test_cluster_quorum.py's; here only the
 processes, ports, folders and stops are checked. Runnel only (the command is
 Runnel's); RUNNEL_BIN picks the binary.
+"""
 
 import json
 import os
