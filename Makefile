@@ -7,6 +7,7 @@
 #   make gen | gen-check regenerate the protocol codec | check it is current
 #   make fuzz            build libFuzzer targets (clang)
 #   make format          clang-format every source file
+#   make cluster-kill-loop  the controller kill loop on 3 nodes (figures; see docs/CLUSTER.md)
 
 MODE ?= release
 CC ?= cc
@@ -230,3 +231,15 @@ simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl
 	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
 	done; \
 	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+# ---- cluster figures --------------------------------------------------------
+# Three nodes, a stream of topic creations, the active controller SIGKILLed
+# and restarted ROUNDS times: prints failover times, fails on lost metadata.
+#   make cluster-kill-loop [ROUNDS=20] [TARGET=runnel|kafka] [KILL_LOOP_ARGS=...]
+ROUNDS ?= 20
+TARGET ?= runnel
+PYTHON ?= /usr/bin/python3
+.PHONY: cluster-kill-loop
+cluster-kill-loop: $(if $(filter runnel,$(TARGET)),$(BUILD)/runnel)
+	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/cluster_kill_loop.py \
+	  --target $(TARGET) --rounds $(ROUNDS) $(KILL_LOOP_ARGS)
