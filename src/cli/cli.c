@@ -21,7 +21,8 @@ static const cli_tool_t cli_tools[] = {
     {"consume", "print records, alone or as part of a consumer group", rn_cli_consume},
     {"group", "list, describe (with lag), reset offsets of and delete consumer groups",
      rn_cli_group},
-    {"cluster", "describe the cluster: id, controller, brokers", rn_cli_cluster},
+    {"cluster", "describe the cluster and its metadata quorum; add or remove voters",
+     rn_cli_cluster},
     {"bench", "measure produce, consume and end-to-end throughput and latency", rn_cli_bench},
     {"dev", "run a local cluster of several nodes for development", rn_cli_dev},
 };

@@ -1,58 +1,126 @@
 /*
  * cli_cluster.c: `runnel cluster describe`: the cluster id, the controller,
- * every broker with its address, and topic and partition counts, from a
- * Metadata request.
+ * every broker with its address and rack, topic and partition counts (one
+ * Metadata request), and the metadata quorum (DescribeQuorum, cli_quorum.c);
+ * and the `runnel cluster quorum` verbs' entry.
  *
- * Read only; owns one admin client for the length of the command.
+ * Read only; owns one raw connection (cli_wire.c) for the length of the
+ * command: librdkafka's metadata has no racks.
  */
 #include "cli/cli_int.h"
 
+#include "proto/gen/api.h"
+#include "proto/gen/metadata_request.h"
+#include "proto/gen/metadata_response.h"
+#include "proto/kerr.h"
+
 #include <stdlib.h>
 
-static void cluster_print(const rn_cli_common_t *common, const rd_kafka_metadata_t *md,
-                          const char *cluster_id, int32_t controller) {
+/* Metadata v8: racks (v1+) and the cluster id (v2+); Runnel and Kafka 3.9
+   both serve it. */
+#define CLUSTER_MD_VERSION 8
+/* Arena budget of the Metadata answer: room for RN_CLI_RESPONSE_BYTES_MAX
+   bytes decoded into structs. */
+#define CLUSTER_ARENA_BYTES (4 * (size_t)RN_CLI_RESPONSE_BYTES_MAX)
+
+typedef rn_metadata_response_metadata_response_broker_t cluster_broker_t;
+
+static int cluster_partitions(const rn_metadata_response_t *md) {
     int partitions = 0;
-    for (int i = 0; i < md->topic_cnt; i++) partitions += md->topics[i].partition_cnt;
-    if (common->json) {
-        rn_cli_json_t js;
-        rn_cli_json_init(&js, stdout);
-        rn_cli_json_obj(&js, NULL);
-        rn_cli_json_str(&js, "cluster_id", cluster_id);
-        rn_cli_json_int(&js, "controller", controller);
-        rn_cli_json_arr(&js, "brokers");
-        for (int i = 0; i < md->broker_cnt; i++) {
-            rn_cli_json_obj(&js, NULL);
-            rn_cli_json_int(&js, "id", md->brokers[i].id);
-            rn_cli_json_str(&js, "host", md->brokers[i].host);
-            rn_cli_json_int(&js, "port", md->brokers[i].port);
-            rn_cli_json_end_obj(&js);
-        }
-        rn_cli_json_end_arr(&js);
-        rn_cli_json_int(&js, "topics", md->topic_cnt);
-        rn_cli_json_int(&js, "partitions", partitions);
-        rn_cli_json_end_obj(&js);
-        rn_cli_json_done(&js);
-        return;
+    for (int32_t i = 0; i < md->topics.count; i++)
+        partitions += md->topics.items[i].partitions.count;
+    return partitions;
+}
+
+static void cluster_cstr(rn_str_t s, char *out, size_t size) {
+    if (s.len < 0)
+        out[0] = '\0';
+    else
+        snprintf(out, size, "%.*s", (int)s.len, s.ptr);
+}
+
+/* Every field but the quorum; the object stays open for it. */
+static void cluster_json(rn_cli_json_t *js, const rn_metadata_response_t *md) {
+    char text[RN_CLI_HOSTPORT_BYTES];
+    rn_cli_json_obj(js, NULL);
+    cluster_cstr(md->cluster_id, text, sizeof text);
+    rn_cli_json_str(js, "cluster_id", md->cluster_id.len < 0 ? NULL : text);
+    rn_cli_json_int(js, "controller", md->controller_id);
+    rn_cli_json_arr(js, "brokers");
+    for (int32_t i = 0; i < md->brokers.count; i++) {
+        const cluster_broker_t *b = &md->brokers.items[i];
+        rn_cli_json_obj(js, NULL);
+        rn_cli_json_int(js, "id", b->node_id);
+        cluster_cstr(b->host, text, sizeof text);
+        rn_cli_json_str(js, "host", text);
+        rn_cli_json_int(js, "port", b->port);
+        cluster_cstr(b->rack, text, sizeof text);
+        rn_cli_json_str(js, "rack", b->rack.len < 0 ? NULL : text);
+        rn_cli_json_end_obj(js);
     }
+    rn_cli_json_end_arr(js);
+    rn_cli_json_int(js, "topics", md->topics.count);
+    rn_cli_json_int(js, "partitions", cluster_partitions(md));
+}
+
+static void cluster_text(const rn_metadata_response_t *md) {
+    char text[RN_CLI_HOSTPORT_BYTES];
+    cluster_cstr(md->cluster_id, text, sizeof text);
     printf("CLUSTER %s  CONTROLLER %d  TOPICS %d  PARTITIONS %d\n",
-           cluster_id ? cluster_id : "(unknown)", controller, md->topic_cnt, partitions);
-    static const char *const headers[] = {"BROKER", "HOST", "PORT", "CONTROLLER"};
+           md->cluster_id.len < 0 ? "(unknown)" : text, md->controller_id, md->topics.count,
+           cluster_partitions(md));
+    static const char *const headers[] = {"BROKER", "HOST", "PORT", "RACK", "CONTROLLER"};
     rn_cli_table_t tab;
-    rn_cli_table_init(&tab, 4, headers);
-    for (int i = 0; i < md->broker_cnt; i++) {
-        rn_cli_table_cell(&tab, "%d", md->brokers[i].id);
-        rn_cli_table_cell(&tab, "%s", md->brokers[i].host);
-        rn_cli_table_cell(&tab, "%d", md->brokers[i].port);
-        rn_cli_table_cell(&tab, "%s", md->brokers[i].id == controller ? "yes" : "");
+    rn_cli_table_init(&tab, 5, headers);
+    for (int32_t i = 0; i < md->brokers.count; i++) {
+        const cluster_broker_t *b = &md->brokers.items[i];
+        rn_cli_table_cell(&tab, "%d", b->node_id);
+        cluster_cstr(b->host, text, sizeof text);
+        rn_cli_table_cell(&tab, "%s", text);
+        rn_cli_table_cell(&tab, "%d", b->port);
+        cluster_cstr(b->rack, text, sizeof text);
+        rn_cli_table_cell(&tab, "%s", b->rack.len < 0 ? "-" : text);
+        rn_cli_table_cell(&tab, "%s", b->node_id == md->controller_id ? "yes" : "");
     }
     rn_cli_table_print(&tab, stdout);
     rn_cli_table_free(&tab);
 }
 
+/* Metadata of every topic (a null topic list). */
+static int cluster_metadata(rn_cli_wire_t *w, rn_arena_t *arena, rn_metadata_response_t *md) {
+    rn_metadata_request_t req;
+    rn_metadata_request_init(&req);
+    req.topics.items = NULL;
+    req.topics.count = -1;
+    req.allow_auto_topic_creation = false;
+    return rn_cli_wire_call(w, RN_API_METADATA, CLUSTER_MD_VERSION, &req, arena, md);
+}
+
+/* Prints what was learned; a quorum that does not answer (a broker of a
+   cluster without one) is a warning, not a failure. */
+static int cluster_show(rn_cli_wire_t *w, const rn_cli_common_t *common,
+                        const rn_metadata_response_t *md) {
+    if (common->json) {
+        rn_cli_json_t js;
+        rn_cli_json_init(&js, stdout);
+        cluster_json(&js, md);
+        if (rn_cli_quorum_show(w, &js) != RN_CLI_EXIT_OK) rn_cli_json_null(&js, "quorum");
+        rn_cli_json_end_obj(&js);
+        rn_cli_json_done(&js);
+        return RN_CLI_EXIT_OK;
+    }
+    cluster_text(md);
+    printf("\n");
+    if (rn_cli_quorum_show(w, NULL) != RN_CLI_EXIT_OK)
+        rn_cli_warn(w->prog, "the metadata quorum is not shown");
+    return RN_CLI_EXIT_OK;
+}
+
 static int cluster_describe(int argc, char **argv) {
     const rn_cli_cmd_t cmd = {"runnel cluster describe",
                               "",
-                              "Show the cluster id, the controller and every broker.",
+                              "Show the cluster id, the controller, every broker and the "
+                              "metadata quorum.",
                               NULL,
                               NULL,
                               0,
@@ -62,25 +130,23 @@ static int cluster_describe(int argc, char **argv) {
     rn_cli_list_t pos = {0};
     int rc = rn_cli_parse(&cmd, &common, &pos, argc, argv);
     if (rc != RN_CLI_CONTINUE) return rc;
-    rn_cli_client_t cl;
-    const rd_kafka_metadata_t *md = NULL;
-    rc = rn_cli_client_open(&cl, &common, cmd.prog);
-    if (rc == RN_CLI_EXIT_OK) rc = rn_cli_metadata(&cl, &md);
-    if (rc == RN_CLI_EXIT_OK) {
-        /* Both are cached from the metadata answer above, so they return at once. */
-        char *cluster_id = rd_kafka_clusterid(cl.rk, (int)common.timeout_ms);
-        int32_t controller = rd_kafka_controllerid(cl.rk, (int)common.timeout_ms);
-        cluster_print(&common, md, cluster_id, controller);
-        if (cluster_id) rd_kafka_mem_free(cl.rk, cluster_id);
-        rd_kafka_metadata_destroy(md);
-    }
-    rn_cli_client_close(&cl);
+    rn_cli_wire_t w;
+    rc = rn_cli_wire_open(&w, &common, cmd.prog);
+    if (rc != RN_CLI_EXIT_OK) return rc;
+    rn_arena_t arena;
+    rn_arena_init(&arena, CLUSTER_ARENA_BYTES);
+    rn_metadata_response_t md;
+    rc = cluster_metadata(&w, &arena, &md);
+    if (rc == RN_CLI_EXIT_OK) rc = cluster_show(&w, &common, &md);
+    rn_arena_free(&arena);
+    rn_cli_wire_close(&w);
     return rc;
 }
 
 int rn_cli_cluster(int argc, char **argv) {
     static const rn_cli_verb_t verbs[] = {
-        {"describe", "cluster id, controller and brokers", cluster_describe},
+        {"describe", "cluster id, controller, brokers and the metadata quorum", cluster_describe},
+        {"quorum", "describe the metadata quorum, add or remove a voter", rn_cli_cluster_quorum},
     };
-    return rn_cli_dispatch("cluster", verbs, 1, argc, argv);
+    return rn_cli_dispatch("cluster", verbs, 2, argc, argv);
 }

@@ -62,6 +62,13 @@
 /* The --set items `runnel dev cluster` gives each node itself. */
 #define RN_CLI_DEV_CHILD_SETS 10
 
+/* Bytes of one "host:port" of --bootstrap or --host: a DNS name is at most
+   253 characters, plus the port. */
+#define RN_CLI_HOSTPORT_BYTES 272
+/* The largest response the raw client (cli_wire.c) accepts: a Metadata
+   answer of a cluster with 100,000 partitions fits well within it. */
+#define RN_CLI_RESPONSE_BYTES_MAX (64 * 1024 * 1024)
+
 RN_STATIC_ASSERT(RN_CLI_TIMEOUT_MS_DEFAULT <= RN_CLI_TIMEOUT_MS_MAX, "default within ceiling");
 
 /* ---- option parsing (cli_args.c) ---- */
@@ -229,6 +236,28 @@ int64_t rn_cli_now_ms(void);
    or milliseconds since the epoch) into epoch milliseconds. */
 bool rn_cli_parse_time_ms(const char *text, int64_t *ms);
 
+/* ---- raw Kafka requests (cli_wire.c) ---- */
+
+#include "base/arena.h"
+
+/* One blocking connection to a bootstrap broker. */
+typedef struct rn_cli_wire {
+    int fd;
+    int32_t correlation_id;
+    const char *prog;
+    const rn_cli_common_t *common;
+} rn_cli_wire_t;
+
+/* Connects to the first --bootstrap address that accepts within the
+   timeout. Returns an exit code (printed why on failure). */
+int rn_cli_wire_open(rn_cli_wire_t *w, const rn_cli_common_t *common, const char *prog);
+void rn_cli_wire_close(rn_cli_wire_t *w);
+/* Sends req (the generated request struct of api_key) at `version` and
+   decodes the answer into resp (its response struct), arrays and strings in
+   arena. Returns an exit code (printed why on failure). */
+int rn_cli_wire_call(rn_cli_wire_t *w, int16_t api_key, int16_t version, const void *req,
+                     rn_arena_t *arena, void *resp);
+
 /* ---- the tools ---- */
 
 int rn_cli_topic(int argc, char **argv);
@@ -266,6 +295,11 @@ int rn_cli_group_describe_one(rn_cli_client_t *cl, const char *group, rn_cli_gro
 int rn_cli_group_committed(rn_cli_client_t *cl, const char *group, rn_cli_group_info_t *info);
 void rn_cli_group_info_free(rn_cli_group_info_t *info);
 int rn_cli_cluster(int argc, char **argv);
+/* `runnel cluster quorum ...` (cli_quorum.c). */
+int rn_cli_cluster_quorum(int argc, char **argv);
+/* DescribeQuorum of the metadata log through w; prints it (a table, or a
+   "quorum" member of the JSON object js is inside). Returns an exit code. */
+int rn_cli_quorum_show(rn_cli_wire_t *w, rn_cli_json_t *js);
 int rn_cli_bench(int argc, char **argv);
 int rn_cli_dev(int argc, char **argv);
 

@@ -304,7 +304,7 @@ def test_cluster(t, b):
          "cluster describe: id and the broker's address", f"{out}\n{err}")
     doc = cli_json(t, "cluster describe --json", "cluster", "describe", "-b", b.bootstrap)
     t.ok(doc and doc["cluster_id"] and doc["controller"] == 1 and
-         doc["brokers"] == [{"id": 1, "host": "127.0.0.1", "port": int(port)}],
+         doc["brokers"] == [{"id": 1, "host": "127.0.0.1", "port": int(port), "rack": None}],
          "cluster describe --json: cluster id, controller 1, one broker", doc)
 
 
