@@ -190,9 +190,10 @@ sim-mutants: $(foreach k,$(SIM_MUTANT_IDS),$(BUILD)/mutant-$(k)/sim)
 #   make simctl-mutants          each planted controller bug must be caught within
 #                                CTL_MUTANT_SEEDS seeds
 CTL_MUTANT_SEEDS ?= 500
-SIMCTL_MUTANT_SRCS := src/metadata/controller_brokers.c src/metadata/controller_topics.c
+SIMCTL_MUTANT_SRCS := src/metadata/controller_brokers.c src/metadata/controller_topics.c \
+                      src/metadata/quorum.c
 SIMCTL_MUTANTS := 1:fence_keeps_leaders 2:unfence_outside_isr 3:epoch_not_bumped \
-                  4:lease_never_expires
+                  4:lease_never_expires 5:wiped_voter_votes
 SIMCTL_MUTANT_IDS := $(foreach m,$(SIMCTL_MUTANTS),$(firstword $(subst :, ,$(m))))
 SIMCTL_SELECTED := $(if $(MUTANT),$(BUILD)/ctl-mutant-$(MUTANT)/simctl,$(BUILD)/simctl)
 

@@ -467,6 +467,15 @@ void rn_sim_crash(rn_sim_t *sim, uint32_t node) {
     for (uint32_t k = 0; k < n->inodes_n; k++) inode_crash(sim, &n->inodes[k]);
 }
 
+void rn_sim_wipe(rn_sim_t *sim, uint32_t node) {
+    sim_node_t *n = &sim->nodes[node];
+    for (int f = 0; f < SIM_FDS_MAX; f++) n->fds[f].inode = -1;
+    for (uint32_t i = 0; i < n->names_n; i++) {
+        n->names[i].is_dir = 0;
+        n->names[i].cur = n->names[i].dur = 0;
+    }
+}
+
 void rn_sim_disk_fail(rn_sim_t *sim, uint32_t node, uint32_t ppm) {
     sim->nodes[node].fail_ppm = ppm;
 }

@@ -98,6 +98,9 @@ void rn_sim_net_purge(rn_sim_t *sim, uint32_t node);
 /* Loses node's unsynced writes and namespace changes, maybe tears the last
    surviving write of each file, and closes its handles. */
 void rn_sim_crash(rn_sim_t *sim, uint32_t node);
+/* Empties node's disk (every file and directory; its handles closed), as
+   a replaced or reformatted disk. */
+void rn_sim_wipe(rn_sim_t *sim, uint32_t node);
 /* I/O errors on writes, syncs, truncates, renames and opens for writing. */
 void rn_sim_disk_fail(rn_sim_t *sim, uint32_t node, uint32_t ppm);
 /* Aimed faults, for tests of one failure: the next `count` calls of one

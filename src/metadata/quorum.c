@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/endian.h"
 #include "base/log.h"
+#include "metadata/controller_int.h"
 #include "metadata/image_writer.h"
 #include "metadata/metadata_log.h"
 #include "raft/raft_log_store.h"
@@ -102,6 +103,21 @@ static rn_err_t quorum_dirs_prune(rn_quorum_t *q) {
     return quorum_dirs_save(q);
 }
 
+/* A configuration entry, applied in log order: the folders of members it
+   leaves out are forgotten there, so a record of an old folder replayed
+   from earlier in the log cannot outlive a removal and re-add. */
+static void quorum_dirs_apply_config(rn_quorum_t *q, const rn_raft_entry_t *e) {
+    rn_raft_config_t cfg;
+    if (rn_raft_config_decode(e->data, e->len, &cfg) != RN_OK) return;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < q->dirs_n; i++)
+        if (rn_raft_config_has_voter(&cfg, q->dirs[i].id) ||
+            rn_raft_config_has_learner(&cfg, q->dirs[i].id))
+            q->dirs[keep++] = q->dirs[i];
+    if (keep != q->dirs_n) q->dirs_changed = true;
+    q->dirs_n = keep;
+}
+
 /* Whether the sender speaks from another folder than the one the log
    records for it (none recorded: it may be new, so it counts). */
 static bool quorum_dir_differs(rn_quorum_t *q, rn_raft_id_t from, const char *dir) {
@@ -150,6 +166,18 @@ static bool quorum_vote_msg(uint8_t type) {
     return type == RN_RAFT_MSG_PREVOTE || type == RN_RAFT_MSG_PREVOTE_RESP ||
            type == RN_RAFT_MSG_VOTE || type == RN_RAFT_MSG_VOTE_RESP ||
            type == RN_RAFT_MSG_TIMEOUT_NOW;
+}
+
+/* A vote message from a member speaking from another folder than the one
+   recorded for it: it lost its disk, and with it the votes and entries it
+   gave; counting it again could elect a leader that lacks committed entries. */
+static bool quorum_refuses(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir) {
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_WIPED_VOTER_VOTES
+    (void)q, (void)msg, (void)from_dir;
+    return false; /* planted bug: the folder is not checked */
+#else
+    return quorum_vote_msg(msg->type) && quorum_dir_differs(q, msg->from, from_dir);
+#endif
 }
 
 /* ---- entries ---- */
@@ -349,6 +377,7 @@ static rn_err_t quorum_apply(rn_quorum_t *q, const rn_raft_ready_t *rd) {
             err = quorum_apply_data(q, &b, &next, e->data, e->len);
             changed = true;
         }
+        if (e->type == RN_RAFT_ENTRY_CONFIG) quorum_dirs_apply_config(q, e);
         if (err == RN_OK) q->applied_index = e->index;
     }
     rn_image_t *img = err == RN_OK ? rn_image_builder_finish(&b) : NULL;
@@ -414,7 +443,7 @@ const char *rn_quorum_cluster_id(const rn_quorum_t *q) { return q->cluster_id; }
 rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir) {
     if (q->failed != RN_OK) return q->failed;
     bool known_dir = from_dir && from_dir[0];
-    if (known_dir && quorum_vote_msg(msg->type) && quorum_dir_differs(q, msg->from, from_dir)) {
+    if (known_dir && quorum_refuses(q, msg, from_dir)) {
         q->votes_refused_total++;
         return RN_ERR_STALE;
     }

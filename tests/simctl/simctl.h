@@ -46,7 +46,7 @@
 
 /* Messages between nodes (their own small format; Raft's is raft_msg.c). */
 enum {
-    SC_MSG_RAFT = 1, /* then an encoded rn_raft_msg_t */
+    SC_MSG_RAFT = 1, /* then the sender's folder incarnation (u32), an encoded rn_raft_msg_t */
     SC_MSG_REGISTER,
     SC_MSG_REGISTER_RESP,
     SC_MSG_HEARTBEAT,
@@ -123,6 +123,7 @@ typedef struct sc_node {
     uint32_t unfence_want;               /* bit per world node */
     sc_request_t client_req;
     rn_raft_role_t role_seen;
+    uint32_t dir_gen; /* incarnation of its data folder: a wipe makes a new one */
     /* checker: the last image this incarnation applied */
     rn_image_t *seen;
     uint64_t seen_index;
@@ -146,6 +147,7 @@ typedef struct sc_check sc_check_t;
 
 typedef struct sc_stats {
     uint64_t faults, steps, elections, proposals, fences, unfences, registrations, topics;
+    uint64_t wipes, readds;
 } sc_stats_t;
 
 typedef struct sc {
@@ -157,8 +159,10 @@ typedef struct sc {
     sc_client_t client;
     rn_topic_config_base_t base;
     int64_t heal_at_ns, next_fault_ns, phase_deadline_ns;
-    int phase;     /* 0 faults, 1 healed (dead broker down), 2 dead broker back, 3 done */
-    uint32_t dead; /* the broker kept down in phase 1 */
+    int phase;        /* 0 faults, 1 healed (dead broker down), 2 dead broker back, 3 done */
+    uint32_t dead;    /* the broker kept down in phase 1 */
+    uint32_t wiped;   /* the voter whose disk was wiped, until added back; 0: none */
+    int wipe_removed; /* it has left the leader's configuration */
     char live_topic[SC_NAME_BYTES];
     sc_check_t *check;
     FILE *trace;
@@ -184,6 +188,8 @@ void sc_node_stop(sc_t *s, sc_node_t *n);
 void sc_node_tick(sc_t *s, sc_node_t *n);
 void sc_node_raft(sc_t *s, sc_node_t *n, const uint8_t *data, size_t len);
 void sc_node_request(sc_t *s, sc_node_t *n, uint32_t from, const sc_msg_t *m);
+/* The data-folder id of node id's folder incarnation gen. */
+const char *sc_node_dir(uint32_t id, uint32_t gen, char *out, size_t cap);
 /* May this node plan now (it leads and has applied its whole log)? */
 int sc_node_may_plan(const sc_node_t *n);
 

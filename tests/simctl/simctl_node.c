@@ -12,6 +12,7 @@
 #include "simctl.h"
 
 #include "base/assert.h"
+#include "base/endian.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,17 @@
 static void node_send_raft(void *ctx, const rn_raft_msg_t *msg) {
     sc_node_t *n = ctx;
     sc_t *s = n->sim;
-    size_t need = 1 + rn_raft_msg_size(msg);
+    size_t need = 5 + rn_raft_msg_size(msg);
     if (need > s->buf_cap) {
         s->buf = realloc(s->buf, need);
         RN_ASSERT(s->buf != NULL);
         s->buf_cap = need;
     }
     s->buf[0] = SC_MSG_RAFT;
-    size_t len = rn_raft_msg_encode(msg, s->buf + 1, s->buf_cap - 1);
-    RN_ASSERT(len > 0 && len + 1 <= need); /* the size is a bound (a snapshot's config) */
-    rn_sim_send(n->io, msg->to, s->buf, len + 1);
+    rn_be32_put(s->buf + 1, n->dir_gen);
+    size_t len = rn_raft_msg_encode(msg, s->buf + 5, s->buf_cap - 5);
+    RN_ASSERT(len > 0 && len + 5 <= need); /* the size is a bound (a snapshot's config) */
+    rn_sim_send(n->io, msg->to, s->buf, len + 5);
 }
 
 static void node_applied(void *ctx) {
@@ -45,10 +47,10 @@ int sc_node_may_plan(const sc_node_t *n) {
            rn_raft_applied(r) == rn_raft_last_index(r);
 }
 
-/* A node's data-folder id: fixed per node, since the simulated disks are
-   never emptied (a member that lost its disk is tests/interop's). */
-static const char *sc_node_dir(uint32_t id, char *out, size_t cap) {
-    snprintf(out, cap, "sim-dir-%u", id);
+/* A node's data-folder id: one per incarnation of its folder (a wipe
+   empties the disk and the node comes back with a new one). */
+const char *sc_node_dir(uint32_t id, uint32_t gen, char *out, size_t cap) {
+    snprintf(out, cap, "sim-dir-%u-%u", id, gen);
     return out;
 }
 
@@ -82,7 +84,7 @@ void sc_node_start(sc_t *s, sc_node_t *n) {
         .snapshot_entries = s->snapshot_entries,
         .seed = rn_sim_random(s->world),
         .base = &s->base,
-        .directory_id = sc_node_dir(n->id, dir, sizeof dir),
+        .directory_id = sc_node_dir(n->id, n->dir_gen, dir, sizeof dir),
     };
     for (uint32_t v = 1; v <= s->voters_n; v++) qo.boot.voters[qo.boot.voters_n++] = v;
     rn_quorum_hooks_t hooks = {.ctx = n, .send = node_send_raft, .applied = node_applied};
@@ -324,6 +326,12 @@ void sc_node_tick(sc_t *s, sc_node_t *n) {
 
 void sc_node_raft(sc_t *s, sc_node_t *n, const uint8_t *data, size_t len) {
     if (!n->q) return;
+    if (len < 4) {
+        sc_fail(s, "node %u: raft message without a folder", n->id);
+        return;
+    }
+    uint32_t gen = rn_be32_get(data);
+    data += 4, len -= 4;
     rn_raft_msg_t msg;
     rn_err_t err = rn_raft_msg_decode(data, len, &msg, s->entries, RN_RAFT_APPEND_ENTRIES_MAX);
     if (err != RN_OK) {
@@ -331,7 +339,13 @@ void sc_node_raft(sc_t *s, sc_node_t *n, const uint8_t *data, size_t len) {
         return;
     }
     char dir[RN_QUORUM_DIR_BYTES];
-    after(s, n, rn_quorum_step(n->q, &msg, sc_node_dir(msg.from, dir, sizeof dir)));
+    err = rn_quorum_step(n->q, &msg, sc_node_dir(msg.from, gen, dir, sizeof dir));
+    if (err == RN_ERR_STALE && rn_quorum_failed(n->q) == RN_OK) {
+        sc_trace(s, "node %u: refused a vote message of node %u from folder %s", n->id, msg.from,
+                 dir);
+        return;
+    }
+    after(s, n, err);
 }
 
 /* A broker's or the client's request. */

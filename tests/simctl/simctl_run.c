@@ -202,9 +202,27 @@ static void node_up(sc_t *s, sc_node_t *n) {
     broker_start(s, n);
 }
 
+/* Whether every voter is up, holds every voter in its configuration (so
+   any leader to come has the whole membership) and has recorded node w's
+   present folder, so a wipe of it is seen as one (a folder never recorded
+   would count as new, as for a member never heard from). */
+static int wipe_allowed(sc_t *s, const sc_node_t *w) {
+    if (!w->voter || s->wiped || s->phase) return 0;
+    char dir[RN_QUORUM_DIR_BYTES];
+    sc_node_dir(w->id, w->dir_gen, dir, sizeof dir);
+    for (uint32_t v = 1; v <= s->voters_n; v++) {
+        const sc_node_t *n = &s->nodes[v];
+        if (!n->up || !n->q || strcmp(rn_quorum_member_dir(n->q, w->id), dir) != 0) return 0;
+        for (uint32_t m = 1; m <= s->voters_n; m++)
+            if (!rn_raft_config_has_voter(rn_raft_config(rn_quorum_raft(n->q)), m)) return 0;
+    }
+    return 1;
+}
+
 static void node_crash(sc_t *s, sc_node_t *n, const char *why, int stay_down) {
     RN_ASSERT(n->up);
     sc_trace(s, "node %u: crash (%s)", n->id, why);
+    int wipe = strcmp(why, "fault: wipe") == 0 && wipe_allowed(s, n);
     if (n->voter) sc_node_stop(s, n);
     n->up = 0;
     n->broker.state = SC_B_DOWN;
@@ -212,6 +230,14 @@ static void node_crash(sc_t *s, sc_node_t *n, const char *why, int stay_down) {
     RN_ASSERT(rn_sim_open_files(s->world, n->id) == 0);
     if (n->voter && rn_sim_chance(s->world, 500000))
         rn_sim_crash(s->world, n->id); /* power loss: unsynced writes go */
+    if (wipe) {
+        rn_sim_wipe(s->world, n->id); /* a new disk: a new folder */
+        n->dir_gen++;
+        s->wiped = n->id;
+        s->wipe_removed = 0;
+        s->stats.wipes++;
+        sc_trace(s, "node %u: disk wiped, folder incarnation %u", n->id, n->dir_gen);
+    }
     int quick = rn_sim_chance(s->world, 300000);
     n->restart_at_ns = stay_down ? INT64_MAX
                                  : rn_sim_now_ns(s->world) + SC_MS +
@@ -327,10 +353,59 @@ static void fault_one(sc_t *s) {
         fault_disk(s, 1);
     else if (k < 88)
         fault_disk(s, 0);
+    else if (k < 94 && n && s->nodes[n].voter)
+        node_crash(s, &s->nodes[n], "fault: wipe", 0);
     else
         s->stats.faults--;
     s->next_fault_ns =
         rn_sim_now_ns(s->world) + 10 * SC_MS + (int64_t)rn_sim_below(s->world, 120 * SC_MS);
+}
+
+/* ---- a wiped voter is removed and added back ---- */
+
+static sc_node_t *leader_of(sc_t *s) {
+    for (uint32_t i = 1; i <= s->voters_n; i++) {
+        sc_node_t *n = &s->nodes[i];
+        if (n->up && n->q && rn_quorum_failed(n->q) == RN_OK &&
+            rn_raft_role(rn_quorum_raft(n->q)) == RN_RAFT_LEADER)
+            return n;
+    }
+    return NULL;
+}
+
+/* As an operator does with RemoveRaftVoter and AddRaftVoter: through the
+   leader, remove the wiped voter, add it back as a learner, promote it once
+   caught up. Done when every voter has it as a voter again (after healing,
+   when the leader has: a voter may lag, and no more wipes come). */
+static void wipe_heal(sc_t *s) {
+    sc_node_t *l = leader_of(s);
+    if (!s->wiped || !l || (l->id == s->wiped && !s->wipe_removed)) return;
+    const rn_raft_config_t *cfg = rn_raft_config(rn_quorum_raft(l->q));
+    int voter = rn_raft_config_has_voter(cfg, s->wiped);
+    int learner = rn_raft_config_has_learner(cfg, s->wiped);
+    rn_raft_config_op_t op;
+    if (!s->wipe_removed && !voter && !learner) s->wipe_removed = 1;
+    int everywhere = voter;
+    for (uint32_t v = 1; v <= s->voters_n && everywhere; v++) {
+        const sc_node_t *n = &s->nodes[v];
+        everywhere = n->up && n->q &&
+                     rn_raft_config_has_voter(rn_raft_config(rn_quorum_raft(n->q)), s->wiped);
+    }
+    if (s->wipe_removed && voter && !everywhere && s->phase == 0) return;
+    if (s->wipe_removed && voter) {
+        sc_trace(s, "node %u: a voter again (leader %u)", s->wiped, l->id);
+        s->stats.readds++;
+        s->wiped = 0;
+        return;
+    }
+    op = !s->wipe_removed ? RN_RAFT_REMOVE : learner ? RN_RAFT_PROMOTE : RN_RAFT_ADD_LEARNER;
+    rn_err_t err = rn_quorum_change(l->q, op, s->wiped);
+    if (err == RN_OK)
+        sc_trace(s, "node %u: %s node %u (the wiped voter)", l->id,
+                 op == RN_RAFT_REMOVE    ? "removes"
+                 : op == RN_RAFT_PROMOTE ? "promotes"
+                                         : "adds",
+                 s->wiped);
 }
 
 /* ---- healing and liveness ---- */
@@ -362,6 +437,7 @@ static void heal(sc_t *s) {
 static const char *live_missing(sc_t *s) {
     sc_node_t *c = controller_of(s);
     if (!c) return "no active controller";
+    if (s->wiped) return "the wiped voter is not a voter again";
     const rn_image_t *img = rn_quorum_image(c->q);
     for (uint32_t i = 1; i <= s->nodes_n; i++) {
         const rn_image_broker_t *b = rn_image_broker(img, (int32_t)i - 1);
@@ -497,6 +573,7 @@ static void step(sc_t *s, int kind, uint32_t who) {
         RN_ASSERT(0);
     }
     reap_failed(s);
+    if (!s->failed) wipe_heal(s);
 }
 
 static void setup(sc_t *s, uint64_t seed) {
