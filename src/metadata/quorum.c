@@ -172,12 +172,11 @@ static bool quorum_vote_msg(uint8_t type) {
    recorded for it: it lost its disk, and with it the votes and entries it
    gave; counting it again could elect a leader that lacks committed entries. */
 static bool quorum_refuses(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *from_dir) {
+    bool refuse = quorum_vote_msg(msg->type) && quorum_dir_differs(q, msg->from, from_dir);
 #if RN_CTL_MUTANT == RN_CTL_MUTANT_WIPED_VOTER_VOTES
-    (void)q, (void)msg, (void)from_dir;
-    return false; /* planted bug: the folder is not checked */
-#else
-    return quorum_vote_msg(msg->type) && quorum_dir_differs(q, msg->from, from_dir);
+    refuse = false; /* planted bug: the folder is not heeded */
 #endif
+    return refuse;
 }
 
 /* ---- entries ---- */
