@@ -57,7 +57,18 @@ struct rn_md_rt {
     int32_t fence_id;
     rn_mbr_result_t fence_result;
     bool fence_busy;
+    int next_voter;                /* an observer's next voter to try (rt_target) */
+    rn_log_limit_t observer_limit; /* Raft messages refused on the broker listener */
 };
+
+/* A Raft message that arrived on the broker listener of a broker-only
+   node, on its way to the metadata loop. */
+typedef struct rt_raft_mail {
+    rn_mail_t mail;
+    rn_md_rt_t *rt;
+    size_t len;
+    uint8_t body[];
+} rt_raft_mail_t;
 
 /* ---- answering ---- */
 
@@ -122,6 +133,25 @@ static void rt_complete(rn_admin_op_t *op) {
 
 /* ---- planning ---- */
 
+/* A broker that is no member of the quorum (a broker-only node) becomes
+   a learner: the leader then sends it the log, and it never votes. Tried
+   at its registration and again at each heartbeat while another change of
+   members is pending (RN_ERR_AGAIN) or a learner was refused. */
+static void rt_learner(rn_md_rt_t *rt, int32_t broker_id, const rn_mbr_result_t *res) {
+    rn_raft_id_t id = (rn_raft_id_t)broker_id + 1;
+    const rn_raft_config_t *cfg = rn_raft_config(rn_quorum_raft(rt->q));
+    if (res->result.error_code != RN_KERR_NONE || rn_raft_config_has_voter(cfg, id) ||
+        rn_raft_config_has_learner(cfg, id))
+        return;
+    rn_err_t err = rn_quorum_change(rt->q, RN_RAFT_ADD_LEARNER, id);
+    if (err == RN_OK)
+        RN_INFO(MOD, "broker %d receives the metadata log as a learner", broker_id);
+    else if (err != RN_ERR_AGAIN)
+        RN_LOG_LIMITED(&rt->observer_limit, rt->core.loop.now_ms,
+                       "broker %d cannot become a learner: %s (at most %d members in all)",
+                       broker_id, rn_err_name(err), RN_RAFT_NODES_MAX);
+}
+
 /* Broker membership: one decision per batch, planned on the applied image
    (rt_may_plan), with the leases started afresh in a new term. */
 static void rt_plan_member(rn_md_rt_t *rt, rn_admin_op_t *op) {
@@ -130,8 +160,10 @@ static void rt_plan_member(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_mbr_lead(&rt->mbr, img, rn_raft_term(rn_quorum_raft(rt->q)), now_ms);
     if (op->kind == RN_ADMIN_REGISTER_BROKER) {
         rn_mbr_plan_register(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
+        rt_learner(rt, ((const rn_ctl_broker_reg_t *)op->items)->broker_id, op->results);
     } else if (op->kind == RN_ADMIN_BROKER_HEARTBEAT) {
         rn_mbr_plan_heartbeat(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
+        rt_learner(rt, ((const rn_mbr_heartbeat_t *)op->items)->broker_id, op->results);
     } else {
         rn_mbr_result_t *res = op->results;
         rn_err_t err = rn_mbr_plan_fence(img, *(const int32_t *)op->items, &rt->batch);
@@ -270,6 +302,24 @@ static bool rt_forward(rn_md_rt_t *rt, rn_admin_op_t *op, rn_raft_id_t leader) {
     return rn_client_send(&peer->client, &call) == RN_OK;
 }
 
+/* Whether this node is no voter of the quorum it follows: a broker-only
+   node, which receives the log as a learner once it has registered. */
+static bool rt_observer(const rn_md_rt_t *rt) {
+    const rn_raft_t *r = rn_quorum_raft(rt->q);
+    return rt->opts.voter_count > 0 && !rn_raft_config_has_voter(rn_raft_config(r), rn_raft_id(r));
+}
+
+/* Where an op goes when this node may not plan it: the leader; an
+   observer that knows none yet (it is no learner before it registers)
+   tries the configured voters in turn: a voter that does not lead answers
+   NOT_CONTROLLER and the sender retries, reaching the next. */
+static rn_raft_id_t rt_target(rn_md_rt_t *rt) {
+    rn_raft_id_t leader = rn_raft_leader(rn_quorum_raft(rt->q));
+    if (leader != RN_RAFT_ID_NONE || !rt_observer(rt)) return leader;
+    rt->next_voter = (rt->next_voter + 1) % rt->opts.voter_count;
+    return rt->opts.voters[rt->next_voter].id;
+}
+
 /* Moves the queue along: answers the op in flight once decided, then
    plans the next ones while this node may. */
 static void rt_pump(rn_md_rt_t *rt) {
@@ -278,7 +328,7 @@ static void rt_pump(rn_md_rt_t *rt) {
     while (!rt->inflight && rt->head) {
         rn_admin_op_t *op = rt->head;
         bool may = rt_may_plan(rt);
-        rn_raft_id_t leading = rn_raft_leader(rn_quorum_raft(rt->q));
+        rn_raft_id_t leading = rt_target(rt);
         /* An election is on, or this node leads but has not applied its
            whole log yet (a new term's first entry, its own records): wait. */
         if (!may && rt->core.loop.now_ms < op->deadline_ms &&
@@ -287,7 +337,7 @@ static void rt_pump(rn_md_rt_t *rt) {
         rt->head = op->next;
         if (!rt->head) rt->tail = NULL;
         op->next = NULL;
-        rn_raft_id_t leader = rn_raft_leader(rn_quorum_raft(rt->q));
+        rn_raft_id_t leader = leading;
         if (may) {
             rt_start_op(rt, op);
         } else if (leader != rn_raft_id(rn_quorum_raft(rt->q)) && rt_forward(rt, op, leader)) {
@@ -446,8 +496,23 @@ static void rt_tick(rn_timer_t *timer) {
 
 /* ---- the controller listener ---- */
 
+/* A member with no configured address is a broker-only learner: it is
+   reached on the first listener it registered (its broker listener, which
+   takes Raft messages on such a node: rn_md_rt_raft_from_broker). */
+static void rt_peer_from_image(rn_md_rt_t *rt, rn_raft_id_t id) {
+    if (rn_qt_peer(&rt->transport, id)) return;
+    const rn_image_broker_t *b = rn_image_broker(rn_quorum_image(rt->q), (int32_t)id - 1);
+    if (!b || b->endpoint_count < 1) return; /* Raft retries; it registers first */
+    const rn_image_endpoint_t *ep = &b->endpoints[0];
+    if (rn_qt_peer_set(&rt->transport, id, ep->host, ep->port) != RN_OK)
+        RN_LOG_LIMITED(&rt->observer_limit, rt->core.loop.now_ms,
+                       "no room to reach broker %d (at most %d members in all)", (int)id - 1,
+                       RN_RAFT_NODES_MAX);
+}
+
 static void rt_send(void *ctx, const rn_raft_msg_t *msg) {
     rn_md_rt_t *rt = ctx;
+    rt_peer_from_image(rt, msg->to);
     rn_qt_send(&rt->transport, msg);
 }
 
@@ -495,27 +560,17 @@ rn_err_t rn_md_rt_peer_set(rn_md_rt_t *rt, rn_raft_id_t id, const char *host, ui
     return rn_qt_peer_set(&rt->transport, id, host, port);
 }
 
-static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
+/* Decodes and steps one Raft message body; an error but RN_ERR_STALE
+   (another cluster's message) means a malformed one. */
+static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len) {
     static rn_raft_entry_t entries[RN_RAFT_APPEND_ENTRIES_MAX]; /* metadata loop only */
-    size_t header = rt_header_bytes(req);
     rn_raft_msg_t msg;
     char from_dir[RN_QUORUM_DIR_BYTES], from_cluster[RN_QUORUM_DIR_BYTES];
-    rn_err_t err = header
-                       ? rn_qt_decode(&rt->transport, req->frame + header, req->frame_len - header,
-                                      &msg, entries, from_dir, from_cluster)
-                       : RN_ERR_CORRUPT;
+    rn_err_t err = rn_qt_decode(&rt->transport, body, len, &msg, entries, from_dir, from_cluster);
     if (err == RN_ERR_STALE) rt_other_cluster(rt, &msg, from_cluster);
     if (err == RN_OK && (msg.to != rn_raft_id(rn_quorum_raft(rt->q)) || msg.from == msg.to))
         err = RN_ERR_INVALID;
-    if (err == RN_ERR_STALE) {
-        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED,
-                         "a Raft message of another cluster: the peer's data folder belongs to "
-                         "another cluster than this node's (meta.properties cluster.id)");
-    } else if (err != RN_OK) {
-        char why[96];
-        snprintf(why, sizeof why, "bad raft message: %s", rn_err_name(err));
-        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED, why);
-    } else if (rn_quorum_failed(rt->q) == RN_OK) {
+    if (err == RN_OK && rn_quorum_failed(rt->q) == RN_OK) {
         if (msg.type == RN_RAFT_MSG_APPEND_RESP) rt_note_ack(rt, msg.from);
         err = rn_quorum_step(rt->q, &msg, from_dir);
         if (err == RN_ERR_STALE) {
@@ -527,6 +582,48 @@ static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
             err = RN_OK;
         }
         rt_after(rt, err);
+    }
+    return err == RN_ERR_STALE || err == RN_OK ? err : RN_ERR_CORRUPT;
+}
+
+static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
+    size_t header = rt_header_bytes(req);
+    rn_err_t err =
+        header ? rt_raft_body(rt, req->frame + header, req->frame_len - header) : RN_ERR_CORRUPT;
+    if (err == RN_ERR_STALE) {
+        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED,
+                         "a Raft message of another cluster: the peer's data folder belongs to "
+                         "another cluster than this node's (meta.properties cluster.id)");
+    } else if (err != RN_OK) {
+        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED, "bad raft message");
+    }
+    req->no_response = 1;
+    rn_req_finish(req);
+}
+
+static void rt_raft_mail_arrived(rn_mail_t *mail) {
+    rt_raft_mail_t *m = (rt_raft_mail_t *)mail;
+    rn_md_rt_t *rt = m->rt;
+    rn_err_t err = rt->stopping ? RN_OK : rt_raft_body(rt, m->body, m->len);
+    if (err != RN_OK)
+        RN_LOG_LIMITED(&rt->observer_limit, rt->core.loop.now_ms,
+                       "a Raft message on the broker listener refused: %s", rn_err_name(err));
+    free(m);
+}
+
+void rn_md_rt_raft_from_broker(rn_md_rt_t *rt, rn_req_t *req) {
+    size_t header = rt_header_bytes(req);
+    if (!header) {
+        rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED, "bad raft message");
+    } else {
+        size_t len = req->frame_len - header;
+        rt_raft_mail_t *m = malloc(sizeof *m + len);
+        RN_ASSERT(m != NULL);
+        m->mail.fn = rt_raft_mail_arrived;
+        m->rt = rt;
+        m->len = len;
+        memcpy(m->body, req->frame + header, len);
+        rn_loop_post(&rt->core.loop, &m->mail);
     }
     req->no_response = 1;
     rn_req_finish(req);
@@ -573,6 +670,8 @@ static rn_err_t rt_peers(rn_md_rt_t *rt) {
     rn_qt_init(&rt->transport, &rt->core.loop, rt->transport_cluster_id, rt->node->directory_id);
     rn_log_limit_init(&rt->refused_limit, RN_LOG_WARN, MOD, "refused votes", RN_LOG_LIMIT_LINES,
                       RN_LOG_LIMIT_WINDOW_MS);
+    rn_log_limit_init(&rt->observer_limit, RN_LOG_WARN, MOD, "broker-only members",
+                      RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
     for (int i = 0; i < rt->opts.voter_count; i++) {
         const rn_md_voter_t *v = &rt->opts.voters[i];
         if (v->id == rt->opts.node_id) continue;
@@ -731,6 +830,15 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
         rn_md_rt_stop(rt); /* its thread first: it reads node->md_rt */
         node->md_rt = NULL;
         return err;
+    }
+    /* A broker-only node receives the log only once it has registered,
+       which it does after this start: it catches up while it registers
+       (its lifecycle waits to be unfenced, which needs it caught up). */
+    if (!rt->caught_up && rt_observer(rt)) {
+        RN_INFO(MOD, "node %d: not a voter; the log comes once it registers as a broker",
+                (int)opts->node_id - 1);
+        *out = rt;
+        return RN_OK;
     }
     if (!rt->caught_up)
         RN_INFO(MOD, "node %d: waiting for the metadata quorum", (int)opts->node_id - 1);

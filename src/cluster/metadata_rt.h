@@ -137,6 +137,11 @@ void rn_md_rt_submit(rn_md_rt_t *rt, rn_admin_op_t *op);
 /* Submits and waits; never from a loop thread. */
 void rn_md_rt_run(rn_md_rt_t *rt, rn_admin_op_t *op);
 
+/* A Raft message (RN_API_RAFT_MESSAGE) on the broker listener of a
+   broker-only node, which has no controller listener: the body is copied
+   to the metadata loop and stepped there; no response. From a core. */
+void rn_md_rt_raft_from_broker(rn_md_rt_t *rt, rn_req_t *req);
+
 /* For the controller listener's handlers, on the metadata loop. */
 /* The runtime whose controller listener core is (its handlers' core; it
    serves before node->md_rt is set, while start waits to catch up). */

@@ -65,6 +65,10 @@ typedef struct rn_node_settings {
     int32_t group_min_session_timeout_ms;
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
+    /* A broker-only node of a cluster: no controller listener, so the
+       active controller sends it the metadata log (it is a Raft learner)
+       on its broker listener, which then takes the Raft message key. */
+    bool raft_on_broker_listener;
 } rn_node_settings_t;
 
 struct rn_core {
@@ -115,6 +119,10 @@ struct rn_node {
     /* The active controller's node id as this node last learned it (-1:
        none known); written by the metadata runtime, read by any thread. */
     atomic_int controller_id;
+    /* A broker-only node opens its listener before it registers (the log
+       reaches it there); until it serves, the listener takes only Raft
+       messages (rn_node_settings_t.raft_on_broker_listener). */
+    atomic_bool raft_only;
     /* Appends refused by the log directory (disk full), for the log lines,
        the metrics and /health/ready; every core reports to it. */
     rn_storage_health_t storage_health;

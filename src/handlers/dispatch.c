@@ -9,6 +9,8 @@
  * UNSUPPORTED_VERSION and the ranges (api_versions.c).
  */
 #include "handlers/handler.h"
+#include "cluster/metadata_rt.h"
+#include "cluster/quorum_transport.h"
 #include "proto/gen/request_header.h"
 #include "base/assert.h"
 #include "base/endian.h"
@@ -160,6 +162,16 @@ static void dispatch_to(rn_core_t *core, rn_req_t *req, const rn_handler_api_t *
 }
 
 void rn_handler_dispatch(void *core, rn_req_t *req) {
+    rn_node_t *node = ((rn_core_t *)core)->node;
+    if (req->api_key == RN_API_RAFT_MESSAGE && node->settings.raft_on_broker_listener &&
+        node->md_rt) {
+        rn_md_rt_raft_from_broker(node->md_rt, req);
+        return;
+    }
+    if (atomic_load(&node->raft_only) && req->api_key != RN_API_API_VERSIONS) {
+        dispatch_reject(req, RN_NET_LOG_UNKNOWN_API, "the broker is starting");
+        return;
+    }
     dispatch_to(core, req, rn_handler_api(req->api_key));
 }
 

@@ -5,6 +5,8 @@
  * HTTP port (not ready yet), metadata and partitions (recovery happens
  * here, before any listener opens), then the cores with their hooks (group
  * commit before reply flush), then the listener; ready once the loops run.
+ * A controller-only node (process.roles=controller) stops after the
+ * metadata: no registration, group coordinator or broker listener.
  * Stop: not ready, close the admin port, close the listener and
  * connections, stop and join the loops, close every partition cleanly.
  */
@@ -71,6 +73,7 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
     set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
+    set->raft_on_broker_listener = cfg->clustered && !cfg->role_controller;
     broker_group_settings(set, cfg);
 }
 
@@ -296,6 +299,34 @@ static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn
     return lo;
 }
 
+/* Starts the cores' threads, once; the stop signals are blocked first
+   (threads inherit the mask: only the sigwait of run_until_signal sees
+   them). */
+static void broker_loops_start(rn_broker_t *broker, sigset_t *stop_signals) {
+    rn_node_t *node = &broker->node;
+    sigemptyset(stop_signals);
+    sigaddset(stop_signals, SIGTERM);
+    sigaddset(stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (broker->loops_started) return;
+    broker->loops_started = true;
+    for (int i = 0; i < node->core_count; i++) {
+        rn_err_t err = rn_loop_start_thread(&node->cores[i].loop);
+        RN_ASSERT(err == RN_OK);
+    }
+}
+
+/* Loop 0 accepts and hands connections round-robin to every loop. */
+static rn_err_t broker_listen(rn_broker_t *broker, const rn_config_t *cfg) {
+    const rn_config_listener_t *lis = broker_client_listener(cfg);
+    rn_err_t err = rn_net_listen(&broker->nets[0], lis->host, lis->port, &broker->port_bound);
+    if (err != RN_OK)
+        RN_ERROR("broker", "cannot listen on %s:%u: %s", lis->host[0] ? lis->host : "*",
+                 (unsigned)lis->port, rn_err_name(err));
+    return err;
+}
+
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
     rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
@@ -317,20 +348,34 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         md.hook_ctx = broker;
         err = rn_topics_open_all(node, &md);
     }
+    /* A broker-only node receives the metadata log on its broker listener
+       once registered: the listener opens first, taking only Raft
+       messages until the node serves. */
+    atomic_store(&node->raft_only, node->settings.raft_on_broker_listener);
+    if (err == RN_OK && node->settings.raft_on_broker_listener) {
+        sigset_t stop_signals;
+        err = broker_listen(broker, cfg);
+        if (err == RN_OK) broker_loops_start(broker, &stop_signals);
+    }
     if (err == RN_OK && cfg->role_broker) {
         rn_lifecycle_opts_t lo = broker_lifecycle_opts(node, cfg);
         err = rn_lifecycle_start(node, &lo, &broker->lifecycle);
     }
-    if (err == RN_OK) err = rn_group_start(node);
+    if (err == RN_OK && cfg->role_broker) err = rn_group_start(node);
     if (err != RN_OK) return err;
-    /* Loop 0 accepts and hands connections round-robin to every loop. */
-    const rn_config_listener_t *lis = broker_client_listener(cfg);
-    err = rn_net_listen(&broker->nets[0], lis->host, lis->port, &broker->port_bound);
-    if (err != RN_OK) {
-        RN_ERROR("broker", "cannot listen on %s:%u: %s", lis->host[0] ? lis->host : "*",
-                 (unsigned)lis->port, rn_err_name(err));
-        return err;
+    atomic_store(&node->raft_only, false);
+    if (!cfg->role_broker) {
+        /* A controller-only node: it votes and serves the controller
+           listener; never a replica (it does not register), so it opens no
+           partition and hosts no group. */
+        RN_INFO("broker", "node %d: controller only, on %s:%u, metadata in %s", cfg->node_id,
+                cfg->controller_listener.host[0] ? cfg->controller_listener.host : "*",
+                (unsigned)rn_md_rt_port(node->md_rt), node->settings.metadata_dir);
+        return RN_OK;
     }
+    if (!node->settings.raft_on_broker_listener) err = broker_listen(broker, cfg);
+    if (err != RN_OK) return err;
+    const rn_config_listener_t *lis = broker_client_listener(cfg);
     RN_INFO("broker", "node %d listening on %s:%u with %d core(s), data in %s, acks %s",
             cfg->node_id, lis->host[0] ? lis->host : "*", (unsigned)broker->port_bound, cfg->cores,
             node->settings.log_dir, cfg->durable_acks ? "after fsync" : "from the page cache");
@@ -447,18 +492,8 @@ static void broker_stop(rn_broker_t *broker) {
 }
 
 void rn_broker_run_until_signal(rn_broker_t *broker) {
-    rn_node_t *node = &broker->node;
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    /* Threads inherit the mask: only sigwait below ever sees these. */
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    for (int i = 0; i < node->core_count; i++) {
-        rn_err_t err = rn_loop_start_thread(&node->cores[i].loop);
-        RN_ASSERT(err == RN_OK);
-    }
+    broker_loops_start(broker, &stop_signals);
     /* Recovery is done, metadata is loaded, the listener is up, the loops run. */
     atomic_store(&broker->ready, true);
     int sig = 0;

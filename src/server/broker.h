@@ -22,6 +22,7 @@ typedef struct rn_broker {
     const rn_config_t *cfg;
     rn_identity_t identity; /* meta.properties as read or written */
     uint16_t port_bound;
+    bool loops_started;            /* a broker-only node starts them before it registers */
     struct rn_broker_drain *drain; /* one per core, at shutdown */
     atomic_int cores_drained;      /* cores that have run their drain mail */
     /* The admin HTTP port (NULL when admin.listener is none) and what it
