@@ -383,6 +383,8 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     return RN_OK;
 }
 
+static void broker_abort(rn_broker_t *broker);
+
 rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     memset(broker, 0, sizeof *broker);
     broker->cfg = cfg;
@@ -400,12 +402,7 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     if (rn_workers_start(RN_SYNC_THREADS, &node->workers) != RN_OK)
         RN_WARN("broker", "no worker threads: partitions are opened and synced one at a time");
     rn_err_t err = broker_start(broker, io, cfg);
-    if (err != RN_OK) {
-        rn_admin_stop(broker->admin);
-        broker->admin = NULL;
-        rn_workers_stop(node->workers);
-        node->workers = NULL;
-    }
+    if (err != RN_OK) broker_abort(broker);
     return err;
 }
 
@@ -455,6 +452,27 @@ static void broker_free(rn_broker_t *broker) {
     rn_workers_stop(node->workers);
     node->workers = NULL;
     pthread_mutex_destroy(&node->admin_lock);
+}
+
+/* A start that failed part way (a data folder of another cluster, a busy
+   port, a broken log): whatever it opened is closed and freed, so the
+   process exits with nothing left behind. */
+static void broker_abort(rn_broker_t *broker) {
+    rn_node_t *node = &broker->node;
+    rn_admin_stop(broker->admin);
+    broker->admin = NULL;
+    rn_lifecycle_stop(broker->lifecycle);
+    rn_topics_stop_metadata(node);
+    rn_lifecycle_free(broker->lifecycle);
+    broker->lifecycle = NULL;
+    if (broker->loops_started) {
+        for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);
+        for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
+        for (int i = 0; i < node->core_count; i++) rn_loop_drain(&node->cores[i].loop);
+    }
+    rn_group_stop(node);
+    rn_topics_close_all(node);
+    broker_free(broker);
 }
 
 static void broker_stop(rn_broker_t *broker) {
