@@ -38,7 +38,10 @@ struct rn_md_rt {
     rn_net_t net; /* the controller listener and its connections */
     bool net_ready;
     uint16_t port_bound;
-    rn_log_limit_t refused_limit;               /* votes refused from a member with a new folder */
+    rn_log_limit_t refused_limit; /* votes refused from a member with a new folder */
+    /* Where a received message's entries are decoded (they borrow from its
+       frame); one per runtime, as several nodes may share a process. */
+    rn_raft_entry_t msg_entries[RN_RAFT_APPEND_ENTRIES_MAX];
     int64_t last_ack_ms[RN_RAFT_NODES_MAX + 1]; /* by peer slot: see rt_ack_slot */
     rn_raft_id_t last_ack_id[RN_RAFT_NODES_MAX + 1];
     /* Start-up waits on this until the node has caught up. */
@@ -563,7 +566,7 @@ rn_err_t rn_md_rt_peer_set(rn_md_rt_t *rt, rn_raft_id_t id, const char *host, ui
 /* Decodes and steps one Raft message body; an error but RN_ERR_STALE
    (another cluster's message) means a malformed one. */
 static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len) {
-    static rn_raft_entry_t entries[RN_RAFT_APPEND_ENTRIES_MAX]; /* metadata loop only */
+    rn_raft_entry_t *entries = rt->msg_entries;
     rn_raft_msg_t msg;
     char from_dir[RN_QUORUM_DIR_BYTES], from_cluster[RN_QUORUM_DIR_BYTES];
     rn_err_t err = rn_qt_decode(&rt->transport, body, len, &msg, entries, from_dir, from_cluster);
