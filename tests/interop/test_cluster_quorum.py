@@ -173,8 +173,24 @@ def foreign_folder_refused(t, nodes):
     victim.start(timeout=60)
 
 
+def garbage_raft_message(t, node):
+    """A frame with the Raft message key and a body that is not one."""
+    ctl = int(re.search(r"CONTROLLER://127\.0\.0\.1:(\d+)", node.settings["listeners"]).group(1))
+    header = struct.pack(">hhih", 32001, 0, 1, 1) + b"x"
+    body = b"\x01\x00\x02ab\x00\x02cd" + b"\xff" * 40
+    with socket.create_connection(("127.0.0.1", ctl), 5) as sock:
+        sock.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+        sock.settimeout(5)
+        try:
+            closed = sock.recv(1) == b""
+        except OSError:
+            closed = True
+    t.ok(closed and node.running(), "a garbled Raft message closes its connection; the node runs on")
+
+
 def scenario(t):
     nodes = waiting_node_survives(t)
+    garbage_raft_message(t, nodes[0])
     one_id = wait_for(t, "one cluster id", lambda: len({meta_cluster_id(b) for b in nodes}) == 1)
     t.ok(one_id, "every node's meta.properties names the one cluster id the quorum chose: "
          f"{sorted({meta_cluster_id(b) for b in nodes})}")
