@@ -187,6 +187,7 @@ sim-mutants: $(foreach k,$(SIM_MUTANT_IDS),$(BUILD)/mutant-$(k)/sim)
 #   make simctl SEED=s           replay one seed with a readable trace
 #   make simctl SEED=s MUTANT=k  the same against planted controller bug k
 #   make simctl-soak MINUTES=m   random seeds for a time budget
+#   make simctl-found            the seeds that once failed (tests/simctl/found-seeds)
 #   make simctl-mutants          each planted controller bug must be caught within
 #                                CTL_MUTANT_SEEDS seeds
 CTL_MUTANT_SEEDS ?= 500
@@ -197,7 +198,7 @@ SIMCTL_MUTANTS := 1:fence_keeps_leaders 2:unfence_outside_isr 3:epoch_not_bumped
 SIMCTL_MUTANT_IDS := $(foreach m,$(SIMCTL_MUTANTS),$(firstword $(subst :, ,$(m))))
 SIMCTL_SELECTED := $(if $(MUTANT),$(BUILD)/ctl-mutant-$(MUTANT)/simctl,$(BUILD)/simctl)
 
-.PHONY: simctl simctl-soak simctl-mutants
+.PHONY: simctl simctl-soak simctl-mutants simctl-found
 $(BUILD)/simctl: $(SIMCTL_OBJS) $(BUILD)/librunnel.a
 	$(CC) $(LDFLAGS) -o $@ $(SIMCTL_OBJS) $(BUILD)/librunnel.a $(LIBS)
 
@@ -221,6 +222,15 @@ endif
 
 simctl-soak: $(BUILD)/simctl
 	$(BUILD)/simctl --minutes $(MINUTES) --jobs $(SIM_JOBS)
+
+# Seeds that once failed, each the test of its fix (tests/simctl/found-seeds).
+simctl-found: $(BUILD)/simctl
+	@pass=0; fail=0; \
+	for s in $$(grep -o '^[0-9][0-9]*' tests/simctl/found-seeds); do \
+	  if out=$$($(BUILD)/simctl --seeds 1 --first $$s --jobs 1 --replay "make simctl SEED=%llu"); \
+	  then pass=$$((pass + 1)); else fail=$$((fail + 1)); echo "$$out" | grep -A1 '^FAIL'; fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl)
 	@pass=0; fail=0; \

@@ -5,7 +5,7 @@
 #   unit      build/$MODE/tests/test_*            (cmocka, TAP output)
 #   asan      make MODE=asan unit, then build/asan/tests/test_*
 #   sim       make sim SEEDS=$SIM_SEEDS, make sim-mutants [MUTANT_SEEDS=$MUTANT_SEEDS]
-#   simctl    make simctl SEEDS=$SIMCTL_SEEDS, make simctl-mutants
+#   simctl    make simctl SEEDS=$SIMCTL_SEEDS, make simctl-found, make simctl-mutants
 #             CTL_MUTANT_SEEDS=$CTL_MUTANT_SEEDS (the controller under faults)
 #             (when those targets exist; their last line is `N passed, M failed`)
 #   fuzz      make fuzz; per target in build/fuzz/: replay tests/fuzz/corpus/<target>/,
@@ -248,6 +248,7 @@ layer_sim() {
 layer_simctl() {
   banner "controller simulator"
   run_make_suite simctl simctl SEEDS="$SIMCTL_SEEDS"
+  run_make_suite simctl-found simctl-found
   run_make_suite simctl-mutants simctl-mutants CTL_MUTANT_SEEDS="$CTL_MUTANT_SEEDS"
 }
 

@@ -146,7 +146,7 @@ static void rt_learner(rn_md_rt_t *rt, int32_t broker_id, const rn_mbr_result_t 
     if (res->result.error_code != RN_KERR_NONE || rn_raft_config_has_voter(cfg, id) ||
         rn_raft_config_has_learner(cfg, id))
         return;
-    rn_err_t err = rn_quorum_change(rt->q, RN_RAFT_ADD_LEARNER, id);
+    rn_err_t err = rn_quorum_change(rt->q, RN_RAFT_ADD_LEARNER, id, NULL);
     if (err == RN_OK)
         RN_INFO(MOD, "broker %d receives the metadata log as a learner", broker_id);
     else if (err != RN_ERR_AGAIN)

@@ -34,7 +34,7 @@ static bool admin_committed(const rn_quorum_t *q, const rn_admin_op_t *op) {
 static bool admin_change(rn_quorum_t *q, rn_admin_op_t *op, rn_raft_config_op_t what,
                          uint64_t next_phase) {
     const rn_voter_change_t *vc = op->items;
-    rn_err_t err = rn_quorum_change(q, what, admin_raft_id(vc->node_id));
+    rn_err_t err = rn_quorum_change(q, what, admin_raft_id(vc->node_id), vc->dir);
     if (err == RN_ERR_AGAIN) return false;
     if (err != RN_OK) {
         admin_fail(op, RN_KERR_UNKNOWN_SERVER_ERROR, "The quorum refused the change of voter %d.",

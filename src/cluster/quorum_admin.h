@@ -12,11 +12,13 @@
 #include "cluster/metadata_rt.h"
 #include "proto/wire.h"
 
-/* items of an add or remove: the voter, and for an add where to reach it. */
+/* items of an add or remove: the voter, and for an add where to reach it
+   and the data folder it speaks from ("": not known). */
 typedef struct rn_voter_change {
     int32_t node_id;
     char host[RN_CONFIG_HOST_BYTES_MAX + 1];
     uint16_t port;
+    char dir[RN_QUORUM_DIR_BYTES];
 } rn_voter_change_t;
 
 /* One member as DescribeQuorum shows it. */

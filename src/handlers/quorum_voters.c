@@ -14,6 +14,7 @@
 #include "proto/gen/add_raft_voter_response.h"
 #include "proto/gen/remove_raft_voter_request.h"
 #include "proto/gen/remove_raft_voter_response.h"
+#include "proto/uuid_text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,9 @@ void rn_handle_add_raft_voter(rn_core_t *core, rn_req_t *req, void *body) {
     const rn_add_raft_voter_request_listener_t *lis = &in->listeners.items[0];
     memcpy(wait->change.host, lis->host.ptr, (size_t)lis->host.len);
     wait->change.port = lis->port;
+    rn_uuid_t none = {0};
+    if (!rn_uuid_eq(&in->voter_directory_id, &none))
+        rn_uuid_to_text(&in->voter_directory_id, wait->change.dir);
     rn_topics_submit(core->node, &wait->op);
 }
 

@@ -118,11 +118,31 @@ static void quorum_dirs_apply_config(rn_quorum_t *q, const rn_raft_entry_t *e) {
     q->dirs_n = keep;
 }
 
+/* Whether the log past what is applied holds a configuration that leaves
+   id out. Membership takes effect when its entry is appended, folders when
+   they are applied: a node that holds the removal (and the re-add) of a
+   wiped member but has not applied them yet must not go on holding the old
+   folder against it. A truncation that drops the removal restores the old
+   folder's hold, as it restores the old configuration. */
+static bool quorum_removal_pending(const rn_quorum_t *q, rn_raft_id_t id) {
+    uint64_t last = rn_raft_last_index(q->raft);
+    for (uint64_t i = q->applied_index + 1; i <= last; i++) {
+        const rn_raft_entry_t *e = rn_raft_entry_at(q->raft, i);
+        rn_raft_config_t cfg;
+        if (!e || e->type != RN_RAFT_ENTRY_CONFIG ||
+            rn_raft_config_decode(e->data, e->len, &cfg) != RN_OK)
+            continue;
+        if (!rn_raft_config_has_voter(&cfg, id) && !rn_raft_config_has_learner(&cfg, id))
+            return true;
+    }
+    return false;
+}
+
 /* Whether the sender speaks from another folder than the one the log
    records for it (none recorded: it may be new, so it counts). */
 static bool quorum_dir_differs(rn_quorum_t *q, rn_raft_id_t from, const char *dir) {
     const rn_quorum_dir_t *known = quorum_dir_of(q, from);
-    return known && strcmp(known->dir, dir) != 0;
+    return known && strcmp(known->dir, dir) != 0 && !quorum_removal_pending(q, from);
 }
 
 /* Records a folder the log names (first wins: a member must be removed
@@ -160,6 +180,16 @@ static void quorum_dir_propose(rn_quorum_t *q, rn_raft_id_t id, const char *dir)
         q->dir_proposed_n < RN_RAFT_NODES_MAX)
         q->dir_proposed[q->dir_proposed_n++] = id;
     rn_md_batch_free(&batch);
+}
+
+/* A change of member id: what was proposed for it before no longer
+   stands (a member removed and added back in one term needs its new
+   folder recorded too). */
+static void quorum_dir_unpropose(rn_quorum_t *q, rn_raft_id_t id) {
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < q->dir_proposed_n; i++)
+        if (q->dir_proposed[i] != id) q->dir_proposed[keep++] = q->dir_proposed[i];
+    q->dir_proposed_n = keep;
 }
 
 static bool quorum_vote_msg(uint8_t type) {
@@ -477,10 +507,13 @@ rn_err_t rn_quorum_propose(rn_quorum_t *q, const rn_md_batch_t *batch, uint64_t 
     return quorum_drive(q);
 }
 
-rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t id) {
+rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t id,
+                          const char *dir) {
     if (q->failed != RN_OK) return q->failed;
     rn_err_t err = rn_raft_change(q->raft, op, id);
     if (err != RN_OK) return err;
+    quorum_dir_unpropose(q, id);
+    if (op == RN_RAFT_ADD_LEARNER && dir && dir[0]) quorum_dir_propose(q, id, dir);
     return quorum_drive(q);
 }
 

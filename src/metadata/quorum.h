@@ -110,8 +110,12 @@ rn_err_t rn_quorum_propose(rn_quorum_t *q, const rn_md_batch_t *batch, uint64_t 
 
 /* Proposes one membership change (rn_raft_change): RN_ERR_AGAIN while
    another is uncommitted or a learner to promote still lags, RN_ERR_STALE
-   when not the leader, RN_ERR_INVALID when it makes no sense. */
-rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t id);
+   when not the leader, RN_ERR_INVALID when it makes no sense. An added
+   member's folder (dir, NULL or "": not known) is recorded right after
+   the change, so no message still on its way from the folder it had
+   before a removal can be recorded in its place; unknown, it is taken from
+   the first message the member sends. */
+rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t id, const char *dir);
 /* The data folder member id first spoke from ("" when not known). */
 const char *rn_quorum_member_dir(const rn_quorum_t *q, rn_raft_id_t id);
 

@@ -399,7 +399,10 @@ static void wipe_heal(sc_t *s) {
         return;
     }
     op = !s->wipe_removed ? RN_RAFT_REMOVE : learner ? RN_RAFT_PROMOTE : RN_RAFT_ADD_LEARNER;
-    rn_err_t err = rn_quorum_change(l->q, op, s->wiped);
+    /* As AddRaftVoter does, the add names the folder the member speaks from now. */
+    char dir[RN_QUORUM_DIR_BYTES];
+    sc_node_dir(s->wiped, s->nodes[s->wiped].dir_gen, dir, sizeof dir);
+    rn_err_t err = rn_quorum_change(l->q, op, s->wiped, dir);
     if (err == RN_OK)
         sc_trace(s, "node %u: %s node %u (the wiped voter)", l->id,
                  op == RN_RAFT_REMOVE    ? "removes"
@@ -472,6 +475,9 @@ static void trace_state(sc_t *s) {
                  rn_raft_role_name(rn_raft_role(r)), (unsigned long long)rn_raft_term(r),
                  (unsigned long long)rn_raft_last_index(r), (unsigned long long)rn_raft_commit(r),
                  (unsigned long long)rn_raft_applied(r), n->active);
+        for (uint32_t m = 1; m <= s->voters_n; m++)
+            sc_trace(s, "node %u holds node %u to folder '%s'", i, m,
+                     rn_quorum_member_dir(n->q, m));
     }
     sc_node_t *c = controller_of(s);
     if (!c || !s->trace) return;
