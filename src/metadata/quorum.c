@@ -29,12 +29,10 @@ struct rn_quorum {
     const rn_topic_config_base_t *base;
     uint64_t applied_index; /* last Raft index applied to the image */
     rn_err_t failed;
-    /* The data folder each member spoke from first (voter-dirs file): a
-       member speaking from another one lost its disk, and its votes are
-       refused until it is removed and added back. */
-    rn_quorum_dir_t dirs[RN_RAFT_NODES_MAX];
-    uint32_t dirs_n;
-    bool dirs_changed; /* not yet saved */
+    /* The data folder each member spoke from first: a member speaking
+       from another one lost its disk, and its votes are refused until it
+       is removed and added back. */
+    rn_quorum_dirs_t dirs;
     char own_dir[RN_QUORUM_DIR_BYTES];
     rn_raft_id_t dir_proposed[RN_RAFT_NODES_MAX]; /* asked for in dir_proposed_term */
     uint32_t dir_proposed_n;
@@ -45,94 +43,31 @@ struct rn_quorum {
     uint64_t cluster_id_proposed_term;
 };
 
-#define QUORUM_DIRS_FILE "voter-dirs"
-#define QUORUM_DIRS_BYTES_MAX (RN_RAFT_NODES_MAX * (16 + RN_QUORUM_DIR_BYTES))
-
 /* ---- members' data folders ---- */
-
-static rn_err_t quorum_dirs_save(rn_quorum_t *q) {
-    char text[QUORUM_DIRS_BYTES_MAX];
-    size_t len = 0;
-    for (uint32_t i = 0; i < q->dirs_n; i++)
-        len += (size_t)snprintf(text + len, sizeof text - len, "%u %s\n", q->dirs[i].id,
-                                q->dirs[i].dir);
-    return rn_io_write_atomic(q->io, q->dir, QUORUM_DIRS_FILE, text, len);
-}
-
-static rn_err_t quorum_dirs_load(rn_quorum_t *q) {
-    char path[RN_STORAGE_PATH_BYTES_MAX + 32], text[QUORUM_DIRS_BYTES_MAX + 1];
-    snprintf(path, sizeof path, "%s/%s", q->dir, QUORUM_DIRS_FILE);
-    size_t len = 0;
-    rn_err_t err = rn_io_read_small(q->io, path, text, QUORUM_DIRS_BYTES_MAX, &len);
-    if (err == RN_ERR_NOT_FOUND) return RN_OK;
-    if (err != RN_OK) return err;
-    text[len] = '\0';
-    for (char *line = strtok(text, "\n"); line && q->dirs_n < RN_RAFT_NODES_MAX;
-         line = strtok(NULL, "\n")) {
-        rn_quorum_dir_t *d = &q->dirs[q->dirs_n];
-        unsigned id = 0;
-        if (sscanf(line, "%u %31s", &id, d->dir) != 2 || id == RN_RAFT_ID_NONE)
-            return RN_ERR_CORRUPT;
-        d->id = id;
-        q->dirs_n++;
-    }
-    return RN_OK;
-}
-
-static rn_quorum_dir_t *quorum_dir_of(rn_quorum_t *q, rn_raft_id_t id) {
-    for (uint32_t i = 0; i < q->dirs_n; i++)
-        if (q->dirs[i].id == id) return &q->dirs[i];
-    return NULL;
-}
 
 static bool quorum_member(const rn_quorum_t *q, rn_raft_id_t id) {
     const rn_raft_config_t *cfg = rn_raft_config(q->raft);
     return rn_raft_config_has_voter(cfg, id) || rn_raft_config_has_learner(cfg, id);
 }
 
-/* Forgets the folders of members no longer in the configuration, so one
-   added back is recorded afresh. */
-static rn_err_t quorum_dirs_prune(rn_quorum_t *q) {
-    uint32_t keep = 0;
-    for (uint32_t i = 0; i < q->dirs_n; i++)
-        if (quorum_member(q, q->dirs[i].id)) q->dirs[keep++] = q->dirs[i];
-    if (keep != q->dirs_n) q->dirs_changed = true;
-    q->dirs_n = keep;
-    if (!q->dirs_changed) return RN_OK;
-    q->dirs_changed = false;
-    return quorum_dirs_save(q);
-}
-
-/* A configuration entry, applied in log order: the folders of members it
-   leaves out are forgotten there, so a record of an old folder replayed
-   from earlier in the log cannot outlive a removal and re-add. */
-static void quorum_dirs_apply_config(rn_quorum_t *q, const rn_raft_entry_t *e) {
-    rn_raft_config_t cfg;
-    if (rn_raft_config_decode(e->data, e->len, &cfg) != RN_OK) return;
-    uint32_t keep = 0;
-    for (uint32_t i = 0; i < q->dirs_n; i++)
-        if (rn_raft_config_has_voter(&cfg, q->dirs[i].id) ||
-            rn_raft_config_has_learner(&cfg, q->dirs[i].id))
-            q->dirs[keep++] = q->dirs[i];
-    if (keep != q->dirs_n) q->dirs_changed = true;
-    q->dirs_n = keep;
-}
-
-/* Whether the log past what is applied holds a configuration that leaves
-   id out. Membership takes effect when its entry is appended, folders when
-   they are applied: a node that holds the removal (and the re-add) of a
-   wiped member but has not applied them yet must not go on holding the old
-   folder against it. A truncation that drops the removal restores the old
-   folder's hold, as it restores the old configuration. */
-static bool quorum_removal_pending(const rn_quorum_t *q, rn_raft_id_t id) {
+/* Whether the log, past what is applied and what recorded the folder held
+   for id, holds a configuration that leaves id out. Membership takes effect
+   when its entry is appended, folders when they are applied: a node that
+   holds the removal (and the re-add) of a wiped member but has not applied
+   them yet must not go on holding the old folder against it. A truncation
+   that drops the removal restores the hold, as it restores the old
+   configuration. */
+static bool quorum_removal_pending(const rn_quorum_t *q, const rn_quorum_dir_t *held) {
     uint64_t last = rn_raft_last_index(q->raft);
-    for (uint64_t i = q->applied_index + 1; i <= last; i++) {
+    uint64_t from = (held->at > q->applied_index ? held->at : q->applied_index) + 1;
+    for (uint64_t i = from; i <= last; i++) {
         const rn_raft_entry_t *e = rn_raft_entry_at(q->raft, i);
         rn_raft_config_t cfg;
         if (!e || e->type != RN_RAFT_ENTRY_CONFIG ||
             rn_raft_config_decode(e->data, e->len, &cfg) != RN_OK)
             continue;
-        if (!rn_raft_config_has_voter(&cfg, id) && !rn_raft_config_has_learner(&cfg, id))
+        if (!rn_raft_config_has_voter(&cfg, held->id) &&
+            !rn_raft_config_has_learner(&cfg, held->id))
             return true;
     }
     return false;
@@ -140,29 +75,13 @@ static bool quorum_removal_pending(const rn_quorum_t *q, rn_raft_id_t id) {
 
 /* Whether the sender speaks from another folder than the one the log
    records for it (none recorded: it may be new, so it counts). */
-static bool quorum_dir_differs(rn_quorum_t *q, rn_raft_id_t from, const char *dir) {
-    const rn_quorum_dir_t *known = quorum_dir_of(q, from);
-    return known && strcmp(known->dir, dir) != 0 && !quorum_removal_pending(q, from);
+static bool quorum_dir_differs(const rn_quorum_t *q, rn_raft_id_t from, const char *dir) {
+    const rn_quorum_dir_t *held = rn_quorum_dirs_get(&q->dirs, from);
+    return held && strcmp(held->dir, dir) != 0 && !quorum_removal_pending(q, held);
 }
 
-/* Records a folder the log names (first wins: a member must be removed
-   before another folder can be recorded for it); true if it changed. */
-static bool quorum_dir_learn(rn_quorum_t *q, rn_raft_id_t id, rn_str_t dir) {
-    if (quorum_dir_of(q, id) || q->dirs_n == RN_RAFT_NODES_MAX) return false;
-    if (dir.len <= 0 || dir.len >= RN_QUORUM_DIR_BYTES) return false;
-    rn_quorum_dir_t *d = &q->dirs[q->dirs_n++];
-    d->id = id;
-    memcpy(d->dir, dir.ptr, (size_t)dir.len);
-    d->dir[dir.len] = '\0';
-    q->dirs_changed = true;
-    return true;
-}
-
-/* The leader has the log record each member's folder, the first time it
-   hears from one it has none for; followers learn them as they apply. */
-static void quorum_dir_propose(rn_quorum_t *q, rn_raft_id_t id, const char *dir) {
-    if (rn_raft_role(q->raft) != RN_RAFT_LEADER || quorum_dir_of(q, id) || !quorum_member(q, id))
-        return;
+/* Proposes the record of member id's folder, once per term. */
+static void quorum_dir_record(rn_quorum_t *q, rn_raft_id_t id, const char *dir) {
     for (uint32_t i = 0; i < q->dir_proposed_n; i++)
         if (q->dir_proposed[i] == id && q->dir_proposed_term == rn_raft_term(q->raft)) return;
     if (q->dir_proposed_term != rn_raft_term(q->raft)) {
@@ -180,6 +99,14 @@ static void quorum_dir_propose(rn_quorum_t *q, rn_raft_id_t id, const char *dir)
         q->dir_proposed_n < RN_RAFT_NODES_MAX)
         q->dir_proposed[q->dir_proposed_n++] = id;
     rn_md_batch_free(&batch);
+}
+
+/* The leader has the log record each member's folder, the first time it
+   hears from one it has none for; followers learn them as they apply. */
+static void quorum_dir_propose(rn_quorum_t *q, rn_raft_id_t id, const char *dir) {
+    if (rn_raft_role(q->raft) == RN_RAFT_LEADER && !rn_quorum_dirs_get(&q->dirs, id) &&
+        quorum_member(q, id))
+        quorum_dir_record(q, id, dir);
 }
 
 /* A change of member id: what was proposed for it before no longer
@@ -219,9 +146,16 @@ size_t rn_quorum_entry_encode(const rn_md_batch_t *batch, uint8_t *out, size_t c
     return need;
 }
 
+/* The quorum's own records of one entry (or snapshot), at its Raft index. */
+typedef struct quorum_learning {
+    rn_quorum_t *q;
+    uint64_t at;
+} quorum_learning_t;
+
 static rn_err_t quorum_learn_record(void *ctx, uint32_t index, const rn_md_record_t *rec) {
     (void)index;
-    rn_quorum_t *q = ctx;
+    quorum_learning_t *l = ctx;
+    rn_quorum_t *q = l->q;
     rn_str_t id = rec->u.cluster_id.cluster_id;
     if (rec->type == RN_MD_CLUSTER_ID && !q->cluster_id[0] && id.len > 0 &&
         id.len < (int32_t)sizeof q->cluster_id) {
@@ -229,16 +163,16 @@ static rn_err_t quorum_learn_record(void *ctx, uint32_t index, const rn_md_recor
         q->cluster_id[id.len] = '\0';
     }
     if (rec->type == RN_MD_VOTER_DIR)
-        quorum_dir_learn(ctx, (rn_raft_id_t)rec->u.voter_dir.voter_id + 1,
-                         rec->u.voter_dir.directory_id);
+        rn_quorum_dirs_learn(&q->dirs, (rn_raft_id_t)rec->u.voter_dir.voter_id + 1,
+                             rec->u.voter_dir.directory_id, l->at);
     return RN_OK;
 }
 
-/* Applies one entry's records on top of the builder; *next is the offset
-   of the first, advanced past the last. The quorum's own records (member
-   folders) are learned too. */
+/* Applies the records of the entry (or snapshot) at Raft index at on top of
+   the builder; *next is the offset of the first, advanced past the last.
+   The quorum's own records (cluster id, member folders) are learned too. */
 static rn_err_t quorum_apply_data(rn_quorum_t *q, rn_image_builder_t *b, uint64_t *next,
-                                  const uint8_t *data, size_t len) {
+                                  const uint8_t *data, size_t len, uint64_t at) {
     if (len < 4) return RN_ERR_CORRUPT;
     uint32_t count = rn_be32_get(data);
     if (count > RN_MD_BATCH_RECORDS_MAX) return RN_ERR_CORRUPT;
@@ -249,8 +183,9 @@ static rn_err_t quorum_apply_data(rn_quorum_t *q, rn_image_builder_t *b, uint64_
     batch.count = count;
     rn_err_t err = rn_image_builder_apply_batch(b, *next, &batch);
     if (err == RN_OK) *next += count;
+    quorum_learning_t learning = {q, at};
     if (err == RN_OK)
-        err = rn_md_batch_each(batch.buf.ptr, batch.buf.len, count, quorum_learn_record, q);
+        err = rn_md_batch_each(batch.buf.ptr, batch.buf.len, count, quorum_learn_record, &learning);
     return err;
 }
 
@@ -268,6 +203,7 @@ static rn_err_t quorum_image_from_snapshot(rn_quorum_t *q, const rn_raft_snapsho
     if (err != RN_OK) return err;
     size_t pos = 8;
     uint64_t next = 0;
+    if (snap) rn_quorum_dirs_snapshot(&q->dirs, snap->index);
     if (snap && snap->len < 8) err = RN_ERR_CORRUPT;
     while (err == RN_OK && snap && pos < snap->len) {
         if (snap->len - pos < 4) {
@@ -280,7 +216,7 @@ static rn_err_t quorum_image_from_snapshot(rn_quorum_t *q, const rn_raft_snapsho
             err = RN_ERR_CORRUPT;
             break;
         }
-        err = quorum_apply_data(q, &b, &next, snap->data + pos, len);
+        err = quorum_apply_data(q, &b, &next, snap->data + pos, len, snap->index);
         pos += len;
     }
     if (err == RN_OK && snap) {
@@ -327,10 +263,10 @@ static rn_err_t quorum_snap_own(rn_quorum_t *q, quorum_snap_buf_t *sb) {
         rec.u.cluster_id.cluster_id = rn_str_from_cstr(q->cluster_id);
         err = rn_md_batch_add(&batch, &rec);
     }
-    for (uint32_t i = 0; err == RN_OK && i < q->dirs_n; i++) {
+    for (uint32_t i = 0; err == RN_OK && i < q->dirs.n; i++) {
         rn_md_record_t rec = {.type = RN_MD_VOTER_DIR};
-        rec.u.voter_dir.voter_id = (int32_t)q->dirs[i].id - 1;
-        rec.u.voter_dir.directory_id = rn_str_from_cstr(q->dirs[i].dir);
+        rec.u.voter_dir.voter_id = (int32_t)q->dirs.v[i].id - 1;
+        rec.u.voter_dir.directory_id = rn_str_from_cstr(q->dirs.v[i].dir);
         err = rn_md_batch_add(&batch, &rec);
     }
     if (err == RN_OK) err = quorum_snap_batch(sb, &batch);
@@ -350,7 +286,7 @@ static void quorum_snapshot(rn_quorum_t *q, uint64_t index) {
     rn_err_t err = rn_buf_append(&sb.buf, next, 8);
     rn_image_write_limits_t limits = {RN_MD_BATCH_RECORDS_MAX, RN_RAFT_ENTRY_BYTES_MAX / 2};
     if (err == RN_OK) err = rn_image_write(q->image, &limits, quorum_snap_batch, &sb);
-    if (err == RN_OK && (q->dirs_n > 0 || q->cluster_id[0])) err = quorum_snap_own(q, &sb);
+    if (err == RN_OK && (q->dirs.n > 0 || q->cluster_id[0])) err = quorum_snap_own(q, &sb);
     if (err == RN_OK) err = rn_raft_snapshot_done(q->raft, index, sb.buf.ptr, (uint32_t)sb.buf.len);
     if (err == RN_OK) {
         err = rn_raft_store_save_snapshot(q->store, rn_raft_snapshot(q->raft));
@@ -403,10 +339,13 @@ static rn_err_t quorum_apply(rn_quorum_t *q, const rn_raft_ready_t *rd) {
         if (e->index <= q->applied_index) continue;
         RN_ASSERT(e->index == q->applied_index + 1);
         if (e->type == RN_RAFT_ENTRY_NORMAL) {
-            err = quorum_apply_data(q, &b, &next, e->data, e->len);
+            err = quorum_apply_data(q, &b, &next, e->data, e->len, e->index);
             changed = true;
         }
-        if (e->type == RN_RAFT_ENTRY_CONFIG) quorum_dirs_apply_config(q, e);
+        rn_raft_config_t cfg;
+        if (e->type == RN_RAFT_ENTRY_CONFIG &&
+            rn_raft_config_decode(e->data, e->len, &cfg) == RN_OK)
+            rn_quorum_dirs_config(&q->dirs, &cfg, e->index);
         if (err == RN_OK) q->applied_index = e->index;
     }
     rn_image_t *img = err == RN_OK ? rn_image_builder_finish(&b) : NULL;
@@ -434,7 +373,7 @@ static rn_err_t quorum_drive(rn_quorum_t *q) {
         rn_raft_advance(q->raft, &rd);
         if (want) quorum_snapshot(q, want);
     }
-    if (q->failed == RN_OK && quorum_dirs_prune(q) != RN_OK)
+    if (q->failed == RN_OK && rn_quorum_dirs_save(&q->dirs, q->io, q->dir) != RN_OK)
         quorum_fail(q, "saving the members' folders", RN_ERR_IO);
     return q->failed;
 }
@@ -513,14 +452,13 @@ rn_err_t rn_quorum_change(rn_quorum_t *q, rn_raft_config_op_t op, rn_raft_id_t i
     rn_err_t err = rn_raft_change(q->raft, op, id);
     if (err != RN_OK) return err;
     quorum_dir_unpropose(q, id);
-    if (op == RN_RAFT_ADD_LEARNER && dir && dir[0]) quorum_dir_propose(q, id, dir);
+    if (op == RN_RAFT_ADD_LEARNER && dir && dir[0]) quorum_dir_record(q, id, dir);
     return quorum_drive(q);
 }
 
 const char *rn_quorum_member_dir(const rn_quorum_t *q, rn_raft_id_t id) {
-    for (uint32_t i = 0; i < q->dirs_n; i++)
-        if (q->dirs[i].id == id) return q->dirs[i].dir;
-    return "";
+    const rn_quorum_dir_t *held = rn_quorum_dirs_get(&q->dirs, id);
+    return held ? held->dir : "";
 }
 
 int rn_quorum_outcome(const rn_quorum_t *q, uint64_t index, uint64_t term) {
@@ -639,7 +577,7 @@ static rn_err_t quorum_open_store(rn_quorum_t *q, const rn_quorum_opts_t *opts) 
     if (err == RN_OK) err = rn_io_dir_create(q->io, q->dir);
     if (err == RN_OK) err = rn_io_dir_sync(q->io, opts->metadata_dir);
     if (err == RN_OK) err = rn_raft_store_open(q->io, q->dir, &q->store);
-    if (err == RN_OK) err = quorum_dirs_load(q);
+    if (err == RN_OK) err = rn_quorum_dirs_load(&q->dirs, q->io, q->dir);
     if (err == RN_OK) err = quorum_migrate(q, opts->metadata_dir);
     if (err == RN_OK) {
         /* Reopen so the boot view includes what the move appended. */

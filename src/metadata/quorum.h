@@ -33,6 +33,7 @@
 #include "base/limits.h"
 #include "io/io.h"
 #include "metadata/image.h"
+#include "metadata/quorum_dirs.h"
 #include "metadata/records.h"
 #include "raft/raft.h"
 
@@ -40,15 +41,6 @@
 #include <stdint.h>
 
 typedef struct rn_quorum rn_quorum_t;
-
-/* A data folder's directory id (meta.properties), as text. */
-#define RN_QUORUM_DIR_BYTES 32
-
-/* The folder a member of the quorum first spoke from. */
-typedef struct rn_quorum_dir {
-    rn_raft_id_t id;
-    char dir[RN_QUORUM_DIR_BYTES];
-} rn_quorum_dir_t;
 
 typedef struct rn_quorum_hooks {
     void *ctx;
