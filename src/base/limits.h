@@ -195,8 +195,13 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
    passed since the last refusal, so a disk at the edge of full does not log
    start and end lines for every append that happens to fit. */
 #define RN_STORAGE_ERROR_CLEAR_MS 1000
-/* Size of the per-partition checkpoint file (a few text lines). */
-#define RN_CHECKPOINT_BYTES_MAX 512
+/* Leader epochs a partition remembers: one per change of leader within the
+   retained log; past it the oldest goes (an OffsetForLeaderEpoch for an
+   epoch that old then answers where the oldest kept one began). */
+#define RN_EPOCH_CACHE_ENTRIES_MAX 1024
+/* Size of the per-partition checkpoint file: a few text lines, then one
+   line (two numbers) per leader epoch. */
+#define RN_CHECKPOINT_BYTES_MAX (512 + RN_EPOCH_CACHE_ENTRIES_MAX * 32)
 /* Offset index entries are Kafka's 8 bytes, time index entries 12. */
 #define RN_OFFSET_INDEX_ENTRY_BYTES 8
 #define RN_TIME_INDEX_ENTRY_BYTES 12

@@ -1,9 +1,9 @@
 /*
- * offset_for_leader_epoch.c: OffsetForLeaderEpoch (key 23). A single node
- * has led every partition since its creation in epoch 0 (no elections
- * yet), so any asked epoch up to the current one ends at the log end;
- * a newer epoch is UNKNOWN_LEADER_EPOCH. The Java consumer uses this to
- * validate its position after a metadata change.
+ * offset_for_leader_epoch.c: OffsetForLeaderEpoch (key 23): where a leader
+ * epoch ended in the partition's log, from its leader-epoch cache
+ * (storage/epoch_cache.h), on the partition's owner core. The Java consumer
+ * uses it to validate its position after a change of leader; a follower
+ * finds with it where to truncate.
  */
 #include "handlers/part_ops.h"
 #include "proto/gen/offset_for_leader_epoch_request.h"
@@ -15,12 +15,9 @@ static void epoch_end_run(rn_part_op_t *op) {
     rn_offset_for_leader_epoch_response_epoch_end_offset_t *out = pop->out;
     rn_partition_t *part = op->part;
     out->error_code = rn_handler_check_epoch(part, in->current_leader_epoch);
-    if (out->error_code == RN_KERR_NONE && in->leader_epoch > part->leader_epoch)
-        out->error_code = RN_KERR_UNKNOWN_LEADER_EPOCH;
-    if (out->error_code == RN_KERR_NONE) {
-        out->leader_epoch = in->leader_epoch < 0 ? -1 : part->leader_epoch;
-        out->end_offset = in->leader_epoch < 0 ? -1 : atomic_load(&part->log_end);
-    }
+    if (out->error_code == RN_KERR_NONE)
+        rn_log_epoch_end(part->log, in->leader_epoch, part->leader_epoch, &out->leader_epoch,
+                         &out->end_offset);
     rn_fanout_reply(op);
 }
 

@@ -49,9 +49,7 @@ rn_err_t rn_log_open(rn_io_t *io, const char *dir, const rn_log_config_t *cfg, r
     rn_err_t err = rn_io_dir_create(io, dir);
     if (err == RN_OK) err = rn_log_recover(log);
     if (err != RN_OK) {
-        for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
-        free(log->segs);
-        free(log);
+        rn_log_free(log);
         return err;
     }
     RN_ASSERT(log->seg_count >= 1);
@@ -65,10 +63,21 @@ void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg) {
 }
 
 rn_err_t rn_log_write_checkpoint(rn_log_t *log, bool clean) {
-    rn_checkpoint_t cp = {log->start_offset, log->recovery_point, clean};
-    rn_err_t err = rn_checkpoint_write(log->io, log->dir, &cp);
+    rn_checkpoint_t cp = {log->start_offset, log->recovery_point, clean, true};
+    rn_err_t err = rn_checkpoint_write(log->io, log->dir, &cp, &log->epochs);
     if (err == RN_OK) log->checkpoint_dirty = false;
     return err;
+}
+
+void rn_log_start_moved(rn_log_t *log) {
+    rn_epoch_cache_truncate_start(&log->epochs, log->start_offset);
+}
+
+void rn_log_free(rn_log_t *log) {
+    for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
+    free(log->segs);
+    rn_epoch_cache_free(&log->epochs);
+    free(log);
 }
 
 rn_err_t rn_log_close(rn_log_t *log) {
@@ -78,17 +87,11 @@ rn_err_t rn_log_close(rn_log_t *log) {
         log->recovery_point = rn_log_active(log)->base_offset;
         err = rn_log_write_checkpoint(log, true);
     }
-    for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
-    free(log->segs);
-    free(log);
+    rn_log_free(log);
     return err;
 }
 
-void rn_log_close_unclean(rn_log_t *log) {
-    for (uint32_t i = 0; i < log->seg_count; i++) rn_segment_unref(log->segs[i]);
-    free(log->segs);
-    free(log);
-}
+void rn_log_close_unclean(rn_log_t *log) { rn_log_free(log); }
 
 rn_err_t rn_log_push_segment(rn_log_t *log, rn_segment_t *seg) {
     if (log->seg_count == log->seg_cap) {
@@ -188,6 +191,12 @@ rn_err_t rn_log_append_valid(rn_log_t *log, uint8_t *records, size_t len,
         err = rn_log_roll(log);
         if (err != RN_OK) return err;
     }
+    /* Before the write: a write that fails is rolled back, epochs too. A
+       new epoch needs no checkpoint of its own: what is past the recovery
+       point, recovery assigns again from the batches. */
+    bool new_epoch = false;
+    err = rn_epoch_cache_assign(&log->epochs, leader_epoch, rn_log_end_offset(log), &new_epoch);
+    if (err != RN_OK) return err;
     assign_offsets(log, records, len, leader_epoch, now_ms, info);
     rn_segment_t *seg = rn_log_active(log);
     bool first = rn_segment_empty(seg);
@@ -264,6 +273,12 @@ int64_t rn_log_end_offset(const rn_log_t *log) { return rn_log_active(log)->next
 uint32_t rn_log_segment_count(const rn_log_t *log) { return log->seg_count; }
 const rn_log_open_stats_t *rn_log_open_stats(const rn_log_t *log) { return &log->stats; }
 const char *rn_log_dir(const rn_log_t *log) { return log->dir; }
+
+void rn_log_epoch_end(const rn_log_t *log, int32_t requested, int32_t current, int32_t *epoch,
+                      int64_t *end_offset) {
+    rn_epoch_cache_end_offset(&log->epochs, requested, current, rn_log_end_offset(log), epoch,
+                              end_offset);
+}
 
 uint64_t rn_log_size_bytes(const rn_log_t *log) {
     uint64_t total = 0;
@@ -428,6 +443,8 @@ rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
     int64_t end = rn_log_end_offset(log);
     if (log->synced_offset > end) log->synced_offset = end;
     if (log->start_offset > end) log->start_offset = end;
+    rn_epoch_cache_truncate_end(&log->epochs, end);
+    rn_log_start_moved(log);
     log->recovery_point = rn_log_active(log)->base_offset;
     err = rn_io_dir_sync(log->io, log->dir);
     if (err == RN_OK) err = rn_log_write_checkpoint(log, false);
@@ -475,6 +492,7 @@ rn_err_t rn_log_rollback(rn_log_t *log, int64_t offset) {
     rn_err_t err = cut_segment(active, offset);
     if (err != RN_OK) return err;
     RN_ASSERT(rn_log_end_offset(log) == offset);
+    rn_epoch_cache_truncate_end(&log->epochs, offset);
     if (log->synced_offset > offset) log->synced_offset = offset;
     if (log->recovery_point > active->base_offset) {
         log->recovery_point = active->base_offset;

@@ -153,6 +153,10 @@ uint64_t rn_log_size_bytes(const rn_log_t *log);
 uint32_t rn_log_segment_count(const rn_log_t *log);
 const rn_log_open_stats_t *rn_log_open_stats(const rn_log_t *log);
 const char *rn_log_dir(const rn_log_t *log);
+/* Where leader epoch `requested` ended in this log, as OffsetForLeaderEpoch
+   answers (rn_epoch_cache_end_offset); current is the partition's epoch. */
+void rn_log_epoch_end(const rn_log_t *log, int32_t requested, int32_t current, int32_t *epoch,
+                      int64_t *end_offset);
 
 /*
  * ListOffsets by timestamp: the first offset whose timestamp >= ts_ms and

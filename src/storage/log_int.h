@@ -6,6 +6,7 @@
 #define RN_STORAGE_LOG_INT_H
 
 #include "base/limits.h"
+#include "storage/epoch_cache.h"
 #include "storage/log.h"
 #include "storage/segment.h"
 
@@ -22,6 +23,7 @@ struct rn_log {
     bool dir_sync_pending;  /* a rollback unlinked segments; the directory
                                sync that makes it durable has not succeeded */
     rn_log_open_stats_t stats;
+    rn_epoch_cache_t epochs; /* reaches the disk with the checkpoint */
     char dir[RN_STORAGE_PATH_BYTES_MAX];
 };
 
@@ -40,5 +42,9 @@ rn_err_t rn_log_delete_prefix(rn_log_t *log, uint32_t n);
 rn_err_t rn_log_push_segment(rn_log_t *log, rn_segment_t *seg);
 /* Writes the checkpoint with the current state and clean flag (log.c). */
 rn_err_t rn_log_write_checkpoint(rn_log_t *log, bool clean);
+/* The log start moved up to log->start_offset: the epochs follow (log.c). */
+void rn_log_start_moved(rn_log_t *log);
+/* Frees the log and what it owns, closing nothing more (log.c). */
+void rn_log_free(rn_log_t *log);
 
 #endif

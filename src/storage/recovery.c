@@ -186,8 +186,10 @@ static void reset_segment(rn_segment_t *seg) {
 }
 
 /* Scans the whole segment, rebuilding its indexes; cuts at the first bad
-   batch. *cut tells whether anything was dropped. */
-static rn_err_t recover_segment(rn_log_t *log, rn_segment_t *seg, bool *cut) {
+   batch. *cut tells whether anything was dropped. With epochs, the leader
+   epoch of each batch is assigned (a segment past the recovery point: the
+   checkpoint may not have seen them). */
+static rn_err_t recover_segment(rn_log_t *log, rn_segment_t *seg, bool epochs, bool *cut) {
     reset_segment(seg);
     scan_buf_t buf = {malloc(RN_RECOVERY_CHUNK_BYTES), RN_RECOVERY_CHUNK_BYTES, 0, 0};
     if (!buf.ptr) return RN_ERR_NO_MEMORY;
@@ -198,6 +200,11 @@ static rn_err_t recover_segment(rn_log_t *log, rn_segment_t *seg, bool *cut) {
         bool ok;
         err = check_batch_at(seg, &buf, pos, &hdr, &ok);
         if (err != RN_OK || !ok) break;
+        bool changed = false;
+        if (epochs)
+            err = rn_epoch_cache_assign(&log->epochs, hdr.partition_leader_epoch, hdr.base_offset,
+                                        &changed);
+        if (err != RN_OK) break;
         rn_segment_index_batch(seg, &hdr, pos, log->cfg.index_interval_bytes);
         pos += rn_batch_size(&hdr);
     }
@@ -323,7 +330,7 @@ static rn_err_t load_all(rn_log_t *log, const rn_checkpoint_t *cp) {
             if (!bad) continue;
             RN_WARN("storage", "%s: index files inconsistent; rebuilding", seg->path);
         }
-        err = recover_segment(log, seg, &cut);
+        err = recover_segment(log, seg, scan, &cut);
         if (err != RN_OK) return err;
         if (cut && scan && !last) {
             drop_from(log, i + 1); /* nothing after a torn batch can be trusted */
@@ -374,22 +381,48 @@ static rn_err_t finish_open(rn_log_t *log, const rn_checkpoint_t *cp) {
     if (err != RN_OK) return err;
     log->dir_sync_pending = false;
     log->synced_offset = end;
+    rn_epoch_cache_truncate_end(&log->epochs, end);
+    rn_log_start_moved(log);
     log->recovery_point = active->base_offset;
     /* Clears the clean marker before any append can happen. */
     return rn_log_write_checkpoint(log, false);
 }
 
+/* The epochs of a log whose checkpoint kept none (a release before the
+   epoch cache, or no checkpoint): from every batch header, once. */
+typedef struct epoch_walk {
+    rn_epoch_cache_t *epochs;
+    rn_err_t err;
+} epoch_walk_t;
+
+static int epoch_of_batch(void *ctx, const rn_batch_header_t *hdr) {
+    epoch_walk_t *walk = ctx;
+    bool changed = false;
+    walk->err = rn_epoch_cache_assign(walk->epochs, hdr->partition_leader_epoch, hdr->base_offset,
+                                      &changed);
+    return walk->err != RN_OK;
+}
+
+static rn_err_t rebuild_epochs(rn_log_t *log) {
+    log->epochs.n = 0;
+    epoch_walk_t walk = {&log->epochs, RN_OK};
+    rn_err_t err = rn_log_scan_headers(log, log->segs[0]->base_offset, epoch_of_batch, &walk);
+    return err != RN_OK ? err : walk.err;
+}
+
 rn_err_t rn_log_recover(rn_log_t *log) {
     RN_ASSERT(log->seg_count == 0);
-    rn_checkpoint_t cp = {0, 0, false};
-    rn_err_t err = rn_checkpoint_read(log->io, log->dir, &cp);
+    rn_checkpoint_t cp = {0, 0, false, false};
+    rn_err_t err = rn_checkpoint_read(log->io, log->dir, &cp, &log->epochs);
     if (err == RN_ERR_CORRUPT)
         RN_WARN("storage", "%s: checkpoint unreadable; recovering from the start", log->dir);
     if (err == RN_ERR_NOT_FOUND || err == RN_ERR_CORRUPT) {
-        cp = (rn_checkpoint_t){0, 0, false};
+        cp = (rn_checkpoint_t){0, 0, false, false};
         err = RN_OK;
     }
     if (err != RN_OK) return err;
+    /* What is past the recovery point the scan assigns again. */
+    if (!cp.clean_shutdown) rn_epoch_cache_truncate_end(&log->epochs, cp.recovery_point);
     log->stats.clean = cp.clean_shutdown;
     err = open_segments(log);
     if (err == RN_OK && log->seg_count == 0) {
@@ -399,6 +432,7 @@ rn_err_t rn_log_recover(rn_log_t *log) {
         if (err == RN_OK) err = rn_log_push_segment(log, seg);
     }
     if (err == RN_OK) err = load_all(log, &cp);
+    if (err == RN_OK && !cp.has_epochs) err = rebuild_epochs(log);
     if (err == RN_OK) err = finish_open(log, &cp);
     return err;
 }

@@ -31,6 +31,7 @@ rn_err_t rn_log_delete_prefix(rn_log_t *log, uint32_t n) {
     log->seg_count -= n;
     if (log->start_offset < log->segs[0]->base_offset) {
         log->start_offset = log->segs[0]->base_offset;
+        rn_log_start_moved(log);
         log->checkpoint_dirty = true;
     }
     if (log->recovery_point < log->segs[0]->base_offset)
@@ -92,6 +93,7 @@ rn_err_t rn_log_delete_records(rn_log_t *log, int64_t offset) {
     if (offset > end) return RN_ERR_OUT_OF_RANGE;
     if (offset <= log->start_offset) return RN_OK;
     log->start_offset = offset;
+    rn_log_start_moved(log);
     uint32_t n = 0;
     while (n < log->seg_count && log->segs[n]->next_offset <= offset &&
            !(n == log->seg_count - 1 && rn_segment_empty(log->segs[n])))

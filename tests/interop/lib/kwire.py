@@ -2,7 +2,7 @@
 
 Only what the raw-socket tests need: request headers v1/v2, ApiVersions,
 Metadata v1, Produce v3/v7 carrying a record batch v2 built here (with a
-CRC-32C of our own), ListOffsets v1, Fetch v4..v11, a connection that reads
+CRC-32C of our own), ListOffsets v1, Fetch v4..v11, OffsetForLeaderEpoch v3, a connection that reads
 whole frames with a deadline, and a log end offset asked on one. Every
 builder takes knobs to make the bytes lie (a wrong CRC, magic, length or
 count) because lying is what the tests are for.
@@ -19,6 +19,7 @@ API_FETCH = 1
 API_LIST_OFFSETS = 2
 API_METADATA = 3
 API_API_VERSIONS = 18
+API_OFFSET_FOR_LEADER_EPOCH = 23
 
 ERR_NONE = 0
 ERR_CORRUPT_MESSAGE = 2
@@ -250,6 +251,15 @@ def list_offsets_request(corr_id, topic, partition, timestamp):
     return frame(hdr + body)
 
 
+def offset_for_leader_epoch_request(corr_id, topics, replica_id=-1):
+    """OffsetForLeaderEpoch v3: topics is [(name, [(partition,
+    current_leader_epoch, leader_epoch)])]."""
+    body = i32(replica_id) + array([
+        string(name) + array([i32(p) + i32(cur) + i32(epoch) for p, cur, epoch in parts])
+        for name, parts in topics])
+    return frame(request_header(API_OFFSET_FOR_LEADER_EPOCH, 3, corr_id) + body)
+
+
 def record(value, key=None, offset_delta=0, ts_delta=0, headers=()):
     """One record v2 (length-prefixed)."""
     body = i8(0) + varint(ts_delta) + varint(offset_delta)
@@ -437,6 +447,19 @@ def parse_fetch(body, version):
                 r.i32()  # preferred_read_replica
             out.append((name, idx, err, hw, r.nbytes()))
     return top, out
+
+
+def parse_offset_for_leader_epoch_v3(body):
+    """Returns [(topic, partition, error_code, leader_epoch, end_offset)]."""
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+    out = []
+    for _ in range(r.i32()):
+        name = r.string()
+        for _ in range(r.i32()):
+            err, idx, epoch, end = r.i16(), r.i32(), r.i32(), r.i64()
+            out.append((name, idx, err, epoch, end))
+    return out
 
 
 def split_batches(records):
