@@ -52,6 +52,10 @@ SIM_SRCS := $(wildcard tests/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 SIMCTL_SRCS := $(wildcard tests/simctl/*.c)
 SIMCTL_OBJS := $(SIMCTL_SRCS:%.c=$(BUILD)/obj/%.o)
+# The seed runner both simulators share (tests/simlib/seed_runner.h).
+SIMLIB_SRCS := $(wildcard tests/simlib/*.c)
+SIMLIB_OBJS := $(SIMLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+$(SIM_OBJS) $(SIMCTL_OBJS) $(SIMLIB_OBJS): CFLAGS += -Itests
 
 .PHONY: all clean test unit gen gen-check fuzz format tools
 all: $(BUILD)/runnel
@@ -145,8 +149,8 @@ SIM_MUTANT_IDS := $(foreach m,$(SIM_MUTANTS),$(firstword $(subst :, ,$(m))))
 SIM_SELECTED := $(if $(MUTANT),$(BUILD)/mutant-$(MUTANT)/sim,$(BUILD)/sim)
 
 .PHONY: sim sim-soak sim-mutants
-$(BUILD)/sim: $(SIM_OBJS) $(BUILD)/librunnel.a
-	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(BUILD)/librunnel.a $(LIBS)
+$(BUILD)/sim: $(SIM_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a $(LIBS)
 
 # A mutant links its own Raft objects ahead of the library, so the library's
 # correct ones are never pulled in.
@@ -154,7 +158,8 @@ define SIM_MUTANT_RULES
 $(BUILD)/mutant-$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) -DRN_RAFT_MUTANT=$(1) -c $$< -o $$@
-$(BUILD)/mutant-$(1)/sim: $(SIM_RAFT_SRCS:%.c=$(BUILD)/mutant-$(1)/obj/%.o) $(SIM_OBJS) $(BUILD)/librunnel.a
+$(BUILD)/mutant-$(1)/sim: $(SIM_RAFT_SRCS:%.c=$(BUILD)/mutant-$(1)/obj/%.o) $(SIM_OBJS) $(SIMLIB_OBJS) \
+                          $(BUILD)/librunnel.a
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/librunnel.a $$(LIBS)
 endef
 $(foreach k,$(SIM_MUTANT_IDS),$(eval $(call SIM_MUTANT_RULES,$(k))))
@@ -199,15 +204,16 @@ SIMCTL_MUTANT_IDS := $(foreach m,$(SIMCTL_MUTANTS),$(firstword $(subst :, ,$(m))
 SIMCTL_SELECTED := $(if $(MUTANT),$(BUILD)/ctl-mutant-$(MUTANT)/simctl,$(BUILD)/simctl)
 
 .PHONY: simctl simctl-soak simctl-mutants simctl-found
-$(BUILD)/simctl: $(SIMCTL_OBJS) $(BUILD)/librunnel.a
-	$(CC) $(LDFLAGS) -o $@ $(SIMCTL_OBJS) $(BUILD)/librunnel.a $(LIBS)
+$(BUILD)/simctl: $(SIMCTL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(SIMCTL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a $(LIBS)
 
 # As for the Raft mutants: the planted controller objects go ahead of the library.
 define SIMCTL_MUTANT_RULES
 $(BUILD)/ctl-mutant-$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) -DRN_CTL_MUTANT=$(1) -c $$< -o $$@
-$(BUILD)/ctl-mutant-$(1)/simctl: $(SIMCTL_MUTANT_SRCS:%.c=$(BUILD)/ctl-mutant-$(1)/obj/%.o) $(SIMCTL_OBJS) $(BUILD)/librunnel.a
+$(BUILD)/ctl-mutant-$(1)/simctl: $(SIMCTL_MUTANT_SRCS:%.c=$(BUILD)/ctl-mutant-$(1)/obj/%.o) \
+                                 $(SIMCTL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/librunnel.a $$(LIBS)
 endef
 $(foreach k,$(SIMCTL_MUTANT_IDS),$(eval $(call SIMCTL_MUTANT_RULES,$(k))))
