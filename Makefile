@@ -13,6 +13,9 @@ MODE ?= release
 CC ?= cc
 BUILD := build/$(MODE)
 KAFKA_SCHEMAS ?= ../shared/kafka-protocol/messages
+# Schemas of a newer Kafka for the few APIs tools/codegen/codegen.py's
+# NEWER_APIS names (DescribeCluster v2).
+KAFKA_SCHEMAS_NEWER ?= ../shared/kafka-protocol/messages-4.3
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \
         -Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -83,14 +86,14 @@ test: tools
 	MODE=$(MODE) tests/run.sh
 
 gen:
-	python3 tools/codegen/codegen.py $(KAFKA_SCHEMAS) src/proto/gen
+	python3 tools/codegen/codegen.py $(KAFKA_SCHEMAS) src/proto/gen $(KAFKA_SCHEMAS_NEWER)
 
 gen-check:
-	@if [ ! -d "$(KAFKA_SCHEMAS)" ]; then \
-	  echo "gen-check: schema folder $(KAFKA_SCHEMAS) absent; skipped"; \
+	@if [ ! -d "$(KAFKA_SCHEMAS)" ] || [ ! -d "$(KAFKA_SCHEMAS_NEWER)" ]; then \
+	  echo "gen-check: schema folder $(KAFKA_SCHEMAS) or $(KAFKA_SCHEMAS_NEWER) absent; skipped"; \
 	else \
 	  rm -rf $(BUILD)/gen-check && mkdir -p $(BUILD)/gen-check && \
-	  python3 tools/codegen/codegen.py $(KAFKA_SCHEMAS) $(BUILD)/gen-check && \
+	  python3 tools/codegen/codegen.py $(KAFKA_SCHEMAS) $(BUILD)/gen-check $(KAFKA_SCHEMAS_NEWER) && \
 	  diff -r src/proto/gen $(BUILD)/gen-check >/dev/null && echo "gen-check: up to date" || \
 	  { echo "gen-check: src/proto/gen differs from the generator's output; run make gen"; exit 1; }; \
 	fi

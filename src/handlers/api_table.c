@@ -35,7 +35,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_DELETE_GROUPS, 0, 1, rn_handle_delete_groups},
     {RN_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, rn_handle_incremental_alter_configs},
     {RN_API_OFFSET_DELETE, 0, 0, rn_handle_offset_delete},
-    {RN_API_DESCRIBE_CLUSTER, 0, 1, rn_handle_describe_cluster},
+    {RN_API_DESCRIBE_CLUSTER, 0, 2, rn_handle_describe_cluster},
     {RN_API_DESCRIBE_QUORUM, 0, 2, rn_handle_describe_quorum},
     {RN_API_ADD_RAFT_VOTER, 0, 0, rn_handle_add_raft_voter},
     {RN_API_REMOVE_RAFT_VOTER, 0, 0, rn_handle_remove_raft_voter},

@@ -1,8 +1,11 @@
 /* describe_cluster.c: DescribeCluster (key 60): the registered, unfenced
    brokers of the metadata image with their advertised host, port and rack
-   (this node alone before any has registered). */
+   (this node alone before any has registered); from v2, fenced brokers too
+   when the request asks (IncludeFencedBrokers), each with IsFenced, as
+   Kafka 4.0 answers (KIP-1073). */
 #include "handlers/handler.h"
 #include "cluster/topics.h"
+#include "proto/gen/describe_cluster_request.h"
 #include "proto/gen/describe_cluster_response.h"
 
 static void describe_cluster_broker(rn_describe_cluster_response_describe_cluster_broker_t *out,
@@ -15,7 +18,9 @@ static void describe_cluster_broker(rn_describe_cluster_response_describe_cluste
 }
 
 void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body) {
-    (void)body;
+    const rn_describe_cluster_request_t *in = body;
+    /* A v2 field: false (its default) in older requests. */
+    bool with_fenced = in->include_fenced_brokers;
     rn_node_t *node = core->node;
     rn_describe_cluster_response_t *resp = rn_handler_response_new(req);
     rn_image_t *img = rn_topics_image(node);
@@ -30,11 +35,13 @@ void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body) {
     resp->brokers.count = 0;
     for (int32_t n = 0; resp->brokers.items && n < total; n++) {
         const rn_image_broker_t *broker = rn_image_broker_at(img, n);
-        if (broker->fenced || broker->endpoint_count == 0) continue;
-        describe_cluster_broker(&resp->brokers.items[resp->brokers.count++], broker->id,
-                                rn_str_from_cstr(broker->endpoints[0].host),
+        if ((broker->fenced && !with_fenced) || broker->endpoint_count == 0) continue;
+        rn_describe_cluster_response_describe_cluster_broker_t *out =
+            &resp->brokers.items[resp->brokers.count++];
+        describe_cluster_broker(out, broker->id, rn_str_from_cstr(broker->endpoints[0].host),
                                 broker->endpoints[0].port,
                                 broker->has_rack ? rn_str_from_cstr(broker->rack) : rn_str_null());
+        out->is_fenced = broker->fenced;
     }
     if (resp->brokers.items && resp->brokers.count == 0)
         describe_cluster_broker(&resp->brokers.items[resp->brokers.count++], node->settings.node_id,

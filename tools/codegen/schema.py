@@ -188,15 +188,20 @@ class Message:
         return self.order + [self.top]
 
 
-def load_dir(schema_dir):
+def load_file(path):
+    with open(path, encoding="utf-8") as fh:
+        return Message(path, json.loads(strip_comments(fh.read())))
+
+
+def load_dir(schema_dir, replace=None):
+    """Every schema of schema_dir; a file named in `replace` ({file name:
+    path}) is read from that path instead."""
     msgs = []
+    replace = replace or {}
     for fn in sorted(os.listdir(schema_dir)):
         if not fn.endswith(".json"):
             continue
-        path = os.path.join(schema_dir, fn)
-        with open(path, encoding="utf-8") as fh:
-            raw = json.loads(strip_comments(fh.read()))
-        msgs.append(Message(path, raw))
+        msgs.append(load_file(replace.get(fn, os.path.join(schema_dir, fn))))
     names = {}
     for m in msgs:
         for st in m.all_structs():

@@ -37,6 +37,7 @@ void rn_describe_cluster_request_init(rn_describe_cluster_request_t *v) {
     memset(v, 0, sizeof(*v));
     v->include_cluster_authorized_operations = false;
     v->endpoint_type = 1;
+    v->include_fenced_brokers = false;
 }
 
 static void rn_describe_cluster_request_read(rn_reader_t *r, rn_arena_t *arena, int16_t version, rn_describe_cluster_request_t *v) {
@@ -47,6 +48,9 @@ static void rn_describe_cluster_request_read(rn_reader_t *r, rn_arena_t *arena, 
     v->include_cluster_authorized_operations = rn_read_bool(r);
     if (version >= 1) {
         v->endpoint_type = rn_read_int8(r);
+    }
+    if (version >= 2) {
+        v->include_fenced_brokers = rn_read_bool(r);
     }
     rn_read_tagged_skip(r);
     rn_reader_leave(r);
@@ -59,6 +63,9 @@ static void rn_describe_cluster_request_write(rn_writer_t *w, int16_t version, c
     if (version >= 1) {
         rn_write_int8(w, v->endpoint_type);
     }
+    if (version >= 2) {
+        rn_write_bool(w, v->include_fenced_brokers);
+    }
     rn_write_uvarint(w, 0);
 }
 
@@ -70,6 +77,9 @@ static size_t rn_describe_cluster_request_measure(int16_t version, const rn_desc
     if (version >= 1) {
         n += 1;
     }
+    if (version >= 2) {
+        n += 1;
+    }
     n += 1;
     return n;
 }
@@ -78,7 +88,7 @@ rn_err_t rn_describe_cluster_request_decode(rn_reader_t *r, rn_arena_t *arena, i
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_describe_cluster_request_init(out);
-    if (version < 0 || version > 1) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 2) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_describe_cluster_request_read(r, arena, version, out);
     return r->err;
@@ -86,12 +96,12 @@ rn_err_t rn_describe_cluster_request_decode(rn_reader_t *r, rn_arena_t *arena, i
 
 void rn_describe_cluster_request_encode(rn_writer_t *w, int16_t version, const rn_describe_cluster_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 1);
+    RN_ASSERT(version <= 2);
     rn_describe_cluster_request_write(w, version, in);
 }
 
 size_t rn_describe_cluster_request_size(int16_t version, const rn_describe_cluster_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 1);
+    RN_ASSERT(version <= 2);
     return rn_describe_cluster_request_measure(version, in);
 }

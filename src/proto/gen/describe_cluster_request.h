@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_DESCRIBE_CLUSTER_REQUEST_VERSION_MIN 0
-#define RN_DESCRIBE_CLUSTER_REQUEST_VERSION_MAX 1
+#define RN_DESCRIBE_CLUSTER_REQUEST_VERSION_MAX 2
 /* First flexible version; -1 if none. */
 #define RN_DESCRIBE_CLUSTER_REQUEST_FLEXIBLE_MIN 0
 
@@ -42,6 +42,7 @@ typedef struct rn_describe_cluster_request rn_describe_cluster_request_t;
 struct rn_describe_cluster_request {
     bool include_cluster_authorized_operations; /* versions 0+; Whether to include cluster authorized operations. */
     int8_t endpoint_type; /* versions 1+; The endpoint type to describe. 1=brokers, 2=controllers. */
+    bool include_fenced_brokers; /* versions 2+; Whether to include fenced brokers when listing brokers. */
 };
 
 /* Sets every field of DescribeClusterRequest to its schema default. */

@@ -42,6 +42,7 @@ void rn_describe_cluster_response_describe_cluster_broker_init(rn_describe_clust
     v->host = (rn_str_t){"", 0};
     v->port = 0;
     v->rack = rn_str_null();
+    v->is_fenced = false;
 }
 
 void rn_describe_cluster_response_init(rn_describe_cluster_response_t *v) {
@@ -68,6 +69,9 @@ static void rn_describe_cluster_response_describe_cluster_broker_read(rn_reader_
     if (v->host.len < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
     v->port = rn_read_int32(r);
     v->rack = rn_read_string(r, true);
+    if (version >= 2) {
+        v->is_fenced = rn_read_bool(r);
+    }
     rn_read_tagged_skip(r);
     rn_reader_leave(r);
 }
@@ -80,6 +84,9 @@ static void rn_describe_cluster_response_describe_cluster_broker_write(rn_writer
     rn_write_string(w, v->host, true);
     rn_write_int32(w, v->port);
     rn_write_string(w, v->rack, true);
+    if (version >= 2) {
+        rn_write_bool(w, v->is_fenced);
+    }
     rn_write_uvarint(w, 0);
 }
 
@@ -91,6 +98,9 @@ static size_t rn_describe_cluster_response_describe_cluster_broker_measure(int16
     n += rn_string_size(v->host, true);
     n += 4;
     n += rn_string_size(v->rack, true);
+    if (version >= 2) {
+        n += 1;
+    }
     n += 1;
     return n;
 }
@@ -176,7 +186,7 @@ rn_err_t rn_describe_cluster_response_decode(rn_reader_t *r, rn_arena_t *arena, 
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_describe_cluster_response_init(out);
-    if (version < 0 || version > 1) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 2) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_describe_cluster_response_read(r, arena, version, out);
     return r->err;
@@ -184,12 +194,12 @@ rn_err_t rn_describe_cluster_response_decode(rn_reader_t *r, rn_arena_t *arena, 
 
 void rn_describe_cluster_response_encode(rn_writer_t *w, int16_t version, const rn_describe_cluster_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 1);
+    RN_ASSERT(version <= 2);
     rn_describe_cluster_response_write(w, version, in);
 }
 
 size_t rn_describe_cluster_response_size(int16_t version, const rn_describe_cluster_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 1);
+    RN_ASSERT(version <= 2);
     return rn_describe_cluster_response_measure(version, in);
 }

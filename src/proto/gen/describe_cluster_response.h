@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_DESCRIBE_CLUSTER_RESPONSE_VERSION_MIN 0
-#define RN_DESCRIBE_CLUSTER_RESPONSE_VERSION_MAX 1
+#define RN_DESCRIBE_CLUSTER_RESPONSE_VERSION_MAX 2
 /* First flexible version; -1 if none. */
 #define RN_DESCRIBE_CLUSTER_RESPONSE_FLEXIBLE_MIN 0
 
@@ -50,15 +50,16 @@ struct rn_describe_cluster_response_describe_cluster_broker {
     rn_str_t host; /* versions 0+; The broker hostname. */
     int32_t port; /* versions 0+; The broker port. */
     rn_str_t rack; /* versions 0+, nullable 0+; The rack of the broker, or null if it has not been assigned to a rack. */
+    bool is_fenced; /* versions 2+; Whether the broker is fenced */
 };
 
 struct rn_describe_cluster_response {
     int32_t throttle_time_ms; /* versions 0+; The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
-    int16_t error_code; /* versions 0+; The top-level error code, or 0 if there was no error */
+    int16_t error_code; /* versions 0+; The top-level error code, or 0 if there was no error. */
     rn_str_t error_message; /* versions 0+, nullable 0+; The top-level error message, or null if there was no error. */
     int8_t endpoint_type; /* versions 1+; The endpoint type that was described. 1=brokers, 2=controllers. */
     rn_str_t cluster_id; /* versions 0+; The cluster ID that responding broker belongs to. */
-    int32_t controller_id; /* versions 0+; The ID of the controller broker. */
+    int32_t controller_id; /* versions 0+; The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. */
     rn_describe_cluster_response_describe_cluster_broker_array_t brokers; /* versions 0+; Each broker in the response. */
     int32_t cluster_authorized_operations; /* versions 0+; 32-bit bitfield to represent authorized operations for this cluster. */
 };
