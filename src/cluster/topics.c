@@ -8,6 +8,7 @@
 #include "cluster/topics.h"
 #include "base/assert.h"
 #include "cluster/purge.h"
+#include "cluster/topics_forward.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -304,11 +305,17 @@ void rn_topics_close_all(rn_node_t *node) {
 
 void rn_topics_submit(rn_node_t *node, rn_admin_op_t *op) { rn_md_rt_submit(node->md_rt, op); }
 
+/* A node that does not lead forwards the creation to the active
+   controller (topics_forward.c), as a broker forwards a client's. */
 void rn_topics_create(rn_node_t *node, const rn_ctl_new_topic_t *topics, int32_t count,
                       rn_ctl_topic_result_t *results) {
     rn_admin_op_t op = {
         .kind = RN_ADMIN_CREATE_TOPICS, .items = topics, .count = count, .results = results};
+    rn_buf_t raw;
+    rn_topics_forward_prepare(&op, topics, count, &raw);
     rn_md_rt_run(node->md_rt, &op);
+    rn_topics_forward_results(&op, topics, count, results);
+    rn_buf_free(&raw);
 }
 
 /* A creation nobody waits for: the op and its copy of the name live on the
@@ -317,12 +324,15 @@ typedef struct topics_auto {
     rn_admin_op_t op;
     rn_ctl_new_topic_t topic;
     rn_ctl_topic_result_t result;
+    rn_buf_t raw; /* the CreateTopics to forward when this node does not lead */
     rn_node_t *node;
     char name[RN_TOPIC_NAME_BYTES_MAX + 1];
 } topics_auto_t;
 
 static void topics_auto_done(rn_admin_op_t *op) {
     topics_auto_t *ac = (topics_auto_t *)op;
+    rn_topics_forward_results(op, &ac->topic, 1, &ac->result);
+    rn_buf_free(&ac->raw);
     int16_t kerr = ac->result.result.error_code;
     if (kerr != RN_KERR_NONE && kerr != RN_KERR_TOPIC_ALREADY_EXISTS)
         RN_WARN("topics", "auto-creating %s: %s (%s)", ac->name, rn_kerr_name(kerr),
@@ -352,6 +362,7 @@ int16_t rn_topics_auto_create(rn_node_t *node, rn_str_t name) {
                              .count = 1,
                              .results = &ac->result,
                              .done = topics_auto_done};
+    rn_topics_forward_prepare(&ac->op, &ac->topic, 1, &ac->raw);
     rn_md_rt_submit(node->md_rt, &ac->op);
     return RN_KERR_NONE;
 }
