@@ -14,13 +14,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import broker as broker_lib  # noqa: E402
-import tap  # noqa: E402
-from broker import target  # noqa: E402
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, run_scenarios  # noqa: E402
+from cluster_checks import settle  # noqa: E402
 
 CLI_TIMEOUT_S = 60
 SETTLE_S = 30.0
@@ -37,25 +35,12 @@ def quorum_json(bootstrap):
     return json.loads(out)["quorum"] if rc == 0 else None
 
 
-def wait_for(fn, timeout=SETTLE_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            v = fn()
-            if v:
-                return v
-        except (ValueError, KeyError, TypeError):
-            pass
-        time.sleep(0.3)
-    return None
-
-
 def settled(bootstrap):
     """The quorum once it has a leader and three voters."""
     def ask():
         q = quorum_json(bootstrap)
         return q if q and q["leader"] >= 0 and len(q["voters"]) == 3 else None
-    return wait_for(ask)
+    return settle(ask, "a leader and three voters", SETTLE_S)
 
 
 def check_describe(t, c):
@@ -140,12 +125,8 @@ def scenario(t):
 
 
 def main():
-    t = tap.Tap()
-    if target() != "runnel":
-        t.skip("a Runnel cluster", "the cluster harness starts Runnel nodes only")
-    else:
-        t.run(scenario)
-    t.done()
+    run_scenarios("a Runnel cluster", scenario,
+                  reason="the cluster harness starts Runnel nodes only")
 
 
 if __name__ == "__main__":

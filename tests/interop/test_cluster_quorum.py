@@ -16,12 +16,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-import tap  # noqa: E402
-from broker import Broker, BrokerError, free_port, target  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from broker import Broker, BrokerError, free_port  # noqa: E402
+from cluster import run_scenarios  # noqa: E402
+from cluster_checks import create_topic, one_leader, settle, topics_on  # noqa: E402
 
 NODES = 3
-SETTLE_S = 20.0
 
 
 def cluster():
@@ -49,65 +48,9 @@ def start_all(nodes):
         b._wait_ready(60)
 
 
-def admin(b):
-    return AdminClient({"bootstrap.servers": b.bootstrap, "socket.timeout.ms": 5000})
-
-
-def topics_on(b):
-    client = admin(b)
-    md = client.list_topics(timeout=5)
-    return {t for t in md.topics if not t.startswith("__")}
-
-
-def create(b, name, partitions=3):
-    client = admin(b)  # kept: a destroyed client fails its futures
-    futures = client.create_topics([NewTopic(name, partitions, 1)], request_timeout=15)
-    try:
-        futures[name].result(20)
-        return None
-    except Exception as e:  # KafkaException carrying the Kafka error
-        return e.args[0].name() if e.args and hasattr(e.args[0], "name") else str(e)
-
-
-def wait_for(t, what, fn, timeout=SETTLE_S):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # a node still starting
-            last = e
-        time.sleep(0.2)
-    t.diag(f"{what}: gave up, last {last!r}")
-    return None
-
-
-def everyone_sees(t, nodes, names):
-    def check():
-        return all(names <= topics_on(b) for b in nodes)
-    return wait_for(t, f"topics {sorted(names)} on every node", check)
-
-
-def leader_seen(b):
-    """The active controller this node's log named last, or None."""
-    seen = None
-    with open(b.log_path, errors="replace") as f:
-        f.seek(b._log_mark)
-        for line in f:
-            m = re.search(r"active controller: node (\d+)|no active controller", line)
-            if m:
-                seen = int(m.group(1)) if m.group(1) else None
-    return seen
-
-
-def active_controller(t, nodes, other_than=None):
-    def ask():
-        ids = {leader_seen(b) for b in nodes}
-        one = ids.pop() if len(ids) == 1 else None
-        return one if one not in (None, other_than) else None
-    return wait_for(t, "one active controller named by every node", ask)
+def everyone_sees(nodes, names):
+    return settle(lambda: all(names <= topics_on(b) for b in nodes),
+                  f"topics {sorted(names)} on every node")
 
 
 def meta_cluster_id(b):
@@ -191,53 +134,51 @@ def garbage_raft_message(t, node):
 def scenario(t):
     nodes = waiting_node_survives(t)
     garbage_raft_message(t, nodes[0])
-    one_id = wait_for(t, "one cluster id", lambda: len({meta_cluster_id(b) for b in nodes}) == 1)
+    one_id = settle(lambda: len({meta_cluster_id(b) for b in nodes}) == 1, "one cluster id")
     t.ok(one_id, "every node's meta.properties names the one cluster id the quorum chose: "
          f"{sorted({meta_cluster_id(b) for b in nodes})}")
     foreign_folder_refused(t, nodes)
 
-    leader = active_controller(t, nodes)
+    leader = one_leader(nodes)
     t.ok(leader in (1, 2, 3), f"every node names the same active controller ({leader})")
     follower = next(b for i, b in enumerate(nodes) if i + 1 != leader)
-    err = create(follower, "made-on-follower")
+    err = create_topic(follower, "made-on-follower", 3)
     t.ok(err is None, f"CreateTopics through a node that does not lead ({follower.name}) "
          f"succeeds ({err})")
-    t.ok(everyone_sees(t, nodes, {"made-on-follower"}), "the topic shows on every node")
-    t.ok(create(nodes[leader - 1], "made-on-follower") == "TOPIC_ALREADY_EXISTS",
+    t.ok(everyone_sees(nodes, {"made-on-follower"}), "the topic shows on every node")
+    t.ok(create_topic(nodes[leader - 1], "made-on-follower", 3) == "TOPIC_ALREADY_EXISTS",
            "creating it again through the leader: TOPIC_ALREADY_EXISTS")
 
     old = nodes[leader - 1]
     old.kill()
     rest = [b for b in nodes if b is not old]
-    new_leader = active_controller(t, rest, other_than=leader)
+    new_leader = one_leader(rest, other_than=leader)
     t.ok(new_leader not in (None, leader), f"after SIGKILL of node {leader} a new controller "
            f"({new_leader}) is elected")
-    t.ok(create(rest[0], "after-failover") is None and everyone_sees(t, rest, {"after-failover"}),
-           "a topic created after the failover shows on the survivors")
+    t.ok(create_topic(rest[0], "after-failover", 3) is None and
+         everyone_sees(rest, {"after-failover"}),
+         "a topic created after the failover shows on the survivors")
     old.start(wait=False)
     old._wait_ready(60)
-    t.ok(everyone_sees(t, [old], {"made-on-follower", "after-failover"}),
+    t.ok(everyone_sees([old], {"made-on-follower", "after-failover"}),
            "the killed node catches up when it comes back")
 
     for b in nodes:
         b.kill()
     start_all(nodes)
-    t.ok(active_controller(t, nodes) is not None, "after a whole-cluster SIGKILL a controller is elected")
-    t.ok(everyone_sees(t, nodes, {"made-on-follower", "after-failover"}),
+    t.ok(one_leader(nodes) is not None, "after a whole-cluster SIGKILL a controller is elected")
+    t.ok(everyone_sees(nodes, {"made-on-follower", "after-failover"}),
            "and every node still has every topic")
-    t.ok(create(nodes[0], "after-restart") is None and everyone_sees(t, nodes, {"after-restart"}),
-           "and takes new topics")
+    t.ok(create_topic(nodes[0], "after-restart", 3) is None and
+         everyone_sees(nodes, {"after-restart"}),
+         "and takes new topics")
     for b in nodes:
         b.stop()
 
 
 def main():
-    t = tap.Tap()
-    if target() != "runnel":
-        t.skip("a three-node Runnel cluster", "Kafka's combined nodes need a format step")
-    else:
-        t.run(scenario)
-    t.done()
+    run_scenarios("a three-node Runnel cluster", scenario,
+                  reason="Kafka's combined nodes need a format step")
 
 
 if __name__ == "__main__":

@@ -15,21 +15,16 @@ DescribeQuorum answers kafka-metadata-quorum.sh describe --status and
 Runnel only. Bounded: about 40 s."""
 
 import os
-import re
 import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import kwire  # noqa: E402
-import tap  # noqa: E402
-from broker import ensure_kafka_jars, target  # noqa: E402
-from cluster import Cluster  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
-
-SETTLE_S = 20.0
-LOG4J = os.path.join(os.path.dirname(__file__), "lib", "tools-log4j.properties")
+from broker import recv_exact  # noqa: E402
+from cluster import Cluster, run_scenarios  # noqa: E402
+from cluster_checks import (create_topic, leader_seen, one_leader, quorum_tool,  # noqa: E402
+                            settle, topics_on)
 
 
 # ---- AddRaftVoter / RemoveRaftVoter v0 (flexible) by hand ----
@@ -59,8 +54,8 @@ def voter_call(addr, api_key, body, timeout=40.0):
     host, port = addr.split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as s:
         s.sendall(_voter_request(api_key, 9, body))
-        size = int.from_bytes(kwire_recv(s, 4), "big")
-        resp = kwire_recv(s, size)
+        size = int.from_bytes(recv_exact(s, 4), "big")
+        resp = recv_exact(s, size)
     pos = 4 + 1  # correlation id, empty tagged fields
     pos += 4  # throttle
     code = int.from_bytes(resp[pos:pos + 2], "big", signed=True)
@@ -70,79 +65,12 @@ def voter_call(addr, api_key, body, timeout=40.0):
     return code, msg
 
 
-def kwire_recv(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return buf
-
-
-# ---- observations ----
-
-def leader_seen(node):
-    seen = None
-    with open(node.log_path, errors="replace") as f:
-        f.seek(node._log_mark)
-        for line in f:
-            m = re.search(r"active controller: node (\d+)|no active controller", line)
-            if m:
-                seen = int(m.group(1)) if m.group(1) else None
-    return seen
-
-
-def wait_for(fn, timeout=SETTLE_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            v = fn()
-            if v:
-                return v
-        except Exception:
-            pass
-        time.sleep(0.2)
-    return None
-
-
-def one_leader(nodes, other_than=None):
-    def ask():
-        ids = {leader_seen(n) for n in nodes}
-        one = ids.pop() if len(ids) == 1 else None
-        return one if one not in (None, other_than) else None
-    return wait_for(ask)
-
-
-def topics_on(node):
-    client = AdminClient({"bootstrap.servers": node.bootstrap})
-    return set(client.list_topics(timeout=5).topics)
-
-
-def create(node, name):
-    client = AdminClient({"bootstrap.servers": node.bootstrap})
-    try:
-        client.create_topics([NewTopic(name, 1, 1)], request_timeout=15)[name].result(20)
-        return True
-    except Exception:
-        return False
-
-
-def quorum_tool(node, what):
-    jars = ensure_kafka_jars()
-    cmd = ["java", f"-Dlog4j.configuration=file:{LOG4J}", "-cp", os.path.join(jars, "*"),
-           "org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server", node.bootstrap,
-           "describe", what]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    return res.returncode, res.stdout + res.stderr
-
-
 def scenario(t):
     with Cluster(3) as c:
         nodes = [c.node(i) for i in (1, 2, 3)]
         leader = one_leader(nodes)
         t.ok(leader is not None, f"a controller is elected ({leader})")
-        t.ok(create(nodes[0], "before-wipe"), "a topic is created")
+        t.ok(create_topic(nodes[0], "before-wipe") is None, "a topic is created")
 
         rc, out = quorum_tool(nodes[0], "--status")
         t.ok(rc == 0 and f"LeaderId:               {leader}" in out and "CurrentVoters" in out,
@@ -158,7 +86,7 @@ def scenario(t):
         wiped.term()
         wiped.wipe()
         wiped.start()
-        t.ok(wait_for(lambda: "before-wipe" in topics_on(wiped)),
+        t.ok(settle(lambda: "before-wipe" in topics_on(wiped), "the wiped node's topics"),
              f"the wiped node {wiped.node_id} catches up from the leader and serves")
 
         old_leader.kill()
@@ -190,18 +118,14 @@ def scenario(t):
         rest = [n for n in nodes if n.node_id != now_leader]
         t.ok(one_leader(rest, other_than=now_leader) is not None,
              "with the leader killed, the healthy node and the re-added one elect a leader")
-        t.ok(create(rest[0], "after-readd") and
-             wait_for(lambda: all("after-readd" in topics_on(n) for n in rest)),
+        t.ok(create_topic(rest[0], "after-readd") is None and
+             settle(lambda: all("after-readd" in topics_on(n) for n in rest), "after-readd"),
              "and the new leader takes a topic")
 
 
 def main():
-    t = tap.Tap()
-    if target() != "runnel":
-        t.skip("a Runnel quorum", "Kafka's static quorum has no such protection")
-    else:
-        t.run(scenario)
-    t.done()
+    run_scenarios("a Runnel quorum", scenario,
+                  reason="Kafka's static quorum has no such protection")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The Java client (kafka-clients 3.9, idempotent by default) against a live broker.
 
-tests/interop/java/JavaClientCheck.java (compiled here with javac into
+tests/interop/java/JavaClientCheck.java (compiled by lib/java_client.py into
 build/interop-java/, recompiled only when a source changed) creates one topic
 per codec with the Admin client, produces RECORDS records with keys (some
 null), values (some null, all byte values), headers (repeated keys, null
@@ -15,20 +15,15 @@ RECORDS=N overrides the records per codec; CODECS=a,b the codec list.
 """
 
 import ctypes
-import glob
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import ROOT, Broker, ensure_kafka_jars  # noqa: E402
+from broker import Broker  # noqa: E402
+from java_client import compile_java, run_java  # noqa: E402
 from tap import Tap  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-JAVA_SRC = os.path.join(HERE, "java")
-CLASSES = os.path.join(ROOT, "build", "interop-java")
-LOG4J = os.path.join(HERE, "lib", "tools-log4j.properties")
 RECORDS = int(os.environ.get("RECORDS", "5000"))
 CODECS = os.environ.get("CODECS", "none,gzip,snappy,lz4,zstd").split(",")
 PARTITIONS = 3
@@ -49,32 +44,9 @@ def record_data(i):
     return key, value, headers, BASE_TIMESTAMP_MS + 3 * i
 
 
-def compile_java():
-    """javac the sources into build/interop-java unless the classes are current."""
-    jars = ensure_kafka_jars()
-    sources = sorted(glob.glob(os.path.join(JAVA_SRC, "*.java")))
-    stamp = os.path.join(CLASSES, ".stamp")
-    newest = max(os.path.getmtime(s) for s in sources)
-    if os.path.exists(stamp) and os.path.getmtime(stamp) >= newest:
-        return None
-    os.makedirs(CLASSES, exist_ok=True)
-    res = subprocess.run(["javac", "-d", CLASSES, "-cp", os.path.join(jars, "*"), *sources],
-                         capture_output=True, text=True, timeout=300)
-    if res.returncode != 0:
-        return res.stdout + res.stderr
-    with open(stamp, "w") as f:
-        f.write("compiled\n")
-    return None
-
-
-def run_java(bootstrap):
-    jars = ensure_kafka_jars()
-    cmd = ["java", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-           f"-Dlog4j.configuration=file:{LOG4J}",
-           "-cp", CLASSES + os.pathsep + os.path.join(jars, "*"),
-           "JavaClientCheck", bootstrap, PREFIX, str(PARTITIONS), str(RECORDS), ",".join(CODECS)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)
+def run_check(bootstrap):
+    return run_java("JavaClientCheck", bootstrap, PREFIX, str(PARTITIONS), str(RECORDS),
+                    ",".join(CODECS))
 
 
 def headers_of(msg):
@@ -140,7 +112,7 @@ def main():
     if not t.ok(err is None, "JavaClientCheck compiles", err):
         t.done()
     with Broker({"num.partitions": 1}) as b:
-        res = run_java(b.bootstrap)
+        res = run_check(b.bootstrap)
         lines = [ln for ln in res.stdout.splitlines() if ln.startswith(("PASS ", "FAIL "))]
         if res.returncode not in (0, 1) or len(lines) != len(CODECS):
             t.ok(False, "JavaClientCheck ran to the end",

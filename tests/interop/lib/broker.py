@@ -101,7 +101,7 @@ def _preexec(rlimits):
 
 # -- minimal Kafka wire requests for readiness checks ---------------------
 
-def _recv_exact(sock, n):
+def recv_exact(sock, n):
     buf = b""
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
@@ -121,10 +121,10 @@ def kafka_request(addr, api_key, api_version, body=b"", timeout=5.0, corr=7):
     with socket.create_connection((host, int(port)), timeout=timeout) as s:
         s.settimeout(timeout)
         s.sendall(struct.pack(">i", len(frame)) + frame)
-        size = struct.unpack(">i", _recv_exact(s, 4))[0]
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
         if size < 4 or size > 64 << 20:
             raise ConnectionError(f"bad response size {size}")
-        resp = _recv_exact(s, size)
+        resp = recv_exact(s, size)
     got = struct.unpack(">i", resp[:4])[0]
     if got != corr:
         raise ConnectionError(f"correlation id {got}, expected {corr}")

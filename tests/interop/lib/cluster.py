@@ -20,11 +20,15 @@ and a log (node.log_path). By default every node is combined
 Settings, lowest precedence first: the cluster's own (ports, ids, voters,
 listeners), `settings` shared by every node, `node_settings[id]` for one node
 (e.g. {4: {"process.roles": "broker"}} with voters=[1, 2, 3]: node 4 is
-broker-only).
+broker-only; {1: {"process.roles": "controller"}}: node 1 is controller-only,
+it has no broker listener and node.bootstrap is None).
 
 A node is ready when its admin port answers /health/live and its broker port
-accepts a connection (no Kafka request is sent); a node opens its broker port
-once it has caught up with the metadata quorum, so nodes wait for each other:
+answers a Metadata request (a starting broker accepts connections but closes
+them unanswered until it is registered, unfenced and has its internal
+topics), or, for a controller-only node, which serves no broker port, when
+its controller listener answers an ApiVersions request; a broker serves once
+it has caught up with the metadata quorum, so nodes wait for each other:
 start() starts every process before waiting for any, and waits for all at
 once, so a node that exits is reported while the others still wait for it. Every wait is
 bounded. When a test point fails, the tail of every node's log that has run is
@@ -43,7 +47,7 @@ import urllib.request
 
 import broker as broker_lib
 import tap
-from broker import Broker, BrokerError
+from broker import Broker, BrokerError, api_versions_ok, metadata_broker_count, target
 
 NODES_MAX = 9  # voters of one quorum (RN_RAFT_NODES_MAX)
 READY_POLL_S = 0.1
@@ -104,14 +108,41 @@ class ClusterNode(Broker):
         }
         for extra in (shared, own):
             base.update({str(k): str(v) for k, v in (extra or {}).items()})
-        if base["process.roles"].strip() == "broker":
+        self.roles = {x.strip() for x in base["process.roles"].split(",")}
+        if "controller" not in self.roles:
             # a broker-only node has no controller listener of its own
             base["listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
+        if "broker" not in self.roles:
+            # a controller-only node serves its controller listener only
+            base["listeners"] = f"CONTROLLER://127.0.0.1:{self.controller_port}"
+            for key in ("advertised.listeners", "inter.broker.listener.name"):
+                base.pop(key, None)
+            self.bootstrap = None
         self.settings = base
+
+    @property
+    def controller_addr(self):
+        return f"127.0.0.1:{self.controller_port}"
+
+    def is_broker(self):
+        return "broker" in self.roles
 
     # -- readiness --------------------------------------------------------------
     def ready(self):
-        return health_live(self.admin_port) and port_accepts(self.port)
+        if not health_live(self.admin_port):
+            return False
+        try:
+            if self.is_broker():
+                return metadata_broker_count(self.bootstrap, timeout=2.0) > 0
+            return api_versions_ok(self.controller_addr, timeout=2.0)
+        except OSError:
+            return False
+
+    def _ready_what(self):
+        """What ready() waits for, for a message."""
+        return (f"/health/live on {self.admin_port}, " +
+                (f"Metadata on broker port {self.port}" if self.is_broker()
+                 else f"ApiVersions on controller port {self.controller_port}"))
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -124,8 +155,8 @@ class ClusterNode(Broker):
                 return
             time.sleep(READY_POLL_S)
         self.kill()
-        raise BrokerError(f"{self.name} not ready within {timeout:.0f}s (/health/live on "
-                          f"{self.admin_port}, broker port {self.port})\n{self.log_tail()}")
+        raise BrokerError(f"{self.name} not ready within {timeout:.0f}s ({self._ready_what()})"
+                          f"\n{self.log_tail()}")
 
     # -- lifecycle ----------------------------------------------------------------
     def term(self, timeout=broker_lib.STOP_TIMEOUT_S):
@@ -205,7 +236,11 @@ class Cluster:
     @property
     def bootstrap(self):
         """The broker listeners, comma separated, as clients take them."""
-        return ",".join(x.bootstrap for x in self.nodes)
+        return ",".join(x.bootstrap for x in self.brokers())
+
+    def brokers(self):
+        """The nodes that serve a broker listener (not controller-only)."""
+        return [x for x in self.nodes if x.is_broker()]
 
     def running(self):
         return [x for x in self.nodes if x.running()]
@@ -242,8 +277,7 @@ class Cluster:
                     waiting.remove(node)
             if waiting and time.monotonic() > deadline:
                 node = waiting[0]
-                raise BrokerError(f"{node.name} not ready in time (/health/live on "
-                                  f"{node.admin_port}, broker port {node.port})\n"
+                raise BrokerError(f"{node.name} not ready in time ({node._ready_what()})\n"
                                   f"{node.log_tail()}")
             time.sleep(READY_POLL_S)
 
@@ -259,3 +293,15 @@ class Cluster:
         """SIGKILL every node, as a power cut."""
         for node in self.nodes:
             node.kill()
+
+
+def run_scenarios(what, *scenarios, reason="the cluster harness runs Runnel only"):
+    """A cluster test's main: each scenario (fn(t)) as TAP against Runnel;
+    for another RUNNEL_TEST_TARGET one skipped point, `what` for `reason`."""
+    t = tap.Tap()
+    if target() != "runnel":
+        t.skip(what, reason)
+    else:
+        for scenario in scenarios:
+            t.run(scenario)
+    t.done()
