@@ -2,8 +2,9 @@
 """Three runnel nodes register their brokers with the active controller and
 clients see the whole cluster: every node's Metadata lists the three brokers;
 topics with 6 partitions and replication factor 3, created through any node
-(confluent-kafka's AdminClient and `runnel topic create`), show replicas on
-the three brokers and leaders spread over them, from every node; a node
+(confluent-kafka's AdminClient, `runnel topic create`, Kafka's
+kafka-topics.sh and the Java Admin client), show replicas on the three
+brokers and leaders spread over them, from every node; a node
 answers ListOffsets for a partition it does not lead with
 NOT_LEADER_OR_FOLLOWER; producing and consuming through confluent-kafka
 follows the leaders; a broker stopped (SIGSTOP) past broker.session.timeout.ms
@@ -16,19 +17,17 @@ that broker's own (here empty) log. Runnel only (the cluster harness runs
 Runnel). Bounded: every wait has a deadline; about 30 s in all."""
 
 import os
-import re
 import signal
 import struct
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-import tap  # noqa: E402
-from broker import kafka_request, runnel_bin, target  # noqa: E402
-from cluster import Cluster  # noqa: E402
+from broker import kafka_request  # noqa: E402
+from cluster import Cluster, run_scenarios  # noqa: E402
+from cluster_checks import (brokers_on, check_brokers_listed, create_with,  # noqa: E402
+                            leader_seen, metadata, placement, settle)
 from confluent_kafka import Consumer, Producer  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from kwire import Reader  # noqa: E402
 
 NODES = 3
@@ -36,46 +35,6 @@ SESSION_MS = 3000
 SETTINGS = {"broker.session.timeout.ms": str(SESSION_MS), "broker.heartbeat.interval.ms": "500"}
 SETTLE_S = 20.0
 NOT_LEADER_OR_FOLLOWER = 6
-
-
-def wait_for(t, what, fn, timeout=SETTLE_S):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # a node still starting or stopped
-            last = e
-        time.sleep(0.2)
-    t.diag(f"{what}: gave up, last {last!r}")
-    return None
-
-
-def metadata(node, topics=None):
-    """Metadata v1 from one node: ({broker id: (host, port)},
-    {topic: [(partition, error, leader, replicas, isr)]})."""
-    body = struct.pack(">i", -1) if topics is None else (
-        struct.pack(">i", len(topics)) +
-        b"".join(struct.pack(">h", len(x)) + x.encode() for x in topics))
-    r = Reader(kafka_request(node.bootstrap, 3, 1, body))
-    brokers = r.array(lambda rr: (rr.i32(), rr.string(), rr.i32(), rr.string())) or []
-    r.i32()  # controller id
-
-    def part(rr):
-        err, idx, leader = rr.i16(), rr.i32(), rr.i32()
-        return idx, err, leader, rr.array(Reader.i32) or [], rr.array(Reader.i32) or []
-
-    def topic(rr):
-        err, name, _internal = rr.i16(), rr.string(), rr.i8()
-        return name, sorted(rr.array(part) or [])
-
-    return ({b[0]: (b[1], b[2]) for b in brokers}, dict(r.array(topic) or []))
-
-
-def brokers_on(node):
-    return set(metadata(node, [])[0])
 
 
 def list_offsets_error(node, topic, partition):
@@ -91,33 +50,14 @@ def list_offsets_error(node, topic, partition):
     return r.i16()
 
 
-def active_controller(node):
-    """The active controller this node's log named last, or None."""
-    seen = None
-    with open(node.log_path, errors="replace") as f:
-        for line in f:
-            m = re.search(r"active controller: node (\d+)", line)
-            if m:
-                seen = int(m.group(1))
-    return seen
-
-
-def placed_on_all(t, c, name):
+def placed_on_all(c, name):
     """From every node: 6 partitions, replicas and ISR on brokers 1-3,
     leaders spread two per broker."""
     def check():
-        views = [metadata(n, [name])[1].get(name) for n in c.nodes]
-        if any(not v or len(v) != 6 for v in views):
-            return None
-        for v in views:
-            for _idx, err, leader, replicas, isr in v:
-                if err or sorted(replicas) != [1, 2, 3] or sorted(isr) != [1, 2, 3]:
-                    return None
-                if leader not in replicas:
-                    return None
-        leaders = sorted(p[2] for p in views[0])
+        view = placement(c.nodes, name, 6, 3, {1, 2, 3})
+        leaders = sorted(p[2] for p in view or [])
         return leaders if leaders == [1, 1, 2, 2, 3, 3] else None
-    return wait_for(t, f"{name} placed on every broker", check)
+    return settle(check, f"{name} placed on every broker")
 
 
 def produce_consume(t, c, name, count=60):
@@ -149,24 +89,18 @@ def produce_consume(t, c, name, count=60):
 
 def scenario(t):
     with Cluster(NODES, SETTINGS) as c:
-        want = {n.node_id: ("127.0.0.1", n.port) for n in c.nodes}
-        ok = wait_for(t, "3 brokers on every node",
-                      lambda: all(metadata(n, [])[0] == want for n in c.nodes))
-        t.ok(ok, "every node's Metadata lists the 3 brokers with their advertised host:port")
+        check_brokers_listed(t, c)
 
-        admin = AdminClient({"bootstrap.servers": c.node(2).bootstrap})
-        futures = admin.create_topics([NewTopic("spread", 6, 3)], request_timeout=15)
-        futures["spread"].result(20)
-        leaders = placed_on_all(t, c, "spread")
-        t.ok(leaders, f"a 6-partition RF 3 topic created through node 2 (AdminClient): every "
-             f"node shows replicas and ISR on brokers 1-3, leaders two per broker ({leaders})")
-
-        cli = subprocess.run([runnel_bin(), "topic", "create", "-b", c.node(3).bootstrap,
-                              "--partitions", "6", "--replication-factor", "3", "spread-cli"],
-                             capture_output=True, text=True, timeout=30)
-        t.ok(cli.returncode == 0, f"runnel topic create through node 3 ({cli.stdout.strip()} "
-             f"{cli.stderr.strip()})")
-        t.ok(placed_on_all(t, c, "spread-cli"), "and it is placed on the 3 brokers too")
+        for name, tool, node in (("spread", "confluent-kafka's AdminClient", c.node(2)),
+                                 ("spread-cli", "runnel topic create", c.node(3)),
+                                 ("spread-topics-sh", "kafka-topics.sh", c.node(1)),
+                                 ("spread-java", "the Java Admin client", c.node(3))):
+            ok, said = create_with(tool, node, name, 6, 3)
+            t.ok(ok, f"{tool} creates {name} (6 partitions, RF 3) through node "
+                 f"{node.node_id}", said)
+            leaders = placed_on_all(c, name)
+            t.ok(leaders, f"{name}: every node shows replicas and ISR on brokers 1-3, "
+                 f"leaders two per broker ({leaders})")
 
         parts = metadata(c.node(1), ["spread"])[1]["spread"]
         idx, _err, leader, _replicas, _isr = parts[0]
@@ -178,7 +112,7 @@ def scenario(t):
 
         produce_consume(t, c, "spread")
 
-        ctl = active_controller(c.node(1))
+        ctl = leader_seen(c.node(1))
         victim = next(n for n in c.nodes if n.node_id != ctl)
         watcher = next(n for n in c.nodes if n is not victim)
         led = [p[0] for p in metadata(watcher, ["spread"])[1]["spread"]
@@ -193,15 +127,15 @@ def scenario(t):
                 moved = all(p[2] not in (victim.node_id, -1) and victim.node_id not in p[4]
                             and p[2] in p[4] for p in topics["spread"])
                 return moved
-            ok = wait_for(t, "the stopped broker fenced", fenced, timeout=SESSION_MS / 1000 + 15)
+            ok = settle(fenced, "the stopped broker fenced", SESSION_MS / 1000 + 15)
             t.diag(f"fenced {time.monotonic() - stopped:.1f}s after SIGSTOP "
                    f"(broker.session.timeout.ms={SESSION_MS})")
             t.ok(ok, f"broker {victim.node_id} stopped past broker.session.timeout.ms: gone "
                  f"from Metadata, the partitions it led ({led}) led by ISR members")
         finally:
             os.kill(victim.pid, signal.SIGCONT)
-        back = wait_for(t, "the resumed broker listed again",
-                        lambda: victim.node_id in brokers_on(watcher))
+        back = settle(lambda: victim.node_id in brokers_on(watcher),
+                      "the resumed broker listed again")
         t.ok(back, f"resumed (SIGCONT), broker {victim.node_id} is unfenced and listed again")
         # The new leaders stamp and check the bumped leader epoch: clients
         # that name it (Fetch v9+) are served, on the moved partitions too.
@@ -209,12 +143,7 @@ def scenario(t):
 
 
 def main():
-    t = tap.Tap()
-    if target() != "runnel":
-        t.skip("a three-node Runnel cluster", "the cluster harness runs Runnel only")
-    else:
-        t.run(scenario)
-    t.done()
+    run_scenarios("a three-node Runnel cluster", scenario)
 
 
 if __name__ == "__main__":
