@@ -58,6 +58,10 @@ typedef struct rn_node_settings {
     const rn_topic_config_base_t *topic_base;
     /* Consumer groups (group/coordinator.h). */
     int32_t offsets_partitions;         /* offsets.topic.num.partitions */
+    int16_t offsets_replication_factor; /* offsets.topic.replication.factor */
+    int16_t brokers_expected;           /* the brokers this node knows of at start:
+                                           1 alone, the voters when they are all
+                                           combined, else 0 (not known) */
     int64_t offsets_segment_bytes;      /* offsets.topic.segment.bytes */
     int64_t offsets_retention_ms;       /* offsets.retention.minutes */
     int64_t offsets_retention_check_ms; /* offsets.retention.check.interval.ms */

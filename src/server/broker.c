@@ -39,6 +39,10 @@ static int64_t broker_setting_i64(const rn_config_t *cfg, const char *name, int6
 
 static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->offsets_partitions = cfg->offsets_topic_num_partitions;
+    set->offsets_replication_factor = cfg->offsets_topic_replication_factor;
+    set->brokers_expected = !cfg->clustered                            ? 1
+                            : cfg->role_controller && cfg->voter_count ? (int16_t)cfg->voter_count
+                                                                       : 0;
     set->offsets_segment_bytes = broker_setting_i64(cfg, "offsets.topic.segment.bytes", 104857600);
     set->offsets_retention_ms = broker_setting_i64(cfg, "offsets.retention.minutes", 10080) * 60000;
     set->offsets_retention_check_ms =

@@ -3,7 +3,8 @@
 clients see the whole cluster: every node's Metadata lists the three brokers;
 topics with 6 partitions and replication factor 3, created through any node
 (confluent-kafka's AdminClient, `runnel topic create`, Kafka's
-kafka-topics.sh and the Java Admin client), show replicas on the three
+kafka-topics.sh and the Java Admin client), and __consumer_offsets at
+offsets.topic.replication.factor, show replicas on the three
 brokers and leaders spread over them, from every node; a node
 answers ListOffsets for a partition it does not lead with
 NOT_LEADER_OR_FOLLOWER; producing and consuming through confluent-kafka
@@ -90,6 +91,10 @@ def produce_consume(t, c, name, count=60):
 def scenario(t):
     with Cluster(NODES, SETTINGS) as c:
         check_brokers_listed(t, c)
+        offsets = metadata(c.node(1), ["__consumer_offsets"])[1].get("__consumer_offsets", [])
+        t.ok(offsets and all(sorted(p[3]) == [1, 2, 3] for p in offsets),
+             "__consumer_offsets has offsets.topic.replication.factor (3) replicas per "
+             "partition, on the three brokers", [p[3] for p in offsets[:3]])
 
         for name, tool, node in (("spread", "confluent-kafka's AdminClient", c.node(2)),
                                  ("spread-cli", "runnel topic create", c.node(3)),

@@ -137,7 +137,10 @@ def quorum_on_controller(node):
 
 def controller_only(t):
     roles = {i: {"process.roles": "controller"} for i in (1, 2, 3)}
-    roles.update({i: {"process.roles": "broker"} for i in (4, 5)})
+    # Two brokers: __consumer_offsets asks for two replicas, so its creation
+    # waits for both (a broker-only node cannot know how many will come).
+    roles.update({i: {"process.roles": "broker", "offsets.topic.replication.factor": "2"}
+                  for i in (4, 5)})
     with Cluster(5, settings=SETTINGS, voters=[1, 2, 3], node_settings=roles) as c:
         ctls, brokers = c.nodes[:3], c.brokers()
         t.ok([n.node_id for n in brokers] == [4, 5] and all(n.running() for n in ctls),
@@ -167,6 +170,10 @@ def controller_only(t):
         t.ok(view, "nodes 4 and 5 show it on brokers 4 and 5, the same leaders", view)
         produce_consume(t, c.bootstrap, name, list(range(4)), "nodes 4 and 5")
         auto_created(t, c.node(5))
+        offsets = metadata(brokers[0], ["__consumer_offsets"])[1].get("__consumer_offsets", [])
+        t.ok(offsets and all(sorted(p[3]) == [4, 5] for p in offsets),
+             "__consumer_offsets has offsets.topic.replication.factor (2) replicas per partition",
+             [p[3] for p in offsets[:3]])
 
 
 def main():
