@@ -355,6 +355,26 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* The client id a node forwards its clients' admin requests with; a
    request carrying it is never forwarded again (no loops between nodes). */
 #define RN_FORWARD_CLIENT_ID "runnel-forward"
+/* A dynamic quorum (controller.quorum.bootstrap.servers, cluster/
+   quorum_bootstrap.c): how often a node asks each bootstrap server what it
+   knows while it looks for the quorum or a member's address, and while
+   settled (every member reachable); how long one probe may take (a
+   server that does not answer in time counts as unreachable); how long
+   an answer stays current; and how long the first server waits for every
+   other one to answer before a majority of empty ones is enough to form
+   a new cluster. */
+#define RN_QB_PROBE_INTERVAL_MS 500
+#define RN_QB_PROBE_SETTLED_MS 5000
+#define RN_QB_PROBE_TIMEOUT_MS 1000
+#define RN_QB_ANSWER_FRESH_MS 3000
+#define RN_QB_FORM_WAIT_MS 5000
+/* How long a joining controller waits before asking again to be added
+   (after a refusal or a failed call), and how long one such call may run:
+   the leader answers once the new voter is caught up and promoted. */
+#define RN_QB_JOIN_RETRY_MS 1000
+#define RN_QB_JOIN_TIMEOUT_MS 35000
+/* Members one probe answer lists (voters, learners and known peers). */
+#define RN_QB_MEMBERS_MAX (2 * RN_RAFT_NODES_MAX)
 /* A data folder's directory id as text (Kafka's Uuid: 22 characters). */
 #define RN_MD_DIRECTORY_ID_BYTES_MAX 31
 /* Topic auto-creations under way at once (Metadata for unknown topics);
@@ -399,6 +419,11 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* Applied entries between snapshots (default). */
 #define RN_RAFT_SNAPSHOT_ENTRIES_DEFAULT 4096
 
+RN_STATIC_ASSERT(RN_QB_PROBE_TIMEOUT_MS < RN_QB_ANSWER_FRESH_MS &&
+                     RN_QB_PROBE_INTERVAL_MS < RN_QB_ANSWER_FRESH_MS,
+                 "a probed server answers again before its last answer goes stale");
+RN_STATIC_ASSERT(RN_QB_JOIN_TIMEOUT_MS > RN_ADMIN_OP_TIMEOUT_MS,
+                 "a join call outlives the leader's own deadline for the change");
 RN_STATIC_ASSERT(RN_REQUEST_BYTES_MAX_DEFAULT <= RN_REQUEST_BYTES_MAX_CEILING,
                  "default frame limit within the ceiling");
 RN_STATIC_ASSERT(RN_QUEUED_REQUEST_BYTES_DEFAULT >= RN_REQUEST_BYTES_MAX_DEFAULT,

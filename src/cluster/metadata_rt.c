@@ -60,7 +60,9 @@ struct rn_md_rt {
     int32_t fence_id;
     rn_mbr_result_t fence_result;
     bool fence_busy;
-    int next_voter;                /* an observer's next voter to try (rt_target) */
+    int next_voter; /* an observer's next voter to try (rt_target) */
+    rn_qb_t qb;     /* a dynamic quorum's discovery and join */
+    bool qb_ready;
     rn_log_limit_t observer_limit; /* Raft messages refused on the broker listener */
 };
 
@@ -309,7 +311,9 @@ static bool rt_forward(rn_md_rt_t *rt, rn_admin_op_t *op, rn_raft_id_t leader) {
    node, which receives the log as a learner once it has registered. */
 static bool rt_observer(const rn_md_rt_t *rt) {
     const rn_raft_t *r = rn_quorum_raft(rt->q);
-    return rt->opts.voter_count > 0 && !rn_raft_config_has_voter(rn_raft_config(r), rn_raft_id(r));
+    bool member_kind =
+        rt->opts.voter_count > 0 || (rt->opts.dynamic && !rt->opts.bootstrap.controller);
+    return member_kind && !rn_raft_config_has_voter(rn_raft_config(r), rn_raft_id(r));
 }
 
 /* Where an op goes when this node may not plan it: the leader; an
@@ -318,7 +322,9 @@ static bool rt_observer(const rn_md_rt_t *rt) {
    NOT_CONTROLLER and the sender retries, reaching the next. */
 static rn_raft_id_t rt_target(rn_md_rt_t *rt) {
     rn_raft_id_t leader = rn_raft_leader(rn_quorum_raft(rt->q));
-    if (leader != RN_RAFT_ID_NONE || !rt_observer(rt)) return leader;
+    if (leader == RN_RAFT_ID_NONE && rt->qb_ready) /* a dynamic quorum: as its servers say */
+        leader = rn_qb_leader(&rt->qb, rt->core.loop.now_ms);
+    if (leader != RN_RAFT_ID_NONE || !rt_observer(rt) || rt->opts.voter_count == 0) return leader;
     rt->next_voter = (rt->next_voter + 1) % rt->opts.voter_count;
     return rt->opts.voters[rt->next_voter].id;
 }
@@ -489,6 +495,8 @@ static void rt_check_leases(rn_md_rt_t *rt) {
 static void rt_tick(rn_timer_t *timer) {
     rn_md_rt_t *rt = (rn_md_rt_t *)((char *)timer - offsetof(rn_md_rt_t, tick_timer));
     rn_err_t err = rn_quorum_failed(rt->q);
+    if (err == RN_OK && rt->qb_ready) rn_qb_tick(&rt->qb, rt);
+    err = rn_quorum_failed(rt->q);
     if (err == RN_OK) {
         err = rn_quorum_tick(rt->q);
         rt_after(rt, err);
@@ -637,6 +645,8 @@ static void rt_on_request(void *ctx, rn_req_t *req) {
     rn_md_rt_t *rt = ctx;
     if (req->api_key == RN_API_RAFT_MESSAGE) {
         rt_raft_message(rt, req);
+    } else if (req->api_key == RN_API_QUORUM_PROBE) {
+        rn_qb_serve(rt, req);
     } else if (rt->opts.on_request) {
         rt->opts.on_request(&rt->core, req);
     } else {
@@ -694,6 +704,9 @@ rn_node_t *rn_md_rt_node(rn_md_rt_t *rt) { return rt->node; }
 rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->core.loop; }
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt) { return rt->port_bound; }
 const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt) { return rt->transport_cluster_id; }
+struct rn_qt *rn_md_rt_transport(rn_md_rt_t *rt) {
+    return &rt->transport;
+}
 
 /* ---- submitting ---- */
 
@@ -756,7 +769,7 @@ static bool rt_sole_voter(const rn_md_rt_t *rt) {
     return cfg->voters_n == 1 && cfg->voters[0] == rn_raft_id(r);
 }
 
-static rn_err_t rt_open(rn_md_rt_t *rt) {
+static rn_err_t rt_quorum_open(rn_md_rt_t *rt) {
     rn_node_t *node = rt->node;
     rn_quorum_opts_t qo = {
         .io = node->io,
@@ -771,8 +784,45 @@ static rn_err_t rt_open(rn_md_rt_t *rt) {
         .cluster_id = node->cluster_id,
     };
     rn_quorum_hooks_t hooks = {.ctx = rt, .send = rt_send, .applied = rt_applied};
-    rn_err_t err = rn_quorum_open(&qo, &hooks, &rt->q);
+    return rn_quorum_open(&qo, &hooks, &rt->q);
+}
+
+/* Whether this node's folder holds Raft state (a term or a log). */
+static bool rt_has_state(const rn_md_rt_t *rt) {
+    const rn_raft_t *r = rn_quorum_raft(rt->q);
+    return rn_raft_term(r) > 0 || rn_raft_last_index(r) > 0;
+}
+
+rn_err_t rn_md_rt_form(rn_md_rt_t *rt) {
+    RN_ASSERT(rt->opts.dynamic);
+    RN_ASSERT(!rt_has_state(rt));
+    rn_quorum_close(rt->q);
+    rt->q = NULL;
+    rn_err_t err =
+        rn_qb_form_store(rt->node->io, rt->node->settings.metadata_dir, rt->opts.node_id);
+    rn_err_t reopened = rt_quorum_open(rt);
+    if (reopened != RN_OK) {
+        /* The store just opened and written no longer opens: the disk
+           fails, and nothing here runs without a quorum; a restart finds
+           either an empty store or the new log. */
+        RN_ERROR(MOD, "cannot reopen the metadata log: %s", rn_err_name(reopened));
+        RN_UNREACHABLE("the metadata log reopens after it was formed");
+    }
+    if (err == RN_OK) err = rn_quorum_campaign(rt->q);
+    rt_after(rt, err);
+    return err;
+}
+
+static rn_err_t rt_open(rn_md_rt_t *rt) {
+    rn_node_t *node = rt->node;
+    rn_err_t err = rt_quorum_open(rt);
     if (err != RN_OK) return err;
+    if (rt->opts.dynamic) {
+        rt->opts.bootstrap.directory_id = node->directory_id;
+        err = rn_qb_init(&rt->qb, &rt->core.loop, &rt->opts.bootstrap, rt_has_state(rt));
+        rt->qb_ready = true;
+        if (err != RN_OK) return err;
+    }
     rn_ctl_settings_t set = {node->settings.node_id,
                              NULL,
                              0,
@@ -883,10 +933,12 @@ void rn_md_rt_stop(rn_md_rt_t *rt) {
         rt->stopping = true;
         if (rt->net_ready) rn_net_shutdown(&rt->net);
         rn_qt_close(&rt->transport);
+        if (rt->qb_ready) rn_qb_close(&rt->qb);
         rn_loop_drain(&rt->core.loop);
         rt_fail_queued(rt);
         rn_loop_destroy(&rt->core.loop);
     }
+    if (rt->qb_ready && !rt->loop_ready) rn_qb_close(&rt->qb);
     rn_quorum_close(rt->q);
     rn_md_batch_free(&rt->batch);
     pthread_mutex_destroy(&rt->lock);

@@ -21,6 +21,7 @@
 
 #include "cluster/membership.h"
 #include "cluster/node.h"
+#include "cluster/quorum_bootstrap.h"
 #include "metadata/controller.h"
 #include "metadata/quorum.h"
 #include "net/request.h"
@@ -118,6 +119,12 @@ typedef struct rn_md_rt_opts {
        member); the server layer writes it to meta.properties. */
     void (*on_cluster_id)(void *ctx, const char *cluster_id);
     void *hook_ctx;
+    /* A dynamic quorum (controller.quorum.bootstrap.servers with no
+       voters): boot is empty, the voter set comes from the log, and the
+       node finds, forms or joins the quorum through the bootstrap servers
+       (cluster/quorum_bootstrap.h). */
+    bool dynamic;
+    rn_qb_opts_t bootstrap;
     int64_t election_timeout_ms;
     int64_t request_timeout_ms; /* an operation not committed by then fails */
     /* broker.session.timeout.ms: the active controller fences a broker
@@ -163,5 +170,12 @@ uint16_t rn_md_rt_port(const rn_md_rt_t *rt);
 /* The cluster id brokers must register with: the one the log records
    ("" until this node has settled it). */
 const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt);
+/* The Raft transport (its peers: where members are reached). Metadata
+   loop only. */
+struct rn_qt *rn_md_rt_transport(rn_md_rt_t *rt);
+/* A dynamic quorum's first node starts a new log whose sole voter it is
+   (quorum_bootstrap.c decided so; the store is empty) and campaigns.
+   Metadata loop only. */
+rn_err_t rn_md_rt_form(rn_md_rt_t *rt);
 
 #endif

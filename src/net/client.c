@@ -320,8 +320,9 @@ static bool client_response(rn_client_t *c, done_list_t *dl, const uint8_t *fram
         client_disconnect(c, dl, RN_CLIENT_LOG_PROTOCOL, why);
         return false;
     }
+    /* Runnel's own keys (outside Kafka's table) answer with header v0. */
     const rn_api_info_t *api = rn_api_info(req->api_key);
-    if (rn_api_response_header_version(api, req->api_version) >= 1) rn_read_tagged_skip(&r);
+    if (api && rn_api_response_header_version(api, req->api_version) >= 1) rn_read_tagged_skip(&r);
     if (r.err != RN_OK) {
         client_end(c, dl, req, RN_ERR_CLOSED);
         client_disconnect(c, dl, RN_CLIENT_LOG_PROTOCOL, "malformed response header");
@@ -563,9 +564,10 @@ rn_err_t rn_client_init(rn_client_t *c, rn_loop_t *loop, const char *host, uint1
 /* Encodes the whole request frame of a call into req->frame. */
 static rn_err_t client_encode(rn_client_t *c, rn_client_req_t *req, const rn_client_call_t *call) {
     /* A key outside Kafka's table is one of Runnel's own (the Raft
-       transport's): header v1, its body given encoded, no response. */
+       transport's, the quorum probe's): header v1, its body given encoded;
+       an answer, if one is due, comes with header v0. */
     const rn_api_info_t *api = rn_api_info(call->api_key);
-    RN_ASSERT(api != NULL || (call->msg == NULL && call->one_way));
+    RN_ASSERT(api != NULL || call->msg == NULL);
     RN_ASSERT(!api || call->api_version >= api->version_min);
     RN_ASSERT(!api || call->api_version <= api->version_max_defined);
     rn_request_header_t header = {call->api_key, call->api_version, req->correlation_id,

@@ -231,6 +231,29 @@ static rn_err_t broker_admin_start(rn_broker_t *broker, const rn_config_t *cfg) 
     return rn_admin_start(cfg->admin_host, cfg->admin_port, &broker->admin_sources, &broker->admin);
 }
 
+/* A dynamic quorum (KIP-853): found, formed or joined through
+   controller.quorum.bootstrap.servers; the boot configuration stays empty. */
+static void broker_dynamic_opts(const rn_config_t *cfg, rn_md_rt_opts_t *md) {
+    rn_qb_opts_t *qb = &md->bootstrap;
+    md->dynamic = true;
+    qb->node_id = cfg->node_id;
+    qb->controller = cfg->role_controller;
+    qb->auto_join = cfg->quorum_auto_join;
+    for (int i = 0; i < cfg->quorum_bootstrap_count; i++) {
+        snprintf(qb->servers[i].host, sizeof qb->servers[i].host, "%s",
+                 cfg->quorum_bootstrap[i].host);
+        qb->servers[i].port = cfg->quorum_bootstrap[i].port;
+    }
+    qb->server_count = cfg->quorum_bootstrap_count;
+    if (!cfg->has_controller_listener) return;
+    const rn_config_listener_t *lis = &cfg->controller_listener;
+    snprintf(qb->listener_name, sizeof qb->listener_name, "%s", lis->name);
+    /* An unnamed or wildcard host: where this machine is reached. */
+    bool any = !lis->host[0] || strcmp(lis->host, "0.0.0.0") == 0 || strcmp(lis->host, "::") == 0;
+    snprintf(qb->listener.host, sizeof qb->listener.host, "%s", any ? "localhost" : lis->host);
+    qb->listener.port = lis->port;
+}
+
 /* The metadata quorum of this node. Raft reserves id 0 for "none", so a
    node's Raft id is its node id plus one. */
 static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
@@ -241,7 +264,9 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
         .request_timeout_ms = RN_ADMIN_OP_TIMEOUT_MS,
         .broker_session_timeout_ms = cfg->broker_session_timeout_ms,
     };
-    if (cfg->voter_count == 0) {
+    if (cfg->voter_count == 0 && cfg->quorum_bootstrap_count > 0) {
+        broker_dynamic_opts(cfg, &md); /* the voters come from the log */
+    } else if (cfg->voter_count == 0) {
         md.boot.voters[md.boot.voters_n++] = md.node_id;
         return md;
     }

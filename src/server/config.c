@@ -1150,6 +1150,7 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->default_replication_factor = (int16_t)i32(cfg, "default.replication.factor");
     cfg->auto_create_topics_enable = i64(cfg, "auto.create.topics.enable") != 0;
     cfg->delete_topic_enable = i64(cfg, "delete.topic.enable") != 0;
+    cfg->quorum_auto_join = i64(cfg, "controller.quorum.auto.join.enable") != 0;
     cfg->min_insync_replicas = i32(cfg, "min.insync.replicas");
     cfg->unclean_leader_election_enable = i64(cfg, "unclean.leader.election.enable") != 0;
     cfg->offsets_topic_num_partitions = i32(cfg, "offsets.topic.num.partitions");

@@ -89,6 +89,9 @@ typedef struct rn_config {
     /* controller.quorum.bootstrap.servers (KIP-853: find a dynamic quorum). */
     rn_config_endpoint_t quorum_bootstrap[RN_CONFIG_QUORUM_BOOTSTRAP_MAX];
     int quorum_bootstrap_count;
+    /* controller.quorum.auto.join.enable: with bootstrap servers and no
+       voters, a controller asks to be added as a voter. */
+    bool quorum_auto_join;
     /* Voters or bootstrap servers given: this node is part of a cluster.
        false = the single node, which runs its own quorum of one. */
     bool clustered;

@@ -79,6 +79,9 @@ static const rn_config_def_t defs[] = {
          "servers either: this node alone, the single-node mode)"),
     LIST("controller.quorum.bootstrap.servers", "",
          "host:port of controllers to discover the quorum from (KIP-853)"),
+    BOOL("controller.quorum.auto.join.enable", "true",
+         "a dynamic quorum's controller that is not a voter asks the leader to add it (Kafka 4.0's "
+         "name)"),
     INT("controller.quorum.election.timeout.ms", "1000", 1, I32_MAX,
         "a voter that hears no leader this long starts an election"),
     INT("controller.quorum.fetch.timeout.ms", "2000", 1, I32_MAX,
