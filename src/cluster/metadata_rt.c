@@ -563,6 +563,22 @@ const rn_md_voter_t *rn_md_rt_voter(const rn_md_rt_t *rt, rn_raft_id_t id) {
     return NULL;
 }
 
+bool rn_md_rt_endpoint(rn_md_rt_t *rt, rn_raft_id_t id, char *host, size_t host_cap,
+                       uint16_t *port) {
+    const rn_md_voter_t *v = rn_md_rt_voter(rt, id);
+    const rn_qt_peer_t *peer = rn_qt_peer(&rt->transport, id);
+    const char *at = v ? v->host : peer ? peer->host : NULL;
+    uint16_t at_port = v ? v->port : peer ? peer->port : 0;
+    if (!at && id == rt->opts.node_id && rt->qb_ready) {
+        at = rn_qb_own_endpoint(&rt->qb)->host;
+        at_port = rn_qb_own_endpoint(&rt->qb)->port;
+    }
+    if (!at || !at[0] || at_port == 0) return false;
+    snprintf(host, host_cap, "%s", at);
+    *port = at_port;
+    return true;
+}
+
 const char *rn_md_rt_listener_name(const rn_md_rt_t *rt) {
     return rt->opts.listener_name[0] ? rt->opts.listener_name : "CONTROLLER";
 }

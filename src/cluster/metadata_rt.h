@@ -163,6 +163,12 @@ rn_err_t rn_md_rt_peer_set(rn_md_rt_t *rt, rn_raft_id_t id, const char *host, ui
 /* Where voter id (a Raft id) is reached, from controller.quorum.voters or
    an added voter; NULL when not known. Any thread (set at start). */
 const rn_md_voter_t *rn_md_rt_voter(const rn_md_rt_t *rt, rn_raft_id_t id);
+/* Where member id's controller listener is reached: controller.quorum.voters,
+   else what the transport knows (an added voter, a dynamic quorum's
+   member), else this node's own listener. false when not known. Metadata
+   loop only. */
+bool rn_md_rt_endpoint(rn_md_rt_t *rt, rn_raft_id_t id, char *host, size_t host_cap,
+                       uint16_t *port);
 /* The name of the controller listener, for what DescribeQuorum shows. */
 const char *rn_md_rt_listener_name(const rn_md_rt_t *rt);
 /* The controller listener's bound port (0: none). */

@@ -115,6 +115,7 @@ static void admin_replica(rn_md_rt_t *rt, rn_raft_id_t id, int64_t commit,
     int64_t now_ms = rn_io_wall_ms(node->io);
     out->last_fetch_ms = self ? now_ms : rn_md_rt_last_ack_ms(rt, id);
     out->last_caught_up_ms = self || (match && (int64_t)match >= commit) ? out->last_fetch_ms : -1;
+    if (!rn_md_rt_endpoint(rt, id, out->host, sizeof out->host, &out->port)) out->host[0] = '\0';
 }
 
 bool rn_quorum_admin_describe(rn_md_rt_t *rt, rn_admin_op_t *op) {

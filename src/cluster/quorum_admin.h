@@ -28,6 +28,9 @@ typedef struct rn_quorum_replica {
     int64_t log_end;        /* Raft index; -1 unknown */
     int64_t last_fetch_ms;  /* -1 unknown */
     int64_t last_caught_up_ms;
+    /* Its controller listener ("" when not known): DescribeQuorum v2's nodes. */
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1];
+    uint16_t port;
 } rn_quorum_replica_t;
 
 /* results of a describe. */

@@ -372,9 +372,7 @@ static rn_qb_server_t *qb_leader_answer(rn_qb_t *qb, int64_t now_ms) {
     return best;
 }
 
-/* This node's controller listener as the others reach it: the bootstrap
-   server that answered with this node's id, else the listener itself. */
-static const rn_qb_endpoint_t *qb_own_endpoint(const rn_qb_t *qb) {
+const rn_qb_endpoint_t *rn_qb_own_endpoint(const rn_qb_t *qb) {
     for (int i = 0; i < qb->opts.server_count; i++)
         if (qb->servers[i].answered_ms >= 0 && qb->servers[i].answer.node_id == qb->opts.node_id)
             return &qb->opts.servers[i];
@@ -439,7 +437,7 @@ static rn_err_t qb_join_client(rn_qb_t *qb, const rn_qb_server_t *s) {
 }
 
 static void qb_send_add(rn_qb_t *qb, const rn_qb_server_t *s) {
-    const rn_qb_endpoint_t *own = qb_own_endpoint(qb);
+    const rn_qb_endpoint_t *own = rn_qb_own_endpoint(qb);
     rn_add_raft_voter_request_listener_t lis = {rn_str_from_cstr(qb->opts.listener_name),
                                                 rn_str_from_cstr(own->host), own->port};
     rn_add_raft_voter_request_t req = {0};

@@ -210,6 +210,9 @@ void rn_qb_close(rn_qb_t *qb);
 void rn_qb_tick(rn_qb_t *qb, rn_md_rt_t *rt);
 /* The leader a current answer names (a Raft id; RN_RAFT_ID_NONE: none). */
 rn_raft_id_t rn_qb_leader(const rn_qb_t *qb, int64_t now_ms);
+/* This node's controller listener as the others reach it: the bootstrap
+   server that answered with this node's id, else the listener itself. */
+const rn_qb_endpoint_t *rn_qb_own_endpoint(const rn_qb_t *qb);
 /* Answers one probe (on the metadata loop). */
 void rn_qb_serve(rn_md_rt_t *rt, rn_req_t *req);
 

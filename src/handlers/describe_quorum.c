@@ -44,15 +44,15 @@ static void dq_replicas(rn_req_t *req, const rn_quorum_replica_t *in, int32_t co
     }
 }
 
-/* v2: where each voter's controller listener is. */
+/* v2: where each voter's controller listener is (as the active controller
+   knows it: the static voters, added ones, a dynamic quorum's members). */
 static void dq_nodes(rn_req_t *req, const rn_node_t *node, const rn_quorum_status_t *st,
                      rn_describe_quorum_response_t *resp) {
     resp->nodes.items = dq_alloc(req, (size_t)st->voter_count * sizeof *resp->nodes.items);
     resp->nodes.count = 0;
     for (int32_t i = 0; i < st->voter_count; i++) {
-        const rn_md_voter_t *v =
-            rn_md_rt_voter(node->md_rt, (rn_raft_id_t)st->voters[i].node_id + 1);
-        if (!v) continue;
+        const rn_quorum_replica_t *v = &st->voters[i];
+        if (!v->host[0]) continue;
         rn_describe_quorum_response_node_t *n = &resp->nodes.items[resp->nodes.count++];
         rn_describe_quorum_response_node_init(n);
         n->node_id = st->voters[i].node_id;

@@ -7,7 +7,8 @@ voters through the log. Topics work; a whole-cluster restart keeps the
 cluster, its voters and its topics (no node forms again); the first node with
 its folder wiped finds the existing quorum, joins it (its old voter entry is
 removed, then it is added back) and forms no second cluster;
-kafka-metadata-quorum.sh describe --status answers.
+kafka-metadata-quorum.sh describe --status answers; a broker-only node finds
+the leader through the bootstrap servers.
 
 The quorum's state is read with Runnel's own quorum probe (the request the
 nodes ask each other with, on the controller listener). Runnel only.
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import tap  # noqa: E402
 from broker import ensure_kafka_jars, target  # noqa: E402
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, ClusterNode  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 SETTLE_S = 25.0
@@ -206,9 +207,10 @@ def scenario(t):
 
         rc, out = quorum_tool(nodes[0])
         t.ok(rc == 0 and re.search(r"CurrentVoters:\s*\[", out) is not None
-             and f"LeaderId:               {ans['leader'] if ans else '?'}" in out,
-             "kafka-metadata-quorum.sh describe --status names the leader and the voters",
-             out[-800:])
+             and f"LeaderId:               {ans['leader'] if ans else '?'}" in out
+             and all(f"127.0.0.1:{n.controller_port}" in out for n in nodes),
+             "kafka-metadata-quorum.sh describe --status names the leader and the voters "
+             "with their controller listeners", out[-800:])
 
         c.stop()
         c.start()
@@ -240,8 +242,35 @@ def scenario(t):
         t.ok(create(first, "dyn-b", 3) and
              wait_for(lambda: all("dyn-b" in topics_on(n) for n in nodes)),
              "a topic created through it reaches every node")
+        broker_only(t, c, cluster_id)
     finally:
         c.stop()
+
+
+def broker_only(t, c, cluster_id):
+    """A broker-only node given the bootstrap servers (and the cluster id, as
+    a new broker-only node needs) finds the leader through them, registers,
+    receives the log as an observer and serves."""
+    taken = {p for n in c.nodes for p in (n.port, n.controller_port, n.admin_port)}
+    b = ClusterNode(4, taken)
+    servers = c.nodes[0].settings["controller.quorum.bootstrap.servers"]
+    b.configure("", None, {"process.roles": "broker", "cluster.id": cluster_id})
+    b.settings.pop("controller.quorum.voters", None)
+    b.settings["controller.quorum.bootstrap.servers"] = servers
+    try:
+        b.start(wait=False)
+        Cluster._wait_all_ready([b], time.monotonic() + 30)
+        nodes = c.nodes
+        t.ok(wait_for(lambda: "dyn-a" in topics_on(b)),
+             "a broker-only node with the bootstrap servers registers and serves the topics")
+
+        def observer():
+            a = settled(nodes, [1, 2, 3])
+            return a if a and a["members"].get(4, (None,))[0] == 2 else None
+        t.ok(wait_for(observer) is not None, "and the leader lists it as a learner (an observer)",
+             probes(nodes))
+    finally:
+        b.stop()
 
 
 def main():
