@@ -811,7 +811,7 @@ static bool rt_has_state(const rn_md_rt_t *rt) {
 
 rn_err_t rn_md_rt_form(rn_md_rt_t *rt) {
     RN_ASSERT(rt->opts.dynamic);
-    RN_ASSERT(!rt_has_state(rt));
+    if (rt_has_state(rt)) return RN_ERR_INVALID; /* never over a log */
     rn_quorum_close(rt->q);
     rt->q = NULL;
     rn_err_t err =

@@ -180,8 +180,8 @@ const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt);
    loop only. */
 struct rn_qt *rn_md_rt_transport(rn_md_rt_t *rt);
 /* A dynamic quorum's first node starts a new log whose sole voter it is
-   (quorum_bootstrap.c decided so; the store is empty) and campaigns.
-   Metadata loop only. */
+   (quorum_bootstrap.c decided so) and campaigns; RN_ERR_INVALID, changing
+   nothing, when its folder holds Raft state. Metadata loop only. */
 rn_err_t rn_md_rt_form(rn_md_rt_t *rt);
 
 #endif

