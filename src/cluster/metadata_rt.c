@@ -952,6 +952,11 @@ void rn_md_rt_stop(rn_md_rt_t *rt) {
         if (rt->qb_ready) rn_qb_close(&rt->qb);
         rn_loop_drain(&rt->core.loop);
         rt_fail_queued(rt);
+        /* The answers to the controller listener's own requests were just
+           posted to this loop: deliver them, then free the closed
+           connections they held open (the flush hook runs no more). */
+        rn_loop_drain(&rt->core.loop);
+        if (rt->net_ready) rn_net_flush(&rt->net);
         rn_loop_destroy(&rt->core.loop);
     }
     if (rt->qb_ready && !rt->loop_ready) rn_qb_close(&rt->qb);

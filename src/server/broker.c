@@ -531,6 +531,10 @@ static void broker_stop(rn_broker_t *broker) {
     for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_loop_drain(&node->cores[i].loop);
     for (int i = 0; i < node->core_count; i++) rn_core_group_commit(&node->cores[i]);
+    /* A reply the drain delivered (a forwarded admin request the metadata
+       runtime answered as it stopped) finished a request of a closed
+       connection, which the flush hook, run no more, would have freed. */
+    for (int i = 0; i < node->core_count; i++) rn_net_flush(&broker->nets[i]);
     /* 3. Close every partition cleanly (checkpoints, clean-shutdown marks). */
     rn_group_stop(node);
     rn_topics_close_all(node);
