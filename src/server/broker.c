@@ -328,15 +328,10 @@ static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn
     return lo;
 }
 
-/* Starts the cores' threads, once; the stop signals are blocked first
-   (threads inherit the mask: only the sigwait of run_until_signal sees
-   them). */
-static void broker_loops_start(rn_broker_t *broker, sigset_t *stop_signals) {
+/* Starts the cores' threads, once (they inherit the main thread's mask:
+   the stop signals are blocked, server/signals.h takes them). */
+static void broker_loops_start(rn_broker_t *broker) {
     rn_node_t *node = &broker->node;
-    sigemptyset(stop_signals);
-    sigaddset(stop_signals, SIGTERM);
-    sigaddset(stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (broker->loops_started) return;
     broker->loops_started = true;
@@ -382,9 +377,8 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
        messages until the node serves. */
     atomic_store(&node->raft_only, node->settings.raft_on_broker_listener);
     if (err == RN_OK && node->settings.raft_on_broker_listener) {
-        sigset_t stop_signals;
         err = broker_listen(broker, cfg);
-        if (err == RN_OK) broker_loops_start(broker, &stop_signals);
+        if (err == RN_OK) broker_loops_start(broker);
     }
     if (err == RN_OK && cfg->role_broker) {
         rn_lifecycle_opts_t lo = broker_lifecycle_opts(node, cfg);
@@ -542,13 +536,11 @@ static void broker_stop(rn_broker_t *broker) {
     RN_INFO("broker", "stopped cleanly");
 }
 
-void rn_broker_run_until_signal(rn_broker_t *broker) {
-    sigset_t stop_signals;
-    broker_loops_start(broker, &stop_signals);
+void rn_broker_run_until_signal(rn_broker_t *broker, rn_signals_t *signals) {
+    broker_loops_start(broker);
     /* Recovery is done, metadata is loaded, the listener is up, the loops run. */
     atomic_store(&broker->ready, true);
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    int sig = rn_signals_wait_stop(signals);
     RN_INFO("broker", "signal %d: stopping", sig);
     broker_stop(broker);
 }

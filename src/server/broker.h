@@ -14,6 +14,7 @@
 #include "net/net.h"
 #include "server/config.h"
 #include "server/identity.h"
+#include "server/signals.h"
 
 typedef struct rn_broker {
     rn_node_t node;
@@ -34,7 +35,8 @@ typedef struct rn_broker {
 } rn_broker_t;
 
 rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg);
-/* Blocks until SIGTERM or SIGINT, then stops everything in order. */
-void rn_broker_run_until_signal(rn_broker_t *broker);
+/* Serves until the first stop signal (server/signals.h), then stops
+   everything in order. */
+void rn_broker_run_until_signal(rn_broker_t *broker, rn_signals_t *signals);
 
 #endif

@@ -9,6 +9,7 @@
 #include "server/broker.h"
 #include "server/config.h"
 #include "server/log_check_cmd.h"
+#include "server/signals.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -73,6 +74,13 @@ static int run_server(int argc, char **argv) {
     rn_log_set_level((rn_log_level_t)cfg.log_level);
     if (cfg.env_ignored[0])
         RN_DEBUG_LOG("config", "ignored Kubernetes service-link variables: %s", cfg.env_ignored);
+    /* Before any other thread starts: they all inherit the blocked mask. */
+    rn_signals_t signals;
+    if (rn_signals_start(&signals) != RN_OK) {
+        fprintf(stderr, "runnel: cannot start the thread that takes stop signals\n");
+        rn_config_free(&cfg);
+        return 1;
+    }
     rn_broker_t broker;
     err = rn_broker_start(&broker, rn_io_linux(), &cfg);
     if (err != RN_OK) {
@@ -81,7 +89,7 @@ static int run_server(int argc, char **argv) {
         rn_config_free(&cfg);
         return 1;
     }
-    rn_broker_run_until_signal(&broker);
+    rn_broker_run_until_signal(&broker, &signals);
     rn_config_free(&cfg);
     return 0;
 }
