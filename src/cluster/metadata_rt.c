@@ -38,7 +38,8 @@ struct rn_md_rt {
     rn_net_t net; /* the controller listener and its connections */
     bool net_ready;
     uint16_t port_bound;
-    rn_log_limit_t refused_limit; /* votes refused from a member with a new folder */
+    rn_log_limit_t refused_limit;   /* votes refused from a member with a new folder */
+    rn_log_limit_t non_voter_limit; /* vote messages from nodes that are no voters */
     /* Where a received message's entries are decoded (they borrow from its
        frame); one per runtime, as several nodes may share a process. */
     rn_raft_entry_t msg_entries[RN_RAFT_APPEND_ENTRIES_MAX];
@@ -599,6 +600,12 @@ static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len) {
         err = RN_ERR_INVALID;
     if (err == RN_OK && rn_quorum_failed(rt->q) == RN_OK) {
         if (msg.type == RN_RAFT_MSG_APPEND_RESP) rt_note_ack(rt, msg.from);
+        if (rn_quorum_vote_from_non_voter(rt->q, &msg))
+            RN_LOG_LIMITED(&rt->non_voter_limit, rt->core.loop.now_ms,
+                           "node %d sent a vote message (type %u, term %llu) but is no voter of "
+                           "this quorum: ignored (a removed voter still running, or a node "
+                           "whose controller.quorum.voters differs from this one's)",
+                           (int)msg.from - 1, (unsigned)msg.type, (unsigned long long)msg.term);
         err = rn_quorum_step(rt->q, &msg, from_dir);
         if (err == RN_ERR_STALE) {
             RN_LOG_LIMITED(&rt->refused_limit, rt->core.loop.now_ms,
@@ -700,6 +707,8 @@ static rn_err_t rt_peers(rn_md_rt_t *rt) {
     rn_log_limit_init(&rt->refused_limit, RN_LOG_WARN, MOD, "refused votes", RN_LOG_LIMIT_LINES,
                       RN_LOG_LIMIT_WINDOW_MS);
     rn_log_limit_init(&rt->observer_limit, RN_LOG_WARN, MOD, "broker-only members",
+                      RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
+    rn_log_limit_init(&rt->non_voter_limit, RN_LOG_WARN, MOD, "votes from non-voters",
                       RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
     for (int i = 0; i < rt->opts.voter_count; i++) {
         const rn_md_voter_t *v = &rt->opts.voters[i];

@@ -423,6 +423,11 @@ rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *fr
 
 uint64_t rn_quorum_votes_refused(const rn_quorum_t *q) { return q->votes_refused_total; }
 
+bool rn_quorum_vote_from_non_voter(const rn_quorum_t *q, const rn_raft_msg_t *msg) {
+    return quorum_vote_msg(msg->type) &&
+           !rn_raft_config_has_voter(rn_raft_config(q->raft), msg->from);
+}
+
 rn_err_t rn_quorum_campaign(rn_quorum_t *q) {
     if (q->failed != RN_OK) return q->failed;
     if (rn_raft_config_has_voter(rn_raft_config(q->raft), rn_raft_id(q->raft)) &&

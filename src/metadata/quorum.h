@@ -91,6 +91,12 @@ rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *fr
 const char *rn_quorum_cluster_id(const rn_quorum_t *q);
 /* Vote messages refused so far (a member with another folder). */
 uint64_t rn_quorum_votes_refused(const rn_quorum_t *q);
+/* Whether msg is a vote message (a vote or pre-vote request or answer, a
+   leadership hand-off) from a node that is no voter of the current
+   configuration (a removed voter still running with its old one, a node
+   configured with other voters, a forged message). rn_quorum_step ignores
+   such a message as Raft must; the caller, which knows the peer, says so. */
+bool rn_quorum_vote_from_non_voter(const rn_quorum_t *q, const rn_raft_msg_t *msg);
 /* Starts an election now (a voter may at any time); a sole voter becomes
    leader at once instead of after an election timeout. */
 rn_err_t rn_quorum_campaign(rn_quorum_t *q);

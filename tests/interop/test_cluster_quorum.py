@@ -3,7 +3,8 @@
 quorum: a topic created through any node (forwarded to the active
 controller) shows on every node; the active controller SIGKILLed, the others
 elect a new one and keep taking changes; the killed node catches up when it
-comes back; a whole-cluster SIGKILL and restart keeps every topic.
+comes back; a whole-cluster SIGKILL and restart keeps every topic; a vote
+request from a node that is no voter is logged and changes nothing.
 
 Runnel only (Kafka's combined nodes need a format step this test does not
 do). Bounded: every wait has a deadline; about 30 s in all."""
@@ -131,9 +132,43 @@ def garbage_raft_message(t, node):
     t.ok(closed and node.running(), "a garbled Raft message closes its connection; the node runs on")
 
 
+def forged_vote(to_node_id, from_node_id, term):
+    """A Raft vote request as a peer sends it on the controller listener:
+    version 1, no cluster id, a folder id, then the message (raft_msg.c:
+    type, reject, transfer, pad, from, to, term, index, log term, commit,
+    hint, read seq, entry count; little-endian; Raft ids are node ids + 1)."""
+    msg = bytes([3, 0, 0, 0]) + struct.pack("<II", from_node_id + 1, to_node_id + 1)
+    msg += struct.pack("<QQQQQQ", term, 1 << 40, term - 1, 0, 0, 0) + struct.pack("<I", 0)
+    body = b"\x01\xff\xff" + struct.pack(">h", 6) + b"forged" + msg
+    header = struct.pack(">hhih", 32001, 0, 1, 1) + b"x"
+    return struct.pack(">i", len(header) + len(body)) + header + body
+
+
+def vote_from_non_voter(t, nodes):
+    """Node 9 is no voter: its vote requests, with a term far ahead, are
+    logged by every node and change nothing; the quorum keeps serving."""
+    leader = one_leader(nodes)
+    for i, b in enumerate(nodes):
+        ctl = int(re.search(r"CONTROLLER://127\.0\.0\.1:(\d+)", b.settings["listeners"]).group(1))
+        with socket.create_connection(("127.0.0.1", ctl), 5) as sock:
+            for _ in range(3):
+                sock.sendall(forged_vote(i + 1, 9, 1 << 30))
+            time.sleep(0.3)
+
+    def logged():
+        return all(re.search(r"node 9 sent a vote message .* but is no voter of this quorum",
+                             open(b.log_path, errors="replace").read()) for b in nodes)
+    t.ok(settle(logged, "the vote logged", timeout=5),
+         "a vote request from a node that is no voter is logged by each node")
+    t.ok(all(b.running() for b in nodes) and create_topic(nodes[0], "after-forged-vote") is None
+         and one_leader(nodes) == leader,
+         f"and the quorum keeps serving under the same active controller ({leader})")
+
+
 def scenario(t):
     nodes = waiting_node_survives(t)
     garbage_raft_message(t, nodes[0])
+    vote_from_non_voter(t, nodes)
     one_id = settle(lambda: len({meta_cluster_id(b) for b in nodes}) == 1, "one cluster id")
     t.ok(one_id, "every node's meta.properties names the one cluster id the quorum chose: "
          f"{sorted({meta_cluster_id(b) for b in nodes})}")

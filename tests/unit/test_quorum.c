@@ -3,8 +3,9 @@
  * file system: proposals commit and build the image, a restart rebuilds
  * the same image from the log, snapshots bound the log and a restart from
  * a snapshot keeps every record (broker epochs included: the next offset
- * survives), and a log written before the quorum moves into it at first
- * start with nothing lost.
+ * survives), a log written before the quorum moves into it at first
+ * start with nothing lost, and a vote from a node that is no voter is
+ * named as such and changes nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -175,6 +176,37 @@ static void test_oversized_proposal_refused(void **state) {
     assert_int_equal(rn_quorum_failed(fx->q), RN_OK);
 }
 
+/* Vote messages from a node that is no voter (a removed voter, a forged
+   message) are named as such; a vote request changes nothing while the
+   leader holds its lease: it leads on in its term and commits. */
+static void test_vote_from_non_voter(void **state) {
+    fixture_t *fx = *state;
+    quorum_up(fx, 0);
+    const rn_raft_t *r = rn_quorum_raft(fx->q);
+    uint64_t term = rn_raft_term(r);
+    uint8_t types[] = {RN_RAFT_MSG_PREVOTE, RN_RAFT_MSG_VOTE};
+    for (size_t i = 0; i < sizeof types; i++) {
+        rn_raft_msg_t msg = {.type = types[i],
+                             .from = 5,
+                             .to = 1,
+                             .term = term + 10,
+                             .index = 100,
+                             .log_term = term + 9};
+        assert_true(rn_quorum_vote_from_non_voter(fx->q, &msg));
+        assert_int_equal(rn_quorum_step(fx->q, &msg, NULL), RN_OK);
+        assert_int_equal(rn_raft_role(r), RN_RAFT_LEADER);
+        assert_int_equal(rn_raft_term(r), term);
+    }
+    rn_raft_msg_t hand_off = {.type = RN_RAFT_MSG_TIMEOUT_NOW, .from = 5, .to = 1};
+    assert_true(rn_quorum_vote_from_non_voter(fx->q, &hand_off));
+    rn_raft_msg_t voter = {.type = RN_RAFT_MSG_VOTE, .from = 1, .to = 1, .term = term};
+    assert_false(rn_quorum_vote_from_non_voter(fx->q, &voter));
+    rn_raft_msg_t ack = {.type = RN_RAFT_MSG_APPEND_RESP, .from = 5, .to = 1, .term = term};
+    assert_false(rn_quorum_vote_from_non_voter(fx->q, &ack));
+    propose_topics(fx, 0, 1);
+    assert_int_equal(rn_image_topic_count(rn_quorum_image(fx->q)), 1);
+}
+
 int main(void) {
     rn_topic_config_base_init(&base);
     const struct CMUnitTest tests[] = {
@@ -182,6 +214,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_snapshots_bound_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_of_earlier_release_moves_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_proposal_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vote_from_non_voter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
