@@ -343,6 +343,12 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    node may wait out its old lease (broker.session.timeout.ms, 9 s by
    default) first. Past it the start goes on and says so. */
 #define RN_LIFECYCLE_START_WAIT_MS 30000
+/* A starting node whose node id another incarnation holds, and whose data
+   folder's last run ended while registering (so the live registration may
+   be that run's), waits this much past broker.session.timeout.ms before it
+   concludes the holder lives and refuses to start: the controller checks
+   leases once per tick, a fraction of this. */
+#define RN_LIFECYCLE_DUPLICATE_MARGIN_MS 1000
 /* How long a stopping node waits for the controller to fence it, so its
    leaderships move before it goes and it registers again at once. */
 #define RN_LIFECYCLE_STOP_WAIT_MS 2000

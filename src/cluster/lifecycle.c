@@ -30,6 +30,12 @@
 #define LC_METADATA_VERSION_MIN 1
 #define LC_METADATA_VERSION_MAX 21
 
+/* A registration as the data folder records it (opts.record). */
+typedef struct lc_record {
+    int64_t epoch; /* -1: none */
+    bool pending;  /* one sent, its answer not recorded */
+} lc_record_t;
+
 struct rn_lifecycle {
     rn_node_t *node;
     rn_md_rt_t *rt;
@@ -40,7 +46,7 @@ struct rn_lifecycle {
     rn_uuid_t incarnation_id;
     /* The registration as the controller plans it, and as sent. */
     rn_md_endpoint_t endpoints[RN_BROKER_ENDPOINTS_MAX];
-    rn_ctl_broker_reg_t reg;
+    rn_mbr_register_t reg;
     rn_mbr_heartbeat_t hb;
     rn_mbr_result_t result;
     rn_admin_op_t op;
@@ -49,13 +55,18 @@ struct rn_lifecycle {
     int64_t epoch; /* -1: not registered */
     bool fenced;
     int64_t backoff_ms;
-    int16_t last_error; /* logged once until it changes */
+    int16_t last_error;         /* logged once until it changes */
+    lc_record_t recorded;       /* what the data folder records now */
+    int64_t duplicate_since_ms; /* first DUPLICATE_BROKER_REGISTRATION (-1: none) */
     rn_timer_t timer;
     rn_mail_t start_mail, stop_mail;
     /* Shared with the threads that start and stop it. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool unfenced_seen; /* registered and unfenced at least once */
+    bool refused;       /* another process runs this node id: the start fails */
+    bool decided;       /* unfenced_seen or refused: the start may return */
+    bool started;       /* the start returned: a refusal comes too late */
     bool stopping;      /* no more requests but the fence */
     bool stopped;       /* the fence is answered (or not wanted) */
 };
@@ -64,7 +75,7 @@ struct rn_lifecycle {
 
 static void lc_signal(rn_lifecycle_t *lc, bool unfenced, bool stopped) {
     pthread_mutex_lock(&lc->lock);
-    if (unfenced) lc->unfenced_seen = true;
+    if (unfenced) lc->unfenced_seen = lc->decided = true;
     if (stopped) lc->stopped = true;
     pthread_cond_broadcast(&lc->cond);
     pthread_mutex_unlock(&lc->lock);
@@ -105,7 +116,7 @@ static int64_t lc_applied_offset(const rn_lifecycle_t *lc) {
 
 static rn_err_t lc_encode_registration(rn_lifecycle_t *lc) {
     rn_broker_registration_request_listener_t listeners[RN_BROKER_ENDPOINTS_MAX];
-    for (int16_t n = 0; n < lc->reg.endpoint_count; n++) {
+    for (int16_t n = 0; n < lc->reg.reg.endpoint_count; n++) {
         const rn_md_endpoint_t *ep = &lc->endpoints[n];
         listeners[n] = (rn_broker_registration_request_listener_t){ep->name, ep->host, ep->port,
                                                                    ep->security_protocol};
@@ -114,14 +125,14 @@ static rn_err_t lc_encode_registration(rn_lifecycle_t *lc) {
         rn_str_from_cstr("metadata.version"), LC_METADATA_VERSION_MIN, LC_METADATA_VERSION_MAX};
     rn_broker_registration_request_t req;
     rn_broker_registration_request_init(&req);
-    req.broker_id = lc->reg.broker_id;
+    req.broker_id = lc->reg.reg.broker_id;
     req.cluster_id = rn_str_from_cstr(lc->cluster_id);
     req.incarnation_id = lc->incarnation_id;
     req.listeners =
-        (rn_broker_registration_request_listener_array_t){listeners, lc->reg.endpoint_count};
+        (rn_broker_registration_request_listener_array_t){listeners, lc->reg.reg.endpoint_count};
     req.features = (rn_broker_registration_request_feature_array_t){&feature, 1};
-    req.rack = lc->reg.rack;
-    req.previous_broker_epoch = -1;
+    req.rack = lc->reg.reg.rack;
+    req.previous_broker_epoch = lc->reg.previous_epoch;
     rn_writer_t w;
     rn_writer_init(&w, &lc->raw);
     rn_broker_registration_request_encode(&w, LC_REGISTRATION_VERSION, &req);
@@ -143,6 +154,15 @@ static rn_err_t lc_encode_heartbeat(rn_lifecycle_t *lc) {
 
 static void lc_done(rn_admin_op_t *op);
 
+/* Has the data folder record its registration (epoch, and whether one is
+   under way), so the next start names the registration this folder made. */
+static void lc_record(rn_lifecycle_t *lc, int64_t epoch, bool pending) {
+    if (!lc->opts.record || (lc->recorded.epoch == epoch && lc->recorded.pending == pending))
+        return;
+    lc->opts.record(lc->opts.record_ctx, epoch, pending);
+    lc->recorded = (lc_record_t){epoch, pending};
+}
+
 /* Sends a registration (not registered) or a heartbeat. */
 static void lc_send(rn_lifecycle_t *lc, bool want_fence) {
     RN_ASSERT(!lc->busy);
@@ -150,6 +170,7 @@ static void lc_send(rn_lifecycle_t *lc, bool want_fence) {
     memset(&lc->result, 0, sizeof lc->result);
     bool registering = lc->epoch < 0;
     lc->hb = (rn_mbr_heartbeat_t){lc->opts.broker_id, lc->epoch, lc_applied_offset(lc), want_fence};
+    if (registering) lc_record(lc, lc->reg.previous_epoch, true);
     rn_err_t err = registering ? lc_encode_registration(lc) : lc_encode_heartbeat(lc);
     RN_ASSERT(err == RN_OK); /* bounded: a few listeners, checked at start */
     lc->op = (rn_admin_op_t){
@@ -194,8 +215,70 @@ static void lc_schedule(rn_lifecycle_t *lc, int64_t delay_ms) {
     rn_loop_timer_start(lc->loop, &lc->timer, delay_ms);
 }
 
+/* Another process runs this node id: the start fails, saying what to do;
+   the folder's record is as before this start (this run registered
+   nothing). */
+static void lc_refuse(rn_lifecycle_t *lc) {
+    int32_t id = lc->opts.broker_id;
+    RN_ERROR(MOD,
+             "another process is running node.id=%d: the active controller holds a live "
+             "registration of node %d that this data folder did not make "
+             "(DUPLICATE_BROKER_REGISTRATION). Stop that process, or give this node another "
+             "node.id. (If this node's own data folder was just replaced after a crash, start it "
+             "again once broker.session.timeout.ms, %lld ms, has passed since the crash.)",
+             id, id, (long long)lc->opts.session_timeout_ms);
+    lc_record(lc, lc->reg.previous_epoch, false);
+    pthread_mutex_lock(&lc->lock);
+    lc->refused = lc->decided = true;
+    pthread_cond_broadcast(&lc->cond);
+    pthread_mutex_unlock(&lc->lock);
+}
+
+/* Whether this node is a voter of the quorum: the log reached it on the
+   controller listener the quorum addresses as this node id's, which no
+   other live process can hold. */
+static bool lc_voter(const rn_lifecycle_t *lc) {
+    const rn_raft_t *r = rn_quorum_raft(rn_md_rt_quorum(lc->rt));
+    return rn_raft_config_has_voter(rn_raft_config(r), rn_raft_id(r));
+}
+
+/* DUPLICATE_BROKER_REGISTRATION while starting: another incarnation holds
+   this id with a live lease, and the controller found it is not this
+   folder's (this folder's is known by its epoch): another process runs the
+   id, and the start fails at once. The live one may still be this node's
+   own previous process when the last run ended with a registration under
+   way, or when this node is a voter (it caught up on the controller
+   address of this id, so the holder is not there: its folder was replaced
+   after a crash): then its lease must run out first. True when refused. */
+static bool lc_duplicate(rn_lifecycle_t *lc) {
+    pthread_mutex_lock(&lc->lock);
+    bool started = lc->started;
+    pthread_mutex_unlock(&lc->lock);
+    if (started) return false; /* running: it retries, as before */
+    int64_t now_ms = lc->loop->now_ms;
+    if (lc->duplicate_since_ms < 0) lc->duplicate_since_ms = now_ms;
+    int64_t wait_ms = lc->opts.session_timeout_ms + RN_LIFECYCLE_DUPLICATE_MARGIN_MS;
+    bool unsure = lc->opts.previous_pending || lc_voter(lc);
+    if (!unsure || now_ms - lc->duplicate_since_ms >= wait_ms) {
+        lc_refuse(lc);
+        return true;
+    }
+    if (lc->last_error != RN_KERR_DUPLICATE_BROKER_REGISTRATION)
+        RN_WARN(MOD,
+                "broker %d: another incarnation holds node.id=%d with a live lease; it may be "
+                "this node's previous process (%s): waiting up to %lld ms for its lease to run "
+                "out",
+                lc->opts.broker_id, lc->opts.broker_id,
+                lc->opts.previous_pending ? "this folder's last run ended while registering"
+                                          : "this voter's data folder replaced after a crash",
+                (long long)wait_ms);
+    lc->last_error = RN_KERR_DUPLICATE_BROKER_REGISTRATION;
+    return false;
+}
+
 /* An error: logged when it is a new one, retried after a backoff. */
 static void lc_retry(rn_lifecycle_t *lc, bool registering, int16_t code, const char *message) {
+    if (registering && code == RN_KERR_DUPLICATE_BROKER_REGISTRATION && lc_duplicate(lc)) return;
     if (code != lc->last_error)
         RN_WARN(MOD, "broker %d: %s refused: %s%s%s; retrying", lc->opts.broker_id,
                 registering ? "registration" : "heartbeat", rn_kerr_name(code),
@@ -215,6 +298,9 @@ static void lc_retry(rn_lifecycle_t *lc, bool registering, int16_t code, const c
 
 static void lc_registered(rn_lifecycle_t *lc) {
     lc->epoch = lc->result.broker_epoch;
+    lc_record(lc, lc->epoch, false);
+    lc->reg.previous_epoch = lc->epoch;
+    lc->duplicate_since_ms = -1;
     lc->fenced = true;
     RN_INFO(MOD, "broker %d registered with broker epoch %lld", lc->opts.broker_id,
             (long long)lc->epoch);
@@ -304,9 +390,14 @@ static void lc_copy_opts(rn_lifecycle_t *lc, const rn_lifecycle_opts_t *opts) {
             (rn_md_endpoint_t){rn_str_from_cstr(lis->name), rn_str_from_cstr(lis->host), lis->port,
                                lis->security_protocol};
     }
-    lc->reg = (rn_ctl_broker_reg_t){opts->broker_id, lc->incarnation_id, lc->endpoints,
-                                    opts->listener_count,
-                                    opts->rack ? rn_str_from_cstr(lc->rack) : rn_str_null()};
+    lc->reg.reg = (rn_ctl_broker_reg_t){opts->broker_id, lc->incarnation_id, lc->endpoints,
+                                        opts->listener_count,
+                                        opts->rack ? rn_str_from_cstr(lc->rack) : rn_str_null()};
+    lc->reg.previous_epoch = opts->previous_epoch >= 0 ? opts->previous_epoch : -1;
+    lc->recorded = (lc_record_t){lc->reg.previous_epoch, opts->previous_pending};
+    lc->duplicate_since_ms = -1;
+    if (lc->opts.session_timeout_ms <= 0)
+        lc->opts.session_timeout_ms = RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT;
 }
 
 rn_err_t rn_lifecycle_start(rn_node_t *node, const rn_lifecycle_opts_t *opts,
@@ -335,8 +426,13 @@ rn_err_t rn_lifecycle_start(rn_node_t *node, const rn_lifecycle_opts_t *opts,
     lc->start_mail.fn = lc_start_arrived;
     rn_loop_post(lc->loop, &lc->start_mail);
     *out = lc;
-    if (opts->wait_unfenced && !lc_wait(lc, &lc->unfenced_seen, RN_LIFECYCLE_START_WAIT_MS))
-        RN_WARN(MOD, "broker %d is not unfenced yet; carrying on", opts->broker_id);
+    bool decided = !opts->wait_unfenced || lc_wait(lc, &lc->decided, RN_LIFECYCLE_START_WAIT_MS);
+    pthread_mutex_lock(&lc->lock);
+    lc->started = true;
+    bool refused = lc->refused;
+    pthread_mutex_unlock(&lc->lock);
+    if (refused) return RN_ERR_EXISTS;
+    if (!decided) RN_WARN(MOD, "broker %d is not unfenced yet; carrying on", opts->broker_id);
     return RN_OK;
 }
 

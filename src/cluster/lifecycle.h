@@ -15,7 +15,10 @@
  * listener (the runtime forwards them to whichever node leads now, so a
  * controller change re-targets them). An error is retried after a backoff
  * (Kafka's reconnect backoff, 50 ms doubling to 1 s); STALE_BROKER_EPOCH
- * (the controller does not know this registration) registers again.
+ * (the controller does not know this registration) registers again;
+ * DUPLICATE_BROKER_REGISTRATION at start (another live incarnation holds
+ * this id, not from this data folder) ends the start at once
+ * (docs/CLUSTER.md).
  *
  * What it owns: its state, requests and timer, all on the metadata loop.
  *
@@ -53,9 +56,28 @@ typedef struct rn_lifecycle_opts {
     /* Stop asks the controller to fence this node first, so its
        leaderships move before it goes (a cluster). */
     bool fence_on_stop;
+    /* The epoch of the last registration this node's data folder recorded
+       (-1: none), sent as PreviousBrokerEpoch: the controller then knows a
+       live registration of this id as this folder's. previous_pending: one
+       was under way when the last run ended, so the live registration may
+       be this folder's though the controller cannot tell. */
+    int64_t previous_epoch;
+    bool previous_pending;
+    /* Records the folder's registration: before one is sent (pending) and
+       once it is accepted or refused. Metadata loop; NULL: none. */
+    void (*record)(void *ctx, int64_t epoch, bool pending);
+    void *record_ctx;
+    /* broker.session.timeout.ms: how long the registration of a process
+       that died can stay live. */
+    int64_t session_timeout_ms;
 } rn_lifecycle_opts_t;
 
-/* Starts registering on the metadata runtime's loop (node->md_rt). */
+/* Starts registering on the metadata runtime's loop (node->md_rt).
+   RN_ERR_EXISTS: the controller answered DUPLICATE_BROKER_REGISTRATION
+   (another incarnation holds this id with a live lease, and it is not this
+   folder's registration), so another process runs this node id; logged
+   with what to do. Past a registration cut short by the last run's end it
+   first waits for that lease to run out. Stop and free it all the same. */
 rn_err_t rn_lifecycle_start(rn_node_t *node, const rn_lifecycle_opts_t *opts, rn_lifecycle_t **out);
 /* Stops heartbeating (first asking to be fenced when fence_on_stop), waiting
    at most RN_LIFECYCLE_STOP_WAIT_MS; call before the metadata runtime stops. */

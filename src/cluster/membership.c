@@ -29,23 +29,32 @@ void rn_mbr_lead(rn_mbr_t *mbr, const rn_image_t *img, uint64_t term, int64_t no
     rn_ctl_leases_init(&mbr->leases, img, now_ms);
 }
 
-void rn_mbr_plan_register(rn_mbr_t *mbr, const rn_image_t *img, const rn_ctl_broker_reg_t *reg,
+/* Whether a live registration of broker id may be replaced without
+   waiting for its lease: a fenced broker has no session to protect (as
+   KRaft), this node's own id is this very process, and a broker naming the
+   live registration's epoch as its previous one speaks from the data
+   folder that made it: the same node, whose process is gone (a folder
+   serves one process). */
+static bool mbr_replaceable(const rn_mbr_t *mbr, const rn_image_broker_t *old,
+                            const rn_mbr_register_t *reg) {
+    return old->fenced || reg->reg.broker_id == mbr->self_id ||
+           (reg->previous_epoch >= 0 && reg->previous_epoch == old->epoch);
+}
+
+void rn_mbr_plan_register(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_register_t *reg,
                           int64_t now_ms, rn_md_batch_t *batch, rn_mbr_result_t *res) {
     RN_ASSERT(mbr->term > 0);
     memset(res, 0, sizeof *res);
     res->broker_epoch = -1;
-    const rn_image_broker_t *old = rn_image_broker(img, reg->broker_id);
-    /* A fenced broker has no session to protect (as KRaft), and this
-       node's own id is this very process: a registration replaces either
-       at once instead of waiting for the old lease to run out. */
-    if (old && (old->fenced || reg->broker_id == mbr->self_id))
-        rn_ctl_leases_forget(&mbr->leases, reg->broker_id);
+    int32_t id = reg->reg.broker_id;
+    const rn_image_broker_t *old = rn_image_broker(img, id);
+    if (old && mbr_replaceable(mbr, old, reg)) rn_ctl_leases_forget(&mbr->leases, id);
     int64_t epoch = -1;
-    int16_t code = rn_ctl_plan_register(img, &mbr->leases, reg, rn_image_next_offset(img), now_ms,
-                                        mbr->session_ms, batch, &epoch, &res->result);
+    int16_t code = rn_ctl_plan_register(img, &mbr->leases, &reg->reg, rn_image_next_offset(img),
+                                        now_ms, mbr->session_ms, batch, &epoch, &res->result);
     if (code != RN_KERR_NONE) return;
     res->broker_epoch = epoch;
-    rn_ctl_leases_touch(&mbr->leases, reg->broker_id, now_ms);
+    rn_ctl_leases_touch(&mbr->leases, id, now_ms);
 }
 
 /* Kafka's checks of the epoch a heartbeat names. */

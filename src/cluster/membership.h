@@ -25,6 +25,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A BrokerRegistration, as the controller needs it. */
+typedef struct rn_mbr_register {
+    rn_ctl_broker_reg_t reg;
+    /* PreviousBrokerEpoch: the epoch of the last registration the broker's
+       data folder recorded (-1: none). The live registration's own epoch
+       means the same folder, so the same node, registering again. */
+    int64_t previous_epoch;
+} rn_mbr_register_t;
+
 /* A BrokerHeartbeat, as the controller needs it. */
 typedef struct rn_mbr_heartbeat {
     int32_t broker_id;
@@ -51,8 +60,12 @@ typedef struct rn_mbr {
 void rn_mbr_init(rn_mbr_t *mbr, int32_t self_id, int64_t session_ms);
 /* Before planning in `term`: a new term starts every lease afresh. */
 void rn_mbr_lead(rn_mbr_t *mbr, const rn_image_t *img, uint64_t term, int64_t now_ms);
-/* A registration: records into batch (none when nothing changes), res. */
-void rn_mbr_plan_register(rn_mbr_t *mbr, const rn_image_t *img, const rn_ctl_broker_reg_t *reg,
+/* A registration: records into batch (none when nothing changes), res.
+   Another incarnation's registration whose lease is live is replaced at
+   once when the broker is fenced, is this node's own, or names its epoch
+   as previous_epoch (the same data folder: its process is gone); otherwise
+   the answer is DUPLICATE_BROKER_REGISTRATION, at once. */
+void rn_mbr_plan_register(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_register_t *reg,
                           int64_t now_ms, rn_md_batch_t *batch, rn_mbr_result_t *res);
 /* A heartbeat: touches the lease; unfences a caught-up broker, fences one
    that asks to be. */

@@ -166,7 +166,7 @@ static void rt_plan_member(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_mbr_lead(&rt->mbr, img, rn_raft_term(rn_quorum_raft(rt->q)), now_ms);
     if (op->kind == RN_ADMIN_REGISTER_BROKER) {
         rn_mbr_plan_register(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
-        rt_learner(rt, ((const rn_ctl_broker_reg_t *)op->items)->broker_id, op->results);
+        rt_learner(rt, ((const rn_mbr_register_t *)op->items)->reg.broker_id, op->results);
     } else if (op->kind == RN_ADMIN_BROKER_HEARTBEAT) {
         rn_mbr_plan_heartbeat(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
         rt_learner(rt, ((const rn_mbr_heartbeat_t *)op->items)->broker_id, op->results);

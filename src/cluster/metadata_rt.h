@@ -37,7 +37,7 @@ typedef enum rn_admin_kind {
        rn_admin_step_fn); results start with an rn_ctl_result_t, count 1. */
     RN_ADMIN_CALL,
     /* Broker membership (cluster/membership.h), one item each: */
-    RN_ADMIN_REGISTER_BROKER,  /* items: rn_ctl_broker_reg_t, results: rn_mbr_result_t */
+    RN_ADMIN_REGISTER_BROKER,  /* items: rn_mbr_register_t, results: rn_mbr_result_t */
     RN_ADMIN_BROKER_HEARTBEAT, /* items: rn_mbr_heartbeat_t, results: rn_mbr_result_t */
     RN_ADMIN_FENCE_BROKER,     /* the runtime's own, on an expired lease: int32_t id */
 } rn_admin_kind_t;

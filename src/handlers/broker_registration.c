@@ -4,8 +4,11 @@
  * op planned by the active controller (cluster/membership.h); a new
  * registration is fenced until the broker's heartbeats show it caught up.
  * A controller that is not active answers NOT_CONTROLLER (the broker asks
- * the active one), a broker of another cluster INCONSISTENT_CLUSTER_ID, as
- * Kafka's controller does.
+ * the active one), a broker of another cluster INCONSISTENT_CLUSTER_ID, and
+ * a broker id another incarnation holds with a live lease
+ * DUPLICATE_BROKER_REGISTRATION, at once, as Kafka's controller does;
+ * unless PreviousBrokerEpoch names that registration's epoch: the same
+ * data folder registering again (cluster/membership.h).
  */
 #include "handlers/handler.h"
 #include "proto/gen/broker_registration_request.h"
@@ -16,7 +19,7 @@
 typedef struct registration {
     rn_admin_op_t op;
     rn_req_t *req;
-    rn_ctl_broker_reg_t reg;
+    rn_mbr_register_t reg;
     rn_md_endpoint_t endpoints[RN_BROKER_ENDPOINTS_MAX];
     rn_mbr_result_t result;
 } registration_t;
@@ -64,8 +67,9 @@ void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body) {
         r->endpoints[n] =
             (rn_md_endpoint_t){lis->name, lis->host, lis->port, lis->security_protocol};
     }
-    r->reg = (rn_ctl_broker_reg_t){in->broker_id, in->incarnation_id, r->endpoints,
-                                   (int16_t)in->listeners.count, in->rack};
+    r->reg.reg = (rn_ctl_broker_reg_t){in->broker_id, in->incarnation_id, r->endpoints,
+                                       (int16_t)in->listeners.count, in->rack};
+    r->reg.previous_epoch = in->previous_broker_epoch; /* -1 before v3 */
     r->op = (rn_admin_op_t){.kind = RN_ADMIN_REGISTER_BROKER,
                             .items = &r->reg,
                             .count = 1,

@@ -303,6 +303,19 @@ static const rn_config_listener_t *broker_client_listener(const rn_config_t *cfg
     return &cfg->listeners[0];
 }
 
+/* The folder records its registration, so the next start names it
+   (server/identity.h); on the metadata thread. A failed write leaves the
+   previous record: a restart within the lease may then be refused, and
+   says how long to wait. */
+static void broker_record_registration(void *ctx, int64_t epoch, bool pending) {
+    rn_broker_t *broker = ctx;
+    rn_identity_reg_t reg = {epoch, pending};
+    rn_err_t err = rn_identity_registration_save(broker->node.io, broker->cfg, &reg);
+    if (err != RN_OK)
+        RN_ERROR("broker", "cannot record the registration in registration.properties: %s",
+                 rn_err_name(err));
+}
+
 /* What this node registers with the active controller: its advertised
    listeners (PLAINTEXT: the only protocol served), rack and timing. */
 static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn_config_t *cfg) {
@@ -313,6 +326,7 @@ static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn
         .heartbeat_interval_ms = cfg->broker_heartbeat_interval_ms,
         .wait_unfenced = true,
         .fence_on_stop = cfg->clustered,
+        .session_timeout_ms = cfg->broker_session_timeout_ms,
     };
     int count = cfg->advertised_count > 0 ? cfg->advertised_count : 1;
     const rn_config_listener_t *from = cfg->advertised_count > 0 ? cfg->advertised : cfg->listeners;
@@ -382,6 +396,11 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     }
     if (err == RN_OK && cfg->role_broker) {
         rn_lifecycle_opts_t lo = broker_lifecycle_opts(node, cfg);
+        rn_identity_reg_t last = rn_identity_registration_load(io, cfg);
+        lo.previous_epoch = last.epoch;
+        lo.previous_pending = last.pending;
+        lo.record = broker_record_registration;
+        lo.record_ctx = broker;
         err = rn_lifecycle_start(node, &lo, &broker->lifecycle);
     }
     if (err == RN_OK && cfg->role_broker) err = rn_group_start(node);

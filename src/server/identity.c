@@ -1,5 +1,7 @@
 /*
- * identity.c: reads or creates <log.dir>/meta.properties (see identity.h).
+ * identity.c: reads or creates <log.dir>/meta.properties, and reads and
+ * writes the folder's last registration, registration.properties (see
+ * identity.h).
  */
 #include "server/identity.h"
 #include "base/assert.h"
@@ -106,4 +108,29 @@ rn_err_t rn_identity_adopt(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *i
     snprintf(id->cluster_id, sizeof id->cluster_id, "%s", cluster_id);
     id->provisional = false;
     return identity_write(io, cfg->log_dirs[0], cfg, id);
+}
+
+rn_identity_reg_t rn_identity_registration_load(rn_io_t *io, const rn_config_t *cfg) {
+    rn_identity_reg_t reg = {-1, false};
+    char path[4096], text[IDENTITY_FILE_BYTES_MAX + 1], value[32];
+    snprintf(path, sizeof path, "%s/registration.properties", cfg->log_dirs[0]);
+    size_t len = 0;
+    if (rn_io_read_small(io, path, text, IDENTITY_FILE_BYTES_MAX, &len) != RN_OK) return reg;
+    text[len] = '\0';
+    if (identity_value(text, "registering", value, sizeof value))
+        reg.pending = strcmp(value, "true") == 0;
+    if (!identity_value(text, "broker.epoch", value, sizeof value)) return reg;
+    char *end = NULL;
+    long long epoch = strtoll(value, &end, 10);
+    if (end != value && *end == '\0' && epoch >= 0) reg.epoch = (int64_t)epoch;
+    return reg;
+}
+
+rn_err_t rn_identity_registration_save(rn_io_t *io, const rn_config_t *cfg,
+                                       const rn_identity_reg_t *reg) {
+    char text[128];
+    int n =
+        snprintf(text, sizeof text, "node.id=%d\nbroker.epoch=%lld\nregistering=%s\n", cfg->node_id,
+                 (long long)(reg->epoch >= 0 ? reg->epoch : -1), reg->pending ? "true" : "false");
+    return rn_io_write_atomic(io, cfg->log_dirs[0], "registration.properties", text, (size_t)n);
 }

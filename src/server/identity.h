@@ -30,4 +30,19 @@ rn_err_t rn_identity_load(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id
 rn_err_t rn_identity_adopt(rn_io_t *io, const rn_config_t *cfg, rn_identity_t *id,
                            const char *cluster_id);
 
+/* registration.properties, beside meta.properties: the broker epoch of the
+   last registration this folder made (-1: none), sent as
+   PreviousBrokerEpoch at the next start so the active controller knows the
+   folder, and so the node, that holds a live registration; and whether a
+   registration was under way (sent, its answer not recorded) when the last
+   run ended. A missing or unreadable file reads as none. docs/CLUSTER.md. */
+typedef struct rn_identity_reg {
+    int64_t epoch;
+    bool pending;
+} rn_identity_reg_t;
+
+rn_identity_reg_t rn_identity_registration_load(rn_io_t *io, const rn_config_t *cfg);
+rn_err_t rn_identity_registration_save(rn_io_t *io, const rn_config_t *cfg,
+                                       const rn_identity_reg_t *reg);
+
 #endif
