@@ -415,6 +415,11 @@ rn_err_t rn_quorum_step(rn_quorum_t *q, const rn_raft_msg_t *msg, const char *fr
         q->votes_refused_total++;
         return RN_ERR_STALE;
     }
+    /* A hand-off comes from the leader, a voter; one from a node that is
+       none (forged, or a removed voter) would depose this node's leader. */
+    if (msg->type == RN_RAFT_MSG_TIMEOUT_NOW &&
+        !rn_raft_config_has_voter(rn_raft_config(q->raft), msg->from))
+        return RN_OK;
     rn_raft_step(q->raft, msg);
     rn_err_t err = quorum_drive(q);
     if (err == RN_OK && known_dir) quorum_dir_propose(q, msg->from, from_dir);

@@ -95,7 +95,8 @@ uint64_t rn_quorum_votes_refused(const rn_quorum_t *q);
    leadership hand-off) from a node that is no voter of the current
    configuration (a removed voter still running with its old one, a node
    configured with other voters, a forged message). rn_quorum_step ignores
-   such a message as Raft must; the caller, which knows the peer, says so. */
+   such a message as Raft must (a hand-off, which only a leader sends, it
+   drops before Raft sees it); the caller, which knows the peer, says so. */
 bool rn_quorum_vote_from_non_voter(const rn_quorum_t *q, const rn_raft_msg_t *msg);
 /* Starts an election now (a voter may at any time); a sole voter becomes
    leader at once instead of after an election timeout. */

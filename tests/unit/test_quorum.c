@@ -197,8 +197,14 @@ static void test_vote_from_non_voter(void **state) {
         assert_int_equal(rn_raft_role(r), RN_RAFT_LEADER);
         assert_int_equal(rn_raft_term(r), term);
     }
-    rn_raft_msg_t hand_off = {.type = RN_RAFT_MSG_TIMEOUT_NOW, .from = 5, .to = 1};
+    /* a hand-off comes from a leader, a voter: a forged one of a higher
+       term must not make this leader step down */
+    rn_raft_msg_t hand_off = {
+        .type = RN_RAFT_MSG_TIMEOUT_NOW, .from = 5, .to = 1, .term = term + 3};
     assert_true(rn_quorum_vote_from_non_voter(fx->q, &hand_off));
+    assert_int_equal(rn_quorum_step(fx->q, &hand_off, NULL), RN_OK);
+    assert_int_equal(rn_raft_role(r), RN_RAFT_LEADER);
+    assert_int_equal(rn_raft_term(r), term);
     rn_raft_msg_t voter = {.type = RN_RAFT_MSG_VOTE, .from = 1, .to = 1, .term = term};
     assert_false(rn_quorum_vote_from_non_voter(fx->q, &voter));
     rn_raft_msg_t ack = {.type = RN_RAFT_MSG_APPEND_RESP, .from = 5, .to = 1, .term = term};
