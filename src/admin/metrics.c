@@ -113,6 +113,40 @@ static void metrics_fsync(rn_prom_t *prom, const rn_node_t *node) {
     rn_prom_histo(prom, "runnel_fsync_duration_seconds", NULL, &snap);
 }
 
+/* ---- incremental fetch sessions: summed over cores ---- */
+
+typedef struct session_metric {
+    const char *name;
+    const char *type;
+    const char *help;
+    size_t offset; /* of the counter in rn_core_stats_t */
+} session_metric_t;
+
+static void metrics_fetch_sessions(rn_prom_t *prom, const rn_node_t *node) {
+    static const session_metric_t metrics[] = {
+        {"runnel_fetch_sessions", "gauge", "Incremental fetch sessions open (KIP-227)",
+         offsetof(rn_core_stats_t, fetch_sessions_open)},
+        {"runnel_fetch_session_partitions", "gauge",
+         "Partitions held by the open incremental fetch sessions",
+         offsetof(rn_core_stats_t, fetch_session_partitions)},
+        {"runnel_fetch_session_evictions_total", "counter",
+         "Fetch sessions evicted to make room for a new one",
+         offsetof(rn_core_stats_t, fetch_session_evictions)},
+        {"runnel_fetch_incremental_total", "counter",
+         "Incremental fetches accepted (a session and its epoch matched)",
+         offsetof(rn_core_stats_t, fetch_incremental)},
+    };
+    for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
+        uint64_t total = 0;
+        for (int c = 0; c < node->core_count; c++) {
+            const char *stats = (const char *)&node->cores[c].stats;
+            total += rn_stats_read((const _Atomic uint64_t *)(stats + metrics[m].offset));
+        }
+        rn_prom_family(prom, metrics[m].name, metrics[m].type, metrics[m].help);
+        rn_prom_u64(prom, metrics[m].name, NULL, total);
+    }
+}
+
 /* ---- partitions and topics ---- */
 
 typedef struct part_metric {
@@ -321,6 +355,7 @@ char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
         metrics_requests(&prom, src->node);
         metrics_errors(&prom, src->node);
         metrics_fsync(&prom, src->node);
+        metrics_fetch_sessions(&prom, src->node);
         metrics_partitions(&prom, src->node);
         metrics_storage(&prom, src->node);
         metrics_lag(&prom, src->node);

@@ -100,6 +100,22 @@
 /* Frames handed to one writev. */
 #define RN_CLIENT_IOV_MAX 64
 
+/* ---- fetch sessions (handlers/fetch_session.h) ---- */
+
+/* max.incremental.fetch.session.cache.slots default, as Kafka's: the
+   incremental fetch sessions one node keeps, split between its cores. A
+   session costs about 60 bytes per partition it fetches, so the default
+   holds a thousand consumers of a few thousand partitions each. */
+#define RN_FETCH_SESSION_SLOTS_DEFAULT 1000
+/* Ceiling of that setting: a full cache is scanned once per session
+   opened when it is full, which must stay cheap beside the full fetch
+   that opens it. */
+#define RN_FETCH_SESSION_SLOTS_MAX 100000
+/* min.incremental.fetch.session.eviction.ms default: the value Kafka fixes
+   (120 s). A session younger than this is evicted only by a replica's, or
+   once it has gone unused this long. */
+#define RN_FETCH_SESSION_EVICTION_MS_DEFAULT 120000
+
 /* ---- protocol decoding ---- */
 
 /* Entries in any one array of a request. Kafka itself has no such bound; real

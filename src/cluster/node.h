@@ -51,7 +51,9 @@ typedef struct rn_node_settings {
     int16_t default_replication_factor;
     bool durable_acks; /* fsync before acknowledging (the default) */
     bool delete_topic_enable;
-    int32_t fetch_max_bytes; /* fetch.max.bytes: caps a Fetch request's max_bytes */
+    int32_t fetch_max_bytes;           /* fetch.max.bytes: caps a Fetch request's max_bytes */
+    int32_t fetch_session_slots;       /* max.incremental.fetch.session.cache.slots */
+    int64_t fetch_session_eviction_ms; /* min.incremental.fetch.session.eviction.ms */
     int64_t retention_check_interval_ms;
     char metadata_dir[RN_STORAGE_PATH_BYTES_MAX];
     /* Broker-wide defaults of topic settings; lives as long as the node. */
@@ -91,6 +93,8 @@ struct rn_core {
     /* Decompression source lent to the validation of compressed batches
        appended on this core (proto/batch_inflate.h); NULL: one per append. */
     struct rn_batch_inflate *inflate;
+    /* This core's incremental fetch sessions (handlers/fetch_session.h). */
+    struct rn_fetch_sessions *fetch_sessions;
 };
 
 struct rn_node {

@@ -28,6 +28,12 @@ typedef struct rn_core_stats {
     /* Non-zero error codes in Produce and Fetch answers (partition level,
        and Fetch's top-level code), by code. */
     _Atomic uint64_t errors[RN_STATS_ERROR_APIS][RN_STATS_ERROR_CODES];
+    /* Incremental fetch sessions (handlers/fetch_session.c): open now and
+       their partitions (gauges), evictions, incremental fetches served. */
+    _Atomic uint64_t fetch_sessions_open;
+    _Atomic uint64_t fetch_session_partitions;
+    _Atomic uint64_t fetch_session_evictions;
+    _Atomic uint64_t fetch_incremental;
 } rn_core_stats_t;
 
 /* Counts one answer's error code on the calling core; 0 is not counted. */

@@ -1,6 +1,18 @@
 /*
- * fetch.c: Fetch (key 1), sessionless (session id 0: clients send full
- * fetches, as KIP-227 allows).
+ * fetch.c: Fetch (key 1), with incremental fetch sessions (KIP-227).
+ *
+ * A v7+ fetch with session id 0 and epoch 0 opens a session when its
+ * answer goes out (fetch_session.h: on this core, when the cache has room);
+ * epoch -1 is a full fetch without one; any full fetch naming a session
+ * closes it. An incremental fetch (epoch > 0) names its session and that
+ * session's next epoch, lists only the partitions whose position changed
+ * and those to forget, and is answered only the partitions with records, a
+ * new high watermark or log start, or an error; partitions that sent
+ * records move to the end of the session. A session another core owns, or
+ * none, is FETCH_SESSION_ID_NOT_FOUND (the client opens a new one here; the
+ * old one is evicted in its turn); a wrong epoch is
+ * INVALID_FETCH_SESSION_EPOCH, as is an answer whose session was used by a
+ * later request meanwhile.
  *
  * Each partition becomes an op read on its owner core: the owner finds the
  * file range of whole batches below the high watermark and pins its
@@ -17,6 +29,7 @@
  * progresses past a batch larger than its limits; anywhere else a batch
  * that does not fit is not sent.
  */
+#include "handlers/fetch_session.h"
 #include "handlers/handler.h"
 #include "proto/gen/fetch_request.h"
 #include "proto/gen/fetch_response.h"
@@ -27,6 +40,12 @@
 
 typedef struct fetch_state fetch_state_t;
 
+typedef enum fetch_mode {
+    FETCH_SESSIONLESS,
+    FETCH_SESSION_NEW,         /* opens a session with its answer */
+    FETCH_SESSION_INCREMENTAL, /* its partitions are its session's */
+} fetch_mode_t;
+
 typedef struct fetch_op {
     rn_part_op_t op; /* op.part: referenced; NULL for an unknown partition */
     int64_t fetch_offset;
@@ -36,6 +55,8 @@ typedef struct fetch_op {
     rn_file_range_t range;
     rn_err_t err;
     int16_t refused; /* NOT_LEADER_OR_FOLLOWER: not sent to the owner */
+    rn_str_t topic;
+    int32_t asked_max_bytes; /* partition_max_bytes as asked, for a new session */
 } fetch_op_t;
 
 struct fetch_state {
@@ -53,6 +74,10 @@ struct fetch_state {
     bool trimmed;      /* `trim` was read again within trim_room */
     rn_timer_t timer;
     fetch_state_t *park_next;
+    fetch_mode_t mode;
+    bool privileged;    /* from a replica (replica_id >= 0) */
+    rn_fsess_t *sess;   /* incremental: held until the answer; ops in its order */
+    int32_t sess_epoch; /* incremental: its epoch unless a later request used it */
 };
 
 static void fetch_evaluate(rn_fanout_t *fan);
@@ -75,10 +100,28 @@ static void fetch_op_run(rn_part_op_t *op) {
     rn_fanout_reply(op);
 }
 
+/* A partition with nothing to read at the fetch offset, which the owner
+   would only confirm: answered here (its high watermark and flags are
+   atomics any core reads), so an idle fetch of thousands of partitions
+   costs no mail. */
+static bool fetch_op_idle(const fetch_op_t *op) {
+    rn_partition_t *part = op->op.part;
+    return !atomic_load_explicit(&part->deleted, memory_order_acquire) &&
+           !rn_partition_offline(part) && rn_partition_hw(part) == op->fetch_offset;
+}
+
 static void fetch_issue(fetch_state_t *state) {
     rn_fanout_begin(&state->fan, state->fan.origin, fetch_evaluate);
-    for (int32_t i = 0; i < state->op_count; i++)
-        if (state->ops[i].op.part) rn_fanout_send(&state->fan, &state->ops[i].op, fetch_op_run);
+    for (int32_t i = 0; i < state->op_count; i++) {
+        fetch_op_t *op = &state->ops[i];
+        if (!op->op.part) continue;
+        if (fetch_op_idle(op)) {
+            op->read = (rn_log_read_t){0};
+            op->err = RN_OK;
+        } else {
+            rn_fanout_send(&state->fan, &op->op, fetch_op_run);
+        }
+    }
     rn_fanout_end(&state->fan);
 }
 
@@ -160,13 +203,150 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     out->records = (rn_records_t){NULL, (int64_t)op->read.len, &op->range, op->read.position};
 }
 
+/* ---- sessions ---- */
+
+/* Opens the session a full fetch with epoch 0 asked for, from its answer
+   (Kafka does so as it answers): the session id, or 0 when the cache has
+   no room. */
+static int32_t fetch_session_open(fetch_state_t *state) {
+    rn_core_t *core = state->fan.origin;
+    rn_fsess_t *sess = rn_fetch_session_open(core->fetch_sessions, core->loop.now_ms,
+                                             state->privileged, state->op_count);
+    if (!sess) return 0;
+    for (int32_t i = 0; i < state->op_count; i++) {
+        const fetch_op_t *op = &state->ops[i];
+        if (op->topic.len < 0) continue;
+        rn_fsess_part_t *p = rn_fetch_session_set(sess, op->topic, op->out->partition_index,
+                                                  op->fetch_offset, op->asked_max_bytes);
+        if (!p) {
+            rn_fetch_session_remove(sess);
+            return 0;
+        }
+        p->hw = op->out->high_watermark;
+        p->log_start = op->out->log_start_offset;
+    }
+    if (sess->count == 0) {
+        rn_fetch_session_remove(sess);
+        return 0;
+    }
+    rn_fetch_session_touch(sess, core->loop.now_ms);
+    return sess->id;
+}
+
+/* Kafka's CachedPartition.maybeUpdateResponseData: whether an incremental
+   answer carries the partition, noting what it tells the client. */
+static bool fetch_session_must_answer(rn_fsess_part_t *p,
+                                      const rn_fetch_response_partition_data_t *out) {
+    bool must = out->records.len > 0;
+    if (p->hw != out->high_watermark) {
+        must = true;
+        p->hw = out->high_watermark;
+    }
+    if (p->log_start != out->log_start_offset) {
+        must = true;
+        p->log_start = out->log_start_offset;
+    }
+    if (out->error_code != RN_KERR_NONE) {
+        must = true;
+        p->hw = -1; /* answered again once the error is gone */
+    }
+    return must;
+}
+
+/* Counts the topic entries of the chosen ops: a new one whenever the topic
+   changes from the previous chosen op's, as in the session's order. */
+static int32_t fetch_session_topic_count(const fetch_state_t *state, const uint8_t *chosen) {
+    int32_t count = 0;
+    const fetch_op_t *prev = NULL;
+    for (int32_t i = 0; i < state->op_count; i++) {
+        if (!chosen[i]) continue;
+        const fetch_op_t *op = &state->ops[i];
+        if (!prev || !rn_str_eq(prev->topic, op->topic)) count++;
+        prev = op;
+    }
+    return count;
+}
+
+/* The incremental answer: only the partitions that must be answered, in
+   the session's order; then those that sent records move to its end. */
+static void fetch_session_answer(fetch_state_t *state) {
+    rn_fsess_t *sess = state->sess;
+    RN_ASSERT(sess->count == state->op_count);
+    rn_arena_t *arena = &state->req->arena;
+    uint8_t *chosen = rn_arena_alloc(arena, (size_t)state->op_count + 1);
+    uint8_t *to_end = rn_arena_alloc(arena, (size_t)state->op_count + 1);
+    RN_ASSERT(chosen && to_end);
+    int32_t picked = 0;
+    for (int32_t i = 0; i < state->op_count; i++) {
+        const rn_fetch_response_partition_data_t *out = state->ops[i].out;
+        chosen[i] = fetch_session_must_answer(&sess->parts[i], out);
+        to_end[i] = out->records.len > 0;
+        picked += chosen[i];
+    }
+    int32_t topic_count = fetch_session_topic_count(state, chosen);
+    rn_fetch_response_t *resp = state->resp;
+    resp->responses.count = topic_count;
+    resp->responses.items =
+        rn_arena_alloc(arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
+    rn_fetch_response_partition_data_t *parts =
+        rn_arena_alloc(arena, (size_t)picked * sizeof *parts + 1);
+    RN_ASSERT(resp->responses.items && parts);
+    rn_fetch_response_fetchable_topic_response_t *tout = NULL;
+    const fetch_op_t *prev = NULL;
+    for (int32_t i = 0; i < state->op_count; i++) {
+        if (!chosen[i]) continue;
+        const fetch_op_t *op = &state->ops[i];
+        if (!prev || !rn_str_eq(prev->topic, op->topic)) {
+            tout = tout ? tout + 1 : resp->responses.items;
+            rn_fetch_response_fetchable_topic_response_init(tout);
+            tout->topic = op->topic;
+            tout->partitions.items = parts;
+            tout->partitions.count = 0;
+        }
+        tout->partitions.items[tout->partitions.count++] = *op->out;
+        parts++;
+        prev = op;
+    }
+    RN_ASSERT(topic_count == 0 || tout == &resp->responses.items[topic_count - 1]);
+    rn_fetch_session_rotate(sess, to_end);
+}
+
+/* Answers with a session error and no partitions (reads given back). */
+static void fetch_respond_error(fetch_state_t *state, int16_t kerr, int32_t session_id) {
+    for (int32_t i = 0; i < state->op_count; i++) {
+        fetch_op_t *op = &state->ops[i];
+        if (op->read.len) rn_log_read_release(&op->read);
+        op->read = (rn_log_read_t){0};
+        if (op->op.part) rn_partition_unref(op->op.part);
+    }
+    state->resp->error_code = kerr;
+    state->resp->session_id = session_id;
+    state->resp->responses.count = 0;
+    rn_core_stats_error(&state->fan.origin->stats, RN_STATS_ERRORS_FETCH, kerr);
+    rn_handler_respond(state->req, state->resp);
+}
+
 static void fetch_respond(fetch_state_t *state) {
+    rn_fsess_t *sess = state->sess;
+    if (sess && sess->epoch != state->sess_epoch) {
+        /* A later request of this session came first: as Kafka, this
+           answer is refused (a duplicate request). */
+        fetch_respond_error(state, RN_KERR_INVALID_FETCH_SESSION_EPOCH, sess->id);
+        rn_fetch_session_release(sess);
+        return;
+    }
     for (int32_t i = 0; i < state->op_count; i++) {
         fetch_fill(state->fan.origin, &state->ops[i]);
         if (state->ops[i].op.part) rn_partition_unref(state->ops[i].op.part);
     }
+    if (state->mode == FETCH_SESSION_NEW) state->resp->session_id = fetch_session_open(state);
+    if (sess) {
+        fetch_session_answer(state);
+        state->resp->session_id = sess->id;
+    }
     rn_core_stats_error(&state->fan.origin->stats, RN_STATS_ERRORS_FETCH, state->resp->error_code);
     rn_handler_respond(state->req, state->resp);
+    if (sess) rn_fetch_session_release(sess);
 }
 
 /* ---- parking ---- */
@@ -261,6 +441,23 @@ static int32_t fetch_count_partitions(const rn_fetch_request_t *in) {
     return count;
 }
 
+/* One partition's op: its limits, the leader check and the partition. */
+static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_image_t *img,
+                             fetch_op_t *op, rn_str_t topic, int32_t partition,
+                             int64_t fetch_offset, int32_t partition_max_bytes) {
+    rn_fetch_response_partition_data_init(op->out);
+    op->out->partition_index = partition;
+    op->topic = topic;
+    op->fetch_offset = fetch_offset;
+    op->asked_max_bytes = partition_max_bytes;
+    op->max_bytes = partition_max_bytes > 0 ? partition_max_bytes : 1;
+    if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
+    op->refused =
+        rn_handler_leader_kerr(img, state->fan.origin->node->settings.node_id, topic, partition);
+    op->op.part = op->refused ? NULL : rn_ptable_partition(table, topic, partition);
+    if (op->op.part) rn_partition_ref(op->op.part);
+}
+
 static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table, const rn_image_t *img,
                                 const rn_fetch_request_fetch_topic_t *topic,
                                 rn_fetch_response_fetchable_topic_response_t *tout) {
@@ -276,22 +473,117 @@ static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table, const 
         const rn_fetch_request_fetch_partition_t *pin = &topic->partitions.items[p];
         fetch_op_t *op = &state->ops[state->op_count++];
         op->out = &tout->partitions.items[p];
-        rn_fetch_response_partition_data_init(op->out);
-        op->out->partition_index = pin->partition;
-        op->fetch_offset = pin->fetch_offset;
-        op->max_bytes = pin->partition_max_bytes > 0 ? pin->partition_max_bytes : 1;
-        if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
-        op->refused = rn_handler_leader_kerr(img, state->fan.origin->node->settings.node_id,
-                                             topic->topic, pin->partition);
-        op->op.part = op->refused ? NULL : rn_ptable_partition(table, topic->topic, pin->partition);
-        if (op->op.part) rn_partition_ref(op->op.part);
+        fetch_prepare_op(state, table, img, op, topic->topic, pin->partition, pin->fetch_offset,
+                         pin->partition_max_bytes);
     }
+}
+
+/* The ops of an incremental fetch: every partition of its session, in the
+   session's order; the answer is built from them once they are back. */
+static bool fetch_prepare_session(fetch_state_t *state, rn_ptable_t *table, const rn_image_t *img) {
+    rn_fsess_t *sess = state->sess;
+    rn_arena_t *arena = &state->req->arena;
+    state->ops = rn_arena_alloc(arena, (size_t)sess->count * sizeof *state->ops + 1);
+    rn_fetch_response_partition_data_t *outs =
+        rn_arena_alloc(arena, (size_t)sess->count * sizeof *outs + 1);
+    if (!state->ops || !outs) return false;
+    for (int32_t i = 0; i < sess->count; i++) {
+        const rn_fsess_part_t *p = &sess->parts[i];
+        fetch_op_t *op = &state->ops[state->op_count++];
+        op->out = &outs[i];
+        fetch_prepare_op(state, table, img, op, (rn_str_t){p->topic, p->topic_len}, p->partition,
+                         p->fetch_offset, p->max_bytes);
+    }
+    return true;
+}
+
+static bool fetch_prepare_request(fetch_state_t *state, rn_ptable_t *table, const rn_image_t *img,
+                                  const rn_fetch_request_t *in) {
+    rn_arena_t *arena = &state->req->arena;
+    int32_t part_count = fetch_count_partitions(in);
+    state->ops = rn_arena_alloc(arena, (size_t)part_count * sizeof *state->ops + 1);
+    int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
+    rn_fetch_response_t *resp = state->resp;
+    resp->responses.count = topic_count;
+    resp->responses.items =
+        rn_arena_alloc(arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
+    if (!state->ops || !resp->responses.items) return false;
+    for (int32_t t = 0; t < topic_count; t++)
+        fetch_prepare_topic(state, table, img, &in->topics.items[t], &resp->responses.items[t]);
+    return true;
+}
+
+/* Applies an incremental request to its session (Kafka's
+   FetchSession.update): the partitions it lists are added or take their
+   new position, then the forgotten ones are dropped. False when out of
+   memory. */
+static bool fetch_session_update(rn_fsess_t *sess, const rn_fetch_request_t *in) {
+    for (int32_t t = 0; t < in->topics.count; t++) {
+        const rn_fetch_request_fetch_topic_t *topic = &in->topics.items[t];
+        if (topic->topic.len < 0) continue;
+        for (int32_t p = 0; p < topic->partitions.count; p++) {
+            const rn_fetch_request_fetch_partition_t *pin = &topic->partitions.items[p];
+            if (!rn_fetch_session_set(sess, topic->topic, pin->partition, pin->fetch_offset,
+                                      pin->partition_max_bytes))
+                return false;
+        }
+    }
+    for (int32_t t = 0; t < in->forgotten_topics_data.count; t++) {
+        const rn_fetch_request_forgotten_topic_t *gone = &in->forgotten_topics_data.items[t];
+        for (int32_t p = 0; p < gone->partitions.count; p++)
+            rn_fetch_session_forget(sess, gone->topic, gone->partitions.items[p]);
+    }
+    return true;
+}
+
+/* Closes session id if this core has it (a full fetch naming it). */
+static void fetch_session_close(rn_core_t *core, int32_t id) {
+    rn_fetch_sessions_t *cache = core->fetch_sessions;
+    if (id <= 0 || rn_fetch_sessions_owner(cache, id) != core->id) return;
+    rn_fsess_t *sess = rn_fetch_session_find(cache, id);
+    if (sess) rn_fetch_session_remove(sess);
+}
+
+/* Kafka's FetchManager.newContext: sets the fetch's mode, and for an
+   incremental one checks, updates and holds its session. A top-level
+   error for the answer, or NONE. */
+static int16_t fetch_session_begin(fetch_state_t *state, const rn_fetch_request_t *in) {
+    rn_core_t *core = state->fan.origin;
+    state->mode = FETCH_SESSIONLESS;
+    if (state->req->api_version < 7 || !core->fetch_sessions) return RN_KERR_NONE;
+    int32_t id = in->session_id, epoch = in->session_epoch;
+    if (epoch == 0 || epoch == -1) { /* a full fetch */
+        fetch_session_close(core, id);
+        if (epoch == 0) state->mode = FETCH_SESSION_NEW;
+        return RN_KERR_NONE;
+    }
+    rn_fetch_sessions_t *cache = core->fetch_sessions;
+    rn_fsess_t *sess = id > 0 && rn_fetch_sessions_owner(cache, id) == core->id
+                           ? rn_fetch_session_find(cache, id)
+                           : NULL;
+    if (!sess) return RN_KERR_FETCH_SESSION_ID_NOT_FOUND;
+    if (sess->epoch != epoch) return RN_KERR_INVALID_FETCH_SESSION_EPOCH;
+    if (!fetch_session_update(sess, in) || sess->count == 0) {
+        /* Nothing left to fetch (or no memory for it): a sessionless
+           fetch of what the request lists. */
+        rn_fetch_session_remove(sess);
+        return RN_KERR_NONE;
+    }
+    sess->epoch = rn_fetch_session_next_epoch(epoch);
+    rn_fetch_session_touch(sess, core->loop.now_ms);
+    rn_stats_add(&core->stats.fetch_incremental, 1);
+    rn_fetch_session_hold(sess);
+    state->sess = sess;
+    state->sess_epoch = sess->epoch;
+    state->mode = FETCH_SESSION_INCREMENTAL;
+    return RN_KERR_NONE;
 }
 
 void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     rn_fetch_request_t *in = body;
     fetch_state_t *state = rn_arena_alloc(&req->arena, sizeof *state);
     RN_ASSERT(state != NULL);
+    *state = (fetch_state_t){0};
     state->req = req;
     state->fan.origin = core;
     state->resp = rn_handler_response_new(req);
@@ -300,24 +592,26 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     int32_t broker_max = core->node->settings.fetch_max_bytes;
     if (broker_max > 0 && state->max_bytes > broker_max) state->max_bytes = broker_max;
     state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
-    int32_t part_count = fetch_count_partitions(in);
-    state->ops = rn_arena_alloc(&req->arena, (size_t)part_count * sizeof *state->ops + 1);
-    int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
-    rn_fetch_response_t *resp = state->resp;
-    resp->responses.count = topic_count;
-    resp->responses.items =
-        rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
-    if (!state->ops || !resp->responses.items) {
-        /* Past the response budget: a clean disconnect, never a silent hang. */
-        rn_conn_close(req->conn, "fetch response exceeds the response budget");
-        rn_handler_finish_silently(req);
+    state->privileged = in->replica_id >= 0;
+    int16_t kerr = fetch_session_begin(state, in);
+    if (kerr != RN_KERR_NONE) {
+        fetch_respond_error(state, kerr, 0);
         return;
     }
     rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);
     rn_image_t *img = rn_topics_image(core->node);
-    for (int32_t t = 0; t < topic_count; t++)
-        fetch_prepare_topic(state, table, img, &in->topics.items[t], &resp->responses.items[t]);
+    bool ok = state->sess ? fetch_prepare_session(state, table, img)
+                          : fetch_prepare_request(state, table, img, in);
     rn_image_release(img);
     rn_ptable_release(table);
+    if (!ok) {
+        /* Past the response budget: a clean disconnect, never a silent hang. */
+        for (int32_t i = 0; i < state->op_count; i++)
+            if (state->ops[i].op.part) rn_partition_unref(state->ops[i].op.part);
+        if (state->sess) rn_fetch_session_release(state->sess);
+        rn_conn_close(req->conn, "fetch response exceeds the response budget");
+        rn_handler_finish_silently(req);
+        return;
+    }
     fetch_issue(state);
 }

@@ -18,6 +18,7 @@
 #include "cluster/purge.h"
 #include "cluster/topics.h"
 #include "group/coordinator.h"
+#include "handlers/fetch_session.h"
 #include "handlers/handler.h"
 #include "proto/batch_inflate.h"
 #include "server/identity.h"
@@ -74,6 +75,8 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->durable_acks = cfg->durable_acks;
     set->delete_topic_enable = cfg->delete_topic_enable;
     set->fetch_max_bytes = cfg->fetch_max_bytes;
+    set->fetch_session_slots = cfg->fetch_session_slots;
+    set->fetch_session_eviction_ms = cfg->fetch_session_eviction_ms;
     snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
     set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
@@ -208,6 +211,10 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         core->node = node;
         core->inflate = rn_batch_inflate_new();
         RN_ASSERT(core->inflate != NULL);
+        core->fetch_sessions = rn_fetch_sessions_new(
+            i, cfg->cores, node->settings.fetch_session_slots,
+            node->settings.fetch_session_eviction_ms, rn_io_random(io), &core->stats);
+        RN_ASSERT(core->fetch_sessions != NULL);
         core->poke.fn = rn_handler_fetch_poke;
         /* Group commit must run before the flush hook that rn_net_init adds. */
         rn_loop_add_hook(&core->loop, rn_core_group_commit, core);
@@ -486,6 +493,7 @@ static void broker_free(rn_broker_t *broker) {
         rn_loop_destroy(&node->cores[i].loop);
         free(node->cores[i].dirty);
         rn_batch_inflate_free(node->cores[i].inflate);
+        rn_fetch_sessions_free(node->cores[i].fetch_sessions);
     }
     free(node->cores);
     free(broker->nets);

@@ -322,9 +322,13 @@ def produce_request(corr_id, topic, partition, records, version=7, acks=-1,
 
 
 def fetch_request(corr_id, topics, version=11, max_bytes=0x7FFFFFFF, min_bytes=1,
-                  max_wait_ms=0):
-    """Fetch v4..v11 (classic), sessionless; topics is
-    [(topic, [(partition, fetch_offset, partition_max_bytes)])]."""
+                  max_wait_ms=0, session_id=0, session_epoch=-1, forgotten=(),
+                  replica_id=-1):
+    """Fetch v4..v11 (classic); topics is
+    [(topic, [(partition, fetch_offset, partition_max_bytes)])]. v7+ carry
+    the fetch session (KIP-227: id 0 and epoch -1, the default, is a full
+    fetch without one; epoch 0 asks for one) and forgotten is
+    [(topic, [partition])] for an incremental fetch."""
     assert 4 <= version <= 11
     hdr = request_header(API_FETCH, version, corr_id)
 
@@ -337,12 +341,12 @@ def fetch_request(corr_id, topics, version=11, max_bytes=0x7FFFFFFF, min_bytes=1
             b += i64(-1)  # log_start_offset (followers only)
         return b + i32(pmax)
 
-    body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0)
+    body = i32(replica_id) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0)
     if version >= 7:
-        body += i32(0) + i32(-1)  # no session
+        body += i32(session_id) + i32(session_epoch)
     body += array([string(t) + array([part(*p) for p in parts]) for t, parts in topics])
     if version >= 7:
-        body += array([])  # forgotten topics
+        body += array([string(t) + array([i32(p) for p in parts]) for t, parts in forgotten])
     if version >= 11:
         body += string("")  # rack
     return frame(hdr + body)
@@ -428,12 +432,19 @@ def parse_fetch(body, version):
     high_watermark, records)]) where records is the record set's bytes, or
     None when its length is -1 (a null record set). v4..v6 have no top
     error code (0)."""
+    top, _, out = parse_fetch_session(body, version)
+    return top, out
+
+
+def parse_fetch_session(body, version):
+    """As parse_fetch, with the session id between: (top error_code,
+    session_id, partitions); v4..v6 have neither (0, 0)."""
     r = Reader(body)
     r.i32()  # throttle_time_ms
-    top = 0
+    top = session_id = 0
     if version >= 7:
         top = r.i16()
-        r.i32()  # session_id
+        session_id = r.i32()
     out = []
     for _ in range(r.i32()):
         name = r.string()
@@ -446,7 +457,7 @@ def parse_fetch(body, version):
             if version >= 11:
                 r.i32()  # preferred_read_replica
             out.append((name, idx, err, hw, r.nbytes()))
-    return top, out
+    return top, session_id, out
 
 
 def parse_offset_for_leader_epoch_v3(body):
