@@ -16,7 +16,10 @@
 - a deleted topic's partitions in a session are answered with
   UNKNOWN_TOPIC_OR_PARTITION on every incremental fetch;
 - a full cache opens no session (id 0, the full answer still given), and
-  a replica's fetch evicts one consumer session to open its own.
+  a replica's fetch evicts one consumer session to open its own;
+- the Java consumer (kafka-console-consumer, with sessions) and librdkafka
+  (full fetches) read every record of a 200-partition topic produced in
+  rounds while they fetch; on Runnel the metrics show incremental fetches.
 
 The cache is small (max.incremental.fetch.session.cache.slots=8): Kafka
 splits it into 8 shards of one slot, and one broker core holds 8 / cores
@@ -24,15 +27,20 @@ of it, so every test but the last closes its session.
 """
 
 import os
+import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, free_port  # noqa: E402
+from kafka_tools import java_cmd  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
 
+from confluent_kafka import Consumer, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
 V = 11
@@ -217,13 +225,79 @@ def test_cache_full(t, bootstrap):
                 s.close()
 
 
+def rdk_consume(bootstrap, topic, want, out):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "fs-rdk",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    deadline = time.monotonic() + 60
+    while len(out) < want and time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            out.append(m.value().decode())
+    c.close()
+
+
+def metric(admin, name):
+    with urllib.request.urlopen(f"http://{admin}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
+
+
+def test_clients(t, b, admin):
+    """The Java consumer (sessions) and librdkafka (full fetches) read every
+    record of a topic of many partitions, produced in rounds while they
+    fetch."""
+    topic, partitions, rounds, per_round = "fs-many", 200, 4, 150
+    create_topic(b.bootstrap, topic, partitions)
+    want = rounds * per_round
+    java = subprocess.Popen(
+        java_cmd("org.apache.kafka.tools.consumer.ConsoleConsumer", "--bootstrap-server",
+                 b.bootstrap, "--topic", topic, "--from-beginning", "--group", "fs-java",
+                 "--max-messages", str(want), "--timeout-ms", "60000"),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    rdk = []
+    th = threading.Thread(target=rdk_consume, args=(b.bootstrap, topic, want, rdk), daemon=True)
+    th.start()
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 5})
+    sent = []
+    for r in range(rounds):
+        time.sleep(1)  # the consumers are fetching, quiet, in between
+        for i in range(per_round):
+            v = f"r{r}-{i}"
+            p.produce(topic, v.encode(), partition=(r * per_round + i * 7) % partitions)
+            sent.append(v)
+        p.flush(30)
+    try:
+        out, _ = java.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        java.kill()
+        out, _ = java.communicate()
+    th.join(90)
+    got = out.split()
+    t.eq((len(got), sorted(got) == sorted(sent)), (want, True),
+         f"the Java consumer reads all {want} records over {partitions} partitions")
+    t.eq((len(rdk), sorted(rdk) == sorted(sent)), (want, True),
+         "librdkafka reads them all too")
+    if admin:
+        n = metric(admin, "runnel_fetch_incremental_total")
+        t.ok(n is not None and n > 0, "the Java consumer fetched incrementally", f"{n}")
+
+
 def main():
     t = Tap("Incremental fetch sessions")
-    with Broker({"num.partitions": 1, "auto.create.topics.enable": "false",
-                 "max.incremental.fetch.session.cache.slots": SLOTS}) as b:
+    settings = {"num.partitions": 1, "auto.create.topics.enable": "false",
+                "max.incremental.fetch.session.cache.slots": SLOTS}
+    admin = None
+    if os.environ.get("RUNNEL_TEST_TARGET", "runnel") == "runnel":
+        admin = f"127.0.0.1:{free_port()}"
+        settings["admin.listener"] = admin
+    with Broker(settings) as b:
         t.run(test_session, b.bootstrap)
         t.run(test_deleted_topic, b.bootstrap)
         t.run(test_cache_full, b.bootstrap)
+        t.run(test_clients, b, admin)
     t.done()
 
 
