@@ -40,6 +40,7 @@ struct rn_md_rt {
     uint16_t port_bound;
     rn_log_limit_t refused_limit;   /* votes refused from a member with a new folder */
     rn_log_limit_t non_voter_limit; /* vote messages from nodes that are no voters */
+    rn_log_limit_t member_limit;    /* registrations and heartbeats refused */
     /* Where a received message's entries are decoded (they borrow from its
        frame); one per runtime, as several nodes may share a process. */
     rn_raft_entry_t msg_entries[RN_RAFT_APPEND_ENTRIES_MAX];
@@ -160,20 +161,33 @@ static void rt_learner(rn_md_rt_t *rt, int32_t broker_id, const rn_mbr_result_t 
 
 /* Broker membership: one decision per batch, planned on the applied image
    (rt_may_plan), with the leases started afresh in a new term. */
+void rn_md_rt_member_refused(rn_md_rt_t *rt, const char *what, int32_t broker_id, int16_t code,
+                             const char *message) {
+    RN_LOG_LIMITED(&rt->member_limit, rt->core.loop.now_ms, "%s of broker %d refused: %s%s%s", what,
+                   broker_id, rn_kerr_name(code), message[0] ? ": " : "", message);
+}
+
 static void rt_plan_member(rn_md_rt_t *rt, rn_admin_op_t *op) {
     const rn_image_t *img = rn_quorum_image(rt->q);
     int64_t now_ms = rt->core.loop.now_ms;
     rn_mbr_lead(&rt->mbr, img, rn_raft_term(rn_quorum_raft(rt->q)), now_ms);
+    const rn_ctl_result_t *res = op->results;
     if (op->kind == RN_ADMIN_REGISTER_BROKER) {
+        int32_t id = ((const rn_mbr_register_t *)op->items)->reg.broker_id;
         rn_mbr_plan_register(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
-        rt_learner(rt, ((const rn_mbr_register_t *)op->items)->reg.broker_id, op->results);
+        rt_learner(rt, id, op->results);
+        if (res->error_code != RN_KERR_NONE)
+            rn_md_rt_member_refused(rt, "the registration", id, res->error_code, res->message);
     } else if (op->kind == RN_ADMIN_BROKER_HEARTBEAT) {
+        int32_t id = ((const rn_mbr_heartbeat_t *)op->items)->broker_id;
         rn_mbr_plan_heartbeat(&rt->mbr, img, op->items, now_ms, &rt->batch, op->results);
-        rt_learner(rt, ((const rn_mbr_heartbeat_t *)op->items)->broker_id, op->results);
+        rt_learner(rt, id, op->results);
+        if (res->error_code != RN_KERR_NONE)
+            rn_md_rt_member_refused(rt, "a heartbeat", id, res->error_code, res->message);
     } else {
-        rn_mbr_result_t *res = op->results;
+        rn_mbr_result_t *fence = op->results;
         rn_err_t err = rn_mbr_plan_fence(img, *(const int32_t *)op->items, &rt->batch);
-        res->result.error_code = err == RN_OK ? RN_KERR_NONE : RN_KERR_UNKNOWN_SERVER_ERROR;
+        fence->result.error_code = err == RN_OK ? RN_KERR_NONE : RN_KERR_UNKNOWN_SERVER_ERROR;
     }
 }
 
@@ -709,6 +723,8 @@ static rn_err_t rt_peers(rn_md_rt_t *rt) {
     rn_log_limit_init(&rt->observer_limit, RN_LOG_WARN, MOD, "broker-only members",
                       RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
     rn_log_limit_init(&rt->non_voter_limit, RN_LOG_WARN, MOD, "votes from non-voters",
+                      RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
+    rn_log_limit_init(&rt->member_limit, RN_LOG_WARN, MOD, "refused registrations and heartbeats",
                       RN_LOG_LIMIT_LINES, RN_LOG_LIMIT_WINDOW_MS);
     for (int i = 0; i < rt->opts.voter_count; i++) {
         const rn_md_voter_t *v = &rt->opts.voters[i];

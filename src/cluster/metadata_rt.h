@@ -169,6 +169,9 @@ const rn_md_voter_t *rn_md_rt_voter(const rn_md_rt_t *rt, rn_raft_id_t id);
    loop only. */
 bool rn_md_rt_endpoint(rn_md_rt_t *rt, rn_raft_id_t id, char *host, size_t host_cap,
                        uint16_t *port);
+/* Logs (rate limited) a registration or heartbeat refused with code. */
+void rn_md_rt_member_refused(rn_md_rt_t *rt, const char *what, int32_t broker_id, int16_t code,
+                             const char *message);
 /* The name of the controller listener, for what DescribeQuorum shows. */
 const char *rn_md_rt_listener_name(const rn_md_rt_t *rt);
 /* The controller listener's bound port (0: none). */

@@ -14,6 +14,7 @@
 #include "proto/gen/broker_registration_request.h"
 #include "proto/gen/broker_registration_response.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct registration {
@@ -52,6 +53,13 @@ void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body) {
     const rn_broker_registration_request_t *in = body;
     int16_t code = registration_check(core, in);
     if (code != RN_KERR_NONE) {
+        char why[160];
+        snprintf(why, sizeof why, "it names cluster %.*s, this is %s",
+                 in->cluster_id.len > 0 ? (int)in->cluster_id.len : 0,
+                 in->cluster_id.len > 0 ? in->cluster_id.ptr : "",
+                 rn_md_rt_cluster_id(rn_md_rt_of_core(core)));
+        rn_md_rt_member_refused(rn_md_rt_of_core(core), "the registration", in->broker_id, code,
+                                code == RN_KERR_INCONSISTENT_CLUSTER_ID ? why : "");
         registration_answer(req, code, -1);
         return;
     }
