@@ -99,6 +99,31 @@
 #define RN_CLIENT_RBUF_BYTES (64 * 1024)
 /* Frames handed to one writev. */
 #define RN_CLIENT_IOV_MAX 64
+/* A name lookup of one connect attempt gives up after this long and counts
+   as a failed attempt (then backs off): about one glibc resolver try (its
+   RES_TIMEOUT, 5 s), so a DNS server that stopped answering costs a peer a
+   retry, never the loop, and a server that came back is asked again soon. */
+#define RN_CLIENT_RESOLVE_TIMEOUT_MS_DEFAULT 5000
+/* A lookup in progress is looked at after 1 ms, then twice as long each
+   time up to 16 ms: a name in /etc/hosts or a cache is back in about a
+   millisecond, a slow one costs a timer every 16 ms while it runs. */
+#define RN_CLIENT_RESOLVE_POLL_MS_MIN 1
+#define RN_CLIENT_RESOLVE_POLL_MS_MAX 16
+
+/* ---- name lookups (io/resolve_linux.c) ---- */
+
+/* Threads that run blocking getaddrinfo calls for the event loops, started
+   on demand, shared by the process: a node looks up a few dozen peers at
+   most, each at most once per connect attempt. Lookups that hang (a DNS
+   server that does not answer) hold a thread until glibc gives up. */
+#define RN_IO_RESOLVE_THREADS_MAX 8
+/* Lookups queued or running at once in the process; past it a lookup fails
+   at once (RN_ERR_LIMIT) and its connect attempt backs off. */
+#define RN_IO_RESOLVE_PENDING_MAX 256
+/* Addresses kept from one lookup: successive attempts go round them, so a
+   name with an address that refuses (localhost as ::1 before 127.0.0.1)
+   still reaches the peer on the other. */
+#define RN_IO_RESOLVE_ADDRS_MAX 8
 
 /* ---- fetch sessions (handlers/fetch_session.h) ---- */
 
@@ -468,6 +493,9 @@ RN_STATIC_ASSERT(RN_RAFT_MSG_BYTES_MAX <= RN_CLIENT_RESPONSE_BYTES_MAX_DEFAULT,
                  "a Raft message fits in a client's default response frame");
 RN_STATIC_ASSERT(RN_CLIENT_QUEUE_MAX_DEFAULT <= RN_CLIENT_QUEUE_MAX_CEILING,
                  "the default client queue within its ceiling");
+RN_STATIC_ASSERT(RN_CLIENT_RESOLVE_POLL_MS_MIN <= RN_CLIENT_RESOLVE_POLL_MS_MAX &&
+                     RN_CLIENT_RESOLVE_POLL_MS_MAX < RN_CLIENT_RESOLVE_TIMEOUT_MS_DEFAULT,
+                 "a lookup is looked at several times before it times out");
 RN_STATIC_ASSERT(RN_CLIENT_BACKOFF_MS_MIN_DEFAULT <= RN_CLIENT_BACKOFF_MS_MAX_DEFAULT,
                  "client backoff grows from its first delay to its last");
 RN_STATIC_ASSERT(RN_CLIENT_ID_BYTES_MAX <= RN_PROTO_STRING_BYTES_MAX,

@@ -9,13 +9,17 @@
  *
  * Handles (rn_fd_t) are small non-negative ints owned by the backend. All calls
  * are non-blocking for sockets (RN_ERR_AGAIN means "wait for the poller") and
- * blocking for files. An rn_io_t may be shared by several loop threads on
- * Linux; the simulator runs one thread.
+ * blocking for files. Name lookups never block the caller: a name that is not
+ * a numeric address is looked up off the caller's thread (Linux: a small
+ * resolver pool, io/resolve_linux.c) and polled for its result. An rn_io_t
+ * may be shared by several loop threads on Linux; the simulator runs one
+ * thread.
  */
 #ifndef RN_IO_IO_H
 #define RN_IO_IO_H
 
 #include "base/err.h"
+#include "base/limits.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +50,22 @@ typedef struct rn_io_event {
     void *ctx;       /* what was registered with poller_set */
     uint32_t events; /* RN_IO_EV_* bits */
 } rn_io_event_t;
+
+/* One socket address, as the backend that made it lays it out (Linux: a
+   struct sockaddr, port included); opaque above this layer. */
+typedef struct rn_io_addr {
+    _Alignas(8) uint8_t raw[128];
+    uint32_t len;
+} rn_io_addr_t;
+
+/* The addresses one lookup gave, in the resolver's order of preference. */
+typedef struct rn_io_addrs {
+    uint32_t count; /* 1..RN_IO_RESOLVE_ADDRS_MAX once resolved */
+    rn_io_addr_t addr[RN_IO_RESOLVE_ADDRS_MAX];
+} rn_io_addrs_t;
+
+/* A lookup in progress, owned by the backend until resolve_release. */
+typedef struct rn_io_resolve rn_io_resolve_t;
 
 /* Called once per directory entry (not "." or ".."); return non-zero to stop. */
 typedef int (*rn_io_dir_fn)(void *ctx, const char *name);
@@ -84,8 +104,9 @@ typedef struct rn_io_ops {
                            uint16_t *port_bound);
     /* RN_ERR_AGAIN when no connection is pending. */
     rn_err_t (*tcp_accept)(rn_io_t *io, rn_fd_t listen_fd, rn_fd_t *fd);
-    /* Starts a connect; completion shows as RN_IO_EV_WRITE on the poller. */
-    rn_err_t (*tcp_connect)(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd);
+    /* Starts a connect to an address a lookup gave; completion shows as
+       RN_IO_EV_WRITE on the poller. */
+    rn_err_t (*tcp_connect)(rn_io_t *io, const rn_io_addr_t *addr, rn_fd_t *fd);
     /* *n > 0 bytes read, or RN_ERR_AGAIN, or RN_ERR_CLOSED at end of stream. */
     rn_err_t (*sock_read)(rn_io_t *io, rn_fd_t fd, void *buf, size_t len, size_t *n);
     /* Writes what the socket takes now; *n may be short; RN_ERR_AGAIN if none. */
@@ -98,6 +119,23 @@ typedef struct rn_io_ops {
     /* The peer's address as text (IPv4 dotted, IPv6 without brackets) and
        port, for logs and what DescribeGroups shows as a member's host. */
     rn_err_t (*sock_peer)(rn_io_t *io, rn_fd_t fd, char *host, size_t host_cap, uint16_t *port);
+
+    /* ---- name lookups (non-blocking) ---- */
+    /* Starts finding the addresses of host:port. A numeric host (an IPv4 or
+       IPv6 literal), or a name the backend knows at once, gives RN_OK with
+       *addrs set and *res NULL. Otherwise RN_ERR_AGAIN with *res, a lookup
+       running off the caller's thread: poll it, then release it. Other
+       errors (nothing started): RN_ERR_NOT_FOUND, RN_ERR_LIMIT (too many
+       lookups running in the process), RN_ERR_NO_MEMORY. */
+    rn_err_t (*resolve_start)(rn_io_t *io, const char *host, uint16_t port, rn_io_addrs_t *addrs,
+                              rn_io_resolve_t **res);
+    /* RN_ERR_AGAIN while the lookup runs; then RN_OK with *addrs set, or
+       RN_ERR_NOT_FOUND (the name does not resolve, or the lookup failed).
+       Never blocks; the lookup stays the caller's until released. */
+    rn_err_t (*resolve_poll)(rn_io_t *io, rn_io_resolve_t *res, rn_io_addrs_t *addrs);
+    /* Gives a lookup back, finished or not (a running one is abandoned: its
+       memory goes once it returns). The caller never touches res again. */
+    void (*resolve_release)(rn_io_t *io, rn_io_resolve_t *res);
 
     /* ---- readiness and wake-ups ---- */
     rn_err_t (*poller_create)(rn_io_t *io, rn_fd_t *poller);

@@ -4,9 +4,12 @@
  * Owns nothing but a process-wide ops table: handles are plain file
  * descriptors, the poller is epoll (edge-triggered), wakers are eventfds,
  * socket writes are writev and file sends are sendfile. It must never keep
- * per-call state, so any loop thread may use it concurrently.
+ * per-call state, so any loop thread may use it concurrently. Name lookups
+ * are the one exception, and live apart in resolve_linux.c (its resolver
+ * threads and their queue).
  */
 #include "io/io.h"
+#include "io/resolve_linux.h"
 #include "base/assert.h"
 
 #include <dirent.h>
@@ -214,8 +217,10 @@ static rn_err_t lx_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void
 
 /* ---- sockets ---- */
 
-static rn_err_t resolve(const char *host, uint16_t port, struct sockaddr_storage *addr,
-                        socklen_t *addr_len) {
+/* The address to bind: blocking getaddrinfo, fine at start-up only (a
+   listener opens before the loops run). */
+static rn_err_t resolve_listen(const char *host, uint16_t port, struct sockaddr_storage *addr,
+                               socklen_t *addr_len) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -236,7 +241,7 @@ static rn_err_t lx_tcp_listen(rn_io_t *io, const char *host, uint16_t port, rn_f
     (void)io;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    rn_err_t err = resolve(host, port, &addr, &addr_len);
+    rn_err_t err = resolve_listen(host, port, &addr, &addr_len);
     if (err != RN_OK) return err;
     int s = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return err_from_errno(errno);
@@ -301,16 +306,14 @@ static rn_err_t lx_sock_peer(rn_io_t *io, rn_fd_t fd, char *host, size_t host_ca
     return RN_OK;
 }
 
-static rn_err_t lx_tcp_connect(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd) {
+static rn_err_t lx_tcp_connect(rn_io_t *io, const rn_io_addr_t *addr, rn_fd_t *fd) {
     (void)io;
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    rn_err_t err = resolve(host, port, &addr, &addr_len);
-    if (err != RN_OK) return err;
-    int s = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sockaddr *sa = (const struct sockaddr *)addr->raw;
+    RN_ASSERT(addr->len >= sizeof(sa_family_t) && addr->len <= sizeof addr->raw);
+    int s = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return err_from_errno(errno);
     socket_tune(s);
-    if (connect(s, (struct sockaddr *)&addr, addr_len) != 0 && errno != EINPROGRESS) {
+    if (connect(s, sa, (socklen_t)addr->len) != 0 && errno != EINPROGRESS) {
         int e = errno;
         close(s);
         return err_from_errno(e);
@@ -366,6 +369,24 @@ static rn_err_t lx_sock_sendfile(rn_io_t *io, rn_fd_t fd, rn_fd_t file_fd, uint6
         if (errno == EINTR) continue;
         return err_from_errno(errno);
     }
+}
+
+/* ---- name lookups ---- */
+
+static rn_err_t lx_resolve_start(rn_io_t *io, const char *host, uint16_t port, rn_io_addrs_t *addrs,
+                                 rn_io_resolve_t **res) {
+    (void)io;
+    return rn_resolve_start(host, port, addrs, res);
+}
+
+static rn_err_t lx_resolve_poll(rn_io_t *io, rn_io_resolve_t *res, rn_io_addrs_t *addrs) {
+    (void)io;
+    return rn_resolve_poll(res, addrs);
+}
+
+static void lx_resolve_release(rn_io_t *io, rn_io_resolve_t *res) {
+    (void)io;
+    rn_resolve_release(res);
 }
 
 /* ---- readiness and wake-ups ---- */
@@ -465,6 +486,9 @@ static const rn_io_ops_t linux_ops = {
     .sock_writev = lx_sock_writev,
     .sock_sendfile = lx_sock_sendfile,
     .sock_close = lx_close,
+    .resolve_start = lx_resolve_start,
+    .resolve_poll = lx_resolve_poll,
+    .resolve_release = lx_resolve_release,
     .poller_create = lx_poller_create,
     .poller_close = lx_close,
     .poller_set = lx_poller_set,

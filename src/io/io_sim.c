@@ -12,8 +12,12 @@
 
 #include "base/assert.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define SIM_PATH_BYTES_MAX 256
 #define SIM_FDS_MAX 64
@@ -84,6 +88,11 @@ struct rn_sim {
     uint32_t msgs_n, msgs_cap;
     uint64_t seq;
     rn_sim_stats_t stats;
+    struct {
+        char name[RN_SIM_NAME_BYTES_MAX + 1];
+        char ip[INET6_ADDRSTRLEN];
+    } names[RN_SIM_NAMES_MAX];
+    uint32_t names_n;
 };
 
 static const rn_io_ops_t sim_ops;
@@ -681,6 +690,71 @@ static rn_err_t op_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void
     return RN_OK;
 }
 
+/* ---- names ---- */
+
+void rn_sim_name_set(rn_sim_t *sim, const char *name, const char *ip) {
+    RN_ASSERT(strlen(name) <= RN_SIM_NAME_BYTES_MAX);
+    RN_ASSERT(ip == NULL || strlen(ip) < INET6_ADDRSTRLEN);
+    uint32_t i = 0;
+    while (i < sim->names_n && strcmp(sim->names[i].name, name) != 0) i++;
+    if (!ip) {
+        if (i < sim->names_n) sim->names[i] = sim->names[--sim->names_n];
+        return;
+    }
+    if (i == sim->names_n) {
+        RN_ASSERT(sim->names_n < RN_SIM_NAMES_MAX);
+        strcpy(sim->names[sim->names_n++].name, name);
+    }
+    strcpy(sim->names[i].ip, ip);
+}
+
+/* A numeric host as a socket address (no OS involved); false if it is
+   not an IPv4 or IPv6 literal. */
+static bool sim_numeric(const char *host, uint16_t port, rn_io_addr_t *addr) {
+    memset(addr, 0, sizeof *addr);
+    struct sockaddr_in in4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    if (inet_pton(AF_INET, host, &in4.sin_addr) == 1) {
+        memcpy(addr->raw, &in4, sizeof in4);
+        addr->len = sizeof in4;
+        return true;
+    }
+    if (inet_pton(AF_INET6, host, &in6.sin6_addr) == 1) {
+        memcpy(addr->raw, &in6, sizeof in6);
+        addr->len = sizeof in6;
+        return true;
+    }
+    return false;
+}
+
+/* Answers at once: a numeric host, else the name table. */
+static rn_err_t op_resolve_start(rn_io_t *io, const char *host, uint16_t port, rn_io_addrs_t *addrs,
+                                 rn_io_resolve_t **res) {
+    rn_sim_t *sim = node_of(io)->sim;
+    *res = NULL;
+    const char *ip = host;
+    if (!sim_numeric(host, port, &addrs->addr[0])) {
+        ip = NULL;
+        for (uint32_t i = 0; i < sim->names_n && !ip; i++)
+            if (strcmp(sim->names[i].name, host) == 0) ip = sim->names[i].ip;
+        if (!ip || !sim_numeric(ip, port, &addrs->addr[0])) return RN_ERR_NOT_FOUND;
+    }
+    addrs->count = 1;
+    return RN_OK;
+}
+
+/* No lookup is ever left running (see op_resolve_start). */
+static rn_err_t op_resolve_poll(rn_io_t *io, rn_io_resolve_t *res, rn_io_addrs_t *addrs) {
+    (void)io, (void)addrs;
+    RN_ASSERT(res == NULL); /* never handed out */
+    return RN_ERR_INVALID;
+}
+
+static void op_resolve_release(rn_io_t *io, rn_io_resolve_t *res) {
+    (void)io;
+    RN_ASSERT(res == NULL); /* never handed out */
+}
+
 /* ---- sockets and poller: not simulated yet (see io_sim.h) ---- */
 
 static rn_err_t op_tcp_listen(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd,
@@ -696,8 +770,8 @@ static rn_err_t op_sock_peer(rn_io_t *io, rn_fd_t fd, char *host, size_t host_ca
     (void)io, (void)fd, (void)host, (void)host_cap, (void)port;
     return RN_ERR_INVALID;
 }
-static rn_err_t op_tcp_connect(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd) {
-    (void)io, (void)host, (void)port, (void)fd;
+static rn_err_t op_tcp_connect(rn_io_t *io, const rn_io_addr_t *addr, rn_fd_t *fd) {
+    (void)io, (void)addr, (void)fd;
     return RN_ERR_INVALID;
 }
 static rn_err_t op_sock_read(rn_io_t *io, rn_fd_t fd, void *buf, size_t len, size_t *n) {
@@ -762,6 +836,9 @@ static const rn_io_ops_t sim_ops = {
     .sock_writev = op_sock_writev,
     .sock_sendfile = op_sock_sendfile,
     .sock_close = op_sock_close,
+    .resolve_start = op_resolve_start,
+    .resolve_poll = op_resolve_poll,
+    .resolve_release = op_resolve_release,
     .poller_create = op_poller_create,
     .poller_close = op_poller_close,
     .poller_set = op_poller_set,

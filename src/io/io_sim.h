@@ -19,6 +19,10 @@
  *            injected on writes, syncs and opens at a rate.
  *   clock    each node's monotonic clock runs at its own rate (parts per
  *            million of skew) from its own offset.
+ *   names    lookups answer at once, from the world's own name table (set
+ *            with rn_sim_name_set; a name not in it does not resolve yet),
+ *            and numeric hosts (IPv4 or IPv6 literals) convert directly: no
+ *            lookup is ever left running, so a run stays deterministic.
  *
  * The stream-socket and poller ops of rn_io_ops_t are not simulated yet: they
  * return RN_ERR_INVALID (and poller_wait returns 0). Raft and its harness use
@@ -93,6 +97,14 @@ int64_t rn_sim_next_delivery(const rn_sim_t *sim);
 int rn_sim_recv(rn_sim_t *sim, uint32_t *to, uint32_t *from, uint8_t **data, size_t *len);
 /* Drops every message in flight to node (it crashed). */
 void rn_sim_net_purge(rn_sim_t *sim, uint32_t node);
+
+/* ---- names ---- */
+/* Names the world's lookups know, shared by every node. */
+#define RN_SIM_NAMES_MAX 32
+#define RN_SIM_NAME_BYTES_MAX 63
+/* Publishes name as the numeric address ip (IPv4 or IPv6 literal), or
+   withdraws it (ip NULL): later lookups of it fail with RN_ERR_NOT_FOUND. */
+void rn_sim_name_set(rn_sim_t *sim, const char *name, const char *ip);
 
 /* ---- disk ---- */
 /* Loses node's unsynced writes and namespace changes, maybe tears the last

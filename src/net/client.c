@@ -11,7 +11,10 @@
  * each chunk read, then goes on only if its connection is still the
  * client's. A connection (rn_client_link_t) is a heap object of its own,
  * freed by mail on the next mailbox drain: a poller event still queued in
- * this turn, or a read in progress, never touches freed memory.
+ * this turn, or a read in progress, never touches freed memory. A name
+ * lookup in progress is the backend's handle, polled from resolve_timer
+ * on this loop only; close and set_peer give it back first, so no answer
+ * for an old name or a closed client is ever taken.
  */
 #include "net/client.h"
 #include "proto/gen/api.h"
@@ -123,6 +126,7 @@ static int64_t client_backoff_ms(rn_client_t *c) {
 
 static void client_backoff(rn_client_t *c) {
     RN_ASSERT(c->link == NULL);
+    RN_ASSERT(c->resolve == NULL);
     c->backing_off = true;
     rn_loop_timer_start(c->loop, &c->backoff_timer, client_backoff_ms(c));
 }
@@ -145,7 +149,7 @@ static void client_deadline_arm(rn_client_t *c) {
 /* Asks for the queue to be worked on from the timer phase, never inside
    the caller's own function. */
 static void client_kick(rn_client_t *c) {
-    if (c->backing_off || (c->link && !c->link->connected)) return;
+    if (c->backing_off || c->resolve || (c->link && !c->link->connected)) return;
     if (c->kick_timer.heap_index < 0) rn_loop_timer_start(c->loop, &c->kick_timer, 0);
 }
 
@@ -201,17 +205,48 @@ static void client_disconnect(rn_client_t *c, done_list_t *dl, rn_client_log_t c
     client_backoff(c);
 }
 
-/* One connect attempt; the name is resolved again by tcp_connect. A
-   failure (a name that does not resolve yet, no route) backs off. */
-static void client_connect(rn_client_t *c) {
+/* An attempt failed before a connection existed (a name that does not
+   resolve yet, a lookup past its deadline, no route): log, count, wait. */
+static void client_attempt_failed(rn_client_t *c, const char *why) {
     RN_ASSERT(c->link == NULL);
-    RN_ASSERT(!c->backing_off);
+    RN_ASSERT(c->resolve == NULL);
+    RN_LOG_LIMITED(&c->log_limits[RN_CLIENT_LOG_CONNECT], c->loop->now_ms, "%s:%u: %s", c->host,
+                   (unsigned)c->port, why);
+    rn_stats_add(&c->stats.connect_failures_total, 1);
+    c->failures++;
+    client_backoff(c);
+}
+
+/* Gives a lookup in progress back to the backend (it frees it once the
+   lookup returns); nothing of it is touched again. */
+static void client_resolve_drop(rn_client_t *c) {
+    if (!c->resolve) return;
     rn_io_t *io = c->loop->io;
-    rn_stats_add(&c->stats.connects_total, 1);
-    if (c->attempted) rn_stats_add(&c->stats.reconnects_total, 1);
-    c->attempted = true;
+    io->ops->resolve_release(io, c->resolve);
+    c->resolve = NULL;
+    rn_loop_timer_stop(c->loop, &c->resolve_timer);
+}
+
+static void client_resolve_failed(rn_client_t *c, rn_err_t err) {
+    rn_stats_add(&c->stats.resolve_failures_total, 1);
+    char why[96];
+    if (err == RN_ERR_TIMEOUT)
+        snprintf(why, sizeof why, "name lookup timed out after %lld ms",
+                 (long long)c->opts.resolve_timeout_ms);
+    else
+        snprintf(why, sizeof why, "cannot resolve: %s", rn_err_name(err));
+    client_attempt_failed(c, why);
+}
+
+/* Connects to one of the addresses the name has: successive failed
+   attempts go round them. */
+static void client_connect(rn_client_t *c, const rn_io_addrs_t *addrs) {
+    RN_ASSERT(c->link == NULL);
+    RN_ASSERT(addrs->count > 0 && addrs->count <= RN_IO_RESOLVE_ADDRS_MAX);
+    rn_io_t *io = c->loop->io;
     rn_fd_t fd = RN_FD_NONE;
-    rn_err_t err = io->ops->tcp_connect(io, c->host, c->port, &fd);
+    const rn_io_addr_t *addr = &addrs->addr[(uint32_t)c->failures % addrs->count];
+    rn_err_t err = io->ops->tcp_connect(io, addr, &fd);
     rn_client_link_t *link = err == RN_OK ? calloc(1, sizeof *link) : NULL;
     if (link) {
         link->watch.on_ready = client_ready;
@@ -225,15 +260,40 @@ static void client_connect(rn_client_t *c) {
     if (err != RN_OK) {
         if (fd != RN_FD_NONE) io->ops->sock_close(io, fd);
         free(link);
-        RN_LOG_LIMITED(&c->log_limits[RN_CLIENT_LOG_CONNECT], c->loop->now_ms,
-                       "%s:%u: cannot connect: %s", c->host, (unsigned)c->port, rn_err_name(err));
-        rn_stats_add(&c->stats.connect_failures_total, 1);
-        c->failures++;
-        client_backoff(c);
+        char why[64];
+        snprintf(why, sizeof why, "cannot connect: %s", rn_err_name(err));
+        client_attempt_failed(c, why);
         return;
     }
     c->link = link;
     rn_loop_timer_start(c->loop, &c->connect_timer, c->opts.connect_timeout_ms);
+}
+
+/* One attempt: the name is looked up again every time (a pod's address
+   changes), off the loop unless it is numeric or the backend knows it at
+   once; the resolve timer watches a lookup that runs. */
+static void client_attempt(rn_client_t *c) {
+    RN_ASSERT(c->link == NULL);
+    RN_ASSERT(c->resolve == NULL);
+    RN_ASSERT(!c->backing_off);
+    rn_io_t *io = c->loop->io;
+    rn_stats_add(&c->stats.connects_total, 1);
+    if (c->attempted) rn_stats_add(&c->stats.reconnects_total, 1);
+    c->attempted = true;
+    rn_io_addrs_t addrs;
+    rn_io_resolve_t *res = NULL;
+    rn_err_t err = io->ops->resolve_start(io, c->host, c->port, &addrs, &res);
+    if (err == RN_OK) {
+        client_connect(c, &addrs);
+    } else if (err == RN_ERR_AGAIN) {
+        RN_ASSERT(res != NULL);
+        c->resolve = res;
+        c->resolve_deadline_ms = rn_io_now_ms(io) + c->opts.resolve_timeout_ms;
+        c->resolve_poll_ms = RN_CLIENT_RESOLVE_POLL_MS_MIN;
+        rn_loop_timer_start(c->loop, &c->resolve_timer, c->resolve_poll_ms);
+    } else {
+        client_resolve_failed(c, err);
+    }
 }
 
 /* ---- writing ---- */
@@ -429,7 +489,7 @@ static void client_ready(rn_watch_t *watch, uint32_t events) {
 static void client_kick_fire(rn_timer_t *timer) {
     rn_client_t *c = CLIENT_OF(timer, kick_timer);
     done_list_t dl = {0};
-    if (!c->link && !c->backing_off && c->queue_head) client_connect(c);
+    if (!c->link && !c->backing_off && !c->resolve && c->queue_head) client_attempt(c);
     if (c->link && c->link->connected) client_write(c, &dl);
     done_list_run(&dl);
 }
@@ -437,7 +497,33 @@ static void client_kick_fire(rn_timer_t *timer) {
 static void client_backoff_fire(rn_timer_t *timer) {
     rn_client_t *c = CLIENT_OF(timer, backoff_timer);
     c->backing_off = false;
-    if (c->queue_head) client_connect(c); /* else the next send connects */
+    if (c->queue_head) client_attempt(c); /* else the next send connects */
+}
+
+/* Looks at the lookup in progress: connects once it has an address, ends
+   the attempt if it failed or ran past its deadline, else looks again a
+   little later (doubling up to RN_CLIENT_RESOLVE_POLL_MS_MAX). */
+static void client_resolve_fire(rn_timer_t *timer) {
+    rn_client_t *c = CLIENT_OF(timer, resolve_timer);
+    RN_ASSERT(c->resolve != NULL);
+    RN_ASSERT(c->link == NULL);
+    rn_io_t *io = c->loop->io;
+    rn_io_addrs_t addrs;
+    rn_err_t err = io->ops->resolve_poll(io, c->resolve, &addrs);
+    int64_t left_ms = c->resolve_deadline_ms - rn_io_now_ms(io);
+    if (err == RN_ERR_AGAIN && left_ms > 0) {
+        c->resolve_poll_ms *= 2;
+        if (c->resolve_poll_ms > RN_CLIENT_RESOLVE_POLL_MS_MAX)
+            c->resolve_poll_ms = RN_CLIENT_RESOLVE_POLL_MS_MAX;
+        rn_loop_timer_start(c->loop, &c->resolve_timer,
+                            left_ms < c->resolve_poll_ms ? left_ms : c->resolve_poll_ms);
+        return;
+    }
+    client_resolve_drop(c);
+    if (err == RN_OK)
+        client_connect(c, &addrs);
+    else
+        client_resolve_failed(c, err == RN_ERR_AGAIN ? RN_ERR_TIMEOUT : err);
 }
 
 static void client_connect_fire(rn_timer_t *timer) {
@@ -505,6 +591,7 @@ void rn_client_opts_default(rn_client_opts_t *opts) {
     *opts = (rn_client_opts_t){
         .client_id = NULL,
         .request_timeout_ms = RN_CLIENT_REQUEST_TIMEOUT_MS_DEFAULT,
+        .resolve_timeout_ms = RN_CLIENT_RESOLVE_TIMEOUT_MS_DEFAULT,
         .connect_timeout_ms = RN_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT,
         .backoff_ms_min = RN_CLIENT_BACKOFF_MS_MIN_DEFAULT,
         .backoff_ms_max = RN_CLIENT_BACKOFF_MS_MAX_DEFAULT,
@@ -528,9 +615,10 @@ static void client_logs_init(rn_client_t *c) {
 }
 
 static bool client_opts_valid(const rn_client_opts_t *opts) {
-    return opts->request_timeout_ms > 0 && opts->connect_timeout_ms > 0 &&
-           opts->backoff_ms_min > 0 && opts->backoff_ms_max >= opts->backoff_ms_min &&
-           opts->queue_max > 0 && opts->queue_max <= RN_CLIENT_QUEUE_MAX_CEILING &&
+    return opts->request_timeout_ms > 0 && opts->resolve_timeout_ms > 0 &&
+           opts->connect_timeout_ms > 0 && opts->backoff_ms_min > 0 &&
+           opts->backoff_ms_max >= opts->backoff_ms_min && opts->queue_max > 0 &&
+           opts->queue_max <= RN_CLIENT_QUEUE_MAX_CEILING &&
            opts->response_bytes_max >= CLIENT_RESPONSE_BYTES_MIN &&
            opts->response_bytes_max <= RN_REQUEST_BYTES_MAX_CEILING;
 }
@@ -555,6 +643,7 @@ rn_err_t rn_client_init(rn_client_t *c, rn_loop_t *loop, const char *host, uint1
     c->loop = loop;
     rn_timer_init(&c->kick_timer, client_kick_fire);
     rn_timer_init(&c->backoff_timer, client_backoff_fire);
+    rn_timer_init(&c->resolve_timer, client_resolve_fire);
     rn_timer_init(&c->connect_timer, client_connect_fire);
     rn_timer_init(&c->deadline_timer, client_deadline_fire);
     client_logs_init(c);
@@ -627,6 +716,7 @@ void rn_client_set_peer(rn_client_t *c, const char *host, uint16_t port) {
     memcpy(c->host, host, strlen(host) + 1);
     c->port = port;
     done_list_t dl = {0};
+    client_resolve_drop(c); /* a lookup of the old name */
     if (c->link) link_close(c, &dl);
     c->failures = 0;
     c->backing_off = false;
@@ -639,6 +729,7 @@ void rn_client_close(rn_client_t *c) {
     if (c->closed) return;
     c->closed = true;
     done_list_t dl = {0};
+    client_resolve_drop(c);
     if (c->link) link_close(c, &dl);
     while (c->queue_head) {
         rn_client_req_t *req = c->queue_head;

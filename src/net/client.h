@@ -17,10 +17,18 @@
  * thread and all I/O goes through rn_io_t (io/io.h), so it runs on any
  * backend.
  *
- * What it must never do: block (other than the name lookup inside the
- * backend's tcp_connect), decode a response body (callers do, with the
- * generated codec), run a completion inside rn_client_send, or retry a
- * request that may have reached the peer (the caller decides).
+ * An attempt goes: resolving (the peer's name is looked up through the
+ * seam, off the loop; a numeric host skips it), connecting, connected; a
+ * failed step, or a lookup past resolve_timeout_ms, ends the attempt and
+ * the client backs off before the next. A lookup still running when the
+ * client closes or its peer moves is given back to the backend, which
+ * frees it once it returns. Successive attempts go round the addresses a
+ * name has (an IPv6 one that refuses, then the IPv4 one).
+ *
+ * What it must never do: block (a name lookup included), decode a
+ * response body (callers do, with the generated codec), run a completion
+ * inside rn_client_send, or retry a request that may have reached the
+ * peer (the caller decides).
  *
  * A timed-out request that was already written closes the connection, as
  * Kafka's own client does: a late answer could otherwise be taken for
@@ -49,6 +57,7 @@ typedef void (*rn_client_done_fn)(void *ctx, rn_err_t err, const uint8_t *body, 
 typedef struct rn_client_opts {
     const char *client_id;      /* copied; NULL: "runnel" */
     int64_t request_timeout_ms; /* from send to response */
+    int64_t resolve_timeout_ms; /* a name lookup of one attempt */
     int64_t connect_timeout_ms; /* from tcp_connect to connected */
     int64_t backoff_ms_min;     /* first retry delay after a failure */
     int64_t backoff_ms_max;     /* doubling stops here */
@@ -72,18 +81,19 @@ typedef struct rn_client_call {
 
 /* Counters a metric reads from any thread (written by the loop only). */
 typedef struct rn_client_stats {
-    _Atomic uint64_t requests_sent_total;   /* frames fully written */
-    _Atomic uint64_t requests_failed_total; /* completed with an error */
-    _Atomic uint64_t connects_total;        /* attempts started */
-    _Atomic uint64_t reconnects_total;      /* attempts after the first */
-    _Atomic uint64_t connect_failures_total;
+    _Atomic uint64_t requests_sent_total;    /* frames fully written */
+    _Atomic uint64_t requests_failed_total;  /* completed with an error */
+    _Atomic uint64_t connects_total;         /* attempts started */
+    _Atomic uint64_t reconnects_total;       /* attempts after the first */
+    _Atomic uint64_t connect_failures_total; /* attempts failed, lookups included */
+    _Atomic uint64_t resolve_failures_total; /* lookups failed or timed out */
     _Atomic uint64_t bytes_out_total;
     _Atomic uint64_t bytes_in_total;
 } rn_client_stats_t;
 
 /* Causes of the client's log lines, each rate limited on its own. */
 typedef enum rn_client_log {
-    RN_CLIENT_LOG_CONNECT = 0, /* a connect attempt failed (name, refused, timeout) */
+    RN_CLIENT_LOG_CONNECT = 0, /* a connect attempt failed (lookup, refused, timeout) */
     RN_CLIENT_LOG_PROTOCOL,    /* the peer sent a bad frame or an unknown id */
     RN_CLIENT_LOG_CLOSE,       /* the connection dropped */
     RN_CLIENT_LOG__COUNT
@@ -98,7 +108,10 @@ typedef struct rn_client {
     char host[RN_CONFIG_HOST_BYTES_MAX + 1];
     uint16_t port;
     char client_id[RN_CLIENT_ID_BYTES_MAX + 1];
-    rn_client_link_t *link; /* current connection, NULL when none */
+    rn_client_link_t *link;   /* current connection, NULL when none */
+    rn_io_resolve_t *resolve; /* the lookup of the attempt resolving, or NULL */
+    int64_t resolve_deadline_ms;
+    int64_t resolve_poll_ms; /* the next wait before looking at it */
     /* Calls not yet fully written, oldest first; the head may be partly
        written on link (head_written bytes). */
     rn_client_req_t *queue_head;
@@ -114,6 +127,7 @@ typedef struct rn_client {
     bool closed;
     rn_timer_t kick_timer; /* runs the work a send asks for, outside send */
     rn_timer_t backoff_timer;
+    rn_timer_t resolve_timer; /* looks at the lookup, or ends it at its deadline */
     rn_timer_t connect_timer;
     rn_timer_t deadline_timer; /* the earliest deadline of a pending call */
     rn_client_stats_t stats;
@@ -144,6 +158,8 @@ rn_err_t rn_client_send(rn_client_t *c, const rn_client_call_t *call);
 void rn_client_close(rn_client_t *c);
 /* True while a connection is established (not while connecting). */
 bool rn_client_connected(const rn_client_t *c);
+/* True while an attempt waits for the peer's name to be looked up. */
+static inline bool rn_client_resolving(const rn_client_t *c) { return c->resolve != NULL; }
 /* Calls queued or in flight. */
 static inline int32_t rn_client_pending(const rn_client_t *c) { return c->pending; }
 

@@ -4,8 +4,11 @@
  * on one loop: correlation (in order and out of order), one-way sends,
  * refused connects and backoff, a server restart mid-stream, timeouts, the
  * queue bound, an unresolvable name fixed by set_peer, garbage and bad
- * frames, close with calls pending (also from inside a completion), and an
- * ApiVersions round trip through the generated codec.
+ * frames, close with calls pending (also from inside a completion), an
+ * ApiVersions round trip through the generated codec, and name lookups
+ * (through a backend whose lookups the test answers): a slow one leaves
+ * the loop running, one past its deadline backs off and retries, close and
+ * a peer change during one, numeric hosts with none, addresses in turn.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -267,6 +270,103 @@ static void srv_stop(srv_t *srv) {
     srv->held_count = 0;
 }
 
+/* ---- a backend with lookups under the test's control ---- */
+
+/* The Linux backend, but a name ending in ".slow" is looked up by the test:
+   resolve_start hands out a handle and resolve_poll answers RN_ERR_AGAIN
+   until the test answers it (or dns.answer_all is set). A released lookup
+   must never be polled again. Lookups that reach the real resolver (not
+   numeric, not ".slow") are counted. */
+#define DNS_LOOKUPS_MAX 64
+
+typedef struct dns_lookup {
+    char host[64];
+    bool released;
+    bool answered;
+    rn_err_t err;
+    rn_io_addrs_t addrs;
+} dns_lookup_t;
+
+typedef struct dns {
+    rn_io_t io;
+    rn_io_ops_t ops;
+    dns_lookup_t lookups[DNS_LOOKUPS_MAX];
+    int started;  /* fake lookups handed out */
+    int released; /* fake lookups given back */
+    int polls;    /* of fake lookups */
+    int real;     /* lookups handed to the real resolver */
+    bool answer_all;
+    rn_io_addrs_t answer; /* with answer_all: what every lookup finds */
+} dns_t;
+
+static dns_t *dns_of(rn_io_t *io) { return (dns_t *)((char *)io - offsetof(dns_t, io)); }
+
+static dns_lookup_t *dns_fake(dns_t *dns, rn_io_resolve_t *res) {
+    dns_lookup_t *l = (dns_lookup_t *)res;
+    return l >= dns->lookups && l < dns->lookups + DNS_LOOKUPS_MAX ? l : NULL;
+}
+
+static rn_err_t dns_start(rn_io_t *io, const char *host, uint16_t port, rn_io_addrs_t *addrs,
+                          rn_io_resolve_t **res) {
+    dns_t *dns = dns_of(io);
+    size_t len = strlen(host);
+    if (len < 5 || strcmp(host + len - 5, ".slow") != 0) {
+        rn_err_t err = rn_io_linux()->ops->resolve_start(rn_io_linux(), host, port, addrs, res);
+        if (err == RN_ERR_AGAIN) dns->real++;
+        return err;
+    }
+    assert_true(dns->started < DNS_LOOKUPS_MAX);
+    dns_lookup_t *l = &dns->lookups[dns->started++];
+    snprintf(l->host, sizeof l->host, "%s", host);
+    *res = (rn_io_resolve_t *)l;
+    return RN_ERR_AGAIN;
+}
+
+static rn_err_t dns_poll(rn_io_t *io, rn_io_resolve_t *res, rn_io_addrs_t *addrs) {
+    dns_t *dns = dns_of(io);
+    dns_lookup_t *l = dns_fake(dns, res);
+    if (!l) return rn_io_linux()->ops->resolve_poll(rn_io_linux(), res, addrs);
+    assert_false(l->released);
+    dns->polls++;
+    if (dns->answer_all && !l->answered) {
+        l->answered = true;
+        l->addrs = dns->answer;
+    }
+    if (!l->answered) return RN_ERR_AGAIN;
+    if (l->err == RN_OK) *addrs = l->addrs;
+    return l->err;
+}
+
+static void dns_release(rn_io_t *io, rn_io_resolve_t *res) {
+    dns_t *dns = dns_of(io);
+    dns_lookup_t *l = dns_fake(dns, res);
+    if (!l) {
+        rn_io_linux()->ops->resolve_release(rn_io_linux(), res);
+        return;
+    }
+    assert_false(l->released);
+    l->released = true;
+    dns->released++;
+}
+
+static void dns_init(dns_t *dns) {
+    dns->ops = *rn_io_linux()->ops;
+    dns->ops.resolve_start = dns_start;
+    dns->ops.resolve_poll = dns_poll;
+    dns->ops.resolve_release = dns_release;
+    dns->io = (rn_io_t){&dns->ops, rn_io_linux()->impl};
+}
+
+/* The addresses of a numeric host, as a lookup would find them. */
+static rn_io_addrs_t numeric_addrs(const char *host, uint16_t port) {
+    rn_io_addrs_t addrs = {0};
+    rn_io_resolve_t *res = NULL;
+    assert_int_equal(rn_io_linux()->ops->resolve_start(rn_io_linux(), host, port, &addrs, &res),
+                     RN_OK);
+    assert_null(res);
+    return addrs;
+}
+
 /* ---- fixture ---- */
 
 #define CALLS_MAX 256
@@ -280,6 +380,7 @@ typedef struct rec {
 } rec_t;
 
 typedef struct world {
+    dns_t dns; /* the loop's backend */
     rn_loop_t loop;
     srv_t srv;
     rn_client_t client;
@@ -299,7 +400,8 @@ static void on_done(void *ctx, rn_err_t err, const uint8_t *body, size_t len) {
 static int setup(void **state) {
     world_t *w = calloc(1, sizeof *w);
     assert_non_null(w);
-    assert_int_equal(rn_loop_init(&w->loop, rn_io_linux(), 0), RN_OK);
+    dns_init(&w->dns);
+    assert_int_equal(rn_loop_init(&w->loop, &w->dns.io, 0), RN_OK);
     w->srv.loop = &w->loop;
     w->srv.io = w->loop.io;
     w->srv.listen_fd = RN_FD_NONE;
@@ -732,9 +834,8 @@ typedef struct stall {
 
 static stall_t *stall_of(rn_io_t *io) { return (stall_t *)((char *)io - offsetof(stall_t, io)); }
 
-static rn_err_t stall_connect(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd) {
-    (void)host;
-    (void)port;
+static rn_err_t stall_connect(rn_io_t *io, const rn_io_addr_t *addr, rn_fd_t *fd) {
+    (void)addr;
     stall_t *stall = stall_of(io);
     int ends[2];
     assert_int_equal(pipe2(ends, O_NONBLOCK | O_CLOEXEC), 0);
@@ -779,6 +880,211 @@ static void test_connect_timeout(void **state) {
     free(stall);
 }
 
+/* A timer on the client's loop: counts its firings, every 5 ms. */
+typedef struct ticker {
+    rn_timer_t timer;
+    rn_loop_t *loop;
+    int fired;
+} ticker_t;
+
+static void ticker_fire(rn_timer_t *timer) {
+    ticker_t *t = (ticker_t *)timer;
+    t->fired++;
+    rn_loop_timer_start(t->loop, &t->timer, 5);
+}
+
+static void ticker_start(ticker_t *t, rn_loop_t *loop) {
+    *t = (ticker_t){.loop = loop};
+    rn_timer_init(&t->timer, ticker_fire);
+    rn_loop_timer_start(loop, &t->timer, 5);
+}
+
+/* A lookup that does not come back (a DNS server that does not answer)
+   leaves the loop running: its other timers fire on time while the
+   client waits, and the call goes out once the name resolves. */
+static void test_slow_lookup_does_not_block_the_loop(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0);
+    w->opts.resolve_timeout_ms = 60000;
+    client_start(w, "peer.slow");
+    ticker_t ticker;
+    ticker_start(&ticker, &w->loop);
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    int64_t start = now_ms(w);
+    run_for(w, 200);
+    int64_t took = now_ms(w) - start;
+    assert_true(took < 1000);
+    assert_true(ticker.fired >= 10); /* every 5 ms: about 40 */
+    assert_true(rn_client_resolving(&w->client));
+    assert_int_equal(w->dns.started, 1);
+    assert_string_equal(w->dns.lookups[0].host, "peer.slow");
+    assert_true(w->dns.polls >= 5); /* looked at, never waited on */
+    assert_int_equal(w->recs[0].calls, 0);
+    assert_int_equal(w->srv.accepted, 0);
+    assert_int_equal(rn_stats_read(&w->client.stats.connects_total), 1);
+    assert_int_equal(rn_stats_read(&w->client.stats.connect_failures_total), 0);
+    /* The name resolves: the waiting call goes out. */
+    w->dns.lookups[0].addrs = numeric_addrs("127.0.0.1", w->srv.port);
+    w->dns.lookups[0].answered = true;
+    RUN_UNTIL(w, w->recs[0].calls, 3000);
+    assert_echoed(w, 0);
+    assert_false(rn_client_resolving(&w->client));
+    assert_int_equal(w->dns.released, 1);
+    assert_int_equal(w->srv.accepted, 1);
+    assert_int_equal(rn_stats_read(&w->client.stats.connects_total), 1);
+    assert_int_equal(rn_stats_read(&w->client.stats.resolve_failures_total), 0);
+    rn_loop_timer_stop(&w->loop, &ticker.timer);
+}
+
+/* A lookup past its deadline is a failed attempt: it is given back, the
+   client backs off and looks the name up again, until it resolves. */
+static void test_lookup_timeout_backs_off_and_retries(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0);
+    w->opts.resolve_timeout_ms = 30;
+    client_start(w, "peer.slow");
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    run_for(w, 400);
+    /* Each try waits 30 ms, then backs off 10-80 ms: 3 to 10 of them. */
+    uint64_t failed = rn_stats_read(&w->client.stats.resolve_failures_total);
+    assert_true(failed >= 3);
+    assert_true(failed <= 10);
+    assert_int_equal(rn_stats_read(&w->client.stats.connect_failures_total), failed);
+    assert_int_equal(rn_stats_read(&w->client.stats.connects_total), w->dns.started);
+    assert_true((uint64_t)w->dns.started - failed <= 1); /* the last may still run */
+    assert_int_equal(w->dns.released, (int)failed);
+    assert_int_equal(w->recs[0].calls, 0); /* still queued: "not yet", not fatal */
+    w->dns.answer = numeric_addrs("127.0.0.1", w->srv.port);
+    w->dns.answer_all = true;
+    RUN_UNTIL(w, w->recs[0].calls, 3000);
+    assert_echoed(w, 0);
+    assert_int_equal(w->dns.released, w->dns.started);
+    assert_int_equal(w->client.failures, 0);
+}
+
+/* A name that does not resolve (yet) fails its attempt at once and is
+   tried again after the backoff. */
+static void test_lookup_failure_retries(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0);
+    client_start(w, "peer.slow");
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    RUN_UNTIL(w, w->dns.started == 1 && w->dns.polls > 0, 1000);
+    w->dns.lookups[0].err = RN_ERR_NOT_FOUND;
+    w->dns.lookups[0].answered = true;
+    RUN_UNTIL(w, w->dns.started == 2, 1000);
+    assert_int_equal(rn_stats_read(&w->client.stats.resolve_failures_total), 1);
+    assert_int_equal(rn_stats_read(&w->client.stats.connect_failures_total), 1);
+    assert_int_equal(w->dns.released, 1);
+    assert_int_equal(w->recs[0].calls, 0);
+    w->dns.lookups[1].addrs = numeric_addrs("127.0.0.1", w->srv.port);
+    w->dns.lookups[1].answered = true;
+    RUN_UNTIL(w, w->recs[0].calls, 3000);
+    assert_echoed(w, 0);
+}
+
+/* Closing the client gives its lookup back (never polled again); a lookup
+   on the real resolver given back while it may still run is freed when it
+   returns (ASan checks). */
+static void test_close_during_lookup(void **state) {
+    world_t *w = *state;
+    client_start(w, "peer.slow");
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    RUN_UNTIL(w, w->dns.polls > 0, 1000);
+    assert_true(rn_client_resolving(&w->client));
+    rn_client_close(&w->client);
+    assert_int_equal(w->recs[0].calls, 1);
+    assert_int_equal(w->recs[0].err, RN_ERR_CLOSED);
+    assert_false(rn_client_resolving(&w->client));
+    assert_int_equal(w->dns.released, 1);
+    int polls = w->dns.polls;
+    run_for(w, 50);
+    assert_int_equal(w->dns.polls, polls);
+    assert_int_equal(w->dns.started, 1);
+    /* The same on the real resolver, many times over. */
+    for (int i = 0; i < 20; i++) {
+        rn_client_t client;
+        assert_int_equal(rn_client_init(&client, &w->loop, "localhost", 9, &w->opts), RN_OK);
+        rn_client_call_t call = {.api_key = RN_API_METADATA, .api_version = 12};
+        assert_int_equal(rn_client_send(&client, &call), RN_OK);
+        rn_loop_turn(&w->loop, 0); /* the kick starts the lookup */
+        rn_client_close(&client);
+    }
+    assert_true(w->dns.real >= 1);
+    run_for(w, 100);
+}
+
+/* The peer moves while its old name is being looked up: the lookup is
+   given back and the next attempt goes to the new address at once. */
+static void test_peer_change_during_lookup(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0);
+    client_start(w, "old.slow");
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    RUN_UNTIL(w, w->dns.polls > 0, 1000);
+    rn_client_set_peer(&w->client, "new.slow", w->srv.port);
+    assert_int_equal(w->dns.released, 1);
+    assert_false(rn_client_resolving(&w->client));
+    RUN_UNTIL(w, w->dns.started == 2, 1000);
+    assert_string_equal(w->dns.lookups[1].host, "new.slow");
+    rn_client_set_peer(&w->client, "127.0.0.1", w->srv.port);
+    assert_int_equal(w->dns.released, 2);
+    RUN_UNTIL(w, w->recs[0].calls, 3000);
+    assert_echoed(w, 0);
+    assert_int_equal(w->dns.started, 2);
+    assert_int_equal(w->srv.accepted, 1);
+    assert_int_equal(rn_stats_read(&w->client.stats.resolve_failures_total), 0);
+}
+
+/* A numeric host is connected at once, with no lookup; a name goes to the
+   resolver (off the loop) and is connected once it resolves. */
+static void test_numeric_hosts_skip_the_lookup(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0);
+    client_start(w, "127.0.0.1");
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    rn_loop_turn(&w->loop, 0); /* the kick: the connect starts in this turn */
+    assert_false(rn_client_resolving(&w->client));
+    assert_non_null(w->client.link);
+    RUN_UNTIL(w, w->recs[0].calls, 3000);
+    assert_echoed(w, 0);
+    assert_int_equal(w->dns.real, 0);
+    /* IPv6 literals too (no socket needed to tell). */
+    rn_io_addrs_t addrs;
+    rn_io_resolve_t *res = NULL;
+    assert_int_equal(w->dns.io.ops->resolve_start(&w->dns.io, "::1", 9, &addrs, &res), RN_OK);
+    assert_null(res);
+    assert_int_equal(addrs.count, 1);
+    assert_int_equal(w->dns.real, 0);
+    /* A name is looked up by the resolver. */
+    rn_client_set_peer(&w->client, "localhost", w->srv.port);
+    assert_int_equal(send_body(w, 1, 12, false), RN_OK);
+    RUN_UNTIL(w, w->recs[1].calls, 3000);
+    assert_echoed(w, 1);
+    assert_int_equal(w->dns.real, 1);
+}
+
+/* Successive attempts go round the addresses of a name: the first
+   refuses, the second is the peer. */
+static void test_addresses_tried_in_turn(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0); /* learn a free port, then free it */
+    uint16_t dead = w->srv.port;
+    srv_stop(&w->srv);
+    srv_start(&w->srv, 0);
+    rn_io_addrs_t good = numeric_addrs("127.0.0.1", w->srv.port);
+    w->dns.answer = numeric_addrs("127.0.0.1", dead);
+    w->dns.answer.addr[1] = good.addr[0];
+    w->dns.answer.count = 2;
+    w->dns.answer_all = true;
+    client_start(w, "two.slow");
+    assert_int_equal(send_body(w, 0, 12, false), RN_OK);
+    RUN_UNTIL(w, w->recs[0].calls, 3000);
+    assert_echoed(w, 0);
+    assert_int_equal(rn_stats_read(&w->client.stats.connect_failures_total), 1);
+    assert_int_equal(w->dns.started, 2); /* looked up again for the retry */
+}
+
 static void test_init_refuses_bad_options(void **state) {
     world_t *w = *state;
     rn_client_opts_t opts = w->opts;
@@ -812,6 +1118,13 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_close_from_inside_a_completion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_versions_through_the_codec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_lookup_does_not_block_the_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_timeout_backs_off_and_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_failure_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_during_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_change_during_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numeric_hosts_skip_the_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_addresses_tried_in_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_refuses_bad_options, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
