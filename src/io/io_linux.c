@@ -217,37 +217,20 @@ static rn_err_t lx_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void
 
 /* ---- sockets ---- */
 
-/* The address to bind: blocking getaddrinfo, fine at start-up only (a
-   listener opens before the loops run). */
-static rn_err_t resolve_listen(const char *host, uint16_t port, struct sockaddr_storage *addr,
-                               socklen_t *addr_len) {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port_str[8];
-    snprintf(port_str, sizeof port_str, "%u", (unsigned)port);
-    if (getaddrinfo(host && *host ? host : NULL, port_str, &hints, &res) != 0 || !res)
-        return RN_ERR_NOT_FOUND;
-    memcpy(addr, res->ai_addr, res->ai_addrlen);
-    *addr_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return RN_OK;
-}
-
 static rn_err_t lx_tcp_listen(rn_io_t *io, const char *host, uint16_t port, rn_fd_t *fd,
                               uint16_t *port_bound) {
     (void)io;
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    rn_err_t err = resolve_listen(host, port, &addr, &addr_len);
+    /* Blocking lookup: fine at start-up only (a listener opens before the
+       loops run). */
+    rn_io_addrs_t addrs;
+    rn_err_t err = rn_resolve_blocking(host && *host ? host : NULL, port, AI_PASSIVE, &addrs);
     if (err != RN_OK) return err;
-    int s = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sockaddr *addr = (const struct sockaddr *)addrs.addr[0].raw;
+    int s = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return err_from_errno(errno);
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(s, (struct sockaddr *)&addr, addr_len) != 0 || listen(s, 1024) != 0) {
+    if (bind(s, addr, (socklen_t)addrs.addr[0].len) != 0 || listen(s, 1024) != 0) {
         int e = errno;
         close(s);
         return e == EADDRINUSE ? RN_ERR_EXISTS : err_from_errno(e);

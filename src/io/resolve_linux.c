@@ -78,6 +78,7 @@ static rn_err_t addrs_from(const struct addrinfo *list, rn_io_addrs_t *addrs) {
 /* getaddrinfo with flags; blocks unless AI_NUMERICHOST. RN_ERR_AGAIN: the
    host is not numeric (only asked with AI_NUMERICHOST). */
 static rn_err_t lookup(const char *host, uint16_t port, int flags, rn_io_addrs_t *addrs) {
+    RN_ASSERT(host != NULL || (flags & AI_PASSIVE));
     struct addrinfo hints, *list = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -92,6 +93,10 @@ static rn_err_t lookup(const char *host, uint16_t port, int flags, rn_io_addrs_t
     rn_err_t err = addrs_from(list, addrs);
     freeaddrinfo(list);
     return err;
+}
+
+rn_err_t rn_resolve_blocking(const char *host, uint16_t port, int flags, rn_io_addrs_t *addrs) {
+    return lookup(host, port, flags & ~AI_NUMERICHOST, addrs);
 }
 
 static void resolve_unref(rn_io_resolve_t *res) {

@@ -11,6 +11,9 @@
 
 #include "io/io.h"
 
+/* getaddrinfo on the calling thread, blocking: for binding a listener at
+   start-up only (flags AI_PASSIVE, host NULL for every address). */
+rn_err_t rn_resolve_blocking(const char *host, uint16_t port, int flags, rn_io_addrs_t *addrs);
 rn_err_t rn_resolve_start(const char *host, uint16_t port, rn_io_addrs_t *addrs,
                           rn_io_resolve_t **res);
 rn_err_t rn_resolve_poll(rn_io_resolve_t *res, rn_io_addrs_t *addrs);
