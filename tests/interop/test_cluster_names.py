@@ -13,7 +13,7 @@ needs root and unshare(1), and is skipped without them. Before lookups
 left the event loops, those two nodes never became ready.
 
 Runnel only (Kafka's combined nodes need a format step this test does not
-do). Bounded: every wait has a deadline; about 20 s in all."""
+do). Bounded: every wait has a deadline; about 15 s in all."""
 
 import os
 import shutil
@@ -24,23 +24,20 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from broker import Broker, BrokerError, free_port  # noqa: E402
-from cluster import run_scenarios  # noqa: E402
+from broker import BrokerError  # noqa: E402
+from cluster import Cluster, ClusterNode, run_scenarios  # noqa: E402
 from cluster_checks import create_topic, one_leader, settle, topics_on  # noqa: E402
 
-NODES = 3
 # Two nodes of three start and elect in about 4 s (ASan: 6 s). Before
 # lookups left the loops, a silent DNS server kept them from being ready
 # for 60 s and more: each lookup of the third voter froze the Raft loop.
 READY_S = 30
-
-
 # A DNS server that takes every query and answers none: a UDP socket on a
 # loopback address of its own, never read.
 SILENT_DNS = "127.0.53.53"
 
 
-class NamespacedBroker(Broker):
+class NamespacedNode(ClusterNode):
     """A node whose /etc/resolv.conf is `resolv_conf` (a mount namespace)."""
     resolv_conf = None
 
@@ -49,26 +46,7 @@ class NamespacedBroker(Broker):
                  self.resolv_conf] + super()._runnel_cmd())
 
 
-def cluster(names, broker=Broker):
-    """Nodes whose voters are named names[i] (each listens on 127.0.0.1)."""
-    ctl_ports = [free_port() for _ in range(NODES)]
-    voters = ",".join(f"{i + 1}@{names[i]}:{p}" for i, p in enumerate(ctl_ports))
-    nodes = []
-    for i in range(NODES):
-        b = broker(name=f"node{i + 1}")
-        b.settings.update({
-            "node.id": str(i + 1),
-            "listeners": f"PLAINTEXT://127.0.0.1:{b.port},CONTROLLER://127.0.0.1:{ctl_ports[i]}",
-            "advertised.listeners": f"PLAINTEXT://localhost:{b.port}",
-            "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "controller.quorum.voters": voters,
-        })
-        nodes.append(b)
-    return nodes
-
-
-def start_all(nodes, ready_s=60):
+def start_all(nodes, ready_s):
     for b in nodes:
         b.start(wait=False)
     deadline = time.monotonic() + ready_s
@@ -82,8 +60,9 @@ def everyone_sees(nodes, names):
 
 
 def named_by_localhost(t):
-    nodes = cluster(["localhost"] * NODES)
-    start_all(nodes)
+    c = Cluster(3, voter_hosts={1: "localhost", 2: "localhost", 3: "localhost"})
+    c.start()
+    nodes = c.nodes
     leader = one_leader(nodes)
     t.ok(leader in (1, 2, 3), f"voters named localhost elect one active controller ({leader})")
     follower = next(b for i, b in enumerate(nodes) if i + 1 != leader)
@@ -99,15 +78,14 @@ def named_by_localhost(t):
     t.ok(create_topic(rest[0], "after-failover", 3) is None and
          everyone_sees(rest, {"after-failover"}),
          "and take a topic after the failover")
-    for b in rest:
-        b.stop()
+    c.stop()
 
 
-def unresolvable_voter(t, third="node3.invalid", broker=Broker):
-    nodes = cluster(["localhost", "localhost", third], broker)
-    two = nodes[:2]
-    for b in two:  # two brokers: no 15 s wait for a third before __consumer_offsets
-        b.settings["offsets.topic.replication.factor"] = "2"
+def unresolvable_voter(t, third="node3.invalid", node_class=ClusterNode):
+    # two brokers: no 15 s wait for a third before __consumer_offsets
+    c = Cluster(3, settings={"offsets.topic.replication.factor": 2}, node_class=node_class,
+                voter_hosts={1: "localhost", 2: "localhost", 3: third})
+    two = c.nodes[:2]
     try:
         start_all(two, READY_S)
     except BrokerError as e:
@@ -154,9 +132,9 @@ def dns_does_not_answer(t):
         t.skip("a voter whose DNS lookups hang", why)
         return
     sock, conf = setup
-    NamespacedBroker.resolv_conf = conf
+    NamespacedNode.resolv_conf = conf
     try:
-        unresolvable_voter(t, "node3.peers.example", NamespacedBroker)
+        unresolvable_voter(t, "node3.peers.example", NamespacedNode)
     finally:
         sock.close()
         os.unlink(conf)

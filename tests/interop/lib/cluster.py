@@ -203,15 +203,20 @@ class ClusterNode(Broker):
 
 
 class Cluster:
-    def __init__(self, n, settings=None, node_settings=None, voters=None):
+    def __init__(self, n, settings=None, node_settings=None, voters=None, voter_hosts=None,
+                 node_class=None):
         """n nodes with ids 1..n; `voters` (ids, default all) make up
-        controller.quorum.voters."""
+        controller.quorum.voters, each named by its host in `voter_hosts`
+        (id to host name; default 127.0.0.1, where every node listens).
+        `node_class`: ClusterNode or a subclass of it."""
         if not 1 <= n <= NODES_MAX:
             raise ValueError(f"a cluster has 1 to {NODES_MAX} nodes, not {n}")
         taken = set()
-        self.nodes = [ClusterNode(i, taken) for i in range(1, n + 1)]
+        self.nodes = [(node_class or ClusterNode)(i, taken) for i in range(1, n + 1)]
         voter_ids = list(voters) if voters is not None else [x.node_id for x in self.nodes]
-        self.voters = ",".join(f"{x.node_id}@127.0.0.1:{x.controller_port}"
+        hosts = voter_hosts or {}
+        self.voters = ",".join(f"{x.node_id}@{hosts.get(x.node_id, '127.0.0.1')}:"
+                               f"{x.controller_port}"
                                for x in self.nodes if x.node_id in voter_ids)
         for node in self.nodes:
             node.configure(self.voters, settings, (node_settings or {}).get(node.node_id))
