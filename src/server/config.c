@@ -144,17 +144,10 @@ static rn_err_t set_unknown(loader_t *ld, const char *key, const char *where) {
     return fail(ld, "%s: unknown setting %s (see docs/CONFIGURATION.md)", where, key);
 }
 
-/* Sets one key from a source; `where` names the source in messages. */
-static rn_err_t set_value(loader_t *ld, const char *key, const char *text,
-                          rn_config_origin_t origin, const char *where) {
-    RN_ASSERT(origin != RN_CONFIG_ORIGIN_DEFAULT);
-    int n = def_index(ld, key);
-    if (n < 0) return set_unknown(ld, key, where);
+/* Parses and stores one value of setting n (templates already expanded). */
+static rn_err_t set_parsed(loader_t *ld, int n, const char *key, const char *text,
+                           rn_config_origin_t origin, const char *where) {
     const rn_config_def_t *def = &ld->defs[n];
-    if (strlen(text) > RN_CONFIG_VALUE_BYTES_MAX) {
-        return fail(ld, "%s: value of %s is longer than %d bytes", where, key,
-                    RN_CONFIG_VALUE_BYTES_MAX);
-    }
     char why[RN_CONFIG_WHY_BYTES];
     rn_config_value_t value;
     if (rn_config_value_parse(def, text, &value, why, sizeof(why)) != RN_OK) {
@@ -173,6 +166,37 @@ static rn_err_t set_value(loader_t *ld, const char *key, const char *text,
     if (def->flags & RN_CONFIG_F_IGNORED)
         RN_WARN(MOD, "%s: %s is a Kafka setting Runnel ignores", where, key);
     return RN_OK;
+}
+
+/* A value with pod templates: expanded from the environment, then set. */
+static rn_err_t set_expanded(loader_t *ld, int n, const char *key, const char *text,
+                             rn_config_origin_t origin, const char *where) {
+    char why[RN_CONFIG_WHY_BYTES];
+    char *value = malloc(RN_CONFIG_VALUE_BYTES_MAX + 1);
+    if (!value) return fail(ld, "out of memory");
+    rn_err_t err =
+        rn_config_template_expand(text, ld->defs[n].type == RN_CONFIG_LIST, ld->envp, value,
+                                  RN_CONFIG_VALUE_BYTES_MAX + 1, why, sizeof(why));
+    if (err != RN_OK)
+        err = fail(ld, "%s: %s=%s: %s", where, key, text, why);
+    else
+        err = set_parsed(ld, n, key, value, origin, where);
+    free(value);
+    return err;
+}
+
+/* Sets one key from a source; `where` names the source in messages. */
+static rn_err_t set_value(loader_t *ld, const char *key, const char *text,
+                          rn_config_origin_t origin, const char *where) {
+    RN_ASSERT(origin != RN_CONFIG_ORIGIN_DEFAULT);
+    int n = def_index(ld, key);
+    if (n < 0) return set_unknown(ld, key, where);
+    if (strlen(text) > RN_CONFIG_VALUE_BYTES_MAX) {
+        return fail(ld, "%s: value of %s is longer than %d bytes", where, key,
+                    RN_CONFIG_VALUE_BYTES_MAX);
+    }
+    if (rn_config_template_has(text)) return set_expanded(ld, n, key, text, origin, where);
+    return set_parsed(ld, n, key, text, origin, where);
 }
 
 static rn_err_t set_defaults(loader_t *ld) {

@@ -243,4 +243,19 @@ rn_err_t rn_config_endpoint_parse(const char *text, size_t len, rn_config_endpoi
  */
 rn_err_t rn_config_cluster_id_check(const char *text, char *why, size_t why_len);
 
+/*
+ * Pod templates in a setting's value (config_template.c): ${POD_NAME},
+ * ${ORDINAL}, ${STATEFULSET}, ${SERVICE}, ${NAMESPACE}, ${HOST_IP} and
+ * ${REPLICAS} take their values from envp (the variables a StatefulSet's
+ * pod spec sets; docs/KUBERNETES.md); in a list setting (list true) an item
+ * holding ${EACH} is written once per replica, ${EACH} counting 0 to
+ * REPLICAS-1. `$${` is a literal `${`. Writes the expanded value into out;
+ * RN_ERR_INVALID with why (naming the template and the variable to set) for
+ * an unknown template, a missing or malformed variable, or a value longer
+ * than out_len - 1.
+ */
+bool rn_config_template_has(const char *text);
+rn_err_t rn_config_template_expand(const char *text, bool list, char **envp, char *out,
+                                   size_t out_len, char *why, size_t why_len);
+
 #endif

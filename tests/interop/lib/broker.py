@@ -166,6 +166,8 @@ class Broker:
         self.proc = None
         self.returncode = None
         self.starts = 0
+        # Variables added to the broker's environment (a pod's, for example).
+        self.extra_env = {}
         self._log_file = None
         self._log_mark = 0  # log offset of the current run's first byte
         if self.target == "kafka":
@@ -279,6 +281,7 @@ class Broker:
         # The test harness's own RUNNEL_* variables are not broker settings;
         # the broker would refuse them as unknown, as it should.
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNEL_")}
+        env.update(self.extra_env)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         self._log_file = open(self.log_path, "ab")
