@@ -8,6 +8,8 @@
 #   make fuzz            build libFuzzer targets (clang)
 #   make format          clang-format every source file
 #   make cluster-kill-loop  the controller kill loop on 3 nodes (figures; see docs/CLUSTER.md)
+#   make image           OCI image localhost/runnel:dev and build/runnel-image.tar (buildah)
+#   make image-test      run the image under podman and runc (docs/KUBERNETES.md)
 
 MODE ?= release
 CC ?= cc
@@ -128,6 +130,18 @@ clean:
 	rm -rf build
 
 -include $(shell find build/$(MODE)/obj -name '*.d' 2>/dev/null)
+
+# ---- image ------------------------------------------------------------------
+# An OCI image from scratch (deploy/image/build.sh, buildah): the release
+# binary and its shared libraries, a non-root user; docs/KUBERNETES.md.
+.PHONY: image image-test
+image:
+	$(MAKE) MODE=release all
+	deploy/image/build.sh build/release/runnel
+
+# Not in `make test`: it needs podman and runc, which CI does not install.
+image-test: image
+	/usr/bin/python3 tests/image/test_image.py
 
 # make run: a single-node broker on localhost:9092 with its data in ./data.
 .PHONY: run
