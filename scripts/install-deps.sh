@@ -25,6 +25,9 @@ PACKAGES=(
   # interop tests: clients and tools
   kcat python3 python3-confluent-kafka python3-kafka
   python3-snappy python3-lz4 python3-zstandard
+  # the Kubernetes manifests' lint (it also needs a kubectl with kustomize
+  # v5, newer than Debian 12's kubernetes-client: the test skips without it)
+  python3-yaml
   # reference broker and Kafka's tools and Java client
   openjdk-17-jdk-headless maven
   # test runner
