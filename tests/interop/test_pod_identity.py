@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import tap  # noqa: E402
 from broker import BrokerError, runnel_bin, target  # noqa: E402
 from cluster import ClusterNode  # noqa: E402
-from confluent_kafka import Producer  # noqa: E402
+from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from test_cluster_brokers import metadata, wait_for  # noqa: E402
 
@@ -116,6 +116,24 @@ def brokers_with_racks(pod):
     return {b[0]: (b[1], b[2], b[3]) for b in brokers}
 
 
+def create_topic(t, admin, topic, timeout=30.0):
+    """Creates topic with 3 partitions of 3 replicas, retrying while the
+    brokers still register (a broker listed may not be unfenced yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fut = admin.create_topics([NewTopic(topic, 3, 3)], operation_timeout=10)[topic]
+        try:
+            fut.result(15)
+            return True
+        except KafkaException as e:
+            err = e.args[0]
+            if err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                return True
+            t.diag(f"create_topics: {err}; again")
+        time.sleep(0.5)
+    return False
+
+
 def cluster_scenario(t):
     taken = set()
     ports = tuple(ClusterNode._pick(taken) for _ in range(3))
@@ -134,14 +152,7 @@ def cluster_scenario(t):
 
     bootstrap = ",".join(p.bootstrap for p in pods)
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    fut = admin.create_topics([NewTopic("pods", 3, 3)], operation_timeout=20)["pods"]
-    try:
-        fut.result(30)
-        created = True
-    except Exception as e:  # reported by the test point
-        t.diag(f"create_topics: {e}")
-        created = False
-    t.ok(created, "a topic with three replicas is created")
+    t.ok(create_topic(t, admin, "pods"), "a topic with three replicas is created")
     parts = wait_for(t, "topic in metadata",
                      lambda: metadata(pods[2], ["pods"])[1].get("pods"))
     t.ok(parts and all(len(p[3]) == 3 for p in parts),
