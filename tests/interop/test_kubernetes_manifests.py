@@ -43,13 +43,8 @@ READY_S = 30.0
 
 
 def kubectl():
-    """kubectl with kustomize: $KUBECTL, else a versioned one of the Cloud
-    SDK (the plain one may be its dispatcher), else kubectl on PATH."""
-    for cand in (os.environ.get("KUBECTL"), "kubectl.1.33",
-                 "/usr/lib/google-cloud-sdk/bin/kubectl.1.33", "kubectl"):
-        if cand and shutil.which(cand):
-            return shutil.which(cand)
-    return None
+    """kubectl (kustomize is built in): $KUBECTL, else the one on PATH."""
+    return shutil.which(os.environ.get("KUBECTL") or "kubectl")
 
 
 def shutdown_budget_s():
