@@ -55,6 +55,7 @@ typedef struct tpl_out {
 } tpl_out_t;
 
 static void tpl_put(tpl_out_t *out, const char *text, size_t len) {
+    RN_ASSERT(out->used < out->cap); /* room for the NUL, always */
     if (out->full || out->used + len >= out->cap) {
         out->full = true;
         return;
@@ -199,6 +200,8 @@ static rn_err_t tpl_value(const tpl_var_t *var, char **envp, long each, char *va
 /* Expands [item, item+len) once into out; each as in tpl_value. */
 static rn_err_t tpl_item(const char *item, size_t len, char **envp, long each, tpl_out_t *out,
                          char *why, size_t why_len) {
+    RN_ASSERT(item != NULL && out != NULL);
+    RN_ASSERT(each >= -1);
     const char *p = item, *end = item + len;
     while (p < end && !out->full) {
         const char *dollar = memchr(p, '$', (size_t)(end - p));
@@ -249,6 +252,7 @@ static bool tpl_has_each(const char *item, size_t len) {
 /* A list: each comma-separated item holding ${EACH} is written REPLICAS
    times, separated by commas; the others once. */
 static rn_err_t tpl_list(const char *text, char **envp, tpl_out_t *out, char *why, size_t why_len) {
+    RN_ASSERT(text != NULL && out != NULL);
     const char *p = text;
     for (bool first = true; !out->full; first = false) {
         const char *comma = strchr(p, ',');
