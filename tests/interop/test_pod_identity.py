@@ -32,7 +32,7 @@ from broker import BrokerError, runnel_bin, target  # noqa: E402
 from cluster import ClusterNode  # noqa: E402
 from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
-from test_cluster_brokers import metadata, wait_for  # noqa: E402
+from cluster_checks import metadata, settle  # noqa: E402
 
 REPLICAS = 3
 CLUSTER_ID = "UG9kSWRlbnRpdHlUZXN0MA"
@@ -146,15 +146,14 @@ def cluster_scenario(t):
     t.ok(all(p.running() for p in pods), "three pods with the same settings start as one cluster")
 
     want = {n: (pod_ip(n), ports[0], RACKS[n]) for n in range(REPLICAS)}
-    got = wait_for(t, "three brokers", lambda: (lambda b: b if len(b) == REPLICAS else None)(
-        brokers_with_racks(pods[0])))
+    got = settle(lambda: (lambda b: b if len(b) == REPLICAS else None)(
+        brokers_with_racks(pods[0])), "three brokers")
     t.eq(got, want, "node ids are the ordinals; each advertises its ${HOST_IP} and its rack")
 
     bootstrap = ",".join(p.bootstrap for p in pods)
     admin = AdminClient({"bootstrap.servers": bootstrap})
     t.ok(create_topic(t, admin, "pods"), "a topic with three replicas is created")
-    parts = wait_for(t, "topic in metadata",
-                     lambda: metadata(pods[2], ["pods"])[1].get("pods"))
+    parts = settle(lambda: metadata(pods[2], ["pods"])[1].get("pods"), "topic in metadata")
     t.ok(parts and all(len(p[3]) == 3 for p in parts),
          "every partition has replicas on the three ordinals")
     p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
