@@ -26,7 +26,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import tap  # noqa: E402
-from broker import ensure_kafka_jars, target  # noqa: E402
+from broker import recv_exact, ensure_kafka_jars, target  # noqa: E402
+from cluster_checks import settle, topics_on  # noqa: E402
 from cluster import Cluster, ClusterNode  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
@@ -37,16 +38,6 @@ FORMS = "forms a new cluster"
 
 
 # ---- the quorum probe, by hand (cluster/quorum_bootstrap.h draws it) ----
-
-def _recv(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return buf
-
 
 class Reader:
     def __init__(self, data):
@@ -72,8 +63,8 @@ def probe(port, timeout=2.0):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         msg = header + body
         s.sendall(struct.pack(">i", len(msg)) + msg)
-        size = struct.unpack(">i", _recv(s, 4))[0]
-        resp = _recv(s, size)
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
+        resp = recv_exact(s, size)
     r = Reader(resp[4:])  # after the correlation id
     assert r.take(">b") == 1
     ans = {"node": r.take(">i"), "state": r.take(">b") != 0, "term": r.take(">q"),
@@ -88,18 +79,10 @@ def voters(ans):
     return sorted(i for i, (role, _) in ans["members"].items() if role == 1)
 
 
-def wait_for(fn, timeout=SETTLE_S):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception:
-            pass
-        time.sleep(0.2)
-    return None
+def wait_for(fn):
+    """fn's first true value within SETTLE_S (a dynamic quorum settles slower
+    than a static one), else None."""
+    return settle(fn, timeout=SETTLE_S)
 
 
 def settled(nodes, want_voters):
@@ -139,11 +122,6 @@ def log_has(node, text, since_mark=True):
         if since_mark:
             f.seek(node._log_mark)
         return text in f.read()
-
-
-def topics_on(node):
-    client = AdminClient({"bootstrap.servers": node.bootstrap})
-    return set(client.list_topics(timeout=5).topics)
 
 
 LAST_ERROR = []
