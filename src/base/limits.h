@@ -219,6 +219,13 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
 /* Segments one partition log may hold; past it appends fail with RN_ERR_LIMIT
    until retention frees some (1 GiB segments: a petabyte per partition). */
 #define RN_LOG_SEGMENTS_MAX 1000000
+/* Committed log cleaner swaps one directory can hold at a start: the
+   cleaner swaps one group at a time, so a crash leaves at most one. */
+#define RN_CLEAN_RECOVER_SWAPS_MAX 64
+/* log.cleaner.dedupe.buffer.size: Kafka's default, 128 MiB, bounds the key
+   map (24 bytes a key); the least a map takes is 1024 keys. */
+#define RN_CLEANER_DEDUPE_BYTES_DEFAULT (128LL * 1024 * 1024)
+#define RN_CLEANER_DEDUPE_BYTES_MIN (1024LL * 24 * 2)
 /* Largest batch recovery accepts on disk whatever max.message.bytes says
    now: nothing larger could ever have been appended (one request frame). */
 #define RN_STORAGE_BATCH_BYTES_CEILING RN_REQUEST_BYTES_MAX_CEILING

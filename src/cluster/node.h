@@ -55,6 +55,11 @@ typedef struct rn_node_settings {
     int32_t fetch_session_slots;       /* max.incremental.fetch.session.cache.slots */
     int64_t fetch_session_eviction_ms; /* min.incremental.fetch.session.eviction.ms */
     int64_t retention_check_interval_ms;
+    /* The log cleaner (cleaner_rt.h). */
+    bool cleaner_enable;              /* log.cleaner.enable */
+    int64_t cleaner_backoff_ms;       /* log.cleaner.backoff.ms */
+    int64_t cleaner_io_bytes_per_sec; /* log.cleaner.io.max.bytes.per.second */
+    int64_t cleaner_dedupe_bytes;     /* log.cleaner.dedupe.buffer.size */
     char metadata_dir[RN_STORAGE_PATH_BYTES_MAX];
     /* Broker-wide defaults of topic settings; lives as long as the node. */
     const rn_topic_config_base_t *topic_base;
@@ -121,9 +126,10 @@ struct rn_node {
     const void *broker_config_ctx;
     int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
     int64_t producer_id_end;
-    struct rn_group_rt *groups; /* the group coordinator (group/coordinator.h) */
-    struct rn_md_rt *md_rt;     /* the metadata quorum's runtime (metadata_rt.h) */
-    atomic_int auto_creates;    /* topic auto-creations under way */
+    struct rn_group_rt *groups;    /* the group coordinator (group/coordinator.h) */
+    struct rn_md_rt *md_rt;        /* the metadata quorum's runtime (metadata_rt.h) */
+    struct rn_cleaner_rt *cleaner; /* the log cleaner (cleaner_rt.h); NULL when off */
+    atomic_int auto_creates;       /* topic auto-creations under way */
     /* The active controller's node id as this node last learned it (-1:
        none known); written by the metadata runtime, read by any thread. */
     atomic_int controller_id;

@@ -29,8 +29,11 @@ static rn_log_config_t topics_log_config(const rn_topic_config_t *tc) {
     rn_log_config_default(&cfg);
     cfg.segment_bytes = tc->segment_bytes;
     cfg.segment_ms = tc->segment_ms;
-    cfg.retention_ms = tc->retention_ms;
-    cfg.retention_bytes = tc->retention_bytes;
+    /* compact alone keeps every key's latest record forever: time and size
+       retention apply only with delete (compact,delete), as Kafka. */
+    bool deletes = (tc->cleanup_policy & RN_CLEANUP_DELETE) != 0;
+    cfg.retention_ms = deletes ? tc->retention_ms : -1;
+    cfg.retention_bytes = deletes ? tc->retention_bytes : -1;
     cfg.index_interval_bytes = tc->index_interval_bytes;
     cfg.index_bytes_max = tc->segment_index_bytes;
     cfg.max_message_bytes = tc->max_message_bytes;

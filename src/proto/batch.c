@@ -92,7 +92,12 @@ void rn_batch_header_parse(const uint8_t *p, rn_batch_header_t *hdr) {
     hdr->records_count = (int32_t)rn_be32_get(p + RN_BATCH_OFF_RECORDS_COUNT);
 }
 
-static rn_batch_reason_t check_counts(const rn_batch_header_t *hdr) {
+static rn_batch_reason_t check_counts(const rn_batch_header_t *hdr, unsigned flags) {
+    if (flags & RN_BATCH_ALLOW_COMPACTED) {
+        bool fits = hdr->records_count >= 0 && hdr->last_offset_delta >= 0 &&
+                    hdr->records_count <= (int64_t)hdr->last_offset_delta + 1;
+        return fits ? RN_BATCH_OK : RN_BATCH_BAD_COUNT;
+    }
     if (hdr->records_count < 1) return RN_BATCH_BAD_COUNT;
     if (hdr->last_offset_delta < 0) return RN_BATCH_BAD_COUNT;
     if ((int64_t)hdr->last_offset_delta + 1 != hdr->records_count) return RN_BATCH_BAD_COUNT;
@@ -124,7 +129,7 @@ rn_batch_reason_t rn_batch_check_header(const rn_batch_header_t *hdr, size_t ava
         return RN_BATCH_TOO_LARGE;
     if (size > avail) return RN_BATCH_TRUNCATED;
     if (rn_batch_compression(hdr) > RN_BATCH_COMPRESSION_ZSTD) return RN_BATCH_BAD_COMPRESSION;
-    rn_batch_reason_t reason = check_counts(hdr);
+    rn_batch_reason_t reason = check_counts(hdr, lim->flags);
     if (reason != RN_BATCH_OK) return reason;
     if (rn_batch_is_control(hdr) && !(lim->flags & RN_BATCH_ALLOW_CONTROL)) return RN_BATCH_CONTROL;
     return check_producer(hdr);

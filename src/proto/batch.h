@@ -152,6 +152,10 @@ typedef struct rn_batch_header {
 enum {
     RN_BATCH_ALLOW_CONTROL = 1u << 0, /* control batches (coordinator, replicas) */
     RN_BATCH_SKIP_RECORDS = 1u << 1,  /* skip the record walk (replica appends) */
+    /* Stored data of a compacted log: fewer records than offsets (the
+       cleaner's gaps), none at all in a producer's kept last batch. Only
+       with RN_BATCH_SKIP_RECORDS. */
+    RN_BATCH_ALLOW_COMPACTED = 1u << 2,
 };
 
 typedef struct rn_batch_limits {

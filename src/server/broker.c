@@ -27,6 +27,8 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include "cluster/cleaner_rt.h"
+
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +82,13 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
     set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;
+    set->cleaner_enable = broker_setting_i64(cfg, "log.cleaner.enable", 1) != 0;
+    set->cleaner_backoff_ms = broker_setting_i64(cfg, "log.cleaner.backoff.ms", 15000);
+    const rn_config_entry_t *io_max = rn_config_get(cfg, "log.cleaner.io.max.bytes.per.second");
+    double rate = io_max && io_max->text && !io_max->value.is_null ? io_max->value.d : 0;
+    set->cleaner_io_bytes_per_sec = rate > 0 && rate < 9e18 ? (int64_t)rate : 0; /* 0: no cap */
+    set->cleaner_dedupe_bytes =
+        broker_setting_i64(cfg, "log.cleaner.dedupe.buffer.size", RN_CLEANER_DEDUPE_BYTES_DEFAULT);
     set->raft_on_broker_listener = cfg->clustered && !cfg->role_controller;
     broker_group_settings(set, cfg);
 }
@@ -424,6 +433,8 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     }
     if (!node->settings.raft_on_broker_listener) err = broker_listen(broker, cfg);
     if (err != RN_OK) return err;
+    if (rn_cleaner_start(node, &node->cleaner) != RN_OK)
+        RN_WARN("broker", "the log cleaner did not start: compacted topics are not cleaned");
     const rn_config_listener_t *lis = broker_client_listener(cfg);
     RN_INFO("broker", "node %d listening on %s:%u with %d core(s), data in %s, acks %s",
             cfg->node_id, lis->host[0] ? lis->host : "*", (unsigned)broker->port_bound, cfg->cores,
@@ -511,6 +522,8 @@ static void broker_abort(rn_broker_t *broker) {
     rn_node_t *node = &broker->node;
     rn_admin_stop(broker->admin);
     broker->admin = NULL;
+    rn_cleaner_stop(node->cleaner);
+    node->cleaner = NULL;
     rn_lifecycle_stop(broker->lifecycle);
     rn_topics_stop_metadata(node);
     rn_lifecycle_free(broker->lifecycle);
@@ -532,6 +545,9 @@ static void broker_stop(rn_broker_t *broker) {
     atomic_store(&broker->ready, false);
     rn_admin_stop(broker->admin);
     broker->admin = NULL;
+    /* The cleaner waits on the loops for its hand-offs: it stops first. */
+    rn_cleaner_stop(node->cleaner);
+    node->cleaner = NULL;
     /* 1. Every loop closes its listener and connections and answers its
        parked fetches, on its own thread, while the others still run (a
        fetch may wait on another core's reply). */

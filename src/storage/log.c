@@ -299,6 +299,14 @@ static uint32_t segment_for(const rn_log_t *log, int64_t offset) {
     return lo == 0 ? 0 : lo - 1;
 }
 
+/* Whether no batch of seg holds offset or a later one: a compacted
+   segment ends in a gap (cleaner.h), served by the next segment. */
+static bool gap_to_end(rn_segment_t *seg, int64_t offset) {
+    uint64_t pos;
+    rn_batch_header_t hdr;
+    return rn_segment_find(seg, offset, &pos, &hdr) == RN_ERR_NOT_FOUND;
+}
+
 rn_err_t rn_log_read(rn_log_t *log, int64_t offset, int32_t max_bytes, int64_t max_offset,
                      rn_log_read_t *out) {
     RN_ASSERT(out != NULL);
@@ -314,8 +322,9 @@ rn_err_t rn_log_read(rn_log_t *log, int64_t offset, int32_t max_bytes, int64_t m
         uint64_t pos, len;
         rn_err_t err = rn_segment_read(seg, offset, max_bytes, max_offset, &pos, &len);
         if (err != RN_OK) return err;
-        if (len == 0 && offset < seg->next_offset) break; /* stopped by max_offset */
-        if (len == 0) continue;                           /* past this segment's end */
+        if (len == 0 && offset < seg->next_offset && !gap_to_end(seg, offset))
+            break;              /* stopped by max_offset */
+        if (len == 0) continue; /* past this segment's end */
         rn_segment_ref(seg);
         out->seg = seg;
         out->fd = seg->fd;

@@ -16,6 +16,7 @@
 #include "base/crc32c.h"
 #include "base/log.h"
 #include "storage/checkpoint.h"
+#include "storage/cleaner.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +159,8 @@ static rn_err_t crc_streamed(rn_segment_t *seg, scan_buf_t *buf, uint64_t pos,
 static rn_err_t check_batch_at(rn_segment_t *seg, scan_buf_t *buf, uint64_t pos,
                                rn_batch_header_t *hdr, bool *ok) {
     static const rn_batch_limits_t lim = {RN_STORAGE_BATCH_BYTES_CEILING,
-                                          RN_BATCH_ALLOW_CONTROL | RN_BATCH_SKIP_RECORDS};
+                                          RN_BATCH_ALLOW_CONTROL | RN_BATCH_SKIP_RECORDS |
+                                              RN_BATCH_ALLOW_COMPACTED};
     *ok = false;
     if (seg->size_bytes - pos < RN_BATCH_HEADER_BYTES) return RN_OK;
     rn_err_t err = buf_cover(seg, buf, pos, RN_BATCH_HEADER_BYTES);
@@ -424,7 +426,8 @@ rn_err_t rn_log_recover(rn_log_t *log) {
     /* What is past the recovery point the scan assigns again. */
     if (!cp.clean_shutdown) rn_epoch_cache_truncate_end(&log->epochs, cp.recovery_point);
     log->stats.clean = cp.clean_shutdown;
-    err = open_segments(log);
+    err = rn_clean_recover_dir(log->io, log->dir); /* a clean a crash cut short */
+    if (err == RN_OK) err = open_segments(log);
     if (err == RN_OK && log->seg_count == 0) {
         rn_segment_t *seg;
         err = rn_segment_create(log->io, log->dir, cp.log_start_offset, log->cfg.index_bytes_max,

@@ -97,6 +97,22 @@ rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
     return RN_OK;
 }
 
+rn_err_t rn_segment_create_cleaned(rn_io_t *io, const char *dir, int64_t base_offset,
+                                   int64_t index_bytes_max, rn_segment_t **out) {
+    rn_segment_t *seg = seg_new(io, dir, base_offset, index_bytes_max);
+    if (!seg) return RN_ERR_NO_MEMORY;
+    char path[RN_STORAGE_PATH_BYTES_MAX];
+    ext_path(seg, ".log.cleaned", path, sizeof path);
+    unsigned flags = RN_IO_READ | RN_IO_WRITE | RN_IO_CREATE | RN_IO_TRUNC;
+    rn_err_t err = rn_io_file_open(io, path, flags, &seg->fd);
+    if (err != RN_OK) {
+        seg_free(seg);
+        return err;
+    }
+    *out = seg;
+    return RN_OK;
+}
+
 rn_err_t rn_segment_open(rn_io_t *io, const char *dir, int64_t base_offset, int64_t index_bytes_max,
                          rn_segment_t **out) {
     rn_segment_t *seg = seg_new(io, dir, base_offset, index_bytes_max);
@@ -226,6 +242,27 @@ rn_err_t rn_segment_seal(rn_segment_t *seg) {
     if (err != RN_OK) return err;
     seg->active = false;
     return RN_OK;
+}
+
+rn_err_t rn_segment_write_index_files(rn_segment_t *seg, const char *suffix) {
+    RN_ASSERT(!seg->active);
+    if (seg->max_timestamp_ms >= 0)
+        (void)rn_time_index_maybe_append(&seg->tidx, seg->max_timestamp_ms,
+                                         seg->max_timestamp_offset);
+    seg->oidx.file_stale = seg->tidx.file_stale = true; /* a stale file of the name is cut */
+    char ext[32];
+    int n = snprintf(ext, sizeof ext, ".index%s", suffix);
+    RN_ASSERT(n > 0 && (size_t)n < sizeof ext);
+    rn_err_t err = flush_index_file(seg, ext, true, true, oidx_flush, &seg->oidx);
+    n = snprintf(ext, sizeof ext, ".timeindex%s", suffix);
+    RN_ASSERT(n > 0 && (size_t)n < sizeof ext);
+    if (err == RN_OK) err = flush_index_file(seg, ext, true, true, tidx_flush, &seg->tidx);
+    return err;
+}
+
+void rn_segment_forget(rn_segment_t *seg) {
+    RN_ASSERT(!seg->deleted);
+    seg->deleted = true;
 }
 
 rn_err_t rn_segment_unseal(rn_segment_t *seg) {

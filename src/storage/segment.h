@@ -115,6 +115,17 @@ rn_err_t rn_segment_truncate(rn_segment_t *seg, int64_t offset);
 /* Truncates the file to `pos` bytes (recovery's cut). The caller has indexed
    only batches wholly before pos. */
 rn_err_t rn_segment_truncate_bytes(rn_segment_t *seg, uint64_t pos);
+/* A segment for the log cleaner: its .log is "<base>.log.cleaned" (the
+   path stays "<dir>/<base>", the name it takes once swapped in); no index
+   file until rn_segment_write_index_files. One reference, the caller's. */
+rn_err_t rn_segment_create_cleaned(rn_io_t *io, const char *dir, int64_t base_offset,
+                                   int64_t index_bytes_max, rn_segment_t **out);
+/* Writes both indexes whole to "<path>.index<suffix>" and
+   "<path>.timeindex<suffix>" and fsyncs them (the cleaner's new segments). */
+rn_err_t rn_segment_write_index_files(rn_segment_t *seg, const char *suffix);
+/* Marks a segment gone from the log whose files another segment's took the
+   names of (a cleaner swap): nothing is unlinked. */
+void rn_segment_forget(rn_segment_t *seg);
 /* Unlinks the three files; the handles close with the last reference. */
 rn_err_t rn_segment_delete(rn_segment_t *seg);
 
