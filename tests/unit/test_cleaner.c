@@ -1,0 +1,351 @@
+/*
+ * test_cleaner.c: the log cleaner over the real file system: the latest
+ * record per key kept at its offset, tombstones kept until their delete
+ * horizon, a crash at each step of the swap leaving a valid log (the old
+ * records or the cleaned ones, never a mix that loses or repeats one), and
+ * a corrupt batch stopping the clean with the log as it was.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "io/io.h"
+#include "proto/batch.h"
+#include "proto/record.h"
+#include "storage/cleaner.h"
+#include "storage/log.h"
+
+#include "helpers/batch_build.h"
+#include "helpers/tmp_dir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+static char root[256];
+static char dir[512];
+
+static int setup(void **state) {
+    (void)state;
+    if (!td_make(root, sizeof root, "rn_test_cleaner_")) return -1;
+    snprintf(dir, sizeof dir, "%s/t-0", root);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    td_remove(root);
+    return 0;
+}
+
+/* One batch of one record: key "k<key>", value "v<n>" or null. */
+static size_t one_record(uint8_t *out, int key, int n, bool tombstone) {
+    char k[16], v[16];
+    int klen = snprintf(k, sizeof k, "k%d", key), vlen = snprintf(v, sizeof v, "v%d", n);
+    uint8_t body[64];
+    size_t b = 0;
+    body[b++] = 0;
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, 0);
+    b += bb_put_varint(body + b, klen);
+    memcpy(body + b, k, (size_t)klen);
+    b += (size_t)klen;
+    b += bb_put_varint(body + b, tombstone ? -1 : vlen);
+    if (!tombstone) {
+        memcpy(body + b, v, (size_t)vlen);
+        b += (size_t)vlen;
+    }
+    b += bb_put_varint(body + b, 0);
+    size_t n_len = bb_put_varint(out + 61, (int64_t)b);
+    memcpy(out + 61 + n_len, body, b);
+    bb_batch_t s = {.records = 1, .first_ts = 1000, .producer_id = -1, .epoch = -1, .seq = -1};
+    bb_batch_finish(out, 61 + n_len + b, &s);
+    return 61 + n_len + b;
+}
+
+static rn_log_t *open_log(void) {
+    rn_log_config_t cfg;
+    rn_log_config_default(&cfg);
+    cfg.segment_bytes = 300; /* a few records a segment */
+    cfg.retention_ms = -1;
+    rn_log_t *log = NULL;
+    assert_int_equal(rn_log_open(rn_io_linux(), dir, &cfg, &log), RN_OK);
+    return log;
+}
+
+/* Appends n updates over keys 0..keys-1 (update i to key i % keys). */
+static void fill(rn_log_t *log, int n, int keys, int tombstone_key) {
+    for (int i = 0; i < n; i++) {
+        uint8_t buf[128];
+        int key = i % keys;
+        size_t len = one_record(buf, key, i, key == tombstone_key && i >= n - keys);
+        rn_log_append_info_t info;
+        assert_int_equal(rn_log_append(log, buf, len, 0, 1000, &info), RN_OK);
+    }
+    assert_int_equal(rn_log_sync(log), RN_OK);
+}
+
+typedef struct rec {
+    int64_t offset;
+    char key[16];
+    char value[16]; /* "" for a tombstone */
+} rec_t;
+
+/* Every record of the log, in order, through reads as a fetch does them. */
+static int read_all(rn_log_t *log, rec_t *out, int cap) {
+    int n = 0;
+    int64_t offset = rn_log_start_offset(log);
+    while (offset < rn_log_end_offset(log)) {
+        rn_log_read_t rd;
+        assert_int_equal(rn_log_read(log, offset, 1 << 20, INT64_MAX, &rd), RN_OK);
+        if (rd.len == 0) break;
+        uint8_t *buf = malloc(rd.len);
+        size_t got = 0;
+        assert_int_equal(rn_io_file_pread(rn_io_linux(), rd.fd, buf, rd.len, rd.position, &got),
+                         RN_OK);
+        for (size_t pos = 0; pos < got;) {
+            rn_batch_header_t hdr;
+            rn_batch_header_parse(buf + pos, &hdr);
+            const uint8_t *p = buf + pos + 61, *end = buf + pos + rn_batch_size(&hdr);
+            for (int32_t i = 0; i < hdr.records_count; i++) {
+                rn_record_t r;
+                assert_true(rn_record_next(&p, end, &r));
+                assert_true(n < cap);
+                out[n].offset = hdr.base_offset + r.offset_delta;
+                snprintf(out[n].key, sizeof out[n].key, "%.*s", r.key_len, (const char *)r.key);
+                snprintf(out[n].value, sizeof out[n].value, "%.*s",
+                         r.value_len > 0 ? r.value_len : 0, r.value ? (const char *)r.value : "");
+                n++;
+            }
+            offset = rn_batch_last_offset(&hdr) + 1;
+            pos += rn_batch_size(&hdr);
+        }
+        free(buf);
+        rn_log_read_release(&rd);
+    }
+    return n;
+}
+
+static rn_err_t clean(rn_log_t *log, int64_t now_ms, bool commit) {
+    rn_clean_job_t job;
+    rn_err_t err = rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job);
+    if (err != RN_OK) return err;
+    rn_clean_params_t pm = {now_ms, 100, 1 << 20, 1 << 20, NULL, NULL};
+    err = rn_clean_run(&job, &pm);
+    uint32_t swapped = 0;
+    if (err == RN_OK && commit) err = rn_log_clean_commit(log, &job, &swapped);
+    rn_clean_job_free(&job);
+    return err;
+}
+
+/* Below the active segment, each key once, at its latest offset there. */
+static void check_compacted(rn_log_t *log, rec_t *recs, int n) {
+    (void)log;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (!strcmp(recs[i].key, recs[j].key)) {
+                /* an older copy survives only in the active segment */
+                assert_true(recs[i].offset < recs[j].offset);
+            }
+    for (int i = 1; i < n; i++) assert_true(recs[i].offset > recs[i - 1].offset);
+}
+
+static void test_latest_kept(void **state) {
+    (void)state;
+    rn_log_t *log = open_log();
+    fill(log, 200, 10, -1);
+    rec_t before[256], after[256];
+    int nb = read_all(log, before, 256);
+    assert_int_equal(nb, 200);
+    assert_int_equal(clean(log, 5000, true), RN_OK);
+    int na = read_all(log, after, 256);
+    assert_true(na < 40);
+    check_compacted(log, after, na);
+    /* every kept record is the original at its original offset */
+    for (int i = 0; i < na; i++) {
+        const rec_t *orig = &before[after[i].offset];
+        assert_int_equal(orig->offset, after[i].offset);
+        assert_string_equal(orig->key, after[i].key);
+        assert_string_equal(orig->value, after[i].value);
+    }
+    /* each key's last record is its latest update */
+    for (int k = 0; k < 10; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", k);
+        const rec_t *last = NULL;
+        for (int i = 0; i < na; i++)
+            if (!strcmp(after[i].key, key)) last = &after[i];
+        assert_non_null(last);
+        assert_int_equal(last->offset, 190 + k);
+    }
+    /* it survives a reopen */
+    assert_int_equal(rn_log_close(log), RN_OK);
+    log = open_log();
+    assert_int_equal(read_all(log, before, 256), na);
+    rn_log_close_unclean(log);
+}
+
+static void test_tombstones(void **state) {
+    (void)state;
+    rn_log_t *log = open_log();
+    fill(log, 100, 5, 3); /* key 3's last update is a tombstone */
+    uint8_t buf[128];     /* and more so the tombstone's segment closes */
+    for (int i = 0; i < 20; i++) {
+        size_t len = one_record(buf, 100 + i, i, false);
+        rn_log_append_info_t info;
+        assert_int_equal(rn_log_append(log, buf, len, 0, 1000, &info), RN_OK);
+    }
+    assert_int_equal(rn_log_sync(log), RN_OK);
+    rec_t recs[256];
+    assert_int_equal(clean(log, 5000, true), RN_OK);
+    int n = read_all(log, recs, 256);
+    int tomb = 0;
+    for (int i = 0; i < n; i++) tomb += !strcmp(recs[i].key, "k3");
+    assert_int_equal(tomb, 1); /* kept: its horizon (now + 100 ms) is to come */
+    /* a clean after the horizon drops it; one before does not */
+    assert_int_equal(rn_log_clean_prepare(log, 0, INT64_MAX, &(rn_clean_job_t){0}),
+                     RN_ERR_NOT_FOUND);
+    rn_clean_job_t job;
+    assert_int_equal(rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job),
+                     RN_ERR_NOT_FOUND); /* nothing dirty */
+    rn_log_close_unclean(log);
+    log = open_log(); /* the first dirty offset is not kept: all dirty again */
+    assert_int_equal(clean(log, 5050, true), RN_OK);
+    n = read_all(log, recs, 256);
+    tomb = 0;
+    for (int i = 0; i < n; i++) tomb += !strcmp(recs[i].key, "k3");
+    assert_int_equal(tomb, 1);
+    rn_log_close_unclean(log);
+    log = open_log();
+    assert_int_equal(clean(log, 5200, true), RN_OK);
+    n = read_all(log, recs, 256);
+    tomb = 0;
+    for (int i = 0; i < n; i++) tomb += !strcmp(recs[i].key, "k3");
+    assert_int_equal(tomb, 0);
+    rn_log_close_unclean(log);
+}
+
+static void file(const char *base, const char *ext, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s%s", dir, base, ext);
+}
+
+static void mv(const char *base, const char *from, const char *to) {
+    char a[700], b[700];
+    file(base, from, a, sizeof a);
+    file(base, to, b, sizeof b);
+    assert_int_equal(rename(a, b), 0);
+}
+
+/* Runs a clean without committing, then does the first `steps` steps of the
+   swap by hand on the first group (base 0) and "crashes". */
+static void crash_at(int steps, rec_t *out, int *n) {
+    td_remove(root);
+    assert_true(mkdir(root, 0755) == 0);
+    rn_log_t *log = open_log();
+    fill(log, 60, 4, -1);
+    rn_clean_job_t job;
+    assert_int_equal(rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job), RN_OK);
+    rn_clean_params_t pm = {5000, 100, 1 << 20, 1 << 20, NULL, NULL};
+    assert_int_equal(rn_clean_run(&job, &pm), RN_OK);
+    assert_true(job.group_count >= 1);
+    const char *b0 = "00000000000000000000";
+    if (steps >= 1) mv(b0, ".index.cleaned", ".index.swap");
+    if (steps >= 2) mv(b0, ".timeindex.cleaned", ".timeindex.swap");
+    if (steps >= 3) mv(b0, ".log.cleaned", ".log.swap"); /* committed */
+    if (steps >= 4) {
+        for (uint32_t k = 1; k < job.groups[0].n; k++) {
+            char base[32];
+            snprintf(base, sizeof base, "%020lld", (long long)job.segs[k]->base_offset);
+            char p[700];
+            file(base, ".log", p, sizeof p);
+            unlink(p);
+            file(base, ".index", p, sizeof p);
+            unlink(p);
+            file(base, ".timeindex", p, sizeof p);
+            unlink(p);
+        }
+    }
+    if (steps >= 5) mv(b0, ".index.swap", ".index");
+    if (steps >= 6) mv(b0, ".timeindex.swap", ".timeindex");
+    /* the crash: nothing more happens to the files */
+    for (uint32_t g = 0; g < job.group_count; g++) {
+        if (job.groups[g].seg) rn_segment_unref(job.groups[g].seg);
+        job.groups[g].seg = NULL;
+    }
+    rn_clean_job_free(&job);
+    rn_log_close_unclean(log);
+    log = open_log();
+    *n = read_all(log, out, 256);
+    rn_log_close_unclean(log);
+}
+
+static void test_crash_at_each_step(void **state) {
+    (void)state;
+    rec_t recs[256];
+    for (int steps = 0; steps <= 6; steps++) {
+        int n = 0;
+        crash_at(steps, recs, &n);
+        if (steps < 3) {
+            assert_int_equal(n, 60); /* not committed: the old log whole */
+        } else {
+            assert_true(n < 60); /* committed: finished at open */
+        }
+        for (int i = 1; i < n; i++) assert_true(recs[i].offset > recs[i - 1].offset);
+        /* every key's latest update is there */
+        for (int k = 0; k < 4; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", k);
+            int64_t last = -1;
+            for (int i = 0; i < n; i++)
+                if (!strcmp(recs[i].key, key)) last = recs[i].offset;
+            assert_int_equal(last, 56 + k);
+        }
+        char p[700];
+        file("00000000000000000000", ".log.swap", p, sizeof p);
+        assert_true(access(p, F_OK) != 0);
+        file("00000000000000000000", ".log.cleaned", p, sizeof p);
+        assert_true(access(p, F_OK) != 0);
+    }
+}
+
+static void test_corrupt_batch(void **state) {
+    (void)state;
+    rn_log_t *log = open_log();
+    fill(log, 40, 4, -1);
+    rec_t before[64], after[64];
+    int nb = read_all(log, before, 64);
+    /* a flipped byte in the first segment's first record */
+    char p[700];
+    file("00000000000000000000", ".log", p, sizeof p);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    fseek(f, 70, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 70, SEEK_SET);
+    fputc(c ^ 0xFF, f);
+    fclose(f);
+    assert_int_equal(clean(log, 5000, true), RN_ERR_CORRUPT);
+    fseek(f = fopen(p, "r+b"), 70, SEEK_SET);
+    fputc(c, f);
+    fclose(f);
+    int na = read_all(log, after, 64);
+    assert_int_equal(na, nb); /* left as it was */
+    file("00000000000000000000", ".log.cleaned", p, sizeof p);
+    assert_true(access(p, F_OK) != 0);
+    rn_log_close_unclean(log);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_latest_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_at_each_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_batch, setup, teardown),
+    };
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
