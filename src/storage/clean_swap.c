@@ -20,8 +20,10 @@
 
 /* ---- prepare ---- */
 
+/* A sealed segment left empty by an earlier clean (all its records
+   superseded) is cleanable too: it must not hide the segments after it. */
 static bool cleanable(const rn_segment_t *seg, int64_t offset_max, int64_t lag_before_ms) {
-    if (seg->active || rn_segment_empty(seg)) return false;
+    if (seg->active) return false;
     return seg->next_offset <= offset_max && seg->max_timestamp_ms <= lag_before_ms;
 }
 

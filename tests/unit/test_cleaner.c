@@ -130,16 +130,21 @@ static int read_all(rn_log_t *log, rec_t *out, int cap) {
     return n;
 }
 
-static rn_err_t clean(rn_log_t *log, int64_t now_ms, bool commit) {
+/* A clean whose groups hold at most group_bytes of old segments. */
+static rn_err_t clean_in_groups(rn_log_t *log, int64_t now_ms, bool commit, int64_t group_bytes) {
     rn_clean_job_t job;
     rn_err_t err = rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job);
     if (err != RN_OK) return err;
-    rn_clean_params_t pm = {now_ms, 100, 1 << 20, 1 << 20, NULL, NULL};
+    rn_clean_params_t pm = {now_ms, 100, group_bytes, 1 << 20, NULL, NULL};
     err = rn_clean_run(&job, &pm);
     uint32_t swapped = 0;
     if (err == RN_OK && commit) err = rn_log_clean_commit(log, &job, &swapped);
     rn_clean_job_free(&job);
     return err;
+}
+
+static rn_err_t clean(rn_log_t *log, int64_t now_ms, bool commit) {
+    return clean_in_groups(log, now_ms, commit, 1 << 20);
 }
 
 /* Below the active segment, each key once, at its latest offset there. */
@@ -186,6 +191,29 @@ static void test_latest_kept(void **state) {
     assert_int_equal(rn_log_close(log), RN_OK);
     log = open_log();
     assert_int_equal(read_all(log, before, 256), na);
+    rn_log_close_unclean(log);
+}
+
+/* A clean that empties whole segments (every record superseded) leaves
+   empty sealed segments; a later clean must still reach the segments after
+   them. */
+static void test_clean_again_past_empty_segments(void **state) {
+    (void)state;
+    rn_log_t *log = open_log();
+    fill(log, 200, 10, -1);
+    assert_int_equal(clean_in_groups(log, 5000, true, 300), RN_OK); /* a group a segment */
+    fill(log, 200, 10, -1); /* offsets 200..399, keys again */
+    assert_int_equal(clean_in_groups(log, 5000, true, 300), RN_OK);
+    rec_t recs[512];
+    int n = read_all(log, recs, 512);
+    assert_true(n < 40);
+    check_compacted(log, recs, n);
+    for (int i = 0; i < n; i++) assert_true(recs[i].offset >= 390 - 10); /* old ones gone */
+    assert_int_equal(rn_log_close(log), RN_OK); /* the empty segments reopen */
+    log = open_log();
+    rec_t again[512];
+    assert_int_equal(read_all(log, again, 512), n);
+    assert_int_equal(again[0].offset, recs[0].offset);
     rn_log_close_unclean(log);
 }
 
@@ -342,6 +370,7 @@ static void test_corrupt_batch(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_latest_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clean_again_past_empty_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_each_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_batch, setup, teardown),
