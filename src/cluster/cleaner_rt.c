@@ -9,6 +9,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/ptable.h"
+#include "cluster/topics.h"
 #include "metadata/topic_config.h"
 #include "partition/partition.h"
 #include "storage/cleaner.h"
@@ -193,6 +194,16 @@ static void clean_one(rn_cleaner_rt_t *rt, pick_t *pick) {
     rn_partition_unref(part);
 }
 
+/* Whether the cleaner serves topic. Not the internal topics: the group
+   coordinator compacts __consumer_offsets itself (a checkpoint of its live
+   state, then the log start moved past the old records, coordinator.h),
+   and two compactions acting on one log would race over its segments. One
+   scheme must be chosen for it before the cleaner may take it over. */
+static bool cleaner_serves(const rn_topic_rt_t *topic) {
+    if (!(topic->config.cleanup_policy & RN_CLEANUP_COMPACT)) return false;
+    return !rn_topics_is_internal(topic->name);
+}
+
 /* One look over every compacted partition; true if a log was cleaned. */
 static bool clean_dirtiest(rn_cleaner_rt_t *rt) {
     rn_ptable_t *table = rn_node_table_acquire(rt->node);
@@ -201,7 +212,7 @@ static bool clean_dirtiest(rn_cleaner_rt_t *rt) {
     double ratio_max = 0;
     for (int32_t t = 0; t < table->topic_count && !stopping(rt); t++) {
         const rn_topic_rt_t *topic = table->topics[t];
-        if (!(topic->config.cleanup_policy & RN_CLEANUP_COMPACT)) continue;
+        if (!cleaner_serves(topic)) continue;
         for (int32_t p = 0; p < topic->partition_count; p++)
             if (topic->parts[p]) consider(rt, topic->parts[p], &topic->config, &best, &ratio_max);
     }

@@ -2,7 +2,8 @@
  * cleaner_rt.h: the log cleaner in the running node: one thread of its own
  * (log.cleaner.threads = 1) that, every log.cleaner.backoff.ms while there
  * is nothing to do, looks over the partitions of the topics whose
- * cleanup.policy has compact (the internal __consumer_offsets included),
+ * cleanup.policy has compact (the internal topics excepted: the group
+ * coordinator compacts __consumer_offsets its own way, coordinator.h),
  * picks the log with the largest dirty ratio at or past
  * min.cleanable.dirty.ratio (or one past max.compaction.lag.ms) and cleans
  * it (storage/cleaner.h), within log.cleaner.io.max.bytes.per.second.
