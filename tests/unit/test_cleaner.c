@@ -11,8 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/endian.h"
 #include "io/io.h"
 #include "proto/batch.h"
+#include "proto/batch_deflate.h"
+#include "proto/batch_inflate.h"
 #include "proto/record.h"
 #include "storage/cleaner.h"
 #include "storage/log.h"
@@ -95,6 +98,22 @@ typedef struct rec {
     char value[16]; /* "" for a tombstone */
 } rec_t;
 
+/* Decompresses a batch's records region into plain (which must be empty). */
+static void inflate_all(int codec, const uint8_t *in, size_t len, rn_buf_t *plain) {
+    rn_batch_inflate_t *inf = rn_batch_inflate_new();
+    assert_non_null(inf);
+    rn_batch_inflate_begin(inf, codec, in, len);
+    for (;;) {
+        const uint8_t *chunk;
+        size_t n;
+        rn_inflate_status_t st = rn_batch_inflate_next(inf, &chunk, &n);
+        if (st == RN_INFLATE_END) break;
+        assert_int_equal(st, RN_INFLATE_MORE);
+        assert_int_equal(rn_buf_append(plain, chunk, n), RN_OK);
+    }
+    rn_batch_inflate_free(inf);
+}
+
 /* Every record of the log, in order, through reads as a fetch does them. */
 static int read_all(rn_log_t *log, rec_t *out, int cap) {
     int n = 0;
@@ -111,6 +130,13 @@ static int read_all(rn_log_t *log, rec_t *out, int cap) {
             rn_batch_header_t hdr;
             rn_batch_header_parse(buf + pos, &hdr);
             const uint8_t *p = buf + pos + 61, *end = buf + pos + rn_batch_size(&hdr);
+            rn_buf_t plain;
+            rn_buf_init(&plain, 1 << 20);
+            if (rn_batch_compression(&hdr) != RN_BATCH_COMPRESSION_NONE) {
+                inflate_all(rn_batch_compression(&hdr), p, (size_t)(end - p), &plain);
+                p = plain.ptr;
+                end = plain.ptr + plain.len;
+            }
             for (int32_t i = 0; i < hdr.records_count; i++) {
                 rn_record_t r;
                 assert_true(rn_record_next(&p, end, &r));
@@ -121,6 +147,7 @@ static int read_all(rn_log_t *log, rec_t *out, int cap) {
                          r.value_len > 0 ? r.value_len : 0, r.value ? (const char *)r.value : "");
                 n++;
             }
+            rn_buf_free(&plain);
             offset = rn_batch_last_offset(&hdr) + 1;
             pos += rn_batch_size(&hdr);
         }
@@ -215,6 +242,139 @@ static void test_clean_again_past_empty_segments(void **state) {
     assert_int_equal(read_all(log, again, 512), n);
     assert_int_equal(again[0].offset, recs[0].offset);
     rn_log_close_unclean(log);
+}
+
+/* xerial's snappy stream header, as the Java producer frames snappy. */
+static const uint8_t xerial[16] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1};
+
+/* A batch of `count` records compressed with codec at out (snappy in
+   xerial framing when `framed`): record j has key "k<(first + j) % keys>"
+   and value "v<n + j>" (each long enough to compress). Its size. */
+static size_t compressed_batch(uint8_t *out, int codec, bool framed, int first, int keys, int n,
+                               int count) {
+    rn_buf_t records, packed;
+    rn_buf_init(&records, 1 << 20);
+    rn_buf_init(&packed, 1 << 20);
+    for (int j = 0; j < count; j++) {
+        char k[16], v[64];
+        int klen = snprintf(k, sizeof k, "k%d", (first + j) % keys);
+        int vlen = snprintf(v, sizeof v, "v%d-v%d-v%d-v%d", n + j, n + j, n + j, n + j);
+        rn_record_t rec = {.offset_delta = j,
+                           .key = (const uint8_t *)k,
+                           .key_len = klen,
+                           .value = (const uint8_t *)v,
+                           .value_len = vlen,
+                           .headers = (const uint8_t *)"\0",
+                           .headers_len = 1};
+        assert_int_equal(rn_record_write(&records, &rec, j), RN_OK);
+    }
+    assert_int_equal(rn_batch_deflate(codec, NULL, 0, records.ptr, records.len, &packed), RN_OK);
+    if (framed) {
+        memcpy(out + 61, xerial, sizeof xerial);
+        rn_be32_put(out + 61 + sizeof xerial, (uint32_t)packed.len);
+        memcpy(out + 61 + sizeof xerial + 4, packed.ptr, packed.len);
+        packed.len += sizeof xerial + 4;
+    } else {
+        memcpy(out + 61, packed.ptr, packed.len);
+    }
+    bb_batch_t b = {.records = count,
+                    .first_ts = 1000,
+                    .ts_step = 1,
+                    .producer_id = -1,
+                    .epoch = -1,
+                    .seq = -1,
+                    .attributes = codec};
+    bb_batch_finish(out, 61 + packed.len, &b);
+    size_t size = 61 + packed.len;
+    rn_buf_free(&records);
+    rn_buf_free(&packed);
+    return size;
+}
+
+/* rn_batch_deflate's output inflates back to the input, for every codec. */
+static void test_deflate_round_trip(void **state) {
+    (void)state;
+    static const int codecs[] = {RN_BATCH_COMPRESSION_GZIP, RN_BATCH_COMPRESSION_SNAPPY,
+                                 RN_BATCH_COMPRESSION_LZ4, RN_BATCH_COMPRESSION_ZSTD};
+    uint8_t plain[5000];
+    for (size_t i = 0; i < sizeof plain; i++) plain[i] = (uint8_t)("abcab"[i % 5] + i / 997);
+    for (size_t c = 0; c < 4; c++) {
+        rn_buf_t packed, back;
+        rn_buf_init(&packed, 1 << 20);
+        rn_buf_init(&back, 1 << 20);
+        assert_int_equal(rn_batch_deflate(codecs[c], NULL, 0, plain, sizeof plain, &packed), RN_OK);
+        assert_true(packed.len < sizeof plain);
+        inflate_all(codecs[c], packed.ptr, packed.len, &back);
+        assert_int_equal(back.len, sizeof plain);
+        assert_memory_equal(back.ptr, plain, sizeof plain);
+        rn_buf_free(&packed);
+        rn_buf_free(&back);
+    }
+    rn_buf_t out;
+    rn_buf_init(&out, 1 << 20);
+    assert_int_equal(rn_batch_deflate(7, NULL, 0, plain, 10, &out), RN_ERR_INVALID);
+    rn_buf_free(&out);
+}
+
+/* Codec of the first batch of the log (the cleaned segment's); *framed
+   whether its records start with xerial's header. */
+static int first_batch_codec(rn_log_t *log, bool *framed) {
+    rn_log_read_t rd;
+    assert_int_equal(rn_log_read(log, rn_log_start_offset(log), 1 << 20, INT64_MAX, &rd), RN_OK);
+    uint8_t raw[61 + 16];
+    size_t got = 0;
+    assert_int_equal(rn_io_file_pread(rn_io_linux(), rd.fd, raw, sizeof raw, rd.position, &got),
+                     RN_OK);
+    rn_log_read_release(&rd);
+    rn_batch_header_t hdr;
+    rn_batch_header_parse(raw, &hdr);
+    *framed = memcmp(raw + 61, xerial, 8) == 0;
+    return rn_batch_compression(&hdr);
+}
+
+/* Compressed batches half superseded: the kept records are rewritten with
+   the batch's codec (snappy keeping its framing), values intact, each key's
+   latest at its offset. */
+static void test_compressed_rewrite(void **state) {
+    (void)state;
+    static const int codecs[] = {RN_BATCH_COMPRESSION_GZIP, RN_BATCH_COMPRESSION_SNAPPY,
+                                 RN_BATCH_COMPRESSION_LZ4, RN_BATCH_COMPRESSION_ZSTD,
+                                 RN_BATCH_COMPRESSION_SNAPPY};
+    for (size_t c = 0; c < 5; c++) {
+        bool framed = c == 4, framed_after = false;
+        td_remove(root);
+        assert_true(mkdir(root, 0755) == 0);
+        rn_log_t *log = open_log();
+        /* 8 batches of 6 records over 9 keys: each batch keeps some */
+        for (int b = 0; b < 8; b++) {
+            uint8_t buf[2048];
+            size_t len = compressed_batch(buf, codecs[c], framed, b * 6, 9, b * 6, 6);
+            rn_log_append_info_t info;
+            assert_int_equal(rn_log_append(log, buf, len, 0, 1000, &info), RN_OK);
+        }
+        assert_int_equal(rn_log_sync(log), RN_OK);
+        rec_t before[64], after[64];
+        assert_int_equal(read_all(log, before, 64), 48);
+        assert_int_equal(clean(log, 5000, true), RN_OK);
+        int n = read_all(log, after, 64);
+        assert_true(n < 48);
+        check_compacted(log, after, n);
+        for (int i = 0; i < n; i++) {
+            assert_string_equal(before[after[i].offset].key, after[i].key);
+            assert_string_equal(before[after[i].offset].value, after[i].value);
+        }
+        for (int k = 0; k < 9; k++) { /* the latest of key k: offset 39..47 */
+            char key[16];
+            snprintf(key, sizeof key, "k%d", k);
+            int64_t last = -1;
+            for (int i = 0; i < n; i++)
+                if (!strcmp(after[i].key, key)) last = after[i].offset;
+            assert_int_equal(last, 39 + (k + 9 - 39 % 9) % 9);
+        }
+        assert_int_equal(first_batch_codec(log, &framed_after), codecs[c]);
+        assert_int_equal(framed_after, framed);
+        rn_log_close_unclean(log);
+    }
 }
 
 static void test_tombstones(void **state) {
@@ -372,6 +532,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_latest_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clean_again_past_empty_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deflate_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressed_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_each_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_batch, setup, teardown),
     };
