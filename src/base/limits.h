@@ -226,6 +226,11 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
    map (24 bytes a key); the least a map takes is 1024 keys. */
 #define RN_CLEANER_DEDUPE_BYTES_DEFAULT (128LL * 1024 * 1024)
 #define RN_CLEANER_DEDUPE_BYTES_MIN (1024LL * 24 * 2)
+/* Record errors one Produce answer lists for a batch refused for keyless
+   records on a compacted topic: Kafka lists them all, but a batch holds up
+   to RN_BATCH_RECORDS_MAX records; the first ones name the fault (Kafka's
+   message itself shows three) and the total is still given. */
+#define RN_BATCH_KEYLESS_REPORTED_MAX 16
 /* Largest batch recovery accepts on disk whatever max.message.bytes says
    now: nothing larger could ever have been appended (one request frame). */
 #define RN_STORAGE_BATCH_BYTES_CEILING RN_REQUEST_BYTES_MAX_CEILING

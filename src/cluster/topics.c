@@ -34,6 +34,9 @@ static rn_log_config_t topics_log_config(const rn_topic_config_t *tc) {
     bool deletes = (tc->cleanup_policy & RN_CLEANUP_DELETE) != 0;
     cfg.retention_ms = deletes ? tc->retention_ms : -1;
     cfg.retention_bytes = deletes ? tc->retention_bytes : -1;
+    /* A compacted log keeps the latest record per key: Kafka refuses
+       records without one at produce. */
+    cfg.keys_required = (tc->cleanup_policy & RN_CLEANUP_COMPACT) != 0;
     cfg.index_interval_bytes = tc->index_interval_bytes;
     cfg.index_bytes_max = tc->segment_index_bytes;
     cfg.max_message_bytes = tc->max_message_bytes;
@@ -170,7 +173,7 @@ static bool topics_config_same(const rn_topic_config_t *a, const rn_topic_config
            a->segment_index_bytes == b->segment_index_bytes &&
            a->max_message_bytes == b->max_message_bytes &&
            a->message_timestamp_type == b->message_timestamp_type &&
-           a->flush_messages == b->flush_messages;
+           a->flush_messages == b->flush_messages && a->cleanup_policy == b->cleanup_policy;
 }
 
 static const rn_topic_rt_t *topics_find_rt(const rn_ptable_t *cur, const rn_image_topic_t *it) {

@@ -16,16 +16,21 @@
 #include "cluster/topics.h"
 #include "proto/batch.h"
 
+#include <stdio.h>
+#include <string.h>
+
 typedef struct produce_state {
     rn_fanout_t fan;
     rn_req_t *req;
     rn_ptable_t *table;
     rn_image_t *image; /* referenced while partitions are routed */
     rn_produce_response_t *resp;
+    struct produce_op **pops; /* per topic of the request, its partitions' ops */
     int16_t acks;
 } produce_state_t;
 
-typedef struct produce_op {
+typedef struct produce_op produce_op_t;
+struct produce_op {
     rn_part_op_t op;
     rn_partition_waiter_t waiter;
     produce_state_t *state;
@@ -34,7 +39,7 @@ typedef struct produce_op {
     size_t len;
     rn_err_t err;
     rn_partition_append_result_t res;
-} produce_op_t;
+};
 
 static void produce_op_fill(produce_op_t *pop) {
     rn_produce_response_partition_produce_response_t *out = pop->out;
@@ -56,9 +61,57 @@ static void produce_count_errors(rn_core_t *core, const rn_produce_response_t *r
     }
 }
 
+/* Kafka's record error for a keyless record on a compacted topic. */
+static int produce_keyless_text(char *out, size_t cap, rn_str_t topic, int32_t partition) {
+    return snprintf(out, cap,
+                    "Compacted topic cannot accept message without key in topic partition %.*s-%d",
+                    (int)topic.len, topic.ptr, partition);
+}
+
+/* A batch refused for keyless records: Kafka's record errors (one per
+   keyless record, at its index in the batch) and its summary message,
+   showing the first three. In the request's arena, on its core. */
+static void produce_keyless_errors(rn_req_t *req, rn_str_t topic, const produce_op_t *pop) {
+    rn_produce_response_partition_produce_response_t *out = pop->out;
+    const rn_batch_keyless_t *kl = &pop->res.keyless;
+    int32_t listed =
+        kl->total < RN_BATCH_KEYLESS_REPORTED_MAX ? kl->total : RN_BATCH_KEYLESS_REPORTED_MAX;
+    RN_ASSERT(listed > 0);
+    char text[512];
+    int text_len = produce_keyless_text(text, sizeof text, topic, out->index);
+    RN_ASSERT(text_len > 0 && (size_t)text_len < sizeof text);
+    char *msg = rn_arena_alloc(&req->arena, (size_t)text_len + 1);
+    out->record_errors.items =
+        rn_arena_alloc(&req->arena, (size_t)listed * sizeof(*out->record_errors.items));
+    size_t sum_cap = 200 + 3 * ((size_t)text_len + 48);
+    char *sum = rn_arena_alloc(&req->arena, sum_cap);
+    if (!msg || !out->record_errors.items || !sum) return; /* the code alone, on budget */
+    memcpy(msg, text, (size_t)text_len + 1);
+    out->record_errors.count = listed;
+    for (int32_t i = 0; i < listed; i++)
+        out->record_errors.items[i] =
+            (rn_produce_response_batch_index_and_error_message_t){kl->index[i], {msg, text_len}};
+    int n = snprintf(sum, sum_cap,
+                     "One or more records have been rejected due to %d record errors in total, "
+                     "and only showing the first three errors at most: [",
+                     kl->total);
+    for (int32_t i = 0; i < listed && i < 3; i++)
+        n += snprintf(sum + n, sum_cap - (size_t)n, "%sRecordError(batchIndex=%d, message='%s')",
+                      i ? ", " : "", kl->index[i], msg);
+    n += snprintf(sum + n, sum_cap - (size_t)n, "]");
+    RN_ASSERT(n > 0 && (size_t)n < sum_cap);
+    out->error_message = (rn_str_t){sum, n};
+}
+
 static void produce_done(rn_fanout_t *fan) {
     produce_state_t *state = (produce_state_t *)fan;
     rn_ptable_release(state->table);
+    rn_produce_response_t *resp = state->resp;
+    for (int32_t t = 0; t < resp->responses.count; t++)
+        for (int32_t p = 0; p < resp->responses.items[t].partition_responses.count; p++)
+            if (state->pops[t][p].res.reason == RN_BATCH_NO_KEY)
+                produce_keyless_errors(state->req, resp->responses.items[t].name,
+                                       &state->pops[t][p]);
     produce_count_errors(fan->origin, state->resp);
     if (state->acks == 0)
         rn_handler_finish_silently(state->req);
@@ -133,6 +186,7 @@ static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_
                               const rn_produce_request_partition_produce_data_t *pin,
                               int16_t refused) {
     pop->state = state;
+    pop->res.reason = RN_BATCH_OK;
     rn_produce_response_partition_produce_response_init(pop->out);
     pop->out->index = pin->index;
     if (refused == RN_KERR_NONE) refused = produce_refusal_partition(state->req, pin);
@@ -177,7 +231,8 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
     resp->responses.count = topic_count;
     resp->responses.items =
         rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses.items + 1);
-    RN_ASSERT(resp->responses.items != NULL);
+    state->pops = rn_arena_alloc(&req->arena, (size_t)topic_count * sizeof *state->pops + 1);
+    RN_ASSERT(resp->responses.items != NULL && state->pops != NULL);
     for (int32_t t = 0; t < topic_count; t++) {
         const rn_produce_request_topic_produce_data_t *topic = &in->topic_data.items[t];
         rn_produce_response_topic_produce_response_t *tout = &resp->responses.items[t];
@@ -188,6 +243,7 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
             &req->arena, (size_t)count * sizeof *tout->partition_responses.items + 1);
         produce_op_t *pops = rn_arena_alloc(&req->arena, (size_t)count * sizeof *pops + 1);
         RN_ASSERT(tout->partition_responses.items != NULL && pops != NULL);
+        state->pops[t] = pops;
         for (int32_t p = 0; p < count; p++) {
             pops[p].out = &tout->partition_responses.items[p];
             produce_partition(state, &pops[p], topic->name, &topic->partition_data.items[p],

@@ -154,6 +154,7 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
     rn_batch_summary_t sum;
     rn_err_t err = rn_log_validate_with(part->log, records, len, 0, inf, &sum);
     res->reason = sum.reason;
+    if (sum.reason == RN_BATCH_NO_KEY) res->keyless = sum.keyless;
     if (err != RN_OK) return err;
     rn_producer_check_t check;
     err = rn_producer_state_check_records(part->producers, records, len, &check);

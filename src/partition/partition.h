@@ -82,8 +82,9 @@ typedef struct rn_partition_append_result {
     int64_t last_offset;
     int64_t log_append_time_ms; /* -1 for CreateTime */
     int64_t log_start_offset;
-    bool duplicate;           /* a retried batch: offsets are the original ones */
-    rn_batch_reason_t reason; /* why validation refused the records, else OK */
+    bool duplicate;             /* a retried batch: offsets are the original ones */
+    rn_batch_reason_t reason;   /* why validation refused the records, else OK */
+    rn_batch_keyless_t keyless; /* the refused batch's keyless records (RN_BATCH_NO_KEY) */
 } rn_partition_append_result_t;
 
 /* Opens (recovering) or creates the partition's log under dir. */

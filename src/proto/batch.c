@@ -32,6 +32,7 @@ rn_err_t rn_batch_reason_err(rn_batch_reason_t reason) {
     case RN_BATCH_OK:
         return RN_OK;
     case RN_BATCH_BAD_MAGIC:
+    case RN_BATCH_NO_KEY:
         return RN_ERR_INVALID;
     case RN_BATCH_UNKNOWN_MAGIC:
         return RN_ERR_CORRUPT;
@@ -66,6 +67,7 @@ const char *rn_batch_reason_name(rn_batch_reason_t reason) {
         [RN_BATCH_TOO_LARGE] = "too_large",
         [RN_BATCH_LIST_TOO_LARGE] = "list_too_large",
         [RN_BATCH_EMPTY] = "empty",
+        [RN_BATCH_NO_KEY] = "no_key",
     };
     RN_ASSERT((unsigned)reason < RN_BATCH_REASON__COUNT);
     return names[reason];
@@ -239,25 +241,33 @@ RN_HOT_INLINE void cur_skip(cursor_t *cur, int64_t n) {
 }
 
 /* A length-prefixed field within the record ending at rec_end: -1 (null)
-   allowed when nullable. */
-RN_HOT_INLINE void cur_skip_field(cursor_t *cur, bool nullable, int64_t rec_end) {
+   allowed when nullable. Returns the length read (-1: null). */
+RN_HOT_INLINE int64_t cur_skip_field(cursor_t *cur, bool nullable, int64_t rec_end) {
     int64_t len = cur_varint(cur);
-    if (cur->bad) return;
-    if (len == -1 && nullable) return;
+    if (cur->bad) return 0;
+    if (len == -1 && nullable) return -1;
     if (len < 0 || len > rec_end - cur_pos(cur)) {
         cur->bad = true;
-        return;
+        return 0;
     }
     cur_skip(cur, len);
+    return len;
 }
 
 /* How strictly a walk checks: compressed batches are stored without the
    rewrite Kafka would do, so their offset deltas must already be right. */
 typedef struct walk {
     const rn_batch_header_t *hdr;
-    int64_t bytes_max; /* stream bytes the records may span */
-    bool strict;       /* offset deltas and timestamps checked */
+    int64_t bytes_max;           /* stream bytes the records may span */
+    bool strict;                 /* offset deltas and timestamps checked */
+    rn_batch_keyless_t *keyless; /* keyless records noted here; NULL: allowed */
 } walk_t;
+
+/* Notes record index as keyless (RN_BATCH_REQUIRE_KEYS). */
+static void note_keyless(rn_batch_keyless_t *keyless, int32_t index) {
+    if (keyless->total < RN_BATCH_KEYLESS_REPORTED_MAX) keyless->index[keyless->total] = index;
+    keyless->total++;
+}
 
 /* Parses one record body of len bytes (after its length) exactly. */
 static rn_batch_reason_t record_body(cursor_t *cur, const walk_t *walk, int32_t index,
@@ -274,7 +284,8 @@ static rn_batch_reason_t record_body(cursor_t *cur, const walk_t *walk, int32_t 
         if (__builtin_add_overflow(walk->hdr->base_timestamp, ts_delta, &ts))
             return RN_BATCH_BAD_RECORDS;
     }
-    cur_skip_field(cur, true, rec_end); /* key */
+    int64_t key_len = cur_skip_field(cur, true, rec_end);
+    if (key_len < 0 && walk->keyless && !cur->bad) note_keyless(walk->keyless, index);
     cur_skip_field(cur, true, rec_end); /* value */
     int64_t headers = cur_varint(cur);
     if (cur->bad || headers < 0 || headers > rec_end - cur_pos(cur)) return RN_BATCH_BAD_RECORDS;
@@ -314,10 +325,13 @@ static rn_batch_reason_t records_walk(cursor_t *cur, const walk_t *walk) {
     }
     if (cur->p != cur->end) return cur->src ? RN_BATCH_BAD_COUNT : RN_BATCH_BAD_RECORDS;
     if (cur_refill(cur)) return RN_BATCH_BAD_COUNT; /* records left over after the count */
-    return source_reason(cur, RN_BATCH_OK);
+    rn_batch_reason_t reason = source_reason(cur, RN_BATCH_OK);
+    if (reason == RN_BATCH_OK && walk->keyless && walk->keyless->total > 0) return RN_BATCH_NO_KEY;
+    return reason;
 }
 
-static rn_batch_reason_t records_plain(const uint8_t *p, const rn_batch_header_t *hdr) {
+static rn_batch_reason_t records_plain(const uint8_t *p, const rn_batch_header_t *hdr,
+                                       rn_batch_keyless_t *keyless) {
     size_t bytes = rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES;
     cursor_t cur = {p + RN_BATCH_HEADER_BYTES,
                     p + rn_batch_size(hdr),
@@ -325,18 +339,18 @@ static rn_batch_reason_t records_plain(const uint8_t *p, const rn_batch_header_t
                     NULL,
                     RN_INFLATE_END,
                     false};
-    walk_t walk = {hdr, (int64_t)bytes, false};
+    walk_t walk = {hdr, (int64_t)bytes, false, keyless};
     return records_walk(&cur, &walk);
 }
 
 static rn_batch_reason_t records_compressed(const uint8_t *p, const rn_batch_header_t *hdr,
-                                            rn_batch_inflate_t *lent) {
+                                            rn_batch_inflate_t *lent, rn_batch_keyless_t *keyless) {
     rn_batch_inflate_t *inf = lent ? lent : rn_batch_inflate_new();
     if (!inf) return RN_BATCH_NO_MEMORY;
     rn_batch_inflate_begin(inf, rn_batch_compression(hdr), p + RN_BATCH_HEADER_BYTES,
                            rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES);
     cursor_t cur = {NULL, NULL, 0, inf, RN_INFLATE_MORE, false};
-    walk_t walk = {hdr, RN_BATCH_INFLATED_BYTES_MAX, true};
+    walk_t walk = {hdr, RN_BATCH_INFLATED_BYTES_MAX, true, keyless};
     rn_batch_reason_t reason = records_walk(&cur, &walk);
     RN_ASSERT(reason != RN_BATCH_OK || rn_batch_inflate_total(inf) <= RN_BATCH_INFLATED_BYTES_MAX);
     if (!lent) rn_batch_inflate_free(inf);
@@ -348,15 +362,27 @@ rn_batch_reason_t rn_batch_check_body(const uint8_t *p, const rn_batch_header_t 
     return rn_batch_check_body_with(p, hdr, lim, NULL);
 }
 
-rn_batch_reason_t rn_batch_check_body_with(const uint8_t *p, const rn_batch_header_t *hdr,
-                                           const rn_batch_limits_t *lim, rn_batch_inflate_t *inf) {
+/* The body check; keyless records are noted in *keyless (RN_BATCH_REQUIRE_KEYS). */
+static rn_batch_reason_t check_body(const uint8_t *p, const rn_batch_header_t *hdr,
+                                    const rn_batch_limits_t *lim, rn_batch_inflate_t *inf,
+                                    rn_batch_keyless_t *keyless) {
     RN_ASSERT(hdr->batch_length >= RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD);
     size_t size = rn_batch_size(hdr);
     uint32_t crc = rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, size - RN_BATCH_OFF_ATTRIBUTES);
     if (crc != hdr->crc) return RN_BATCH_BAD_CRC;
     if (lim->flags & RN_BATCH_SKIP_RECORDS) return RN_BATCH_OK;
-    if (rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE) return records_plain(p, hdr);
-    return records_compressed(p, hdr, inf);
+    /* Control records carry a key always; data batches alone are checked. */
+    if (!(lim->flags & RN_BATCH_REQUIRE_KEYS) || rn_batch_is_control(hdr)) keyless = NULL;
+    if (keyless) keyless->total = 0;
+    if (rn_batch_compression(hdr) == RN_BATCH_COMPRESSION_NONE)
+        return records_plain(p, hdr, keyless);
+    return records_compressed(p, hdr, inf, keyless);
+}
+
+rn_batch_reason_t rn_batch_check_body_with(const uint8_t *p, const rn_batch_header_t *hdr,
+                                           const rn_batch_limits_t *lim, rn_batch_inflate_t *inf) {
+    rn_batch_keyless_t keyless;
+    return check_body(p, hdr, lim, inf, &keyless);
 }
 
 /* Makes the call's decompression source when a compressed batch first needs
@@ -401,7 +427,7 @@ rn_err_t rn_batch_validate_with(const uint8_t *blob, size_t len, const rn_batch_
         rn_batch_header_parse(blob + pos, &hdr);
         reason = rn_batch_check_header(&hdr, len - pos, lim);
         if (reason == RN_BATCH_OK) reason = need_source(&inf, lim, &hdr);
-        if (reason == RN_BATCH_OK) reason = rn_batch_check_body_with(blob + pos, &hdr, lim, inf);
+        if (reason == RN_BATCH_OK) reason = check_body(blob + pos, &hdr, lim, inf, &sum->keyless);
         if (reason != RN_BATCH_OK) break;
         pos += rn_batch_size(&hdr);
         sum->batch_count++;

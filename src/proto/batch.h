@@ -45,6 +45,7 @@
 
 #include "base/endian.h"
 #include "base/err.h"
+#include "base/limits.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,6 +130,7 @@ typedef enum rn_batch_reason {
     RN_BATCH_TOO_LARGE,          /* one batch larger than max.message.bytes */
     RN_BATCH_LIST_TOO_LARGE,     /* the whole set larger than segment.bytes */
     RN_BATCH_EMPTY,              /* a records blob with no batch at all */
+    RN_BATCH_NO_KEY,             /* a record without a key for a compacted topic */
     RN_BATCH_REASON__COUNT
 } rn_batch_reason_t;
 
@@ -156,6 +158,9 @@ enum {
        cleaner's gaps), none at all in a producer's kept last batch. Only
        with RN_BATCH_SKIP_RECORDS. */
     RN_BATCH_ALLOW_COMPACTED = 1u << 2,
+    /* Every record must have a key (a compacted topic, as Kafka): a batch
+       with a keyless record is refused with RN_BATCH_NO_KEY. */
+    RN_BATCH_REQUIRE_KEYS = 1u << 3,
 };
 
 typedef struct rn_batch_limits {
@@ -166,11 +171,18 @@ typedef struct rn_batch_limits {
 struct rn_batch_inflate;
 
 /* What a validation walk learned; on failure, where and why it stopped. */
+/* The keyless records of the batch refused with RN_BATCH_NO_KEY. */
+typedef struct rn_batch_keyless {
+    int32_t total;                                /* keyless records in the batch */
+    int32_t index[RN_BATCH_KEYLESS_REPORTED_MAX]; /* the first ones' indexes in it */
+} rn_batch_keyless_t;
+
 typedef struct rn_batch_summary {
     uint32_t batch_count;  /* whole valid batches before the stop */
     int64_t records_count; /* sum of records_count over them */
     size_t bytes_valid;    /* length of the valid prefix */
     rn_batch_reason_t reason;
+    rn_batch_keyless_t keyless; /* with RN_BATCH_NO_KEY */
 } rn_batch_summary_t;
 
 /* Total bytes of a batch from its header (batch_length + 12). */

@@ -25,6 +25,7 @@ void rn_log_config_default(rn_log_config_t *cfg) {
     cfg->index_bytes_max = RN_INDEX_BYTES_MAX_DEFAULT;
     cfg->max_message_bytes = RN_MESSAGE_BYTES_MAX_DEFAULT;
     cfg->timestamp_type = RN_LOG_TIMESTAMP_CREATE_TIME;
+    cfg->keys_required = false;
 }
 
 static void config_check(const rn_log_config_t *cfg) {
@@ -170,6 +171,7 @@ rn_err_t rn_log_validate_with(const rn_log_t *log, const uint8_t *records, size_
                               rn_batch_summary_t *sum) {
     rn_batch_limits_t lim = {log->cfg.max_message_bytes, 0};
     if (flags & RN_LOG_APPEND_ALLOW_CONTROL) lim.flags |= RN_BATCH_ALLOW_CONTROL;
+    if (log->cfg.keys_required) lim.flags |= RN_BATCH_REQUIRE_KEYS;
     rn_err_t err = rn_batch_validate_with(records, len, &lim, inf, sum);
     if (err == RN_OK && len > (uint64_t)log->cfg.segment_bytes) {
         sum->reason = RN_BATCH_LIST_TOO_LARGE;

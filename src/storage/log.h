@@ -45,6 +45,7 @@ typedef struct rn_log_config {
     int64_t index_bytes_max;      /* segment.index.bytes: roll when an index is full */
     int32_t max_message_bytes;    /* max.message.bytes: largest batch */
     int timestamp_type;           /* RN_LOG_TIMESTAMP_* */
+    bool keys_required;           /* cleanup.policy has compact: keyless records refused */
 } rn_log_config_t;
 
 /* Kafka's defaults. */

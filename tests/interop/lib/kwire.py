@@ -416,6 +416,23 @@ def parse_produce(body, version):
     return out
 
 
+def parse_produce_errors(body, version):
+    """Produce v8 with its error details: [(topic, partition, error_code,
+    base_offset, record_errors [(batch_index, message)], error_message)]."""
+    assert version == 8
+    r = Reader(body)
+    out = []
+    for _ in range(r.i32()):
+        name = r.string()
+        for _ in range(r.i32()):
+            idx, err, base = r.i32(), r.i16(), r.i64()
+            r.i64()  # log_append_time_ms
+            r.i64()  # log_start_offset
+            rec_errors = r.array(lambda rr: (rr.i32(), rr.string())) or []
+            out.append((name, idx, err, base, rec_errors, r.string()))
+    return out
+
+
 def parse_list_offsets_v1(body):
     """Returns [(topic, partition, error_code, timestamp, offset)]."""
     r = Reader(body)
