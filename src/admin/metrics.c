@@ -13,6 +13,7 @@
 #include "admin/admin.h"
 #include "admin/prom.h"
 #include "base/assert.h"
+#include "cluster/cleaner_rt.h"
 #include "group/coordinator.h"
 #include "proto/gen/api.h"
 
@@ -284,6 +285,42 @@ static void metrics_storage(rn_prom_t *prom, rn_node_t *node) {
                 atomic_load_explicit(&health->refused_total, memory_order_relaxed));
 }
 
+/* ---- the log cleaner ---- */
+
+static uint64_t metrics_cleaner_u64(const _Atomic uint64_t *counter) {
+    return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+/* Zeros when the cleaner is off (log.cleaner.enable=false). */
+static void metrics_cleaner(rn_prom_t *prom, const rn_node_t *node) {
+    static const rn_cleaner_stats_t off;
+    const rn_cleaner_stats_t *st = rn_cleaner_stats(node->cleaner);
+    if (!st) st = &off;
+    rn_prom_family(prom, "runnel_log_cleaner_bytes_cleaned_total", "counter",
+                   "Bytes of old segments the log cleaner read and rewrote (compacted topics)");
+    rn_prom_u64(prom, "runnel_log_cleaner_bytes_cleaned_total", NULL,
+                metrics_cleaner_u64(&st->bytes_cleaned_total));
+    rn_prom_family(prom, "runnel_log_cleaner_bytes_written_total", "counter",
+                   "Bytes of cleaned segments the log cleaner wrote");
+    rn_prom_u64(prom, "runnel_log_cleaner_bytes_written_total", NULL,
+                metrics_cleaner_u64(&st->bytes_written_total));
+    rn_prom_family(prom, "runnel_log_cleaner_cleans_total", "counter", "Cleans swapped into a log");
+    rn_prom_u64(prom, "runnel_log_cleaner_cleans_total", NULL,
+                metrics_cleaner_u64(&st->cleans_total));
+    rn_prom_family(prom, "runnel_log_cleaner_errors_total", "counter",
+                   "Cleans that failed (a corrupt batch, an I/O error): the log left as it was");
+    rn_prom_u64(prom, "runnel_log_cleaner_errors_total", NULL,
+                metrics_cleaner_u64(&st->errors_total));
+    rn_prom_family(prom, "runnel_log_cleaner_last_clean_seconds", "gauge",
+                   "How long the last clean took");
+    rn_prom_f64(prom, "runnel_log_cleaner_last_clean_seconds", NULL,
+                (double)atomic_load_explicit(&st->last_clean_ms, memory_order_relaxed) / 1e3);
+    rn_prom_family(prom, "runnel_log_cleaner_dirty_ratio_max", "gauge",
+                   "The largest dirty ratio of a compacted log at the cleaner's last look");
+    rn_prom_f64(prom, "runnel_log_cleaner_dirty_ratio_max", NULL,
+                (double)metrics_cleaner_u64(&st->dirty_ratio_max_ppm) / 1e6);
+}
+
 /* ---- consumer lag ---- */
 
 typedef struct lag_rows {
@@ -358,6 +395,7 @@ char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
         metrics_fetch_sessions(&prom, src->node);
         metrics_partitions(&prom, src->node);
         metrics_storage(&prom, src->node);
+        metrics_cleaner(&prom, src->node);
         metrics_lag(&prom, src->node);
     }
     return rn_prom_take(&prom, len);

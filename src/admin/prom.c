@@ -90,6 +90,11 @@ void rn_prom_i64(rn_prom_t *prom, const char *name, const char *labels, int64_t 
                 prom_close(labels), value);
 }
 
+void rn_prom_f64(rn_prom_t *prom, const char *name, const char *labels, double value) {
+    prom_printf(prom, "%s%s%s%s %.6g\n", name, prom_open(labels), labels ? labels : "",
+                prom_close(labels), value);
+}
+
 void rn_prom_histo(rn_prom_t *prom, const char *name, const char *labels,
                    const rn_histo_snap_t *snap) {
     const char *sep = labels && labels[0] ? "," : "";

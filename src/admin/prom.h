@@ -43,6 +43,8 @@ void rn_prom_family(rn_prom_t *prom, const char *name, const char *type, const c
 /* One sample line: name{labels} value. labels may be NULL or "". */
 void rn_prom_u64(rn_prom_t *prom, const char *name, const char *labels, uint64_t value);
 void rn_prom_i64(rn_prom_t *prom, const char *name, const char *labels, int64_t value);
+/* A gauge that is a fraction or a duration (%.6g). */
+void rn_prom_f64(rn_prom_t *prom, const char *name, const char *labels, double value);
 /* A histogram's _bucket (cumulative, le in seconds, +Inf last), _sum
    (seconds) and _count lines; _count is the +Inf bucket. */
 void rn_prom_histo(rn_prom_t *prom, const char *name, const char *labels,

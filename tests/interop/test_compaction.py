@@ -19,16 +19,19 @@ The internal __consumer_offsets, compacted by the group coordinator itself,
 is left alone by the cleaner: with small offsets segments and 1,000 offset
 commits its segments close and are dirty, yet no clean of it is logged
 while the user topic's is (Runnel only: Kafka's cleaner serves both), and
-the group's last commit reads back.
+the group's last commit reads back. /metrics (Runnel only) counts the bytes
+the cleaner read and wrote, its cleans, no error, the last clean's duration
+and the largest dirty ratio.
 """
 
 import glob
 import os
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, free_port, target  # noqa: E402
 from tap import Tap  # noqa: E402
 from waits import wait_for  # noqa: E402
 
@@ -168,6 +171,32 @@ def commit_offsets(b, count):
         c.close()
 
 
+def scrape(admin):
+    """{name: value} of the unlabelled samples of /metrics."""
+    with urllib.request.urlopen(admin + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        parts = line.split(" ")
+        if not line.startswith("#") and len(parts) == 2 and "{" not in parts[0]:
+            out[parts[0]] = float(parts[1])
+    return out
+
+
+def check_metrics(t, m, before_bytes):
+    cleaned = m.get("runnel_log_cleaner_bytes_cleaned_total", 0)
+    written = m.get("runnel_log_cleaner_bytes_written_total", -1)
+    t.ok(cleaned >= before_bytes // 2 and 0 < written < cleaned,
+         "/metrics: the cleaner's bytes cleaned and written",
+         f"cleaned {cleaned}, written {written}, log before {before_bytes}")
+    t.ok(m.get("runnel_log_cleaner_cleans_total", 0) >= 1, "/metrics: cleans counted")
+    t.eq(m.get("runnel_log_cleaner_errors_total"), 0.0, "/metrics: no cleaner error")
+    last = m.get("runnel_log_cleaner_last_clean_seconds", -1)
+    t.ok(0 < last < WAIT_S, f"/metrics: the last clean took {last} s")
+    ratio = m.get("runnel_log_cleaner_dirty_ratio_max", -1)
+    t.ok(0 <= ratio <= 1, f"/metrics: the largest dirty ratio {ratio} is a ratio")
+
+
 def broker_log(b):
     with open(b.log_path, errors="replace") as f:
         return f.read()
@@ -177,6 +206,9 @@ def main():
     t = Tap("log compaction")
     settings = {"num.partitions": 1, "log.cleaner.backoff.ms": "1000",
                 "offsets.topic.num.partitions": "1", "offsets.topic.segment.bytes": "16384"}
+    admin_port = free_port()
+    if target() == "runnel":
+        settings["admin.listener"] = f"127.0.0.1:{admin_port}"
     with Broker(settings) as b:
         from confluent_kafka.admin import AdminClient, NewTopic
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
@@ -201,6 +233,7 @@ def main():
             t.ok(f"{TOPIC}-0: cleaned" in log, "the cleaner logged its clean of the user topic")
             t.ok("__consumer_offsets-0: cleaned" not in log,
                  "the cleaner never cleaned __consumer_offsets (the coordinator compacts it)")
+            check_metrics(t, scrape(f"http://127.0.0.1:{admin_port}"), sum(s for _, s in before))
 
     t.done()
 
