@@ -15,21 +15,23 @@
 #include <string.h>
 
 #define MAGIC "runnel-partition-checkpoint "
-#define VERSION 2
+#define VERSION 3
+#define VERSION_EPOCHS 2 /* the first version with the epoch lines */
 
 rn_err_t rn_checkpoint_write(rn_io_t *io, const char *dir, const rn_checkpoint_t *cp,
                              const rn_epoch_cache_t *epochs) {
     RN_ASSERT(cp->log_start_offset >= 0);
     RN_ASSERT(cp->recovery_point >= 0);
+    RN_ASSERT(cp->clean_offset >= 0);
     RN_ASSERT(epochs->n <= RN_EPOCH_CACHE_ENTRIES_MAX);
     char *buf = malloc(RN_CHECKPOINT_BYTES_MAX);
     if (!buf) return RN_ERR_NO_MEMORY;
     size_t cap = RN_CHECKPOINT_BYTES_MAX, n = 0;
     n += (size_t)snprintf(buf, cap,
                           MAGIC "%d\nlog_start_offset %" PRId64 "\nrecovery_point %" PRId64
-                                "\nclean_shutdown %d\nleader_epochs %u\n",
+                                "\nclean_shutdown %d\nclean_offset %" PRId64 "\nleader_epochs %u\n",
                           VERSION, cp->log_start_offset, cp->recovery_point,
-                          cp->clean_shutdown ? 1 : 0, epochs->n);
+                          cp->clean_shutdown ? 1 : 0, cp->clean_offset, epochs->n);
     for (uint32_t i = 0; i < epochs->n; i++)
         n += (size_t)snprintf(buf + n, cap - n, "%" PRId32 " %" PRId64 "\n", epochs->v[i].epoch,
                               epochs->v[i].start_offset);
@@ -78,10 +80,18 @@ static rn_err_t parse(const char *buf, size_t len, rn_checkpoint_t *cp, rn_epoch
                MAGIC "%d\nlog_start_offset %" SCNd64 "\nrecovery_point %" SCNd64
                      "\nclean_shutdown %d\n%n",
                &version, &cp->log_start_offset, &cp->recovery_point, &clean, &used) != 4 ||
-        used == 0 || (version != 1 && version != VERSION))
+        used == 0 || version < 1 || version > VERSION)
         return RN_ERR_CORRUPT;
     const char *p = buf + used;
-    if (version == VERSION) {
+    cp->clean_offset = 0;
+    if (version >= 3) {
+        used = 0;
+        if (sscanf(p, "clean_offset %" SCNd64 "\n%n", &cp->clean_offset, &used) != 1 || used == 0 ||
+            cp->clean_offset < 0)
+            return RN_ERR_CORRUPT;
+        p += used;
+    }
+    if (version >= VERSION_EPOCHS) {
         rn_err_t err = read_epochs(&p, epochs);
         if (err != RN_OK) return err;
     }
@@ -90,7 +100,7 @@ static rn_err_t parse(const char *buf, size_t len, rn_checkpoint_t *cp, rn_epoch
         return RN_ERR_CORRUPT;
     if (cp->log_start_offset < 0 || cp->recovery_point < 0) return RN_ERR_CORRUPT;
     cp->clean_shutdown = clean == 1;
-    cp->has_epochs = version == VERSION;
+    cp->has_epochs = version >= VERSION_EPOCHS;
     return RN_OK;
 }
 

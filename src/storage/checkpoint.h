@@ -7,17 +7,21 @@
  *
  * Format: text lines, then a CRC-32C (hex) of every byte before that line:
  *
- *   runnel-partition-checkpoint 2
+ *   runnel-partition-checkpoint 3
  *   log_start_offset <int64>
  *   recovery_point <int64>      every segment below it is durable with its
  *                               indexes; recovery scans from here
  *   clean_shutdown <0|1>        1: the log was closed cleanly, skip scanning
+ *   clean_offset <int64>        the log cleaner's first dirty offset: below
+ *                               it the log was cleaned (cleaner.h)
  *   leader_epochs <count>       then one line per entry of the epoch cache:
  *   <epoch> <start offset>      (epoch_cache.h), oldest first
  *   crc <8 hex digits>
  *
- * Version 1 (a release before the epoch cache) has no epoch lines; it
- * reads with has_epochs false.
+ * Version 1 (a release before the epoch cache) has no clean_offset and no
+ * epoch lines; it reads with has_epochs false. Version 2 (a release before
+ * the log cleaner kept its place) has no clean_offset line; 1 and 2 read
+ * with clean_offset 0 (the next clean maps the whole log once).
  */
 #ifndef RN_STORAGE_CHECKPOINT_H
 #define RN_STORAGE_CHECKPOINT_H
@@ -34,7 +38,8 @@ typedef struct rn_checkpoint {
     int64_t log_start_offset;
     int64_t recovery_point;
     bool clean_shutdown;
-    bool has_epochs; /* read: the file kept the epoch cache (version 2) */
+    bool has_epochs;      /* read: the file kept the epoch cache (version 2 on) */
+    int64_t clean_offset; /* the cleaner's first dirty offset; 0 before version 3 */
 } rn_checkpoint_t;
 
 /* RN_ERR_NOT_FOUND when absent, RN_ERR_CORRUPT when unreadable. The epoch

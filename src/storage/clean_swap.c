@@ -152,7 +152,10 @@ rn_err_t rn_log_clean_commit(rn_log_t *log, rn_clean_job_t *job, uint32_t *swapp
         if (err != RN_OK) return err;
         (*swapped)++;
     }
-    if (job->map_end > log->clean_offset) log->clean_offset = job->map_end;
+    if (job->map_end > log->clean_offset) {
+        log->clean_offset = job->map_end;
+        log->checkpoint_dirty = true; /* a restart starts from here, not over */
+    }
     return RN_OK;
 }
 

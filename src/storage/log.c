@@ -64,7 +64,7 @@ void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg) {
 }
 
 rn_err_t rn_log_write_checkpoint(rn_log_t *log, bool clean) {
-    rn_checkpoint_t cp = {log->start_offset, log->recovery_point, clean, true};
+    rn_checkpoint_t cp = {log->start_offset, log->recovery_point, clean, true, log->clean_offset};
     rn_err_t err = rn_checkpoint_write(log->io, log->dir, &cp, &log->epochs);
     if (err == RN_OK) log->checkpoint_dirty = false;
     return err;
@@ -432,6 +432,7 @@ static void drop_tail(rn_log_t *log, uint32_t keep) {
 rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
     RN_ASSERT(offset >= 0);
     if (offset >= rn_log_end_offset(log)) return RN_OK;
+    if (log->clean_offset > offset) log->clean_offset = offset; /* what follows is new */
     rn_err_t err;
     if (offset < log->segs[0]->base_offset) {
         /* Nothing left: start over empty at offset, as Kafka's
@@ -490,6 +491,7 @@ static rn_err_t cut_segment(rn_segment_t *seg, int64_t offset) {
 rn_err_t rn_log_rollback(rn_log_t *log, int64_t offset) {
     RN_ASSERT(offset >= log->start_offset);
     RN_ASSERT(offset <= rn_log_end_offset(log));
+    if (log->clean_offset > offset) log->clean_offset = offset;
     uint32_t keep = segment_for(log, offset) + 1;
     bool dropped = keep < log->seg_count;
     while (log->seg_count > keep) {

@@ -23,7 +23,7 @@ struct rn_log {
     bool dir_sync_pending;  /* a rollback unlinked segments; the directory
                                sync that makes it durable has not succeeded */
     int64_t clean_offset;   /* the log cleaner's first dirty offset (cleaner.h);
-                               not kept across restarts */
+                               kept in the checkpoint */
     rn_log_open_stats_t stats;
     rn_epoch_cache_t epochs; /* reaches the disk with the checkpoint */
     char dir[RN_STORAGE_PATH_BYTES_MAX];

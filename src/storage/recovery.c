@@ -414,18 +414,19 @@ static rn_err_t rebuild_epochs(rn_log_t *log) {
 
 rn_err_t rn_log_recover(rn_log_t *log) {
     RN_ASSERT(log->seg_count == 0);
-    rn_checkpoint_t cp = {0, 0, false, false};
+    rn_checkpoint_t cp = {0, 0, false, false, 0};
     rn_err_t err = rn_checkpoint_read(log->io, log->dir, &cp, &log->epochs);
     if (err == RN_ERR_CORRUPT)
         RN_WARN("storage", "%s: checkpoint unreadable; recovering from the start", log->dir);
     if (err == RN_ERR_NOT_FOUND || err == RN_ERR_CORRUPT) {
-        cp = (rn_checkpoint_t){0, 0, false, false};
+        cp = (rn_checkpoint_t){0, 0, false, false, 0};
         err = RN_OK;
     }
     if (err != RN_OK) return err;
     /* What is past the recovery point the scan assigns again. */
     if (!cp.clean_shutdown) rn_epoch_cache_truncate_end(&log->epochs, cp.recovery_point);
     log->stats.clean = cp.clean_shutdown;
+    log->clean_offset = cp.clean_offset;           /* prepare clamps it to the log */
     err = rn_clean_recover_dir(log->io, log->dir); /* a clean a crash cut short */
     if (err == RN_OK) err = open_segments(log);
     if (err == RN_OK && log->seg_count == 0) {

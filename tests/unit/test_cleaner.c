@@ -11,12 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/crc32c.h"
 #include "base/endian.h"
 #include "io/io.h"
 #include "proto/batch.h"
 #include "proto/batch_deflate.h"
 #include "proto/batch_inflate.h"
 #include "proto/record.h"
+#include "storage/checkpoint.h"
 #include "storage/cleaner.h"
 #include "storage/log.h"
 
@@ -377,6 +379,63 @@ static void test_compressed_rewrite(void **state) {
     }
 }
 
+/* The first dirty offset survives a restart in the checkpoint: a clean
+   after it maps only what came since, and finds nothing before that. */
+static void test_clean_offset_kept(void **state) {
+    (void)state;
+    rn_log_t *log = open_log();
+    fill(log, 200, 10, -1);
+    rn_clean_job_t job;
+    assert_int_equal(rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job), RN_OK);
+    assert_int_equal(job.first_dirty, 0);
+    rn_clean_job_free(&job);
+    assert_int_equal(clean(log, 5000, true), RN_OK);
+    assert_int_equal(rn_log_close(log), RN_OK);
+    log = open_log();
+    assert_int_equal(rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job),
+                     RN_ERR_NOT_FOUND); /* nothing dirty after the restart */
+    int64_t end = rn_log_end_offset(log);
+    fill(log, 40, 10, -1);
+    assert_int_equal(rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job), RN_OK);
+    assert_true(job.first_dirty > 0 && job.first_dirty <= end);
+    assert_true(job.clean_bytes > 0);
+    rn_clean_job_free(&job);
+    rn_log_close_unclean(log);
+}
+
+/* A version 2 checkpoint (before the cleaner kept its place) still reads:
+   clean offset 0, epochs and offsets as written. */
+static void test_checkpoint_v2_reads(void **state) {
+    (void)state;
+    assert_true(mkdir(dir, 0755) == 0);
+    const char *body = "runnel-partition-checkpoint 2\nlog_start_offset 5\nrecovery_point 9\n"
+                       "clean_shutdown 1\nleader_epochs 1\n3 5\n";
+    char text[256], path[700];
+    snprintf(text, sizeof text, "%scrc %08x\n", body, rn_crc32c(0, body, strlen(body)));
+    snprintf(path, sizeof path, "%s/%s", dir, RN_CHECKPOINT_FILE);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    rn_checkpoint_t cp;
+    rn_epoch_cache_t epochs;
+    rn_epoch_cache_init(&epochs);
+    assert_int_equal(rn_checkpoint_read(rn_io_linux(), dir, &cp, &epochs), RN_OK);
+    assert_int_equal(cp.log_start_offset, 5);
+    assert_int_equal(cp.recovery_point, 9);
+    assert_int_equal(cp.clean_offset, 0);
+    assert_true(cp.has_epochs && cp.clean_shutdown);
+    assert_int_equal(epochs.n, 1);
+    cp.clean_offset = 77; /* written as version 3, read back */
+    assert_int_equal(rn_checkpoint_write(rn_io_linux(), dir, &cp, &epochs), RN_OK);
+    rn_checkpoint_t back;
+    assert_int_equal(rn_checkpoint_read(rn_io_linux(), dir, &back, &epochs), RN_OK);
+    assert_int_equal(back.clean_offset, 77);
+    assert_int_equal(back.log_start_offset, 5);
+    assert_int_equal(epochs.n, 1);
+    rn_epoch_cache_free(&epochs);
+}
+
 static void test_tombstones(void **state) {
     (void)state;
     rn_log_t *log = open_log();
@@ -401,7 +460,7 @@ static void test_tombstones(void **state) {
     assert_int_equal(rn_log_clean_prepare(log, rn_log_end_offset(log), INT64_MAX, &job),
                      RN_ERR_NOT_FOUND); /* nothing dirty */
     rn_log_close_unclean(log);
-    log = open_log(); /* the first dirty offset is not kept: all dirty again */
+    log = open_log(); /* no checkpoint since the clean: all dirty again */
     assert_int_equal(clean(log, 5050, true), RN_OK);
     n = read_all(log, recs, 256);
     tomb = 0;
@@ -532,6 +591,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_latest_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clean_again_past_empty_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clean_offset_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_v2_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deflate_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressed_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_each_step, setup, teardown),
