@@ -350,7 +350,9 @@ static rn_batch_reason_t records_compressed(const uint8_t *p, const rn_batch_hea
     rn_batch_inflate_begin(inf, rn_batch_compression(hdr), p + RN_BATCH_HEADER_BYTES,
                            rn_batch_size(hdr) - RN_BATCH_HEADER_BYTES);
     cursor_t cur = {NULL, NULL, 0, inf, RN_INFLATE_MORE, false};
-    walk_t walk = {hdr, RN_BATCH_INFLATED_BYTES_MAX, true, keyless};
+    /* A batch the cleaner shortened keeps its records' own offset deltas. */
+    bool shortened = hdr->records_count != (int64_t)hdr->last_offset_delta + 1;
+    walk_t walk = {hdr, RN_BATCH_INFLATED_BYTES_MAX, !shortened, keyless};
     rn_batch_reason_t reason = records_walk(&cur, &walk);
     RN_ASSERT(reason != RN_BATCH_OK || rn_batch_inflate_total(inf) <= RN_BATCH_INFLATED_BYTES_MAX);
     if (!lent) rn_batch_inflate_free(inf);
@@ -371,6 +373,8 @@ static rn_batch_reason_t check_body(const uint8_t *p, const rn_batch_header_t *h
     uint32_t crc = rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, size - RN_BATCH_OFF_ATTRIBUTES);
     if (crc != hdr->crc) return RN_BATCH_BAD_CRC;
     if (lim->flags & RN_BATCH_SKIP_RECORDS) return RN_BATCH_OK;
+    if (hdr->records_count == 0) /* only past check_counts with RN_BATCH_ALLOW_COMPACTED */
+        return size == RN_BATCH_HEADER_BYTES ? RN_BATCH_OK : RN_BATCH_BAD_RECORDS;
     /* Control records carry a key always; data batches alone are checked. */
     if (!(lim->flags & RN_BATCH_REQUIRE_KEYS) || rn_batch_is_control(hdr)) keyless = NULL;
     if (keyless) keyless->total = 0;

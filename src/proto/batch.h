@@ -155,8 +155,9 @@ enum {
     RN_BATCH_ALLOW_CONTROL = 1u << 0, /* control batches (coordinator, replicas) */
     RN_BATCH_SKIP_RECORDS = 1u << 1,  /* skip the record walk (replica appends) */
     /* Stored data of a compacted log: fewer records than offsets (the
-       cleaner's gaps), none at all in a producer's kept last batch. Only
-       with RN_BATCH_SKIP_RECORDS. */
+       cleaner's gaps), none at all in a producer's kept last batch. A
+       shortened batch's records keep their offset deltas (not their index),
+       and an emptied one has no records region whatever its codec. */
     RN_BATCH_ALLOW_COMPACTED = 1u << 2,
     /* Every record must have a key (a compacted topic, as Kafka): a batch
        with a keyless record is refused with RN_BATCH_NO_KEY. */

@@ -143,6 +143,15 @@ static rn_err_t swap_group(rn_log_t *log, rn_clean_job_t *job, rn_clean_group_t 
 
 rn_err_t rn_log_clean_commit(rn_log_t *log, rn_clean_job_t *job, uint32_t *swapped) {
     *swapped = 0;
+    if (job->map_end > log->clean_offset) {
+        /* Durable before the swap: a first dirty offset ahead of the files
+           (a crash before the swap) only leaves some duplicates to a later
+           clean; one behind them would make log-check take the cleaned gaps
+           for faults. */
+        log->clean_offset = job->map_end;
+        rn_err_t err = rn_log_write_checkpoint(log, false);
+        if (err != RN_OK) return err;
+    }
     for (uint32_t g = 0; g < job->group_count; g++) {
         rn_clean_group_t *group = &job->groups[g];
         if (!group->seg) continue;
@@ -151,10 +160,6 @@ rn_err_t rn_log_clean_commit(rn_log_t *log, rn_clean_job_t *job, uint32_t *swapp
         rn_err_t err = swap_group(log, job, group, (uint32_t)pos);
         if (err != RN_OK) return err;
         (*swapped)++;
-    }
-    if (job->map_end > log->clean_offset) {
-        log->clean_offset = job->map_end;
-        log->checkpoint_dirty = true; /* a restart starts from here, not over */
     }
     return RN_OK;
 }

@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/limits.h"
 #include "proto/batch.h"
+#include "storage/checkpoint.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@ typedef struct check_ctx {
     int64_t *bases; /* segment base offsets, sorted */
     uint32_t base_count;
     uint32_t base_cap;
+    int64_t clean_offset; /* below it the log cleaner may have left gaps */
 } check_ctx_t;
 
 static void check_problem(check_ctx_t *cx, const char *fmt, ...) {
@@ -104,8 +106,14 @@ static bool check_push_start(check_seg_t *seg, uint64_t pos, int64_t base_offset
     return true;
 }
 
+/* The log cleaner (cleaner.h) drops records and whole batches below the
+   checkpoint's clean offset: there, shortened batches and offset gaps are
+   what it leaves, not faults. Overlaps are faults everywhere. */
+static bool check_gap_ok(const check_ctx_t *cx, int64_t expected, int64_t got) {
+    return got > expected && expected < cx->clean_offset;
+}
+
 static void check_batches(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data, size_t len) {
-    rn_batch_limits_t lim = {0, RN_BATCH_ALLOW_CONTROL};
     size_t pos = 0;
     seg->next = seg->base;
     while (pos < len) {
@@ -116,6 +124,8 @@ static void check_batches(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data
         }
         rn_batch_header_t hdr;
         rn_batch_header_parse(data + pos, &hdr);
+        rn_batch_limits_t lim = {0, RN_BATCH_ALLOW_CONTROL};
+        if (hdr.base_offset < cx->clean_offset) lim.flags |= RN_BATCH_ALLOW_COMPACTED;
         rn_batch_reason_t why = rn_batch_check_header(&hdr, len - pos, &lim);
         if (why == RN_BATCH_OK) why = rn_batch_check_body(data + pos, &hdr, &lim);
         if (why != RN_BATCH_OK) {
@@ -123,7 +133,7 @@ static void check_batches(check_ctx_t *cx, check_seg_t *seg, const uint8_t *data
                           rn_batch_reason_name(why));
             return;
         }
-        if (hdr.base_offset != seg->next)
+        if (hdr.base_offset != seg->next && !check_gap_ok(cx, seg->next, hdr.base_offset))
             check_problem(cx,
                           "segment %020" PRId64 ": batch at position %zu has base offset %" PRId64
                           ", expected %" PRId64,
@@ -208,7 +218,7 @@ static rn_err_t check_segment(check_ctx_t *cx, int64_t base, int64_t *expect_nex
     rn_err_t err = check_file(cx, &seg, ".log", check_batches);
     if (err == RN_OK) err = check_file(cx, &seg, ".index", check_offset_index);
     if (err == RN_OK) err = check_file(cx, &seg, ".timeindex", check_time_index);
-    if (*expect_next >= 0 && base != *expect_next)
+    if (*expect_next >= 0 && base != *expect_next && !check_gap_ok(cx, *expect_next, base))
         check_problem(
             cx, "segment %020" PRId64 " starts at %" PRId64 " but the previous ends at %" PRId64,
             base, base, *expect_next);
@@ -227,7 +237,12 @@ rn_err_t rn_log_check_dir(rn_io_t *io, const char *dir, rn_log_check_t *chk) {
     chk->first_offset = -1;
     chk->next_offset = 0;
     chk->problems = 0;
-    check_ctx_t cx = {io, dir, chk, NULL, 0, 0};
+    check_ctx_t cx = {io, dir, chk, NULL, 0, 0, 0};
+    rn_checkpoint_t cp;
+    rn_epoch_cache_t epochs;
+    rn_epoch_cache_init(&epochs);
+    if (rn_checkpoint_read(io, dir, &cp, &epochs) == RN_OK) cx.clean_offset = cp.clean_offset;
+    rn_epoch_cache_free(&epochs);
     rn_err_t err = rn_io_dir_list(io, dir, check_list_one, &cx);
     if (err == RN_OK) qsort(cx.bases, cx.base_count, sizeof *cx.bases, cmp_i64);
     int64_t expect_next = -1;

@@ -2,7 +2,9 @@
  * log_check.h: an offline, read-only check of one partition directory, for
  * tests and operators (`runnel log-check`): every batch of every segment is
  * whole and valid (lengths, CRC-32C, record framing), offsets run on without
- * gaps or overlaps within and across segments, and the offset and time
+ * gaps or overlaps within and across segments (below the checkpoint's clean
+ * offset the log cleaner's gaps and shortened batches are allowed), and the
+ * offset and time
  * index entries point where they claim. It never writes, truncates or
  * rebuilds anything; a broker must not have the directory open.
  */

@@ -21,17 +21,19 @@ commits its segments close and are dirty, yet no clean of it is logged
 while the user topic's is (Runnel only: Kafka's cleaner serves both), and
 the group's last commit reads back. /metrics (Runnel only) counts the bytes
 the cleaner read and wrote, its cleans, no error, the last clean's duration
-and the largest dirty ratio.
+and the largest dirty ratio. After a clean stop `runnel log-check` passes the
+data directory (the cleaner's gaps and shortened batches are no faults).
 """
 
 import glob
 import os
+import subprocess
 import sys
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, free_port, target  # noqa: E402
+from broker import Broker, free_port, runnel_bin, target  # noqa: E402
 from tap import Tap  # noqa: E402
 from waits import wait_for  # noqa: E402
 
@@ -234,6 +236,11 @@ def main():
             t.ok("__consumer_offsets-0: cleaned" not in log,
                  "the cleaner never cleaned __consumer_offsets (the coordinator compacts it)")
             check_metrics(t, scrape(f"http://127.0.0.1:{admin_port}"), sum(s for _, s in before))
+            b.stop()
+            res = subprocess.run([runnel_bin(), "log-check", b.data_dir], capture_output=True,
+                                 text=True, timeout=120)
+            t.ok(res.returncode == 0, "runnel log-check passes the cleaned logs",
+                 res.stdout[-2000:] + res.stderr[-2000:])
 
     t.done()
 
