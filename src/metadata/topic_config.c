@@ -55,7 +55,7 @@ static const rn_config_def_t defs[RN_TC__COUNT] = {
                               .flags = RN_CONFIG_F_NONEMPTY,
                               .synonym = "log.cleanup.policy",
                               .doc = "delete: remove old segments; compact: keep the latest "
-                                     "record per key (compaction arrives later)"},
+                                     "record per key, refuse records without a key"},
     [RN_TC_COMPRESSION_GZIP_LEVEL] = {.name = "compression.gzip.level",
                                       .type = RN_CONFIG_INT,
                                       .default_text = "-1",
