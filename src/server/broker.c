@@ -14,6 +14,7 @@
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "cluster/cleaner_rt.h"
 #include "cluster/lifecycle.h"
 #include "cluster/purge.h"
 #include "cluster/topics.h"
@@ -27,8 +28,6 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include "cluster/cleaner_rt.h"
-
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
