@@ -297,7 +297,7 @@ static void metrics_cleaner(rn_prom_t *prom, const rn_node_t *node) {
     const rn_cleaner_stats_t *st = rn_cleaner_stats(node->cleaner);
     if (!st) st = &off;
     rn_prom_family(prom, "runnel_log_cleaner_bytes_cleaned_total", "counter",
-                   "Bytes of old segments the log cleaner read and rewrote (compacted topics)");
+                   "Bytes of old segments the log cleaner rewrote (compacted topics)");
     rn_prom_u64(prom, "runnel_log_cleaner_bytes_cleaned_total", NULL,
                 metrics_cleaner_u64(&st->bytes_cleaned_total));
     rn_prom_family(prom, "runnel_log_cleaner_bytes_written_total", "counter",

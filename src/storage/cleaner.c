@@ -135,7 +135,6 @@ static rn_err_t read_batch(cleaner_t *cl, rn_segment_t *seg, uint64_t pos,
     if (err != RN_OK) return err;
     if (got != size) return RN_ERR_CORRUPT;
     cl->batch.len = size;
-    cl->job->bytes_read += size;
     if (rn_batch_check_body(cl->batch.ptr, hdr, &lim) != RN_BATCH_OK) return RN_ERR_CORRUPT;
     return throttle(cl, size) ? RN_OK : RN_ERR_CLOSED;
 }
@@ -387,6 +386,7 @@ static rn_err_t clean_batch(cleaner_t *cl, rn_segment_t *seg, uint64_t pos,
                             const rn_batch_header_t *hdr, bool *stop) {
     (void)stop;
     rn_err_t err = read_batch(cl, seg, pos, hdr);
+    if (err == RN_OK) cl->job->bytes_read += rn_batch_size(hdr);
     const uint8_t *blob = NULL;
     size_t len = 0;
     if (err == RN_OK) err = filter_batch(cl, hdr, &blob, &len);

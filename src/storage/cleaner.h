@@ -88,8 +88,8 @@ typedef struct rn_clean_job {
     int64_t dirty_first_ts;   /* first timestamp of the first dirty segment */
     rn_clean_group_t *groups; /* filled by rn_clean_run */
     uint32_t group_count;
-    int64_t map_end; /* offsets below it were mapped: the next first dirty */
-    uint64_t bytes_read;
+    int64_t map_end;     /* offsets below it were mapped: the next first dirty */
+    uint64_t bytes_read; /* of the old segments rewritten (the key map's pass not counted) */
     uint64_t bytes_written;
     int64_t records_removed;
 } rn_clean_job_t;
