@@ -114,17 +114,19 @@ static void metrics_fsync(rn_prom_t *prom, const rn_node_t *node) {
     rn_prom_histo(prom, "runnel_fsync_duration_seconds", NULL, &snap);
 }
 
-/* ---- incremental fetch sessions: summed over cores ---- */
-
-typedef struct session_metric {
+/* A counter family read at an offset of a stats struct. */
+typedef struct offset_metric {
     const char *name;
     const char *type;
     const char *help;
-    size_t offset; /* of the counter in rn_core_stats_t */
-} session_metric_t;
+    size_t offset; /* of the _Atomic uint64_t counter in its struct */
+} offset_metric_t;
+
+/* ---- incremental fetch sessions: summed over cores ---- */
 
 static void metrics_fetch_sessions(rn_prom_t *prom, const rn_node_t *node) {
-    static const session_metric_t metrics[] = {
+    static const offset_metric_t metrics[] = {
+        /* in rn_core_stats_t */
         {"runnel_fetch_sessions", "gauge", "Incremental fetch sessions open (KIP-227)",
          offsetof(rn_core_stats_t, fetch_sessions_open)},
         {"runnel_fetch_session_partitions", "gauge",
@@ -287,30 +289,31 @@ static void metrics_storage(rn_prom_t *prom, rn_node_t *node) {
 
 /* ---- the log cleaner ---- */
 
-static uint64_t metrics_cleaner_u64(const _Atomic uint64_t *counter) {
-    return atomic_load_explicit(counter, memory_order_relaxed);
-}
-
 /* Zeros when the cleaner is off (log.cleaner.enable=false). */
 static void metrics_cleaner(rn_prom_t *prom, const rn_node_t *node) {
+    static const offset_metric_t counters[] = {
+        /* in rn_cleaner_stats_t */
+        {"runnel_log_cleaner_bytes_cleaned_total", "counter",
+         "Bytes of old segments the log cleaner rewrote (compacted topics)",
+         offsetof(rn_cleaner_stats_t, bytes_cleaned_total)},
+        {"runnel_log_cleaner_bytes_written_total", "counter",
+         "Bytes of cleaned segments the log cleaner wrote",
+         offsetof(rn_cleaner_stats_t, bytes_written_total)},
+        {"runnel_log_cleaner_cleans_total", "counter", "Cleans swapped into a log",
+         offsetof(rn_cleaner_stats_t, cleans_total)},
+        {"runnel_log_cleaner_errors_total", "counter",
+         "Cleans that failed (a corrupt batch, an I/O error): the log left as it was",
+         offsetof(rn_cleaner_stats_t, errors_total)},
+    };
     static const rn_cleaner_stats_t off;
     const rn_cleaner_stats_t *st = rn_cleaner_stats(node->cleaner);
     if (!st) st = &off;
-    rn_prom_family(prom, "runnel_log_cleaner_bytes_cleaned_total", "counter",
-                   "Bytes of old segments the log cleaner rewrote (compacted topics)");
-    rn_prom_u64(prom, "runnel_log_cleaner_bytes_cleaned_total", NULL,
-                metrics_cleaner_u64(&st->bytes_cleaned_total));
-    rn_prom_family(prom, "runnel_log_cleaner_bytes_written_total", "counter",
-                   "Bytes of cleaned segments the log cleaner wrote");
-    rn_prom_u64(prom, "runnel_log_cleaner_bytes_written_total", NULL,
-                metrics_cleaner_u64(&st->bytes_written_total));
-    rn_prom_family(prom, "runnel_log_cleaner_cleans_total", "counter", "Cleans swapped into a log");
-    rn_prom_u64(prom, "runnel_log_cleaner_cleans_total", NULL,
-                metrics_cleaner_u64(&st->cleans_total));
-    rn_prom_family(prom, "runnel_log_cleaner_errors_total", "counter",
-                   "Cleans that failed (a corrupt batch, an I/O error): the log left as it was");
-    rn_prom_u64(prom, "runnel_log_cleaner_errors_total", NULL,
-                metrics_cleaner_u64(&st->errors_total));
+    for (size_t m = 0; m < sizeof counters / sizeof counters[0]; m++) {
+        const char *at = (const char *)st + counters[m].offset;
+        rn_prom_family(prom, counters[m].name, counters[m].type, counters[m].help);
+        rn_prom_u64(prom, counters[m].name, NULL,
+                    atomic_load_explicit((const _Atomic uint64_t *)at, memory_order_relaxed));
+    }
     rn_prom_family(prom, "runnel_log_cleaner_last_clean_seconds", "gauge",
                    "How long the last clean took");
     rn_prom_f64(prom, "runnel_log_cleaner_last_clean_seconds", NULL,
@@ -318,7 +321,7 @@ static void metrics_cleaner(rn_prom_t *prom, const rn_node_t *node) {
     rn_prom_family(prom, "runnel_log_cleaner_dirty_ratio_max", "gauge",
                    "The largest dirty ratio of a compacted log at the cleaner's last look");
     rn_prom_f64(prom, "runnel_log_cleaner_dirty_ratio_max", NULL,
-                (double)metrics_cleaner_u64(&st->dirty_ratio_max_ppm) / 1e6);
+                (double)atomic_load_explicit(&st->dirty_ratio_max_ppm, memory_order_relaxed) / 1e6);
 }
 
 /* ---- consumer lag ---- */

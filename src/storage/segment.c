@@ -77,15 +77,29 @@ static rn_err_t open_index_files(rn_segment_t *seg, unsigned flags) {
     return RN_OK;
 }
 
-rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
-                           int64_t index_bytes_max, rn_segment_t **out) {
+/* A new segment whose records file is "<base><log_ext>", created empty. */
+static rn_err_t seg_create_log(rn_io_t *io, const char *dir, int64_t base_offset,
+                               int64_t index_bytes_max, const char *log_ext, rn_segment_t **out) {
     rn_segment_t *seg = seg_new(io, dir, base_offset, index_bytes_max);
     if (!seg) return RN_ERR_NO_MEMORY;
     char path[RN_STORAGE_PATH_BYTES_MAX];
-    ext_path(seg, ".log", path, sizeof path);
+    ext_path(seg, log_ext, path, sizeof path);
     unsigned flags = RN_IO_READ | RN_IO_WRITE | RN_IO_CREATE | RN_IO_TRUNC;
     rn_err_t err = rn_io_file_open(io, path, flags, &seg->fd);
-    if (err == RN_OK) err = open_index_files(seg, RN_IO_CREATE | RN_IO_TRUNC);
+    if (err != RN_OK) {
+        seg_free(seg);
+        return err;
+    }
+    *out = seg;
+    return RN_OK;
+}
+
+rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
+                           int64_t index_bytes_max, rn_segment_t **out) {
+    rn_segment_t *seg = NULL;
+    rn_err_t err = seg_create_log(io, dir, base_offset, index_bytes_max, ".log", &seg);
+    if (err != RN_OK) return err;
+    err = open_index_files(seg, RN_IO_CREATE | RN_IO_TRUNC);
     if (err != RN_OK) {
         /* No empty file of a segment that never joined the log stays
            behind (an index open can fail after the .log was created). */
@@ -99,18 +113,7 @@ rn_err_t rn_segment_create(rn_io_t *io, const char *dir, int64_t base_offset,
 
 rn_err_t rn_segment_create_cleaned(rn_io_t *io, const char *dir, int64_t base_offset,
                                    int64_t index_bytes_max, rn_segment_t **out) {
-    rn_segment_t *seg = seg_new(io, dir, base_offset, index_bytes_max);
-    if (!seg) return RN_ERR_NO_MEMORY;
-    char path[RN_STORAGE_PATH_BYTES_MAX];
-    ext_path(seg, ".log.cleaned", path, sizeof path);
-    unsigned flags = RN_IO_READ | RN_IO_WRITE | RN_IO_CREATE | RN_IO_TRUNC;
-    rn_err_t err = rn_io_file_open(io, path, flags, &seg->fd);
-    if (err != RN_OK) {
-        seg_free(seg);
-        return err;
-    }
-    *out = seg;
-    return RN_OK;
+    return seg_create_log(io, dir, base_offset, index_bytes_max, ".log.cleaned", out);
 }
 
 rn_err_t rn_segment_open(rn_io_t *io, const char *dir, int64_t base_offset, int64_t index_bytes_max,

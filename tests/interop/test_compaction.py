@@ -25,7 +25,6 @@ and the largest dirty ratio. After a clean stop `runnel log-check` passes the
 data directory (the cleaner's gaps and shortened batches are no faults).
 """
 
-import glob
 import os
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker, free_port, runnel_bin, target  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import segment_files  # noqa: E402
 from waits import wait_for  # noqa: E402
 
 TOPIC = "compacted"
@@ -45,13 +45,7 @@ WAIT_S = 120
 
 
 def segments(b, topic=TOPIC):
-    d = os.path.join(b.data_dir, f"{topic}-0")
-    out = []
-    for path in glob.glob(os.path.join(d, "*.log")):
-        name = os.path.basename(path)[:-4]
-        if name.isdigit():
-            out.append((int(name), os.path.getsize(path)))
-    return sorted(out)
+    return segment_files(b.data_dir, topic)
 
 
 def key(k):

@@ -19,7 +19,6 @@ Segments are counted as the *.log files in <data_dir>/<topic>-0/.
   DeleteRecords to -1 (the high watermark) empties the partition for readers.
 """
 
-import glob
 import json
 import os
 import sys
@@ -30,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from broker import Broker, target  # noqa: E402
 from kafka_tools import run_tool  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import segment_files  # noqa: E402
 from waits import wait_for  # noqa: E402
 
 SEGMENT_BYTES = 65536
@@ -43,13 +43,7 @@ KAFKA_ONLY = {"log.initial.task.delay.ms": "0", "log.segment.delete.delay.ms": "
 
 def segments(b, topic):
     """[(base_offset, size)] of the partition's segment files, by base offset."""
-    d = os.path.join(b.data_dir, f"{topic}-0")
-    out = []
-    for path in glob.glob(os.path.join(d, "*.log")):
-        name = os.path.basename(path)[:-4]
-        if name.isdigit():
-            out.append((int(name), os.path.getsize(path)))
-    return sorted(out)
+    return segment_files(b.data_dir, topic)
 
 
 def value(i):

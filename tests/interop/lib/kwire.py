@@ -400,6 +400,13 @@ def parse_metadata_v1(body):
 
 def parse_produce(body, version):
     """Returns [(topic, partition, error_code, base_offset)] for v3..v8."""
+    return [row[:4] for row in parse_produce_errors(body, version)]
+
+
+def parse_produce_errors(body, version):
+    """Produce v3..v8 with the error details v8 adds: [(topic, partition,
+    error_code, base_offset, record_errors [(batch_index, message)],
+    error_message)] (before v8: [] and None)."""
     r = Reader(body)
     out = []
     for _ in range(r.i32()):
@@ -409,27 +416,11 @@ def parse_produce(body, version):
             r.i64()  # log_append_time_ms
             if version >= 5:
                 r.i64()  # log_start_offset
+            rec_errors, msg = [], None
             if version >= 8:
-                r.array(lambda rr: (rr.i32(), rr.string()))
-                r.string()
-            out.append((name, idx, err, base))
-    return out
-
-
-def parse_produce_errors(body, version):
-    """Produce v8 with its error details: [(topic, partition, error_code,
-    base_offset, record_errors [(batch_index, message)], error_message)]."""
-    assert version == 8
-    r = Reader(body)
-    out = []
-    for _ in range(r.i32()):
-        name = r.string()
-        for _ in range(r.i32()):
-            idx, err, base = r.i32(), r.i16(), r.i64()
-            r.i64()  # log_append_time_ms
-            r.i64()  # log_start_offset
-            rec_errors = r.array(lambda rr: (rr.i32(), rr.string())) or []
-            out.append((name, idx, err, base, rec_errors, r.string()))
+                rec_errors = r.array(lambda rr: (rr.i32(), rr.string())) or []
+                msg = r.string()
+            out.append((name, idx, err, base, rec_errors, msg))
     return out
 
 

@@ -1,5 +1,7 @@
 """Topic set-up shared by the interop tests, through confluent-kafka's admin client."""
 
+import glob
+import os
 import time
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -18,3 +20,15 @@ def create_topic(bootstrap, name, partitions, timeout_s=30, config=None):
             return
         time.sleep(0.1)
     raise RuntimeError(f"topic {name} not ready after {timeout_s}s")
+
+
+def segment_files(data_dir, topic, partition=0):
+    """[(base_offset, size)] of the partition's segment files (<base>.log), by
+    base offset."""
+    d = os.path.join(data_dir, f"{topic}-{partition}")
+    out = []
+    for path in glob.glob(os.path.join(d, "*.log")):
+        name = os.path.basename(path)[:-4]
+        if name.isdigit():
+            out.append((int(name), os.path.getsize(path)))
+    return sorted(out)
