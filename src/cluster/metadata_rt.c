@@ -83,6 +83,7 @@ static size_t rt_result_stride(rn_admin_kind_t kind) {
     if (kind == RN_ADMIN_REGISTER_BROKER || kind == RN_ADMIN_BROKER_HEARTBEAT ||
         kind == RN_ADMIN_FENCE_BROKER)
         return sizeof(rn_mbr_result_t);
+    if (kind == RN_ADMIN_ALLOCATE_PRODUCER_IDS) return sizeof(rn_ctl_pid_block_t);
     return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
                ? sizeof(rn_ctl_topic_result_t)
                : sizeof(rn_ctl_result_t); /* CALL results start with one */
@@ -191,6 +192,22 @@ static void rt_plan_member(rn_md_rt_t *rt, rn_admin_op_t *op) {
     }
 }
 
+/* A block of producer ids, unique in the cluster: the log records how far
+   blocks have been handed out (ProducerIdsRecord), as Kafka's controller. */
+static void rt_plan_producer_ids(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    const rn_ctl_pid_request_t *in = op->items;
+    rn_ctl_pid_block_t *out = op->results;
+    memset(out, 0, sizeof *out);
+    rn_err_t err = rn_controller_plan_producer_ids(
+        &rt->node->controller, in->broker_id, in->broker_epoch, in->floor, &rt->batch, &out->first);
+    out->count = err == RN_OK ? RN_PRODUCER_ID_BLOCK_SIZE : 0;
+    if (err != RN_OK) {
+        out->result.error_code = RN_KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(out->result.message, sizeof out->result.message,
+                 "No producer id block can be allocated: %s.", rn_err_name(err));
+    }
+}
+
 static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_controller_t *ctl = &rt->node->controller;
     rn_md_batch_reset(&rt->batch);
@@ -215,6 +232,9 @@ static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
     case RN_ADMIN_BROKER_HEARTBEAT:
     case RN_ADMIN_FENCE_BROKER:
         rt_plan_member(rt, op);
+        break;
+    case RN_ADMIN_ALLOCATE_PRODUCER_IDS:
+        rt_plan_producer_ids(rt, op);
         break;
     }
 }

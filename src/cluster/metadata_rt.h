@@ -37,9 +37,10 @@ typedef enum rn_admin_kind {
        rn_admin_step_fn); results start with an rn_ctl_result_t, count 1. */
     RN_ADMIN_CALL,
     /* Broker membership (cluster/membership.h), one item each: */
-    RN_ADMIN_REGISTER_BROKER,  /* items: rn_mbr_register_t, results: rn_mbr_result_t */
-    RN_ADMIN_BROKER_HEARTBEAT, /* items: rn_mbr_heartbeat_t, results: rn_mbr_result_t */
-    RN_ADMIN_FENCE_BROKER,     /* the runtime's own, on an expired lease: int32_t id */
+    RN_ADMIN_REGISTER_BROKER,       /* items: rn_mbr_register_t, results: rn_mbr_result_t */
+    RN_ADMIN_BROKER_HEARTBEAT,      /* items: rn_mbr_heartbeat_t, results: rn_mbr_result_t */
+    RN_ADMIN_FENCE_BROKER,          /* the runtime's own, on an expired lease: int32_t id */
+    RN_ADMIN_ALLOCATE_PRODUCER_IDS, /* items: rn_ctl_pid_request_t, results: rn_ctl_pid_block_t */
 } rn_admin_kind_t;
 
 typedef struct rn_admin_op rn_admin_op_t;

@@ -100,6 +100,8 @@ struct rn_core {
     struct rn_batch_inflate *inflate;
     /* This core's incremental fetch sessions (handlers/fetch_session.h). */
     struct rn_fetch_sessions *fetch_sessions;
+    /* This core's block of producer ids (producer_ids.h); made on first use. */
+    struct rn_pid_core *pids;
 };
 
 struct rn_node {
@@ -124,8 +126,9 @@ struct rn_node {
     int64_t started_ms;
     rn_node_config_next_fn broker_config_next;
     const void *broker_config_ctx;
-    int64_t producer_id_next; /* guarded by admin_lock (producer_ids.c) */
-    int64_t producer_id_end;
+    /* Where the producer ids an earlier release handed out end (its
+       producer_ids file; 0: none); set at start (producer_ids.c). */
+    int64_t producer_id_floor;
     struct rn_group_rt *groups;    /* the group coordinator (group/coordinator.h) */
     struct rn_md_rt *md_rt;        /* the metadata quorum's runtime (metadata_rt.h) */
     struct rn_cleaner_rt *cleaner; /* the log cleaner (cleaner_rt.h); NULL when off */

@@ -132,5 +132,6 @@ void rn_handle_offset_delete(rn_core_t *core, rn_req_t *req, void *body);
 /* Controller listener only. */
 void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_broker_heartbeat(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_allocate_producer_ids(rn_core_t *core, rn_req_t *req, void *body);
 
 #endif

@@ -205,9 +205,26 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
                                       const rn_ctl_alter_resource_t *resources, int32_t count,
                                       bool incremental, rn_md_batch_t *batch,
                                       rn_ctl_result_t *results);
-/* A block of RN_PRODUCER_ID_BLOCK_SIZE ids starting at *first_id. */
+/* A broker's request for a block of producer ids (AllocateProducerIds):
+   floor, when above what the log has handed out, is where the block must
+   start (ids a release before the log kept them in a file of its own). */
+typedef struct rn_ctl_pid_request {
+    int32_t broker_id;
+    int64_t broker_epoch;
+    int64_t floor;
+} rn_ctl_pid_request_t;
+
+/* Its answer: RN_PRODUCER_ID_BLOCK_SIZE ids from first. */
+typedef struct rn_ctl_pid_block {
+    rn_ctl_result_t result; /* first: the runtime fails ops through it */
+    int64_t first;
+    int32_t count;
+} rn_ctl_pid_block_t;
+
+/* A block of RN_PRODUCER_ID_BLOCK_SIZE ids starting at *first_id, above
+   every id handed out before and at least floor. */
 rn_err_t rn_controller_plan_producer_ids(rn_controller_t *ctl, int32_t broker_id,
-                                         int64_t broker_epoch, rn_md_batch_t *batch,
+                                         int64_t broker_epoch, int64_t floor, rn_md_batch_t *batch,
                                          int64_t *first_id);
 
 /* ---- one-call operations: plan, then commit unless validate_only. If the

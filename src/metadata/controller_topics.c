@@ -594,9 +594,10 @@ void rn_controller_plan_create_partitions(rn_controller_t *ctl,
 /* ---- producer ids ---- */
 
 rn_err_t rn_controller_plan_producer_ids(rn_controller_t *ctl, int32_t broker_id,
-                                         int64_t broker_epoch, rn_md_batch_t *batch,
+                                         int64_t broker_epoch, int64_t floor, rn_md_batch_t *batch,
                                          int64_t *first_id) {
     int64_t first = rn_image_next_producer_id(ctl->image);
+    if (floor > first) first = floor;
     RN_ASSERT(first >= 0);
     if (first > INT64_MAX - RN_PRODUCER_ID_BLOCK_SIZE) return RN_ERR_LIMIT;
     rn_md_record_t rec;
@@ -669,7 +670,8 @@ rn_err_t rn_controller_allocate_producer_ids(rn_controller_t *ctl, int32_t broke
                                              int32_t *count) {
     rn_md_batch_t batch;
     rn_md_batch_init(&batch);
-    rn_err_t err = rn_controller_plan_producer_ids(ctl, broker_id, broker_epoch, &batch, first_id);
+    rn_err_t err =
+        rn_controller_plan_producer_ids(ctl, broker_id, broker_epoch, 0, &batch, first_id);
     if (err == RN_OK) err = rn_controller_commit(ctl, &batch);
     if (err == RN_OK) *count = RN_PRODUCER_ID_BLOCK_SIZE;
     rn_md_batch_free(&batch);

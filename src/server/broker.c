@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "cluster/cleaner_rt.h"
 #include "cluster/lifecycle.h"
+#include "cluster/producer_ids.h"
 #include "cluster/purge.h"
 #include "cluster/topics.h"
 #include "group/coordinator.h"
@@ -419,6 +420,7 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         err = rn_lifecycle_start(node, &lo, &broker->lifecycle);
     }
     if (err == RN_OK && cfg->role_broker) err = rn_group_start(node);
+    if (err == RN_OK) err = rn_producer_ids_load_floor(node);
     if (err != RN_OK) return err;
     atomic_store(&node->raft_only, false);
     if (!cfg->role_broker) {
@@ -504,6 +506,7 @@ static void broker_free(rn_broker_t *broker) {
         free(node->cores[i].dirty);
         rn_batch_inflate_free(node->cores[i].inflate);
         rn_fetch_sessions_free(node->cores[i].fetch_sessions);
+        rn_producer_ids_core_free(&node->cores[i]);
     }
     free(node->cores);
     free(broker->nets);
