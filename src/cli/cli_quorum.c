@@ -264,6 +264,33 @@ static int quorum_outcome(const rn_cli_cmd_t *cmd, const rn_cli_common_t *common
     return RN_CLI_EXIT_OK;
 }
 
+/* Sends an AddRaftVoter or RemoveRaftVoter (api_key) and prints its
+   outcome. find_dir: the voter's directory id to ask the quorum for first
+   (an observer's for an add, a voter's for a remove); NULL when given. */
+static int quorum_change_send(const rn_cli_cmd_t *cmd, const rn_cli_common_t *common,
+                              int16_t api_key, const void *req, int32_t voter_id,
+                              rn_uuid_t *find_dir) {
+    bool add = api_key == RN_API_ADD_RAFT_VOTER;
+    rn_cli_wire_t w;
+    int rc = rn_cli_wire_open(&w, common, cmd->prog);
+    if (rc != RN_CLI_EXIT_OK) return rc;
+    if (find_dir) quorum_directory(&w, voter_id, !add, find_dir);
+    rn_arena_t arena;
+    rn_arena_init(&arena, QUORUM_ARENA_BYTES);
+    union {
+        rn_add_raft_voter_response_t add;
+        rn_remove_raft_voter_response_t remove;
+    } resp;
+    rc = rn_cli_wire_call(&w, api_key, 0, req, &arena, &resp);
+    if (rc == RN_CLI_EXIT_OK)
+        rc = quorum_outcome(cmd, common, add ? resp.add.error_code : resp.remove.error_code,
+                            add ? resp.add.error_message : resp.remove.error_message,
+                            add ? "added" : "removed", voter_id);
+    rn_arena_free(&arena);
+    rn_cli_wire_close(&w);
+    return rc;
+}
+
 static int quorum_remove(int argc, char **argv) {
     const char *dir_text = NULL;
     const rn_cli_opt_t opts[] = {
@@ -288,38 +315,8 @@ static int quorum_remove(int argc, char **argv) {
     bool have_dir = false;
     rc = quorum_voter_args(&cmd, &pos, dir_text, &req.voter_id, &req.voter_directory_id, &have_dir);
     if (rc != RN_CLI_CONTINUE) return rc;
-    rn_cli_wire_t w;
-    rc = rn_cli_wire_open(&w, &common, cmd.prog);
-    if (rc != RN_CLI_EXIT_OK) return rc;
-    if (!have_dir) quorum_directory(&w, req.voter_id, true, &req.voter_directory_id);
-    rn_arena_t arena;
-    rn_arena_init(&arena, QUORUM_ARENA_BYTES);
-    rn_remove_raft_voter_response_t resp;
-    rc = rn_cli_wire_call(&w, RN_API_REMOVE_RAFT_VOTER, 0, &req, &arena, &resp);
-    if (rc == RN_CLI_EXIT_OK)
-        rc = quorum_outcome(&cmd, &common, resp.error_code, resp.error_message, "removed",
-                            req.voter_id);
-    rn_arena_free(&arena);
-    rn_cli_wire_close(&w);
-    return rc;
-}
-
-static int quorum_add_send(const rn_cli_cmd_t *cmd, const rn_cli_common_t *common,
-                           rn_add_raft_voter_request_t *req, bool have_dir) {
-    rn_cli_wire_t w;
-    int rc = rn_cli_wire_open(&w, common, cmd->prog);
-    if (rc != RN_CLI_EXIT_OK) return rc;
-    if (!have_dir) quorum_directory(&w, req->voter_id, false, &req->voter_directory_id);
-    rn_arena_t arena;
-    rn_arena_init(&arena, QUORUM_ARENA_BYTES);
-    rn_add_raft_voter_response_t resp;
-    rc = rn_cli_wire_call(&w, RN_API_ADD_RAFT_VOTER, 0, req, &arena, &resp);
-    if (rc == RN_CLI_EXIT_OK)
-        rc = quorum_outcome(cmd, common, resp.error_code, resp.error_message, "added",
-                            req->voter_id);
-    rn_arena_free(&arena);
-    rn_cli_wire_close(&w);
-    return rc;
+    return quorum_change_send(&cmd, &common, RN_API_REMOVE_RAFT_VOTER, &req, req.voter_id,
+                              have_dir ? NULL : &req.voter_directory_id);
 }
 
 static int quorum_add(int argc, char **argv) {
@@ -361,7 +358,8 @@ static int quorum_add(int argc, char **argv) {
     req.listeners.items = &lis;
     req.listeners.count = 1;
     req.timeout_ms = (int32_t)(common.timeout_ms > INT32_MAX ? INT32_MAX : common.timeout_ms);
-    return quorum_add_send(&cmd, &common, &req, have_dir);
+    return quorum_change_send(&cmd, &common, RN_API_ADD_RAFT_VOTER, &req, req.voter_id,
+                              have_dir ? NULL : &req.voter_directory_id);
 }
 
 int rn_cli_cluster_quorum(int argc, char **argv) {
