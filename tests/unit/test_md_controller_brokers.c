@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "helpers/md_commit.h"
+
 #include "base/log.h"
 #include "metadata/controller.h"
 
@@ -48,18 +50,7 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* Applies fx->batch to the image and empties it. */
-static void commit(fx_t *fx) {
-    rn_image_builder_t b;
-    assert_int_equal(rn_image_builder_init(&b, fx->img), RN_OK);
-    assert_int_equal(rn_image_builder_apply_batch(&b, rn_image_next_offset(fx->img), &fx->batch),
-                     RN_OK);
-    rn_image_t *next = rn_image_builder_finish(&b);
-    assert_non_null(next);
-    rn_image_release(fx->img);
-    fx->img = next;
-    rn_md_batch_reset(&fx->batch);
-}
+static void commit(fx_t *fx) { mc_commit(&fx->img, &fx->batch); }
 
 static const rn_md_endpoint_t endpoint = {{"PLAINTEXT", 9}, {"localhost", 9}, 9092, 0};
 
