@@ -22,6 +22,9 @@ const char *rn_err_name(rn_err_t err) {
         [RN_ERR_SEQUENCE] = "sequence",
         [RN_ERR_UNKNOWN_PRODUCER] = "unknown_producer",
         [RN_ERR_TIMEOUT] = "timeout",
+        [RN_ERR_NOT_LEADER] = "not_leader",
+        [RN_ERR_FEW_REPLICAS] = "few_replicas",
+        [RN_ERR_FEW_REPLICAS_AFTER] = "few_replicas_after_append",
     };
     RN_ASSERT((unsigned)err < RN_ERR__COUNT);
     return names[err];

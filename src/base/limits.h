@@ -305,6 +305,20 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* Characters of a cluster id: Kafka's Uuid, 16 bytes in base64url without
    padding. */
 #define RN_CLUSTER_ID_CHARS 22
+/* Replica fetchers (replication/fetcher.h), Kafka's defaults: how long a
+   leader holds a follower's fetch with nothing new (replica.fetch.wait.max.ms),
+   bytes per partition (replica.fetch.max.bytes) and per response
+   (replica.fetch.response.max.bytes), and the pause after an error
+   (replica.fetch.backoff.ms). */
+#define RN_REPLICA_FETCH_WAIT_MS_DEFAULT 500
+#define RN_REPLICA_FETCH_PARTITION_BYTES_DEFAULT (1024 * 1024)
+#define RN_REPLICA_FETCH_RESPONSE_BYTES_DEFAULT (10 * 1024 * 1024)
+#define RN_REPLICA_FETCH_BACKOFF_MS_DEFAULT 1000
+/* Leaders one core fetches from: one stream each, so at most the brokers. */
+#define RN_REPLICA_STREAMS_MAX RN_BROKERS_MAX
+/* Bytes of the arena one fetch request or response is built or decoded in,
+   beyond the records (which the response borrows): ~64 bytes a partition. */
+#define RN_REPLICA_FETCH_ARENA_BYTES (64 * 1024 * 1024)
 /* Replicas of one partition, and so the largest replication factor. Kafka
    sets no bound; 16 covers every real deployment and keeps a partition's
    replica and ISR lists inline in the metadata image. */

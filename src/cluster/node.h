@@ -102,6 +102,8 @@ struct rn_core {
     struct rn_fetch_sessions *fetch_sessions;
     /* This core's block of producer ids (producer_ids.h); made on first use. */
     struct rn_pid_core *pids;
+    /* This core's replica fetchers (replication/fetcher.h, replicas_rt.h). */
+    struct rn_fetchers *fetchers;
 };
 
 struct rn_node {

@@ -58,6 +58,7 @@ static void topic_rt_free(rn_topic_rt_t *topic) {
     for (int32_t i = 0; i < topic->partition_count; i++)
         if (topic->parts[i]) rn_partition_unref(topic->parts[i]);
     free(topic->parts);
+    free(topic->leads);
     free(topic->name);
     free(topic);
 }
@@ -105,7 +106,8 @@ rn_topic_rt_t *rn_topic_rt_new(const char *name, const rn_uuid_t *id, int32_t pa
     topic->topic_id = *id;
     topic->partition_count = partition_count;
     topic->parts = calloc((size_t)partition_count + 1, sizeof *topic->parts);
-    RN_ASSERT(topic->name != NULL && topic->parts != NULL);
+    topic->leads = calloc((size_t)partition_count + 1, sizeof *topic->leads);
+    RN_ASSERT(topic->name != NULL && topic->parts != NULL && topic->leads != NULL);
     return topic;
 }
 
@@ -115,6 +117,7 @@ rn_topic_rt_t *rn_topic_rt_grow(const rn_topic_rt_t *topic, int32_t partition_co
     copy->config = topic->config;
     for (int32_t i = 0; i < topic->partition_count; i++) {
         copy->parts[i] = topic->parts[i]; /* NULL: not a replica on this node */
+        copy->leads[i] = topic->leads[i];
         if (copy->parts[i]) rn_partition_ref(copy->parts[i]);
     }
     return copy;

@@ -23,6 +23,9 @@ typedef struct rn_topic_rt {
     rn_topic_config_t config; /* as last pushed to the partitions */
     int32_t partition_count;
     rn_partition_t **parts;
+    /* The leadership last sent to each partition's owner (written under
+       the admin lock, by the reconciliation only). */
+    rn_partition_leadership_t *leads;
 } rn_topic_rt_t;
 
 typedef struct rn_ptable {

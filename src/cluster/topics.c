@@ -8,6 +8,7 @@
 #include "cluster/topics.h"
 #include "base/assert.h"
 #include "cluster/purge.h"
+#include "cluster/replicas_rt.h"
 #include "cluster/topics_forward.h"
 #include "base/log.h"
 
@@ -99,35 +100,93 @@ static rn_err_t topics_open_partitions(rn_node_t *node, rn_topic_rt_t *rt, const
     return first;
 }
 
-/* A leader epoch change travels to the partition's owner, which stamps
-   the batches it appends with it and checks the epochs clients name. */
-typedef struct topics_epoch_mail {
+/* Leadership (who leads, who is in sync, the epochs) travels to each
+   partition's owner, which stamps appends with the leader epoch, counts
+   the in-sync replicas toward the high watermark, and follows the leader
+   when another broker leads (cluster/replicas_rt.h). */
+typedef struct topics_lead_mail {
     rn_mail_t mail;
     rn_partition_t *part;
-    int32_t leader_epoch;
-} topics_epoch_mail_t;
+    rn_node_t *node;
+    rn_partition_leadership_t lead;
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1]; /* the leader's, when another broker */
+    uint16_t port;
+} topics_lead_mail_t;
 
-static void topics_epoch_arrived(rn_mail_t *mail) {
-    topics_epoch_mail_t *m = (topics_epoch_mail_t *)mail;
-    m->part->leader_epoch = m->leader_epoch;
+static void topics_lead_arrived(rn_mail_t *mail) {
+    topics_lead_mail_t *m = (topics_lead_mail_t *)mail;
+    rn_core_t *core = &m->node->cores[m->part->owner];
+    rn_replicas_rt_lead(core, m->part, &m->lead, m->host, m->port);
     rn_partition_unref(m->part);
     free(m);
 }
 
-static void topics_push_epochs(rn_node_t *node, rn_topic_rt_t *rt, const rn_image_topic_t *it,
-                               const rn_topic_rt_t *old) {
+/* What the image says of partition p, as its owner needs it. The
+   internal topics are this node's alone for now (every node coordinates
+   every group in its own copy): it leads them, alone in their ISR. */
+static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
+                              const rn_image_topic_t *it, int32_t p, topics_lead_mail_t *m) {
+    const rn_image_partition_t *ip = &it->partitions[p];
+    rn_partition_leadership_t *ld = &m->lead;
+    memset(ld, 0, sizeof *ld);
+    ld->self_id = node->settings.node_id;
+    ld->leader_epoch = ip->leader_epoch;
+    ld->partition_epoch = ip->partition_epoch;
+    ld->min_isr = it->config.min_insync_replicas;
+    if (rn_topics_is_internal(it->name)) {
+        ld->leader = ld->self_id;
+        ld->replica_count = ld->isr_count = 1;
+        ld->replicas[0] = ld->isr[0] = ld->self_id;
+        ld->min_isr = 1;
+        return;
+    }
+    ld->leader = ip->leader;
+    ld->replica_count = ip->replica_count;
+    ld->isr_count = ip->isr_count;
+    memcpy(ld->replicas, ip->replicas, (size_t)ip->replica_count * sizeof(int32_t));
+    memcpy(ld->isr, ip->isr, (size_t)ip->isr_count * sizeof(int32_t));
+    m->host[0] = 0;
+    m->port = 0;
+    const rn_image_broker_t *leader =
+        ip->leader >= 0 && ip->leader != ld->self_id ? rn_image_broker(img, ip->leader) : NULL;
+    if (leader && leader->endpoint_count > 0) {
+        snprintf(m->host, sizeof m->host, "%s", leader->endpoints[0].host);
+        m->port = leader->endpoints[0].port;
+    } else if (ip->leader != ld->self_id) {
+        ld->leader = -1; /* a leader nobody can reach is none to follow */
+    }
+}
+
+static bool topics_lead_same(const rn_partition_leadership_t *a,
+                             const rn_partition_leadership_t *b) {
+    return a->leader == b->leader && a->leader_epoch == b->leader_epoch &&
+           a->partition_epoch == b->partition_epoch && a->min_isr == b->min_isr &&
+           a->replica_count == b->replica_count && a->isr_count == b->isr_count &&
+           !memcmp(a->replicas, b->replicas, (size_t)a->replica_count * sizeof(int32_t)) &&
+           !memcmp(a->isr, b->isr, (size_t)a->isr_count * sizeof(int32_t));
+}
+
+static void topics_push_leadership(rn_node_t *node, const rn_image_t *img, rn_topic_rt_t *rt,
+                                   const rn_image_topic_t *it, const rn_topic_rt_t *old) {
     for (int32_t p = 0; p < rt->partition_count; p++) {
         rn_partition_t *part = rt->parts[p];
-        int32_t epoch = it->partitions[p].leader_epoch;
-        if (!part || part->leader_epoch == epoch) continue;
+        if (!part) continue;
+        topics_lead_mail_t *m = malloc(sizeof *m);
+        RN_ASSERT(m != NULL);
+        *m = (topics_lead_mail_t){{.fn = topics_lead_arrived}, part, node, {0}, {0}, 0};
+        topics_leadership(node, img, it, p, m);
         bool shared = old && p < old->partition_count && old->parts[p] == part;
-        if (!shared) { /* just opened: no other thread sees it yet */
-            part->leader_epoch = epoch;
+        /* What the owner last took, read here under the admin lock that
+           every push holds: only a change travels. */
+        if (shared && topics_lead_same(&rt->leads[p], &m->lead)) {
+            free(m);
             continue;
         }
-        topics_epoch_mail_t *m = malloc(sizeof *m);
-        RN_ASSERT(m != NULL);
-        *m = (topics_epoch_mail_t){{.fn = topics_epoch_arrived}, part, epoch};
+        rt->leads[p] = m->lead;
+        /* Just opened: nobody else sees it yet, so it takes its role at
+           once (no window as the default leader); the mail still goes, for
+           the owner's fetchers. */
+        if (!shared) rn_partition_lead(part, &m->lead, rn_io_wall_ms(node->io));
         rn_partition_ref(part);
         rn_loop_post(&node->cores[part->owner].loop, &m->mail);
     }
@@ -184,7 +243,7 @@ static const rn_topic_rt_t *topics_find_rt(const rn_ptable_t *cur, const rn_imag
 
 /* The live entry for image topic `it`: kept, grown or new. NULL on failure. */
 static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *cur,
-                                           const rn_image_topic_t *it) {
+                                           const rn_image_t *img, const rn_image_topic_t *it) {
     const rn_topic_rt_t *old = topics_find_rt(cur, it);
     rn_topic_rt_t *rt = old ? rn_topic_rt_grow(old, it->partition_count)
                             : rn_topic_rt_new(it->name, &it->id, it->partition_count);
@@ -201,7 +260,7 @@ static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *c
         }
     }
     free(which);
-    topics_push_epochs(node, rt, it, old);
+    topics_push_leadership(node, img, rt, it, old);
     if (old && !topics_config_same(&old->config, &it->config))
         topics_push_config(node, rt, &it->config);
     return rt;
@@ -241,7 +300,7 @@ rn_err_t rn_topics_reconcile(rn_node_t *node) {
     rn_topic_rt_t **topics = calloc((size_t)count + 1, sizeof *topics);
     RN_ASSERT(topics != NULL);
     for (int32_t i = 0; i < count; i++)
-        topics[i] = topics_reconcile_one(node, cur, rn_image_topic_at(img, i));
+        topics[i] = topics_reconcile_one(node, cur, img, rn_image_topic_at(img, i));
     for (int32_t t = 0; cur && t < cur->topic_count; t++) {
         const rn_topic_rt_t *rt = cur->topics[t];
         const rn_image_topic_t *it = rn_image_topic(img, rt->name, strlen(rt->name));

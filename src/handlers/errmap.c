@@ -43,6 +43,12 @@ int16_t rn_handler_kerr(rn_err_t err) {
         return RN_KERR_REQUEST_TIMED_OUT;
     case RN_ERR_DUPLICATE:
         return RN_KERR_DUPLICATE_SEQUENCE_NUMBER;
+    case RN_ERR_NOT_LEADER:
+        return RN_KERR_NOT_LEADER_OR_FOLLOWER;
+    case RN_ERR_FEW_REPLICAS:
+        return RN_KERR_NOT_ENOUGH_REPLICAS;
+    case RN_ERR_FEW_REPLICAS_AFTER:
+        return RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
     default:
         return RN_KERR_UNKNOWN_SERVER_ERROR;
     }

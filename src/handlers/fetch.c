@@ -55,8 +55,13 @@ typedef struct fetch_op {
     rn_file_range_t range;
     rn_err_t err;
     int16_t refused; /* NOT_LEADER_OR_FOLLOWER: not sent to the owner */
+    int16_t kerr;    /* an error the owner found (epochs, a non-replica) */
     rn_str_t topic;
-    int32_t asked_max_bytes; /* partition_max_bytes as asked, for a new session */
+    int32_t asked_max_bytes;      /* partition_max_bytes as asked, for a new session */
+    int32_t replica_id;           /* a follower's broker id; -1 for a consumer */
+    int32_t current_leader_epoch; /* -1: not checked */
+    int32_t last_fetched_epoch;   /* -1: no divergence check */
+    rn_fetch_response_epoch_end_offset_t diverging;
 } fetch_op_t;
 
 struct fetch_state {
@@ -76,22 +81,75 @@ struct fetch_state {
     fetch_state_t *park_next;
     fetch_mode_t mode;
     bool privileged;    /* from a replica (replica_id >= 0) */
+    int32_t replica_id; /* the follower's broker id, else -1 */
     rn_fsess_t *sess;   /* incremental: held until the answer; ops in its order */
     int32_t sess_epoch; /* incremental: its epoch unless a later request used it */
 };
 
 static void fetch_evaluate(rn_fanout_t *fan);
 
-/* On the owner core: find the range below the high watermark and pin it. */
+/* The leader epoch the fetcher names against this replica's (Kafka's
+   checkCurrentLeaderEpoch): older is fenced, newer not known yet. */
+static int16_t fetch_epoch_kerr(const fetch_op_t *fop, const rn_partition_t *part) {
+    if (fop->current_leader_epoch < 0) return RN_KERR_NONE;
+    if (fop->current_leader_epoch < part->leader_epoch) return RN_KERR_FENCED_LEADER_EPOCH;
+    if (fop->current_leader_epoch > part->leader_epoch) return RN_KERR_UNKNOWN_LEADER_EPOCH;
+    return RN_KERR_NONE;
+}
+
+/* KIP-320: whether the fetcher's log parts from this one before the fetch
+   offset (its last epoch ended earlier here, or is unknown here); if so
+   the answer names where that epoch ends here, and carries no records. */
+static bool fetch_diverged(fetch_op_t *fop, rn_partition_t *part) {
+    if (fop->last_fetched_epoch < 0) return false;
+    int32_t epoch = -1;
+    int64_t end = -1;
+    rn_log_epoch_end(part->log, fop->last_fetched_epoch, part->leader_epoch, &epoch, &end);
+    if (epoch >= fop->last_fetched_epoch && end >= fop->fetch_offset) return false;
+    if (epoch < 0) { /* nothing as old here: all of it from the log start */
+        epoch = 0;
+        end = rn_partition_start(part);
+    }
+    fop->diverging = (rn_fetch_response_epoch_end_offset_t){epoch, end};
+    return true;
+}
+
+/* A follower's fetch: its position counts toward the high watermark, and
+   it reads up to the log end (a consumer, up to the high watermark). */
+static rn_err_t fetch_follower(fetch_op_t *fop, rn_partition_t *part, int64_t now_ms) {
+    int64_t end = rn_log_end_offset(part->log);
+    if (fop->fetch_offset > end || fop->fetch_offset < rn_partition_start(part))
+        return RN_ERR_OUT_OF_RANGE;
+    int64_t hw = rn_partition_hw(part);
+    rn_err_t err = rn_partition_follower_fetched(part, fop->replica_id, fop->fetch_offset, now_ms);
+    if (err == RN_ERR_NOT_FOUND) err = RN_ERR_NOT_LEADER; /* no replica of it */
+    if (err != RN_OK) return err;
+    if (rn_partition_hw(part) != hw) rn_node_poke_all(rn_part_op_owner(&fop->op)->node);
+    if (fop->fetch_offset == end) return RN_OK;
+    return rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, end, &fop->read);
+}
+
+/* On the owner core: find the range below the high watermark (a
+   follower's: the log end) and pin it. */
 static void fetch_op_run(rn_part_op_t *op) {
     fetch_op_t *fop = (fetch_op_t *)op;
     rn_partition_t *part = op->part;
     fop->read = (rn_log_read_t){0};
     fop->err = RN_OK;
+    fop->kerr = RN_KERR_NONE;
+    fop->diverging = (rn_fetch_response_epoch_end_offset_t){-1, -1};
     if (part->deleted) {
         fop->err = RN_ERR_NOT_FOUND;
     } else if (rn_partition_offline(part)) {
         fop->err = RN_ERR_IO; /* KAFKA_STORAGE_ERROR until a restart recovers it */
+    } else if (part->role != RN_PARTITION_LEADER) {
+        fop->err = RN_ERR_NOT_LEADER;
+    } else if ((fop->kerr = fetch_epoch_kerr(fop, part)) != RN_KERR_NONE) {
+        /* answered with the code */
+    } else if (fetch_diverged(fop, part)) {
+        /* answered with where the logs part */
+    } else if (fop->replica_id >= 0) {
+        fop->err = fetch_follower(fop, part, rn_part_op_owner(op)->loop.now_ms);
     } else {
         int64_t hw = rn_partition_hw(part);
         if (fop->fetch_offset != hw)
@@ -106,6 +164,8 @@ static void fetch_op_run(rn_part_op_t *op) {
    costs no mail. */
 static bool fetch_op_idle(const fetch_op_t *op) {
     rn_partition_t *part = op->op.part;
+    /* A follower's position must reach the owner; so must an epoch to check. */
+    if (op->replica_id >= 0 || op->last_fetched_epoch >= 0) return false;
     return !atomic_load_explicit(&part->deleted, memory_order_acquire) &&
            !rn_partition_offline(part) && rn_partition_hw(part) == op->fetch_offset;
 }
@@ -180,8 +240,9 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     rn_fetch_response_partition_data_t *out = op->out;
     rn_partition_t *part = op->op.part;
     out->error_code = op->refused ? op->refused
-                      : part      ? rn_handler_kerr(op->err)
-                                  : RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                      : !part     ? RN_KERR_UNKNOWN_TOPIC_OR_PARTITION
+                      : op->kerr  ? op->kerr
+                                  : rn_handler_kerr(op->err);
     rn_core_stats_error(&core->stats, RN_STATS_ERRORS_FETCH, out->error_code);
     /* Never a null record set: clients fail the whole response on one. */
     out->records = (rn_records_t){NULL, 0, NULL, 0};
@@ -195,6 +256,7 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     out->high_watermark = rn_partition_hw(part);
     out->last_stable_offset = out->high_watermark;
     out->log_start_offset = rn_partition_start(part);
+    out->diverging_epoch = op->diverging;
     if (op->read.len == 0) return;
     /* Any core may fetch a partition: the one counter it shares with the
        owner is added atomically (no lock; relaxed). */
@@ -381,10 +443,16 @@ static void fetch_park(fetch_state_t *state) {
     rn_loop_timer_start(&core->loop, &state->timer, wait_ms > 0 ? wait_ms : 0);
 }
 
+/* New records to read: below the high watermark for a consumer, the log
+   end for a follower. */
 static bool fetch_has_news(const fetch_state_t *state) {
     for (int32_t i = 0; i < state->op_count; i++) {
         const fetch_op_t *op = &state->ops[i];
-        if (op->op.part && rn_partition_hw(op->op.part) > op->fetch_offset) return true;
+        if (!op->op.part) continue;
+        int64_t upto = op->replica_id >= 0
+                           ? atomic_load_explicit(&op->op.part->log_end, memory_order_acquire)
+                           : rn_partition_hw(op->op.part);
+        if (upto > op->fetch_offset) return true;
     }
     return false;
 }
@@ -449,6 +517,8 @@ static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_
     op->out->partition_index = partition;
     op->topic = topic;
     op->fetch_offset = fetch_offset;
+    op->replica_id = state->replica_id;
+    op->current_leader_epoch = op->last_fetched_epoch = -1;
     op->asked_max_bytes = partition_max_bytes;
     op->max_bytes = partition_max_bytes > 0 ? partition_max_bytes : 1;
     if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
@@ -475,6 +545,8 @@ static void fetch_prepare_topic(fetch_state_t *state, rn_ptable_t *table, const 
         op->out = &tout->partitions.items[p];
         fetch_prepare_op(state, table, img, op, topic->topic, pin->partition, pin->fetch_offset,
                          pin->partition_max_bytes);
+        op->current_leader_epoch = pin->current_leader_epoch;
+        op->last_fetched_epoch = pin->last_fetched_epoch;
     }
 }
 
@@ -593,6 +665,7 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     if (broker_max > 0 && state->max_bytes > broker_max) state->max_bytes = broker_max;
     state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
     state->privileged = in->replica_id >= 0;
+    state->replica_id = in->replica_id >= 0 ? in->replica_id : -1;
     int16_t kerr = fetch_session_begin(state, in);
     if (kerr != RN_KERR_NONE) {
         fetch_respond_error(state, kerr, 0);

@@ -27,6 +27,7 @@ typedef struct produce_state {
     rn_produce_response_t *resp;
     struct produce_op **pops; /* per topic of the request, its partitions' ops */
     int16_t acks;
+    int32_t timeout_ms; /* how long acks=all waits for the in-sync replicas */
 } produce_state_t;
 
 typedef struct produce_op produce_op_t;
@@ -39,6 +40,8 @@ struct produce_op {
     size_t len;
     rn_err_t err;
     rn_partition_append_result_t res;
+    rn_timer_t timer; /* acks=all: the request's timeout, on the owner */
+    bool timer_armed;
 };
 
 static void produce_op_fill(produce_op_t *pop) {
@@ -121,29 +124,69 @@ static void produce_done(rn_fanout_t *fan) {
 
 static void produce_op_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
     produce_op_t *pop = (produce_op_t *)((char *)waiter - offsetof(produce_op_t, waiter));
+    rn_core_t *owner = rn_part_op_owner(&pop->op);
+    if (pop->timer_armed) rn_loop_timer_stop(&owner->loop, &pop->timer);
+    pop->timer_armed = false;
     if (err != RN_OK) pop->err = err;
-    rn_core_note_append(rn_part_op_owner(&pop->op), pop->op.part, pop->err);
+    rn_core_note_append(owner, pop->op.part, pop->err);
     produce_op_fill(pop);
     rn_partition_t *part = pop->op.part;
     rn_fanout_reply(&pop->op); /* pop may be gone once the origin has it */
     rn_partition_unref(part);
 }
 
-/* On the owner core: append, then wait for the group commit if needed. */
+/* acks=all and the in-sync replicas did not all reach the batch in time:
+   REQUEST_TIMED_OUT (the records stay; a retry is answered as a duplicate). */
+static void produce_op_timeout(rn_timer_t *timer) {
+    produce_op_t *pop = (produce_op_t *)((char *)timer - offsetof(produce_op_t, timer));
+    pop->timer_armed = false;
+    if (rn_partition_unwait_hw(pop->op.part, &pop->waiter))
+        produce_op_durable(&pop->waiter, RN_ERR_TIMEOUT);
+}
+
+/* acks=all: until the high watermark passes the batch, bounded by the
+   request's timeout. */
+static void produce_op_wait_replicas(produce_op_t *pop, rn_core_t *owner) {
+    rn_partition_t *part = pop->op.part;
+    pop->waiter.offset_needed = pop->res.last_offset;
+    pop->waiter.done = produce_op_durable;
+    if (rn_partition_hw(part) <= pop->res.last_offset) {
+        rn_timer_init(&pop->timer, produce_op_timeout);
+        rn_loop_timer_start(&owner->loop, &pop->timer, pop->state->timeout_ms);
+        pop->timer_armed = true;
+    }
+    rn_partition_wait_hw(part, &pop->waiter); /* may complete at once */
+}
+
+/* On the owner core: append, then wait for the group commit (acks=1) or
+   the in-sync replicas (acks=all). A retried batch already written waits
+   the same: its first copy may not be durable or replicated yet. */
 static void produce_op_run(rn_part_op_t *op) {
     produce_op_t *pop = (produce_op_t *)op;
     rn_partition_t *part = op->part;
     rn_core_t *owner = rn_part_op_owner(op);
+    int16_t acks = pop->state->acks;
     pop->err = part->deleted ? RN_ERR_NOT_FOUND
-                             : rn_partition_append_with(part, pop->records, pop->len,
-                                                        rn_io_wall_ms(owner->loop.io),
-                                                        owner->inflate, &pop->res);
+               : acks == -1  ? rn_partition_check_acks_all(part)
+                             : RN_OK;
+    if (pop->err == RN_OK)
+        pop->err = rn_partition_append_with(
+            part, pop->records, pop->len, rn_io_wall_ms(owner->loop.io), owner->inflate, &pop->res);
     bool appended = pop->err == RN_OK && !pop->res.duplicate;
     if (appended) rn_core_mark_dirty(owner, part);
-    if (!appended || pop->state->acks == 0 || !part->durable) {
+    if (pop->err != RN_OK || acks == 0) {
         produce_op_durable(&pop->waiter, RN_OK);
         return;
     }
+    if (acks == -1) {
+        produce_op_wait_replicas(pop, owner);
+        return;
+    }
+    if (!part->durable || pop->res.last_offset < rn_log_synced_offset(part->log)) {
+        produce_op_durable(&pop->waiter, RN_OK);
+        return;
+    }
+    if (!appended) rn_core_mark_dirty(owner, part); /* a retry waits for the next sync */
     pop->waiter.offset_needed = pop->res.last_offset;
     pop->waiter.done = produce_op_durable;
     rn_partition_wait_durable(part, &pop->waiter);
@@ -224,6 +267,7 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
     state->image = rn_topics_image(core->node);
     state->resp = rn_handler_response_new(req);
     state->acks = in->acks;
+    state->timeout_ms = in->timeout_ms > 0 ? in->timeout_ms : 0;
     rn_fanout_begin(&state->fan, core, produce_done);
     int16_t refused = produce_refusal(req, in);
     int32_t topic_count = in->topic_data.count > 0 ? in->topic_data.count : 0;

@@ -45,6 +45,9 @@ rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, 
         return err;
     }
     atomic_init(&part->refs, 1);
+    part->role = RN_PARTITION_LEADER; /* until the image says otherwise */
+    for (int slot = 0; slot < RN_REPLICAS_MAX; slot++)
+        part->followers[slot] = (rn_partition_follower_t){-1, -1, 0, -1};
     partition_publish_offsets(part);
     /* Everything recovered is durable: recovery only keeps synced bytes or
        bytes that survived, and the next sync covers the rest. */
@@ -136,6 +139,7 @@ static void partition_rollback(rn_partition_t *part, rn_err_t cause) {
     }
     partition_publish_offsets(part);
     fail_waiters(part, storage_err(cause));
+    rn_partition_fail_hw_waiters(part, storage_err(cause));
 }
 
 rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len, int64_t now_ms,
@@ -151,6 +155,7 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
        such a last append lands in the retired files and harms nothing. */
     res->reason = RN_BATCH_OK;
     if (rn_partition_offline(part)) return RN_ERR_IO;
+    if (part->role != RN_PARTITION_LEADER) return RN_ERR_NOT_LEADER;
     rn_batch_summary_t sum;
     rn_err_t err = rn_log_validate_with(part->log, records, len, 0, inf, &sum);
     res->reason = sum.reason;
@@ -188,8 +193,55 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
     atomic_store_explicit(&part->segment_count, rn_log_segment_count(part->log),
                           memory_order_relaxed);
     atomic_store_explicit(&part->log_end, info.last_offset + 1, memory_order_release);
-    if (!part->durable)
-        atomic_store_explicit(&part->high_watermark, info.last_offset + 1, memory_order_release);
+    if (!part->durable) rn_partition_advance_hw(part);
+    return RN_OK;
+}
+
+rn_err_t rn_partition_append_replica(rn_partition_t *part, const uint8_t *records, size_t len,
+                                     int64_t now_ms, struct rn_batch_inflate *inf) {
+    if (part->role != RN_PARTITION_FOLLOWER) return RN_ERR_NOT_LEADER;
+    if (rn_partition_offline(part)) return RN_ERR_IO;
+    rn_batch_summary_t sum;
+    rn_err_t err =
+        rn_log_validate_with(part->log, records, len, RN_LOG_APPEND_ALLOW_CONTROL, inf, &sum);
+    if (err != RN_OK) return err;
+    rn_log_append_info_t info;
+    err = rn_log_append_replica(part->log, records, len, &sum, now_ms, &info);
+    if (err == RN_ERR_INVALID) return err; /* out of order: nothing written */
+    if (err != RN_OK) {
+        partition_rollback(part, err);
+        return storage_err(err);
+    }
+    /* The leader's producer fields, so a new leader here knows every
+       producer's last batches and answers retries with their offsets. */
+    if (rn_producer_state_record_records(part->producers, records, len) != RN_OK)
+        RN_WARN("partition", "%s-%d: producer table full", part->topic, part->index);
+    rn_stats_add(&part->bytes_in_total, len);
+    rn_stats_add(&part->records_in_total, (uint64_t)sum.records_count);
+    rn_stats_add(&part->size_bytes, len);
+    atomic_store_explicit(&part->segment_count, rn_log_segment_count(part->log),
+                          memory_order_relaxed);
+    atomic_store_explicit(&part->log_end, info.last_offset + 1, memory_order_release);
+    return RN_OK;
+}
+
+rn_err_t rn_partition_truncate(rn_partition_t *part, int64_t offset) {
+    RN_ASSERT(part->role != RN_PARTITION_LEADER);
+    if (rn_partition_offline(part)) return RN_ERR_IO;
+    int64_t was = rn_log_end_offset(part->log);
+    rn_err_t err = rn_log_truncate(part->log, offset);
+    if (err != RN_OK) {
+        partition_rollback(part, err);
+        return storage_err(err);
+    }
+    rn_producer_state_truncate(part->producers, rn_log_end_offset(part->log));
+    int64_t end = rn_log_end_offset(part->log);
+    if (rn_partition_hw(part) > end)
+        atomic_store_explicit(&part->high_watermark, end, memory_order_release);
+    partition_publish_offsets(part);
+    if (was > end)
+        RN_INFO("partition", "%s-%d: truncated to offset %lld (was %lld) to follow the leader",
+                part->topic, part->index, (long long)end, (long long)was);
     return RN_OK;
 }
 
@@ -224,8 +276,7 @@ int64_t rn_partition_sync_done(rn_partition_t *part) {
     if (rn_partition_offline(part)) return part->sync_ns;
     /* Even a failed sync may have made a prefix durable (sealed segments). */
     int64_t end = part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
-    if (end > rn_partition_hw(part))
-        atomic_store_explicit(&part->high_watermark, end, memory_order_release);
+    rn_partition_advance_hw(part); /* a follower's moves with its leader's */
     while (part->waiters && part->waiters->offset_needed < end) {
         rn_partition_waiter_t *waiter = part->waiters;
         part->waiters = waiter->next;

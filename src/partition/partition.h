@@ -19,6 +19,15 @@
  * KAFKA_STORAGE_ERROR until a restart recovers the log from disk.
  * Appends refused for a storage reason return RN_ERR_NO_SPACE (disk full)
  * or RN_ERR_IO (anything else: EIO, EMFILE, ...).
+ *
+ * Replication (replicas.c). The metadata image says who leads and who is
+ * in sync (rn_partition_lead). On the leader the high watermark is the
+ * least durable end over the in-sync replicas: its own fsynced end and
+ * each in-sync follower's fetch offset (a follower fetches from its own
+ * fsynced end), so a record below it is on the disk of every in-sync
+ * replica. acks=all waits for it (rn_partition_wait_hw); acks=1 for the
+ * leader's own fsync. A follower takes the leader's high watermark, capped
+ * by what it holds.
  */
 #ifndef RN_PARTITION_PARTITION_H
 #define RN_PARTITION_PARTITION_H
@@ -36,11 +45,39 @@
 typedef struct rn_partition rn_partition_t;
 typedef struct rn_partition_waiter rn_partition_waiter_t;
 
+typedef enum rn_partition_role {
+    RN_PARTITION_LEADER = 0, /* appends produce; the single node's only role */
+    RN_PARTITION_FOLLOWER,   /* appends what it fetches from the leader */
+    RN_PARTITION_LEADERLESS, /* no usable leader: neither */
+} rn_partition_role_t;
+
+/* Who leads and who is in sync, as the metadata image says. */
+typedef struct rn_partition_leadership {
+    int32_t self_id; /* this node */
+    int32_t leader;  /* -1: none */
+    int32_t leader_epoch;
+    int32_t partition_epoch;
+    int16_t replica_count;
+    int16_t isr_count;
+    int32_t replicas[RN_REPLICAS_MAX];
+    int32_t isr[RN_REPLICAS_MAX];
+    int32_t min_isr; /* min.insync.replicas */
+} rn_partition_leadership_t;
+
+/* What the leader knows of one follower (index: its place in replicas). */
+typedef struct rn_partition_follower {
+    int64_t fetch_offset;      /* its durable end at its last fetch; -1: none this epoch */
+    int64_t last_fetch_ms;     /* -1: none this epoch */
+    int64_t last_caught_up_ms; /* last time its fetch reached the leader's end */
+    int64_t end_at_last_fetch; /* the leader's log end at its previous fetch */
+} rn_partition_follower_t;
+
 /* A produce waiting until its last offset is durable. */
 struct rn_partition_waiter {
     rn_partition_waiter_t *next;
     int64_t offset_needed; /* durable once synced offset > this */
     void (*done)(rn_partition_waiter_t *waiter, rn_err_t err);
+    rn_partition_waiter_t *prev; /* the high watermark's list only */
 };
 
 struct rn_partition {
@@ -63,6 +100,16 @@ struct rn_partition {
     int64_t sync_ns;                /* its fsync time, or -1 when none ran */
     rn_partition_waiter_t *waiters; /* in offset order */
     rn_partition_waiter_t *waiters_tail;
+    /* Replication (owner only): the image's view, the leader's view of
+       each follower, and the acks=all produces waiting for the high
+       watermark (in offset order; a timed-out one leaves from anywhere). */
+    rn_partition_role_t role;
+    rn_partition_leadership_t lead;
+    rn_partition_follower_t followers[RN_REPLICAS_MAX];
+    int64_t epoch_start_offset; /* the log end when this leader epoch began here */
+    rn_partition_waiter_t *hw_waiters;
+    rn_partition_waiter_t *hw_waiters_tail;
+    void *fetch_entry; /* the replica fetcher's handle while it follows */
     _Atomic int64_t high_watermark;
     _Atomic int64_t log_start;
     _Atomic int64_t log_end;
@@ -116,6 +163,16 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
 rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t len,
                                   int64_t now_ms, struct rn_batch_inflate *inf,
                                   rn_partition_append_result_t *res);
+/* A follower's append of batches fetched from its leader (whole batches;
+   owned by the caller, not changed): validated, written with the leader's
+   offsets and epochs, producer state kept. RN_ERR_NOT_LEADER unless this
+   replica follows; RN_ERR_INVALID for batches out of order; storage
+   failures as rn_partition_append. No fsync. */
+rn_err_t rn_partition_append_replica(rn_partition_t *part, const uint8_t *records, size_t len,
+                                     int64_t now_ms, struct rn_batch_inflate *inf);
+/* A follower drops every batch at or past offset (its log diverged from
+   the leader's); the high watermark follows the new end. */
+rn_err_t rn_partition_truncate(rn_partition_t *part, int64_t offset);
 /* Queues a waiter that completes once offset_needed is durable. */
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
 /* Syncs the log if dirty and durable, keeping the outcome for
@@ -133,6 +190,40 @@ rn_err_t rn_partition_delete_records(rn_partition_t *part, int64_t offset);
 /* Retention, log-start checkpoints and the size metrics; owner core, on a
    timer. */
 void rn_partition_housekeep(rn_partition_t *part, int64_t now_ms);
+
+/* ---- replication (replicas.c); owner core ---- */
+
+/* Takes the image's leadership. Becoming leader starts every follower
+   afresh (the high watermark waits until each in-sync one has fetched in
+   this epoch); losing it fails the produces waiting for the high watermark
+   with RN_ERR_NOT_LEADER. Returns the new role. */
+rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_leadership_t *ld,
+                                      int64_t now_ms);
+/* A follower's fetch from its durable end fetch_offset: recorded, and the
+   high watermark moves if it can. RN_ERR_NOT_LEADER when this replica does
+   not lead; RN_ERR_NOT_FOUND when replica_id is no replica. */
+rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
+                                       int64_t fetch_offset, int64_t now_ms);
+/* The leader's high watermark as the durable ends allow now (never back);
+   completes the produces it covers. The group commit calls it. */
+void rn_partition_advance_hw(rn_partition_t *part);
+/* A follower: the leader's high watermark, capped by this log's durable
+   end. */
+void rn_partition_follow_hw(rn_partition_t *part, int64_t leader_hw);
+/* Queues an acks=all produce until the high watermark passes
+   waiter->offset_needed; done gets RN_ERR_FEW_REPLICAS_AFTER when the ISR
+   is below min.insync.replicas by then. */
+void rn_partition_wait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter);
+/* Takes a waiter out of the high watermark's list (its deadline passed);
+   false when it is not there (already completed). */
+bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter);
+/* Whether acks=all may append now: this replica leads and the ISR holds
+   at least min.insync.replicas (RN_ERR_NOT_LEADER / RN_ERR_FEW_REPLICAS). */
+rn_err_t rn_partition_check_acks_all(const rn_partition_t *part);
+/* Fails every produce waiting for the high watermark with err. */
+void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err);
+/* The place of replica id in the leadership's replicas, or -1. */
+int rn_partition_replica_slot(const rn_partition_t *part, int32_t id);
 
 static inline bool rn_partition_offline(rn_partition_t *part) {
     return atomic_load_explicit(&part->offline, memory_order_acquire);

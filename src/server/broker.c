@@ -23,6 +23,7 @@
 #include "handlers/fetch_session.h"
 #include "handlers/handler.h"
 #include "proto/batch_inflate.h"
+#include "cluster/replicas_rt.h"
 #include "server/identity.h"
 
 #include <inttypes.h>
@@ -225,6 +226,7 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
             node->settings.fetch_session_eviction_ms, rn_io_random(io), &core->stats);
         RN_ASSERT(core->fetch_sessions != NULL);
         core->poke.fn = rn_handler_fetch_poke;
+        rn_replicas_rt_core_init(core);
         /* Group commit must run before the flush hook that rn_net_init adds. */
         rn_loop_add_hook(&core->loop, rn_core_group_commit, core);
         rn_net_init(&broker->nets[i], &core->loop, &broker->net_shared, core);
@@ -479,6 +481,7 @@ static void broker_drain_core(rn_mail_t *mail) {
     rn_broker_drain_t *drain = (rn_broker_drain_t *)mail;
     rn_net_shutdown(&drain->broker->nets[drain->core]);
     rn_handler_fetch_expire(&drain->broker->node.cores[drain->core]);
+    rn_replicas_rt_core_close(&drain->broker->node.cores[drain->core]);
     atomic_fetch_add(&drain->broker->cores_drained, 1);
 }
 
@@ -502,6 +505,9 @@ static void broker_wait_drained(rn_broker_t *broker) {
 static void broker_free(rn_broker_t *broker) {
     rn_node_t *node = &broker->node;
     for (int i = 0; i < node->core_count; i++) {
+        rn_replicas_rt_core_close(&node->cores[i]); /* a start that failed */
+        rn_loop_drain(&node->cores[i].loop);
+        rn_replicas_rt_core_free(&node->cores[i]);
         rn_loop_destroy(&node->cores[i].loop);
         free(node->cores[i].dirty);
         rn_batch_inflate_free(node->cores[i].inflate);

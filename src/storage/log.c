@@ -211,6 +211,66 @@ rn_err_t rn_log_append_valid(rn_log_t *log, uint8_t *records, size_t len,
     return RN_OK;
 }
 
+/* The leader's offsets and epochs kept: each batch must start at or past
+   the log end (a compacted leader log has gaps), in order. */
+static rn_err_t replica_batches_check(rn_log_t *log, const uint8_t *records, size_t len) {
+    int64_t next = rn_log_end_offset(log);
+    for (size_t off = 0; off < len;) {
+        rn_batch_header_t hdr;
+        rn_batch_header_parse(records + off, &hdr);
+        if (hdr.base_offset < next || hdr.partition_leader_epoch < 0) return RN_ERR_INVALID;
+        next = rn_batch_last_offset(&hdr) + 1;
+        off += rn_batch_size(&hdr);
+    }
+    return RN_OK;
+}
+
+/* Records each batch's leader epoch where it begins, as the leader's log
+   has them. */
+static rn_err_t replica_epochs(rn_log_t *log, const uint8_t *records, size_t len) {
+    for (size_t off = 0; off < len;) {
+        rn_batch_header_t hdr;
+        rn_batch_header_parse(records + off, &hdr);
+        bool changed = false;
+        rn_err_t err = rn_epoch_cache_assign(&log->epochs, hdr.partition_leader_epoch,
+                                             hdr.base_offset, &changed);
+        if (err != RN_OK) return err;
+        off += rn_batch_size(&hdr);
+    }
+    return RN_OK;
+}
+
+int32_t rn_log_latest_epoch(const rn_log_t *log) { return rn_epoch_cache_latest(&log->epochs); }
+
+rn_err_t rn_log_append_replica(rn_log_t *log, const uint8_t *records, size_t len,
+                               const rn_batch_summary_t *sum, int64_t now_ms,
+                               rn_log_append_info_t *info) {
+    RN_ASSERT(sum->reason == RN_BATCH_OK && sum->bytes_valid == len);
+    memset(info, 0, sizeof(*info));
+    info->first_offset = info->last_offset = info->log_append_time_ms = -1;
+    info->log_start_offset = log->start_offset;
+    rn_err_t err = replica_batches_check(log, records, len);
+    if (err != RN_OK) return err;
+    if (should_roll(log, len, sum->records_count, now_ms)) {
+        err = rn_log_roll(log);
+        if (err != RN_OK) return err;
+    }
+    err = replica_epochs(log, records, len);
+    if (err != RN_OK) return err;
+    rn_segment_t *seg = rn_log_active(log);
+    bool first = rn_segment_empty(seg);
+    err = rn_segment_append(seg, records, len, log->cfg.index_interval_bytes);
+    if (err != RN_OK) return err;
+    if (first) seg->created_ms = now_ms;
+    rn_batch_header_t hdr;
+    rn_batch_header_parse(records, &hdr);
+    info->first_offset = hdr.base_offset;
+    info->last_offset = seg->next_offset - 1;
+    info->batch_count = sum->batch_count;
+    info->records_count = sum->records_count;
+    return RN_OK;
+}
+
 rn_err_t rn_log_append_flags(rn_log_t *log, uint8_t *records, size_t len, int32_t leader_epoch,
                              int64_t now_ms, unsigned flags, rn_log_append_info_t *info) {
     RN_ASSERT(info != NULL);

@@ -114,6 +114,16 @@ rn_err_t rn_log_validate_with(const rn_log_t *log, const uint8_t *records, size_
 rn_err_t rn_log_append_valid(rn_log_t *log, uint8_t *records, size_t len,
                              const rn_batch_summary_t *sum, int32_t leader_epoch, int64_t now_ms,
                              rn_log_append_info_t *info);
+/* The leader epoch of the newest batch, -1 when none. */
+int32_t rn_log_latest_epoch(const rn_log_t *log);
+/* A follower's append of batches fetched from the leader, validated
+   (rn_log_validate) with sum its summary: written as they are, offsets and
+   leader epochs kept, each epoch recorded where it begins. RN_ERR_INVALID
+   when a batch starts below the log end or the batches are out of order.
+   No fsync. */
+rn_err_t rn_log_append_replica(rn_log_t *log, const uint8_t *records, size_t len,
+                               const rn_batch_summary_t *sum, int64_t now_ms,
+                               rn_log_append_info_t *info);
 /*
  * Validates `records` (batch.c), assigns offsets from the log end and the
  * leader epoch in place in the caller's buffer (and LogAppendTime if so

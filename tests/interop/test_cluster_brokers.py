@@ -13,8 +13,7 @@ is fenced: gone from Metadata, its leaderships moved to ISR members; resumed
 (SIGCONT), it is unfenced and listed again; producing and consuming still
 works, the moved leaderships included.
 
-Partition data is not replicated yet: a leadership moved by a fence serves
-that broker's own (here empty) log. Runnel only (the cluster harness runs
+Runnel only (the cluster harness runs
 Runnel). Bounded: every wait has a deadline; about 30 s in all."""
 
 import os

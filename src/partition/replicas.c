@@ -1,0 +1,167 @@
+/*
+ * replicas.c: a partition's replication state on its owner core: its role
+ * from the metadata image, the leader's view of each follower, the high
+ * watermark they allow, and the acks=all produces waiting for it.
+ *
+ * The high watermark rule (the leader): the least of its own durable end
+ * and the fetch offset of every other in-sync replica. A follower fetches
+ * from its own fsynced end, so everything below the high watermark is on
+ * the disk of every in-sync replica. A new leader epoch starts each
+ * follower afresh: until every in-sync follower has fetched in this epoch
+ * (a fetch the leader checked against its epochs), the high watermark
+ * stays where it is. It never goes back on the leader.
+ *
+ * It owns nothing beyond the partition's fields; it never sends anything.
+ */
+#include "partition/partition.h"
+#include "base/assert.h"
+
+#include <string.h>
+
+int rn_partition_replica_slot(const rn_partition_t *part, int32_t id) {
+    for (int16_t n = 0; n < part->lead.replica_count; n++)
+        if (part->lead.replicas[n] == id) return n;
+    return -1;
+}
+
+static int64_t durable_end(const rn_partition_t *part) {
+    return part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
+}
+
+static int16_t isr_size(const rn_partition_t *part) {
+    return part->lead.isr_count > 0 ? part->lead.isr_count : 1;
+}
+
+static void hw_unlink(rn_partition_t *part, rn_partition_waiter_t *waiter) {
+    if (waiter->prev)
+        waiter->prev->next = waiter->next;
+    else
+        part->hw_waiters = waiter->next;
+    if (waiter->next)
+        waiter->next->prev = waiter->prev;
+    else
+        part->hw_waiters_tail = waiter->prev;
+    waiter->next = waiter->prev = NULL;
+}
+
+/* Kafka's checkEnoughReplicasReachOffset: reached, but with too few
+   in-sync replicas to count as acknowledged by min.insync.replicas. */
+static rn_err_t reached(const rn_partition_t *part) {
+    return isr_size(part) < part->lead.min_isr ? RN_ERR_FEW_REPLICAS_AFTER : RN_OK;
+}
+
+static void hw_release(rn_partition_t *part) {
+    int64_t hw = rn_partition_hw(part);
+    while (part->hw_waiters && part->hw_waiters->offset_needed < hw) {
+        rn_partition_waiter_t *waiter = part->hw_waiters;
+        hw_unlink(part, waiter);
+        waiter->done(waiter, reached(part));
+    }
+}
+
+void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err) {
+    while (part->hw_waiters) {
+        rn_partition_waiter_t *waiter = part->hw_waiters;
+        hw_unlink(part, waiter);
+        waiter->done(waiter, err);
+    }
+}
+
+void rn_partition_advance_hw(rn_partition_t *part) {
+    if (part->role != RN_PARTITION_LEADER || rn_partition_offline(part)) return;
+    int64_t end = durable_end(part);
+    for (int16_t n = 0; n < part->lead.isr_count; n++) {
+        int32_t id = part->lead.isr[n];
+        if (id == part->lead.self_id) continue;
+        int slot = rn_partition_replica_slot(part, id);
+        RN_ASSERT(slot >= 0); /* the image keeps the ISR within the replicas */
+        int64_t fetched = part->followers[slot].fetch_offset;
+        if (fetched < 0) return; /* not heard from in this epoch: no move */
+        if (fetched < end) end = fetched;
+    }
+    if (end > rn_partition_hw(part))
+        atomic_store_explicit(&part->high_watermark, end, memory_order_release);
+    hw_release(part);
+}
+
+rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_leadership_t *ld,
+                                      int64_t now_ms) {
+    RN_ASSERT(ld->replica_count >= 0 && ld->replica_count <= RN_REPLICAS_MAX);
+    RN_ASSERT(ld->isr_count >= 0 && ld->isr_count <= ld->replica_count);
+    rn_partition_role_t role = ld->leader == ld->self_id ? RN_PARTITION_LEADER
+                               : ld->leader >= 0         ? RN_PARTITION_FOLLOWER
+                                                         : RN_PARTITION_LEADERLESS;
+    bool new_term = role != part->role || ld->leader_epoch != part->lead.leader_epoch;
+    part->lead = *ld;
+    part->leader_epoch = ld->leader_epoch;
+    part->role = role;
+    if (role == RN_PARTITION_LEADER && new_term) {
+        for (int16_t n = 0; n < RN_REPLICAS_MAX; n++)
+            part->followers[n] = (rn_partition_follower_t){-1, -1, now_ms, -1};
+        part->epoch_start_offset = rn_log_end_offset(part->log);
+    }
+    if (role != RN_PARTITION_LEADER)
+        rn_partition_fail_hw_waiters(part, RN_ERR_NOT_LEADER);
+    else
+        rn_partition_advance_hw(part); /* a smaller ISR may let it move */
+    return role;
+}
+
+rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
+                                       int64_t fetch_offset, int64_t now_ms) {
+    if (part->role != RN_PARTITION_LEADER) return RN_ERR_NOT_LEADER;
+    int slot = rn_partition_replica_slot(part, replica_id);
+    if (slot < 0 || replica_id == part->lead.self_id) return RN_ERR_NOT_FOUND;
+    RN_ASSERT(fetch_offset >= 0);
+    rn_partition_follower_t *f = &part->followers[slot];
+    int64_t end = rn_log_end_offset(part->log);
+    /* Kafka's rule: caught up at this fetch if it reached the leader's end;
+       at the previous fetch's time if it reached the end the leader had
+       then. */
+    if (fetch_offset >= end)
+        f->last_caught_up_ms = now_ms;
+    else if (f->end_at_last_fetch >= 0 && fetch_offset >= f->end_at_last_fetch)
+        f->last_caught_up_ms = f->last_fetch_ms;
+    f->fetch_offset = fetch_offset;
+    f->last_fetch_ms = now_ms;
+    f->end_at_last_fetch = end;
+    rn_partition_advance_hw(part);
+    return RN_OK;
+}
+
+void rn_partition_follow_hw(rn_partition_t *part, int64_t leader_hw) {
+    if (part->role != RN_PARTITION_FOLLOWER) return;
+    int64_t end = durable_end(part);
+    int64_t hw = leader_hw < end ? leader_hw : end;
+    if (hw > rn_partition_hw(part))
+        atomic_store_explicit(&part->high_watermark, hw, memory_order_release);
+}
+
+void rn_partition_wait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter) {
+    RN_ASSERT(part->role == RN_PARTITION_LEADER);
+    if (rn_partition_hw(part) > waiter->offset_needed) {
+        waiter->done(waiter, reached(part));
+        return;
+    }
+    waiter->next = NULL;
+    waiter->prev = part->hw_waiters_tail;
+    if (part->hw_waiters_tail)
+        part->hw_waiters_tail->next = waiter;
+    else
+        part->hw_waiters = waiter;
+    part->hw_waiters_tail = waiter;
+}
+
+bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter) {
+    for (rn_partition_waiter_t *w = part->hw_waiters; w; w = w->next) {
+        if (w != waiter) continue;
+        hw_unlink(part, waiter);
+        return true;
+    }
+    return false;
+}
+
+rn_err_t rn_partition_check_acks_all(const rn_partition_t *part) {
+    if (part->role != RN_PARTITION_LEADER) return RN_ERR_NOT_LEADER;
+    return isr_size(part) < part->lead.min_isr ? RN_ERR_FEW_REPLICAS : RN_OK;
+}

@@ -1,0 +1,454 @@
+/*
+ * fetcher.c: a core's replica fetchers (see fetcher.h): streams, one per
+ * leader, that fetch, append, wait for the fsync and fetch again.
+ *
+ * An entry is one followed partition. It is pinned by its stream while it
+ * follows, by the request in flight that names it, and by the fsync it
+ * waits for; it goes (with its partition reference) when the last pin
+ * does, so an unfollow in the middle of a fetch is safe.
+ */
+#include "replication/fetcher.h"
+#include "base/assert.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "net/client.h"
+#include "proto/gen/api.h"
+#include "proto/gen/fetch_request.h"
+#include "proto/gen/fetch_response.h"
+#include "proto/kerr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fetch v12: the first with LastFetchedEpoch and DivergingEpoch. */
+#define FETCH_VERSION 12
+
+typedef struct stream stream_t;
+
+typedef struct entry {
+    rn_partition_t *part; /* referenced */
+    stream_t *stream;     /* NULL once unfollowed */
+    int pins;
+    int64_t retry_at_ms; /* skipped until then, after an error */
+    int16_t last_error;  /* logged once per run of the same error */
+    int64_t leader_hw;   /* the last answer's, taken once synced */
+    rn_partition_waiter_t waiter;
+    bool syncing;
+} entry_t;
+
+struct stream {
+    rn_fetchers_t *f;
+    int32_t leader_id;
+    rn_client_t client;
+    entry_t **entries;
+    int32_t count, cap;
+    entry_t **sent; /* the request in flight's entries, in its order */
+    int32_t sent_count;
+    bool in_flight;
+    int32_t syncing; /* entries waiting for their fsync */
+    rn_timer_t retry_timer;
+    bool retry_armed;
+};
+
+struct rn_fetchers {
+    rn_fetchers_opts_t opts;
+    stream_t *streams[RN_REPLICA_STREAMS_MAX];
+    int32_t stream_count;
+    rn_fetchers_stats_t stats;
+    bool closed;
+};
+
+static void stream_fetch(stream_t *s);
+
+/* ---- entries ---- */
+
+static void entry_unpin(entry_t *e) {
+    RN_ASSERT(e->pins > 0);
+    if (--e->pins > 0) return;
+    if (e->part->fetch_entry == e) e->part->fetch_entry = NULL;
+    rn_partition_unref(e->part);
+    free(e);
+}
+
+static void stream_remove(stream_t *s, entry_t *e) {
+    for (int32_t i = 0; i < s->count; i++) {
+        if (s->entries[i] != e) continue;
+        s->entries[i] = s->entries[--s->count];
+        if (e->syncing) s->syncing--; /* its fsync no longer holds the stream */
+        e->stream = NULL;
+        entry_unpin(e);
+        return;
+    }
+    RN_ASSERT(!"entry not in its stream");
+}
+
+/* ---- streams ---- */
+
+static void stream_retry(rn_timer_t *timer) {
+    stream_t *s = (stream_t *)((char *)timer - offsetof(stream_t, retry_timer));
+    s->retry_armed = false;
+    stream_fetch(s);
+}
+
+static void stream_backoff(stream_t *s, int64_t delay_ms) {
+    if (s->retry_armed || s->f->closed) return;
+    s->retry_armed = true;
+    rn_loop_timer_start(s->f->opts.loop, &s->retry_timer, delay_ms);
+}
+
+static stream_t *stream_find(rn_fetchers_t *f, int32_t leader_id) {
+    for (int32_t i = 0; i < f->stream_count; i++)
+        if (f->streams[i]->leader_id == leader_id) return f->streams[i];
+    return NULL;
+}
+
+static stream_t *stream_get(rn_fetchers_t *f, int32_t leader_id, const char *host, uint16_t port) {
+    stream_t *s = stream_find(f, leader_id);
+    if (s) {
+        if (strcmp(s->client.host, host) || s->client.port != port)
+            rn_client_set_peer(&s->client, host, port);
+        return s;
+    }
+    RN_ASSERT(f->stream_count < RN_REPLICA_STREAMS_MAX);
+    s = calloc(1, sizeof *s);
+    RN_ASSERT(s != NULL);
+    s->f = f;
+    s->leader_id = leader_id;
+    rn_client_opts_t opts;
+    rn_client_opts_default(&opts);
+    opts.client_id = "runnel-replica-fetcher";
+    /* A fetch is held up to wait_ms by the leader: well within this. */
+    opts.request_timeout_ms = RN_CLIENT_REQUEST_TIMEOUT_MS_DEFAULT;
+    opts.response_bytes_max = f->opts.response_bytes + RN_REPLICA_FETCH_PARTITION_BYTES_DEFAULT;
+    rn_err_t err = rn_client_init(&s->client, f->opts.loop, host, port, &opts);
+    RN_ASSERT(err == RN_OK); /* host lengths are bounded by the image's */
+    rn_timer_init(&s->retry_timer, stream_retry);
+    f->streams[f->stream_count++] = s;
+    return s;
+}
+
+/* ---- requests ---- */
+
+/* Whether e is fetched in the next request. */
+static bool entry_ready(const stream_t *s, const entry_t *e, int64_t now_ms) {
+    const rn_partition_t *part = e->part;
+    return !e->syncing && now_ms >= e->retry_at_ms && part->role == RN_PARTITION_FOLLOWER &&
+           part->lead.leader == s->leader_id && !atomic_load(&part->deleted) &&
+           !rn_partition_offline((rn_partition_t *)part);
+}
+
+static void entry_request(const rn_fetchers_t *f, const entry_t *e,
+                          rn_fetch_request_fetch_partition_t *out) {
+    rn_partition_t *part = e->part;
+    rn_fetch_request_fetch_partition_init(out);
+    out->partition = part->index;
+    out->current_leader_epoch = part->lead.leader_epoch;
+    out->fetch_offset = rn_log_end_offset(part->log); /* durable: see stream_fetch */
+    out->last_fetched_epoch = rn_log_latest_epoch(part->log);
+    out->log_start_offset = rn_log_start_offset(part->log);
+    out->partition_max_bytes = f->opts.partition_bytes;
+}
+
+/* The request's topics: consecutive entries of one topic share one. */
+static bool stream_build(stream_t *s, rn_arena_t *arena, rn_fetch_request_t *req) {
+    rn_fetchers_t *f = s->f;
+    rn_fetch_request_init(req);
+    req->replica_id = f->opts.node_id;
+    req->max_wait_ms = f->opts.wait_ms;
+    req->min_bytes = 1;
+    req->max_bytes = f->opts.response_bytes;
+    req->session_epoch = -1; /* sessionless: every partition every time */
+    req->topics.items = rn_arena_alloc(arena, (size_t)s->count * sizeof *req->topics.items + 1);
+    rn_fetch_request_fetch_partition_t *parts =
+        rn_arena_alloc(arena, (size_t)s->count * sizeof *parts + 1);
+    if (!req->topics.items || !parts) return false;
+    req->topics.count = 0;
+    s->sent_count = 0;
+    rn_fetch_request_fetch_topic_t *topic = NULL;
+    for (int32_t i = 0; i < s->count; i++) {
+        entry_t *e = s->entries[i];
+        if (!entry_ready(s, e, f->opts.loop->now_ms)) continue;
+        const char *name = e->part->topic;
+        if (!topic || topic->topic.len != (int32_t)strlen(name) ||
+            memcmp(topic->topic.ptr, name, (size_t)topic->topic.len)) {
+            topic = &req->topics.items[req->topics.count++];
+            rn_fetch_request_fetch_topic_init(topic);
+            topic->topic = rn_str_from_cstr(name);
+            topic->partitions.items = parts;
+            topic->partitions.count = 0;
+        }
+        entry_request(f, e, &topic->partitions.items[topic->partitions.count++]);
+        parts++;
+        e->pins++;
+        s->sent[s->sent_count++] = e;
+    }
+    return true;
+}
+
+static void stream_answered(void *ctx, rn_err_t err, const uint8_t *body, size_t len);
+
+/* Sends the next fetch unless one is out or an fsync is awaited: a
+   follower asks from its log end only once that end is durable. */
+static void stream_fetch(stream_t *s) {
+    rn_fetchers_t *f = s->f;
+    if (f->closed || s->in_flight || s->syncing > 0 || s->retry_armed || s->count == 0) return;
+    entry_t **sent = realloc(s->sent, (size_t)s->count * sizeof *sent + 1);
+    RN_ASSERT(sent != NULL);
+    s->sent = sent;
+    rn_arena_t arena;
+    rn_arena_init(&arena, RN_REPLICA_FETCH_ARENA_BYTES);
+    rn_fetch_request_t req;
+    bool built = stream_build(s, &arena, &req);
+    RN_ASSERT(built);         /* the arena covers any partition count */
+    if (s->sent_count == 0) { /* every partition is pausing after an error */
+        rn_arena_free(&arena);
+        stream_backoff(s, f->opts.backoff_ms);
+        return;
+    }
+    rn_client_call_t call = {.api_key = RN_API_FETCH,
+                             .api_version = FETCH_VERSION,
+                             .msg = &req,
+                             .timeout_ms = f->opts.wait_ms + RN_CLIENT_REQUEST_TIMEOUT_MS_DEFAULT,
+                             .done = stream_answered,
+                             .ctx = s};
+    rn_err_t err = rn_client_send(&s->client, &call);
+    rn_arena_free(&arena);
+    if (err != RN_OK) {
+        for (int32_t i = 0; i < s->sent_count; i++) entry_unpin(s->sent[i]);
+        s->sent_count = 0;
+        stream_backoff(s, f->opts.backoff_ms);
+        return;
+    }
+    s->in_flight = true;
+    rn_stats_add(&f->stats.fetches_total, 1);
+}
+
+/* ---- answers ---- */
+
+static void entry_synced(rn_partition_waiter_t *waiter, rn_err_t err) {
+    entry_t *e = (entry_t *)((char *)waiter - offsetof(entry_t, waiter));
+    e->syncing = false;
+    if (err == RN_OK) rn_partition_follow_hw(e->part, e->leader_hw);
+    stream_t *s = e->stream;
+    if (s) {
+        RN_ASSERT(s->syncing > 0);
+        s->syncing--;
+    }
+    entry_unpin(e);
+    if (s && s->syncing == 0) stream_fetch(s);
+}
+
+/* Holds e (and its stream) until its log end is fsynced, by the core's
+   group commit; false when it is durable already. */
+static bool entry_await_sync(stream_t *s, entry_t *e) {
+    rn_partition_t *part = e->part;
+    int64_t end = rn_log_end_offset(part->log);
+    if (!part->durable || rn_log_synced_offset(part->log) >= end || end == 0) return false;
+    s->f->opts.appended(s->f->opts.ctx, part);
+    e->syncing = true;
+    e->pins++;
+    s->syncing++;
+    e->waiter.offset_needed = end - 1;
+    e->waiter.done = entry_synced;
+    rn_partition_wait_durable(part, &e->waiter);
+    return true;
+}
+
+static void entry_pause(stream_t *s, entry_t *e, int16_t kerr) {
+    rn_fetchers_t *f = s->f;
+    e->retry_at_ms = f->opts.loop->now_ms + f->opts.backoff_ms;
+    rn_stats_add(&f->stats.fetch_errors_total, 1);
+    if (kerr != e->last_error)
+        RN_INFO("replica", "%s-%d: fetch from broker %d: %s; retrying in %lld ms", e->part->topic,
+                e->part->index, s->leader_id, rn_kerr_name(kerr), (long long)f->opts.backoff_ms);
+    e->last_error = kerr;
+    stream_backoff(s, f->opts.backoff_ms);
+}
+
+/* The leader says the log parts from its own past epoch div->epoch's end:
+   cut at the lower of that and where this log's copy of the epoch ends. */
+static void entry_truncate(stream_t *s, entry_t *e,
+                           const rn_fetch_response_epoch_end_offset_t *div) {
+    rn_partition_t *part = e->part;
+    int32_t epoch = -1;
+    int64_t local_end = -1;
+    rn_log_epoch_end(part->log, div->epoch, -1, &epoch, &local_end);
+    int64_t cut = div->end_offset;
+    if (local_end >= 0 && local_end < cut) cut = local_end;
+    if (cut < 0) cut = 0;
+    rn_err_t err = rn_partition_truncate(part, cut);
+    rn_stats_add(&s->f->stats.truncations_total, 1);
+    if (err != RN_OK) {
+        RN_ERROR("replica", "%s-%d: cannot truncate to %lld: %s", part->topic, part->index,
+                 (long long)cut, rn_err_name(err));
+        entry_pause(s, e, RN_KERR_KAFKA_STORAGE_ERROR);
+    }
+}
+
+/* The whole batches at the front of a records blob. */
+static size_t whole_batches(const uint8_t *p, size_t len) {
+    size_t off = 0;
+    while (len - off >= RN_BATCH_HEADER_BYTES) {
+        rn_batch_header_t hdr;
+        rn_batch_header_parse(p + off, &hdr);
+        if (hdr.batch_length < 0 || rn_batch_size(&hdr) > len - off) break;
+        off += rn_batch_size(&hdr);
+    }
+    return off;
+}
+
+static void entry_append(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
+    rn_fetchers_t *f = s->f;
+    rn_partition_t *part = e->part;
+    size_t len = whole_batches(in->records.ptr, in->records.len > 0 ? (size_t)in->records.len : 0);
+    e->leader_hw = in->high_watermark;
+    if (len == 0) {
+        rn_partition_follow_hw(part, in->high_watermark);
+        return;
+    }
+    rn_err_t err = rn_partition_append_replica(part, in->records.ptr, len,
+                                               rn_io_wall_ms(f->opts.loop->io), f->opts.inflate);
+    if (err != RN_OK) {
+        RN_WARN("replica", "%s-%d: cannot append what broker %d sent: %s", part->topic, part->index,
+                s->leader_id, rn_err_name(err));
+        entry_pause(s, e, RN_KERR_KAFKA_STORAGE_ERROR);
+        return;
+    }
+    rn_stats_add(&f->stats.bytes_total, len);
+    if (!entry_await_sync(s, e)) rn_partition_follow_hw(part, in->high_watermark);
+}
+
+static void entry_answered(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
+    if (!e->stream || e->part->role != RN_PARTITION_FOLLOWER) return; /* moved on meanwhile */
+    if (in->error_code != RN_KERR_NONE) {
+        entry_pause(s, e, in->error_code);
+        return;
+    }
+    e->last_error = RN_KERR_NONE;
+    if (in->diverging_epoch.epoch >= 0 || in->diverging_epoch.end_offset >= 0) {
+        entry_truncate(s, e, &in->diverging_epoch);
+        return;
+    }
+    entry_append(s, e, in);
+}
+
+/* The sent entry answering topic/index: in order, else searched. */
+static entry_t *sent_match(stream_t *s, int32_t *pos, rn_str_t topic, int32_t index) {
+    for (int32_t n = 0; n < s->sent_count; n++) {
+        int32_t i = (*pos + n) % s->sent_count;
+        entry_t *e = s->sent[i];
+        if (e->part->index == index && (int32_t)strlen(e->part->topic) == topic.len &&
+            !memcmp(e->part->topic, topic.ptr, (size_t)topic.len)) {
+            *pos = i + 1;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static rn_err_t stream_apply(stream_t *s, const uint8_t *body, size_t len) {
+    rn_arena_t arena;
+    rn_arena_init(&arena, RN_REPLICA_FETCH_ARENA_BYTES);
+    rn_reader_t r;
+    rn_reader_init(&r, body, len);
+    rn_fetch_response_t resp;
+    rn_fetch_response_init(&resp);
+    rn_err_t err = rn_fetch_response_decode(&r, &arena, FETCH_VERSION, &resp);
+    if (err == RN_OK && resp.error_code != RN_KERR_NONE) err = RN_ERR_INVALID;
+    int32_t pos = 0;
+    for (int32_t t = 0; err == RN_OK && t < resp.responses.count; t++) {
+        const rn_fetch_response_fetchable_topic_response_t *topic = &resp.responses.items[t];
+        for (int32_t p = 0; p < topic->partitions.count; p++) {
+            const rn_fetch_response_partition_data_t *in = &topic->partitions.items[p];
+            entry_t *e = sent_match(s, &pos, topic->topic, in->partition_index);
+            if (e) entry_answered(s, e, in);
+        }
+    }
+    rn_arena_free(&arena);
+    return err;
+}
+
+static void stream_answered(void *ctx, rn_err_t err, const uint8_t *body, size_t len) {
+    stream_t *s = ctx;
+    s->in_flight = false;
+    if (err == RN_OK && !s->f->closed) err = stream_apply(s, body, len);
+    for (int32_t i = 0; i < s->sent_count; i++) entry_unpin(s->sent[i]);
+    s->sent_count = 0;
+    if (s->f->closed) return;
+    if (err != RN_OK) {
+        rn_stats_add(&s->f->stats.fetch_errors_total, 1);
+        stream_backoff(s, s->f->opts.backoff_ms);
+        return;
+    }
+    stream_fetch(s);
+}
+
+/* ---- the API ---- */
+
+rn_fetchers_t *rn_fetchers_new(const rn_fetchers_opts_t *opts) {
+    RN_ASSERT(opts->loop != NULL && opts->appended != NULL);
+    rn_fetchers_t *f = calloc(1, sizeof *f);
+    if (f) f->opts = *opts;
+    return f;
+}
+
+void rn_fetchers_follow(rn_fetchers_t *f, rn_partition_t *part, int32_t leader_id, const char *host,
+                        uint16_t port) {
+    RN_ASSERT(leader_id >= 0);
+    if (f->closed) return;
+    entry_t *e = part->fetch_entry;
+    if (e && e->stream && e->stream->leader_id == leader_id) {
+        stream_get(f, leader_id, host, port); /* the leader may have moved */
+        e->retry_at_ms = 0;
+        stream_fetch(e->stream);
+        return;
+    }
+    if (e) rn_fetchers_unfollow(f, part);
+    stream_t *s = stream_get(f, leader_id, host, port);
+    e = calloc(1, sizeof *e);
+    RN_ASSERT(e != NULL);
+    rn_partition_ref(part);
+    *e = (entry_t){.part = part, .stream = s, .pins = 1, .leader_hw = -1};
+    part->fetch_entry = e;
+    if (s->count == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->entries = realloc(s->entries, (size_t)s->cap * sizeof *s->entries);
+        RN_ASSERT(s->entries != NULL);
+    }
+    s->entries[s->count++] = e;
+    /* Written while it led and not synced yet: durable before it is
+       named as this replica's fetch offset. */
+    if (!entry_await_sync(s, e)) stream_fetch(s);
+}
+
+void rn_fetchers_unfollow(rn_fetchers_t *f, rn_partition_t *part) {
+    (void)f;
+    entry_t *e = part->fetch_entry;
+    if (!e) return;
+    part->fetch_entry = NULL;
+    if (e->stream) stream_remove(e->stream, e);
+}
+
+void rn_fetchers_close(rn_fetchers_t *f) {
+    f->closed = true;
+    for (int32_t i = 0; i < f->stream_count; i++) {
+        stream_t *s = f->streams[i];
+        if (s->retry_armed) rn_loop_timer_stop(f->opts.loop, &s->retry_timer);
+        s->retry_armed = false;
+        rn_client_close(&s->client); /* completes the fetch in flight */
+        while (s->count > 0) stream_remove(s, s->entries[s->count - 1]);
+    }
+}
+
+void rn_fetchers_free(rn_fetchers_t *f) {
+    if (!f) return;
+    RN_ASSERT(f->closed);
+    for (int32_t i = 0; i < f->stream_count; i++) {
+        free(f->streams[i]->entries);
+        free(f->streams[i]->sent);
+        free(f->streams[i]);
+    }
+    free(f);
+}
+
+const rn_fetchers_stats_t *rn_fetchers_stats(const rn_fetchers_t *f) { return &f->stats; }

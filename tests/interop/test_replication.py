@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Partition data is replicated: three runnel nodes, a topic of replication
+factor 3 and min.insync.replicas 2, one idempotent acks=all producer.
+
+- Every acknowledged record is on every replica: once the followers have
+  caught up, each partition's log files hold the same bytes on all three
+  nodes (followers append the leader's batches as they are).
+- The leader of a partition is SIGKILLed while the same producer goes on:
+  a new leader is elected from the ISR, and every record acknowledged
+  before or after the kill is read back exactly once, at the offset it was
+  acknowledged with, in order.
+- The killed node starts again and catches up as a follower: its logs end
+  up byte for byte the leader's.
+- Two of the three brokers stop (SIGTERM: each is fenced and leaves the
+  ISR first); the last one answers an acks=all Produce with
+  NOT_ENOUGH_REPLICAS and acknowledges nothing, and its log does not grow.
+
+Runnel only (the cluster harness runs Runnel). Bounded: every wait has a
+deadline; about a minute in all."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import kwire  # noqa: E402
+from cluster import Cluster, run_scenarios  # noqa: E402
+from cluster_checks import settle  # noqa: E402
+from confluent_kafka import Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from records import consume_from_start, produce_tracked  # noqa: E402
+
+NODES = 3
+TOPIC = "replicated"
+PARTITIONS = 3
+SESSION_MS = 3000
+SETTINGS = {"broker.session.timeout.ms": str(SESSION_MS), "broker.heartbeat.interval.ms": "500"}
+SETTLE_S = 30.0
+NOT_ENOUGH_REPLICAS = 19
+
+
+def log_bytes(node, partition):
+    """The concatenated .log segment files of TOPIC-partition on node."""
+    d = os.path.join(node.data_dir, f"{TOPIC}-{partition}")
+    out = b""
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".log"):
+            with open(os.path.join(d, name), "rb") as f:
+                out += f.read()
+    return out
+
+
+def same_logs(nodes):
+    """Whether every partition's log bytes are equal on the nodes given."""
+    for p in range(PARTITIONS):
+        first = log_bytes(nodes[0], p)
+        if not first or any(log_bytes(n, p) != first for n in nodes[1:]):
+            return False
+    return True
+
+
+def leaders(admin):
+    md = admin.list_topics(TOPIC, timeout=10)
+    return {p: pm.leader for p, pm in md.topics[TOPIC].partitions.items()}, \
+        {p: sorted(pm.isrs) for p, pm in md.topics[TOPIC].partitions.items()}
+
+
+def values(start, count):
+    return [(i % PARTITIONS, b"r-%06d" % i) for i in range(start, start + count)]
+
+
+def check_read_back(t, bootstrap, acked, what):
+    seen, _ = consume_from_start(bootstrap, TOPIC, PARTITIONS, f"check-{time.time()}")
+    where = {}
+    dup = 0
+    for value, pos in seen:
+        dup += value in where
+        where[value] = pos
+    lost = [v for v in acked if v not in where]
+    moved = [v for v in acked if v in where and where[v] != acked[v]]
+    t.ok(not lost and not moved and dup == 0,
+         f"{what}: {len(acked)} acknowledged records read back once each at their offsets",
+         f"lost {len(lost)} {lost[:3]}, moved {len(moved)} {moved[:3]}, duplicates {dup}")
+    in_order = all(seen[i][1][1] < seen[i + 1][1][1] for i in range(len(seen) - 1)
+                   if seen[i][1][0] == seen[i + 1][1][0])
+    t.ok(in_order, f"{what}: each partition read in offset order")
+
+
+def produce_raw(node, acks):
+    """One record produced to partition 0 of TOPIC with acks, on node: its
+    error code."""
+    batch = kwire.record_batch([b"not-acknowledged"])
+    with kwire.Conn(node.bootstrap) as conn:
+        _, body = conn.roundtrip(kwire.produce_request(1, TOPIC, 0, batch, acks=acks,
+                                                       timeout_ms=5000))
+    return kwire.parse_produce(body, 7)[0][2]
+
+
+def scenario(t):
+    with Cluster(NODES, SETTINGS) as c:
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3,
+                                      config={"min.insync.replicas": "2"})])[TOPIC].result(20)
+        settle(lambda: len(leaders(admin)[0]) == PARTITIONS or None, "topic shown", SETTLE_S)
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all",
+                      "enable.idempotence": True, "linger.ms": 5})
+        acked, failed = {}, {}
+        produce_tracked(p, TOPIC, values(0, 3000), acked, failed, 30)
+        t.ok(len(acked) == 3000 and not failed, "3000 records acknowledged with acks=all",
+             f"acked {len(acked)}, failed {len(failed)}")
+        nodes = [c.node(i) for i in range(1, NODES + 1)]
+        t.ok(settle(lambda: same_logs(nodes) or None, "logs equal", SETTLE_S),
+             "every partition's log holds the same bytes on the three nodes")
+
+        lead, isr = leaders(admin)
+        victim = lead[0]
+        c.node(victim).kill()
+        start = time.monotonic()
+        produce_tracked(p, TOPIC, values(3000, 3000), acked, failed, 60)
+        t.ok(len(acked) == 6000 and not failed,
+             f"leader {victim} SIGKILLed: the producer goes on, 6000 acknowledged",
+             f"acked {len(acked)}, failed {len(failed)} in {time.monotonic() - start:.1f}s")
+        lead, isr = leaders(admin)
+        t.ok(victim not in lead.values() and all(victim not in i for i in isr.values()),
+             "the killed broker leads nothing and is in no ISR", f"leaders {lead}, isr {isr}")
+        check_read_back(t, c.bootstrap, acked, "after the kill")
+
+        c.node(victim).start()
+        t.ok(settle(lambda: same_logs(nodes) or None, "logs equal", SETTLE_S),
+             f"node {victim} started again catches up: its logs are the leader's, byte for byte")
+
+        survivor = lead[0]
+        others = [n for n in range(1, NODES + 1) if n != survivor]
+        for n in others:
+            c.node(n).term()
+        settle(lambda: leaders(admin)[1][0] == [survivor] or None, "ISR of one", SETTLE_S)
+        end_before = len(log_bytes(c.node(survivor), 0))
+        code = produce_raw(c.node(survivor), -1)
+        t.ok(code == NOT_ENOUGH_REPLICAS,
+             "two of three brokers stopped: acks=all is refused with NOT_ENOUGH_REPLICAS",
+             f"error code {code}")
+        t.ok(len(log_bytes(c.node(survivor), 0)) == end_before,
+             "and nothing was appended for it")
+        p.flush(1)
+
+
+if __name__ == "__main__":
+    run_scenarios("replication", scenario)
