@@ -52,6 +52,10 @@ rn_err_t rn_qt_peer_set(rn_qt_t *qt, rn_raft_id_t id, const char *host, uint16_t
     opts.client_id = RN_FORWARD_CLIENT_ID; /* also carries forwarded requests */
     opts.queue_max = RN_QT_PEER_QUEUE_MAX;
     opts.response_bytes_max = 1024;
+    /* A forwarded request to a controller that is down fails at once (the
+       sender asks again, reaching whoever leads by then) rather than
+       waiting out its deadline; Raft messages are resent anyway. */
+    opts.fail_queued_when_unreachable = true;
     rn_err_t err = rn_client_init(&peer->client, qt->loop, host, port, &opts);
     if (err == RN_OK) qt->peer_count++;
     return err;

@@ -192,6 +192,18 @@ static void link_close(rn_client_t *c, done_list_t *dl) {
     c->inflight_tail = NULL;
 }
 
+/* A connect attempt failed: the queued calls end now if the caller asked
+   so (rn_client_opts_t.fail_queued_when_unreachable). */
+static void client_fail_queued(rn_client_t *c, done_list_t *dl) {
+    if (!c->opts.fail_queued_when_unreachable || c->head_written > 0) return;
+    while (c->queue_head) {
+        rn_client_req_t *req = c->queue_head;
+        c->queue_head = req->next;
+        client_end(c, dl, req, RN_ERR_CLOSED);
+    }
+    c->queue_tail = NULL;
+}
+
 /* The connection failed or dropped: log (rate limited), close it, and
    wait before the next attempt. */
 static void client_disconnect(rn_client_t *c, done_list_t *dl, rn_client_log_t cause,
@@ -199,8 +211,10 @@ static void client_disconnect(rn_client_t *c, done_list_t *dl, rn_client_log_t c
     if (why)
         RN_LOG_LIMITED(&c->log_limits[cause], c->loop->now_ms, "%s:%u: %s", c->host,
                        (unsigned)c->port, why);
-    if (!c->link->connected) rn_stats_add(&c->stats.connect_failures_total, 1);
+    bool never_connected = !c->link->connected;
+    if (never_connected) rn_stats_add(&c->stats.connect_failures_total, 1);
     link_close(c, dl);
+    if (never_connected) client_fail_queued(c, dl);
     c->failures++;
     client_backoff(c);
 }
@@ -215,6 +229,9 @@ static void client_attempt_failed(rn_client_t *c, const char *why) {
     rn_stats_add(&c->stats.connect_failures_total, 1);
     c->failures++;
     client_backoff(c);
+    done_list_t dl = {0};
+    client_fail_queued(c, &dl);
+    done_list_run(&dl);
 }
 
 /* Gives a lookup in progress back to the backend (it frees it once the

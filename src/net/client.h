@@ -63,6 +63,11 @@ typedef struct rn_client_opts {
     int64_t backoff_ms_max;     /* doubling stops here */
     int32_t queue_max;          /* calls queued or in flight at once */
     int32_t response_bytes_max; /* a larger response frame closes the connection */
+    /* A failed connect attempt ends the queued calls with RN_ERR_CLOSED
+       instead of keeping them for the next attempt: for a peer whose role
+       may have moved elsewhere (the active controller), where the caller
+       would rather ask again, maybe another node, than wait for this one. */
+    bool fail_queued_when_unreachable;
 } rn_client_opts_t;
 
 /* One request. Exactly one of body (already encoded, the bytes after the

@@ -549,6 +549,25 @@ static void test_refused_then_server_comes_up(void **state) {
     assert_int_equal(w->client.failures, 0); /* reset by the good exchange */
 }
 
+/* With fail_queued_when_unreachable, a refused connect ends the queued
+   calls at once (RN_ERR_CLOSED) instead of keeping them for the deadline;
+   a later call goes out once the peer is up. */
+static void test_unreachable_fails_queued(void **state) {
+    world_t *w = *state;
+    srv_start(&w->srv, 0);
+    srv_stop(&w->srv);
+    w->opts.fail_queued_when_unreachable = true;
+    client_start(w, "127.0.0.1");
+    for (int i = 0; i < 3; i++) assert_int_equal(send_body(w, i, 12, false), RN_OK);
+    RUN_UNTIL(w, done_count(w, 3) == 3, 1000);
+    for (int i = 0; i < 3; i++) assert_int_equal(w->recs[i].err, RN_ERR_CLOSED);
+    assert_int_equal(rn_client_pending(&w->client), 0);
+    srv_start(&w->srv, w->srv.port);
+    assert_int_equal(send_body(w, 3, 12, false), RN_OK);
+    RUN_UNTIL(w, w->recs[3].calls, 3000);
+    assert_echoed(w, 3);
+}
+
 static void test_server_restart_mid_stream(void **state) {
     world_t *w = *state;
     srv_start(&w->srv, 0);
@@ -1104,6 +1123,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_out_of_order_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_way, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_then_server_comes_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_fails_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_restart_mid_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_closes_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_while_queued, setup, teardown),
