@@ -110,6 +110,12 @@ struct rn_partition {
     rn_partition_waiter_t *hw_waiters;
     rn_partition_waiter_t *hw_waiters_tail;
     void *fetch_entry; /* the replica fetcher's handle while it follows */
+    /* An ISR change asked of the controller and not yet in the image
+       (0: none): the high watermark counts its members too, so a replica
+       the controller adds has everything below it (KIP-497's maximal
+       ISR). */
+    int16_t pending_isr_count;
+    int32_t pending_isr[RN_REPLICAS_MAX];
     _Atomic int64_t high_watermark;
     _Atomic int64_t log_start;
     _Atomic int64_t log_end;
@@ -220,6 +226,16 @@ bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter)
 /* Whether acks=all may append now: this replica leads and the ISR holds
    at least min.insync.replicas (RN_ERR_NOT_LEADER / RN_ERR_FEW_REPLICAS). */
 rn_err_t rn_partition_check_acks_all(const rn_partition_t *part);
+/* The ISR this leader should ask the controller for now (false: none, or
+   a change is pending): followers not caught up for lag_max_ms
+   (replica.lag.time.max.ms) leave; a replica outside it whose fetch
+   offset reached the high watermark and this epoch's start joins. */
+bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t lag_max_ms,
+                             int32_t *isr, int16_t *isr_count);
+/* A change asked for (rn_partition_isr_wanted's) is pending until the
+   image brings any new ISR, or rn_partition_isr_settled drops it. */
+void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t isr_count);
+void rn_partition_isr_settled(rn_partition_t *part);
 /* Fails every produce waiting for the high watermark with err. */
 void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err);
 /* The place of replica id in the leadership's replicas, or -1. */

@@ -67,18 +67,27 @@ void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err) {
     }
 }
 
+/* The least fetch offset over members (self excluded) into *end; false
+   when one has not fetched in this epoch. */
+static bool least_fetched(const rn_partition_t *part, const int32_t *members, int16_t count,
+                          int64_t *end) {
+    for (int16_t n = 0; n < count; n++) {
+        int32_t id = members[n];
+        if (id == part->lead.self_id) continue;
+        int slot = rn_partition_replica_slot(part, id);
+        RN_ASSERT(slot >= 0); /* ISRs are kept within the replicas */
+        int64_t fetched = part->followers[slot].fetch_offset;
+        if (fetched < 0) return false;
+        if (fetched < *end) *end = fetched;
+    }
+    return true;
+}
+
 void rn_partition_advance_hw(rn_partition_t *part) {
     if (part->role != RN_PARTITION_LEADER || rn_partition_offline(part)) return;
     int64_t end = durable_end(part);
-    for (int16_t n = 0; n < part->lead.isr_count; n++) {
-        int32_t id = part->lead.isr[n];
-        if (id == part->lead.self_id) continue;
-        int slot = rn_partition_replica_slot(part, id);
-        RN_ASSERT(slot >= 0); /* the image keeps the ISR within the replicas */
-        int64_t fetched = part->followers[slot].fetch_offset;
-        if (fetched < 0) return; /* not heard from in this epoch: no move */
-        if (fetched < end) end = fetched;
-    }
+    if (!least_fetched(part, part->lead.isr, part->lead.isr_count, &end)) return;
+    if (!least_fetched(part, part->pending_isr, part->pending_isr_count, &end)) return;
     if (end > rn_partition_hw(part))
         atomic_store_explicit(&part->high_watermark, end, memory_order_release);
     hw_release(part);
@@ -92,6 +101,9 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
                                : ld->leader >= 0         ? RN_PARTITION_FOLLOWER
                                                          : RN_PARTITION_LEADERLESS;
     bool new_term = role != part->role || ld->leader_epoch != part->lead.leader_epoch;
+    /* The image moved on: whatever was asked is decided one way or the
+       other (a later ask starts from this ISR). */
+    if (new_term || ld->partition_epoch != part->lead.partition_epoch) part->pending_isr_count = 0;
     part->lead = *ld;
     part->leader_epoch = ld->leader_epoch;
     part->role = role;
@@ -164,4 +176,48 @@ bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter)
 rn_err_t rn_partition_check_acks_all(const rn_partition_t *part) {
     if (part->role != RN_PARTITION_LEADER) return RN_ERR_NOT_LEADER;
     return isr_size(part) < part->lead.min_isr ? RN_ERR_FEW_REPLICAS : RN_OK;
+}
+
+static bool in_list(const int32_t *list, int16_t count, int32_t id) {
+    for (int16_t n = 0; n < count; n++)
+        if (list[n] == id) return true;
+    return false;
+}
+
+bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t lag_max_ms,
+                             int32_t *isr, int16_t *isr_count) {
+    if (part->role != RN_PARTITION_LEADER || part->pending_isr_count > 0 ||
+        part->lead.isr_count == 0 || rn_partition_offline((rn_partition_t *)part))
+        return false;
+    int64_t hw = rn_partition_hw((rn_partition_t *)part);
+    bool changed = false;
+    *isr_count = 0;
+    for (int16_t n = 0; n < part->lead.replica_count; n++) {
+        int32_t id = part->lead.replicas[n];
+        const rn_partition_follower_t *f = &part->followers[n];
+        bool member = in_list(part->lead.isr, part->lead.isr_count, id);
+        bool keep = member;
+        if (id == part->lead.self_id) {
+            keep = true;
+        } else if (member) {
+            keep = now_ms - f->last_caught_up_ms <= lag_max_ms;
+        } else {
+            keep = f->fetch_offset >= 0 && f->fetch_offset >= hw &&
+                   f->fetch_offset >= part->epoch_start_offset;
+        }
+        changed |= keep != member;
+        if (keep) isr[(*isr_count)++] = id;
+    }
+    return changed;
+}
+
+void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t isr_count) {
+    RN_ASSERT(isr_count > 0 && isr_count <= RN_REPLICAS_MAX);
+    memcpy(part->pending_isr, isr, (size_t)isr_count * sizeof *isr);
+    part->pending_isr_count = isr_count;
+}
+
+void rn_partition_isr_settled(rn_partition_t *part) {
+    part->pending_isr_count = 0;
+    rn_partition_advance_hw(part);
 }

@@ -1,0 +1,253 @@
+/*
+ * test_partition_replicas.c: a partition's replication state
+ * (partition/replicas.c) on the simulated disk: the leader's high
+ * watermark is the least durable end over the in-sync replicas, waits for
+ * every in-sync follower's first fetch in an epoch and never goes back;
+ * acks=all waiters complete once it passes them, with
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below
+ * min.insync.replicas, and fail with NOT_LEADER when leadership goes;
+ * acks=all is refused below min.insync.replicas; the ISR a leader asks
+ * for drops a lagging follower and takes back one that caught up, and a
+ * pending addition counts toward the high watermark; a follower appends
+ * the leader's batches as they are and truncates.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "io/io_sim.h"
+#include "partition/partition.h"
+
+#include "helpers/batch_build.h"
+
+#include <string.h>
+
+typedef struct waiter {
+    rn_partition_waiter_t w;
+    int calls;
+    rn_err_t err;
+} waiter_t;
+
+static void waiter_done(rn_partition_waiter_t *w, rn_err_t err) {
+    waiter_t *x = (waiter_t *)w;
+    x->calls++;
+    x->err = err;
+}
+
+typedef struct world {
+    rn_sim_t *sim;
+    rn_io_t *io;
+    rn_partition_t *part;
+} world_t;
+
+static void world_init(world_t *w, const char *topic) {
+    w->sim = rn_sim_create(7, 1);
+    w->io = rn_sim_io(w->sim, 1);
+    assert_int_equal(rn_io_dir_create(w->io, "data"), RN_OK);
+    rn_log_config_t cfg;
+    rn_log_config_default(&cfg);
+    assert_int_equal(rn_partition_open(w->io, "data", topic, 0, &cfg, true, 0, &w->part), RN_OK);
+}
+
+static void world_free(world_t *w) {
+    rn_partition_unref(w->part);
+    rn_sim_destroy(w->sim);
+}
+
+/* Node 1 leads replicas 1, 2, 3 with the ISR given, at leader epoch. */
+static void lead(world_t *w, int32_t leader, int32_t epoch, int32_t partition_epoch,
+                 const int32_t *isr, int16_t isr_count, int32_t min_isr, int64_t now_ms) {
+    rn_partition_leadership_t ld = {.self_id = 1,
+                                    .leader = leader,
+                                    .leader_epoch = epoch,
+                                    .partition_epoch = partition_epoch,
+                                    .replica_count = 3,
+                                    .isr_count = isr_count,
+                                    .replicas = {1, 2, 3},
+                                    .min_isr = min_isr};
+    memcpy(ld.isr, isr, (size_t)isr_count * sizeof *isr);
+    rn_partition_lead(w->part, &ld, now_ms);
+}
+
+/* Appends `records` records as a producer would, synced; the last offset. */
+static int64_t append_synced(world_t *w, int records) {
+    uint8_t buf[8192];
+    bb_batch_t s = {.records = records,
+                    .value_bytes = 50,
+                    .first_ts = 5000,
+                    .producer_id = -1,
+                    .epoch = -1,
+                    .seq = -1};
+    size_t len = bb_batch_build(buf, &s);
+    rn_partition_append_result_t res;
+    assert_int_equal(rn_partition_append(w->part, buf, len, 1000, &res), RN_OK);
+    w->part->dirty = true;
+    rn_partition_sync(w->part);
+    return res.last_offset;
+}
+
+static void wait_hw(world_t *w, waiter_t *x, int64_t offset) {
+    memset(x, 0, sizeof *x);
+    x->w.offset_needed = offset;
+    x->w.done = waiter_done;
+    rn_partition_wait_hw(w->part, &x->w);
+}
+
+static void test_hw_is_least_over_isr(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "hw");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 1, 1, all, 3, 2, 0);
+    int64_t last = append_synced(&w, 10);
+    assert_int_equal(last, 9);
+    assert_int_equal(rn_partition_hw(w.part), 0); /* followers not heard from */
+    waiter_t x;
+    wait_hw(&w, &x, last);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 10, 5), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 0); /* 3 has not fetched */
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 4, 5), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 4);
+    assert_int_equal(x.calls, 0);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 10, 6), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 10);
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.err, RN_OK);
+    /* A follower fetching from lower (it truncated) never moves it back. */
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 2, 7), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 10);
+    /* Not a replica; not the leader. */
+    assert_int_equal(rn_partition_follower_fetched(w.part, 9, 0, 7), RN_ERR_NOT_FOUND);
+    world_free(&w);
+}
+
+static void test_new_epoch_waits_for_every_follower(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "epoch");
+    static const int32_t two[] = {1, 2};
+    lead(&w, 1, 1, 1, two, 2, 1, 0);
+    append_synced(&w, 5);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 5, 1), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 5);
+    lead(&w, 1, 2, 2, two, 2, 1, 10); /* a new leader epoch */
+    append_synced(&w, 5);
+    assert_int_equal(rn_partition_hw(w.part), 5);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 10, 11), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 10);
+    world_free(&w);
+}
+
+static void test_min_isr_and_losing_leadership(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "minisr");
+    static const int32_t one[] = {1}, two[] = {1, 2};
+    lead(&w, 1, 1, 1, one, 1, 2, 0);
+    assert_int_equal(rn_partition_check_acks_all(w.part), RN_ERR_FEW_REPLICAS);
+    lead(&w, 1, 1, 2, two, 2, 2, 0);
+    assert_int_equal(rn_partition_check_acks_all(w.part), RN_OK);
+    int64_t last = append_synced(&w, 3);
+    waiter_t x;
+    wait_hw(&w, &x, last);
+    lead(&w, 1, 1, 3, one, 1, 2, 0); /* shrank while the produce waited */
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.err, RN_ERR_FEW_REPLICAS_AFTER);
+    lead(&w, 1, 1, 4, two, 2, 2, 0);
+    last = append_synced(&w, 3);
+    wait_hw(&w, &x, last);
+    lead(&w, 2, 2, 5, two, 2, 2, 0); /* node 2 leads now */
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.err, RN_ERR_NOT_LEADER);
+    assert_int_equal(rn_partition_check_acks_all(w.part), RN_ERR_NOT_LEADER);
+    world_free(&w);
+}
+
+static void test_isr_wanted(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "isr");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 1, 1, all, 3, 1, 0);
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 4, 100), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 4, 100), RN_OK);
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t count = 0;
+    assert_false(rn_partition_isr_wanted(w.part, 20000, 30000, isr, &count));
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 8, 31000), RN_OK);
+    /* 3 last caught up at 100: past the 30 s lag at 30101. */
+    assert_true(rn_partition_isr_wanted(w.part, 31000, 30000, isr, &count));
+    assert_int_equal(count, 2);
+    assert_int_equal(isr[0], 1);
+    assert_int_equal(isr[1], 2);
+    rn_partition_isr_asked(w.part, isr, count);
+    assert_false(rn_partition_isr_wanted(w.part, 31000, 30000, isr, &count)); /* pending */
+    static const int32_t two[] = {1, 2};
+    lead(&w, 1, 1, 2, two, 2, 1, 31000); /* the controller took it */
+    assert_int_equal(rn_partition_hw(w.part), 8);
+    /* 3 catches up: it may join; while asked, it counts toward the HW. */
+    append_synced(&w, 2);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 8, 32000), RN_OK);
+    assert_true(rn_partition_isr_wanted(w.part, 32000, 30000, isr, &count));
+    assert_int_equal(count, 3);
+    rn_partition_isr_asked(w.part, isr, count);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 10, 32001), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 8); /* 3 holds it at 8 */
+    rn_partition_isr_settled(w.part);             /* refused: 2 alone counts */
+    assert_int_equal(rn_partition_hw(w.part), 10);
+    world_free(&w);
+}
+
+static void test_follower_appends_and_truncates(void **state) {
+    (void)state;
+    world_t leader, follower;
+    world_init(&leader, "f");
+    static const int32_t two[] = {1, 2};
+    lead(&leader, 1, 3, 1, two, 2, 1, 0);
+    append_synced(&leader, 6);
+    rn_log_read_t rd;
+    assert_int_equal(rn_log_read(leader.part->log, 0, 1 << 20, 6, &rd), RN_OK);
+    uint8_t copy[8192];
+    assert_true(rd.len <= sizeof copy);
+    size_t got = 0;
+    assert_int_equal(rn_io_file_pread(leader.io, rd.fd, copy, rd.len, rd.position, &got), RN_OK);
+    assert_int_equal(got, rd.len);
+    size_t len = rd.len;
+    rn_log_read_release(&rd);
+
+    world_init(&follower, "f");
+    lead(&follower, 2, 3, 1, two, 2, 1, 0); /* node 1 follows node 2 */
+    assert_int_equal(rn_partition_append_replica(follower.part, copy, len, 1000, NULL), RN_OK);
+    assert_int_equal(rn_log_end_offset(follower.part->log), 6);
+    assert_int_equal(rn_log_latest_epoch(follower.part->log), 3); /* the leader's epoch kept */
+    /* The same batches again are out of order: refused, nothing written. */
+    assert_int_equal(rn_partition_append_replica(follower.part, copy, len, 1000, NULL),
+                     RN_ERR_INVALID);
+    follower.part->dirty = true;
+    rn_partition_sync(follower.part);
+    rn_partition_follow_hw(follower.part, 4);
+    assert_int_equal(rn_partition_hw(follower.part), 4);
+    assert_int_equal(rn_partition_truncate(follower.part, 0), RN_OK);
+    assert_int_equal(rn_log_end_offset(follower.part->log), 0);
+    assert_int_equal(rn_partition_hw(follower.part), 0);
+    /* A follower does not take produces. */
+    rn_partition_append_result_t res;
+    assert_int_equal(rn_partition_append(follower.part, copy, len, 1000, &res), RN_ERR_NOT_LEADER);
+    world_free(&follower);
+    world_free(&leader);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hw_is_least_over_isr),
+        cmocka_unit_test(test_new_epoch_waits_for_every_follower),
+        cmocka_unit_test(test_min_isr_and_losing_leadership),
+        cmocka_unit_test(test_isr_wanted),
+        cmocka_unit_test(test_follower_appends_and_truncates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
