@@ -341,6 +341,14 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    bound; 64 is past any cluster this node is built for and keeps the image's
    broker list a small sorted array searched in O(log n). */
 #define RN_BROKERS_MAX 64
+/* Partitions in one AlterPartition: a leader sends its pending ISR changes
+   together, as Kafka's brokers do, and the controller records them as one
+   batch of PartitionChangeRecords, which must fit one Raft entry. A leader
+   with more pending splits them over several requests. */
+#define RN_ISR_CHANGES_MAX 1024
+/* Bytes of one encoded PartitionChangeRecord with full lists: size, type
+   and version, topic id, partition, leader, then the ISR and replicas. */
+#define RN_MD_PARTITION_CHANGE_BYTES_MAX (4 + 2 + 16 + 4 + 4 + 2 * (2 + 4 * RN_REPLICAS_MAX))
 /* Endpoints (listeners) one broker registers: a client, an inter-broker, a
    controller and one spare listener. */
 #define RN_BROKER_ENDPOINTS_MAX 4
@@ -530,6 +538,10 @@ RN_STATIC_ASSERT(RN_CLIENT_ID_BYTES_MAX <= RN_PROTO_STRING_BYTES_MAX,
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");
 RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,
                  "a record fits in a metadata batch");
+RN_STATIC_ASSERT(RN_ISR_CHANGES_MAX *RN_MD_PARTITION_CHANGE_BYTES_MAX <= RN_RAFT_ENTRY_BYTES_MAX,
+                 "the records of a full AlterPartition fit one Raft entry");
+RN_STATIC_ASSERT(RN_ISR_CHANGES_MAX <= RN_MD_BATCH_RECORDS_MAX,
+                 "the records of a full AlterPartition fit one metadata batch");
 RN_STATIC_ASSERT(RN_TOPIC_NAME_BYTES_MAX < RN_MD_RECORD_BYTES_MAX,
                  "a topic name fits in a metadata record");
 RN_STATIC_ASSERT(RN_BROKER_ENDPOINTS_MAX *(RN_CONFIG_LISTENER_NAME_BYTES_MAX +

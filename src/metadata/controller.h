@@ -3,9 +3,10 @@
  * decisions in, metadata records out.
  *
  * What it does: validates CreateTopics, DeleteTopics, CreatePartitions,
- * AlterConfigs, IncrementalAlterConfigs and producer-id block allocation
- * against the current image with Kafka's rules and error codes, and turns
- * the valid parts into metadata records. It is a state machine with three
+ * AlterConfigs, IncrementalAlterConfigs, producer-id block allocation and
+ * partition leaders' ISR changes (AlterPartition) against the current image
+ * with Kafka's rules and error codes, and turns the valid parts into
+ * metadata records. It is a state machine with three
  * separate steps, so a Raft quorum can later sit between them:
  *
  *   plan     rn_controller_plan_*: validate, append records to a batch,
@@ -42,6 +43,7 @@
 #include "proto/wire.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Bytes of a result message (Kafka's messages are one sentence). */
@@ -327,6 +329,93 @@ rn_err_t rn_ctl_plan_unfence(const rn_image_t *img, int32_t broker_id, rn_md_bat
  */
 rn_err_t rn_ctl_plan_controlled_shutdown(const rn_image_t *img, int32_t broker_id,
                                          rn_md_batch_t *batch);
+
+/* ---- ISR changes (controller_isr.c) ----
+ *
+ * A partition leader asks to change its ISR (AlterPartition, KIP-497, with
+ * topic ids, KIP-841, and the members' broker epochs, KIP-903). The checks
+ * and codes are Kafka's, in Kafka's order; an accepted change is one
+ * PartitionChangeRecord of the ISR alone (the leader and its epoch stay).
+ * A shrink below min.insync.replicas is accepted, as Kafka's controller
+ * does without eligible leader replicas (KIP-966, not built).
+ */
+
+/* What the handler puts in isr_count for a list longer than any replica
+   list could be (it cannot be stored): INVALID_REQUEST, in Kafka's order. */
+#define RN_CTL_ISR_TOO_LONG (-1)
+
+/* One partition of an AlterPartition. */
+typedef struct rn_ctl_isr_change {
+    rn_uuid_t topic_id;
+    int32_t partition;
+    int32_t leader_epoch;    /* as the leader knows them */
+    int32_t partition_epoch; /* as the leader knows them */
+    int16_t isr_count;       /* 0 .. RN_REPLICAS_MAX, or RN_CTL_ISR_TOO_LONG */
+    int32_t isr[RN_REPLICAS_MAX];
+    int64_t isr_broker_epochs[RN_REPLICAS_MAX]; /* -1: unknown, not checked */
+    /* 1: the leader says it recovers from an unclean election (KIP-704),
+       which this controller never records: INVALID_REQUEST. */
+    int8_t leader_recovery_state;
+} rn_ctl_isr_change_t;
+
+typedef struct rn_ctl_isr_request {
+    int32_t broker_id; /* the leader sending it */
+    int64_t broker_epoch;
+    int32_t count; /* at most RN_ISR_CHANGES_MAX */
+    const rn_ctl_isr_change_t *changes;
+} rn_ctl_isr_request_t;
+
+/* One per change, in order: Kafka's code and the partition as it stands
+   after the change (the partition epoch one higher), or, on an error, as
+   it stands now where the partition exists (else leader -1, epochs -1, an
+   empty ISR). An ISR equal to the current one changes nothing and answers
+   the current state. */
+typedef struct rn_ctl_isr_result {
+    int16_t error_code;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t partition_epoch;
+    int16_t isr_count;
+    int32_t isr[RN_REPLICAS_MAX];
+} rn_ctl_isr_result_t;
+
+/* The answer to a whole request: a request-wide error (Kafka's top-level
+   code: STALE_BROKER_EPOCH, or NOT_CONTROLLER and REQUEST_TIMED_OUT when
+   the change could not be made), and then, only when it is NONE, the
+   results of the changes. */
+typedef struct rn_ctl_isr_reply {
+    rn_ctl_result_t result;        /* first: the runtime fails ops through it */
+    rn_ctl_isr_result_t results[]; /* the request's count of them */
+} rn_ctl_isr_reply_t;
+
+/* Bytes of a reply to count changes. */
+static inline size_t rn_ctl_isr_reply_bytes(int32_t count) {
+    return sizeof(rn_ctl_isr_reply_t) + (size_t)count * sizeof(rn_ctl_isr_result_t);
+}
+
+/*
+ * Plans an AlterPartition on img: results[n] for req->changes[n], one
+ * PartitionChangeRecord appended to batch per accepted change that alters
+ * the ISR. The sender not registered, or registered with another broker
+ * epoch: every result STALE_BROKER_EPOCH, nothing appended, RN_ERR_STALE.
+ * Per change, in Kafka's order: UNKNOWN_TOPIC_ID; UNKNOWN_TOPIC_OR_PARTITION
+ * (no such index); NOT_CONTROLLER (epochs newer than the image's: this
+ * controller is behind); FENCED_LEADER_EPOCH (an older leader epoch);
+ * INVALID_REQUEST (the sender does not lead it); INVALID_UPDATE_VERSION (an
+ * older partition epoch); INVALID_REQUEST (an ISR empty, with duplicates,
+ * outside the replicas or without the leader; a recovering leader);
+ * INELIGIBLE_REPLICA (a member
+ * fenced, shutting down, not registered, or given with a broker epoch other
+ * than its registration's). A partition named twice is decided twice on
+ * img, as Kafka does. Batch errors (RN_ERR_LIMIT, RN_ERR_TOO_LARGE) are
+ * returned with the batch as it was before the call.
+ */
+rn_err_t rn_ctl_plan_alter_partition(const rn_image_t *img, const rn_ctl_isr_request_t *req,
+                                     rn_ctl_isr_result_t *results, rn_md_batch_t *batch);
+/* The accepted results (NONE) of req read again from img, an image their
+   records have been applied to. */
+void rn_ctl_isr_results_from(const rn_image_t *img, const rn_ctl_isr_request_t *req,
+                             rn_ctl_isr_result_t *results);
 
 /* ---- helpers ---- */
 
