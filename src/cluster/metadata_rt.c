@@ -11,6 +11,7 @@
 #include "cluster/topics.h"
 #include "net/conn.h"
 #include "net/net.h"
+#include "proto/uuid_text.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -84,6 +85,7 @@ static size_t rt_result_stride(rn_admin_kind_t kind) {
         kind == RN_ADMIN_FENCE_BROKER)
         return sizeof(rn_mbr_result_t);
     if (kind == RN_ADMIN_ALLOCATE_PRODUCER_IDS) return sizeof(rn_ctl_pid_block_t);
+    if (kind == RN_ADMIN_ALTER_PARTITION) return sizeof(rn_ctl_isr_reply_t); /* count 1 */
     return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
                ? sizeof(rn_ctl_topic_result_t)
                : sizeof(rn_ctl_result_t); /* CALL results start with one */
@@ -123,10 +125,13 @@ static void rt_log_created(const rn_admin_op_t *op) {
     if (op->kind != RN_ADMIN_CREATE_TOPICS || op->validate_only || op->forwarded) return;
     const rn_ctl_new_topic_t *topics = op->items;
     const rn_ctl_topic_result_t *results = op->results;
-    for (int32_t i = 0; i < op->count; i++)
-        if (results[i].result.error_code == RN_KERR_NONE)
-            RN_INFO("topics", "created %.*s with %d partition(s)", (int)topics[i].name.len,
-                    topics[i].name.ptr, results[i].num_partitions);
+    for (int32_t i = 0; i < op->count; i++) {
+        if (results[i].result.error_code != RN_KERR_NONE) continue;
+        char id[RN_UUID_TEXT_CHARS + 1];
+        rn_uuid_to_text(&results[i].topic_id, id);
+        RN_INFO("topics", "created %.*s with %d partition(s), topic id %s", (int)topics[i].name.len,
+                topics[i].name.ptr, results[i].num_partitions, id);
+    }
 }
 
 static void rt_complete(rn_admin_op_t *op) {
@@ -208,6 +213,25 @@ static void rt_plan_producer_ids(rn_md_rt_t *rt, rn_admin_op_t *op) {
     }
 }
 
+/* A partition leader's ISR changes, decided on the applied image. */
+static void rt_plan_alter_partition(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    const rn_ctl_isr_request_t *req = op->items;
+    rn_ctl_isr_reply_t *reply = op->results;
+    RN_ASSERT(op->count == 1);
+    memset(&reply->result, 0, sizeof reply->result);
+    rn_err_t err =
+        rn_ctl_plan_alter_partition(rn_quorum_image(rt->q), req, reply->results, &rt->batch);
+    if (err == RN_ERR_STALE) {
+        reply->result.error_code = RN_KERR_STALE_BROKER_EPOCH;
+        rn_md_rt_member_refused(rt, "an ISR change", req->broker_id, RN_KERR_STALE_BROKER_EPOCH,
+                                "");
+    } else if (err != RN_OK) {
+        reply->result.error_code = RN_KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(reply->result.message, sizeof reply->result.message,
+                 "The ISR changes cannot be recorded: %s.", rn_err_name(err));
+    }
+}
+
 static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_controller_t *ctl = &rt->node->controller;
     rn_md_batch_reset(&rt->batch);
@@ -235,6 +259,9 @@ static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
         break;
     case RN_ADMIN_ALLOCATE_PRODUCER_IDS:
         rt_plan_producer_ids(rt, op);
+        break;
+    case RN_ADMIN_ALTER_PARTITION:
+        rt_plan_alter_partition(rt, op);
         break;
     }
 }
@@ -302,6 +329,9 @@ static void rt_check_inflight(rn_md_rt_t *rt) {
     int outcome = rn_quorum_outcome(rt->q, op->index, op->term);
     if (outcome == 0 && rt->core.loop.now_ms < op->deadline_ms) return;
     rt->inflight = NULL;
+    if (outcome > 0 && op->kind == RN_ADMIN_ALTER_PARTITION)
+        rn_ctl_isr_results_from(rn_quorum_image(rt->q), op->items,
+                                ((rn_ctl_isr_reply_t *)op->results)->results);
     if (outcome < 0)
         rt_fail_successes(op, RN_KERR_NOT_CONTROLLER,
                           "The controller lost its leadership before the change committed.");

@@ -41,6 +41,10 @@ typedef enum rn_admin_kind {
     RN_ADMIN_BROKER_HEARTBEAT,      /* items: rn_mbr_heartbeat_t, results: rn_mbr_result_t */
     RN_ADMIN_FENCE_BROKER,          /* the runtime's own, on an expired lease: int32_t id */
     RN_ADMIN_ALLOCATE_PRODUCER_IDS, /* items: rn_ctl_pid_request_t, results: rn_ctl_pid_block_t */
+    /* A partition leader's ISR changes (AlterPartition), count 1: items one
+       rn_ctl_isr_request_t, results one rn_ctl_isr_reply_t sized for its
+       changes (rn_ctl_isr_reply_bytes), read from the image once applied. */
+    RN_ADMIN_ALTER_PARTITION,
 } rn_admin_kind_t;
 
 typedef struct rn_admin_op rn_admin_op_t;

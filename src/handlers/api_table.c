@@ -49,12 +49,14 @@ const rn_handler_api_t *rn_handler_api(int16_t key) {
     return NULL;
 }
 
-/* Brokers register, heartbeat and take producer id blocks with the active
-   controller on its controller listener (Kafka 3.9's ranges). */
+/* Brokers register, heartbeat, take producer id blocks and change their
+   partitions' ISR with the active controller on its controller listener
+   (Kafka 3.9's ranges; AlterPartition from v2, the first with topic ids). */
 static const rn_handler_api_t controller_apis[] = {
     {RN_API_BROKER_REGISTRATION, 0, 4, rn_handle_broker_registration},
     {RN_API_BROKER_HEARTBEAT, 0, 1, rn_handle_broker_heartbeat},
     {RN_API_ALLOCATE_PRODUCER_IDS, 0, 0, rn_handle_allocate_producer_ids},
+    {RN_API_ALTER_PARTITION, 2, 3, rn_handle_alter_partition},
 };
 
 const rn_handler_api_t *rn_handler_controller_api(int16_t key) {

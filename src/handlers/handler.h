@@ -37,8 +37,9 @@ typedef struct rn_handler_api {
 
 /* The handler entry for key, or NULL when the broker does not serve it. */
 const rn_handler_api_t *rn_handler_api(int16_t key);
-/* The controller listener's own APIs (broker registration and heartbeats),
-   served there only and never advertised to clients; NULL for others. */
+/* The controller listener's own APIs (broker registration and heartbeats,
+   producer id blocks, ISR changes), served there only and never advertised
+   to clients; NULL for others. */
 const rn_handler_api_t *rn_handler_controller_api(int16_t key);
 /* Every served API in key order, for ApiVersions. */
 const rn_handler_api_t *rn_handler_apis(int *count);
@@ -133,5 +134,6 @@ void rn_handle_offset_delete(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_broker_heartbeat(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_allocate_producer_ids(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_alter_partition(rn_core_t *core, rn_req_t *req, void *body);
 
 #endif
