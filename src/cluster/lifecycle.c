@@ -106,6 +106,12 @@ bool rn_lifecycle_unfenced(rn_lifecycle_t *lc) {
     return unfenced;
 }
 
+/* The broker epoch, here and for the node's other threads. */
+static void lc_set_epoch(rn_lifecycle_t *lc, int64_t epoch) {
+    lc->epoch = epoch;
+    atomic_store(&lc->node->broker_epoch, epoch);
+}
+
 /* ---- requests ---- */
 
 /* The offset of the last metadata record this node applied (-1: none). */
@@ -285,7 +291,7 @@ static void lc_retry(rn_lifecycle_t *lc, bool registering, int16_t code, const c
                 message[0] ? ": " : "", message);
     lc->last_error = code;
     if (code == RN_KERR_STALE_BROKER_EPOCH) {
-        lc->epoch = -1; /* the controller does not know this registration */
+        lc_set_epoch(lc, -1); /* the controller does not know this registration */
         lc->fenced = true;
         lc_schedule(lc, 0);
         return;
@@ -297,7 +303,7 @@ static void lc_retry(rn_lifecycle_t *lc, bool registering, int16_t code, const c
 }
 
 static void lc_registered(rn_lifecycle_t *lc) {
-    lc->epoch = lc->result.broker_epoch;
+    lc_set_epoch(lc, lc->result.broker_epoch);
     lc_record(lc, lc->epoch, false);
     lc->reg.previous_epoch = lc->epoch;
     lc->duplicate_since_ms = -1;
@@ -417,7 +423,7 @@ rn_err_t rn_lifecycle_start(rn_node_t *node, const rn_lifecycle_opts_t *opts,
     }
     lc_copy_opts(lc, opts);
     rn_buf_init(&lc->raw, RN_CLIENT_REQUEST_BYTES_MAX);
-    lc->epoch = -1;
+    lc_set_epoch(lc, -1);
     lc->fenced = true;
     lc->backoff_ms = RN_CLIENT_BACKOFF_MS_MIN_DEFAULT;
     pthread_mutex_init(&lc->lock, NULL);

@@ -18,7 +18,9 @@
  * (the controller does not know this registration) registers again;
  * DUPLICATE_BROKER_REGISTRATION at start (another live incarnation holds
  * this id, not from this data folder) ends the start at once
- * (docs/CLUSTER.md).
+ * (docs/CLUSTER.md). The broker epoch it holds is published in
+ * rn_node_t.broker_epoch (-1 while not registered), which a partition
+ * leader's AlterPartition carries.
  *
  * What it owns: its state, requests and timer, all on the metadata loop.
  *

@@ -138,6 +138,10 @@ struct rn_node {
     /* The active controller's node id as this node last learned it (-1:
        none known); written by the metadata runtime, read by any thread. */
     atomic_int controller_id;
+    /* This broker's epoch as its registration with the active controller
+       set it (-1: not registered); written by the lifecycle (lifecycle.c),
+       read by any thread (a leader's AlterPartition carries it). */
+    _Atomic int64_t broker_epoch;
     /* A broker-only node opens its listener before it registers (the log
        reaches it there); until it serves, the listener takes only Raft
        messages (rn_node_settings_t.raft_on_broker_listener). */

@@ -456,6 +456,7 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     rn_node_t *node = &broker->node;
     node->io = io;
     node->started_ms = rn_io_wall_ms(io);
+    atomic_init(&node->broker_epoch, -1); /* until the lifecycle registers it */
     broker_settings(&node->settings, cfg);
     node->broker_config_next = broker_config_next;
     node->broker_config_ctx = cfg;
