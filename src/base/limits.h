@@ -314,6 +314,10 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 #define RN_REPLICA_FETCH_PARTITION_BYTES_DEFAULT (1024 * 1024)
 #define RN_REPLICA_FETCH_RESPONSE_BYTES_DEFAULT (10 * 1024 * 1024)
 #define RN_REPLICA_FETCH_BACKOFF_MS_DEFAULT 1000
+/* How often a core looks at the ISR of the partitions it leads: a caught-up
+   replica rejoins within this, a lagging one leaves this long after
+   replica.lag.time.max.ms. */
+#define RN_ISR_CHECK_MS 250
 /* Leaders one core fetches from: one stream each, so at most the brokers. */
 #define RN_REPLICA_STREAMS_MAX RN_BROKERS_MAX
 /* Bytes of the arena one fetch request or response is built or decoded in,
@@ -536,6 +540,7 @@ RN_STATIC_ASSERT(RN_CLIENT_ID_BYTES_MAX <= RN_PROTO_STRING_BYTES_MAX,
                  "a client id fits in a protocol string");
 
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");
+RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32, "a partition's eligible replicas are a 32-bit mask");
 RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,
                  "a record fits in a metadata batch");
 RN_STATIC_ASSERT(RN_ISR_CHANGES_MAX *RN_MD_PARTITION_CHANGE_BYTES_MAX <= RN_RAFT_ENTRY_BYTES_MAX,

@@ -54,6 +54,7 @@ typedef struct rn_node_settings {
     int32_t fetch_max_bytes;           /* fetch.max.bytes: caps a Fetch request's max_bytes */
     int32_t fetch_session_slots;       /* max.incremental.fetch.session.cache.slots */
     int64_t fetch_session_eviction_ms; /* min.incremental.fetch.session.eviction.ms */
+    int64_t replica_lag_time_max_ms;   /* a follower this far behind leaves the ISR */
     int64_t retention_check_interval_ms;
     /* The log cleaner (cleaner_rt.h). */
     bool cleaner_enable;              /* log.cleaner.enable */
@@ -104,6 +105,8 @@ struct rn_core {
     struct rn_pid_core *pids;
     /* This core's replica fetchers (replication/fetcher.h, replicas_rt.h). */
     struct rn_fetchers *fetchers;
+    /* This core's leaders' ISR changes to the controller (replicas_rt.c). */
+    struct rn_isr_core *isr;
 };
 
 struct rn_node {

@@ -1,9 +1,112 @@
 /*
  * replicas_rt.c: replication on the node's cores (see replicas_rt.h).
+ *
+ * ISR changes: every RN_ISR_CHECK_MS each core looks at the partitions it
+ * leads (rn_partition_isr_wanted) and sends what should change to the
+ * active controller in one AlterPartition (isr_submit.h), one request in
+ * flight per core. A change stays pending on its partition until the image
+ * brings the next partition epoch; a refused one is dropped and looked at
+ * again on the next tick, against the image by then.
  */
 #include "cluster/replicas_rt.h"
 #include "base/assert.h"
+#include "base/log.h"
+#include "cluster/isr_submit.h"
 #include "replication/fetcher.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rn_isr_core {
+    rn_core_t *core;
+    rn_timer_t timer;
+    bool in_flight;
+    rn_isr_submit_t sub;
+    rn_ctl_isr_change_t changes[RN_ISR_CHANGES_MAX];
+    rn_ctl_isr_result_t results[RN_ISR_CHANGES_MAX];
+    rn_partition_t *parts[RN_ISR_CHANGES_MAX]; /* referenced while in flight */
+} rn_isr_core_t;
+
+static void isr_answered(rn_isr_submit_t *sub) {
+    rn_isr_core_t *ic = sub->ctx;
+    for (int32_t i = 0; i < sub->count; i++) {
+        rn_partition_t *part = ic->parts[i];
+        const rn_ctl_isr_result_t *res = &ic->results[i];
+        bool taken = res->error_code == RN_KERR_NONE;
+        if (!taken)
+            RN_INFO("replica", "%s-%d: ISR change refused: %s", part->topic, part->index,
+                    rn_kerr_name(res->error_code));
+        /* Taken with no new epoch (the ISR was that already), or the image
+           has it by now: nothing is pending any more. */
+        if (!taken || part->lead.partition_epoch >= res->partition_epoch)
+            rn_partition_isr_settled(part);
+        rn_partition_unref(part);
+    }
+    ic->in_flight = false;
+}
+
+static void isr_text(const int32_t *ids, int16_t count, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int16_t n = 0; n < count && len < cap; n++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%d", n ? "," : "", ids[n]);
+}
+
+/* One partition this core leads: its change, if it wants one. */
+static void isr_consider(rn_isr_core_t *ic, const rn_topic_rt_t *rt, rn_partition_t *part,
+                         int64_t now_ms, int32_t *count) {
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t isr_count = 0;
+    int64_t lag_ms = ic->core->node->settings.replica_lag_time_max_ms;
+    if (!rn_partition_isr_wanted(part, now_ms, lag_ms, isr, &isr_count)) return;
+    rn_ctl_isr_change_t *ch = &ic->changes[*count];
+    memset(ch, 0, sizeof *ch);
+    ch->topic_id = rt->topic_id;
+    ch->partition = part->index;
+    ch->leader_epoch = part->lead.leader_epoch;
+    ch->partition_epoch = part->lead.partition_epoch;
+    ch->isr_count = isr_count;
+    for (int16_t n = 0; n < isr_count; n++) {
+        ch->isr[n] = isr[n];
+        ch->isr_broker_epochs[n] = -1;
+    }
+    char was[96], want[96];
+    isr_text(part->lead.isr, part->lead.isr_count, was, sizeof was);
+    isr_text(isr, isr_count, want, sizeof want);
+    RN_INFO("replica", "%s-%d: %s the ISR from [%s] to [%s] (partition epoch %d)", part->topic,
+            part->index, isr_count < part->lead.isr_count ? "shrinking" : "expanding", was, want,
+            part->lead.partition_epoch);
+    rn_partition_isr_asked(part, isr, isr_count);
+    rn_partition_ref(part);
+    ic->parts[(*count)++] = part;
+}
+
+static void isr_tick(rn_timer_t *timer) {
+    rn_isr_core_t *ic = (rn_isr_core_t *)((char *)timer - offsetof(rn_isr_core_t, timer));
+    rn_core_t *core = ic->core;
+    rn_loop_timer_start(&core->loop, &ic->timer, RN_ISR_CHECK_MS);
+    if (ic->in_flight || !core->node->md_rt) return;
+    int32_t count = 0;
+    rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);
+    for (int32_t t = 0; table && t < table->topic_count && count < RN_ISR_CHANGES_MAX; t++) {
+        const rn_topic_rt_t *rt = table->topics[t];
+        for (int32_t p = 0; p < rt->partition_count && count < RN_ISR_CHANGES_MAX; p++) {
+            rn_partition_t *part = rt->parts[p];
+            if (part && part->owner == core->id && part->role == RN_PARTITION_LEADER)
+                isr_consider(ic, rt, part, core->loop.now_ms, &count);
+        }
+    }
+    if (table) rn_ptable_release(table);
+    if (count == 0) return;
+    ic->in_flight = true;
+    ic->sub.count = count;
+    ic->sub.changes = ic->changes;
+    ic->sub.results = ic->results;
+    ic->sub.done = isr_answered;
+    ic->sub.ctx = ic;
+    rn_isr_submit_send(core, &ic->sub);
+}
 
 static void replicas_appended(void *ctx, rn_partition_t *part) { rn_core_mark_dirty(ctx, part); }
 
@@ -21,15 +124,28 @@ void rn_replicas_rt_core_init(rn_core_t *core) {
     };
     core->fetchers = rn_fetchers_new(&opts);
     RN_ASSERT(core->fetchers != NULL);
+    rn_isr_core_t *ic = calloc(1, sizeof *ic);
+    RN_ASSERT(ic != NULL);
+    ic->core = core;
+    rn_timer_init(&ic->timer, isr_tick);
+    rn_loop_timer_start(&core->loop, &ic->timer, RN_ISR_CHECK_MS);
+    core->isr = ic;
 }
 
 void rn_replicas_rt_core_close(rn_core_t *core) {
     if (core->fetchers) rn_fetchers_close(core->fetchers);
+    if (core->isr) rn_loop_timer_stop(&core->loop, &core->isr->timer);
 }
 
 void rn_replicas_rt_core_free(rn_core_t *core) {
     rn_fetchers_free(core->fetchers);
     core->fetchers = NULL;
+    /* A change still in flight died with the metadata runtime's stop: its
+       partitions' references go with them (the node is going). */
+    if (core->isr && core->isr->in_flight)
+        for (int32_t i = 0; i < core->isr->sub.count; i++) rn_partition_unref(core->isr->parts[i]);
+    free(core->isr);
+    core->isr = NULL;
 }
 
 void rn_replicas_rt_lead(rn_core_t *core, rn_partition_t *part,

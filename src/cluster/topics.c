@@ -145,6 +145,8 @@ static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
     ld->isr_count = ip->isr_count;
     memcpy(ld->replicas, ip->replicas, (size_t)ip->replica_count * sizeof(int32_t));
     memcpy(ld->isr, ip->isr, (size_t)ip->isr_count * sizeof(int32_t));
+    for (int16_t n = 0; n < ip->replica_count; n++)
+        if (rn_image_broker_usable(rn_image_broker(img, ip->replicas[n]))) ld->eligible |= 1u << n;
     m->host[0] = 0;
     m->port = 0;
     const rn_image_broker_t *leader =
@@ -160,8 +162,9 @@ static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
 static bool topics_lead_same(const rn_partition_leadership_t *a,
                              const rn_partition_leadership_t *b) {
     return a->leader == b->leader && a->leader_epoch == b->leader_epoch &&
-           a->partition_epoch == b->partition_epoch && a->min_isr == b->min_isr &&
-           a->replica_count == b->replica_count && a->isr_count == b->isr_count &&
+           a->eligible == b->eligible && a->partition_epoch == b->partition_epoch &&
+           a->min_isr == b->min_isr && a->replica_count == b->replica_count &&
+           a->isr_count == b->isr_count &&
            !memcmp(a->replicas, b->replicas, (size_t)a->replica_count * sizeof(int32_t)) &&
            !memcmp(a->isr, b->isr, (size_t)a->isr_count * sizeof(int32_t));
 }
@@ -186,7 +189,7 @@ static void topics_push_leadership(rn_node_t *node, const rn_image_t *img, rn_to
         /* Just opened: nobody else sees it yet, so it takes its role at
            once (no window as the default leader); the mail still goes, for
            the owner's fetchers. */
-        if (!shared) rn_partition_lead(part, &m->lead, rn_io_wall_ms(node->io));
+        if (!shared) rn_partition_lead(part, &m->lead, rn_io_now_ms(node->io));
         rn_partition_ref(part);
         rn_loop_post(&node->cores[part->owner].loop, &m->mail);
     }

@@ -2,7 +2,7 @@
  * alter_partition.c: AlterPartition (key 56, versions 2-3: topic ids), on
  * the controller listener: a partition leader asks the active controller to
  * change its ISR (metadata/controller.h, "ISR changes"; the sender is
- * replication/isr_submit.h). It is answered once the changes are committed
+ * cluster/isr_submit.h). It is answered once the changes are committed
  * and applied; a controller that is not active forwards it to the one that
  * is. A request-wide error is Kafka's top-level code with no topics
  * (STALE_BROKER_EPOCH, NOT_CONTROLLER, REQUEST_TIMED_OUT); a refused

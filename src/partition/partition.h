@@ -62,6 +62,10 @@ typedef struct rn_partition_leadership {
     int32_t replicas[RN_REPLICAS_MAX];
     int32_t isr[RN_REPLICAS_MAX];
     int32_t min_isr; /* min.insync.replicas */
+    /* Bit n: replicas[n] may join the ISR (registered, not fenced, not
+       shutting down), as Kafka's leader asks its metadata before it
+       proposes a member. */
+    uint32_t eligible;
 } rn_partition_leadership_t;
 
 /* What the leader knows of one follower (index: its place in replicas). */
@@ -104,6 +108,7 @@ struct rn_partition {
        each follower, and the acks=all produces waiting for the high
        watermark (in offset order; a timed-out one leaves from anywhere). */
     rn_partition_role_t role;
+    bool led; /* rn_partition_lead has run: role and lead are the image's */
     rn_partition_leadership_t lead;
     rn_partition_follower_t followers[RN_REPLICAS_MAX];
     int64_t epoch_start_offset; /* the log end when this leader epoch began here */

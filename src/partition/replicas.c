@@ -100,7 +100,8 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
     rn_partition_role_t role = ld->leader == ld->self_id ? RN_PARTITION_LEADER
                                : ld->leader >= 0         ? RN_PARTITION_FOLLOWER
                                                          : RN_PARTITION_LEADERLESS;
-    bool new_term = role != part->role || ld->leader_epoch != part->lead.leader_epoch;
+    bool new_term = !part->led || role != part->role || ld->leader_epoch != part->lead.leader_epoch;
+    part->led = true;
     /* The image moved on: whatever was asked is decided one way or the
        other (a later ask starts from this ISR). */
     if (new_term || ld->partition_epoch != part->lead.partition_epoch) part->pending_isr_count = 0;
@@ -202,8 +203,8 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
         } else if (member) {
             keep = now_ms - f->last_caught_up_ms <= lag_max_ms;
         } else {
-            keep = f->fetch_offset >= 0 && f->fetch_offset >= hw &&
-                   f->fetch_offset >= part->epoch_start_offset;
+            keep = (part->lead.eligible >> n & 1u) && f->fetch_offset >= 0 &&
+                   f->fetch_offset >= hw && f->fetch_offset >= part->epoch_start_offset;
         }
         changed |= keep != member;
         if (keep) isr[(*isr_count)++] = id;

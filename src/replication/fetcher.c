@@ -71,15 +71,13 @@ static void entry_unpin(entry_t *e) {
 }
 
 static void stream_remove(stream_t *s, entry_t *e) {
-    for (int32_t i = 0; i < s->count; i++) {
-        if (s->entries[i] != e) continue;
-        s->entries[i] = s->entries[--s->count];
-        if (e->syncing) s->syncing--; /* its fsync no longer holds the stream */
-        e->stream = NULL;
-        entry_unpin(e);
-        return;
-    }
-    RN_ASSERT(!"entry not in its stream");
+    int32_t i = 0;
+    while (i < s->count && s->entries[i] != e) i++;
+    RN_ASSERT(i < s->count); /* an entry is in the stream it names */
+    s->entries[i] = s->entries[--s->count];
+    if (e->syncing) s->syncing--; /* its fsync no longer holds the stream */
+    e->stream = NULL;
+    entry_unpin(e);
 }
 
 /* ---- streams ---- */

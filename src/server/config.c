@@ -1155,6 +1155,7 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->fetch_max_bytes = i32(cfg, "fetch.max.bytes");
     cfg->fetch_session_slots = i32(cfg, "max.incremental.fetch.session.cache.slots");
     cfg->fetch_session_eviction_ms = i64(cfg, "min.incremental.fetch.session.eviction.ms");
+    cfg->replica_lag_time_max_ms = i64(cfg, "replica.lag.time.max.ms");
     cfg->queued_max_request_bytes = i64(cfg, "queued.max.request.bytes");
     cfg->log_segment_bytes = i32(cfg, "log.segment.bytes");
     cfg->log_roll_ms = ms_or_hours(cfg, "log.roll.ms", "log.roll.hours");

@@ -1,7 +1,7 @@
 /*
  * fuzz_isr_answer.c: libFuzzer target for how a leader reads the active
  * controller's AlterPartition answer (rn_isr_submit_decode,
- * replication/isr_submit.h).
+ * cluster/isr_submit.h).
  *
  * Input layout: byte 0 is how many changes the request had (1 to 8; they
  * name two topics, partitions 0-3, one of them twice), the rest the answer
@@ -12,7 +12,7 @@
  */
 #include "base/assert.h"
 #include "proto/kerr.h"
-#include "replication/isr_submit.h"
+#include "cluster/isr_submit.h"
 
 #include <stdint.h>
 #include <stdlib.h>

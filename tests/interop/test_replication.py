@@ -10,10 +10,12 @@ factor 3 and min.insync.replicas 2, one idempotent acks=all producer.
   before or after the kill is read back exactly once, at the offset it was
   acknowledged with, in order.
 - The killed node starts again and catches up as a follower: its logs end
-  up byte for byte the leader's.
-- Two of the three brokers stop (SIGTERM: each is fenced and leaves the
-  ISR first); the last one answers an acks=all Produce with
-  NOT_ENOUGH_REPLICAS and acknowledges nothing, and its log does not grow.
+  up byte for byte the leader's, and the leaders take it back into every
+  ISR (AlterPartition).
+- Two of the three brokers stop one after the other (SIGTERM: each is
+  fenced and leaves the ISR first, the second once the first is out); the
+  last one answers an acks=all Produce with NOT_ENOUGH_REPLICAS and
+  acknowledges nothing, and its log does not grow.
 
 Runnel only (the cluster harness runs Runnel). Bounded: every wait has a
 deadline; about a minute in all."""
@@ -128,12 +130,20 @@ def scenario(t):
         c.node(victim).start()
         t.ok(settle(lambda: same_logs(nodes) or None, "logs equal", SETTLE_S),
              f"node {victim} started again catches up: its logs are the leader's, byte for byte")
+        back = settle(lambda: all(len(i) == NODES for i in leaders(admin)[1].values()) or None,
+                      "full ISRs", SETTLE_S)
+        t.ok(back, f"node {victim} is back in every partition's ISR", f"isr {leaders(admin)[1]}")
 
         survivor = lead[0]
         others = [n for n in range(1, NODES + 1) if n != survivor]
-        for n in others:
+        shrunk = True
+        for k, n in enumerate(others):
             c.node(n).term()
-        settle(lambda: leaders(admin)[1][0] == [survivor] or None, "ISR of one", SETTLE_S)
+            want = sorted([survivor] + others[k + 1:])
+            shrunk &= bool(settle(lambda: leaders(admin)[1][0] == want or None,
+                                  f"ISR {want}", SETTLE_S))
+        t.ok(shrunk, "each stopped broker left partition 0's ISR before the next stopped",
+             f"isr {leaders(admin)[1]}")
         end_before = len(log_bytes(c.node(survivor), 0))
         code = produce_raw(c.node(survivor), -1)
         t.ok(code == NOT_ENOUGH_REPLICAS,

@@ -1,6 +1,6 @@
 /*
  * test_isr_submit.c: what a leader's ISR changes look like on the wire
- * (replication/isr_submit.h): the AlterPartition v3 it forwards (read back
+ * (cluster/isr_submit.h): the AlterPartition v3 it forwards (read back
  * with the generated decoder: changes of one topic side by side share its
  * entry, the members' broker epochs kept), and the active controller's
  * answer matched back to the changes by topic id and partition whatever
@@ -18,7 +18,7 @@
 #include "base/log.h"
 #include "proto/gen/alter_partition_request.h"
 #include "proto/gen/alter_partition_response.h"
-#include "replication/isr_submit.h"
+#include "cluster/isr_submit.h"
 
 #include <string.h>
 

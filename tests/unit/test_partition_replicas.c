@@ -66,7 +66,8 @@ static void lead(world_t *w, int32_t leader, int32_t epoch, int32_t partition_ep
                                     .replica_count = 3,
                                     .isr_count = isr_count,
                                     .replicas = {1, 2, 3},
-                                    .min_isr = min_isr};
+                                    .min_isr = min_isr,
+                                    .eligible = 0x7};
     memcpy(ld.isr, isr, (size_t)isr_count * sizeof *isr);
     rn_partition_lead(w->part, &ld, now_ms);
 }
@@ -165,6 +166,22 @@ static void test_min_isr_and_losing_leadership(void **state) {
     world_free(&w);
 }
 
+/* The first leadership of a partition just opened starts its followers'
+   clocks at that moment, even at leader epoch 0: nobody is lagging yet. */
+static void test_first_leadership_starts_clocks(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "first");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 0, 0, all, 3, 1, 500000);
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t count = 0;
+    assert_false(rn_partition_isr_wanted(w.part, 500001, 30000, isr, &count));
+    assert_true(rn_partition_isr_wanted(w.part, 530001, 30000, isr, &count));
+    assert_int_equal(count, 1);
+    world_free(&w);
+}
+
 static void test_isr_wanted(void **state) {
     (void)state;
     world_t w;
@@ -194,6 +211,10 @@ static void test_isr_wanted(void **state) {
     assert_int_equal(rn_partition_follower_fetched(w.part, 3, 8, 32000), RN_OK);
     assert_true(rn_partition_isr_wanted(w.part, 32000, 30000, isr, &count));
     assert_int_equal(count, 3);
+    w.part->lead.eligible = 0x3; /* 3 fenced meanwhile: not proposed */
+    assert_false(rn_partition_isr_wanted(w.part, 32000, 30000, isr, &count));
+    w.part->lead.eligible = 0x7;
+    assert_true(rn_partition_isr_wanted(w.part, 32000, 30000, isr, &count));
     rn_partition_isr_asked(w.part, isr, count);
     assert_int_equal(rn_partition_follower_fetched(w.part, 2, 10, 32001), RN_OK);
     assert_int_equal(rn_partition_hw(w.part), 8); /* 3 holds it at 8 */
@@ -246,6 +267,7 @@ int main(void) {
         cmocka_unit_test(test_hw_is_least_over_isr),
         cmocka_unit_test(test_new_epoch_waits_for_every_follower),
         cmocka_unit_test(test_min_isr_and_losing_leadership),
+        cmocka_unit_test(test_first_leadership_starts_clocks),
         cmocka_unit_test(test_isr_wanted),
         cmocka_unit_test(test_follower_appends_and_truncates),
     };

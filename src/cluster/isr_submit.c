@@ -3,7 +3,7 @@
  * isr_submit.h): the op to the metadata runtime, the AlterPartition v3 it
  * forwards, and the answer back into one result per change.
  */
-#include "replication/isr_submit.h"
+#include "cluster/isr_submit.h"
 
 #include "base/arena.h"
 #include "base/assert.h"

@@ -31,8 +31,8 @@
  *
  * What it must never do: block the loop, or run done inside the send.
  */
-#ifndef RN_REPLICATION_ISR_SUBMIT_H
-#define RN_REPLICATION_ISR_SUBMIT_H
+#ifndef RN_CLUSTER_ISR_SUBMIT_H
+#define RN_CLUSTER_ISR_SUBMIT_H
 
 #include "base/buf.h"
 #include "cluster/metadata_rt.h"
