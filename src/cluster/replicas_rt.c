@@ -12,6 +12,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/isr_submit.h"
+#include "group/coordinator.h"
 #include "replication/fetcher.h"
 
 #include <stdio.h>
@@ -158,4 +159,7 @@ void rn_replicas_rt_lead(rn_core_t *core, rn_partition_t *part,
     else
         rn_fetchers_unfollow(core->fetchers, part);
     if (rn_partition_hw(part) != hw) rn_node_poke_all(core->node);
+    /* A group coordinator follows its offsets partition's leadership. */
+    if (!strcmp(part->topic, RN_GROUP_OFFSETS_TOPIC))
+        rn_group_lead(core->node, part, role == RN_PARTITION_LEADER, lead->leader_epoch);
 }

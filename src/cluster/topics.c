@@ -70,11 +70,8 @@ static void topics_open_one(void *ctx, int32_t index) {
                           topics_durable(&rt->config), owner, &rt->parts[p]);
 }
 
-/* Whether this node keeps partition p's log: where it is a replica. The
-   internal topics are the exception for now: this node coordinates every
-   group and its offsets partitions must be open here. */
+/* Whether this node keeps partition p's log: where it is a replica. */
 static bool topics_hosts(const rn_node_t *node, const rn_image_topic_t *it, int32_t p) {
-    if (rn_topics_is_internal(it->name)) return true;
     const rn_image_partition_t *part = &it->partitions[p];
     for (int16_t n = 0; n < part->replica_count; n++)
         if (part->replicas[n] == node->settings.node_id) return true;
@@ -121,9 +118,7 @@ static void topics_lead_arrived(rn_mail_t *mail) {
     free(m);
 }
 
-/* What the image says of partition p, as its owner needs it. The
-   internal topics are this node's alone for now (every node coordinates
-   every group in its own copy): it leads them, alone in their ISR. */
+/* What the image says of partition p, as its owner needs it. */
 static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
                               const rn_image_topic_t *it, int32_t p, topics_lead_mail_t *m) {
     const rn_image_partition_t *ip = &it->partitions[p];
@@ -133,13 +128,6 @@ static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
     ld->leader_epoch = ip->leader_epoch;
     ld->partition_epoch = ip->partition_epoch;
     ld->min_isr = it->config.min_insync_replicas;
-    if (rn_topics_is_internal(it->name)) {
-        ld->leader = ld->self_id;
-        ld->replica_count = ld->isr_count = 1;
-        ld->replicas[0] = ld->isr[0] = ld->self_id;
-        ld->min_isr = 1;
-        return;
-    }
     ld->leader = ip->leader;
     ld->replica_count = ip->replica_count;
     ld->isr_count = ip->isr_count;

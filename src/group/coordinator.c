@@ -187,7 +187,7 @@ void rn_group_hook_group_store(void *ctx, const rn_group_t *group) {
         err = shard_append(shard, &shard->out, &res);
         rn_group_batch_reset(&shard->out, rn_io_wall_ms(node->io));
     }
-    if (err == RN_OK && shard->part->durable) {
+    if (err == RN_OK) {
         size_t len = (size_t)group_id.len;
         store_wait_t *sw = malloc(sizeof *sw + len + 1);
         RN_ASSERT(sw != NULL);
@@ -196,7 +196,7 @@ void rn_group_hook_group_store(void *ctx, const rn_group_t *group) {
         memcpy(sw->group_id, group_id.ptr, len + 1);
         sw->waiter.done = store_durable;
         sw->waiter.offset_needed = res.last_offset;
-        rn_partition_wait_durable(shard->part, &sw->waiter);
+        rn_partition_wait_hw(shard->part, &sw->waiter); /* on every in-sync replica */
         return;
     }
     rn_group_stored(shard->coord, group_id, generation, err, rn_group_now_ms(node));
@@ -251,19 +251,12 @@ static void shard_checkpoint(rn_group_shard_t *shard) {
     shard_flush(shard);
     shard->checkpoint_bytes = shard->bytes_since_checkpoint - bytes_before;
     shard->bytes_since_checkpoint = 0;
-    if (rn_log_end_offset(part->log) == shard->checkpoint_start && !part->durable) {
-        (void)rn_partition_delete_records(part, shard->checkpoint_start);
-        return;
-    }
+    /* The log start may move only below the high watermark: once every
+       in-sync replica holds the checkpoint (maybe at once). */
     shard->checkpointing = true;
     shard->checkpoint_waiter.offset_needed = rn_log_end_offset(part->log) - 1;
     shard->checkpoint_waiter.done = checkpoint_durable;
-    if (shard->checkpoint_waiter.offset_needed < shard->checkpoint_start || !part->durable) {
-        rn_partition_sync(part); /* makes the high watermark cover the checkpoint */
-        checkpoint_durable(&shard->checkpoint_waiter, RN_OK);
-        return;
-    }
-    rn_partition_wait_durable(part, &shard->checkpoint_waiter);
+    rn_partition_wait_hw(part, &shard->checkpoint_waiter);
 }
 
 static void shard_maybe_compact(rn_group_shard_t *shard) {
@@ -300,7 +293,9 @@ void rn_group_core_tick(rn_timer_t *timer) {
     int64_t next = INT64_MAX;
     for (int32_t p = 0; p < rt->count; p++) {
         rn_group_shard_t *shard = &rt->shards[p];
-        if (shard->part->owner != gc->core) continue;
+        if (!shard->part || shard->part->owner != gc->core ||
+            rn_group_coord_refusal(shard->coord) != RN_KERR_NONE)
+            continue;
         rn_group_coord_tick(shard->coord, now);
         shard_flush(shard);
         shard_maybe_compact(shard);
@@ -313,8 +308,7 @@ void rn_group_core_tick(rn_timer_t *timer) {
 
 rn_group_coord_t *rn_group_shard(rn_node_t *node, int32_t p) {
     rn_group_shard_t *shard = shard_of(node, p);
-    if (!shard) return NULL;
-    RN_DASSERT(shard->part->owner >= 0);
+    if (!shard || !shard->part) return NULL;
     return shard->coord;
 }
 
@@ -356,12 +350,8 @@ rn_err_t rn_group_commit(rn_node_t *node, int32_t p, rn_str_t group_id,
     for (int32_t i = 0; i < count; i++)
         (void)rn_group_offset_put(shard->coord, group_id, items[i].topic, items[i].partition,
                                   &items[i].value);
-    if (!shard->part->durable) {
-        waiter->done(waiter, RN_OK);
-    } else {
-        waiter->offset_needed = res.last_offset;
-        rn_partition_wait_durable(shard->part, waiter);
-    }
+    waiter->offset_needed = res.last_offset;
+    rn_partition_wait_hw(shard->part, waiter); /* on every in-sync replica; maybe at once */
     return RN_OK;
 }
 

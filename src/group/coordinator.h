@@ -34,13 +34,20 @@
 
 typedef struct rn_group_rt rn_group_rt_t;
 
-/* Creates __consumer_offsets if absent and loads every shard from its log
-   (on the calling thread, before the loops run). Call once at start-up. */
+/* Creates __consumer_offsets if absent and makes a shard per partition,
+   serving nothing until rn_group_lead (on the calling thread, before the
+   loops run). Call once at start-up. */
 rn_err_t rn_group_start(rn_node_t *node);
 
 /* Frees every shard (parked requests are not answered: call once the loops
    and connections are stopped, before the partitions are closed). */
 void rn_group_stop(rn_node_t *node);
+
+/* On part's owner core, as the image gives a partition of
+   __consumer_offsets its leadership: a shard serves the groups of a
+   partition this node leads, loaded from its log at each new leader
+   epoch, and answers NOT_COORDINATOR otherwise (its groups forgotten). */
+void rn_group_lead(rn_node_t *node, rn_partition_t *part, bool leads, int32_t leader_epoch);
 
 /* Kafka's coordinator partition: abs(javaStringHashCode(group_id)) % count,
    with Java's UTF-16 hashing of the id and Utils.abs. */

@@ -17,7 +17,8 @@
 typedef struct rn_group_shard {
     rn_node_t *node;
     int32_t index;
-    rn_partition_t *part; /* referenced */
+    rn_partition_t *part; /* referenced; NULL: no replica here */
+    int32_t leader_epoch; /* the epoch it was loaded for; -1: not serving */
     rn_group_coord_t *coord;
     rn_group_batch_t out; /* records produced by the shard, not yet written */
     rn_buf_t key;

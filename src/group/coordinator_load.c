@@ -167,9 +167,9 @@ static rn_err_t shard_load(rn_group_shard_t *shard) {
     return err;
 }
 
-static void shard_init(rn_node_t *node, rn_group_shard_t *shard, int32_t index,
-                       rn_partition_t *part) {
-    const rn_node_settings_t *set = &node->settings;
+/* A fresh, empty coordinator for the shard, refusing with `refusal`. */
+static void shard_new_coord(rn_group_shard_t *shard, int16_t refusal) {
+    const rn_node_settings_t *set = &shard->node->settings;
     rn_group_config_t cfg = {
         .session_timeout_min_ms = set->group_min_session_timeout_ms,
         .session_timeout_max_ms = set->group_max_session_timeout_ms,
@@ -185,11 +185,20 @@ static void shard_init(rn_node_t *node, rn_group_shard_t *shard, int32_t index,
                               rn_group_hook_group_removed,
                               rn_group_hook_offset_removed,
                               rn_group_hook_group_store};
+    shard->coord = rn_group_coord_new(&cfg, &hooks, shard->index);
+    rn_group_coord_set_refusal(shard->coord, refusal);
+}
+
+/* part: this node's replica of the shard's partition, or NULL when it
+   keeps none (it never coordinates those groups). */
+static void shard_init(rn_node_t *node, rn_group_shard_t *shard, int32_t index,
+                       rn_partition_t *part) {
     shard->node = node;
     shard->index = index;
-    rn_partition_ref(part);
+    if (part) rn_partition_ref(part);
     shard->part = part;
-    shard->coord = rn_group_coord_new(&cfg, &hooks, index);
+    shard->leader_epoch = -1;
+    shard_new_coord(shard, RN_KERR_NOT_COORDINATOR);
     rn_group_batch_init(&shard->out, rn_io_wall_ms(node->io));
     rn_buf_init(&shard->key, RN_GROUP_BATCH_BYTES_MAX);
     rn_buf_init(&shard->value, RN_GROUP_BATCH_BYTES_MAX);
@@ -209,13 +218,10 @@ rn_err_t rn_group_start(rn_node_t *node) {
     rt->count = topic->partition_count;
     rt->shards = calloc((size_t)rt->count, sizeof *rt->shards);
     RN_ASSERT(rt->shards != NULL);
-    for (int32_t p = 0; p < rt->count && err == RN_OK; p++) {
-        rn_group_shard_t *shard = &rt->shards[p];
-        shard_init(node, shard, p, topic->parts[p]);
-        rn_group_coord_set_loading(shard->coord, true);
-        err = shard_load(shard);
-        rn_group_coord_set_loading(shard->coord, false);
-    }
+    /* Each shard serves once this node leads its partition
+       (rn_group_lead): the leadership the image gives reaches the owner
+       cores as soon as the loops run. */
+    for (int32_t p = 0; p < rt->count; p++) shard_init(node, &rt->shards[p], p, topic->parts[p]);
     rn_ptable_release(table);
     for (int c = 0; c < node->core_count; c++) {
         rn_group_core_t *gc = &rt->cores[c];
@@ -226,9 +232,45 @@ rn_err_t rn_group_start(rn_node_t *node) {
         rn_loop_timer_start(&node->cores[c].loop, &gc->timer, 0);
     }
     node->groups = rt;
-    if (err != RN_OK)
-        RN_ERROR("group", "loading %s failed: %s", RN_GROUP_OFFSETS_TOPIC, rn_err_name(err));
-    return err;
+    return RN_OK;
+}
+
+/* Leadership moved away: every group of the shard is forgotten here (its
+   waiters answered NOT_COORDINATOR); the new leader loads them from its
+   copy of the log. */
+static void shard_unload(rn_group_shard_t *shard, int16_t refusal) {
+    rn_group_coord_free(shard->coord);
+    shard_new_coord(shard, refusal);
+    rn_group_batch_reset(&shard->out, rn_io_wall_ms(shard->node->io));
+    shard->checkpointing = false;
+    shard->bytes_since_checkpoint = 0;
+}
+
+void rn_group_lead(rn_node_t *node, rn_partition_t *part, bool leads, int32_t leader_epoch) {
+    rn_group_rt_t *rt = node->groups;
+    if (!rt || part->index >= rt->count || rt->shards[part->index].part != part) return;
+    rn_group_shard_t *shard = &rt->shards[part->index];
+    bool serving = rn_group_coord_refusal(shard->coord) == RN_KERR_NONE;
+    if (leads == serving && (!leads || shard->leader_epoch == leader_epoch)) return;
+    if (!leads) {
+        shard_unload(shard, RN_KERR_NOT_COORDINATOR);
+        shard->leader_epoch = -1;
+        RN_INFO("group", "%s-%d: no longer the coordinator of its groups", RN_GROUP_OFFSETS_TOPIC,
+                shard->index);
+        return;
+    }
+    /* Led anew (this epoch): what the log holds now is the truth. */
+    shard_unload(shard, RN_KERR_COORDINATOR_LOAD_IN_PROGRESS);
+    rn_err_t err = shard_load(shard);
+    if (err != RN_OK) {
+        RN_ERROR("group", "%s-%d: loading failed: %s", RN_GROUP_OFFSETS_TOPIC, shard->index,
+                 rn_err_name(err));
+        rn_group_coord_set_refusal(shard->coord, RN_KERR_COORDINATOR_NOT_AVAILABLE);
+        return;
+    }
+    rn_group_coord_set_refusal(shard->coord, RN_KERR_NONE);
+    shard->leader_epoch = leader_epoch;
+    rn_group_shard_done(node, shard->index);
 }
 
 void rn_group_stop(rn_node_t *node) {
@@ -242,7 +284,7 @@ void rn_group_stop(rn_node_t *node) {
         rn_group_batch_free(&shard->out);
         rn_buf_free(&shard->key);
         rn_buf_free(&shard->value);
-        rn_partition_unref(shard->part);
+        if (shard->part) rn_partition_unref(shard->part);
     }
     free(rt->shards);
     free(rt);
@@ -297,7 +339,7 @@ static void lag_on_core(rn_mail_t *mail) {
     rn_group_rt_t *rt = call->rt;
     for (int32_t p = 0; p < rt->count; p++) {
         rn_group_shard_t *shard = &rt->shards[p];
-        if (shard->part->owner != call->core) continue;
+        if (!shard->part || shard->part->owner != call->core) continue;
         for (int32_t g = 0; g < rn_group_coord_group_count(shard->coord); g++) {
             const rn_group_t *group = rn_group_coord_group_at(shard->coord, g);
             void *ctx[2] = {call, (void *)(uintptr_t)group};

@@ -100,8 +100,8 @@ static void coord_free(rn_group_coord_t *coord, bool answer) {
 void rn_group_coord_free(rn_group_coord_t *coord) { coord_free(coord, true); }
 void rn_group_coord_discard(rn_group_coord_t *coord) { coord_free(coord, false); }
 
-void rn_group_coord_set_loading(rn_group_coord_t *coord, bool loading) { coord->loading = loading; }
-bool rn_group_coord_loading(const rn_group_coord_t *coord) { return coord->loading; }
+void rn_group_coord_set_refusal(rn_group_coord_t *coord, int16_t kerr) { coord->refusal = kerr; }
+int16_t rn_group_coord_refusal(const rn_group_coord_t *coord) { return coord->refusal; }
 int32_t rn_group_coord_partition(const rn_group_coord_t *coord) { return coord->partition; }
 int32_t rn_group_coord_group_count(const rn_group_coord_t *coord) { return coord->group_count; }
 int64_t rn_group_coord_deadline(const rn_group_coord_t *coord) {
@@ -241,7 +241,8 @@ void rn_group_coord_tick(rn_group_coord_t *coord, int64_t now_ms) {
     for (int32_t g = 0; g < coord->group_count;) {
         rn_group_t *group = coord->groups[g];
         rn_group_tick_group(coord, group, now_ms);
-        if (expire && !coord->loading && rn_group_expire_offsets(coord, group, wall_ms))
+        if (expire && coord->refusal == RN_KERR_NONE &&
+            rn_group_expire_offsets(coord, group, wall_ms))
             continue; /* the slot now holds another group */
         g++;
     }

@@ -183,9 +183,11 @@ void rn_group_coord_free(rn_group_coord_t *coord);
 /* Frees everything without answering waiters (shutdown, once the requests
    they belong to are gone). */
 void rn_group_coord_discard(rn_group_coord_t *coord);
-/* While loading, every request is answered COORDINATOR_LOAD_IN_PROGRESS. */
-void rn_group_coord_set_loading(rn_group_coord_t *coord, bool loading);
-bool rn_group_coord_loading(const rn_group_coord_t *coord);
+/* What every request is answered while the shard does not serve:
+   COORDINATOR_LOAD_IN_PROGRESS while it loads, NOT_COORDINATOR while
+   another broker leads its partition; NONE (the default) while it serves. */
+void rn_group_coord_set_refusal(rn_group_coord_t *coord, int16_t kerr);
+int16_t rn_group_coord_refusal(const rn_group_coord_t *coord);
 /* Fires due timeouts (rebalance, session, initial delay, offset expiry). */
 void rn_group_coord_tick(rn_group_coord_t *coord, int64_t now_ms);
 /* The earliest time tick has work (INT64_MAX when none). */

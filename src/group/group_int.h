@@ -84,7 +84,10 @@ struct rn_group_coord {
     rn_group_config_t cfg;
     rn_group_hooks_t hooks;
     int32_t partition;
-    bool loading;
+    /* NONE while it serves; else what every request is answered:
+       COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR while
+       another broker leads its partition. */
+    int16_t refusal;
     rn_group_t **groups; /* dense, for listing */
     int32_t group_count;
     int32_t group_cap;

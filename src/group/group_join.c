@@ -451,7 +451,7 @@ static void join_known_member(rn_group_coord_t *coord, rn_group_t *group,
 }
 
 static int16_t join_check(const rn_group_coord_t *coord, const rn_group_join_args_t *args) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     if (args->group_id.len <= 0 || args->group_id.len > RN_GROUP_ID_BYTES_MAX)
         return RN_KERR_INVALID_GROUP_ID;
     if (args->session_timeout_ms < coord->cfg.session_timeout_min_ms ||
@@ -551,7 +551,7 @@ void rn_group_stored(rn_group_coord_t *coord, rn_str_t group_id, int32_t generat
 
 static int16_t sync_check(rn_group_coord_t *coord, rn_group_t *group,
                           const rn_group_sync_args_t *args, rn_group_member_t **out) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     if (!group) return RN_KERR_UNKNOWN_MEMBER_ID;
     if (group->state == RN_GROUP_DEAD) return RN_KERR_COORDINATOR_NOT_AVAILABLE;
     rn_group_member_t *by_instance = rn_group_member_by_instance(group, args->instance_id);
@@ -599,7 +599,7 @@ void rn_group_sync(rn_group_coord_t *coord, const rn_group_sync_args_t *args,
 
 int16_t rn_group_heartbeat(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
                            rn_str_t instance_id, int32_t generation, int64_t now_ms) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     rn_group_t *group = rn_group_find(coord, group_id);
     if (!group) return RN_KERR_UNKNOWN_MEMBER_ID;
     if (group->state == RN_GROUP_DEAD) return RN_KERR_COORDINATOR_NOT_AVAILABLE;
@@ -635,7 +635,7 @@ void rn_group_member_remove(rn_group_coord_t *coord, rn_group_t *group, rn_group
 
 int16_t rn_group_leave(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
                        rn_str_t instance_id, int64_t now_ms) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     rn_group_t *group = rn_group_find(coord, group_id);
     if (!group) return RN_KERR_UNKNOWN_MEMBER_ID;
     if (group->state == RN_GROUP_DEAD) return RN_KERR_COORDINATOR_NOT_AVAILABLE;

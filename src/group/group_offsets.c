@@ -127,7 +127,7 @@ int32_t rn_group_offset_count(const rn_group_t *group) { return group->offset_co
 
 int16_t rn_group_commit_check(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
                               rn_str_t instance_id, int32_t generation, int64_t now_ms) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     if (group_id.len <= 0 || group_id.len > RN_GROUP_ID_BYTES_MAX) return RN_KERR_INVALID_GROUP_ID;
     rn_group_t *group = rn_group_find(coord, group_id);
     if (!group) return generation < 0 ? RN_KERR_NONE : RN_KERR_ILLEGAL_GENERATION;
@@ -192,7 +192,7 @@ static void group_drop(rn_group_coord_t *coord, rn_group_t *group) {
 }
 
 int16_t rn_group_delete(rn_group_coord_t *coord, rn_str_t group_id) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     rn_group_t *group = rn_group_find(coord, group_id);
     if (!group) return RN_KERR_GROUP_ID_NOT_FOUND;
     if (group->state != RN_GROUP_EMPTY || group->member_count > 0) return RN_KERR_NON_EMPTY_GROUP;
@@ -201,7 +201,7 @@ int16_t rn_group_delete(rn_group_coord_t *coord, rn_str_t group_id) {
 }
 
 int16_t rn_group_offset_delete_check(rn_group_coord_t *coord, rn_str_t group_id) {
-    if (coord->loading) return RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (coord->refusal) return coord->refusal;
     rn_group_t *group = rn_group_find(coord, group_id);
     if (!group) return RN_KERR_GROUP_ID_NOT_FOUND;
     if (group->state == RN_GROUP_DEAD) return RN_KERR_GROUP_ID_NOT_FOUND;

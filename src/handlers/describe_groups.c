@@ -43,8 +43,8 @@ static void describe_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node
     (void)node;
     describe_op_t *op = (describe_op_t *)gop;
     described_t *out = op->out;
-    if (rn_group_coord_loading(coord)) {
-        out->error_code = RN_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (rn_group_coord_refusal(coord)) {
+        out->error_code = rn_group_coord_refusal(coord);
         rn_gop_reply(gop);
         return;
     }

@@ -62,7 +62,11 @@ int16_t rn_handler_group_store_kerr(rn_err_t err) {
     case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION:
         return RN_KERR_COORDINATOR_NOT_AVAILABLE;
     case RN_KERR_KAFKA_STORAGE_ERROR:
+    case RN_KERR_NOT_LEADER_OR_FOLLOWER: /* its partition's leadership moved */
         return RN_KERR_NOT_COORDINATOR;
+    case RN_KERR_NOT_ENOUGH_REPLICAS:
+    case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+        return RN_KERR_COORDINATOR_NOT_AVAILABLE;
     case RN_KERR_REQUEST_TIMED_OUT:
         return RN_KERR_REBALANCE_IN_PROGRESS;
     default: /* a record too large, anything else */

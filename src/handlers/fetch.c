@@ -247,8 +247,12 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     /* Never a null record set: clients fail the whole response on one. */
     out->records = (rn_records_t){NULL, 0, NULL, 0};
     if (out->error_code != RN_KERR_NONE) {
-        /* As Kafka: offsets unknown (-1) beside any partition error. */
+        /* As Kafka: offsets unknown (-1) beside any partition error; a
+           follower out of range is told where the log starts, so it can
+           start over there without asking again. */
         out->high_watermark = out->last_stable_offset = out->log_start_offset = -1;
+        if (out->error_code == RN_KERR_OFFSET_OUT_OF_RANGE && op->replica_id >= 0)
+            out->log_start_offset = rn_partition_start(part);
         if (op->read.len) rn_log_read_release(&op->read);
         op->read = (rn_log_read_t){0};
         return;

@@ -105,8 +105,7 @@ static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t err
 static void fetch_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
     (void)node;
     fetch_state_t *st = gop->ctx;
-    int16_t error =
-        rn_group_coord_loading(coord) ? RN_KERR_COORDINATOR_LOAD_IN_PROGRESS : RN_KERR_NONE;
+    int16_t error = rn_group_coord_refusal(coord);
     const rn_group_t *group = error == RN_KERR_NONE ? rn_group_find(coord, st->in->group_id) : NULL;
     if (st->in->topics.count < 0 && error == RN_KERR_NONE)
         fetch_all(st, group);

@@ -245,6 +245,37 @@ rn_err_t rn_partition_truncate(rn_partition_t *part, int64_t offset) {
     return RN_OK;
 }
 
+/* A follower's log start follows the leader's (retention, DeleteRecords,
+   a coordinator's compaction), never past its own end. */
+rn_err_t rn_partition_follow_start(rn_partition_t *part, int64_t leader_start) {
+    if (part->role != RN_PARTITION_FOLLOWER || rn_partition_offline(part)) return RN_OK;
+    int64_t end = rn_log_end_offset(part->log);
+    int64_t to = leader_start < end ? leader_start : end;
+    if (to <= rn_log_start_offset(part->log)) return RN_OK;
+    rn_err_t err = rn_log_delete_records(part->log, to);
+    if (err == RN_OK) partition_publish_offsets(part);
+    return err;
+}
+
+rn_err_t rn_partition_restart_at(rn_partition_t *part, int64_t offset) {
+    RN_ASSERT(part->role == RN_PARTITION_FOLLOWER);
+    if (rn_partition_offline(part)) return RN_ERR_IO;
+    int64_t was = rn_log_end_offset(part->log);
+    rn_err_t err = rn_log_restart_at(part->log, offset);
+    if (err != RN_OK) {
+        partition_rollback(part, err);
+        return storage_err(err);
+    }
+    rn_producer_state_clear(part->producers);
+    atomic_store_explicit(&part->high_watermark, offset, memory_order_release);
+    partition_publish_offsets(part);
+    RN_INFO("partition",
+            "%s-%d: the leader's log starts at %lld, past this one's end %lld: "
+            "starting over there",
+            part->topic, part->index, (long long)offset, (long long)was);
+    return RN_OK;
+}
+
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter) {
     waiter->next = NULL;
     if (part->waiters_tail)

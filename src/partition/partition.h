@@ -184,6 +184,11 @@ rn_err_t rn_partition_append_replica(rn_partition_t *part, const uint8_t *record
 /* A follower drops every batch at or past offset (its log diverged from
    the leader's); the high watermark follows the new end. */
 rn_err_t rn_partition_truncate(rn_partition_t *part, int64_t offset);
+/* A follower: the leader's log start, taken up to this log's end. */
+rn_err_t rn_partition_follow_start(rn_partition_t *part, int64_t leader_start);
+/* A follower whose whole log lies below the leader's log start: it starts
+   over, empty, at offset. */
+rn_err_t rn_partition_restart_at(rn_partition_t *part, int64_t offset);
 /* Queues a waiter that completes once offset_needed is durable. */
 void rn_partition_wait_durable(rn_partition_t *part, rn_partition_waiter_t *waiter);
 /* Syncs the log if dirty and durable, keeping the outcome for

@@ -300,6 +300,9 @@ static void entry_append(stream_t *s, entry_t *e, const rn_fetch_response_partit
     rn_partition_t *part = e->part;
     size_t len = whole_batches(in->records.ptr, in->records.len > 0 ? (size_t)in->records.len : 0);
     e->leader_hw = in->high_watermark;
+    if (rn_partition_follow_start(part, in->log_start_offset) != RN_OK)
+        RN_WARN("replica", "%s-%d: cannot move the log start to the leader's %lld", part->topic,
+                part->index, (long long)in->log_start_offset);
     if (len == 0) {
         rn_partition_follow_hw(part, in->high_watermark);
         return;
@@ -316,8 +319,21 @@ static void entry_append(stream_t *s, entry_t *e, const rn_fetch_response_partit
     if (!entry_await_sync(s, e)) rn_partition_follow_hw(part, in->high_watermark);
 }
 
+/* Asked from below the leader's log start (retention or DeleteRecords
+   went past everything this replica has): start over there. */
+static bool entry_restart(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
+    rn_partition_t *part = e->part;
+    if (in->error_code != RN_KERR_OFFSET_OUT_OF_RANGE ||
+        in->log_start_offset <= rn_log_end_offset(part->log))
+        return false;
+    rn_err_t err = rn_partition_restart_at(part, in->log_start_offset);
+    if (err != RN_OK) entry_pause(s, e, RN_KERR_KAFKA_STORAGE_ERROR);
+    return true;
+}
+
 static void entry_answered(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
     if (!e->stream || e->part->role != RN_PARTITION_FOLLOWER) return; /* moved on meanwhile */
+    if (entry_restart(s, e, in)) return;
     if (in->error_code != RN_KERR_NONE) {
         entry_pause(s, e, in->error_code);
         return;

@@ -489,12 +489,11 @@ static void drop_tail(rn_log_t *log, uint32_t keep) {
     }
 }
 
-rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
-    RN_ASSERT(offset >= 0);
-    if (offset >= rn_log_end_offset(log)) return RN_OK;
+/* Cuts the log at offset, or (fully) starts it over empty at offset. */
+static rn_err_t truncate_to(rn_log_t *log, int64_t offset, bool fully) {
     if (log->clean_offset > offset) log->clean_offset = offset; /* what follows is new */
     rn_err_t err;
-    if (offset < log->segs[0]->base_offset) {
+    if (fully) {
         /* Nothing left: start over empty at offset, as Kafka's
            truncateFullyAndStartAt. The new name differs from every old one. */
         rn_segment_t *seg;
@@ -519,8 +518,20 @@ rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
     rn_log_start_moved(log);
     log->recovery_point = rn_log_active(log)->base_offset;
     err = rn_io_dir_sync(log->io, log->dir);
+    if (err == RN_OK && fully) log->synced_offset = end; /* empty, and named durably */
     if (err == RN_OK) err = rn_log_write_checkpoint(log, false);
     return err;
+}
+
+rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset) {
+    RN_ASSERT(offset >= 0);
+    if (offset >= rn_log_end_offset(log)) return RN_OK;
+    return truncate_to(log, offset, offset < log->segs[0]->base_offset);
+}
+
+rn_err_t rn_log_restart_at(rn_log_t *log, int64_t offset) {
+    RN_ASSERT(offset >= rn_log_end_offset(log));
+    return truncate_to(log, offset, true);
 }
 
 /* ---- rollback after a failed write or sync ---- */

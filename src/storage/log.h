@@ -195,6 +195,10 @@ rn_err_t rn_log_delete_records(rn_log_t *log, int64_t offset);
  */
 rn_err_t rn_log_apply_retention(rn_log_t *log, int64_t now_ms, int64_t offset_max,
                                 uint32_t *deleted);
+/* A follower far behind a leader whose log now starts at offset (past this
+   log's end): every segment goes and the log starts over, empty, there
+   (Kafka's truncateFullyAndStartAt). */
+rn_err_t rn_log_restart_at(rn_log_t *log, int64_t offset);
 /* Drops every batch at or after `offset` (replication: diverged follower).
    The log end becomes the start of the batch holding offset. */
 rn_err_t rn_log_truncate(rn_log_t *log, int64_t offset);

@@ -339,7 +339,7 @@ static void test_protocol_vote_and_errors(void **state) {
     join_call_t d = {.waiter.done = join_done};
     rn_group_join(coord, &args, &d.waiter, 0);
     assert_int_equal(d.error, RN_KERR_INVALID_SESSION_TIMEOUT);
-    rn_group_coord_set_loading(coord, true);
+    rn_group_coord_set_refusal(coord, RN_KERR_COORDINATOR_LOAD_IN_PROGRESS);
     join(coord, &c, "", NULL, proto_range, 1, 0);
     assert_int_equal(c.error, RN_KERR_COORDINATOR_LOAD_IN_PROGRESS);
     rn_group_coord_free(coord);
