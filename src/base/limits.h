@@ -429,8 +429,13 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    leases once per tick, a fraction of this. */
 #define RN_LIFECYCLE_DUPLICATE_MARGIN_MS 1000
 /* How long a stopping node waits for the controller to fence it, so its
-   leaderships move before it goes and it registers again at once. */
-#define RN_LIFECYCLE_STOP_WAIT_MS 2000
+   leaderships move (and it leaves every ISR) before it goes and it
+   registers again at once: long enough to ride out a controller election
+   (a few election timeouts), as Kafka's controlled shutdown retries. */
+#define RN_LIFECYCLE_STOP_WAIT_MS 5000
+/* A stopping node's fence refused for want of a controller (an election)
+   is asked again after this, while the stop waits. */
+#define RN_LIFECYCLE_FENCE_RETRY_MS 100
 /* Connections the controller listener holds: each other node has a few
    (Raft, registration, forwarded requests) and tools a few more. */
 #define RN_CONTROLLER_CONNECTIONS_MAX 256

@@ -69,6 +69,11 @@ struct rn_lifecycle {
     bool started;       /* the start returned: a refusal comes too late */
     bool stopping;      /* no more requests but the fence */
     bool stopped;       /* the fence is answered (or not wanted) */
+    bool gave_up;       /* the stop stopped waiting: nothing more is sent */
+    /* Metadata loop: the stop came with a heartbeat in flight; the fence
+       goes once it is answered. */
+    bool fence_after;
+    bool fence_asked; /* the fence was asked for (logged once) */
 };
 
 /* ---- state shared with other threads ---- */
@@ -159,6 +164,7 @@ static rn_err_t lc_encode_heartbeat(rn_lifecycle_t *lc) {
 }
 
 static void lc_done(rn_admin_op_t *op);
+static void lc_fence_now(rn_lifecycle_t *lc);
 
 /* Has the data folder record its registration (epoch, and whether one is
    under way), so the next start names the registration this folder made. */
@@ -328,6 +334,33 @@ static void lc_heartbeat_answered(rn_lifecycle_t *lc) {
     lc_schedule(lc, every);
 }
 
+/* Whether the stop has stopped waiting for the fence: the runtime may be
+   stopping under it, so nothing more is sent. */
+static bool lc_gave_up(rn_lifecycle_t *lc) {
+    pthread_mutex_lock(&lc->lock);
+    bool gave_up = lc->gave_up;
+    pthread_mutex_unlock(&lc->lock);
+    return gave_up;
+}
+
+/* An answer while stopping: the heartbeat that was out at the stop (the
+   fence goes now), a fence refused because the controller moved or is
+   being elected (asked again after a backoff, while the stop waits), or
+   the end of the stop. */
+static void lc_stop_answered(rn_lifecycle_t *lc, bool was_fence, int16_t kerr) {
+    bool retry = was_fence && (kerr == RN_KERR_NOT_CONTROLLER || kerr == RN_KERR_REQUEST_TIMED_OUT);
+    bool after = lc->fence_after;
+    lc->fence_after = false;
+    if ((after || retry) && !lc_gave_up(lc)) {
+        if (after)
+            lc_fence_now(lc);
+        else
+            lc_schedule(lc, RN_LIFECYCLE_FENCE_RETRY_MS);
+        return;
+    }
+    lc_signal(lc, false, true);
+}
+
 /* On the metadata thread (or, for an op failed by the runtime's stop, on
    the stopping thread, when nothing more may be scheduled). */
 static void lc_done(rn_admin_op_t *op) {
@@ -335,11 +368,11 @@ static void lc_done(rn_admin_op_t *op) {
     lc->busy = false;
     if (op->forwarded) lc_take_forwarded(lc, op);
     bool registering = op->kind == RN_ADMIN_REGISTER_BROKER;
+    const rn_ctl_result_t *res = &lc->result.result;
     if (lc->stopping) {
-        lc_signal(lc, false, true);
+        lc_stop_answered(lc, !registering && lc->hb.want_fence, res->error_code);
         return;
     }
-    const rn_ctl_result_t *res = &lc->result.result;
     if (res->error_code != RN_KERR_NONE) {
         lc_retry(lc, registering, res->error_code, res->message);
         return;
@@ -354,7 +387,11 @@ static void lc_done(rn_admin_op_t *op) {
 
 static void lc_tick(rn_timer_t *timer) {
     rn_lifecycle_t *lc = (rn_lifecycle_t *)((char *)timer - offsetof(rn_lifecycle_t, timer));
-    if (!lc->busy && !lc->stopping) lc_send(lc, false);
+    if (lc->busy) return;
+    if (!lc->stopping)
+        lc_send(lc, false);
+    else if (!lc_gave_up(lc))
+        lc_fence_now(lc); /* a fence retried */
 }
 
 static void lc_start_arrived(rn_mail_t *mail) {
@@ -362,24 +399,30 @@ static void lc_start_arrived(rn_mail_t *mail) {
     lc_schedule(lc, 0);
 }
 
-/* On the metadata loop: no more heartbeats; the fence when asked for. */
+static void lc_fence_now(rn_lifecycle_t *lc) {
+    if (!lc->fence_asked)
+        RN_INFO(MOD, "broker %d: asking the controller to fence it before it stops",
+                lc->opts.broker_id);
+    lc->fence_asked = true;
+    lc_send(lc, true);
+}
+
+/* On the metadata loop: no more heartbeats; the fence when asked for (after
+   the heartbeat in flight, if one is: its answer comes first). */
 static void lc_stop_arrived(rn_mail_t *mail) {
     rn_lifecycle_t *lc = (rn_lifecycle_t *)((char *)mail - offsetof(rn_lifecycle_t, stop_mail));
     rn_loop_timer_stop(lc->loop, &lc->timer);
     bool fence = lc->opts.fence_on_stop && lc->epoch >= 0 && !lc->fenced;
-    if (lc->busy) { /* its answer ends the stop: a fence then is not worth the wait */
-        lc->stopping = true;
+    lc->stopping = true;
+    if (lc->busy) {
+        lc->fence_after = fence;
         return;
     }
     if (!fence) {
-        lc->stopping = true;
         lc_signal(lc, false, true);
         return;
     }
-    RN_INFO(MOD, "broker %d: asking the controller to fence it before it stops",
-            lc->opts.broker_id);
-    lc_send(lc, true);
-    lc->stopping = true;
+    lc_fence_now(lc);
 }
 
 /* ---- start and stop ---- */
@@ -446,7 +489,11 @@ void rn_lifecycle_stop(rn_lifecycle_t *lc) {
     if (!lc) return;
     lc->stop_mail.fn = lc_stop_arrived;
     rn_loop_post(lc->loop, &lc->stop_mail);
-    if (!lc_wait(lc, &lc->stopped, RN_LIFECYCLE_STOP_WAIT_MS))
+    bool answered = lc_wait(lc, &lc->stopped, RN_LIFECYCLE_STOP_WAIT_MS);
+    pthread_mutex_lock(&lc->lock);
+    lc->gave_up = true;
+    pthread_mutex_unlock(&lc->lock);
+    if (!answered)
         RN_WARN(MOD, "broker %d: the controller did not answer before the stop",
                 lc->opts.broker_id);
 }

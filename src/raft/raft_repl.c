@@ -204,13 +204,14 @@ static void inflight_free(rn_raft_progress_t *pr) {
     pr->inflight_n = keep;
 }
 
-/* The commit index moved: the other followers hear it now rather than at
-   the next heartbeat, so a leader that stops right after a commit (a
-   controller fencing itself on its way out) leaves it known behind it. */
-static void commit_tell_others(rn_raft_t *r, const rn_raft_progress_t *acked) {
+/* The commit index moved: every follower hears it now (the one whose ack
+   moved it included) rather than at the next heartbeat, so a leader that
+   stops right after a commit (a controller fencing itself on its way out)
+   leaves it known behind it. */
+static void commit_tell_all(rn_raft_t *r) {
     for (uint32_t i = 0; i < r->prs_n; i++) {
         rn_raft_progress_t *pr = &r->prs[i];
-        if (pr != acked && pr->id != r->opts.id && pr->state == RN_RAFT_PR_REPLICATE)
+        if (pr->id != r->opts.id && pr->state == RN_RAFT_PR_REPLICATE)
             rn_raft_send_heartbeat(r, pr);
     }
 }
@@ -239,7 +240,7 @@ void rn_raft_handle_append_resp(rn_raft_t *r, const rn_raft_msg_t *m) {
     inflight_free(pr);
     if (rn_raft_maybe_commit(r)) {
         if (r->role != RN_RAFT_LEADER) return;
-        commit_tell_others(r, pr);
+        commit_tell_all(r);
     }
     if (r->transferee == pr->id && pr->match == rn_raft_log_last(r)) {
         rn_raft_msg_t tn = {0};
