@@ -101,6 +101,14 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
                                : ld->leader >= 0         ? RN_PARTITION_FOLLOWER
                                                          : RN_PARTITION_LEADERLESS;
     bool new_term = !part->led || role != part->role || ld->leader_epoch != part->lead.leader_epoch;
+    /* A replicated partition just opened knows no high watermark it can
+       trust: its log may end past what the in-sync replicas hold (a
+       leader killed while followers were behind). It starts at the log
+       start and rises as the leader's rule or the leader allows. A sole
+       replica's whole recovered log is durable: the rule gives it at once. */
+    if (!part->led && ld->replica_count > 1)
+        atomic_store_explicit(&part->high_watermark, rn_log_start_offset(part->log),
+                              memory_order_release);
     part->led = true;
     /* The image moved on: whatever was asked is decided one way or the
        other (a later ask starts from this ISR). */

@@ -182,6 +182,39 @@ static void test_first_leadership_starts_clocks(void **state) {
     world_free(&w);
 }
 
+/* A replicated partition opened over an existing log (a restart) starts
+   its high watermark at the log start: what lies past the old high
+   watermark may be on no other replica. The in-sync followers' fetches
+   bring it up; a sole replica gets its whole log at once. */
+static void test_reopened_replica_starts_low(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "reopen");
+    static const int32_t all[] = {1, 2, 3};
+    rn_partition_leadership_t solo = {.self_id = 1,
+                                      .leader = 1,
+                                      .replica_count = 1,
+                                      .isr_count = 1,
+                                      .replicas = {1},
+                                      .isr = {1},
+                                      .min_isr = 1};
+    rn_partition_lead(w.part, &solo, 0);
+    append_synced(&w, 10);
+    assert_int_equal(rn_partition_hw(w.part), 10);
+    rn_partition_close(w.part);
+    rn_partition_unref(w.part);
+    rn_log_config_t cfg;
+    rn_log_config_default(&cfg);
+    assert_int_equal(rn_partition_open(w.io, "data", "reopen", 0, &cfg, true, 0, &w.part), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 10); /* opened: not led yet */
+    lead(&w, 1, 2, 2, all, 3, 2, 0);
+    assert_int_equal(rn_partition_hw(w.part), 0);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 10, 1), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 7, 1), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 7);
+    world_free(&w);
+}
+
 static void test_isr_wanted(void **state) {
     (void)state;
     world_t w;
@@ -268,6 +301,7 @@ int main(void) {
         cmocka_unit_test(test_new_epoch_waits_for_every_follower),
         cmocka_unit_test(test_min_isr_and_losing_leadership),
         cmocka_unit_test(test_first_leadership_starts_clocks),
+        cmocka_unit_test(test_reopened_replica_starts_low),
         cmocka_unit_test(test_isr_wanted),
         cmocka_unit_test(test_follower_appends_and_truncates),
     };
