@@ -237,9 +237,10 @@ bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter)
    at least min.insync.replicas (RN_ERR_NOT_LEADER / RN_ERR_FEW_REPLICAS). */
 rn_err_t rn_partition_check_acks_all(const rn_partition_t *part);
 /* The ISR this leader should ask the controller for now (false: none, or
-   a change is pending): followers not caught up for lag_max_ms
-   (replica.lag.time.max.ms) leave; a replica outside it whose fetch
-   offset reached the high watermark and this epoch's start joins. */
+   a change is pending): followers behind the leader's log end and not
+   caught up for lag_max_ms (replica.lag.time.max.ms) leave; a replica
+   outside it whose fetch offset reached the high watermark and this
+   epoch's start joins. */
 bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t lag_max_ms,
                              int32_t *isr, int16_t *isr_count);
 /* A change asked for (rn_partition_isr_wanted's) is pending until the

@@ -199,6 +199,7 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
         part->lead.isr_count == 0 || rn_partition_offline((rn_partition_t *)part))
         return false;
     int64_t hw = rn_partition_hw((rn_partition_t *)part);
+    int64_t end = rn_log_end_offset(part->log);
     bool changed = false;
     *isr_count = 0;
     for (int16_t n = 0; n < part->lead.replica_count; n++) {
@@ -209,7 +210,10 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
         if (id == part->lead.self_id) {
             keep = true;
         } else if (member) {
-            keep = now_ms - f->last_caught_up_ms <= lag_max_ms;
+            /* Kafka's isCaughtUp: at the leader's end, however long ago it
+               fetched (an idle partition keeps a silent follower until the
+               controller fences it), else caught up within the lag. */
+            keep = f->fetch_offset >= end || now_ms - f->last_caught_up_ms <= lag_max_ms;
         } else {
             keep = (part->lead.eligible >> n & 1u) && f->fetch_offset >= 0 &&
                    f->fetch_offset >= hw && f->fetch_offset >= part->epoch_start_offset;

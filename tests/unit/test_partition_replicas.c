@@ -7,8 +7,9 @@
  * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below
  * min.insync.replicas, and fail with NOT_LEADER when leadership goes;
  * acks=all is refused below min.insync.replicas; the ISR a leader asks
- * for drops a lagging follower and takes back one that caught up, and a
- * pending addition counts toward the high watermark; a follower appends
+ * for drops a lagging follower (never one at the leader's end) and takes
+ * back one that caught up, and a pending addition counts toward the high
+ * watermark; a follower appends
  * the leader's batches as they are and truncates.
  */
 #include <setjmp.h>
@@ -256,6 +257,29 @@ static void test_isr_wanted(void **state) {
     world_free(&w);
 }
 
+/* A follower at the leader's log end is in sync however long ago it last
+   fetched (Kafka's isCaughtUp): an idle partition keeps a stopped follower
+   (the controller's fence takes it out) rather than dropping it and, its
+   fetch offset being the high watermark, taking it back a tick later. */
+static void test_idle_partition_keeps_silent_follower(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "idle");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 1, 1, all, 3, 1, 0);
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 4, 100), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 4, 100), RN_OK);
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t count = 0;
+    assert_false(rn_partition_isr_wanted(w.part, 100000, 30000, isr, &count));
+    append_synced(&w, 1); /* now behind, last caught up at 100: both leave */
+    assert_true(rn_partition_isr_wanted(w.part, 100000, 30000, isr, &count));
+    assert_int_equal(count, 1);
+    assert_int_equal(isr[0], 1);
+    world_free(&w);
+}
+
 static void test_follower_appends_and_truncates(void **state) {
     (void)state;
     world_t leader, follower;
@@ -303,6 +327,7 @@ int main(void) {
         cmocka_unit_test(test_first_leadership_starts_clocks),
         cmocka_unit_test(test_reopened_replica_starts_low),
         cmocka_unit_test(test_isr_wanted),
+        cmocka_unit_test(test_idle_partition_keeps_silent_follower),
         cmocka_unit_test(test_follower_appends_and_truncates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
