@@ -2,9 +2,11 @@
  * metrics.c: the /metrics answer, gathered at scrape time on the admin
  * thread.
  *
- * It sums every core's counters (cluster/stats.h) and reads every live
- * partition's (partition.h) with relaxed loads, so the data path never
- * waits for a scrape; it asks the group coordinator for lag (which waits
+ * It sums every core's counters (cluster/stats.h, and each core's replica
+ * fetchers') and reads every live partition's (partition.h) with relaxed
+ * loads, so the data path never waits for a scrape; it counts what this
+ * node leads and replicates in the metadata image it holds a reference on
+ * (replication.h); it asks the group coordinator for lag (which waits
  * for every core, so this must never run on a loop). Label cardinality is
  * bounded: RN_ADMIN_PARTITION_SERIES_MAX partitions and
  * RN_ADMIN_LAG_SERIES_MAX lag rows, with gauges saying what was left out.
@@ -12,10 +14,13 @@
  */
 #include "admin/admin.h"
 #include "admin/prom.h"
+#include "admin/replication.h"
 #include "base/assert.h"
 #include "cluster/cleaner_rt.h"
+#include "cluster/topics.h"
 #include "group/coordinator.h"
 #include "proto/gen/api.h"
+#include "replication/fetcher.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +127,20 @@ typedef struct offset_metric {
     size_t offset; /* of the _Atomic uint64_t counter in its struct */
 } offset_metric_t;
 
+/* Families of rn_core_stats_t counters, each summed over the cores. */
+static void metrics_core_sums(rn_prom_t *prom, const rn_node_t *node,
+                              const offset_metric_t *metrics, size_t count) {
+    for (size_t m = 0; m < count; m++) {
+        uint64_t total = 0;
+        for (int c = 0; c < node->core_count; c++) {
+            const char *stats = (const char *)&node->cores[c].stats;
+            total += rn_stats_read((const _Atomic uint64_t *)(stats + metrics[m].offset));
+        }
+        rn_prom_family(prom, metrics[m].name, metrics[m].type, metrics[m].help);
+        rn_prom_u64(prom, metrics[m].name, NULL, total);
+    }
+}
+
 /* ---- incremental fetch sessions: summed over cores ---- */
 
 static void metrics_fetch_sessions(rn_prom_t *prom, const rn_node_t *node) {
@@ -139,15 +158,98 @@ static void metrics_fetch_sessions(rn_prom_t *prom, const rn_node_t *node) {
          "Incremental fetches accepted (a session and its epoch matched)",
          offsetof(rn_core_stats_t, fetch_incremental)},
     };
-    for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
+    metrics_core_sums(prom, node, metrics, sizeof metrics / sizeof metrics[0]);
+}
+
+/* ---- replication: this node's view in the metadata image ---- */
+
+static void metrics_replication_gauges(rn_prom_t *prom, rn_node_t *node) {
+    rn_admin_repl_counts_t counts;
+    rn_image_t *img = rn_topics_image(node);
+    rn_admin_repl_count(img, node->settings.node_id, &counts);
+    rn_image_release(img);
+    const struct {
+        const char *name;
+        const char *help;
+        uint64_t value;
+    } gauges[] = {
+        {"runnel_partitions_leader", "Partitions this broker leads", counts.leader},
+        {"runnel_partitions_under_replicated",
+         "Partitions led here whose in-sync replicas are fewer than their replicas",
+         counts.under_replicated},
+        /* The name of earlier releases, kept for dashboards built on it. */
+        {"runnel_under_replicated_partitions",
+         "Same as runnel_partitions_under_replicated (the earlier name)", counts.under_replicated},
+        {"runnel_partitions_under_min_isr",
+         "Partitions led here whose in-sync replicas are fewer than min.insync.replicas",
+         counts.under_min_isr},
+        {"runnel_partitions_at_min_isr",
+         "Partitions led here whose in-sync replicas are exactly min.insync.replicas",
+         counts.at_min_isr},
+        {"runnel_partitions_leaderless", "Partitions with a replica here and no leader",
+         counts.leaderless},
+        {"runnel_replicas_out_of_sync",
+         "Partitions with a replica here that is not in their in-sync replicas",
+         counts.out_of_sync},
+    };
+    for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
+        rn_prom_family(prom, gauges[g].name, "gauge", gauges[g].help);
+        rn_prom_u64(prom, gauges[g].name, NULL, gauges[g].value);
+    }
+}
+
+/* The ISR changes this node's leaders asked for, and its replica fetchers. */
+static void metrics_replication_counters(rn_prom_t *prom, const rn_node_t *node) {
+    static const offset_metric_t isr[] = {
+        /* in rn_core_stats_t */
+        {"runnel_isr_shrinks_total", "counter",
+         "ISR shrinks this broker's leaders asked for and the controller took",
+         offsetof(rn_core_stats_t, isr_shrinks)},
+        {"runnel_isr_expands_total", "counter",
+         "ISR expansions this broker's leaders asked for and the controller took",
+         offsetof(rn_core_stats_t, isr_expands)},
+        {"runnel_isr_updates_failed_total", "counter",
+         "ISR changes this broker's leaders asked for that the controller refused",
+         offsetof(rn_core_stats_t, isr_updates_failed)},
+    };
+    metrics_core_sums(prom, node, isr, sizeof isr / sizeof isr[0]);
+    static const offset_metric_t fetchers[] = {
+        /* in rn_fetchers_stats_t */
+        {"runnel_replica_fetch_requests_total", "counter", "Fetch requests sent to leaders",
+         offsetof(rn_fetchers_stats_t, fetches_total)},
+        {"runnel_replica_fetch_errors_total", "counter",
+         "Replica fetches that failed, whole or for one partition",
+         offsetof(rn_fetchers_stats_t, fetch_errors_total)},
+        {"runnel_replica_fetch_bytes_total", "counter",
+         "Record batch bytes fetched from leaders and appended",
+         offsetof(rn_fetchers_stats_t, bytes_total)},
+        {"runnel_replica_truncations_total", "counter",
+         "Follower logs cut where they parted from the leader's",
+         offsetof(rn_fetchers_stats_t, truncations_total)},
+    };
+    for (size_t m = 0; m < sizeof fetchers / sizeof fetchers[0]; m++) {
         uint64_t total = 0;
         for (int c = 0; c < node->core_count; c++) {
-            const char *stats = (const char *)&node->cores[c].stats;
-            total += rn_stats_read((const _Atomic uint64_t *)(stats + metrics[m].offset));
+            if (!node->cores[c].fetchers) continue;
+            const char *st = (const char *)rn_fetchers_stats(node->cores[c].fetchers);
+            total += rn_stats_read((const _Atomic uint64_t *)(st + fetchers[m].offset));
         }
-        rn_prom_family(prom, metrics[m].name, metrics[m].type, metrics[m].help);
-        rn_prom_u64(prom, metrics[m].name, NULL, total);
+        rn_prom_family(prom, fetchers[m].name, fetchers[m].type, fetchers[m].help);
+        rn_prom_u64(prom, fetchers[m].name, NULL, total);
     }
+}
+
+static void metrics_replica_lag(rn_prom_t *prom, const rn_node_t *node) {
+    uint64_t max = 0;
+    for (int c = 0; c < node->core_count; c++) {
+        if (!node->cores[c].fetchers) continue;
+        uint64_t lag = rn_stats_read(&rn_fetchers_stats(node->cores[c].fetchers)->max_lag);
+        if (lag > max) max = lag;
+    }
+    rn_prom_family(prom, "runnel_replica_max_lag", "gauge",
+                   "The largest lag in records (leader high watermark minus log end) of a "
+                   "partition this broker follows, as of its last fetch");
+    rn_prom_u64(prom, "runnel_replica_max_lag", NULL, max);
 }
 
 /* ---- partitions and topics ---- */
@@ -220,12 +322,9 @@ static void metrics_partition_counts(rn_prom_t *prom, const rn_ptable_t *table) 
             partitions += part_live(table->topics[t]->parts[p]);
     rn_prom_family(prom, "runnel_topics", "gauge", "Topics, internal ones included");
     rn_prom_u64(prom, "runnel_topics", NULL, (uint64_t)table->topic_count);
-    rn_prom_family(prom, "runnel_partitions", "gauge", "Partitions led by this broker");
+    rn_prom_family(prom, "runnel_partitions", "gauge",
+                   "Partitions whose log this broker holds (led or followed)");
     rn_prom_u64(prom, "runnel_partitions", NULL, partitions);
-    /* One node: every partition's ISR is its one replica. */
-    rn_prom_family(prom, "runnel_under_replicated_partitions", "gauge",
-                   "Partitions whose in-sync replicas are fewer than their replicas");
-    rn_prom_u64(prom, "runnel_under_replicated_partitions", NULL, 0);
     rn_prom_family(prom, "runnel_metrics_partitions_omitted", "gauge",
                    "Partitions past the per-partition series limit of one scrape");
     rn_prom_u64(prom, "runnel_metrics_partitions_omitted", NULL,
@@ -396,6 +495,9 @@ char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
         metrics_errors(&prom, src->node);
         metrics_fsync(&prom, src->node);
         metrics_fetch_sessions(&prom, src->node);
+        metrics_replication_gauges(&prom, src->node);
+        metrics_replication_counters(&prom, src->node);
+        metrics_replica_lag(&prom, src->node);
         metrics_partitions(&prom, src->node);
         metrics_storage(&prom, src->node);
         metrics_cleaner(&prom, src->node);

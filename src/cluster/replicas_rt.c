@@ -6,7 +6,8 @@
  * active controller in one AlterPartition (isr_submit.h), one request in
  * flight per core. A change stays pending on its partition until the image
  * brings the next partition epoch; a refused one is dropped and looked at
- * again on the next tick, against the image by then.
+ * again on the next tick, against the image by then. Each answer is
+ * counted in the core's stats (shrinks and expands taken, refusals).
  */
 #include "cluster/replicas_rt.h"
 #include "base/assert.h"
@@ -27,7 +28,34 @@ typedef struct rn_isr_core {
     rn_ctl_isr_change_t changes[RN_ISR_CHANGES_MAX];
     rn_ctl_isr_result_t results[RN_ISR_CHANGES_MAX];
     rn_partition_t *parts[RN_ISR_CHANGES_MAX]; /* referenced while in flight */
+    uint8_t kinds[RN_ISR_CHANGES_MAX];         /* ISR_SHRINK | ISR_EXPAND, for the metrics */
 } rn_isr_core_t;
+
+enum { ISR_SHRINK = 1, ISR_EXPAND = 2 };
+
+/* Counts a change the controller answered, as Kafka does: shrinks and
+   expands once taken, failures when refused. */
+static void isr_count_answer(rn_core_stats_t *stats, uint8_t kinds, bool taken) {
+    if (!taken) rn_stats_add(&stats->isr_updates_failed, 1);
+    if (taken && (kinds & ISR_SHRINK)) rn_stats_add(&stats->isr_shrinks, 1);
+    if (taken && (kinds & ISR_EXPAND)) rn_stats_add(&stats->isr_expands, 1);
+}
+
+static bool isr_has(const int32_t *ids, int16_t count, int32_t id) {
+    for (int16_t n = 0; n < count; n++)
+        if (ids[n] == id) return true;
+    return false;
+}
+
+/* Whether going from `was` to `isr` removes members, adds some, or both. */
+static uint8_t isr_kinds(const int32_t *was, int16_t was_count, const int32_t *isr, int16_t count) {
+    uint8_t kinds = 0;
+    for (int16_t n = 0; n < was_count; n++)
+        if (!isr_has(isr, count, was[n])) kinds |= ISR_SHRINK;
+    for (int16_t n = 0; n < count; n++)
+        if (!isr_has(was, was_count, isr[n])) kinds |= ISR_EXPAND;
+    return kinds;
+}
 
 static void isr_answered(rn_isr_submit_t *sub) {
     rn_isr_core_t *ic = sub->ctx;
@@ -35,6 +63,7 @@ static void isr_answered(rn_isr_submit_t *sub) {
         rn_partition_t *part = ic->parts[i];
         const rn_ctl_isr_result_t *res = &ic->results[i];
         bool taken = res->error_code == RN_KERR_NONE;
+        isr_count_answer(&ic->core->stats, ic->kinds[i], taken);
         if (!taken)
             RN_INFO("replica", "%s-%d: ISR change refused: %s", part->topic, part->index,
                     rn_kerr_name(res->error_code));
@@ -78,6 +107,7 @@ static void isr_consider(rn_isr_core_t *ic, const rn_topic_rt_t *rt, rn_partitio
     RN_INFO("replica", "%s-%d: %s the ISR from [%s] to [%s] (partition epoch %d)", part->topic,
             part->index, isr_count < part->lead.isr_count ? "shrinking" : "expanding", was, want,
             part->lead.partition_epoch);
+    ic->kinds[*count] = isr_kinds(part->lead.isr, part->lead.isr_count, isr, isr_count);
     rn_partition_isr_asked(part, isr, isr_count);
     rn_partition_ref(part);
     ic->parts[(*count)++] = part;

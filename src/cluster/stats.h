@@ -34,6 +34,13 @@ typedef struct rn_core_stats {
     _Atomic uint64_t fetch_session_partitions;
     _Atomic uint64_t fetch_session_evictions;
     _Atomic uint64_t fetch_incremental;
+    /* ISR changes this core's leaders asked for and the controller took
+       (cluster/replicas_rt.c; a change that adds and removes counts in
+       both), and those it refused (Kafka's IsrShrinksPerSec,
+       IsrExpandsPerSec and FailedIsrUpdatesPerSec, as totals). */
+    _Atomic uint64_t isr_shrinks;
+    _Atomic uint64_t isr_expands;
+    _Atomic uint64_t isr_updates_failed;
 } rn_core_stats_t;
 
 /* Counts one answer's error code on the calling core; 0 is not counted. */

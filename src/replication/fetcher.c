@@ -32,6 +32,7 @@ typedef struct entry {
     int64_t retry_at_ms; /* skipped until then, after an error */
     int16_t last_error;  /* logged once per run of the same error */
     int64_t leader_hw;   /* the last answer's, taken once synced */
+    int64_t lag;         /* leader_hw minus the log end after that answer */
     rn_partition_waiter_t waiter;
     bool syncing;
 } entry_t;
@@ -48,6 +49,7 @@ struct stream {
     int32_t syncing; /* entries waiting for their fsync */
     rn_timer_t retry_timer;
     bool retry_armed;
+    int64_t lag_max; /* the largest lag of its entries at its last answer */
 };
 
 struct rn_fetchers {
@@ -59,6 +61,26 @@ struct rn_fetchers {
 };
 
 static void stream_fetch(stream_t *s);
+
+/* ---- lag ---- */
+
+/* The largest lag over every stream, for the metrics. */
+static void fetchers_publish_lag(rn_fetchers_t *f) {
+    int64_t max = 0;
+    for (int32_t i = 0; i < f->stream_count; i++)
+        if (f->streams[i]->lag_max > max) max = f->streams[i]->lag_max;
+    atomic_store_explicit(&f->stats.max_lag, (uint64_t)max, memory_order_relaxed);
+}
+
+/* After an answer: the stream's largest lag, over its entries (a walk as
+   long as the one that built the request). */
+static void stream_lag_update(stream_t *s) {
+    int64_t max = 0;
+    for (int32_t i = 0; i < s->count; i++)
+        if (s->entries[i]->lag > max) max = s->entries[i]->lag;
+    s->lag_max = max;
+    fetchers_publish_lag(s->f);
+}
 
 /* ---- entries ---- */
 
@@ -78,6 +100,10 @@ static void stream_remove(stream_t *s, entry_t *e) {
     if (e->syncing) s->syncing--; /* its fsync no longer holds the stream */
     e->stream = NULL;
     entry_unpin(e);
+    if (s->count == 0 && s->lag_max > 0) { /* left with nothing to fetch: no lag */
+        s->lag_max = 0;
+        fetchers_publish_lag(s->f);
+    }
 }
 
 /* ---- streams ---- */
@@ -304,6 +330,7 @@ static void entry_append(stream_t *s, entry_t *e, const rn_fetch_response_partit
         RN_WARN("replica", "%s-%d: cannot move the log start to the leader's %lld", part->topic,
                 part->index, (long long)in->log_start_offset);
     if (len == 0) {
+        e->lag = in->high_watermark - rn_log_end_offset(part->log);
         rn_partition_follow_hw(part, in->high_watermark);
         return;
     }
@@ -316,6 +343,7 @@ static void entry_append(stream_t *s, entry_t *e, const rn_fetch_response_partit
         return;
     }
     rn_stats_add(&f->stats.bytes_total, len);
+    e->lag = in->high_watermark - rn_log_end_offset(part->log);
     if (!entry_await_sync(s, e)) rn_partition_follow_hw(part, in->high_watermark);
 }
 
@@ -389,6 +417,7 @@ static void stream_answered(void *ctx, rn_err_t err, const uint8_t *body, size_t
     for (int32_t i = 0; i < s->sent_count; i++) entry_unpin(s->sent[i]);
     s->sent_count = 0;
     if (s->f->closed) return;
+    if (err == RN_OK) stream_lag_update(s);
     if (err != RN_OK) {
         rn_stats_add(&s->f->stats.fetch_errors_total, 1);
         stream_backoff(s, s->f->opts.backoff_ms);

@@ -51,6 +51,10 @@ typedef struct rn_fetchers_stats {
     _Atomic uint64_t fetch_errors_total;
     _Atomic uint64_t bytes_total;       /* record bytes appended */
     _Atomic uint64_t truncations_total; /* logs cut at a diverging epoch */
+    /* The largest lag (the leader's high watermark minus this log's end,
+       as of each partition's last answer) over the partitions followed;
+       Kafka's ReplicaFetcherManager MaxLag. A gauge. */
+    _Atomic uint64_t max_lag;
 } rn_fetchers_stats_t;
 
 /* NULL when out of memory. */

@@ -2,6 +2,9 @@
 """The admin HTTP port (src/admin/) of a live broker:
 
 - /health/live and /health/ready answer 200, unknown paths 404, POST 405;
+- the replication gauges of one node: it leads every partition it holds,
+  none under-replicated, under min ISR, leaderless or out of sync, no
+  replica lag;
 - /metrics is well-formed Prometheus text (HELP and TYPE before samples,
   counters end in _total, histograms have cumulative buckets ending in +Inf
   equal to _count);
@@ -149,6 +152,17 @@ def test_endpoints(t, admin):
     t.eq(value(samples, "runnel_ready"), 1.0, "runnel_ready is 1")
     t.eq(value(samples, "runnel_under_replicated_partitions"), 0.0,
          "no under-replicated partitions on one node")
+    partitions = value(samples, "runnel_partitions")
+    t.ok(partitions > 0, f"the node holds partitions ({partitions:.0f})")
+    t.eq(value(samples, "runnel_partitions_leader"), partitions, "and leads every one")
+    for name in ("runnel_partitions_under_replicated", "runnel_partitions_under_min_isr",
+                 "runnel_partitions_leaderless", "runnel_replicas_out_of_sync",
+                 "runnel_replica_max_lag", "runnel_replica_fetch_requests_total",
+                 "runnel_isr_shrinks_total"):
+        t.eq((value(samples, name), types.get(name) is not None), (0.0, True),
+             f"{name} is exported, 0 on one node")
+    t.eq(value(samples, "runnel_partitions_at_min_isr"), partitions,
+         "every partition is at min ISR (1 of min.insync.replicas 1)")
 
 
 def check_histograms(t, samples, types):
@@ -235,9 +249,13 @@ def test_dashboard(t, samples, types):
     t.eq(sorted(used - exported), [], "every metric the dashboard queries is exported")
     want = ("runnel_topic_bytes_in_total", "runnel_request_duration_seconds_bucket",
             "runnel_response_errors_total", "runnel_consumer_group_lag",
-            "runnel_partition_log_size_bytes", "runnel_fsync_duration_seconds_bucket")
+            "runnel_partition_log_size_bytes", "runnel_fsync_duration_seconds_bucket",
+            "runnel_partitions_under_replicated", "runnel_partitions_under_min_isr",
+            "runnel_partitions_leaderless", "runnel_isr_shrinks_total",
+            "runnel_isr_expands_total", "runnel_replica_max_lag",
+            "runnel_replica_fetch_bytes_total")
     t.eq([w for w in want if w not in used], [],
-         "throughput, latency, errors, lag, disk and fsync are all shown")
+         "throughput, latency, errors, lag, disk, fsync and replication are all shown")
 
 
 def ready_status(admin):
