@@ -2,8 +2,11 @@
  * http.c: the admin HTTP port on libmicrohttpd.
  *
  * Endpoints: GET /metrics (Prometheus text 0.0.4), /health/live (200 while
- * the process runs), /health/ready (200 once the broker is ready and while
- * its storage takes appends, else 503 with the reason); any other path is
+ * the process runs), /health/ready (200 once the broker is ready, while its
+ * storage takes appends and while each of its replicas that has a leader is
+ * in the ISR, else 503 with the reason), /health/restart-safe (200 when
+ * stopping this node now leaves every partition at min.insync.replicas or
+ * above, else 503 naming those that would fall below); any other path is
  * 404, any other method 405.
  *
  * This file is the one documented exception to the I/O seam (io/io.h): a
@@ -13,8 +16,10 @@
  * the daemon; it must never call into a loop's thread-only code.
  */
 #include "admin/admin.h"
+#include "admin/replication.h"
 #include "base/assert.h"
 #include "base/log.h"
+#include "cluster/topics.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -23,6 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* A health answer's reason: the storage's (a path), or the partitions
+   named (replication.h), each with a topic name, an ISR and a few words. */
+#define HEALTH_REASON_BYTES                                                                        \
+    (RN_STORAGE_PATH_BYTES_MAX + 128 +                                                             \
+     RN_ADMIN_HEALTH_PARTITIONS_NAMED * (RN_TOPIC_NAME_BYTES_MAX + 12 * RN_REPLICAS_MAX + 128))
 
 struct rn_admin {
     struct MHD_Daemon *daemon;
@@ -50,20 +61,59 @@ static enum MHD_Result http_text(struct MHD_Connection *mc, unsigned status, con
                       strlen(text), false);
 }
 
-/* Ready once the broker serves and while its storage takes appends. */
-static enum MHD_Result http_ready(struct MHD_Connection *mc, const rn_admin_t *admin) {
-    if (!atomic_load(admin->src->ready))
-        return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
-    char reason[RN_STORAGE_PATH_BYTES_MAX + 128];
-    if (!rn_admin_storage_failing(admin->src->node, reason, sizeof reason))
-        return http_text(mc, MHD_HTTP_OK, "ready\n");
-    size_t cap = strlen(reason) + 32;
+/* A 503 whose body is head, reason and tail (copied). */
+static enum MHD_Result http_unavailable(struct MHD_Connection *mc, const char *head,
+                                        const char *reason, const char *tail) {
+    size_t cap = strlen(head) + strlen(reason) + strlen(tail) + 1;
     char *body = malloc(cap);
-    if (!body) return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
-    int n = snprintf(body, cap, "not ready: %s\n", reason);
+    if (!body) return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, head);
+    int n = snprintf(body, cap, "%s%s%s", head, reason, tail);
     RN_ASSERT(n > 0 && (size_t)n < cap);
     return http_reply(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body,
                       (size_t)n, true);
+}
+
+/* Ready once the broker serves, while its storage takes appends and while
+   it is in the ISR of every partition it replicates that has a leader (a
+   local fact, from this node's image: a node that restarted is ready once
+   it has caught up and its leaders took it back). */
+static enum MHD_Result http_ready(struct MHD_Connection *mc, const rn_admin_t *admin) {
+    if (!atomic_load(admin->src->ready))
+        return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
+    rn_node_t *node = admin->src->node;
+    char reason[HEALTH_REASON_BYTES];
+    if (rn_admin_storage_failing(node, reason, sizeof reason))
+        return http_unavailable(mc, "not ready: ", reason, "\n");
+    rn_image_t *img = rn_topics_image(node);
+    uint64_t lagging =
+        rn_admin_repl_not_in_sync(img, node->settings.node_id, reason, sizeof reason);
+    rn_image_release(img);
+    if (lagging == 0) return http_text(mc, MHD_HTTP_OK, "ready\n");
+    char head[64];
+    snprintf(head, sizeof head, "not ready: replicas not in sync: %llu (",
+             (unsigned long long)lagging);
+    return http_unavailable(mc, head, reason, ")\n");
+}
+
+/* Safe when stopping this node now keeps every partition whose ISR holds
+   it at min.insync.replicas or above; a partition with no other replica
+   is not (it is unavailable until the node is back). */
+static enum MHD_Result http_restart_safe(struct MHD_Connection *mc, const rn_admin_t *admin) {
+    if (!atomic_load(admin->src->ready))
+        return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "cannot tell: the broker is not serving (starting or stopping)\n");
+    rn_node_t *node = admin->src->node;
+    char lines[HEALTH_REASON_BYTES];
+    rn_image_t *img = rn_topics_image(node);
+    uint64_t unsafe = rn_admin_repl_stop_unsafe(img, node->settings.node_id, lines, sizeof lines);
+    rn_image_release(img);
+    if (unsafe == 0) return http_text(mc, MHD_HTTP_OK, "safe\n");
+    char head[160];
+    snprintf(head, sizeof head,
+             "not safe: stopping node %d now leaves %llu partition(s) below "
+             "min.insync.replicas or unavailable:\n",
+             node->settings.node_id, (unsigned long long)unsafe);
+    return http_unavailable(mc, head, lines, "");
 }
 
 static enum MHD_Result http_metrics(struct MHD_Connection *mc, const rn_admin_t *admin) {
@@ -87,11 +137,12 @@ static enum MHD_Result http_handle(void *ctx, struct MHD_Connection *mc, const c
     bool get =
         strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/health/live") == 0 ||
-                 strcmp(url, "/health/ready") == 0;
+                 strcmp(url, "/health/ready") == 0 || strcmp(url, "/health/restart-safe") == 0;
     if (!known) return http_text(mc, MHD_HTTP_NOT_FOUND, "not found\n");
     if (!get) return http_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, "/metrics") == 0) return http_metrics(mc, admin);
     if (strcmp(url, "/health/live") == 0) return http_text(mc, MHD_HTTP_OK, "live\n");
+    if (strcmp(url, "/health/restart-safe") == 0) return http_restart_safe(mc, admin);
     return http_ready(mc, admin);
 }
 
@@ -144,7 +195,8 @@ rn_err_t rn_admin_start(const char *host, uint16_t port, const rn_admin_sources_
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
     admin->port = info ? info->port : port;
-    RN_INFO("admin", "admin HTTP on %s:%u (/metrics, /health/live, /health/ready)",
+    RN_INFO("admin",
+            "admin HTTP on %s:%u (/metrics, /health/live, /health/ready, /health/restart-safe)",
             host[0] ? host : "*", (unsigned)admin->port);
     *out = admin;
     return RN_OK;

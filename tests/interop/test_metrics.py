@@ -4,7 +4,8 @@
 - /health/live and /health/ready answer 200, unknown paths 404, POST 405;
 - the replication gauges of one node: it leads every partition it holds,
   none under-replicated, under min ISR, leaderless or out of sync, no
-  replica lag;
+  replica lag; /health/restart-safe is 503 (every partition has no other
+  replica) and names the first few, GET and HEAD only;
 - /metrics is well-formed Prometheus text (HELP and TYPE before samples,
   counters end in _total, histograms have cumulative buckets ending in +Inf
   equal to _count);
@@ -165,6 +166,19 @@ def test_endpoints(t, admin):
          "every partition is at min ISR (1 of min.insync.replicas 1)")
 
 
+def test_restart_safe(t, admin):
+    status, body = http(admin + "/health/restart-safe")
+    t.eq(status, 503, "/health/restart-safe is 503 on a single node")
+    t.ok(body.startswith("not safe: stopping node ") and
+         "__consumer_offsets-0: no other replica: unavailable until this node is back\n" in body
+         and re.search(r"\nand \d+ more\n$", body),
+         "it names the partitions with no other replica, the first few, then the count",
+         repr(body[:300]))
+    t.eq(http(admin + "/health/restart-safe", "HEAD")[0], 503, "HEAD answers the same")
+    t.eq(http(admin + "/health/restart-safe", "POST")[0], 405, "POST is 405")
+    t.eq(http(admin + "/health/restart-safe/x")[0], 404, "a path below it is 404")
+
+
 def check_histograms(t, samples, types):
     bad = []
     for family in (n for n, k in types.items() if k == "histogram"):
@@ -302,6 +316,7 @@ def main():
     admin = f"http://127.0.0.1:{port}"
     with Broker({"admin.listener": f"127.0.0.1:{port}", "num.partitions": 2}) as b:
         t.run(test_endpoints, admin)
+        t.run(test_restart_safe, admin)
         res = t.run(test_traffic, b, admin)
         if res:
             t.run(test_dashboard, *res)
