@@ -55,6 +55,7 @@ typedef struct rn_node_settings {
     int32_t fetch_session_slots;       /* max.incremental.fetch.session.cache.slots */
     int64_t fetch_session_eviction_ms; /* min.incremental.fetch.session.eviction.ms */
     int64_t replica_lag_time_max_ms;   /* a follower this far behind leaves the ISR */
+    bool rack_aware_selector;          /* KIP-392: consumers read from a replica in their rack */
     int64_t retention_check_interval_ms;
     /* The log cleaner (cleaner_rt.h). */
     bool cleaner_enable;              /* log.cleaner.enable */

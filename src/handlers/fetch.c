@@ -38,6 +38,8 @@
 #include "cluster/topics.h"
 #include "net/conn.h"
 
+#include <string.h>
+
 typedef struct fetch_state fetch_state_t;
 
 typedef enum fetch_mode {
@@ -62,6 +64,12 @@ typedef struct fetch_op {
     int32_t current_leader_epoch; /* -1: not checked */
     int32_t last_fetched_epoch;   /* -1: no divergence check */
     rn_fetch_response_epoch_end_offset_t diverging;
+    /* KIP-392: a consumer fetch a follower serves (up to its high
+       watermark), and the leader's candidates in the consumer's rack. */
+    bool follower_read;
+    int16_t rack_count;
+    int32_t rack_replicas[RN_REPLICAS_MAX];
+    int32_t preferred; /* the replica the leader sends the consumer to, or -1 */
 } fetch_op_t;
 
 struct fetch_state {
@@ -82,6 +90,7 @@ struct fetch_state {
     fetch_mode_t mode;
     bool privileged;    /* from a replica (replica_id >= 0) */
     int32_t replica_id; /* the follower's broker id, else -1 */
+    rn_str_t rack_id;   /* a consumer's rack (v11+), for KIP-392 */
     rn_fsess_t *sess;   /* incremental: held until the answer; ops in its order */
     int32_t sess_epoch; /* incremental: its epoch unless a later request used it */
 };
@@ -138,11 +147,13 @@ static void fetch_op_run(rn_part_op_t *op) {
     fop->err = RN_OK;
     fop->kerr = RN_KERR_NONE;
     fop->diverging = (rn_fetch_response_epoch_end_offset_t){-1, -1};
+    fop->preferred = -1;
     if (part->deleted) {
         fop->err = RN_ERR_NOT_FOUND;
     } else if (rn_partition_offline(part)) {
         fop->err = RN_ERR_IO; /* KAFKA_STORAGE_ERROR until a restart recovers it */
-    } else if (part->role != RN_PARTITION_LEADER) {
+    } else if (part->role != RN_PARTITION_LEADER &&
+               !(fop->follower_read && part->role == RN_PARTITION_FOLLOWER)) {
         fop->err = RN_ERR_NOT_LEADER;
     } else if ((fop->kerr = fetch_epoch_kerr(fop, part)) != RN_KERR_NONE) {
         /* answered with the code */
@@ -150,6 +161,10 @@ static void fetch_op_run(rn_part_op_t *op) {
         /* answered with where the logs part */
     } else if (fop->replica_id >= 0) {
         fop->err = fetch_follower(fop, part, rn_part_op_owner(op)->loop.now_ms);
+    } else if (fop->rack_count > 0 &&
+               (fop->preferred = rn_partition_read_replica(
+                    part, fop->rack_replicas, fop->rack_count, fop->fetch_offset)) >= 0) {
+        /* sent to a replica in its rack: no records from here */
     } else {
         int64_t hw = rn_partition_hw(part);
         if (fop->fetch_offset != hw)
@@ -164,8 +179,9 @@ static void fetch_op_run(rn_part_op_t *op) {
    costs no mail. */
 static bool fetch_op_idle(const fetch_op_t *op) {
     rn_partition_t *part = op->op.part;
-    /* A follower's position must reach the owner; so must an epoch to check. */
-    if (op->replica_id >= 0 || op->last_fetched_epoch >= 0) return false;
+    /* A follower's position must reach the owner; so must an epoch to check
+       and a rack to choose a replica for. */
+    if (op->replica_id >= 0 || op->last_fetched_epoch >= 0 || op->rack_count > 0) return false;
     return !atomic_load_explicit(&part->deleted, memory_order_acquire) &&
            !rn_partition_offline(part) && rn_partition_hw(part) == op->fetch_offset;
 }
@@ -261,6 +277,7 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
     out->last_stable_offset = out->high_watermark;
     out->log_start_offset = rn_partition_start(part);
     out->diverging_epoch = op->diverging;
+    out->preferred_read_replica = op->preferred;
     if (op->read.len == 0) return;
     /* Any core may fetch a partition: the one counter it shares with the
        owner is added atomically (no lock; relaxed). */
@@ -303,7 +320,7 @@ static int32_t fetch_session_open(fetch_state_t *state) {
    answer carries the partition, noting what it tells the client. */
 static bool fetch_session_must_answer(rn_fsess_part_t *p,
                                       const rn_fetch_response_partition_data_t *out) {
-    bool must = out->records.len > 0;
+    bool must = out->records.len > 0 || out->preferred_read_replica >= 0;
     if (p->hw != out->high_watermark) {
         must = true;
         p->hw = out->high_watermark;
@@ -513,6 +530,42 @@ static int32_t fetch_count_partitions(const rn_fetch_request_t *in) {
     return count;
 }
 
+/* Whether this node is one of the partition's replicas, as the image says. */
+static bool fetch_hosts_replica(const rn_image_t *img, int32_t self, rn_str_t topic,
+                                int32_t partition) {
+    const rn_image_topic_t *it =
+        topic.len > 0 ? rn_image_topic(img, topic.ptr, (size_t)topic.len) : NULL;
+    if (!it || partition < 0 || partition >= it->partition_count) return false;
+    const rn_image_partition_t *ip = &it->partitions[partition];
+    for (int16_t n = 0; n < ip->replica_count; n++)
+        if (ip->replicas[n] == self) return true;
+    return false;
+}
+
+/* RackAwareReplicaSelector: a consumer naming its rack (Fetch v11+) whose
+   leader is in another rack may be sent to a replica in its own; the
+   owner picks one of these that holds the fetch offset. */
+static void fetch_rack_candidates(fetch_state_t *state, const rn_image_t *img, fetch_op_t *op,
+                                  rn_str_t topic, int32_t partition) {
+    rn_str_t rack = state->rack_id;
+    const rn_node_t *node = state->fan.origin->node;
+    if (!node->settings.rack_aware_selector || state->replica_id >= 0 || rack.len <= 0) return;
+    const rn_image_topic_t *it = rn_image_topic(img, topic.ptr, (size_t)topic.len);
+    if (!it || partition < 0 || partition >= it->partition_count) return;
+    const rn_image_partition_t *ip = &it->partitions[partition];
+    for (int16_t n = 0; n < ip->replica_count; n++) {
+        const rn_image_broker_t *b = rn_image_broker(img, ip->replicas[n]);
+        bool same = b && b->has_rack && strlen(b->rack) == (size_t)rack.len &&
+                    !memcmp(b->rack, rack.ptr, (size_t)rack.len);
+        if (!same) continue;
+        if (ip->replicas[n] == node->settings.node_id) { /* the leader is in its rack */
+            op->rack_count = 0;
+            return;
+        }
+        op->rack_replicas[op->rack_count++] = ip->replicas[n];
+    }
+}
+
 /* One partition's op: its limits, the leader check and the partition. */
 static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_image_t *img,
                              fetch_op_t *op, rn_str_t topic, int32_t partition,
@@ -523,11 +576,20 @@ static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_
     op->fetch_offset = fetch_offset;
     op->replica_id = state->replica_id;
     op->current_leader_epoch = op->last_fetched_epoch = -1;
+    op->follower_read = false;
+    op->rack_count = 0;
+    op->preferred = -1;
     op->asked_max_bytes = partition_max_bytes;
     op->max_bytes = partition_max_bytes > 0 ? partition_max_bytes : 1;
     if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
-    op->refused =
-        rn_handler_leader_kerr(img, state->fan.origin->node->settings.node_id, topic, partition);
+    int32_t self = state->fan.origin->node->settings.node_id;
+    op->refused = rn_handler_leader_kerr(img, self, topic, partition);
+    if (op->refused && state->replica_id < 0 && state->req->api_version >= 11 &&
+        fetch_hosts_replica(img, self, topic, partition)) {
+        op->refused = RN_KERR_NONE; /* a consumer may read a follower (KIP-392) */
+        op->follower_read = true;
+    }
+    if (!op->refused && !op->follower_read) fetch_rack_candidates(state, img, op, topic, partition);
     op->op.part = op->refused ? NULL : rn_ptable_partition(table, topic, partition);
     if (op->op.part) rn_partition_ref(op->op.part);
 }
@@ -670,6 +732,7 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
     state->privileged = in->replica_id >= 0;
     state->replica_id = in->replica_id >= 0 ? in->replica_id : -1;
+    state->rack_id = req->api_version >= 11 ? in->rack_id : rn_str_null();
     int16_t kerr = fetch_session_begin(state, in);
     if (kerr != RN_KERR_NONE) {
         fetch_respond_error(state, kerr, 0);

@@ -247,6 +247,11 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
    image brings any new ISR, or rn_partition_isr_settled drops it. */
 void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t isr_count);
 void rn_partition_isr_settled(rn_partition_t *part);
+/* KIP-392 on the leader: of the candidates (replicas in the consumer's
+   rack), the in-sync follower that holds fetch_offset and the most after
+   it; -1 when none does (the leader serves). */
+int32_t rn_partition_read_replica(const rn_partition_t *part, const int32_t *candidates,
+                                  int16_t count, int64_t fetch_offset);
 /* Fails every produce waiting for the high watermark with err. */
 void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err);
 /* The place of replica id in the leadership's replicas, or -1. */

@@ -234,3 +234,22 @@ void rn_partition_isr_settled(rn_partition_t *part) {
     part->pending_isr_count = 0;
     rn_partition_advance_hw(part);
 }
+
+int32_t rn_partition_read_replica(const rn_partition_t *part, const int32_t *candidates,
+                                  int16_t count, int64_t fetch_offset) {
+    int32_t best = -1;
+    int64_t best_end = -1;
+    for (int16_t i = 0; i < count; i++) {
+        int32_t id = candidates[i];
+        int slot = rn_partition_replica_slot(part, id);
+        if (slot < 0 || id == part->lead.self_id ||
+            !in_list(part->lead.isr, part->lead.isr_count, id))
+            continue;
+        int64_t end = part->followers[slot].fetch_offset;
+        if (end >= fetch_offset && end > best_end) {
+            best = id;
+            best_end = end;
+        }
+    }
+    return best;
+}

@@ -81,6 +81,7 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->fetch_session_slots = cfg->fetch_session_slots;
     set->fetch_session_eviction_ms = cfg->fetch_session_eviction_ms;
     set->replica_lag_time_max_ms = cfg->replica_lag_time_max_ms;
+    set->rack_aware_selector = cfg->rack_aware_selector;
     snprintf(set->metadata_dir, sizeof set->metadata_dir, "%s", cfg->metadata_log_dir);
     set->topic_base = &cfg->topic_base;
     set->retention_check_interval_ms = cfg->log_retention_check_interval_ms;

@@ -1035,6 +1035,23 @@ static rn_err_t resolve_cluster_id(loader_t *ld) {
     return RN_OK;
 }
 
+/* replica.selector.class: Kafka's two selectors, by their class names. */
+static rn_err_t resolve_replica_selector(loader_t *ld) {
+    const char *text = entry(ld->cfg, "replica.selector.class")->text;
+    ld->cfg->rack_aware_selector = false;
+    if (!text || !text[0] || !strcmp(text, "org.apache.kafka.common.replica.LeaderSelector"))
+        return RN_OK;
+    if (!strcmp(text, "org.apache.kafka.common.replica.RackAwareReplicaSelector")) {
+        ld->cfg->rack_aware_selector = true;
+        return RN_OK;
+    }
+    return fail(ld,
+                "replica.selector.class %s is not available: Runnel has "
+                "org.apache.kafka.common.replica.RackAwareReplicaSelector and "
+                "org.apache.kafka.common.replica.LeaderSelector",
+                text);
+}
+
 /* The quorum settings and the checks across them, with Kafka's meaning.
    Neither voters nor bootstrap servers: the single node, checked as before. */
 static rn_err_t resolve_cluster(loader_t *ld) {
@@ -1057,6 +1074,7 @@ static rn_err_t resolve_cluster(loader_t *ld) {
     if (cfg->clustered && !cfg->role_controller) err = check_broker_only(ld, &first);
     if (cfg->clustered && cfg->role_controller) err = check_controller(ld, &first);
     if (err == RN_OK) err = resolve_inter_broker(ld);
+    if (err == RN_OK) err = resolve_replica_selector(ld);
     return err;
 }
 

@@ -126,6 +126,7 @@ typedef struct rn_config {
     uint16_t admin_port;
     int32_t fetch_max_bytes;
     int64_t replica_lag_time_max_ms;   /* replica.lag.time.max.ms */
+    bool rack_aware_selector;          /* replica.selector.class: RackAwareReplicaSelector */
     int32_t fetch_session_slots;       /* max.incremental.fetch.session.cache.slots */
     int64_t fetch_session_eviction_ms; /* min.incremental.fetch.session.eviction.ms */
     int64_t queued_max_request_bytes;  /* <= 0: unbounded */

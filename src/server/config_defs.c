@@ -70,6 +70,12 @@ static const rn_config_def_t defs[] = {
      .allowed = allowed_roles,
      .flags = RN_CONFIG_F_NONEMPTY,
      .doc = "broker, controller, or both (combined; the single-node default)"},
+    {.name = "replica.selector.class",
+     .type = RN_CONFIG_STRING,
+     .flags = RN_CONFIG_F_NULLABLE,
+     .doc = "which replica a consumer with a rack fetches from (KIP-392): "
+            "org.apache.kafka.common.replica.RackAwareReplicaSelector, or null / "
+            "LeaderSelector: the leader"},
     {.name = "broker.rack",
      .type = RN_CONFIG_STRING,
      .flags = RN_CONFIG_F_NULLABLE,

@@ -216,6 +216,22 @@ static void test_reopened_replica_starts_low(void **state) {
     world_free(&w);
 }
 
+/* KIP-392: the in-sync candidate holding the fetch offset and the most. */
+static void test_read_replica(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "rack");
+    static const int32_t two[] = {1, 2}, cands[] = {2, 3};
+    lead(&w, 1, 1, 1, two, 2, 1, 0);
+    append_synced(&w, 10);
+    assert_int_equal(rn_partition_read_replica(w.part, cands, 2, 0), -1); /* none fetched yet */
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 6, 1), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 10, 1), RN_OK);
+    assert_int_equal(rn_partition_read_replica(w.part, cands, 2, 5), 2);  /* 3: not in the ISR */
+    assert_int_equal(rn_partition_read_replica(w.part, cands, 2, 7), -1); /* 2 lacks offset 7 */
+    world_free(&w);
+}
+
 static void test_isr_wanted(void **state) {
     (void)state;
     world_t w;
@@ -326,6 +342,7 @@ int main(void) {
         cmocka_unit_test(test_min_isr_and_losing_leadership),
         cmocka_unit_test(test_first_leadership_starts_clocks),
         cmocka_unit_test(test_reopened_replica_starts_low),
+        cmocka_unit_test(test_read_replica),
         cmocka_unit_test(test_isr_wanted),
         cmocka_unit_test(test_idle_partition_keeps_silent_follower),
         cmocka_unit_test(test_follower_appends_and_truncates),
