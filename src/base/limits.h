@@ -314,6 +314,10 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 #define RN_REPLICA_FETCH_PARTITION_BYTES_DEFAULT (1024 * 1024)
 #define RN_REPLICA_FETCH_RESPONSE_BYTES_DEFAULT (10 * 1024 * 1024)
 #define RN_REPLICA_FETCH_BACKOFF_MS_DEFAULT 1000
+/* The pause after an error that only means the leader has not applied the
+   metadata this follower has (NOT_LEADER_OR_FOLLOWER, an unknown topic or
+   leader epoch): the leader's image catches up within milliseconds. */
+#define RN_REPLICA_FETCH_METADATA_BACKOFF_MS 50
 /* How often a core looks at the ISR of the partitions it leads: a caught-up
    replica rejoins within this, a lagging one leaves this long after
    replica.lag.time.max.ms. */

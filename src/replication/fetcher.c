@@ -278,15 +278,28 @@ static bool entry_await_sync(stream_t *s, entry_t *e) {
     return true;
 }
 
+/* Errors that mean the leader's metadata is a moment behind this
+   follower's (a new leader, epoch or topic not applied there yet): asked
+   again soon, not after the full backoff, so a failover costs the
+   in-sync replicas no second. */
+static bool entry_error_transient(int16_t kerr) {
+    return kerr == RN_KERR_NOT_LEADER_OR_FOLLOWER || kerr == RN_KERR_UNKNOWN_TOPIC_OR_PARTITION ||
+           kerr == RN_KERR_FENCED_LEADER_EPOCH || kerr == RN_KERR_UNKNOWN_LEADER_EPOCH;
+}
+
 static void entry_pause(stream_t *s, entry_t *e, int16_t kerr) {
     rn_fetchers_t *f = s->f;
-    e->retry_at_ms = f->opts.loop->now_ms + f->opts.backoff_ms;
+    int64_t backoff_ms =
+        entry_error_transient(kerr) && f->opts.backoff_ms > RN_REPLICA_FETCH_METADATA_BACKOFF_MS
+            ? RN_REPLICA_FETCH_METADATA_BACKOFF_MS
+            : f->opts.backoff_ms;
+    e->retry_at_ms = f->opts.loop->now_ms + backoff_ms;
     rn_stats_add(&f->stats.fetch_errors_total, 1);
     if (kerr != e->last_error)
         RN_INFO("replica", "%s-%d: fetch from broker %d: %s; retrying in %lld ms", e->part->topic,
-                e->part->index, s->leader_id, rn_kerr_name(kerr), (long long)f->opts.backoff_ms);
+                e->part->index, s->leader_id, rn_kerr_name(kerr), (long long)backoff_ms);
     e->last_error = kerr;
-    stream_backoff(s, f->opts.backoff_ms);
+    stream_backoff(s, backoff_ms);
 }
 
 /* The leader says the log parts from its own past epoch div->epoch's end:
