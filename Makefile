@@ -8,6 +8,7 @@
 #   make fuzz            build libFuzzer targets (clang)
 #   make format          clang-format every source file
 #   make cluster-kill-loop  the controller kill loop on 3 nodes (figures; see docs/CLUSTER.md)
+#   make bench-replication  replication figures, Runnel and Kafka 3.9 (see docs/CLUSTER.md)
 #   make image           OCI image localhost/runnel:dev and build/runnel-image.tar (buildah)
 #   make image-test      run the image under podman and runc (docs/KUBERNETES.md)
 
@@ -277,3 +278,14 @@ PYTHON ?= /usr/bin/python3
 cluster-kill-loop: $(if $(filter runnel,$(TARGET)),$(BUILD)/runnel)
 	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/cluster_kill_loop.py \
 	  --target $(TARGET) --rounds $(ROUNDS) $(KILL_LOOP_ARGS)
+
+# Replication on 3 nodes, Runnel then Kafka 3.9 with the same clients:
+# produce and consume throughput, CPU per record, latency at a fixed rate,
+# unavailability after a leader SIGKILL (ROUNDS rounds). Its client is
+# `runnel bench`, so it needs the binary whatever the target.
+#   make bench-replication [TARGET=both|runnel|kafka] [ROUNDS=20] [REPL_BENCH_ARGS=...]
+.PHONY: bench-replication
+bench-replication: $(BUILD)/runnel
+	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/replication.py \
+	  --target $(if $(filter file,$(origin TARGET)),both,$(TARGET)) --rounds $(ROUNDS) \
+	  $(REPL_BENCH_ARGS)

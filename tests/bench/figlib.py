@@ -1,11 +1,13 @@
 """Shared by the cluster figure programs of tests/bench/: a three-node cluster of
 Runnel or of Apache Kafka 3.9 (KRaft, combined nodes) on loopback, who the
-active controller is, a node's topics, per-node RSS, and figure printing.
+active controller is, a node's topics, per-node RSS and CPU time, the
+machine's CPU and disk busy time, and figure printing.
 
     from figlib import make_cluster
     c = make_cluster("kafka", 3)     # or "runnel"; started, every node ready
     c.active_controller()            # node id or None
     c.topics_on(node)                # the topics that node's own Metadata lists
+    c.cpu_seconds()                  # {node id: utime + stime} of the running nodes
     c.stop()
 
 Runnel nodes are tests/interop/lib/cluster.py's (RUNNEL_BIN picks the binary).
@@ -104,6 +106,38 @@ def rss_kib(pid):
     return None
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process and all its threads, in seconds, from
+    /proc/PID/stat (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies():
+    """(busy, total) clock ticks of every CPU of the machine so far, from
+    /proc/stat (idle and iowait are not busy)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    total = sum(values[:8])  # guest times are already in user and nice
+    return total - values[3] - values[4], total
+
+
+def disk_busy_ms():
+    """Milliseconds the machine's disks have spent doing I/O so far (the
+    io_ticks of /proc/diskstats, summed over whole disks, not partitions)."""
+    total = 0
+    with open("/proc/diskstats") as f:
+        for line in f:
+            fields = line.split()
+            if re.fullmatch(r"(sd|vd|xvd)[a-z]+|nvme\d+n\d+", fields[2]):
+                total += int(fields[12])
+    return total
+
+
 def du_bytes(path, apparent=False):
     """Bytes of the files under path: the blocks they take on disk (as du),
     or with apparent=True their sizes (a preallocated index counts whole)."""
@@ -188,6 +222,10 @@ class _Base:
 
     def topics_on(self, node):
         return topics_on(node.bootstrap)
+
+    def cpu_seconds(self):
+        """{node id: CPU seconds (utime + stime)} of the running nodes."""
+        return {n.node_id: cpu_seconds(n.pid) for n in self.live()}
 
     def rss(self):
         """{node id: RSS KiB} of the running nodes."""
