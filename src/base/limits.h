@@ -357,6 +357,18 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* Bytes of one encoded PartitionChangeRecord with full lists: size, type
    and version, topic id, partition, leader, then the ISR and replicas. */
 #define RN_MD_PARTITION_CHANGE_BYTES_MAX (4 + 2 + 16 + 4 + 4 + 2 * (2 + 4 * RN_REPLICAS_MAX))
+/* Bytes of one encoded PartitionChangeRecord of an election: the new
+   leader and, for an unclean one, an ISR of that leader alone. */
+#define RN_MD_ELECTION_BYTES_MAX (4 + 2 + 16 + 4 + 4 + (2 + 4) + 2)
+/* Leader changes one ElectLeaders records: Kafka's bound on the records of
+   one user operation (a request naming more partitions that need a new
+   leader is refused whole, as Kafka's). They go in one metadata batch, so
+   one Raft entry. */
+#define RN_ELECTIONS_MAX 10000
+/* Leader changes one automatic pass records (Kafka's bound per balancing
+   pass): the active controller runs the next pass at once when more are
+   due, so other metadata changes interleave with a long rebalance. */
+#define RN_ELECTIONS_PER_PASS_MAX 1000
 /* Endpoints (listeners) one broker registers: a client, an inter-broker, a
    controller and one spare listener. */
 #define RN_BROKER_ENDPOINTS_MAX 4
@@ -556,6 +568,12 @@ RN_STATIC_ASSERT(RN_ISR_CHANGES_MAX *RN_MD_PARTITION_CHANGE_BYTES_MAX <= RN_RAFT
                  "the records of a full AlterPartition fit one Raft entry");
 RN_STATIC_ASSERT(RN_ISR_CHANGES_MAX <= RN_MD_BATCH_RECORDS_MAX,
                  "the records of a full AlterPartition fit one metadata batch");
+RN_STATIC_ASSERT(RN_ELECTIONS_MAX *RN_MD_ELECTION_BYTES_MAX <= RN_RAFT_ENTRY_BYTES_MAX,
+                 "the records of a full ElectLeaders fit one Raft entry");
+RN_STATIC_ASSERT(RN_ELECTIONS_MAX <= RN_MD_BATCH_RECORDS_MAX,
+                 "the records of a full ElectLeaders fit one metadata batch");
+RN_STATIC_ASSERT(RN_ELECTIONS_PER_PASS_MAX <= RN_ELECTIONS_MAX,
+                 "an automatic pass records no more than a request may");
 RN_STATIC_ASSERT(RN_TOPIC_NAME_BYTES_MAX < RN_MD_RECORD_BYTES_MAX,
                  "a topic name fits in a metadata record");
 RN_STATIC_ASSERT(RN_BROKER_ENDPOINTS_MAX *(RN_CONFIG_LISTENER_NAME_BYTES_MAX +

@@ -3,10 +3,11 @@
  * decisions in, metadata records out.
  *
  * What it does: validates CreateTopics, DeleteTopics, CreatePartitions,
- * AlterConfigs, IncrementalAlterConfigs, producer-id block allocation and
- * partition leaders' ISR changes (AlterPartition) against the current image
- * with Kafka's rules and error codes, and turns the valid parts into
- * metadata records. It is a state machine with three
+ * AlterConfigs, IncrementalAlterConfigs, producer-id block allocation,
+ * partition leaders' ISR changes (AlterPartition) and leader elections
+ * (ElectLeaders, and the automatic ones) against the current image with
+ * Kafka's rules and error codes, and turns the valid parts into metadata
+ * records. It is a state machine with three
  * separate steps, so a Raft quorum can later sit between them:
  *
  *   plan     rn_controller_plan_*: validate, append records to a batch,
@@ -416,6 +417,130 @@ rn_err_t rn_ctl_plan_alter_partition(const rn_image_t *img, const rn_ctl_isr_req
    records have been applied to. */
 void rn_ctl_isr_results_from(const rn_image_t *img, const rn_ctl_isr_request_t *req,
                              rn_ctl_isr_result_t *results);
+
+/* ---- leader elections (controller_elect.c) ----
+ *
+ * Kafka's elections (KIP-460), as its controller's PartitionChangeBuilder
+ * makes them. PREFERRED gives a partition to its preferred replica (the
+ * first) when it is in the ISR and usable (registered, not fenced, not
+ * shutting down); failing that a leader that is not usable is replaced by
+ * the first usable ISR member. UNCLEAN elects a leader for a partition that
+ * has none: the first usable ISR member, else the first usable replica,
+ * whose ISR becomes it alone (records only the old ISR held are lost, so a
+ * WARN line says so). A new leader's epoch goes up, as for any leader
+ * change. Kafka also marks an unclean leader RECOVERING (KIP-704,
+ * LeaderRecoveryState); Runnel's PartitionChangeRecord has no such field,
+ * so the new leader is not told.
+ */
+
+/* ElectLeaders' election types (Kafka's ElectionType). */
+enum {
+    RN_CTL_ELECT_PREFERRED = 0,
+    RN_CTL_ELECT_UNCLEAN = 1,
+};
+
+typedef struct rn_ctl_elect_topic {
+    rn_str_t name;
+    const int32_t *partitions;
+    int32_t count;
+} rn_ctl_elect_topic_t;
+
+/* What to elect. A client's ElectLeaders names its partitions or all of
+   them; the active controller's own passes are `automatic`. */
+typedef struct rn_ctl_elect_request {
+    int8_t election_type;               /* RN_CTL_ELECT_*; another: INVALID_REQUEST */
+    const rn_ctl_elect_topic_t *topics; /* NULL: every partition of every topic */
+    int32_t topic_count;
+    /* The controller's own pass, no result lists: PREFERRED moves the
+       partitions of brokers past imbalance_percentage back to them
+       (rn_ctl_plan_rebalance); UNCLEAN elects for leaderless partitions of
+       topics that enable it (rn_ctl_plan_unclean). */
+    bool automatic;
+    int32_t imbalance_percentage;
+} rn_ctl_elect_request_t;
+
+typedef struct rn_ctl_elect_result {
+    int32_t partition;
+    int16_t error_code;
+    bool no_topic; /* UNKNOWN_TOPIC_OR_PARTITION: no such topic (else no such index) */
+} rn_ctl_elect_result_t;
+
+typedef struct rn_ctl_elect_topic_result {
+    const char *name; /* in the reply's own memory */
+    int32_t first;    /* its results: results[first .. first + count) */
+    int32_t count;
+} rn_ctl_elect_topic_result_t;
+
+/* ElectLeaders' answer: a top-level error (when not NONE the lists are
+   empty and every partition named takes it, as in Kafka's error answers),
+   else per topic, per partition. The lists are allocated by the plan and
+   freed by rn_ctl_elect_reply_free. */
+typedef struct rn_ctl_elect_reply {
+    rn_ctl_result_t result; /* first: the runtime fails ops through it */
+    int32_t topic_count;
+    int32_t result_count;
+    rn_ctl_elect_topic_result_t *topics;
+    rn_ctl_elect_result_t *results;
+    char *names;
+    int32_t elected; /* leader changes recorded */
+    bool more;       /* automatic: more changes are due than one pass makes */
+} rn_ctl_elect_reply_t;
+
+/*
+ * Plans a client's ElectLeaders on img: the reply, and one
+ * PartitionChangeRecord per partition whose leader changes. Per partition,
+ * Kafka's codes: NONE (a change recorded), ELECTION_NOT_NEEDED (the
+ * preferred replica leads; UNCLEAN: a leader exists),
+ * PREFERRED_LEADER_NOT_AVAILABLE (it is not in the ISR or not usable),
+ * ELIGIBLE_LEADERS_NOT_AVAILABLE (UNCLEAN: no usable replica),
+ * UNKNOWN_TOPIC_OR_PARTITION. Topics NULL: every topic is listed, with only
+ * the partitions not ELECTION_NOT_NEEDED. Top-level: INVALID_REQUEST for an
+ * unknown election type; UNKNOWN_SERVER_ERROR, nothing appended, when more
+ * than RN_ELECTIONS_MAX leaders would change or memory runs out. A partition
+ * named twice is decided twice on img, as Kafka does. Batch errors
+ * (RN_ERR_LIMIT, RN_ERR_TOO_LARGE) are returned with the batch as before.
+ */
+rn_err_t rn_ctl_plan_elect_leaders(const rn_image_t *img, const rn_ctl_elect_request_t *req,
+                                   rn_ctl_elect_reply_t *reply, rn_md_batch_t *batch);
+void rn_ctl_elect_reply_free(rn_ctl_elect_reply_t *reply);
+/* Kafka's message for one result of topic: NULL for NONE; else a constant
+   text or one written into buf. */
+const char *rn_ctl_elect_message(const rn_ctl_elect_result_t *res, const char *topic, char *buf,
+                                 size_t cap);
+
+/* One broker's leader balance: the partitions whose preferred replica it
+   is, and how many of them it does not lead. */
+typedef struct rn_ctl_balance {
+    int32_t broker_id;
+    int32_t preferred;
+    int32_t not_led;
+} rn_ctl_balance_t;
+
+/* The balance of every registered broker, in id order, into out
+   (RN_CTL_BROKERS_MAX of them); returns how many. */
+int32_t rn_ctl_leader_balance(const rn_image_t *img, rn_ctl_balance_t *out);
+/* Whether a broker's share of preferred partitions it does not lead
+   exceeds percentage (leader.imbalance.per.broker.percentage). */
+bool rn_ctl_imbalanced(const rn_ctl_balance_t *balance, int32_t percentage);
+/*
+ * The automatic preferred-leader election: for each broker past
+ * percentage, every partition it prefers but does not lead moves to it
+ * where it is in the ISR and usable (the rule of Kafka's ZooKeeper-era
+ * controller, which read the percentage; Kafka 3.9's KRaft controller
+ * ignores it and balances any such partition: percentage 0). At most max
+ * changes appended; *more when more were due. *elected gets the count.
+ */
+rn_err_t rn_ctl_plan_rebalance(const rn_image_t *img, int32_t percentage, int32_t max,
+                               rn_md_batch_t *batch, int32_t *elected, bool *more);
+/*
+ * Unclean elections for the leaderless partitions of topics whose
+ * unclean.leader.election.enable is true (Kafka's periodic check, for a
+ * setting turned on after the leader was lost): the first usable ISR
+ * member, else the first usable replica with the ISR it alone. At most max
+ * changes; *more when more were due; *elected gets the count.
+ */
+rn_err_t rn_ctl_plan_unclean(const rn_image_t *img, int32_t max, rn_md_batch_t *batch,
+                             int32_t *elected, bool *more);
 
 /* ---- helpers ---- */
 

@@ -8,7 +8,9 @@
  * replica, in replica order, that is in the ISR and usable (registered, not
  * fenced, not shutting down); a broker leaving leaves the ISR too, unless it
  * is the last member, in which case the partition keeps it and waits with
- * no leader rather than electing a replica that may lack committed data.
+ * no leader rather than electing a replica that may lack committed data;
+ * unless its topic sets unclean.leader.election.enable: then the first
+ * usable replica leads, with an ISR of it alone (controller_elect.c).
  */
 #include "base/assert.h"
 #include "metadata/controller_int.h"
@@ -126,14 +128,12 @@ static void restated(const rn_image_partition_t *part, rn_md_record_t *rec) {
 }
 #endif
 
-/* The change taking `gone` out of one partition's ISR and leadership;
-   false when the partition needs none. */
-static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic, int32_t index,
-                            int32_t gone, rn_md_record_t *rec) {
-    const rn_image_partition_t *part = &topic->partitions[index];
-    if (!in_list(part->isr, part->isr_count, gone)) return false;
-    *rec = change_of(topic, index);
-    rn_md_partition_change_record_t *pc = &rec->u.partition_change;
+/* Takes `gone` out of part's ISR and leadership into pc: a new leader is
+   the first ISR member in replica order that may lead; the last member
+   stays in the ISR and the partition waits for it. False when nothing
+   changes. */
+static bool leave_isr(const rn_image_t *img, const rn_image_partition_t *part, int32_t gone,
+                      rn_md_partition_change_record_t *pc) {
     if (part->isr_count == 1) { /* the last member: the partition waits for it */
         if (part->leader != gone) return false;
         pc->leader = -1;
@@ -150,10 +150,32 @@ static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic
         if (in_list(pc->isr, pc->isr_count, id) && can_lead(img, id, gone)) pc->leader = id;
     }
     RN_ASSERT(pc->leader != gone);
-#if RN_CTL_MUTANT == RN_CTL_MUTANT_EPOCH_NOT_BUMPED
-    restated(part, rec);
-#endif
     return true;
+}
+
+/* The change taking `gone` out of one partition's ISR and leadership;
+   false when the partition needs none. Left without a leader, a partition
+   whose topic has unclean.leader.election.enable elects the first usable
+   replica, whose ISR becomes it alone. */
+static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic, int32_t index,
+                            int32_t gone, rn_md_record_t *rec) {
+    const rn_image_partition_t *part = &topic->partitions[index];
+    if (!in_list(part->isr, part->isr_count, gone)) return false;
+    *rec = change_of(topic, index);
+    rn_md_partition_change_record_t *pc = &rec->u.partition_change;
+    bool changed = leave_isr(img, part, gone, pc);
+    int32_t leader = pc->leader == RN_MD_LEADER_NO_CHANGE ? part->leader : pc->leader;
+    if (leader < 0 && topic->config.unclean_leader_election_enable) {
+        int32_t unclean = rn_ctl_first_usable(img, part, NULL, 0, gone, -1);
+        if (unclean >= 0) {
+            rn_ctl_unclean_elect(topic, index, unclean, rec);
+            changed = true;
+        }
+    }
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_EPOCH_NOT_BUMPED
+    if (part->leader == gone && part->isr_count > 1) restated(part, rec);
+#endif
+    return changed;
 }
 
 /* Moves leadership and ISR membership off `gone` in every partition. */
@@ -170,7 +192,29 @@ static rn_err_t leave_all(const rn_image_t *img, int32_t gone, rn_md_batch_t *ba
     return RN_OK;
 }
 
-/* Elects `id` where a partition has no leader and its ISR holds id. */
+/* The leader a partition without one takes as `id` is unfenced: id where
+   the ISR holds it; where the topic allows unclean elections and no ISR
+   member may lead, the first replica that may (id or another), its ISR
+   then it alone. Returns false when it stays without a leader. */
+#if RN_CTL_MUTANT != RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR
+static bool lead_one(const rn_image_t *img, const rn_image_topic_t *topic, int32_t index,
+                     int32_t id, rn_md_record_t *rec) {
+    const rn_image_partition_t *part = &topic->partitions[index];
+    *rec = change_of(topic, index);
+    if (in_list(part->isr, part->isr_count, id)) {
+        rec->u.partition_change.leader = id;
+        return true;
+    }
+    if (!topic->config.unclean_leader_election_enable) return false;
+    if (rn_ctl_first_usable(img, part, part->isr, part->isr_count, -1, id) >= 0) return false;
+    int32_t unclean = rn_ctl_first_usable(img, part, NULL, 0, -1, id);
+    if (unclean < 0) return false;
+    rn_ctl_unclean_elect(topic, index, unclean, rec);
+    return true;
+}
+#endif
+
+/* Elects a leader where a partition has none, as `id` is unfenced. */
 static rn_err_t lead_leaderless(const rn_image_t *img, int32_t id, rn_md_batch_t *batch) {
     for (int32_t t = 0; t < rn_image_topic_count(img); t++) {
         const rn_image_topic_t *topic = rn_image_topic_at(img, t);
@@ -187,9 +231,8 @@ static rn_err_t lead_leaderless(const rn_image_t *img, int32_t id, rn_md_batch_t
                 pc->isr[pc->isr_count++] = id;
             }
 #else
-            if (part->leader >= 0 || !in_list(part->isr, part->isr_count, id)) continue;
-            rn_md_record_t rec = change_of(topic, p);
-            rec.u.partition_change.leader = id;
+            rn_md_record_t rec;
+            if (part->leader >= 0 || !lead_one(img, topic, p, id, &rec)) continue;
 #endif
             rn_err_t err = rn_md_batch_add(batch, &rec);
             if (err != RN_OK) return err;

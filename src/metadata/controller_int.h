@@ -30,6 +30,18 @@ __attribute__((format(printf, 3, 4))) void rn_ctl_result_set(rn_ctl_result_t *re
 rn_uuid_t rn_ctl_new_topic_id(rn_controller_t *ctl);
 bool rn_ctl_broker_known(const rn_controller_t *ctl, int32_t id);
 
+/* The first replica of part, in replica order, that is in isr (NULL: any
+   replica) and usable in img or is `coming` (a broker being unfenced), and
+   is not `gone` (a broker leaving); -1 when none (controller_elect.c). */
+int32_t rn_ctl_first_usable(const rn_image_t *img, const rn_image_partition_t *part,
+                            const int32_t *isr, int16_t isr_count, int32_t gone, int32_t coming);
+/* Makes rec, a PartitionChangeRecord of topic's partition index, the unclean
+   election of leader (a replica outside the ISR): leader set, the ISR it
+   alone. Logs the WARN that names the partition, the old leader and ISR and
+   the new leader. */
+void rn_ctl_unclean_elect(const rn_image_topic_t *topic, int32_t index, int32_t leader,
+                          rn_md_record_t *rec);
+
 /* The brokers replicas may be placed on (placement in controller_topics.c). */
 typedef struct rn_ctl_brokers {
     int32_t count;
