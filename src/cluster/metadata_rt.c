@@ -86,6 +86,7 @@ static size_t rt_result_stride(rn_admin_kind_t kind) {
         return sizeof(rn_mbr_result_t);
     if (kind == RN_ADMIN_ALLOCATE_PRODUCER_IDS) return sizeof(rn_ctl_pid_block_t);
     if (kind == RN_ADMIN_ALTER_PARTITION) return sizeof(rn_ctl_isr_reply_t); /* count 1 */
+    if (kind == RN_ADMIN_ELECT_LEADERS) return sizeof(rn_ctl_elect_reply_t); /* count 1 */
     return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
                ? sizeof(rn_ctl_topic_result_t)
                : sizeof(rn_ctl_result_t); /* CALL results start with one */
@@ -232,6 +233,13 @@ static void rt_plan_alter_partition(rn_md_rt_t *rt, rn_admin_op_t *op) {
     }
 }
 
+/* A client's leader elections (ElectLeaders), decided on the applied
+   image. */
+static void rt_plan_elect(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    RN_ASSERT(op->count == 1);
+    rn_ctl_plan_elect_leaders(rn_quorum_image(rt->q), op->items, op->results, &rt->batch);
+}
+
 static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_controller_t *ctl = &rt->node->controller;
     rn_md_batch_reset(&rt->batch);
@@ -262,6 +270,9 @@ static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
         break;
     case RN_ADMIN_ALTER_PARTITION:
         rt_plan_alter_partition(rt, op);
+        break;
+    case RN_ADMIN_ELECT_LEADERS:
+        rt_plan_elect(rt, op);
         break;
     }
 }

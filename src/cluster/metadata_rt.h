@@ -45,6 +45,10 @@ typedef enum rn_admin_kind {
        rn_ctl_isr_request_t, results one rn_ctl_isr_reply_t sized for its
        changes (rn_ctl_isr_reply_bytes), read from the image once applied. */
     RN_ADMIN_ALTER_PARTITION,
+    /* Leader elections (ElectLeaders), count 1: items one
+       rn_ctl_elect_request_t, results one rn_ctl_elect_reply_t, whose
+       lists the done callback frees (rn_ctl_elect_reply_free). */
+    RN_ADMIN_ELECT_LEADERS,
 } rn_admin_kind_t;
 
 typedef struct rn_admin_op rn_admin_op_t;

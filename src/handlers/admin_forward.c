@@ -1,9 +1,10 @@
 /*
  * admin_forward.c: what the admin handlers (CreateTopics, DeleteTopics,
- * CreatePartitions, AlterConfigs, IncrementalAlterConfigs) share about their
- * trip through the metadata quorum: the op names the request as the client
- * sent it, so a node that does not lead forwards it to the node that does,
- * and a forwarded op is answered with the leader's own response bytes.
+ * CreatePartitions, AlterConfigs, IncrementalAlterConfigs, ElectLeaders)
+ * share about their trip through the metadata quorum: the op names the
+ * request as the client sent it, so a node that does not lead forwards it
+ * to the node that does, and a forwarded op is answered with the leader's
+ * own response bytes.
  */
 #include "handlers/handler.h"
 

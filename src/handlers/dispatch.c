@@ -184,6 +184,7 @@ static bool dispatch_controller_api(int16_t key) {
     case RN_API_CREATE_TOPICS:
     case RN_API_DELETE_TOPICS:
     case RN_API_CREATE_PARTITIONS:
+    case RN_API_ELECT_LEADERS:
     case RN_API_ALTER_CONFIGS:
     case RN_API_INCREMENTAL_ALTER_CONFIGS:
     case RN_API_DESCRIBE_QUORUM:

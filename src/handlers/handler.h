@@ -108,6 +108,7 @@ void rn_handle_init_producer_id(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_delete_topics(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_elect_leaders(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_delete_records(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body);

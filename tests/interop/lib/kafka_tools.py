@@ -10,6 +10,7 @@ Main classes, as in Kafka 3.9's bin/ scripts:
   kafka-console-producer.sh  kafka.tools.ConsoleProducer
   kafka-console-consumer.sh  org.apache.kafka.tools.consumer.ConsoleConsumer
   kafka-storage.sh           kafka.tools.StorageTool
+  kafka-leader-election.sh   org.apache.kafka.tools.LeaderElectionCommand
 Every call has a timeout; nothing outlives the call.
 """
 
@@ -32,6 +33,7 @@ MAIN_CLASSES = {
     "delete-records": "org.apache.kafka.tools.DeleteRecordsCommand",
     "log-dirs": "org.apache.kafka.tools.LogDirsCommand",
     "producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
+    "leader-election": "org.apache.kafka.tools.LeaderElectionCommand",
 }
 
 
@@ -57,6 +59,11 @@ def run_tool(tool, *args, input=None, timeout=120):
 def topics(bootstrap, *args, timeout=120):
     """kafka-topics.sh --bootstrap-server BOOTSTRAP ARGS..."""
     return run_tool("topics", "--bootstrap-server", bootstrap, *args, timeout=timeout)
+
+
+def leader_election(bootstrap, *args, timeout=120):
+    """kafka-leader-election.sh --bootstrap-server BOOTSTRAP ARGS..."""
+    return run_tool("leader-election", "--bootstrap-server", bootstrap, *args, timeout=timeout)
 
 
 def console_producer(bootstrap, topic, lines, *args, timeout=120):

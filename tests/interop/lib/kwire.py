@@ -2,7 +2,8 @@
 
 Only what the raw-socket tests need: request headers v1/v2, ApiVersions,
 Metadata v1, Produce v3/v7 carrying a record batch v2 built here (with a
-CRC-32C of our own), ListOffsets v1, Fetch v4..v11, OffsetForLeaderEpoch v3, a connection that reads
+CRC-32C of our own), ListOffsets v1, Fetch v4..v11, OffsetForLeaderEpoch v3,
+ElectLeaders v0..v2, a connection that reads
 whole frames with a deadline, and a log end offset asked on one. Every
 builder takes knobs to make the bytes lie (a wrong CRC, magic, length or
 count) because lying is what the tests are for.
@@ -20,6 +21,7 @@ API_LIST_OFFSETS = 2
 API_METADATA = 3
 API_API_VERSIONS = 18
 API_OFFSET_FOR_LEADER_EPOCH = 23
+API_ELECT_LEADERS = 43
 
 ERR_NONE = 0
 ERR_CORRUPT_MESSAGE = 2
@@ -258,6 +260,58 @@ def offset_for_leader_epoch_request(corr_id, topics, replica_id=-1):
         string(name) + array([i32(p) + i32(cur) + i32(epoch) for p, cur, epoch in parts])
         for name, parts in topics])
     return frame(request_header(API_OFFSET_FOR_LEADER_EPOCH, 3, corr_id) + body)
+
+
+def elect_leaders_request(corr_id, topics, version=2, election_type=0, timeout_ms=10000):
+    """ElectLeaders (v0-2): topics is {topic: [partition, ...]} or None (every
+    partition); election_type 0 preferred, 1 unclean (v1+; v0 is preferred)."""
+    flexible = version >= 2
+    hdr = request_header(API_ELECT_LEADERS, version, corr_id, header_version=2 if flexible else 1)
+    body = i8(election_type) if version >= 1 else b""
+    if flexible:
+        if topics is None:
+            body += uvarint(0)
+        else:
+            body += uvarint(len(topics) + 1)
+            for name, parts in topics.items():
+                body += compact_string(name) + uvarint(len(parts) + 1)
+                body += b"".join(i32(p) for p in parts) + TAGS_NONE
+        body += i32(timeout_ms) + TAGS_NONE
+    else:
+        if topics is None:
+            body += i32(-1)
+        else:
+            body += array([string(name) + array([i32(p) for p in parts])
+                           for name, parts in topics.items()])
+        body += i32(timeout_ms)
+    return frame(hdr + body)
+
+
+def parse_elect_leaders(body, version):
+    """(top-level error code (None below v1), {topic: [(partition, error,
+    message)]}) of an ElectLeaders response body (header already read)."""
+    r = Reader(body)
+    flexible = version >= 2
+    r.i32()  # throttle
+    top = r.i16() if version >= 1 else None
+    text = r.compact_string if flexible else r.string
+    arr = r.compact_array if flexible else r.array
+
+    def part(rr):
+        res = (rr.i32(), rr.i16(), text())
+        if flexible:
+            rr.skip_tags()
+        return res
+
+    def topic(rr):
+        name = text()
+        parts = arr(part) or []
+        if flexible:
+            rr.skip_tags()
+        return name, parts
+
+    topics = arr(topic) or []
+    return top, dict(topics)
 
 
 def record(value, key=None, offset_delta=0, ts_delta=0, headers=()):
