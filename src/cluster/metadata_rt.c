@@ -63,6 +63,15 @@ struct rn_md_rt {
     int32_t fence_id;
     rn_mbr_result_t fence_result;
     bool fence_busy;
+    /* Automatic leader elections while this node is the active
+       controller: one pass at a time, each kind due at its own time, both
+       first an interval after this node became active (elect_term). */
+    rn_admin_op_t elect_op;
+    rn_ctl_elect_request_t elect_req;
+    rn_ctl_elect_reply_t elect_reply;
+    bool elect_busy;
+    uint64_t elect_term;
+    int64_t balance_due_ms, unclean_due_ms;
     int next_voter; /* an observer's next voter to try (rt_target) */
     rn_qb_t qb;     /* a dynamic quorum's discovery and join */
     bool qb_ready;
@@ -233,11 +242,32 @@ static void rt_plan_alter_partition(rn_md_rt_t *rt, rn_admin_op_t *op) {
     }
 }
 
-/* A client's leader elections (ElectLeaders), decided on the applied
-   image. */
+/* Leader elections, decided on the applied image: a client's, or one of
+   the active controller's own passes (at most RN_ELECTIONS_PER_PASS_MAX
+   changes each). */
 static void rt_plan_elect(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    const rn_ctl_elect_request_t *req = op->items;
+    rn_ctl_elect_reply_t *reply = op->results;
+    const rn_image_t *img = rn_quorum_image(rt->q);
     RN_ASSERT(op->count == 1);
-    rn_ctl_plan_elect_leaders(rn_quorum_image(rt->q), op->items, op->results, &rt->batch);
+    if (!req->automatic) {
+        rn_ctl_plan_elect_leaders(img, req, reply, &rt->batch);
+        return;
+    }
+    memset(reply, 0, sizeof *reply);
+    rn_err_t err =
+        req->election_type == RN_CTL_ELECT_UNCLEAN
+            ? rn_ctl_plan_unclean(img, RN_ELECTIONS_PER_PASS_MAX, &rt->batch, &reply->elected,
+                                  &reply->more)
+            : rn_ctl_plan_rebalance(img, req->imbalance_percentage, RN_ELECTIONS_PER_PASS_MAX,
+                                    &rt->batch, &reply->elected, &reply->more);
+    if (err != RN_OK) {
+        rn_md_batch_reset(&rt->batch);
+        reply->elected = 0;
+        reply->result.error_code = RN_KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(reply->result.message, sizeof reply->result.message,
+                 "The elections cannot be recorded: %s.", rn_err_name(err));
+    }
 }
 
 static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
@@ -568,6 +598,70 @@ static void rt_check_leases(rn_md_rt_t *rt) {
     rt_enqueue(rt, &rt->fence_op);
 }
 
+/* now_ms + every_ms, saturating (the intervals may be as long as Kafka's
+   settings allow). */
+static int64_t rt_due_ms(int64_t now_ms, int64_t every_ms) {
+    return every_ms > INT64_MAX - now_ms ? INT64_MAX : now_ms + every_ms;
+}
+
+static void rt_elect_done(rn_admin_op_t *op) {
+    rn_md_rt_t *rt = op->ctx;
+    const rn_ctl_elect_reply_t *reply = &rt->elect_reply;
+    bool unclean = rt->elect_req.election_type == RN_CTL_ELECT_UNCLEAN;
+    bool ok = reply->result.error_code == RN_KERR_NONE;
+    if (!ok)
+        RN_WARN(MOD, "automatic %s leader election failed: %s", unclean ? "unclean" : "preferred",
+                reply->result.message);
+    else if (reply->elected > 0 && unclean)
+        RN_WARN(MOD, "unclean leader election for %d leaderless partition(s)", reply->elected);
+    else if (reply->elected > 0)
+        RN_INFO(MOD, "leader imbalance: %d partition(s) moved to their preferred replica%s",
+                reply->elected, reply->more ? ", more to come" : "");
+    /* More due than one pass makes: the next pass at the next tick. */
+    int64_t every = unclean ? rt->opts.unclean_check_ms : rt->opts.leader_imbalance_check_ms;
+    int64_t next = rt_due_ms(rt->core.loop.now_ms, ok && reply->more ? 0 : every);
+    if (unclean)
+        rt->unclean_due_ms = next;
+    else
+        rt->balance_due_ms = next;
+    rn_ctl_elect_reply_free(&rt->elect_reply);
+    rt->elect_busy = false;
+}
+
+/* The active controller's own elections, when no other change waits: the
+   preferred-leader election of an imbalanced cluster and unclean
+   elections for leaderless partitions, each every its interval (Kafka's
+   controller schedules both the same way), first an interval after this
+   node became the active controller. */
+static void rt_check_elections(rn_md_rt_t *rt) {
+    if (rt->elect_busy || rt->fence_busy || rt->inflight || rt->head || !rt_may_plan(rt)) return;
+    int64_t now_ms = rt->core.loop.now_ms;
+    uint64_t term = rn_raft_term(rn_quorum_raft(rt->q));
+    if (term != rt->elect_term) {
+        rt->elect_term = term;
+        rt->balance_due_ms = rt_due_ms(now_ms, rt->opts.leader_imbalance_check_ms);
+        rt->unclean_due_ms = rt_due_ms(now_ms, rt->opts.unclean_check_ms);
+        return;
+    }
+    bool unclean = rt->opts.unclean_check_ms > 0 && now_ms >= rt->unclean_due_ms;
+    bool balance = rt->opts.leader_imbalance_check_ms > 0 && now_ms >= rt->balance_due_ms;
+    if (!unclean && !balance) return;
+    rt->elect_req = (rn_ctl_elect_request_t){
+        .election_type = unclean ? RN_CTL_ELECT_UNCLEAN : RN_CTL_ELECT_PREFERRED,
+        .automatic = true,
+        .imbalance_percentage = rt->opts.leader_imbalance_percentage};
+    rt->elect_busy = true;
+    rt->elect_op = (rn_admin_op_t){.kind = RN_ADMIN_ELECT_LEADERS,
+                                   .items = &rt->elect_req,
+                                   .count = 1,
+                                   .results = &rt->elect_reply,
+                                   .done = rt_elect_done,
+                                   .ctx = rt,
+                                   .no_forward = true,
+                                   .rt = rt};
+    rt_enqueue(rt, &rt->elect_op);
+}
+
 static void rt_tick(rn_timer_t *timer) {
     rn_md_rt_t *rt = (rn_md_rt_t *)((char *)timer - offsetof(rn_md_rt_t, tick_timer));
     rn_err_t err = rn_quorum_failed(rt->q);
@@ -577,6 +671,7 @@ static void rt_tick(rn_timer_t *timer) {
         err = rn_quorum_tick(rt->q);
         rt_after(rt, err);
         rt_check_leases(rt);
+        rt_check_elections(rt);
     }
     rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);
 }

@@ -45,9 +45,10 @@ typedef enum rn_admin_kind {
        rn_ctl_isr_request_t, results one rn_ctl_isr_reply_t sized for its
        changes (rn_ctl_isr_reply_bytes), read from the image once applied. */
     RN_ADMIN_ALTER_PARTITION,
-    /* Leader elections (ElectLeaders), count 1: items one
-       rn_ctl_elect_request_t, results one rn_ctl_elect_reply_t, whose
-       lists the done callback frees (rn_ctl_elect_reply_free). */
+    /* Leader elections (ElectLeaders, and the active controller's own
+       automatic passes), count 1: items one rn_ctl_elect_request_t,
+       results one rn_ctl_elect_reply_t, whose lists the done callback
+       frees (rn_ctl_elect_reply_free). */
     RN_ADMIN_ELECT_LEADERS,
 } rn_admin_kind_t;
 
@@ -139,6 +140,16 @@ typedef struct rn_md_rt_opts {
     /* broker.session.timeout.ms: the active controller fences a broker
        whose last heartbeat is older (0: the default). */
     int64_t broker_session_timeout_ms;
+    /* Automatic leader elections on the active controller: every
+       leader_imbalance_check_ms (leader.imbalance.check.interval.seconds;
+       0: never, as auto.leader.rebalance.enable=false) the preferred-leader
+       election of the brokers past leader_imbalance_percentage
+       (leader.imbalance.per.broker.percentage); every unclean_check_ms
+       (unclean.leader.election.interval.ms; 0: never) an unclean election
+       for each leaderless partition whose topic allows one. */
+    int64_t leader_imbalance_check_ms;
+    int32_t leader_imbalance_percentage;
+    int64_t unclean_check_ms;
 } rn_md_rt_opts_t;
 
 /* Opens the quorum and the controller on top of it and starts the thread;

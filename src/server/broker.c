@@ -283,6 +283,9 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
             cfg->clustered ? cfg->quorum_election_timeout_ms : RN_METADATA_ELECTION_TIMEOUT_MS,
         .request_timeout_ms = RN_ADMIN_OP_TIMEOUT_MS,
         .broker_session_timeout_ms = cfg->broker_session_timeout_ms,
+        .leader_imbalance_check_ms = cfg->leader_imbalance_check_interval_ms,
+        .leader_imbalance_percentage = cfg->leader_imbalance_per_broker_percentage,
+        .unclean_check_ms = cfg->unclean_leader_election_interval_ms,
     };
     if (cfg->voter_count == 0 && cfg->quorum_bootstrap_count > 0) {
         broker_dynamic_opts(cfg, &md); /* the voters come from the log */

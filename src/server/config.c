@@ -1198,6 +1198,13 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->quorum_auto_join = i64(cfg, "controller.quorum.auto.join.enable") != 0;
     cfg->min_insync_replicas = i32(cfg, "min.insync.replicas");
     cfg->unclean_leader_election_enable = i64(cfg, "unclean.leader.election.enable") != 0;
+    cfg->unclean_leader_election_interval_ms = i64(cfg, "unclean.leader.election.interval.ms");
+    int64_t imbalance_s = i64(cfg, "leader.imbalance.check.interval.seconds");
+    cfg->leader_imbalance_check_interval_ms = i64(cfg, "auto.leader.rebalance.enable") == 0 ? 0
+                                              : imbalance_s > INT64_MAX / 1000 ? INT64_MAX
+                                                                               : imbalance_s * 1000;
+    cfg->leader_imbalance_per_broker_percentage =
+        i32(cfg, "leader.imbalance.per.broker.percentage");
     cfg->offsets_topic_num_partitions = i32(cfg, "offsets.topic.num.partitions");
     cfg->offsets_topic_replication_factor = (int16_t)i32(cfg, "offsets.topic.replication.factor");
     cfg->transaction_state_log_num_partitions = i32(cfg, "transaction.state.log.num.partitions");

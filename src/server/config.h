@@ -163,6 +163,11 @@ typedef struct rn_config {
     bool delete_topic_enable;
     int32_t min_insync_replicas;
     bool unclean_leader_election_enable;
+    int64_t unclean_leader_election_interval_ms;
+    /* Automatic preferred-leader election: interval 0 when
+       auto.leader.rebalance.enable is false. */
+    int64_t leader_imbalance_check_interval_ms;
+    int32_t leader_imbalance_per_broker_percentage;
     int32_t offsets_topic_num_partitions;
     int16_t offsets_topic_replication_factor;
     int32_t transaction_state_log_num_partitions;

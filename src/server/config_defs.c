@@ -386,6 +386,19 @@ static const rn_config_def_t defs[] = {
      .default_text = "false",
      .synonym = "unclean.leader.election.enable",
      .doc = "elect a leader from outside the ISR as a last resort"},
+    LONG("unclean.leader.election.interval.ms", "300000", 1,
+         "how often the active controller elects a leader, from outside the ISR if need be, for "
+         "the leaderless partitions of topics whose unclean.leader.election.enable is true (one "
+         "turned on after the leader was lost)"),
+    BOOL("auto.leader.rebalance.enable", "true",
+         "the active controller moves leadership back to preferred replicas (the first of each "
+         "partition's replicas)"),
+    LONG("leader.imbalance.check.interval.seconds", "300", 1,
+         "how often the active controller checks the leader balance"),
+    INT("leader.imbalance.per.broker.percentage", "10", INT32_MIN, I32_MAX,
+        "share of a broker's preferred partitions led by others above which they move back to "
+        "it; Kafka 3.9's KRaft controller ignores it and moves every such partition, as 0 does "
+        "here"),
     INT("offsets.topic.num.partitions", "50", 1, RN_TOPIC_PARTITIONS_MAX,
         "partitions of __consumer_offsets"),
     INT("offsets.topic.replication.factor", "3", 1, RN_REPLICAS_MAX,
@@ -423,9 +436,6 @@ static const rn_config_def_t defs[] = {
     IGNORED("log.cleaner.io.buffer.size", RN_CONFIG_INT, "524288"),
     IGNORED("log.message.format.version", RN_CONFIG_STRING, "3.0-IV1"),
     IGNORED("inter.broker.protocol.version", RN_CONFIG_STRING, "3.9-IV0"),
-    IGNORED("auto.leader.rebalance.enable", RN_CONFIG_BOOL, "true"),
-    IGNORED("leader.imbalance.check.interval.seconds", RN_CONFIG_LONG, "300"),
-    IGNORED("leader.imbalance.per.broker.percentage", RN_CONFIG_INT, "10"),
     IGNORED("replica.fetch.max.bytes", RN_CONFIG_INT, "1048576"),
     IGNORED("replica.fetch.wait.max.ms", RN_CONFIG_INT, "500"),
     IGNORED("replica.fetch.min.bytes", RN_CONFIG_INT, "1"),

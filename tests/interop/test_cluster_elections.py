@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Leader elections: ElectLeaders (kafka-leader-election.sh) and unclean
-elections.
+"""Leader elections: ElectLeaders (kafka-leader-election.sh), the automatic
+preferred-leader election, and unclean elections.
 
 One node (Runnel, or Kafka 3.9 with RUNNEL_TEST_TARGET=kafka: the answers
 are Kafka's): ElectLeaders v0, v1 and v2 answer ELECTION_NOT_NEEDED for a
@@ -11,7 +11,7 @@ partitions for a request of all partitions; kafka-leader-election.sh says
 so.
 
 Three combined nodes (Runnel only: the cluster harness runs Runnel),
-broker.session.timeout.ms 3000:
+broker.session.timeout.ms 3000, auto.leader.rebalance.enable=false:
 
 - A topic of 6 partitions, replication factor 3. ElectLeaders through every
   node (two of them forward it) answers ELECTION_NOT_NEEDED.
@@ -28,16 +28,23 @@ broker.session.timeout.ms 3000:
   again. The topic with unclean.leader.election.enable=true is led by
   broker 2 with the ISR [2], a WARN line says records may be lost, and
   acks=all produce works; the topics with the default stay without a
-  leader, until kafka-leader-election.sh --election-type UNCLEAN elects
-  broker 2 for one of them; one whose only replica is broker 1 answers
+  leader (the active controller checks every second here:
+  unclean.leader.election.interval.ms 1000), one until kafka-configs.sh
+  (IncrementalAlterConfigs) sets the option, another until
+  kafka-leader-election.sh --election-type UNCLEAN elects broker 2; one
+  whose only replica is broker 1 answers
   ELIGIBLE_LEADERS_NOT_AVAILABLE. Broker 1 starts again and follows
   broker 2, back in the ISR.
+
+Three more nodes with leader.imbalance.check.interval.seconds=1: a broker
+stopped and started again gets its preferred partitions back by itself.
 
 Bounded: every wait has a deadline; about half a minute in all.
 """
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import kwire  # noqa: E402
@@ -47,7 +54,7 @@ from cluster import Cluster  # noqa: E402
 from cluster_checks import metadata, settle  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
-from kafka_tools import leader_election  # noqa: E402
+from kafka_tools import leader_election, run_tool  # noqa: E402
 from records import produce_tracked  # noqa: E402
 
 NODES = 3
@@ -194,7 +201,8 @@ def scenario_preferred(t, c):
     check_not_needed_everywhere(t, c)
     mine = stop_and_return(t, c, 2, c.nodes)
     lead = {p[0]: p[2] for p in partitions(c.node(2), TOPIC)}
-    t.ok(all(lead[p] != 2 for p in mine), "they stay led by others", f"{lead}")
+    t.ok(all(lead[p] != 2 for p in mine),
+         "with automatic elections off they stay led by others", f"{lead}")
     r = leader_election(c.bootstrap, "--election-type", "PREFERRED", "--all-topic-partitions")
     t.ok(r.returncode == 0 and "Successfully completed leader election (PREFERRED)" in r.stdout,
          "kafka-leader-election.sh --election-type PREFERRED --all-topic-partitions",
@@ -263,6 +271,7 @@ def scenario_unclean(t, c):
          "a WARN line names the unclean election")
     acked, failed = produce(n2.bootstrap, ON, 5, "all")
     t.ok(acked == 5, "and acks=all produce works", f"failed {failed}")
+    time.sleep(3)  # three of the controller's one-second checks
     t.ok(leader_of(n2, OFF) == -1 and leader_of(n2, BY_TOOL) == -1,
          "with the default the partitions stay without a leader",
          f"{partitions(n2, OFF)} {partitions(n2, BY_TOOL)}")
@@ -275,6 +284,13 @@ def scenario_unclean(t, c):
     t.ok(r.returncode == 0 and settle(lambda: leader_of(n2, BY_TOOL) == 2 or None, "tool"),
          "kafka-leader-election.sh --election-type UNCLEAN elects broker 2",
          r.stdout + r.stderr[-500:])
+    r = run_tool("configs", "--bootstrap-server", n3.bootstrap, "--alter", "--entity-type",
+                 "topics", "--entity-name", OFF, "--add-config",
+                 "unclean.leader.election.enable=true")
+    t.ok(r.returncode == 0, "kafka-configs.sh (IncrementalAlterConfigs) sets "
+         f"unclean.leader.election.enable on {OFF}", r.stdout + r.stderr[-500:])
+    t.ok(settle(lambda: leader_of(n2, OFF) == 2 or None, f"{OFF} led by 2", SETTLE_S),
+         "and the controller's next check elects broker 2", f"{partitions(n2, OFF)}")
     c.node(1).start()
     t.ok(settle(lambda: sorted(isr_of(n2, ON) or []) == [1, 2] or None, "ISR [1, 2]", SETTLE_S),
          "broker 1 started again follows broker 2 and is back in the ISR",
@@ -282,9 +298,33 @@ def scenario_unclean(t, c):
 
 
 def scenario_manual(t):
-    with Cluster(NODES, SESSION) as c:
+    settings = dict(SESSION, **{"auto.leader.rebalance.enable": "false",
+                                "unclean.leader.election.interval.ms": "1000"})
+    with Cluster(NODES, settings) as c:
         scenario_preferred(t, c)
         scenario_unclean(t, c)
+
+
+# ---- three nodes: the automatic preferred-leader election ----
+
+def scenario_automatic(t):
+    with Cluster(NODES, dict(SESSION, **{"leader.imbalance.check.interval.seconds": "1"})) as c:
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        admin.create_topics([NewTopic(TOPIC, PARTITIONS, NODES)])[TOPIC].result(30)
+        settle(lambda: full_isrs(c.node(1), TOPIC, PARTITIONS, NODES), "topic shown", SETTLE_S)
+        c.node(3).term()
+        n1 = c.node(1)
+        moved = settle(lambda: all(p[2] not in (3, -1) for p in partitions(n1, TOPIC)) or None,
+                       "leaders moved", SETTLE_S)
+        t.ok(moved, "broker 3 stopped: its partitions are led by others")
+        c.node(3).start()
+        back = settle(lambda: all(preferred_lead(n, TOPIC, PARTITIONS) for n in c.nodes) or None,
+                      "preferred leaders", SETTLE_S)
+        t.ok(back, "started again, broker 3 leads its preferred partitions again by itself "
+             "(leader.imbalance.check.interval.seconds=1)",
+             f"{[partitions(n, TOPIC) for n in c.nodes]}")
+        t.ok(logged(c.nodes, "moved to their preferred replica"),
+             "the active controller's log says so")
 
 
 def main():
@@ -294,6 +334,7 @@ def main():
         t.skip("three-node elections", "the cluster harness runs Runnel only")
     else:
         t.run(scenario_manual)
+        t.run(scenario_automatic)
     t.done()
 
 

@@ -292,6 +292,41 @@ static void test_invalid_values(void **state) {
     load_fails(a11, NULL, "log.flush.interval.messages", "at least 1");
 }
 
+/* The leader election settings, Kafka's defaults and ranges; turning the
+   balance off leaves no interval. */
+static void test_leader_elections(void **state) {
+    (void)state;
+    rn_config_t cfg;
+    load_ok(&cfg, NULL, NULL);
+    assert_int_equal(cfg.leader_imbalance_check_interval_ms, 300000);
+    assert_int_equal(cfg.leader_imbalance_per_broker_percentage, 10);
+    assert_int_equal(cfg.unclean_leader_election_interval_ms, 300000);
+    assert_false(cfg.unclean_leader_election_enable);
+    rn_config_free(&cfg);
+    const char *set[] = {"--set", "leader.imbalance.check.interval.seconds=1",
+                         "--set", "leader.imbalance.per.broker.percentage=-3",
+                         "--set", "unclean.leader.election.interval.ms=1000",
+                         NULL};
+    load_ok(&cfg, set, NULL);
+    assert_int_equal(cfg.leader_imbalance_check_interval_ms, 1000);
+    assert_int_equal(cfg.leader_imbalance_per_broker_percentage, -3);
+    assert_int_equal(cfg.unclean_leader_election_interval_ms, 1000);
+    rn_config_free(&cfg);
+    const char *off[] = {"--set", "auto.leader.rebalance.enable=false", NULL};
+    load_ok(&cfg, off, NULL);
+    assert_int_equal(cfg.leader_imbalance_check_interval_ms, 0);
+    rn_config_free(&cfg);
+    const char *huge[] = {"--set", "leader.imbalance.check.interval.seconds=9223372036854775807",
+                          NULL};
+    load_ok(&cfg, huge, NULL);
+    assert_int_equal(cfg.leader_imbalance_check_interval_ms, INT64_MAX);
+    rn_config_free(&cfg);
+    const char *zero[] = {"--set", "leader.imbalance.check.interval.seconds=0", NULL};
+    load_fails(zero, NULL, "leader.imbalance.check.interval.seconds", "at least 1");
+    const char *never[] = {"--set", "unclean.leader.election.interval.ms=0", NULL};
+    load_fails(never, NULL, "unclean.leader.election.interval.ms", "at least 1");
+}
+
 static void test_retention_precedence(void **state) {
     (void)state;
     rn_config_t cfg;
@@ -712,6 +747,7 @@ int main(void) {
         cmocka_unit_test(test_properties_syntax),
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_invalid_values),
+        cmocka_unit_test(test_leader_elections),
         cmocka_unit_test(test_retention_precedence),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_node_id_and_cores),
