@@ -6,66 +6,18 @@
 #include "group/coordinator_int.h"
 #include "base/assert.h"
 #include "base/log.h"
+#include "cluster/internal_topic.h"
 #include "cluster/topics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Bytes one load read asks of the log at a time. */
 #define GROUP_LOAD_READ_BYTES (1024 * 1024)
 
 /* ---- the topic ---- */
 
-static bool offsets_topic_exists(rn_node_t *node) {
-    rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
-    bool exists = rn_ptable_find(table, RN_GROUP_OFFSETS_TOPIC, strlen(RN_GROUP_OFFSETS_TOPIC));
-    rn_ptable_release(table);
-    return exists;
-}
-
-static int16_t usable_brokers(rn_node_t *node) {
-    rn_image_t *img = rn_topics_image(node);
-    int16_t n = 0;
-    for (int32_t i = 0; i < rn_image_broker_count(img); i++)
-        n += rn_image_broker_usable(rn_image_broker_at(img, i));
-    rn_image_release(img);
-    return n;
-}
-
-/* The controller caps an internal topic's replicas at the brokers present,
-   and the nodes of a new cluster register one by one: the first to start
-   would make it RF 1 for good. So the creation waits, bounded, for the
-   brokers its replication factor wants (or those this node knows of). */
-static void offsets_topic_wait_brokers(rn_node_t *node) {
-    int16_t want = node->settings.offsets_replication_factor;
-    int16_t known = node->settings.brokers_expected;
-    if (known > 0 && known < want) want = known;
-    int64_t deadline_ms = rn_io_now_ms(node->io) + RN_OFFSETS_TOPIC_BROKERS_WAIT_MS;
-    bool said = false;
-    for (int16_t have; (have = usable_brokers(node)) < want;) {
-        if (rn_io_now_ms(node->io) > deadline_ms) {
-            RN_WARN("group",
-                    "%s gets %d replica(s), not %d: only %d broker(s) registered "
-                    "within %d s (offsets.topic.replication.factor)",
-                    RN_GROUP_OFFSETS_TOPIC, have, want, have,
-                    RN_OFFSETS_TOPIC_BROKERS_WAIT_MS / 1000);
-            return;
-        }
-        if (!said)
-            RN_INFO("group", "waiting for %d broker(s) to register before creating %s (%d so far)",
-                    want, RN_GROUP_OFFSETS_TOPIC, have);
-        said = true;
-        struct timespec pause = {0, 100 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-        if (offsets_topic_exists(node)) return;
-    }
-}
-
-/* Creates the topic through the active controller. A node that does not
-   lead waits for the leader's creation to reach it instead (every node
-   asks for it at start; one creation wins). */
 static rn_err_t offsets_topic_ensure(rn_node_t *node) {
     char segment[24];
     snprintf(segment, sizeof segment, "%lld", (long long)node->settings.offsets_segment_bytes);
@@ -76,31 +28,14 @@ static rn_err_t offsets_topic_ensure(rn_node_t *node) {
         {rn_str_from_cstr("retention.ms"), rn_str_from_cstr("-1")},
         {rn_str_from_cstr("retention.bytes"), rn_str_from_cstr("-1")},
     };
-    /* The controller caps an internal topic's replicas at the brokers present. */
-    rn_ctl_new_topic_t topic = {rn_str_from_cstr(RN_GROUP_OFFSETS_TOPIC),
-                                node->settings.offsets_partitions,
-                                node->settings.offsets_replication_factor,
-                                NULL,
-                                0,
-                                configs,
-                                (int32_t)(sizeof configs / sizeof configs[0])};
-    if (!offsets_topic_exists(node)) offsets_topic_wait_brokers(node);
-    int64_t deadline_ms = rn_io_now_ms(node->io) + RN_ADMIN_OP_TIMEOUT_MS;
-    for (;;) {
-        if (offsets_topic_exists(node)) return RN_OK;
-        rn_ctl_topic_result_t result;
-        rn_topics_create(node, &topic, 1, &result);
-        int16_t kerr = result.result.error_code;
-        if (kerr == RN_KERR_NONE || kerr == RN_KERR_TOPIC_ALREADY_EXISTS) {
-            if (offsets_topic_exists(node)) return RN_OK;
-        } else if (kerr != RN_KERR_NOT_CONTROLLER || rn_io_now_ms(node->io) > deadline_ms) {
-            RN_ERROR("group", "cannot create %s: %s (%s)", RN_GROUP_OFFSETS_TOPIC,
-                     rn_kerr_name(kerr), result.result.message);
-            return RN_ERR_IO;
-        }
-        struct timespec pause = {0, 100 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
+    const rn_internal_topic_t spec = {RN_GROUP_OFFSETS_TOPIC,
+                                      node->settings.offsets_partitions,
+                                      node->settings.offsets_replication_factor,
+                                      "offsets.topic.replication.factor",
+                                      "group",
+                                      configs,
+                                      (int32_t)(sizeof configs / sizeof configs[0])};
+    return rn_internal_topic_ensure(node, &spec);
 }
 
 /* ---- loading ---- */

@@ -1,0 +1,39 @@
+/*
+ * internal_topic.h: creating an internal topic (__consumer_offsets,
+ * __transaction_state) at start-up, before the listener opens.
+ *
+ * The controller caps an internal topic's replicas at the brokers present,
+ * and the nodes of a new cluster register one by one: the first to start
+ * would make it RF 1 for good. So a creation first waits, bounded, for the
+ * brokers its replication factor wants (or those this node knows of). A
+ * node that does not lead the quorum waits for the leader's creation to
+ * reach it instead (every node asks for the topic at start; one wins).
+ *
+ * Runs on the starting thread, never on a loop; owns nothing.
+ */
+#ifndef RN_CLUSTER_INTERNAL_TOPIC_H
+#define RN_CLUSTER_INTERNAL_TOPIC_H
+
+#include "cluster/node.h"
+#include "metadata/controller.h"
+
+typedef struct rn_internal_topic {
+    const char *name;
+    int32_t partitions;
+    int16_t replication_factor;
+    const char *rf_setting; /* the setting named when fewer brokers came */
+    const char *log_module; /* the log lines' module */
+    const rn_ctl_config_t *configs;
+    int32_t config_count;
+} rn_internal_topic_t;
+
+/* Creates the topic unless it exists; RN_ERR_IO (logged) when the
+   controller refuses it or none answers in time. */
+rn_err_t rn_internal_topic_ensure(rn_node_t *node, const rn_internal_topic_t *spec);
+/* Whether the topic is in this node's partition table. */
+bool rn_internal_topic_exists(rn_node_t *node, const char *name);
+/* The replicas it will get: the factor, capped by the brokers this node
+   knows of (a single node: 1). */
+int16_t rn_internal_topic_replicas(const rn_node_t *node, int16_t replication_factor);
+
+#endif
