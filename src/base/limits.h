@@ -425,6 +425,15 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    replicas need to register (nodes of a cluster start within seconds of
    one another); past it the topic takes the brokers present. */
 #define RN_OFFSETS_TOPIC_BROKERS_WAIT_MS 15000
+/* Transactional ids one __transaction_state partition holds (as
+   RN_GROUP_COUNT_MAX for groups): past it InitProducerId is refused with
+   COORDINATOR_NOT_AVAILABLE rather than growing without bound. */
+#define RN_TXN_IDS_MAX 100000
+/* Partitions in one transaction: its record (every partition named) must
+   fit a __transaction_state batch of 1 MiB with topic names of up to 249
+   bytes; AddPartitionsToTxn past it fails with UNKNOWN_SERVER_ERROR, the
+   code Kafka gives a transaction record too large for its log. */
+#define RN_TXN_PARTITIONS_MAX 3000
 /* broker.session.timeout.ms when the runtime is given none (Kafka's
    default): the active controller fences a broker silent for longer. */
 #define RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT 9000
@@ -560,6 +569,8 @@ RN_STATIC_ASSERT(RN_CLIENT_BACKOFF_MS_MIN_DEFAULT <= RN_CLIENT_BACKOFF_MS_MAX_DE
 RN_STATIC_ASSERT(RN_CLIENT_ID_BYTES_MAX <= RN_PROTO_STRING_BYTES_MAX,
                  "a client id fits in a protocol string");
 
+RN_STATIC_ASSERT(RN_TXN_PARTITIONS_MAX *(2 + RN_TOPIC_NAME_BYTES_MAX + 4 + 4) < 1024 * 1024,
+                 "a transaction's record, every partition named, fits a 1 MiB batch");
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32, "a partition's eligible replicas are a 32-bit mask");
 RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,

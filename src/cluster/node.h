@@ -78,6 +78,12 @@ typedef struct rn_node_settings {
     int32_t group_min_session_timeout_ms;
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
+    /* Transactions (txn/coordinator.h). */
+    int32_t txn_partitions;         /* transaction.state.log.num.partitions */
+    int16_t txn_replication_factor; /* transaction.state.log.replication.factor */
+    int32_t txn_min_isr;            /* transaction.state.log.min.isr */
+    int64_t txn_segment_bytes;      /* transaction.state.log.segment.bytes */
+    int32_t txn_max_timeout_ms;     /* transaction.max.timeout.ms */
     /* A broker-only node of a cluster: no controller listener, so the
        active controller sends it the metadata log (it is a Raft learner)
        on its broker listener, which then takes the Raft message key. */
@@ -136,6 +142,7 @@ struct rn_node {
        producer_ids file; 0: none); set at start (producer_ids.c). */
     int64_t producer_id_floor;
     struct rn_group_rt *groups;    /* the group coordinator (group/coordinator.h) */
+    struct rn_txn_rt *txns;        /* the transaction coordinator (txn/coordinator.h) */
     struct rn_md_rt *md_rt;        /* the metadata quorum's runtime (metadata_rt.h) */
     struct rn_cleaner_rt *cleaner; /* the log cleaner (cleaner_rt.h); NULL when off */
     atomic_int auto_creates;       /* topic auto-creations under way */

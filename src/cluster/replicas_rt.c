@@ -15,6 +15,7 @@
 #include "cluster/isr_submit.h"
 #include "group/coordinator.h"
 #include "replication/fetcher.h"
+#include "txn/coordinator.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,4 +193,7 @@ void rn_replicas_rt_lead(rn_core_t *core, rn_partition_t *part,
     /* A group coordinator follows its offsets partition's leadership. */
     if (!strcmp(part->topic, RN_GROUP_OFFSETS_TOPIC))
         rn_group_lead(core->node, part, role == RN_PARTITION_LEADER, lead->leader_epoch);
+    /* So does a transaction coordinator its transaction state partition. */
+    if (!strcmp(part->topic, RN_TXN_STATE_TOPIC))
+        rn_txn_lead(core->node, part, role == RN_PARTITION_LEADER, lead->leader_epoch);
 }

@@ -74,6 +74,25 @@ int16_t rn_handler_group_store_kerr(rn_err_t err) {
     }
 }
 
+int16_t rn_handler_txn_store_kerr(rn_err_t err) {
+    /* Kafka's TransactionStateManager: the append's error becomes a
+       coordinator error the client retries on. */
+    switch (rn_handler_kerr(err)) {
+    case RN_KERR_NONE:
+        return RN_KERR_NONE;
+    case RN_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case RN_KERR_NOT_ENOUGH_REPLICAS:
+    case RN_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RN_KERR_REQUEST_TIMED_OUT:
+        return RN_KERR_COORDINATOR_NOT_AVAILABLE;
+    case RN_KERR_KAFKA_STORAGE_ERROR:
+    case RN_KERR_NOT_LEADER_OR_FOLLOWER: /* its partition's leadership moved */
+        return RN_KERR_NOT_COORDINATOR;
+    default: /* a record too large, anything else */
+        return RN_KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
 int16_t rn_handler_batch_kerr(rn_batch_reason_t reason) {
     switch (reason) {
     case RN_BATCH_OK:

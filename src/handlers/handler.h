@@ -75,6 +75,11 @@ int16_t rn_handler_kerr(rn_err_t err);
    COORDINATOR_NOT_AVAILABLE, timeout -> REBALANCE_IN_PROGRESS, else
    UNKNOWN_SERVER_ERROR). */
 int16_t rn_handler_group_store_kerr(rn_err_t err);
+/* The error a failed __transaction_state write gives the transaction
+   request waiting for it (Kafka's mapping: storage or lost leadership ->
+   NOT_COORDINATOR, an unknown partition, too few replicas or a timeout ->
+   COORDINATOR_NOT_AVAILABLE, else UNKNOWN_SERVER_ERROR). */
+int16_t rn_handler_txn_store_kerr(rn_err_t err);
 /* The Kafka code for a record batch that failed validation. */
 int16_t rn_handler_batch_kerr(rn_batch_reason_t reason);
 
@@ -131,6 +136,10 @@ void rn_handle_list_groups(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_groups(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_delete_groups(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_offset_delete(rn_core_t *core, rn_req_t *req, void *body);
+/* Transactions (handlers/<api>.c, routed by txn_ops.h). */
+void rn_handle_add_partitions_to_txn(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_add_offsets_to_txn(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_end_txn(rn_core_t *core, rn_req_t *req, void *body);
 /* Controller listener only. */
 void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_broker_heartbeat(rn_core_t *core, rn_req_t *req, void *body);

@@ -20,6 +20,7 @@
 #include "cluster/purge.h"
 #include "cluster/topics.h"
 #include "group/coordinator.h"
+#include "txn/coordinator.h"
 #include "handlers/fetch_session.h"
 #include "handlers/handler.h"
 #include "proto/batch_inflate.h"
@@ -58,6 +59,13 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
     set->group_max_session_timeout_ms =
         (int32_t)broker_setting_i64(cfg, "group.max.session.timeout.ms", 1800000);
     set->group_max_size = (int32_t)broker_setting_i64(cfg, "group.max.size", INT32_MAX);
+    set->txn_partitions = cfg->transaction_state_log_num_partitions;
+    set->txn_replication_factor = cfg->transaction_state_log_replication_factor;
+    set->txn_min_isr = (int32_t)broker_setting_i64(cfg, "transaction.state.log.min.isr", 2);
+    set->txn_segment_bytes =
+        broker_setting_i64(cfg, "transaction.state.log.segment.bytes", 104857600);
+    set->txn_max_timeout_ms =
+        (int32_t)broker_setting_i64(cfg, "transaction.max.timeout.ms", 900000);
 }
 
 /* How long a stop waits for requests in flight to be answered. */
@@ -427,6 +435,7 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         err = rn_lifecycle_start(node, &lo, &broker->lifecycle);
     }
     if (err == RN_OK && cfg->role_broker) err = rn_group_start(node);
+    if (err == RN_OK && cfg->role_broker) err = rn_txn_start(node);
     if (err == RN_OK) err = rn_producer_ids_load_floor(node);
     if (err != RN_OK) return err;
     atomic_store(&node->raft_only, false);
@@ -547,6 +556,7 @@ static void broker_abort(rn_broker_t *broker) {
         for (int i = 0; i < node->core_count; i++) rn_loop_join(&node->cores[i].loop);
         for (int i = 0; i < node->core_count; i++) rn_loop_drain(&node->cores[i].loop);
     }
+    rn_txn_stop(node);
     rn_group_stop(node);
     rn_topics_close_all(node);
     broker_free(broker);
@@ -587,6 +597,7 @@ static void broker_stop(rn_broker_t *broker) {
        connection, which the flush hook, run no more, would have freed. */
     for (int i = 0; i < node->core_count; i++) rn_net_flush(&broker->nets[i]);
     /* 3. Close every partition cleanly (checkpoints, clean-shutdown marks). */
+    rn_txn_stop(node);
     rn_group_stop(node);
     rn_topics_close_all(node);
     broker_free(broker);

@@ -410,7 +410,10 @@ static const rn_config_def_t defs[] = {
         "replicas of __transaction_state, capped at the brokers present"),
     INT("transaction.state.log.min.isr", "2", 1, I32_MAX,
         "min.insync.replicas of __transaction_state, capped at its replicas"),
-    INT("transaction.max.timeout.ms", "900000", 1, I32_MAX, "longest transaction timeout"),
+    INT("transaction.state.log.segment.bytes", "104857600", 14, I32_MAX,
+        "segment.bytes of __transaction_state"),
+    INT("transaction.max.timeout.ms", "900000", 1, I32_MAX,
+        "longest transaction timeout a producer may ask for (InitProducerId)"),
     INT("transactional.id.expiration.ms", "604800000", 1, I32_MAX,
         "forget idle transactional ids after this long"),
     INT("producer.id.expiration.ms", "86400000", 1, I32_MAX,
@@ -454,7 +457,6 @@ static const rn_config_def_t defs[] = {
     IGNORED("offsets.commit.required.acks", RN_CONFIG_INT, "-1"),
     IGNORED("offsets.load.buffer.size", RN_CONFIG_INT, "5242880"),
     IGNORED("offsets.topic.segment.bytes", RN_CONFIG_INT, "104857600"),
-    IGNORED("transaction.state.log.segment.bytes", RN_CONFIG_INT, "104857600"),
 };
 
 const rn_config_def_t *rn_config_defs(int *count) {
