@@ -434,6 +434,10 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    bytes; AddPartitionsToTxn past it fails with UNKNOWN_SERVER_ERROR, the
    code Kafka gives a transaction record too large for its log. */
 #define RN_TXN_PARTITIONS_MAX 3000
+/* Backoff before the coordinator writes again the markers a partition
+   could not take (no leader here yet, too few in-sync replicas, a storage
+   error), as Kafka's marker channel retries. */
+#define RN_TXN_MARKER_RETRY_MS 100
 /* broker.session.timeout.ms when the runtime is given none (Kafka's
    default): the active controller fences a broker silent for longer. */
 #define RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT 9000

@@ -62,7 +62,11 @@ static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int
         size_t size = rn_batch_size(&hdr);
         if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
             break;
-        rn_err_t err = rn_group_batch_each(buf + pos, size, load_record, ctx);
+        /* Transaction markers (a transactional offset commit's end) hold
+           no records of this coordinator. */
+        rn_err_t err = rn_batch_is_control(&hdr)
+                           ? RN_OK
+                           : rn_group_batch_each(buf + pos, size, load_record, ctx);
         if (err != RN_OK)
             RN_WARN("group", "%s-%d: skipped a malformed batch at offset %lld: %s",
                     RN_GROUP_OFFSETS_TOPIC, index, (long long)hdr.base_offset, rn_err_name(err));

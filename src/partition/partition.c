@@ -6,6 +6,7 @@
 #include "partition/partition.h"
 #include "base/assert.h"
 #include "base/log.h"
+#include "proto/batch_marker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,12 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
 rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t len,
                                   int64_t now_ms, struct rn_batch_inflate *inf,
                                   rn_partition_append_result_t *res) {
+    return rn_partition_append_flags(part, records, len, 0, now_ms, inf, res);
+}
+
+rn_err_t rn_partition_append_flags(rn_partition_t *part, uint8_t *records, size_t len,
+                                   uint32_t flags, int64_t now_ms, struct rn_batch_inflate *inf,
+                                   rn_partition_append_result_t *res) {
     /* No assertion on `deleted`: the admin path may mark the partition
        between the caller's check and here; the directory was renamed, so
        such a last append lands in the retired files and harms nothing. */
@@ -157,7 +164,7 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
     if (rn_partition_offline(part)) return RN_ERR_IO;
     if (part->role != RN_PARTITION_LEADER) return RN_ERR_NOT_LEADER;
     rn_batch_summary_t sum;
-    rn_err_t err = rn_log_validate_with(part->log, records, len, 0, inf, &sum);
+    rn_err_t err = rn_log_validate_with(part->log, records, len, flags, inf, &sum);
     res->reason = sum.reason;
     if (sum.reason == RN_BATCH_NO_KEY) res->keyless = sum.keyless;
     if (err != RN_OK) return err;
@@ -195,6 +202,15 @@ rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t
     atomic_store_explicit(&part->log_end, info.last_offset + 1, memory_order_release);
     if (!part->durable) rn_partition_advance_hw(part);
     return RN_OK;
+}
+
+rn_err_t rn_partition_append_marker(rn_partition_t *part, const rn_partition_marker_t *marker,
+                                    int64_t now_ms, rn_partition_append_result_t *res) {
+    uint8_t batch[RN_BATCH_MARKER_BYTES];
+    rn_batch_marker_encode(batch, marker->producer_id, marker->producer_epoch, marker->commit,
+                           marker->coordinator_epoch, now_ms);
+    return rn_partition_append_flags(part, batch, sizeof batch, RN_LOG_APPEND_ALLOW_CONTROL, now_ms,
+                                     NULL, res);
 }
 
 rn_err_t rn_partition_append_replica(rn_partition_t *part, const uint8_t *records, size_t len,

@@ -174,6 +174,27 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
 rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t len,
                                   int64_t now_ms, struct rn_batch_inflate *inf,
                                   rn_partition_append_result_t *res);
+/* The same with the log's append flags (RN_LOG_APPEND_ALLOW_CONTROL: the
+   transaction markers this broker writes itself). */
+rn_err_t rn_partition_append_flags(rn_partition_t *part, uint8_t *records, size_t len,
+                                   uint32_t flags, int64_t now_ms, struct rn_batch_inflate *inf,
+                                   rn_partition_append_result_t *res);
+
+/* A transaction marker: the end of producer_id's transaction in this
+   partition (Kafka's control batch: one COMMIT or ABORT record carrying the
+   coordinator's epoch). */
+typedef struct rn_partition_marker {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    bool commit;
+    int32_t coordinator_epoch;
+} rn_partition_marker_t;
+
+/* Appends the marker's control batch (leader only; no fsync): as
+   rn_partition_append, RN_ERR_STALE for an epoch older than the
+   producer's. */
+rn_err_t rn_partition_append_marker(rn_partition_t *part, const rn_partition_marker_t *marker,
+                                    int64_t now_ms, rn_partition_append_result_t *res);
 /* A follower's append of batches fetched from its leader (whole batches;
    owned by the caller, not changed): validated, written with the leader's
    offsets and epochs, producer state kept. RN_ERR_NOT_LEADER unless this

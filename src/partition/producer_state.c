@@ -207,6 +207,11 @@ rn_err_t rn_producer_state_check(const rn_producer_state_t *ps, const rn_batch_h
     chk->epoch = hdr->producer_epoch;
     chk->dup_first_offset = chk->dup_last_offset = chk->dup_timestamp_ms = -1;
     if (hdr->producer_id < 0) return RN_OK;
+    if (rn_batch_is_control(hdr)) { /* a marker: only its epoch counts */
+        const producer_t *p = find(ps, hdr->producer_id);
+        chk->verdict = p && hdr->producer_epoch < p->epoch ? RN_PRODUCER_FENCED : RN_PRODUCER_OK;
+        return chk->verdict == RN_PRODUCER_OK ? RN_OK : RN_ERR_STALE;
+    }
     RN_ASSERT(hdr->base_sequence >= 0 && hdr->last_offset_delta >= 0); /* batch.c checked */
     chk->first_seq = hdr->base_sequence;
     chk->last_seq = rn_producer_seq_add(hdr->base_sequence, hdr->last_offset_delta);
@@ -259,6 +264,10 @@ rn_err_t rn_producer_state_record(rn_producer_state_t *ps, const rn_batch_header
     if (hdr->producer_epoch != p->epoch) {
         p->epoch = hdr->producer_epoch;
         p->batch_count = 0; /* a new epoch starts a new sequence space */
+    }
+    if (rn_batch_is_control(hdr)) { /* a marker: no sequence */
+        if (hdr->max_timestamp > p->last_timestamp_ms) p->last_timestamp_ms = hdr->max_timestamp;
+        return RN_OK;
     }
     producer_batch_t b = {
         .first_seq = hdr->base_sequence,

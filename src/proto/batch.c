@@ -113,7 +113,10 @@ static rn_batch_reason_t check_counts(const rn_batch_header_t *hdr, unsigned fla
 }
 
 static rn_batch_reason_t check_producer(const rn_batch_header_t *hdr) {
-    if (hdr->producer_id >= 0 && hdr->base_sequence < 0) return RN_BATCH_BAD_PRODUCER;
+    /* A transaction marker (a control batch) names its producer with no
+       sequence, as Kafka writes it. */
+    if (hdr->producer_id >= 0 && hdr->base_sequence < 0 && !rn_batch_is_control(hdr))
+        return RN_BATCH_BAD_PRODUCER;
     if (rn_batch_is_transactional(hdr) && hdr->producer_id < 0) return RN_BATCH_BAD_PRODUCER;
     return RN_BATCH_OK;
 }

@@ -5,7 +5,7 @@
  * the store hook that appends a transition's record and reports it
  * durable.
  */
-#include "txn/coordinator.h"
+#include "txn/coordinator_int.h"
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/internal_topic.h"
@@ -20,31 +20,6 @@
 /* Bytes one load read asks of the log at a time. */
 #define TXN_LOAD_READ_BYTES (1024 * 1024)
 
-typedef struct rn_txn_shard {
-    rn_node_t *node;
-    int32_t index;
-    rn_partition_t *part; /* referenced; NULL: no replica here */
-    int32_t leader_epoch; /* the epoch it was loaded for; -1: not serving */
-    uint64_t load_gen;    /* bumped at each (un)load: older writes are ignored */
-    rn_txn_coord_t *coord;
-    rn_buf_t key;
-    rn_buf_t value;
-    /* Prepared transactions whose markers are due (heap ids), worked off
-       by a timer on the owner core: never within the durability callback
-       that reported the prepare record, which runs inside the core's group
-       commit, where a new append would not be synced. */
-    char **due;
-    int32_t due_count;
-    int32_t due_cap;
-    rn_timer_t due_timer;
-} rn_txn_shard_t;
-
-struct rn_txn_rt {
-    rn_node_t *node;
-    int32_t count;
-    rn_txn_shard_t *shards;
-};
-
 int64_t rn_txn_now_ms(const rn_node_t *node) { return rn_io_wall_ms(node->io); }
 
 int32_t rn_txn_partition_count(const rn_node_t *node) { return node->txns ? node->txns->count : 0; }
@@ -53,14 +28,14 @@ int32_t rn_txn_partition_for(rn_str_t id, int32_t partition_count) {
     return rn_group_partition_for(id, partition_count);
 }
 
-static rn_txn_shard_t *shard_of(rn_node_t *node, int32_t p) {
+rn_txn_shard_t *rn_txn_shard_of(rn_node_t *node, int32_t p) {
     rn_txn_rt_t *rt = node->txns;
     if (!rt || p < 0 || p >= rt->count) return NULL;
     return &rt->shards[p];
 }
 
 rn_txn_coord_t *rn_txn_shard(rn_node_t *node, int32_t p) {
-    rn_txn_shard_t *shard = shard_of(node, p);
+    rn_txn_shard_t *shard = rn_txn_shard_of(node, p);
     return shard && shard->part ? shard->coord : NULL;
 }
 
@@ -77,7 +52,7 @@ typedef struct store_wait {
 
 static void store_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
     store_wait_t *sw = (store_wait_t *)waiter;
-    rn_txn_shard_t *shard = shard_of(sw->node, sw->index);
+    rn_txn_shard_t *shard = rn_txn_shard_of(sw->node, sw->index);
     if (shard && shard->load_gen == sw->load_gen)
         rn_txn_stored(shard->coord, sw->id, err, rn_txn_now_ms(sw->node));
     free(sw);
@@ -130,37 +105,8 @@ static void hook_store(void *ctx, const char *id, const rn_txn_meta_t *meta) {
 
 /* ---- the markers hook ---- */
 
-static void due_clear(rn_txn_shard_t *shard) {
-    for (int32_t i = 0; i < shard->due_count; i++) free(shard->due[i]);
-    shard->due_count = 0;
-}
-
-/* The due transactions' markers: none to write yet, so each completes. */
-static void due_run(rn_timer_t *timer) {
-    rn_txn_shard_t *shard = (rn_txn_shard_t *)((char *)timer - offsetof(rn_txn_shard_t, due_timer));
-    char **due = shard->due;
-    int32_t count = shard->due_count;
-    shard->due = NULL;
-    shard->due_count = shard->due_cap = 0;
-    for (int32_t i = 0; i < count; i++) {
-        rn_txn_markers_done(shard->coord, due[i], rn_txn_now_ms(shard->node));
-        free(due[i]);
-    }
-    free(due);
-}
-
 static void hook_markers(void *ctx, const char *id, const rn_txn_meta_t *meta) {
-    (void)meta;
-    rn_txn_shard_t *shard = ctx;
-    if (shard->due_count == shard->due_cap) {
-        shard->due_cap = shard->due_cap ? shard->due_cap * 2 : 8;
-        shard->due = realloc(shard->due, (size_t)shard->due_cap * sizeof *shard->due);
-        RN_ASSERT(shard->due != NULL);
-    }
-    shard->due[shard->due_count] = strdup(id);
-    RN_ASSERT(shard->due[shard->due_count] != NULL);
-    shard->due_count++;
-    rn_loop_timer_start(&shard->node->cores[shard->part->owner].loop, &shard->due_timer, 0);
+    rn_txn_markers_begin(ctx, id, meta);
 }
 
 /* ---- the topic ---- */
@@ -199,7 +145,7 @@ static void shard_new_coord(rn_txn_shard_t *shard, int16_t refusal) {
 
 static void shard_unload(rn_txn_shard_t *shard, int16_t refusal) {
     shard->load_gen++;
-    due_clear(shard);
+    rn_txn_markers_drop(shard);
     rn_txn_coord_free(shard->coord);
     shard_new_coord(shard, refusal);
 }
@@ -238,7 +184,11 @@ static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int
         size_t size = rn_batch_size(&hdr);
         if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
             break;
-        rn_err_t err = rn_group_batch_each(buf + pos, size, load_record, ctx);
+        /* Transaction markers (a transactional offset commit's end) hold
+           no records of this coordinator. */
+        rn_err_t err = rn_batch_is_control(&hdr)
+                           ? RN_OK
+                           : rn_group_batch_each(buf + pos, size, load_record, ctx);
         if (err != RN_OK)
             RN_WARN("txn", "%s-%d: skipped a malformed batch at offset %lld: %s",
                     RN_TXN_STATE_TOPIC, index, (long long)hdr.base_offset, rn_err_name(err));
@@ -324,7 +274,6 @@ rn_err_t rn_txn_start(rn_node_t *node) {
         shard->part = topic->parts[p];
         if (shard->part) rn_partition_ref(shard->part);
         shard->leader_epoch = -1;
-        rn_timer_init(&shard->due_timer, due_run);
         shard_new_coord(shard, RN_KERR_NOT_COORDINATOR);
         rn_buf_init(&shard->key, RN_GROUP_BATCH_BYTES_MAX);
         rn_buf_init(&shard->value, RN_GROUP_BATCH_BYTES_MAX);
@@ -341,8 +290,7 @@ void rn_txn_stop(rn_node_t *node) {
     for (int32_t p = 0; p < rt->count; p++) {
         rn_txn_shard_t *shard = &rt->shards[p];
         rn_txn_coord_discard(shard->coord);
-        due_clear(shard);
-        free(shard->due);
+        rn_txn_markers_drop(shard);
         rn_buf_free(&shard->key);
         rn_buf_free(&shard->value);
         if (shard->part) rn_partition_unref(shard->part);

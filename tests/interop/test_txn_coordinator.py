@@ -77,8 +77,8 @@ class Client:
         assert corr == self.corr, f"correlation {corr}, expected {self.corr}"
         return kwire.Reader(resp)
 
-    def find_coordinator(self, key):
-        r = self.call(API_FIND_COORDINATOR, 1, kwire.string(key) + kwire.i8(1))
+    def find_coordinator(self, key, key_type=1):
+        r = self.call(API_FIND_COORDINATOR, 1, kwire.string(key) + kwire.i8(key_type))
         r.i32()
         err, _msg, node, host, port = r.i16(), r.string(), r.i32(), r.string(), r.i32()
         return err, node, host, port

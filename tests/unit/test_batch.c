@@ -16,6 +16,7 @@
 #include "base/limits.h"
 #include "proto/batch.h"
 #include "proto/batch_inflate.h"
+#include "proto/batch_marker.h"
 
 #include "helpers/batch_build.h"
 
@@ -825,9 +826,47 @@ static void test_reason_names(void **state) {
     }
 }
 
+/* A transaction marker as Kafka writes it: a control batch that validates
+   (where control batches are allowed) with its producer and no sequence,
+   and reads back. */
+static void test_marker_round_trip(void **state) {
+    (void)state;
+    uint8_t batch[RN_BATCH_MARKER_BYTES];
+    rn_batch_marker_encode(batch, 4242, 7, true, 3, 1700000000000);
+    rn_batch_header_t hdr;
+    rn_batch_header_parse(batch, &hdr);
+    assert_int_equal(rn_batch_size(&hdr), RN_BATCH_MARKER_BYTES);
+    assert_true(rn_batch_is_control(&hdr));
+    assert_true(rn_batch_is_transactional(&hdr));
+    assert_int_equal(hdr.producer_id, 4242);
+    assert_int_equal(hdr.producer_epoch, 7);
+    assert_int_equal(hdr.base_sequence, -1);
+    assert_int_equal(hdr.records_count, 1);
+    rn_batch_limits_t lim = {1 << 20, RN_BATCH_ALLOW_CONTROL};
+    rn_batch_summary_t sum;
+    assert_int_equal(rn_batch_validate(batch, sizeof batch, &lim, &sum), RN_OK);
+    lim.flags = 0; /* a client may not produce one */
+    assert_int_not_equal(rn_batch_validate(batch, sizeof batch, &lim, &sum), RN_OK);
+    assert_int_equal(sum.reason, RN_BATCH_CONTROL);
+    bool commit = false;
+    int32_t epoch = 0;
+    assert_int_equal(rn_batch_marker_decode(batch, sizeof batch, &commit, &epoch), RN_OK);
+    assert_true(commit);
+    assert_int_equal(epoch, 3);
+    rn_batch_marker_encode(batch, 4242, 7, false, 9, 1);
+    assert_int_equal(rn_batch_marker_decode(batch, sizeof batch, &commit, &epoch), RN_OK);
+    assert_false(commit);
+    assert_int_equal(epoch, 9);
+    /* A producer id with no sequence is still refused outside markers. */
+    batch[RN_BATCH_OFF_ATTRIBUTES + 1] = RN_BATCH_ATTR_TRANSACTIONAL;
+    lim.flags = RN_BATCH_ALLOW_CONTROL;
+    assert_int_not_equal(rn_batch_validate(batch, sizeof batch, &lim, &sum), RN_OK);
+}
+
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_marker_round_trip),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_crc_and_every_byte),
         cmocka_unit_test(test_magic),

@@ -92,6 +92,35 @@ static void test_sequence_rules(void **state) {
     rn_producer_state_free(ps);
 }
 
+/* Transaction markers (control batches: producer, no sequence) count only
+   by their epoch: an older one is fenced, a newer one bumps the producer,
+   and neither takes a place among the remembered batches. */
+static void test_markers(void **state) {
+    (void)state;
+    rn_producer_state_t *ps;
+    assert_int_equal(rn_producer_state_create(&ps), RN_OK);
+    record(ps, 7, 3, 0, 2, 100);
+    rn_batch_header_t marker = hdr_of(7, 3, -1, 1, 102);
+    marker.attributes = RN_BATCH_ATTR_TRANSACTIONAL | RN_BATCH_ATTR_CONTROL;
+    rn_producer_check_t chk;
+    assert_int_equal(rn_producer_state_check(ps, &marker, &chk), RN_OK);
+    assert_int_equal(rn_producer_state_record(ps, &marker), RN_OK);
+    /* the producer's sequence goes on after the marker */
+    assert_int_equal(check(ps, 7, 3, 0, 2, &chk), RN_ERR_DUPLICATE);
+    assert_int_equal(check(ps, 7, 3, 2, 1, &chk), RN_OK);
+    marker.producer_epoch = 2;
+    assert_int_equal(rn_producer_state_check(ps, &marker, &chk), RN_ERR_STALE);
+    assert_int_equal(chk.verdict, RN_PRODUCER_FENCED);
+    marker.producer_epoch = 4; /* a fence's abort: the epoch moves on */
+    assert_int_equal(rn_producer_state_check(ps, &marker, &chk), RN_OK);
+    assert_int_equal(rn_producer_state_record(ps, &marker), RN_OK);
+    assert_int_equal(check(ps, 7, 3, 2, 1, &chk), RN_ERR_STALE);
+    /* a marker of a producer never seen is taken */
+    marker.producer_id = 8;
+    assert_int_equal(rn_producer_state_check(ps, &marker, &chk), RN_OK);
+    rn_producer_state_free(ps);
+}
+
 static void test_five_batches_and_wrap(void **state) {
     (void)state;
     rn_producer_state_t *ps;
@@ -289,6 +318,7 @@ int main(void) {
     rn_log_set_level(RN_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequence_rules),
+        cmocka_unit_test(test_markers),
         cmocka_unit_test(test_five_batches_and_wrap),
         cmocka_unit_test(test_many_producers_and_expiry),
         cmocka_unit_test(test_snapshot_and_replay),
