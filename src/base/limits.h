@@ -438,6 +438,13 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    could not take (no leader here yet, too few in-sync replicas, a storage
    error), as Kafka's marker channel retries. */
 #define RN_TXN_MARKER_RETRY_MS 100
+/* Aborted transactions a partition remembers for read_committed fetches
+   (32 bytes each in memory, 34 in its checkpoint): past it the oldest is
+   forgotten, with a warning; retention and DeleteRecords drop those below
+   the log start first. */
+#define RN_TXN_ABORTED_PER_PARTITION_MAX 1000000
+/* Aborted transactions one partition of a Fetch answer lists. */
+#define RN_TXN_ABORTED_PER_FETCH_MAX 10000
 /* broker.session.timeout.ms when the runtime is given none (Kafka's
    default): the active controller fences a broker silent for longer. */
 #define RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT 9000

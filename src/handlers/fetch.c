@@ -37,6 +37,7 @@
 #include "cluster/fanout.h"
 #include "cluster/topics.h"
 #include "net/conn.h"
+#include "partition/txns.h"
 
 #include <string.h>
 
@@ -70,6 +71,13 @@ typedef struct fetch_op {
     int16_t rack_count;
     int32_t rack_replicas[RN_REPLICAS_MAX];
     int32_t preferred; /* the replica the leader sends the consumer to, or -1 */
+    /* read_committed (a consumer's isolation level 1): up to the last
+       stable offset, naming the aborted transactions in what it reads
+       (written by the owner into the request's arena; reused on re-reads). */
+    bool read_committed;
+    rn_fetch_response_aborted_transaction_t *aborted;
+    int32_t aborted_count;
+    int32_t aborted_cap;
 } fetch_op_t;
 
 struct fetch_state {
@@ -88,11 +96,12 @@ struct fetch_state {
     rn_timer_t timer;
     fetch_state_t *park_next;
     fetch_mode_t mode;
-    bool privileged;    /* from a replica (replica_id >= 0) */
-    int32_t replica_id; /* the follower's broker id, else -1 */
-    rn_str_t rack_id;   /* a consumer's rack (v11+), for KIP-392 */
-    rn_fsess_t *sess;   /* incremental: held until the answer; ops in its order */
-    int32_t sess_epoch; /* incremental: its epoch unless a later request used it */
+    bool privileged;     /* from a replica (replica_id >= 0) */
+    bool read_committed; /* a consumer's isolation level 1 */
+    int32_t replica_id;  /* the follower's broker id, else -1 */
+    rn_str_t rack_id;    /* a consumer's rack (v11+), for KIP-392 */
+    rn_fsess_t *sess;    /* incremental: held until the answer; ops in its order */
+    int32_t sess_epoch;  /* incremental: its epoch unless a later request used it */
 };
 
 static void fetch_evaluate(rn_fanout_t *fan);
@@ -138,8 +147,36 @@ static rn_err_t fetch_follower(fetch_op_t *fop, rn_partition_t *part, int64_t no
     return rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, end, &fop->read);
 }
 
+/* read_committed: the aborted transactions overlapping what is read
+   (from the fetch offset to the last stable offset), as Kafka lists them. */
+static void fetch_aborted(fetch_op_t *fop, rn_partition_t *part, int64_t end) {
+    rn_txn_aborted_t found[64];
+    rn_req_t *req = ((fetch_state_t *)fop->op.fan)->req;
+    fop->aborted_count = 0;
+    for (int64_t from = fop->fetch_offset;;) {
+        int32_t n = rn_txns_aborted(part->txns, from, end, found, 64);
+        if (fop->aborted_count + n > RN_TXN_ABORTED_PER_FETCH_MAX) n = 0;
+        if (n > 0 && fop->aborted_count + n > fop->aborted_cap) {
+            int32_t cap = (fop->aborted_count + n) * 2;
+            rn_fetch_response_aborted_transaction_t *grown =
+                rn_arena_alloc(&req->arena, (size_t)cap * sizeof *grown);
+            if (!grown) return; /* past the budget: the ones found so far */
+            if (fop->aborted_count)
+                memcpy(grown, fop->aborted, (size_t)fop->aborted_count * sizeof *grown);
+            fop->aborted = grown;
+            fop->aborted_cap = cap;
+        }
+        for (int32_t i = 0; i < n; i++)
+            fop->aborted[fop->aborted_count++] = (rn_fetch_response_aborted_transaction_t){
+                found[i].producer_id, found[i].first_offset};
+        if (n < 64) return;
+        from = found[n - 1].last_offset + 1;
+    }
+}
+
 /* On the owner core: find the range below the high watermark (a
-   follower's: the log end) and pin it. */
+   follower's: the log end; read_committed: the last stable offset) and pin
+   it. */
 static void fetch_op_run(rn_part_op_t *op) {
     fetch_op_t *fop = (fetch_op_t *)op;
     rn_partition_t *part = op->part;
@@ -166,9 +203,10 @@ static void fetch_op_run(rn_part_op_t *op) {
                     part, fop->rack_replicas, fop->rack_count, fop->fetch_offset)) >= 0) {
         /* sent to a replica in its rack: no records from here */
     } else {
-        int64_t hw = rn_partition_hw(part);
-        if (fop->fetch_offset != hw)
-            fop->err = rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, hw, &fop->read);
+        int64_t end = fop->read_committed ? rn_partition_lso(part) : rn_partition_hw(part);
+        if (fop->fetch_offset != end)
+            fop->err = rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, end, &fop->read);
+        if (fop->read_committed && fop->read.len) fetch_aborted(fop, part, end);
     }
     rn_fanout_reply(op);
 }
@@ -182,8 +220,9 @@ static bool fetch_op_idle(const fetch_op_t *op) {
     /* A follower's position must reach the owner; so must an epoch to check
        and a rack to choose a replica for. */
     if (op->replica_id >= 0 || op->last_fetched_epoch >= 0 || op->rack_count > 0) return false;
+    int64_t end = op->read_committed ? rn_partition_lso(part) : rn_partition_hw(part);
     return !atomic_load_explicit(&part->deleted, memory_order_acquire) &&
-           !rn_partition_offline(part) && rn_partition_hw(part) == op->fetch_offset;
+           !rn_partition_offline(part) && end == op->fetch_offset;
 }
 
 static void fetch_issue(fetch_state_t *state) {
@@ -274,7 +313,10 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
         return;
     }
     out->high_watermark = rn_partition_hw(part);
-    out->last_stable_offset = out->high_watermark;
+    out->last_stable_offset = rn_partition_lso(part);
+    if (op->read_committed)
+        out->aborted_transactions = (rn_fetch_response_aborted_transaction_array_t){
+            op->read.len ? op->aborted : NULL, op->read.len ? op->aborted_count : 0};
     out->log_start_offset = rn_partition_start(part);
     out->diverging_epoch = op->diverging;
     out->preferred_read_replica = op->preferred;
@@ -575,6 +617,9 @@ static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_
     op->topic = topic;
     op->fetch_offset = fetch_offset;
     op->replica_id = state->replica_id;
+    op->read_committed = state->read_committed && state->replica_id < 0;
+    op->aborted_count = op->aborted_cap = 0;
+    op->aborted = NULL;
     op->current_leader_epoch = op->last_fetched_epoch = -1;
     op->follower_read = false;
     op->rack_count = 0;
@@ -732,6 +777,7 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
     state->privileged = in->replica_id >= 0;
     state->replica_id = in->replica_id >= 0 ? in->replica_id : -1;
+    state->read_committed = in->isolation_level == 1;
     state->rack_id = req->api_version >= 11 ? in->rack_id : rn_str_null();
     int16_t kerr = fetch_session_begin(state, in);
     if (kerr != RN_KERR_NONE) {

@@ -1,8 +1,9 @@
 /*
- * list_offsets.c: ListOffsets (key 2): earliest (-2), latest (-1, the high
- * watermark, which is also the last stable offset without transactions),
- * or the first offset whose timestamp is at least the one asked (time
- * index, then a scan of one batch), as Kafka answers.
+ * list_offsets.c: ListOffsets (key 2): earliest (-2), latest (-1: the high
+ * watermark, or for read_committed, v2+ isolation level 1, the last stable
+ * offset), or the first offset whose timestamp is at least the one asked
+ * (time index, then a scan of one batch) below that same bound, as Kafka
+ * answers.
  */
 #include "handlers/part_ops.h"
 #include "proto/gen/list_offsets_request.h"
@@ -25,11 +26,13 @@ static void list_offsets_run(rn_part_op_t *op) {
     out->error_code = rn_handler_check_epoch(part, in->current_leader_epoch);
     out->leader_epoch = part->leader_epoch;
     out->timestamp = -1;
-    int64_t hw = rn_partition_hw(part);
+    const rn_list_offsets_request_t *req_in = ((rn_pop_batch_t *)op->fan)->body;
+    bool committed = req_in->isolation_level == 1;
+    int64_t end = committed ? rn_partition_lso(part) : rn_partition_hw(part);
     if (out->error_code != RN_KERR_NONE) {
         out->offset = -1;
     } else if (in->timestamp == LIST_OFFSETS_LATEST) {
-        out->offset = hw;
+        out->offset = end;
     } else if (in->timestamp == LIST_OFFSETS_EARLIEST) {
         out->offset = rn_partition_start(part);
     } else if (in->timestamp < 0) {
@@ -38,7 +41,7 @@ static void list_offsets_run(rn_part_op_t *op) {
     } else {
         int64_t offset = -1, timestamp = -1;
         rn_err_t err = rn_log_offset_for_timestamp(part->log, in->timestamp, &offset, &timestamp);
-        if (err == RN_OK && offset < hw) {
+        if (err == RN_OK && offset < end) {
             out->offset = offset;
             out->timestamp = timestamp;
         } else if (err == RN_OK || err == RN_ERR_NOT_FOUND) {
@@ -56,6 +59,7 @@ void rn_handle_list_offsets(rn_core_t *core, rn_req_t *req, void *body) {
     rn_list_offsets_response_t *resp = rn_handler_response_new(req);
     rn_pop_batch_t *batch = rn_pop_batch_begin(core, req, resp);
     batch->lead_only = true; /* as Kafka: offsets come from the leader */
+    batch->body = in;
     int32_t topic_count = in->topics.count > 0 ? in->topics.count : 0;
     resp->topics.count = topic_count;
     resp->topics.items = rn_pop_alloc(req, (size_t)topic_count * sizeof *resp->topics.items);

@@ -20,7 +20,8 @@ typedef struct rn_pop_batch {
     rn_pop_t *sent;    /* every op sent, to release their partitions */
     rn_image_t *image; /* referenced from begin to end, for the leader check */
     int32_t node_id;
-    bool lead_only; /* send only to partitions this node leads */
+    bool lead_only;   /* send only to partitions this node leads */
+    const void *body; /* the decoded request, for the ops; may be NULL */
 } rn_pop_batch_t;
 
 struct rn_pop {

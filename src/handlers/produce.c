@@ -7,6 +7,13 @@
  * replies. The response is written once every op has replied. Record bytes
  * are never copied: the owner rewrites offsets in the request's own frame
  * buffer and writes it to the log.
+ *
+ * Transactional batches (KIP-890 part 1): a producer's first batch of a
+ * transaction in a partition is checked with its transaction coordinator
+ * (the shard of its transactional id, txn/txn.h) before it is appended: a
+ * partition not added to the ongoing transaction is INVALID_TXN_STATE, as
+ * Kafka 3.9 answers. Once the partition has the producer's transaction
+ * ongoing, its batches are appended without asking.
  */
 #include "handlers/handler.h"
 #include "proto/gen/produce_request.h"
@@ -14,7 +21,9 @@
 #include "base/assert.h"
 #include "cluster/fanout.h"
 #include "cluster/topics.h"
+#include "partition/txns.h"
 #include "proto/batch.h"
+#include "txn/coordinator.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +36,8 @@ typedef struct produce_state {
     rn_produce_response_t *resp;
     struct produce_op **pops; /* per topic of the request, its partitions' ops */
     int16_t acks;
-    int32_t timeout_ms; /* how long acks=all waits for the in-sync replicas */
+    int32_t timeout_ms;        /* how long acks=all waits for the in-sync replicas */
+    rn_str_t transactional_id; /* null: no transactions */
 } produce_state_t;
 
 typedef struct produce_op produce_op_t;
@@ -42,12 +52,23 @@ struct produce_op {
     rn_partition_append_result_t res;
     rn_timer_t timer; /* acks=all: the request's timeout, on the owner */
     bool timer_armed;
+    /* KIP-890 verification with the coordinator, from the owner core. */
+    rn_str_t topic;
+    bool verified;
+    int16_t refused; /* the coordinator's answer when it refused the batch */
+    rn_fanout_t verify_fan;
+    rn_part_op_t verify_op;
+    int32_t verify_partition; /* of __transaction_state */
+    rn_batch_header_t hdr;    /* the first batch's */
 };
 
 static void produce_op_fill(produce_op_t *pop) {
     rn_produce_response_partition_produce_response_t *out = pop->out;
-    out->error_code = pop->res.reason != RN_BATCH_OK ? rn_handler_batch_kerr(pop->res.reason)
-                                                     : rn_handler_kerr(pop->err);
+    out->error_code = pop->refused                     ? pop->refused
+                      : pop->res.reason != RN_BATCH_OK ? rn_handler_batch_kerr(pop->res.reason)
+                                                       : rn_handler_kerr(pop->err);
+    if (pop->refused == RN_KERR_INVALID_TXN_STATE)
+        out->error_message = rn_str_from_cstr("Partition was not added to the transaction");
     if (pop->err != RN_OK) return;
     out->base_offset = pop->res.base_offset;
     out->log_append_time_ms = pop->res.log_append_time_ms;
@@ -158,6 +179,70 @@ static void produce_op_wait_replicas(produce_op_t *pop, rn_core_t *owner) {
     rn_partition_wait_hw(part, &pop->waiter); /* may complete at once */
 }
 
+/* ---- KIP-890 verification ---- */
+
+static void produce_op_run(rn_part_op_t *op);
+
+/* On the coordinator shard's core: is the partition in the producer's
+   ongoing transaction? */
+static void produce_verify_run(rn_part_op_t *vop) {
+    produce_op_t *pop = (produce_op_t *)((char *)vop - offsetof(produce_op_t, verify_op));
+    rn_node_t *node = rn_part_op_owner(vop)->node;
+    rn_txn_coord_t *coord = rn_txn_shard(node, pop->verify_partition);
+    int16_t kerr =
+        coord ? rn_txn_verify_partition(coord, pop->state->transactional_id, pop->hdr.producer_id,
+                                        pop->hdr.producer_epoch, pop->topic, pop->out->index)
+              : RN_KERR_NOT_COORDINATOR;
+    /* As Kafka's produce answers them: a stale epoch is the client's
+       INVALID_PRODUCER_EPOCH, a coordinator that cannot answer now a
+       retriable NOT_ENOUGH_REPLICAS. */
+    if (kerr == RN_KERR_PRODUCER_FENCED) kerr = RN_KERR_INVALID_PRODUCER_EPOCH;
+    if (kerr == RN_KERR_NOT_COORDINATOR || kerr == RN_KERR_COORDINATOR_NOT_AVAILABLE ||
+        kerr == RN_KERR_COORDINATOR_LOAD_IN_PROGRESS)
+        kerr = RN_KERR_NOT_ENOUGH_REPLICAS;
+    pop->refused = kerr;
+    rn_fanout_reply(vop);
+}
+
+/* Back on the partition's owner core: append, or answer the refusal. */
+static void produce_verify_back(rn_fanout_t *fan) {
+    produce_op_t *pop = (produce_op_t *)((char *)fan - offsetof(produce_op_t, verify_fan));
+    pop->verified = true;
+    if (pop->refused == RN_KERR_NONE) {
+        produce_op_run(&pop->op);
+        return;
+    }
+    pop->err = RN_ERR_INVALID; /* nothing appended: no offsets in the answer */
+    produce_op_fill(pop);
+    rn_partition_t *part = pop->op.part;
+    rn_fanout_reply(&pop->op); /* pop may be gone once the origin has it */
+    rn_partition_unref(part);
+}
+
+/* Whether the batch must be checked with the coordinator first: the first
+   transactional batch of its producer here (Kafka's VerificationGuard).
+   Without a replica of the coordinator's partition on this node, it is not
+   checked (no broker-to-broker verification yet). */
+static bool produce_verify(produce_op_t *pop, rn_partition_t *part, rn_core_t *owner) {
+    produce_state_t *state = pop->state;
+    if (pop->verified || state->transactional_id.len < 0 || pop->len < RN_BATCH_HEADER_BYTES)
+        return false;
+    rn_batch_header_parse(pop->records, &pop->hdr);
+    if (!rn_batch_is_transactional(&pop->hdr) || pop->hdr.producer_id < 0 ||
+        rn_txns_ongoing(part->txns, pop->hdr.producer_id))
+        return false;
+    int32_t count = rn_txn_partition_count(owner->node);
+    if (count == 0) return false;
+    pop->verify_partition = rn_txn_partition_for(state->transactional_id, count);
+    pop->verify_op.part = rn_ptable_partition(state->table, rn_str_from_cstr(RN_TXN_STATE_TOPIC),
+                                              pop->verify_partition);
+    if (!pop->verify_op.part) return false;
+    rn_fanout_begin(&pop->verify_fan, owner, produce_verify_back);
+    rn_fanout_send(&pop->verify_fan, &pop->verify_op, produce_verify_run);
+    rn_fanout_end(&pop->verify_fan);
+    return true;
+}
+
 /* On the owner core: append, then wait for the group commit (acks=1) or
    the in-sync replicas (acks=all). A retried batch already written waits
    the same: its first copy may not be durable or replicated yet. */
@@ -166,6 +251,7 @@ static void produce_op_run(rn_part_op_t *op) {
     rn_partition_t *part = op->part;
     rn_core_t *owner = rn_part_op_owner(op);
     int16_t acks = pop->state->acks;
+    if (!part->deleted && produce_verify(pop, part, owner)) return;
     pop->err = part->deleted ? RN_ERR_NOT_FOUND
                : acks == -1  ? rn_partition_check_acks_all(part)
                              : RN_OK;
@@ -193,12 +279,11 @@ static void produce_op_run(rn_part_op_t *op) {
 }
 
 /* A Kafka code refusing the whole request: versions 0-2 carry message
-   formats older than record batch v2; transactions are not served yet. */
+   formats older than record batch v2. */
 static int16_t produce_refusal(const rn_req_t *req, const rn_produce_request_t *body) {
     if (req->api_version <= 2) return RN_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
     if (body->acks != 0 && body->acks != 1 && body->acks != -1)
         return RN_KERR_INVALID_REQUIRED_ACKS;
-    if (body->transactional_id.len >= 0) return RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     return RN_KERR_NONE;
 }
 
@@ -230,6 +315,9 @@ static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_
                               int16_t refused) {
     pop->state = state;
     pop->res.reason = RN_BATCH_OK;
+    pop->topic = topic;
+    pop->verified = false;
+    pop->refused = RN_KERR_NONE;
     rn_produce_response_partition_produce_response_init(pop->out);
     pop->out->index = pin->index;
     if (refused == RN_KERR_NONE) refused = produce_refusal_partition(state->req, pin);
@@ -268,6 +356,7 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
     state->resp = rn_handler_response_new(req);
     state->acks = in->acks;
     state->timeout_ms = in->timeout_ms > 0 ? in->timeout_ms : 0;
+    state->transactional_id = req->api_version >= 3 ? in->transactional_id : rn_str_null();
     rn_fanout_begin(&state->fan, core, produce_done);
     int16_t refused = produce_refusal(req, in);
     int32_t topic_count = in->topic_data.count > 0 ? in->topic_data.count : 0;

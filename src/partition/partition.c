@@ -6,18 +6,51 @@
 #include "partition/partition.h"
 #include "base/assert.h"
 #include "base/log.h"
+#include "partition/txns.h"
 #include "proto/batch_marker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* After the transactions changed (owner core): the first unstable offset. */
+static void partition_publish_txns(rn_partition_t *part) {
+    atomic_store_explicit(&part->first_unstable, rn_txns_first_unstable(part->txns),
+                          memory_order_release);
+}
+
 static void partition_publish_offsets(rn_partition_t *part) {
+    rn_txns_truncate(part->txns, rn_log_end_offset(part->log)); /* a cut log */
+    rn_txns_start_moved(part->txns, rn_log_start_offset(part->log));
+    partition_publish_txns(part);
     atomic_store_explicit(&part->log_start, rn_log_start_offset(part->log), memory_order_release);
     atomic_store_explicit(&part->log_end, rn_log_end_offset(part->log), memory_order_release);
     atomic_store_explicit(&part->size_bytes, rn_log_size_bytes(part->log), memory_order_relaxed);
     atomic_store_explicit(&part->segment_count, rn_log_segment_count(part->log),
                           memory_order_relaxed);
+}
+
+static int txns_replay_one(void *ctx, const rn_batch_header_t *hdr, const uint8_t *control,
+                           size_t control_len) {
+    /* A replayed abort's last stable offset: at most its marker's. */
+    rn_txns_on_batch(ctx, hdr, control, control_len, hdr->base_offset);
+    return 0;
+}
+
+/* The transactions as of the producer snapshot's offset (txn.checkpoint),
+   then the log after it; without a checkpoint for that offset, the whole
+   log (a log of a release before transactions, or an unusable file). */
+static rn_err_t partition_txns_load(rn_partition_t *part, int64_t replayed_from) {
+    rn_log_t *log = part->log;
+    int64_t from = rn_txns_load(part->txns, part->io, part->dir, replayed_from)
+                       ? replayed_from
+                       : rn_log_start_offset(log);
+    if (from < rn_log_end_offset(log)) {
+        rn_err_t err = rn_log_scan_batches(log, from, txns_replay_one, part->txns);
+        if (err != RN_OK) return err;
+    }
+    partition_publish_txns(part);
+    return RN_OK;
 }
 
 rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, int32_t index,
@@ -39,7 +72,10 @@ rn_err_t rn_partition_open(rn_io_t *io, const char *log_dir, const char *topic, 
     if (err == RN_OK) err = rn_producer_state_create(&part->producers);
     int64_t replayed_from = 0;
     if (err == RN_OK) err = rn_producer_state_load(part->producers, io, part->log, &replayed_from);
+    if (err == RN_OK) err = rn_txns_create(&part->txns);
+    if (err == RN_OK) err = partition_txns_load(part, replayed_from);
     if (err != RN_OK) {
+        rn_txns_free(part->txns);
         if (part->producers) rn_producer_state_free(part->producers);
         if (part->log) rn_log_close(part->log);
         free(part);
@@ -81,6 +117,8 @@ void rn_partition_close(rn_partition_t *part) {
     }
     rn_err_t save =
         rn_producer_state_save(part->producers, part->io, part->dir, rn_log_end_offset(part->log));
+    if (save == RN_OK)
+        save = rn_txns_save(part->txns, part->io, part->dir, rn_log_end_offset(part->log));
     if (save != RN_OK)
         RN_WARN("partition", "%s-%d: producer snapshot: %s", part->topic, part->index,
                 rn_err_name(save));
@@ -94,6 +132,7 @@ void rn_partition_unref(rn_partition_t *part) {
     if (atomic_fetch_sub_explicit(&part->refs, 1, memory_order_acq_rel) != 1) return;
     rn_partition_close(part);
     rn_producer_state_free(part->producers);
+    rn_txns_free(part->txns);
     free(part);
 }
 
@@ -189,6 +228,8 @@ rn_err_t rn_partition_append_flags(rn_partition_t *part, uint8_t *records, size_
     /* Offsets are in the blob now; a full table only loses retry detection. */
     if (rn_producer_state_record_records(part->producers, records, len) != RN_OK)
         RN_WARN("partition", "%s-%d: producer table full", part->topic, part->index);
+    rn_txns_on_records(part->txns, records, len, rn_partition_hw(part));
+    partition_publish_txns(part);
     res->base_offset = info.first_offset;
     res->last_offset = info.last_offset;
     res->log_append_time_ms = info.log_append_time_ms;
@@ -232,6 +273,8 @@ rn_err_t rn_partition_append_replica(rn_partition_t *part, const uint8_t *record
        producer's last batches and answers retries with their offsets. */
     if (rn_producer_state_record_records(part->producers, records, len) != RN_OK)
         RN_WARN("partition", "%s-%d: producer table full", part->topic, part->index);
+    rn_txns_on_records(part->txns, records, len, rn_partition_hw(part));
+    partition_publish_txns(part);
     rn_stats_add(&part->bytes_in_total, len);
     rn_stats_add(&part->records_in_total, (uint64_t)sum.records_count);
     rn_stats_add(&part->size_bytes, len);

@@ -92,6 +92,10 @@ struct rn_partition {
     char dir[RN_STORAGE_PATH_BYTES_MAX];
     rn_log_t *log;
     rn_producer_state_t *producers;
+    struct rn_txns *txns; /* ongoing and aborted transactions (txns.h) */
+    /* The first offset of an ongoing transaction (INT64_MAX: none); the
+       last stable offset is the smaller of it and the high watermark. */
+    _Atomic int64_t first_unstable;
     int32_t leader_epoch;
     bool durable;                   /* acks wait for fsync */
     bool dirty;                     /* appended since the last sync (owner only) */
@@ -283,6 +287,13 @@ static inline bool rn_partition_offline(rn_partition_t *part) {
 }
 static inline int64_t rn_partition_hw(rn_partition_t *part) {
     return atomic_load_explicit(&part->high_watermark, memory_order_acquire);
+}
+/* Kafka's last stable offset: below it every transaction is decided; a
+   read_committed fetch reads up to it. Any thread. */
+static inline int64_t rn_partition_lso(rn_partition_t *part) {
+    int64_t hw = atomic_load_explicit(&part->high_watermark, memory_order_acquire);
+    int64_t first = atomic_load_explicit(&part->first_unstable, memory_order_acquire);
+    return first < hw ? first : hw;
 }
 static inline int64_t rn_partition_start(rn_partition_t *part) {
     return atomic_load_explicit(&part->log_start, memory_order_acquire);

@@ -606,3 +606,31 @@ rn_err_t rn_log_scan_headers(rn_log_t *log, int64_t offset, rn_log_header_fn fn,
     }
     return RN_OK;
 }
+
+rn_err_t rn_log_scan_batches(rn_log_t *log, int64_t offset, rn_log_batch_fn fn, void *ctx) {
+    for (uint32_t i = segment_for(log, offset); i < log->seg_count; i++) {
+        rn_segment_t *seg = log->segs[i];
+        uint64_t pos;
+        rn_batch_header_t hdr;
+        rn_err_t err = rn_segment_find(seg, offset, &pos, &hdr);
+        if (err == RN_ERR_NOT_FOUND) continue;
+        if (err != RN_OK) return err;
+        rn_segment_cursor_t cur;
+        rn_segment_cursor_init(&cur, seg);
+        for (;;) {
+            uint8_t head[RN_LOG_SCAN_CONTROL_BYTES];
+            size_t got = 0;
+            if (rn_batch_is_control(&hdr)) {
+                size_t want = rn_batch_size(&hdr) < sizeof head ? rn_batch_size(&hdr) : sizeof head;
+                err = rn_io_file_pread(seg->io, seg->fd, head, want, pos, &got);
+                if (err != RN_OK) return err;
+            }
+            if (fn(ctx, &hdr, got ? head : NULL, got)) return RN_OK;
+            pos += rn_batch_size(&hdr);
+            err = rn_segment_cursor_header(&cur, pos, &hdr);
+            if (err == RN_ERR_NOT_FOUND) break;
+            if (err != RN_OK) return err;
+        }
+    }
+    return RN_OK;
+}

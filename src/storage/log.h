@@ -223,5 +223,12 @@ rn_err_t rn_log_rollback(rn_log_t *log, int64_t offset);
    end (producer state rebuild). fn returns non-zero to stop. */
 typedef int (*rn_log_header_fn)(void *ctx, const rn_batch_header_t *hdr);
 rn_err_t rn_log_scan_headers(rn_log_t *log, int64_t offset, rn_log_header_fn fn, void *ctx);
+/* The same, also handing fn the first bytes of each control batch (a
+   transaction marker's record: at most RN_LOG_SCAN_CONTROL_BYTES; NULL and
+   0 for other batches). */
+#define RN_LOG_SCAN_CONTROL_BYTES 128
+typedef int (*rn_log_batch_fn)(void *ctx, const rn_batch_header_t *hdr, const uint8_t *control,
+                               size_t control_len);
+rn_err_t rn_log_scan_batches(rn_log_t *log, int64_t offset, rn_log_batch_fn fn, void *ctx);
 
 #endif
