@@ -16,6 +16,9 @@
 - a zombie: a second InitProducerId aborts the first producer's ongoing
   transaction (CONCURRENT_TRANSACTIONS until done, then epoch + 2) and the
   first producer's EndTxn is PRODUCER_FENCED;
+- transactional Produce: a partition not added is INVALID_TXN_STATE, another
+  producer id INVALID_PRODUCER_ID_MAPPING, a fenced producer
+  INVALID_PRODUCER_EPOCH (KIP-890 part 1);
 - the state survives a broker restart: after a commit the id comes back with
   its producer id, and mid-transaction the transaction is still ongoing (a
   new InitProducerId fences it).
@@ -206,6 +209,38 @@ def zombie(t, b):
     c.close()
 
 
+def tx_produce(bootstrap, txn_id, pid, epoch, seq, partition=0, version=8):
+    """A transactional Produce of one batch: (error_code, error_message)."""
+    batch = kwire.record_batch([b"v1", b"v2"], producer_id=pid, producer_epoch=epoch,
+                               base_sequence=seq, attributes=0x10)
+    body = (kwire.string(txn_id) + kwire.i16(-1) + kwire.i32(10000)
+            + kwire.array([kwire.string(TOPIC)
+                           + kwire.array([kwire.i32(partition) + kwire.nbytes(batch)])]))
+    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+        _, resp = conn.roundtrip(kwire.frame(kwire.request_header(0, version, 1) + body))
+    (_, _, err, _, _, msg), = kwire.parse_produce_errors(resp, version)
+    return err, msg
+
+
+def produce_checks(t, b):
+    c = Client(b.bootstrap)
+    (err, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-p"))
+    t.eq(tx_produce(b.bootstrap, "tx-p", pid, epoch, 0),
+         (INVALID_TXN_STATE, "Partition was not added to the transaction"),
+         "transactional Produce to a partition not in the transaction: INVALID_TXN_STATE")
+    t.eq(tx_produce(b.bootstrap, "tx-p", pid, epoch, 0, version=7)[0], INVALID_TXN_STATE,
+         "the same with Produce v7")
+    t.eq(tx_produce(b.bootstrap, "tx-p", pid + 1000, epoch, 0)[0], INVALID_PRODUCER_ID_MAPPING,
+         "with another producer id: INVALID_PRODUCER_ID_MAPPING")
+    t.eq(one(c.add_partitions("tx-p", pid, epoch, [(TOPIC, [0])])), NONE, "the partition added")
+    t.eq(tx_produce(b.bootstrap, "tx-p", pid, epoch, 0), (NONE, None), "then the batch is taken")
+    got, _ = until_settled(lambda: c.init_pid("tx-p"))
+    t.eq(got[0], NONE, "a new InitProducerId fences the producer")
+    t.eq(tx_produce(b.bootstrap, "tx-p", pid, epoch, 2)[0], INVALID_PRODUCER_EPOCH,
+         "the fenced producer's next batch: INVALID_PRODUCER_EPOCH")
+    c.close()
+
+
 def restart(t, b):
     c = Client(b.bootstrap)
     (err, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-r"))
@@ -234,6 +269,7 @@ def main():
         create_topic(b.bootstrap, TOPIC, 1)
         t.run(basics, b, desc="InitProducerId, AddPartitionsToTxn, EndTxn and their errors")
         t.run(zombie, b, desc="a zombie fenced by a second InitProducerId")
+        t.run(produce_checks, b, desc="transactional Produce checks")
         t.run(restart, b, desc="a restart after a commit and mid-transaction")
     t.done()
 
