@@ -23,7 +23,7 @@
 #include "cluster/topics.h"
 #include "partition/txns.h"
 #include "proto/batch.h"
-#include "txn/coordinator.h"
+#include "handlers/txn_verify.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,10 +56,7 @@ struct produce_op {
     rn_str_t topic;
     bool verified;
     int16_t refused; /* the coordinator's answer when it refused the batch */
-    rn_fanout_t verify_fan;
-    rn_part_op_t verify_op;
-    int32_t verify_partition; /* of __transaction_state */
-    rn_batch_header_t hdr;    /* the first batch's */
+    rn_txn_verify_t verify;
 };
 
 static void produce_op_fill(produce_op_t *pop) {
@@ -183,31 +180,19 @@ static void produce_op_wait_replicas(produce_op_t *pop, rn_core_t *owner) {
 
 static void produce_op_run(rn_part_op_t *op);
 
-/* On the coordinator shard's core: is the partition in the producer's
-   ongoing transaction? */
-static void produce_verify_run(rn_part_op_t *vop) {
-    produce_op_t *pop = (produce_op_t *)((char *)vop - offsetof(produce_op_t, verify_op));
-    rn_node_t *node = rn_part_op_owner(vop)->node;
-    rn_txn_coord_t *coord = rn_txn_shard(node, pop->verify_partition);
-    int16_t kerr =
-        coord ? rn_txn_verify_partition(coord, pop->state->transactional_id, pop->hdr.producer_id,
-                                        pop->hdr.producer_epoch, pop->topic, pop->out->index)
-              : RN_KERR_NOT_COORDINATOR;
-    /* As Kafka's produce answers them: a stale epoch is the client's
-       INVALID_PRODUCER_EPOCH, a coordinator that cannot answer now a
-       retriable NOT_ENOUGH_REPLICAS. */
+/* Back on the partition's owner core: append, or answer the refusal, as
+   Kafka's produce answers it (a stale epoch is the client's
+   INVALID_PRODUCER_EPOCH, a coordinator that cannot answer now a retriable
+   NOT_ENOUGH_REPLICAS). */
+static void produce_verified(rn_txn_verify_t *verify) {
+    produce_op_t *pop = (produce_op_t *)((char *)verify - offsetof(produce_op_t, verify));
+    int16_t kerr = verify->kerr;
     if (kerr == RN_KERR_PRODUCER_FENCED) kerr = RN_KERR_INVALID_PRODUCER_EPOCH;
     if (kerr == RN_KERR_NOT_COORDINATOR || kerr == RN_KERR_COORDINATOR_NOT_AVAILABLE ||
         kerr == RN_KERR_COORDINATOR_LOAD_IN_PROGRESS)
         kerr = RN_KERR_NOT_ENOUGH_REPLICAS;
-    pop->refused = kerr;
-    rn_fanout_reply(vop);
-}
-
-/* Back on the partition's owner core: append, or answer the refusal. */
-static void produce_verify_back(rn_fanout_t *fan) {
-    produce_op_t *pop = (produce_op_t *)((char *)fan - offsetof(produce_op_t, verify_fan));
     pop->verified = true;
+    pop->refused = kerr;
     if (pop->refused == RN_KERR_NONE) {
         produce_op_run(&pop->op);
         return;
@@ -227,20 +212,18 @@ static bool produce_verify(produce_op_t *pop, rn_partition_t *part, rn_core_t *o
     produce_state_t *state = pop->state;
     if (pop->verified || state->transactional_id.len < 0 || pop->len < RN_BATCH_HEADER_BYTES)
         return false;
-    rn_batch_header_parse(pop->records, &pop->hdr);
-    if (!rn_batch_is_transactional(&pop->hdr) || pop->hdr.producer_id < 0 ||
-        rn_txns_ongoing(part->txns, pop->hdr.producer_id))
+    rn_batch_header_t hdr;
+    rn_batch_header_parse(pop->records, &hdr);
+    if (!rn_batch_is_transactional(&hdr) || hdr.producer_id < 0 ||
+        rn_txns_ongoing(part->txns, hdr.producer_id))
         return false;
-    int32_t count = rn_txn_partition_count(owner->node);
-    if (count == 0) return false;
-    pop->verify_partition = rn_txn_partition_for(state->transactional_id, count);
-    pop->verify_op.part = rn_ptable_partition(state->table, rn_str_from_cstr(RN_TXN_STATE_TOPIC),
-                                              pop->verify_partition);
-    if (!pop->verify_op.part) return false;
-    rn_fanout_begin(&pop->verify_fan, owner, produce_verify_back);
-    rn_fanout_send(&pop->verify_fan, &pop->verify_op, produce_verify_run);
-    rn_fanout_end(&pop->verify_fan);
-    return true;
+    pop->verify = (rn_txn_verify_t){.txn_id = state->transactional_id,
+                                    .producer_id = hdr.producer_id,
+                                    .producer_epoch = hdr.producer_epoch,
+                                    .topic = pop->topic,
+                                    .partition = pop->out->index,
+                                    .done = produce_verified};
+    return rn_txn_verify_start(&pop->verify, owner, state->table);
 }
 
 /* On the owner core: append, then wait for the group commit (acks=1) or
