@@ -443,6 +443,10 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    forgotten, with a warning; retention and DeleteRecords drop those below
    the log start first. */
 #define RN_TXN_ABORTED_PER_PARTITION_MAX 1000000
+/* Offsets of open transactions (TxnOffsetCommit) one __consumer_offsets
+   partition holds until their markers: past it TxnOffsetCommit fails with
+   UNKNOWN_SERVER_ERROR rather than growing without bound. */
+#define RN_GROUP_TXN_PENDING_MAX 100000
 /* Aborted transactions one partition of a Fetch answer lists. */
 #define RN_TXN_ABORTED_PER_FETCH_MAX 10000
 /* broker.session.timeout.ms when the runtime is given none (Kafka's

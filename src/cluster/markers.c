@@ -1,6 +1,9 @@
-/* markers.c: transaction markers to the partitions led here (see markers.h). */
+/* markers.c: transaction markers to the partitions led here (see markers.h);
+   a marker on a __consumer_offsets partition ends its transaction's pending
+   offsets in the group coordinator. */
 #include "cluster/markers.h"
 #include "base/assert.h"
+#include "group/coordinator.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -16,6 +19,12 @@ static void item_durable(rn_partition_waiter_t *waiter, rn_err_t err) {
     rn_marker_item_t *item =
         (rn_marker_item_t *)((char *)waiter - offsetof(rn_marker_item_t, waiter));
     item->err = err;
+    rn_partition_t *part = item->op.part;
+    /* A transaction's offsets become the group's once its COMMIT is on
+       every in-sync replica of the group's partition (or go at ABORT). */
+    if (err == RN_OK && !strcmp(part->topic, RN_GROUP_OFFSETS_TOPIC))
+        rn_group_txn_complete(rn_part_op_owner(&item->op)->node, part, item->marker.producer_id,
+                              item->marker.commit);
     rn_fanout_reply(&item->op);
 }
 

@@ -260,6 +260,9 @@ static void shard_checkpoint(rn_group_shard_t *shard) {
 }
 
 static void shard_maybe_compact(rn_group_shard_t *shard) {
+    /* An open transaction's offsets live only in the log until its marker:
+       the log start must not pass them. */
+    if (shard->pending_count > 0) return;
     int64_t threshold = 2 * shard->checkpoint_bytes;
     int64_t segment = shard->node->settings.offsets_segment_bytes;
     if (threshold < segment) threshold = segment;
@@ -365,4 +368,108 @@ void rn_group_forget_offset(rn_node_t *node, int32_t p, rn_str_t group_id, rn_st
     rn_group_hook_offset_removed(shard, gid, tname, partition);
     free(gid);
     free(tname);
+}
+
+/* ---- transactional offsets ---- */
+
+static rn_bytes_t bytes_dup(const uint8_t *ptr, size_t len) {
+    uint8_t *copy = malloc(len ? len : 1);
+    RN_ASSERT(copy != NULL);
+    if (len) memcpy(copy, ptr, len);
+    return (rn_bytes_t){copy, (int32_t)len};
+}
+
+void rn_group_pending_add(rn_group_shard_t *shard, int64_t producer_id, rn_bytes_t key,
+                          rn_bytes_t value) {
+    if (shard->pending_count == shard->pending_cap) {
+        shard->pending_cap = shard->pending_cap ? shard->pending_cap * 2 : 16;
+        shard->pending =
+            realloc(shard->pending, (size_t)shard->pending_cap * sizeof *shard->pending);
+        RN_ASSERT(shard->pending != NULL);
+    }
+    rn_group_txn_pending_t *entry = &shard->pending[shard->pending_count++];
+    entry->producer_id = producer_id;
+    entry->key = bytes_dup(key.ptr, key.len > 0 ? (size_t)key.len : 0);
+    entry->value = value.len < 0 ? (rn_bytes_t){NULL, -1} : bytes_dup(value.ptr, (size_t)value.len);
+}
+
+static void pending_free(rn_group_txn_pending_t *entry) {
+    free((void *)(uintptr_t)entry->key.ptr);
+    free((void *)(uintptr_t)entry->value.ptr);
+}
+
+void rn_group_pending_end(rn_group_shard_t *shard, int64_t producer_id, bool commit,
+                          int64_t now_ms) {
+    int32_t kept = 0;
+    for (int32_t i = 0; i < shard->pending_count; i++) {
+        rn_group_txn_pending_t *entry = &shard->pending[i];
+        if (entry->producer_id != producer_id) {
+            shard->pending[kept++] = *entry;
+            continue;
+        }
+        if (commit && rn_group_rec_apply(shard->coord, entry->key, entry->value, now_ms) != RN_OK)
+            RN_WARN("group", "%s-%d: a committed transactional offset is malformed",
+                    RN_GROUP_OFFSETS_TOPIC, shard->index);
+        pending_free(entry);
+    }
+    shard->pending_count = kept;
+}
+
+void rn_group_pending_clear(rn_group_shard_t *shard) {
+    for (int32_t i = 0; i < shard->pending_count; i++) pending_free(&shard->pending[i]);
+    shard->pending_count = 0;
+}
+
+rn_err_t rn_group_txn_commit(rn_node_t *node, int32_t p, rn_str_t group_id, int64_t producer_id,
+                             int16_t producer_epoch, const rn_group_commit_item_t *items,
+                             int32_t count, rn_partition_waiter_t *waiter) {
+    rn_group_shard_t *shard = shard_of(node, p);
+    RN_ASSERT(shard != NULL && count > 0);
+    if (shard->pending_count + count > RN_GROUP_TXN_PENDING_MAX) return RN_ERR_LIMIT;
+    char *gid = rn_group_str_dup(group_id);
+    rn_group_batch_t batch;
+    rn_group_batch_init(&batch, rn_io_wall_ms(node->io));
+    rn_err_t err = RN_OK;
+    int32_t first = shard->pending_count;
+    for (int32_t i = 0; i < count && err == RN_OK; i++) {
+        char *topic = rn_group_str_dup(items[i].topic);
+        shard->key.len = shard->value.len = 0;
+        rn_group_rec_offset_key(&shard->key, gid, topic, items[i].partition);
+        rn_group_rec_offset_value(&shard->value, &items[i].value);
+        free(topic);
+        err = rn_group_batch_add(&batch, &shard->key, &shard->value);
+        if (err == RN_OK)
+            rn_group_pending_add(shard, producer_id,
+                                 (rn_bytes_t){shard->key.ptr, (int32_t)shard->key.len},
+                                 (rn_bytes_t){shard->value.ptr, (int32_t)shard->value.len});
+    }
+    free(gid);
+    rn_partition_append_result_t res;
+    if (err == RN_OK) {
+        rn_group_batch_finish_txn(&batch, producer_id, producer_epoch);
+        err = rn_partition_append_flags(shard->part, batch.buf.ptr, batch.buf.len,
+                                        RN_PARTITION_APPEND_COORDINATOR, rn_io_wall_ms(node->io),
+                                        NULL, &res);
+        if (err == RN_OK) {
+            rn_core_mark_dirty(&node->cores[shard->part->owner], shard->part);
+            shard->bytes_since_checkpoint += (int64_t)batch.buf.len;
+        }
+    }
+    rn_group_batch_free(&batch);
+    if (err != RN_OK) { /* nothing written: the entries added go again */
+        for (int32_t i = first; i < shard->pending_count; i++) pending_free(&shard->pending[i]);
+        shard->pending_count = first;
+        return err;
+    }
+    waiter->offset_needed = res.last_offset;
+    rn_partition_wait_hw(shard->part, waiter); /* on every in-sync replica; maybe at once */
+    return RN_OK;
+}
+
+void rn_group_txn_complete(rn_node_t *node, rn_partition_t *part, int64_t producer_id,
+                           bool commit) {
+    rn_group_shard_t *shard = shard_of(node, part->index);
+    if (!shard || shard->part != part || rn_group_coord_refusal(shard->coord) != RN_KERR_NONE)
+        return;
+    rn_group_pending_end(shard, producer_id, commit, rn_group_now_ms(node));
 }

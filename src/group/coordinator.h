@@ -78,6 +78,18 @@ typedef struct rn_group_commit_item {
 rn_err_t rn_group_commit(rn_node_t *node, int32_t p, rn_str_t group_id,
                          const rn_group_commit_item_t *items, int32_t count,
                          rn_partition_waiter_t *waiter);
+/* TxnOffsetCommit's offsets: one transactional batch of producer_id (its
+   epoch) appended to p's log and held pending in the shard until the
+   transaction's marker; `waiter` completes once the batch is durable. An
+   error means nothing was written (RN_ERR_LIMIT: too many pending). */
+rn_err_t rn_group_txn_commit(rn_node_t *node, int32_t p, rn_str_t group_id, int64_t producer_id,
+                             int16_t producer_epoch, const rn_group_commit_item_t *items,
+                             int32_t count, rn_partition_waiter_t *waiter);
+/* On part's owner core, once a transaction marker of producer_id is
+   durable on part (a __consumer_offsets partition): its pending offsets
+   become the group's (commit) or go (abort). */
+void rn_group_txn_complete(rn_node_t *node, rn_partition_t *part, int64_t producer_id, bool commit);
+
 /* Writes a tombstone for one offset and forgets it (OffsetDelete). */
 void rn_group_forget_offset(rn_node_t *node, int32_t p, rn_str_t group_id, rn_str_t topic,
                             int32_t partition);

@@ -14,6 +14,14 @@
 /* Bytes one load read asks of the log at a time. */
 #define GROUP_LOAD_READ_BYTES (1024 * 1024)
 
+/* An offset of an open transaction (TxnOffsetCommit): its record, applied
+   when its producer's COMMIT marker is durable, dropped at ABORT. */
+typedef struct rn_group_txn_pending {
+    int64_t producer_id;
+    rn_bytes_t key; /* heap copies */
+    rn_bytes_t value;
+} rn_group_txn_pending_t;
+
 typedef struct rn_group_shard {
     rn_node_t *node;
     int32_t index;
@@ -28,6 +36,9 @@ typedef struct rn_group_shard {
     bool checkpointing;       /* waiting for a checkpoint to be durable */
     int64_t checkpoint_start;
     rn_partition_waiter_t checkpoint_waiter;
+    rn_group_txn_pending_t *pending; /* offsets of open transactions */
+    int32_t pending_count;
+    int32_t pending_cap;
 } rn_group_shard_t;
 
 typedef struct rn_group_core {
@@ -53,6 +64,14 @@ void rn_group_hook_offset_removed(void *ctx, const char *group_id, const char *t
 void rn_group_hook_group_store(void *ctx, const rn_group_t *group);
 /* The per-core timer's function. */
 void rn_group_core_tick(rn_timer_t *timer);
+/* Pending transactional offsets (coordinator.c): one more record of
+   producer_id's transaction; its producer's transaction ends (a COMMIT
+   applies its records to the shard, an ABORT drops them); all forgotten. */
+void rn_group_pending_add(rn_group_shard_t *shard, int64_t producer_id, rn_bytes_t key,
+                          rn_bytes_t value);
+void rn_group_pending_end(rn_group_shard_t *shard, int64_t producer_id, bool commit,
+                          int64_t now_ms);
+void rn_group_pending_clear(rn_group_shard_t *shard);
 /* A NUL-terminated heap copy. */
 char *rn_group_str_dup(rn_str_t str);
 

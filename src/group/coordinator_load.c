@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "cluster/internal_topic.h"
 #include "cluster/topics.h"
+#include "proto/batch_marker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,15 +42,42 @@ static rn_err_t offsets_topic_ensure(rn_node_t *node) {
 /* ---- loading ---- */
 
 typedef struct load_ctx {
+    rn_group_shard_t *shard;
     rn_group_coord_t *coord;
     int64_t now_ms;
     int64_t records;
+    int64_t producer_id; /* of the transactional batch being read */
 } load_ctx_t;
 
 static rn_err_t load_record(void *arg, rn_bytes_t key, rn_bytes_t value) {
     load_ctx_t *ctx = arg;
     ctx->records++;
     return rn_group_rec_apply(ctx->coord, key, value, ctx->now_ms);
+}
+
+/* A transaction's offset: pending until its marker. */
+static rn_err_t load_pending(void *arg, rn_bytes_t key, rn_bytes_t value) {
+    load_ctx_t *ctx = arg;
+    ctx->records++;
+    rn_group_pending_add(ctx->shard, ctx->producer_id, key, value);
+    return RN_OK;
+}
+
+/* One batch: offsets and groups, a transaction's offsets, or its marker. */
+static rn_err_t load_batch(load_ctx_t *ctx, const rn_batch_header_t *hdr, const uint8_t *p,
+                           size_t size) {
+    if (rn_batch_is_control(hdr)) {
+        bool commit;
+        int32_t coordinator_epoch;
+        if (rn_batch_marker_decode(p, size, &commit, &coordinator_epoch) == RN_OK)
+            rn_group_pending_end(ctx->shard, hdr->producer_id, commit, ctx->now_ms);
+        return RN_OK;
+    }
+    if (rn_batch_is_transactional(hdr)) {
+        ctx->producer_id = hdr->producer_id;
+        return rn_group_batch_each(p, size, load_pending, ctx);
+    }
+    return rn_group_batch_each(p, size, load_record, ctx);
 }
 
 /* Replays the batches of buf (whole batches read from the log). */
@@ -62,11 +90,7 @@ static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int
         size_t size = rn_batch_size(&hdr);
         if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
             break;
-        /* Transaction markers (a transactional offset commit's end) hold
-           no records of this coordinator. */
-        rn_err_t err = rn_batch_is_control(&hdr)
-                           ? RN_OK
-                           : rn_group_batch_each(buf + pos, size, load_record, ctx);
+        rn_err_t err = load_batch(ctx, &hdr, buf + pos, size);
         if (err != RN_OK)
             RN_WARN("group", "%s-%d: skipped a malformed batch at offset %lld: %s",
                     RN_GROUP_OFFSETS_TOPIC, index, (long long)hdr.base_offset, rn_err_name(err));
@@ -79,7 +103,7 @@ static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int
 static rn_err_t shard_load(rn_group_shard_t *shard) {
     rn_log_t *log = shard->part->log;
     rn_io_t *io = shard->node->io;
-    load_ctx_t ctx = {shard->coord, rn_group_now_ms(shard->node), 0};
+    load_ctx_t ctx = {shard, shard->coord, rn_group_now_ms(shard->node), 0, -1};
     int64_t offset = rn_log_start_offset(log);
     int64_t end = rn_log_end_offset(log);
     uint8_t *buf = NULL;
@@ -178,6 +202,7 @@ rn_err_t rn_group_start(rn_node_t *node) {
    waiters answered NOT_COORDINATOR); the new leader loads them from its
    copy of the log. */
 static void shard_unload(rn_group_shard_t *shard, int16_t refusal) {
+    rn_group_pending_clear(shard);
     rn_group_coord_free(shard->coord);
     shard_new_coord(shard, refusal);
     rn_group_batch_reset(&shard->out, rn_io_wall_ms(shard->node->io));
@@ -220,6 +245,8 @@ void rn_group_stop(rn_node_t *node) {
         rn_group_shard_t *shard = &rt->shards[p];
         if (!shard->coord) continue; /* start failed before this one */
         rn_group_coord_discard(shard->coord);
+        rn_group_pending_clear(shard);
+        free(shard->pending);
         rn_group_batch_free(&shard->out);
         rn_buf_free(&shard->key);
         rn_buf_free(&shard->value);

@@ -224,6 +224,13 @@ int16_t rn_group_leave(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t memb
    the commit gets. Refreshes the member's session on success. */
 int16_t rn_group_commit_check(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
                               rn_str_t instance_id, int32_t generation, int64_t now_ms);
+/* The same for a transaction's offsets (TxnOffsetCommit), as Kafka 3.9's
+   classic group validates them: an Empty (or unknown) group takes
+   generation -1 from anyone; a generation, member id or instance id given
+   names a member (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID) of that
+   generation (ILLEGAL_GENERATION); no rebalance check. */
+int16_t rn_group_txn_commit_check(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
+                                  rn_str_t instance_id, int32_t generation);
 /* Stores one offset (creating the group, Empty, if absent). */
 rn_err_t rn_group_offset_put(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t topic,
                              int32_t partition, const rn_group_offset_t *value);

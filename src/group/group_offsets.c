@@ -144,6 +144,26 @@ int16_t rn_group_commit_check(rn_group_coord_t *coord, rn_str_t group_id, rn_str
     return RN_KERR_NONE;
 }
 
+int16_t rn_group_txn_commit_check(rn_group_coord_t *coord, rn_str_t group_id, rn_str_t member_id,
+                                  rn_str_t instance_id, int32_t generation) {
+    if (coord->refusal) return coord->refusal;
+    if (group_id.len <= 0 || group_id.len > RN_GROUP_ID_BYTES_MAX) return RN_KERR_INVALID_GROUP_ID;
+    rn_group_t *group = rn_group_find(coord, group_id);
+    bool names_member = generation >= 0 || member_id.len > 0 || instance_id.len >= 0;
+    if (!group) return generation < 0 ? RN_KERR_NONE : RN_KERR_UNKNOWN_MEMBER_ID;
+    if (group->state == RN_GROUP_DEAD) return RN_KERR_COORDINATOR_NOT_AVAILABLE;
+    if (generation < 0 && group->state == RN_GROUP_EMPTY) return RN_KERR_NONE;
+    if (!names_member) return RN_KERR_NONE;
+    if (instance_id.len >= 0) {
+        rn_group_member_t *by_instance = rn_group_member_by_instance(group, instance_id);
+        if (!by_instance) return RN_KERR_UNKNOWN_MEMBER_ID;
+        if (!rn_group_str_is(member_id, by_instance->member_id)) return RN_KERR_FENCED_INSTANCE_ID;
+    } else if (!rn_group_member_find(group, member_id)) {
+        return RN_KERR_UNKNOWN_MEMBER_ID;
+    }
+    return generation == group->generation ? RN_KERR_NONE : RN_KERR_ILLEGAL_GENERATION;
+}
+
 /* ---- the consumer protocol's subscription (topics only) ---- */
 
 /* Whether a ConsumerProtocolSubscription (versions 0-3, not flexible:

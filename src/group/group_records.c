@@ -68,6 +68,19 @@ rn_err_t rn_group_batch_add(rn_group_batch_t *batch, const rn_buf_t *key, const 
     return RN_OK;
 }
 
+void rn_group_batch_finish_txn(rn_group_batch_t *batch, int64_t producer_id,
+                               int16_t producer_epoch) {
+    rn_group_batch_finish(batch);
+    uint8_t *p = batch->buf.ptr;
+    put_be(p + RN_BATCH_OFF_ATTRIBUTES, RN_BATCH_ATTR_TRANSACTIONAL, 2);
+    put_be(p + RN_BATCH_OFF_PRODUCER_ID, (uint64_t)producer_id, 8);
+    put_be(p + RN_BATCH_OFF_PRODUCER_EPOCH, (uint64_t)(uint16_t)producer_epoch, 2);
+    put_be(p + RN_BATCH_OFF_BASE_SEQUENCE, 0, 4);
+    uint32_t crc =
+        rn_crc32c(0, p + RN_BATCH_OFF_ATTRIBUTES, batch->buf.len - RN_BATCH_OFF_ATTRIBUTES);
+    put_be(p + RN_BATCH_OFF_CRC, crc, 4);
+}
+
 void rn_group_batch_finish(rn_group_batch_t *batch) {
     RN_ASSERT(batch->count > 0);
     uint8_t *p = batch->buf.ptr;

@@ -74,6 +74,10 @@ void rn_group_batch_reset(rn_group_batch_t *batch, int64_t timestamp_ms);
 rn_err_t rn_group_batch_add(rn_group_batch_t *batch, const rn_buf_t *key, const rn_buf_t *value);
 /* Completes the header (counts, CRC-32C); the bytes are batch->buf. */
 void rn_group_batch_finish(rn_group_batch_t *batch);
+/* The same for a transaction's offsets (TxnOffsetCommit): transactional,
+   the producer's id and epoch, base sequence 0 (as Kafka writes them). */
+void rn_group_batch_finish_txn(rn_group_batch_t *batch, int64_t producer_id,
+                               int16_t producer_epoch);
 
 /* Key and value encoders: append to buf (which the caller clears). */
 void rn_group_rec_offset_key(rn_buf_t *buf, const char *group_id, const char *topic,

@@ -32,6 +32,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_ADD_OFFSETS_TO_TXN, 0, 4, rn_handle_add_offsets_to_txn},
     {RN_API_END_TXN, 0, 4, rn_handle_end_txn},
     {RN_API_WRITE_TXN_MARKERS, 0, 1, rn_handle_write_txn_markers},
+    {RN_API_TXN_OFFSET_COMMIT, 0, 4, rn_handle_txn_offset_commit},
     {RN_API_DESCRIBE_CONFIGS, 0, 2, rn_handle_describe_configs},
     {RN_API_ALTER_CONFIGS, 0, 1, rn_handle_alter_configs},
     {RN_API_DESCRIBE_LOG_DIRS, 1, 4, rn_handle_describe_log_dirs},

@@ -202,13 +202,16 @@ rn_err_t rn_partition_append_flags(rn_partition_t *part, uint8_t *records, size_
     res->reason = RN_BATCH_OK;
     if (rn_partition_offline(part)) return RN_ERR_IO;
     if (part->role != RN_PARTITION_LEADER) return RN_ERR_NOT_LEADER;
+    bool coordinator = (flags & RN_PARTITION_APPEND_COORDINATOR) != 0;
+    flags &= ~RN_PARTITION_APPEND_COORDINATOR;
     rn_batch_summary_t sum;
     rn_err_t err = rn_log_validate_with(part->log, records, len, flags, inf, &sum);
     res->reason = sum.reason;
     if (sum.reason == RN_BATCH_NO_KEY) res->keyless = sum.keyless;
     if (err != RN_OK) return err;
     rn_producer_check_t check;
-    err = rn_producer_state_check_records(part->producers, records, len, &check);
+    err = coordinator ? RN_OK
+                      : rn_producer_state_check_records(part->producers, records, len, &check);
     if (err == RN_ERR_DUPLICATE) {
         /* A retry of a batch already written: its original offsets. */
         res->base_offset = check.dup_first_offset;

@@ -178,8 +178,14 @@ rn_err_t rn_partition_append(rn_partition_t *part, uint8_t *records, size_t len,
 rn_err_t rn_partition_append_with(rn_partition_t *part, uint8_t *records, size_t len,
                                   int64_t now_ms, struct rn_batch_inflate *inf,
                                   rn_partition_append_result_t *res);
+/* A coordinator's own write (Kafka's AppendOrigin.COORDINATOR): its
+   producer's batches are not checked for sequence (a transactional offset
+   commit always starts at 0). */
+#define RN_PARTITION_APPEND_COORDINATOR (1u << 31)
+
 /* The same with the log's append flags (RN_LOG_APPEND_ALLOW_CONTROL: the
-   transaction markers this broker writes itself). */
+   transaction markers this broker writes itself) and
+   RN_PARTITION_APPEND_COORDINATOR. */
 rn_err_t rn_partition_append_flags(rn_partition_t *part, uint8_t *records, size_t len,
                                    uint32_t flags, int64_t now_ms, struct rn_batch_inflate *inf,
                                    rn_partition_append_result_t *res);

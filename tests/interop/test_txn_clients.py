@@ -9,6 +9,8 @@ behaviour:
   last stable offset, ListOffsets isolation level 1) stays at the
   transaction's first offset and it reads nothing of it; the
   read_uncommitted end is past it;
+- consume-transform-produce: send_offsets_to_transaction commits the
+  group's offsets with the transaction, never with an aborted one;
 - a zombie: a second producer with the same transactional.id fences the
   first, whose open transaction is aborted and whose commit fails;
 - a broker restart in the middle of a transaction (the transaction goes on
@@ -159,6 +161,36 @@ def restarts(t, b, committed, everything):
          "after a SIGKILL and restart read_committed still skips every aborted record")
 
 
+def group_offsets(t, b):
+    """Consume-transform-produce: offsets sent with the transaction."""
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "txn-ctp",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "isolation.level": "read_committed", "session.timeout.ms": 6000})
+    c.subscribe([TOPIC])
+    seen, deadline = 0, time.monotonic() + 30
+    while seen < 6 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            seen += 1
+    positions = c.position(c.assignment())
+    p = producer(b.bootstrap, "tx-ctp")
+    p.begin_transaction()
+    send(p, ["ctp-0"])
+    p.send_offsets_to_transaction(positions, c.consumer_group_metadata(), 30)
+    p.commit_transaction(30)
+    want = {tp.partition: tp.offset for tp in positions}
+    got = {tp.partition: tp.offset for tp in c.committed(c.assignment(), timeout=10)}
+    t.eq(got, want, "send_offsets_to_transaction then commit: the group's committed offsets")
+    p.begin_transaction()
+    moved = [TopicPartition(TOPIC, tp.partition, tp.offset + 1000) for tp in positions]
+    p.send_offsets_to_transaction(moved, c.consumer_group_metadata(), 30)
+    p.abort_transaction(30)
+    got = {tp.partition: tp.offset for tp in c.committed(c.assignment(), timeout=10)}
+    t.eq(got, want, "offsets sent in an aborted transaction are never committed")
+    c.close()
+    return ["ctp-0"]
+
+
 def main():
     t = Tap("transactions with confluent-kafka")
     with Broker(SETTINGS) as b:
@@ -181,6 +213,7 @@ def main():
         t.run(step2, desc="an open transaction and the last stable offset")
         t.run(step3, desc="a zombie fenced by a second producer")
         t.run(step4, desc="broker restarts mid-transaction and after")
+        t.run(group_offsets, b, desc="consume-transform-produce with the group's offsets")
     t.done()
 
 

@@ -669,6 +669,38 @@ static void test_commit_checks_and_delete(void **state) {
     rn_group_coord_free(coord);
 }
 
+/* A transaction's offsets (TxnOffsetCommit) as Kafka 3.9's classic group
+   checks them: no rebalance check, and generation -1 names no member. */
+static void test_txn_commit_checks(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    rn_str_t g = rn_str_from_cstr("g"), none = rn_str_null(), empty = rn_str_from_cstr("");
+    rn_str_t nobody = rn_str_from_cstr("nobody");
+    assert_int_equal(rn_group_txn_commit_check(coord, g, empty, none, -1), RN_KERR_NONE);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, nobody, none, -1), RN_KERR_NONE);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, empty, none, 5),
+                     RN_KERR_UNKNOWN_MEMBER_ID);
+    join_call_t a;
+    join_new(coord, &a, 0);
+    rn_str_t member = rn_str_from_cstr(a.member_id);
+    /* CompletingRebalance: a transaction's offsets are still taken */
+    assert_int_equal(rn_group_txn_commit_check(coord, g, member, none, 1), RN_KERR_NONE);
+    sync_call_t s;
+    sync_group(coord, &s, a.member_id, 1, NULL, 0, 0);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, member, none, 1), RN_KERR_NONE);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, member, none, 2),
+                     RN_KERR_ILLEGAL_GENERATION);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, nobody, none, 1),
+                     RN_KERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, member, rn_str_from_cstr("i"), 1),
+                     RN_KERR_UNKNOWN_MEMBER_ID);
+    /* a non-empty group and no member named: taken (not a plain commit) */
+    assert_int_equal(rn_group_txn_commit_check(coord, g, empty, none, -1), RN_KERR_NONE);
+    rn_group_coord_set_refusal(coord, RN_KERR_NOT_COORDINATOR);
+    assert_int_equal(rn_group_txn_commit_check(coord, g, member, none, 1), RN_KERR_NOT_COORDINATOR);
+    rn_group_coord_free(coord);
+}
+
 static void test_offset_expiry(void **state) {
     (void)state;
     rn_group_coord_t *coord = coord_new(0);
@@ -908,6 +940,7 @@ int main(void) {
         cmocka_unit_test(test_pending_expiry_completes_join),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_commit_checks_and_delete),
+        cmocka_unit_test(test_txn_commit_checks),
         cmocka_unit_test(test_offset_expiry),
         cmocka_unit_test(test_records_round_trip),
         cmocka_unit_test(test_partition_for),
