@@ -66,6 +66,8 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
         broker_setting_i64(cfg, "transaction.state.log.segment.bytes", 104857600);
     set->txn_max_timeout_ms =
         (int32_t)broker_setting_i64(cfg, "transaction.max.timeout.ms", 900000);
+    set->txn_abort_check_ms = (int32_t)broker_setting_i64(
+        cfg, "transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000);
 }
 
 /* How long a stop waits for requests in flight to be answered. */

@@ -414,6 +414,9 @@ static const rn_config_def_t defs[] = {
         "segment.bytes of __transaction_state"),
     INT("transaction.max.timeout.ms", "900000", 1, I32_MAX,
         "longest transaction timeout a producer may ask for (InitProducerId)"),
+    INT("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", 1, I32_MAX,
+        "how often a transaction coordinator aborts the transactions older than their "
+        "transaction.timeout.ms"),
     INT("transactional.id.expiration.ms", "604800000", 1, I32_MAX,
         "forget idle transactional ids after this long"),
     INT("producer.id.expiration.ms", "86400000", 1, I32_MAX,

@@ -143,7 +143,22 @@ static void shard_new_coord(rn_txn_shard_t *shard, int16_t refusal) {
     rn_txn_coord_set_refusal(shard->coord, refusal);
 }
 
+/* Every transaction.abort.timed.out.transaction.cleanup.interval.ms while
+   serving: the transactions past their timeout are aborted. */
+static void shard_expire_tick(rn_timer_t *timer) {
+    rn_txn_shard_t *shard =
+        (rn_txn_shard_t *)((char *)timer - offsetof(rn_txn_shard_t, expire_timer));
+    if (rn_txn_coord_refusal(shard->coord) != RN_KERR_NONE) return;
+    int32_t expired = rn_txn_expire(shard->coord, rn_txn_now_ms(shard->node));
+    if (expired)
+        RN_INFO("txn", "%s-%d: aborted %d transaction(s) past their timeout", RN_TXN_STATE_TOPIC,
+                shard->index, expired);
+    rn_loop_timer_start(&shard->node->cores[shard->part->owner].loop, timer,
+                        shard->node->settings.txn_abort_check_ms);
+}
+
 static void shard_unload(rn_txn_shard_t *shard, int16_t refusal) {
+    rn_loop_timer_stop(&shard->node->cores[shard->part->owner].loop, &shard->expire_timer);
     shard->load_gen++;
     rn_txn_markers_drop(shard);
     rn_txn_coord_free(shard->coord);
@@ -251,6 +266,8 @@ void rn_txn_lead(rn_node_t *node, rn_partition_t *part, bool leads, int32_t lead
     rn_txn_coord_set_refusal(shard->coord, RN_KERR_NONE);
     shard->leader_epoch = leader_epoch;
     rn_txn_loaded(shard->coord, rn_txn_now_ms(node)); /* prepared ones complete */
+    rn_loop_timer_start(&node->cores[part->owner].loop, &shard->expire_timer,
+                        node->settings.txn_abort_check_ms);
 }
 
 rn_err_t rn_txn_start(rn_node_t *node) {
@@ -274,6 +291,7 @@ rn_err_t rn_txn_start(rn_node_t *node) {
         shard->part = topic->parts[p];
         if (shard->part) rn_partition_ref(shard->part);
         shard->leader_epoch = -1;
+        rn_timer_init(&shard->expire_timer, shard_expire_tick);
         shard_new_coord(shard, RN_KERR_NOT_COORDINATOR);
         rn_buf_init(&shard->key, RN_GROUP_BATCH_BYTES_MAX);
         rn_buf_init(&shard->value, RN_GROUP_BATCH_BYTES_MAX);

@@ -432,6 +432,23 @@ void rn_txn_end(rn_txn_coord_t *coord, rn_str_t id, int64_t producer_id, int16_t
     transit(coord, txn, w, RN_KERR_NONE);
 }
 
+/* ---- timeouts ---- */
+
+int32_t rn_txn_expire(rn_txn_coord_t *coord, int64_t now_ms) {
+    if (coord->refusal != RN_KERR_NONE) return 0;
+    int32_t expired = 0;
+    for (int32_t i = 0; i < coord->count; i++) {
+        rn_txn_t *txn = coord->txns[i];
+        const rn_txn_meta_t *cur = &txn->cur;
+        if (txn->pending || cur->state != RN_TXN_ONGOING || cur->start_ms < 0 ||
+            now_ms - cur->start_ms <= cur->timeout_ms)
+            continue;
+        init_fence(coord, txn, NULL, now_ms); /* PrepareAbort under the next epoch */
+        expired++;
+    }
+    return expired;
+}
+
 /* ---- completion ---- */
 
 static bool prepared(rn_txn_state_t state) {

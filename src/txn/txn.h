@@ -139,6 +139,12 @@ int16_t rn_txn_verify_partition(const rn_txn_coord_t *coord, rn_str_t id, int64_
 void rn_txn_end(rn_txn_coord_t *coord, rn_str_t id, int64_t producer_id, int16_t producer_epoch,
                 bool commit, rn_txn_waiter_t *w, int64_t now_ms);
 
+/* transaction.timeout.ms: every ongoing transaction older than its timeout
+   (from its first partition) is aborted by the coordinator, its producer
+   fenced (epoch + 1), as Kafka's abortTimedOutTransactions. Returns how
+   many. */
+int32_t rn_txn_expire(rn_txn_coord_t *coord, int64_t now_ms);
+
 /* The store hook's record for id is durable (RN_OK) or failed. */
 void rn_txn_stored(rn_txn_coord_t *coord, const char *id, rn_err_t err, int64_t now_ms);
 /* The markers of id's prepared transaction are written. */

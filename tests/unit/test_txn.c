@@ -374,6 +374,30 @@ static void test_refusal_and_load(void **unused) {
     coord_free();
 }
 
+/* transaction.timeout.ms: an ongoing transaction past its timeout is
+   aborted under the next epoch (its producer fenced); younger ones, and
+   those not ongoing, are left. */
+static void test_expire(void **unused) {
+    (void)unused;
+    coord_new(true);
+    init_fresh();           /* 7/0, timeout 60000 */
+    add(7, 0, parts_ab, 2); /* started at 2000 */
+    store_done(RN_OK);
+    assert_int_equal(rn_txn_expire(fake.coord, 62000), 0);
+    assert_int_equal(rn_txn_expire(fake.coord, 62001), 1);
+    assert_int_equal(fake.held_meta.state, RN_TXN_PREPARE_ABORT);
+    assert_int_equal(fake.held_meta.producer_epoch, 1);
+    assert_int_equal(rn_txn_expire(fake.coord, 99999), 0); /* pending: not twice */
+    store_done(RN_OK);
+    assert_int_equal(fake.markers, 1);
+    assert_int_equal(end(7, 0, true)->error, RN_KERR_PRODUCER_FENCED);
+    rn_txn_markers_done(fake.coord, "tx", 63000);
+    store_done(RN_OK);
+    assert_int_equal(state(), RN_TXN_COMPLETE_ABORT);
+    assert_int_equal(rn_txn_expire(fake.coord, 999999), 0); /* not ongoing */
+    coord_free();
+}
+
 /* ---- records ---- */
 
 static void test_records_round_trip(void **unused) {
@@ -477,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_store_failure),
         cmocka_unit_test(test_epoch_exhausted),
         cmocka_unit_test(test_refusal_and_load),
+        cmocka_unit_test(test_expire),
         cmocka_unit_test(test_records_round_trip),
         cmocka_unit_test(test_records_v1),
     };

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""transaction.timeout.ms, against Kafka 3.9: a transaction left open past
+its timeout is aborted by the coordinator itself (an ABORT marker under the
+next epoch), its producer is fenced (EndTxn PRODUCER_FENCED), and a new
+InitProducerId gets the epoch after that. A transaction within its timeout
+is left alone. transaction.abort.timed.out.transaction.cleanup.interval.ms
+is 200 ms here.
+
+RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from broker import Broker  # noqa: E402
+from tap import Tap  # noqa: E402
+from test_txn_coordinator import Client, until_settled, one  # noqa: E402
+from test_txn_markers import ABORT, CTRL, wait_markers  # noqa: E402
+from topics import create_topic  # noqa: E402
+
+NONE = 0
+PRODUCER_FENCED = 90
+TOPIC = "txn-timeout"
+SETTINGS = {"num.partitions": 1, "transaction.state.log.num.partitions": 5,
+            "offsets.topic.num.partitions": 5,
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": 200}
+
+
+def timeouts(t, b):
+    c = Client(b.bootstrap)
+    until_settled(lambda: c.find_coordinator("tx-t"))
+    (err, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-t", timeout_ms=1000))
+    t.eq(one(c.add_partitions("tx-t", pid, epoch, [(TOPIC, [0])])), NONE,
+         "a transaction with a 1 s timeout")
+    (err, pid2, epoch2), _ = until_settled(lambda: c.init_pid("tx-long", timeout_ms=60000))
+    t.eq(one(c.add_partitions("tx-long", pid2, epoch2, [(TOPIC, [0])])), NONE,
+         "and one with a 60 s timeout")
+    got = wait_markers(b.bootstrap, TOPIC, 0, pid, 1, timeout_s=15)
+    t.eq(got, [(CTRL, epoch + 1, -1, ABORT)],
+         "past its timeout the coordinator aborts it under the next epoch")
+    t.eq(c.end_txn("tx-t", pid, epoch, True), PRODUCER_FENCED,
+         "the producer's EndTxn: PRODUCER_FENCED")
+    got, _ = until_settled(lambda: c.init_pid("tx-t", timeout_ms=1000))
+    t.eq(got, (NONE, pid, epoch + 2), "a new InitProducerId gets the epoch after the fence")
+    t.eq(c.end_txn("tx-long", pid2, epoch2, True), NONE,
+         "the transaction within its timeout still commits")
+    c.close()
+
+
+def main():
+    t = Tap("transaction timeouts")
+    with Broker(SETTINGS) as b:
+        create_topic(b.bootstrap, TOPIC, 1)
+        time.sleep(1)  # Kafka: the new partition's log is online shortly after its metadata
+        t.run(timeouts, b, desc="transaction.timeout.ms")
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
