@@ -39,6 +39,7 @@
 #include "net/conn.h"
 #include "partition/txns.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct fetch_state fetch_state_t;
@@ -148,10 +149,11 @@ static rn_err_t fetch_follower(fetch_op_t *fop, rn_partition_t *part, int64_t no
 }
 
 /* read_committed: the aborted transactions overlapping what is read
-   (from the fetch offset to the last stable offset), as Kafka lists them. */
+   (from the fetch offset to the last stable offset), as Kafka lists them.
+   Owner core: heap memory (other owners fill the request's other ops at
+   the same time), moved into the answer by fetch_fill. */
 static void fetch_aborted(fetch_op_t *fop, rn_partition_t *part, int64_t end) {
     rn_txn_aborted_t found[64];
-    rn_req_t *req = ((fetch_state_t *)fop->op.fan)->req;
     fop->aborted_count = 0;
     for (int64_t from = fop->fetch_offset;;) {
         int32_t n = rn_txns_aborted(part->txns, from, end, found, 64);
@@ -159,10 +161,8 @@ static void fetch_aborted(fetch_op_t *fop, rn_partition_t *part, int64_t end) {
         if (n > 0 && fop->aborted_count + n > fop->aborted_cap) {
             int32_t cap = (fop->aborted_count + n) * 2;
             rn_fetch_response_aborted_transaction_t *grown =
-                rn_arena_alloc(&req->arena, (size_t)cap * sizeof *grown);
-            if (!grown) return; /* past the budget: the ones found so far */
-            if (fop->aborted_count)
-                memcpy(grown, fop->aborted, (size_t)fop->aborted_count * sizeof *grown);
+                realloc(fop->aborted, (size_t)cap * sizeof *grown);
+            RN_ASSERT(grown != NULL);
             fop->aborted = grown;
             fop->aborted_cap = cap;
         }
@@ -172,6 +172,25 @@ static void fetch_aborted(fetch_op_t *fop, rn_partition_t *part, int64_t end) {
         if (n < 64) return;
         from = found[n - 1].last_offset + 1;
     }
+}
+
+/* On the request's core: the aborted transactions into the answer (the
+   request's arena), the heap copy freed. */
+static void fetch_aborted_fill(rn_req_t *req, fetch_op_t *op,
+                               rn_fetch_response_partition_data_t *out) {
+    rn_fetch_response_aborted_transaction_t *items = NULL;
+    int32_t count = op->read.len ? op->aborted_count : 0;
+    if (count > 0) {
+        items = rn_arena_alloc(&req->arena, (size_t)count * sizeof *items);
+        if (items)
+            memcpy(items, op->aborted, (size_t)count * sizeof *items);
+        else
+            count = 0; /* past the budget: the records go without them */
+    }
+    free(op->aborted);
+    op->aborted = NULL;
+    op->aborted_count = op->aborted_cap = 0;
+    out->aborted_transactions = (rn_fetch_response_aborted_transaction_array_t){items, count};
 }
 
 /* On the owner core: find the range below the high watermark (a
@@ -291,7 +310,7 @@ static void fetch_trim(fetch_state_t *state) {
     rn_fanout_end(&state->fan);
 }
 
-static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
+static void fetch_fill(rn_core_t *core, rn_req_t *req, fetch_op_t *op) {
     rn_fetch_response_partition_data_t *out = op->out;
     rn_partition_t *part = op->op.part;
     out->error_code = op->refused ? op->refused
@@ -310,13 +329,13 @@ static void fetch_fill(rn_core_t *core, fetch_op_t *op) {
             out->log_start_offset = rn_partition_start(part);
         if (op->read.len) rn_log_read_release(&op->read);
         op->read = (rn_log_read_t){0};
+        free(op->aborted);
+        op->aborted = NULL;
         return;
     }
     out->high_watermark = rn_partition_hw(part);
     out->last_stable_offset = rn_partition_lso(part);
-    if (op->read_committed)
-        out->aborted_transactions = (rn_fetch_response_aborted_transaction_array_t){
-            op->read.len ? op->aborted : NULL, op->read.len ? op->aborted_count : 0};
+    if (op->read_committed) fetch_aborted_fill(req, op, out);
     out->log_start_offset = rn_partition_start(part);
     out->diverging_epoch = op->diverging;
     out->preferred_read_replica = op->preferred;
@@ -442,6 +461,8 @@ static void fetch_respond_error(fetch_state_t *state, int16_t kerr, int32_t sess
         fetch_op_t *op = &state->ops[i];
         if (op->read.len) rn_log_read_release(&op->read);
         op->read = (rn_log_read_t){0};
+        free(op->aborted);
+        op->aborted = NULL;
         if (op->op.part) rn_partition_unref(op->op.part);
     }
     state->resp->error_code = kerr;
@@ -461,7 +482,7 @@ static void fetch_respond(fetch_state_t *state) {
         return;
     }
     for (int32_t i = 0; i < state->op_count; i++) {
-        fetch_fill(state->fan.origin, &state->ops[i]);
+        fetch_fill(state->fan.origin, state->req, &state->ops[i]);
         if (state->ops[i].op.part) rn_partition_unref(state->ops[i].op.part);
     }
     if (state->mode == FETCH_SESSION_NEW) state->resp->session_id = fetch_session_open(state);
