@@ -34,7 +34,14 @@ int16_t rn_txnops_send(rn_txnops_t *ops, rn_txnop_t *top, rn_str_t id,
                        void (*run)(rn_txnop_t *top, rn_txn_coord_t *coord, rn_node_t *node)) {
     int32_t count = rn_txn_partition_count(ops->fan.origin->node);
     if (count == 0) return RN_KERR_COORDINATOR_NOT_AVAILABLE;
-    int32_t partition = rn_txn_partition_for(id, count);
+    return rn_txnops_send_partition(ops, top, rn_txn_partition_for(id, count), run);
+}
+
+int16_t rn_txnops_send_partition(rn_txnops_t *ops, rn_txnop_t *top, int32_t partition,
+                                 void (*run)(rn_txnop_t *top, rn_txn_coord_t *coord,
+                                             rn_node_t *node)) {
+    if (rn_txn_partition_count(ops->fan.origin->node) == 0)
+        return RN_KERR_COORDINATOR_NOT_AVAILABLE;
     rn_str_t topic = rn_str_from_cstr(RN_TXN_STATE_TOPIC);
     rn_partition_t *part = rn_ptable_partition(ops->table, topic, partition);
     if (!part) return RN_KERR_NOT_COORDINATOR; /* no replica here: another node leads it */

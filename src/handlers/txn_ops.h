@@ -7,8 +7,10 @@
  * durable, with rn_txnop_reply; the response goes out on the request's
  * core once every op has replied.
  *
- * Response memory written on the owner core comes from the request's arena
- * (the request's own core does not touch it meanwhile).
+ * Ops of one request may run on several cores at once: they write only
+ * their own parts of the response and keep what they allocate on the heap
+ * until `finish`, on the request's core, moves it into the request's
+ * arena.
  */
 #ifndef RN_HANDLERS_TXN_OPS_H
 #define RN_HANDLERS_TXN_OPS_H
@@ -45,6 +47,11 @@ rn_txnops_t *rn_txnops_begin(rn_core_t *core, rn_req_t *req, void *resp);
    NOT_COORDINATOR when this node keeps no replica of the id's partition. */
 int16_t rn_txnops_send(rn_txnops_t *ops, rn_txnop_t *top, rn_str_t id,
                        void (*run)(rn_txnop_t *top, rn_txn_coord_t *coord, rn_node_t *node));
+/* Sends top to shard `partition` directly (ListTransactions visits them
+   all): as rn_txnops_send. */
+int16_t rn_txnops_send_partition(rn_txnops_t *ops, rn_txnop_t *top, int32_t partition,
+                                 void (*run)(rn_txnop_t *top, rn_txn_coord_t *coord,
+                                             rn_node_t *node));
 void rn_txnops_end(rn_txnops_t *ops);
 /* On the owner core: this op is answered. */
 void rn_txnop_reply(rn_txnop_t *top);
