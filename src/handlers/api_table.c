@@ -43,6 +43,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_OFFSET_DELETE, 0, 0, rn_handle_offset_delete},
     {RN_API_DESCRIBE_CLUSTER, 0, 2, rn_handle_describe_cluster},
     {RN_API_DESCRIBE_QUORUM, 0, 2, rn_handle_describe_quorum},
+    {RN_API_DESCRIBE_PRODUCERS, 0, 0, rn_handle_describe_producers},
     {RN_API_DESCRIBE_TRANSACTIONS, 0, 0, rn_handle_describe_transactions},
     {RN_API_LIST_TRANSACTIONS, 0, 1, rn_handle_list_transactions},
     {RN_API_ADD_RAFT_VOTER, 0, 0, rn_handle_add_raft_voter},

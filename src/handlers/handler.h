@@ -144,6 +144,7 @@ void rn_handle_write_txn_markers(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_txn_offset_commit(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_transactions(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_list_transactions(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_producers(rn_core_t *core, rn_req_t *req, void *body);
 /* Controller listener only. */
 void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_broker_heartbeat(rn_core_t *core, rn_req_t *req, void *body);

@@ -14,6 +14,7 @@ int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t 
 
 static void pop_batch_done(rn_fanout_t *fan) {
     rn_pop_batch_t *batch = (rn_pop_batch_t *)fan;
+    if (batch->finish) batch->finish(batch);
     rn_handler_respond(batch->req, batch->resp);
     for (rn_pop_t *pop = batch->sent; pop; pop = pop->next) rn_partition_unref(pop->op.part);
     rn_ptable_release(batch->table);

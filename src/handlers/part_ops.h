@@ -22,6 +22,9 @@ typedef struct rn_pop_batch {
     int32_t node_id;
     bool lead_only;   /* send only to partitions this node leads */
     const void *body; /* the decoded request, for the ops; may be NULL */
+    /* Optional, on the request's core once every op is back, before the
+       response is written (moves what ops gathered on the heap into it). */
+    void (*finish)(struct rn_pop_batch *batch);
 } rn_pop_batch_t;
 
 struct rn_pop {

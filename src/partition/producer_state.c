@@ -307,6 +307,15 @@ uint32_t rn_producer_state_expire(rn_producer_state_t *ps, int64_t now_ms, int64
     return n;
 }
 
+void rn_producer_state_each(const rn_producer_state_t *ps, rn_producer_fn fn, void *ctx) {
+    for (uint32_t i = 0; i < ps->cap; i++) {
+        const producer_t *p = &ps->slots[i];
+        if (p->producer_id == EMPTY_ID) continue;
+        int32_t last = p->batch_count ? p->batches[p->batch_count - 1].last_seq : -1;
+        fn(ctx, p->producer_id, p->epoch, last, p->last_timestamp_ms);
+    }
+}
+
 /* ---- snapshots ---- */
 
 #define SNAP_MAGIC "RNPS"

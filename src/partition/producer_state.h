@@ -109,6 +109,11 @@ void rn_producer_state_truncate(rn_producer_state_t *ps, int64_t offset);
 /* Forgets everything (log truncated below all of it). */
 void rn_producer_state_clear(rn_producer_state_t *ps);
 uint32_t rn_producer_state_count(const rn_producer_state_t *ps);
+/* Calls fn for each producer: its id, epoch, last sequence (-1 when no
+   batch is remembered) and last timestamp (DescribeProducers). */
+typedef void (*rn_producer_fn)(void *ctx, int64_t producer_id, int16_t epoch, int32_t last_sequence,
+                               int64_t last_timestamp_ms);
+void rn_producer_state_each(const rn_producer_state_t *ps, rn_producer_fn fn, void *ctx);
 
 /* Writes `<offset>.snapshot` for the state as of log offset `offset` (the log
    end) atomically, then deletes older snapshots. */

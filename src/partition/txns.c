@@ -61,6 +61,11 @@ bool rn_txns_ongoing(const rn_txns_t *txns, int64_t producer_id) {
     return ongoing_find(txns, producer_id) >= 0;
 }
 
+int64_t rn_txns_ongoing_first(const rn_txns_t *txns, int64_t producer_id) {
+    int32_t i = ongoing_find(txns, producer_id);
+    return i >= 0 ? txns->ongoing[i].first_offset : -1;
+}
+
 static void ongoing_add(rn_txns_t *txns, int64_t producer_id, int64_t first_offset) {
     if (txns->ongoing_count >= RN_PRODUCERS_PER_PARTITION_MAX) return; /* as the producer table */
     if (txns->ongoing_count == txns->ongoing_cap) {

@@ -61,6 +61,8 @@ void rn_txns_on_records(rn_txns_t *txns, const uint8_t *records, size_t len, int
 int64_t rn_txns_first_unstable(const rn_txns_t *txns);
 /* Whether the producer has an ongoing transaction here. */
 bool rn_txns_ongoing(const rn_txns_t *txns, int64_t producer_id);
+/* Its first offset, -1 when none. */
+int64_t rn_txns_ongoing_first(const rn_txns_t *txns, int64_t producer_id);
 
 /* The aborted transactions that overlap [from, to): last offset >= from and
    first offset < to; at most cap of them into out. Returns the count. */

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""DescribeTransactions and ListTransactions in raw frames, against Kafka
-3.9's answers: an ongoing transaction's state, timeout, producer and
-partitions; TRANSACTIONAL_ID_NOT_FOUND for an unknown id; listing filtered
-by state (unknown state names reported back) and by producer id.
+"""DescribeTransactions, ListTransactions and DescribeProducers in raw
+frames, against Kafka 3.9's answers: an ongoing transaction's state,
+timeout, producer and partitions; TRANSACTIONAL_ID_NOT_FOUND for an unknown
+id; listing filtered by state (unknown state names reported back), producer
+id and duration; a partition's active producers with the first offset of
+their ongoing transaction, and UNKNOWN_TOPIC_OR_PARTITION for a partition
+that does not exist.
 
 RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
 
@@ -19,6 +22,8 @@ from topics import create_topic  # noqa: E402
 
 API_DESCRIBE_TRANSACTIONS = 65
 API_LIST_TRANSACTIONS = 66
+API_DESCRIBE_PRODUCERS = 61
+UNKNOWN_TOPIC_OR_PARTITION = 3
 NONE = 0
 TRANSACTIONAL_ID_NOT_FOUND = 105
 TOPIC = "txn-admin"
@@ -68,6 +73,39 @@ def list_txns(c, states=(), pids=(), duration=-1):
     return err, unknown, found
 
 
+def describe_producers(c, topic, partitions):
+    body = (kwire.uvarint(2) + kwire.compact_string(topic) + kwire.uvarint(len(partitions) + 1)
+            + b"".join(kwire.i32(p) for p in partitions) + TAGS + TAGS)
+    r = flexible_call(c, API_DESCRIBE_PRODUCERS, 0, body)
+    r.i32()
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            index, err, _msg = r.i32(), r.i16(), r.compact_string()
+            producers = []
+            for _ in range(r.uvarint() - 1):
+                pid, epoch, seq, ts, cepoch, start = r.i64(), r.i32(), r.i32(), r.i64(), r.i32(), r.i64()
+                r.skip_tags()
+                producers.append((pid, epoch, seq, ts > 0, cepoch, start))
+            r.skip_tags()
+            out[index] = (err, producers)
+        r.skip_tags()
+    return out
+
+
+def tx_produce(bootstrap, txn_id, pid, epoch, seq, partition):
+    batch = kwire.record_batch([b"v1", b"v2"], producer_id=pid, producer_epoch=epoch,
+                               base_sequence=seq, attributes=0x10)
+    body = (kwire.string(txn_id) + kwire.i16(-1) + kwire.i32(10000)
+            + kwire.array([kwire.string(TOPIC)
+                           + kwire.array([kwire.i32(partition) + kwire.nbytes(batch)])]))
+    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+        _, resp = conn.roundtrip(kwire.frame(kwire.request_header(0, 7, 1) + body))
+    (_, _, err, base, _, _), = kwire.parse_produce_errors(resp, 7)
+    return err, base
+
+
 def admin(t, b):
     c = Client(b.bootstrap)
     until_settled(lambda: c.find_coordinator("tx-d"))
@@ -94,6 +132,20 @@ def admin(t, b):
     t.eq(sorted(found), ["tx-e"],
          "filtered by duration: not the hour-young transaction; an id with none (no start "
          "time) passes, as in Kafka")
+    t.eq(tx_produce(b.bootstrap, "tx-d", pid, epoch, 0, 1), (NONE, 0), "a transactional batch")
+    t.eq(describe_producers(c, TOPIC, [1, 0, 7]),
+         {1: (NONE, [(pid, epoch, 1, True, -1, 0)]), 0: (NONE, []),
+          7: (UNKNOWN_TOPIC_OR_PARTITION, [])},
+         "DescribeProducers: the producer, its last sequence, its transaction's first offset")
+    t.eq(c.end_txn("tx-d", pid, epoch, True), NONE, "the transaction commits")
+    deadline = time.monotonic() + 10
+    while True:
+        (err, producers), = [describe_producers(c, TOPIC, [1])[1]]
+        if (producers and producers[0][5] == -1) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    t.eq([(p[0], p[1], p[2], p[5]) for p in producers], [(pid, epoch, 1, -1)],
+         "after the commit it has no transaction there")
     c.close()
 
 

@@ -92,6 +92,39 @@ static void test_sequence_rules(void **state) {
     rn_producer_state_free(ps);
 }
 
+typedef struct seen {
+    int count;
+    int64_t pid;
+    int16_t epoch;
+    int32_t last_seq;
+} seen_t;
+
+static void seen_one(void *ctx, int64_t pid, int16_t epoch, int32_t last_seq, int64_t ts) {
+    (void)ts;
+    seen_t *seen = ctx;
+    seen->count++;
+    seen->pid = pid;
+    seen->epoch = epoch;
+    seen->last_seq = last_seq;
+}
+
+/* DescribeProducers' view: each producer with its last sequence. */
+static void test_each(void **state) {
+    (void)state;
+    rn_producer_state_t *ps;
+    assert_int_equal(rn_producer_state_create(&ps), RN_OK);
+    seen_t seen = {0};
+    rn_producer_state_each(ps, seen_one, &seen);
+    assert_int_equal(seen.count, 0);
+    record(ps, 9, 2, 0, 3, 100);
+    rn_producer_state_each(ps, seen_one, &seen);
+    assert_int_equal(seen.count, 1);
+    assert_int_equal(seen.pid, 9);
+    assert_int_equal(seen.epoch, 2);
+    assert_int_equal(seen.last_seq, 2);
+    rn_producer_state_free(ps);
+}
+
 /* Transaction markers (control batches: producer, no sequence) count only
    by their epoch: an older one is fenced, a newer one bumps the producer,
    and neither takes a place among the remembered batches. */
@@ -319,6 +352,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequence_rules),
         cmocka_unit_test(test_markers),
+        cmocka_unit_test(test_each),
         cmocka_unit_test(test_five_batches_and_wrap),
         cmocka_unit_test(test_many_producers_and_expiry),
         cmocka_unit_test(test_snapshot_and_replay),
