@@ -273,6 +273,16 @@ static const part_metric_t part_metrics[] = {
      "Bytes of the partition's log segments on disk", offsetof(rn_partition_t, size_bytes)},
     {"runnel_partition_log_segments", NULL, "gauge", "Segments in the partition's log",
      offsetof(rn_partition_t, segment_count)},
+    {"runnel_partition_transactions_ongoing", "runnel_topic_transactions_ongoing", "gauge",
+     "Transactions with records in the partition and no marker yet (they hold the last "
+     "stable offset back)",
+     offsetof(rn_partition_t, txn_ongoing)},
+    {"runnel_partition_txn_markers_total", "runnel_topic_txn_markers_total", "counter",
+     "Transaction markers (COMMIT or ABORT control batches) appended since the broker started",
+     offsetof(rn_partition_t, txn_markers_total)},
+    {"runnel_partition_txn_aborted_total", "runnel_topic_txn_aborted_total", "counter",
+     "Transactions with records in the partition that ended in ABORT since the broker started",
+     offsetof(rn_partition_t, txn_aborted_total)},
 };
 #define PART_METRIC_COUNT (sizeof part_metrics / sizeof part_metrics[0])
 

@@ -17,6 +17,12 @@
 static void partition_publish_txns(rn_partition_t *part) {
     atomic_store_explicit(&part->first_unstable, rn_txns_first_unstable(part->txns),
                           memory_order_release);
+    atomic_store_explicit(&part->txn_ongoing, rn_txns_ongoing_count(part->txns),
+                          memory_order_relaxed);
+    atomic_store_explicit(&part->txn_markers_total, rn_txns_markers_seen(part->txns),
+                          memory_order_relaxed);
+    atomic_store_explicit(&part->txn_aborted_total, rn_txns_aborts_seen(part->txns),
+                          memory_order_relaxed);
 }
 
 static void partition_publish_offsets(rn_partition_t *part) {
@@ -49,6 +55,7 @@ static rn_err_t partition_txns_load(rn_partition_t *part, int64_t replayed_from)
         rn_err_t err = rn_log_scan_batches(log, from, txns_replay_one, part->txns);
         if (err != RN_OK) return err;
     }
+    rn_txns_reset_seen(part->txns); /* the counters count from this start */
     partition_publish_txns(part);
     return RN_OK;
 }

@@ -137,6 +137,9 @@ struct rn_partition {
     _Atomic uint64_t bytes_out_total;  /* record bytes sent to fetchers */
     _Atomic uint64_t size_bytes;       /* log bytes on disk, every segment */
     _Atomic uint64_t segment_count;
+    _Atomic uint64_t txn_ongoing;       /* transactions ongoing here now */
+    _Atomic uint64_t txn_markers_total; /* transaction markers appended */
+    _Atomic uint64_t txn_aborted_total; /* of which ABORT with records here */
 };
 
 typedef struct rn_partition_append_result {

@@ -35,6 +35,8 @@ struct rn_txns {
     rn_txn_aborted_t *aborted; /* by last offset */
     uint32_t aborted_count;
     uint32_t aborted_cap;
+    uint64_t markers_seen;
+    uint64_t aborts_seen;
 };
 
 rn_err_t rn_txns_create(rn_txns_t **out) {
@@ -108,6 +110,7 @@ static void on_marker(rn_txns_t *txns, const rn_batch_header_t *hdr, const uint8
     bool commit = false;
     int32_t coordinator_epoch;
     if (!batch || rn_batch_marker_decode(batch, len, &commit, &coordinator_epoch) != RN_OK) return;
+    txns->markers_seen++;
     int32_t i = ongoing_find(txns, hdr->producer_id);
     int64_t first = i >= 0 ? txns->ongoing[i].first_offset : -1;
     if (i >= 0) ongoing_remove(txns, (uint32_t)i);
@@ -115,6 +118,7 @@ static void on_marker(rn_txns_t *txns, const rn_batch_header_t *hdr, const uint8
     int64_t lso = rn_txns_first_unstable(txns);
     rn_txn_aborted_t entry = {hdr->producer_id, first, hdr->base_offset, lso < hw ? lso : hw};
     aborted_add(txns, &entry);
+    txns->aborts_seen++;
 }
 
 void rn_txns_on_batch(rn_txns_t *txns, const rn_batch_header_t *hdr, const uint8_t *batch,
@@ -164,6 +168,10 @@ int32_t rn_txns_aborted(const rn_txns_t *txns, int64_t from, int64_t to, rn_txn_
 }
 
 uint32_t rn_txns_aborted_count(const rn_txns_t *txns) { return txns->aborted_count; }
+uint32_t rn_txns_ongoing_count(const rn_txns_t *txns) { return txns->ongoing_count; }
+uint64_t rn_txns_markers_seen(const rn_txns_t *txns) { return txns->markers_seen; }
+uint64_t rn_txns_aborts_seen(const rn_txns_t *txns) { return txns->aborts_seen; }
+void rn_txns_reset_seen(rn_txns_t *txns) { txns->markers_seen = txns->aborts_seen = 0; }
 
 void rn_txns_truncate(rn_txns_t *txns, int64_t end) {
     for (uint32_t i = 0; i < txns->ongoing_count;)

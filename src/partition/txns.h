@@ -69,6 +69,12 @@ int64_t rn_txns_ongoing_first(const rn_txns_t *txns, int64_t producer_id);
 int32_t rn_txns_aborted(const rn_txns_t *txns, int64_t from, int64_t to, rn_txn_aborted_t *out,
                         int32_t cap);
 uint32_t rn_txns_aborted_count(const rn_txns_t *txns);
+/* Transactions ongoing here now; markers and aborts seen since the last
+   reset (metrics; the partition resets them after its replay at open). */
+uint32_t rn_txns_ongoing_count(const rn_txns_t *txns);
+uint64_t rn_txns_markers_seen(const rn_txns_t *txns);
+uint64_t rn_txns_aborts_seen(const rn_txns_t *txns);
+void rn_txns_reset_seen(rn_txns_t *txns);
 
 /* The log was cut at end: what began at or after it is forgotten. */
 void rn_txns_truncate(rn_txns_t *txns, int64_t end);

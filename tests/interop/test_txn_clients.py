@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, free_port, target  # noqa: E402
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
@@ -75,6 +75,16 @@ def read_all(bootstrap, isolation, timeout_s=20):
     return got, ends
 
 
+def metrics(b, name):
+    """A topic-level transaction metric of TOPIC (Runnel's /metrics); None
+    against Kafka."""
+    if target() != "runnel":
+        return None
+    from test_metrics import scrape, value
+    samples, _types, _problems = scrape(b.admin)
+    return value(samples, name, topic=TOPIC)
+
+
 def committed_and_aborted(t, b):
     p = producer(b.bootstrap, "tx-clients")
     c1 = [f"c1-{i}" for i in range(10)]
@@ -94,6 +104,11 @@ def committed_and_aborted(t, b):
          "read_committed: every committed record once, no aborted one")
     got, _ = read_all(b.bootstrap, "read_uncommitted")
     t.eq(sorted(got), sorted(c1 + a1 + c2), "read_uncommitted: committed and aborted records")
+    if target() == "runnel":
+        t.eq((metrics(b, "runnel_topic_txn_markers_total"),
+              metrics(b, "runnel_topic_txn_aborted_total"),
+              metrics(b, "runnel_topic_transactions_ongoing")), (6.0, 2.0, 0.0),
+             "metrics: 6 markers (3 transactions, 2 partitions), 2 aborted, none ongoing")
     return c1 + c2, c1 + a1 + c2
 
 
@@ -109,6 +124,9 @@ def open_transaction(t, b, committed, everything):
     t.ok(all(ends_rc[q] < ends_ru[q] for q in range(PARTITIONS)),
          "its end offsets (the last stable offset) stay below the read_uncommitted ones",
          (ends_rc, ends_ru))
+    if target() == "runnel":
+        t.eq(metrics(b, "runnel_topic_transactions_ongoing"), 2.0,
+             "metrics: the open transaction is ongoing in both partitions")
     p.commit_transaction(30)
     got, _ = read_all(b.bootstrap, "read_committed")
     t.eq(sorted(got), sorted(committed + pending), "once committed, read_committed reads it")
@@ -193,7 +211,11 @@ def group_offsets(t, b):
 
 def main():
     t = Tap("transactions with confluent-kafka")
-    with Broker(SETTINGS) as b:
+    settings = dict(SETTINGS)
+    if target() == "runnel":
+        settings["admin.listener"] = f"127.0.0.1:{free_port()}"
+    with Broker(settings) as b:
+        b.admin = "http://" + settings["admin.listener"] if target() == "runnel" else None
         create_topic(b.bootstrap, TOPIC, PARTITIONS)
         state = {}
 
