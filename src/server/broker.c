@@ -68,6 +68,10 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
         (int32_t)broker_setting_i64(cfg, "transaction.max.timeout.ms", 900000);
     set->txn_abort_check_ms = (int32_t)broker_setting_i64(
         cfg, "transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000);
+    set->txn_id_expiration_ms =
+        broker_setting_i64(cfg, "transactional.id.expiration.ms", 604800000);
+    set->txn_ids_check_ms = (int32_t)broker_setting_i64(
+        cfg, "transaction.remove.expired.transaction.cleanup.interval.ms", 3600000);
 }
 
 /* How long a stop waits for requests in flight to be answered. */

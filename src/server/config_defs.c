@@ -418,7 +418,9 @@ static const rn_config_def_t defs[] = {
         "how often a transaction coordinator aborts the transactions older than their "
         "transaction.timeout.ms"),
     INT("transactional.id.expiration.ms", "604800000", 1, I32_MAX,
-        "forget idle transactional ids after this long"),
+        "forget a transactional id with no transaction after this long unused"),
+    INT("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000", 1, I32_MAX,
+        "how often a transaction coordinator forgets the ids past transactional.id.expiration.ms"),
     INT("producer.id.expiration.ms", "86400000", 1, I32_MAX,
         "forget idle producer ids after this long"),
     INT("group.initial.rebalance.delay.ms", "3000", 0, I32_MAX,

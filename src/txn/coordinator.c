@@ -63,10 +63,11 @@ static rn_err_t store_append(rn_txn_shard_t *shard, const char *id, const rn_txn
     rn_node_t *node = shard->node;
     shard->key.len = shard->value.len = 0;
     rn_txn_rec_key(&shard->key, id);
-    rn_txn_rec_value(&shard->value, meta);
+    if (meta->state != RN_TXN_DEAD) rn_txn_rec_value(&shard->value, meta);
     rn_group_batch_t batch;
     rn_group_batch_init(&batch, rn_io_wall_ms(node->io));
-    rn_err_t err = rn_group_batch_add(&batch, &shard->key, &shard->value);
+    bool tombstone = meta->state == RN_TXN_DEAD; /* an expired id */
+    rn_err_t err = rn_group_batch_add(&batch, &shard->key, tombstone ? NULL : &shard->value);
     if (err == RN_OK) {
         rn_group_batch_finish(&batch);
         rn_partition_append_result_t res;
@@ -137,7 +138,8 @@ static rn_err_t state_topic_ensure(rn_node_t *node) {
 /* ---- shards ---- */
 
 static void shard_new_coord(rn_txn_shard_t *shard, int16_t refusal) {
-    rn_txn_config_t cfg = {.max_timeout_ms = shard->node->settings.txn_max_timeout_ms};
+    rn_txn_config_t cfg = {.max_timeout_ms = shard->node->settings.txn_max_timeout_ms,
+                           .id_expiration_ms = shard->node->settings.txn_id_expiration_ms};
     rn_txn_hooks_t hooks = {shard, hook_store, hook_markers};
     shard->coord = rn_txn_coord_new(&cfg, &hooks);
     rn_txn_coord_set_refusal(shard->coord, refusal);
@@ -149,10 +151,20 @@ static void shard_expire_tick(rn_timer_t *timer) {
     rn_txn_shard_t *shard =
         (rn_txn_shard_t *)((char *)timer - offsetof(rn_txn_shard_t, expire_timer));
     if (rn_txn_coord_refusal(shard->coord) != RN_KERR_NONE) return;
-    int32_t expired = rn_txn_expire(shard->coord, rn_txn_now_ms(shard->node));
+    int64_t now_ms = rn_txn_now_ms(shard->node);
+    int32_t expired = rn_txn_expire(shard->coord, now_ms);
     if (expired)
         RN_INFO("txn", "%s-%d: aborted %d transaction(s) past their timeout", RN_TXN_STATE_TOPIC,
                 shard->index, expired);
+    if (now_ms >= shard->ids_check_ms) {
+        shard->ids_check_ms = now_ms + shard->node->settings.txn_ids_check_ms;
+        expired = rn_txn_expire_ids(shard->coord, now_ms);
+        if (expired)
+            RN_INFO("txn",
+                    "%s-%d: removed %d transactional id(s) idle past "
+                    "transactional.id.expiration.ms",
+                    RN_TXN_STATE_TOPIC, shard->index, expired);
+    }
     rn_loop_timer_start(&shard->node->cores[shard->part->owner].loop, timer,
                         shard->node->settings.txn_abort_check_ms);
 }

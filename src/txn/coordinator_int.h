@@ -18,6 +18,7 @@ typedef struct rn_txn_shard {
     rn_buf_t key;
     rn_buf_t value;
     rn_timer_t expire_timer; /* transaction.timeout.ms, while serving */
+    int64_t ids_check_ms;    /* when idle transactional ids are next expired */
     /* The marker writes of its prepared transactions (txn_markers.c). */
     struct rn_txn_marker_job *jobs;
 } rn_txn_shard_t;

@@ -449,6 +449,25 @@ int32_t rn_txn_expire(rn_txn_coord_t *coord, int64_t now_ms) {
     return expired;
 }
 
+int32_t rn_txn_expire_ids(rn_txn_coord_t *coord, int64_t now_ms) {
+    if (coord->refusal != RN_KERR_NONE) return 0;
+    int32_t expired = 0;
+    for (int32_t i = 0; i < coord->count; i++) {
+        rn_txn_t *txn = coord->txns[i];
+        rn_txn_state_t state = txn->cur.state;
+        bool idle = state == RN_TXN_EMPTY || state == RN_TXN_COMPLETE_COMMIT ||
+                    state == RN_TXN_COMPLETE_ABORT;
+        if (txn->pending || !idle || now_ms - txn->cur.update_ms <= coord->cfg.id_expiration_ms)
+            continue;
+        rn_txn_meta_copy(&txn->next, &txn->cur);
+        txn->next.state = RN_TXN_DEAD;
+        txn->next.update_ms = now_ms;
+        transit(coord, txn, NULL, RN_KERR_NONE);
+        expired++;
+    }
+    return expired;
+}
+
 /* ---- completion ---- */
 
 static bool prepared(rn_txn_state_t state) {
@@ -479,6 +498,11 @@ void rn_txn_stored(rn_txn_coord_t *coord, const char *id, rn_err_t err, int64_t 
     txn->cur = txn->next;
     txn->next = done;
     meta_clear_parts(&txn->next);
+    if (txn->cur.state == RN_TXN_DEAD) { /* its tombstone is durable: forgotten */
+        RN_ASSERT(w == NULL);
+        txn_remove(coord, txn);
+        return;
+    }
     answer(w, txn->reply, &txn->cur);
     if (prepared(txn->cur.state)) begin_markers(coord, txn, now_ms);
 }

@@ -89,7 +89,8 @@ struct rn_txn_waiter {
 
 typedef struct rn_txn_hooks {
     void *ctx;
-    /* Append the record of id's next metadata; answer with rn_txn_stored. */
+    /* Append the record of id's next metadata (state Dead: a tombstone);
+       answer with rn_txn_stored. */
     void (*store)(void *ctx, const char *id, const rn_txn_meta_t *meta);
     /* Write the markers of a prepared transaction; answer with
        rn_txn_markers_done. NULL: none to write. */
@@ -97,7 +98,8 @@ typedef struct rn_txn_hooks {
 } rn_txn_hooks_t;
 
 typedef struct rn_txn_config {
-    int32_t max_timeout_ms; /* transaction.max.timeout.ms */
+    int32_t max_timeout_ms;   /* transaction.max.timeout.ms */
+    int64_t id_expiration_ms; /* transactional.id.expiration.ms */
 } rn_txn_config_t;
 
 rn_txn_coord_t *rn_txn_coord_new(const rn_txn_config_t *cfg, const rn_txn_hooks_t *hooks);
@@ -144,6 +146,12 @@ void rn_txn_end(rn_txn_coord_t *coord, rn_str_t id, int64_t producer_id, int16_t
    fenced (epoch + 1), as Kafka's abortTimedOutTransactions. Returns how
    many. */
 int32_t rn_txn_expire(rn_txn_coord_t *coord, int64_t now_ms);
+
+/* transactional.id.expiration.ms: every id with no transaction (Empty or
+   complete) not used for that long is removed: stored as Dead (a tombstone
+   in the log), then forgotten, as Kafka's removeExpiredTransactionalIds.
+   Returns how many were started. */
+int32_t rn_txn_expire_ids(rn_txn_coord_t *coord, int64_t now_ms);
 
 /* The store hook's record for id is durable (RN_OK) or failed. */
 void rn_txn_stored(rn_txn_coord_t *coord, const char *id, rn_err_t err, int64_t now_ms);

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""transaction.timeout.ms, against Kafka 3.9: a transaction left open past
-its timeout is aborted by the coordinator itself (an ABORT marker under the
-next epoch), its producer is fenced (EndTxn PRODUCER_FENCED), and a new
-InitProducerId gets the epoch after that. A transaction within its timeout
-is left alone. transaction.abort.timed.out.transaction.cleanup.interval.ms
-is 200 ms here.
+"""transaction.timeout.ms and transactional.id.expiration.ms, against Kafka
+3.9: a transaction left open past its timeout is aborted by the coordinator
+itself (an ABORT marker under the next epoch), its producer is fenced
+(EndTxn PRODUCER_FENCED), and a new InitProducerId gets the epoch after
+that; a transaction within its timeout is left alone. A transactional id
+unused past its expiration is forgotten (DescribeTransactions:
+TRANSACTIONAL_ID_NOT_FOUND) and comes back with a new producer id; one with
+an ongoing transaction is kept. Both cleanup intervals are 200 ms here.
 
 RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
 
@@ -15,6 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
+from test_txn_admin import describe  # noqa: E402
 from test_txn_coordinator import Client, until_settled, one  # noqa: E402
 from test_txn_markers import ABORT, CTRL, wait_markers  # noqa: E402
 from topics import create_topic  # noqa: E402
@@ -24,7 +27,10 @@ PRODUCER_FENCED = 90
 TOPIC = "txn-timeout"
 SETTINGS = {"num.partitions": 1, "transaction.state.log.num.partitions": 5,
             "offsets.topic.num.partitions": 5,
-            "transaction.abort.timed.out.transaction.cleanup.interval.ms": 200}
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": 200,
+            "transaction.remove.expired.transaction.cleanup.interval.ms": 200,
+            "transactional.id.expiration.ms": 3000}
+TRANSACTIONAL_ID_NOT_FOUND = 105
 
 
 def timeouts(t, b):
@@ -48,12 +54,37 @@ def timeouts(t, b):
     c.close()
 
 
+def id_expiration(t, b):
+    c = Client(b.bootstrap)
+    until_settled(lambda: c.find_coordinator("tx-idle"))
+    until_settled(lambda: c.find_coordinator("tx-busy"))
+    (_, pid, _), _ = until_settled(lambda: c.init_pid("tx-idle"))
+    (_, pid2, epoch2), _ = until_settled(lambda: c.init_pid("tx-busy", timeout_ms=60000))
+    t.eq(one(c.add_partitions("tx-busy", pid2, epoch2, [(TOPIC, [0])])), NONE,
+         "one id with an ongoing transaction")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if describe(c, ["tx-idle"])["tx-idle"][0] == TRANSACTIONAL_ID_NOT_FOUND:
+            break
+        time.sleep(0.2)
+    got = describe(c, ["tx-idle", "tx-busy"])
+    t.eq((got["tx-idle"][0], got["tx-busy"][:2]),
+         (TRANSACTIONAL_ID_NOT_FOUND, (NONE, "Ongoing")),
+         "an id unused past transactional.id.expiration.ms is forgotten; the busy one kept")
+    (err, new_pid, epoch), _ = until_settled(lambda: c.init_pid("tx-idle"))
+    t.ok(err == NONE and new_pid != pid and epoch == 0,
+         "InitProducerId for it again: a new producer id at epoch 0", (err, pid, new_pid, epoch))
+    c.end_txn("tx-busy", pid2, epoch2, False)
+    c.close()
+
+
 def main():
     t = Tap("transaction timeouts")
     with Broker(SETTINGS) as b:
         create_topic(b.bootstrap, TOPIC, 1)
         time.sleep(1)  # Kafka: the new partition's log is online shortly after its metadata
         t.run(timeouts, b, desc="transaction.timeout.ms")
+        t.run(id_expiration, b, desc="transactional.id.expiration.ms")
     t.done()
 
 

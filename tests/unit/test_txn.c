@@ -66,7 +66,7 @@ static rn_txn_coord_t *coord_new(bool with_markers) {
     rn_txn_meta_free(&fake.held_meta);
     memset(&fake, 0, sizeof fake);
     rn_txn_meta_init(&fake.held_meta);
-    rn_txn_config_t cfg = {900000};
+    rn_txn_config_t cfg = {900000, 10000};
     rn_txn_hooks_t hooks = {&fake, fake_store, with_markers ? fake_markers : NULL};
     fake.coord = rn_txn_coord_new(&cfg, &hooks);
     return fake.coord;
@@ -398,6 +398,27 @@ static void test_expire(void **unused) {
     coord_free();
 }
 
+/* transactional.id.expiration.ms: an id with no transaction, unused that
+   long, is stored Dead (a tombstone) and then forgotten; an ongoing one is
+   kept. */
+static void test_expire_ids(void **unused) {
+    (void)unused;
+    coord_new(false);
+    init_fresh(); /* updated at 1000 */
+    assert_int_equal(rn_txn_expire_ids(fake.coord, 11000), 0);
+    assert_int_equal(rn_txn_expire_ids(fake.coord, 11001), 1);
+    assert_int_equal(fake.held_meta.state, RN_TXN_DEAD);
+    assert_int_equal(init_pid(-1, -1, -1)->error, RN_KERR_CONCURRENT_TRANSACTIONS);
+    store_done(RN_OK);
+    assert_null(rn_txn_find(fake.coord, ID));
+    assert_true(rn_txn_init_needs_pid(fake.coord, ID, -1));
+    init_fresh(); /* a new producer id for it */
+    add(7, 0, parts_ab, 1);
+    store_done(RN_OK);
+    assert_int_equal(rn_txn_expire_ids(fake.coord, 999999), 0); /* ongoing: kept */
+    coord_free();
+}
+
 /* ---- records ---- */
 
 static void test_records_round_trip(void **unused) {
@@ -502,6 +523,7 @@ int main(void) {
         cmocka_unit_test(test_epoch_exhausted),
         cmocka_unit_test(test_refusal_and_load),
         cmocka_unit_test(test_expire),
+        cmocka_unit_test(test_expire_ids),
         cmocka_unit_test(test_records_round_trip),
         cmocka_unit_test(test_records_v1),
     };
