@@ -28,7 +28,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_DELETE_RECORDS, 0, 1, rn_handle_delete_records},
     {RN_API_INIT_PRODUCER_ID, 0, 5, rn_handle_init_producer_id},
     {RN_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, rn_handle_offset_for_leader_epoch},
-    {RN_API_ADD_PARTITIONS_TO_TXN, 0, 3, rn_handle_add_partitions_to_txn},
+    {RN_API_ADD_PARTITIONS_TO_TXN, 0, 5, rn_handle_add_partitions_to_txn},
     {RN_API_ADD_OFFSETS_TO_TXN, 0, 4, rn_handle_add_offsets_to_txn},
     {RN_API_END_TXN, 0, 4, rn_handle_end_txn},
     {RN_API_WRITE_TXN_MARKERS, 0, 1, rn_handle_write_txn_markers},

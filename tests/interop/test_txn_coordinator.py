@@ -55,6 +55,7 @@ INVALID_TRANSACTION_TIMEOUT = 50
 CONCURRENT_TRANSACTIONS = 51
 OPERATION_NOT_ATTEMPTED = 55
 PRODUCER_FENCED = 90
+TRANSACTION_ABORTABLE = 120
 RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
              CONCURRENT_TRANSACTIONS)
 
@@ -222,6 +223,68 @@ def tx_produce(bootstrap, txn_id, pid, epoch, seq, partition=0, version=8):
     return err, msg
 
 
+def add_partitions_v4(c, txns, version=4):
+    """The brokers' batched AddPartitionsToTxn: txns is [(id, pid, epoch,
+    verify_only, [(topic, [partition])])]; answers (top error, {(id, topic,
+    partition): error})."""
+    tags = kwire.TAGS_NONE
+
+    def carr(items):
+        return kwire.uvarint(len(items) + 1) + b"".join(items)
+
+    body = carr([kwire.compact_string(tid) + kwire.i64(pid) + kwire.i16(epoch)
+                 + kwire.i8(1 if verify else 0)
+                 + carr([kwire.compact_string(t) + carr([kwire.i32(p) for p in ps]) + tags
+                         for t, ps in topics]) + tags
+                 for tid, pid, epoch, verify, topics in txns]) + tags
+    c.corr += 1
+    frame = kwire.frame(kwire.request_header(API_ADD_PARTITIONS, version, c.corr,
+                                             header_version=2) + body)
+    _, resp = c.conn.roundtrip(frame, flexible_header=True)
+    r = kwire.Reader(resp)
+    r.i32()
+    top = r.i16()
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        tid = r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            name = r.compact_string()
+            for _ in range(r.uvarint() - 1):
+                p, err = r.i32(), r.i16()
+                r.skip_tags()
+                out[(tid, name, p)] = err
+            r.skip_tags()
+        r.skip_tags()
+    return top, out
+
+
+def batched(t, b):
+    c = Client(b.bootstrap)
+    (_, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-b1"))
+    (_, pid2, epoch2), _ = until_settled(lambda: c.init_pid("tx-b2"))
+    top, got = add_partitions_v4(c, [("tx-b1", pid, epoch, False, [(TOPIC, [0])]),
+                                     ("tx-b2", pid2, epoch2, True, [(TOPIC, [0])])])
+    t.eq((top, got),
+         (NONE, {("tx-b1", TOPIC, 0): NONE, ("tx-b2", TOPIC, 0): TRANSACTION_ABORTABLE}),
+         "AddPartitionsToTxn v4: one transaction added, one verified (not in it: "
+         "TRANSACTION_ABORTABLE)")
+    for version in (4, 5):
+        top, got = add_partitions_v4(c, [("tx-b1", pid, epoch, True, [(TOPIC, [0])]),
+                                         ("tx-b2", pid2, epoch2, True, [(TOPIC, [0])])], version)
+        t.eq(got, {("tx-b1", TOPIC, 0): NONE, ("tx-b2", TOPIC, 0): TRANSACTION_ABORTABLE},
+             f"v{version} verify_only: in tx-b1's transaction; not in tx-b2's "
+             "(TRANSACTION_ABORTABLE)")
+    top, got = add_partitions_v4(c, [("tx-b1", pid, epoch + 1, True, [(TOPIC, [0])])])
+    t.eq(got, {("tx-b1", TOPIC, 0): PRODUCER_FENCED}, "verify_only with another epoch: fenced")
+    top, got = add_partitions_v4(c, [("tx-b2", pid2, epoch2, False,
+                                      [(TOPIC, [0]), ("no-such-topic", [0])])])
+    t.eq(got, {("tx-b2", TOPIC, 0): OPERATION_NOT_ATTEMPTED,
+               ("tx-b2", "no-such-topic", 0): UNKNOWN_TOPIC_OR_PARTITION},
+         "v4 with an unknown topic: UNKNOWN_TOPIC_OR_PARTITION, OPERATION_NOT_ATTEMPTED")
+    c.end_txn("tx-b1", pid, epoch, False)
+    c.close()
+
+
 def produce_checks(t, b):
     c = Client(b.bootstrap)
     (err, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-p"))
@@ -270,6 +333,7 @@ def main():
         t.run(basics, b, desc="InitProducerId, AddPartitionsToTxn, EndTxn and their errors")
         t.run(zombie, b, desc="a zombie fenced by a second InitProducerId")
         t.run(produce_checks, b, desc="transactional Produce checks")
+        t.run(batched, b, desc="AddPartitionsToTxn v4-5, the brokers' batched form")
         t.run(restart, b, desc="a restart after a commit and mid-transaction")
     t.done()
 
