@@ -5,9 +5,10 @@
  * PrepareCommit and ABORT after PrepareAbort, with the shard's leader epoch
  * as the coordinator epoch. A partition that could not take its marker for
  * a reason that passes (no leader here yet, too few in-sync replicas, a
- * storage error) is written again after RN_TXN_MARKER_RETRY_MS; a partition
- * that is gone, or whose producer has a newer epoch, needs none (as Kafka's
- * marker channel). Once every partition is done the shard stores the
+ * storage error; led by another broker, which needs WriteTxnMarkers over
+ * the network, not built yet) is written again after RN_TXN_MARKER_RETRY_MS;
+ * a partition that is gone, or whose producer has a newer epoch, needs none
+ * (as Kafka's marker channel). Once every partition is done the shard stores the
  * transaction's completion.
  *
  * Every step runs on a timer turn of the owner core, never inside a
@@ -20,6 +21,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/markers.h"
+#include "cluster/topics.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ typedef struct rn_txn_marker_job {
     rn_core_t *core; /* its owner core */
     bool in_flight;
     bool dropped; /* the shard let go: freed once back */
+    bool warned;  /* a partition led elsewhere was logged */
     rn_timer_t timer;
     char *id;
     char **topics; /* heap copies the items point at */
@@ -60,9 +63,24 @@ static void job_send(job_t *job) {
     rn_markers_write(job->core, &job->markers);
 }
 
-/* An outcome after which the partition needs no marker again. */
-static bool item_final(rn_err_t err) {
-    return err == RN_OK || err == RN_ERR_NOT_FOUND || err == RN_ERR_STALE;
+/* Whether the metadata still has the partition (a partition this node
+   keeps no replica of, led by another broker). */
+static bool partition_exists(rn_node_t *node, const rn_marker_item_t *item) {
+    rn_image_t *img = rn_topics_image(node);
+    const rn_image_topic_t *it = rn_image_topic(img, item->topic, strlen(item->topic));
+    bool exists = it && item->partition >= 0 && item->partition < it->partition_count;
+    rn_image_release(img);
+    return exists;
+}
+
+/* An outcome after which the partition needs no marker again: written, the
+   partition gone, or its producer already past this epoch. A partition
+   another broker leads would need WriteTxnMarkers over the network (not
+   built yet): it is tried again, and the transaction stays prepared, rather
+   than completed without its marker. */
+static bool item_final(rn_node_t *node, const rn_marker_item_t *item) {
+    if (item->err == RN_ERR_NOT_FOUND) return !partition_exists(node, item);
+    return item->err == RN_OK || item->err == RN_ERR_STALE;
 }
 
 /* Every marker has its outcome (on the owner core, maybe inside its group
@@ -77,7 +95,14 @@ static void job_back(rn_markers_t *markers) {
     int32_t left = 0;
     for (int32_t i = 0; i < markers->count; i++) {
         rn_marker_item_t *item = &markers->items[i];
-        if (item_final(item->err)) continue;
+        if (item_final(job->node, item)) continue;
+        if (item->err == RN_ERR_NOT_FOUND && !job->warned) {
+            job->warned = true;
+            RN_WARN("txn",
+                    "%s: %s-%d is led by another broker: transaction markers are "
+                    "written only to partitions this node leads; the transaction stays prepared",
+                    job->id, item->topic, item->partition);
+        }
         RN_DEBUG_LOG("txn", "%s: marker for %s-%d not written (%s): again in %d ms", job->id,
                      item->topic, item->partition, rn_err_name(item->err), RN_TXN_MARKER_RETRY_MS);
         markers->items[left++] = *item;
