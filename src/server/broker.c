@@ -93,6 +93,7 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->cleaner_dedupe_bytes =
         broker_setting_i64(cfg, "log.cleaner.dedupe.buffer.size", RN_CLEANER_DEDUPE_BYTES_DEFAULT);
     set->raft_on_broker_listener = cfg->clustered && !cfg->role_controller;
+    set->broker_session_timeout_ms = cfg->broker_session_timeout_ms;
     broker_group_settings(set, cfg);
 }
 
@@ -462,6 +463,8 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     node->io = io;
     node->started_ms = rn_io_wall_ms(io);
     atomic_init(&node->broker_epoch, -1); /* until the lifecycle registers it */
+    atomic_init(&node->controller_answer_ms, -1);
+    atomic_init(&node->broker_fenced, true);
     broker_settings(&node->settings, cfg);
     node->broker_config_next = broker_config_next;
     node->broker_config_ctx = cfg;
