@@ -43,7 +43,7 @@ back off a second after its first fetch), which is printed too.
 Then, on a fresh cluster of the same target:
 
 4. unavailability after a leader SIGKILL: a confluent-kafka producer (acks=all,
-   idempotent, linger.ms 0) sends a record every --interval-ms to the one
+   idempotent, linger.ms 0, reconnect.backoff.max.ms 1000) sends a record every --interval-ms to the one
    partition of a topic; each round SIGKILLs that partition's leader (as
    Metadata names it) and takes the time from the kill to the first
    acknowledgement of a record sent after it; then starts the node again and
@@ -581,8 +581,14 @@ def failover(args, kind, figs):
     paced = None
     try:
         new_topic(args, cluster, admin, "failover", 1)
+        # reconnect.backoff.max.ms: librdkafka doubles the wait before it
+        # reconnects to a broker up to 10 s after failed connects (the node
+        # killed in an earlier round), and keeps it until a connect succeeds;
+        # a producer of one partition needs that broker again only when the
+        # partition moves there, and then waits out a backoff that measures
+        # the client, not the cluster. The same for both targets.
         paced = Paced(cluster.bootstrap, "failover", 1000 / args.interval_ms, 16, partition=0,
-                      conf={"linger.ms": 0,
+                      conf={"linger.ms": 0, "reconnect.backoff.max.ms": 1000,
                             "message.timeout.ms": int(args.failover_max * 2000)})
         for rnd in range(1, args.rounds + 1):
             got = failover_round(args, cluster, admin, paced, "failover", rnd)
