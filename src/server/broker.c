@@ -349,7 +349,7 @@ static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn
         .rack = cfg->rack,
         .heartbeat_interval_ms = cfg->broker_heartbeat_interval_ms,
         .wait_unfenced = true,
-        .fence_on_stop = cfg->clustered,
+        .fence_on_stop = cfg->clustered && cfg->controlled_shutdown_enable,
         .session_timeout_ms = cfg->broker_session_timeout_ms,
     };
     int count = cfg->advertised_count > 0 ? cfg->advertised_count : 1;

@@ -11,12 +11,16 @@ session (src/cluster/membership.c): three runnel nodes with a session of
 - The active controller itself is SIGKILLed: the node elected in its place
   knows the old leader's connections to it closed, and fences it as soon
   as it leads, not 30 s later.
+- controlled.shutdown.enable: a broker SIGTERMed with the default (true)
+  asks the controller to fence it before it goes, and the controller fences
+  it on that request; with false it goes at once without asking, exit code
+  0, and the controller fences it as gone.
 - A broker paused with SIGSTOP keeps its connections open: it is not
   fenced while its session runs (a pause is no death), and it serves again
   when resumed.
 
 Runnel only (the cluster harness runs Runnel). Bounded: every wait has a
-deadline; about 30 s in all."""
+deadline; about 45 s in all."""
 
 import os
 import re
@@ -147,6 +151,39 @@ def killed_controller(t):
         t.eq(produce_everywhere(c), 0, "acks=all produce succeeds on every partition again")
 
 
+def stopped(t, controlled):
+    settings = dict(SETTINGS, **{"controlled.shutdown.enable": str(controlled).lower()})
+    with Cluster(NODES, settings) as c:
+        t.ok(start(c), "the topic has three in-sync replicas on every partition")
+        controller = active_controller(c)
+        victim = leading_victim(c, controller) if controller else None
+        if victim is None:
+            t.ok(False, "a broker other than the active controller leads a partition")
+            return
+        victim.signal_term()
+        code = victim.wait_stopped(30)
+        asked = f"broker {victim.node_id}: asking the controller to fence it before it stops"
+        t.eq(code, 0, f"controlled.shutdown.enable={str(controlled).lower()}: broker "
+             f"{victim.node_id} SIGTERMed exits 0")
+        t.eq(asked in log_text(victim), controlled,
+             "it asked the controller to fence it first" if controlled
+             else "it did not ask the controller to fence it")
+        gone = settle(lambda: re.search(GONE_LINE.format(victim.node_id), log_text(controller)),
+                      "the fence of the stopped broker", 3 if controlled else FENCE_WITHIN_S)
+        t.eq(bool(gone), not controlled,
+             "the controller fenced it on its request, not as gone" if controlled
+             else f"the controller fenced it as gone within {FENCE_WITHIN_S:.0f} s")
+        t.eq(produce_everywhere(c), 0, "acks=all produce succeeds on every partition")
+
+
+def controlled_shutdown(t):
+    stopped(t, True)
+
+
+def uncontrolled_shutdown(t):
+    stopped(t, False)
+
+
 def paused_broker(t):
     with Cluster(NODES, SETTINGS) as c:
         t.ok(start(c), "the topic has three in-sync replicas on every partition")
@@ -171,4 +208,5 @@ def paused_broker(t):
 
 
 if __name__ == "__main__":
-    run_scenarios("a dead broker fenced at once", killed_broker, killed_controller, paused_broker)
+    run_scenarios("a dead broker fenced at once", killed_broker, killed_controller,
+                  controlled_shutdown, uncontrolled_shutdown, paused_broker)
