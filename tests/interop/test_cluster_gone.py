@@ -104,12 +104,19 @@ def leading_victim(c, controller):
     return None
 
 
+def controller_and_victim(t, c):
+    """Once the topic is settled: the active controller and a broker other
+    than it that leads a partition; (None, None) after a failed point."""
+    t.ok(start(c), "the topic has three in-sync replicas on every partition")
+    controller = active_controller(c)
+    victim = leading_victim(c, controller) if controller else None
+    t.ok(victim is not None, "a broker other than the active controller leads a partition")
+    return (controller, victim) if victim else (None, None)
+
+
 def killed_broker(t):
     with Cluster(NODES, SETTINGS) as c:
-        t.ok(start(c), "the topic has three in-sync replicas on every partition")
-        controller = active_controller(c)
-        victim = leading_victim(c, controller) if controller else None
-        t.ok(victim is not None, "a broker other than the active controller leads a partition")
+        controller, victim = controller_and_victim(t, c)
         if victim is None:
             return
         killed = time.monotonic()
@@ -154,11 +161,8 @@ def killed_controller(t):
 def stopped(t, controlled):
     settings = dict(SETTINGS, **{"controlled.shutdown.enable": str(controlled).lower()})
     with Cluster(NODES, settings) as c:
-        t.ok(start(c), "the topic has three in-sync replicas on every partition")
-        controller = active_controller(c)
-        victim = leading_victim(c, controller) if controller else None
+        controller, victim = controller_and_victim(t, c)
         if victim is None:
-            t.ok(False, "a broker other than the active controller leads a partition")
             return
         victim.signal_term()
         code = victim.wait_stopped(30)
@@ -186,11 +190,8 @@ def uncontrolled_shutdown(t):
 
 def paused_broker(t):
     with Cluster(NODES, SETTINGS) as c:
-        t.ok(start(c), "the topic has three in-sync replicas on every partition")
-        controller = active_controller(c)
-        victim = leading_victim(c, controller) if controller else None
+        controller, victim = controller_and_victim(t, c)
         if victim is None:
-            t.ok(False, "a broker other than the active controller leads a partition")
             return
         led = {p for p, n in leaders(controller).items() if n == victim.node_id}
         os.kill(victim.pid, signal.SIGSTOP)
