@@ -9,6 +9,7 @@
 #   make format          clang-format every source file
 #   make cluster-kill-loop  the controller kill loop on 3 nodes (figures; see docs/CLUSTER.md)
 #   make bench-replication  replication figures, Runnel and Kafka 3.9 (see docs/CLUSTER.md)
+#   make replication-verify  leader kills, a roll and a crash under a verifier (docs/CLUSTER.md)
 #   make image           OCI image localhost/runnel:dev and build/runnel-image.tar (buildah)
 #   make image-test      run the image under podman and runc (docs/KUBERNETES.md)
 
@@ -278,6 +279,17 @@ PYTHON ?= /usr/bin/python3
 cluster-kill-loop: $(if $(filter runnel,$(TARGET)),$(BUILD)/runnel)
 	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/cluster_kill_loop.py \
 	  --target $(TARGET) --rounds $(ROUNDS) $(KILL_LOOP_ARGS)
+
+# The replication verifier (tests/bench/replication_verify.py): leader
+# kills, a rolling restart and a crash of all three nodes under an
+# idempotent acks=all producer and a committing consumer group; every
+# acknowledgement and commit checked. Exit 1 on a problem.
+#   make replication-verify [KILLS=50] [VERIFY_ARGS=...]
+KILLS ?= 50
+.PHONY: replication-verify
+replication-verify: $(BUILD)/runnel
+	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/replication_verify.py \
+	  --kills $(KILLS) $(VERIFY_ARGS)
 
 # Replication on 3 nodes, Runnel then Kafka 3.9 with the same clients:
 # produce and consume throughput, CPU per record, latency at a fixed rate,

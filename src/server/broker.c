@@ -491,6 +491,7 @@ static void broker_drain_core(rn_mail_t *mail) {
     rn_net_shutdown(&drain->broker->nets[drain->core]);
     rn_handler_fetch_expire(&drain->broker->node.cores[drain->core]);
     rn_replicas_rt_core_close(&drain->broker->node.cores[drain->core]);
+    rn_replicas_rt_core_drain(&drain->broker->node.cores[drain->core]);
     atomic_fetch_add(&drain->broker->cores_drained, 1);
 }
 
@@ -565,7 +566,14 @@ static void broker_stop(rn_broker_t *broker) {
     /* The cleaner waits on the loops for its hand-offs: it stops first. */
     rn_cleaner_stop(node->cleaner);
     node->cleaner = NULL;
-    /* 1. Every loop closes its listener and connections and answers its
+    /* 1. Leave the cluster first (a controlled shutdown): the controller
+       fences this node and moves its leaderships while its connections are
+       still open, so produce requests waiting for the high watermark are
+       answered NOT_LEADER_OR_FOLLOWER as the partitions turn followers and
+       clients follow the new leaders; draining first would leave them
+       waiting on followers that can no longer fetch. */
+    rn_lifecycle_stop(broker->lifecycle);
+    /* 2. Every loop closes its listener and connections and answers its
        parked fetches, on its own thread, while the others still run (a
        fetch may wait on another core's reply). */
     broker->drain = calloc((size_t)node->core_count, sizeof *broker->drain);
@@ -575,9 +583,8 @@ static void broker_stop(rn_broker_t *broker) {
         rn_loop_post(&node->cores[i].loop, &broker->drain[i].mail);
     }
     broker_wait_drained(broker);
-    /* 2. Stop the metadata quorum while the cores can still take its last
+    /* 3. Stop the metadata quorum while the cores can still take its last
        answers; then stop the loops; sync what the last turns appended. */
-    rn_lifecycle_stop(broker->lifecycle);
     rn_topics_stop_metadata(node);
     rn_lifecycle_free(broker->lifecycle);
     broker->lifecycle = NULL;
@@ -589,7 +596,7 @@ static void broker_stop(rn_broker_t *broker) {
        runtime answered as it stopped) finished a request of a closed
        connection, which the flush hook, run no more, would have freed. */
     for (int i = 0; i < node->core_count; i++) rn_net_flush(&broker->nets[i]);
-    /* 3. Close every partition cleanly (checkpoints, clean-shutdown marks). */
+    /* 4. Close every partition cleanly (checkpoints, clean-shutdown marks). */
     rn_group_stop(node);
     rn_topics_close_all(node);
     broker_free(broker);

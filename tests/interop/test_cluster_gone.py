@@ -14,7 +14,10 @@ session (src/cluster/membership.c): three runnel nodes with a session of
 - controlled.shutdown.enable: a broker SIGTERMed with the default (true)
   asks the controller to fence it before it goes, and the controller fences
   it on that request; with false it goes at once without asking, exit code
-  0, and the controller fences it as gone.
+  0, and the controller fences it as gone. Either way, with an acks=all
+  producer writing to it throughout, its stop leaves no request open (none
+  waits on followers that can no longer fetch) and takes well under the
+  5 s a stop may wait for them, and the producer loses nothing.
 - A broker paused with SIGSTOP keeps its connections open: it is not
   fenced while its session runs (a pause is no death), and it serves again
   when resumed.
@@ -26,6 +29,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -75,6 +79,32 @@ def leaders(node):
 def full_isrs(node):
     view = metadata(node, [TOPIC])[1].get(TOPIC) or []
     return len(view) == PARTITIONS and all(p[2] >= 0 and len(p[4]) == NODES for p in view)
+
+
+class Load:
+    """An idempotent acks=all producer writing to every partition on a
+    thread of its own until finish()."""
+
+    def __init__(self, c):
+        self.producer = Producer({"bootstrap.servers": c.bootstrap, "acks": "all",
+                                  "linger.ms": 1, "enable.idempotence": True,
+                                  "reconnect.backoff.max.ms": 1000, "log_level": 0})
+        self.sent = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            self.producer.produce(TOPIC, value=b"load", partition=self.sent % PARTITIONS)
+            self.sent += 1
+            self.producer.poll(0.001)
+
+    def finish(self, timeout=30):
+        """Records left unacknowledged after timeout."""
+        self.stopping.set()
+        self.thread.join()
+        return self.producer.flush(timeout)
 
 
 def produce_everywhere(c, count=30, timeout=20):
@@ -164,8 +194,17 @@ def stopped(t, controlled):
         controller, victim = controller_and_victim(t, c)
         if victim is None:
             return
+        load = Load(c)
+        time.sleep(1.0)
+        began = time.monotonic()
         victim.signal_term()
         code = victim.wait_stopped(30)
+        took = time.monotonic() - began
+        left = load.finish()
+        t.ok("still open at shutdown" not in log_text(victim),
+             f"its stop under acks=all load left no request open ({took:.1f} s)",
+             victim.log_tail())
+        t.eq(left, 0, f"the producer's {load.sent} records were all acknowledged")
         asked = f"broker {victim.node_id}: asking the controller to fence it before it stops"
         t.eq(code, 0, f"controlled.shutdown.enable={str(controlled).lower()}: broker "
              f"{victim.node_id} SIGTERMed exits 0")
