@@ -4,6 +4,7 @@
 #   make MODE=debug      debug build (assertions plus RN_DEBUG checks)
 #   make MODE=asan       ASan + UBSan build
 #   make test            unit, simulator, fuzz-replay and interop tests (see tests/run.sh)
+#   make test-cluster-clients  the client interop tests against a 3-node cluster (docs/CLUSTER.md)
 #   make gen | gen-check regenerate the protocol codec | check it is current
 #   make fuzz            build libFuzzer targets (clang)
 #   make format          clang-format every source file
@@ -88,6 +89,19 @@ tools: $(BUILD)/runnel unit
 
 test: tools
 	MODE=$(MODE) tests/run.sh
+
+# The client interop tests against three Runnel nodes, every topic replicated
+# (RUNNEL_TEST_TARGET=cluster, tests/interop/lib/cluster.py). About 6 minutes
+# on two cores: not part of `make test`.
+CLUSTER_CLIENT_TESTS := test_kcat.py test_librdkafka.py test_python_clients.py test_kafkajs.py \
+                        test_java_client.py test_kafka_tools.py test_groups.py test_groups_admin.py \
+                        test_groups_static.py test_groups_pending.py test_groups_failover.py \
+                        test_compressed_batches.py test_compaction_keys.py test_deprecated_configs.py \
+                        test_fetch_sessions.py test_fetch_limits.py test_fetch_deleted.py
+.PHONY: test-cluster-clients
+test-cluster-clients: $(BUILD)/runnel
+	RUNNEL_TEST_TARGET=cluster LAYERS=interop INTEROP_TESTS="$(CLUSTER_CLIENT_TESTS)" \
+	  MODE=$(MODE) tests/run.sh
 
 gen:
 	python3 tools/codegen/codegen.py $(KAFKA_SCHEMAS) src/proto/gen $(KAFKA_SCHEMAS_NEWER)

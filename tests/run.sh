@@ -17,6 +17,8 @@
 #   MODE=release|debug|asan    build whose unit tests and broker are tested
 #   LAYERS="unit asan sim simctl fuzz interop"   which layers to run (default: all)
 #   RUNNEL_TEST_TARGET=kafka   run the interop layer against Apache Kafka instead
+#   RUNNEL_TEST_TARGET=cluster run it against three Runnel nodes (the client tests;
+#                              the others skip: `make test-cluster-clients`)
 #   INTEROP_TESTS="test_kcat.py ..."      run only these interop files
 #   SIM_SEEDS (1000), MUTANT_SEEDS (the Makefile's), SIMCTL_SEEDS (1000), CTL_MUTANT_SEEDS (200),
 #   FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
@@ -328,14 +330,14 @@ layer_interop() {
     fail_step "interop: $PYTHON not found"
     return
   fi
-  if [ "$TARGET" = runnel ] && [ ! -x "build/$MODE/runnel" ]; then
+  if [ "$TARGET" != kafka ] && [ ! -x "build/$MODE/runnel" ]; then
     fail_step "interop: build/$MODE/runnel not built (make MODE=$MODE)"
     return
   fi
   run_interop interop "$ROOT/build/$MODE/runnel" "${files[@]}"
 
   if [ "$TARGET" != runnel ]; then
-    skip_note "interop-asan: only meaningful against runnel (RUNNEL_TEST_TARGET=$TARGET)"
+    skip_note "interop-asan: run for RUNNEL_TEST_TARGET=runnel only (not $TARGET)"
     return
   fi
   if [ ! -f tests/interop/ASAN_TESTS ]; then
