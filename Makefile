@@ -60,10 +60,13 @@ SIM_SRCS := $(wildcard tests/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 SIMCTL_SRCS := $(wildcard tests/simctl/*.c)
 SIMCTL_OBJS := $(SIMCTL_SRCS:%.c=$(BUILD)/obj/%.o)
-# The seed runner both simulators share (tests/simlib/seed_runner.h).
+SIMREPL_SRCS := $(wildcard tests/simrepl/*.c)
+SIMREPL_OBJS := $(SIMREPL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/helpers/batch_build.o
+# The seed runner the simulators share (tests/simlib/seed_runner.h).
 SIMLIB_SRCS := $(wildcard tests/simlib/*.c)
 SIMLIB_OBJS := $(SIMLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 $(SIM_OBJS) $(SIMCTL_OBJS) $(SIMLIB_OBJS): CFLAGS += -Itests
+$(SIMREPL_SRCS:%.c=$(BUILD)/obj/%.o): CFLAGS += -Itests -Itests/unit
 
 .PHONY: all clean test unit gen gen-check fuzz format tools
 all: $(BUILD)/runnel
@@ -276,6 +279,73 @@ simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl
 	for m in $(SIMCTL_MUTANTS); do \
 	  k=$${m%%:*}; name=$${m#*:}; \
 	  out=$$($(BUILD)/ctl-mutant-$$k/simctl --seeds $(CTL_MUTANT_SEEDS) --until-fail \
+	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
+	  echo "$$out" | tail -n 1; \
+	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+# ---- replication simulator ------------------------------------------------
+# The real partition, replication and controller code of several brokers under
+# faults (docs/SIMULATOR.md).
+#   make simrepl SEEDS=N          run seeds 1..N
+#   make simrepl SEED=s           replay one seed with a readable trace
+#   make simrepl SEED=s MUTANT=k  the same against planted replication bug k
+#   make simrepl-soak MINUTES=m   random seeds for a time budget
+#   make simrepl-found            the seeds that once failed (tests/simrepl/found-seeds)
+#   make simrepl-mutants          each planted bug must be caught within REPL_MUTANT_SEEDS seeds
+REPL_MUTANT_SEEDS ?= 300
+# A mutant k: its sources compiled with its flag, linked ahead of the library.
+SIMREPL_MUTANTS := 1:hw_leader_alone 2:no_truncate 3:leader_outside_isr
+SIMREPL_MUTANT_IDS := $(foreach m,$(SIMREPL_MUTANTS),$(firstword $(subst :, ,$(m))))
+SIMREPL_MUTANT_SRCS_1 := src/partition/replicas.c
+SIMREPL_MUTANT_FLAGS_1 := -DRN_REPL_MUTANT=1
+SIMREPL_MUTANT_SRCS_2 := src/replication/follower.c
+SIMREPL_MUTANT_FLAGS_2 := -DRN_REPL_MUTANT=2
+# An out-of-ISR replica elected leader: the controller's planted bug 2.
+SIMREPL_MUTANT_SRCS_3 := src/metadata/controller_brokers.c
+SIMREPL_MUTANT_FLAGS_3 := -DRN_CTL_MUTANT=2
+SIMREPL_SELECTED := $(if $(MUTANT),$(BUILD)/repl-mutant-$(MUTANT)/simrepl,$(BUILD)/simrepl)
+
+.PHONY: simrepl simrepl-soak simrepl-mutants simrepl-found
+$(BUILD)/simrepl: $(SIMREPL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(SIMREPL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a $(LIBS)
+
+define SIMREPL_MUTANT_RULES
+$(BUILD)/repl-mutant-$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(SIMREPL_MUTANT_FLAGS_$(1)) -c $$< -o $$@
+$(BUILD)/repl-mutant-$(1)/simrepl: $(SIMREPL_MUTANT_SRCS_$(1):%.c=$(BUILD)/repl-mutant-$(1)/obj/%.o) \
+                                  $(SIMREPL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/librunnel.a $$(LIBS)
+endef
+$(foreach k,$(SIMREPL_MUTANT_IDS),$(eval $(call SIMREPL_MUTANT_RULES,$(k))))
+
+simrepl: $(SIMREPL_SELECTED)
+ifdef SEED
+	$(SIMREPL_SELECTED) --seed $(SEED)
+else
+	$(SIMREPL_SELECTED) --seeds $(SEEDS) --jobs $(SIM_JOBS) \
+	  --replay "make simrepl SEED=%llu$(if $(MUTANT), MUTANT=$(MUTANT))"
+endif
+
+simrepl-soak: $(BUILD)/simrepl
+	$(BUILD)/simrepl --minutes $(MINUTES) --jobs $(SIM_JOBS)
+
+# Seeds that once failed, each the test of its fix (tests/simrepl/found-seeds).
+simrepl-found: $(BUILD)/simrepl
+	@pass=0; fail=0; \
+	for s in $$(grep -o '^[0-9][0-9]*' tests/simrepl/found-seeds); do \
+	  if out=$$($(BUILD)/simrepl --seeds 1 --first $$s --jobs 1 --replay "make simrepl SEED=%llu"); \
+	  then pass=$$((pass + 1)); else fail=$$((fail + 1)); echo "$$out" | grep -A1 '^FAIL'; fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+simrepl-mutants: $(foreach k,$(SIMREPL_MUTANT_IDS),$(BUILD)/repl-mutant-$(k)/simrepl)
+	@pass=0; fail=0; \
+	for m in $(SIMREPL_MUTANTS); do \
+	  k=$${m%%:*}; name=$${m#*:}; \
+	  out=$$($(BUILD)/repl-mutant-$$k/simrepl --seeds $(REPL_MUTANT_SEEDS) --until-fail \
 	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
 	  echo "$$out" | tail -n 1; \
 	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \

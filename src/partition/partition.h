@@ -257,6 +257,23 @@ void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err);
 /* The place of replica id in the leadership's replicas, or -1. */
 int rn_partition_replica_slot(const rn_partition_t *part, int32_t id);
 
+/*
+ * Planted bugs for the replication simulator's mutation test
+ * (tests/simrepl). Exactly one may be chosen at compile time with
+ * -DRN_REPL_MUTANT=<n>; 0 (the default) is correct replication. The third,
+ * an out-of-ISR replica elected leader, is the controller's planted
+ * RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR (metadata/controller_int.h).
+ */
+#define RN_REPL_MUTANT_NONE 0
+#define RN_REPL_MUTANT_HW_LEADER_ALONE                                                             \
+    1                                /* replicas.c: the high watermark from the leader alone       \
+                                      */
+#define RN_REPL_MUTANT_NO_TRUNCATE 2 /* follower.c: a diverging epoch truncates nothing */
+#define RN_REPL_MUTANT__COUNT 3
+#ifndef RN_REPL_MUTANT
+#define RN_REPL_MUTANT RN_REPL_MUTANT_NONE
+#endif
+
 static inline bool rn_partition_offline(rn_partition_t *part) {
     return atomic_load_explicit(&part->offline, memory_order_acquire);
 }

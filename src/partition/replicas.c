@@ -86,8 +86,12 @@ static bool least_fetched(const rn_partition_t *part, const int32_t *members, in
 void rn_partition_advance_hw(rn_partition_t *part) {
     if (part->role != RN_PARTITION_LEADER || rn_partition_offline(part)) return;
     int64_t end = durable_end(part);
+#if RN_REPL_MUTANT == RN_REPL_MUTANT_HW_LEADER_ALONE
+    (void)least_fetched; /* planted bug: the followers are not asked */
+#else
     if (!least_fetched(part, part->lead.isr, part->lead.isr_count, &end)) return;
     if (!least_fetched(part, part->pending_isr, part->pending_isr_count, &end)) return;
+#endif
     if (end > rn_partition_hw(part))
         atomic_store_explicit(&part->high_watermark, end, memory_order_release);
     hw_release(part);

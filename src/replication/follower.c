@@ -29,11 +29,17 @@ static rn_err_t follower_truncate(rn_partition_t *part, int32_t div_epoch, int64
     int64_t cut = div_end;
     if (local_end >= 0 && local_end < cut) cut = local_end;
     if (cut < 0) cut = 0;
+#if RN_REPL_MUTANT == RN_REPL_MUTANT_NO_TRUNCATE
+    /* planted bug: the truncation on a diverging epoch is skipped */
+    (void)cut;
+    return RN_OK;
+#else
     rn_err_t err = rn_partition_truncate(part, cut);
     if (err != RN_OK)
         RN_ERROR("replica", "%s-%d: cannot truncate to %lld: %s", part->topic, part->index,
                  (long long)cut, rn_err_name(err));
     return err;
+#endif
 }
 
 /* The whole batches at the front of a records blob. */
