@@ -410,6 +410,30 @@ static void test_truncate_failure_after_dropped_segments(void **state) {
     world_free(&w);
 }
 
+/* A roll's new segment holds records only once its name is durable: when
+   the directory sync of the group commit after the roll fails (here the
+   checkpoint cannot be written: the sync's fifth write, after the sealed
+   segment's and the new one's), the records in it are
+   not reported durable (a power loss could take the whole file), and the
+   high watermark stays below it. (They were reported durable.) */
+static void test_new_segment_name_not_durable(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, 9);
+    int64_t last = 0;
+    while (segment_files(&w) < 2) last = append_ok(&w, 5) + 4;
+    int64_t base = rn_log_end_offset(w.part->log) - 5; /* the new segment's first batch */
+    waiter_t x;
+    wait_for(&w, &x, last);
+    fail_next(w.sim, RN_SIM_FAULT_WRITE, 4, RN_ERR_IO);
+    rn_partition_sync(w.part);
+    assert_true(x.done);
+    assert_int_equal(x.err, RN_ERR_IO);
+    assert_true(rn_partition_hw(w.part) <= base);
+    assert_true(rn_log_synced_offset(w.part->log) <= base);
+    world_free(&w);
+}
+
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     rn_log_set_level(RN_LOG_ERROR);
@@ -422,6 +446,7 @@ int main(void) {
         cmocka_unit_test(test_idempotent_retry),
         cmocka_unit_test(test_rollback_failure_goes_offline),
         cmocka_unit_test(test_truncate_failure_after_dropped_segments),
+        cmocka_unit_test(test_new_segment_name_not_durable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
