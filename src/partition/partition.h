@@ -220,6 +220,12 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
    not lead; RN_ERR_NOT_FOUND when replica_id is no replica. */
 rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
                                        int64_t fetch_offset, int64_t now_ms);
+/* What this replica holds durably: its fsynced end (the log end when the
+   partition is not durable). A leader serves its followers no further, so
+   no follower ever holds a record the leader may still lose (a failed
+   fsync rolls it back; a power loss drops it) and write again differently
+   in the same leader epoch. */
+int64_t rn_partition_durable_end(const rn_partition_t *part);
 /* The leader's high watermark as the durable ends allow now (never back);
    completes the produces it covers. The group commit calls it. */
 void rn_partition_advance_hw(rn_partition_t *part);

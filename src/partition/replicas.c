@@ -24,7 +24,7 @@ int rn_partition_replica_slot(const rn_partition_t *part, int32_t id) {
     return -1;
 }
 
-static int64_t durable_end(const rn_partition_t *part) {
+int64_t rn_partition_durable_end(const rn_partition_t *part) {
     return part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
 }
 
@@ -85,7 +85,7 @@ static bool least_fetched(const rn_partition_t *part, const int32_t *members, in
 
 void rn_partition_advance_hw(rn_partition_t *part) {
     if (part->role != RN_PARTITION_LEADER || rn_partition_offline(part)) return;
-    int64_t end = durable_end(part);
+    int64_t end = rn_partition_durable_end(part);
 #if RN_REPL_MUTANT == RN_REPL_MUTANT_HW_LEADER_ALONE
     (void)least_fetched; /* planted bug: the followers are not asked */
 #else
@@ -139,10 +139,10 @@ rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
     if (slot < 0 || replica_id == part->lead.self_id) return RN_ERR_NOT_FOUND;
     RN_ASSERT(fetch_offset >= 0);
     rn_partition_follower_t *f = &part->followers[slot];
-    int64_t end = rn_log_end_offset(part->log);
-    /* Kafka's rule: caught up at this fetch if it reached the leader's end;
-       at the previous fetch's time if it reached the end the leader had
-       then. */
+    int64_t end = rn_partition_durable_end(part);
+    /* Kafka's rule: caught up at this fetch if it reached the leader's end
+       (its durable end: a follower reads no further); at the previous
+       fetch's time if it reached the end the leader had then. */
     if (fetch_offset >= end)
         f->last_caught_up_ms = now_ms;
     else if (f->end_at_last_fetch >= 0 && fetch_offset >= f->end_at_last_fetch)
@@ -156,7 +156,7 @@ rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
 
 void rn_partition_follow_hw(rn_partition_t *part, int64_t leader_hw) {
     if (part->role != RN_PARTITION_FOLLOWER) return;
-    int64_t end = durable_end(part);
+    int64_t end = rn_partition_durable_end(part);
     int64_t hw = leader_hw < end ? leader_hw : end;
     if (hw > rn_partition_hw(part))
         atomic_store_explicit(&part->high_watermark, hw, memory_order_release);
@@ -203,7 +203,7 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
         part->lead.isr_count == 0 || rn_partition_offline((rn_partition_t *)part))
         return false;
     int64_t hw = rn_partition_hw((rn_partition_t *)part);
-    int64_t end = rn_log_end_offset(part->log);
+    int64_t end = rn_partition_durable_end(part);
     bool changed = false;
     *isr_count = 0;
     for (int16_t n = 0; n < part->lead.replica_count; n++) {

@@ -29,7 +29,7 @@ bool rn_repl_diverged(rn_partition_t *part, int32_t last_fetched_epoch, int64_t 
 }
 
 /* A follower's fetch: its position counts toward the high watermark, and
-   it reads up to the log end. */
+   it reads up to the leader's durable end. */
 static rn_err_t serve_follower(rn_partition_t *part, const rn_repl_fetch_t *in, int64_t now_ms,
                                rn_repl_served_t *out) {
     int64_t end = rn_log_end_offset(part->log);
@@ -40,7 +40,11 @@ static rn_err_t serve_follower(rn_partition_t *part, const rn_repl_fetch_t *in, 
     if (err == RN_ERR_NOT_FOUND) err = RN_ERR_NOT_LEADER; /* no replica of it */
     if (err != RN_OK) return err;
     out->hw_moved = rn_partition_hw(part) != hw;
-    out->read_upto = end;
+    /* Up to the durable end: what a failed fsync or a power loss could
+       still take from this log must not reach a follower, or the leader
+       could write another record at its offset in the same epoch. */
+    int64_t durable = rn_partition_durable_end(part);
+    out->read_upto = durable > in->fetch_offset ? durable : in->fetch_offset;
     return RN_OK;
 }
 

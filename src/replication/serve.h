@@ -8,9 +8,9 @@
  * log parts from this one before the fetch offset (KIP-320's diverging
  * epoch), and for a follower (a replica id) checks the fetch offset,
  * records it on the partition (rn_partition_follower_fetched) and says how
- * far it may read: up to the log end, where a consumer stops at the high
- * watermark. The Fetch handler calls it on the owner core; the replication
- * simulator (tests/simrepl) calls it with its own message passing.
+ * far it may read: up to the durable end (rn_partition_durable_end), where
+ * a consumer stops at the high watermark. The Fetch handler calls it on the owner core; the
+ * replication simulator (tests/simrepl) calls it with its own message passing.
  *
  * What it owns: nothing; it reads and updates the partition it is given,
  * on that partition's owner core. It never reads the log's bytes (the
@@ -42,7 +42,7 @@ typedef struct rn_repl_served {
        the end), RN_ERR_NOT_LEADER (not led here, or not a replica). */
     rn_err_t err;
     bool follower;     /* a follower's fetch, recorded */
-    int64_t read_upto; /* a follower: read [fetch_offset, read_upto) */
+    int64_t read_upto; /* a follower: read [fetch_offset, read_upto), the durable end */
     bool hw_moved;     /* the follower's fetch moved the high watermark */
 } rn_repl_served_t;
 
