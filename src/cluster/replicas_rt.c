@@ -5,9 +5,12 @@
  * leads (rn_partition_isr_wanted) and sends what should change to the
  * active controller in one AlterPartition (isr_submit.h), one request in
  * flight per core. A change stays pending on its partition until the image
- * brings the next partition epoch; a refused one is dropped and looked at
- * again on the next tick, against the image by then. Each answer is
- * counted in the core's stats (shrinks and expands taken, refusals).
+ * brings the next partition epoch; one refused for good is dropped and
+ * looked at again on the next tick, against the image by then; one whose
+ * outcome is unknown (no answer, or this leader behind the controller)
+ * stays pending and is asked again (rn_partition_isr_answered). Each
+ * answer is counted in the core's stats (shrinks and expands taken,
+ * refusals).
  */
 #include "cluster/replicas_rt.h"
 #include "base/assert.h"
@@ -67,10 +70,9 @@ static void isr_answered(rn_isr_submit_t *sub) {
         if (!taken)
             RN_INFO("replica", "%s-%d: ISR change refused: %s", part->topic, part->index,
                     rn_kerr_name(res->error_code));
-        /* Taken with no new epoch (the ISR was that already), or the image
-           has it by now: nothing is pending any more. */
-        if (!taken || part->lead.partition_epoch >= res->partition_epoch)
-            rn_partition_isr_settled(part);
+        /* Taken and in the image, or refused for good: nothing is pending
+           any more; an unknown outcome stays pending and is asked again. */
+        rn_partition_isr_answered(part, res->error_code, res->partition_epoch);
         rn_partition_unref(part);
     }
     ic->in_flight = false;

@@ -121,6 +121,7 @@ struct rn_partition {
        ISR). */
     int16_t pending_isr_count;
     int32_t pending_isr[RN_REPLICAS_MAX];
+    bool pending_isr_resend; /* its outcome is unknown: asked again */
     _Atomic int64_t high_watermark;
     _Atomic int64_t log_start;
     _Atomic int64_t log_end;
@@ -243,7 +244,8 @@ bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter)
    at least min.insync.replicas (RN_ERR_NOT_LEADER / RN_ERR_FEW_REPLICAS). */
 rn_err_t rn_partition_check_acks_all(const rn_partition_t *part);
 /* The ISR this leader should ask the controller for now (false: none, or
-   a change is pending): followers behind the leader's log end and not
+   a change is pending; a pending change whose outcome is unknown is asked
+   again): followers behind the leader's log end and not
    caught up for lag_max_ms (replica.lag.time.max.ms) leave; a replica
    outside it whose fetch offset reached the high watermark and this
    epoch's start joins. */
@@ -253,6 +255,15 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
    image brings any new ISR, or rn_partition_isr_settled drops it. */
 void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t isr_count);
 void rn_partition_isr_settled(rn_partition_t *part);
+/* The controller's answer to the change asked (Kafka's code, and the
+   partition epoch it gives when taken). Taken: settled once the image has
+   that epoch. Refused for a reason of its own (an ineligible member, a
+   malformed list, an unknown partition): dropped. Otherwise the outcome
+   is unknown (no answer in time, another controller, or this leader's view
+   is behind the controller's: the change may have been applied): it stays
+   pending, its members counting toward the high watermark, until the
+   image brings a new partition epoch, and is asked again meanwhile. */
+void rn_partition_isr_answered(rn_partition_t *part, int16_t error_code, int32_t partition_epoch);
 /* KIP-392 on the leader: of the candidates (replicas in the consumer's
    rack), the in-sync follower that holds fetch_offset and the most after
    it; -1 when none does (the leader serves). */

@@ -15,6 +15,7 @@
  */
 #include "partition/partition.h"
 #include "base/assert.h"
+#include "proto/kerr.h"
 
 #include <string.h>
 
@@ -116,7 +117,10 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
     part->led = true;
     /* The image moved on: whatever was asked is decided one way or the
        other (a later ask starts from this ISR). */
-    if (new_term || ld->partition_epoch != part->lead.partition_epoch) part->pending_isr_count = 0;
+    if (new_term || ld->partition_epoch != part->lead.partition_epoch) {
+        part->pending_isr_count = 0;
+        part->pending_isr_resend = false;
+    }
     part->lead = *ld;
     part->leader_epoch = ld->leader_epoch;
     part->role = role;
@@ -199,9 +203,15 @@ static bool in_list(const int32_t *list, int16_t count, int32_t id) {
 
 bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t lag_max_ms,
                              int32_t *isr, int16_t *isr_count) {
-    if (part->role != RN_PARTITION_LEADER || part->pending_isr_count > 0 ||
-        part->lead.isr_count == 0 || rn_partition_offline((rn_partition_t *)part))
+    if (part->role != RN_PARTITION_LEADER || part->lead.isr_count == 0 ||
+        rn_partition_offline((rn_partition_t *)part))
         return false;
+    if (part->pending_isr_count > 0) {
+        if (!part->pending_isr_resend) return false;
+        memcpy(isr, part->pending_isr, (size_t)part->pending_isr_count * sizeof *isr);
+        *isr_count = part->pending_isr_count;
+        return true;
+    }
     int64_t hw = rn_partition_hw((rn_partition_t *)part);
     int64_t end = rn_partition_durable_end(part);
     bool changed = false;
@@ -232,11 +242,34 @@ void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t is
     RN_ASSERT(isr_count > 0 && isr_count <= RN_REPLICAS_MAX);
     memcpy(part->pending_isr, isr, (size_t)isr_count * sizeof *isr);
     part->pending_isr_count = isr_count;
+    part->pending_isr_resend = false;
 }
 
 void rn_partition_isr_settled(rn_partition_t *part) {
     part->pending_isr_count = 0;
+    part->pending_isr_resend = false;
     rn_partition_advance_hw(part);
+}
+
+/* Refusals the controller decided on the partition as it stands, with
+   this leader's epochs current: the change was not applied. */
+static bool isr_refused_for_good(int16_t error_code) {
+    return error_code == RN_KERR_INELIGIBLE_REPLICA || error_code == RN_KERR_INVALID_REQUEST ||
+           error_code == RN_KERR_UNKNOWN_TOPIC_ID ||
+           error_code == RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+}
+
+void rn_partition_isr_answered(rn_partition_t *part, int16_t error_code, int32_t partition_epoch) {
+    if (part->pending_isr_count == 0) return; /* the image moved on meanwhile */
+    if (error_code == RN_KERR_NONE) {
+        if (part->lead.partition_epoch >= partition_epoch) rn_partition_isr_settled(part);
+        return;
+    }
+    if (!isr_refused_for_good(error_code)) {
+        part->pending_isr_resend = true;
+        return;
+    }
+    rn_partition_isr_settled(part);
 }
 
 int32_t rn_partition_read_replica(const rn_partition_t *part, const int32_t *candidates,

@@ -253,8 +253,10 @@ static void fetch_all(rp_t *s, rp_broker_t *b) {
 static void isr_check(rp_t *s, rp_broker_t *b) {
     int64_t now = now_ms(s, b);
     if (b->isr_token && now - b->isr_sent_ms >= RP_ISR_TIMEOUT_MS) {
+        /* isr_submit.c answers REQUEST_TIMED_OUT to every change */
         for (int32_t i = 0; i < b->isr_count; i++)
-            if (b->parts[b->isr_parts[i]]) rn_partition_isr_settled(b->parts[b->isr_parts[i]]);
+            if (b->parts[b->isr_parts[i]])
+                rn_partition_isr_answered(b->parts[b->isr_parts[i]], RN_KERR_REQUEST_TIMED_OUT, -1);
         b->isr_token = 0;
     }
     if (now < b->next_isr_ms) return;
@@ -539,9 +541,9 @@ void rp_broker_recv(rp_t *s, rp_broker_t *b, uint32_t from, const rp_msg_t *m,
             rn_partition_t *part = b->parts[b->isr_parts[i]];
             if (!part) continue;
             const rn_ctl_isr_result_t *res = &m->results[i];
-            int taken = m->code == 0 && res->error_code == RN_KERR_NONE;
-            if (!taken || part->lead.partition_epoch >= res->partition_epoch)
-                rn_partition_isr_settled(part);
+            /* a request-wide code is every change's, as isr_submit.c gives it */
+            rn_partition_isr_answered(part, m->code ? m->code : res->error_code,
+                                      res->partition_epoch);
         }
         break;
     case RP_MSG_FETCH:

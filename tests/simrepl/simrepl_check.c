@@ -259,6 +259,8 @@ static void check_partition(rp_t *s, rp_broker_t *b, int32_t p) {
     int64_t hw = rn_partition_hw(part), end = rn_log_end_offset(part->log);
     /* A leader's high watermark commits what lies below it. */
     if (part->role == RN_PARTITION_LEADER && hw > h->n) {
+        rp_trace(s, "checker: %s-%d committed to %lld by broker %d (leader epoch %d, isr of %d)",
+                 RP_TOPIC, p, (long long)hw, b->id, part->leader_epoch, part->lead.isr_count);
         commit_ctx_t cc = {s, p, b->id, h->n};
         log_scan(b->io, part, h->n, hw, c->scan, hist_add, &cc);
         if (!s->failed && h->n < hw)

@@ -20,6 +20,7 @@
 
 #include "io/io_sim.h"
 #include "partition/partition.h"
+#include "proto/kerr.h"
 #include "replication/serve.h"
 
 #include "helpers/batch_build.h"
@@ -380,6 +381,41 @@ static void test_follower_reads_to_durable_end(void **state) {
     world_free(&w);
 }
 
+/* An ISR change whose outcome is unknown (no answer in time, or this
+   leader behind the controller) stays pending: the controller may have
+   applied it, so its members keep counting toward the high watermark until
+   the image says, and it is asked again. Only a refusal for good drops it.
+   (Any refusal dropped it: a leader whose expansion timed out after the
+   controller took it committed records the new member lacked.) */
+static void test_isr_change_of_unknown_outcome_stays(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "unknown");
+    static const int32_t two[] = {1, 2};
+    lead(&w, 1, 1, 1, two, 2, 1, 0);
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 4, 10), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 4, 10), RN_OK);
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t count = 0;
+    assert_true(rn_partition_isr_wanted(w.part, 10, 30000, isr, &count));
+    assert_int_equal(count, 3);
+    rn_partition_isr_asked(w.part, isr, count);
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 8, 20), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 4); /* 3, asked for, holds it */
+    rn_partition_isr_answered(w.part, RN_KERR_REQUEST_TIMED_OUT, -1);
+    assert_int_equal(rn_partition_hw(w.part), 4);
+    assert_true(rn_partition_isr_wanted(w.part, 30, 30000, isr, &count)); /* asked again */
+    assert_int_equal(count, 3);
+    rn_partition_isr_asked(w.part, isr, count);
+    rn_partition_isr_answered(w.part, RN_KERR_INVALID_UPDATE_VERSION, -1); /* behind */
+    assert_int_equal(rn_partition_hw(w.part), 4);
+    rn_partition_isr_answered(w.part, RN_KERR_INELIGIBLE_REPLICA, -1); /* for good */
+    assert_int_equal(rn_partition_hw(w.part), 8);
+    world_free(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hw_is_least_over_isr),
@@ -392,6 +428,7 @@ int main(void) {
         cmocka_unit_test(test_idle_partition_keeps_silent_follower),
         cmocka_unit_test(test_follower_appends_and_truncates),
         cmocka_unit_test(test_follower_reads_to_durable_end),
+        cmocka_unit_test(test_isr_change_of_unknown_outcome_stays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
