@@ -520,7 +520,14 @@ static rn_err_t truncate_to(rn_log_t *log, int64_t offset, bool fully) {
     } else {
         uint32_t i = segment_for(log, offset);
         if (log->segs[i]->base_offset == offset && i > 0) i--;
+        if (log->seg_count > i + 1) log->dir_sync_pending = true;
         drop_tail(log, i + 1);
+        /* The later segments are gone durably before this one is cut: a
+           crash between the two must never leave a cut segment followed by
+           a later one, a hole the recovery would take for a whole log. */
+        err = log->dir_sync_pending ? rn_io_dir_sync(log->io, log->dir) : RN_OK;
+        if (err != RN_OK) return err;
+        log->dir_sync_pending = false;
         err = rn_segment_truncate(rn_log_active(log), offset);
         if (err == RN_OK) err = rn_segment_unseal(rn_log_active(log));
         if (err != RN_OK) return err;

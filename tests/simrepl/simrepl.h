@@ -258,6 +258,9 @@ rp_check_t *rp_check_create(int32_t parts_n);
 void rp_check_destroy(rp_check_t *c);
 /* After any step of broker b: what its partitions hold and allow. */
 void rp_check_broker(rp_t *s, rp_broker_t *b);
+/* b opened part (recovered from its disk): its records run without a gap
+   from the log start to the log end. */
+void rp_check_opened(rp_t *s, rp_broker_t *b, rn_partition_t *part);
 /* b crashed: its logs are read afresh after the restart. */
 void rp_check_forget(rp_check_t *c, int32_t broker);
 /* A leader appended a produce at leader epoch `epoch`. */

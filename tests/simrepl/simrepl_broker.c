@@ -60,6 +60,7 @@ static rn_partition_t *part_open(rp_t *s, rp_broker_t *b, int32_t p) {
         return NULL;
     }
     b->parts[p] = part;
+    rp_check_opened(s, b, part);
     rp_trace(s, "broker %d: opened %s-%d: log %lld..%lld", b->id, RP_TOPIC, p,
              (long long)rn_log_start_offset(part->log), (long long)rn_log_end_offset(part->log));
     return part;

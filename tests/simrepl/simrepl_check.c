@@ -348,3 +348,28 @@ void rp_check_final(rp_t *s) {
         }
     }
 }
+
+typedef struct whole_ctx {
+    int64_t expect;
+    int gap;
+} whole_ctx_t;
+
+static void whole_one(void *ctx, int64_t offset, int32_t epoch, uint64_t value) {
+    whole_ctx_t *wc = ctx;
+    (void)epoch;
+    (void)value;
+    if (offset != wc->expect) wc->gap = 1;
+    wc->expect = offset + 1;
+}
+
+void rp_check_opened(rp_t *s, rp_broker_t *b, rn_partition_t *part) {
+    int64_t start = rn_log_start_offset(part->log), end = rn_log_end_offset(part->log);
+    whole_ctx_t wc = {start, 0};
+    log_scan(b->io, part, start, end, s->check->scan, whole_one, &wc);
+    if (wc.gap || wc.expect != end)
+        rp_fail(s,
+                "%s-%d: broker %d opened a log whose end %lld is not its last record's "
+                "(records %lld..%lld%s)",
+                RP_TOPIC, part->index, b->id, (long long)end, (long long)start,
+                (long long)wc.expect, wc.gap ? ", with a gap" : "");
+}
