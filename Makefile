@@ -369,11 +369,29 @@ cluster-kill-loop: $(if $(filter runnel,$(TARGET)),$(BUILD)/runnel)
 # idempotent acks=all producer and a committing consumer group; every
 # acknowledgement and commit checked. Exit 1 on a problem.
 #   make replication-verify [KILLS=50] [VERIFY_ARGS=...]
+#   make replication-verify-mutant  the same against a broker built with the
+#                        planted bug "the high watermark from the leader alone"
+#                        (RN_REPL_MUTANT=1): the verifier must report a loss
 KILLS ?= 50
-.PHONY: replication-verify
+.PHONY: replication-verify replication-verify-mutant
 replication-verify: $(BUILD)/runnel
 	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/replication_verify.py \
 	  --kills $(KILLS) $(VERIFY_ARGS)
+
+# The mutant broker links its own replicas.o ahead of the library, as the
+# simulators' mutants do.
+$(BUILD)/verify-mutant/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DRN_REPL_MUTANT=1 -c $< -o $@
+$(BUILD)/verify-mutant/runnel: $(BUILD)/verify-mutant/obj/src/partition/replicas.o \
+                               $(BUILD)/obj/src/server/main.o $(CLI_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/librunnel.a $(LIBS) $(CLI_LIBS)
+
+replication-verify-mutant: $(BUILD)/verify-mutant/runnel
+	@if RUNNEL_BIN=$(BUILD)/verify-mutant/runnel $(PYTHON) tests/bench/replication_verify.py \
+	  --kills 0 --rolls 0 --crashes 0 --freezes 5 $(VERIFY_ARGS); then \
+	  echo "planted bug NOT caught: the verifier saw no loss"; exit 1; \
+	else echo "planted bug caught: the verifier reported the loss above"; fi
 
 # Replication on 3 nodes, Runnel then Kafka 3.9 with the same clients:
 # produce and consume throughput, CPU per record, latency at a fixed rate,

@@ -33,7 +33,9 @@ same parameters), on one cluster:
 3. CPU: each node's utime + stime (/proc/PID/stat) before and after each
    phase, summed over the three: records per broker CPU-second; the client's
    CPU time (wait4) and how busy the whole machine was, which tells whether
-   the client or the brokers were the bottleneck.
+   the client or the brokers were the bottleneck. After these phases, the
+   times a controller fenced a broker (none is down, so every fence is a
+   healthy broker's under full load: a problem) are counted from the logs.
 
 A warm-up (--warmup records of 1 KiB produced and consumed, not counted)
 comes first, so that Kafka's JIT has run. Every topic is measured once
@@ -505,9 +507,29 @@ def throughput(args, kind, figs):
             if not consume_phase(args, cluster, size, acked + args.partitions, figs):
                 problems.append(f"consume {size} B: read another number of records than "
                                 "were acknowledged")
+        fenced = fences_logged(cluster)
+        figs["healthy brokers fenced under load"] = fenced
+        say(f"# {kind}: brokers fenced during the phases at full load (none was down): {fenced}")
+        if fenced:
+            problems.append(f"{fenced} healthy broker(s) fenced under load")
     finally:
         cluster.stop()
     return problems
+
+
+def fences_logged(cluster):
+    """How many times the nodes' logs (this run of each) say a controller
+    fenced a broker for its session or as gone: Runnel's 'fencing broker N:'
+    lines, Kafka's 'Fencing broker N' (its session timed out)."""
+    count = 0
+    for node in cluster.nodes:
+        try:
+            with open(node.log_path, errors="replace") as f:
+                f.seek(node._log_mark)
+                count += sum(1 for line in f if re.search(r"[Ff]encing broker \d+", line))
+        except OSError:
+            pass
+    return count
 
 
 # -- unavailability after a leader SIGKILL ---------------------------------------------

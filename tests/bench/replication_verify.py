@@ -14,7 +14,12 @@ three in-sync replicas again (--settle seconds at most):
    seed), start it again at once;
 2. --rolls rolling restarts: SIGTERM each node in turn, start it again,
    wait for the ISRs before the next;
-3. --crashes times: SIGKILL all three nodes at once, start them all again.
+3. --crashes times: SIGKILL all three nodes at once, start them all again;
+4. --freezes rounds: freeze (SIGSTOP) the two nodes that do not lead a
+   partition drawn at random for --freeze-s seconds while the producer goes
+   on, SIGKILL that leader, resume the two and start it again: whatever the
+   leader acknowledged while no follower could fetch would be lost (with
+   acks=all it acknowledged nothing then).
 
 What must hold, else the run prints each problem and exits 1:
 
@@ -34,6 +39,7 @@ promise. Timings are printed, never judged. Every wait is bounded.
 import argparse
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -57,10 +63,11 @@ class Produced:
     (partition, offset)."""
 
     def __init__(self, bootstrap, rate):
-        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all",
-                                  "enable.idempotence": True, "linger.ms": 2,
-                                  "message.timeout.ms": 300000,
-                                  "reconnect.backoff.max.ms": 1000, "log_level": 0})
+        self.conf = {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                     "linger.ms": 2, "message.timeout.ms": 300000,
+                     "reconnect.backoff.max.ms": 1000, "log_level": 0}
+        self.producer = Producer(self.conf)
+        self.fatal = []  # fatal errors, each of which replaced the producer
         self.interval = 1.0 / rate
         self.lock = threading.Lock()
         self.acked = {}   # (partition, offset) -> value
@@ -90,6 +97,12 @@ class Produced:
                     self.next_seq[p] += 1
                     self.sent += 1
                 except BufferError:
+                    break
+                except KafkaException as e:  # fatal: its records fail, a new one goes on
+                    self.fatal.append(str(e))
+                    self.producer.purge()
+                    self.producer.flush(5)
+                    self.producer = Producer(self.conf)
                     break
                 next_at += self.interval
             self.producer.poll(0.001)
@@ -264,6 +277,26 @@ def faults(args, cluster, admin, watch, group, problems):
         start_all(cluster.nodes, args.settle)
         if not settled(f"crash {k}: SIGKILLed all three, started again", t0):
             return
+    for k in range(1, args.freezes + 1):
+        p = rng.randrange(PARTITIONS)
+        lead, t0 = leader_of(admin, p), time.monotonic()
+        if lead < 0:
+            problems.append(f"freeze {k}: partition {p} has no leader")
+            return
+        others = [n for n in cluster.nodes if n.node_id != lead]
+        for n in others:
+            os.kill(n.pid, signal.SIGSTOP)
+        try:
+            time.sleep(args.freeze_s)
+            cluster.node(lead).kill()
+        finally:
+            for n in others:
+                os.kill(n.pid, signal.SIGCONT)
+        cluster.start_node(cluster.node(lead), timeout=args.settle)
+        if not settled(f"freeze {k}: froze nodes {[n.node_id for n in others]} "
+                       f"{args.freeze_s:g} s, SIGKILLed node {lead} (leader of partition {p})",
+                       t0):
+            return
 
 
 def read_all(bootstrap, ends, timeout):
@@ -324,6 +357,8 @@ def run(args):
         wait_for("the end", lambda: False, 3, watch, group)
         group.finish()
         watch.check(group, "the end")
+        for err in produced.fatal:
+            say(f"the producer failed for good and was replaced: {err}")
         say(f"{args.target}: {produced.sent:,} records sent in {time.monotonic() - t0:.0f} s, "
             f"{len(produced.acked):,} acknowledged; failed: {produced.failed or 'none'}; "
             f"{left} unanswered; commits refused (retried): {group.commit_errors or 'none'}; committed "
@@ -350,6 +385,9 @@ def main():
     p.add_argument("--kills", type=int, default=50)
     p.add_argument("--rolls", type=int, default=1)
     p.add_argument("--crashes", type=int, default=1)
+    p.add_argument("--freezes", type=int, default=5)
+    p.add_argument("--freeze-s", type=float, default=1.0,
+                   help="seconds the two followers stay frozen in a freeze round")
     p.add_argument("--rate", type=int, default=2000, help="records a second")
     p.add_argument("--commit-every", type=float, default=0.2, help="seconds between commits")
     p.add_argument("--settle", type=float, default=60.0,
@@ -360,7 +398,8 @@ def main():
         args.seed = random.randrange(1 << 30)
     say(f"# replication verifier: {args.target}, 3 nodes, RF 3, min.insync.replicas 2, "
         f"{args.kills} leader kills, {args.rolls} rolling restart(s), {args.crashes} crash(es) "
-        f"of all three; {args.rate} records/s; seed {args.seed}")
+        f"of all three, {args.freezes} frozen followers and a killed leader; {args.rate} "
+        f"records/s; seed {args.seed}")
     sys.exit(run(args))
 
 
