@@ -4,11 +4,13 @@
 #   make MODE=debug      debug build (assertions plus RN_DEBUG checks)
 #   make MODE=asan       ASan + UBSan build
 #   make test            unit, simulator, fuzz-replay and interop tests (see tests/run.sh)
+#   make test-cluster-clients  the client interop tests against a 3-node cluster (docs/CLUSTER.md)
 #   make gen | gen-check regenerate the protocol codec | check it is current
 #   make fuzz            build libFuzzer targets (clang)
 #   make format          clang-format every source file
 #   make cluster-kill-loop  the controller kill loop on 3 nodes (figures; see docs/CLUSTER.md)
 #   make bench-replication  replication figures, Runnel and Kafka 3.9 (see docs/CLUSTER.md)
+#   make replication-verify  leader kills, a roll and a crash under a verifier (docs/CLUSTER.md)
 #   make image           OCI image localhost/runnel:dev and build/runnel-image.tar (buildah)
 #   make image-test      run the image under podman and runc (docs/KUBERNETES.md)
 
@@ -58,10 +60,13 @@ SIM_SRCS := $(wildcard tests/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 SIMCTL_SRCS := $(wildcard tests/simctl/*.c)
 SIMCTL_OBJS := $(SIMCTL_SRCS:%.c=$(BUILD)/obj/%.o)
-# The seed runner both simulators share (tests/simlib/seed_runner.h).
+SIMREPL_SRCS := $(wildcard tests/simrepl/*.c)
+SIMREPL_OBJS := $(SIMREPL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/helpers/batch_build.o
+# The seed runner the simulators share (tests/simlib/seed_runner.h).
 SIMLIB_SRCS := $(wildcard tests/simlib/*.c)
 SIMLIB_OBJS := $(SIMLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 $(SIM_OBJS) $(SIMCTL_OBJS) $(SIMLIB_OBJS): CFLAGS += -Itests
+$(SIMREPL_SRCS:%.c=$(BUILD)/obj/%.o): CFLAGS += -Itests -Itests/unit
 
 .PHONY: all clean test unit gen gen-check fuzz format tools
 all: $(BUILD)/runnel
@@ -87,6 +92,19 @@ tools: $(BUILD)/runnel unit
 
 test: tools
 	MODE=$(MODE) tests/run.sh
+
+# The client interop tests against three Runnel nodes, every topic replicated
+# (RUNNEL_TEST_TARGET=cluster, tests/interop/lib/cluster.py). About 6 minutes
+# on two cores: not part of `make test`.
+CLUSTER_CLIENT_TESTS := test_kcat.py test_librdkafka.py test_python_clients.py test_kafkajs.py \
+                        test_java_client.py test_kafka_tools.py test_groups.py test_groups_admin.py \
+                        test_groups_static.py test_groups_pending.py test_groups_failover.py \
+                        test_compressed_batches.py test_compaction_keys.py test_deprecated_configs.py \
+                        test_fetch_sessions.py test_fetch_limits.py test_fetch_deleted.py
+.PHONY: test-cluster-clients
+test-cluster-clients: $(BUILD)/runnel
+	RUNNEL_TEST_TARGET=cluster LAYERS=interop INTEROP_TESTS="$(CLUSTER_CLIENT_TESTS)" \
+	  MODE=$(MODE) tests/run.sh
 
 gen:
 	python3 tools/codegen/codegen.py $(KAFKA_SCHEMAS) src/proto/gen $(KAFKA_SCHEMAS_NEWER)
@@ -267,6 +285,73 @@ simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl
 	done; \
 	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
+# ---- replication simulator ------------------------------------------------
+# The real partition, replication and controller code of several brokers under
+# faults (docs/SIMULATOR.md).
+#   make simrepl SEEDS=N          run seeds 1..N
+#   make simrepl SEED=s           replay one seed with a readable trace
+#   make simrepl SEED=s MUTANT=k  the same against planted replication bug k
+#   make simrepl-soak MINUTES=m   random seeds for a time budget
+#   make simrepl-found            the seeds that once failed (tests/simrepl/found-seeds)
+#   make simrepl-mutants          each planted bug must be caught within REPL_MUTANT_SEEDS seeds
+REPL_MUTANT_SEEDS ?= 300
+# A mutant k: its sources compiled with its flag, linked ahead of the library.
+SIMREPL_MUTANTS := 1:hw_leader_alone 2:no_truncate 3:leader_outside_isr
+SIMREPL_MUTANT_IDS := $(foreach m,$(SIMREPL_MUTANTS),$(firstword $(subst :, ,$(m))))
+SIMREPL_MUTANT_SRCS_1 := src/partition/replicas.c
+SIMREPL_MUTANT_FLAGS_1 := -DRN_REPL_MUTANT=1
+SIMREPL_MUTANT_SRCS_2 := src/replication/follower.c
+SIMREPL_MUTANT_FLAGS_2 := -DRN_REPL_MUTANT=2
+# An out-of-ISR replica elected leader: the controller's planted bug 2.
+SIMREPL_MUTANT_SRCS_3 := src/metadata/controller_brokers.c
+SIMREPL_MUTANT_FLAGS_3 := -DRN_CTL_MUTANT=2
+SIMREPL_SELECTED := $(if $(MUTANT),$(BUILD)/repl-mutant-$(MUTANT)/simrepl,$(BUILD)/simrepl)
+
+.PHONY: simrepl simrepl-soak simrepl-mutants simrepl-found
+$(BUILD)/simrepl: $(SIMREPL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(SIMREPL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a $(LIBS)
+
+define SIMREPL_MUTANT_RULES
+$(BUILD)/repl-mutant-$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(SIMREPL_MUTANT_FLAGS_$(1)) -c $$< -o $$@
+$(BUILD)/repl-mutant-$(1)/simrepl: $(SIMREPL_MUTANT_SRCS_$(1):%.c=$(BUILD)/repl-mutant-$(1)/obj/%.o) \
+                                  $(SIMREPL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/librunnel.a $$(LIBS)
+endef
+$(foreach k,$(SIMREPL_MUTANT_IDS),$(eval $(call SIMREPL_MUTANT_RULES,$(k))))
+
+simrepl: $(SIMREPL_SELECTED)
+ifdef SEED
+	$(SIMREPL_SELECTED) --seed $(SEED)
+else
+	$(SIMREPL_SELECTED) --seeds $(SEEDS) --jobs $(SIM_JOBS) \
+	  --replay "make simrepl SEED=%llu$(if $(MUTANT), MUTANT=$(MUTANT))"
+endif
+
+simrepl-soak: $(BUILD)/simrepl
+	$(BUILD)/simrepl --minutes $(MINUTES) --jobs $(SIM_JOBS)
+
+# Seeds that once failed, each the test of its fix (tests/simrepl/found-seeds).
+simrepl-found: $(BUILD)/simrepl
+	@pass=0; fail=0; \
+	for s in $$(grep -o '^[0-9][0-9]*' tests/simrepl/found-seeds); do \
+	  if out=$$($(BUILD)/simrepl --seeds 1 --first $$s --jobs 1 --replay "make simrepl SEED=%llu"); \
+	  then pass=$$((pass + 1)); else fail=$$((fail + 1)); echo "$$out" | grep -A1 '^FAIL'; fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+simrepl-mutants: $(foreach k,$(SIMREPL_MUTANT_IDS),$(BUILD)/repl-mutant-$(k)/simrepl)
+	@pass=0; fail=0; \
+	for m in $(SIMREPL_MUTANTS); do \
+	  k=$${m%%:*}; name=$${m#*:}; \
+	  out=$$($(BUILD)/repl-mutant-$$k/simrepl --seeds $(REPL_MUTANT_SEEDS) --until-fail \
+	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
+	  echo "$$out" | tail -n 1; \
+	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
 # ---- cluster figures --------------------------------------------------------
 # Three nodes, a stream of topic creations, the active controller SIGKILLed
 # and restarted ROUNDS times: prints failover times, fails on lost metadata.
@@ -278,6 +363,35 @@ PYTHON ?= /usr/bin/python3
 cluster-kill-loop: $(if $(filter runnel,$(TARGET)),$(BUILD)/runnel)
 	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/cluster_kill_loop.py \
 	  --target $(TARGET) --rounds $(ROUNDS) $(KILL_LOOP_ARGS)
+
+# The replication verifier (tests/bench/replication_verify.py): leader
+# kills, a rolling restart and a crash of all three nodes under an
+# idempotent acks=all producer and a committing consumer group; every
+# acknowledgement and commit checked. Exit 1 on a problem.
+#   make replication-verify [KILLS=50] [VERIFY_ARGS=...]
+#   make replication-verify-mutant  the same against a broker built with the
+#                        planted bug "the high watermark from the leader alone"
+#                        (RN_REPL_MUTANT=1): the verifier must report a loss
+KILLS ?= 50
+.PHONY: replication-verify replication-verify-mutant
+replication-verify: $(BUILD)/runnel
+	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/replication_verify.py \
+	  --kills $(KILLS) $(VERIFY_ARGS)
+
+# The mutant broker links its own replicas.o ahead of the library, as the
+# simulators' mutants do.
+$(BUILD)/verify-mutant/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DRN_REPL_MUTANT=1 -c $< -o $@
+$(BUILD)/verify-mutant/runnel: $(BUILD)/verify-mutant/obj/src/partition/replicas.o \
+                               $(BUILD)/obj/src/server/main.o $(CLI_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/librunnel.a $(LIBS) $(CLI_LIBS)
+
+replication-verify-mutant: $(BUILD)/verify-mutant/runnel
+	@if RUNNEL_BIN=$(BUILD)/verify-mutant/runnel $(PYTHON) tests/bench/replication_verify.py \
+	  --kills 0 --rolls 0 --crashes 0 --freezes 5 $(VERIFY_ARGS); then \
+	  echo "planted bug NOT caught: the verifier saw no loss"; exit 1; \
+	else echo "planted bug caught: the verifier reported the loss above"; fi
 
 # Replication on 3 nodes, Runnel then Kafka 3.9 with the same clients:
 # produce and consume throughput, CPU per record, latency at a fixed rate,

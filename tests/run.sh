@@ -7,6 +7,8 @@
 #   sim       make sim SEEDS=$SIM_SEEDS, make sim-mutants [MUTANT_SEEDS=$MUTANT_SEEDS]
 #   simctl    make simctl SEEDS=$SIMCTL_SEEDS, make simctl-found, make simctl-mutants
 #             CTL_MUTANT_SEEDS=$CTL_MUTANT_SEEDS (the controller under faults)
+#   simrepl   make simrepl SEEDS=$SIMREPL_SEEDS, make simrepl-found, make simrepl-mutants
+#             REPL_MUTANT_SEEDS=$REPL_MUTANT_SEEDS (replication under faults)
 #             (when those targets exist; their last line is `N passed, M failed`)
 #   fuzz      make fuzz; per target in build/fuzz/: replay tests/fuzz/corpus/<target>/,
 #             then fuzz for $FUZZ_SECONDS (when the target exists)
@@ -15,10 +17,13 @@
 #
 # Environment:
 #   MODE=release|debug|asan    build whose unit tests and broker are tested
-#   LAYERS="unit asan sim simctl fuzz interop"   which layers to run (default: all)
+#   LAYERS="unit asan sim simctl simrepl fuzz interop"   which layers to run (default: all)
 #   RUNNEL_TEST_TARGET=kafka   run the interop layer against Apache Kafka instead
+#   RUNNEL_TEST_TARGET=cluster run it against three Runnel nodes (the client tests;
+#                              the others skip: `make test-cluster-clients`)
 #   INTEROP_TESTS="test_kcat.py ..."      run only these interop files
 #   SIM_SEEDS (1000), MUTANT_SEEDS (the Makefile's), SIMCTL_SEEDS (1000), CTL_MUTANT_SEEDS (200),
+#   SIMREPL_SEEDS (1000), REPL_MUTANT_SEEDS (300),
 #   FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
 #   UNIT_TIMEOUT_S (300), INTEROP_TIMEOUT_S (900), STEP_TIMEOUT_S (1200)
 #
@@ -31,11 +36,13 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 MODE=${MODE:-release}
-LAYERS=${LAYERS:-unit asan sim simctl fuzz interop}
+LAYERS=${LAYERS:-unit asan sim simctl simrepl fuzz interop}
 SIM_SEEDS=${SIM_SEEDS:-1000}
 MUTANT_SEEDS=${MUTANT_SEEDS:-200}  # every planted bug is caught within about 15 seeds
 SIMCTL_SEEDS=${SIMCTL_SEEDS:-1000}
 CTL_MUTANT_SEEDS=${CTL_MUTANT_SEEDS:-200} # every planted controller bug is caught within 10 seeds
+SIMREPL_SEEDS=${SIMREPL_SEEDS:-1000}        # a few seconds on one core
+REPL_MUTANT_SEEDS=${REPL_MUTANT_SEEDS:-300} # every planted replication bug is caught within 30 seeds
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_BUDGET_S=${FUZZ_BUDGET_S:-300}
 UNIT_TIMEOUT_S=${UNIT_TIMEOUT_S:-300}
@@ -252,6 +259,13 @@ layer_simctl() {
   run_make_suite simctl-mutants simctl-mutants CTL_MUTANT_SEEDS="$CTL_MUTANT_SEEDS"
 }
 
+layer_simrepl() {
+  banner "replication simulator"
+  run_make_suite simrepl simrepl SEEDS="$SIMREPL_SEEDS"
+  run_make_suite simrepl-found simrepl-found
+  run_make_suite simrepl-mutants simrepl-mutants REPL_MUTANT_SEEDS="$REPL_MUTANT_SEEDS"
+}
+
 # -- fuzz --------------------------------------------------------------------------------
 layer_fuzz() {
   banner "fuzz: corpus replay and a brief run per target"
@@ -328,14 +342,14 @@ layer_interop() {
     fail_step "interop: $PYTHON not found"
     return
   fi
-  if [ "$TARGET" = runnel ] && [ ! -x "build/$MODE/runnel" ]; then
+  if [ "$TARGET" != kafka ] && [ ! -x "build/$MODE/runnel" ]; then
     fail_step "interop: build/$MODE/runnel not built (make MODE=$MODE)"
     return
   fi
   run_interop interop "$ROOT/build/$MODE/runnel" "${files[@]}"
 
   if [ "$TARGET" != runnel ]; then
-    skip_note "interop-asan: only meaningful against runnel (RUNNEL_TEST_TARGET=$TARGET)"
+    skip_note "interop-asan: run for RUNNEL_TEST_TARGET=runnel only (not $TARGET)"
     return
   fi
   if [ ! -f tests/interop/ASAN_TESTS ]; then
@@ -367,7 +381,7 @@ layer_interop() {
 }
 
 # -- main -----------------------------------------------------------------------------------
-for layer in unit asan sim simctl fuzz interop; do
+for layer in unit asan sim simctl simrepl fuzz interop; do
   if has_layer "$layer"; then
     "layer_$layer"
   else

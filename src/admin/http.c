@@ -73,26 +73,63 @@ static enum MHD_Result http_unavailable(struct MHD_Connection *mc, const char *h
                       (size_t)n, true);
 }
 
-/* Ready once the broker serves, while its storage takes appends and while
-   it is in the ISR of every partition it replicates that has a leader (a
-   local fact, from this node's image: a node that restarted is ready once
-   it has caught up and its leaders took it back). */
+/* Why this node's standing with the controller makes it unready, into buf
+   (false: it does not): not registered, fenced, or no answer from the
+   controller for longer than broker.session.timeout.ms, after which the
+   controller has fenced it if it is up, so this node's metadata image (its
+   ISRs, its leaderships) may be stale; a paused process sees this first
+   when it resumes. */
+static bool ready_standing_bad(rn_node_t *node, char *buf, size_t cap) {
+    int64_t answered = atomic_load(&node->controller_answer_ms);
+    int64_t silent = rn_io_now_ms(node->io) - answered;
+    if (atomic_load(&node->broker_epoch) < 0)
+        snprintf(buf, cap, "not registered with the controller");
+    else if (answered >= 0 && silent > node->settings.broker_session_timeout_ms)
+        snprintf(buf, cap,
+                 "no answer from the controller for %lld ms (broker.session.timeout.ms=%lld)",
+                 (long long)silent, (long long)node->settings.broker_session_timeout_ms);
+    else if (atomic_load(&node->broker_fenced))
+        snprintf(buf, cap, "fenced by the controller");
+    else
+        return false;
+    return true;
+}
+
+/* Appends "; " and text to the reasons in buf (what fits). */
+static void ready_reason_add(char *buf, size_t cap, const char *text) {
+    size_t used = strlen(buf);
+    if (used + 1 >= cap) return;
+    snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", text);
+}
+
+/* Ready once the broker serves, while its storage takes appends, while the
+   controller holds it registered and unfenced and has answered it within
+   the session timeout, and while it is in the ISR of every partition it
+   replicates that has a leader (a local fact, from this node's image: a
+   node that restarted is ready once it has caught up and its leaders took
+   it back). Every reason that holds is listed, the storage's first. */
 static enum MHD_Result http_ready(struct MHD_Connection *mc, const rn_admin_t *admin) {
     if (!atomic_load(admin->src->ready))
         return http_text(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
     rn_node_t *node = admin->src->node;
+    char reasons[HEALTH_REASON_BYTES + 256] = "";
     char reason[HEALTH_REASON_BYTES];
     if (rn_admin_storage_failing(node, reason, sizeof reason))
-        return http_unavailable(mc, "not ready: ", reason, "\n");
+        ready_reason_add(reasons, sizeof reasons, reason);
+    if (ready_standing_bad(node, reason, sizeof reason))
+        ready_reason_add(reasons, sizeof reasons, reason);
     rn_image_t *img = rn_topics_image(node);
     uint64_t lagging =
         rn_admin_repl_not_in_sync(img, node->settings.node_id, reason, sizeof reason);
     rn_image_release(img);
-    if (lagging == 0) return http_text(mc, MHD_HTTP_OK, "ready\n");
-    char head[64];
-    snprintf(head, sizeof head, "not ready: replicas not in sync: %llu (",
-             (unsigned long long)lagging);
-    return http_unavailable(mc, head, reason, ")\n");
+    if (lagging > 0) {
+        char line[HEALTH_REASON_BYTES + 64];
+        snprintf(line, sizeof line, "replicas not in sync: %llu (%s)", (unsigned long long)lagging,
+                 reason);
+        ready_reason_add(reasons, sizeof reasons, line);
+    }
+    if (!reasons[0]) return http_text(mc, MHD_HTTP_OK, "ready\n");
+    return http_unavailable(mc, "not ready: ", reasons, "\n");
 }
 
 /* Safe when stopping this node now keeps every partition whose ISR holds

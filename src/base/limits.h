@@ -452,6 +452,13 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* broker.session.timeout.ms when the runtime is given none (Kafka's
    default): the active controller fences a broker silent for longer. */
 #define RN_BROKER_SESSION_TIMEOUT_MS_DEFAULT 9000
+/* How long the active controller waits, after a broker's last connection
+   to it closed, before it fences the broker as gone (its process died: the
+   kernel closed its sockets), instead of waiting out the session. A live
+   broker answers the leader's Raft heartbeat (every RN_RAFT_HEARTBEAT_TICKS
+   ticks, 100 ms by default) on a new connection well within it; a broker
+   cut off without a close still waits out broker.session.timeout.ms. */
+#define RN_MBR_GONE_FENCE_MS 500
 /* A fenced broker heartbeats this often (at most) until it is unfenced, so
    a node that just registered serves clients within a few of them instead
    of a whole broker.heartbeat.interval.ms. */

@@ -117,6 +117,12 @@ static void lc_set_epoch(rn_lifecycle_t *lc, int64_t epoch) {
     atomic_store(&lc->node->broker_epoch, epoch);
 }
 
+/* Fenced or not as the controller last said, here and for /health/ready. */
+static void lc_set_fenced(rn_lifecycle_t *lc, bool fenced) {
+    lc->fenced = fenced;
+    atomic_store(&lc->node->broker_fenced, fenced);
+}
+
 /* ---- requests ---- */
 
 /* The offset of the last metadata record this node applied (-1: none). */
@@ -298,7 +304,7 @@ static void lc_retry(rn_lifecycle_t *lc, bool registering, int16_t code, const c
     lc->last_error = code;
     if (code == RN_KERR_STALE_BROKER_EPOCH) {
         lc_set_epoch(lc, -1); /* the controller does not know this registration */
-        lc->fenced = true;
+        lc_set_fenced(lc, true);
         lc_schedule(lc, 0);
         return;
     }
@@ -313,7 +319,7 @@ static void lc_registered(rn_lifecycle_t *lc) {
     lc_record(lc, lc->epoch, false);
     lc->reg.previous_epoch = lc->epoch;
     lc->duplicate_since_ms = -1;
-    lc->fenced = true;
+    lc_set_fenced(lc, true);
     RN_INFO(MOD, "broker %d registered with broker epoch %lld", lc->opts.broker_id,
             (long long)lc->epoch);
     lc_schedule(lc, 0);
@@ -321,7 +327,7 @@ static void lc_registered(rn_lifecycle_t *lc) {
 
 static void lc_heartbeat_answered(rn_lifecycle_t *lc) {
     bool was = lc->fenced;
-    lc->fenced = lc->result.fenced;
+    lc_set_fenced(lc, lc->result.fenced);
     if (was && !lc->fenced) {
         RN_INFO(MOD, "broker %d unfenced: serving clients", lc->opts.broker_id);
         lc_signal(lc, true, false);
@@ -379,6 +385,7 @@ static void lc_done(rn_admin_op_t *op) {
     }
     lc->last_error = RN_KERR_NONE;
     lc->backoff_ms = RN_CLIENT_BACKOFF_MS_MIN_DEFAULT;
+    atomic_store(&lc->node->controller_answer_ms, rn_io_now_ms(lc->node->io));
     if (registering)
         lc_registered(lc);
     else
@@ -467,7 +474,7 @@ rn_err_t rn_lifecycle_start(rn_node_t *node, const rn_lifecycle_opts_t *opts,
     lc_copy_opts(lc, opts);
     rn_buf_init(&lc->raw, RN_CLIENT_REQUEST_BYTES_MAX);
     lc_set_epoch(lc, -1);
-    lc->fenced = true;
+    lc_set_fenced(lc, true);
     lc->backoff_ms = RN_CLIENT_BACKOFF_MS_MIN_DEFAULT;
     pthread_mutex_init(&lc->lock, NULL);
     pthread_cond_init(&lc->cond, NULL);

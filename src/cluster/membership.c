@@ -15,6 +15,19 @@ static void mbr_answer(rn_mbr_result_t *res, int16_t code, const char *message) 
     snprintf(res->result.message, sizeof res->result.message, "%s", message ? message : "");
 }
 
+/* The link of broker_id, added (closed, never gone) when add and missing. */
+static rn_mbr_link_t *mbr_link(rn_mbr_t *mbr, int32_t broker_id, bool add) {
+    int32_t at = 0;
+    while (at < mbr->link_count && mbr->links[at].broker_id < broker_id) at++;
+    if (at < mbr->link_count && mbr->links[at].broker_id == broker_id) return &mbr->links[at];
+    if (!add || mbr->link_count == RN_CTL_BROKERS_MAX) return NULL;
+    memmove(&mbr->links[at + 1], &mbr->links[at],
+            (size_t)(mbr->link_count - at) * sizeof(mbr->links[0]));
+    mbr->link_count++;
+    mbr->links[at] = (rn_mbr_link_t){broker_id, 0, -1};
+    return &mbr->links[at];
+}
+
 void rn_mbr_init(rn_mbr_t *mbr, int32_t self_id, int64_t session_ms) {
     RN_ASSERT(session_ms > 0);
     memset(mbr, 0, sizeof *mbr);
@@ -84,6 +97,8 @@ void rn_mbr_plan_heartbeat(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_he
     const rn_image_broker_t *broker = rn_image_broker(img, hb->broker_id);
     if (!mbr_epoch_ok(broker, hb, res)) return;
     rn_ctl_leases_touch(&mbr->leases, hb->broker_id, now_ms);
+    rn_mbr_link_t *link = mbr_link(mbr, hb->broker_id, false);
+    if (link) link->gone_ms = -1; /* alive, whichever way it came */
     /* The registration record's offset is the broker epoch: a broker that
        applied it has caught up with its own joining (KRaft's rule). */
     res->caught_up = hb->metadata_offset >= broker->epoch;
@@ -104,7 +119,28 @@ void rn_mbr_plan_heartbeat(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_he
     }
 }
 
-int32_t rn_mbr_expired(const rn_mbr_t *mbr, const rn_image_t *img, int64_t now_ms) {
+void rn_mbr_link_up(rn_mbr_t *mbr, int32_t broker_id) {
+    rn_mbr_link_t *link = mbr_link(mbr, broker_id, true);
+    if (!link) return; /* more node ids than brokers: leases alone judge */
+    link->open++;
+    link->gone_ms = -1;
+}
+
+void rn_mbr_link_down(rn_mbr_t *mbr, int32_t broker_id, int64_t now_ms) {
+    rn_mbr_link_t *link = mbr_link(mbr, broker_id, false);
+    if (!link || link->open == 0) return;
+    if (--link->open == 0) link->gone_ms = now_ms;
+}
+
+/* Whether broker_id has been gone long enough to fence: its last
+   connection closed RN_MBR_GONE_FENCE_MS ago, none came back and no
+   heartbeat came since (one that comes another way is a sign of life). */
+static bool mbr_gone(const rn_mbr_link_t *link, int64_t now_ms) {
+    return link->gone_ms >= 0 && now_ms - link->gone_ms >= RN_MBR_GONE_FENCE_MS;
+}
+
+int32_t rn_mbr_expired(const rn_mbr_t *mbr, const rn_image_t *img, int64_t now_ms, bool *gone) {
+    *gone = false;
     if (mbr->term == 0) return -1;
     int32_t ids[RN_CTL_BROKERS_MAX];
     int32_t count = rn_ctl_leases_expired(&mbr->leases, img, now_ms, mbr->session_ms, ids);
@@ -113,6 +149,14 @@ int32_t rn_mbr_expired(const rn_mbr_t *mbr, const rn_image_t *img, int64_t now_m
        take every partition of a single node offline). */
     for (int32_t n = 0; n < count; n++)
         if (ids[n] != mbr->self_id) return ids[n];
+    for (int32_t n = 0; n < mbr->link_count; n++) {
+        int32_t id = mbr->links[n].broker_id;
+        const rn_image_broker_t *broker = rn_image_broker(img, id);
+        if (id == mbr->self_id || !broker || broker->fenced || !mbr_gone(&mbr->links[n], now_ms))
+            continue;
+        *gone = true;
+        return id;
+    }
     return -1;
 }
 

@@ -50,8 +50,20 @@ typedef struct rn_mbr_result {
     bool caught_up;         /* heartbeat: applied up to its registration */
 } rn_mbr_result_t;
 
+/* A broker's connections to this node, as they come and go. */
+typedef struct rn_mbr_link {
+    int32_t broker_id;
+    int32_t open;    /* connections open now that it proved to be its */
+    int64_t gone_ms; /* when the last of them closed (-1: one is open) */
+} rn_mbr_link_t;
+
 typedef struct rn_mbr {
     rn_ctl_leases_t leases;
+    /* Kept across terms: a node that becomes the active controller knows
+       which brokers' connections to it closed before (the leader it
+       replaces, whose process died). */
+    rn_mbr_link_t links[RN_CTL_BROKERS_MAX]; /* sorted by broker id */
+    int32_t link_count;
     uint64_t term;      /* the Raft term the leases were started in (0: none) */
     int32_t self_id;    /* this node's broker id: its own old registration is never live */
     int64_t session_ms; /* broker.session.timeout.ms */
@@ -71,9 +83,19 @@ void rn_mbr_plan_register(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_reg
    that asks to be. */
 void rn_mbr_plan_heartbeat(rn_mbr_t *mbr, const rn_image_t *img, const rn_mbr_heartbeat_t *hb,
                            int64_t now_ms, rn_md_batch_t *batch, rn_mbr_result_t *res);
-/* The first unfenced broker whose lease expired, or -1; never this node's
-   own broker, which lives in the same process as the controller. */
-int32_t rn_mbr_expired(const rn_mbr_t *mbr, const rn_image_t *img, int64_t now_ms);
+/* A connection from broker_id (it proved who it is by a Raft message)
+   opened here, or one closed at now_ms. A broker whose connections all
+   closed and none came back is gone: its process most likely died (the
+   kernel closes a dead process's sockets), while a live broker opens a new
+   one within a Raft heartbeat. */
+void rn_mbr_link_up(rn_mbr_t *mbr, int32_t broker_id);
+void rn_mbr_link_down(rn_mbr_t *mbr, int32_t broker_id, int64_t now_ms);
+/* The first unfenced broker whose lease expired, or that has been gone for
+   RN_MBR_GONE_FENCE_MS (*gone set then), or -1; never this node's own
+   broker, which lives in the same process as the controller. A broker cut
+   off without a close (a network partition, a paused process) is fenced
+   only when its lease expires. */
+int32_t rn_mbr_expired(const rn_mbr_t *mbr, const rn_image_t *img, int64_t now_ms, bool *gone);
 /* Fences broker_id (its lease expired): records into batch. */
 rn_err_t rn_mbr_plan_fence(const rn_image_t *img, int32_t broker_id, rn_md_batch_t *batch);
 

@@ -581,10 +581,17 @@ static void rt_check_leases(rn_md_rt_t *rt) {
     const rn_image_t *img = rn_quorum_image(rt->q);
     int64_t now_ms = rt->core.loop.now_ms;
     rn_mbr_lead(&rt->mbr, img, rn_raft_term(rn_quorum_raft(rt->q)), now_ms);
-    int32_t id = rn_mbr_expired(&rt->mbr, img, now_ms);
+    bool gone = false;
+    int32_t id = rn_mbr_expired(&rt->mbr, img, now_ms, &gone);
     if (id < 0) return;
-    RN_INFO(MOD, "fencing broker %d: no heartbeat for broker.session.timeout.ms (%lld ms)", id,
-            (long long)rt->mbr.session_ms);
+    if (gone)
+        RN_INFO(MOD,
+                "fencing broker %d: its connections to this controller closed and none came "
+                "back within %d ms (its process is gone)",
+                id, RN_MBR_GONE_FENCE_MS);
+    else
+        RN_INFO(MOD, "fencing broker %d: no heartbeat for broker.session.timeout.ms (%lld ms)", id,
+                (long long)rt->mbr.session_ms);
     rt->fence_id = id;
     rt->fence_busy = true;
     rt->fence_op = (rn_admin_op_t){.kind = RN_ADMIN_FENCE_BROKER,
@@ -760,7 +767,7 @@ rn_err_t rn_md_rt_peer_set(rn_md_rt_t *rt, rn_raft_id_t id, const char *host, ui
 
 /* Decodes and steps one Raft message body; an error but RN_ERR_STALE
    (another cluster's message) means a malformed one. */
-static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len) {
+static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len, int32_t *from_node) {
     rn_raft_entry_t *entries = rt->msg_entries;
     rn_raft_msg_t msg;
     char from_dir[RN_QUORUM_DIR_BYTES], from_cluster[RN_QUORUM_DIR_BYTES];
@@ -768,6 +775,7 @@ static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len) {
     if (err == RN_ERR_STALE) rt_other_cluster(rt, &msg, from_cluster);
     if (err == RN_OK && (msg.to != rn_raft_id(rn_quorum_raft(rt->q)) || msg.from == msg.to))
         err = RN_ERR_INVALID;
+    if (err == RN_OK) *from_node = (int32_t)msg.from - 1;
     if (err == RN_OK && rn_quorum_failed(rt->q) == RN_OK) {
         if (msg.type == RN_RAFT_MSG_APPEND_RESP) rt_note_ack(rt, msg.from);
         if (rn_quorum_vote_from_non_voter(rt->q, &msg))
@@ -790,10 +798,27 @@ static rn_err_t rt_raft_body(rn_md_rt_t *rt, const uint8_t *body, size_t len) {
     return err == RN_ERR_STALE || err == RN_OK ? err : RN_ERR_CORRUPT;
 }
 
+/* A node's connection to this one, as Raft messages prove whose it is and
+   as it closes: the active controller fences a broker whose connections
+   all closed without waiting out its session (membership.h). */
+static void rt_link(rn_md_rt_t *rt, rn_conn_t *conn, int32_t node_id) {
+    if (conn->peer_node == node_id || conn->closed) return;
+    if (conn->peer_node >= 0) rn_mbr_link_down(&rt->mbr, conn->peer_node, rt->core.loop.now_ms);
+    conn->peer_node = node_id;
+    rn_mbr_link_up(&rt->mbr, node_id);
+}
+
+static void rt_peer_close(void *ctx, int32_t node_id) {
+    rn_md_rt_t *rt = ctx;
+    rn_mbr_link_down(&rt->mbr, node_id, rt->core.loop.now_ms);
+}
+
 static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
     size_t header = rt_header_bytes(req);
-    rn_err_t err =
-        header ? rt_raft_body(rt, req->frame + header, req->frame_len - header) : RN_ERR_CORRUPT;
+    int32_t from = -1;
+    rn_err_t err = header ? rt_raft_body(rt, req->frame + header, req->frame_len - header, &from)
+                          : RN_ERR_CORRUPT;
+    if (err == RN_OK) rt_link(rt, req->conn, from);
     if (err == RN_ERR_STALE) {
         rn_conn_close_as(req->conn, RN_NET_LOG_MALFORMED,
                          "a Raft message of another cluster: the peer's data folder belongs to "
@@ -808,7 +833,8 @@ static void rt_raft_message(rn_md_rt_t *rt, rn_req_t *req) {
 static void rt_raft_mail_arrived(rn_mail_t *mail) {
     rt_raft_mail_t *m = (rt_raft_mail_t *)mail;
     rn_md_rt_t *rt = m->rt;
-    rn_err_t err = rt->stopping ? RN_OK : rt_raft_body(rt, m->body, m->len);
+    int32_t from = -1;
+    rn_err_t err = rt->stopping ? RN_OK : rt_raft_body(rt, m->body, m->len, &from);
     if (err != RN_OK)
         RN_LOG_LIMITED(&rt->observer_limit, rt->core.loop.now_ms,
                        "a Raft message on the broker listener refused: %s", rn_err_name(err));
@@ -858,6 +884,7 @@ static rn_err_t rt_listen(rn_md_rt_t *rt) {
     rt->net_shared.nets = rt->nets;
     rt->net_shared.net_count = 1;
     rt->net_shared.on_request = rt_on_request;
+    rt->net_shared.on_peer_close = rt_peer_close;
     rn_err_t err = rn_net_init(&rt->net, &rt->core.loop, &rt->net_shared, rt);
     rt->net_ready = err == RN_OK;
     if (err == RN_OK)

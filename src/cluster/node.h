@@ -91,6 +91,9 @@ typedef struct rn_node_settings {
        active controller sends it the metadata log (it is a Raft learner)
        on its broker listener, which then takes the Raft message key. */
     bool raft_on_broker_listener;
+    /* broker.session.timeout.ms: how long the controller keeps this
+       broker's registration live without a heartbeat. */
+    int64_t broker_session_timeout_ms;
 } rn_node_settings_t;
 
 struct rn_core {
@@ -156,6 +159,13 @@ struct rn_node {
        set it (-1: not registered); written by the lifecycle (lifecycle.c),
        read by any thread (a leader's AlterPartition carries it). */
     _Atomic int64_t broker_epoch;
+    /* When the controller last answered this broker's registration or
+       heartbeat (monotonic ms, rn_io_now_ms; -1: never), and whether that
+       answer said fenced; written by the lifecycle, read by /health/ready:
+       past broker.session.timeout.ms without an answer this node's view of
+       the cluster (its ISRs, its leaderships) may be stale. */
+    _Atomic int64_t controller_answer_ms;
+    atomic_bool broker_fenced;
     /* A broker-only node opens its listener before it registers (the log
        reaches it there); until it serves, the listener takes only Raft
        messages (rn_node_settings_t.raft_on_broker_listener). */

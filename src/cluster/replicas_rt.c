@@ -5,9 +5,12 @@
  * leads (rn_partition_isr_wanted) and sends what should change to the
  * active controller in one AlterPartition (isr_submit.h), one request in
  * flight per core. A change stays pending on its partition until the image
- * brings the next partition epoch; a refused one is dropped and looked at
- * again on the next tick, against the image by then. Each answer is
- * counted in the core's stats (shrinks and expands taken, refusals).
+ * brings the next partition epoch; one refused for good is dropped and
+ * looked at again on the next tick, against the image by then; one whose
+ * outcome is unknown (no answer, or this leader behind the controller)
+ * stays pending and is asked again (rn_partition_isr_answered). Each
+ * answer is counted in the core's stats (shrinks and expands taken,
+ * refusals).
  */
 #include "cluster/replicas_rt.h"
 #include "base/assert.h"
@@ -68,10 +71,9 @@ static void isr_answered(rn_isr_submit_t *sub) {
         if (!taken)
             RN_INFO("replica", "%s-%d: ISR change refused: %s", part->topic, part->index,
                     rn_kerr_name(res->error_code));
-        /* Taken with no new epoch (the ISR was that already), or the image
-           has it by now: nothing is pending any more. */
-        if (!taken || part->lead.partition_epoch >= res->partition_epoch)
-            rn_partition_isr_settled(part);
+        /* Taken and in the image, or refused for good: nothing is pending
+           any more; an unknown outcome stays pending and is asked again. */
+        rn_partition_isr_answered(part, res->error_code, res->partition_epoch);
         rn_partition_unref(part);
     }
     ic->in_flight = false;
@@ -114,22 +116,42 @@ static void isr_consider(rn_isr_core_t *ic, const rn_topic_rt_t *rt, rn_partitio
     ic->parts[(*count)++] = part;
 }
 
+/* Calls fn on each partition core leads, until fn returns false. */
+static void each_led(rn_core_t *core,
+                     bool (*fn)(void *ctx, const rn_topic_rt_t *rt, rn_partition_t *part),
+                     void *ctx) {
+    rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);
+    bool more = true;
+    for (int32_t t = 0; table && more && t < table->topic_count; t++) {
+        const rn_topic_rt_t *rt = table->topics[t];
+        for (int32_t p = 0; more && p < rt->partition_count; p++) {
+            rn_partition_t *part = rt->parts[p];
+            if (part && part->owner == core->id && part->role == RN_PARTITION_LEADER)
+                more = fn(ctx, rt, part);
+        }
+    }
+    if (table) rn_ptable_release(table);
+}
+
+typedef struct isr_scan {
+    rn_isr_core_t *ic;
+    int32_t count;
+} isr_scan_t;
+
+static bool isr_scan_one(void *ctx, const rn_topic_rt_t *rt, rn_partition_t *part) {
+    isr_scan_t *scan = ctx;
+    isr_consider(scan->ic, rt, part, scan->ic->core->loop.now_ms, &scan->count);
+    return scan->count < RN_ISR_CHANGES_MAX;
+}
+
 static void isr_tick(rn_timer_t *timer) {
     rn_isr_core_t *ic = (rn_isr_core_t *)((char *)timer - offsetof(rn_isr_core_t, timer));
     rn_core_t *core = ic->core;
     rn_loop_timer_start(&core->loop, &ic->timer, RN_ISR_CHECK_MS);
     if (ic->in_flight || !core->node->md_rt) return;
-    int32_t count = 0;
-    rn_ptable_t *table = rn_ptable_acquire(&core->node->ptable);
-    for (int32_t t = 0; table && t < table->topic_count && count < RN_ISR_CHANGES_MAX; t++) {
-        const rn_topic_rt_t *rt = table->topics[t];
-        for (int32_t p = 0; p < rt->partition_count && count < RN_ISR_CHANGES_MAX; p++) {
-            rn_partition_t *part = rt->parts[p];
-            if (part && part->owner == core->id && part->role == RN_PARTITION_LEADER)
-                isr_consider(ic, rt, part, core->loop.now_ms, &count);
-        }
-    }
-    if (table) rn_ptable_release(table);
+    isr_scan_t scan = {ic, 0};
+    each_led(core, isr_scan_one, &scan);
+    int32_t count = scan.count;
     if (count == 0) return;
     ic->in_flight = true;
     ic->sub.count = count;
@@ -164,10 +186,19 @@ void rn_replicas_rt_core_init(rn_core_t *core) {
     core->isr = ic;
 }
 
+static bool fail_waiters(void *ctx, const rn_topic_rt_t *rt, rn_partition_t *part) {
+    (void)ctx;
+    (void)rt;
+    rn_partition_fail_hw_waiters(part, RN_ERR_NOT_LEADER);
+    return true;
+}
+
 void rn_replicas_rt_core_close(rn_core_t *core) {
     if (core->fetchers) rn_fetchers_close(core->fetchers);
     if (core->isr) rn_loop_timer_stop(&core->loop, &core->isr->timer);
 }
+
+void rn_replicas_rt_core_drain(rn_core_t *core) { each_led(core, fail_waiters, NULL); }
 
 void rn_replicas_rt_core_free(rn_core_t *core) {
     rn_fetchers_free(core->fetchers);

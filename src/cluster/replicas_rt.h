@@ -22,6 +22,12 @@ void rn_replicas_rt_core_init(rn_core_t *core);
 /* Closes core's fetchers; on its loop thread while it drains, or once the
    loops have stopped. Idempotent. */
 void rn_replicas_rt_core_close(rn_core_t *core);
+/* On core's loop as a stop drains it, once its connections are closed:
+   what still waits for a high watermark here ends (NOT_LEADER_OR_FOLLOWER,
+   heard by nobody). It would wait on followers that can no longer fetch:
+   a stop without the controller's fence first leaves this node leader to
+   the end. */
+void rn_replicas_rt_core_drain(rn_core_t *core);
 void rn_replicas_rt_core_free(rn_core_t *core);
 
 /* On part's owner core: the image's leadership; a follower fetches from

@@ -10,6 +10,7 @@
 #include "cluster/purge.h"
 #include "cluster/replicas_rt.h"
 #include "cluster/topics_forward.h"
+#include "replication/leadership.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -121,30 +122,8 @@ static void topics_lead_arrived(rn_mail_t *mail) {
 /* What the image says of partition p, as its owner needs it. */
 static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
                               const rn_image_topic_t *it, int32_t p, topics_lead_mail_t *m) {
-    const rn_image_partition_t *ip = &it->partitions[p];
-    rn_partition_leadership_t *ld = &m->lead;
-    memset(ld, 0, sizeof *ld);
-    ld->self_id = node->settings.node_id;
-    ld->leader_epoch = ip->leader_epoch;
-    ld->partition_epoch = ip->partition_epoch;
-    ld->min_isr = it->config.min_insync_replicas;
-    ld->leader = ip->leader;
-    ld->replica_count = ip->replica_count;
-    ld->isr_count = ip->isr_count;
-    memcpy(ld->replicas, ip->replicas, (size_t)ip->replica_count * sizeof(int32_t));
-    memcpy(ld->isr, ip->isr, (size_t)ip->isr_count * sizeof(int32_t));
-    for (int16_t n = 0; n < ip->replica_count; n++)
-        if (rn_image_broker_usable(rn_image_broker(img, ip->replicas[n]))) ld->eligible |= 1u << n;
-    m->host[0] = 0;
-    m->port = 0;
-    const rn_image_broker_t *leader =
-        ip->leader >= 0 && ip->leader != ld->self_id ? rn_image_broker(img, ip->leader) : NULL;
-    if (leader && leader->endpoint_count > 0) {
-        snprintf(m->host, sizeof m->host, "%s", leader->endpoints[0].host);
-        m->port = leader->endpoints[0].port;
-    } else if (ip->leader != ld->self_id) {
-        ld->leader = -1; /* a leader nobody can reach is none to follow */
-    }
+    rn_repl_leadership(img, it, p, node->settings.node_id, &m->lead, m->host, sizeof m->host,
+                       &m->port);
 }
 
 static bool topics_lead_same(const rn_partition_leadership_t *a,

@@ -38,6 +38,7 @@
 #include "cluster/topics.h"
 #include "net/conn.h"
 #include "partition/txns.h"
+#include "replication/serve.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,45 +108,28 @@ struct fetch_state {
 
 static void fetch_evaluate(rn_fanout_t *fan);
 
-/* The leader epoch the fetcher names against this replica's (Kafka's
-   checkCurrentLeaderEpoch): older is fenced, newer not known yet. */
-static int16_t fetch_epoch_kerr(const fetch_op_t *fop, const rn_partition_t *part) {
-    if (fop->current_leader_epoch < 0) return RN_KERR_NONE;
-    if (fop->current_leader_epoch < part->leader_epoch) return RN_KERR_FENCED_LEADER_EPOCH;
-    if (fop->current_leader_epoch > part->leader_epoch) return RN_KERR_UNKNOWN_LEADER_EPOCH;
-    return RN_KERR_NONE;
+/* The replica's decisions on the fetch (replication/serve.h): false when
+   they answer it, with an epoch's code or a diverging epoch. */
+static bool fetch_served(fetch_op_t *fop, rn_partition_t *part, int64_t now_ms,
+                         rn_repl_served_t *served) {
+    rn_repl_fetch_t in = {fop->replica_id, fop->current_leader_epoch, fop->last_fetched_epoch,
+                          fop->fetch_offset};
+    rn_repl_serve(part, &in, now_ms, served);
+    fop->kerr = served->kerr;
+    if (served->diverged)
+        fop->diverging = (rn_fetch_response_epoch_end_offset_t){served->div_epoch, served->div_end};
+    return served->kerr == RN_KERR_NONE && !served->diverged;
 }
 
-/* KIP-320: whether the fetcher's log parts from this one before the fetch
-   offset (its last epoch ended earlier here, or is unknown here); if so
-   the answer names where that epoch ends here, and carries no records. */
-static bool fetch_diverged(fetch_op_t *fop, rn_partition_t *part) {
-    if (fop->last_fetched_epoch < 0) return false;
-    int32_t epoch = -1;
-    int64_t end = -1;
-    rn_log_epoch_end(part->log, fop->last_fetched_epoch, part->leader_epoch, &epoch, &end);
-    if (epoch >= fop->last_fetched_epoch && end >= fop->fetch_offset) return false;
-    if (epoch < 0) { /* nothing as old here: all of it from the log start */
-        epoch = 0;
-        end = rn_partition_start(part);
-    }
-    fop->diverging = (rn_fetch_response_epoch_end_offset_t){epoch, end};
-    return true;
-}
-
-/* A follower's fetch: its position counts toward the high watermark, and
-   it reads up to the log end (a consumer, up to the high watermark). */
-static rn_err_t fetch_follower(fetch_op_t *fop, rn_partition_t *part, int64_t now_ms) {
-    int64_t end = rn_log_end_offset(part->log);
-    if (fop->fetch_offset > end || fop->fetch_offset < rn_partition_start(part))
-        return RN_ERR_OUT_OF_RANGE;
-    int64_t hw = rn_partition_hw(part);
-    rn_err_t err = rn_partition_follower_fetched(part, fop->replica_id, fop->fetch_offset, now_ms);
-    if (err == RN_ERR_NOT_FOUND) err = RN_ERR_NOT_LEADER; /* no replica of it */
-    if (err != RN_OK) return err;
-    if (rn_partition_hw(part) != hw) rn_node_poke_all(rn_part_op_owner(&fop->op)->node);
-    if (fop->fetch_offset == end) return RN_OK;
-    return rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, end, &fop->read);
+/* A follower's fetch, decided (rn_repl_serve): its position counted
+   toward the high watermark, it reads up to the log end (a consumer, up to
+   the high watermark). */
+static rn_err_t fetch_follower(fetch_op_t *fop, rn_partition_t *part,
+                               const rn_repl_served_t *served) {
+    if (served->err != RN_OK) return served->err;
+    if (served->hw_moved) rn_node_poke_all(rn_part_op_owner(&fop->op)->node);
+    if (fop->fetch_offset == served->read_upto) return RN_OK;
+    return rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, served->read_upto, &fop->read);
 }
 
 /* read_committed: the aborted transactions overlapping what is read
@@ -199,6 +183,7 @@ static void fetch_aborted_fill(rn_req_t *req, fetch_op_t *op,
 static void fetch_op_run(rn_part_op_t *op) {
     fetch_op_t *fop = (fetch_op_t *)op;
     rn_partition_t *part = op->part;
+    rn_repl_served_t served;
     fop->read = (rn_log_read_t){0};
     fop->err = RN_OK;
     fop->kerr = RN_KERR_NONE;
@@ -211,12 +196,10 @@ static void fetch_op_run(rn_part_op_t *op) {
     } else if (part->role != RN_PARTITION_LEADER &&
                !(fop->follower_read && part->role == RN_PARTITION_FOLLOWER)) {
         fop->err = RN_ERR_NOT_LEADER;
-    } else if ((fop->kerr = fetch_epoch_kerr(fop, part)) != RN_KERR_NONE) {
-        /* answered with the code */
-    } else if (fetch_diverged(fop, part)) {
-        /* answered with where the logs part */
-    } else if (fop->replica_id >= 0) {
-        fop->err = fetch_follower(fop, part, rn_part_op_owner(op)->loop.now_ms);
+    } else if (!fetch_served(fop, part, rn_part_op_owner(op)->loop.now_ms, &served)) {
+        /* answered with an epoch's code or where the logs part */
+    } else if (served.follower) {
+        fop->err = fetch_follower(fop, part, &served);
     } else if (fop->rack_count > 0 &&
                (fop->preferred = rn_partition_read_replica(
                     part, fop->rack_replicas, fop->rack_count, fop->fetch_offset)) >= 0) {

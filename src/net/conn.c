@@ -56,6 +56,7 @@ rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
     conn->net = net;
     conn->fd = fd;
     conn->rbuf = rbuf;
+    conn->peer_node = -1;
     conn->last_active_ms = net->loop->now_ms;
     conn_name(conn);
     rn_err_t err = rn_loop_watch(net->loop, fd, RN_IO_EV_READ | RN_IO_EV_WRITE, &conn->watch);
@@ -180,6 +181,8 @@ void rn_conn_close_as(rn_conn_t *conn, rn_net_log_t cause, const char *why) {
     net->loop->io->ops->sock_close(net->loop->io, conn->fd);
     conn->closed = 1;
     atomic_fetch_sub(&net->shared->connections_open, 1);
+    if (conn->peer_node >= 0 && net->shared->on_peer_close)
+        net->shared->on_peer_close(net->request_ctx, conn->peer_node);
     rn_conn_mark_dirty(conn); /* the flush hook reaps it: never free mid-callback */
 }
 

@@ -42,6 +42,9 @@ struct rn_conn {
     int64_t last_active_ms;
     char host[48]; /* peer address, "" if unknown (INET6_ADDRSTRLEN fits) */
     char peer[64]; /* how logs name the connection: host:port */
+    /* The cluster node the peer proved to be by what it sent (set by the
+       dispatcher; -1: none): its close is reported to on_peer_close. */
+    int32_t peer_node;
 };
 
 /* Adopts an accepted socket on this loop. */

@@ -66,6 +66,9 @@ struct rn_net_shared {
     _Atomic uint64_t connections_accepted_total;
     _Atomic uint64_t connections_refused_total; /* past max.connections */
     rn_net_request_fn on_request;
+    /* A connection whose peer_node was set closed, for any reason (NULL:
+       not wanted); called on its loop with that loop's request_ctx. */
+    void (*on_peer_close)(void *ctx, int32_t peer_node);
     rn_log_limit_t log_limits[RN_NET_LOG__COUNT]; /* one per rn_net_log_t */
 };
 

@@ -170,10 +170,15 @@ static int64_t durable_end(rn_partition_t *part) {
    its producer batches, fail every waiter; offline if the drop fails. */
 static void partition_rollback(rn_partition_t *part, rn_err_t cause) {
     int64_t end = durable_end(part), was = rn_log_end_offset(part->log);
+    /* A follower's failed truncation may have dropped segments already:
+       what remains is the most there is to keep. */
+    if (end > was) end = was;
     part->storage_cause = cause;
     rn_err_t err = rn_log_rollback(part->log, end);
     if (err == RN_OK) {
         rn_producer_state_truncate(part->producers, end);
+        if (rn_partition_hw(part) > end)
+            atomic_store_explicit(&part->high_watermark, end, memory_order_release);
         if (was > end)
             RN_DEBUG_LOG("partition", "%s-%d: %s: dropped offsets %lld..%lld", part->topic,
                          part->index, rn_err_name(cause), (long long)end, (long long)was - 1);

@@ -125,6 +125,7 @@ struct rn_partition {
        ISR). */
     int16_t pending_isr_count;
     int32_t pending_isr[RN_REPLICAS_MAX];
+    bool pending_isr_resend; /* its outcome is unknown: asked again */
     _Atomic int64_t high_watermark;
     _Atomic int64_t log_start;
     _Atomic int64_t log_end;
@@ -254,6 +255,12 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
    not lead; RN_ERR_NOT_FOUND when replica_id is no replica. */
 rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
                                        int64_t fetch_offset, int64_t now_ms);
+/* What this replica holds durably: its fsynced end (the log end when the
+   partition is not durable). A leader serves its followers no further, so
+   no follower ever holds a record the leader may still lose (a failed
+   fsync rolls it back; a power loss drops it) and write again differently
+   in the same leader epoch. */
+int64_t rn_partition_durable_end(const rn_partition_t *part);
 /* The leader's high watermark as the durable ends allow now (never back);
    completes the produces it covers. The group commit calls it. */
 void rn_partition_advance_hw(rn_partition_t *part);
@@ -271,7 +278,8 @@ bool rn_partition_unwait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter)
    at least min.insync.replicas (RN_ERR_NOT_LEADER / RN_ERR_FEW_REPLICAS). */
 rn_err_t rn_partition_check_acks_all(const rn_partition_t *part);
 /* The ISR this leader should ask the controller for now (false: none, or
-   a change is pending): followers behind the leader's log end and not
+   a change is pending; a pending change whose outcome is unknown is asked
+   again): followers behind the leader's log end and not
    caught up for lag_max_ms (replica.lag.time.max.ms) leave; a replica
    outside it whose fetch offset reached the high watermark and this
    epoch's start joins. */
@@ -281,6 +289,15 @@ bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t
    image brings any new ISR, or rn_partition_isr_settled drops it. */
 void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t isr_count);
 void rn_partition_isr_settled(rn_partition_t *part);
+/* The controller's answer to the change asked (Kafka's code, and the
+   partition epoch it gives when taken). Taken: settled once the image has
+   that epoch. Refused for a reason of its own (an ineligible member, a
+   malformed list, an unknown partition): dropped. Otherwise the outcome
+   is unknown (no answer in time, another controller, or this leader's view
+   is behind the controller's: the change may have been applied): it stays
+   pending, its members counting toward the high watermark, until the
+   image brings a new partition epoch, and is asked again meanwhile. */
+void rn_partition_isr_answered(rn_partition_t *part, int16_t error_code, int32_t partition_epoch);
 /* KIP-392 on the leader: of the candidates (replicas in the consumer's
    rack), the in-sync follower that holds fetch_offset and the most after
    it; -1 when none does (the leader serves). */
@@ -290,6 +307,23 @@ int32_t rn_partition_read_replica(const rn_partition_t *part, const int32_t *can
 void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err);
 /* The place of replica id in the leadership's replicas, or -1. */
 int rn_partition_replica_slot(const rn_partition_t *part, int32_t id);
+
+/*
+ * Planted bugs for the replication simulator's mutation test
+ * (tests/simrepl). Exactly one may be chosen at compile time with
+ * -DRN_REPL_MUTANT=<n>; 0 (the default) is correct replication. The third,
+ * an out-of-ISR replica elected leader, is the controller's planted
+ * RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR (metadata/controller_int.h).
+ */
+#define RN_REPL_MUTANT_NONE 0
+#define RN_REPL_MUTANT_HW_LEADER_ALONE                                                             \
+    1                                /* replicas.c: the high watermark from the leader alone       \
+                                      */
+#define RN_REPL_MUTANT_NO_TRUNCATE 2 /* follower.c: a diverging epoch truncates nothing */
+#define RN_REPL_MUTANT__COUNT 3
+#ifndef RN_REPL_MUTANT
+#define RN_REPL_MUTANT RN_REPL_MUTANT_NONE
+#endif
 
 static inline bool rn_partition_offline(rn_partition_t *part) {
     return atomic_load_explicit(&part->offline, memory_order_acquire);

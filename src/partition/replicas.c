@@ -15,6 +15,7 @@
  */
 #include "partition/partition.h"
 #include "base/assert.h"
+#include "proto/kerr.h"
 
 #include <string.h>
 
@@ -24,7 +25,7 @@ int rn_partition_replica_slot(const rn_partition_t *part, int32_t id) {
     return -1;
 }
 
-static int64_t durable_end(const rn_partition_t *part) {
+int64_t rn_partition_durable_end(const rn_partition_t *part) {
     return part->durable ? rn_log_synced_offset(part->log) : rn_log_end_offset(part->log);
 }
 
@@ -85,9 +86,13 @@ static bool least_fetched(const rn_partition_t *part, const int32_t *members, in
 
 void rn_partition_advance_hw(rn_partition_t *part) {
     if (part->role != RN_PARTITION_LEADER || rn_partition_offline(part)) return;
-    int64_t end = durable_end(part);
+    int64_t end = rn_partition_durable_end(part);
+#if RN_REPL_MUTANT == RN_REPL_MUTANT_HW_LEADER_ALONE
+    (void)least_fetched; /* planted bug: the followers are not asked */
+#else
     if (!least_fetched(part, part->lead.isr, part->lead.isr_count, &end)) return;
     if (!least_fetched(part, part->pending_isr, part->pending_isr_count, &end)) return;
+#endif
     if (end > rn_partition_hw(part))
         atomic_store_explicit(&part->high_watermark, end, memory_order_release);
     hw_release(part);
@@ -112,7 +117,10 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
     part->led = true;
     /* The image moved on: whatever was asked is decided one way or the
        other (a later ask starts from this ISR). */
-    if (new_term || ld->partition_epoch != part->lead.partition_epoch) part->pending_isr_count = 0;
+    if (new_term || ld->partition_epoch != part->lead.partition_epoch) {
+        part->pending_isr_count = 0;
+        part->pending_isr_resend = false;
+    }
     part->lead = *ld;
     part->leader_epoch = ld->leader_epoch;
     part->role = role;
@@ -135,10 +143,10 @@ rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
     if (slot < 0 || replica_id == part->lead.self_id) return RN_ERR_NOT_FOUND;
     RN_ASSERT(fetch_offset >= 0);
     rn_partition_follower_t *f = &part->followers[slot];
-    int64_t end = rn_log_end_offset(part->log);
-    /* Kafka's rule: caught up at this fetch if it reached the leader's end;
-       at the previous fetch's time if it reached the end the leader had
-       then. */
+    int64_t end = rn_partition_durable_end(part);
+    /* Kafka's rule: caught up at this fetch if it reached the leader's end
+       (its durable end: a follower reads no further); at the previous
+       fetch's time if it reached the end the leader had then. */
     if (fetch_offset >= end)
         f->last_caught_up_ms = now_ms;
     else if (f->end_at_last_fetch >= 0 && fetch_offset >= f->end_at_last_fetch)
@@ -152,7 +160,7 @@ rn_err_t rn_partition_follower_fetched(rn_partition_t *part, int32_t replica_id,
 
 void rn_partition_follow_hw(rn_partition_t *part, int64_t leader_hw) {
     if (part->role != RN_PARTITION_FOLLOWER) return;
-    int64_t end = durable_end(part);
+    int64_t end = rn_partition_durable_end(part);
     int64_t hw = leader_hw < end ? leader_hw : end;
     if (hw > rn_partition_hw(part))
         atomic_store_explicit(&part->high_watermark, hw, memory_order_release);
@@ -195,11 +203,17 @@ static bool in_list(const int32_t *list, int16_t count, int32_t id) {
 
 bool rn_partition_isr_wanted(const rn_partition_t *part, int64_t now_ms, int64_t lag_max_ms,
                              int32_t *isr, int16_t *isr_count) {
-    if (part->role != RN_PARTITION_LEADER || part->pending_isr_count > 0 ||
-        part->lead.isr_count == 0 || rn_partition_offline((rn_partition_t *)part))
+    if (part->role != RN_PARTITION_LEADER || part->lead.isr_count == 0 ||
+        rn_partition_offline((rn_partition_t *)part))
         return false;
+    if (part->pending_isr_count > 0) {
+        if (!part->pending_isr_resend) return false;
+        memcpy(isr, part->pending_isr, (size_t)part->pending_isr_count * sizeof *isr);
+        *isr_count = part->pending_isr_count;
+        return true;
+    }
     int64_t hw = rn_partition_hw((rn_partition_t *)part);
-    int64_t end = rn_log_end_offset(part->log);
+    int64_t end = rn_partition_durable_end(part);
     bool changed = false;
     *isr_count = 0;
     for (int16_t n = 0; n < part->lead.replica_count; n++) {
@@ -228,11 +242,34 @@ void rn_partition_isr_asked(rn_partition_t *part, const int32_t *isr, int16_t is
     RN_ASSERT(isr_count > 0 && isr_count <= RN_REPLICAS_MAX);
     memcpy(part->pending_isr, isr, (size_t)isr_count * sizeof *isr);
     part->pending_isr_count = isr_count;
+    part->pending_isr_resend = false;
 }
 
 void rn_partition_isr_settled(rn_partition_t *part) {
     part->pending_isr_count = 0;
+    part->pending_isr_resend = false;
     rn_partition_advance_hw(part);
+}
+
+/* Refusals the controller decided on the partition as it stands, with
+   this leader's epochs current: the change was not applied. */
+static bool isr_refused_for_good(int16_t error_code) {
+    return error_code == RN_KERR_INELIGIBLE_REPLICA || error_code == RN_KERR_INVALID_REQUEST ||
+           error_code == RN_KERR_UNKNOWN_TOPIC_ID ||
+           error_code == RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+}
+
+void rn_partition_isr_answered(rn_partition_t *part, int16_t error_code, int32_t partition_epoch) {
+    if (part->pending_isr_count == 0) return; /* the image moved on meanwhile */
+    if (error_code == RN_KERR_NONE) {
+        if (part->lead.partition_epoch >= partition_epoch) rn_partition_isr_settled(part);
+        return;
+    }
+    if (!isr_refused_for_good(error_code)) {
+        part->pending_isr_resend = true;
+        return;
+    }
+    rn_partition_isr_settled(part);
 }
 
 int32_t rn_partition_read_replica(const rn_partition_t *part, const int32_t *candidates,

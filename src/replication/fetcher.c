@@ -16,6 +16,7 @@
 #include "proto/gen/fetch_request.h"
 #include "proto/gen/fetch_response.h"
 #include "proto/kerr.h"
+#include "replication/follower.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -155,21 +156,19 @@ static stream_t *stream_get(rn_fetchers_t *f, int32_t leader_id, const char *hos
 
 /* Whether e is fetched in the next request. */
 static bool entry_ready(const stream_t *s, const entry_t *e, int64_t now_ms) {
-    const rn_partition_t *part = e->part;
-    return !e->syncing && now_ms >= e->retry_at_ms && part->role == RN_PARTITION_FOLLOWER &&
-           part->lead.leader == s->leader_id && !atomic_load(&part->deleted) &&
-           !rn_partition_offline((rn_partition_t *)part);
+    return !e->syncing && now_ms >= e->retry_at_ms && rn_follower_may_fetch(e->part, s->leader_id);
 }
 
 static void entry_request(const rn_fetchers_t *f, const entry_t *e,
                           rn_fetch_request_fetch_partition_t *out) {
-    rn_partition_t *part = e->part;
+    rn_follower_ask_t ask;
+    rn_follower_ask(e->part, &ask); /* from the log end, durable: see stream_fetch */
     rn_fetch_request_fetch_partition_init(out);
-    out->partition = part->index;
-    out->current_leader_epoch = part->lead.leader_epoch;
-    out->fetch_offset = rn_log_end_offset(part->log); /* durable: see stream_fetch */
-    out->last_fetched_epoch = rn_log_latest_epoch(part->log);
-    out->log_start_offset = rn_log_start_offset(part->log);
+    out->partition = e->part->index;
+    out->current_leader_epoch = ask.current_leader_epoch;
+    out->fetch_offset = ask.fetch_offset;
+    out->last_fetched_epoch = ask.last_fetched_epoch;
+    out->log_start_offset = ask.log_start_offset;
     out->partition_max_bytes = f->opts.partition_bytes;
 }
 
@@ -302,89 +301,34 @@ static void entry_pause(stream_t *s, entry_t *e, int16_t kerr) {
     stream_backoff(s, backoff_ms);
 }
 
-/* The leader says the log parts from its own past epoch div->epoch's end:
-   cut at the lower of that and where this log's copy of the epoch ends. */
-static void entry_truncate(stream_t *s, entry_t *e,
-                           const rn_fetch_response_epoch_end_offset_t *div) {
-    rn_partition_t *part = e->part;
-    int32_t epoch = -1;
-    int64_t local_end = -1;
-    rn_log_epoch_end(part->log, div->epoch, -1, &epoch, &local_end);
-    int64_t cut = div->end_offset;
-    if (local_end >= 0 && local_end < cut) cut = local_end;
-    if (cut < 0) cut = 0;
-    rn_err_t err = rn_partition_truncate(part, cut);
-    rn_stats_add(&s->f->stats.truncations_total, 1);
-    if (err != RN_OK) {
-        RN_ERROR("replica", "%s-%d: cannot truncate to %lld: %s", part->topic, part->index,
-                 (long long)cut, rn_err_name(err));
-        entry_pause(s, e, RN_KERR_KAFKA_STORAGE_ERROR);
-    }
-}
-
-/* The whole batches at the front of a records blob. */
-static size_t whole_batches(const uint8_t *p, size_t len) {
-    size_t off = 0;
-    while (len - off >= RN_BATCH_HEADER_BYTES) {
-        rn_batch_header_t hdr;
-        rn_batch_header_parse(p + off, &hdr);
-        if (hdr.batch_length < 0 || rn_batch_size(&hdr) > len - off) break;
-        off += rn_batch_size(&hdr);
-    }
-    return off;
-}
-
-static void entry_append(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
-    rn_fetchers_t *f = s->f;
-    rn_partition_t *part = e->part;
-    size_t len = whole_batches(in->records.ptr, in->records.len > 0 ? (size_t)in->records.len : 0);
-    e->leader_hw = in->high_watermark;
-    if (rn_partition_follow_start(part, in->log_start_offset) != RN_OK)
-        RN_WARN("replica", "%s-%d: cannot move the log start to the leader's %lld", part->topic,
-                part->index, (long long)in->log_start_offset);
-    if (len == 0) {
-        e->lag = in->high_watermark - rn_log_end_offset(part->log);
-        rn_partition_follow_hw(part, in->high_watermark);
-        return;
-    }
-    rn_err_t err = rn_partition_append_replica(part, in->records.ptr, len,
-                                               rn_io_wall_ms(f->opts.loop->io), f->opts.inflate);
-    if (err != RN_OK) {
-        RN_WARN("replica", "%s-%d: cannot append what broker %d sent: %s", part->topic, part->index,
-                s->leader_id, rn_err_name(err));
-        entry_pause(s, e, RN_KERR_KAFKA_STORAGE_ERROR);
-        return;
-    }
-    rn_stats_add(&f->stats.bytes_total, len);
-    e->lag = in->high_watermark - rn_log_end_offset(part->log);
-    if (!entry_await_sync(s, e)) rn_partition_follow_hw(part, in->high_watermark);
-}
-
-/* Asked from below the leader's log start (retention or DeleteRecords
-   went past everything this replica has): start over there. */
-static bool entry_restart(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
-    rn_partition_t *part = e->part;
-    if (in->error_code != RN_KERR_OFFSET_OUT_OF_RANGE ||
-        in->log_start_offset <= rn_log_end_offset(part->log))
-        return false;
-    rn_err_t err = rn_partition_restart_at(part, in->log_start_offset);
-    if (err != RN_OK) entry_pause(s, e, RN_KERR_KAFKA_STORAGE_ERROR);
-    return true;
-}
-
 static void entry_answered(stream_t *s, entry_t *e, const rn_fetch_response_partition_data_t *in) {
     if (!e->stream || e->part->role != RN_PARTITION_FOLLOWER) return; /* moved on meanwhile */
-    if (entry_restart(s, e, in)) return;
-    if (in->error_code != RN_KERR_NONE) {
-        entry_pause(s, e, in->error_code);
+    rn_fetchers_t *f = s->f;
+    rn_follower_answer_t answer = {
+        .error_code = in->error_code,
+        .high_watermark = in->high_watermark,
+        .log_start_offset = in->log_start_offset,
+        .diverging_epoch = in->diverging_epoch.epoch,
+        .diverging_end = in->diverging_epoch.end_offset,
+        .records = in->records.ptr,
+        .records_len = in->records.len > 0 ? (size_t)in->records.len : 0,
+    };
+    rn_follower_result_t res;
+    rn_follower_outcome_t outcome = rn_follower_take(
+        e->part, s->leader_id, &answer, rn_io_wall_ms(f->opts.loop->io), f->opts.inflate, &res);
+    if (res.truncated) rn_stats_add(&f->stats.truncations_total, 1);
+    if (in->error_code == RN_KERR_NONE) e->last_error = RN_KERR_NONE;
+    if (outcome == RN_FOLLOWER_PAUSE) {
+        entry_pause(s, e, res.kerr);
         return;
     }
-    e->last_error = RN_KERR_NONE;
-    if (in->diverging_epoch.epoch >= 0 || in->diverging_epoch.end_offset >= 0) {
-        entry_truncate(s, e, &in->diverging_epoch);
-        return;
+    if (outcome == RN_FOLLOWER_RESTARTED || outcome == RN_FOLLOWER_TRUNCATED) return;
+    e->leader_hw = in->high_watermark;
+    e->lag = res.lag;
+    if (outcome == RN_FOLLOWER_APPENDED) {
+        rn_stats_add(&f->stats.bytes_total, res.appended);
+        if (!entry_await_sync(s, e)) rn_partition_follow_hw(e->part, in->high_watermark);
     }
-    entry_append(s, e, in);
 }
 
 /* The sent entry answering topic/index: in order, else searched. */

@@ -107,6 +107,7 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     set->cleaner_dedupe_bytes =
         broker_setting_i64(cfg, "log.cleaner.dedupe.buffer.size", RN_CLEANER_DEDUPE_BYTES_DEFAULT);
     set->raft_on_broker_listener = cfg->clustered && !cfg->role_controller;
+    set->broker_session_timeout_ms = cfg->broker_session_timeout_ms;
     broker_group_settings(set, cfg);
 }
 
@@ -362,7 +363,7 @@ static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn
         .rack = cfg->rack,
         .heartbeat_interval_ms = cfg->broker_heartbeat_interval_ms,
         .wait_unfenced = true,
-        .fence_on_stop = cfg->clustered,
+        .fence_on_stop = cfg->clustered && cfg->controlled_shutdown_enable,
         .session_timeout_ms = cfg->broker_session_timeout_ms,
     };
     int count = cfg->advertised_count > 0 ? cfg->advertised_count : 1;
@@ -477,6 +478,8 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     node->io = io;
     node->started_ms = rn_io_wall_ms(io);
     atomic_init(&node->broker_epoch, -1); /* until the lifecycle registers it */
+    atomic_init(&node->controller_answer_ms, -1);
+    atomic_init(&node->broker_fenced, true);
     broker_settings(&node->settings, cfg);
     node->broker_config_next = broker_config_next;
     node->broker_config_ctx = cfg;
@@ -503,6 +506,7 @@ static void broker_drain_core(rn_mail_t *mail) {
     rn_net_shutdown(&drain->broker->nets[drain->core]);
     rn_handler_fetch_expire(&drain->broker->node.cores[drain->core]);
     rn_replicas_rt_core_close(&drain->broker->node.cores[drain->core]);
+    rn_replicas_rt_core_drain(&drain->broker->node.cores[drain->core]);
     atomic_fetch_add(&drain->broker->cores_drained, 1);
 }
 
@@ -578,7 +582,14 @@ static void broker_stop(rn_broker_t *broker) {
     /* The cleaner waits on the loops for its hand-offs: it stops first. */
     rn_cleaner_stop(node->cleaner);
     node->cleaner = NULL;
-    /* 1. Every loop closes its listener and connections and answers its
+    /* 1. Leave the cluster first (a controlled shutdown): the controller
+       fences this node and moves its leaderships while its connections are
+       still open, so produce requests waiting for the high watermark are
+       answered NOT_LEADER_OR_FOLLOWER as the partitions turn followers and
+       clients follow the new leaders; draining first would leave them
+       waiting on followers that can no longer fetch. */
+    rn_lifecycle_stop(broker->lifecycle);
+    /* 2. Every loop closes its listener and connections and answers its
        parked fetches, on its own thread, while the others still run (a
        fetch may wait on another core's reply). */
     broker->drain = calloc((size_t)node->core_count, sizeof *broker->drain);
@@ -588,9 +599,8 @@ static void broker_stop(rn_broker_t *broker) {
         rn_loop_post(&node->cores[i].loop, &broker->drain[i].mail);
     }
     broker_wait_drained(broker);
-    /* 2. Stop the metadata quorum while the cores can still take its last
+    /* 3. Stop the metadata quorum while the cores can still take its last
        answers; then stop the loops; sync what the last turns appended. */
-    rn_lifecycle_stop(broker->lifecycle);
     rn_topics_stop_metadata(node);
     rn_lifecycle_free(broker->lifecycle);
     broker->lifecycle = NULL;
@@ -602,7 +612,7 @@ static void broker_stop(rn_broker_t *broker) {
        runtime answered as it stopped) finished a request of a closed
        connection, which the flush hook, run no more, would have freed. */
     for (int i = 0; i < node->core_count; i++) rn_net_flush(&broker->nets[i]);
-    /* 3. Close every partition cleanly (checkpoints, clean-shutdown marks). */
+    /* 4. Close every partition cleanly (checkpoints, clean-shutdown marks). */
     rn_txn_stop(node);
     rn_group_stop(node);
     rn_topics_close_all(node);

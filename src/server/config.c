@@ -1198,6 +1198,7 @@ static void resolve_typed(rn_config_t *cfg) {
     cfg->quorum_auto_join = i64(cfg, "controller.quorum.auto.join.enable") != 0;
     cfg->min_insync_replicas = i32(cfg, "min.insync.replicas");
     cfg->unclean_leader_election_enable = i64(cfg, "unclean.leader.election.enable") != 0;
+    cfg->controlled_shutdown_enable = i64(cfg, "controlled.shutdown.enable") != 0;
     cfg->unclean_leader_election_interval_ms = i64(cfg, "unclean.leader.election.interval.ms");
     int64_t imbalance_s = i64(cfg, "leader.imbalance.check.interval.seconds");
     cfg->leader_imbalance_check_interval_ms = i64(cfg, "auto.leader.rebalance.enable") == 0 ? 0

@@ -163,6 +163,7 @@ typedef struct rn_config {
     bool delete_topic_enable;
     int32_t min_insync_replicas;
     bool unclean_leader_election_enable;
+    bool controlled_shutdown_enable;
     int64_t unclean_leader_election_interval_ms;
     /* Automatic preferred-leader election: interval 0 when
        auto.leader.rebalance.enable is false. */

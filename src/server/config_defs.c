@@ -390,6 +390,9 @@ static const rn_config_def_t defs[] = {
          "how often the active controller elects a leader, from outside the ISR if need be, for "
          "the leaderless partitions of topics whose unclean.leader.election.enable is true (one "
          "turned on after the leader was lost)"),
+    BOOL("controlled.shutdown.enable", "true",
+         "a stopping broker of a cluster first asks the controller to fence it, so its "
+         "leaderships move to other in-sync replicas before it goes (waiting at most 5 s)"),
     BOOL("auto.leader.rebalance.enable", "true",
          "the active controller moves leadership back to preferred replicas (the first of each "
          "partition's replicas)"),
@@ -449,7 +452,6 @@ static const rn_config_def_t defs[] = {
     IGNORED("replica.fetch.min.bytes", RN_CONFIG_INT, "1"),
     IGNORED("replica.socket.timeout.ms", RN_CONFIG_INT, "30000"),
     IGNORED("replica.high.watermark.checkpoint.interval.ms", RN_CONFIG_LONG, "5000"),
-    IGNORED("controlled.shutdown.enable", RN_CONFIG_BOOL, "true"),
     IGNORED("metric.reporters", RN_CONFIG_LIST, ""),
     IGNORED("metrics.num.samples", RN_CONFIG_INT, "2"),
     IGNORED("metrics.sample.window.ms", RN_CONFIG_LONG, "30000"),

@@ -46,6 +46,7 @@ rn_err_t rn_log_open(rn_io_t *io, const char *dir, const rn_log_config_t *cfg, r
     if (!log) return RN_ERR_NO_MEMORY;
     log->io = io;
     log->cfg = *cfg;
+    log->names_pending_from = -1;
     strcpy(log->dir, dir);
     rn_err_t err = rn_io_dir_create(io, dir);
     if (err == RN_OK) err = rn_log_recover(log);
@@ -66,8 +67,10 @@ void rn_log_set_config(rn_log_t *log, const rn_log_config_t *cfg) {
 rn_err_t rn_log_write_checkpoint(rn_log_t *log, bool clean) {
     rn_checkpoint_t cp = {log->start_offset, log->recovery_point, clean, true, log->clean_offset};
     rn_err_t err = rn_checkpoint_write(log->io, log->dir, &cp, &log->epochs);
-    if (err == RN_OK) log->checkpoint_dirty = false;
-    return err;
+    if (err != RN_OK) return err;
+    log->checkpoint_dirty = false;
+    log->names_pending_from = -1; /* its write synced the directory */
+    return RN_OK;
 }
 
 void rn_log_start_moved(rn_log_t *log) {
@@ -121,8 +124,10 @@ rn_err_t rn_log_roll(rn_log_t *log) {
     if (err != RN_OK) {
         (void)rn_segment_delete(seg);
         rn_segment_unref(seg);
+        return err;
     }
-    return err;
+    if (log->names_pending_from < 0) log->names_pending_from = seg->base_offset;
+    return RN_OK;
 }
 
 /* Kafka's roll rules: size, age of the first batch, full index, offsets that
@@ -291,10 +296,18 @@ rn_err_t rn_log_append(rn_log_t *log, uint8_t *records, size_t len, int32_t lead
     return rn_log_append_flags(log, records, len, leader_epoch, now_ms, 0, info);
 }
 
+/* The log is durable below offset, as far as its segments' names are. */
+static void synced_to(rn_log_t *log, int64_t offset) {
+    if (log->names_pending_from >= 0 && offset > log->names_pending_from)
+        offset = log->names_pending_from;
+    if (offset > log->synced_offset) log->synced_offset = offset;
+}
+
 /* Seals, oldest first, the rolled segments not sealed yet (they sit just
    before the active one). Each sealed segment is durable whole, so the
-   synced offset advances past it at once: a later failure in the same sync
-   keeps what did reach the disk. */
+   synced offset advances past it at once (as far as the names are
+   durable): a later failure in the same sync keeps what did reach the
+   disk. */
 static rn_err_t seal_rolled(rn_log_t *log, bool *sealed) {
     uint32_t first = log->seg_count - 1;
     while (first > 0 && log->segs[first - 1]->active) first--;
@@ -302,7 +315,7 @@ static rn_err_t seal_rolled(rn_log_t *log, bool *sealed) {
         rn_segment_t *seg = log->segs[i];
         rn_err_t err = rn_segment_seal(seg);
         if (err != RN_OK) return err;
-        if (seg->next_offset > log->synced_offset) log->synced_offset = seg->next_offset;
+        synced_to(log, seg->next_offset);
         /* The next segment's name is durable only once the checkpoint's
            directory sync ran; owed even if this sync fails later on. */
         log->checkpoint_dirty = true;
@@ -319,12 +332,13 @@ rn_err_t rn_log_sync(rn_log_t *log) {
     int64_t end = active->next_offset;
     err = rn_segment_sync(active);
     if (err != RN_OK) return err;
-    log->synced_offset = end;
+    synced_to(log, end);
     if (log->dir_sync_pending && rn_io_dir_sync(log->io, log->dir) == RN_OK)
         log->dir_sync_pending = false;
     if (sealed || log->checkpoint_dirty) {
         log->recovery_point = active->base_offset;
         err = rn_log_write_checkpoint(log, false);
+        synced_to(log, end); /* the names it made durable */
     }
     return err;
 }
@@ -506,7 +520,14 @@ static rn_err_t truncate_to(rn_log_t *log, int64_t offset, bool fully) {
     } else {
         uint32_t i = segment_for(log, offset);
         if (log->segs[i]->base_offset == offset && i > 0) i--;
+        if (log->seg_count > i + 1) log->dir_sync_pending = true;
         drop_tail(log, i + 1);
+        /* The later segments are gone durably before this one is cut: a
+           crash between the two must never leave a cut segment followed by
+           a later one, a hole the recovery would take for a whole log. */
+        err = log->dir_sync_pending ? rn_io_dir_sync(log->io, log->dir) : RN_OK;
+        if (err != RN_OK) return err;
+        log->dir_sync_pending = false;
         err = rn_segment_truncate(rn_log_active(log), offset);
         if (err == RN_OK) err = rn_segment_unseal(rn_log_active(log));
         if (err != RN_OK) return err;
@@ -517,7 +538,9 @@ static rn_err_t truncate_to(rn_log_t *log, int64_t offset, bool fully) {
     rn_epoch_cache_truncate_end(&log->epochs, end);
     rn_log_start_moved(log);
     log->recovery_point = rn_log_active(log)->base_offset;
+    if (fully && log->names_pending_from < 0) log->names_pending_from = end;
     err = rn_io_dir_sync(log->io, log->dir);
+    if (err == RN_OK) log->names_pending_from = -1;
     if (err == RN_OK && fully) log->synced_offset = end; /* empty, and named durably */
     if (err == RN_OK) err = rn_log_write_checkpoint(log, false);
     return err;

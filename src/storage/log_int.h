@@ -22,8 +22,12 @@ struct rn_log {
     bool checkpoint_dirty;  /* log start moved since the last checkpoint */
     bool dir_sync_pending;  /* a rollback unlinked segments; the directory
                                sync that makes it durable has not succeeded */
-    int64_t clean_offset;   /* the log cleaner's first dirty offset (cleaner.h);
-                               kept in the checkpoint */
+    /* The base offset of the oldest segment a roll created since the last
+       directory sync (its name may not survive a power loss, so nothing in
+       it counts as synced); -1: every name is durable. */
+    int64_t names_pending_from;
+    int64_t clean_offset; /* the log cleaner's first dirty offset (cleaner.h);
+                             kept in the checkpoint */
     rn_log_open_stats_t stats;
     rn_epoch_cache_t epochs; /* reaches the disk with the checkpoint */
     char dir[RN_STORAGE_PATH_BYTES_MAX];

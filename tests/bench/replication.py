@@ -33,7 +33,9 @@ same parameters), on one cluster:
 3. CPU: each node's utime + stime (/proc/PID/stat) before and after each
    phase, summed over the three: records per broker CPU-second; the client's
    CPU time (wait4) and how busy the whole machine was, which tells whether
-   the client or the brokers were the bottleneck.
+   the client or the brokers were the bottleneck. After these phases, the
+   times a controller fenced a broker (none is down, so every fence is a
+   healthy broker's under full load: a problem) are counted from the logs.
 
 A warm-up (--warmup records of 1 KiB produced and consumed, not counted)
 comes first, so that Kafka's JIT has run. Every topic is measured once
@@ -43,7 +45,7 @@ back off a second after its first fetch), which is printed too.
 Then, on a fresh cluster of the same target:
 
 4. unavailability after a leader SIGKILL: a confluent-kafka producer (acks=all,
-   idempotent, linger.ms 0) sends a record every --interval-ms to the one
+   idempotent, linger.ms 0, reconnect.backoff.max.ms 1000) sends a record every --interval-ms to the one
    partition of a topic; each round SIGKILLs that partition's leader (as
    Metadata names it) and takes the time from the kill to the first
    acknowledgement of a record sent after it; then starts the node again and
@@ -505,9 +507,29 @@ def throughput(args, kind, figs):
             if not consume_phase(args, cluster, size, acked + args.partitions, figs):
                 problems.append(f"consume {size} B: read another number of records than "
                                 "were acknowledged")
+        fenced = fences_logged(cluster)
+        figs["healthy brokers fenced under load"] = fenced
+        say(f"# {kind}: brokers fenced during the phases at full load (none was down): {fenced}")
+        if fenced:
+            problems.append(f"{fenced} healthy broker(s) fenced under load")
     finally:
         cluster.stop()
     return problems
+
+
+def fences_logged(cluster):
+    """How many times the nodes' logs (this run of each) say a controller
+    fenced a broker for its session or as gone: Runnel's 'fencing broker N:'
+    lines, Kafka's 'Fencing broker N' (its session timed out)."""
+    count = 0
+    for node in cluster.nodes:
+        try:
+            with open(node.log_path, errors="replace") as f:
+                f.seek(node._log_mark)
+                count += sum(1 for line in f if re.search(r"[Ff]encing broker \d+", line))
+        except OSError:
+            pass
+    return count
 
 
 # -- unavailability after a leader SIGKILL ---------------------------------------------
@@ -581,8 +603,14 @@ def failover(args, kind, figs):
     paced = None
     try:
         new_topic(args, cluster, admin, "failover", 1)
+        # reconnect.backoff.max.ms: librdkafka doubles the wait before it
+        # reconnects to a broker up to 10 s after failed connects (the node
+        # killed in an earlier round), and keeps it until a connect succeeds;
+        # a producer of one partition needs that broker again only when the
+        # partition moves there, and then waits out a backoff that measures
+        # the client, not the cluster. The same for both targets.
         paced = Paced(cluster.bootstrap, "failover", 1000 / args.interval_ms, 16, partition=0,
-                      conf={"linger.ms": 0,
+                      conf={"linger.ms": 0, "reconnect.backoff.max.ms": 1000,
                             "message.timeout.ms": int(args.failover_max * 2000)})
         for rnd in range(1, args.rounds + 1):
             got = failover_round(args, cluster, admin, paced, "failover", rnd)

@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, skip_under_cluster, target  # noqa: E402
 from records import consume_from_start, not_retriable, produce_tracked  # noqa: E402
 from tap import Tap  # noqa: E402
 
@@ -113,6 +113,8 @@ def test_fd_exhaustion(t, b, idempotent):
 
 def main():
     t = Tap("file handles exhausted")
+    skip_under_cluster(t, "file handles exhausted",
+                       "exhausts one broker process's file descriptors")
     if target() != "runnel":
         t.skip("fd exhaustion", "Runnel only")
         t.done()

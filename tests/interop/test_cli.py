@@ -31,10 +31,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import broker as broker_lib  # noqa: E402
-from broker import Broker  # noqa: E402
+from broker import Broker, node_ids, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import wait_listed  # noqa: E402
 
 CLI_TIMEOUT_S = 60
+SETTLE_S = 10  # for a change made through one broker to show in another's answers
+RF = replication_factor()  # what `topic create` gives (default.replication.factor)
 API_FIND_COORDINATOR = 10
 API_JOIN_GROUP = 11
 
@@ -55,6 +58,27 @@ def cli_json(t, desc, *args, input=None):
         doc = None
     t.ok(rc == 0 and doc is not None, f"{desc}: exit 0 and JSON", f"rc={rc}\n{out}\n{err}")
     return doc
+
+
+def settle_describe(b, topic, done):
+    """Asks `topic describe --json` of each broker in turn until done(the
+    topic's entry) holds there, up to SETTLE_S in all: a change made through
+    one broker reaches the others (in a cluster) in their own time, as in
+    Kafka, and a tool asks any of them. No test point."""
+    deadline = time.monotonic() + SETTLE_S
+    for addr in b.addrs.values():
+        while time.monotonic() < deadline:
+            rc, out, _ = cli("topic", "describe", topic, "--json", "-b", addr)
+            try:
+                if rc == 0 and done(json.loads(out)["topics"][0]):
+                    break
+            except (ValueError, KeyError, IndexError, TypeError):
+                pass
+            time.sleep(0.2)
+
+
+def configs_of(entry):
+    return {c["name"]: c["value"] for c in (entry.get("configs") or [])}
 
 
 def advertised_apis(addr):
@@ -162,21 +186,23 @@ def test_topics(t, b):
     rc, out, err = cli("topic", "list", *bs)
     rows = [ln.split() for ln in out.splitlines()]
     t.ok(rc == 0 and rows and rows[0] == ["TOPIC", "PARTITIONS", "REPLICATION"]
-         and ["cli-orders", "3", "1"] in rows, "topic list: a table with cli-orders 3 1", out)
+         and ["cli-orders", "3", str(RF)] in rows, f"topic list: a table with cli-orders 3 {RF}",
+         out)
     doc = cli_json(t, "topic list --json", "topic", "list", *bs)
     got = {x["name"]: x for x in (doc or {}).get("topics", [])}
-    t.eq(got.get("cli-orders"), {"name": "cli-orders", "partitions": 3, "replication_factor": 1},
+    t.eq(got.get("cli-orders"), {"name": "cli-orders", "partitions": 3, "replication_factor": RF},
          "topic list --json has cli-orders")
 
     rc, out, err = cli("topic", "describe", "cli-orders", *bs)
-    t.ok(rc == 0 and "TOPIC cli-orders  PARTITIONS 3  REPLICATION 1" in out
-         and "PARTITION  LEADER  REPLICAS  ISR  LOW  HIGH" in out,
+    t.ok(rc == 0 and f"TOPIC cli-orders  PARTITIONS 3  REPLICATION {RF}" in out
+         and ["PARTITION", "LEADER", "REPLICAS", "ISR", "LOW", "HIGH"] in
+         [ln.split() for ln in out.splitlines()],
          "topic describe: header and partition table", f"{out}\n{err}")
     doc = cli_json(t, "topic describe --json", "topic", "describe", "cli-orders", *bs)
     top = doc["topics"][0] if doc else {}
     t.ok(top.get("partition_count") == 3 and [p["partition"] for p in top["partitions"]] == [0, 1, 2]
-         and all(p["low"] == 0 and p["high"] == 0 and p["isr"] == [p["leader"]]
-                 for p in top["partitions"]),
+         and all(p["low"] == 0 and p["high"] == 0 and p["leader"] in node_ids() and
+                 sorted(p["isr"]) == node_ids() for p in top["partitions"]),
          "topic describe --json: 3 empty partitions with leader and ISR", doc)
     configs = {c["name"]: c["value"] for c in (top.get("configs") or [])}
     t.eq(configs.get("retention.ms"), "3600000", "topic describe shows retention.ms set at create")
@@ -185,11 +211,15 @@ def test_topics(t, b):
                        "-c", "cleanup.policy=delete", *bs)
     t.ok(rc == 0 and "set retention.ms=7200000" in out, "topic alter --config: exit 0",
          f"rc={rc}\n{out}\n{err}")
+    settle_describe(b, "cli-orders", lambda x: (configs_of(x).get("retention.ms"),
+                                                configs_of(x).get("cleanup.policy")) ==
+                    ("7200000", "delete"))
     doc = cli_json(t, "describe after alter", "topic", "describe", "cli-orders", *bs)
     configs = {c["name"]: c["value"] for c in ((doc or {"topics": [{}]})["topics"][0].get("configs") or [])}
     t.ok(configs.get("retention.ms") == "7200000" and configs.get("cleanup.policy") == "delete",
          "alter set both configs", configs)
     rc, out, err = cli("topic", "alter", "cli-orders", "--delete-config", "cleanup.policy", *bs)
+    settle_describe(b, "cli-orders", lambda x: "cleanup.policy" not in configs_of(x))
     doc = cli_json(t, "describe after delete-config", "topic", "describe", "cli-orders", *bs)
     configs = {c["name"]: c["value"] for c in ((doc or {"topics": [{}]})["topics"][0].get("configs") or [])}
     t.ok(rc == 0 and "cleanup.policy" not in configs and configs.get("retention.ms") == "7200000",
@@ -198,6 +228,7 @@ def test_topics(t, b):
     rc, out, err = cli("topic", "alter", "cli-orders", "--partitions", "5", *bs)
     t.ok(rc == 0 and "now has 5 partitions" in out, "topic alter --partitions 5: exit 0",
          f"rc={rc}\n{out}\n{err}")
+    settle_describe(b, "cli-orders", lambda x: x["partition_count"] == 5)
     doc = cli_json(t, "describe after grow", "topic", "describe", "cli-orders", *bs)
     t.eq(doc and doc["topics"][0]["partition_count"], 5, "the topic now has 5 partitions")
     rc, out, err = cli("topic", "alter", "cli-orders", "--partitions", "2", *bs)
@@ -299,16 +330,19 @@ def test_produce_consume(t, b):
 
 def test_cluster(t, b):
     rc, out, err = cli("cluster", "describe", "-b", b.bootstrap)
-    port = b.bootstrap.rsplit(":", 1)[1]
-    t.ok(rc == 0 and "CLUSTER " in out and "127.0.0.1" in out and port in out,
-         "cluster describe: id and the broker's address", f"{out}\n{err}")
+    ports = [addr.rsplit(":", 1)[1] for _, addr in sorted(b.addrs.items())]
+    t.ok(rc == 0 and "CLUSTER " in out and "127.0.0.1" in out and all(p in out for p in ports),
+         "cluster describe: id and every broker's address", f"{out}\n{err}")
     doc = cli_json(t, "cluster describe --json", "cluster", "describe", "-b", b.bootstrap)
     # fenced: false from a broker that answers DescribeCluster v2 (Runnel),
     # null where only Metadata tells (Kafka 3.9)
-    t.ok(doc and doc["cluster_id"] and doc["controller"] == 1 and
-         doc["brokers"] in ([{"id": 1, "host": "127.0.0.1", "port": int(port), "rack": None,
-                              "fenced": fenced}] for fenced in (False, None)),
-         "cluster describe --json: cluster id, controller 1, one unfenced broker", doc)
+    want = [[{"id": node, "host": "127.0.0.1", "port": int(addr.rsplit(":", 1)[1]),
+              "rack": None, "fenced": fenced} for node, addr in sorted(b.addrs.items())]
+            for fenced in (False, None)]
+    t.ok(doc and doc["cluster_id"] and doc["controller"] in node_ids() and
+         sorted(doc["brokers"], key=lambda x: x["id"]) in want,
+         f"cluster describe --json: cluster id, a controller among {node_ids()}, "
+         f"{len(node_ids())} unfenced broker(s)", doc)
 
 
 # -- groups -------------------------------------------------------------------------
@@ -320,7 +354,7 @@ def group_offsets(t, b, group):
 
 
 def test_groups(t, b):
-    keys = advertised_apis(b.bootstrap)
+    keys = advertised_apis(b.bootstrap.split(",")[0])
     if API_FIND_COORDINATOR not in keys or API_JOIN_GROUP not in keys:
         reason = "broker answers FindCoordinator/JoinGroup with UNSUPPORTED (not advertised)"
         for desc in ("group list", "group describe: members, committed, end, lag",
@@ -330,6 +364,11 @@ def test_groups(t, b):
         return
     bs = ["-b", b.bootstrap]
     cli("topic", "create", "cli-grp", "-p", "2", *bs)
+    # Known to every broker before a group uses it: a group leader assigns
+    # from one broker's Metadata, and librdkafka assigns no partition of a
+    # topic that broker does not know yet (a cluster's brokers learn of a
+    # new topic each in its own time, as Kafka's do).
+    wait_listed(b.bootstrap, "cli-grp", 2)
     cli("produce", "cli-grp", "-p", "0", *bs, input="".join(f"a{i}\n" for i in range(10)))
     cli("produce", "cli-grp", "-p", "1", *bs, input="".join(f"b{i}\n" for i in range(6)))
     rc, out, err = cli("consume", "cli-grp", "--group", "cli-g1", "-B", "--count", "16", *bs)

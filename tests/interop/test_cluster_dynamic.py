@@ -26,7 +26,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import tap  # noqa: E402
-from broker import recv_exact, ensure_kafka_jars, target  # noqa: E402
+from broker import (OWN_NODES, ensure_kafka_jars, recv_exact, skip_under_cluster,  # noqa: E402
+                    target)
 from cluster_checks import settle, topics_on  # noqa: E402
 from cluster import Cluster, ClusterNode  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -270,6 +271,7 @@ def broker_only(t, c, cluster_id):
 
 def main():
     t = tap.Tap()
+    skip_under_cluster(t, "a Runnel cluster", OWN_NODES)
     if target() != "runnel":
         t.skip("a Runnel cluster", "the cluster harness runs Runnel only")
     else:

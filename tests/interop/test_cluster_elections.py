@@ -49,7 +49,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import kwire  # noqa: E402
 import tap  # noqa: E402
-from broker import Broker, target  # noqa: E402
+from broker import Broker, OWN_NODES, skip_under_cluster, target  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from cluster_checks import metadata, settle  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
@@ -329,6 +329,7 @@ def scenario_automatic(t):
 
 def main():
     t = tap.Tap()
+    skip_under_cluster(t, "leader elections", OWN_NODES)
     t.run(scenario_answers)
     if target() != "runnel":
         t.skip("three-node elections", "the cluster harness runs Runnel only")

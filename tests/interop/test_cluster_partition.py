@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import kwire  # noqa: E402
 import netns  # noqa: E402
 import tap  # noqa: E402
-from broker import metadata_broker_count, target  # noqa: E402
+from broker import OWN_NODES, metadata_broker_count, skip_under_cluster, target  # noqa: E402
 from cluster import Cluster, ClusterNode  # noqa: E402
 from cluster_checks import settle  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
@@ -150,6 +150,7 @@ def scenario(t, hosts):
 
 def main():
     t = tap.Tap()
+    skip_under_cluster(t, "a leader cut off by a network partition", OWN_NODES)
     ok, why = netns.available()
     if target() != "runnel":
         t.skip("a leader cut off by a network partition", "the cluster harness runs Runnel only")

@@ -32,7 +32,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, free_port, runnel_bin, target  # noqa: E402
+from broker import Broker, free_port, runnel_bin, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import segment_files  # noqa: E402
 from waits import wait_for  # noqa: E402
@@ -200,6 +200,7 @@ def broker_log(b):
 
 def main():
     t = Tap("log compaction")
+    skip_under_cluster(t, "log compaction", "reads one broker's data folder, log and metrics")
     settings = {"num.partitions": 1, "log.cleaner.backoff.ms": "1000",
                 "offsets.topic.num.partitions": "1", "offsets.topic.segment.bytes": "16384"}
     admin_port = free_port()

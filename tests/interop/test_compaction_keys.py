@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import kwire  # noqa: E402
-from broker import Broker  # noqa: E402
+from broker import Broker, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
 
 INVALID_RECORD = 87
@@ -43,7 +43,7 @@ def log_end(conn, topic):
 
 
 def produce(b, topic, batch):
-    with kwire.Conn(b.bootstrap) as conn:
+    with kwire.Conn(kwire.leader(b.bootstrap, topic, 0)) as conn:
         log_end(conn, topic)
         _, body = conn.roundtrip(kwire.produce_request(1, topic, 0, batch, version=8))
         (res,) = kwire.parse_produce_errors(body, 8)
@@ -68,7 +68,8 @@ def main():
         from confluent_kafka.admin import AdminClient, NewTopic
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
         policies = {"ck": "compact", "cd": "compact,delete", "dl": "delete"}
-        futs = admin.create_topics([NewTopic(n, 1, 1, config={"cleanup.policy": p})
+        futs = admin.create_topics([NewTopic(n, 1, replication_factor(),
+                                             config={"cleanup.policy": p})
                                     for n, p in policies.items()])
         for f in futs.values():
             f.result(60)

@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 import kwire  # noqa: E402
 
@@ -104,6 +104,7 @@ def test_idle(t, b):
 
 def main():
     t = Tap("connection limits")
+    skip_under_cluster(t, "connection limits", "one broker process's connection limits")
     settings = {"max.connections": MAX_CONNECTIONS, "connections.max.idle.ms": IDLE_MS}
     with Broker(settings) as b:
         if target() == "runnel":

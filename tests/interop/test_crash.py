@@ -32,7 +32,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, runnel_bin, target  # noqa: E402
+from broker import Broker, runnel_bin, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 
 TOPIC = "crash"
@@ -243,6 +243,8 @@ def crash_rounds(t, b, rng):
 
 def main():
     t = Tap("crash: SIGKILL during acks=all load")
+    skip_under_cluster(t, "crash: SIGKILL during acks=all load",
+                       "kills one broker process and checks its data folder")
     t.diag(f"seed {SEED} (CRASH_SEED={SEED} replays it), {KILLS} kills")
     rng = random.Random(SEED)
     settings = {"num.partitions": 1}

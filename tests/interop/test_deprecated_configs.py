@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
@@ -32,6 +32,7 @@ SET, DELETE = 0, 1
 INVALID_CONFIG = 40
 INVALID_REQUEST = 42
 SOURCE_TOPIC, SOURCE_DEFAULT = 1, 5
+SETTLE_S = 10  # for a change made through one broker to show in another's answers
 BOGUS = "Invalid value bogus for configuration message.format.version: " \
         "Version bogus is not a valid version"
 
@@ -64,38 +65,52 @@ def describe(admin, topic):
     return admin.describe_configs([res])[res].result(20)
 
 
-def shown(admin, topic, name):
-    entry = describe(admin, topic)[name]
-    return entry.value, int(entry.source)
+def shown(admin, topic, name, want):
+    """(value, source) of the topic's setting, asked until it is `want` (up
+    to SETTLE_S): the broker that answers may have applied a change made
+    through another one a moment later, in a cluster as in Kafka."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        entry = describe(admin, topic)[name]
+        got = entry.value, int(entry.source)
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def shows(t, admin, topic, name, want, desc):
+    """One test point: DescribeConfigs gives the setting's (value, source) as
+    `want` (asked until it does, see shown())."""
+    t.eq(shown(admin, topic, name, want), want, desc)
 
 
 def test_alter(t, bootstrap, admin):
     topic = "dc-alter"
     create_topic(bootstrap, topic, 1)
-    t.eq(shown(admin, topic, "message.format.version"), ("3.0-IV1", SOURCE_DEFAULT),
-         "message.format.version defaults to 3.0-IV1")
+    shows(t, admin, topic, "message.format.version", ("3.0-IV1", SOURCE_DEFAULT),
+          "message.format.version defaults to 3.0-IV1")
     for version in ("0.10.0.0", "2.8", "3.0-IV1"):
         t.eq(alter(bootstrap, topic, [("message.format.version", version)]), (0, None),
              f"AlterConfigs message.format.version={version} is accepted")
-        t.eq(shown(admin, topic, "message.format.version"), (version, SOURCE_TOPIC),
-             "DescribeConfigs shows it as set on the topic")
+        shows(t, admin, topic, "message.format.version", (version, SOURCE_TOPIC),
+              "DescribeConfigs shows it as set on the topic")
     t.eq(alter(bootstrap, topic, [("message.format.version", "bogus")]), (INVALID_CONFIG, BOGUS),
          "AlterConfigs message.format.version=bogus -> INVALID_CONFIG")
     t.eq(incremental(bootstrap, topic, "message.format.version", SET, "0.11.0"), (0, None),
          "IncrementalAlterConfigs SET message.format.version=0.11.0 is accepted")
-    t.eq(shown(admin, topic, "message.format.version"), ("0.11.0", SOURCE_TOPIC),
-         "DescribeConfigs shows it")
+    shows(t, admin, topic, "message.format.version", ("0.11.0", SOURCE_TOPIC),
+          "DescribeConfigs shows it")
     t.eq(incremental(bootstrap, topic, "message.format.version", SET, "bogus"),
          (INVALID_CONFIG, BOGUS), "IncrementalAlterConfigs SET bogus -> INVALID_CONFIG")
     t.eq(incremental(bootstrap, topic, "message.format.version", DELETE, None), (0, None),
          "IncrementalAlterConfigs DELETE message.format.version is accepted")
-    t.eq(shown(admin, topic, "message.format.version"), ("3.0-IV1", SOURCE_DEFAULT),
-         "and the default is back")
+    shows(t, admin, topic, "message.format.version", ("3.0-IV1", SOURCE_DEFAULT),
+          "and the default is back")
     for name, value in (("message.downconversion.enable", "false"),
                         ("message.timestamp.difference.max.ms", "3600000")):
         t.eq(alter(bootstrap, topic, [(name, value)]), (0, None),
              f"AlterConfigs {name}={value} is accepted")
-        t.eq(shown(admin, topic, name), (value, SOURCE_TOPIC), "DescribeConfigs shows it")
+        shows(t, admin, topic, name, (value, SOURCE_TOPIC), "DescribeConfigs shows it")
 
 
 def test_format_unchanged(t, bootstrap, admin):
@@ -103,7 +118,7 @@ def test_format_unchanged(t, bootstrap, admin):
     create_topic(bootstrap, topic, 1)
     t.eq(alter(bootstrap, topic, [("message.format.version", "0.10.0.0")]), (0, None),
          "message.format.version=0.10.0.0 set")
-    with kwire.Conn(bootstrap, timeout_s=20) as conn:
+    with kwire.Conn(kwire.leader(bootstrap, topic, 0), timeout_s=20) as conn:
         _, body = conn.roundtrip(kwire.produce_request(1, topic, 0, kwire.record_batch([b"v"])))
         t.eq(kwire.parse_produce(body, 7)[0][2], 0, "a v2 batch is still accepted")
         _, body = conn.roundtrip(kwire.fetch_request(2, [(topic, [(0, 0, 1 << 20)])], 11))
@@ -115,7 +130,8 @@ def test_format_unchanged(t, bootstrap, admin):
 def test_create(t, bootstrap, admin):
     configs = {"message.format.version": "0.10.0", "message.downconversion.enable": "false",
                "message.timestamp.difference.max.ms": "3600000"}
-    fut = admin.create_topics([NewTopic("dc-create", 1, 1, config=configs)])["dc-create"]
+    topic = NewTopic("dc-create", 1, replication_factor(), config=configs)
+    fut = admin.create_topics([topic])["dc-create"]
     fut.result(20)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -127,7 +143,7 @@ def test_create(t, bootstrap, admin):
     t.eq({k: (got[k].value, int(got[k].source)) for k in configs},
          {k: (v, SOURCE_TOPIC) for k, v in configs.items()},
          "CreateTopics with the deprecated settings: DescribeConfigs shows them")
-    fut = admin.create_topics([NewTopic("dc-bogus", 1, 1,
+    fut = admin.create_topics([NewTopic("dc-bogus", 1, replication_factor(),
                                         config={"message.format.version": "bogus"})])["dc-bogus"]
     try:
         fut.result(20)
@@ -148,8 +164,8 @@ def test_duplicate_keys(t, bootstrap, admin):
     rest = [(k, v) for k, v in current if k != "message.format.version"]
     t.eq(alter(bootstrap, topic, rest + changed), (0, None),
          "every described setting with message.format.version changed, once, is accepted")
-    t.eq(shown(admin, topic, "message.format.version"), ("0.10.0.0", SOURCE_TOPIC),
-         "DescribeConfigs shows the change")
+    shows(t, admin, topic, "message.format.version", ("0.10.0.0", SOURCE_TOPIC),
+          "DescribeConfigs shows the change")
 
 
 def main():

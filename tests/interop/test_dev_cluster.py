@@ -33,7 +33,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import broker as broker_lib  # noqa: E402
-from broker import BrokerError  # noqa: E402
+from broker import BrokerError, OWN_NODES, skip_under_cluster  # noqa: E402
 import tap  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from tap import Tap  # noqa: E402
@@ -329,6 +329,7 @@ def test_cluster_harness(t):
 
 def main():
     t = Tap("runnel dev cluster")
+    skip_under_cluster(t, "runnel dev cluster", OWN_NODES)
     if broker_lib.target() != "runnel":
         t.skip("runnel dev cluster", "a Runnel command; RUNNEL_TEST_TARGET=kafka has none")
         t.done()

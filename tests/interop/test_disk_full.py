@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, free_port, target  # noqa: E402
+from broker import Broker, free_port, skip_under_cluster, target  # noqa: E402
 from records import consume_from_start, not_retriable, produce_tracked  # noqa: E402
 from tap import Tap  # noqa: E402
 
@@ -153,6 +153,7 @@ def test_disk_full(t, b, admin, mount):
 
 def main():
     t = Tap("disk full")
+    skip_under_cluster(t, "disk full", "one broker process on a full file system")
     if target() != "runnel":
         t.skip("disk full", "Runnel only")
         t.done()

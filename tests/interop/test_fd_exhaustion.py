@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import kwire  # noqa: E402
-from broker import Broker, target  # noqa: E402
+from broker import Broker, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 
 NOFILE = 256
@@ -139,6 +139,7 @@ def test_startup_line(t, b):
 
 def main():
     t = Tap("out of file descriptors")
+    skip_under_cluster(t, "out of file descriptors", "one broker process under a descriptor limit")
     if target() != "runnel":
         t.skip("descriptor exhaustion", "Runnel's own log lines are checked, and Kafka's JVM "
                f"holds more descriptors of its own than a limit of {NOFILE}")

@@ -19,28 +19,19 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
-from topics import create_topic  # noqa: E402
+from topics import create_topic, delete_topic  # noqa: E402
 import kwire  # noqa: E402
 
 from confluent_kafka import Consumer, Producer  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 
 
 def produce(bootstrap, topic, partition, values):
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+    with kwire.Conn(kwire.leader(bootstrap, topic, partition), timeout_s=30) as conn:
         _, body = conn.roundtrip(kwire.produce_request(1, topic, partition,
                                                        kwire.record_batch(values)))
     assert kwire.parse_produce(body, 7)[0][2] == 0
-
-
-def delete_topic(bootstrap, topic):
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.delete_topics([topic])[topic].result(30)
-    deadline = time.monotonic() + 30
-    while topic in admin.list_topics(timeout=10).topics and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def test_raw(t, bootstrap):
@@ -48,12 +39,13 @@ def test_raw(t, bootstrap):
     create_topic(bootstrap, "fd-gone", 2)
     produce(bootstrap, "fd-live", 0, [b"live"])
     produce(bootstrap, "fd-gone", 0, [b"gone"])
+    live = kwire.leader(bootstrap, "fd-live", 0)
     delete_topic(bootstrap, "fd-gone")
     for version in (4, 11):
         topics = [("fd-gone", [(0, 0, 1 << 20), (1, 0, 1 << 20)]),
                   ("fd-live", [(0, 0, 1 << 20)])]
         # An error answers at once (as Kafka), well before max_wait_ms.
-        with kwire.Conn(bootstrap, timeout_s=10) as conn:
+        with kwire.Conn(live, timeout_s=10) as conn:
             _, body = conn.roundtrip(kwire.fetch_request(1, topics, version, max_wait_ms=60000))
         top, parts = kwire.parse_fetch(body, version)
         got = {(name, idx): (err, hw, records) for name, idx, err, hw, records in parts}

@@ -14,6 +14,10 @@
 A broker may end a record set with part of a batch (Kafka cuts at the byte
 limit; Runnel sends whole batches only), so "whole batches" are counted
 apart from the record set's size.
+
+A Fetch's limits are one broker's: every partition of the topics here is led
+by broker LEADER (under RUNNEL_TEST_TARGET=cluster, replicas placed so), and
+the raw requests go there.
 """
 
 import os
@@ -27,7 +31,6 @@ from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
 
 from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 MIB = 1 << 20
 WIDE = "fetch-wide"
@@ -39,6 +42,7 @@ BIG = "fetch-big"
 BIG_VALUE_BYTES = 500000
 BIG_RECORDS = 3         # one batch of about 1.5 MB, past 1 MiB limits
 BROKER_FETCH_MAX = 4 * MIB
+LEADER = 1  # leads every partition of WIDE and BIG
 
 
 def produce(conn, topic, partition, batch, corr):
@@ -48,19 +52,11 @@ def produce(conn, topic, partition, batch, corr):
         raise RuntimeError(f"produce to {topic}-{partition}: error {res[0][2]}")
 
 
-def fill(bootstrap):
-    create_topic(bootstrap, WIDE, WIDE_PARTS)
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    big = NewTopic(BIG, 3, 1, config={"max.message.bytes": str(4 * MIB)})
-    admin.create_topics([big])[BIG].result(30)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        md = admin.list_topics(BIG, timeout=10).topics.get(BIG)
-        if md and not md.error and len(md.partitions) == 3:
-            break
-        time.sleep(0.1)
+def fill(bootstrap, addr):
+    create_topic(bootstrap, WIDE, WIDE_PARTS, led_by=LEADER)
+    create_topic(bootstrap, BIG, 3, config={"max.message.bytes": str(4 * MIB)}, led_by=LEADER)
     corr = 1
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+    with kwire.Conn(addr, timeout_s=30) as conn:
         for p in range(WIDE_PARTS):
             for b in range(BATCHES):
                 values = [bytes([65 + p]) * VALUE_BYTES for _ in range(RECORDS)]
@@ -72,8 +68,8 @@ def fill(bootstrap):
             corr += 1
 
 
-def fetch(bootstrap, version, topics, **kw):
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+def fetch(addr, version, topics, **kw):
+    with kwire.Conn(addr, timeout_s=30) as conn:
         corr, body = conn.roundtrip(kwire.fetch_request(5, topics, version, **kw))
     top, parts = kwire.parse_fetch(body, version)
     assert corr == 5 and top == 0, (corr, top)
@@ -93,8 +89,8 @@ def wide_request(pmax):
     return [(WIDE, [(p, 0, pmax) for p in range(WIDE_PARTS)])]
 
 
-def test_max_bytes(t, bootstrap, version):
-    got = sizes(fetch(bootstrap, version, wide_request(20_000_000), max_bytes=MIB))
+def test_max_bytes(t, addr, version):
+    got = sizes(fetch(addr, version, wide_request(20_000_000), max_bytes=MIB))
     total = sum(n for n, _ in got.values())
     t.ok(total <= MIB, f"v{version}: max_bytes 1 MiB over {WIDE_PARTS} full partitions "
          "answers at most 1 MiB of records", f"{total} bytes: {got}")
@@ -103,33 +99,33 @@ def test_max_bytes(t, bootstrap, version):
          f"{first}")
 
 
-def test_partition_max_bytes(t, bootstrap, version):
+def test_partition_max_bytes(t, addr, version):
     pmax = 300_000
-    got = sizes(fetch(bootstrap, version, wide_request(pmax), max_bytes=20 * MIB))
+    got = sizes(fetch(addr, version, wide_request(pmax), max_bytes=20 * MIB))
     over = {k: v for k, v in got.items() if v[0] > pmax}
     t.eq(over, {}, f"v{version}: no partition answers more than partition_max_bytes {pmax}")
     t.ok(all(len(b) >= 1 for _, b in got.values()),
          f"v{version}: every partition holds whole batches within its limit", f"{got}")
     small = [(WIDE, [(0, 0, MIB), (1, 0, 1000)])]
-    got = sizes(fetch(bootstrap, version, small, max_bytes=20 * MIB))
+    got = sizes(fetch(addr, version, small, max_bytes=20 * MIB))
     n, whole = got[(WIDE, 1)]
     t.ok(n <= 1000 and not whole,
          f"v{version}: a later partition's batch larger than its partition_max_bytes is not sent",
          f"{got}")
 
 
-def test_fill(t, bootstrap, version):
+def test_fill(t, addr, version):
     order = [(WIDE, [(0, 0, 300_000), (1, 0, MIB)])]
-    got = sizes(fetch(bootstrap, version, order, max_bytes=MIB))
+    got = sizes(fetch(addr, version, order, max_bytes=MIB))
     total = sum(n for n, _ in got.values())
     t.ok(total <= MIB and len(got[(WIDE, 1)][1]) >= 1,
          f"v{version}: a partition whose range passes what max_bytes has left sends "
          "the whole batches that fit", f"{total} bytes: {got}")
 
 
-def test_first_batch(t, bootstrap, version):
+def test_first_batch(t, addr, version):
     order = [(BIG, [(2, 0, MIB), (0, 0, MIB), (1, 0, MIB)])]
-    got = sizes(fetch(bootstrap, version, order, max_bytes=MIB))
+    got = sizes(fetch(addr, version, order, max_bytes=MIB))
     n, whole = got[(BIG, 0)]
     t.ok(len(whole) == 1 and whole[0] > MIB and n == whole[0],
          f"v{version}: the first non-empty partition's first batch comes whole past both limits",
@@ -139,15 +135,15 @@ def test_first_batch(t, bootstrap, version):
          f"{got}")
 
 
-def test_broker_cap(t, bootstrap, version):
-    got = sizes(fetch(bootstrap, version, wide_request(20_000_000), max_bytes=64 * MIB))
+def test_broker_cap(t, addr, version):
+    got = sizes(fetch(addr, version, wide_request(20_000_000), max_bytes=64 * MIB))
     total = sum(n for n, _ in got.values())
     t.ok(0 < total <= BROKER_FETCH_MAX, f"v{version}: the broker's fetch.max.bytes "
          f"{BROKER_FETCH_MAX} caps a request's max_bytes of 64 MiB", f"{total} bytes: {got}")
 
 
-def test_parked(t, bootstrap, version):
-    got = sizes(fetch(bootstrap, version, wide_request(20_000_000), max_bytes=MIB,
+def test_parked(t, addr, version):
+    got = sizes(fetch(addr, version, wide_request(20_000_000), max_bytes=MIB,
                       min_bytes=8 * MIB, max_wait_ms=1000))
     total = sum(n for n, _ in got.values())
     t.ok(0 < total <= MIB, f"v{version}: a fetch parked on min_bytes past max_bytes still "
@@ -181,14 +177,15 @@ def test_librdkafka(t, bootstrap):
 def main():
     t = Tap("Fetch size limits")
     with Broker({"num.partitions": 4, "fetch.max.bytes": BROKER_FETCH_MAX}) as b:
-        fill(b.bootstrap)
+        addr = b.addrs[LEADER]
+        fill(b.bootstrap, addr)
         for version in (4, 11):
-            t.run(test_max_bytes, b.bootstrap, version)
-            t.run(test_partition_max_bytes, b.bootstrap, version)
-            t.run(test_fill, b.bootstrap, version)
-            t.run(test_first_batch, b.bootstrap, version)
-            t.run(test_broker_cap, b.bootstrap, version)
-            t.run(test_parked, b.bootstrap, version)
+            t.run(test_max_bytes, addr, version)
+            t.run(test_partition_max_bytes, addr, version)
+            t.run(test_fill, addr, version)
+            t.run(test_first_batch, addr, version)
+            t.run(test_broker_cap, addr, version)
+            t.run(test_parked, addr, version)
         t.run(test_librdkafka, b.bootstrap)
     t.done()
 

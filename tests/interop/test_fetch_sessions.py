@@ -24,6 +24,10 @@
 The cache is small (max.incremental.fetch.session.cache.slots=8): Kafka
 splits it into 8 shards of one slot, and one broker core holds 8 / cores
 of it, so every test but the last closes its session.
+
+Sessions live on one broker: the topics of the raw tests are led by broker
+SESSION_BROKER (under RUNNEL_TEST_TARGET=cluster, replicas placed so), and
+their requests go there.
 """
 
 import os
@@ -34,14 +38,13 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, free_port  # noqa: E402
+from broker import Broker, free_port, target  # noqa: E402
 from kafka_tools import java_cmd  # noqa: E402
 from tap import Tap  # noqa: E402
-from topics import create_topic  # noqa: E402
+from topics import create_topic, delete_topic  # noqa: E402
 import kwire  # noqa: E402
 
 from confluent_kafka import Consumer, Producer  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
 
 V = 11
 SLOTS = 8
@@ -49,6 +52,7 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_FETCH_SESSION_EPOCH = 71
 MAX = 1 << 20
+SESSION_BROKER = 1  # leads every partition of the raw tests' topics
 
 
 class Session:
@@ -91,8 +95,8 @@ class Session:
         return out
 
 
-def produce(bootstrap, topic, partition, values):
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+def produce(addr, topic, partition, values):
+    with kwire.Conn(addr, timeout_s=30) as conn:
         _, body = conn.roundtrip(kwire.produce_request(1, topic, partition,
                                                        kwire.record_batch(values)))
     assert kwire.parse_produce(body, 7)[0][2] == 0
@@ -102,11 +106,11 @@ def records_in(rec):
     return kwire.split_batches(rec or b"")[0] if rec else []
 
 
-def test_session(t, bootstrap):
+def test_session(t, bootstrap, addr):
     topic = "fs-main"
-    create_topic(bootstrap, topic, 3)
-    produce(bootstrap, topic, 0, [b"a", b"b"])
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+    create_topic(bootstrap, topic, 3, led_by=SESSION_BROKER)
+    produce(addr, topic, 0, [b"a", b"b"])
+    with kwire.Conn(addr, timeout_s=30) as conn:
         s = Session(conn)
         top, sid, parts = s.open([(topic, [(p, 0, MAX) for p in range(3)])])
         t.ok(top == 0 and sid != 0, "a full fetch with epoch 0 opens a session", f"{top} {sid}")
@@ -120,7 +124,7 @@ def test_session(t, bootstrap):
         top, _, parts = s.next(max_wait_ms=300)
         t.eq((top, parts), (0, {}), "nor the next time")
 
-        produce(bootstrap, topic, 1, [b"x", b"y", b"z"])
+        produce(addr, topic, 1, [b"x", b"y", b"z"])
         start = time.monotonic()
         top, _, parts = s.next(max_wait_ms=10000)
         took = time.monotonic() - start
@@ -139,7 +143,7 @@ def test_session(t, bootstrap):
         # Forget partition 2: new records there are no longer answered.
         top, _, parts = s.next(forgotten=[(topic, [2])], max_wait_ms=300)
         t.eq((top, parts), (0, {}), "forgetting a partition answers nothing")
-        produce(bootstrap, topic, 2, [b"f"])
+        produce(addr, topic, 2, [b"f"])
         top, _, parts = s.next(max_wait_ms=300)
         t.eq((top, parts), (0, {}), "a forgotten partition's new records are not answered")
         top, _, parts = s.next([(topic, [(2, 0, MAX)])], max_wait_ms=300)
@@ -165,20 +169,16 @@ def test_session(t, bootstrap):
         t.eq(top, FETCH_SESSION_ID_NOT_FOUND, "and the session is gone")
 
 
-def test_deleted_topic(t, bootstrap):
+def test_deleted_topic(t, bootstrap, addr):
     live, gone = "fs-live", "fs-gone"
-    create_topic(bootstrap, live, 1)
-    create_topic(bootstrap, gone, 2)
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+    create_topic(bootstrap, live, 1, led_by=SESSION_BROKER)
+    create_topic(bootstrap, gone, 2, led_by=SESSION_BROKER)
+    with kwire.Conn(addr, timeout_s=30) as conn:
         s = Session(conn)
         top, sid, parts = s.open([(live, [(0, 0, MAX)]), (gone, [(0, 0, MAX), (1, 0, MAX)])])
         t.ok(top == 0 and sid != 0 and len(parts) == 3, "a session over two topics",
              f"{top} {sid} {parts}")
-        admin = AdminClient({"bootstrap.servers": bootstrap})
-        admin.delete_topics([gone])[gone].result(30)
-        deadline = time.monotonic() + 30
-        while gone in admin.list_topics(timeout=10).topics and time.monotonic() < deadline:
-            time.sleep(0.1)
+        delete_topic(bootstrap, gone)
         for n in (1, 2):
             top, _, parts = s.next(max_wait_ms=300)
             t.eq((top, sorted(parts)), (0, [(gone, 0), (gone, 1)]),
@@ -191,10 +191,10 @@ def test_deleted_topic(t, bootstrap):
         s.close()
 
 
-def test_cache_full(t, bootstrap):
+def test_cache_full(t, bootstrap, addr):
     topic = "fs-full"
-    create_topic(bootstrap, topic, 1)
-    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+    create_topic(bootstrap, topic, 1, led_by=SESSION_BROKER)
+    with kwire.Conn(addr, timeout_s=30) as conn:
         sessions, refused = [], 0
         for _ in range(60):
             s = Session(conn)
@@ -237,15 +237,18 @@ def rdk_consume(bootstrap, topic, want, out):
     c.close()
 
 
-def metric(admin, name):
-    with urllib.request.urlopen(f"http://{admin}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return None
+def metric(admins, name):
+    """The sum of a metric over the admin ports (one per node), None if absent."""
+    total = None
+    for admin in admins:
+        with urllib.request.urlopen(f"http://{admin}/metrics", timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    total = (total or 0) + float(line.split()[1])
+    return total
 
 
-def test_clients(t, b, admin):
+def test_clients(t, b, admins):
     """The Java consumer (sessions) and librdkafka (full fetches) read every
     record of a topic of many partitions, produced in rounds while they
     fetch."""
@@ -280,8 +283,8 @@ def test_clients(t, b, admin):
          f"the Java consumer reads all {want} records over {partitions} partitions")
     t.eq((len(rdk), sorted(rdk) == sorted(sent)), (want, True),
          "librdkafka reads them all too")
-    if admin:
-        n = metric(admin, "runnel_fetch_incremental_total")
+    if admins:
+        n = metric(admins, "runnel_fetch_incremental_total")
         t.ok(n is not None and n > 0, "the Java consumer fetched incrementally", f"{n}")
 
 
@@ -289,15 +292,18 @@ def main():
     t = Tap("Incremental fetch sessions")
     settings = {"num.partitions": 1, "auto.create.topics.enable": "false",
                 "max.incremental.fetch.session.cache.slots": SLOTS}
-    admin = None
-    if os.environ.get("RUNNEL_TEST_TARGET", "runnel") == "runnel":
-        admin = f"127.0.0.1:{free_port()}"
-        settings["admin.listener"] = admin
+    admins = []
+    if target() == "runnel":
+        admins = [f"127.0.0.1:{free_port()}"]
+        settings["admin.listener"] = admins[0]
     with Broker(settings) as b:
-        t.run(test_session, b.bootstrap)
-        t.run(test_deleted_topic, b.bootstrap)
-        t.run(test_cache_full, b.bootstrap)
-        t.run(test_clients, b, admin)
+        if target() == "cluster":
+            admins = b.admin_addrs
+        addr = b.addrs[SESSION_BROKER]
+        t.run(test_session, b.bootstrap, addr)
+        t.run(test_deleted_topic, b.bootstrap, addr)
+        t.run(test_cache_full, b.bootstrap, addr)
+        t.run(test_clients, b, admins)
     t.done()
 
 

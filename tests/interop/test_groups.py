@@ -8,7 +8,8 @@
 - confluent-kafka with manual commits, kafka-python with auto-commit, and
   kafkajs with 2 members: consume part, commit, stop, start again, and resume
   exactly at the committed offsets (nothing skipped, nothing read twice);
-- committed offsets survive a broker restart (OffsetFetch after restart).
+- committed offsets survive a broker restart (OffsetFetch after restart;
+  under RUNNEL_TEST_TARGET=cluster a restart of every node).
 
 RECORDS=N changes the records per test.
 """
@@ -184,7 +185,7 @@ def test_kafka_python_autocommit(t, bootstrap):
 KAFKAJS_MEMBERS = r"""
 const { Kafka, logLevel } = require('kafkajs');
 const [bootstrap, topic, group, want] = process.argv.slice(2);
-const kafka = new Kafka({ brokers: [bootstrap], clientId: 'groups-test', logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ brokers: bootstrap.split(','), clientId: 'groups-test', logLevel: logLevel.NOTHING });
 const seen = [];
 const members = [0, 1].map(() => kafka.consumer({ groupId: group, sessionTimeout: 10000,
   heartbeatInterval: 500, rebalanceTimeout: 20000 }));

@@ -10,8 +10,8 @@ broker:
   an Empty group's offsets and answers GROUP_ID_NOT_FOUND and
   GROUP_SUBSCRIBED_TO_TOPIC;
 - 1,000,000 offset commits to a few keys (raw OffsetCommit v2, pipelined)
-  leave __consumer_offsets bounded on disk, and the last offsets read back
-  after a restart.
+  leave __consumer_offsets bounded on disk (on every node of a cluster: the
+  followers' copies too), and the last offsets read back after a restart.
 
 COMMITS=N changes the number of commits.
 """
@@ -73,7 +73,7 @@ def offset_delete(bootstrap, group, topic, partitions):
     body = (kwire.string(group) + kwire.i32(1) + kwire.string(topic) +
             kwire.i32(len(partitions)) + b"".join(kwire.i32(p) for p in partitions))
     req = kwire.frame(kwire.request_header(API_OFFSET_DELETE, 0, 1) + body)
-    with kwire.Conn(bootstrap) as conn:
+    with kwire.Conn(kwire.coordinator(bootstrap, group)) as conn:
         _, resp = conn.roundtrip(req)
     r = kwire.Reader(resp)
     top = r.i16()
@@ -181,10 +181,10 @@ class CommitTemplate:
         return {struct.unpack_from(">h", body, at - 4)[0] for at in self.error_at}
 
 
-def commit_stream(bootstrap, tpl, first, count, errors, window=64):
+def commit_stream(coordinator, tpl, first, count, errors, window=64):
     """Sends requests first..first+count-1 on one connection, keeping up to
     `window` in flight (the broker's per-connection limit)."""
-    with kwire.Conn(bootstrap, timeout_s=60) as conn:
+    with kwire.Conn(coordinator, timeout_s=60) as conn:
         sent = done = 0
         while done < count:
             batch = []
@@ -202,19 +202,20 @@ def commit_many(bootstrap, group, topic, requests, streams=8):
     fsync covers many); returns the error codes seen. The last request (the
     highest offset) goes alone at the end."""
     tpl_errors = set()
+    coordinator = kwire.coordinator(bootstrap, group)
     per = (requests - 1) // streams
     threads = []
     for i in range(streams):
         tpl = CommitTemplate(group, topic)
         count = per if i < streams - 1 else requests - 1 - per * (streams - 1)
         th = threading.Thread(target=commit_stream,
-                              args=(bootstrap, tpl, i * per, count, tpl_errors))
+                              args=(coordinator, tpl, i * per, count, tpl_errors))
         th.start()
         threads.append(th)
     for th in threads:
         th.join()
     last = CommitTemplate(group, topic)
-    with kwire.Conn(bootstrap, timeout_s=60) as conn:
+    with kwire.Conn(coordinator, timeout_s=60) as conn:
         conn.send(last.build(requests, requests))
         tpl_errors |= last.errors(conn.recv_frame())
     return tpl_errors
@@ -230,14 +231,16 @@ def test_bounded(t, broker):
     t.eq(errors, {0}, f"{requests * KEYS_PER_COMMIT} commits to {KEYS_PER_COMMIT} keys accepted")
     t.diag(f"{requests} OffsetCommit requests in {took:.1f}s ({requests / took:.0f}/s)")
     raw = requests * 250
-    deadline = time.monotonic() + 90
-    size, segments = offsets_disk(broker.data_dir)
-    while size > BOUND_BYTES and time.monotonic() < deadline:
-        time.sleep(1)  # Kafka's cleaner runs in the background
-        size, segments = offsets_disk(broker.data_dir)
-    t.ok(size <= BOUND_BYTES, "__consumer_offsets stays bounded on disk",
-         f"{size} bytes in {segments} segments (about {raw} bytes written)")
-    t.diag(f"__consumer_offsets on disk: {size} bytes in {segments} segment files")
+    for i, data_dir in enumerate(broker.data_dirs, 1):
+        where = f" of node {i}" if len(broker.data_dirs) > 1 else ""
+        deadline = time.monotonic() + 90
+        size, segments = offsets_disk(data_dir)
+        while size > BOUND_BYTES and time.monotonic() < deadline:
+            time.sleep(1)  # Kafka's cleaner runs in the background
+            size, segments = offsets_disk(data_dir)
+        t.ok(size <= BOUND_BYTES, f"__consumer_offsets stays bounded on the disk{where}",
+             f"{size} bytes in {segments} segments (about {raw} bytes written)")
+        t.diag(f"__consumer_offsets on the disk{where}: {size} bytes in {segments} segment files")
     broker.restart()
     c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
     deadline = time.monotonic() + 60

@@ -47,7 +47,7 @@ def join_unknown(bootstrap, group, topic):
     body = (kwire.string(group) + kwire.i32(SESSION_MS) + kwire.i32(REBALANCE_MS) +
             kwire.string("") + kwire.string("consumer") + kwire.i32(1) +
             kwire.string("range") + kwire.nbytes(subscription(topic)))
-    with kwire.Conn(bootstrap) as conn:
+    with kwire.Conn(kwire.coordinator(bootstrap, group)) as conn:
         conn.send(kwire.frame(kwire.request_header(API_JOIN_GROUP, 4, 1) + body))
         _, resp = conn.recv_response()
     r = kwire.Reader(resp)

@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 
 PARTITIONS = 4
@@ -148,6 +148,8 @@ def run_variant(t, b, rng, hard):
 
 def main():
     t = Tap("idempotent producer across broker restarts")
+    skip_under_cluster(t, "idempotent producer across broker restarts",
+                       "restarts one broker process under the producer")
     t.diag(f"seed {SEED} (IDEM_SEED={SEED} replays it), {RESTARTS} restarts per variant")
     rng = random.Random(SEED)
     settings = {"num.partitions": 1}

@@ -3,9 +3,10 @@
 
 tests/interop/java/JavaClientCheck.java (compiled by lib/java_client.py into
 build/interop-java/, recompiled only when a source changed) creates one topic
-per codec with the Admin client, produces RECORDS records with keys (some
-null), values (some null, all byte values), headers (repeated keys, null
-values) and CreateTime timestamps, then reads every partition from the
+per codec (a replica on every broker of the target) with the Admin client,
+produces RECORDS records with keys (some null), values (some null, all byte
+values), headers (repeated keys, null values) and CreateTime timestamps,
+then reads every partition from the
 beginning with assign() and checks each record byte for byte at the offset it
 was acknowledged with. This file then reads the same topics with
 confluent-kafka and checks them against the same record definition, so two
@@ -20,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, replication_factor  # noqa: E402
 from java_client import compile_java, run_java  # noqa: E402
 from tap import Tap  # noqa: E402
 
@@ -46,7 +47,7 @@ def record_data(i):
 
 def run_check(bootstrap):
     return run_java("JavaClientCheck", bootstrap, PREFIX, str(PARTITIONS), str(RECORDS),
-                    ",".join(CODECS))
+                    ",".join(CODECS), str(replication_factor()))
 
 
 def headers_of(msg):

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Apache Kafka's own command-line tools (3.9) work unchanged against the broker.
 
-- kafka-topics --create (with --config), a second --create of the same topic
-  fails with "already exists", --create --if-not-exists passes, --list,
-  --describe (partition count, replication factor, configs, a leader per
+- kafka-topics --create (with --config; a replica on every broker of the
+  target), a second --create of the same topic fails with "already exists",
+  --create --if-not-exists passes, --list, --describe (partition count,
+  replication factor, configs, a leader, the replicas and the ISR per
   partition), --describe of a missing topic fails, --alter --partitions,
   --delete (the topic leaves --list).
 - kafka-console-producer with parse.key sends keyed lines; confluent-kafka
@@ -19,14 +20,16 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, node_ids, replication_factor  # noqa: E402
 from kafka_tools import console_consumer, console_producer, run_tool, topics  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import wait_listed  # noqa: E402
 
 TOPIC = "tools-main"
 OTHER = "tools-other"
 PARTITIONS = 3
 LINES = 60
+RF = replication_factor()
 
 
 def out(r):
@@ -55,11 +58,15 @@ def fields(line):
 
 def test_topics(t, b):
     r = topics(b.bootstrap, "--create", "--topic", TOPIC, "--partitions", str(PARTITIONS),
-               "--replication-factor", "1", "--config", "retention.ms=3600000")
+               "--replication-factor", str(RF), "--config", "retention.ms=3600000")
     t.ok(r.returncode == 0 and f"Created topic {TOPIC}." in r.stdout,
          "kafka-topics --create (3 partitions, retention.ms config)", out(r))
     r = topics(b.bootstrap, "--create", "--topic", OTHER, "--partitions", "1")
     t.ok(r.returncode == 0, "kafka-topics --create a second topic", out(r))
+    # Each broker of a cluster learns of a new topic in its own time, and
+    # each tool run may ask any of them.
+    wait_listed(b.bootstrap, TOPIC, PARTITIONS)
+    wait_listed(b.bootstrap, OTHER, 1)
 
     r = topics(b.bootstrap, "--create", "--topic", TOPIC, "--partitions", str(PARTITIONS))
     t.ok(r.returncode != 0 and "already exists" in r.stdout + r.stderr,
@@ -78,15 +85,20 @@ def test_topics(t, b):
     head, parts = describe_lines(r.stdout, TOPIC)
     hf = fields(head)
     t.ok(r.returncode == 0 and hf.get("PartitionCount") == str(PARTITIONS)
-         and hf.get("ReplicationFactor") == "1",
-         "kafka-topics --describe: PartitionCount 3, ReplicationFactor 1", out(r))
+         and hf.get("ReplicationFactor") == str(RF),
+         f"kafka-topics --describe: PartitionCount 3, ReplicationFactor {RF}", out(r))
     t.ok("retention.ms=3600000" in hf.get("Configs", ""),
          "kafka-topics --describe shows the retention.ms set at creation", out(r))
     pf = [fields(p) for p in parts]
+    ids = [str(x) for x in node_ids()]
+
+    def members(p, key):
+        return sorted(p.get(key, "").split(","))
     t.ok(sorted(p.get("Partition") for p in pf) == [str(i) for i in range(PARTITIONS)]
-         and all(p.get("Leader") == "1" and p.get("Replicas") == "1" and p.get("Isr") == "1"
-                 for p in pf),
-         "kafka-topics --describe: each partition led by broker 1, replicas 1, isr 1", out(r))
+         and all(p.get("Leader") in ids and members(p, "Replicas") == ids and
+                 members(p, "Isr") == ids for p in pf),
+         f"kafka-topics --describe: each partition led by one of brokers {','.join(ids)}, "
+         f"replicas and isr {','.join(ids)}", out(r))
 
     r = topics(b.bootstrap, "--describe", "--topic", "tools-missing")
     t.ok(r.returncode != 0 and "does not exist" in r.stdout + r.stderr,
@@ -156,6 +168,7 @@ def test_console(t, b):
 def test_alter_delete(t, b):
     r = topics(b.bootstrap, "--alter", "--topic", TOPIC, "--partitions", str(PARTITIONS + 1))
     t.ok(r.returncode == 0, "kafka-topics --alter --partitions 4", out(r))
+    wait_listed(b.bootstrap, TOPIC, PARTITIONS + 1)
     r = topics(b.bootstrap, "--describe", "--topic", TOPIC)
     head, parts = describe_lines(r.stdout, TOPIC)
     t.ok(fields(head).get("PartitionCount") == str(PARTITIONS + 1) and
@@ -208,8 +221,9 @@ def test_configs_and_log_dirs(t, b):
             doc = json.loads(line)
             reported = sorted(p["partition"] for broker in doc["brokers"]
                               for d in broker["logDirs"] for p in d["partitions"])
-    want = sorted(f"{TOPIC}-{i}" for i in range(PARTITIONS + 1))
-    t.eq(reported, want, "kafka-log-dirs --describe lists every partition of the topic")
+    want = sorted(f"{TOPIC}-{i}" for i in range(PARTITIONS + 1) for _ in range(RF))
+    t.eq(reported, want, "kafka-log-dirs --describe lists every partition of the topic"
+                         f" ({RF} replica(s) each)")
 
 
 def main():

@@ -2,7 +2,8 @@
 """kafkajs (2.2.4) produces with every codec it supports.
 
 tests/interop/js/produce.js creates one topic per codec (none, gzip, snappy,
-lz4, zstd) with kafkajs's admin client and sends keyed records with headers
+lz4, zstd; a replica on every broker of the target) with kafkajs's admin
+client and sends keyed records with headers
 and timestamps in batches with acks=-1, printing the base offset of every
 batch. This file then reads each topic with confluent-kafka by assign() and
 checks that every record is at its acknowledged offset, byte for byte (key,
@@ -21,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
 
 JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
@@ -108,7 +109,8 @@ def main():
         t.done()
     with Broker({"num.partitions": 1}) as b:
         res = subprocess.run(["node", "produce.js", b.bootstrap, PREFIX, str(PARTITIONS),
-                              str(RECORDS), ",".join(CODECS)], cwd=JS_DIR, capture_output=True,
+                              str(RECORDS), ",".join(CODECS), str(replication_factor())],
+                             cwd=JS_DIR, capture_output=True,
                              text=True, timeout=300, stdin=subprocess.DEVNULL)
         lines = {}
         for ln in res.stdout.splitlines():

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """kcat against a live broker.
 
-- `kcat -L` (and -L -J) shows the broker at its advertised address and the
-  topics with their partition counts.
+- `kcat -L` (and -L -J) shows every broker at its advertised address and the
+  topics with their partition counts, each partition led by one of them with
+  a replica on each (one broker; three under RUNNEL_TEST_TARGET=cluster).
 - 100,000 keyed records produced with `kcat -P -K` into a 3-partition topic come
   back exactly with `kcat -C -e`: every record once, each key in the partition
   librdkafka's partitioner chose for it (CRC32 of the key), offsets 0..n-1 per
@@ -19,8 +20,9 @@ import sys
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, node_ids, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
+from topics import wait_listed  # noqa: E402
 
 RECORDS = int(os.environ.get("RECORDS", "100000"))
 PARTITIONS = 3
@@ -36,8 +38,10 @@ def kcat(*args, input=None):
 def create_topic(bootstrap, topic, partitions):
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    fut = admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=30)
+    fut = admin.create_topics([NewTopic(topic, partitions, replication_factor())],
+                              operation_timeout=30)
     fut[topic].result(timeout=60)
+    wait_listed(bootstrap, topic, partitions)  # by every broker (a cluster's, each in its time)
     return True
 
 
@@ -52,7 +56,8 @@ def test_metadata(t, b, topic):
     r = kcat("-b", b.bootstrap, "-L")
     out = r.stdout.decode()
     t.ok(r.returncode == 0, "kcat -L exits 0", r.stderr.decode())
-    t.ok(f"broker 1 at {b.bootstrap}" in out, "kcat -L lists broker 1 at its address", out)
+    for node, addr in sorted(b.addrs.items()):
+        t.ok(f"broker {node} at {addr}" in out, f"kcat -L lists broker {node} at its address", out)
     t.ok(f'topic "{topic}" with {PARTITIONS} partitions' in out,
          f"kcat -L lists {topic} with {PARTITIONS} partitions", out)
 
@@ -60,13 +65,18 @@ def test_metadata(t, b, topic):
     t.ok(r.returncode == 0, "kcat -L -J -t exits 0", r.stderr.decode())
     meta = json.loads(r.stdout.decode())
     brokers = [(x["id"], x["name"]) for x in meta.get("brokers", [])]
-    t.eq(brokers, [(1, b.bootstrap)], "kcat -L -J: brokers")
+    t.eq(sorted(brokers), sorted(b.addrs.items()), "kcat -L -J: brokers")
     topics = {x["topic"]: x for x in meta.get("topics", [])}
-    parts = sorted(p["partition"] for p in topics.get(topic, {}).get("partitions", []))
+    partitions = topics.get(topic, {}).get("partitions", [])
+    parts = sorted(p["partition"] for p in partitions)
     t.eq(parts, list(range(PARTITIONS)), "kcat -L -J: partition ids")
-    leaders = {p["leader"] for p in topics.get(topic, {}).get("partitions", [])}
-    t.eq(leaders, {1}, "kcat -L -J: every partition led by broker 1")
-    errs = [p.get("error") for p in topics.get(topic, {}).get("partitions", []) if p.get("error")]
+    ids = node_ids()
+    leaders = [p["leader"] for p in partitions]
+    t.ok(leaders and all(x in ids for x in leaders),
+         f"kcat -L -J: every partition led by one of brokers {ids}", leaders)
+    replicas = [sorted(r["id"] for r in p.get("replicas", [])) for p in partitions]
+    t.eq(replicas, [ids] * PARTITIONS, f"kcat -L -J: every partition has replicas {ids}")
+    errs = [p.get("error") for p in partitions if p.get("error")]
     t.eq(errs, [], "kcat -L -J: no partition errors")
 
 

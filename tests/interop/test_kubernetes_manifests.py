@@ -32,7 +32,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import tap  # noqa: E402
-from broker import ROOT, free_port, runnel_bin, target  # noqa: E402
+from broker import OWN_NODES, ROOT, free_port, runnel_bin, skip_under_cluster, target  # noqa: E402
 
 OVERLAYS = os.path.join(ROOT, "deploy", "kubernetes", "overlays")
 HEALTH_PATHS = {"/health/live", "/health/ready"}
@@ -416,6 +416,7 @@ def check_overlay(t, kc, overlay, budget_s):
 
 def main():
     t = tap.Tap("Kubernetes manifests: rendered with kustomize and linted offline")
+    skip_under_cluster(t, "Kubernetes manifests", OWN_NODES)
     kc = kubectl()
     try:
         import yaml  # noqa: F401

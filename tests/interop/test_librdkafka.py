@@ -15,7 +15,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from broker import ROOT, Broker  # noqa: E402
+from broker import ROOT, Broker, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
 
 RECORDS = int(os.environ.get("RECORDS", "1000000"))
@@ -41,11 +41,12 @@ def build(t):
 def create_topics(t, bootstrap, topics):
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futs = admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in topics],
+    futs = admin.create_topics([NewTopic(n, PARTITIONS, replication_factor()) for n in topics],
                                operation_timeout=30)
     for name, fut in futs.items():
         fut.result(timeout=60)
-    t.ok(True, f"created {len(topics)} topics with {PARTITIONS} partitions")
+    t.ok(True, f"created {len(topics)} topics with {PARTITIONS} partitions, "
+         f"replication factor {replication_factor()}")
 
 
 def roundtrip(t, exe, bootstrap, codec):

@@ -33,7 +33,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, free_port, kafka_request, runnel_bin, target  # noqa: E402
+from broker import (Broker, free_port, kafka_request, runnel_bin, skip_under_cluster,  # noqa: E402
+                    target)
 from tap import Tap  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
@@ -309,6 +310,8 @@ def test_ready_during_recovery(t):
 
 def main():
     t = Tap("admin HTTP port: metrics and health")
+    skip_under_cluster(t, "admin HTTP port: metrics and health",
+                       "one node's metrics and health (a cluster's: test_cluster_metrics.py)")
     if target() != "runnel":
         t.skip("admin HTTP port", "Apache Kafka has no admin HTTP port")
         t.done()

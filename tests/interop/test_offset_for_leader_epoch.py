@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, skip_under_cluster  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
@@ -81,6 +81,8 @@ def check_after_records(t, b, when):
 
 def main():
     t = Tap("OffsetForLeaderEpoch")
+    skip_under_cluster(t, "OffsetForLeaderEpoch",
+                       "leader epochs across restarts of one broker process")
     with Broker({"auto.create.topics.enable": "false"}) as b:
         t.run(test_answers, b)
     t.done()

@@ -28,7 +28,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import tap  # noqa: E402
-from broker import BrokerError, runnel_bin, target  # noqa: E402
+from broker import BrokerError, OWN_NODES, runnel_bin, skip_under_cluster, target  # noqa: E402
 from cluster import ClusterNode  # noqa: E402
 from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -200,6 +200,7 @@ def errors_scenario(t):
 
 def main():
     t = tap.Tap("pod templates: identity and settings from a StatefulSet pod's environment")
+    skip_under_cluster(t, "pod templates", OWN_NODES)
     if target() != "runnel":
         t.skip("pod templates", "Runnel's own settings")
         t.done()

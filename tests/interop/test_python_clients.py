@@ -8,10 +8,13 @@ against a live broker:
 - each AdminClient creates, lists, describes configs, alters configs, grows
   partitions and deletes topics, and gets Kafka's error codes on bad requests:
   TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS,
-  INVALID_REPLICATION_FACTOR, INVALID_CONFIG, UNKNOWN_TOPIC_OR_PARTITION
-  (and, as Kafka, -1 partitions on CreateTopics v4+ means num.partitions);
+  INVALID_REPLICATION_FACTOR (one replica more than there are brokers),
+  INVALID_CONFIG, UNKNOWN_TOPIC_OR_PARTITION (and, as Kafka, -1 partitions
+  on CreateTopics v4+ means num.partitions);
 - ListOffsets: earliest, latest (get_watermark_offsets, beginning_offsets,
   end_offsets) and by timestamp (offsets_for_times) are right.
+
+Topics get a replica on every broker of the target (broker.replication_factor).
 """
 
 import os
@@ -19,9 +22,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, node_ids, replication_factor  # noqa: E402
 from tap import Tap  # noqa: E402
-from waits import wait_for  # noqa: E402
+from topics import wait_listed  # noqa: E402
+from waits import wait_for, wait_value  # noqa: E402
 
 from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
                              TopicPartition, TIMESTAMP_CREATE_TIME)
@@ -37,6 +41,7 @@ CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 OP_TIMEOUT_S = 30
 WAIT_S = 10  # for an admin change to show
 DEFAULT_PARTITIONS = 2
+RF = replication_factor()
 
 # Kafka error codes (org.apache.kafka.common.protocol.Errors).
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -68,6 +73,11 @@ def ck_topic_meta(admin, topic):
     md = admin.list_topics(topic=topic, timeout=OP_TIMEOUT_S)
     tm = md.topics.get(topic)
     return tm
+
+
+def listed(tm):
+    """A list_topics entry that lists the topic (not an error), else None."""
+    return tm if tm is not None and tm.error is None and tm.partitions else None
 
 
 def ck_create(admin, topics):
@@ -206,7 +216,7 @@ def test_ck_roundtrip(t, b):
     base_ms = int(time.time() * 1000) - RECORDS
     for codec in CODECS:
         topic = f"ck-rt-{codec}"
-        t.eq(_code(ck_create(admin, [NewTopic(topic, 4, 1)])[topic]), None, f"create {topic}")
+        t.eq(_code(ck_create(admin, [NewTopic(topic, 4, RF)])[topic]), None, f"create {topic}")
         produce_ck(t, b.bootstrap, topic, 4, "ck", base_ms, codec)
         consume_ck(t, b.bootstrap, topic, 4, "ck", base_ms, f"confluent-kafka {codec}")
         if kp_has_codec(codec):
@@ -223,7 +233,7 @@ def test_kp_roundtrip(t, b):
         if not kp_has_codec(codec):
             t.skip(f"kafka-python produces with {codec}", f"no {codec} module for kafka-python")
             continue
-        t.eq(_code(ck_create(admin, [NewTopic(topic, 3, 1)])[topic]), None, f"create {topic}")
+        t.eq(_code(ck_create(admin, [NewTopic(topic, 3, RF)])[topic]), None, f"create {topic}")
         produce_kp(t, b.bootstrap, topic, 3, "kp", base_ms, codec)
         consume_kp(t, b.bootstrap, topic, 3, "kp", base_ms, f"kafka-python {codec}")
         consume_ck(t, b.bootstrap, topic, 3, "kp", base_ms, f"kafka-python {codec}")
@@ -249,12 +259,16 @@ def ck_describe(admin, topic):
 def test_ck_admin(t, b):
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     topic = "ck-admin"
-    errs = ck_create(admin, [NewTopic(topic, 3, 1, config={"retention.ms": "3600000"})])
+    errs = ck_create(admin, [NewTopic(topic, 3, RF, config={"retention.ms": "3600000"})])
     t.eq(_code(errs[topic]), None, "confluent-kafka creates a topic with 3 partitions and a config")
+    wait_listed(b.bootstrap, topic, 3)  # every broker knows it (a cluster's, each in its time)
     tm = ck_topic_meta(admin, topic)
     t.eq(sorted(tm.partitions) if tm else None, [0, 1, 2], "list_topics shows 3 partitions")
-    t.eq(sorted(p.leader for p in tm.partitions.values()) if tm else None, [1, 1, 1],
-         "every partition led by broker 1")
+    leaders = [p.leader for p in tm.partitions.values()] if tm else []
+    t.ok(len(leaders) == 3 and all(x in node_ids() for x in leaders),
+         f"every partition led by one of brokers {node_ids()}", leaders)
+    t.eq([sorted(p.replicas) for p in tm.partitions.values()] if tm else None,
+         [node_ids()] * 3, f"every partition has replicas {node_ids()}")
 
     cfg = ck_describe(admin, topic)
     t.eq(cfg.get("retention.ms").value if "retention.ms" in cfg else None, "3600000",
@@ -268,10 +282,10 @@ def test_ck_admin(t, b):
                          set_config={"retention.ms": "7200000", "segment.bytes": "1048576"})
     err = _ck_err(admin.alter_configs([res])[res])
     t.eq(_code(err), None, "alter_configs succeeds")
-    wait_for(lambda: ck_describe(admin, topic)["retention.ms"].value == "7200000", WAIT_S)
-    cfg = ck_describe(admin, topic)
-    t.eq((cfg["retention.ms"].value, cfg["segment.bytes"].value), ("7200000", "1048576"),
-         "describe_configs shows the altered values")
+    want = ("7200000", "1048576")
+    t.eq(wait_value(lambda: tuple(ck_describe(admin, topic)[k].value
+                                  for k in ("retention.ms", "segment.bytes")), want, WAIT_S),
+         want, "describe_configs shows the altered values")
 
     err = _ck_err(admin.create_partitions([NewPartitions(topic, 5)],
                                           operation_timeout=OP_TIMEOUT_S)[topic])
@@ -280,24 +294,25 @@ def test_ck_admin(t, b):
     t.ok(n, "list_topics shows 5 partitions")
 
     # Bad requests and Kafka's error codes.
-    t.eq(_code(ck_create(admin, [NewTopic(topic, 1, 1)])[topic]), TOPIC_ALREADY_EXISTS,
+    t.eq(_code(ck_create(admin, [NewTopic(topic, 1, RF)])[topic]), TOPIC_ALREADY_EXISTS,
          "create an existing topic -> TOPIC_ALREADY_EXISTS")
     for bad in ("bad name!", "a" * 250, ".."):
-        t.eq(_code(ck_create(admin, [NewTopic(bad, 1, 1)])[bad]), INVALID_TOPIC_EXCEPTION,
+        t.eq(_code(ck_create(admin, [NewTopic(bad, 1, RF)])[bad]), INVALID_TOPIC_EXCEPTION,
              f"create topic named {bad[:20]!r} -> INVALID_TOPIC_EXCEPTION")
-    t.eq(_code(ck_create(admin, [NewTopic("ck-zero-parts", 0, 1)])["ck-zero-parts"]),
+    t.eq(_code(ck_create(admin, [NewTopic("ck-zero-parts", 0, RF)])["ck-zero-parts"]),
          INVALID_PARTITIONS, "create with 0 partitions -> INVALID_PARTITIONS")
     # As Kafka: -1 partitions (CreateTopics v4+) means the broker's num.partitions.
-    t.eq(_code(ck_create(admin, [NewTopic("ck-default-parts", -1, 1)])["ck-default-parts"]),
+    t.eq(_code(ck_create(admin, [NewTopic("ck-default-parts", -1, RF)])["ck-default-parts"]),
          None, "create with -1 partitions uses the broker default")
-    tm = wait_for(lambda: ck_topic_meta(admin, "ck-default-parts"), WAIT_S)
+    tm = wait_for(lambda: listed(ck_topic_meta(admin, "ck-default-parts")), WAIT_S)
     t.eq(len(tm.partitions) if tm else None, DEFAULT_PARTITIONS,
          f"... which is num.partitions={DEFAULT_PARTITIONS}")
-    t.eq(_code(ck_create(admin, [NewTopic("ck-rf3", 1, 3)])["ck-rf3"]),
-         INVALID_REPLICATION_FACTOR, "replication factor 3 on one broker -> INVALID_REPLICATION_FACTOR")
-    t.eq(_code(ck_create(admin, [NewTopic("ck-badcfg", 1, 1, config={"retention.ms": "banana"})])
+    t.eq(_code(ck_create(admin, [NewTopic("ck-rf-over", 1, RF + 1)])["ck-rf-over"]),
+         INVALID_REPLICATION_FACTOR,
+         f"replication factor {RF + 1} on {RF} broker(s) -> INVALID_REPLICATION_FACTOR")
+    t.eq(_code(ck_create(admin, [NewTopic("ck-badcfg", 1, RF, config={"retention.ms": "banana"})])
                ["ck-badcfg"]), INVALID_CONFIG, "create with retention.ms=banana -> INVALID_CONFIG")
-    t.eq(_code(ck_create(admin, [NewTopic("ck-unkcfg", 1, 1, config={"no.such.config": "1"})])
+    t.eq(_code(ck_create(admin, [NewTopic("ck-unkcfg", 1, RF, config={"no.such.config": "1"})])
                ["ck-unkcfg"]), INVALID_CONFIG, "create with an unknown config -> INVALID_CONFIG")
     # Listing every topic asks for no auto-creation (a Metadata request
     # naming the topic would create it on a broker with auto-create on).
@@ -354,15 +369,16 @@ def test_kp_admin(t, b):
     admin = kafka.admin.KafkaAdminClient(bootstrap_servers=b.bootstrap,
                                          request_timeout_ms=OP_TIMEOUT_S * 1000)
     try:
-        kp_admin_checks(t, admin)
+        kp_admin_checks(t, admin, b.bootstrap)
     finally:
         admin.close()
 
 
-def kp_admin_checks(t, admin):
+def kp_admin_checks(t, admin, bootstrap):
     topic = "kp-admin"
-    t.eq(kp_create(admin, topic, 2, 1, {"retention.ms": "3600000"}), 0,
+    t.eq(kp_create(admin, topic, 2, RF, {"retention.ms": "3600000"}), 0,
          "kafka-python creates a topic with 2 partitions and a config")
+    wait_listed(bootstrap, topic, 2)
     t.ok(topic in admin.list_topics(), "kafka-python list_topics shows it")
     code, cfg = kp_describe(admin, topic)
     t.eq((code, cfg.get("retention.ms")), (0, "3600000"), "describe_configs: retention.ms")
@@ -372,9 +388,8 @@ def kp_admin_checks(t, admin):
     resp = admin.alter_configs([res])
     t.eq(resp.resources[0][0], 0, "alter_configs succeeds")
     # Config changes apply asynchronously in KRaft Kafka: allow a moment.
-    wait_for(lambda: kp_describe(admin, topic)[1].get("retention.ms") == "86400000", WAIT_S)
-    code, cfg = kp_describe(admin, topic)
-    t.eq(cfg.get("retention.ms"), "86400000", "describe_configs shows the altered value")
+    t.eq(wait_value(lambda: kp_describe(admin, topic)[1].get("retention.ms"), "86400000", WAIT_S),
+         "86400000", "describe_configs shows the altered value")
 
     resp = admin.create_partitions({topic: kafka.admin.NewPartitions(4)},
                                    timeout_ms=OP_TIMEOUT_S * 1000)
@@ -383,17 +398,17 @@ def kp_admin_checks(t, admin):
                              if len(d["partitions"]) == 4], WAIT_S)
     t.ok(bool(desc), "describe_topics shows 4 partitions")
 
-    t.eq(kp_create(admin, topic, 1, 1), TOPIC_ALREADY_EXISTS,
+    t.eq(kp_create(admin, topic, 1, RF), TOPIC_ALREADY_EXISTS,
          "create an existing topic -> TOPIC_ALREADY_EXISTS")
-    t.eq(kp_create(admin, "kp bad/name", 1, 1), INVALID_TOPIC_EXCEPTION,
+    t.eq(kp_create(admin, "kp bad/name", 1, RF), INVALID_TOPIC_EXCEPTION,
          "create an invalid name -> INVALID_TOPIC_EXCEPTION")
-    t.eq(kp_create(admin, "kp-zero", 0, 1), INVALID_PARTITIONS,
+    t.eq(kp_create(admin, "kp-zero", 0, RF), INVALID_PARTITIONS,
          "create with 0 partitions -> INVALID_PARTITIONS")
-    t.eq(kp_create(admin, "kp-neg", -2, 1), INVALID_PARTITIONS,
+    t.eq(kp_create(admin, "kp-neg", -2, RF), INVALID_PARTITIONS,
          "create with -2 partitions -> INVALID_PARTITIONS")
-    t.eq(kp_create(admin, "kp-rf3", 1, 3), INVALID_REPLICATION_FACTOR,
-         "replication factor 3 on one broker -> INVALID_REPLICATION_FACTOR")
-    t.eq(kp_create(admin, "kp-badcfg", 1, 1, {"cleanup.policy": "sometimes"}), INVALID_CONFIG,
+    t.eq(kp_create(admin, "kp-rf-over", 1, RF + 1), INVALID_REPLICATION_FACTOR,
+         f"replication factor {RF + 1} on {RF} broker(s) -> INVALID_REPLICATION_FACTOR")
+    t.eq(kp_create(admin, "kp-badcfg", 1, RF, {"cleanup.policy": "sometimes"}), INVALID_CONFIG,
          "create with cleanup.policy=sometimes -> INVALID_CONFIG")
     resp = kp_errno(admin.create_partitions, {topic: kafka.admin.NewPartitions(1)},
                     timeout_ms=OP_TIMEOUT_S * 1000)
@@ -413,7 +428,7 @@ def kp_admin_checks(t, admin):
 def test_list_offsets(t, b):
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     topic = "list-offsets"
-    t.eq(_code(ck_create(admin, [NewTopic(topic, 2, 1)])[topic]), None, f"create {topic}")
+    t.eq(_code(ck_create(admin, [NewTopic(topic, 2, RF)])[topic]), None, f"create {topic}")
     t0 = int(time.time() * 1000) - 600_000
     n = 10
     p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True, "linger.ms": 0})

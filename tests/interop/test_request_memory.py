@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import kwire  # noqa: E402
-from broker import Broker, BrokerError, runnel_bin, target  # noqa: E402
+from broker import Broker, BrokerError, runnel_bin, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 
@@ -269,6 +269,7 @@ def test_budget_below_frame_limit(t):
 
 def main():
     t = Tap("memory of requests being read")
+    skip_under_cluster(t, "memory of requests being read", "one broker process's memory")
     t.run(test_budget_below_frame_limit)
     if target() != "runnel":
         t.skip("request memory", "Kafka (queued.max.request.bytes=-1) allocates each "

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, skip_under_cluster, target  # noqa: E402
 from kafka_tools import run_tool  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import segment_files  # noqa: E402
@@ -226,6 +226,8 @@ def test_delete_records(t, b, admin):
 
 def main():
     t = Tap("retention and DeleteRecords")
+    skip_under_cluster(t, "retention and DeleteRecords",
+                       "counts the segment files in one broker's data folder")
     settings = {"num.partitions": 1, "log.retention.check.interval.ms": str(CHECK_MS)}
     if target() == "kafka":
         settings.update(KAFKA_ONLY)

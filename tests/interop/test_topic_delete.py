@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, runnel_bin, target  # noqa: E402
+from broker import Broker, runnel_bin, skip_under_cluster, target  # noqa: E402
 from tap import Tap  # noqa: E402
 from waits import wait_for  # noqa: E402
 
@@ -173,6 +173,7 @@ def test_restart(t, b, retired):
 
 def main():
     t = Tap()
+    skip_under_cluster(t, "topic deletion", "one broker's data folder and memory")
     settings = KAFKA_ONLY if target() == "kafka" else {}
     with Broker(settings) as b:
         admin = admin_client(b)

@@ -23,39 +23,28 @@
 
 #define SESSION_MS 9000
 
-static rn_topic_config_base_t base;
-
-typedef struct fx {
-    rn_image_t *img;
-    rn_ctl_leases_t leases;
-    rn_md_batch_t batch;
-} fx_t;
+typedef mc_ctl_t fx_t;
 
 static rn_str_t S(const char *s) { return rn_str_from_cstr(s); }
 
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof(*fx));
-    fx->img = rn_image_empty(&base);
-    rn_ctl_leases_init(&fx->leases, fx->img, 0);
-    rn_md_batch_init(&fx->batch);
+    mc_ctl_init(fx);
     *state = fx;
     return 0;
 }
 
 static int teardown(void **state) {
-    fx_t *fx = *state;
-    rn_image_release(fx->img);
-    rn_md_batch_free(&fx->batch);
-    free(fx);
+    mc_ctl_free(*state);
+    free(*state);
     return 0;
 }
 
-static void commit(fx_t *fx) { mc_commit(&fx->img, &fx->batch); }
-
-static const rn_md_endpoint_t endpoint = {{"PLAINTEXT", 9}, {"localhost", 9}, 9092, 0};
+static void commit(fx_t *fx) { mc_ctl_commit(fx); }
 
 static rn_ctl_broker_reg_t reg_of(int32_t id, uint8_t incarnation, const char *rack) {
-    rn_ctl_broker_reg_t reg = {id, {{incarnation}}, &endpoint, 1, rack ? S(rack) : rn_str_null()};
+    rn_ctl_broker_reg_t reg = {
+        id, {{incarnation}}, &mc_endpoint, 1, rack ? S(rack) : rn_str_null()};
     return reg;
 }
 
@@ -343,9 +332,7 @@ static void test_random_sequences(void **state) {
     fx_t *fx = *state;
     for (uint64_t seed = 1; seed <= 50; seed++) {
         uint64_t rng = seed * 0x9E3779B97F4A7C15ull;
-        rn_image_release(fx->img);
-        fx->img = rn_image_empty(&base);
-        rn_ctl_leases_init(&fx->leases, fx->img, 0);
+        mc_ctl_reset(fx);
         int32_t topics = 0;
         for (int step = 0; step < 150; step++) {
             rn_image_t *prev = fx->img;
@@ -359,7 +346,6 @@ static void test_random_sequences(void **state) {
 
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
-    rn_topic_config_base_init(&base);
     rn_log_set_level(RN_LOG_ERROR);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {

@@ -23,50 +23,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static rn_topic_config_base_t base;
-
-typedef struct fx {
-    rn_image_t *img;
-    rn_ctl_leases_t leases;
-    rn_md_batch_t batch;
-} fx_t;
+typedef mc_ctl_t fx_t;
 
 static rn_str_t S(const char *s) { return rn_str_from_cstr(s); }
 
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof(*fx));
-    fx->img = rn_image_empty(&base);
-    rn_ctl_leases_init(&fx->leases, fx->img, 0);
-    rn_md_batch_init(&fx->batch);
+    mc_ctl_init(fx);
     *state = fx;
     return 0;
 }
 
 static int teardown(void **state) {
-    fx_t *fx = *state;
-    rn_image_release(fx->img);
-    rn_md_batch_free(&fx->batch);
-    free(fx);
+    mc_ctl_free(*state);
+    free(*state);
     return 0;
 }
 
-static void commit(fx_t *fx) { mc_commit(&fx->img, &fx->batch); }
-
-static const rn_md_endpoint_t endpoint = {{"PLAINTEXT", 9}, {"localhost", 9}, 9092, 0};
+static void commit(fx_t *fx) { mc_ctl_commit(fx); }
 
 /* Registers broker id (incarnation, at now_ms: past the old lease, a new
    incarnation replaces a registration) and unfences it. */
 static void join_at(fx_t *fx, int32_t id, uint8_t incarnation, int64_t now_ms) {
-    rn_ctl_broker_reg_t reg = {id, {{incarnation}}, &endpoint, 1, rn_str_null()};
-    rn_ctl_result_t res;
-    int64_t epoch = 0;
-    assert_int_equal(rn_ctl_plan_register(fx->img, &fx->leases, &reg, rn_image_next_offset(fx->img),
-                                          now_ms, 9000, &fx->batch, &epoch, &res),
-                     RN_KERR_NONE);
-    commit(fx);
-    rn_ctl_leases_touch(&fx->leases, id, now_ms);
-    assert_int_equal(rn_ctl_plan_unfence(fx->img, id, &fx->batch), RN_OK);
-    commit(fx);
+    mc_ctl_join(fx, id, incarnation, now_ms, 9000, true);
 }
 
 static void join(fx_t *fx, int32_t id) { join_at(fx, id, (uint8_t)id, 0); }
@@ -593,9 +572,7 @@ static void test_random_sequences(void **state) {
     fx_t *fx = *state;
     for (uint64_t seed = 1; seed <= 40; seed++) {
         uint64_t rng = seed * 0x9E3779B97F4A7C15ull;
-        rn_image_release(fx->img);
-        fx->img = rn_image_empty(&base);
-        rn_ctl_leases_init(&fx->leases, fx->img, 0);
+        mc_ctl_reset(fx);
         for (int32_t id = 1; id <= 4; id++) join(fx, id);
         const int32_t replicas[] = {1, 2, 3, 2, 3, 4, 3, 4, 1, 4, 1, 2};
         add_topic(fx, "a", 1, 4, 3, replicas, false);
@@ -612,7 +589,6 @@ static void test_random_sequences(void **state) {
 
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
-    rn_topic_config_base_init(&base);
     rn_log_set_level(RN_LOG_ERROR);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {

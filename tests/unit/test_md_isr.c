@@ -27,12 +27,8 @@
 #define SESSION_MS 9000
 #define CHANGES_MAX 4
 
-static rn_topic_config_base_t base;
-
 typedef struct fx {
-    rn_image_t *img;
-    rn_ctl_leases_t leases;
-    rn_md_batch_t batch;
+    mc_ctl_t ctl;
     int64_t epochs[8]; /* broker epoch by id */
     rn_uuid_t topic;   /* "t": p0 on [1,2,3], p1 on [2,3,1], p2 on [1,2,5] */
     rn_ctl_isr_change_t changes[CHANGES_MAX];
@@ -41,22 +37,11 @@ typedef struct fx {
 
 static rn_str_t S(const char *s) { return rn_str_from_cstr(s); }
 
-static void commit(fx_t *fx) { mc_commit(&fx->img, &fx->batch); }
-
-static const rn_md_endpoint_t endpoint = {{"PLAINTEXT", 9}, {"localhost", 9}, 9092, 0};
+static void commit(fx_t *fx) { mc_ctl_commit(&fx->ctl); }
 
 /* Registers broker id; unfenced unless asked not to be. */
 static void join(fx_t *fx, int32_t id, bool unfence) {
-    rn_ctl_broker_reg_t reg = {id, {{(uint8_t)id}}, &endpoint, 1, rn_str_null()};
-    rn_ctl_result_t res;
-    int16_t code = rn_ctl_plan_register(fx->img, &fx->leases, &reg, rn_image_next_offset(fx->img),
-                                        0, SESSION_MS, &fx->batch, &fx->epochs[id], &res);
-    assert_int_equal(code, RN_KERR_NONE);
-    commit(fx);
-    rn_ctl_leases_touch(&fx->leases, id, 0);
-    if (!unfence) return;
-    assert_int_equal(rn_ctl_plan_unfence(fx->img, id, &fx->batch), RN_OK);
-    commit(fx);
+    fx->epochs[id] = mc_ctl_join(&fx->ctl, id, (uint8_t)id, 0, SESSION_MS, unfence);
 }
 
 static void add_partition(fx_t *fx, int32_t index, const int32_t *replicas) {
@@ -69,7 +54,7 @@ static void add_partition(fx_t *fx, int32_t index, const int32_t *replicas) {
     rec.u.partition.replica_count = rec.u.partition.isr_count = 3;
     memcpy(rec.u.partition.replicas, replicas, 3 * sizeof(int32_t));
     memcpy(rec.u.partition.isr, replicas, 3 * sizeof(int32_t));
-    assert_int_equal(rn_md_batch_add(&fx->batch, &rec), RN_OK);
+    assert_int_equal(rn_md_batch_add(&fx->ctl.batch, &rec), RN_OK);
 }
 
 /* Topic "t" with min.insync.replicas=2; broker 5 is a replica of p2 that
@@ -81,7 +66,7 @@ static void add_topic(fx_t *fx) {
     rec.u.topic.name = S("t");
     rec.u.topic.topic_id.bytes[0] = 0x7e;
     fx->topic = rec.u.topic.topic_id;
-    assert_int_equal(rn_md_batch_add(&fx->batch, &rec), RN_OK);
+    assert_int_equal(rn_md_batch_add(&fx->ctl.batch, &rec), RN_OK);
     add_partition(fx, 0, (const int32_t[]){1, 2, 3});
     add_partition(fx, 1, (const int32_t[]){2, 3, 1});
     add_partition(fx, 2, (const int32_t[]){1, 2, 5});
@@ -91,15 +76,13 @@ static void add_topic(fx_t *fx) {
     rec.u.config.resource_name = S("t");
     rec.u.config.key = S("min.insync.replicas");
     rec.u.config.value = S("2");
-    assert_int_equal(rn_md_batch_add(&fx->batch, &rec), RN_OK);
+    assert_int_equal(rn_md_batch_add(&fx->ctl.batch, &rec), RN_OK);
     commit(fx);
 }
 
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof(*fx));
-    fx->img = rn_image_empty(&base);
-    rn_ctl_leases_init(&fx->leases, fx->img, 0);
-    rn_md_batch_init(&fx->batch);
+    mc_ctl_init(&fx->ctl);
     for (int32_t id = 1; id <= 4; id++) join(fx, id, true);
     add_topic(fx);
     *state = fx;
@@ -108,14 +91,13 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fx_t *fx = *state;
-    rn_image_release(fx->img);
-    rn_md_batch_free(&fx->batch);
+    mc_ctl_free(&fx->ctl);
     free(fx);
     return 0;
 }
 
 static const rn_image_partition_t *part(fx_t *fx, int32_t index) {
-    return &rn_image_topic_by_id(fx->img, &fx->topic)->partitions[index];
+    return &rn_image_topic_by_id(fx->ctl.img, &fx->topic)->partitions[index];
 }
 
 /* Change n: partition index of "t" to isr (count ids, broker epochs unknown),
@@ -142,15 +124,15 @@ static rn_ctl_isr_change_t *set_change(fx_t *fx, int n, int32_t index, int16_t c
 static rn_err_t plan_as(fx_t *fx, int32_t sender, int64_t sender_epoch, int32_t count) {
     rn_ctl_isr_request_t req = {sender, sender_epoch, count, fx->changes};
     memset(fx->results, 0xab, sizeof(fx->results));
-    return rn_ctl_plan_alter_partition(fx->img, &req, fx->results, &fx->batch);
+    return rn_ctl_plan_alter_partition(fx->ctl.img, &req, fx->results, &fx->ctl.batch);
 }
 
 /* One change by the partition's leader: its code; nothing is recorded for
    a refused change. */
 static int16_t plan_one(fx_t *fx, int32_t sender) {
-    uint32_t before = fx->batch.count;
+    uint32_t before = fx->ctl.batch.count;
     assert_int_equal(plan_as(fx, sender, fx->epochs[sender], 1), RN_OK);
-    if (fx->results[0].error_code != RN_KERR_NONE) assert_int_equal(fx->batch.count, before);
+    if (fx->results[0].error_code != RN_KERR_NONE) assert_int_equal(fx->ctl.batch.count, before);
     return fx->results[0].error_code;
 }
 
@@ -172,7 +154,7 @@ static void test_shrink_and_expand(void **state) {
     /* below min.insync.replicas (2): accepted all the same, as Kafka */
     set_change(fx, 0, 0, 1, (const int32_t[]){1});
     assert_int_equal(plan_one(fx, 1), RN_KERR_NONE);
-    assert_int_equal(fx->batch.count, 1);
+    assert_int_equal(fx->ctl.batch.count, 1);
     const rn_ctl_isr_result_t *res = &fx->results[0];
     assert_int_equal(res->leader, 1);
     assert_int_equal(res->leader_epoch, 0);
@@ -203,7 +185,7 @@ static void test_unchanged_isr_answers_current_state(void **state) {
     fx_t *fx = *state;
     set_change(fx, 0, 1, 3, (const int32_t[]){2, 3, 1});
     assert_int_equal(plan_one(fx, 2), RN_KERR_NONE);
-    assert_int_equal(fx->batch.count, 0); /* nothing to record */
+    assert_int_equal(fx->ctl.batch.count, 0); /* nothing to record */
     assert_result_is(&fx->results[0], part(fx, 1));
     assert_int_equal(fx->results[0].partition_epoch, 0);
 }
@@ -217,7 +199,7 @@ static void test_stale_sender(void **state) {
     assert_int_equal(fx->results[1].error_code, RN_KERR_STALE_BROKER_EPOCH);
     assert_int_equal(plan_as(fx, 9, 0, 2), RN_ERR_STALE); /* never registered */
     assert_int_equal(fx->results[1].error_code, RN_KERR_STALE_BROKER_EPOCH);
-    assert_int_equal(fx->batch.count, 0);
+    assert_int_equal(fx->ctl.batch.count, 0);
 }
 
 static void test_unknown_partitions(void **state) {
@@ -287,13 +269,13 @@ static void test_named_twice(void **state) {
     set_change(fx, 2, 0, 1, (const int32_t[]){1});
     assert_int_equal(plan_as(fx, 1, fx->epochs[1], 3), RN_OK);
     for (int n = 0; n < 3; n++) assert_int_equal(fx->results[n].error_code, RN_KERR_NONE);
-    assert_int_equal(fx->batch.count, 3);
+    assert_int_equal(fx->ctl.batch.count, 3);
     commit(fx);
     assert_int_equal(part(fx, 0)->partition_epoch, 2);
     assert_isr(part(fx, 0)->isr, part(fx, 0)->isr_count, 1, (const int32_t[]){1});
     assert_isr(part(fx, 2)->isr, part(fx, 2)->isr_count, 2, (const int32_t[]){1, 2});
     rn_ctl_isr_request_t req = {1, fx->epochs[1], 3, fx->changes};
-    rn_ctl_isr_results_from(fx->img, &req, fx->results); /* both say how it ended */
+    rn_ctl_isr_results_from(fx->ctl.img, &req, fx->results); /* both say how it ended */
     assert_result_is(&fx->results[0], part(fx, 0));
     assert_result_is(&fx->results[2], part(fx, 0));
 }
@@ -301,13 +283,13 @@ static void test_named_twice(void **state) {
 static void test_ineligible_members(void **state) {
     fx_t *fx = *state;
     /* fenced: the fence took 3 out of every ISR; adding it back is refused */
-    assert_int_equal(rn_ctl_plan_fence(fx->img, 3, &fx->batch), RN_OK);
+    assert_int_equal(rn_ctl_plan_fence(fx->ctl.img, 3, &fx->ctl.batch), RN_OK);
     commit(fx);
     assert_isr(part(fx, 0)->isr, part(fx, 0)->isr_count, 2, (const int32_t[]){1, 2});
     set_change(fx, 0, 0, 3, (const int32_t[]){1, 2, 3});
     assert_int_equal(plan_one(fx, 1), RN_KERR_INELIGIBLE_REPLICA);
     assert_result_is(&fx->results[0], part(fx, 0));
-    assert_int_equal(rn_ctl_plan_unfence(fx->img, 3, &fx->batch), RN_OK);
+    assert_int_equal(rn_ctl_plan_unfence(fx->ctl.img, 3, &fx->ctl.batch), RN_OK);
     commit(fx);
     set_change(fx, 0, 0, 3, (const int32_t[]){1, 2, 3});
     assert_int_equal(plan_one(fx, 1), RN_KERR_NONE);
@@ -322,7 +304,7 @@ static void test_ineligible_members(void **state) {
     assert_int_equal(plan_one(fx, 1), RN_KERR_INELIGIBLE_REPLICA);
     c->isr_broker_epochs[0] = -1;
     assert_int_equal(plan_one(fx, 1), RN_KERR_NONE);
-    rn_md_batch_reset(&fx->batch);
+    rn_md_batch_reset(&fx->ctl.batch);
 
     /* not registered: broker 5, a replica of p2, never registered; kept
        (even unchanged) it is refused, dropped it is not checked */
@@ -332,10 +314,10 @@ static void test_ineligible_members(void **state) {
     assert_int_equal(plan_one(fx, 1), RN_KERR_INELIGIBLE_REPLICA);
     set_change(fx, 0, 2, 2, (const int32_t[]){1, 2});
     assert_int_equal(plan_one(fx, 1), RN_KERR_NONE);
-    rn_md_batch_reset(&fx->batch);
+    rn_md_batch_reset(&fx->ctl.batch);
 
     /* shutting down: out of every ISR, and not taken back */
-    assert_int_equal(rn_ctl_plan_controlled_shutdown(fx->img, 2, &fx->batch), RN_OK);
+    assert_int_equal(rn_ctl_plan_controlled_shutdown(fx->ctl.img, 2, &fx->ctl.batch), RN_OK);
     commit(fx);
     set_change(fx, 0, 0, 3, (const int32_t[]){1, 3, 2});
     assert_int_equal(plan_one(fx, 1), RN_KERR_INELIGIBLE_REPLICA);
@@ -352,7 +334,7 @@ static void test_results_from_applied_image(void **state) {
     commit(fx);
     rn_ctl_isr_request_t req = {1, fx->epochs[1], 3, fx->changes};
     memset(fx->results[0].isr, 0, sizeof(fx->results[0].isr));
-    rn_ctl_isr_results_from(fx->img, &req, fx->results);
+    rn_ctl_isr_results_from(fx->ctl.img, &req, fx->results);
     assert_result_is(&fx->results[0], part(fx, 0));
     assert_result_is(&fx->results[1], part(fx, 2));
     assert_memory_equal(&fx->results[0], &planned[0], sizeof(planned[0]));
@@ -362,7 +344,6 @@ static void test_results_from_applied_image(void **state) {
 
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
-    rn_topic_config_base_init(&base);
     rn_log_set_level(RN_LOG_ERROR);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {

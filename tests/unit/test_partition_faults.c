@@ -372,6 +372,68 @@ static void test_rollback_failure_goes_offline(void **state) {
     world_free(&w);
 }
 
+/* A follower's truncation fails after it dropped whole segments: the
+   rollback goes to the log's new end, below what was synced (it aimed at
+   the old synced end, past the log's end, and asserted), and the follower
+   truncates again once the disk answers. */
+static void test_truncate_failure_after_dropped_segments(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, 8);
+    for (int i = 0; i < 16; i++) append_ok(&w, 5);
+    rn_partition_sync(w.part);
+    assert_true(segment_files(&w) >= 3);
+    rn_partition_leadership_t ld = {.self_id = 1,
+                                    .leader = 2,
+                                    .leader_epoch = 1,
+                                    .partition_epoch = 1,
+                                    .replica_count = 3,
+                                    .isr_count = 3,
+                                    .replicas = {1, 2, 3},
+                                    .isr = {1, 2, 3},
+                                    .min_isr = 1,
+                                    .eligible = 0x7};
+    assert_int_equal(rn_partition_lead(w.part, &ld, 0), RN_PARTITION_FOLLOWER);
+    fail_next(w.sim, RN_SIM_FAULT_TRUNCATE, 0, RN_ERR_IO);
+    assert_int_equal(rn_partition_truncate(w.part, 5), RN_ERR_IO);
+    assert_false(rn_partition_offline(w.part));
+    int64_t end = rn_log_end_offset(w.part->log);
+    assert_true(end >= 5 && end < 80);
+    assert_true(rn_partition_hw(w.part) <= end);
+    assert_int_equal(rn_partition_truncate(w.part, 5), RN_OK);
+    assert_int_equal(rn_log_end_offset(w.part->log), 5);
+    /* A follower's cut is not fsynced of itself (the appends that follow
+       it are): a power loss may bring back what it cut, never less. */
+    world_crash_reopen(&w);
+    int64_t after = rn_log_end_offset(w.part->log);
+    assert_true(after == 5 || after == end);
+    world_free(&w);
+}
+
+/* A roll's new segment holds records only once its name is durable: when
+   the directory sync of the group commit after the roll fails (here the
+   checkpoint cannot be written: the sync's fifth write, after the sealed
+   segment's and the new one's), the records in it are
+   not reported durable (a power loss could take the whole file), and the
+   high watermark stays below it. (They were reported durable.) */
+static void test_new_segment_name_not_durable(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, 9);
+    int64_t last = 0;
+    while (segment_files(&w) < 2) last = append_ok(&w, 5) + 4;
+    int64_t base = rn_log_end_offset(w.part->log) - 5; /* the new segment's first batch */
+    waiter_t x;
+    wait_for(&w, &x, last);
+    fail_next(w.sim, RN_SIM_FAULT_WRITE, 4, RN_ERR_IO);
+    rn_partition_sync(w.part);
+    assert_true(x.done);
+    assert_int_equal(x.err, RN_ERR_IO);
+    assert_true(rn_partition_hw(w.part) <= base);
+    assert_true(rn_log_synced_offset(w.part->log) <= base);
+    world_free(&w);
+}
+
 int main(void) {
     cmocka_set_message_output(CM_OUTPUT_TAP);
     rn_log_set_level(RN_LOG_ERROR);
@@ -383,6 +445,8 @@ int main(void) {
         cmocka_unit_test(test_fsync_failure_after_seal),
         cmocka_unit_test(test_idempotent_retry),
         cmocka_unit_test(test_rollback_failure_goes_offline),
+        cmocka_unit_test(test_truncate_failure_after_dropped_segments),
+        cmocka_unit_test(test_new_segment_name_not_durable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

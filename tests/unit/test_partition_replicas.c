@@ -20,6 +20,8 @@
 
 #include "io/io_sim.h"
 #include "partition/partition.h"
+#include "proto/kerr.h"
+#include "replication/serve.h"
 
 #include "helpers/batch_build.h"
 
@@ -335,6 +337,85 @@ static void test_follower_appends_and_truncates(void **state) {
     world_free(&leader);
 }
 
+/* A follower reads up to the leader's durable end, not its log end: what
+   a failed fsync may roll back (or a power loss drop) and the leader write
+   again differently in the same epoch never reaches a follower. One at
+   that end is caught up, however long ago. (Followers read to the log
+   end, and one at the durable end left the ISR under load.) */
+static void test_follower_reads_to_durable_end(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "durable");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 1, 1, all, 3, 2, 0);
+    int64_t last = append_synced(&w, 10);
+    assert_int_equal(last, 9);
+    uint8_t buf[8192];
+    bb_batch_t b = {.records = 3,
+                    .value_bytes = 50,
+                    .first_ts = 5000,
+                    .producer_id = -1,
+                    .epoch = -1,
+                    .seq = -1};
+    size_t len = bb_batch_build(buf, &b);
+    rn_partition_append_result_t res;
+    assert_int_equal(rn_partition_append(w.part, buf, len, 1000, &res), RN_OK); /* not synced */
+    assert_int_equal(rn_log_end_offset(w.part->log), 13);
+    assert_int_equal(rn_log_synced_offset(w.part->log), 10);
+    rn_repl_fetch_t in = {2, 1, -1, 0};
+    rn_repl_served_t out;
+    rn_repl_serve(w.part, &in, 5, &out);
+    assert_int_equal(out.err, RN_OK);
+    assert_true(out.follower);
+    assert_int_equal(out.read_upto, 10);
+    for (int32_t id = 2; id <= 3; id++) {
+        rn_repl_fetch_t at_end = {id, 1, 1, 10};
+        rn_repl_serve(w.part, &at_end, 6, &out);
+        assert_int_equal(out.err, RN_OK);
+        assert_int_equal(out.read_upto, 10); /* nothing more to read yet */
+    }
+    assert_int_equal(rn_partition_hw(w.part), 10);
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t isr_count = 0;
+    assert_false(rn_partition_isr_wanted(w.part, 100000, 1000, isr, &isr_count));
+    world_free(&w);
+}
+
+/* An ISR change whose outcome is unknown (no answer in time, or this
+   leader behind the controller) stays pending: the controller may have
+   applied it, so its members keep counting toward the high watermark until
+   the image says, and it is asked again. Only a refusal for good drops it.
+   (Any refusal dropped it: a leader whose expansion timed out after the
+   controller took it committed records the new member lacked.) */
+static void test_isr_change_of_unknown_outcome_stays(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "unknown");
+    static const int32_t two[] = {1, 2};
+    lead(&w, 1, 1, 1, two, 2, 1, 0);
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 4, 10), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 4, 10), RN_OK);
+    int32_t isr[RN_REPLICAS_MAX];
+    int16_t count = 0;
+    assert_true(rn_partition_isr_wanted(w.part, 10, 30000, isr, &count));
+    assert_int_equal(count, 3);
+    rn_partition_isr_asked(w.part, isr, count);
+    append_synced(&w, 4);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 8, 20), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 4); /* 3, asked for, holds it */
+    rn_partition_isr_answered(w.part, RN_KERR_REQUEST_TIMED_OUT, -1);
+    assert_int_equal(rn_partition_hw(w.part), 4);
+    assert_true(rn_partition_isr_wanted(w.part, 30, 30000, isr, &count)); /* asked again */
+    assert_int_equal(count, 3);
+    rn_partition_isr_asked(w.part, isr, count);
+    rn_partition_isr_answered(w.part, RN_KERR_INVALID_UPDATE_VERSION, -1); /* behind */
+    assert_int_equal(rn_partition_hw(w.part), 4);
+    rn_partition_isr_answered(w.part, RN_KERR_INELIGIBLE_REPLICA, -1); /* for good */
+    assert_int_equal(rn_partition_hw(w.part), 8);
+    world_free(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hw_is_least_over_isr),
@@ -346,6 +427,8 @@ int main(void) {
         cmocka_unit_test(test_isr_wanted),
         cmocka_unit_test(test_idle_partition_keeps_silent_follower),
         cmocka_unit_test(test_follower_appends_and_truncates),
+        cmocka_unit_test(test_follower_reads_to_durable_end),
+        cmocka_unit_test(test_isr_change_of_unknown_outcome_stays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

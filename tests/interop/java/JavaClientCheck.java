@@ -2,9 +2,10 @@
 // default) and checks every record byte for byte.
 //
 //   java -cp 'build/interop-java:build/kafka-jars/*' JavaClientCheck \
-//       BOOTSTRAP TOPIC_PREFIX PARTITIONS RECORDS CODEC[,CODEC...]
+//       BOOTSTRAP TOPIC_PREFIX PARTITIONS RECORDS CODEC[,CODEC...] REPLICAS
 //
-// For each codec: create TOPIC_PREFIX-CODEC with the Admin client, produce
+// For each codec: create TOPIC_PREFIX-CODEC (REPLICAS replicas per partition)
+// with the Admin client, produce
 // RECORDS records (record i goes to partition i % PARTITIONS with the key,
 // value, headers and CreateTime timestamp of RecordData), then read every
 // partition from the beginning with assign() and compare partition, offset,
@@ -43,20 +44,22 @@ public final class JavaClientCheck {
     private static final int MAX_REPORTED = 5;
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 5) {
-            System.err.println("usage: JavaClientCheck BOOTSTRAP TOPIC_PREFIX PARTITIONS RECORDS CODECS");
+        if (args.length != 6) {
+            System.err.println(
+                "usage: JavaClientCheck BOOTSTRAP TOPIC_PREFIX PARTITIONS RECORDS CODECS REPLICAS");
             System.exit(2);
         }
         String bootstrap = args[0];
         String prefix = args[1];
         int partitions = Integer.parseInt(args[2]);
         int records = Integer.parseInt(args[3]);
+        short replicas = Short.parseShort(args[5]);
         boolean allPassed = true;
         for (String codec : args[4].split(",")) {
             String topic = prefix + "-" + codec;
             String failure;
             try {
-                failure = runCodec(bootstrap, topic, partitions, records, codec);
+                failure = runCodec(bootstrap, topic, partitions, replicas, records, codec);
             } catch (Exception e) {
                 failure = "exception " + e;
             }
@@ -71,19 +74,20 @@ public final class JavaClientCheck {
         System.exit(allPassed ? 0 : 1);
     }
 
-    private static void createTopic(String bootstrap, String topic, int partitions) throws Exception {
+    private static void createTopic(String bootstrap, String topic, int partitions, short replicas)
+            throws Exception {
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         try (Admin admin = Admin.create(props)) {
-            admin.createTopics(Collections.singleton(new NewTopic(topic, partitions, (short) 1)))
+            admin.createTopics(Collections.singleton(new NewTopic(topic, partitions, replicas)))
                 .all().get();
         }
     }
 
     /** Returns null on success, else what went wrong. */
-    private static String runCodec(String bootstrap, String topic, int partitions, int records,
-                                   String codec) throws Exception {
-        createTopic(bootstrap, topic, partitions);
+    private static String runCodec(String bootstrap, String topic, int partitions, short replicas,
+                                   int records, String codec) throws Exception {
+        createTopic(bootstrap, topic, partitions, replicas);
         RecordMetadata[] acked = produce(bootstrap, topic, partitions, records, codec);
         for (int i = 0; i < records; i++) {
             if (acked[i].partition() != i % partitions) {

@@ -1,9 +1,10 @@
 'use strict'
 // kafkajs produces with every codec it supports, for test_kafkajs.py.
 //
-//   node produce.js BOOTSTRAP TOPIC_PREFIX PARTITIONS RECORDS CODEC[,CODEC...]
+//   node produce.js BOOTSTRAP TOPIC_PREFIX PARTITIONS RECORDS CODEC[,CODEC...] [REPLICAS]
 //
-// For each codec: create TOPIC_PREFIX-CODEC with kafkajs's admin client, then
+// BOOTSTRAP is host:port[,host:port...]. For each codec: create
+// TOPIC_PREFIX-CODEC (REPLICAS replicas, default 1) with kafkajs's admin client, then
 // send RECORDS records in batches of BATCH, batch b to partition b % PARTITIONS,
 // each record i with the key, value, headers and timestamp of record(i) below
 // (test_kafkajs.py rebuilds the same records to check what was stored).
@@ -96,12 +97,12 @@ function record (i) {
   }
 }
 
-async function runCodec (kafka, topic, partitions, records, codec) {
+async function runCodec (kafka, topic, partitions, replicas, records, codec) {
   const admin = kafka.admin()
   await admin.connect()
   try {
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: partitions, replicationFactor: replicas }],
       waitForLeaders: true
     })
   } finally {
@@ -128,10 +129,10 @@ async function runCodec (kafka, topic, partitions, records, codec) {
 }
 
 async function main () {
-  const [bootstrap, prefix, partitions, records, codecs] = process.argv.slice(2)
+  const [bootstrap, prefix, partitions, records, codecs, replicas] = process.argv.slice(2)
   const kafka = new Kafka({
     clientId: 'kafkajs-check',
-    brokers: [bootstrap],
+    brokers: bootstrap.split(','),
     logLevel: logLevel.ERROR,
     retry: { retries: 5 }
   })
@@ -141,7 +142,7 @@ async function main () {
     try {
       if (!(codec in CODECS)) throw new Error(`unknown codec ${codec}`)
       line.sends = await runCodec(kafka, `${prefix}-${codec}`, Number(partitions),
-        Number(records), codec)
+        Number(replicas || 1), Number(records), codec)
       line.ok = true
     } catch (e) {
       line.error = String(e && e.stack ? e.stack : e)

@@ -11,6 +11,16 @@ Which broker runs is chosen by the environment:
   RUNNEL_TEST_TARGET=kafka             Apache Kafka 3.9 in combined KRaft mode from
                                        the jars of tools/kafka-jars.sh (fetched on
                                        first use), storage formatted first
+  RUNNEL_TEST_TARGET=cluster           three combined Runnel nodes on loopback,
+                                       every topic replicated (RF 3, min ISR 2):
+                                       Broker(...) is then a cluster.ClusterTarget,
+                                       with the surface client tests use (bootstrap
+                                       lists the three listeners; see cluster.py)
+
+What a test may expect of the target: node_ids() (the brokers Metadata lists)
+and replication_factor() (what its topics get: 3 under cluster, else 1). A
+test that needs one broker process (its data folder, pid, log, metrics or a
+restart of "the broker") calls skip_under_cluster() first.
 
 `settings` are Kafka config names (num.partitions, log.segment.bytes, ...) and
 are passed to either broker unchanged. `rlimits` ({resource.RLIMIT_NOFILE:
@@ -53,12 +63,42 @@ LOG_TAIL_LINES = 40
 _live = []  # brokers started and not yet stopped, for the exit handler
 
 
+TARGETS = ("runnel", "kafka", "cluster")
+
+
 def target():
-    """'runnel' or 'kafka', from RUNNEL_TEST_TARGET."""
+    """'runnel', 'kafka' or 'cluster', from RUNNEL_TEST_TARGET."""
     t = os.environ.get("RUNNEL_TEST_TARGET", "runnel")
-    if t not in ("runnel", "kafka"):
-        raise ValueError(f"RUNNEL_TEST_TARGET must be runnel or kafka, not {t!r}")
+    if t not in TARGETS:
+        raise ValueError(f"RUNNEL_TEST_TARGET must be one of {', '.join(TARGETS)}, not {t!r}")
     return t
+
+
+def node_ids():
+    """The broker ids a client test's Broker serves: Metadata lists these."""
+    if target() == "cluster":
+        import cluster
+        return list(range(1, cluster.CLUSTER_TARGET_NODES + 1))
+    return [1]
+
+
+def replication_factor():
+    """The replication factor a client test gives its topics: every broker
+    holds a replica (3 under cluster, 1 on one node)."""
+    return len(node_ids())
+
+
+# Why a test that starts nodes of its own skips under RUNNEL_TEST_TARGET=cluster.
+OWN_NODES = "starts its own nodes: its run is the default target's"
+
+
+def skip_under_cluster(t, what, why):
+    """For a test that is no client test (it needs one broker process, or
+    starts nodes of its own): under RUNNEL_TEST_TARGET=cluster, one skipped
+    point (`what`, because `why`) and the file ends; otherwise nothing."""
+    if target() == "cluster":
+        t.skip(what, why)
+        t.done()
 
 
 def runnel_bin():
@@ -151,6 +191,14 @@ class BrokerError(Exception):
 
 
 class Broker:
+    def __new__(cls, *args, **kwargs):
+        # Under RUNNEL_TEST_TARGET=cluster a client test's Broker is a
+        # cluster of three (not a Broker, so __init__ is not run again).
+        if cls is Broker and target() == "cluster":
+            import cluster
+            return cluster.ClusterTarget(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, settings=None, data_dir=None, name=None, rlimits=None):
         self.settings = {str(k): str(v) for k, v in (settings or {}).items()}
         self.rlimits = dict(rlimits or {})
@@ -194,6 +242,16 @@ class Broker:
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
+
+    @property
+    def addrs(self):
+        """{node id: host:port} of the brokers a client meets, as under cluster."""
+        return {int(self.settings.get("node.id", "1")): self.bootstrap}
+
+    @property
+    def data_dirs(self):
+        """The data folders of the target's brokers, as under cluster."""
+        return [self.data_dir]
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

@@ -36,6 +36,13 @@ printed as TAP diagnostics, whether the node still runs or not.
 
 The cluster always runs Runnel, whatever RUNNEL_TEST_TARGET says (a Kafka
 cluster target can come later); RUNNEL_BIN picks the binary.
+
+Under RUNNEL_TEST_TARGET=cluster a client test's broker.Broker(settings) is
+a ClusterTarget: three combined nodes, every topic replicated
+(CLUSTER_TARGET_SETTINGS), the test's settings on each node, and Broker's
+surface (bootstrap, start, stop, restart, log_tail, ...). The cluster tests
+here, which start their own nodes, skip under that target (run_scenarios):
+their run is the one of the default target.
 """
 
 import os
@@ -51,6 +58,23 @@ from broker import Broker, BrokerError, api_versions_ok, metadata_broker_count, 
 
 NODES_MAX = 9  # voters of one quorum (RN_RAFT_NODES_MAX)
 READY_POLL_S = 0.1
+
+# RUNNEL_TEST_TARGET=cluster: the nodes of a client test's broker, and what
+# they all get, so that every topic a test creates or auto-creates (and
+# __consumer_offsets) has a replica on each node and an acks=all write needs
+# a follower besides the leader. A test's own settings come after these.
+CLUSTER_TARGET_NODES = 3
+CLUSTER_TARGET_SETTINGS = {"default.replication.factor": "3",
+                           "offsets.topic.replication.factor": "3",
+                           "min.insync.replicas": "2"}
+# Settings the cluster gives each node a value of its own: one value for the
+# three nodes cannot work, so a test naming one is refused.
+PER_NODE_SETTINGS = ("node.id", "process.roles", "listeners", "advertised.listeners",
+                     "controller.listener.names", "controller.quorum.voters",
+                     "controller.quorum.bootstrap.servers", "log.dirs", "admin.listener")
+# What a single broker process has and a cluster target has not.
+ONE_PROCESS_ATTRS = ("pid", "proc", "port", "data_dir", "log_path", "returncode", "starts",
+                     "extra_env", "rlimits")
 
 
 def port_accepts(port, timeout=1.0):
@@ -300,11 +324,113 @@ class Cluster:
             node.kill()
 
 
+class ClusterTarget:
+    """A client test's broker under RUNNEL_TEST_TARGET=cluster (what
+    broker.Broker(settings) returns then): a Cluster of CLUSTER_TARGET_NODES
+    combined nodes with CLUSTER_TARGET_SETTINGS and then `settings` on each.
+
+    The surface is the part of Broker's that client tests use: bootstrap
+    (every broker listener, comma separated), addrs ({node id: its
+    listener}), data_dirs (each node's folder), admin_addrs (each node's
+    admin HTTP port, host:port), start (every node, then
+    until each one's Metadata lists them all), stop, restart and kill (the
+    whole cluster), running (every node runs), log_tail (each node's),
+    settings, name, _work (a folder for the test's scratch files) and the
+    context manager. Each node is a Broker, cleaned up at exit and printing
+    its log tail when a test point fails. One process's attributes (pid,
+    data_dir, log_path, port, ...) raise AttributeError: a test needing them
+    calls broker.skip_under_cluster()."""
+
+    target = "cluster"
+
+    def __init__(self, settings=None, data_dir=None, name=None, rlimits=None):
+        if data_dir is not None:
+            raise BrokerError("a data folder given: one broker process's; "
+                              "RUNNEL_TEST_TARGET=cluster has one per node")
+        own = {str(k): str(v) for k, v in (settings or {}).items()}
+        clash = sorted(set(own) & set(PER_NODE_SETTINGS))
+        if clash:
+            raise BrokerError(f"{', '.join(clash)}: set per node by the cluster, "
+                              "not by a test under RUNNEL_TEST_TARGET=cluster")
+        self.settings = dict(CLUSTER_TARGET_SETTINGS, **own)
+        self.cluster = Cluster(CLUSTER_TARGET_NODES, self.settings)
+        for node in self.cluster.nodes:
+            node.rlimits = dict(rlimits or {})
+        self.bootstrap = self.cluster.bootstrap
+        self.addrs = {x.node_id: x.bootstrap for x in self.cluster.nodes}
+        self.data_dirs = [x.data_dir for x in self.cluster.nodes]
+        self.admin_addrs = [f"127.0.0.1:{x.admin_port}" for x in self.cluster.nodes]
+        self.name = name or f"cluster@{self.cluster.nodes[0].port}"
+        self._work = self.cluster.nodes[0]._work
+
+    def __getattr__(self, name):
+        if name in ONE_PROCESS_ATTRS:
+            raise AttributeError(f"{name}: one broker process's, and RUNNEL_TEST_TARGET=cluster "
+                                 f"runs {CLUSTER_TARGET_NODES} (broker.skip_under_cluster)")
+        raise AttributeError(name)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return self.cluster.__exit__(exc_type, exc, tb)
+
+    def start(self, timeout=broker_lib.START_TIMEOUT_S):
+        """Starts every node; returns once each node's Metadata lists all
+        of them (a topic of replication factor 3 can then be created)."""
+        deadline = time.monotonic() + timeout
+        self.cluster.start(timeout)
+        waiting = list(self.cluster.nodes)
+        while waiting:
+            waiting = [x for x in waiting if not self._lists_all(x)]
+            if waiting and time.monotonic() > deadline:
+                node = waiting[0]
+                for x in self.cluster.nodes:
+                    x._print_log_tail()
+                self.cluster.stop()
+                raise BrokerError(f"{node.name}: Metadata does not list the "
+                                  f"{CLUSTER_TARGET_NODES} brokers within {timeout:.0f}s")
+            time.sleep(READY_POLL_S)
+        return self
+
+    @staticmethod
+    def _lists_all(node):
+        try:
+            return metadata_broker_count(node.bootstrap, timeout=2.0) == CLUSTER_TARGET_NODES
+        except OSError:
+            return False
+
+    def stop(self, timeout=broker_lib.STOP_TIMEOUT_S):
+        """SIGTERM to every node; the first non-zero exit code, else 0."""
+        codes = self.cluster.stop(timeout)
+        return next((c for c in codes.values() if c), 0)
+
+    def kill(self):
+        self.cluster.kill()
+
+    def restart(self, timeout=broker_lib.START_TIMEOUT_S, hard=False):
+        """Every node stopped (SIGKILLed if hard), then started again on the
+        same ports and folders."""
+        self.kill() if hard else self.stop()
+        return self.start(timeout)
+
+    def running(self):
+        return all(x.running() for x in self.cluster.nodes)
+
+    def log_tail(self, lines=broker_lib.LOG_TAIL_LINES):
+        return "\n".join(f"---- {x.name} ({x.log_path})\n{x.log_tail(lines)}"
+                         for x in self.cluster.nodes)
+
+
 def run_scenarios(what, *scenarios, reason="the cluster harness runs Runnel only"):
     """A cluster test's main: each scenario (fn(t)) as TAP against Runnel;
-    for another RUNNEL_TEST_TARGET one skipped point, `what` for `reason`."""
+    for another RUNNEL_TEST_TARGET one skipped point, `what` for `reason`
+    (under cluster: the test starts its own nodes, as under the default)."""
     t = tap.Tap()
-    if target() != "runnel":
+    if target() == "cluster":
+        t.skip(what, broker_lib.OWN_NODES)
+    elif target() != "runnel":
         t.skip(what, reason)
     else:
         for scenario in scenarios:

@@ -3,10 +3,12 @@
 Only what the raw-socket tests need: request headers v1/v2, ApiVersions,
 Metadata v1, Produce v3/v7 carrying a record batch v2 built here (with a
 CRC-32C of our own), ListOffsets v1, Fetch v4..v11, OffsetForLeaderEpoch v3,
-ElectLeaders v0..v2, a connection that reads
-whole frames with a deadline, and a log end offset asked on one. Every
-builder takes knobs to make the bytes lie (a wrong CRC, magic, length or
-count) because lying is what the tests are for.
+ElectLeaders v0..v2, Metadata v4 (no auto-creation), FindCoordinator v1, a
+connection that reads whole frames with a deadline, and a log end offset
+asked on one. A raw request about a partition or a group goes to the broker
+that serves it, which leader() and coordinator() find (on one broker, that
+broker). Every builder takes knobs to make the bytes lie (a wrong CRC,
+magic, length or count) because lying is what the tests are for.
 
 Standard library only.
 """
@@ -19,6 +21,7 @@ API_PRODUCE = 0
 API_FETCH = 1
 API_LIST_OFFSETS = 2
 API_METADATA = 3
+API_FIND_COORDINATOR = 10
 API_API_VERSIONS = 18
 API_OFFSET_FOR_LEADER_EPOCH = 23
 API_ELECT_LEADERS = 43
@@ -551,8 +554,9 @@ def split_batches(records):
 # ---------------------------------------------------------------- connection
 
 def connect(bootstrap, timeout_s=10.0):
-    """A blocking TCP socket to host:port with Nagle off, as a client's."""
-    host, port = bootstrap.rsplit(":", 1)
+    """A blocking TCP socket to host:port (the first of a comma-separated
+    list: requests any broker answers) with Nagle off, as a client's."""
+    host, port = bootstrap.split(",")[0].rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=timeout_s)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
@@ -650,3 +654,79 @@ def latest_offset(conn, corr, topic, partition):
     (_, _, err, _, offset), = parse_list_offsets_v1(body)
     assert err == 0, f"ListOffsets error {err}"
     return offset
+
+
+# ---------------------------------------------------------------- who serves what
+
+FIND_WAIT_S = 30.0  # a new topic's leaders, a group's coordinator, settle
+
+
+def _poll(ask, what, timeout_s):
+    """ask() every 0.1 s until it returns an address; raises after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            addr = ask()
+        except (OSError, Closed, Truncated):
+            addr = None
+        if addr or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if not addr:
+        raise RuntimeError(f"no {what} named within {timeout_s:.0f}s")
+    return addr
+
+
+def metadata_v4(addr, topics):
+    """Metadata v4 of `topics` from the broker at addr, never auto-creating
+    them: ({broker id: "host:port"}, {topic: (error, [(partition, error,
+    leader)])})."""
+    body = array([string(x) for x in topics]) + i8(0)  # allow_auto_topic_creation
+    with Conn(addr, 10) as c:
+        _, resp = c.roundtrip(frame(request_header(API_METADATA, 4, 1) + body))
+    r = Reader(resp)
+    r.i32()  # throttle_time_ms
+    brokers = r.array(lambda rr: (rr.i32(), rr.string(), rr.i32(), rr.string())) or []
+    r.string()  # cluster_id
+    r.i32()  # controller_id
+
+    def part(rr):
+        err, idx, leader = rr.i16(), rr.i32(), rr.i32()
+        rr.array(Reader.i32)  # replicas
+        rr.array(Reader.i32)  # isr
+        return idx, err, leader
+
+    def topic(rr):
+        err, name, _internal = rr.i16(), rr.string(), rr.i8()
+        return name, err, sorted(rr.array(part) or [])
+    return ({bid: f"{host}:{port}" for bid, host, port, _rack in brokers},
+            {name: (err, parts) for name, err, parts in (r.array(topic) or [])})
+
+
+def leader(bootstrap, topic, partition, timeout_s=FIND_WAIT_S):
+    """host:port of the partition's leader, as Metadata from the first
+    broker of `bootstrap` names it (waits until it names one)."""
+    def ask():
+        brokers, topics = metadata_v4(bootstrap, [topic])
+        err, parts = topics.get(topic, (-1, []))
+        node = next((ld for idx, perr, ld in parts if idx == partition and perr == 0), -1)
+        return brokers.get(node)
+    return _poll(ask, f"leader of {topic}-{partition}", timeout_s)
+
+
+def coordinator(bootstrap, group, timeout_s=FIND_WAIT_S):
+    """host:port of the group's coordinator, as FindCoordinator v1 from the
+    first broker of `bootstrap` names it (waits until it names one)."""
+    req = frame(request_header(API_FIND_COORDINATOR, 1, 1) + string(group) + i8(0))
+
+    def ask():
+        with Conn(bootstrap, 10) as c:
+            _, body = c.roundtrip(req)
+        r = Reader(body)
+        r.i32()  # throttle_time_ms
+        err = r.i16()
+        r.string()  # error_message
+        r.i32()  # node_id
+        host, port = r.string(), r.i32()
+        return f"{host}:{port}" if err == 0 else None
+    return _poll(ask, f"coordinator of group {group}", timeout_s)
