@@ -473,3 +473,22 @@ void rn_group_txn_complete(rn_node_t *node, rn_partition_t *part, int64_t produc
         return;
     rn_group_pending_end(shard, producer_id, commit, rn_group_now_ms(node));
 }
+
+bool rn_group_txn_pending(rn_node_t *node, int32_t p, rn_str_t group_id, rn_str_t topic,
+                          int32_t partition) {
+    rn_group_shard_t *shard = shard_of(node, p);
+    if (!shard || shard->pending_count == 0) return false;
+    char *gid = rn_group_str_dup(group_id);
+    char *tname = rn_group_str_dup(topic);
+    shard->key.len = 0;
+    rn_group_rec_offset_key(&shard->key, gid, tname, partition);
+    free(gid);
+    free(tname);
+    for (int32_t i = 0; i < shard->pending_count; i++) {
+        const rn_group_txn_pending_t *entry = &shard->pending[i];
+        if ((size_t)entry->key.len == shard->key.len &&
+            !memcmp(entry->key.ptr, shard->key.ptr, shard->key.len))
+            return true;
+    }
+    return false;
+}

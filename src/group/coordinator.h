@@ -90,6 +90,11 @@ rn_err_t rn_group_txn_commit(rn_node_t *node, int32_t p, rn_str_t group_id, int6
    become the group's (commit) or go (abort). */
 void rn_group_txn_complete(rn_node_t *node, rn_partition_t *part, int64_t producer_id, bool commit);
 
+/* Whether an open transaction holds an offset of group_id for
+   topic/partition in shard p (OffsetFetch's require_stable). */
+bool rn_group_txn_pending(rn_node_t *node, int32_t p, rn_str_t group_id, rn_str_t topic,
+                          int32_t partition);
+
 /* Writes a tombstone for one offset and forgets it (OffsetDelete). */
 void rn_group_forget_offset(rn_node_t *node, int32_t p, rn_str_t group_id, rn_str_t topic,
                             int32_t partition);

@@ -2,7 +2,10 @@
  * offset_fetch.c: OffsetFetch (key 9), versions 0-7: the committed offsets
  * of one group, for the partitions asked or (topics null, v2+) all of them,
  * read from the group's shard. Unknown offsets are -1 with no error, as in
- * Kafka.
+ * Kafka. With require_stable (v7+), a partition an open transaction has
+ * offsets for (TxnOffsetCommit, not yet committed) is UNSTABLE_OFFSET_COMMIT
+ * with offset -1, as Kafka answers, so a read_committed consumer waits for
+ * the transaction's outcome.
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/offset_fetch_request.h"
@@ -16,6 +19,7 @@ typedef rn_offset_fetch_response_offset_fetch_response_partition_t fetch_part_t;
 
 typedef struct fetch_state {
     rn_gop_t gop;
+    rn_node_t *node;
     rn_req_t *req;
     const rn_offset_fetch_request_t *in;
     rn_offset_fetch_response_t *resp;
@@ -96,15 +100,19 @@ static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t err
             const rn_group_offset_t *v = group && error == RN_KERR_NONE
                                              ? rn_group_offset_get(group, tin->name, index)
                                              : NULL;
-            fetch_fill(st->req, &tout->partitions.items[p], index, v);
-            tout->partitions.items[p].error_code = error;
+            bool unstable =
+                error == RN_KERR_NONE && st->req->api_version >= 7 && in->require_stable &&
+                rn_group_txn_pending(st->node, st->gop.partition, in->group_id, tin->name, index);
+            fetch_fill(st->req, &tout->partitions.items[p], index, unstable ? NULL : v);
+            tout->partitions.items[p].error_code =
+                unstable ? RN_KERR_UNSTABLE_OFFSET_COMMIT : error;
         }
     }
 }
 
 static void fetch_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
-    (void)node;
     fetch_state_t *st = gop->ctx;
+    st->node = node;
     int16_t error = rn_group_coord_refusal(coord);
     const rn_group_t *group = error == RN_KERR_NONE ? rn_group_find(coord, st->in->group_id) : NULL;
     if (st->in->topics.count < 0 && error == RN_KERR_NONE)

@@ -7,8 +7,9 @@
   group, whatever the member id); an unknown partition is
   UNKNOWN_TOPIC_OR_PARTITION; a generation given names a member
   (UNKNOWN_MEMBER_ID), of that generation (ILLEGAL_GENERATION);
-- the offsets stay invisible to OffsetFetch until the transaction commits,
-  and an aborted transaction's offsets never show;
+- the offsets stay invisible to OffsetFetch until the transaction commits
+  (UNSTABLE_OFFSET_COMMIT meanwhile with require_stable), and an aborted
+  transaction's offsets never show;
 - offsets of a transaction open across a broker restart show once it
   commits, and are still there after a SIGKILL and restart.
 
@@ -31,6 +32,7 @@ NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
 UNKNOWN_MEMBER_ID = 25
 INVALID_TXN_STATE = 48
+UNSTABLE_OFFSET_COMMIT = 88
 TOPIC = "txn-offsets"
 SETTINGS = {"num.partitions": 1, "transaction.state.log.num.partitions": 5,
             "offsets.topic.num.partitions": 5}
@@ -77,6 +79,24 @@ def committed(c, group, partition=0):
     return offset
 
 
+def committed_stable(c, group, partition=0):
+    """(offset, error) of TOPIC-partition from OffsetFetch v7 with
+    require_stable."""
+    tags = kwire.TAGS_NONE
+    body = (kwire.compact_string(group) + kwire.uvarint(2) + kwire.compact_string(TOPIC)
+            + kwire.uvarint(2) + kwire.i32(partition) + tags + kwire.i8(1) + tags)
+    c.corr += 1
+    frame = kwire.frame(kwire.request_header(API_OFFSET_FETCH, 7, c.corr, header_version=2) + body)
+    _, resp = c.conn.roundtrip(frame, flexible_header=True)
+    r = kwire.Reader(resp)
+    r.i32()
+    r.uvarint()
+    r.compact_string()
+    r.uvarint()
+    _p, offset, _epoch, _meta, err = r.i32(), r.i64(), r.i32(), r.compact_string(), r.i16()
+    return offset, err
+
+
 def wait_committed(c, group, want, timeout_s=10):
     deadline = time.monotonic() + timeout_s
     while True:
@@ -111,8 +131,11 @@ def checks_and_visibility(t, b):
     t.eq(txn_commit(c, "tx-o", "g-new", pid, epoch, [(TOPIC, [(0, 11)])], member="nobody"),
          {(TOPIC, 0): NONE}, "generation -1 with any member id")
     t.eq(committed(c, "g-new"), -1, "before the commit OffsetFetch does not see the offsets")
+    t.eq(committed_stable(c, "g-new"), (-1, UNSTABLE_OFFSET_COMMIT),
+         "OffsetFetch v7 with require_stable: UNSTABLE_OFFSET_COMMIT while they are pending")
     t.eq(c.end_txn("tx-o", pid, epoch, True), NONE, "EndTxn commit")
     t.eq(wait_committed(c, "g-new", 11), 11, "after the commit OffsetFetch sees the last one")
+    t.eq(committed_stable(c, "g-new"), (11, NONE), "and require_stable gets it too")
     until_settled(lambda: c.end_txn("tx-o", pid, epoch, True))
     t.eq(c.add_offsets("tx-o", pid, epoch, "g-new"), NONE, "a second transaction")
     t.eq(txn_commit(c, "tx-o", "g-new", pid, epoch, [(TOPIC, [(0, 200)])]), {(TOPIC, 0): NONE},
