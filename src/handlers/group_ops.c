@@ -15,7 +15,7 @@ static void gops_done(rn_fanout_t *fan) {
 }
 
 void *rn_gops_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
+    void *ptr = rn_arena_alloc_shared(&req->arena, bytes ? bytes : 1);
     RN_ASSERT(ptr != NULL);
     return ptr;
 }

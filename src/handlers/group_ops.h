@@ -8,7 +8,9 @@
  * core once every op has replied.
  *
  * Response memory written on the owner core comes from the request's arena
- * (the request's own core does not touch it meanwhile).
+ * through rn_gops_alloc, one allocation at a time: the ops of one request
+ * (ListGroups visits every shard, DescribeGroups one per group) run on
+ * several cores at once.
  */
 #ifndef RN_HANDLERS_GROUP_OPS_H
 #define RN_HANDLERS_GROUP_OPS_H
@@ -52,7 +54,8 @@ void rn_gops_end(rn_gops_t *gops);
 void rn_gop_reply(rn_gop_t *gop);
 
 /* Arena memory for response parts (asserted: responses are small next to
-   the request's budget; callers bound what they copy). */
+   the request's budget; callers bound what they copy); safe from the ops'
+   cores at once (rn_arena_alloc_shared). */
 void *rn_gops_alloc(rn_req_t *req, size_t bytes);
 /* An arena copy of a C string (NULL stays a null string). */
 rn_str_t rn_gops_str(rn_req_t *req, const char *cstr);
