@@ -19,6 +19,7 @@
 #include "cluster/producer_ids.h"
 #include "cluster/topics.h"
 #include "handlers/txn_ops.h"
+#include "txn/coordinator.h"
 #include "proto/gen/init_producer_id_request.h"
 #include "proto/gen/init_producer_id_response.h"
 
@@ -111,22 +112,10 @@ static void txn_init_finish(rn_txnops_t *ops) {
         rn_txnops_fenced_kerr(resp->error_code, ops->req->api_version, INIT_PID_FENCED_VERSION);
 }
 
-/* Whether this node is one broker of several: transaction markers do not
-   cross brokers yet (docs/TRANSACTIONS.md, "Not yet"), so a transaction
-   touching a partition led elsewhere would stay prepared and hold that
-   partition's last stable offset. Transactional producers are refused
-   there, as every release before transactions refused them. */
-static bool txn_cluster(rn_node_t *node) {
-    rn_image_t *img = rn_topics_image(node);
-    bool several = rn_image_broker_count(img) > 1;
-    rn_image_release(img);
-    return several;
-}
-
 /* Kafka's checks before the coordinator: the id, the producer id and
    epoch given together or not at all, the timeout; and this node alone. */
 static int16_t txn_init_check(rn_node_t *node, const rn_init_producer_id_request_t *in) {
-    if (txn_cluster(node)) {
+    if (!rn_txn_served(node)) {
         RN_LOG_LIMITED(&node->txn_refused_limit, rn_io_now_ms(node->io),
                        "InitProducerId for a transactional id refused "
                        "(TRANSACTIONAL_ID_AUTHORIZATION_FAILED): transactions are served by a "

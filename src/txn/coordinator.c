@@ -9,6 +9,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/internal_topic.h"
+#include "cluster/topics.h"
 #include "group/coordinator.h"
 #include "group/group_records.h"
 #include "txn/txn_records.h"
@@ -282,8 +283,25 @@ void rn_txn_lead(rn_node_t *node, rn_partition_t *part, bool leads, int32_t lead
                         node->settings.txn_abort_check_ms);
 }
 
+bool rn_txn_served(rn_node_t *node) {
+    if (node->settings.brokers_expected != 1) return false;
+    rn_image_t *img = rn_topics_image(node);
+    bool alone = rn_image_broker_count(img) <= 1;
+    rn_image_release(img);
+    return alone;
+}
+
 rn_err_t rn_txn_start(rn_node_t *node) {
     RN_ASSERT(node->txns == NULL);
+    /* Transactions are a single node's so far (markers do not cross
+       brokers; InitProducerId refuses transactional ids on a cluster): a
+       cluster gets no __transaction_state, whose 50 partitions would only
+       add to every recovery and every ISR to keep. */
+    if (node->settings.brokers_expected != 1) {
+        RN_INFO("txn", "transactions are served by a single node so far: no %s on a cluster",
+                RN_TXN_STATE_TOPIC);
+        return RN_OK;
+    }
     rn_err_t err = state_topic_ensure(node);
     if (err != RN_OK) return err;
     rn_ptable_t *table = rn_ptable_acquire(&node->ptable);

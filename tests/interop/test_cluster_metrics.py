@@ -49,11 +49,8 @@ TOPIC = "watched"
 PARTITIONS = 3
 SESSION_MS = 3000
 LAG_MS = 1500
-# transaction.state.log.min.isr 1: only TOPIC's partitions are at stake when
-# a node stops (__transaction_state's would otherwise fill the five
-# partitions /health/restart-safe names, ahead of TOPIC's).
 SETTINGS = {"broker.session.timeout.ms": str(SESSION_MS), "broker.heartbeat.interval.ms": "500",
-            "replica.lag.time.max.ms": str(LAG_MS), "transaction.state.log.min.isr": "1"}
+            "replica.lag.time.max.ms": str(LAG_MS)}
 SETTLE_S = 30.0
 VALUE = b"v" * 1000
 BACKLOG = 15000  # records produced while a node is stopped: 5 MB a partition

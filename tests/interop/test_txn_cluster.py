@@ -39,6 +39,10 @@ def scenario(t):
         t.eq(code, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
              "init_transactions on three brokers: TRANSACTIONAL_ID_AUTHORIZATION_FAILED")
         t.ok(any(WHY in log_text(n) for n in c.nodes), "a node's log says why")
+        listed = c.nodes[0]
+        from cluster_checks import metadata
+        t.ok("__transaction_state" not in metadata(listed)[1],
+             "no __transaction_state on a cluster (it would only add partitions to keep)")
         q = Producer({"bootstrap.servers": c.bootstrap, "enable.idempotence": True,
                       "acks": "all", "log_level": 0})
         q.produce("plain", value=b"v")
