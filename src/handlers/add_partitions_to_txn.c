@@ -200,7 +200,7 @@ void rn_handle_add_partitions_to_txn(rn_core_t *core, rn_req_t *req, void *body)
     rn_image_t *img = rn_topics_image(core->node);
     for (int32_t s = 0; s < count; s++) {
         add_state_t *st = &states[s];
-        *st = (add_state_t){0};
+        memset(st, 0, sizeof *st);
         if (!batched) {
             st->txn_id = in->v3_and_below_transactional_id;
             st->producer_id = in->v3_and_below_producer_id;

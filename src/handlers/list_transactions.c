@@ -123,7 +123,7 @@ void rn_handle_list_transactions(rn_core_t *core, rn_req_t *req, void *body) {
     ops->ctx = st;
     for (int32_t p = 0; p < shards; p++) {
         list_op_t *op = &lops[st->op_count];
-        *op = (list_op_t){0};
+        memset(op, 0, sizeof *op);
         op->top.ctx = st;
         if (rn_txnops_send_partition(ops, &op->top, p, list_run) == RN_KERR_NONE) st->op_count++;
     }
