@@ -148,7 +148,9 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find build/$(MODE)/obj -name '*.d' 2>/dev/null)
+# Header dependencies of every object: the mode's, and the fuzz build's
+# (its own objects, or a changed header leaves them stale).
+-include $(shell find build/$(MODE)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
 
 # ---- image ------------------------------------------------------------------
 # An OCI image from scratch (deploy/image/build.sh, buildah): the release
