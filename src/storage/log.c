@@ -609,28 +609,11 @@ rn_err_t rn_log_rollback(rn_log_t *log, int64_t offset) {
     return RN_OK;
 }
 
-rn_err_t rn_log_scan_headers(rn_log_t *log, int64_t offset, rn_log_header_fn fn, void *ctx) {
-    for (uint32_t i = segment_for(log, offset); i < log->seg_count; i++) {
-        rn_segment_t *seg = log->segs[i];
-        uint64_t pos;
-        rn_batch_header_t hdr;
-        rn_err_t err = rn_segment_find(seg, offset, &pos, &hdr);
-        if (err == RN_ERR_NOT_FOUND) continue;
-        if (err != RN_OK) return err;
-        rn_segment_cursor_t cur;
-        rn_segment_cursor_init(&cur, seg);
-        for (;;) {
-            if (fn(ctx, &hdr)) return RN_OK;
-            pos += rn_batch_size(&hdr);
-            err = rn_segment_cursor_header(&cur, pos, &hdr);
-            if (err == RN_ERR_NOT_FOUND) break;
-            if (err != RN_OK) return err;
-        }
-    }
-    return RN_OK;
-}
-
-rn_err_t rn_log_scan_batches(rn_log_t *log, int64_t offset, rn_log_batch_fn fn, void *ctx) {
+/* Walks the batches from the one holding offset to the log end, handing
+   each header (and, when control, the first bytes of a control batch) to
+   fn until it returns nonzero. */
+static rn_err_t log_scan(rn_log_t *log, int64_t offset, bool control, rn_log_batch_fn fn,
+                         void *ctx) {
     for (uint32_t i = segment_for(log, offset); i < log->seg_count; i++) {
         rn_segment_t *seg = log->segs[i];
         uint64_t pos;
@@ -643,7 +626,7 @@ rn_err_t rn_log_scan_batches(rn_log_t *log, int64_t offset, rn_log_batch_fn fn, 
         for (;;) {
             uint8_t head[RN_LOG_SCAN_CONTROL_BYTES];
             size_t got = 0;
-            if (rn_batch_is_control(&hdr)) {
+            if (control && rn_batch_is_control(&hdr)) {
                 size_t want = rn_batch_size(&hdr) < sizeof head ? rn_batch_size(&hdr) : sizeof head;
                 err = rn_io_file_pread(seg->io, seg->fd, head, want, pos, &got);
                 if (err != RN_OK) return err;
@@ -656,4 +639,26 @@ rn_err_t rn_log_scan_batches(rn_log_t *log, int64_t offset, rn_log_batch_fn fn, 
         }
     }
     return RN_OK;
+}
+
+typedef struct header_scan {
+    rn_log_header_fn fn;
+    void *ctx;
+} header_scan_t;
+
+static int header_only(void *ctx, const rn_batch_header_t *hdr, const uint8_t *control,
+                       size_t len) {
+    (void)control;
+    (void)len;
+    header_scan_t *scan = ctx;
+    return scan->fn(scan->ctx, hdr);
+}
+
+rn_err_t rn_log_scan_headers(rn_log_t *log, int64_t offset, rn_log_header_fn fn, void *ctx) {
+    header_scan_t scan = {fn, ctx};
+    return log_scan(log, offset, false, header_only, &scan);
+}
+
+rn_err_t rn_log_scan_batches(rn_log_t *log, int64_t offset, rn_log_batch_fn fn, void *ctx) {
+    return log_scan(log, offset, true, fn, ctx);
 }
