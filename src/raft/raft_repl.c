@@ -229,6 +229,7 @@ void rn_raft_handle_append_resp(rn_raft_t *r, const rn_raft_msg_t *m) {
         return;
     }
     if (m->index > rn_raft_log_last(r)) return; /* cannot be: ignore a bogus ack */
+    uint64_t match_was = pr->match;
     if (m->index > pr->match) pr->match = m->index;
     if (pr->next < pr->match + 1) pr->next = pr->match + 1;
     if (pr->state != RN_RAFT_PR_REPLICATE) {
@@ -248,8 +249,13 @@ void rn_raft_handle_append_resp(rn_raft_t *r, const rn_raft_msg_t *m) {
         tn.to = pr->id;
         rn_raft_send(r, &tn);
     }
-    while (rn_raft_send_append(r, pr, 0) && pr->state == RN_RAFT_PR_REPLICATE) {
-    }
+    int sent = 0;
+    while (rn_raft_send_append(r, pr, 0) && pr->state == RN_RAFT_PR_REPLICATE) sent = 1;
+    /* A follower slower than the quorum acknowledges entries already
+       committed without it: every commit it was told stopped at its old
+       match. Tell it now, not at the next heartbeat, so each node applies
+       a change (a new topic) within a round trip of the others. */
+    if (!sent && pr->match > match_was && r->commit > match_was) rn_raft_send_heartbeat(r, pr);
 }
 
 /* Replaces a conflicting entry in place and keeps the stale tail: the

@@ -4,7 +4,8 @@ the leader of its __consumer_offsets partition (replicated like any
 partition, offsets.topic.replication.factor 3), and it moves with that
 leadership.
 
-- FindCoordinator through each of the three nodes names the same broker.
+- Every node shows the new topic; FindCoordinator through each of the
+  three nodes names the same broker.
 - Two members of one group, each bootstrapped to a different single node,
   join one group: the topic's partitions are split between them, none
   twice.
@@ -24,7 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from broker import kafka_request  # noqa: E402
 from cluster import Cluster, run_scenarios  # noqa: E402
-from cluster_checks import settle  # noqa: E402
+from cluster_checks import placement, settle  # noqa: E402
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from kwire import Reader  # noqa: E402
@@ -86,6 +87,12 @@ def scenario(t):
     with Cluster(NODES, SETTINGS) as c:
         admin = AdminClient({"bootstrap.servers": c.bootstrap})
         admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3)])[TOPIC].result(20)
+        # A group leader assigns what its metadata shows: every node must
+        # know the topic before members join (as Kafka's own tests wait).
+        nodes = [c.node(i) for i in range(1, NODES + 1)]
+        t.ok(settle(lambda: placement(nodes, TOPIC, PARTITIONS, 3, set(range(1, NODES + 1))),
+                    "the topic on every node", SETTLE_S),
+             "every node shows the topic's partitions")
         answers = settle(lambda: (lambda a: a if all(e == 0 for e, _ in a) and
                                   len({n for _, n in a}) == 1 else None)(
             [find_coordinator(c.node(i), GROUP) for i in range(1, NODES + 1)]),

@@ -404,6 +404,41 @@ static void test_append_resp_reject_probes_back(void **state) {
     net_free(&net);
 }
 
+/* A follower slower than the quorum hears of the commit when its own
+   acknowledgement arrives, not at the next heartbeat. */
+static void test_slow_follower_told_commit_on_its_ack(void **state) {
+    (void)state;
+    net_t net;
+    net_init(&net, 3, 0);
+    elect(&net, 1);
+    rn_raft_t *leader = net.r[1];
+    uint64_t index = 0, term = 0;
+    assert_int_equal(rn_raft_propose(leader, "x", 1, &index, &term), RN_OK);
+    rn_raft_ready_t rd;
+    assert_true(rn_raft_ready(leader, &rd));
+    rn_raft_msg_t acks[N_MAX + 1];
+    for (uint32_t k = 0; k < rd.msgs_n; k++) { /* the entry reaches both followers */
+        rn_raft_id_t to = rd.msgs[k].to;
+        acks[to] = step_answer(net.r[to], &rd.msgs[k], NULL);
+        assert_int_equal(acks[to].type, RN_RAFT_MSG_APPEND_RESP);
+        assert_int_equal(acks[to].index, index);
+    }
+    rn_raft_advance(leader, &rd);
+    rn_raft_step(leader, &acks[2]); /* node 2's ack commits it */
+    assert_int_equal(rn_raft_commit(leader), index);
+    drain(leader); /* what went to node 3 then could not carry it: node 3 had not acked */
+    rn_raft_step(leader, &acks[3]);
+    assert_true(rn_raft_ready(leader, &rd));
+    uint32_t told = 0;
+    for (uint32_t k = 0; k < rd.msgs_n; k++)
+        if (rd.msgs[k].to == 3 && rd.msgs[k].type == RN_RAFT_MSG_APPEND &&
+            rd.msgs[k].commit == index)
+            told++;
+    rn_raft_advance(leader, &rd);
+    assert_int_equal(told, 1);
+    net_free(&net);
+}
+
 /* ---- snapshot handler ---- */
 
 static void test_snapshot_install(void **state) {
@@ -583,6 +618,7 @@ int main(void) {
         cmocka_unit_test(test_append_stale_term_rejected),
         cmocka_unit_test(test_commit_only_current_term),
         cmocka_unit_test(test_append_resp_reject_probes_back),
+        cmocka_unit_test(test_slow_follower_told_commit_on_its_ack),
         cmocka_unit_test(test_snapshot_install),
         cmocka_unit_test(test_snapshot_sent_to_lagging_follower),
         cmocka_unit_test(test_transfer_leadership),
