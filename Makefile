@@ -169,12 +169,24 @@ image-test: image
 run: $(BUILD)/runnel
 	$(BUILD)/runnel server --set log.dirs=./data $(RUN_ARGS)
 
+# Runs simulator $(1) on each seed of tests/$(1)/found-seeds, the seeds that
+# once failed, each kept as the test of its fix.
+define RUN_FOUND_SEEDS
+	@pass=0; fail=0; \
+	for s in $$(grep -o '^[0-9][0-9]*' tests/$(1)/found-seeds); do \
+	  if out=$$($(BUILD)/$(1) --seeds 1 --first $$s --jobs 1 --replay "make $(1) SEED=%llu"); \
+	  then pass=$$((pass + 1)); else fail=$$((fail + 1)); echo "$$out" | grep -A1 '^FAIL'; fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+endef
+
 # ---- simulator ------------------------------------------------------------
 # Deterministic Raft cluster simulation (docs/SIMULATOR.md).
 #   make sim SEEDS=N          run seeds 1..N; prints each failure with its replay command
 #   make sim SEED=s           replay one seed with a readable trace
 #   make sim SEED=s MUTANT=k  the same against planted bug k (see sim-mutants)
 #   make sim-soak MINUTES=m   random seeds for a time budget
+#   make sim-found            the seeds that once failed (tests/sim/found-seeds)
 #   make sim-mutants          each planted Raft bug must be caught within MUTANT_SEEDS seeds
 SEEDS ?= 1000
 SIM_JOBS ?= 2
@@ -186,7 +198,7 @@ SIM_MUTANTS := 1:commit_old_term 2:vote_unpersisted 3:stale_append 4:no_truncate
 SIM_MUTANT_IDS := $(foreach m,$(SIM_MUTANTS),$(firstword $(subst :, ,$(m))))
 SIM_SELECTED := $(if $(MUTANT),$(BUILD)/mutant-$(MUTANT)/sim,$(BUILD)/sim)
 
-.PHONY: sim sim-soak sim-mutants
+.PHONY: sim sim-soak sim-mutants sim-found
 $(BUILD)/sim: $(SIM_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
 	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a $(LIBS)
 
@@ -212,6 +224,10 @@ endif
 
 sim-soak: $(BUILD)/sim
 	$(BUILD)/sim --minutes $(MINUTES) --jobs $(SIM_JOBS)
+
+# Seeds that once failed, each the test of its fix (tests/sim/found-seeds).
+sim-found: $(BUILD)/sim
+	$(call RUN_FOUND_SEEDS,sim)
 
 sim-mutants: $(foreach k,$(SIM_MUTANT_IDS),$(BUILD)/mutant-$(k)/sim)
 	@pass=0; fail=0; \
@@ -269,12 +285,7 @@ simctl-soak: $(BUILD)/simctl
 
 # Seeds that once failed, each the test of its fix (tests/simctl/found-seeds).
 simctl-found: $(BUILD)/simctl
-	@pass=0; fail=0; \
-	for s in $$(grep -o '^[0-9][0-9]*' tests/simctl/found-seeds); do \
-	  if out=$$($(BUILD)/simctl --seeds 1 --first $$s --jobs 1 --replay "make simctl SEED=%llu"); \
-	  then pass=$$((pass + 1)); else fail=$$((fail + 1)); echo "$$out" | grep -A1 '^FAIL'; fi; \
-	done; \
-	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+	$(call RUN_FOUND_SEEDS,simctl)
 
 simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl)
 	@pass=0; fail=0; \
@@ -336,12 +347,7 @@ simrepl-soak: $(BUILD)/simrepl
 
 # Seeds that once failed, each the test of its fix (tests/simrepl/found-seeds).
 simrepl-found: $(BUILD)/simrepl
-	@pass=0; fail=0; \
-	for s in $$(grep -o '^[0-9][0-9]*' tests/simrepl/found-seeds); do \
-	  if out=$$($(BUILD)/simrepl --seeds 1 --first $$s --jobs 1 --replay "make simrepl SEED=%llu"); \
-	  then pass=$$((pass + 1)); else fail=$$((fail + 1)); echo "$$out" | grep -A1 '^FAIL'; fi; \
-	done; \
-	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+	$(call RUN_FOUND_SEEDS,simrepl)
 
 simrepl-mutants: $(foreach k,$(SIMREPL_MUTANT_IDS),$(BUILD)/repl-mutant-$(k)/simrepl)
 	@pass=0; fail=0; \

@@ -4,7 +4,8 @@
 #
 #   unit      build/$MODE/tests/test_*            (cmocka, TAP output)
 #   asan      make MODE=asan unit, then build/asan/tests/test_*
-#   sim       make sim SEEDS=$SIM_SEEDS, make sim-mutants [MUTANT_SEEDS=$MUTANT_SEEDS]
+#   sim       make sim SEEDS=$SIM_SEEDS, make sim-found, make sim-mutants
+#             [MUTANT_SEEDS=$MUTANT_SEEDS]
 #   simctl    make simctl SEEDS=$SIMCTL_SEEDS, make simctl-found, make simctl-mutants
 #             CTL_MUTANT_SEEDS=$CTL_MUTANT_SEEDS (the controller under faults)
 #   simrepl   make simrepl SEEDS=$SIMREPL_SEEDS, make simrepl-found, make simrepl-mutants
@@ -245,6 +246,7 @@ run_make_suite() { # NAME TARGET ARGS...: a make target whose last line is `N pa
 layer_sim() {
   banner "simulator"
   run_make_suite sim sim SEEDS="$SIM_SEEDS"
+  run_make_suite sim-found sim-found
   if [ -n "$MUTANT_SEEDS" ]; then
     run_make_suite sim-mutants sim-mutants MUTANT_SEEDS="$MUTANT_SEEDS"
   else

@@ -261,7 +261,16 @@ static int step_term(rn_raft_t *r, const rn_raft_msg_t *m) {
             return 1; /* pre-vote never changes terms */
         int from_leader =
             t == RN_RAFT_MSG_APPEND || t == RN_RAFT_MSG_SNAPSHOT || t == RN_RAFT_MSG_TIMEOUT_NOW;
+        uint32_t elapsed = r->elapsed, timeout = r->timeout;
         rn_raft_become_follower(r, m->term, from_leader ? m->from : RN_RAFT_ID_NONE);
+        if (!from_leader) {
+            /* A newer term is no news of a leader: the election timer runs
+               on (it restarts only for a vote granted, §5.2). Else
+               candidates whose logs lag, each bumping the term in turn,
+               could hold back for ever the one node that would win. */
+            r->elapsed = elapsed;
+            r->timeout = timeout;
+        }
         return 1;
     }
     if (m->term < r->term) {

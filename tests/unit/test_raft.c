@@ -251,6 +251,41 @@ static void test_vote_stale_term_answered(void **state) {
     rn_raft_destroy(r);
 }
 
+/* A vote it refuses does not restart a follower's election timer (seed
+   7786 of the simulator: two candidates with lagging logs took turns
+   raising the term, and the node that would win never timed out). */
+static void test_refused_vote_keeps_election_timer(void **state) {
+    (void)state;
+    rn_raft_config_t cfg = config_of(3, 0);
+    rn_raft_entry_t e[2] = {{1, 1, RN_RAFT_ENTRY_NOOP, 0, NULL}, {1, 2, 0, 1, (uint8_t *)"o"}};
+    rn_raft_opts_t o;
+    rn_raft_opts_default(&o, 2, 7);
+    o.election_ticks = 10; /* a timeout of 10 to 19 ticks */
+    o.heartbeat_ticks = 2;
+    rn_raft_boot_t b = {1, 0, NULL, cfg, e, 2};
+    rn_raft_t *r = NULL;
+    assert_int_equal(rn_raft_create(&o, &b, &r), RN_OK);
+    int campaigned = 0;
+    for (uint64_t term = 2; term <= 4 && !campaigned; term++) {
+        for (int t = 0; t < 9; t++) {
+            rn_raft_tick(r);
+            rn_raft_ready_t rd;
+            while (rn_raft_ready(r, &rd)) {
+                for (uint32_t k = 0; k < rd.msgs_n; k++)
+                    campaigned |= rd.msgs[k].type == RN_RAFT_MSG_PREVOTE;
+                rn_raft_advance(r, &rd);
+            }
+        }
+        rn_raft_msg_t m = msg(RN_RAFT_MSG_VOTE, 3, 2, term + 10);
+        m.index = 1; /* its log ends before ours: refused */
+        m.log_term = 1;
+        rn_raft_msg_t a = step_answer(r, &m, NULL);
+        assert_int_equal(a.reject, 1);
+    }
+    assert_true(campaigned); /* within 19 ticks, whatever the refusals */
+    rn_raft_destroy(r);
+}
+
 /* ---- vote answers ---- */
 
 static void test_vote_resp_rejections_end_candidacy(void **state) {
@@ -612,6 +647,7 @@ int main(void) {
         cmocka_unit_test(test_vote_persisted_with_answer),
         cmocka_unit_test(test_vote_rejects_shorter_log),
         cmocka_unit_test(test_vote_stale_term_answered),
+        cmocka_unit_test(test_refused_vote_keeps_election_timer),
         cmocka_unit_test(test_vote_resp_rejections_end_candidacy),
         cmocka_unit_test(test_append_accept_and_conflict),
         cmocka_unit_test(test_append_mismatch_rejects_with_hint),
