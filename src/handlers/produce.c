@@ -66,7 +66,7 @@ static void produce_op_fill(produce_op_t *pop) {
                                                        : rn_handler_kerr(pop->err);
     if (pop->refused == RN_KERR_INVALID_TXN_STATE)
         out->error_message = rn_str_from_cstr("Partition was not added to the transaction");
-    if (pop->err != RN_OK) return;
+    if (out->error_code != RN_KERR_NONE) return; /* the offsets stay -1, as Kafka answers */
     out->base_offset = pop->res.base_offset;
     out->log_append_time_ms = pop->res.log_append_time_ms;
     out->log_start_offset = pop->res.log_start_offset;
@@ -303,6 +303,7 @@ static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_
     pop->refused = RN_KERR_NONE;
     rn_produce_response_partition_produce_response_init(pop->out);
     pop->out->index = pin->index;
+    pop->out->base_offset = -1; /* Kafka's answer for a partition refused */
     if (refused == RN_KERR_NONE) refused = produce_refusal_partition(state->req, pin);
     if (refused != RN_KERR_NONE) {
         pop->out->error_code = refused;

@@ -264,6 +264,7 @@ def test_batches(t, b):
         t.ok(corr == 40 and err == 0 and base >= 0, "an honest batch is accepted", (corr, err))
         end = kwire.latest_offset(c, 41, TOPIC, 0)
     corr = 50
+    refused_bases = []
     for desc, kw, want in BATCH_CASES:
         for version in (3, 7):
             corr += 1
@@ -272,14 +273,21 @@ def test_batches(t, b):
                 try:
                     got, body = c.roundtrip(kwire.produce_request(
                         corr, TOPIC, 0, lying_batch(**dict(kw)), version=version))
-                    (_, _, err, _), = kwire.parse_produce(body, version)
+                    (_, _, err, base), = kwire.parse_produce(body, version)
                     outcome = (got, err)
+                    refused_bases.append(base)
                 except (kwire.Closed, socket.timeout, kwire.Truncated) as e:
                     outcome = (None, f"{type(e).__name__}: {e}")
             t.eq(outcome, (corr, want), f"Produce v{version}, {desc}: error {want}")
+    t.ok(refused_bases and all(x == -1 for x in refused_bases),
+         "each refused batch is answered with base offset -1, as Kafka answers", refused_bases)
     with kwire.Conn(b.bootstrap) as c:
         t.eq(kwire.latest_offset(c, 90, TOPIC, 0), end,
              "no lying batch was appended (latest offset unchanged)")
+        _, body = c.roundtrip(kwire.produce_request(91, TOPIC, 99, kwire.record_batch(VALUES)))
+        (_, _, err, base), = kwire.parse_produce(body, 7)
+        t.eq((err, base), (3, -1), "a partition that does not exist: UNKNOWN_TOPIC_OR_PARTITION, "
+             "base offset -1")
     healthy(t, b, "lying record batches")
 
 
