@@ -4,13 +4,17 @@
  * rack; the requested topics with each partition's leader, replicas, ISR,
  * offline replicas (those on brokers that are fenced or gone) and leader
  * epoch. Unknown topics are created when both the request (v4+; implied
- * before) and auto.create.topics.enable allow it.
+ * before) and auto.create.topics.enable allow it. From v10 the answer
+ * carries topic ids, and a topic named by its id alone (the name null) is
+ * looked up by it; authorized operations (v8+), when asked, are every
+ * operation, as a broker without an authorizer answers.
  */
 #include "handlers/handler.h"
 #include "proto/gen/metadata_request.h"
 #include "proto/gen/metadata_response.h"
 #include "base/assert.h"
 #include "cluster/topics.h"
+#include "proto/acl_ops.h"
 
 #include <string.h>
 
@@ -93,12 +97,33 @@ static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, const rn_image
     resp->controller_id = node->settings.node_id;
 }
 
+/* A topic named by its id alone (v10+, the name null): found, or
+   UNKNOWN_TOPIC_ID with the id echoed; never auto-created. */
+static void metadata_topic_by_id(rn_req_t *req, const rn_image_t *img, const rn_uuid_t *id,
+                                 rn_metadata_response_metadata_response_topic_t *tout) {
+    rn_metadata_response_metadata_response_topic_init(tout);
+    tout->name = rn_str_null();
+    tout->topic_id = *id;
+    tout->partitions.count = 0;
+    const rn_image_topic_t *it = rn_image_topic_by_id(img, id);
+    if (it)
+        metadata_fill_topic(req, img, it, tout);
+    else
+        tout->error_code = RN_KERR_UNKNOWN_TOPIC_ID;
+}
+
 /* One requested topic: found, auto-created, or an error entry. A topic this
    request created is answered LEADER_NOT_AVAILABLE, as Kafka answers while
    its creation settles; clients ask again. */
 static void metadata_named_topic(rn_req_t *req, rn_node_t *node, const rn_image_t *img,
-                                 rn_str_t name, bool auto_create,
+                                 const rn_metadata_request_metadata_request_topic_t *tin,
+                                 bool auto_create,
                                  rn_metadata_response_metadata_response_topic_t *tout) {
+    if (tin->name.len < 0 && !rn_uuid_eq(&tin->topic_id, &rn_uuid_zero)) {
+        metadata_topic_by_id(req, img, &tin->topic_id, tout);
+        return;
+    }
+    rn_str_t name = tin->name;
     rn_metadata_response_metadata_response_topic_init(tout);
     tout->name = name;
     tout->partitions.count = 0;
@@ -139,9 +164,15 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
         resp->topics.items =
             metadata_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < in->topics.count; t++)
-            metadata_named_topic(req, node, img, in->topics.items[t].name, auto_create,
+            metadata_named_topic(req, node, img, &in->topics.items[t], auto_create,
                                  &resp->topics.items[t]);
     }
+    /* Every topic of the answer, found or not, as Kafka answers. */
+    if (in->include_topic_authorized_operations)
+        for (int32_t t = 0; t < resp->topics.count; t++)
+            resp->topics.items[t].topic_authorized_operations = RN_ACL_OPS_TOPIC_ALL;
+    if (in->include_cluster_authorized_operations)
+        resp->cluster_authorized_operations = RN_ACL_OPS_CLUSTER_ALL;
     rn_handler_respond(req, resp);
     rn_image_release(img);
 }

@@ -180,7 +180,7 @@ rn_err_t rn_metadata_request_decode(rn_reader_t *r, rn_arena_t *arena, int16_t v
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_metadata_request_init(out);
-    if (version < 0 || version > 12) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 13) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_metadata_request_read(r, arena, version, out);
     return r->err;
@@ -188,12 +188,12 @@ rn_err_t rn_metadata_request_decode(rn_reader_t *r, rn_arena_t *arena, int16_t v
 
 void rn_metadata_request_encode(rn_writer_t *w, int16_t version, const rn_metadata_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 12);
+    RN_ASSERT(version <= 13);
     rn_metadata_request_write(w, version, in);
 }
 
 size_t rn_metadata_request_size(int16_t version, const rn_metadata_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 12);
+    RN_ASSERT(version <= 13);
     return rn_metadata_request_measure(version, in);
 }

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_METADATA_REQUEST_VERSION_MIN 0
-#define RN_METADATA_REQUEST_VERSION_MAX 12
+#define RN_METADATA_REQUEST_VERSION_MAX 13
 /* First flexible version; -1 if none. */
 #define RN_METADATA_REQUEST_FLEXIBLE_MIN 9
 

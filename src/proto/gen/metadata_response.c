@@ -88,6 +88,7 @@ void rn_metadata_response_init(rn_metadata_response_t *v) {
     v->topics.items = NULL;
     v->topics.count = 0;
     v->cluster_authorized_operations = INT32_MIN;
+    v->error_code = 0;
 }
 
 static void rn_metadata_response_metadata_response_broker_read(rn_reader_t *r, rn_arena_t *arena, int16_t version, rn_metadata_response_metadata_response_broker_t *v) {
@@ -404,6 +405,9 @@ static void rn_metadata_response_read(rn_reader_t *r, rn_arena_t *arena, int16_t
     if (version >= 8 && version <= 10) {
         v->cluster_authorized_operations = rn_read_int32(r);
     }
+    if (version >= 13) {
+        v->error_code = rn_read_int16(r);
+    }
     if (version >= 9) {
         rn_read_tagged_skip(r);
     }
@@ -437,6 +441,9 @@ static void rn_metadata_response_write(rn_writer_t *w, int16_t version, const rn
     if (version >= 8 && version <= 10) {
         rn_write_int32(w, v->cluster_authorized_operations);
     }
+    if (version >= 13) {
+        rn_write_int16(w, v->error_code);
+    }
     if (version >= 9) {
         rn_write_uvarint(w, 0);
     }
@@ -462,6 +469,9 @@ static size_t rn_metadata_response_measure(int16_t version, const rn_metadata_re
     if (version >= 8 && version <= 10) {
         n += 4;
     }
+    if (version >= 13) {
+        n += 2;
+    }
     if (version >= 9) {
         n += 1;
     }
@@ -472,7 +482,7 @@ rn_err_t rn_metadata_response_decode(rn_reader_t *r, rn_arena_t *arena, int16_t 
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_metadata_response_init(out);
-    if (version < 0 || version > 12) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 13) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_metadata_response_read(r, arena, version, out);
     return r->err;
@@ -480,12 +490,12 @@ rn_err_t rn_metadata_response_decode(rn_reader_t *r, rn_arena_t *arena, int16_t 
 
 void rn_metadata_response_encode(rn_writer_t *w, int16_t version, const rn_metadata_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 12);
+    RN_ASSERT(version <= 13);
     rn_metadata_response_write(w, version, in);
 }
 
 size_t rn_metadata_response_size(int16_t version, const rn_metadata_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 12);
+    RN_ASSERT(version <= 13);
     return rn_metadata_response_measure(version, in);
 }

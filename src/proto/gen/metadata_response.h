@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_METADATA_RESPONSE_VERSION_MIN 0
-#define RN_METADATA_RESPONSE_VERSION_MAX 12
+#define RN_METADATA_RESPONSE_VERSION_MAX 13
 /* First flexible version; -1 if none. */
 #define RN_METADATA_RESPONSE_FLEXIBLE_MIN 9
 
@@ -90,6 +90,7 @@ struct rn_metadata_response {
     int32_t controller_id; /* versions 1+; The ID of the controller broker. */
     rn_metadata_response_metadata_response_topic_array_t topics; /* versions 0+; Each topic in the response. */
     int32_t cluster_authorized_operations; /* versions 8-10; 32-bit bitfield to represent authorized operations for this cluster. */
+    int16_t error_code; /* versions 13+; The top-level error code, or 0 if there was no error. */
 };
 
 /* Sets every field of MetadataResponseBroker to its schema default. */
