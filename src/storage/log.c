@@ -480,17 +480,18 @@ rn_err_t rn_log_offset_for_timestamp(rn_log_t *log, int64_t ts_ms, int64_t *offs
     return RN_ERR_NOT_FOUND;
 }
 
-rn_err_t rn_log_max_timestamp(const rn_log_t *log, int64_t *offset, int64_t *timestamp_ms) {
-    const rn_segment_t *best = NULL;
+rn_err_t rn_log_max_timestamp(rn_log_t *log, int64_t *offset, int64_t *timestamp_ms) {
+    int64_t max_ts = -1;
+    bool any = false;
     for (uint32_t i = 0; i < log->seg_count; i++) {
         const rn_segment_t *seg = log->segs[i];
-        if (rn_segment_empty(seg)) continue;
-        if (!best || seg->max_timestamp_ms > best->max_timestamp_ms) best = seg;
+        if (rn_segment_empty(seg) || seg->next_offset <= log->start_offset) continue;
+        if (!any || seg->max_timestamp_ms > max_ts) max_ts = seg->max_timestamp_ms;
+        any = true;
     }
-    if (!best) return RN_ERR_NOT_FOUND;
-    *offset = best->max_timestamp_offset;
-    *timestamp_ms = best->max_timestamp_ms;
-    return RN_OK;
+    if (!any) return RN_ERR_NOT_FOUND;
+    /* The first record at least that recent is the first that has it. */
+    return rn_log_offset_for_timestamp(log, max_ts, offset, timestamp_ms);
 }
 
 /* ---- truncation and scans ---- */

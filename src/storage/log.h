@@ -178,9 +178,10 @@ void rn_log_epoch_end(const rn_log_t *log, int32_t requested, int32_t current, i
  */
 rn_err_t rn_log_offset_for_timestamp(rn_log_t *log, int64_t ts_ms, int64_t *offset,
                                      int64_t *timestamp_ms);
-/* ListOffsets -3: the largest timestamp and the last offset of its batch;
-   RN_ERR_NOT_FOUND on an empty log. */
-rn_err_t rn_log_max_timestamp(const rn_log_t *log, int64_t *offset, int64_t *timestamp_ms);
+/* ListOffsets -3: the largest timestamp and the offset of the first record
+   that has it (of its batch, as rn_log_offset_for_timestamp, for a
+   compressed or LogAppendTime one); RN_ERR_NOT_FOUND on an empty log. */
+rn_err_t rn_log_max_timestamp(rn_log_t *log, int64_t *offset, int64_t *timestamp_ms);
 
 /* DeleteRecords: moves the log start offset up to `offset` (<= log end;
    the caller checks the high watermark), deletes segments wholly below it

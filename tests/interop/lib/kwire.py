@@ -332,34 +332,42 @@ def record(value, key=None, offset_delta=0, ts_delta=0, headers=()):
 
 def record_batch(values, base_ts=None, producer_id=-1, producer_epoch=-1,
                  base_sequence=-1, magic=2, crc=None, batch_length=None,
-                 record_count=None, attributes=0, keys=None):
-    """A record batch v2 with the given values (bytes), uncompressed.
+                 record_count=None, attributes=0, keys=None, ts_deltas=None):
+    """A record batch v2 with the given values (bytes), uncompressed; each
+    record's timestamp base_ts + its ts_deltas entry (0 by default), the
+    batch's max timestamp the largest.
 
     crc, batch_length, record_count and magic override the honest values.
     """
     keys = keys or [None] * len(values)
-    recs = b"".join(record(v, k, i) for i, (k, v) in enumerate(zip(keys, values)))
+    ts_deltas = ts_deltas or [0] * len(values)
+    recs = b"".join(record(v, k, i, d)
+                    for i, (k, v, d) in enumerate(zip(keys, values, ts_deltas)))
     n = len(values)
+    if base_ts is None:
+        base_ts = int(time.time() * 1000)
     return batch_around(recs, n if record_count is None else record_count, attributes,
                         last_offset_delta=n - 1, base_ts=base_ts, producer_id=producer_id,
                         producer_epoch=producer_epoch, base_sequence=base_sequence,
-                        magic=magic, crc=crc, batch_length=batch_length)
+                        magic=magic, crc=crc, batch_length=batch_length,
+                        max_ts=base_ts + max(ts_deltas))
 
 
 def batch_around(region, record_count, attributes=0, last_offset_delta=None, base_ts=None,
                  producer_id=-1, producer_epoch=-1, base_sequence=-1, magic=2, crc=None,
-                 batch_length=None):
+                 batch_length=None, max_ts=None):
     """A record batch v2 header around a records region as given (records,
     or records already compressed with the codec named in attributes).
 
-    last_offset_delta defaults to record_count - 1; crc, batch_length and
-    magic override the honest values.
+    last_offset_delta defaults to record_count - 1, max_ts to base_ts;
+    crc, batch_length and magic override the honest values.
     """
     if base_ts is None:
         base_ts = int(time.time() * 1000)
     if last_offset_delta is None:
         last_offset_delta = record_count - 1
-    after_crc = (i16(attributes) + i32(last_offset_delta) + i64(base_ts) + i64(base_ts)
+    max_ts = base_ts if max_ts is None else max_ts
+    after_crc = (i16(attributes) + i32(last_offset_delta) + i64(base_ts) + i64(max_ts)
                  + i64(producer_id) + i16(producer_epoch) + i32(base_sequence)
                  + i32(record_count) + region)
     the_crc = crc32c(after_crc) if crc is None else crc
