@@ -2,6 +2,8 @@
  * create_topics.c: CreateTopics (key 19). Validation and creation are the
  * controller's (metadata/controller.c through cluster/topics.c); this file
  * maps request entries to controller items and results back, per topic.
+ * From v5 a created (or validated) topic's answer lists every topic
+ * setting with its value and source, as DescribeConfigs would.
  */
 #include "handlers/handler.h"
 #include "proto/gen/create_topics_request.h"
@@ -41,6 +43,42 @@ static void create_topics_item(rn_req_t *req, const rn_create_topics_request_cre
     item->config_count = config_count;
 }
 
+/* The value the request gives a setting (a null value gives none). */
+static bool create_topics_given(const rn_create_topics_request_creatable_topic_t *in,
+                                const char *name, rn_str_t *value) {
+    for (int32_t c = 0; c < in->configs.count; c++) {
+        const rn_create_topics_request_creatable_topic_config_t *cfg = &in->configs.items[c];
+        if (cfg->value.len >= 0 && rn_str_eq_cstr(cfg->name, name)) {
+            *value = cfg->value;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every topic setting of a topic created as `in` asks: its override, else
+   the broker-wide default (strings borrowed from the request and base). */
+static void create_topics_configs(rn_req_t *req, const rn_topic_config_base_t *base,
+                                  const rn_create_topics_request_creatable_topic_t *in,
+                                  rn_create_topics_response_creatable_topic_result_t *out) {
+    out->configs.items = create_topics_alloc(req, RN_TC__COUNT * sizeof *out->configs.items);
+    out->configs.count = RN_TC__COUNT;
+    for (int k = 0; k < RN_TC__COUNT; k++) {
+        rn_create_topics_response_creatable_topic_configs_t *e = &out->configs.items[k];
+        rn_create_topics_response_creatable_topic_configs_init(e);
+        const char *name = rn_topic_config_def((rn_tc_key_t)k)->name;
+        e->name = rn_str_from_cstr(name);
+        rn_config_source_t source = RN_CONFIG_SOURCE_TOPIC;
+        if (!create_topics_given(in, name, &e->value)) {
+            e->value = rn_str_from_cstr(base->text[k]);
+            source = base->source[k];
+        }
+        e->config_source = (int8_t)source;
+        e->read_only = false;
+        e->is_sensitive = false;
+    }
+}
+
 static void create_topics_result(const rn_ctl_topic_result_t *res,
                                  rn_create_topics_response_creatable_topic_result_t *out) {
     out->error_code = res->result.error_code;
@@ -52,13 +90,13 @@ static void create_topics_result(const rn_ctl_topic_result_t *res,
     out->topic_id = res->topic_id;
     out->num_partitions = res->num_partitions;
     out->replication_factor = res->replication_factor;
-    out->configs.count = -1; /* null: clients describe configs with DescribeConfigs */
 }
 
 /* The request while its topics are created through the metadata quorum. */
 typedef struct create_topics_wait {
     rn_admin_op_t op; /* first: done gets it */
     rn_req_t *req;
+    rn_node_t *node;
     rn_create_topics_request_t *in;
 } create_topics_wait_t;
 
@@ -71,12 +109,17 @@ static void create_topics_done(rn_admin_op_t *op) {
     int32_t count = op->count;
     resp->topics.count = count;
     resp->topics.items = create_topics_alloc(req, (size_t)count * sizeof *resp->topics.items);
+    rn_image_t *img = rn_topics_image(wait->node);
     for (int32_t t = 0; t < count; t++) {
-        rn_create_topics_response_creatable_topic_result_init(&resp->topics.items[t]);
-        resp->topics.items[t].name = wait->in->topics.items[t].name;
-        create_topics_result(&results[t], &resp->topics.items[t]);
+        rn_create_topics_response_creatable_topic_result_t *out = &resp->topics.items[t];
+        rn_create_topics_response_creatable_topic_result_init(out);
+        out->name = wait->in->topics.items[t].name;
+        create_topics_result(&results[t], out);
+        if (out->error_code == RN_KERR_NONE && req->api_version >= 5)
+            create_topics_configs(req, rn_image_config_base(img), &wait->in->topics.items[t], out);
     }
     rn_handler_respond(req, resp);
+    rn_image_release(img); /* the defaults' text is the image base's, borrowed until encoded */
 }
 
 void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body) {
@@ -94,6 +137,7 @@ void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body) {
                                           .reply_loop = &core->loop,
                                           .done = create_topics_done},
                                    .req = req,
+                                   .node = core->node,
                                    .in = in};
     rn_handler_admin_prepare(core, req, &wait->op);
     rn_topics_submit(core->node, &wait->op);
