@@ -35,6 +35,8 @@ typedef struct rn_node_config_item {
     bool sensitive;
     bool read_only;
     const char *synonym; /* the topic setting it defaults, or NULL */
+    rn_config_type_t type;
+    const char *doc; /* DescribeConfigs v3+ documentation */
 } rn_node_config_item_t;
 
 /* Iterates the broker's settings: *pos starts at 0; false at the end. The

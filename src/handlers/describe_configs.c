@@ -2,7 +2,8 @@
  * describe_configs.c: DescribeConfigs (key 32) for topics (every topic
  * setting with its effective value and source: an override, the broker's
  * static default, or Kafka's default) and for this broker (every setting
- * the configuration knows). Sensitive values are null, as in Kafka.
+ * the configuration knows). Sensitive values are null, as in Kafka. From v3
+ * each setting carries its type and, when asked, its documentation.
  */
 #include "handlers/handler.h"
 #include "proto/gen/describe_configs_request.h"
@@ -32,26 +33,44 @@ static bool dc_wanted(const rn_str_array_t *keys, const char *name) {
     return false;
 }
 
-static void dc_entry(rn_req_t *req, bool synonyms, dc_entry_t *e, const char *name,
-                     const char *value, rn_config_source_t source, bool read_only, bool sensitive) {
+/* What the request asks beside the values. */
+typedef struct dc_asked {
+    bool synonyms;
+    bool documentation;
+} dc_asked_t;
+
+/* One setting as DescribeConfigs reports it. */
+typedef struct dc_setting {
+    const char *name;
+    const char *value;
+    rn_config_source_t source;
+    bool read_only;
+    bool sensitive;
+    rn_config_type_t type;
+    const char *doc;
+} dc_setting_t;
+
+static void dc_entry(rn_req_t *req, dc_asked_t asked, dc_entry_t *e, const dc_setting_t *set) {
     rn_describe_configs_response_describe_configs_resource_result_init(e);
-    e->name = rn_str_from_cstr(name);
-    e->value = sensitive || !value ? rn_str_null() : rn_str_from_cstr(value);
-    e->read_only = read_only;
-    e->is_default = source == RN_CONFIG_SOURCE_DEFAULT;
-    e->config_source = (int8_t)source;
-    e->is_sensitive = sensitive;
+    e->name = rn_str_from_cstr(set->name);
+    e->value = set->sensitive || !set->value ? rn_str_null() : rn_str_from_cstr(set->value);
+    e->read_only = set->read_only;
+    e->is_default = set->source == RN_CONFIG_SOURCE_DEFAULT;
+    e->config_source = (int8_t)set->source;
+    e->is_sensitive = set->sensitive;
+    e->config_type = (int8_t)set->type;
+    e->documentation = asked.documentation && set->doc ? rn_str_from_cstr(set->doc) : rn_str_null();
     e->synonyms.count = 0;
-    if (!synonyms) return;
+    if (!asked.synonyms) return;
     e->synonyms.items = dc_alloc(req, sizeof *e->synonyms.items);
     e->synonyms.count = 1;
     rn_describe_configs_response_describe_configs_synonym_init(&e->synonyms.items[0]);
     e->synonyms.items[0].name = e->name;
     e->synonyms.items[0].value = e->value;
-    e->synonyms.items[0].source = (int8_t)source;
+    e->synonyms.items[0].source = (int8_t)set->source;
 }
 
-static void dc_topic(rn_req_t *req, const rn_image_t *img, bool synonyms,
+static void dc_topic(rn_req_t *req, const rn_image_t *img, dc_asked_t asked,
                      const rn_describe_configs_request_describe_configs_resource_t *in,
                      dc_result_t *out) {
     const rn_image_topic_t *topic =
@@ -66,16 +85,16 @@ static void dc_topic(rn_req_t *req, const rn_image_t *img, bool synonyms,
     out->configs.items = dc_alloc(req, RN_TC__COUNT * sizeof *out->configs.items);
     out->configs.count = 0;
     for (int k = 0; k < RN_TC__COUNT; k++) {
-        const char *name = rn_topic_config_def((rn_tc_key_t)k)->name;
-        if (!dc_wanted(&in->configuration_keys, name)) continue;
-        rn_config_source_t source;
-        const char *value = rn_image_topic_describe(img, topic, (rn_tc_key_t)k, &source);
-        dc_entry(req, synonyms, &out->configs.items[out->configs.count++], name, value, source,
-                 false, false);
+        const rn_config_def_t *def = rn_topic_config_def((rn_tc_key_t)k);
+        if (!dc_wanted(&in->configuration_keys, def->name)) continue;
+        dc_setting_t set = {def->name, NULL,    RN_CONFIG_SOURCE_DEFAULT, false, false,
+                            def->type, def->doc};
+        set.value = rn_image_topic_describe(img, topic, (rn_tc_key_t)k, &set.source);
+        dc_entry(req, asked, &out->configs.items[out->configs.count++], &set);
     }
 }
 
-static void dc_broker(rn_req_t *req, const rn_node_t *node, bool synonyms,
+static void dc_broker(rn_req_t *req, const rn_node_t *node, dc_asked_t asked,
                       const rn_describe_configs_request_describe_configs_resource_t *in,
                       dc_result_t *out) {
     char self[16];
@@ -92,8 +111,9 @@ static void dc_broker(rn_req_t *req, const rn_node_t *node, bool synonyms,
     out->configs.count = 0;
     for (int pos = 0; node->broker_config_next(node->broker_config_ctx, &pos, &item);) {
         if (!dc_wanted(&in->configuration_keys, item.name)) continue;
-        dc_entry(req, synonyms, &out->configs.items[out->configs.count++], item.name, item.value,
-                 item.source, item.read_only, item.sensitive);
+        const dc_setting_t set = {item.name,      item.value, item.source, item.read_only,
+                                  item.sensitive, item.type,  item.doc};
+        dc_entry(req, asked, &out->configs.items[out->configs.count++], &set);
     }
 }
 
@@ -104,7 +124,8 @@ void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body) {
     resp->results.count = count;
     resp->results.items = dc_alloc(req, (size_t)count * sizeof *resp->results.items);
     rn_image_t *img = rn_topics_image(core->node);
-    bool synonyms = req->api_version >= 1 && in->include_synonyms;
+    const dc_asked_t asked = {req->api_version >= 1 && in->include_synonyms,
+                              req->api_version >= 3 && in->include_documentation};
     for (int32_t r = 0; r < count; r++) {
         const rn_describe_configs_request_describe_configs_resource_t *res =
             &in->resources.items[r];
@@ -114,9 +135,9 @@ void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body) {
         out->resource_name = res->resource_name;
         out->configs.count = 0;
         if (res->resource_type == RESOURCE_TOPIC)
-            dc_topic(req, img, synonyms, res, out);
+            dc_topic(req, img, asked, res, out);
         else if (res->resource_type == RESOURCE_BROKER)
-            dc_broker(req, core->node, synonyms, res, out);
+            dc_broker(req, core->node, asked, res, out);
         else
             out->error_code = RN_KERR_INVALID_REQUEST;
     }

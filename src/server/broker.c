@@ -116,8 +116,8 @@ static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
 static bool broker_config_next(const void *ctx, int *pos, rn_node_config_item_t *item) {
     rn_config_item_t ci;
     if (!rn_config_next(ctx, pos, &ci)) return false;
-    *item = (rn_node_config_item_t){ci.def->name, ci.value,     ci.source,
-                                    ci.sensitive, ci.read_only, ci.def->synonym};
+    *item = (rn_node_config_item_t){ci.def->name, ci.value,        ci.source,    ci.sensitive,
+                                    ci.read_only, ci.def->synonym, ci.def->type, ci.def->doc};
     return true;
 }
 

@@ -8,7 +8,13 @@ encodings), answered as Kafka 3.9 answers them:
   and an empty list of settings; validate_only creates nothing;
 - DeleteTopics v4 to v6: by name (v4, v5 with an error message), by topic
   id (v6: the answer names the topic; an unknown id: UNKNOWN_TOPIC_ID);
-- ApiVersions advertises CreateTopics up to 7 and DeleteTopics up to 6.
+- CreatePartitions v2 and v3, DeleteRecords v2 and AlterConfigs v2 (the
+  flexible encodings) do what the older versions do;
+- DescribeConfigs v3 and v4: each setting's type (Kafka's ConfigType), and
+  its documentation only when asked for;
+- ApiVersions advertises CreateTopics up to 7, DeleteTopics up to 6,
+  CreatePartitions up to 3, DeleteRecords up to 2, AlterConfigs up to 2
+  and DescribeConfigs up to 4.
 
 RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
 
@@ -22,7 +28,10 @@ from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
 import kwire  # noqa: E402
 
-API_CREATE_TOPICS, API_DELETE_TOPICS = 19, 20
+API_CREATE_TOPICS, API_DELETE_TOPICS, API_DELETE_RECORDS = 19, 20, 21
+API_DESCRIBE_CONFIGS, API_ALTER_CONFIGS, API_CREATE_PARTITIONS = 32, 33, 37
+RESOURCE_TOPIC, RESOURCE_BROKER = 2, 4
+TYPE_BOOLEAN, TYPE_STRING, TYPE_INT, TYPE_LONG, TYPE_DOUBLE, TYPE_LIST = 1, 2, 3, 5, 6, 7
 TOPIC_ALREADY_EXISTS, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID = 36, 3, 100
 SOURCE_TOPIC, SOURCE_DEFAULT = 1, 5  # DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG
 
@@ -142,12 +151,144 @@ def test_delete(t, b):
     t.eq([g[:3] for g in got][0][0::2], ("created-v6", 0), "v6 by name")
 
 
+def partition_count(b, name):
+    with kwire.Conn(b.bootstrap) as c:
+        _, body = c.roundtrip(kwire.metadata_request(1, [name], version=1))
+    return len(kwire.parse_metadata_v1(body)[2].get(name, (0, []))[1])
+
+
+def create_partitions(b, version, name, count):
+    topic = kwire.compact_string(name) + kwire.i32(count) + kwire.uvarint(0) + kwire.TAGS_NONE
+    r = flexible_call(b, API_CREATE_PARTITIONS, version,
+                      carray([topic]) + kwire.i32(20000) + kwire.i8(0))
+    r.i32()
+
+    def result(rr):
+        out = (rr.compact_string(), rr.i16(), rr.compact_string())
+        rr.skip_tags()
+        return out
+    return r.compact_array(result)
+
+
+def delete_records(b, name, offset):
+    part = kwire.i32(0) + kwire.i64(offset) + kwire.TAGS_NONE
+    topic = kwire.compact_string(name) + carray([part]) + kwire.TAGS_NONE
+    r = flexible_call(b, API_DELETE_RECORDS, 2, carray([topic]) + kwire.i32(20000))
+    r.i32()
+
+    def part_(rr):
+        out = (rr.i32(), rr.i64(), rr.i16())
+        rr.skip_tags()
+        return out
+
+    def topic_(rr):
+        out = (rr.compact_string(), rr.compact_array(part_))
+        rr.skip_tags()
+        return out
+    return r.compact_array(topic_)
+
+
+def alter_configs(b, name, key, value):
+    cfg = kwire.compact_string(key) + kwire.compact_string(value) + kwire.TAGS_NONE
+    res = kwire.i8(RESOURCE_TOPIC) + kwire.compact_string(name) + carray([cfg]) + kwire.TAGS_NONE
+    r = flexible_call(b, API_ALTER_CONFIGS, 2, carray([res]) + kwire.i8(0))
+    r.i32()
+
+    def result(rr):
+        out = (rr.i16(), rr.compact_string(), rr.i8(), rr.compact_string())
+        rr.skip_tags()
+        return out
+    return r.compact_array(result)
+
+
+def describe_configs(b, version, rtype, name, documentation):
+    """{setting: (value, type, documentation)} of one resource (v3+)."""
+    flexible = version >= 4
+    hdr = kwire.request_header(API_DESCRIBE_CONFIGS, version, 5, "kwire", 2 if flexible else 1)
+    if flexible:
+        res = kwire.i8(rtype) + kwire.compact_string(name) + kwire.uvarint(0) + kwire.TAGS_NONE
+        body = carray([res]) + kwire.i8(0) + kwire.i8(1 if documentation else 0) + kwire.TAGS_NONE
+    else:
+        res = kwire.i8(rtype) + kwire.string(name) + kwire.i32(-1)
+        body = kwire.array([res]) + kwire.i8(0) + kwire.i8(1 if documentation else 0)
+    with kwire.Conn(b.bootstrap) as c:
+        _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=flexible)
+    r = kwire.Reader(resp)
+    r.i32()
+    string = r.compact_string if flexible else r.string
+    arr = r.compact_array if flexible else r.array
+
+    def synonym(rr):
+        out = (string(), string(), rr.i8())
+        if flexible:
+            rr.skip_tags()
+        return out
+
+    def config(rr):
+        cname, value = string(), string()
+        rr.i8(), rr.i8(), rr.i8()  # read only, source, sensitive
+        arr(synonym)
+        out = (cname, value, rr.i8(), string())
+        if flexible:
+            rr.skip_tags()
+        return out
+
+    def result(rr):
+        rr.i16(), string(), rr.i8(), string()
+        out = arr(config)
+        if flexible:
+            rr.skip_tags()
+        return out
+    return {n: (v, ty, doc) for n, v, ty, doc in arr(result)[0]}
+
+
+def test_partitions_records_configs(t, b):
+    create(b, 7, "grown", 1)
+    for version, count in ((2, 2), (3, 3)):
+        t.eq(create_partitions(b, version, "grown", count), [("grown", 0, None)],
+             f"CreatePartitions v{version} to {count}")
+    t.ok(kwire._poll(lambda: partition_count(b, "grown") == 3, "3 partitions", 10),
+         "the topic has 3 partitions")
+    with kwire.Conn(b.bootstrap) as c:
+        _, body = c.roundtrip(kwire.produce_request(1, "grown", 0, kwire.record_batch(
+            [b"a", b"b", b"c"])))
+    t.eq(delete_records(b, "grown", 2), [("grown", [(0, 2, 0)])],
+         "DeleteRecords v2: the new low watermark")
+    t.eq(alter_configs(b, "grown", "retention.ms", "7777"),
+         [(0, None, RESOURCE_TOPIC, "grown")], "AlterConfigs v2")
+    for version in (3, 4):
+        cfg = describe_configs(b, version, RESOURCE_TOPIC, "grown", False)
+        types = {k: cfg.get(k, (None, None))[1] for k in (
+            "cleanup.policy", "retention.ms", "min.insync.replicas", "compression.type",
+            "unclean.leader.election.enable", "min.cleanable.dirty.ratio")}
+        t.eq(types, {"cleanup.policy": TYPE_LIST, "retention.ms": TYPE_LONG,
+                     "min.insync.replicas": TYPE_INT, "compression.type": TYPE_STRING,
+                     "unclean.leader.election.enable": TYPE_BOOLEAN,
+                     "min.cleanable.dirty.ratio": TYPE_DOUBLE},
+             f"DescribeConfigs v{version}: each topic setting's type")
+        t.eq(cfg.get("retention.ms", (None,))[0], "7777", f"v{version}: the value altered")
+        t.ok(all(doc is None for _, _, doc in cfg.values()),
+             f"v{version}: no documentation when not asked")
+        cfg = describe_configs(b, version, RESOURCE_TOPIC, "grown", True)
+        t.ok(cfg and all(doc for _, _, doc in cfg.values()),
+             f"v{version}: documentation for every setting when asked")
+    broker = describe_configs(b, 4, RESOURCE_BROKER, "1", True)
+    t.eq((broker.get("log.retention.ms", (None, None))[1],
+          broker.get("num.partitions", (None, None))[1]), (TYPE_LONG, TYPE_INT),
+         "DescribeConfigs v4 of the broker: each setting's type")
+    t.ok(bool(broker.get("num.partitions", (None, None, None))[2]),
+         "v4 of the broker: documentation when asked")
+
+
 def test_advertised(t, b):
     with kwire.Conn(b.bootstrap) as c:
         _, body = c.roundtrip(kwire.api_versions_request(1, version=0))
     versions = kwire.parse_api_versions(body, 0)[1]
-    t.eq((versions.get(API_CREATE_TOPICS, (0, 0))[1], versions.get(API_DELETE_TOPICS, (0, 0))[1]),
-         (7, 6), "ApiVersions advertises CreateTopics up to 7 and DeleteTopics up to 6")
+    apis = (API_CREATE_TOPICS, API_DELETE_TOPICS, API_CREATE_PARTITIONS, API_DELETE_RECORDS,
+            API_ALTER_CONFIGS, API_DESCRIBE_CONFIGS)
+    t.eq([versions.get(k, (0, 0))[1] for k in apis], [7, 6, 3, 2, 2, 4],
+         "ApiVersions advertises CreateTopics up to 7, DeleteTopics 6, CreatePartitions 3, "
+         "DeleteRecords 2, AlterConfigs 2, DescribeConfigs 4")
 
 
 def main():
@@ -155,6 +296,7 @@ def main():
     with Broker() as b:
         t.run(test_create, b)
         t.run(test_delete, b)
+        t.run(test_partitions_records_configs, b)
         t.run(test_advertised, b)
     t.done()
 
