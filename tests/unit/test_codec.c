@@ -627,7 +627,9 @@ static void test_bad_version(void **state) {
     rn_metadata_request_t req;
     rn_reader_t r;
     rn_reader_init(&r, metadata_v12_bytes, sizeof(metadata_v12_bytes));
-    assert_int_equal(rn_metadata_request_decode(&r, &fx->arena, 13, &req), RN_ERR_INVALID);
+    assert_int_equal(
+        rn_metadata_request_decode(&r, &fx->arena, RN_METADATA_REQUEST_VERSION_MAX + 1, &req),
+        RN_ERR_INVALID);
     rn_reader_init(&r, metadata_v12_bytes, sizeof(metadata_v12_bytes));
     assert_int_equal(rn_metadata_request_decode(&r, &fx->arena, -1, &req), RN_ERR_INVALID);
 }
