@@ -20,6 +20,12 @@
  * record bytes. If fewer than min_bytes are ready the request parks until
  * new data is committed on any core (a poke) or max_wait_ms passes.
  *
+ * From v13 topics are named by their ids (KIP-516): the request's ids
+ * become names as the image has them on arrival (an unknown id: its
+ * partitions answer UNKNOWN_TOPIC_ID), sessions keep names, and every
+ * answer carries each topic's id. From v15 a follower names itself in
+ * the replica state.
+ *
  * Size limits (KIP-74): each partition reads at most min(partition_max_bytes,
  * max_bytes), max_bytes itself capped by the broker's fetch.max.bytes; the
  * response keeps partitions in request order while their ranges fit in
@@ -61,7 +67,8 @@ typedef struct fetch_op {
     rn_err_t err;
     int16_t refused; /* NOT_LEADER_OR_FOLLOWER: not sent to the owner */
     int16_t kerr;    /* an error the owner found (epochs, a non-replica) */
-    rn_str_t topic;
+    rn_str_t topic;  /* null: an id the image does not know (v13+) */
+    rn_uuid_t topic_id;
     int32_t asked_max_bytes;      /* partition_max_bytes as asked, for a new session */
     int32_t replica_id;           /* a follower's broker id; -1 for a consumer */
     int32_t current_leader_epoch; /* -1: not checked */
@@ -427,6 +434,7 @@ static void fetch_session_answer(fetch_state_t *state) {
             tout = tout ? tout + 1 : resp->responses.items;
             rn_fetch_response_fetchable_topic_response_init(tout);
             tout->topic = op->topic;
+            tout->topic_id = op->topic_id;
             tout->partitions.items = parts;
             tout->partitions.count = 0;
         }
@@ -631,6 +639,14 @@ static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_
     op->asked_max_bytes = partition_max_bytes;
     op->max_bytes = partition_max_bytes > 0 ? partition_max_bytes : 1;
     if (op->max_bytes > state->max_bytes) op->max_bytes = state->max_bytes;
+    const rn_image_topic_t *it =
+        topic.len > 0 ? rn_image_topic(img, topic.ptr, (size_t)topic.len) : NULL;
+    op->topic_id = it ? it->id : rn_uuid_zero;
+    if (topic.len < 0 && state->req->api_version >= 13) {
+        op->refused = RN_KERR_UNKNOWN_TOPIC_ID;
+        op->op.part = NULL;
+        return;
+    }
     int32_t self = state->fan.origin->node->settings.node_id;
     op->refused = rn_handler_leader_kerr(img, self, topic, partition);
     if (op->refused && state->replica_id < 0 && state->req->api_version >= 11 &&
@@ -717,10 +733,36 @@ static bool fetch_session_update(rn_fsess_t *sess, const rn_fetch_request_t *in)
     }
     for (int32_t t = 0; t < in->forgotten_topics_data.count; t++) {
         const rn_fetch_request_forgotten_topic_t *gone = &in->forgotten_topics_data.items[t];
+        if (gone->topic.len < 0) continue; /* an id the image does not know */
         for (int32_t p = 0; p < gone->partitions.count; p++)
             rn_fetch_session_forget(sess, gone->topic, gone->partitions.items[p]);
     }
     return true;
+}
+
+/* The name of the topic an id names, copied into the request's arena (the
+   image goes on without it); null when the image does not know it. */
+static rn_str_t fetch_topic_name(rn_req_t *req, const rn_image_t *img, const rn_uuid_t *id) {
+    const rn_image_topic_t *it = rn_image_topic_by_id(img, id);
+    if (!it) return rn_str_null();
+    char *copy = rn_arena_alloc(&req->arena, it->name_len + 1);
+    RN_ASSERT(copy != NULL); /* a topic name is short; the request's budget has room */
+    memcpy(copy, it->name, it->name_len + 1);
+    return (rn_str_t){copy, (int32_t)it->name_len};
+}
+
+/* v13+: names the request's topics and forgotten topics by their ids, so
+   the rest of the path works by name as for older versions. */
+static void fetch_name_topics(rn_core_t *core, rn_req_t *req, rn_fetch_request_t *in) {
+    if (req->api_version < 13) return;
+    rn_image_t *img = rn_topics_image(core->node);
+    for (int32_t t = 0; t < in->topics.count; t++)
+        in->topics.items[t].topic = fetch_topic_name(req, img, &in->topics.items[t].topic_id);
+    for (int32_t t = 0; t < in->forgotten_topics_data.count; t++) {
+        rn_fetch_request_forgotten_topic_t *gone = &in->forgotten_topics_data.items[t];
+        gone->topic = fetch_topic_name(req, img, &gone->topic_id);
+    }
+    rn_image_release(img);
 }
 
 /* Closes session id if this core has it (a full fetch naming it). */
@@ -779,10 +821,12 @@ void rn_handle_fetch(rn_core_t *core, rn_req_t *req, void *body) {
     int32_t broker_max = core->node->settings.fetch_max_bytes;
     if (broker_max > 0 && state->max_bytes > broker_max) state->max_bytes = broker_max;
     state->deadline_ms = core->loop.now_ms + (in->max_wait_ms > 0 ? in->max_wait_ms : 0);
-    state->privileged = in->replica_id >= 0;
-    state->replica_id = in->replica_id >= 0 ? in->replica_id : -1;
+    int32_t replica_id = req->api_version >= 15 ? in->replica_state.replica_id : in->replica_id;
+    state->privileged = replica_id >= 0;
+    state->replica_id = replica_id >= 0 ? replica_id : -1;
     state->read_committed = in->isolation_level == 1;
     state->rack_id = req->api_version >= 11 ? in->rack_id : rn_str_null();
+    fetch_name_topics(core, req, in);
     int16_t kerr = fetch_session_begin(state, in);
     if (kerr != RN_KERR_NONE) {
         fetch_respond_error(state, kerr, 0);

@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Fetch at its newest versions (raw v13 to v15: topics named by their
+ids, KIP-516), answered as Kafka 3.9 answers them:
+
+- a fetch naming the topic by id reads its records, and the answer names
+  the topic by the same id;
+- an id no topic has: its partition answers UNKNOWN_TOPIC_ID;
+- a fetch session opened at v13 answers an incremental fetch with the
+  partition that has new records, named by its topic id, and forgets a
+  partition named by topic id;
+- v15 names the consumer in the replica state (replica id -1);
+- ApiVersions advertises Fetch up to 15 or more.
+
+RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
+
+import os
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from broker import Broker  # noqa: E402
+from tap import Tap  # noqa: E402
+from topics import create_topic  # noqa: E402
+import kwire  # noqa: E402
+
+TOPIC = "fetch-by-id"
+UNKNOWN_TOPIC_ID = 100
+NOT_LEADER_OR_FOLLOWER = 6
+
+
+def carray(items):
+    return kwire.uvarint(len(items) + 1) + b"".join(items)
+
+
+def topic_id(b, name):
+    """The topic's id, from Metadata v10."""
+    topic = bytes(16) + kwire.compact_string(name) + kwire.TAGS_NONE
+    body = carray([topic]) + kwire.i8(0) + kwire.i8(0) + kwire.i8(0) + kwire.TAGS_NONE
+    hdr = kwire.request_header(kwire.API_METADATA, 10, 2, "kwire", 2)
+    with kwire.Conn(b.bootstrap) as c:
+        _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=True)
+    r = kwire.Reader(resp)
+    r.i32()
+
+    def broker(rr):
+        rr.i32(), rr.compact_string(), rr.i32(), rr.compact_string()
+        rr.skip_tags()
+    r.compact_array(broker)
+    r.compact_string(), r.i32()  # cluster id, controller
+    r.uvarint()  # the topics' count
+    r.i16(), r.compact_string()  # the first topic's error and name
+    return r.take(16)
+
+
+def fetch(b, version, topics, session_id=0, epoch=-1, forgotten=(), conn=None):
+    """(top error, session id, [(topic id, partition, error, hw, records)]);
+    topics [(id, [(partition, offset)])], forgotten [(id, [partitions])];
+    on conn if given (a session lives on its connection's broker thread),
+    else on a connection of its own."""
+    def part(p, offset):
+        return (kwire.i32(p) + kwire.i32(-1) + kwire.i64(offset) + kwire.i32(-1)
+                + kwire.i64(-1) + kwire.i32(1 << 20) + kwire.TAGS_NONE)
+    body = kwire.i32(-1) if version < 15 else b""
+    body += kwire.i32(100) + kwire.i32(0) + kwire.i32(1 << 20) + kwire.i8(0)
+    body += kwire.i32(session_id) + kwire.i32(epoch)
+    body += carray([tid + carray([part(p, o) for p, o in parts]) + kwire.TAGS_NONE
+                    for tid, parts in topics])
+    body += carray([tid + kwire.uvarint(len(ps) + 1) + b"".join(kwire.i32(p) for p in ps)
+                    + kwire.TAGS_NONE for tid, ps in forgotten])
+    body += kwire.compact_string("")
+    if version >= 15:  # the replica state, tagged field 1: replica id -1, epoch -1
+        state = kwire.i32(-1) + kwire.i64(-1) + kwire.TAGS_NONE
+        body += kwire.uvarint(1) + kwire.uvarint(1) + kwire.uvarint(len(state)) + state
+    else:
+        body += kwire.TAGS_NONE
+    hdr = kwire.request_header(kwire.API_FETCH, version, 4, "kwire", 2)
+    if conn:
+        _, resp = conn.roundtrip(kwire.frame(hdr + body), flexible_header=True)
+    else:
+        with kwire.Conn(b.bootstrap) as c:
+            _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=True)
+    r = kwire.Reader(resp)
+    r.i32()
+    top, sid = r.i16(), r.i32()
+    out = []
+
+    def aborted(rr):
+        rr.i64(), rr.i64()
+        rr.skip_tags()
+
+    def partition(rr, tid):
+        idx, err, hw = rr.i32(), rr.i16(), rr.i64()
+        rr.i64(), rr.i64()  # last stable offset, log start
+        rr.compact_array(aborted)
+        rr.i32()  # preferred read replica
+        n = rr.uvarint()
+        records = rr.take(n - 1) if n else None
+        rr.skip_tags()
+        out.append((tid, idx, err, hw, records))
+
+    def topic(rr):
+        tid = rr.take(16)
+        rr.compact_array(lambda x: partition(x, tid))
+        rr.skip_tags()
+    r.compact_array(topic)
+    return top, sid, out
+
+
+def produce(b, values):
+    """Appends to partition 0, asking again while its leadership settles
+    (Kafka's NOT_LEADER_OR_FOLLOWER just after creation)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with kwire.Conn(b.bootstrap) as c:
+            _, body = c.roundtrip(kwire.produce_request(1, TOPIC, 0, kwire.record_batch(values)))
+        err = kwire.parse_produce(body, 7)[0][2]
+        if err != NOT_LEADER_OR_FOLLOWER or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert err == 0, f"produce: error {err}"
+
+
+def test_by_id(t, b):
+    create_topic(b.bootstrap, TOPIC, 2)
+    produce(b, [b"a", b"b", b"c"])
+    tid = topic_id(b, TOPIC)
+    for version in (13, 14, 15):
+        top, _, parts = fetch(b, version, [(tid, [(0, 0)])])
+        got = [(p[0], p[1], p[2], p[3], bool(p[4])) for p in parts]
+        t.eq((top, got), (0, [(tid, 0, 0, 3, True)]),
+             f"Fetch v{version} by topic id: the records, the answer naming the same id")
+    unknown = uuid.uuid4().bytes
+    _, _, parts = fetch(b, 13, [(unknown, [(0, 0)])])
+    t.eq([(p[0], p[1], p[2]) for p in parts], [(unknown, 0, UNKNOWN_TOPIC_ID)],
+         "an id no topic has: UNKNOWN_TOPIC_ID")
+    return tid
+
+
+def test_session(t, b, tid):
+    with kwire.Conn(b.bootstrap) as c:
+        top, sid, parts = fetch(b, 13, [(tid, [(0, 3), (1, 0)])], epoch=0, conn=c)
+        t.ok(top == 0 and sid > 0 and len(parts) == 2, "v13: a full fetch opens a session",
+             (top, sid, parts))
+        top, _, parts = fetch(b, 13, [], session_id=sid, epoch=1, conn=c)
+        t.eq((top, parts), (0, []), "an incremental fetch with nothing new: no partition")
+        produce(b, [b"d"])
+        top, _, parts = fetch(b, 13, [], session_id=sid, epoch=2, conn=c)
+        t.eq([(p[0], p[1], p[2], p[3]) for p in parts], [(tid, 0, 0, 4)],
+             "after a record: the partition, named by its topic id")
+        top, _, parts = fetch(b, 13, [(tid, [(0, 4)])], session_id=sid, epoch=3,
+                              forgotten=[(tid, [1])], conn=c)
+        t.eq((top, [(p[0], p[1]) for p in parts]), (0, []),
+             "partition 1 forgotten by topic id, partition 0 at its end: nothing to answer")
+        produce(b, [b"e"])
+        top, _, parts = fetch(b, 13, [], session_id=sid, epoch=4, conn=c)
+        t.eq([(p[0], p[1], p[3]) for p in parts], [(tid, 0, 5)], "the session goes on")
+
+
+def test_advertised(t, b):
+    with kwire.Conn(b.bootstrap) as c:
+        _, body = c.roundtrip(kwire.api_versions_request(1, version=0))
+    versions = kwire.parse_api_versions(body, 0)[1]
+    t.ok(versions.get(kwire.API_FETCH, (0, 0))[1] >= 15, "ApiVersions advertises Fetch up to 15+",
+         versions.get(kwire.API_FETCH))
+
+
+def main():
+    t = Tap("Fetch v13 to v15")
+    with Broker() as b:
+        tid = t.run(test_by_id, b)
+        if tid:
+            t.run(test_session, b, tid)
+        t.run(test_advertised, b)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
