@@ -41,9 +41,9 @@ def record_data(i):
     return key, value, headers, BASE_TIMESTAMP_MS + 7 * i
 
 
-def ensure_node_modules():
-    """None if js/node_modules is ready (installing it if needed), else why not."""
-    if os.path.isdir(os.path.join(JS_DIR, "node_modules", "kafkajs")):
+def ensure_node_modules(package="kafkajs"):
+    """None if js/node_modules has `package` (running npm ci if not), else why not."""
+    if os.path.isdir(os.path.join(JS_DIR, "node_modules", package)):
         return None
     if shutil.which("npm") is None:
         return "npm not found"
