@@ -90,6 +90,7 @@ typedef struct rn_node_settings {
     int32_t txn_abort_check_ms;   /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
     int64_t txn_id_expiration_ms; /* transactional.id.expiration.ms */
     int32_t txn_ids_check_ms;     /* transaction.remove.expired.transaction.cleanup.interval.ms */
+    bool txn_verify;              /* transaction.partition.verification.enable */
     /* A broker-only node of a cluster: no controller listener, so the
        active controller sends it the metadata log (it is a Raft learner)
        on its broker listener, which then takes the Raft message key. */

@@ -13,7 +13,10 @@
  * (the shard of its transactional id, txn/txn.h) before it is appended: a
  * partition not added to the ongoing transaction is INVALID_TXN_STATE, as
  * Kafka 3.9 answers. Once the partition has the producer's transaction
- * ongoing, its batches are appended without asking.
+ * ongoing, its batches are appended without asking. With
+ * transaction.partition.verification.enable=false nothing is checked. A
+ * transactional batch in a request without a transactional id is refused
+ * (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), as Kafka refuses it.
  */
 #include "handlers/handler.h"
 #include "proto/gen/produce_request.h"
@@ -210,7 +213,8 @@ static void produce_verified(rn_txn_verify_t *verify) {
    checked (no broker-to-broker verification yet). */
 static bool produce_verify(produce_op_t *pop, rn_partition_t *part, rn_core_t *owner) {
     produce_state_t *state = pop->state;
-    if (pop->verified || state->transactional_id.len < 0 || pop->len < RN_BATCH_HEADER_BYTES)
+    if (pop->verified || state->transactional_id.len < 0 || pop->len < RN_BATCH_HEADER_BYTES ||
+        !owner->node->settings.txn_verify)
         return false;
     rn_batch_header_t hdr;
     rn_batch_header_parse(pop->records, &hdr);
@@ -261,10 +265,32 @@ static void produce_op_run(rn_part_op_t *op) {
     rn_partition_wait_durable(part, &pop->waiter);
 }
 
+/* Whether the first batch of a partition of the request is transactional
+   (Kafka looks at that one only). */
+static bool produce_has_txn_batch(const rn_produce_request_t *body) {
+    for (int32_t t = 0; t < body->topic_data.count; t++) {
+        const rn_produce_request_topic_produce_data_t *topic = &body->topic_data.items[t];
+        for (int32_t p = 0; p < topic->partition_data.count; p++) {
+            rn_records_t rec = topic->partition_data.items[p].records;
+            const uint8_t *at = rec.ptr;
+            if (rec.len < RN_BATCH_HEADER_BYTES || at[RN_BATCH_OFF_MAGIC] != RN_BATCH_MAGIC)
+                continue;
+            rn_batch_header_t hdr;
+            rn_batch_header_parse(at, &hdr);
+            if (rn_batch_is_transactional(&hdr)) return true;
+        }
+    }
+    return false;
+}
+
 /* A Kafka code refusing the whole request: versions 0-2 carry message
-   formats older than record batch v2. */
+   formats older than record batch v2; transactional batches need the
+   request's transactional id (Kafka answers a request without one as it
+   answers a client without rights to the id, and appends nothing). */
 static int16_t produce_refusal(const rn_req_t *req, const rn_produce_request_t *body) {
     if (req->api_version <= 2) return RN_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    if (body->transactional_id.len < 0 && produce_has_txn_batch(body))
+        return RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     if (body->acks != 0 && body->acks != 1 && body->acks != -1)
         return RN_KERR_INVALID_REQUIRED_ACKS;
     return RN_KERR_NONE;

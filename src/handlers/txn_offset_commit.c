@@ -161,7 +161,7 @@ static void txn_commit_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *no
                                    .topic = rn_str_from_cstr(RN_GROUP_OFFSETS_TOPIC),
                                    .partition = gop->partition,
                                    .done = txn_commit_verified};
-    if (!rn_txns_ongoing(part->txns, in->producer_id) &&
+    if (node->settings.txn_verify && !rn_txns_ongoing(part->txns, in->producer_id) &&
         rn_txn_verify_start(&st->verify, rn_part_op_owner(&gop->op), gop->gops->table))
         return;
     txn_commit_write(st);

@@ -72,6 +72,7 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
         broker_setting_i64(cfg, "transactional.id.expiration.ms", 604800000);
     set->txn_ids_check_ms = (int32_t)broker_setting_i64(
         cfg, "transaction.remove.expired.transaction.cleanup.interval.ms", 3600000);
+    set->txn_verify = broker_setting_i64(cfg, "transaction.partition.verification.enable", 1) != 0;
 }
 
 /* How long a stop waits for requests in flight to be answered. */

@@ -420,6 +420,9 @@ static const rn_config_def_t defs[] = {
     INT("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", 1, I32_MAX,
         "how often a transaction coordinator aborts the transactions older than their "
         "transaction.timeout.ms"),
+    BOOL("transaction.partition.verification.enable", "true",
+         "check a producer's first transactional batch in a partition (and its transactional "
+         "offsets) with its transaction coordinator before appending it (KIP-890)"),
     INT("transactional.id.expiration.ms", "604800000", 1, I32_MAX,
         "forget a transactional id with no transaction after this long unused"),
     INT("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000", 1, I32_MAX,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """transaction.timeout.ms and transactional.id.expiration.ms, against Kafka
 3.9: a transaction left open past its timeout is aborted by the coordinator
-itself (an ABORT marker under the next epoch), its producer is fenced
+itself (an ABORT marker under the next epoch; the last stable offset its
+records held moves past it), its producer is fenced
 (EndTxn PRODUCER_FENCED), and a new InitProducerId gets the epoch after
 that; a transaction within its timeout is left alone. A transactional id
 unused past its expiration is forgotten (DescribeTransactions:
@@ -14,7 +15,10 @@ import os
 import sys
 import time
 
+from confluent_kafka import Consumer, TopicPartition
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import kwire  # noqa: E402
 from broker import Broker  # noqa: E402
 from tap import Tap  # noqa: E402
 from test_txn_admin import describe  # noqa: E402
@@ -31,23 +35,55 @@ SETTINGS = {"num.partitions": 1, "transaction.state.log.num.partitions": 5,
             "transaction.remove.expired.transaction.cleanup.interval.ms": 200,
             "transactional.id.expiration.ms": 3000}
 TRANSACTIONAL_ID_NOT_FOUND = 105
+ATTR_TRANSACTIONAL = 0x10
+
+
+def produce_in_txn(bootstrap, txn_id, pid, epoch):
+    """One transactional batch of the producer to TOPIC 0: (error, base offset)."""
+    batch = kwire.record_batch([b"t-0", b"t-1"], producer_id=pid, producer_epoch=epoch,
+                               base_sequence=0, attributes=ATTR_TRANSACTIONAL)
+    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+        _, body = conn.roundtrip(kwire.produce_request(1, TOPIC, 0, batch,
+                                                       transactional_id=txn_id))
+    (_t, _p, err, base), = kwire.parse_produce(body, 7)
+    return err, base
+
+
+def ends(bootstrap):
+    """TOPIC 0's end offsets: (read_committed, read_uncommitted)."""
+    out = []
+    for isolation in ("read_committed", "read_uncommitted"):
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": "tx-ends",
+                      "isolation.level": isolation})
+        try:
+            out.append(c.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=10)[1])
+        finally:
+            c.close()
+    return tuple(out)
 
 
 def timeouts(t, b):
     c = Client(b.bootstrap)
     until_settled(lambda: c.find_coordinator("tx-t"))
-    (err, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-t", timeout_ms=1000))
+    (err, pid, epoch), _ = until_settled(lambda: c.init_pid("tx-t", timeout_ms=3000))
     t.eq(one(c.add_partitions("tx-t", pid, epoch, [(TOPIC, [0])])), NONE,
-         "a transaction with a 1 s timeout")
+         "a transaction with a 3 s timeout")
+    err, first = produce_in_txn(b.bootstrap, "tx-t", pid, epoch)
+    stable, end = ends(b.bootstrap)
+    t.eq((err, stable), (NONE, first),
+         "its records hold the last stable offset at their first offset")
     (err, pid2, epoch2), _ = until_settled(lambda: c.init_pid("tx-long", timeout_ms=60000))
     t.eq(one(c.add_partitions("tx-long", pid2, epoch2, [(TOPIC, [0])])), NONE,
          "and one with a 60 s timeout")
     got = wait_markers(b.bootstrap, TOPIC, 0, pid, 1, timeout_s=15)
     t.eq(got, [(CTRL, epoch + 1, -1, ABORT)],
          "past its timeout the coordinator aborts it under the next epoch")
+    stable, end = ends(b.bootstrap)
+    t.ok(stable == end and stable > first,
+         "the last stable offset moves past it (read_committed reads on)", (first, stable, end))
     t.eq(c.end_txn("tx-t", pid, epoch, True), PRODUCER_FENCED,
          "the producer's EndTxn: PRODUCER_FENCED")
-    got, _ = until_settled(lambda: c.init_pid("tx-t", timeout_ms=1000))
+    got, _ = until_settled(lambda: c.init_pid("tx-t", timeout_ms=3000))
     t.eq(got, (NONE, pid, epoch + 2), "a new InitProducerId gets the epoch after the fence")
     t.eq(c.end_txn("tx-long", pid2, epoch2, True), NONE,
          "the transaction within its timeout still commits")

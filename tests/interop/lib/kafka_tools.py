@@ -11,6 +11,7 @@ Main classes, as in Kafka 3.9's bin/ scripts:
   kafka-console-consumer.sh  org.apache.kafka.tools.consumer.ConsoleConsumer
   kafka-storage.sh           kafka.tools.StorageTool
   kafka-leader-election.sh   org.apache.kafka.tools.LeaderElectionCommand
+  kafka-transactions.sh      org.apache.kafka.tools.TransactionsCommand
 Every call has a timeout; nothing outlives the call.
 """
 
@@ -34,6 +35,7 @@ MAIN_CLASSES = {
     "log-dirs": "org.apache.kafka.tools.LogDirsCommand",
     "producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
     "leader-election": "org.apache.kafka.tools.LeaderElectionCommand",
+    "transactions": "org.apache.kafka.tools.TransactionsCommand",
 }
 
 

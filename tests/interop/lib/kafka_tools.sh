@@ -27,6 +27,7 @@ case "$tool" in
   get-offsets)      main=org.apache.kafka.tools.GetOffsetShell ;;
   delete-records)   main=org.apache.kafka.tools.DeleteRecordsCommand ;;
   producer-perf-test) main=org.apache.kafka.tools.ProducerPerformance ;;
+  transactions)     main=org.apache.kafka.tools.TransactionsCommand ;;
   *.*)              main=$tool ;;
   *) echo "kafka_tools.sh: unknown tool $tool" >&2; exit 2 ;;
 esac

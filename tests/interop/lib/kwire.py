@@ -377,12 +377,12 @@ def batch_around(region, record_count, attributes=0, last_offset_delta=None, bas
 
 
 def produce_request(corr_id, topic, partition, records, version=7, acks=-1,
-                    timeout_ms=10000):
+                    timeout_ms=10000, transactional_id=None):
     """Produce v3..v8 (classic) with one partition's records bytes."""
     assert 3 <= version <= 8
     hdr = request_header(API_PRODUCE, version, corr_id)
     part = i32(partition) + nbytes(records)
-    body = string(None) + i16(acks) + i32(timeout_ms) + array([string(topic) + array([part])])
+    body = string(transactional_id) + i16(acks) + i32(timeout_ms) + array([string(topic) + array([part])])
     return frame(hdr + body)
 
 
