@@ -14,10 +14,10 @@ each. Checked here:
 - sendOffsets commits the group's offsets only with a committed transaction.
 
 tests/interop/js/txn-platformatic.mjs does the same with @platformatic/kafka
-on a second topic (one aborted transaction: the client filters only the last
-aborted transaction of each producer in a fetch answer), its offsets being the consumer's last record of each
-partition (Transaction.addConsumer and addOffset) in an aborted then a
-committed transaction.
+on a second topic (one aborted transaction: the client filters only the
+last aborted transaction of each producer in a fetch answer), its offsets
+being the consumer's last record of each partition (Transaction.addConsumer
+and addOffset) in an aborted then a committed transaction.
 
 @platformatic/kafka speaks only recent versions of each API (FindCoordinator
 4+, OffsetFetch 8+, JoinGroup 6+, ...): where the broker does not serve

@@ -215,7 +215,8 @@ def hanging(t, b, state):
          "its duration: an hour (from its last timestamp)", found)
     rc, rows, err = tool(b.bootstrap, "find-hanging", "--topic", TOPIC,
                          "--max-transaction-timeout", "1")
-    t.eq((rc, [(r["Partition"], r["ProducerId"]) for r in table(rows)]), (0, [("1", str(HANGING_PID))]),
+    t.eq((rc, [(r["Partition"], r["ProducerId"]) for r in table(rows)]),
+         (0, [("1", str(HANGING_PID))]),
          "find-hanging --topic with --max-transaction-timeout 1: the same one")
 
 
