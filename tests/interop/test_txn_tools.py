@@ -12,12 +12,15 @@ as against Kafka 3.9:
   transaction.partition.verification.enable=false (so the broker does not
   ask the coordinator first, as before KIP-890), a transactional batch of a
   producer id and transactional id no coordinator knows (as after a lost
-  coordinator), its CreateTime an hour old. `find-hanging --broker-id`
-  lists it and only it (an open transaction its coordinator knows is not
-  hanging); it holds the partition's last stable offset;
-- `abort --topic --partition --start-offset` ends it (an ABORT marker):
-  `find-hanging` lists nothing, the last stable offset moves on and a
-  read_committed consumer reads past it, never its records.
+  coordinator), its CreateTime an hour old; one such in each partition.
+  `find-hanging --broker-id` lists them and only them (an open transaction
+  its coordinator knows is not hanging); each holds its partition's last
+  stable offset;
+- `abort --topic --partition --start-offset` ends one, `abort --producer-id
+  --producer-epoch --coordinator-epoch` the other (an ABORT marker each,
+  with the producer's epoch): `find-hanging` then lists nothing, the last
+  stable offsets move on and a read_committed consumer reads past them,
+  never their records.
 
 RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9.
 """
@@ -41,7 +44,9 @@ SETTINGS = {"num.partitions": 1, "transaction.state.log.num.partitions": 5,
             "transaction.partition.verification.enable": "false"}
 ATTR_TRANSACTIONAL = 0x10
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
-HANGING_PID = 987654  # a producer id no coordinator gave out
+HANGING_PID = 987654  # producer ids no coordinator gave out
+HANGING_PID2 = 987655
+HANGING_EPOCH2 = 3
 HOUR_MS = 3600 * 1000
 
 
@@ -74,11 +79,11 @@ def send(p, values, partitions=(0, 1)):
     p.flush(30)
 
 
-def produce_txn_batch(bootstrap, partition, transactional_id):
-    """Produce v8 of a transactional batch of HANGING_PID, its CreateTime an
+def produce_txn_batch(bootstrap, partition, transactional_id, pid=HANGING_PID, epoch=0):
+    """Produce v8 of a transactional batch of the producer, its CreateTime an
     hour ago: (error, base offset, error message)."""
     batch = kwire.record_batch([b"hang-0", b"hang-1"], base_ts=int(time.time() * 1000) - HOUR_MS,
-                               producer_id=HANGING_PID, producer_epoch=0, base_sequence=0,
+                               producer_id=pid, producer_epoch=epoch, base_sequence=0,
                                attributes=ATTR_TRANSACTIONAL)
     with kwire.Conn(bootstrap, timeout_s=30) as conn:
         _, body = conn.roundtrip(kwire.produce_request(1, TOPIC, partition, batch, version=8,
@@ -148,12 +153,17 @@ def setup(t, b, state):
     err, state["hang_offset"], _msg = produce_txn_batch(b.bootstrap, 1, "tools-ghost")
     t.eq((err, state["hang_offset"]), (0, end),
          "with a transactional id no coordinator knows, unchecked: appended")
+    end0 = settled_end(b.bootstrap, 0)
+    err, state["hang0"], _msg = produce_txn_batch(b.bootstrap, 0, "tools-ghost2", HANGING_PID2,
+                                                  HANGING_EPOCH2)
+    t.eq((err, state["hang0"]), (0, end0), "and another producer's in partition 0")
     opened = txn_producer(b.bootstrap, "tools-open")
     opened.begin_transaction()
     send(opened, ["o-0", "o-1", "o-2", "o-3"])
     state["open"] = opened
-    t.eq(stable_end(b.bootstrap, 1), state["hang_offset"],
-         "the hanging transaction holds partition 1's last stable offset")
+    t.eq((stable_end(b.bootstrap, 0), stable_end(b.bootstrap, 1)),
+         (state["hang0"], state["hang_offset"]),
+         "the hanging transactions hold the partitions' last stable offsets")
 
 
 def listing(t, b, state):
@@ -208,16 +218,18 @@ def hanging(t, b, state):
     t.eq((rc, rows[0] if rows else None), (0, [
         "Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset",
         "LastTimestamp", "Duration(min)"]), "find-hanging: the header")
-    t.eq([(r["Topic"], r["Partition"], r["ProducerId"], r["StartOffset"]) for r in found],
-         [(TOPIC, "1", str(HANGING_PID), str(state["hang_offset"]))],
-         "find-hanging --broker-id lists the hanging transaction only")
-    t.ok(found and 59 <= int(found[0]["Duration(min)"]) <= 61,
-         "its duration: an hour (from its last timestamp)", found)
+    want = [(TOPIC, "0", str(HANGING_PID2), str(HANGING_EPOCH2), str(state["hang0"])),
+            (TOPIC, "1", str(HANGING_PID), "0", str(state["hang_offset"]))]
+    t.eq(sorted((r["Topic"], r["Partition"], r["ProducerId"], r["ProducerEpoch"],
+                 r["StartOffset"]) for r in found), want,
+         "find-hanging --broker-id lists the hanging transactions only")
+    t.ok(found and all(59 <= int(r["Duration(min)"]) <= 61 for r in found),
+         "their duration: an hour (from their last timestamp)", found)
     rc, rows, err = tool(b.bootstrap, "find-hanging", "--topic", TOPIC,
                          "--max-transaction-timeout", "1")
-    t.eq((rc, [(r["Partition"], r["ProducerId"]) for r in table(rows)]),
-         (0, [("1", str(HANGING_PID))]),
-         "find-hanging --topic with --max-transaction-timeout 1: the same one")
+    t.eq((rc, sorted((r["Partition"], r["ProducerId"]) for r in table(rows))),
+         (0, [("0", str(HANGING_PID2)), ("1", str(HANGING_PID))]),
+         "find-hanging --topic with --max-transaction-timeout 1: the same ones")
 
 
 def abort(t, b, state):
@@ -227,16 +239,28 @@ def abort(t, b, state):
     t.eq([(m[0], m[1], m[3]) for m in markers_of(b.bootstrap, TOPIC, 1, HANGING_PID)],
          [(CTRL, 0, ABORT)], "an ABORT marker for the hanging producer, its epoch")
     rc, rows, found, err = find_hanging(b)
+    t.eq((rc, [(r["Partition"], r["ProducerId"]) for r in found]), (0, [("0", str(HANGING_PID2))]),
+         "find-hanging then lists the other one only")
+    rc, rows, err = tool(b.bootstrap, "abort", "--topic", TOPIC, "--partition", "0",
+                         "--producer-id", str(HANGING_PID2), "--producer-epoch",
+                         str(HANGING_EPOCH2), "--coordinator-epoch", "0")
+    t.ok(rc == 0, "abort --producer-id --producer-epoch --coordinator-epoch succeeds",
+         (rc, rows, err))
+    t.eq([(m[0], m[1], m[3]) for m in markers_of(b.bootstrap, TOPIC, 0, HANGING_PID2)],
+         [(CTRL, HANGING_EPOCH2, ABORT)], "an ABORT marker for that producer, its epoch")
+    rc, rows, found, err = find_hanging(b)
     t.eq((rc, found), (0, []), "find-hanging then lists nothing")
     opened = state["open"]
     opened.commit_transaction(30)
-    end = stable_end(b.bootstrap, 1)
-    got, pos = read_committed(b.bootstrap, 1, end)
-    t.ok(end > state["hang_offset"] and pos >= end,
-         "the last stable offset moves on; a read_committed consumer reads to it",
-         (state["hang_offset"], end, pos))
-    t.eq(got, ["d-1", "o-1", "o-3"],
-         "read_committed reads the committed records around it, none of the hanging ones")
+    for partition, hang, want in ((0, state["hang0"], ["d-0", "o-0", "o-2"]),
+                                  (1, state["hang_offset"], ["d-1", "o-1", "o-3"])):
+        end = stable_end(b.bootstrap, partition)
+        got, pos = read_committed(b.bootstrap, partition, end)
+        t.ok(end > hang and pos >= end,
+             f"partition {partition}: the last stable offset moves on; read_committed reads to it",
+             (hang, end, pos))
+        t.eq(got, want, f"partition {partition}: read_committed reads the committed records "
+                        "around it, none of the hanging ones")
 
 
 def main():
