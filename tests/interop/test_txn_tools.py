@@ -147,8 +147,8 @@ def setup(t, b, state):
     send(done, ["d-0", "d-1"])
     done.commit_transaction(30)
     end = settled_end(b.bootstrap, 1)
-    err, _base, _msg = produce_txn_batch(b.bootstrap, 1, None)
-    t.eq((err, latest(b.bootstrap, 1)), (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, end),
+    err, base, _msg = produce_txn_batch(b.bootstrap, 1, None)
+    t.eq((err, base, latest(b.bootstrap, 1)), (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, end),
          "a transactional batch without a transactional id: refused, nothing appended")
     err, state["hang_offset"], _msg = produce_txn_batch(b.bootstrap, 1, "tools-ghost")
     t.eq((err, state["hang_offset"]), (0, end),
