@@ -9,8 +9,8 @@
 #include "handlers/handler.h"
 
 static const rn_handler_api_t handler_apis[] = {
-    {RN_API_PRODUCE, 0, 8, rn_handle_produce},
-    {RN_API_FETCH, 4, 15, rn_handle_fetch},
+    {RN_API_PRODUCE, 0, 11, rn_handle_produce},
+    {RN_API_FETCH, 4, 17, rn_handle_fetch},
     {RN_API_LIST_OFFSETS, 1, 9, rn_handle_list_offsets},
     {RN_API_METADATA, 0, 13, rn_handle_metadata},
     {RN_API_OFFSET_COMMIT, 0, 7, rn_handle_offset_commit},
@@ -22,7 +22,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_SYNC_GROUP, 0, 3, rn_handle_sync_group},
     {RN_API_DESCRIBE_GROUPS, 0, 4, rn_handle_describe_groups},
     {RN_API_LIST_GROUPS, 0, 4, rn_handle_list_groups},
-    {RN_API_API_VERSIONS, 0, 3, rn_handle_api_versions},
+    {RN_API_API_VERSIONS, 0, 4, rn_handle_api_versions},
     {RN_API_CREATE_TOPICS, 0, 7, rn_handle_create_topics},
     {RN_API_DELETE_TOPICS, 0, 6, rn_handle_delete_topics},
     {RN_API_DELETE_RECORDS, 0, 2, rn_handle_delete_records},

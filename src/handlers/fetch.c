@@ -105,12 +105,13 @@ struct fetch_state {
     rn_timer_t timer;
     fetch_state_t *park_next;
     fetch_mode_t mode;
-    bool privileged;     /* from a replica (replica_id >= 0) */
-    bool read_committed; /* a consumer's isolation level 1 */
-    int32_t replica_id;  /* the follower's broker id, else -1 */
-    rn_str_t rack_id;    /* a consumer's rack (v11+), for KIP-392 */
-    rn_fsess_t *sess;    /* incremental: held until the answer; ops in its order */
-    int32_t sess_epoch;  /* incremental: its epoch unless a later request used it */
+    bool privileged;           /* from a replica (replica_id >= 0) */
+    bool read_committed;       /* a consumer's isolation level 1 */
+    int32_t replica_id;        /* the follower's broker id, else -1 */
+    rn_str_t rack_id;          /* a consumer's rack (v11+), for KIP-392 */
+    rn_leader_hints_t leaders; /* v16+: of partitions led elsewhere (KIP-951) */
+    rn_fsess_t *sess;          /* incremental: held until the answer; ops in its order */
+    int32_t sess_epoch;        /* incremental: its epoch unless a later request used it */
 };
 
 static void fetch_evaluate(rn_fanout_t *fan);
@@ -463,6 +464,20 @@ static void fetch_respond_error(fetch_state_t *state, int16_t kerr, int32_t sess
     rn_handler_respond(state->req, state->resp);
 }
 
+/* The leaders the answer names (v16+), where they listen. */
+static void fetch_node_endpoints(fetch_state_t *state) {
+    const rn_leader_hints_t *hints = &state->leaders;
+    rn_fetch_response_node_endpoint_array_t *eps = &state->resp->node_endpoints;
+    if (hints->count == 0) return;
+    eps->items = rn_arena_alloc(&state->req->arena, (size_t)hints->count * sizeof *eps->items);
+    RN_ASSERT(eps->items != NULL); /* one per broker, within the response budget */
+    eps->count = hints->count;
+    for (int32_t n = 0; n < hints->count; n++)
+        eps->items[n] =
+            (rn_fetch_response_node_endpoint_t){hints->items[n].leader, hints->items[n].host,
+                                                hints->items[n].port, hints->items[n].rack};
+}
+
 static void fetch_respond(fetch_state_t *state) {
     rn_fsess_t *sess = state->sess;
     if (sess && sess->epoch != state->sess_epoch) {
@@ -482,6 +497,7 @@ static void fetch_respond(fetch_state_t *state) {
         state->resp->session_id = sess->id;
     }
     rn_core_stats_error(&state->fan.origin->stats, RN_STATS_ERRORS_FETCH, state->resp->error_code);
+    fetch_node_endpoints(state);
     rn_handler_respond(state->req, state->resp);
     if (sess) rn_fetch_session_release(sess);
 }
@@ -654,6 +670,11 @@ static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_
         op->refused = RN_KERR_NONE; /* a consumer may read a follower (KIP-392) */
         op->follower_read = true;
     }
+    rn_leader_hint_t hint;
+    if (op->refused == RN_KERR_NOT_LEADER_OR_FOLLOWER && state->req->api_version >= 16 &&
+        rn_handler_leader_hint(state->req, img, topic, partition, &state->leaders, &hint))
+        op->out->current_leader =
+            (rn_fetch_response_leader_id_and_epoch_t){hint.leader, hint.epoch};
     if (!op->refused && !op->follower_read) fetch_rack_candidates(state, img, op, topic, partition);
     op->op.part = op->refused ? NULL : rn_ptable_partition(table, topic, partition);
     if (op->op.part) rn_partition_ref(op->op.part);

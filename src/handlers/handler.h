@@ -90,6 +90,30 @@ int16_t rn_handler_batch_kerr(rn_batch_reason_t reason);
 int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t topic,
                                int32_t index);
 
+/* KIP-951: the leader the image names for a partition a request was sent
+   to in vain, and where to reach it, so the client goes there without
+   asking Metadata first (Produce v10+, Fetch v16+). */
+typedef struct rn_leader_hint {
+    int32_t leader; /* -1: none known */
+    int32_t epoch;
+    rn_str_t host; /* in the request's arena */
+    int32_t port;
+    rn_str_t rack; /* null: none */
+} rn_leader_hint_t;
+
+/* The leaders a response names, each once (its node endpoints). */
+typedef struct rn_leader_hints {
+    rn_leader_hint_t *items; /* in the request's arena */
+    int32_t count;
+    int32_t cap;
+} rn_leader_hints_t;
+
+/* Fills *out for topic/index and notes its leader in hints (once); false
+   when the image names no reachable leader (then nothing is said beside
+   the error). */
+bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
+                            rn_leader_hints_t *hints, rn_leader_hint_t *out);
+
 /* Kafka's leader-epoch fencing for requests naming the epoch they expect:
    NONE, UNKNOWN_LEADER_EPOCH (newer than ours) or FENCED_LEADER_EPOCH. */
 int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch);

@@ -4,12 +4,53 @@
 #include "base/assert.h"
 #include "cluster/topics.h"
 
+#include <string.h>
+
 int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t topic,
                                int32_t index) {
     if (topic.len <= 0) return RN_KERR_NONE;
     const rn_image_topic_t *it = rn_image_topic(img, topic.ptr, (size_t)topic.len);
     if (!it || index < 0 || index >= it->partition_count) return RN_KERR_NONE;
     return it->partitions[index].leader == node_id ? RN_KERR_NONE : RN_KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
+/* text copied into the request's arena (null on budget). */
+static rn_str_t hint_copy(rn_req_t *req, const char *text) {
+    size_t len = strlen(text);
+    char *copy = rn_arena_alloc(&req->arena, len + 1);
+    if (!copy) return rn_str_null();
+    memcpy(copy, text, len + 1);
+    return (rn_str_t){copy, (int32_t)len};
+}
+
+bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
+                            rn_leader_hints_t *hints, rn_leader_hint_t *out) {
+    const rn_image_topic_t *it =
+        topic.len > 0 ? rn_image_topic(img, topic.ptr, (size_t)topic.len) : NULL;
+    if (!it || index < 0 || index >= it->partition_count) return false;
+    const rn_image_partition_t *ip = &it->partitions[index];
+    const rn_image_broker_t *broker = ip->leader >= 0 ? rn_image_broker(img, ip->leader) : NULL;
+    if (!broker || broker->fenced || broker->endpoint_count == 0) return false;
+    const rn_image_endpoint_t *ep = &broker->endpoints[0]; /* as Metadata names it */
+    out->leader = ip->leader;
+    out->epoch = ip->leader_epoch;
+    for (int32_t n = 0; n < hints->count; n++)
+        if (hints->items[n].leader == ip->leader) {
+            *out = hints->items[n];
+            out->epoch = ip->leader_epoch;
+            return true;
+        }
+    if (!hints->items) { /* one per broker at most */
+        hints->cap = rn_image_broker_count(img);
+        hints->items = rn_arena_alloc(&req->arena, (size_t)hints->cap * sizeof *hints->items + 1);
+        if (!hints->items) return false;
+    }
+    out->host = hint_copy(req, ep->host);
+    out->port = ep->port;
+    out->rack = broker->has_rack ? hint_copy(req, broker->rack) : rn_str_null();
+    if (out->host.len < 0 || hints->count == hints->cap) return false;
+    hints->items[hints->count++] = *out;
+    return true;
 }
 
 static void pop_batch_done(rn_fanout_t *fan) {

@@ -41,6 +41,7 @@ typedef struct produce_state {
     int16_t acks;
     int32_t timeout_ms;        /* how long acks=all waits for the in-sync replicas */
     rn_str_t transactional_id; /* null: no transactions */
+    rn_leader_hints_t leaders; /* v10+: of partitions led elsewhere (KIP-951) */
 } produce_state_t;
 
 typedef struct produce_op produce_op_t;
@@ -127,6 +128,20 @@ static void produce_keyless_errors(rn_req_t *req, rn_str_t topic, const produce_
     out->error_message = (rn_str_t){sum, n};
 }
 
+/* The leaders the answer names (v10+), where they listen. */
+static void produce_node_endpoints(produce_state_t *state) {
+    const rn_leader_hints_t *hints = &state->leaders;
+    rn_produce_response_node_endpoint_array_t *eps = &state->resp->node_endpoints;
+    if (hints->count == 0) return;
+    eps->items = rn_arena_alloc(&state->req->arena, (size_t)hints->count * sizeof *eps->items);
+    RN_ASSERT(eps->items != NULL); /* one per broker, within the response budget */
+    eps->count = hints->count;
+    for (int32_t n = 0; n < hints->count; n++)
+        eps->items[n] =
+            (rn_produce_response_node_endpoint_t){hints->items[n].leader, hints->items[n].host,
+                                                  hints->items[n].port, hints->items[n].rack};
+}
+
 static void produce_done(rn_fanout_t *fan) {
     produce_state_t *state = (produce_state_t *)fan;
     rn_ptable_release(state->table);
@@ -137,6 +152,7 @@ static void produce_done(rn_fanout_t *fan) {
                 produce_keyless_errors(state->req, resp->responses.items[t].name,
                                        &state->pops[t][p]);
     produce_count_errors(fan->origin, state->resp);
+    produce_node_endpoints(state);
     if (state->acks == 0)
         rn_handler_finish_silently(state->req);
     else
@@ -339,6 +355,12 @@ static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_
                                           topic, pin->index);
     if (lead != RN_KERR_NONE) {
         pop->out->error_code = lead;
+        rn_leader_hint_t hint;
+        if (state->req->api_version >= 10 &&
+            rn_handler_leader_hint(state->req, state->image, topic, pin->index, &state->leaders,
+                                   &hint))
+            pop->out->current_leader =
+                (rn_produce_response_leader_id_and_epoch_t){hint.leader, hint.epoch};
         return;
     }
     pop->op.part = produce_lookup(state, topic, pin->index);
@@ -367,6 +389,7 @@ void rn_handle_produce(rn_core_t *core, rn_req_t *req, void *body) {
     state->acks = in->acks;
     state->timeout_ms = in->timeout_ms > 0 ? in->timeout_ms : 0;
     state->transactional_id = req->api_version >= 3 ? in->transactional_id : rn_str_null();
+    state->leaders = (rn_leader_hints_t){0};
     rn_fanout_begin(&state->fan, core, produce_done);
     int16_t refused = produce_refusal(req, in);
     int32_t topic_count = in->topic_data.count > 0 ? in->topic_data.count : 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fetch at its newest versions (raw v13 to v15: topics named by their
+"""Fetch at its newest versions (raw v13 to v17: topics named by their
 ids, KIP-516), answered as Kafka 3.9 answers them:
 
 - a fetch naming the topic by id reads its records, and the answer names
@@ -9,7 +9,10 @@ ids, KIP-516), answered as Kafka 3.9 answers them:
   partition that has new records, named by its topic id, and forgets a
   partition named by topic id;
 - v15 names the consumer in the replica state (replica id -1);
-- ApiVersions advertises Fetch up to 15 or more.
+- ApiVersions advertises Fetch up to 17.
+
+Produce v9 to v11 (flexible) appends as before. The leader hints of Fetch
+v16 and Produce v10 (KIP-951) need a cluster: test_cluster_leader_hints.py.
 
 RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
 
@@ -29,14 +32,10 @@ UNKNOWN_TOPIC_ID = 100
 NOT_LEADER_OR_FOLLOWER = 6
 
 
-def carray(items):
-    return kwire.uvarint(len(items) + 1) + b"".join(items)
-
-
 def topic_id(b, name):
     """The topic's id, from Metadata v10."""
     topic = bytes(16) + kwire.compact_string(name) + kwire.TAGS_NONE
-    body = carray([topic]) + kwire.i8(0) + kwire.i8(0) + kwire.i8(0) + kwire.TAGS_NONE
+    body = kwire.compact_items([topic]) + kwire.i8(0) + kwire.i8(0) + kwire.i8(0) + kwire.TAGS_NONE
     hdr = kwire.request_header(kwire.API_METADATA, 10, 2, "kwire", 2)
     with kwire.Conn(b.bootstrap) as c:
         _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=True)
@@ -58,53 +57,14 @@ def fetch(b, version, topics, session_id=0, epoch=-1, forgotten=(), conn=None):
     topics [(id, [(partition, offset)])], forgotten [(id, [partitions])];
     on conn if given (a session lives on its connection's broker thread),
     else on a connection of its own."""
-    def part(p, offset):
-        return (kwire.i32(p) + kwire.i32(-1) + kwire.i64(offset) + kwire.i32(-1)
-                + kwire.i64(-1) + kwire.i32(1 << 20) + kwire.TAGS_NONE)
-    body = kwire.i32(-1) if version < 15 else b""
-    body += kwire.i32(100) + kwire.i32(0) + kwire.i32(1 << 20) + kwire.i8(0)
-    body += kwire.i32(session_id) + kwire.i32(epoch)
-    body += carray([tid + carray([part(p, o) for p, o in parts]) + kwire.TAGS_NONE
-                    for tid, parts in topics])
-    body += carray([tid + kwire.uvarint(len(ps) + 1) + b"".join(kwire.i32(p) for p in ps)
-                    + kwire.TAGS_NONE for tid, ps in forgotten])
-    body += kwire.compact_string("")
-    if version >= 15:  # the replica state, tagged field 1: replica id -1, epoch -1
-        state = kwire.i32(-1) + kwire.i64(-1) + kwire.TAGS_NONE
-        body += kwire.uvarint(1) + kwire.uvarint(1) + kwire.uvarint(len(state)) + state
-    else:
-        body += kwire.TAGS_NONE
-    hdr = kwire.request_header(kwire.API_FETCH, version, 4, "kwire", 2)
+    req = kwire.fetch_request_flexible(4, version, topics, session_id, epoch, forgotten)
     if conn:
-        _, resp = conn.roundtrip(kwire.frame(hdr + body), flexible_header=True)
+        _, resp = conn.roundtrip(req, flexible_header=True)
     else:
         with kwire.Conn(b.bootstrap) as c:
-            _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=True)
-    r = kwire.Reader(resp)
-    r.i32()
-    top, sid = r.i16(), r.i32()
-    out = []
-
-    def aborted(rr):
-        rr.i64(), rr.i64()
-        rr.skip_tags()
-
-    def partition(rr, tid):
-        idx, err, hw = rr.i32(), rr.i16(), rr.i64()
-        rr.i64(), rr.i64()  # last stable offset, log start
-        rr.compact_array(aborted)
-        rr.i32()  # preferred read replica
-        n = rr.uvarint()
-        records = rr.take(n - 1) if n else None
-        rr.skip_tags()
-        out.append((tid, idx, err, hw, records))
-
-    def topic(rr):
-        tid = rr.take(16)
-        rr.compact_array(lambda x: partition(x, tid))
-        rr.skip_tags()
-    r.compact_array(topic)
-    return top, sid, out
+            _, resp = c.roundtrip(req, flexible_header=True)
+    top, sid, parts, _ = kwire.parse_fetch_flexible(resp, version)
+    return top, sid, [p[:5] for p in parts]
 
 
 def produce(b, values):
@@ -125,7 +85,7 @@ def test_by_id(t, b):
     create_topic(b.bootstrap, TOPIC, 2)
     produce(b, [b"a", b"b", b"c"])
     tid = topic_id(b, TOPIC)
-    for version in (13, 14, 15):
+    for version in (13, 14, 15, 16, 17):
         top, _, parts = fetch(b, version, [(tid, [(0, 0)])])
         got = [(p[0], p[1], p[2], p[3], bool(p[4])) for p in parts]
         t.eq((top, got), (0, [(tid, 0, 0, 3, True)]),
@@ -161,16 +121,29 @@ def test_advertised(t, b):
     with kwire.Conn(b.bootstrap) as c:
         _, body = c.roundtrip(kwire.api_versions_request(1, version=0))
     versions = kwire.parse_api_versions(body, 0)[1]
-    t.ok(versions.get(kwire.API_FETCH, (0, 0))[1] >= 15, "ApiVersions advertises Fetch up to 15+",
-         versions.get(kwire.API_FETCH))
+    t.eq((versions.get(kwire.API_FETCH, (0, 0))[1], versions.get(kwire.API_PRODUCE, (0, 0))[1]),
+         (17, 11), "ApiVersions advertises Fetch up to 17 and Produce up to 11")
+
+
+def test_produce(t, b, tid):
+    for version, value in ((9, b"p9"), (10, b"p10"), (11, b"p11")):
+        with kwire.Conn(b.bootstrap) as c:
+            _, body = c.roundtrip(kwire.produce_request_flexible(
+                1, TOPIC, 1, kwire.record_batch([value]), version), flexible_header=True)
+        parts, endpoints = kwire.parse_produce_flexible(body)
+        t.eq((parts, endpoints), ([(TOPIC, 1, 0, version - 9, None)], {}),
+             f"Produce v{version}: appended at offset {version - 9}, no leader hint")
+    _, _, parts = fetch(b, 17, [(tid, [(1, 0)])])
+    t.eq([p[3] for p in parts], [3], "Fetch v17 reads the three records")
 
 
 def main():
-    t = Tap("Fetch v13 to v15")
+    t = Tap("Fetch v13 to v17, Produce v9 to v11")
     with Broker() as b:
         tid = t.run(test_by_id, b)
         if tid:
             t.run(test_session, b, tid)
+            t.run(test_produce, b, tid)
         t.run(test_advertised, b)
     t.done()
 

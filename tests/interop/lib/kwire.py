@@ -211,6 +211,14 @@ class Reader:
             self.uvarint()
             self.take(self.uvarint())
 
+    def tags(self):
+        """The tagged fields: {tag: Reader over its bytes}."""
+        out = {}
+        for _ in range(self.uvarint()):
+            tag = self.uvarint()
+            out[tag] = Reader(self.take(self.uvarint()))
+        return out
+
 
 # ---------------------------------------------------------------- requests
 
@@ -246,6 +254,125 @@ def metadata_request(corr_id, topics=None, version=1, topic_count=None):
     else:
         body = array([string(t) for t in (topics or [])], topic_count)
     return frame(hdr + body)
+
+
+def compact_items(items):
+    """A compact array of already encoded items."""
+    return uvarint(len(items) + 1) + b"".join(items)
+
+
+def produce_request_flexible(corr_id, topic, partition, records, version=11, acks=-1,
+                             timeout_ms=10000):
+    """Produce v9+ (flexible) with one partition's records bytes."""
+    assert version >= 9
+    hdr = request_header(API_PRODUCE, version, corr_id, "kwire", 2)
+    part = i32(partition) + uvarint(len(records) + 1) + records + TAGS_NONE
+    body = (compact_string(None) + i16(acks) + i32(timeout_ms)
+            + compact_items([compact_string(topic) + compact_items([part]) + TAGS_NONE])
+            + TAGS_NONE)
+    return frame(hdr + body)
+
+
+def _leader_tag(tags, tag):
+    """(leader id, leader epoch) of a LeaderIdAndEpoch tagged field, or None."""
+    if tag not in tags:
+        return None
+    r = tags[tag]
+    return r.i32(), r.i32()
+
+
+def _node_endpoints(tags):
+    """{node id: (host, port)} of a response's NodeEndpoints (tag 0)."""
+    if 0 not in tags:
+        return {}
+
+    def ep(rr):
+        node, host, port, _rack = rr.i32(), rr.compact_string(), rr.i32(), rr.compact_string()
+        rr.skip_tags()
+        return node, (host, port)
+    return dict(tags[0].compact_array(ep) or [])
+
+
+def parse_produce_flexible(body):
+    """Produce v9+: ([(topic, partition, error, base offset, current leader
+    or None)], node endpoints {id: (host, port)})."""
+    r = Reader(body)
+    out = []
+
+    def record_error(rr):
+        rr.i32(), rr.compact_string()
+        rr.skip_tags()
+
+    def part(rr, name):
+        idx, err, base = rr.i32(), rr.i16(), rr.i64()
+        rr.i64(), rr.i64()  # log append time, log start
+        rr.compact_array(record_error)
+        rr.compact_string()  # error message
+        out.append((name, idx, err, base, _leader_tag(rr.tags(), 0)))
+
+    def topic(rr):
+        name = rr.compact_string()
+        rr.compact_array(lambda x: part(x, name))
+        rr.skip_tags()
+    r.compact_array(topic)
+    r.i32()  # throttle
+    return out, _node_endpoints(r.tags())
+
+
+def fetch_request_flexible(corr_id, version, topics, session_id=0, epoch=-1, forgotten=(),
+                           max_wait_ms=100):
+    """Fetch v12+ (flexible): topics [(name, or topic id bytes from v13,
+    [(partition, offset)])], forgotten [(name or id, [partitions])]. From
+    v15 the consumer names itself in the replica state."""
+    def key(topic):
+        return topic if version >= 13 else compact_string(topic)
+
+    def part(p, offset):
+        return (i32(p) + i32(-1) + i64(offset) + i32(-1) + i64(-1) + i32(1 << 20)
+                + TAGS_NONE)
+    body = i32(-1) if version < 15 else b""
+    body += i32(max_wait_ms) + i32(0) + i32(1 << 20) + i8(0) + i32(session_id) + i32(epoch)
+    body += compact_items([key(t) + compact_items([part(p, o) for p, o in parts]) + TAGS_NONE
+                           for t, parts in topics])
+    body += compact_items([key(t) + uvarint(len(ps) + 1) + b"".join(i32(p) for p in ps)
+                           + TAGS_NONE for t, ps in forgotten])
+    body += compact_string("")
+    if version >= 15:  # the replica state, tagged field 1: replica id -1, epoch -1
+        state = i32(-1) + i64(-1) + TAGS_NONE
+        body += uvarint(1) + uvarint(1) + uvarint(len(state)) + state
+    else:
+        body += TAGS_NONE
+    return frame(request_header(API_FETCH, version, corr_id, "kwire", 2) + body)
+
+
+def parse_fetch_flexible(body, version):
+    """Fetch v12+: (top error, session id, [(topic name or id, partition,
+    error, high watermark, records or None, current leader or None)], node
+    endpoints {id: (host, port)})."""
+    r = Reader(body)
+    r.i32()  # throttle
+    top, sid = r.i16(), r.i32()
+    out = []
+
+    def aborted(rr):
+        rr.i64(), rr.i64()
+        rr.skip_tags()
+
+    def part(rr, key):
+        idx, err, hw = rr.i32(), rr.i16(), rr.i64()
+        rr.i64(), rr.i64()  # last stable offset, log start
+        rr.compact_array(aborted)
+        rr.i32()  # preferred read replica
+        n = rr.uvarint()
+        records = rr.take(n - 1) if n else None
+        out.append((key, idx, err, hw, records, _leader_tag(rr.tags(), 1)))
+
+    def topic(rr):
+        key = rr.take(16) if version >= 13 else rr.compact_string()
+        rr.compact_array(lambda x: part(x, key))
+        rr.skip_tags()
+    r.compact_array(topic)
+    return top, sid, out, _node_endpoints(r.tags())
 
 
 def list_offsets_request(corr_id, topic, partition, timestamp):
