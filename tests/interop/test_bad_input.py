@@ -254,6 +254,10 @@ def test_versions(t, b):
         err, ranges = kwire.parse_api_versions(body, 3)
         t.ok(corr == 35 and err == 0 and ranges.get(18, (0, 0))[1] >= 3,
              "ApiVersions v3 on the same connection then succeeds", (corr, err))
+        corr, body = c.roundtrip(kwire.api_versions_request(36, 4))
+        err, ranges = kwire.parse_api_versions(body, 4)
+        t.eq((corr, err, ranges.get(18)), (36, 0, (0, 4)),
+             "ApiVersions v4 (Kafka 3.9's newest) succeeds and advertises 0..4")
     healthy(t, b, "ApiVersions v99")
 
 
