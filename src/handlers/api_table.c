@@ -42,6 +42,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, rn_handle_incremental_alter_configs},
     {RN_API_OFFSET_DELETE, 0, 0, rn_handle_offset_delete},
     {RN_API_DESCRIBE_CLUSTER, 0, 2, rn_handle_describe_cluster},
+    {RN_API_DESCRIBE_TOPIC_PARTITIONS, 0, 0, rn_handle_describe_topic_partitions},
     {RN_API_DESCRIBE_QUORUM, 0, 2, rn_handle_describe_quorum},
     {RN_API_DESCRIBE_PRODUCERS, 0, 0, rn_handle_describe_producers},
     {RN_API_DESCRIBE_TRANSACTIONS, 0, 0, rn_handle_describe_transactions},

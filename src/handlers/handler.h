@@ -114,6 +114,12 @@ typedef struct rn_leader_hints {
 bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
                             rn_leader_hints_t *hints, rn_leader_hint_t *out);
 
+/* A partition's replicas on brokers that are not alive (fenced or not
+   registered): Metadata's and DescribeTopicPartitions' offline replicas,
+   in the request's arena. */
+rn_int32_array_t rn_handler_offline_replicas(rn_req_t *req, const rn_image_t *img,
+                                             const rn_image_partition_t *part);
+
 /* Kafka's leader-epoch fencing for requests naming the epoch they expect:
    NONE, UNKNOWN_LEADER_EPOCH (newer than ours) or FENCED_LEADER_EPOCH. */
 int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch);
@@ -143,6 +149,7 @@ void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_describe_topic_partitions(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_log_dirs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_quorum(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_add_raft_voter(rn_core_t *core, rn_req_t *req, void *body);

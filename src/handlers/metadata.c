@@ -24,19 +24,6 @@ static void *metadata_alloc(rn_req_t *req, size_t bytes) {
     return ptr;
 }
 
-/* The replicas on brokers that are not alive (fenced or not registered). */
-static rn_int32_array_t metadata_offline(rn_req_t *req, const rn_image_t *img,
-                                         const rn_image_partition_t *part) {
-    rn_int32_array_t out = {NULL, 0};
-    for (int16_t n = 0; n < part->replica_count; n++) {
-        const rn_image_broker_t *broker = rn_image_broker(img, part->replicas[n]);
-        if (broker && !broker->fenced) continue;
-        if (!out.items) out.items = metadata_alloc(req, sizeof(int32_t) * RN_REPLICAS_MAX);
-        out.items[out.count++] = part->replicas[n];
-    }
-    return out;
-}
-
 static void metadata_fill_topic(rn_req_t *req, const rn_image_t *img, const rn_image_topic_t *it,
                                 rn_metadata_response_metadata_response_topic_t *tout) {
     tout->error_code = RN_KERR_NONE;
@@ -57,7 +44,7 @@ static void metadata_fill_topic(rn_req_t *req, const rn_image_t *img, const rn_i
         /* The image stays referenced until the response is encoded. */
         pout->replica_nodes = (rn_int32_array_t){(int32_t *)part->replicas, part->replica_count};
         pout->isr_nodes = (rn_int32_array_t){(int32_t *)part->isr, part->isr_count};
-        pout->offline_replicas = metadata_offline(req, img, part);
+        pout->offline_replicas = rn_handler_offline_replicas(req, img, part);
     }
 }
 

@@ -53,6 +53,18 @@ bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic
     return true;
 }
 
+rn_int32_array_t rn_handler_offline_replicas(rn_req_t *req, const rn_image_t *img,
+                                             const rn_image_partition_t *part) {
+    rn_int32_array_t out = {NULL, 0};
+    for (int16_t n = 0; n < part->replica_count; n++) {
+        const rn_image_broker_t *broker = rn_image_broker(img, part->replicas[n]);
+        if (broker && !broker->fenced) continue;
+        if (!out.items) out.items = rn_pop_alloc(req, sizeof(int32_t) * RN_REPLICAS_MAX);
+        out.items[out.count++] = part->replicas[n];
+    }
+    return out;
+}
+
 static void pop_batch_done(rn_fanout_t *fan) {
     rn_pop_batch_t *batch = (rn_pop_batch_t *)fan;
     if (batch->finish) batch->finish(batch);
