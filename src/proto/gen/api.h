@@ -127,7 +127,7 @@ enum rn_api_key {
 /* Largest API key in the table. */
 #define RN_API_KEY_MAX 87
 /* Versions of the API with the most versions (sizes per-version arrays). */
-#define RN_API_VERSION_COUNT_MAX 18
+#define RN_API_VERSION_COUNT_MAX 19
 
 /* Endpoint kinds that accept an API (the schema's `listeners`). */
 #define RN_API_LISTENER_ZK_BROKER 0x1u

@@ -71,6 +71,7 @@ void rn_fetch_request_fetch_partition_init(rn_fetch_request_fetch_partition_t *v
     v->log_start_offset = INT64_C(-1);
     v->partition_max_bytes = 0;
     v->replica_directory_id = rn_uuid_zero;
+    v->high_watermark = INT64_C(9223372036854775807);
 }
 
 void rn_fetch_request_forgotten_topic_init(rn_fetch_request_forgotten_topic_t *v) {
@@ -257,6 +258,11 @@ static void rn_fetch_request_fetch_partition_read(rn_reader_t *r, rn_arena_t *ar
                     v->replica_directory_id = rn_read_uuid((&sub));
                 }
                 break;
+            case 1:
+                if (version >= 18) {
+                    v->high_watermark = rn_read_int64((&sub));
+                }
+                break;
             default:
                 break;
             }
@@ -286,6 +292,9 @@ static void rn_fetch_request_fetch_partition_write(rn_writer_t *w, int16_t versi
         if (version >= 17 && !(rn_uuid_eq(&v->replica_directory_id, &rn_uuid_zero))) {
             tag_count++;
         }
+        if (version >= 18 && !(v->high_watermark == INT64_C(9223372036854775807))) {
+            tag_count++;
+        }
         rn_write_uvarint(w, tag_count);
         if (version >= 17 && !(rn_uuid_eq(&v->replica_directory_id, &rn_uuid_zero))) {
             size_t tag_bytes = 0;
@@ -293,6 +302,13 @@ static void rn_fetch_request_fetch_partition_write(rn_writer_t *w, int16_t versi
             rn_write_uvarint(w, 0);
             rn_write_uvarint(w, (uint32_t)tag_bytes);
             rn_write_uuid(w, &v->replica_directory_id);
+        }
+        if (version >= 18 && !(v->high_watermark == INT64_C(9223372036854775807))) {
+            size_t tag_bytes = 0;
+            tag_bytes += 8;
+            rn_write_uvarint(w, 1);
+            rn_write_uvarint(w, (uint32_t)tag_bytes);
+            rn_write_int64(w, v->high_watermark);
         }
     }
 }
@@ -320,6 +336,12 @@ static size_t rn_fetch_request_fetch_partition_measure(int16_t version, const rn
             tag_bytes += 16;
             tag_count++;
             n += rn_uvarint_size(0) + rn_uvarint_size((uint32_t)tag_bytes) + tag_bytes;
+        }
+        if (version >= 18 && !(v->high_watermark == INT64_C(9223372036854775807))) {
+            size_t tag_bytes = 0;
+            tag_bytes += 8;
+            tag_count++;
+            n += rn_uvarint_size(1) + rn_uvarint_size((uint32_t)tag_bytes) + tag_bytes;
         }
         n += rn_uvarint_size(tag_count);
     }
@@ -415,12 +437,8 @@ static void rn_fetch_request_read(rn_reader_t *r, rn_arena_t *arena, int16_t ver
     }
     v->max_wait_ms = rn_read_int32(r);
     v->min_bytes = rn_read_int32(r);
-    if (version >= 3) {
-        v->max_bytes = rn_read_int32(r);
-    }
-    if (version >= 4) {
-        v->isolation_level = rn_read_int8(r);
-    }
+    v->max_bytes = rn_read_int32(r);
+    v->isolation_level = rn_read_int8(r);
     if (version >= 7) {
         v->session_id = rn_read_int32(r);
     }
@@ -501,12 +519,8 @@ static void rn_fetch_request_write(rn_writer_t *w, int16_t version, const rn_fet
     }
     rn_write_int32(w, v->max_wait_ms);
     rn_write_int32(w, v->min_bytes);
-    if (version >= 3) {
-        rn_write_int32(w, v->max_bytes);
-    }
-    if (version >= 4) {
-        rn_write_int8(w, v->isolation_level);
-    }
+    rn_write_int32(w, v->max_bytes);
+    rn_write_int8(w, v->isolation_level);
     if (version >= 7) {
         rn_write_int32(w, v->session_id);
     }
@@ -566,12 +580,8 @@ static size_t rn_fetch_request_measure(int16_t version, const rn_fetch_request_t
     }
     n += 4;
     n += 4;
-    if (version >= 3) {
-        n += 4;
-    }
-    if (version >= 4) {
-        n += 1;
-    }
+    n += 4;
+    n += 1;
     if (version >= 7) {
         n += 4;
     }
@@ -610,20 +620,20 @@ rn_err_t rn_fetch_request_decode(rn_reader_t *r, rn_arena_t *arena, int16_t vers
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_fetch_request_init(out);
-    if (version < 0 || version > 17) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 4 || version > 18) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_fetch_request_read(r, arena, version, out);
     return r->err;
 }
 
 void rn_fetch_request_encode(rn_writer_t *w, int16_t version, const rn_fetch_request_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 17);
+    RN_ASSERT(version >= 4);
+    RN_ASSERT(version <= 18);
     rn_fetch_request_write(w, version, in);
 }
 
 size_t rn_fetch_request_size(int16_t version, const rn_fetch_request_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 17);
+    RN_ASSERT(version >= 4);
+    RN_ASSERT(version <= 18);
     return rn_fetch_request_measure(version, in);
 }

@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_FETCH_REQUEST_VERSION_MIN 0
-#define RN_FETCH_REQUEST_VERSION_MAX 17
+#define RN_FETCH_REQUEST_VERSION_MIN 4
+#define RN_FETCH_REQUEST_VERSION_MAX 18
 /* First flexible version; -1 if none. */
 #define RN_FETCH_REQUEST_FLEXIBLE_MIN 12
 
@@ -65,7 +65,7 @@ struct rn_fetch_request_replica_state {
 
 struct rn_fetch_request_fetch_topic {
     rn_str_t topic; /* versions 0-12; The name of the topic to fetch. */
-    rn_uuid_t topic_id; /* versions 13+; The unique topic ID */
+    rn_uuid_t topic_id; /* versions 13+; The unique topic ID. */
     rn_fetch_request_fetch_partition_array_t partitions; /* versions 0+; The partitions to fetch. */
 };
 
@@ -73,31 +73,32 @@ struct rn_fetch_request_fetch_partition {
     int32_t partition; /* versions 0+; The partition index. */
     int32_t current_leader_epoch; /* versions 9+; The current leader epoch of the partition. */
     int64_t fetch_offset; /* versions 0+; The message offset. */
-    int32_t last_fetched_epoch; /* versions 12+; The epoch of the last fetched record or -1 if there is none */
+    int32_t last_fetched_epoch; /* versions 12+; The epoch of the last fetched record or -1 if there is none. */
     int64_t log_start_offset; /* versions 5+; The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
     int32_t partition_max_bytes; /* versions 0+; The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
-    rn_uuid_t replica_directory_id; /* versions 17+, tag 0 in 17+; The directory id of the follower fetching */
+    rn_uuid_t replica_directory_id; /* versions 17+, tag 0 in 17+; The directory id of the follower fetching. */
+    int64_t high_watermark; /* versions 18+, tag 1 in 18+; The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported. */
 };
 
 struct rn_fetch_request_forgotten_topic {
     rn_str_t topic; /* versions 7-12; The topic name. */
-    rn_uuid_t topic_id; /* versions 13+; The unique topic ID */
+    rn_uuid_t topic_id; /* versions 13+; The unique topic ID. */
     rn_int32_array_t partitions; /* versions 7+; The partitions indexes to forget. */
 };
 
 struct rn_fetch_request {
     rn_str_t cluster_id; /* versions 12+, nullable 12+, tag 0 in 12+; The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
     int32_t replica_id; /* versions 0-14; The broker ID of the follower, of -1 if this request is from a consumer. */
-    rn_fetch_request_replica_state_t replica_state; /* versions 15+, tag 1 in 15+ */
+    rn_fetch_request_replica_state_t replica_state; /* versions 15+, tag 1 in 15+; The state of the replica in the follower. */
     int32_t max_wait_ms; /* versions 0+; The maximum time in milliseconds to wait for the response. */
     int32_t min_bytes; /* versions 0+; The minimum bytes to accumulate in the response. */
     int32_t max_bytes; /* versions 3+; The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
-    int8_t isolation_level; /* versions 4+; This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+    int8_t isolation_level; /* versions 4+; This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
     int32_t session_id; /* versions 7+; The fetch session ID. */
     int32_t session_epoch; /* versions 7+; The fetch session epoch, which is used for ordering requests in a session. */
     rn_fetch_request_fetch_topic_array_t topics; /* versions 0+; The topics to fetch. */
     rn_fetch_request_forgotten_topic_array_t forgotten_topics_data; /* versions 7+; In an incremental fetch request, the partitions to remove. */
-    rn_str_t rack_id; /* versions 11+; Rack ID of the consumer making this request */
+    rn_str_t rack_id; /* versions 11+; Rack ID of the consumer making this request. */
 };
 
 /* Sets every field of ReplicaState to its schema default. */

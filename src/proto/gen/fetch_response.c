@@ -360,27 +360,23 @@ static void rn_fetch_response_partition_data_read(rn_reader_t *r, rn_arena_t *ar
     v->partition_index = rn_read_int32(r);
     v->error_code = rn_read_int16(r);
     v->high_watermark = rn_read_int64(r);
-    if (version >= 4) {
-        v->last_stable_offset = rn_read_int64(r);
-    }
+    v->last_stable_offset = rn_read_int64(r);
     if (version >= 5) {
         v->log_start_offset = rn_read_int64(r);
     }
-    if (version >= 4) {
-        {
-            int32_t count = rn_read_array_count(r, (version >= 12));
-            v->aborted_transactions.count = count;
-            v->aborted_transactions.items = NULL;
-            if (count > 0 && r->err == RN_OK) {
-                v->aborted_transactions.items = rn_arena_alloc(arena, (size_t)count * sizeof(*v->aborted_transactions.items));
-                if (v->aborted_transactions.items == NULL) {
-                    v->aborted_transactions.count = 0;
-                    rn_reader_fail(r, RN_ERR_NO_MEMORY);
-                }
-                for (int32_t ai = 0; ai < v->aborted_transactions.count && r->err == RN_OK; ai++) {
-                    rn_fetch_response_aborted_transaction_init(&v->aborted_transactions.items[ai]);
-                    rn_fetch_response_aborted_transaction_read(r, arena, version, &v->aborted_transactions.items[ai]);
-                }
+    {
+        int32_t count = rn_read_array_count(r, (version >= 12));
+        v->aborted_transactions.count = count;
+        v->aborted_transactions.items = NULL;
+        if (count > 0 && r->err == RN_OK) {
+            v->aborted_transactions.items = rn_arena_alloc(arena, (size_t)count * sizeof(*v->aborted_transactions.items));
+            if (v->aborted_transactions.items == NULL) {
+                v->aborted_transactions.count = 0;
+                rn_reader_fail(r, RN_ERR_NO_MEMORY);
+            }
+            for (int32_t ai = 0; ai < v->aborted_transactions.count && r->err == RN_OK; ai++) {
+                rn_fetch_response_aborted_transaction_init(&v->aborted_transactions.items[ai]);
+                rn_fetch_response_aborted_transaction_read(r, arena, version, &v->aborted_transactions.items[ai]);
             }
         }
     }
@@ -425,18 +421,14 @@ static void rn_fetch_response_partition_data_write(rn_writer_t *w, int16_t versi
     rn_write_int32(w, v->partition_index);
     rn_write_int16(w, v->error_code);
     rn_write_int64(w, v->high_watermark);
-    if (version >= 4) {
-        rn_write_int64(w, v->last_stable_offset);
-    }
+    rn_write_int64(w, v->last_stable_offset);
     if (version >= 5) {
         rn_write_int64(w, v->log_start_offset);
     }
-    if (version >= 4) {
-        RN_ASSERT(v->aborted_transactions.count <= 0 || v->aborted_transactions.items != NULL);
-        rn_write_array_count(w, v->aborted_transactions.count, (version >= 12));
-        for (int32_t ai = 0; ai < v->aborted_transactions.count; ai++) {
-            rn_fetch_response_aborted_transaction_write(w, version, &v->aborted_transactions.items[ai]);
-        }
+    RN_ASSERT(v->aborted_transactions.count <= 0 || v->aborted_transactions.items != NULL);
+    rn_write_array_count(w, v->aborted_transactions.count, (version >= 12));
+    for (int32_t ai = 0; ai < v->aborted_transactions.count; ai++) {
+        rn_fetch_response_aborted_transaction_write(w, version, &v->aborted_transactions.items[ai]);
     }
     if (version >= 11) {
         rn_write_int32(w, v->preferred_read_replica);
@@ -485,16 +477,12 @@ static size_t rn_fetch_response_partition_data_measure(int16_t version, const rn
     n += 4;
     n += 2;
     n += 8;
-    if (version >= 4) {
-        n += 8;
-    }
+    n += 8;
     if (version >= 5) {
         n += 8;
     }
-    if (version >= 4) {
-        n += rn_array_count_size(v->aborted_transactions.count, (version >= 12));
-        for (int32_t ai = 0; ai < v->aborted_transactions.count; ai++) n += rn_fetch_response_aborted_transaction_measure(version, &v->aborted_transactions.items[ai]);
-    }
+    n += rn_array_count_size(v->aborted_transactions.count, (version >= 12));
+    for (int32_t ai = 0; ai < v->aborted_transactions.count; ai++) n += rn_fetch_response_aborted_transaction_measure(version, &v->aborted_transactions.items[ai]);
     if (version >= 11) {
         n += 4;
     }
@@ -529,12 +517,8 @@ static void rn_fetch_response_aborted_transaction_read(rn_reader_t *r, rn_arena_
     (void)version;
     (void)v;
     if (!rn_reader_enter(r)) return;
-    if (version >= 4) {
-        v->producer_id = rn_read_int64(r);
-    }
-    if (version >= 4) {
-        v->first_offset = rn_read_int64(r);
-    }
+    v->producer_id = rn_read_int64(r);
+    v->first_offset = rn_read_int64(r);
     if (version >= 12) {
         rn_read_tagged_skip(r);
     }
@@ -544,12 +528,8 @@ static void rn_fetch_response_aborted_transaction_read(rn_reader_t *r, rn_arena_
 static void rn_fetch_response_aborted_transaction_write(rn_writer_t *w, int16_t version, const rn_fetch_response_aborted_transaction_t *v) {
     (void)version;
     (void)v;
-    if (version >= 4) {
-        rn_write_int64(w, v->producer_id);
-    }
-    if (version >= 4) {
-        rn_write_int64(w, v->first_offset);
-    }
+    rn_write_int64(w, v->producer_id);
+    rn_write_int64(w, v->first_offset);
     if (version >= 12) {
         rn_write_uvarint(w, 0);
     }
@@ -559,12 +539,8 @@ static size_t rn_fetch_response_aborted_transaction_measure(int16_t version, con
     (void)version;
     (void)v;
     size_t n = 0;
-    if (version >= 4) {
-        n += 8;
-    }
-    if (version >= 4) {
-        n += 8;
-    }
+    n += 8;
+    n += 8;
     if (version >= 12) {
         n += 1;
     }
@@ -643,9 +619,7 @@ static void rn_fetch_response_read(rn_reader_t *r, rn_arena_t *arena, int16_t ve
     (void)version;
     (void)v;
     if (!rn_reader_enter(r)) return;
-    if (version >= 1) {
-        v->throttle_time_ms = rn_read_int32(r);
-    }
+    v->throttle_time_ms = rn_read_int32(r);
     if (version >= 7) {
         v->error_code = rn_read_int16(r);
     }
@@ -709,9 +683,7 @@ static void rn_fetch_response_read(rn_reader_t *r, rn_arena_t *arena, int16_t ve
 static void rn_fetch_response_write(rn_writer_t *w, int16_t version, const rn_fetch_response_t *v) {
     (void)version;
     (void)v;
-    if (version >= 1) {
-        rn_write_int32(w, v->throttle_time_ms);
-    }
+    rn_write_int32(w, v->throttle_time_ms);
     if (version >= 7) {
         rn_write_int16(w, v->error_code);
     }
@@ -750,9 +722,7 @@ static size_t rn_fetch_response_measure(int16_t version, const rn_fetch_response
     (void)version;
     (void)v;
     size_t n = 0;
-    if (version >= 1) {
-        n += 4;
-    }
+    n += 4;
     if (version >= 7) {
         n += 2;
     }
@@ -779,20 +749,20 @@ rn_err_t rn_fetch_response_decode(rn_reader_t *r, rn_arena_t *arena, int16_t ver
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_fetch_response_init(out);
-    if (version < 0 || version > 17) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 4 || version > 18) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_fetch_response_read(r, arena, version, out);
     return r->err;
 }
 
 void rn_fetch_response_encode(rn_writer_t *w, int16_t version, const rn_fetch_response_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 17);
+    RN_ASSERT(version >= 4);
+    RN_ASSERT(version <= 18);
     rn_fetch_response_write(w, version, in);
 }
 
 size_t rn_fetch_response_size(int16_t version, const rn_fetch_response_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 17);
+    RN_ASSERT(version >= 4);
+    RN_ASSERT(version <= 18);
     return rn_fetch_response_measure(version, in);
 }

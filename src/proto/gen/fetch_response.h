@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_FETCH_RESPONSE_VERSION_MIN 0
-#define RN_FETCH_RESPONSE_VERSION_MAX 17
+#define RN_FETCH_RESPONSE_VERSION_MIN 4
+#define RN_FETCH_RESPONSE_VERSION_MAX 18
 /* First flexible version; -1 if none. */
 #define RN_FETCH_RESPONSE_FLEXIBLE_MIN 12
 
@@ -68,36 +68,36 @@ typedef struct rn_fetch_response_partition_data_array {
 
 struct rn_fetch_response_fetchable_topic_response {
     rn_str_t topic; /* versions 0-12; The topic name. */
-    rn_uuid_t topic_id; /* versions 13+; The unique topic ID */
+    rn_uuid_t topic_id; /* versions 13+; The unique topic ID. */
     rn_fetch_response_partition_data_array_t partitions; /* versions 0+; The topic partitions. */
 };
 
 struct rn_fetch_response_epoch_end_offset {
-    int32_t epoch; /* versions 12+ */
-    int64_t end_offset; /* versions 12+ */
+    int32_t epoch; /* versions 12+; The largest epoch. */
+    int64_t end_offset; /* versions 12+; The end offset of the epoch. */
 };
 
 struct rn_fetch_response_leader_id_and_epoch {
     int32_t leader_id; /* versions 12+; The ID of the current leader or -1 if the leader is unknown. */
-    int32_t leader_epoch; /* versions 12+; The latest known leader epoch */
+    int32_t leader_epoch; /* versions 12+; The latest known leader epoch. */
 };
 
 struct rn_fetch_response_snapshot_id {
-    int64_t end_offset; /* versions 0+ */
-    int32_t epoch; /* versions 0+ */
+    int64_t end_offset; /* versions 0+; The end offset of the epoch. */
+    int32_t epoch; /* versions 0+; The largest epoch. */
 };
 
 struct rn_fetch_response_partition_data {
     int32_t partition_index; /* versions 0+; The partition index. */
     int16_t error_code; /* versions 0+; The error code, or 0 if there was no fetch error. */
     int64_t high_watermark; /* versions 0+; The current high water mark. */
-    int64_t last_stable_offset; /* versions 4+; The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+    int64_t last_stable_offset; /* versions 4+; The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). */
     int64_t log_start_offset; /* versions 5+; The current log start offset. */
-    rn_fetch_response_epoch_end_offset_t diverging_epoch; /* versions 12+, tag 0 in 12+; In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
-    rn_fetch_response_leader_id_and_epoch_t current_leader; /* versions 12+, tag 1 in 12+ */
+    rn_fetch_response_epoch_end_offset_t diverging_epoch; /* versions 12+, tag 0 in 12+; In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. */
+    rn_fetch_response_leader_id_and_epoch_t current_leader; /* versions 12+, tag 1 in 12+; The current leader of the partition. */
     rn_fetch_response_snapshot_id_t snapshot_id; /* versions 12+, tag 2 in 12+; In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
     rn_fetch_response_aborted_transaction_array_t aborted_transactions; /* versions 4+, nullable 4+; The aborted transactions. */
-    int32_t preferred_read_replica; /* versions 11+; The preferred read replica for the consumer to use on its next fetch request */
+    int32_t preferred_read_replica; /* versions 11+; The preferred read replica for the consumer to use on its next fetch request. */
     rn_records_t records; /* versions 0+, nullable 0+; The record data. */
 };
 
