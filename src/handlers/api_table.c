@@ -11,7 +11,7 @@
 static const rn_handler_api_t handler_apis[] = {
     {RN_API_PRODUCE, 0, 11, rn_handle_produce},
     {RN_API_FETCH, 4, 18, rn_handle_fetch},
-    {RN_API_LIST_OFFSETS, 1, 9, rn_handle_list_offsets},
+    {RN_API_LIST_OFFSETS, 1, 11, rn_handle_list_offsets},
     {RN_API_METADATA, 0, 13, rn_handle_metadata},
     {RN_API_OFFSET_COMMIT, 0, 7, rn_handle_offset_commit},
     {RN_API_OFFSET_FETCH, 0, 7, rn_handle_offset_fetch},

@@ -4,8 +4,9 @@
  * offset), or the first offset whose timestamp is at least the one asked
  * (time index, then a scan of one batch) below that same bound, as Kafka
  * answers. Newer versions add the largest timestamp (-3, v7+), the local
- * log start (-4, v8+: the log start, with no tiered storage) and the
- * latest tiered offset (-5, v9+: none).
+ * log start (-4, v8+: the log start, with no tiered storage), the latest
+ * tiered offset (-5, v9+: none) and the earliest offset pending upload to
+ * tiered storage (-6, v11+: none); v10's timeout is for tiered storage.
  */
 #include "handlers/part_ops.h"
 #include "proto/gen/list_offsets_request.h"
@@ -16,6 +17,7 @@
 #define LIST_OFFSETS_MAX_TIMESTAMP (-3)
 #define LIST_OFFSETS_EARLIEST_LOCAL (-4)
 #define LIST_OFFSETS_LATEST_TIERED (-5)
+#define LIST_OFFSETS_EARLIEST_PENDING_UPLOAD (-6)
 
 /* The version that introduced a special timestamp (-1 and -2: every one);
    INT16_MAX for one no version knows. */
@@ -30,6 +32,8 @@ static int16_t list_offsets_since(int64_t timestamp) {
         return 8;
     case LIST_OFFSETS_LATEST_TIERED:
         return 9;
+    case LIST_OFFSETS_EARLIEST_PENDING_UPLOAD:
+        return 11;
     default:
         return INT16_MAX;
     }
@@ -79,8 +83,10 @@ static void list_offsets_run(rn_part_op_t *op) {
     } else if (in->timestamp == LIST_OFFSETS_EARLIEST ||
                in->timestamp == LIST_OFFSETS_EARLIEST_LOCAL) {
         out->offset = rn_partition_start(part);
-    } else if (in->timestamp == LIST_OFFSETS_LATEST_TIERED) {
-        out->offset = -1; /* nothing is tiered */
+    } else if (in->timestamp == LIST_OFFSETS_LATEST_TIERED ||
+               in->timestamp == LIST_OFFSETS_EARLIEST_PENDING_UPLOAD) {
+        out->offset = -1; /* nothing is tiered: none, with no epoch, as Kafka answers */
+        out->leader_epoch = -1;
     } else if (in->timestamp == LIST_OFFSETS_MAX_TIMESTAMP) {
         rn_err_t err = rn_log_max_timestamp(part->log, &offset, &timestamp);
         list_offsets_found(out, err, offset, timestamp, end);

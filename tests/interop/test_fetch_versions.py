@@ -15,7 +15,8 @@ only a follower's high watermark):
 Produce v9 to v11 (flexible) appends as before. The leader hints of Fetch
 v16 and Produce v10 (KIP-951) need a cluster: test_cluster_leader_hints.py.
 
-RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
+RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9 (or 4.3,
+with KAFKA_JARS naming its jars)."""
 
 import os
 import sys
@@ -23,7 +24,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, newest  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
@@ -31,8 +32,9 @@ import kwire  # noqa: E402
 TOPIC = "fetch-by-id"
 UNKNOWN_TOPIC_ID = 100
 # Fetch's newest: Kafka 4.3's (v18: a follower's high watermark, nothing
-# for a consumer), or 3.9's for the reference run.
-NEWEST_FETCH = 17 if target() == "kafka" else 18
+# for a consumer), Runnel's too, or the reference Kafka's.
+NEWEST_FETCH = newest(18, 17, 18)
+NEWEST_PRODUCE = newest(11, 11, 13)
 NOT_LEADER_OR_FOLLOWER = 6
 
 
@@ -126,7 +128,8 @@ def test_advertised(t, b):
         _, body = c.roundtrip(kwire.api_versions_request(1, version=0))
     versions = kwire.parse_api_versions(body, 0)[1]
     t.eq((versions.get(kwire.API_FETCH, (0, 0))[1], versions.get(kwire.API_PRODUCE, (0, 0))[1]),
-         (NEWEST_FETCH, 11), f"ApiVersions advertises Fetch up to {NEWEST_FETCH} and Produce up to 11")
+         (NEWEST_FETCH, NEWEST_PRODUCE),
+         f"ApiVersions advertises Fetch up to {NEWEST_FETCH} and Produce up to {NEWEST_PRODUCE}")
 
 
 def test_produce(t, b, tid):

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""ListOffsets at its newest versions (raw v6 to v9, flexible from v6),
-answered as Kafka 3.9 answers them:
+"""ListOffsets at its newest versions (raw v6 to v11, flexible from v6),
+answered as Kafka 3.9 (and 4.3, for v10 and v11) answers them:
 
 - earliest (-2) and latest (-1) as in the older versions;
 - max timestamp (-3, v7+, KIP-734): the largest timestamp in the
@@ -8,20 +8,21 @@ answered as Kafka 3.9 answers them:
   (records within a batch out of timestamp order; a later record with the
   same timestamp does not move it);
 - earliest local (-4, v8+, KIP-405): the log start offset (no tiered
-  storage); latest tiered (-5, v9+, KIP-1005): none (-1), as Kafka answers
-  with no tiered storage;
+  storage); latest tiered (-5, v9+, KIP-1005) and earliest pending upload
+  (-6, v11+, KIP-1023): none (-1), as Kafka answers with no tiered storage;
 - an empty partition: -3 answers offset -1;
 - a special timestamp newer than the request's version (or none at all):
   UNSUPPORTED_VERSION;
-- ApiVersions advertises ListOffsets up to 9.
+- ApiVersions advertises ListOffsets up to 11 (Kafka 3.9: 9).
 
-RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
+RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9 (or 4.3,
+with KAFKA_JARS naming its jars)."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, newest  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
@@ -29,6 +30,9 @@ import kwire  # noqa: E402
 TOPIC = "lo-versions"
 EMPTY = "lo-versions-empty"
 LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
+EARLIEST_PENDING_UPLOAD = -6
+# The newest version: Kafka 4.3's (Runnel's), or the reference Kafka's.
+NEWEST = newest(11, 9, 11)
 BASE_TS = 1_700_000_000_000
 UNSUPPORTED_VERSION = 35
 
@@ -40,7 +44,10 @@ def request(version, topic, timestamp, isolation=0):
     if flexible:
         part += kwire.TAGS_NONE
         tpc = kwire.compact_string(topic) + kwire.uvarint(2) + part + kwire.TAGS_NONE
-        body = kwire.i32(-1) + kwire.i8(isolation) + kwire.uvarint(2) + tpc + kwire.TAGS_NONE
+        body = kwire.i32(-1) + kwire.i8(isolation) + kwire.uvarint(2) + tpc
+        if version >= 10:
+            body += kwire.i32(5000)  # the timeout for tiered storage
+        body += kwire.TAGS_NONE
     else:
         tpc = kwire.string(topic) + kwire.array([part])
         body = kwire.i32(-1) + kwire.i8(isolation) + kwire.array([tpc])
@@ -99,9 +106,13 @@ def test_offsets(t, b):
     for version in (8, 9):
         t.eq(ask(b, version, EARLIEST_LOCAL)[:3], (0, -1, 0),
              f"v{version} earliest local: the log start offset")
-    t.eq(ask(b, 9, LATEST_TIERED)[:3], (0, -1, -1), "v9 latest tiered: none (-1)")
+    t.eq(ask(b, 9, LATEST_TIERED), (0, -1, -1, -1), "v9 latest tiered: none (-1), no epoch")
+    if NEWEST >= 11:
+        t.eq(ask(b, 10, LATEST), (0, -1, 6, 0), "v10 (a timeout for tiered storage): latest 6")
+        t.eq(ask(b, 11, EARLIEST_PENDING_UPLOAD), (0, -1, -1, -1),
+             "v11 earliest pending upload: none (-1), no epoch")
     for version, timestamp in ((6, MAX_TIMESTAMP), (7, EARLIEST_LOCAL), (8, LATEST_TIERED),
-                               (9, -7)):
+                               (NEWEST, -7)):
         t.eq(ask(b, version, timestamp), (UNSUPPORTED_VERSION, -1, -1, -1),
              f"v{version} asking {timestamp}, which it does not know: UNSUPPORTED_VERSION, "
              "no leader epoch")
@@ -111,12 +122,12 @@ def test_advertised(t, b):
     with kwire.Conn(b.bootstrap) as c:
         _, body = c.roundtrip(kwire.api_versions_request(1, version=0))
     versions = kwire.parse_api_versions(body, 0)[1]
-    t.ok(versions.get(kwire.API_LIST_OFFSETS, (0, 0))[1] >= 9,
-         "ApiVersions advertises ListOffsets up to 9", versions.get(kwire.API_LIST_OFFSETS))
+    t.eq(versions.get(kwire.API_LIST_OFFSETS, (0, 0))[1], NEWEST,
+         f"ApiVersions advertises ListOffsets up to {NEWEST}")
 
 
 def main():
-    t = Tap("ListOffsets v6 to v9")
+    t = Tap(f"ListOffsets v6 to v{NEWEST}")
     with Broker() as b:
         t.run(test_offsets, b)
         t.run(test_advertised, b)

@@ -15,14 +15,15 @@ top-level error code):
   and INVALID_TOPIC_EXCEPTION for a name no topic may have;
 - ApiVersions advertises Metadata up to 13 (Kafka 3.9: 12).
 
-RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
+RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9 (or 4.3,
+with KAFKA_JARS naming its jars)."""
 
 import os
 import sys
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker, target  # noqa: E402
+from broker import Broker, newest  # noqa: E402
 from tap import Tap  # noqa: E402
 from topics import create_topic  # noqa: E402
 import kwire  # noqa: E402
@@ -32,8 +33,8 @@ PARTITIONS = 3
 UNKNOWN_TOPIC_OR_PARTITION = 3
 INVALID_TOPIC_EXCEPTION = 17
 UNKNOWN_TOPIC_ID = 100
-# The newest version: Kafka 4.3's, or 3.9's for the reference run.
-NEWEST = 12 if target() == "kafka" else 13
+# The newest version: Kafka 4.3's (Runnel's), or the reference Kafka's.
+NEWEST = newest(13, 12, 13)
 NOT_ASKED = -2147483648  # the schema's default: authorized operations not requested
 # Kafka's ACL operation codes, as bits: READ, WRITE, CREATE, DELETE, ALTER,
 # DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS for a topic (3576); CREATE,

@@ -52,7 +52,6 @@ void rn_list_offsets_request_list_offsets_partition_init(rn_list_offsets_request
     v->partition_index = 0;
     v->current_leader_epoch = -1;
     v->timestamp = INT64_C(0);
-    v->max_num_offsets = 1;
 }
 
 void rn_list_offsets_request_init(rn_list_offsets_request_t *v) {
@@ -62,6 +61,7 @@ void rn_list_offsets_request_init(rn_list_offsets_request_t *v) {
     v->isolation_level = 0;
     v->topics.items = NULL;
     v->topics.count = 0;
+    v->timeout_ms = 0;
 }
 
 static void rn_list_offsets_request_list_offsets_topic_read(rn_reader_t *r, rn_arena_t *arena, int16_t version, rn_list_offsets_request_list_offsets_topic_t *v) {
@@ -133,9 +133,6 @@ static void rn_list_offsets_request_list_offsets_partition_read(rn_reader_t *r, 
         v->current_leader_epoch = rn_read_int32(r);
     }
     v->timestamp = rn_read_int64(r);
-    if (version <= 0) {
-        v->max_num_offsets = rn_read_int32(r);
-    }
     if (version >= 6) {
         rn_read_tagged_skip(r);
     }
@@ -150,9 +147,6 @@ static void rn_list_offsets_request_list_offsets_partition_write(rn_writer_t *w,
         rn_write_int32(w, v->current_leader_epoch);
     }
     rn_write_int64(w, v->timestamp);
-    if (version <= 0) {
-        rn_write_int32(w, v->max_num_offsets);
-    }
     if (version >= 6) {
         rn_write_uvarint(w, 0);
     }
@@ -167,9 +161,6 @@ static size_t rn_list_offsets_request_list_offsets_partition_measure(int16_t ver
         n += 4;
     }
     n += 8;
-    if (version <= 0) {
-        n += 4;
-    }
     if (version >= 6) {
         n += 1;
     }
@@ -202,6 +193,9 @@ static void rn_list_offsets_request_read(rn_reader_t *r, rn_arena_t *arena, int1
             }
         }
     }
+    if (version >= 10) {
+        v->timeout_ms = rn_read_int32(r);
+    }
     if (version >= 6) {
         rn_read_tagged_skip(r);
     }
@@ -221,6 +215,9 @@ static void rn_list_offsets_request_write(rn_writer_t *w, int16_t version, const
     for (int32_t ai = 0; ai < v->topics.count; ai++) {
         rn_list_offsets_request_list_offsets_topic_write(w, version, &v->topics.items[ai]);
     }
+    if (version >= 10) {
+        rn_write_int32(w, v->timeout_ms);
+    }
     if (version >= 6) {
         rn_write_uvarint(w, 0);
     }
@@ -236,6 +233,9 @@ static size_t rn_list_offsets_request_measure(int16_t version, const rn_list_off
     }
     n += rn_array_count_size(v->topics.count, (version >= 6));
     for (int32_t ai = 0; ai < v->topics.count; ai++) n += rn_list_offsets_request_list_offsets_topic_measure(version, &v->topics.items[ai]);
+    if (version >= 10) {
+        n += 4;
+    }
     if (version >= 6) {
         n += 1;
     }
@@ -246,20 +246,20 @@ rn_err_t rn_list_offsets_request_decode(rn_reader_t *r, rn_arena_t *arena, int16
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_list_offsets_request_init(out);
-    if (version < 0 || version > 9) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 1 || version > 11) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_list_offsets_request_read(r, arena, version, out);
     return r->err;
 }
 
 void rn_list_offsets_request_encode(rn_writer_t *w, int16_t version, const rn_list_offsets_request_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 11);
     rn_list_offsets_request_write(w, version, in);
 }
 
 size_t rn_list_offsets_request_size(int16_t version, const rn_list_offsets_request_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 11);
     return rn_list_offsets_request_measure(version, in);
 }

@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_LIST_OFFSETS_REQUEST_VERSION_MIN 0
-#define RN_LIST_OFFSETS_REQUEST_VERSION_MAX 9
+#define RN_LIST_OFFSETS_REQUEST_VERSION_MIN 1
+#define RN_LIST_OFFSETS_REQUEST_VERSION_MAX 11
 /* First flexible version; -1 if none. */
 #define RN_LIST_OFFSETS_REQUEST_FLEXIBLE_MIN 6
 
@@ -60,13 +60,13 @@ struct rn_list_offsets_request_list_offsets_partition {
     int32_t partition_index; /* versions 0+; The partition index. */
     int32_t current_leader_epoch; /* versions 4+; The current leader epoch. */
     int64_t timestamp; /* versions 0+; The current timestamp. */
-    int32_t max_num_offsets; /* versions 0; The maximum number of offsets to report. */
 };
 
 struct rn_list_offsets_request {
     int32_t replica_id; /* versions 0+; The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
-    int8_t isolation_level; /* versions 2+; This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+    int8_t isolation_level; /* versions 2+; This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
     rn_list_offsets_request_list_offsets_topic_array_t topics; /* versions 0+; Each topic in the request. */
+    int32_t timeout_ms; /* versions 10+; The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage. */
 };
 
 /* Sets every field of ListOffsetsTopic to its schema default. */

@@ -51,8 +51,6 @@ void rn_list_offsets_response_list_offsets_partition_response_init(rn_list_offse
     memset(v, 0, sizeof(*v));
     v->partition_index = 0;
     v->error_code = 0;
-    v->old_style_offsets.items = NULL;
-    v->old_style_offsets.count = 0;
     v->timestamp = INT64_C(-1);
     v->offset = INT64_C(-1);
     v->leader_epoch = -1;
@@ -132,30 +130,8 @@ static void rn_list_offsets_response_list_offsets_partition_response_read(rn_rea
     if (!rn_reader_enter(r)) return;
     v->partition_index = rn_read_int32(r);
     v->error_code = rn_read_int16(r);
-    if (version <= 0) {
-        {
-            int32_t count = rn_read_array_count(r, false);
-            if (count < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
-            v->old_style_offsets.count = count;
-            v->old_style_offsets.items = NULL;
-            if (count > 0 && r->err == RN_OK) {
-                v->old_style_offsets.items = rn_arena_alloc(arena, (size_t)count * sizeof(*v->old_style_offsets.items));
-                if (v->old_style_offsets.items == NULL) {
-                    v->old_style_offsets.count = 0;
-                    rn_reader_fail(r, RN_ERR_NO_MEMORY);
-                }
-                for (int32_t ai = 0; ai < v->old_style_offsets.count && r->err == RN_OK; ai++) {
-                    v->old_style_offsets.items[ai] = rn_read_int64(r);
-                }
-            }
-        }
-    }
-    if (version >= 1) {
-        v->timestamp = rn_read_int64(r);
-    }
-    if (version >= 1) {
-        v->offset = rn_read_int64(r);
-    }
+    v->timestamp = rn_read_int64(r);
+    v->offset = rn_read_int64(r);
     if (version >= 4) {
         v->leader_epoch = rn_read_int32(r);
     }
@@ -170,20 +146,8 @@ static void rn_list_offsets_response_list_offsets_partition_response_write(rn_wr
     (void)v;
     rn_write_int32(w, v->partition_index);
     rn_write_int16(w, v->error_code);
-    if (version <= 0) {
-        RN_ASSERT(v->old_style_offsets.count <= 0 || v->old_style_offsets.items != NULL);
-        if (v->old_style_offsets.count < 0) rn_writer_fail(w, RN_ERR_INVALID);
-        rn_write_array_count(w, v->old_style_offsets.count, false);
-        for (int32_t ai = 0; ai < v->old_style_offsets.count; ai++) {
-            rn_write_int64(w, v->old_style_offsets.items[ai]);
-        }
-    }
-    if (version >= 1) {
-        rn_write_int64(w, v->timestamp);
-    }
-    if (version >= 1) {
-        rn_write_int64(w, v->offset);
-    }
+    rn_write_int64(w, v->timestamp);
+    rn_write_int64(w, v->offset);
     if (version >= 4) {
         rn_write_int32(w, v->leader_epoch);
     }
@@ -198,16 +162,8 @@ static size_t rn_list_offsets_response_list_offsets_partition_response_measure(i
     size_t n = 0;
     n += 4;
     n += 2;
-    if (version <= 0) {
-        n += rn_array_count_size(v->old_style_offsets.count, false);
-        if (v->old_style_offsets.count > 0) n += (size_t)v->old_style_offsets.count * 8;
-    }
-    if (version >= 1) {
-        n += 8;
-    }
-    if (version >= 1) {
-        n += 8;
-    }
+    n += 8;
+    n += 8;
     if (version >= 4) {
         n += 4;
     }
@@ -284,20 +240,20 @@ rn_err_t rn_list_offsets_response_decode(rn_reader_t *r, rn_arena_t *arena, int1
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_list_offsets_response_init(out);
-    if (version < 0 || version > 9) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 1 || version > 11) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_list_offsets_response_read(r, arena, version, out);
     return r->err;
 }
 
 void rn_list_offsets_response_encode(rn_writer_t *w, int16_t version, const rn_list_offsets_response_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 11);
     rn_list_offsets_response_write(w, version, in);
 }
 
 size_t rn_list_offsets_response_size(int16_t version, const rn_list_offsets_response_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 11);
     return rn_list_offsets_response_measure(version, in);
 }

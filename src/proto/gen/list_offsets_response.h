@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_LIST_OFFSETS_RESPONSE_VERSION_MIN 0
-#define RN_LIST_OFFSETS_RESPONSE_VERSION_MAX 9
+#define RN_LIST_OFFSETS_RESPONSE_VERSION_MIN 1
+#define RN_LIST_OFFSETS_RESPONSE_VERSION_MAX 11
 /* First flexible version; -1 if none. */
 #define RN_LIST_OFFSETS_RESPONSE_FLEXIBLE_MIN 6
 
@@ -52,17 +52,16 @@ typedef struct rn_list_offsets_response_list_offsets_topic_response_array {
 } rn_list_offsets_response_list_offsets_topic_response_array_t;
 
 struct rn_list_offsets_response_list_offsets_topic_response {
-    rn_str_t name; /* versions 0+; The topic name */
+    rn_str_t name; /* versions 0+; The topic name. */
     rn_list_offsets_response_list_offsets_partition_response_array_t partitions; /* versions 0+; Each partition in the response. */
 };
 
 struct rn_list_offsets_response_list_offsets_partition_response {
     int32_t partition_index; /* versions 0+; The partition index. */
     int16_t error_code; /* versions 0+; The partition error code, or 0 if there was no error. */
-    rn_int64_array_t old_style_offsets; /* versions 0; The result offsets. */
     int64_t timestamp; /* versions 1+; The timestamp associated with the returned offset. */
     int64_t offset; /* versions 1+; The returned offset. */
-    int32_t leader_epoch; /* versions 4+ */
+    int32_t leader_epoch; /* versions 4+; The leader epoch associated with the returned offset. */
 };
 
 struct rn_list_offsets_response {

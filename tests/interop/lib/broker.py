@@ -74,6 +74,30 @@ def target():
     return t
 
 
+def kafka_version():
+    """The reference Kafka's (major, minor) under RUNNEL_TEST_TARGET=kafka
+    (from the jar folder KAFKA_JARS names: 3.9 by default, 4.3 with
+    KAFKA_VERSION=4.3.1 tools/kafka-jars.sh into another folder), else
+    None."""
+    if target() != "kafka":
+        return None
+    try:
+        with open(os.path.join(KAFKA_JARS, ".complete")) as f:
+            major, minor = f.read().strip().split(".")[:2]
+        return int(major), int(minor)
+    except (OSError, ValueError):
+        return (3, 9)  # what tools/kafka-jars.sh fetches when the folder is not there yet
+
+
+def newest(runnel, kafka_3_9, kafka_4=None):
+    """A version a test expects of the target: Runnel's, or the reference
+    Kafka's (3.9's, or 4.x's when given and the jars are 4.x)."""
+    version = kafka_version()
+    if version is None:
+        return runnel
+    return kafka_4 if kafka_4 is not None and version >= (4, 0) else kafka_3_9
+
+
 def node_ids():
     """The broker ids a client test's Broker serves: Metadata lists these."""
     if target() == "cluster":
