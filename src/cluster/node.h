@@ -124,6 +124,8 @@ struct rn_core {
     struct rn_fetchers *fetchers;
     /* This core's leaders' ISR changes to the controller (replicas_rt.c). */
     struct rn_isr_core *isr;
+    /* This core's clients to the other brokers (cluster/peers.h). */
+    struct rn_peers *peers;
 };
 
 struct rn_node {

@@ -16,6 +16,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "cluster/isr_submit.h"
+#include "cluster/peers.h"
 #include "group/coordinator.h"
 #include "replication/fetcher.h"
 #include "txn/coordinator.h"
@@ -178,6 +179,7 @@ void rn_replicas_rt_core_init(rn_core_t *core) {
     };
     core->fetchers = rn_fetchers_new(&opts);
     RN_ASSERT(core->fetchers != NULL);
+    core->peers = rn_peers_new(&core->loop);
     rn_isr_core_t *ic = calloc(1, sizeof *ic);
     RN_ASSERT(ic != NULL);
     ic->core = core;
@@ -195,6 +197,7 @@ static bool fail_waiters(void *ctx, const rn_topic_rt_t *rt, rn_partition_t *par
 
 void rn_replicas_rt_core_close(rn_core_t *core) {
     if (core->fetchers) rn_fetchers_close(core->fetchers);
+    rn_peers_close(core->peers);
     if (core->isr) rn_loop_timer_stop(&core->loop, &core->isr->timer);
 }
 
@@ -203,6 +206,8 @@ void rn_replicas_rt_core_drain(rn_core_t *core) { each_led(core, fail_waiters, N
 void rn_replicas_rt_core_free(rn_core_t *core) {
     rn_fetchers_free(core->fetchers);
     core->fetchers = NULL;
+    rn_peers_free(core->peers);
+    core->peers = NULL;
     /* A change still in flight died with the metadata runtime's stop: its
        partitions' references go with them (the node is going). */
     if (core->isr && core->isr->in_flight)

@@ -8,7 +8,8 @@
  * following the leader; wakes parked fetches when a change of ISR moved a
  * high watermark.
  *
- * What it owns: nothing beyond each core's fetchers (rn_core_t.fetchers).
+ * What it owns: nothing beyond each core's fetchers (rn_core_t.fetchers)
+ * and its clients to the other brokers (rn_core_t.peers, cluster/peers.h).
  *
  * What it must never do: run off the partition's owner core.
  */
