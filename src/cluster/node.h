@@ -179,9 +179,6 @@ struct rn_node {
     /* Appends refused by the log directory (disk full), for the log lines,
        the metrics and /health/ready; every core reports to it. */
     rn_storage_health_t storage_health;
-    /* Transactional producers refused on a cluster of several brokers
-       (handlers/init_producer_id.c): one log line now and then. */
-    rn_log_limit_t txn_refused_limit;
 };
 
 /* The current partition table, referenced, for a thread that is not an

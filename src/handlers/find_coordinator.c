@@ -60,17 +60,6 @@ void rn_handle_find_coordinator(rn_core_t *core, rn_req_t *req, void *body) {
         find_leader(req, in->key, RN_GROUP_OFFSETS_TOPIC, rn_group_partition_count(core->node),
                     resp, img);
         rn_image_release(img);
-    } else if (!rn_txn_served(core->node)) {
-        /* A cluster serves no transactions yet (txn/coordinator.h): the
-           answer a client without rights to the id gets, which ends its
-           InitProducerId at once (rather than asking again for a
-           coordinator that will not come). */
-        RN_LOG_LIMITED(&core->node->txn_refused_limit, core->loop.now_ms,
-                       "a transaction coordinator asked for, refused "
-                       "(TRANSACTIONAL_ID_AUTHORIZATION_FAILED): transactions are served by a "
-                       "single node so far, and this node is one of a cluster");
-        resp->error_code = RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-        resp->error_message = rn_str_from_cstr("Transactions are served by a single node so far");
     } else {
         rn_image_t *img = rn_topics_image(core->node);
         find_leader(req, in->key, RN_TXN_STATE_TOPIC, rn_txn_partition_count(core->node), resp,

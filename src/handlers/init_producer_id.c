@@ -113,15 +113,8 @@ static void txn_init_finish(rn_txnops_t *ops) {
 }
 
 /* Kafka's checks before the coordinator: the id, the producer id and
-   epoch given together or not at all, the timeout; and this node alone. */
+   epoch given together or not at all, the timeout. */
 static int16_t txn_init_check(rn_node_t *node, const rn_init_producer_id_request_t *in) {
-    if (!rn_txn_served(node)) {
-        RN_LOG_LIMITED(&node->txn_refused_limit, rn_io_now_ms(node->io),
-                       "InitProducerId for a transactional id refused "
-                       "(TRANSACTIONAL_ID_AUTHORIZATION_FAILED): transactions are served by a "
-                       "single node so far, and this cluster has several brokers");
-        return RN_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    }
     if (in->transactional_id.len == 0) return RN_KERR_INVALID_REQUEST;
     if ((in->producer_id < 0) != (in->producer_epoch < 0)) return RN_KERR_INVALID_REQUEST;
     if (in->transaction_timeout_ms <= 0 ||

@@ -225,8 +225,8 @@ static void produce_verified(rn_txn_verify_t *verify) {
 
 /* Whether the batch must be checked with the coordinator first: the first
    transactional batch of its producer here (Kafka's VerificationGuard).
-   Without a replica of the coordinator's partition on this node, it is not
-   checked (no broker-to-broker verification yet). */
+   With its coordinator on another broker, it is not checked (no
+   broker-to-broker verification yet). */
 static bool produce_verify(produce_op_t *pop, rn_partition_t *part, rn_core_t *owner) {
     produce_state_t *state = pop->state;
     if (pop->verified || state->transactional_id.len < 0 || pop->len < RN_BATCH_HEADER_BYTES ||

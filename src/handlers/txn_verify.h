@@ -33,10 +33,11 @@ struct rn_txn_verify {
     void (*done)(rn_txn_verify_t *verify);
 };
 
-/* Starts the check from core `from`; false (nothing started) when this
-   node keeps no replica of the transactional id's coordinator partition
-   (the check is skipped: no broker-to-broker verification yet). The table
-   must hold the partitions until done. */
+/* Starts the check from core `from`; false (nothing started) when the
+   transactional id's coordinator is not on this node (the image names
+   another leader of its partition, or none: the check is skipped, there is
+   no broker-to-broker verification yet). The table must hold the
+   partitions until done. */
 bool rn_txn_verify_start(rn_txn_verify_t *verify, rn_core_t *from, rn_ptable_t *table);
 
 #endif

@@ -480,9 +480,6 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     node->started_ms = rn_io_wall_ms(io);
     atomic_init(&node->broker_epoch, -1); /* until the lifecycle registers it */
     atomic_init(&node->controller_answer_ms, -1);
-    rn_log_limit_init(&node->txn_refused_limit, RN_LOG_WARN, "txn",
-                      "transactional producers refused on a cluster", RN_LOG_LIMIT_LINES,
-                      RN_LOG_LIMIT_WINDOW_MS);
     atomic_init(&node->broker_fenced, true);
     broker_settings(&node->settings, cfg);
     node->broker_config_next = broker_config_next;

@@ -65,10 +65,14 @@ static rn_err_t store_append(rn_txn_shard_t *shard, const char *id, const rn_txn
     shard->key.len = shard->value.len = 0;
     rn_txn_rec_key(&shard->key, id);
     if (meta->state != RN_TXN_DEAD) rn_txn_rec_value(&shard->value, meta);
+    /* acks=all, as Kafka writes its transaction log: refused below
+       min.insync.replicas (COORDINATOR_NOT_AVAILABLE to the client). */
+    rn_err_t err = rn_partition_check_acks_all(shard->part);
+    if (err != RN_OK) return err;
     rn_group_batch_t batch;
     rn_group_batch_init(&batch, rn_io_wall_ms(node->io));
     bool tombstone = meta->state == RN_TXN_DEAD; /* an expired id */
-    rn_err_t err = rn_group_batch_add(&batch, &shard->key, tombstone ? NULL : &shard->value);
+    err = rn_group_batch_add(&batch, &shard->key, tombstone ? NULL : &shard->value);
     if (err == RN_OK) {
         rn_group_batch_finish(&batch);
         rn_partition_append_result_t res;
@@ -283,25 +287,8 @@ void rn_txn_lead(rn_node_t *node, rn_partition_t *part, bool leads, int32_t lead
                         node->settings.txn_abort_check_ms);
 }
 
-bool rn_txn_served(rn_node_t *node) {
-    if (node->settings.brokers_expected != 1) return false;
-    rn_image_t *img = rn_topics_image(node);
-    bool alone = rn_image_broker_count(img) <= 1;
-    rn_image_release(img);
-    return alone;
-}
-
 rn_err_t rn_txn_start(rn_node_t *node) {
     RN_ASSERT(node->txns == NULL);
-    /* Transactions are a single node's so far (markers do not cross
-       brokers; InitProducerId refuses transactional ids on a cluster): a
-       cluster gets no __transaction_state, whose 50 partitions would only
-       add to every recovery and every ISR to keep. */
-    if (node->settings.brokers_expected != 1) {
-        RN_INFO("txn", "transactions are served by a single node so far: no %s on a cluster",
-                RN_TXN_STATE_TOPIC);
-        return RN_OK;
-    }
     rn_err_t err = state_topic_ensure(node);
     if (err != RN_OK) return err;
     rn_ptable_t *table = rn_ptable_acquire(&node->ptable);

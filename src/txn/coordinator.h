@@ -26,14 +26,9 @@
 typedef struct rn_txn_rt rn_txn_rt_t;
 
 /* Creates __transaction_state if absent and makes a shard per partition,
-   serving nothing until rn_txn_lead; on a node that is not alone (a
-   cluster) nothing: no shards, so every transactional request finds no
-   coordinator. Call once at start-up, after rn_group_start. */
+   serving nothing until rn_txn_lead. Call once at start-up, after
+   rn_group_start. */
 rn_err_t rn_txn_start(rn_node_t *node);
-/* Whether this node serves transactions: it is a node alone (markers do
-   not cross brokers yet), by its configuration and by the brokers its
-   image lists. From any thread. */
-bool rn_txn_served(rn_node_t *node);
 /* Frees every shard (parked requests are not answered: call once the
    loops and connections are stopped, before the partitions are closed). */
 void rn_txn_stop(rn_node_t *node);

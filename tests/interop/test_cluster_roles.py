@@ -137,9 +137,11 @@ def quorum_on_controller(node):
 
 def controller_only(t):
     roles = {i: {"process.roles": "controller"} for i in (1, 2, 3)}
-    # Two brokers: __consumer_offsets asks for two replicas, so its creation
-    # waits for both (a broker-only node cannot know how many will come).
-    roles.update({i: {"process.roles": "broker", "offsets.topic.replication.factor": "2"}
+    # Two brokers: __consumer_offsets and __transaction_state ask for two
+    # replicas, so their creation waits for both (a broker-only node cannot
+    # know how many will come).
+    roles.update({i: {"process.roles": "broker", "offsets.topic.replication.factor": "2",
+                      "transaction.state.log.replication.factor": "2"}
                   for i in (4, 5)})
     with Cluster(5, settings=SETTINGS, voters=[1, 2, 3], node_settings=roles) as c:
         ctls, brokers = c.nodes[:3], c.brokers()

@@ -1,52 +1,249 @@
 #!/usr/bin/env python3
-"""Transactions on a cluster of several brokers are refused for now
-(docs/TRANSACTIONS.md, "Not yet": markers do not cross brokers, so a
-transaction touching a partition led elsewhere would stay prepared and hold
-that partition's last stable offset): three runnel nodes.
+"""Transactions on a cluster of three runnel nodes: __transaction_state is
+replicated (transaction.state.log.replication.factor 3, min.isr 2), a
+transactional id's coordinator is the leader of its partition, and the
+coordinator writes the markers of partitions led by other brokers with
+WriteTxnMarkers over the broker-to-broker client.
 
-- A transactional producer's init_transactions fails with
-  TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as every release before
-  transactions answered, and the node that answered says why in its log.
-- An idempotent producer (no transactional id) still works.
+- A transactional producer writes to a topic whose partitions are led by
+  the three brokers: two commits and an abort between them. A
+  read_committed consumer bootstrapped to a node that is not the
+  coordinator reads each committed record once and no aborted one; a
+  read_uncommitted one reads every record.
+- send_offsets_to_transaction: the group's offsets are committed with the
+  transaction and read back.
+- SIGKILL of the coordinator's broker between transactions: the survivors
+  name a new coordinator and the producer commits its next transaction
+  there.
+- SIGKILL of the coordinator's broker in the middle of a transaction: the
+  producer's commit either succeeds or fails (then it aborts, or a new
+  producer fences it); once settled that transaction's records are all
+  visible to read_committed or none is, and a new producer's
+  init_transactions works at the new coordinator and commits.
 
-Runnel only (the cluster harness runs Runnel). Bounded: about 10 s."""
+Runnel only (the cluster harness runs Runnel). Bounded: every wait has a
+deadline; about a minute."""
 
 import os
+import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from broker import kafka_request  # noqa: E402
 from cluster import Cluster, run_scenarios  # noqa: E402
-from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
+from cluster_checks import metadata, placement, settle  # noqa: E402
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from kwire import Reader  # noqa: E402
 
-WHY = "transactions are served by a single node so far"
+NODES = 3
+TOPIC = "txc"
+PARTITIONS = 6
+TXN_ID = "txn-on-cluster"
+GROUP = "txc-group"
+SETTINGS = {"broker.session.timeout.ms": "3000", "broker.heartbeat.interval.ms": "500",
+            "group.initial.rebalance.delay.ms": "0",
+            "transaction.state.log.num.partitions": "6",
+            "offsets.topic.num.partitions": "6"}
+SETTLE_S = 30.0
+TXN_TIMEOUT_S = 30
+API_FIND_COORDINATOR = 10
 
 
-def log_text(node):
-    with open(node.log_path, errors="replace") as f:
-        f.seek(node._log_mark)
-        return f.read()
+def find_txn_coordinator(node, txn_id):
+    """(error code, node id) FindCoordinator v1 for a transactional id."""
+    key = txn_id.encode()
+    body = struct.pack(">h", len(key)) + key + struct.pack(">b", 1)
+    r = Reader(kafka_request(node.bootstrap, API_FIND_COORDINATOR, 1, body))
+    r.i32()  # throttle
+    err = r.i16()
+    r.string()  # message
+    return err, r.i32()
+
+
+def coordinator(nodes, txn_id, not_id=None):
+    """The broker every node names, once they agree (and it is not not_id)."""
+    def agreed():
+        got = [find_txn_coordinator(n, txn_id) for n in nodes]
+        ids = {nid for err, nid in got if err == 0}
+        if len(ids) == 1 and all(err == 0 for err, _ in got) and not_id not in ids:
+            return ids.pop()
+        return None
+    return settle(agreed, f"one transaction coordinator for {txn_id}", SETTLE_S)
+
+
+def producer(bootstrap, txn_id):
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id,
+                  "transaction.timeout.ms": TXN_TIMEOUT_S * 1000, "log_level": 0})
+    p.init_transactions(SETTLE_S)
+    return p
+
+
+def send(p, prefix, count=PARTITIONS * 2):
+    for i in range(count):
+        p.produce(TOPIC, value=f"{prefix}-{i}".encode(), partition=i % PARTITIONS)
+    p.flush(SETTLE_S)
+
+
+def read_all(bootstrap, isolation, expect, timeout=SETTLE_S):
+    """Every value of the topic, read from the start until `expect` values
+    came (or the bound, or a quiet second after it)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.monotonic_ns()}",
+                  "isolation.level": isolation, "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest", "log_level": 0})
+    c.assign([TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)])
+    values = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(values) < expect:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                values.append(m.value().decode())
+        quiet = time.monotonic() + 1.0  # anything past what was expected
+        while time.monotonic() < quiet:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                values.append(m.value().decode())
+    finally:
+        c.close()
+    return values
+
+
+def names(prefix, count=PARTITIONS * 2):
+    return {f"{prefix}-{i}" for i in range(count)}
+
+
+def leaders(node):
+    return {leader for _p, _e, leader, _r, _i in metadata(node, [TOPIC])[1][TOPIC]}
+
+
+def commit_settled(p):
+    """Commits; on a failure aborts (the coordinator may have fenced the
+    transaction). Returns "committed", "aborted" or "failed"."""
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
+        try:
+            p.commit_transaction(SETTLE_S)
+            return "committed"
+        except KafkaException as e:
+            err = e.args[0]
+            if err.retriable():
+                continue
+            break
+    try:
+        p.abort_transaction(SETTLE_S)
+        return "aborted"
+    except KafkaException:
+        return "failed"
 
 
 def scenario(t):
-    with Cluster(3) as c:
-        p = Producer({"bootstrap.servers": c.bootstrap, "transactional.id": "txn-on-cluster",
+    with Cluster(NODES, SETTINGS) as c:
+        nodes = [c.node(i) for i in range(1, NODES + 1)]
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3)])[TOPIC].result(20)
+        t.ok(settle(lambda: placement(nodes, TOPIC, PARTITIONS, 3, set(range(1, NODES + 1))),
+                    "the topic on every node", SETTLE_S),
+             "every node shows the topic's partitions")
+        t.ok(len(leaders(nodes[0])) > 1, "the topic's partitions have several leaders",
+             f"leaders {leaders(nodes[0])}")
+        views = metadata(nodes[0])[1]
+        state = views.get("__transaction_state") or []
+        t.ok(state and all(len(set(r)) == 3 for _p, _e, _l, r, _i in state),
+             "__transaction_state exists with three replicas a partition",
+             f"partitions {state}")
+
+        coord = coordinator(nodes, TXN_ID)
+        t.ok(coord, f"every node names the same transaction coordinator ({coord})")
+        others = [n for n in nodes if n.node_id != coord]
+        elsewhere = others[0].bootstrap
+
+        # Commit, abort, commit; read through a node that is not the coordinator.
+        p = producer(c.bootstrap, TXN_ID)
+        p.begin_transaction()
+        send(p, "c1")
+        p.commit_transaction(SETTLE_S)
+        p.begin_transaction()
+        send(p, "a1")
+        p.abort_transaction(SETTLE_S)
+        p.begin_transaction()
+        send(p, "c2")
+        p.commit_transaction(SETTLE_S)
+        want = names("c1") | names("c2")
+        got = read_all(elsewhere, "read_committed", len(want))
+        t.eq(sorted(got), sorted(want),
+             "read_committed through another node: each committed record once, no aborted one")
+        got = read_all(elsewhere, "read_uncommitted", len(want) + PARTITIONS * 2)
+        t.eq(sorted(got), sorted(want | names("a1")), "read_uncommitted reads every record")
+
+        # Offsets with the transaction.
+        g = Consumer({"bootstrap.servers": elsewhere, "group.id": GROUP,
+                      "enable.auto.commit": False, "auto.offset.reset": "earliest",
                       "log_level": 0})
-        code = None
+        g.subscribe([TOPIC])
+        settle(lambda: g.poll(0.2) is None and len(g.assignment()) == PARTITIONS,
+               "the group's assignment", SETTLE_S)
+        offsets = [TopicPartition(TOPIC, q, 3) for q in range(PARTITIONS)]
+        p.begin_transaction()
+        send(p, "o1", PARTITIONS)
+        p.send_offsets_to_transaction(offsets, g.consumer_group_metadata(), SETTLE_S)
+        p.commit_transaction(SETTLE_S)
+        back = settle(lambda: (lambda tps: tps if all(tp.offset == 3 for tp in tps) else None)(
+            g.committed([TopicPartition(TOPIC, q) for q in range(PARTITIONS)], timeout=5)),
+            "the transaction's offsets", SETTLE_S)
+        t.ok(back, "send_offsets_to_transaction: the group's offsets committed with it",
+             f"committed {back}")
+        g.close()
+
+        # SIGKILL of the coordinator between transactions.
+        c.node(coord).kill()
+        coord2 = coordinator(others, TXN_ID, not_id=coord)
+        t.ok(coord2, f"coordinator {coord} SIGKILLed: the survivors name {coord2}")
+        p.begin_transaction()
+        send(p, "c3")
+        outcome = commit_settled(p)
+        t.eq(outcome, "committed", "the next transaction commits at the new coordinator")
+        live = ",".join(n.bootstrap for n in others)
+        want |= names("c3") | names("o1", PARTITIONS)
+        got = read_all(live, "read_committed", len(want))
+        t.eq(sorted(got), sorted(want), "read_committed after the failover: every commit once")
+
+        # SIGKILL of the coordinator in the middle of a transaction.
+        c.node(coord).start()
+        coord3 = coordinator(nodes, TXN_ID)
+        t.ok(coord3, f"the killed node is back; the coordinator is {coord3}")
+        p.begin_transaction()
+        send(p, "m1")
+        c.node(coord3).kill()
+        survivors = [n for n in nodes if n.node_id != coord3]
+        outcome = commit_settled(p)
+        t.ok(outcome in ("committed", "aborted", "failed"), f"the commit settles: {outcome}")
+        live = ",".join(n.bootstrap for n in survivors)
+        coord4 = coordinator(survivors, TXN_ID, not_id=coord3)
+        t.ok(coord4, f"coordinator {coord3} SIGKILLed mid-transaction: the survivors name "
+                     f"{coord4}")
+        q = None
         try:
-            p.init_transactions(20)
+            q = producer(live, TXN_ID)
         except KafkaException as e:
-            code = e.args[0].code()
-        t.eq(code, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-             "init_transactions on three brokers: TRANSACTIONAL_ID_AUTHORIZATION_FAILED")
-        t.ok(any(WHY in log_text(n) for n in c.nodes), "a node's log says why")
-        listed = c.nodes[0]
-        from cluster_checks import metadata
-        t.ok("__transaction_state" not in metadata(listed)[1],
-             "no __transaction_state on a cluster (it would only add partitions to keep)")
-        q = Producer({"bootstrap.servers": c.bootstrap, "enable.idempotence": True,
-                      "acks": "all", "log_level": 0})
-        q.produce("plain", value=b"v")
-        t.eq(q.flush(20), 0, "an idempotent producer still works")
+            t.ok(False, f"a new producer's init_transactions at the new coordinator: {e}")
+        if q is not None:
+            t.ok(True, "a new producer's init_transactions works at the new coordinator")
+            q.begin_transaction()
+            send(q, "c4")
+            t.eq(commit_settled(q), "committed", "and its transaction commits")
+            want |= names("c4")
+        got = read_all(live, "read_committed", len(want) + PARTITIONS * 2)
+        middle = {v for v in got if v.startswith("m1-")}
+        t.ok(middle in (set(), names("m1")),
+             "the interrupted transaction is all visible or not at all",
+             f"outcome {outcome}, {len(middle)} of {PARTITIONS * 2} visible")
+        if outcome == "committed":
+            t.eq(middle, names("m1"), "a commit that succeeded is visible")
+        t.eq(sorted(v for v in got if not v.startswith("m1-")), sorted(want),
+             "every earlier commit is still read once")
+        p.flush(1)
 
 
 if __name__ == "__main__":
