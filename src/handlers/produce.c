@@ -225,8 +225,8 @@ static void produce_verified(rn_txn_verify_t *verify) {
 
 /* Whether the batch must be checked with the coordinator first: the first
    transactional batch of its producer here (Kafka's VerificationGuard).
-   With its coordinator on another broker, it is not checked (no
-   broker-to-broker verification yet). */
+   A coordinator on another broker is asked over the network
+   (handlers/txn_verify.h). */
 static bool produce_verify(produce_op_t *pop, rn_partition_t *part, rn_core_t *owner) {
     produce_state_t *state = pop->state;
     if (pop->verified || state->transactional_id.len < 0 || pop->len < RN_BATCH_HEADER_BYTES ||

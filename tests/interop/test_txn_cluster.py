@@ -12,6 +12,12 @@ WriteTxnMarkers over the broker-to-broker client.
   read_uncommitted one reads every record.
 - send_offsets_to_transaction: the group's offsets are committed with the
   transaction and read back.
+- KIP-890 across brokers: a transactional Produce (raw frames) to a
+  partition led by a broker that is not the transactional id's coordinator
+  is checked with the coordinator (AddPartitionsToTxn v5 verify_only, broker
+  to broker): INVALID_TXN_STATE "Partition was not added to the
+  transaction" before AddPartitionsToTxn, INVALID_PRODUCER_EPOCH with an
+  older epoch, taken once added.
 - SIGKILL of the coordinator's broker between transactions: the survivors
   name a new coordinator and the producer commits its next transaction
   there.
@@ -35,6 +41,7 @@ from cluster import Cluster, run_scenarios  # noqa: E402
 from cluster_checks import metadata, placement, settle  # noqa: E402
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+import kwire  # noqa: E402
 from kwire import Reader  # noqa: E402
 
 NODES = 3
@@ -49,6 +56,13 @@ SETTINGS = {"broker.session.timeout.ms": "3000", "broker.heartbeat.interval.ms":
 SETTLE_S = 30.0
 TXN_TIMEOUT_S = 30
 API_FIND_COORDINATOR = 10
+API_INIT_PRODUCER_ID = 22
+API_ADD_PARTITIONS = 24
+API_END_TXN = 26
+NONE = 0
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+RETRIABLE = (14, 15, 16, 51)  # load in progress, not available, not coordinator, concurrent
 
 
 def find_txn_coordinator(node, txn_id):
@@ -116,6 +130,80 @@ def names(prefix, count=PARTITIONS * 2):
 
 def leaders(node):
     return {leader for _p, _e, leader, _r, _i in metadata(node, [TOPIC])[1][TOPIC]}
+
+
+def raw_call(bootstrap, api, version, body):
+    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+        _, resp = conn.roundtrip(kwire.frame(kwire.request_header(api, version, 1) + body))
+    r = kwire.Reader(resp)
+    r.i32()  # throttle
+    return r
+
+
+def raw_init_pid(bootstrap, txn_id):
+    """InitProducerId v1 until the coordinator answers: (error, pid, epoch)."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        r = raw_call(bootstrap, API_INIT_PRODUCER_ID, 1, kwire.string(txn_id) + kwire.i32(60000))
+        got = (r.i16(), r.i64(), r.i16())
+        if got[0] not in RETRIABLE or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def raw_add_partition(bootstrap, txn_id, pid, epoch, partition):
+    """AddPartitionsToTxn v2 of one partition of TOPIC: its error."""
+    body = kwire.string(txn_id) + kwire.i64(pid) + kwire.i16(epoch)
+    body += kwire.array([kwire.string(TOPIC) + kwire.array([kwire.i32(partition)])])
+    r = raw_call(bootstrap, API_ADD_PARTITIONS, 2, body)
+    (_name, ((_p, err),)), = r.array(lambda x: (x.string(),
+                                                x.array(lambda y: (y.i32(), y.i16()))))
+    return err
+
+
+def raw_end_txn(bootstrap, txn_id, pid, epoch, commit):
+    body = kwire.string(txn_id) + kwire.i64(pid) + kwire.i16(epoch) + kwire.i8(int(commit))
+    return raw_call(bootstrap, API_END_TXN, 2, body).i16()
+
+
+def raw_tx_produce(bootstrap, txn_id, pid, epoch, seq, partition):
+    """A transactional Produce v8 of one batch: (error, message)."""
+    batch = kwire.record_batch([b"raw-1", b"raw-2"], producer_id=pid, producer_epoch=epoch,
+                               base_sequence=seq, attributes=0x10)
+    body = (kwire.string(txn_id) + kwire.i16(-1) + kwire.i32(10000)
+            + kwire.array([kwire.string(TOPIC)
+                           + kwire.array([kwire.i32(partition) + kwire.nbytes(batch)])]))
+    with kwire.Conn(bootstrap, timeout_s=30) as conn:
+        _, resp = conn.roundtrip(kwire.frame(kwire.request_header(0, 8, 1) + body))
+    (_, _, err, _, _, msg), = kwire.parse_produce_errors(resp, 8)
+    return err, msg
+
+
+def verify_across(t, c, nodes):
+    """KIP-890: a produce to a partition led away from the coordinator."""
+    txn_id = "txn-verify"
+    coord = coordinator(nodes, txn_id)
+    views = metadata(nodes[0], [TOPIC])[1][TOPIC]
+    away = [(p, leader) for p, _e, leader, _r, _i in views if leader != coord]
+    if not coord or not away:
+        t.ok(False, f"a partition led away from coordinator {coord}", f"partitions {views}")
+        return
+    partition, leader = away[0]
+    at_coord, at_leader = c.node(coord).bootstrap, c.node(leader).bootstrap
+    err, pid, epoch = raw_init_pid(at_coord, txn_id)
+    t.eq(err, NONE, f"InitProducerId for {txn_id} at its coordinator {coord}")
+    t.eq(raw_tx_produce(at_leader, txn_id, pid, epoch, 0, partition),
+         (INVALID_TXN_STATE, "Partition was not added to the transaction"),
+         f"a transactional Produce to {TOPIC}-{partition} (led by {leader}) not in the "
+         f"transaction: INVALID_TXN_STATE, checked with coordinator {coord}")
+    t.eq(raw_add_partition(at_coord, txn_id, pid, epoch, partition), NONE,
+         "the partition added at the coordinator")
+    t.eq(raw_tx_produce(at_leader, txn_id, pid, epoch - 1 if epoch > 0 else epoch + 1, 0,
+                        partition)[0],
+         INVALID_PRODUCER_EPOCH, "with another epoch: INVALID_PRODUCER_EPOCH")
+    t.eq(raw_tx_produce(at_leader, txn_id, pid, epoch, 0, partition), (NONE, None),
+         "then the batch is taken")
+    t.eq(raw_end_txn(at_coord, txn_id, pid, epoch, False), NONE, "and aborted")
 
 
 def commit_settled(p):
@@ -195,6 +283,8 @@ def scenario(t):
         t.ok(back, "send_offsets_to_transaction: the group's offsets committed with it",
              f"committed {back}")
         g.close()
+
+        verify_across(t, c, nodes)
 
         # SIGKILL of the coordinator between transactions.
         c.node(coord).kill()
