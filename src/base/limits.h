@@ -421,9 +421,9 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* An admin change not committed by then fails with REQUEST_TIMED_OUT; it
    covers an election or two, and clients retry. */
 #define RN_ADMIN_OP_TIMEOUT_MS 30000
-/* How long a starting node waits for the brokers that __consumer_offsets'
-   replicas need to register (nodes of a cluster start within seconds of
-   one another); past it the topic takes the brokers present. */
+/* How long after its start a node waits for the brokers that the internal
+   topics' replicas need to register (nodes of a cluster start within
+   seconds of one another); past it the topics take the brokers present. */
 #define RN_OFFSETS_TOPIC_BROKERS_WAIT_MS 15000
 /* Transactional ids one __transaction_state partition holds (as
    RN_GROUP_COUNT_MAX for groups): past it InitProducerId is refused with

@@ -38,10 +38,13 @@ static void pause_100ms(void) {
 
 static void wait_brokers(rn_node_t *node, const rn_internal_topic_t *spec) {
     int16_t want = rn_internal_topic_replicas(node, spec->replication_factor);
-    int64_t deadline_ms = rn_io_now_ms(node->io) + RN_OFFSETS_TOPIC_BROKERS_WAIT_MS;
+    /* One bound from the node's start for every internal topic: the
+       second does not wait again for brokers that did not come for the
+       first. */
+    int64_t deadline_ms = node->started_ms + RN_OFFSETS_TOPIC_BROKERS_WAIT_MS;
     bool said = false;
     for (int16_t have; (have = usable_brokers(node)) < want;) {
-        if (rn_io_now_ms(node->io) > deadline_ms) {
+        if (rn_io_wall_ms(node->io) > deadline_ms) {
             RN_WARN(spec->log_module,
                     "%s gets %d replica(s), not %d: only %d broker(s) registered "
                     "within %d s (%s)",

@@ -5,7 +5,8 @@
  * The controller caps an internal topic's replicas at the brokers present,
  * and the nodes of a new cluster register one by one: the first to start
  * would make it RF 1 for good. So a creation first waits, bounded, for the
- * brokers its replication factor wants (or those this node knows of). A
+ * brokers its replication factor wants (or those this node knows of); the
+ * bound runs from the node's start, shared by every internal topic. A
  * node that does not lead the quorum waits for the leader's creation to
  * reach it instead (every node asks for the topic at start; one wins).
  *
