@@ -1,14 +1,20 @@
 /*
  * internal_topic.c: start-up creation of internal topics (see
  * internal_topic.h): the bounded wait for the brokers their replicas want,
- * then the creation through the active controller.
+ * then the creation through the active controller; and the replay of a
+ * partition's log at a coordinator shard's load.
  */
 #include "cluster/internal_topic.h"
+#include "base/assert.h"
 #include "base/log.h"
 #include "cluster/topics.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Bytes one replay read asks of the log at a time. */
+#define REPLAY_READ_BYTES (1024 * 1024)
 
 bool rn_internal_topic_exists(rn_node_t *node, const char *name) {
     rn_ptable_t *table = rn_ptable_acquire(&node->ptable);
@@ -86,4 +92,50 @@ rn_err_t rn_internal_topic_ensure(rn_node_t *node, const rn_internal_topic_t *sp
         }
         pause_100ms();
     }
+}
+
+/* Replays the whole batches of buf; returns the offset after the last. */
+static int64_t replay_batches(rn_partition_t *part, const char *log_module, const uint8_t *buf,
+                              size_t len, rn_internal_topic_batch_fn fn, void *ctx) {
+    int64_t next = -1;
+    size_t pos = 0;
+    while (len - pos >= RN_BATCH_HEADER_BYTES) {
+        rn_batch_header_t hdr;
+        rn_batch_header_parse(buf + pos, &hdr);
+        size_t size = rn_batch_size(&hdr);
+        if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
+            break;
+        rn_err_t err = fn(ctx, &hdr, buf + pos, size);
+        if (err != RN_OK)
+            RN_WARN(log_module, "%s-%d: skipped a malformed batch at offset %lld: %s", part->topic,
+                    part->index, (long long)hdr.base_offset, rn_err_name(err));
+        next = rn_batch_last_offset(&hdr) + 1;
+        pos += size;
+    }
+    return next;
+}
+
+rn_err_t rn_internal_topic_replay(rn_node_t *node, rn_partition_t *part, const char *log_module,
+                                  rn_internal_topic_batch_fn fn, void *ctx) {
+    rn_log_t *log = part->log;
+    int64_t offset = rn_log_start_offset(log);
+    int64_t end = rn_log_end_offset(log);
+    uint8_t *buf = NULL;
+    rn_err_t err = RN_OK;
+    while (offset < end && err == RN_OK) {
+        rn_log_read_t rd;
+        err = rn_log_read(log, offset, REPLAY_READ_BYTES, end, &rd);
+        if (err != RN_OK || rd.len == 0) break;
+        buf = realloc(buf, rd.len);
+        RN_ASSERT(buf != NULL);
+        size_t got = 0;
+        err = rn_io_file_pread(node->io, rd.fd, buf, rd.len, rd.position, &got);
+        rn_log_read_release(&rd);
+        if (err != RN_OK) break;
+        int64_t next = replay_batches(part, log_module, buf, got, fn, ctx);
+        if (next <= offset) break; /* nothing whole: the log ends here */
+        offset = next;
+    }
+    free(buf);
+    return err;
 }

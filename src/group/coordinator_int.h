@@ -11,8 +11,6 @@
 
 /* Longest sleep of a core's group timer (offset expiry checks, safety). */
 #define GROUP_TIMER_MS_MAX 5000
-/* Bytes one load read asks of the log at a time. */
-#define GROUP_LOAD_READ_BYTES (1024 * 1024)
 
 /* An offset of an open transaction (TxnOffsetCommit): its record, applied
    when its producer's COMMIT marker is durable, dropped at ABORT. */

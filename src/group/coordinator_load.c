@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes one load read asks of the log at a time. */
-#define GROUP_LOAD_READ_BYTES (1024 * 1024)
-
 /* ---- the topic ---- */
 
 static rn_err_t offsets_topic_ensure(rn_node_t *node) {
@@ -64,8 +61,8 @@ static rn_err_t load_pending(void *arg, rn_bytes_t key, rn_bytes_t value) {
 }
 
 /* One batch: offsets and groups, a transaction's offsets, or its marker. */
-static rn_err_t load_batch(load_ctx_t *ctx, const rn_batch_header_t *hdr, const uint8_t *p,
-                           size_t size) {
+static rn_err_t load_batch(void *arg, const rn_batch_header_t *hdr, const uint8_t *p, size_t size) {
+    load_ctx_t *ctx = arg;
     if (rn_batch_is_control(hdr)) {
         bool commit;
         int32_t coordinator_epoch;
@@ -80,49 +77,10 @@ static rn_err_t load_batch(load_ctx_t *ctx, const rn_batch_header_t *hdr, const 
     return rn_group_batch_each(p, size, load_record, ctx);
 }
 
-/* Replays the batches of buf (whole batches read from the log). */
-static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int32_t index) {
-    int64_t next = -1;
-    size_t pos = 0;
-    while (len - pos >= RN_BATCH_HEADER_BYTES) {
-        rn_batch_header_t hdr;
-        rn_batch_header_parse(buf + pos, &hdr);
-        size_t size = rn_batch_size(&hdr);
-        if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
-            break;
-        rn_err_t err = load_batch(ctx, &hdr, buf + pos, size);
-        if (err != RN_OK)
-            RN_WARN("group", "%s-%d: skipped a malformed batch at offset %lld: %s",
-                    RN_GROUP_OFFSETS_TOPIC, index, (long long)hdr.base_offset, rn_err_name(err));
-        next = rn_batch_last_offset(&hdr) + 1;
-        pos += size;
-    }
-    return next;
-}
-
 static rn_err_t shard_load(rn_group_shard_t *shard) {
     rn_log_t *log = shard->part->log;
-    rn_io_t *io = shard->node->io;
     load_ctx_t ctx = {shard, shard->coord, rn_group_now_ms(shard->node), 0, -1};
-    int64_t offset = rn_log_start_offset(log);
-    int64_t end = rn_log_end_offset(log);
-    uint8_t *buf = NULL;
-    rn_err_t err = RN_OK;
-    while (offset < end && err == RN_OK) {
-        rn_log_read_t rd;
-        err = rn_log_read(log, offset, GROUP_LOAD_READ_BYTES, end, &rd);
-        if (err != RN_OK || rd.len == 0) break;
-        buf = realloc(buf, rd.len);
-        RN_ASSERT(buf != NULL);
-        size_t got = 0;
-        err = rn_io_file_pread(io, rd.fd, buf, rd.len, rd.position, &got);
-        rn_log_read_release(&rd);
-        if (err != RN_OK) break;
-        int64_t next = load_batches(&ctx, buf, got, shard->index);
-        if (next <= offset) break; /* nothing whole: the log ends here */
-        offset = next;
-    }
-    free(buf);
+    rn_err_t err = rn_internal_topic_replay(shard->node, shard->part, "group", load_batch, &ctx);
     shard->bytes_since_checkpoint = (int64_t)rn_log_size_bytes(log);
     if (ctx.records)
         RN_INFO("group", "%s-%d: loaded %lld record(s), %d group(s)", RN_GROUP_OFFSETS_TOPIC,

@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes one load read asks of the log at a time. */
-#define TXN_LOAD_READ_BYTES (1024 * 1024)
-
 int64_t rn_txn_now_ms(const rn_node_t *node) { return rn_io_wall_ms(node->io); }
 
 int32_t rn_txn_partition_count(const rn_node_t *node) { return node->txns ? node->txns->count : 0; }
@@ -206,52 +203,15 @@ static rn_err_t load_record(void *arg, rn_bytes_t key, rn_bytes_t value) {
     return err;
 }
 
-/* Replays the whole batches of buf; returns the offset after the last. */
-static int64_t load_batches(load_ctx_t *ctx, const uint8_t *buf, size_t len, int32_t index) {
-    int64_t next = -1;
-    size_t pos = 0;
-    while (len - pos >= RN_BATCH_HEADER_BYTES) {
-        rn_batch_header_t hdr;
-        rn_batch_header_parse(buf + pos, &hdr);
-        size_t size = rn_batch_size(&hdr);
-        if (hdr.batch_length < RN_BATCH_HEADER_BYTES - RN_BATCH_LOG_OVERHEAD || size > len - pos)
-            break;
-        /* Transaction markers (a transactional offset commit's end) hold
-           no records of this coordinator. */
-        rn_err_t err = rn_batch_is_control(&hdr)
-                           ? RN_OK
-                           : rn_group_batch_each(buf + pos, size, load_record, ctx);
-        if (err != RN_OK)
-            RN_WARN("txn", "%s-%d: skipped a malformed batch at offset %lld: %s",
-                    RN_TXN_STATE_TOPIC, index, (long long)hdr.base_offset, rn_err_name(err));
-        next = rn_batch_last_offset(&hdr) + 1;
-        pos += size;
-    }
-    return next;
+/* One batch: transactional ids' records. Transaction markers (a
+   transactional offset commit's end) hold none of this coordinator's. */
+static rn_err_t load_batch(void *arg, const rn_batch_header_t *hdr, const uint8_t *p, size_t size) {
+    return rn_batch_is_control(hdr) ? RN_OK : rn_group_batch_each(p, size, load_record, arg);
 }
 
 static rn_err_t shard_load(rn_txn_shard_t *shard) {
-    rn_log_t *log = shard->part->log;
     load_ctx_t ctx = {shard->coord, 0};
-    int64_t offset = rn_log_start_offset(log);
-    int64_t end = rn_log_end_offset(log);
-    uint8_t *buf = NULL;
-    rn_err_t err = RN_OK;
-    while (offset < end && err == RN_OK) {
-        rn_log_read_t rd;
-        err = rn_log_read(log, offset, TXN_LOAD_READ_BYTES, end, &rd);
-        if (err != RN_OK || rd.len == 0) break;
-        buf = realloc(buf, rd.len);
-        RN_ASSERT(buf != NULL);
-        size_t got = 0;
-        err = rn_io_file_pread(shard->node->io, rd.fd, buf, rd.len, rd.position, &got);
-        rn_log_read_release(&rd);
-        if (err != RN_OK) break;
-        int64_t next = load_batches(&ctx, buf, got, shard->index);
-        if (next <= offset) break; /* nothing whole: the log ends here */
-        offset = next;
-    }
-    free(buf);
+    rn_err_t err = rn_internal_topic_replay(shard->node, shard->part, "txn", load_batch, &ctx);
     if (ctx.records)
         RN_INFO("txn", "%s-%d: loaded %lld record(s), %d transactional id(s)", RN_TXN_STATE_TOPIC,
                 shard->index, (long long)ctx.records, rn_txn_coord_count(shard->coord));
