@@ -31,26 +31,6 @@ def leaders(c):
     return got if len(got) == NODES else None
 
 
-def topic_id(node):
-    """The topic's id, from Metadata v10."""
-    topic = bytes(16) + kwire.compact_string(TOPIC) + kwire.TAGS_NONE
-    body = kwire.compact_items([topic]) + kwire.i8(0) * 3 + kwire.TAGS_NONE
-    hdr = kwire.request_header(kwire.API_METADATA, 10, 2, "kwire", 2)
-    with kwire.Conn(node.bootstrap) as c:
-        _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=True)
-    r = kwire.Reader(resp)
-    r.i32()
-
-    def broker(rr):
-        rr.i32(), rr.compact_string(), rr.i32(), rr.compact_string()
-        rr.skip_tags()
-    r.compact_array(broker)
-    r.compact_string(), r.i32()
-    r.uvarint()
-    r.i16(), r.compact_string()
-    return r.take(16)
-
-
 def produce_all(node, version):
     """{partition: (error, current leader or None)} and the endpoints, one
     Produce per partition to `node`."""
@@ -89,7 +69,7 @@ def scenario(t):
                                      (NOT_LEADER_OR_FOLLOWER, None), {}),
              "Produce v9: the error alone")
 
-        tid = topic_id(asked)
+        tid = kwire.topic_id(asked.bootstrap, TOPIC)
         with kwire.Conn(asked.bootstrap) as conn:
             _, body = conn.roundtrip(kwire.fetch_request_flexible(
                 1, 16, [(tid, [(p, 0) for p in range(NODES)])]), flexible_header=True)

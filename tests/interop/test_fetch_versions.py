@@ -38,26 +38,6 @@ NEWEST_PRODUCE = newest(11, 11, 13)
 NOT_LEADER_OR_FOLLOWER = 6
 
 
-def topic_id(b, name):
-    """The topic's id, from Metadata v10."""
-    topic = bytes(16) + kwire.compact_string(name) + kwire.TAGS_NONE
-    body = kwire.compact_items([topic]) + kwire.i8(0) + kwire.i8(0) + kwire.i8(0) + kwire.TAGS_NONE
-    hdr = kwire.request_header(kwire.API_METADATA, 10, 2, "kwire", 2)
-    with kwire.Conn(b.bootstrap) as c:
-        _, resp = c.roundtrip(kwire.frame(hdr + body), flexible_header=True)
-    r = kwire.Reader(resp)
-    r.i32()
-
-    def broker(rr):
-        rr.i32(), rr.compact_string(), rr.i32(), rr.compact_string()
-        rr.skip_tags()
-    r.compact_array(broker)
-    r.compact_string(), r.i32()  # cluster id, controller
-    r.uvarint()  # the topics' count
-    r.i16(), r.compact_string()  # the first topic's error and name
-    return r.take(16)
-
-
 def fetch(b, version, topics, session_id=0, epoch=-1, forgotten=(), conn=None):
     """(top error, session id, [(topic id, partition, error, hw, records)]);
     topics [(id, [(partition, offset)])], forgotten [(id, [partitions])];
@@ -90,7 +70,7 @@ def produce(b, values):
 def test_by_id(t, b):
     create_topic(b.bootstrap, TOPIC, 2)
     produce(b, [b"a", b"b", b"c"])
-    tid = topic_id(b, TOPIC)
+    tid = kwire.topic_id(b.bootstrap, TOPIC)
     for version in range(13, NEWEST_FETCH + 1):
         top, _, parts = fetch(b, version, [(tid, [(0, 0)])])
         got = [(p[0], p[1], p[2], p[3], bool(p[4])) for p in parts]

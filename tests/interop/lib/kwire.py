@@ -375,6 +375,26 @@ def parse_fetch_flexible(body, version):
     return top, sid, out, _node_endpoints(r.tags())
 
 
+def topic_id(bootstrap, name):
+    """The topic's id as Metadata v10 names it (16 bytes; zero if unknown)."""
+    topic = bytes(16) + compact_string(name) + TAGS_NONE
+    body = compact_items([topic]) + i8(0) * 3 + TAGS_NONE  # no auto-create, no operations
+    hdr = request_header(API_METADATA, 10, 2, "kwire", 2)
+    with Conn(bootstrap) as c:
+        _, resp = c.roundtrip(frame(hdr + body), flexible_header=True)
+    r = Reader(resp)
+    r.i32()  # throttle
+
+    def broker(rr):
+        rr.i32(), rr.compact_string(), rr.i32(), rr.compact_string()
+        rr.skip_tags()
+    r.compact_array(broker)
+    r.compact_string(), r.i32()  # cluster id, controller
+    r.uvarint()  # the topics' count
+    r.i16(), r.compact_string()  # the first topic's error and name
+    return r.take(16)
+
+
 def list_offsets_request(corr_id, topic, partition, timestamp):
     """ListOffsets v1: timestamp -2 earliest, -1 latest."""
     hdr = request_header(API_LIST_OFFSETS, 1, corr_id)
