@@ -51,7 +51,8 @@ rn_err_t rn_qt_peer_set(rn_qt_t *qt, rn_raft_id_t id, const char *host, uint16_t
     rn_client_opts_default(&opts);
     opts.client_id = RN_FORWARD_CLIENT_ID; /* also carries forwarded requests */
     opts.queue_max = RN_QT_PEER_QUEUE_MAX;
-    opts.response_bytes_max = 1024;
+    /* The client's default bound: a forwarded admin answer can be large
+       (CreateTopics v5+ lists every setting of every topic created). */
     /* A forwarded request to a controller that is down fails at once (the
        sender asks again, reaching whoever leads by then) rather than
        waiting out its deadline; Raft messages are resent anyway. */

@@ -13,7 +13,7 @@ only a follower's high watermark):
 - ApiVersions advertises Fetch up to 18 (Kafka 3.9: 17).
 
 Produce v9 to v11 (flexible) appends as before. The leader hints of Fetch
-v16 and Produce v10 (KIP-951) need a cluster: test_cluster_leader_hints.py.
+v16 and Produce v10 (KIP-951) need a cluster: test_cluster_versions.py.
 
 RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9 (or 4.3,
 with KAFKA_JARS naming its jars)."""
