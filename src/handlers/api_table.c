@@ -15,7 +15,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_METADATA, 0, 13, rn_handle_metadata},
     {RN_API_OFFSET_COMMIT, 0, 7, rn_handle_offset_commit},
     {RN_API_OFFSET_FETCH, 0, 7, rn_handle_offset_fetch},
-    {RN_API_FIND_COORDINATOR, 0, 2, rn_handle_find_coordinator},
+    {RN_API_FIND_COORDINATOR, 0, 6, rn_handle_find_coordinator},
     {RN_API_JOIN_GROUP, 0, 5, rn_handle_join_group},
     {RN_API_HEARTBEAT, 0, 3, rn_handle_heartbeat},
     {RN_API_LEAVE_GROUP, 0, 3, rn_handle_leave_group},
