@@ -114,6 +114,7 @@ typedef struct rn_group_join_args {
     int32_t session_timeout_ms;
     int32_t rebalance_timeout_ms;
     bool require_known_member_id; /* JoinGroup v4+ */
+    bool skip_assignment_ok;      /* JoinGroup v9+: may be told skip_assignment */
 } rn_group_join_args_t;
 
 /* A JoinGroup answer; borrowed for the callback only. For the leader,
@@ -127,6 +128,8 @@ typedef struct rn_group_join_result {
     const char *leader_id;
     const char *member_id;
     const rn_group_t *group; /* non-NULL for the leader */
+    bool skip_assignment;    /* the leader must not assign (a static leader's
+                                return to a Stable group, JoinGroup v9+) */
 } rn_group_join_result_t;
 
 typedef struct rn_group_join_waiter rn_group_join_waiter_t;

@@ -310,20 +310,26 @@ static void member_update(rn_group_coord_t *coord, rn_group_t *group, rn_group_m
 }
 
 /* Answers a static member that took over its entry in a Stable group whose
-   selected protocol stays: the current generation, no rebalance. As Kafka
-   before JoinGroup v9, the leader named is the one before the takeover, so a
-   returning leader acts as a follower and gets its old assignment from
-   SyncGroup. */
+   selected protocol stays: the current generation, no rebalance. Before
+   JoinGroup v9, as Kafka, the leader named is the one before the takeover,
+   so a returning leader acts as a follower and gets its old assignment from
+   SyncGroup. From v9 (KIP-814) a returning leader is told it leads, with
+   every member's metadata, and skip_assignment: it learns the group but
+   does not assign (a Stable group would not pass a new assignment on). */
 static void join_static_keep(rn_group_coord_t *coord, rn_group_t *group,
                              const rn_group_member_t *member, const char *old_leader,
-                             rn_group_join_waiter_t *waiter) {
+                             bool skip_assignment_ok, rn_group_join_waiter_t *waiter) {
     coord->hooks.group_changed(coord->hooks.ctx, group);
+    bool leader = group->leader_id && !strcmp(group->leader_id, member->member_id);
+    const char *named = skip_assignment_ok ? group->leader_id : old_leader;
     rn_group_join_result_t res = {.error = RN_KERR_NONE,
                                   .generation = group->generation,
                                   .protocol_type = group->protocol_type,
                                   .protocol_name = group->protocol_name,
-                                  .leader_id = old_leader ? old_leader : "",
-                                  .member_id = member->member_id};
+                                  .leader_id = named ? named : "",
+                                  .member_id = member->member_id,
+                                  .group = leader && skip_assignment_ok ? group : NULL,
+                                  .skip_assignment = leader && skip_assignment_ok};
     waiter->done(waiter, &res);
 }
 
@@ -356,7 +362,7 @@ static void join_static_replace(rn_group_coord_t *coord, rn_group_t *group,
     rn_group_coord_note_deadline(coord, member->deadline_ms);
     member_set_protocols(member, args);
     if (group->state == RN_GROUP_STABLE && protocol_unchanged(group)) {
-        join_static_keep(coord, group, member, old_leader, waiter);
+        join_static_keep(coord, group, member, old_leader, args->skip_assignment_ok, waiter);
     } else {
         member->join_waiter = waiter;
         if (group->state == RN_GROUP_COMPLETING_REBALANCE)

@@ -1,11 +1,26 @@
 /*
- * describe_groups.c: DescribeGroups (key 15), versions 0-4: state, protocol
+ * describe_groups.c: DescribeGroups (key 15), versions 0-5: state, protocol
  * and members (metadata and assignment bytes) of each group, read on its
  * shard. An unknown group is described as Dead with no error, as Kafka.
+ * With include_authorized_operations (v3+) each group names the operations
+ * the client may run on it: with no authorizer, as Kafka without one, all
+ * a group has (READ, DESCRIBE, DELETE); otherwise INT32_MIN, Kafka's
+ * "not asked". v5 is flexible.
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/describe_groups_request.h"
 #include "proto/gen/describe_groups_response.h"
+
+/* Kafka's AclOperation codes of what a group supports, as its 32-bit field
+   (bit n set for code n), and the value for "not asked". */
+enum {
+    DESCRIBE_OP_READ = 3,
+    DESCRIBE_OP_DELETE = 6,
+    DESCRIBE_OP_DESCRIBE = 8,
+    DESCRIBE_GROUP_OPERATIONS =
+        (1 << DESCRIBE_OP_READ) | (1 << DESCRIBE_OP_DELETE) | (1 << DESCRIBE_OP_DESCRIBE),
+};
+#define DESCRIBE_OPERATIONS_NONE INT32_MIN
 
 typedef rn_describe_groups_response_described_group_t described_t;
 
@@ -76,6 +91,9 @@ void rn_handle_describe_groups(rn_core_t *core, rn_req_t *req, void *body) {
         out->protocol_type = rn_str_from_cstr("");
         out->protocol_data = rn_str_from_cstr("");
         out->members.count = 0;
+        out->authorized_operations = req->api_version >= 3 && in->include_authorized_operations
+                                         ? DESCRIBE_GROUP_OPERATIONS
+                                         : DESCRIBE_OPERATIONS_NONE;
         ops[i] = (describe_op_t){.req = req, .group_id = in->groups.items[i], .out = out};
         if (!rn_gops_send(gops, &ops[i].gop, in->groups.items[i], describe_run))
             out->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;

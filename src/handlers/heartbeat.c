@@ -1,4 +1,4 @@
-/* heartbeat.c: Heartbeat (key 12), versions 0-3, answered by the group's shard. */
+/* heartbeat.c: Heartbeat (key 12), versions 0-4 (v4 flexible), answered by the group's shard. */
 #include "handlers/group_ops.h"
 #include "proto/gen/heartbeat_request.h"
 #include "proto/gen/heartbeat_response.h"

@@ -1,8 +1,12 @@
 /*
- * join_group.c: JoinGroup (key 11), versions 0-5. The request travels to
+ * join_group.c: JoinGroup (key 11), versions 0-9. The request travels to
  * its group's shard (group_ops.h) and waits there, as a waiter of the group
  * state machine, until the join phase completes; the leader's answer
- * carries every member's metadata, copied into the response.
+ * carries every member's metadata, copied into the response. v6 is
+ * flexible; from v7 the answer names the protocol type and name (null
+ * when none, as Kafka; "" before v7); v8 adds a reason, which changes
+ * nothing; v9 lets a static leader returning to a Stable group be told
+ * skip_assignment (group.h).
  */
 #include "handlers/group_ops.h"
 #include "base/assert.h"
@@ -37,10 +41,14 @@ static void join_members(join_state_t *st, const rn_group_t *group) {
 static void join_done(rn_group_join_waiter_t *waiter, const rn_group_join_result_t *res) {
     join_state_t *st = (join_state_t *)((char *)waiter - offsetof(join_state_t, waiter));
     rn_join_group_response_t *resp = st->resp;
+    const char *none = st->req->api_version >= 7 ? NULL : "";
     resp->error_code = res->error;
     resp->generation_id = res->generation;
-    resp->protocol_type = rn_gops_str(st->req, res->protocol_type);
-    resp->protocol_name = rn_gops_str(st->req, res->protocol_name ? res->protocol_name : "");
+    /* As Kafka, an error names no protocol type (v7+; absent before). */
+    resp->protocol_type =
+        rn_gops_str(st->req, res->error == RN_KERR_NONE ? res->protocol_type : NULL);
+    resp->protocol_name = rn_gops_str(st->req, res->protocol_name ? res->protocol_name : none);
+    resp->skip_assignment = res->skip_assignment;
     resp->leader = rn_gops_str(st->req, res->leader_id ? res->leader_id : "");
     resp->member_id = rn_gops_str(st->req, res->member_id ? res->member_id : "");
     resp->members.count = 0;
@@ -70,6 +78,7 @@ static void join_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
         .rebalance_timeout_ms =
             st->req->api_version >= 1 ? in->rebalance_timeout_ms : in->session_timeout_ms,
         .require_known_member_id = st->req->api_version >= 4,
+        .skip_assignment_ok = st->req->api_version >= 9,
     };
     rn_group_join(coord, &args, &st->waiter, rn_group_now_ms(node));
 }
@@ -82,7 +91,7 @@ void rn_handle_join_group(rn_core_t *core, rn_req_t *req, void *body) {
     st->gop.ctx = st;
     st->client_id = rn_gops_client_id(req);
     st->client_host = rn_gops_client_host(req);
-    resp->protocol_name = rn_str_from_cstr("");
+    resp->protocol_name = req->api_version >= 7 ? rn_str_null() : rn_str_from_cstr("");
     resp->leader = rn_str_from_cstr("");
     resp->member_id = rn_str_from_cstr("");
     rn_gops_t *gops = rn_gops_begin(core, req, resp);

@@ -1,6 +1,7 @@
 /*
- * leave_group.c: LeaveGroup (key 13), versions 0-3: one member (v0-2) or a
+ * leave_group.c: LeaveGroup (key 13), versions 0-5: one member (v0-2) or a
  * list of members by member id or instance id (v3+), each answered alone.
+ * v4 is flexible; v5 gives each member a reason, which changes nothing.
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/leave_group_request.h"

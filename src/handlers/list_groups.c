@@ -1,7 +1,11 @@
 /*
- * list_groups.c: ListGroups (key 16), versions 0-4: every group of every
+ * list_groups.c: ListGroups (key 16), versions 0-5: every group of every
  * shard (one op per __consumer_offsets partition), with its state (v4+,
- * filtered by states_filter, matched case-insensitively as Kafka does).
+ * filtered by states_filter) and its type (v5+, filtered by types_filter:
+ * every group here is "classic", so a filter naming only "consumer" or
+ * "share" lists none). Filters match case-insensitively, as Kafka 4's group
+ * coordinator does (Kafka 3.9's classic coordinator lists no group at all
+ * once any type is named).
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/list_groups_request.h"
@@ -25,15 +29,26 @@ typedef struct list_state {
     int32_t op_count;
 } list_state_t;
 
-static bool list_wanted(const rn_list_groups_request_t *in, int16_t version, const char *state) {
-    if (version < 4 || in->states_filter.count <= 0) return true;
-    for (int32_t i = 0; i < in->states_filter.count; i++) {
-        rn_str_t want = in->states_filter.items[i];
-        if (want.len >= 0 && (size_t)want.len == strlen(state) &&
-            !strncasecmp(want.ptr, state, (size_t)want.len))
+/* The type of every group this coordinator keeps (KIP-848's name for the
+   protocol of JoinGroup and SyncGroup). */
+#define LIST_GROUP_TYPE "classic"
+
+/* Whether `value` passes `filter` (an empty or null filter passes all). */
+static bool list_filter_passes(const rn_str_array_t *filter, const char *value) {
+    if (filter->count <= 0) return true;
+    for (int32_t i = 0; i < filter->count; i++) {
+        rn_str_t want = filter->items[i];
+        if (want.len >= 0 && (size_t)want.len == strlen(value) &&
+            !strncasecmp(want.ptr, value, (size_t)want.len))
             return true;
     }
     return false;
+}
+
+static bool list_wanted(const rn_list_groups_request_t *in, int16_t version, const char *state) {
+    if (version >= 4 && !list_filter_passes(&in->states_filter, state)) return false;
+    if (version >= 5 && !list_filter_passes(&in->types_filter, LIST_GROUP_TYPE)) return false;
+    return true;
 }
 
 static void list_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
@@ -51,7 +66,7 @@ static void list_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
         out->group_id = rn_gops_str(st->req, rn_group_id(group));
         out->protocol_type = rn_gops_str(st->req, rn_group_protocol_type(group));
         out->group_state = rn_gops_str(st->req, state);
-        out->group_type = rn_gops_str(st->req, "classic");
+        out->group_type = rn_gops_str(st->req, LIST_GROUP_TYPE);
     }
     rn_gop_reply(gop);
 }

@@ -1,9 +1,10 @@
 /*
- * offset_commit.c: OffsetCommit (key 8), versions 0-7. On the group's
+ * offset_commit.c: OffsetCommit (key 8), versions 0-9. On the group's
  * shard: Kafka's generation and member checks, then the offsets go into one
  * record batch on the group's __consumer_offsets partition, are applied to
  * the shard, and are acknowledged once that batch is durable (the core's
- * end-of-turn group commit).
+ * end-of-turn group commit). v8 is flexible; v9's member epoch (KIP-848) is,
+ * for a classic group, its generation, as Kafka reads it.
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/offset_commit_request.h"

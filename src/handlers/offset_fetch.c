@@ -1,13 +1,18 @@
 /*
- * offset_fetch.c: OffsetFetch (key 9), versions 0-7: the committed offsets
- * of one group, for the partitions asked or (topics null, v2+) all of them,
+ * offset_fetch.c: OffsetFetch (key 9), versions 0-9: the committed offsets
+ * of a group, for the partitions asked or (topics null, v2+) all of them,
  * read from the group's shard. Unknown offsets are -1 with no error, as in
  * Kafka. With require_stable (v7+), a partition an open transaction has
  * offsets for (TxnOffsetCommit, not yet committed) is UNSTABLE_OFFSET_COMMIT
  * with offset -1, as Kafka answers, so a read_committed consumer waits for
- * the transaction's outcome.
+ * the transaction's outcome. v6 is flexible; v8 asks for several groups,
+ * one op per group, each answered with its own error (a group with an
+ * error lists no topics, as Kafka); v9 adds the member id and epoch of the
+ * consumer protocol (KIP-848), which a classic group does not check, as
+ * Kafka does not.
  */
 #include "handlers/group_ops.h"
+#include "base/assert.h"
 #include "proto/gen/offset_fetch_request.h"
 #include "proto/gen/offset_fetch_response.h"
 
@@ -17,12 +22,25 @@
 typedef rn_offset_fetch_response_offset_fetch_response_topic_t fetch_topic_t;
 typedef rn_offset_fetch_response_offset_fetch_response_partition_t fetch_part_t;
 
+/* The topics asked of one group, from either request form. */
+typedef struct fetch_want {
+    rn_str_t name;
+    rn_int32_array_t partitions;
+} fetch_want_t;
+
+/* One group's op and answer (in the v0-7 shapes; fetch_finish moves it
+   into the response). */
 typedef struct fetch_state {
     rn_gop_t gop;
     rn_node_t *node;
     rn_req_t *req;
-    const rn_offset_fetch_request_t *in;
-    rn_offset_fetch_response_t *resp;
+    rn_str_t group_id;
+    const fetch_want_t *wants;
+    int32_t want_count; /* -1: every topic */
+    bool require_stable;
+    fetch_topic_t *topics;
+    int32_t topic_count;
+    int16_t error;
 } fetch_state_t;
 
 static void fetch_fill(rn_req_t *req, fetch_part_t *out, int32_t index,
@@ -61,17 +79,16 @@ static int fetch_entry_cmp(const void *a, const void *b) {
 
 /* Every offset of the group, grouped by topic. */
 static void fetch_all(fetch_state_t *st, const rn_group_t *group) {
-    rn_offset_fetch_response_t *resp = st->resp;
     int32_t n = group ? rn_group_offset_count(group) : 0;
     fetch_all_t all = {rn_gops_alloc(st->req, (size_t)n * sizeof(fetch_entry_t)), 0};
     if (group) rn_group_offsets_each(group, fetch_collect, &all);
     qsort(all.entries, (size_t)all.count, sizeof *all.entries, fetch_entry_cmp);
-    resp->topics.items = rn_gops_alloc(st->req, (size_t)all.count * sizeof *resp->topics.items);
-    resp->topics.count = 0;
+    st->topics = rn_gops_alloc(st->req, (size_t)all.count * sizeof *st->topics);
+    st->topic_count = 0;
     for (int32_t i = 0; i < all.count;) {
         int32_t j = i;
         while (j < all.count && !strcmp(all.entries[j].topic, all.entries[i].topic)) j++;
-        fetch_topic_t *tout = &resp->topics.items[resp->topics.count++];
+        fetch_topic_t *tout = &st->topics[st->topic_count++];
         tout->name = rn_gops_str(st->req, all.entries[i].topic);
         tout->partitions.count = j - i;
         tout->partitions.items = rn_gops_alloc(st->req, (size_t)(j - i) * sizeof(fetch_part_t));
@@ -83,26 +100,23 @@ static void fetch_all(fetch_state_t *st, const rn_group_t *group) {
 }
 
 static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t error) {
-    const rn_offset_fetch_request_t *in = st->in;
-    rn_offset_fetch_response_t *resp = st->resp;
-    resp->topics.count = in->topics.count;
-    resp->topics.items =
-        rn_gops_alloc(st->req, (size_t)in->topics.count * sizeof *resp->topics.items);
-    for (int32_t t = 0; t < in->topics.count; t++) {
-        const rn_offset_fetch_request_offset_fetch_request_topic_t *tin = &in->topics.items[t];
-        fetch_topic_t *tout = &resp->topics.items[t];
-        int32_t count = tin->partition_indexes.count > 0 ? tin->partition_indexes.count : 0;
-        tout->name = tin->name;
+    st->topic_count = st->want_count;
+    st->topics = rn_gops_alloc(st->req, (size_t)st->want_count * sizeof *st->topics);
+    for (int32_t t = 0; t < st->want_count; t++) {
+        const fetch_want_t *want = &st->wants[t];
+        fetch_topic_t *tout = &st->topics[t];
+        int32_t count = want->partitions.count > 0 ? want->partitions.count : 0;
+        tout->name = want->name;
         tout->partitions.count = count;
         tout->partitions.items = rn_gops_alloc(st->req, (size_t)count * sizeof(fetch_part_t));
         for (int32_t p = 0; p < count; p++) {
-            int32_t index = tin->partition_indexes.items[p];
+            int32_t index = want->partitions.items[p];
             const rn_group_offset_t *v = group && error == RN_KERR_NONE
-                                             ? rn_group_offset_get(group, tin->name, index)
+                                             ? rn_group_offset_get(group, want->name, index)
                                              : NULL;
             bool unstable =
-                error == RN_KERR_NONE && st->req->api_version >= 7 && in->require_stable &&
-                rn_group_txn_pending(st->node, st->gop.partition, in->group_id, tin->name, index);
+                error == RN_KERR_NONE && st->require_stable &&
+                rn_group_txn_pending(st->node, st->gop.partition, st->group_id, want->name, index);
             fetch_fill(st->req, &tout->partitions.items[p], index, unstable ? NULL : v);
             tout->partitions.items[p].error_code =
                 unstable ? RN_KERR_UNSTABLE_OFFSET_COMMIT : error;
@@ -114,25 +128,123 @@ static void fetch_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
     fetch_state_t *st = gop->ctx;
     st->node = node;
     int16_t error = rn_group_coord_refusal(coord);
-    const rn_group_t *group = error == RN_KERR_NONE ? rn_group_find(coord, st->in->group_id) : NULL;
-    if (st->in->topics.count < 0 && error == RN_KERR_NONE)
+    const rn_group_t *group = error == RN_KERR_NONE ? rn_group_find(coord, st->group_id) : NULL;
+    if (st->want_count < 0 && error == RN_KERR_NONE)
         fetch_all(st, group);
-    else if (st->in->topics.count >= 0)
+    else if (st->want_count >= 0)
         fetch_listed(st, group, st->req->api_version < 2 ? error : 0);
-    if (st->req->api_version >= 2) st->resp->error_code = error;
+    st->error = error;
     rn_gop_reply(gop);
 }
 
-void rn_handle_offset_fetch(rn_core_t *core, rn_req_t *req, void *body) {
-    rn_offset_fetch_response_t *resp = rn_handler_response_new(req);
-    fetch_state_t *st = rn_gops_alloc(req, sizeof *st);
-    *st = (fetch_state_t){.req = req, .in = body, .resp = resp};
+/* Sends one group's op; a coordinator not available answers it now. */
+static void fetch_send(rn_gops_t *gops, fetch_state_t *st) {
     st->gop.ctx = st;
-    resp->topics.count = 0;
-    rn_gops_t *gops = rn_gops_begin(core, req, resp);
-    if (!rn_gops_send(gops, &st->gop, st->in->group_id, fetch_run)) {
-        resp->error_code = RN_KERR_COORDINATOR_NOT_AVAILABLE;
-        if (req->api_version < 2) fetch_listed(st, NULL, RN_KERR_COORDINATOR_NOT_AVAILABLE);
+    if (rn_gops_send(gops, &st->gop, st->group_id, fetch_run)) return;
+    st->error = RN_KERR_COORDINATOR_NOT_AVAILABLE;
+    if (st->req->api_version < 2 && st->want_count >= 0)
+        fetch_listed(st, NULL, RN_KERR_COORDINATOR_NOT_AVAILABLE);
+}
+
+/* v8+: one group's answer in the response's group shape. */
+static void fetch_group_out(const fetch_state_t *st,
+                            rn_offset_fetch_response_offset_fetch_response_group_t *out) {
+    rn_offset_fetch_response_offset_fetch_response_group_init(out);
+    out->group_id = st->group_id;
+    out->error_code = st->error;
+    int32_t count = st->error == RN_KERR_NONE ? st->topic_count : 0;
+    out->topics.count = count;
+    out->topics.items = rn_gops_alloc(st->req, (size_t)count * sizeof *out->topics.items);
+    for (int32_t t = 0; t < count; t++) {
+        const fetch_topic_t *tin = &st->topics[t];
+        rn_offset_fetch_response_offset_fetch_response_topics_t *tout = &out->topics.items[t];
+        tout->name = tin->name;
+        tout->partitions.count = tin->partitions.count;
+        tout->partitions.items =
+            rn_gops_alloc(st->req, (size_t)tin->partitions.count * sizeof *tout->partitions.items);
+        for (int32_t p = 0; p < tin->partitions.count; p++) {
+            const fetch_part_t *pin = &tin->partitions.items[p];
+            tout->partitions.items[p] =
+                (rn_offset_fetch_response_offset_fetch_response_partitions_t){
+                    .partition_index = pin->partition_index,
+                    .committed_offset = pin->committed_offset,
+                    .committed_leader_epoch = pin->committed_leader_epoch,
+                    .metadata = pin->metadata,
+                    .error_code = pin->error_code,
+                };
+        }
     }
+}
+
+typedef struct fetch_request {
+    fetch_state_t *groups;
+    int32_t group_count;
+} fetch_request_t;
+
+/* On the request's core once every group answered. */
+static void fetch_finish(rn_gops_t *gops) {
+    fetch_request_t *fr = gops->ctx;
+    rn_offset_fetch_response_t *resp = gops->resp;
+    if (gops->req->api_version < 8) {
+        RN_ASSERT(fr->group_count == 1);
+        resp->topics.items = fr->groups[0].topics;
+        resp->topics.count = fr->groups[0].topic_count;
+        if (gops->req->api_version >= 2) resp->error_code = fr->groups[0].error;
+        return;
+    }
+    resp->groups.count = fr->group_count;
+    resp->groups.items =
+        rn_gops_alloc(gops->req, (size_t)fr->group_count * sizeof *resp->groups.items);
+    for (int32_t g = 0; g < fr->group_count; g++)
+        fetch_group_out(&fr->groups[g], &resp->groups.items[g]);
+}
+
+/* The v0-7 topics asked, as wants (count -1: every topic). */
+static void fetch_wants_single(rn_req_t *req, const rn_offset_fetch_request_t *in,
+                               fetch_state_t *st) {
+    st->group_id = in->group_id;
+    st->want_count = in->topics.count;
+    int32_t count = in->topics.count > 0 ? in->topics.count : 0;
+    fetch_want_t *wants = rn_gops_alloc(req, (size_t)count * sizeof *wants);
+    for (int32_t t = 0; t < count; t++)
+        wants[t] = (fetch_want_t){in->topics.items[t].name, in->topics.items[t].partition_indexes};
+    st->wants = wants;
+}
+
+/* One v8+ group's topics asked, as wants. */
+static void fetch_wants_group(rn_req_t *req,
+                              const rn_offset_fetch_request_offset_fetch_request_group_t *gin,
+                              fetch_state_t *st) {
+    st->group_id = gin->group_id;
+    st->want_count = gin->topics.count;
+    int32_t count = gin->topics.count > 0 ? gin->topics.count : 0;
+    fetch_want_t *wants = rn_gops_alloc(req, (size_t)count * sizeof *wants);
+    for (int32_t t = 0; t < count; t++)
+        wants[t] =
+            (fetch_want_t){gin->topics.items[t].name, gin->topics.items[t].partition_indexes};
+    st->wants = wants;
+}
+
+void rn_handle_offset_fetch(rn_core_t *core, rn_req_t *req, void *body) {
+    const rn_offset_fetch_request_t *in = body;
+    rn_offset_fetch_response_t *resp = rn_handler_response_new(req);
+    resp->topics.count = 0;
+    resp->groups.count = 0;
+    fetch_request_t *fr = rn_gops_alloc(req, sizeof *fr);
+    fr->group_count = req->api_version >= 8 ? (in->groups.count > 0 ? in->groups.count : 0) : 1;
+    fr->groups = rn_gops_alloc(req, (size_t)fr->group_count * sizeof *fr->groups);
+    for (int32_t g = 0; g < fr->group_count; g++) {
+        fetch_state_t *st = &fr->groups[g];
+        *st = (fetch_state_t){.req = req,
+                              .require_stable = req->api_version >= 7 && in->require_stable};
+        if (req->api_version >= 8)
+            fetch_wants_group(req, &in->groups.items[g], st);
+        else
+            fetch_wants_single(req, in, st);
+    }
+    rn_gops_t *gops = rn_gops_begin(core, req, resp);
+    gops->finish = fetch_finish;
+    gops->ctx = fr;
+    for (int32_t g = 0; g < fr->group_count; g++) fetch_send(gops, &fr->groups[g]);
     rn_gops_end(gops);
 }

@@ -1,7 +1,9 @@
 /*
- * sync_group.c: SyncGroup (key 14), versions 0-3. Followers wait in their
+ * sync_group.c: SyncGroup (key 14), versions 0-5. Followers wait in their
  * group's shard until the leader's assignment arrives and the group's
- * record holding it is durable; each then gets its own.
+ * record holding it is durable; each then gets its own. v4 is flexible; v5
+ * names the protocol type and name, which must be the group's
+ * (INCONSISTENT_GROUP_PROTOCOL otherwise, checked in group_join.c).
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/sync_group_request.h"

@@ -97,6 +97,7 @@ typedef struct join_call {
     char leader[128];
     char protocol[32];
     int32_t members; /* -1: not the leader */
+    bool skip_assignment;
 } join_call_t;
 
 static void join_done(rn_group_join_waiter_t *waiter, const rn_group_join_result_t *res) {
@@ -109,6 +110,7 @@ static void join_done(rn_group_join_waiter_t *waiter, const rn_group_join_result
     snprintf(call->protocol, sizeof call->protocol, "%s",
              res->protocol_name ? res->protocol_name : "");
     call->members = res->group ? rn_group_member_count(res->group) : -1;
+    call->skip_assignment = res->skip_assignment;
 }
 
 static const rn_group_protocol_t proto_range[] = {{{"range", 5}, {(const uint8_t *)"m", 1}}};
@@ -116,9 +118,10 @@ static const rn_group_protocol_t proto_both[] = {{{"range", 5}, {(const uint8_t 
                                                  {{"roundrobin", 10}, {(const uint8_t *)"b", 1}}};
 static const rn_group_protocol_t proto_rr[] = {{{"roundrobin", 10}, {(const uint8_t *)"c", 1}}};
 
-static void join(rn_group_coord_t *coord, join_call_t *call, const char *member_id,
-                 const char *instance_id, const rn_group_protocol_t *protos, int32_t count,
-                 int64_t now_ms) {
+/* A JoinGroup; skip_ok as from v9 (a static leader may skip assigning). */
+static void join_as(rn_group_coord_t *coord, join_call_t *call, const char *member_id,
+                    const char *instance_id, const rn_group_protocol_t *protos, int32_t count,
+                    bool skip_ok, int64_t now_ms) {
     memset(call, 0, sizeof *call);
     call->waiter.done = join_done;
     rn_group_join_args_t args = {
@@ -133,8 +136,15 @@ static void join(rn_group_coord_t *coord, join_call_t *call, const char *member_
         .session_timeout_ms = 10000,
         .rebalance_timeout_ms = 20000,
         .require_known_member_id = true,
+        .skip_assignment_ok = skip_ok,
     };
     rn_group_join(coord, &args, &call->waiter, now_ms);
+}
+
+static void join(rn_group_coord_t *coord, join_call_t *call, const char *member_id,
+                 const char *instance_id, const rn_group_protocol_t *protos, int32_t count,
+                 int64_t now_ms) {
+    join_as(coord, call, member_id, instance_id, protos, count, false, now_ms);
 }
 
 /* A new dynamic member: MEMBER_ID_REQUIRED, then the join with its id. */
@@ -492,6 +502,39 @@ static void test_static_leader_rejoin(void **state) {
     assert_int_equal(b.generation, 3);
     assert_string_equal(b.leader, new_a);
     assert_int_equal(a.members, 2);
+    rn_group_coord_free(coord);
+}
+
+/* From JoinGroup v9 a static leader back in a Stable group is told it leads
+   (its new id), with every member and skip_assignment; a follower back is
+   told nothing more. Neither rebalances, and SyncGroup gives each its own. */
+static void test_static_leader_rejoin_skip_assignment(void **state) {
+    (void)state;
+    rn_group_coord_t *coord = coord_new(0);
+    char a_id[128], b_id[128];
+    static_pair(coord, proto_range, 1, a_id, b_id);
+    join_call_t a;
+    join_as(coord, &a, "", "inst-a", proto_range_new, 1, true, 1000);
+    assert_int_equal(a.error, RN_KERR_NONE);
+    assert_int_equal(a.generation, 2);
+    assert_string_not_equal(a.member_id, a_id);
+    assert_string_equal(a.leader, a.member_id);
+    assert_int_equal(a.members, 2);
+    assert_true(a.skip_assignment);
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
+    sync_call_t s;
+    sync_static(coord, &s, a.member_id, "inst-a", 2, 1100);
+    assert_string_equal(s.assignment, "A");
+    join_call_t b;
+    join_as(coord, &b, "", "inst-b", proto_range_new, 1, true, 1200);
+    assert_int_equal(b.error, RN_KERR_NONE);
+    assert_int_equal(b.generation, 2);
+    assert_string_equal(b.leader, a.member_id);
+    assert_int_equal(b.members, -1);
+    assert_false(b.skip_assignment);
+    sync_static(coord, &s, b.member_id, "inst-b", 2, 1300);
+    assert_string_equal(s.assignment, "B");
+    assert_int_equal(state_of(coord), RN_GROUP_STABLE);
     rn_group_coord_free(coord);
 }
 
@@ -934,6 +977,7 @@ int main(void) {
         cmocka_unit_test(test_static_member_rejoin),
         cmocka_unit_test(test_static_rejoin_new_metadata),
         cmocka_unit_test(test_static_leader_rejoin),
+        cmocka_unit_test(test_static_leader_rejoin_skip_assignment),
         cmocka_unit_test(test_static_rejoin_protocol_change),
         cmocka_unit_test(test_static_expiry_and_leave),
         cmocka_unit_test(test_join_member_ids),
