@@ -19,7 +19,7 @@ CC ?= cc
 BUILD := build/$(MODE)
 KAFKA_SCHEMAS ?= ../shared/kafka-protocol/messages
 # Schemas of a newer Kafka for the few APIs tools/codegen/codegen.py's
-# NEWER_APIS names (DescribeCluster v2).
+# NEWER_APIS names (among them DescribeGroups v6).
 KAFKA_SCHEMAS_NEWER ?= ../shared/kafka-protocol/messages-4.3
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \

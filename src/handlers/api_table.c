@@ -20,7 +20,7 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_HEARTBEAT, 0, 4, rn_handle_heartbeat},
     {RN_API_LEAVE_GROUP, 0, 5, rn_handle_leave_group},
     {RN_API_SYNC_GROUP, 0, 5, rn_handle_sync_group},
-    {RN_API_DESCRIBE_GROUPS, 0, 5, rn_handle_describe_groups},
+    {RN_API_DESCRIBE_GROUPS, 0, 6, rn_handle_describe_groups},
     {RN_API_LIST_GROUPS, 0, 5, rn_handle_list_groups},
     {RN_API_API_VERSIONS, 0, 4, rn_handle_api_versions},
     {RN_API_CREATE_TOPICS, 0, 7, rn_handle_create_topics},

@@ -1,15 +1,19 @@
 /*
  * describe_groups.c: DescribeGroups (key 15), versions 0-5: state, protocol
  * and members (metadata and assignment bytes) of each group, read on its
- * shard. An unknown group is described as Dead with no error, as Kafka.
+ * shard. An unknown group is described as Dead with no error, as Kafka; from
+ * v6 (KIP-1043) with GROUP_ID_NOT_FOUND and Kafka's message for it.
  * With include_authorized_operations (v3+) each group names the operations
  * the client may run on it: with no authorizer, as Kafka without one, all
  * a group has (READ, DESCRIBE, DELETE); otherwise INT32_MIN, Kafka's
  * "not asked". v5 is flexible.
  */
 #include "handlers/group_ops.h"
+#include "base/assert.h"
 #include "proto/gen/describe_groups_request.h"
 #include "proto/gen/describe_groups_response.h"
+
+#include <string.h>
 
 /* Kafka's AclOperation codes of what a group supports, as its 32-bit field
    (bit n set for code n), and the value for "not asked". */
@@ -21,6 +25,8 @@ enum {
         (1 << DESCRIBE_OP_READ) | (1 << DESCRIBE_OP_DELETE) | (1 << DESCRIBE_OP_DESCRIBE),
 };
 #define DESCRIBE_OPERATIONS_NONE INT32_MIN
+/* The first version to answer an unknown group GROUP_ID_NOT_FOUND. */
+#define DESCRIBE_NOT_FOUND_VERSION 6
 
 typedef rn_describe_groups_response_described_group_t described_t;
 
@@ -54,6 +60,20 @@ static void describe_members(describe_op_t *op, const rn_group_t *group) {
     }
 }
 
+/* v6+: an unknown group is GROUP_ID_NOT_FOUND, with Kafka's message. */
+static void describe_not_found(describe_op_t *op) {
+    static const char prefix[] = "Group ", suffix[] = " not found.";
+    size_t id_len = op->group_id.len > 0 ? (size_t)op->group_id.len : 0;
+    size_t len = sizeof prefix - 1 + id_len + sizeof suffix - 1;
+    char *msg = rn_gops_alloc(op->req, len + 1);
+    memcpy(msg, prefix, sizeof prefix - 1);
+    if (id_len) memcpy(msg + sizeof prefix - 1, op->group_id.ptr, id_len);
+    memcpy(msg + sizeof prefix - 1 + id_len, suffix, sizeof suffix);
+    RN_ASSERT(strlen(msg) == len);
+    op->out->error_code = RN_KERR_GROUP_ID_NOT_FOUND;
+    op->out->error_message = (rn_str_t){msg, (int32_t)len};
+}
+
 static void describe_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) {
     (void)node;
     describe_op_t *op = (describe_op_t *)gop;
@@ -71,6 +91,8 @@ static void describe_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node
         const char *proto = rn_group_protocol_name(group);
         out->protocol_data = rn_gops_str(op->req, proto ? proto : "");
         describe_members(op, group);
+    } else if (op->req->api_version >= DESCRIBE_NOT_FOUND_VERSION) {
+        describe_not_found(op);
     }
     rn_gop_reply(gop);
 }

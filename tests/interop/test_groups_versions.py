@@ -9,14 +9,16 @@ against the same answers from Apache Kafka:
   SyncGroup v5 (a wrong protocol name is INCONSISTENT_GROUP_PROTOCOL),
   Heartbeat v4, DescribeGroups v5 (authorized operations), ListGroups v5
   (states filter), OffsetCommit v9 (the generation as member epoch),
-  OffsetFetch v9 (several groups in one request), LeaveGroup v5 (reason);
+  OffsetFetch v9 (several groups in one request), LeaveGroup v5 (reason),
+  DescribeGroups v6 (Kafka 4's: an unknown group is GROUP_ID_NOT_FOUND);
 - JoinGroup v9's skip_assignment: a static leader that restarts into a
   Stable group is told it leads, with every member, and not to assign;
   before v9 it is named a follower.
 
 Where Kafka 4.3 answers otherwise than the Kafka 3.9 reference (ListGroups'
-types filter: 3.9's classic coordinator lists nothing once a type is named),
-the check runs against Runnel only.
+types filter: 3.9's classic coordinator lists nothing once a type is named;
+DescribeGroups v6, which 3.9 does not serve), the check runs against Runnel
+only.
 """
 
 import os
@@ -37,6 +39,7 @@ ILLEGAL_GENERATION = 22
 INCONSISTENT_GROUP_PROTOCOL = 23
 UNKNOWN_MEMBER_ID = 25
 INVALID_REQUEST = 42
+GROUP_ID_NOT_FOUND = 69
 INVALID_REQUEST_MESSAGE = (
     "This most likely occurs because of a request being malformed by the client library or the "
     "message was sent to an incompatible broker. See the broker logs for more details.")
@@ -199,9 +202,9 @@ def leave_v5(addr, group, members):
     return top, r.compact_array(member)
 
 
-def describe_v5(addr, groups, include_ops):
+def describe_v5(addr, groups, include_ops, version=5):
     body = carray([compact_string(g) for g in groups]) + i8(1 if include_ops else 0) + TAGS_NONE
-    r = flex_call(addr, API_DESCRIBE_GROUPS, 5, body)
+    r = flex_call(addr, API_DESCRIBE_GROUPS, version, body)
     r.i32()
 
     def member(rr):
@@ -212,9 +215,12 @@ def describe_v5(addr, groups, include_ops):
         return m
 
     def group(rr):
-        g = {"error": rr.i16(), "group_id": rr.compact_string(), "state": rr.compact_string(),
+        g = {"error": rr.i16()}
+        if version >= 6:
+            g["message"] = rr.compact_string()
+        g.update({"group_id": rr.compact_string(), "state": rr.compact_string(),
              "protocol_type": rr.compact_string(), "protocol": rr.compact_string(),
-             "members": rr.compact_array(member), "ops": rr.i32()}
+             "members": rr.compact_array(member), "ops": rr.i32()})
         rr.skip_tags()
         return g
     return r.compact_array(group)
@@ -322,6 +328,14 @@ def test_protocol(t, addr):
     desc = describe_v5(addr, [group], False)
     t.eq([d["ops"] for d in desc], [INT32_MIN],
          "DescribeGroups v5 without authorized operations: INT32_MIN")
+    if target() == "kafka":
+        t.skip("DescribeGroups v6", "Kafka 3.9 serves DescribeGroups up to v5")
+    else:
+        desc = describe_v5(addr, [group, "g-ver-none"], False, version=6)
+        t.eq([(d["group_id"], d["error"], d["message"], d["state"]) for d in desc],
+             [(group, NONE, None, "Stable"),
+              ("g-ver-none", GROUP_ID_NOT_FOUND, "Group g-ver-none not found.", "Dead")],
+             "DescribeGroups v6: an unknown group is GROUP_ID_NOT_FOUND, with a message")
 
     err, listed = list_v5(addr)
     t.eq((err, listed.get(group, (None,))[:2]), (NONE, ("consumer", "Stable")),

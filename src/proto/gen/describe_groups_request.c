@@ -108,7 +108,7 @@ rn_err_t rn_describe_groups_request_decode(rn_reader_t *r, rn_arena_t *arena, in
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_describe_groups_request_init(out);
-    if (version < 0 || version > 5) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 6) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_describe_groups_request_read(r, arena, version, out);
     return r->err;
@@ -116,12 +116,12 @@ rn_err_t rn_describe_groups_request_decode(rn_reader_t *r, rn_arena_t *arena, in
 
 void rn_describe_groups_request_encode(rn_writer_t *w, int16_t version, const rn_describe_groups_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 5);
+    RN_ASSERT(version <= 6);
     rn_describe_groups_request_write(w, version, in);
 }
 
 size_t rn_describe_groups_request_size(int16_t version, const rn_describe_groups_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 5);
+    RN_ASSERT(version <= 6);
     return rn_describe_groups_request_measure(version, in);
 }

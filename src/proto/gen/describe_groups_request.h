@@ -33,14 +33,14 @@
 #include <stdint.h>
 
 #define RN_DESCRIBE_GROUPS_REQUEST_VERSION_MIN 0
-#define RN_DESCRIBE_GROUPS_REQUEST_VERSION_MAX 5
+#define RN_DESCRIBE_GROUPS_REQUEST_VERSION_MAX 6
 /* First flexible version; -1 if none. */
 #define RN_DESCRIBE_GROUPS_REQUEST_FLEXIBLE_MIN 5
 
 typedef struct rn_describe_groups_request rn_describe_groups_request_t;
 
 struct rn_describe_groups_request {
-    rn_str_array_t groups; /* versions 0+; The names of the groups to describe */
+    rn_str_array_t groups; /* versions 0+; The names of the groups to describe. */
     bool include_authorized_operations; /* versions 3+; Whether to include authorized operations. */
 };
 

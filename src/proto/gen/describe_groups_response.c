@@ -42,6 +42,7 @@ void rn_describe_groups_response_described_group_init(rn_describe_groups_respons
     RN_ASSERT(v != NULL);
     memset(v, 0, sizeof(*v));
     v->error_code = 0;
+    v->error_message = rn_str_null();
     v->group_id = (rn_str_t){"", 0};
     v->group_state = (rn_str_t){"", 0};
     v->protocol_type = (rn_str_t){"", 0};
@@ -76,6 +77,9 @@ static void rn_describe_groups_response_described_group_read(rn_reader_t *r, rn_
     (void)v;
     if (!rn_reader_enter(r)) return;
     v->error_code = rn_read_int16(r);
+    if (version >= 6) {
+        v->error_message = rn_read_string(r, true);
+    }
     v->group_id = rn_read_string(r, (version >= 5));
     if (v->group_id.len < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
     v->group_state = rn_read_string(r, (version >= 5));
@@ -114,6 +118,9 @@ static void rn_describe_groups_response_described_group_write(rn_writer_t *w, in
     (void)version;
     (void)v;
     rn_write_int16(w, v->error_code);
+    if (version >= 6) {
+        rn_write_string(w, v->error_message, true);
+    }
     if (v->group_id.len < 0) rn_writer_fail(w, RN_ERR_INVALID);
     rn_write_string(w, v->group_id, (version >= 5));
     if (v->group_state.len < 0) rn_writer_fail(w, RN_ERR_INVALID);
@@ -141,6 +148,9 @@ static size_t rn_describe_groups_response_described_group_measure(int16_t versio
     (void)v;
     size_t n = 0;
     n += 2;
+    if (version >= 6) {
+        n += rn_string_size(v->error_message, true);
+    }
     n += rn_string_size(v->group_id, (version >= 5));
     n += rn_string_size(v->group_state, (version >= 5));
     n += rn_string_size(v->protocol_type, (version >= 5));
@@ -286,7 +296,7 @@ rn_err_t rn_describe_groups_response_decode(rn_reader_t *r, rn_arena_t *arena, i
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_describe_groups_response_init(out);
-    if (version < 0 || version > 5) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 6) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_describe_groups_response_read(r, arena, version, out);
     return r->err;
@@ -294,12 +304,12 @@ rn_err_t rn_describe_groups_response_decode(rn_reader_t *r, rn_arena_t *arena, i
 
 void rn_describe_groups_response_encode(rn_writer_t *w, int16_t version, const rn_describe_groups_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 5);
+    RN_ASSERT(version <= 6);
     rn_describe_groups_response_write(w, version, in);
 }
 
 size_t rn_describe_groups_response_size(int16_t version, const rn_describe_groups_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 5);
+    RN_ASSERT(version <= 6);
     return rn_describe_groups_response_measure(version, in);
 }

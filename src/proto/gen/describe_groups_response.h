@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_DESCRIBE_GROUPS_RESPONSE_VERSION_MIN 0
-#define RN_DESCRIBE_GROUPS_RESPONSE_VERSION_MAX 5
+#define RN_DESCRIBE_GROUPS_RESPONSE_VERSION_MAX 6
 /* First flexible version; -1 if none. */
 #define RN_DESCRIBE_GROUPS_RESPONSE_FLEXIBLE_MIN 5
 
@@ -53,6 +53,7 @@ typedef struct rn_describe_groups_response_described_group_member_array {
 
 struct rn_describe_groups_response_described_group {
     int16_t error_code; /* versions 0+; The describe error, or 0 if there was no error. */
+    rn_str_t error_message; /* versions 6+, nullable 6+; The describe error message, or null if there was no error. */
     rn_str_t group_id; /* versions 0+; The group ID string. */
     rn_str_t group_state; /* versions 0+; The group state string, or the empty string. */
     rn_str_t protocol_type; /* versions 0+; The group protocol type, or the empty string. */
@@ -62,7 +63,7 @@ struct rn_describe_groups_response_described_group {
 };
 
 struct rn_describe_groups_response_described_group_member {
-    rn_str_t member_id; /* versions 0+; The member ID assigned by the group coordinator. */
+    rn_str_t member_id; /* versions 0+; The member id. */
     rn_str_t group_instance_id; /* versions 4+, nullable 4+; The unique identifier of the consumer instance provided by end user. */
     rn_str_t client_id; /* versions 0+; The client ID used in the member's latest join group request. */
     rn_str_t client_host; /* versions 0+; The client host. */
