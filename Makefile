@@ -19,7 +19,8 @@ CC ?= cc
 BUILD := build/$(MODE)
 KAFKA_SCHEMAS ?= ../shared/kafka-protocol/messages
 # Schemas of a newer Kafka for the few APIs tools/codegen/codegen.py's
-# NEWER_APIS names (among them DescribeGroups v6).
+# NEWER_APIS and MERGED_APIS name (among them DescribeGroups v6, OffsetCommit
+# and OffsetFetch v10).
 KAFKA_SCHEMAS_NEWER ?= ../shared/kafka-protocol/messages-4.3
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \

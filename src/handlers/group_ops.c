@@ -1,6 +1,7 @@
 /* group_ops.c: routing group requests to their coordinator shard (see group_ops.h). */
 #include "handlers/group_ops.h"
 #include "base/assert.h"
+#include "cluster/topics.h"
 #include "net/conn.h"
 #include "proto/gen/request_header.h"
 
@@ -104,4 +105,26 @@ rn_str_t rn_gops_client_host(rn_req_t *req) {
     char host[80];
     snprintf(host, sizeof host, "/%s", req->conn ? req->conn->host : "");
     return rn_gops_str(req, host);
+}
+
+rn_str_t rn_gops_topic_name(rn_core_t *core, rn_req_t *req, const rn_uuid_t *id) {
+    rn_image_t *img = rn_topics_image(core->node);
+    const rn_image_topic_t *it = rn_image_topic_by_id(img, id);
+    rn_str_t name = rn_str_null();
+    if (it) {
+        char *copy = rn_gops_alloc(req, it->name_len + 1);
+        memcpy(copy, it->name, it->name_len + 1);
+        name = (rn_str_t){copy, (int32_t)it->name_len};
+    }
+    rn_image_release(img);
+    return name;
+}
+
+rn_uuid_t rn_gops_topic_id(rn_core_t *core, rn_str_t name) {
+    if (name.len < 0) return rn_uuid_zero;
+    rn_image_t *img = rn_topics_image(core->node);
+    const rn_image_topic_t *it = rn_image_topic(img, name.ptr, (size_t)name.len);
+    rn_uuid_t id = it ? it->id : rn_uuid_zero;
+    rn_image_release(img);
+    return id;
 }

@@ -60,6 +60,15 @@ void *rn_gops_alloc(rn_req_t *req, size_t bytes);
 /* An arena copy of a C string (NULL stays a null string). */
 rn_str_t rn_gops_str(rn_req_t *req, const char *cstr);
 rn_bytes_t rn_gops_bytes(rn_req_t *req, rn_bytes_t bytes);
+/* The first OffsetCommit and OffsetFetch version naming topics by id. */
+#define RN_GROUP_TOPIC_ID_VERSION 10
+
+/* Topic ids (OffsetCommit and OffsetFetch v10), from the node's metadata
+   image, on the request's core: the name of topic `id` as an arena copy
+   (a null string when no topic has it), and the id of topic `name`
+   (rn_uuid_zero when none). */
+rn_str_t rn_gops_topic_name(rn_core_t *core, rn_req_t *req, const rn_uuid_t *id);
+rn_uuid_t rn_gops_topic_id(rn_core_t *core, rn_str_t name);
 /* The request's client id (from its header) and the client's host. */
 rn_str_t rn_gops_client_id(rn_req_t *req);
 rn_str_t rn_gops_client_host(rn_req_t *req);

@@ -4,7 +4,8 @@
  * record batch on the group's __consumer_offsets partition, are applied to
  * the shard, and are acknowledged once that batch is durable (the core's
  * end-of-turn group commit). v8 is flexible; v9's member epoch (KIP-848) is,
- * for a classic group, its generation, as Kafka reads it.
+ * for a classic group, its generation, as Kafka reads it; v10 names topics
+ * by id (a topic id no topic has: UNKNOWN_TOPIC_ID, as Kafka 4).
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/offset_commit_request.h"
@@ -20,13 +21,16 @@ typedef struct commit_state {
     rn_req_t *req;
     const rn_offset_commit_request_t *in;
     rn_offset_commit_response_t *resp;
+    rn_str_t *names;     /* per request topic (v10: from its id; null: no such id) */
     commit_out_t **outs; /* per item written */
     int32_t item_count;
 } commit_state_t;
 
+/* Every partition of a known topic gets `error`. */
 static void commit_fill_all(commit_state_t *st, int16_t error) {
     for (int32_t t = 0; t < st->resp->topics.count; t++)
-        for (int32_t p = 0; p < st->resp->topics.items[t].partitions.count; p++)
+        for (int32_t p = 0; st->names[t].len >= 0 && p < st->resp->topics.items[t].partitions.count;
+             p++)
             st->resp->topics.items[t].partitions.items[p].error_code = error;
 }
 
@@ -52,11 +56,12 @@ static int32_t commit_items(commit_state_t *st, rn_group_commit_item_t *items, i
     int32_t n = 0;
     for (int32_t t = 0; t < in->topics.count; t++) {
         const rn_offset_commit_request_offset_commit_request_topic_t *topic = &in->topics.items[t];
-        for (int32_t p = 0; p < topic->partitions.count; p++) {
+        rn_str_t name = st->names[t];
+        for (int32_t p = 0; name.len >= 0 && p < topic->partitions.count; p++) {
             const rn_offset_commit_request_offset_commit_request_partition_t *pin =
                 &topic->partitions.items[p];
             commit_out_t *out = &st->resp->topics.items[t].partitions.items[p];
-            if (!rn_ptable_partition(st->gop.gops->table, topic->name, pin->partition_index)) {
+            if (!rn_ptable_partition(st->gop.gops->table, name, pin->partition_index)) {
                 out->error_code = RN_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
@@ -66,7 +71,7 @@ static int32_t commit_items(commit_state_t *st, rn_group_commit_item_t *items, i
             }
             rn_group_commit_item_t *item = &items[n];
             st->outs[n++] = out;
-            item->topic = topic->name;
+            item->topic = name;
             item->partition = pin->partition_index;
             item->value.offset = pin->committed_offset;
             item->value.leader_epoch = version >= 6 ? pin->committed_leader_epoch : -1;
@@ -116,22 +121,36 @@ static void commit_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node) 
     }
 }
 
-static void commit_skeleton(rn_req_t *req, const rn_offset_commit_request_t *in,
-                            rn_offset_commit_response_t *resp) {
+/* Each request topic's name: its own, or from v10 its id's (null: none). */
+static rn_str_t *commit_names(rn_core_t *core, rn_req_t *req,
+                              const rn_offset_commit_request_t *in) {
+    int32_t count = in->topics.count > 0 ? in->topics.count : 0;
+    rn_str_t *names = rn_gops_alloc(req, (size_t)count * sizeof *names);
+    for (int32_t t = 0; t < count; t++)
+        names[t] = req->api_version >= RN_GROUP_TOPIC_ID_VERSION
+                       ? rn_gops_topic_name(core, req, &in->topics.items[t].topic_id)
+                       : in->topics.items[t].name;
+    return names;
+}
+
+static void commit_skeleton(commit_state_t *st) {
+    const rn_offset_commit_request_t *in = st->in;
+    rn_offset_commit_response_t *resp = st->resp;
     int32_t count = in->topics.count > 0 ? in->topics.count : 0;
     resp->topics.count = count;
-    resp->topics.items = rn_gops_alloc(req, (size_t)count * sizeof *resp->topics.items);
+    resp->topics.items = rn_gops_alloc(st->req, (size_t)count * sizeof *resp->topics.items);
     for (int32_t t = 0; t < count; t++) {
         const rn_offset_commit_request_offset_commit_request_topic_t *tin = &in->topics.items[t];
         int32_t pcount = tin->partitions.count > 0 ? tin->partitions.count : 0;
         resp->topics.items[t].name = tin->name;
+        resp->topics.items[t].topic_id = tin->topic_id;
         resp->topics.items[t].partitions.count = pcount;
         resp->topics.items[t].partitions.items =
-            rn_gops_alloc(req, (size_t)pcount * sizeof *resp->topics.items[t].partitions.items);
+            rn_gops_alloc(st->req, (size_t)pcount * sizeof *resp->topics.items[t].partitions.items);
         for (int32_t p = 0; p < pcount; p++) {
             commit_out_t *out = &resp->topics.items[t].partitions.items[p];
             out->partition_index = tin->partitions.items[p].partition_index;
-            out->error_code = RN_KERR_NONE;
+            out->error_code = st->names[t].len >= 0 ? RN_KERR_NONE : RN_KERR_UNKNOWN_TOPIC_ID;
         }
     }
 }
@@ -142,7 +161,8 @@ void rn_handle_offset_commit(rn_core_t *core, rn_req_t *req, void *body) {
     *st = (commit_state_t){.req = req, .in = body, .resp = resp};
     st->gop.ctx = st;
     st->waiter.done = commit_durable;
-    commit_skeleton(req, st->in, resp);
+    st->names = commit_names(core, req, st->in);
+    commit_skeleton(st);
     rn_gops_t *gops = rn_gops_begin(core, req, resp);
     if (!rn_gops_send(gops, &st->gop, st->in->group_id, commit_run))
         commit_fill_all(st, RN_KERR_COORDINATOR_NOT_AVAILABLE);

@@ -9,7 +9,9 @@
  * one op per group, each answered with its own error (a group with an
  * error lists no topics, as Kafka); v9 adds the member id and epoch of the
  * consumer protocol (KIP-848), which a classic group does not check, as
- * Kafka does not.
+ * Kafka does not; v10 names topics by id (a topic id no topic has:
+ * UNKNOWN_TOPIC_ID; all of a group's offsets list the topics that still
+ * exist, as only they have an id).
  */
 #include "handlers/group_ops.h"
 #include "base/assert.h"
@@ -24,7 +26,8 @@ typedef rn_offset_fetch_response_offset_fetch_response_partition_t fetch_part_t;
 
 /* The topics asked of one group, from either request form. */
 typedef struct fetch_want {
-    rn_str_t name;
+    rn_str_t name; /* null: v10's id names no topic */
+    rn_uuid_t id;  /* v10 */
     rn_int32_array_t partitions;
 } fetch_want_t;
 
@@ -111,15 +114,17 @@ static void fetch_listed(fetch_state_t *st, const rn_group_t *group, int16_t err
         tout->partitions.items = rn_gops_alloc(st->req, (size_t)count * sizeof(fetch_part_t));
         for (int32_t p = 0; p < count; p++) {
             int32_t index = want->partitions.items[p];
-            const rn_group_offset_t *v = group && error == RN_KERR_NONE
+            bool known = want->name.len >= 0;
+            const rn_group_offset_t *v = group && known && error == RN_KERR_NONE
                                              ? rn_group_offset_get(group, want->name, index)
                                              : NULL;
             bool unstable =
-                error == RN_KERR_NONE && st->require_stable &&
+                known && error == RN_KERR_NONE && st->require_stable &&
                 rn_group_txn_pending(st->node, st->gop.partition, st->group_id, want->name, index);
             fetch_fill(st->req, &tout->partitions.items[p], index, unstable ? NULL : v);
-            tout->partitions.items[p].error_code =
-                unstable ? RN_KERR_UNSTABLE_OFFSET_COMMIT : error;
+            tout->partitions.items[p].error_code = !known     ? RN_KERR_UNKNOWN_TOPIC_ID
+                                                   : unstable ? RN_KERR_UNSTABLE_OFFSET_COMMIT
+                                                              : error;
         }
     }
 }
@@ -146,19 +151,31 @@ static void fetch_send(rn_gops_t *gops, fetch_state_t *st) {
         fetch_listed(st, NULL, RN_KERR_COORDINATOR_NOT_AVAILABLE);
 }
 
+/* The id of answer topic t: the one asked for, or (all topics) the id of
+   its name now; zero for a topic no longer there. */
+static rn_uuid_t fetch_topic_id(rn_core_t *core, const fetch_state_t *st, int32_t t) {
+    if (st->want_count >= 0) return st->wants[t].id;
+    return rn_gops_topic_id(core, st->topics[t].name);
+}
+
 /* v8+: one group's answer in the response's group shape. */
-static void fetch_group_out(const fetch_state_t *st,
+static void fetch_group_out(rn_core_t *core, const fetch_state_t *st,
                             rn_offset_fetch_response_offset_fetch_response_group_t *out) {
     rn_offset_fetch_response_offset_fetch_response_group_init(out);
     out->group_id = st->group_id;
     out->error_code = st->error;
     int32_t count = st->error == RN_KERR_NONE ? st->topic_count : 0;
-    out->topics.count = count;
+    bool by_id = st->req->api_version >= RN_GROUP_TOPIC_ID_VERSION;
+    out->topics.count = 0;
     out->topics.items = rn_gops_alloc(st->req, (size_t)count * sizeof *out->topics.items);
     for (int32_t t = 0; t < count; t++) {
         const fetch_topic_t *tin = &st->topics[t];
-        rn_offset_fetch_response_offset_fetch_response_topics_t *tout = &out->topics.items[t];
+        rn_uuid_t id = by_id ? fetch_topic_id(core, st, t) : rn_uuid_zero;
+        if (by_id && st->want_count < 0 && rn_uuid_eq(&id, &rn_uuid_zero)) continue;
+        rn_offset_fetch_response_offset_fetch_response_topics_t *tout =
+            &out->topics.items[out->topics.count++];
         tout->name = tin->name;
+        tout->topic_id = id;
         tout->partitions.count = tin->partitions.count;
         tout->partitions.items =
             rn_gops_alloc(st->req, (size_t)tin->partitions.count * sizeof *tout->partitions.items);
@@ -196,7 +213,7 @@ static void fetch_finish(rn_gops_t *gops) {
     resp->groups.items =
         rn_gops_alloc(gops->req, (size_t)fr->group_count * sizeof *resp->groups.items);
     for (int32_t g = 0; g < fr->group_count; g++)
-        fetch_group_out(&fr->groups[g], &resp->groups.items[g]);
+        fetch_group_out(gops->fan.origin, &fr->groups[g], &resp->groups.items[g]);
 }
 
 /* The v0-7 topics asked, as wants (count -1: every topic). */
@@ -207,21 +224,25 @@ static void fetch_wants_single(rn_req_t *req, const rn_offset_fetch_request_t *i
     int32_t count = in->topics.count > 0 ? in->topics.count : 0;
     fetch_want_t *wants = rn_gops_alloc(req, (size_t)count * sizeof *wants);
     for (int32_t t = 0; t < count; t++)
-        wants[t] = (fetch_want_t){in->topics.items[t].name, in->topics.items[t].partition_indexes};
+        wants[t] = (fetch_want_t){in->topics.items[t].name, rn_uuid_zero,
+                                  in->topics.items[t].partition_indexes};
     st->wants = wants;
 }
 
-/* One v8+ group's topics asked, as wants. */
-static void fetch_wants_group(rn_req_t *req,
+/* One v8+ group's topics asked, as wants (v10: named by id). */
+static void fetch_wants_group(rn_core_t *core, rn_req_t *req,
                               const rn_offset_fetch_request_offset_fetch_request_group_t *gin,
                               fetch_state_t *st) {
     st->group_id = gin->group_id;
     st->want_count = gin->topics.count;
     int32_t count = gin->topics.count > 0 ? gin->topics.count : 0;
     fetch_want_t *wants = rn_gops_alloc(req, (size_t)count * sizeof *wants);
-    for (int32_t t = 0; t < count; t++)
-        wants[t] =
-            (fetch_want_t){gin->topics.items[t].name, gin->topics.items[t].partition_indexes};
+    for (int32_t t = 0; t < count; t++) {
+        const rn_offset_fetch_request_offset_fetch_request_topics_t *tin = &gin->topics.items[t];
+        wants[t] = (fetch_want_t){tin->name, tin->topic_id, tin->partition_indexes};
+        if (req->api_version >= RN_GROUP_TOPIC_ID_VERSION)
+            wants[t].name = rn_gops_topic_name(core, req, &tin->topic_id);
+    }
     st->wants = wants;
 }
 
@@ -238,7 +259,7 @@ void rn_handle_offset_fetch(rn_core_t *core, rn_req_t *req, void *body) {
         *st = (fetch_state_t){.req = req,
                               .require_stable = req->api_version >= 7 && in->require_stable};
         if (req->api_version >= 8)
-            fetch_wants_group(req, &in->groups.items[g], st);
+            fetch_wants_group(core, req, &in->groups.items[g], st);
         else
             fetch_wants_single(req, in, st);
     }

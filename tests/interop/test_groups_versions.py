@@ -11,6 +11,8 @@ against the same answers from Apache Kafka:
   (states filter), OffsetCommit v9 (the generation as member epoch),
   OffsetFetch v9 (several groups in one request), LeaveGroup v5 (reason),
   DescribeGroups v6 (Kafka 4's: an unknown group is GROUP_ID_NOT_FOUND);
+- OffsetCommit and OffsetFetch v10 (Kafka 4's: topics named by id; an id no
+  topic has is UNKNOWN_TOPIC_ID), against Runnel only (Kafka 3.9 serves v9);
 - JoinGroup v9's skip_assignment: a static leader that restarts into a
   Stable group is told it leads, with every member, and not to assign;
   before v9 it is named a follower.
@@ -21,7 +23,9 @@ DescribeGroups v6, which 3.9 does not serve), the check runs against Runnel
 only.
 """
 
+import base64
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -44,6 +48,7 @@ INVALID_REQUEST_MESSAGE = (
     "This most likely occurs because of a request being malformed by the client library or the "
     "message was sent to an incompatible broker. See the broker logs for more details.")
 MEMBER_ID_REQUIRED = 79
+UNKNOWN_TOPIC_ID = 100
 API_OFFSET_COMMIT, API_OFFSET_FETCH, API_FIND_COORDINATOR = 8, 9, 10
 API_JOIN_GROUP, API_HEARTBEAT, API_LEAVE_GROUP, API_SYNC_GROUP = 11, 12, 13, 14
 API_DESCRIBE_GROUPS, API_LIST_GROUPS = 15, 16
@@ -240,12 +245,22 @@ def list_v5(addr, states=(), types=()):
     return err, {g[0]: g[1:] for g in r.compact_array(group)}
 
 
-def commit_v9(addr, group, generation, member_id, topic, offsets, instance=None):
+def topic_ref(topic, version):
+    """A topic as v10 names it (its 16-byte id) or before (its name)."""
+    return topic if version >= 10 else compact_string(topic)
+
+
+def read_topic_ref(r, version):
+    return r.take(16) if version >= 10 else r.compact_string()
+
+
+def commit_v9(addr, group, generation, member_id, topic, offsets, instance=None, version=9):
+    """topic: a name, or from v10 a 16-byte id."""
     parts = [i32(p) + i64(o) + i32(-1) + compact_string("m") + TAGS_NONE for p, o in offsets]
     body = (compact_string(group) + i32(generation) + compact_string(member_id) +
             compact_string(instance) +
-            carray([compact_string(topic) + carray(parts) + TAGS_NONE]) + TAGS_NONE)
-    r = flex_call(addr, API_OFFSET_COMMIT, 9, body)
+            carray([topic_ref(topic, version) + carray(parts) + TAGS_NONE]) + TAGS_NONE)
+    r = flex_call(addr, API_OFFSET_COMMIT, version, body)
     r.i32()
 
     def part(rr):
@@ -254,22 +269,23 @@ def commit_v9(addr, group, generation, member_id, topic, offsets, instance=None)
         return p
 
     def topic_(rr):
-        name = rr.compact_string()
+        name = read_topic_ref(rr, version)
         ps = rr.compact_array(part)
         rr.skip_tags()
         return [(name,) + p for p in ps]
     return sorted(x for ts in r.compact_array(topic_) for x in ts)
 
 
-def fetch_v9(addr, groups):
-    """groups: [(group_id, member_id, epoch, {topic: [partitions]} or None)]."""
+def fetch_v9(addr, groups, version=9):
+    """groups: [(group_id, member_id, epoch, {topic: [partitions]} or None)];
+    a topic is a name, or from v10 a 16-byte id."""
     def group_req(g, member, epoch, topics):
         t = (uvarint(0) if topics is None else carray(
-            [compact_string(n) + carray([i32(p) for p in ps]) + TAGS_NONE
+            [topic_ref(n, version) + carray([i32(p) for p in ps]) + TAGS_NONE
              for n, ps in topics.items()]))
         return compact_string(g) + compact_string(member) + i32(epoch) + t + TAGS_NONE
     body = carray([group_req(*g) for g in groups]) + i8(0) + TAGS_NONE
-    r = flex_call(addr, API_OFFSET_FETCH, 9, body)
+    r = flex_call(addr, API_OFFSET_FETCH, version, body)
     r.i32()
 
     def part(rr):
@@ -278,7 +294,7 @@ def fetch_v9(addr, groups):
         return p
 
     def topic_(rr):
-        name = rr.compact_string()
+        name = read_topic_ref(rr, version)
         ps = rr.compact_array(part)
         rr.skip_tags()
         return [(name,) + p for p in ps]
@@ -380,6 +396,37 @@ def test_protocol(t, addr):
     t.eq(desc[0]["state"], "Empty", "LeaveGroup v5: the group is Empty after its member left")
 
 
+def topic_id_from_log(broker, topic):
+    """The topic's id as the broker logged it at creation (Kafka's base64)."""
+    with open(broker.log_path) as f:
+        m = re.search(r"created %s with \d+ partition\(s\), topic id (\S+)" % re.escape(topic),
+                      f.read())
+    return base64.urlsafe_b64decode(m.group(1) + "==") if m else None
+
+
+def test_offsets_by_topic_id(t, broker):
+    addr, topic, group = broker.bootstrap, "grpver-ids", "g-ver-ids"
+    create_topic(addr, topic, 2)
+    tid = topic_id_from_log(broker, topic)
+    if not t.ok(tid is not None and len(tid) == 16, "the topic's id from the broker's log"):
+        return
+    nobody = bytes(range(1, 17))
+    got = commit_v9(addr, group, -1, "", tid, [(0, 11), (1, 12)], version=10)
+    t.eq(got, [(tid, 0, NONE), (tid, 1, NONE)], "OffsetCommit v10: a commit by topic id")
+    got = commit_v9(addr, group, -1, "", nobody, [(0, 13)], version=10)
+    t.eq(got, [(nobody, 0, UNKNOWN_TOPIC_ID)], "OffsetCommit v10: an unknown topic id")
+    got = fetch_v9(addr, [(group, None, -1, {tid: [0, 1], nobody: [0]})], version=10)
+    t.eq(got, [(group, NONE, sorted([(tid, 0, 11, -1, "m", NONE), (tid, 1, 12, -1, "m", NONE),
+                                     (nobody, 0, -1, -1, "", UNKNOWN_TOPIC_ID)]))],
+         "OffsetFetch v10: offsets by topic id; an unknown id is UNKNOWN_TOPIC_ID")
+    got = fetch_v9(addr, [(group, None, -1, None)], version=10)
+    t.eq(got, [(group, NONE, [(tid, 0, 11, -1, "m", NONE), (tid, 1, 12, -1, "m", NONE)])],
+         "OffsetFetch v10: all of a group's offsets, named by topic id")
+    got = fetch_v9(addr, [(group, None, -1, {topic: [0]})])
+    t.eq(got, [(group, NONE, [(topic, 0, 11, -1, "m", NONE)])],
+         "OffsetFetch v9 reads by name what v10 committed by id")
+
+
 def test_skip_assignment(t, addr):
     topic, group = "grpver-s", "g-ver-static"
     create_topic(addr, topic, 2)
@@ -417,6 +464,10 @@ def main():
         t.run(test_find_coordinator, b.bootstrap)
         t.run(test_protocol, b.bootstrap)
         t.run(test_skip_assignment, b.bootstrap)
+        if target() == "runnel":
+            t.run(test_offsets_by_topic_id, b)
+        else:
+            t.skip("OffsetCommit and OffsetFetch v10", "Kafka 3.9 serves them up to v9")
     t.done()
 
 

@@ -7,6 +7,7 @@ What it must never do: guess. An unknown type or a malformed version spec is
 an error, so a new schema feature fails the generator loudly.
 """
 
+import copy
 import json
 import os
 import re
@@ -193,15 +194,61 @@ def load_file(path):
         return Message(path, json.loads(strip_comments(fh.read())))
 
 
-def load_dir(schema_dir, replace=None):
+def read_raw(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.loads(strip_comments(fh.read()))
+
+
+def _merge_fields(old_fields, new_fields):
+    """Inserts into new_fields (in place) every field of old_fields it lacks
+    (by name), after the field that precedes it in old_fields; recurses into
+    the struct fields both have."""
+    by_name = {f["name"]: f for f in new_fields}
+    prev = None
+    for of in old_fields:
+        nf = by_name.get(of["name"])
+        if nf is not None:
+            if "fields" in of and "fields" in nf:
+                _merge_fields(of["fields"], nf["fields"])
+        else:
+            at = 0 if prev is None else new_fields.index(by_name[prev]) + 1
+            nf = copy.deepcopy(of)
+            new_fields.insert(at, nf)
+            by_name[of["name"]] = nf
+        prev = of["name"]
+
+
+def merge_raw(old, new):
+    """A newer schema reaching down to an older one's lowest version: the
+    newer one's fields and versions, plus the older versions and the fields
+    only they had (a newer Kafka that dropped old versions dropped those)."""
+    lo = Versions.parse(old["validVersions"]).lo
+    hi = Versions.parse(new["validVersions"]).hi
+    if lo > Versions.parse(new["validVersions"]).lo:
+        raise SchemaError("%s: the older schema starts later" % new["name"])
+    if old["flexibleVersions"] != new["flexibleVersions"]:
+        raise SchemaError("%s: flexible versions differ" % new["name"])
+    out = copy.deepcopy(new)
+    out["validVersions"] = "%d-%d" % (lo, hi)
+    _merge_fields(old["fields"], out["fields"])
+    return out
+
+
+def load_dir(schema_dir, replace=None, merge=None):
     """Every schema of schema_dir; a file named in `replace` ({file name:
-    path}) is read from that path instead."""
+    path}) is read from that path instead, and one named in `merge` ({file
+    name: path}) from merge_raw(its own, that path's)."""
     msgs = []
     replace = replace or {}
+    merge = merge or {}
     for fn in sorted(os.listdir(schema_dir)):
         if not fn.endswith(".json"):
             continue
-        msgs.append(load_file(replace.get(fn, os.path.join(schema_dir, fn))))
+        path = os.path.join(schema_dir, fn)
+        if fn in merge:
+            msgs.append(Message(merge[fn], merge_raw(read_raw(path), read_raw(merge[fn]))))
+        else:
+            msgs.append(load_file(replace.get(fn, path)))
     names = {}
     for m in msgs:
         for st in m.all_structs():

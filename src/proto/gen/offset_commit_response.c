@@ -42,6 +42,7 @@ void rn_offset_commit_response_offset_commit_response_topic_init(rn_offset_commi
     RN_ASSERT(v != NULL);
     memset(v, 0, sizeof(*v));
     v->name = (rn_str_t){"", 0};
+    v->topic_id = rn_uuid_zero;
     v->partitions.items = NULL;
     v->partitions.count = 0;
 }
@@ -66,8 +67,13 @@ static void rn_offset_commit_response_offset_commit_response_topic_read(rn_reade
     (void)version;
     (void)v;
     if (!rn_reader_enter(r)) return;
-    v->name = rn_read_string(r, (version >= 8));
-    if (v->name.len < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
+    if (version <= 9) {
+        v->name = rn_read_string(r, (version >= 8));
+        if (v->name.len < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
+    }
+    if (version >= 10) {
+        v->topic_id = rn_read_uuid(r);
+    }
     {
         int32_t count = rn_read_array_count(r, (version >= 8));
         if (count < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
@@ -94,8 +100,13 @@ static void rn_offset_commit_response_offset_commit_response_topic_read(rn_reade
 static void rn_offset_commit_response_offset_commit_response_topic_write(rn_writer_t *w, int16_t version, const rn_offset_commit_response_offset_commit_response_topic_t *v) {
     (void)version;
     (void)v;
-    if (v->name.len < 0) rn_writer_fail(w, RN_ERR_INVALID);
-    rn_write_string(w, v->name, (version >= 8));
+    if (version <= 9) {
+        if (v->name.len < 0) rn_writer_fail(w, RN_ERR_INVALID);
+        rn_write_string(w, v->name, (version >= 8));
+    }
+    if (version >= 10) {
+        rn_write_uuid(w, &v->topic_id);
+    }
     RN_ASSERT(v->partitions.count <= 0 || v->partitions.items != NULL);
     if (v->partitions.count < 0) rn_writer_fail(w, RN_ERR_INVALID);
     rn_write_array_count(w, v->partitions.count, (version >= 8));
@@ -111,7 +122,12 @@ static size_t rn_offset_commit_response_offset_commit_response_topic_measure(int
     (void)version;
     (void)v;
     size_t n = 0;
-    n += rn_string_size(v->name, (version >= 8));
+    if (version <= 9) {
+        n += rn_string_size(v->name, (version >= 8));
+    }
+    if (version >= 10) {
+        n += 16;
+    }
     n += rn_array_count_size(v->partitions.count, (version >= 8));
     for (int32_t ai = 0; ai < v->partitions.count; ai++) n += rn_offset_commit_response_offset_commit_response_partition_measure(version, &v->partitions.items[ai]);
     if (version >= 8) {
@@ -222,7 +238,7 @@ rn_err_t rn_offset_commit_response_decode(rn_reader_t *r, rn_arena_t *arena, int
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_offset_commit_response_init(out);
-    if (version < 0 || version > 9) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 10) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_offset_commit_response_read(r, arena, version, out);
     return r->err;
@@ -230,12 +246,12 @@ rn_err_t rn_offset_commit_response_decode(rn_reader_t *r, rn_arena_t *arena, int
 
 void rn_offset_commit_response_encode(rn_writer_t *w, int16_t version, const rn_offset_commit_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version <= 10);
     rn_offset_commit_response_write(w, version, in);
 }
 
 size_t rn_offset_commit_response_size(int16_t version, const rn_offset_commit_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version <= 10);
     return rn_offset_commit_response_measure(version, in);
 }

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_OFFSET_COMMIT_RESPONSE_VERSION_MIN 0
-#define RN_OFFSET_COMMIT_RESPONSE_VERSION_MAX 9
+#define RN_OFFSET_COMMIT_RESPONSE_VERSION_MAX 10
 /* First flexible version; -1 if none. */
 #define RN_OFFSET_COMMIT_RESPONSE_FLEXIBLE_MIN 8
 
@@ -52,7 +52,8 @@ typedef struct rn_offset_commit_response_offset_commit_response_topic_array {
 } rn_offset_commit_response_offset_commit_response_topic_array_t;
 
 struct rn_offset_commit_response_offset_commit_response_topic {
-    rn_str_t name; /* versions 0+; The topic name. */
+    rn_str_t name; /* versions 0-9; The topic name. */
+    rn_uuid_t topic_id; /* versions 10+; The topic ID. */
     rn_offset_commit_response_offset_commit_response_partition_array_t partitions; /* versions 0+; The responses for each partition in the topic. */
 };
 

@@ -63,6 +63,7 @@ void rn_offset_fetch_request_offset_fetch_request_topics_init(rn_offset_fetch_re
     RN_ASSERT(v != NULL);
     memset(v, 0, sizeof(*v));
     v->name = (rn_str_t){"", 0};
+    v->topic_id = rn_uuid_zero;
     v->partition_indexes.items = NULL;
     v->partition_indexes.count = 0;
 }
@@ -240,9 +241,12 @@ static void rn_offset_fetch_request_offset_fetch_request_topics_read(rn_reader_t
     (void)version;
     (void)v;
     if (!rn_reader_enter(r)) return;
-    if (version >= 8) {
+    if (version >= 8 && version <= 9) {
         v->name = rn_read_string(r, true);
         if (v->name.len < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
+    }
+    if (version >= 10) {
+        v->topic_id = rn_read_uuid(r);
     }
     if (version >= 8) {
         {
@@ -271,9 +275,12 @@ static void rn_offset_fetch_request_offset_fetch_request_topics_read(rn_reader_t
 static void rn_offset_fetch_request_offset_fetch_request_topics_write(rn_writer_t *w, int16_t version, const rn_offset_fetch_request_offset_fetch_request_topics_t *v) {
     (void)version;
     (void)v;
-    if (version >= 8) {
+    if (version >= 8 && version <= 9) {
         if (v->name.len < 0) rn_writer_fail(w, RN_ERR_INVALID);
         rn_write_string(w, v->name, true);
+    }
+    if (version >= 10) {
+        rn_write_uuid(w, &v->topic_id);
     }
     if (version >= 8) {
         RN_ASSERT(v->partition_indexes.count <= 0 || v->partition_indexes.items != NULL);
@@ -292,8 +299,11 @@ static size_t rn_offset_fetch_request_offset_fetch_request_topics_measure(int16_
     (void)version;
     (void)v;
     size_t n = 0;
-    if (version >= 8) {
+    if (version >= 8 && version <= 9) {
         n += rn_string_size(v->name, true);
+    }
+    if (version >= 10) {
+        n += 16;
     }
     if (version >= 8) {
         n += rn_array_count_size(v->partition_indexes.count, true);
@@ -420,7 +430,7 @@ rn_err_t rn_offset_fetch_request_decode(rn_reader_t *r, rn_arena_t *arena, int16
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_offset_fetch_request_init(out);
-    if (version < 0 || version > 9) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 10) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_offset_fetch_request_read(r, arena, version, out);
     return r->err;
@@ -428,12 +438,12 @@ rn_err_t rn_offset_fetch_request_decode(rn_reader_t *r, rn_arena_t *arena, int16
 
 void rn_offset_fetch_request_encode(rn_writer_t *w, int16_t version, const rn_offset_fetch_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version <= 10);
     rn_offset_fetch_request_write(w, version, in);
 }
 
 size_t rn_offset_fetch_request_size(int16_t version, const rn_offset_fetch_request_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version <= 10);
     return rn_offset_fetch_request_measure(version, in);
 }

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_OFFSET_FETCH_REQUEST_VERSION_MIN 0
-#define RN_OFFSET_FETCH_REQUEST_VERSION_MAX 9
+#define RN_OFFSET_FETCH_REQUEST_VERSION_MAX 10
 /* First flexible version; -1 if none. */
 #define RN_OFFSET_FETCH_REQUEST_FLEXIBLE_MIN 6
 
@@ -64,20 +64,21 @@ struct rn_offset_fetch_request_offset_fetch_request_topic {
 
 struct rn_offset_fetch_request_offset_fetch_request_group {
     rn_str_t group_id; /* versions 8+; The group ID. */
-    rn_str_t member_id; /* versions 9+, nullable 9+; The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). */
+    rn_str_t member_id; /* versions 9+, nullable 9+; The member id. */
     int32_t member_epoch; /* versions 9+; The member epoch if using the new consumer protocol (KIP-848). */
     rn_offset_fetch_request_offset_fetch_request_topics_array_t topics; /* versions 8+, nullable 8+; Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
 };
 
 struct rn_offset_fetch_request_offset_fetch_request_topics {
-    rn_str_t name; /* versions 8+; The topic name. */
+    rn_str_t name; /* versions 8-9; The topic name. */
+    rn_uuid_t topic_id; /* versions 10+; The topic ID. */
     rn_int32_array_t partition_indexes; /* versions 8+; The partition indexes we would like to fetch offsets for. */
 };
 
 struct rn_offset_fetch_request {
     rn_str_t group_id; /* versions 0-7; The group to fetch offsets for. */
     rn_offset_fetch_request_offset_fetch_request_topic_array_t topics; /* versions 0-7, nullable 2-7; Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
-    rn_offset_fetch_request_offset_fetch_request_group_array_t groups; /* versions 8+; Each group we would like to fetch offsets for */
+    rn_offset_fetch_request_offset_fetch_request_group_array_t groups; /* versions 8+; Each group we would like to fetch offsets for. */
     bool require_stable; /* versions 7+; Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
 };
 

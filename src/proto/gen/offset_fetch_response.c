@@ -78,6 +78,7 @@ void rn_offset_fetch_response_offset_fetch_response_topics_init(rn_offset_fetch_
     RN_ASSERT(v != NULL);
     memset(v, 0, sizeof(*v));
     v->name = (rn_str_t){"", 0};
+    v->topic_id = rn_uuid_zero;
     v->partitions.items = NULL;
     v->partitions.count = 0;
 }
@@ -333,9 +334,12 @@ static void rn_offset_fetch_response_offset_fetch_response_topics_read(rn_reader
     (void)version;
     (void)v;
     if (!rn_reader_enter(r)) return;
-    if (version >= 8) {
+    if (version >= 8 && version <= 9) {
         v->name = rn_read_string(r, true);
         if (v->name.len < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
+    }
+    if (version >= 10) {
+        v->topic_id = rn_read_uuid(r);
     }
     if (version >= 8) {
         {
@@ -365,9 +369,12 @@ static void rn_offset_fetch_response_offset_fetch_response_topics_read(rn_reader
 static void rn_offset_fetch_response_offset_fetch_response_topics_write(rn_writer_t *w, int16_t version, const rn_offset_fetch_response_offset_fetch_response_topics_t *v) {
     (void)version;
     (void)v;
-    if (version >= 8) {
+    if (version >= 8 && version <= 9) {
         if (v->name.len < 0) rn_writer_fail(w, RN_ERR_INVALID);
         rn_write_string(w, v->name, true);
+    }
+    if (version >= 10) {
+        rn_write_uuid(w, &v->topic_id);
     }
     if (version >= 8) {
         RN_ASSERT(v->partitions.count <= 0 || v->partitions.items != NULL);
@@ -386,8 +393,11 @@ static size_t rn_offset_fetch_response_offset_fetch_response_topics_measure(int1
     (void)version;
     (void)v;
     size_t n = 0;
-    if (version >= 8) {
+    if (version >= 8 && version <= 9) {
         n += rn_string_size(v->name, true);
+    }
+    if (version >= 10) {
+        n += 16;
     }
     if (version >= 8) {
         n += rn_array_count_size(v->partitions.count, true);
@@ -586,7 +596,7 @@ rn_err_t rn_offset_fetch_response_decode(rn_reader_t *r, rn_arena_t *arena, int1
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_offset_fetch_response_init(out);
-    if (version < 0 || version > 9) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 0 || version > 10) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_offset_fetch_response_read(r, arena, version, out);
     return r->err;
@@ -594,12 +604,12 @@ rn_err_t rn_offset_fetch_response_decode(rn_reader_t *r, rn_arena_t *arena, int1
 
 void rn_offset_fetch_response_encode(rn_writer_t *w, int16_t version, const rn_offset_fetch_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version <= 10);
     rn_offset_fetch_response_write(w, version, in);
 }
 
 size_t rn_offset_fetch_response_size(int16_t version, const rn_offset_fetch_response_t *in) {
     RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 9);
+    RN_ASSERT(version <= 10);
     return rn_offset_fetch_response_measure(version, in);
 }

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define RN_OFFSET_FETCH_RESPONSE_VERSION_MIN 0
-#define RN_OFFSET_FETCH_RESPONSE_VERSION_MAX 9
+#define RN_OFFSET_FETCH_RESPONSE_VERSION_MAX 10
 /* First flexible version; -1 if none. */
 #define RN_OFFSET_FETCH_RESPONSE_FLEXIBLE_MIN 6
 
@@ -71,7 +71,7 @@ typedef struct rn_offset_fetch_response_offset_fetch_response_topics_array {
 
 struct rn_offset_fetch_response_offset_fetch_response_topic {
     rn_str_t name; /* versions 0-7; The topic name. */
-    rn_offset_fetch_response_offset_fetch_response_partition_array_t partitions; /* versions 0-7; The responses per partition */
+    rn_offset_fetch_response_offset_fetch_response_partition_array_t partitions; /* versions 0-7; The responses per partition. */
 };
 
 struct rn_offset_fetch_response_offset_fetch_response_partition {
@@ -89,8 +89,9 @@ struct rn_offset_fetch_response_offset_fetch_response_group {
 };
 
 struct rn_offset_fetch_response_offset_fetch_response_topics {
-    rn_str_t name; /* versions 8+; The topic name. */
-    rn_offset_fetch_response_offset_fetch_response_partitions_array_t partitions; /* versions 8+; The responses per partition */
+    rn_str_t name; /* versions 8-9; The topic name. */
+    rn_uuid_t topic_id; /* versions 10+; The topic ID. */
+    rn_offset_fetch_response_offset_fetch_response_partitions_array_t partitions; /* versions 8+; The responses per partition. */
 };
 
 struct rn_offset_fetch_response_offset_fetch_response_partitions {
