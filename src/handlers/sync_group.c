@@ -3,7 +3,8 @@
  * group's shard until the leader's assignment arrives and the group's
  * record holding it is durable; each then gets its own. v4 is flexible; v5
  * names the protocol type and name, which must be the group's
- * (INCONSISTENT_GROUP_PROTOCOL otherwise, checked in group_join.c).
+ * (INCONSISTENT_GROUP_PROTOCOL otherwise, checked in group_join.c), and the
+ * answer names them too (null on an error, as Kafka).
  */
 #include "handlers/group_ops.h"
 #include "proto/gen/sync_group_request.h"
@@ -21,8 +22,10 @@ static void sync_done(rn_group_sync_waiter_t *waiter, const rn_group_sync_result
     sync_state_t *st = (sync_state_t *)((char *)waiter - offsetof(sync_state_t, waiter));
     st->resp->error_code =
         res->cause != RN_OK ? rn_handler_group_store_kerr(res->cause) : res->error;
-    st->resp->protocol_type = rn_gops_str(st->req, res->protocol_type);
-    st->resp->protocol_name = rn_gops_str(st->req, res->protocol_name);
+    /* As Kafka, an error names no protocol (v5+; absent before). */
+    bool ok = st->resp->error_code == RN_KERR_NONE;
+    st->resp->protocol_type = rn_gops_str(st->req, ok ? res->protocol_type : NULL);
+    st->resp->protocol_name = rn_gops_str(st->req, ok ? res->protocol_name : NULL);
     rn_bytes_t empty = {(const uint8_t *)"", 0};
     st->resp->assignment =
         res->error == RN_KERR_NONE ? rn_gops_bytes(st->req, res->assignment) : empty;

@@ -13,6 +13,8 @@ against the same answers from Apache Kafka:
   DescribeGroups v6 (Kafka 4's: an unknown group is GROUP_ID_NOT_FOUND);
 - OffsetCommit and OffsetFetch v10 (Kafka 4's: topics named by id; an id no
   topic has is UNKNOWN_TOPIC_ID), against Runnel only (Kafka 3.9 serves v9);
+- SyncGroup v5 parked for the leader's assignment and ended by a rebalance:
+  REBALANCE_IN_PROGRESS naming no protocol (null type and name), as Kafka;
 - JoinGroup v9's skip_assignment: a static leader that restarts into a
   Stable group is told it leads, with every member, and not to assign;
   before v9 it is named a follower.
@@ -42,6 +44,7 @@ COORDINATOR_NOT_AVAILABLE = 15
 ILLEGAL_GENERATION = 22
 INCONSISTENT_GROUP_PROTOCOL = 23
 UNKNOWN_MEMBER_ID = 25
+REBALANCE_IN_PROGRESS = 27
 INVALID_REQUEST = 42
 GROUP_ID_NOT_FOUND = 69
 INVALID_REQUEST_MESSAGE = (
@@ -171,17 +174,25 @@ def join_v(addr, version, group, topic, member_id="", instance=None, reason=None
     return out
 
 
-def sync_v5(addr, group, generation, member_id, assignments=(), instance=None,
-            protocol_name="range"):
-    body = (compact_string(group) + i32(generation) + compact_string(member_id) +
+def sync_v5_request(group, generation, member_id, assignments=(), instance=None,
+                    protocol_name="range"):
+    return (compact_string(group) + i32(generation) + compact_string(member_id) +
             compact_string(instance) + compact_string("consumer") +
             compact_string(protocol_name) +
             carray([compact_string(m) + cbytes(a) + TAGS_NONE for m, a in assignments]) +
             TAGS_NONE)
-    r = flex_call(addr, API_SYNC_GROUP, 5, body)
+
+
+def read_sync_v5(r):
     r.i32()
     return {"error": r.i16(), "protocol_type": r.compact_string(),
             "protocol_name": r.compact_string(), "assignment": read_cbytes(r)}
+
+
+def sync_v5(addr, group, generation, member_id, assignments=(), instance=None,
+            protocol_name="range"):
+    body = sync_v5_request(group, generation, member_id, assignments, instance, protocol_name)
+    return read_sync_v5(flex_call(addr, API_SYNC_GROUP, 5, body))
 
 
 def heartbeat_v4(addr, group, generation, member_id, instance=None):
@@ -427,6 +438,42 @@ def test_offsets_by_topic_id(t, broker):
          "OffsetFetch v9 reads by name what v10 committed by id")
 
 
+def join_parked(conn, group, topic, member_id, corr):
+    """Sends a JoinGroup v9 on conn without waiting for its answer."""
+    body = (compact_string(group) + i32(10000) + i32(30000) + compact_string(member_id) +
+            compact_string(None) + compact_string("consumer") +
+            carray([compact_string("range") + cbytes(subscription(topic)) + TAGS_NONE]) +
+            compact_string(None) + TAGS_NONE)
+    conn.send(frame(request_header(API_JOIN_GROUP, 9, corr, header_version=2) + body))
+
+
+def test_sync_parked_error(t, addr):
+    """A follower's SyncGroup v5 waiting for the leader's assignment, ended
+    by a new member's join: REBALANCE_IN_PROGRESS, naming no protocol."""
+    topic, group = "grpver-p", "g-ver-parked"
+    create_topic(addr, topic, 2)
+    lead = join_v(addr, 9, group, topic)["member_id"]
+    gen = join_v(addr, 9, group, topic, member_id=lead)["generation"]
+    sync_v5(addr, group, gen, lead, [(lead, b"x")])
+    follower = join_v(addr, 9, group, topic)["member_id"]
+    with Conn(addr, 20) as c_follower, Conn(addr, 20) as c_lead, Conn(addr, 20) as c_new:
+        join_parked(c_follower, group, topic, follower, 11)  # starts a rebalance
+        join_parked(c_lead, group, topic, lead, 12)  # completes it
+        f_join = Reader(c_follower.recv_response(True, 20)[1])
+        c_lead.recv_response(True, 20)
+        f_join.i32()
+        err, gen2 = f_join.i16(), f_join.i32()
+        t.eq(err, NONE, "a second member joins")
+        c_follower.send(frame(request_header(API_SYNC_GROUP, 5, 13, header_version=2) +
+                              sync_v5_request(group, gen2, follower)))
+        newcomer = join_v(addr, 9, group, topic)["member_id"]
+        join_parked(c_new, group, topic, newcomer, 14)  # the follower's sync ends
+        got = read_sync_v5(Reader(c_follower.recv_response(True, 20)[1]))
+    t.eq(got, {"error": REBALANCE_IN_PROGRESS, "protocol_type": None, "protocol_name": None,
+               "assignment": b""},
+         "SyncGroup v5 waiting, ended by a rebalance: REBALANCE_IN_PROGRESS, no protocol named")
+
+
 def test_skip_assignment(t, addr):
     topic, group = "grpver-s", "g-ver-static"
     create_topic(addr, topic, 2)
@@ -464,6 +511,7 @@ def main():
         t.run(test_find_coordinator, b.bootstrap)
         t.run(test_protocol, b.bootstrap)
         t.run(test_skip_assignment, b.bootstrap)
+        t.run(test_sync_parked_error, b.bootstrap)
         if target() == "runnel":
             t.run(test_offsets_by_topic_id, b)
         else:
