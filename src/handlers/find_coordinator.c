@@ -9,7 +9,8 @@
  * key (key type 2, KIP-932, v6+) is COORDINATOR_NOT_AVAILABLE, as Kafka
  * answers while share groups are not served. An unknown key type, or a
  * share-group key before v6, is INVALID_REQUEST (for every key from v4 on),
- * with Kafka's messages.
+ * with Kafka's messages; a v1-3 answer carries Kafka's message too ("NONE"
+ * when found).
  */
 #include "handlers/handler.h"
 #include "cluster/topics.h"
@@ -103,6 +104,15 @@ static bool find_share_too_early(int16_t version, int8_t key_type) {
     return key_type == FIND_COORDINATOR_SHARE && version < FIND_COORDINATOR_SHARE_VERSION;
 }
 
+/* The message Kafka gives a v1-3 answer that has none of its own: the
+   name of NONE, or an error's description. */
+static rn_str_t find_kafka_message(int16_t error) {
+    if (error == RN_KERR_NONE) return rn_str_from_cstr("NONE");
+    if (error == RN_KERR_COORDINATOR_NOT_AVAILABLE)
+        return rn_str_from_cstr("The coordinator is not available.");
+    return rn_str_null();
+}
+
 /* Versions 0-3: one key, answered in the top-level fields. */
 static void find_single(rn_core_t *core, rn_req_t *req, const rn_find_coordinator_request_t *in,
                         rn_find_coordinator_response_t *resp) {
@@ -118,7 +128,7 @@ static void find_single(rn_core_t *core, rn_req_t *req, const rn_find_coordinato
         rn_image_release(img);
     }
     resp->error_code = ans.error;
-    resp->error_message = ans.message;
+    resp->error_message = ans.message.len >= 0 ? ans.message : find_kafka_message(ans.error);
     resp->node_id = ans.node_id;
     resp->host = ans.host;
     resp->port = ans.port;

@@ -114,8 +114,8 @@ def test_find_coordinator(t, addr):
     host, port = addr.rsplit(":", 1)
     kwire.coordinator(addr, "g-find")  # Kafka creates __consumer_offsets on the first ask
     got = find_v3(addr, "g-find")
-    t.eq((got["error"], got["host"], got["port"]), (NONE, host, int(port)),
-         "FindCoordinator v3 (flexible): this broker coordinates the group")
+    t.eq((got["error"], got["message"], got["host"], got["port"]), (NONE, "NONE", host, int(port)),
+         "FindCoordinator v3 (flexible): this broker coordinates the group (message NONE)")
     for version in (4, 5, 6):
         got = find_batched(addr, version, ["g-find-a", "g-find-b"])
         t.eq([(c["key"], c["error"], c["host"], c["port"], c["message"]) for c in got],
