@@ -1,8 +1,9 @@
 /*
- * describe_groups.c: DescribeGroups (key 15), versions 0-5: state, protocol
+ * describe_groups.c: DescribeGroups (key 15), versions 0-6: state, protocol
  * and members (metadata and assignment bytes) of each group, read on its
- * shard. An unknown group is described as Dead with no error, as Kafka; from
- * v6 (KIP-1043) with GROUP_ID_NOT_FOUND and Kafka's message for it.
+ * shard; as Kafka, only a Stable group names its protocol and its members'
+ * metadata and assignments (in a rebalance they are in flux). An unknown group is described as Dead
+ * with no error, as Kafka; from v6 (KIP-1043) with GROUP_ID_NOT_FOUND and Kafka's message for it.
  * With include_authorized_operations (v3+) each group names the operations
  * the client may run on it: with no authorizer, as Kafka without one, all
  * a group has (READ, DESCRIBE, DELETE); otherwise INT32_MIN, Kafka's
@@ -52,7 +53,8 @@ static void describe_members(describe_op_t *op, const rn_group_t *group) {
         m->client_host = rn_gops_str(op->req, rn_group_member_client_host(member));
         bool stable = rn_group_state(group) == RN_GROUP_STABLE;
         rn_bytes_t none = {(const uint8_t *)"", 0};
-        m->member_metadata = rn_gops_bytes(op->req, rn_group_member_metadata(group, member));
+        m->member_metadata =
+            stable ? rn_gops_bytes(op->req, rn_group_member_metadata(group, member)) : none;
         m->member_assignment =
             stable ? rn_gops_bytes(op->req, rn_group_member_assignment(member)) : none;
         if (m->member_metadata.len < 0) m->member_metadata = none;
@@ -89,7 +91,8 @@ static void describe_run(rn_gop_t *gop, rn_group_coord_t *coord, rn_node_t *node
         out->group_state = rn_gops_str(op->req, rn_group_state_name(state));
         out->protocol_type = rn_gops_str(op->req, rn_group_protocol_type(group));
         const char *proto = rn_group_protocol_name(group);
-        out->protocol_data = rn_gops_str(op->req, proto ? proto : "");
+        bool stable = state == RN_GROUP_STABLE;
+        out->protocol_data = rn_gops_str(op->req, stable && proto ? proto : "");
         describe_members(op, group);
     } else if (op->req->api_version >= DESCRIBE_NOT_FOUND_VERSION) {
         describe_not_found(op);

@@ -335,6 +335,11 @@ def test_protocol(t, addr):
          (NONE, 1, "consumer", "range", member, False, [(member, None)]),
          "JoinGroup v9: generation 1, protocol type and name, the only member leads")
     gen = joined["generation"]
+    desc = describe_v5(addr, [group], False)
+    t.eq([(d["state"], d["protocol"], [(m["member_id"], m["metadata"], m["assignment"])
+                                       for m in d["members"]]) for d in desc],
+         [("CompletingRebalance", "", [(member, b"", b"")])],
+         "DescribeGroups before the assignment: no protocol, members without metadata")
     bad = sync_v5(addr, group, gen, member, [(member, b"a")], protocol_name="roundrobin")
     t.eq(bad["error"], INCONSISTENT_GROUP_PROTOCOL,
          "SyncGroup v5 naming another protocol: INCONSISTENT_GROUP_PROTOCOL")
