@@ -1,5 +1,5 @@
 /*
- * offset_commit.c: OffsetCommit (key 8), versions 0-9. On the group's
+ * offset_commit.c: OffsetCommit (key 8), versions 0-10. On the group's
  * shard: Kafka's generation and member checks, then the offsets go into one
  * record batch on the group's __consumer_offsets partition, are applied to
  * the shard, and are acknowledged once that batch is durable (the core's

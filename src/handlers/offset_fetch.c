@@ -1,5 +1,5 @@
 /*
- * offset_fetch.c: OffsetFetch (key 9), versions 0-9: the committed offsets
+ * offset_fetch.c: OffsetFetch (key 9), versions 0-10: the committed offsets
  * of a group, for the partitions asked or (topics null, v2+) all of them,
  * read from the group's shard. Unknown offsets are -1 with no error, as in
  * Kafka. With require_stable (v7+), a partition an open transaction has
