@@ -474,6 +474,11 @@ def test_sync_parked_error(t, addr):
         newcomer = join_v(addr, 9, group, topic)["member_id"]
         join_parked(c_new, group, topic, newcomer, 14)  # the follower's sync ends
         got = read_sync_v5(Reader(c_follower.recv_response(True, 20)[1]))
+        # The others leave, so the newcomer's join completes (none stays parked).
+        leave_v5(addr, group, [(lead, None), (follower, None)])
+        done = Reader(c_new.recv_response(True, 20)[1])
+        done.i32()
+        t.eq(done.i16(), NONE, "the newcomer's join completes once the others left")
     t.eq(got, {"error": REBALANCE_IN_PROGRESS, "protocol_type": None, "protocol_name": None,
                "assignment": b""},
          "SyncGroup v5 waiting, ended by a rebalance: REBALANCE_IN_PROGRESS, no protocol named")
