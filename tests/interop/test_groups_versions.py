@@ -54,7 +54,7 @@ MEMBER_ID_REQUIRED = 79
 UNKNOWN_TOPIC_ID = 100
 API_OFFSET_COMMIT, API_OFFSET_FETCH, API_FIND_COORDINATOR = 8, 9, 10
 API_JOIN_GROUP, API_HEARTBEAT, API_LEAVE_GROUP, API_SYNC_GROUP = 11, 12, 13, 14
-API_DESCRIBE_GROUPS, API_LIST_GROUPS = 15, 16
+API_DESCRIBE_GROUPS, API_LIST_GROUPS, API_DELETE_GROUPS = 15, 16, 42
 INT32_MIN = -2147483648
 # READ (3), DESCRIBE (8) and DELETE (6), a group's operations, as Kafka's
 # 32-bit field when no authorizer restricts them.
@@ -410,6 +410,24 @@ def test_protocol(t, addr):
          "LeaveGroup v5 with a reason: each member answered")
     desc = describe_v5(addr, [group], False)
     t.eq(desc[0]["state"], "Empty", "LeaveGroup v5: the group is Empty after its member left")
+
+    got = delete_v2(addr, ["g-ver-admin", "g-ver-unknown"])
+    t.eq(sorted(got), [("g-ver-admin", NONE), ("g-ver-unknown", GROUP_ID_NOT_FOUND)],
+         "DeleteGroups v2: an empty group deleted, an unknown one GROUP_ID_NOT_FOUND "
+         "(in any order, as Kafka answers)")
+
+
+def delete_v2(addr, groups):
+    """[(group, error)] of DeleteGroups v2 (flexible)."""
+    r = flex_call(addr, API_DELETE_GROUPS, 2,
+                  carray([compact_string(g) for g in groups]) + TAGS_NONE)
+    r.i32()  # throttle
+
+    def result(rr):
+        out = (rr.compact_string(), rr.i16())
+        rr.skip_tags()
+        return out
+    return r.compact_array(result)
 
 
 def topic_id_from_log(broker, topic):
