@@ -1,7 +1,9 @@
 /*
  * describe_log_dirs.c: DescribeLogDirs (key 35): the one log directory with
  * the size of each requested partition (all when the topic list is null),
- * read on the partitions' owner cores. Disk totals are reported unknown.
+ * read on the partitions' owner cores, and (v4+) the size of its file
+ * system and the bytes still usable there (unknown, -1, where the I/O
+ * backend has none). It is never cordoned (v5).
  */
 #include "handlers/part_ops.h"
 #include "proto/gen/describe_log_dirs_request.h"
@@ -46,6 +48,11 @@ void rn_handle_describe_log_dirs(rn_core_t *core, rn_req_t *req, void *body) {
     rn_describe_log_dirs_response_describe_log_dirs_result_t *dir = &resp->results.items[0];
     rn_describe_log_dirs_response_describe_log_dirs_result_init(dir);
     dir->log_dir = rn_str_from_cstr(core->node->settings.log_dir);
+    uint64_t total = 0, usable = 0;
+    if (rn_io_fs_space(core->node->io, core->node->settings.log_dir, &total, &usable) == RN_OK) {
+        dir->total_bytes = (int64_t)total;
+        dir->usable_bytes = (int64_t)usable;
+    }
     const rn_ptable_t *table = batch->table;
     bool all = in->topics.count < 0;
     int32_t count = all ? table->topic_count : in->topics.count;

@@ -97,6 +97,9 @@ typedef struct rn_io_ops {
     /* Makes creates, renames and unlinks inside the directory durable. */
     rn_err_t (*dir_sync)(rn_io_t *io, const char *path);
     rn_err_t (*dir_list)(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx);
+    /* The size of the file system holding path and what an unprivileged
+       writer may still use of it; RN_ERR_NOT_FOUND where there is none. */
+    rn_err_t (*fs_space)(rn_io_t *io, const char *path, uint64_t *total, uint64_t *usable);
 
     /* ---- sockets (non-blocking) ---- */
     /* Binds host:port (port 0 picks one) and listens; *port_bound gets it. */
@@ -210,6 +213,10 @@ static inline rn_err_t rn_io_dir_sync(rn_io_t *io, const char *path) {
 }
 static inline rn_err_t rn_io_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx) {
     return io->ops->dir_list(io, path, fn, ctx);
+}
+static inline rn_err_t rn_io_fs_space(rn_io_t *io, const char *path, uint64_t *total,
+                                      uint64_t *usable) {
+    return io->ops->fs_space(io, path, total, usable);
 }
 
 /*

@@ -29,6 +29,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -200,6 +201,15 @@ static rn_err_t lx_dir_sync(rn_io_t *io, const char *path) {
     int e = errno;
     close(fd);
     return rc == 0 ? RN_OK : err_from_errno(e);
+}
+
+static rn_err_t lx_fs_space(rn_io_t *io, const char *path, uint64_t *total, uint64_t *usable) {
+    (void)io;
+    struct statvfs st;
+    if (statvfs(path, &st) != 0) return err_from_errno(errno);
+    *total = (uint64_t)st.f_blocks * st.f_frsize;
+    *usable = (uint64_t)st.f_bavail * st.f_frsize;
+    return RN_OK;
 }
 
 static rn_err_t lx_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx) {
@@ -460,6 +470,7 @@ static const rn_io_ops_t linux_ops = {
     .dir_create = lx_dir_create,
     .dir_remove = lx_dir_remove,
     .dir_sync = lx_dir_sync,
+    .fs_space = lx_fs_space,
     .dir_list = lx_dir_list,
     .tcp_listen = lx_tcp_listen,
     .tcp_accept = lx_tcp_accept,

@@ -675,6 +675,15 @@ static rn_err_t op_dir_sync(rn_io_t *io, const char *path) {
     return RN_OK;
 }
 
+/* The simulated disk has no size: nothing to report. */
+static rn_err_t op_fs_space(rn_io_t *io, const char *path, uint64_t *total, uint64_t *usable) {
+    (void)io;
+    (void)path;
+    (void)total;
+    (void)usable;
+    return RN_ERR_NOT_FOUND;
+}
+
 static rn_err_t op_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx) {
     sim_node_t *n = node_of(io);
     if (!dir_exists(n, path)) return RN_ERR_NOT_FOUND;
@@ -827,6 +836,7 @@ static const rn_io_ops_t sim_ops = {
     .dir_create = op_dir_create,
     .dir_remove = op_dir_remove,
     .dir_sync = op_dir_sync,
+    .fs_space = op_fs_space,
     .dir_list = op_dir_list,
     .tcp_listen = op_tcp_listen,
     .tcp_accept = op_tcp_accept,

@@ -12,11 +12,14 @@ encodings), answered as Kafka 3.9 answers them:
   flexible encodings) do what the older versions do;
 - DescribeConfigs v3 and v4: each setting's type (Kafka's ConfigType), and
   its documentation only when asked for;
+- DescribeLogDirs v4 and v5: the log directory with its partitions, total
+  and usable bytes; v5 (Kafka 4.x's) says it is not cordoned;
 - ApiVersions advertises CreateTopics up to 7, DeleteTopics up to 6,
   CreatePartitions up to 3, DeleteRecords up to 2, AlterConfigs up to 2
   and DescribeConfigs up to 4.
 
-RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9."""
+RUNNEL_TEST_TARGET=kafka runs the same checks against Kafka 3.9 (or 4.3,
+with KAFKA_JARS naming its jars)."""
 
 import os
 import sys
@@ -24,12 +27,15 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from broker import Broker  # noqa: E402
+from broker import Broker, newest  # noqa: E402
 from tap import Tap  # noqa: E402
 import kwire  # noqa: E402
 
 API_CREATE_TOPICS, API_DELETE_TOPICS, API_DELETE_RECORDS = 19, 20, 21
 API_DESCRIBE_CONFIGS, API_ALTER_CONFIGS, API_CREATE_PARTITIONS = 32, 33, 37
+API_DESCRIBE_LOG_DIRS = 35
+# DescribeLogDirs' newest: Kafka 4.3's (v5: a cordoned flag), Runnel's too.
+NEWEST_LOG_DIRS = newest(5, 4, 5)
 RESOURCE_TOPIC, RESOURCE_BROKER = 2, 4
 TYPE_BOOLEAN, TYPE_STRING, TYPE_INT, TYPE_LONG, TYPE_DOUBLE, TYPE_LIST = 1, 2, 3, 5, 6, 7
 TOPIC_ALREADY_EXISTS, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID = 36, 3, 100
@@ -280,6 +286,45 @@ def test_partitions_records_configs(t, b):
          "v4 of the broker: documentation when asked")
 
 
+def describe_log_dirs(b, version):
+    """[(error, dir, {topic: partitions}, total, usable, cordoned)] of
+    DescribeLogDirs v4+ (every topic)."""
+    r = flexible_call(b, API_DESCRIBE_LOG_DIRS, version, kwire.uvarint(0))
+    r.i32()  # throttle
+    r.i16()  # top-level error
+
+    def part(rr):
+        idx = rr.i32()
+        rr.i64(), rr.i64(), rr.i8()  # size, lag, future
+        rr.skip_tags()
+        return idx
+
+    def topic(rr):
+        out = (rr.compact_string(), rr.compact_array(part))
+        rr.skip_tags()
+        return out
+
+    def result(rr):
+        err, path = rr.i16(), rr.compact_string()
+        topics = dict(rr.compact_array(topic) or [])
+        total, usable = rr.i64(), rr.i64()
+        cordoned = rr.i8() if version >= 5 else None
+        rr.skip_tags()
+        return err, path, topics, total, usable, cordoned
+    return r.compact_array(result)
+
+
+def test_log_dirs(t, b):
+    for version in range(4, NEWEST_LOG_DIRS + 1):
+        dirs = describe_log_dirs(b, version)
+        t.ok(len(dirs) == 1 and dirs[0][0] == 0 and sorted(dirs[0][2].get("grown", [])) ==
+             [0, 1, 2] and 0 < dirs[0][4] <= dirs[0][3],
+             f"DescribeLogDirs v{version}: the log directory, its partitions, total and usable "
+             "bytes", dirs and dirs[0][:2] + dirs[0][3:])
+        if version >= 5:
+            t.eq(dirs[0][5], 0, "v5: not cordoned")
+
+
 def test_advertised(t, b):
     with kwire.Conn(b.bootstrap) as c:
         _, body = c.roundtrip(kwire.api_versions_request(1, version=0))
@@ -297,6 +342,7 @@ def main():
         t.run(test_create, b)
         t.run(test_delete, b)
         t.run(test_partitions_records_configs, b)
+        t.run(test_log_dirs, b)
         t.run(test_advertised, b)
     t.done()
 

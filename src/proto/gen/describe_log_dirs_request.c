@@ -164,20 +164,20 @@ rn_err_t rn_describe_log_dirs_request_decode(rn_reader_t *r, rn_arena_t *arena, 
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_describe_log_dirs_request_init(out);
-    if (version < 0 || version > 4) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 1 || version > 5) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_describe_log_dirs_request_read(r, arena, version, out);
     return r->err;
 }
 
 void rn_describe_log_dirs_request_encode(rn_writer_t *w, int16_t version, const rn_describe_log_dirs_request_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 4);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 5);
     rn_describe_log_dirs_request_write(w, version, in);
 }
 
 size_t rn_describe_log_dirs_request_size(int16_t version, const rn_describe_log_dirs_request_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 4);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 5);
     return rn_describe_log_dirs_request_measure(version, in);
 }

@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_DESCRIBE_LOG_DIRS_REQUEST_VERSION_MIN 0
-#define RN_DESCRIBE_LOG_DIRS_REQUEST_VERSION_MAX 4
+#define RN_DESCRIBE_LOG_DIRS_REQUEST_VERSION_MIN 1
+#define RN_DESCRIBE_LOG_DIRS_REQUEST_VERSION_MAX 5
 /* First flexible version; -1 if none. */
 #define RN_DESCRIBE_LOG_DIRS_REQUEST_FLEXIBLE_MIN 2
 
@@ -46,7 +46,7 @@ typedef struct rn_describe_log_dirs_request_describable_log_dir_topic_array {
 } rn_describe_log_dirs_request_describable_log_dir_topic_array_t;
 
 struct rn_describe_log_dirs_request_describable_log_dir_topic {
-    rn_str_t topic; /* versions 0+; The topic name */
+    rn_str_t topic; /* versions 0+; The topic name. */
     rn_int32_array_t partitions; /* versions 0+; The partition indexes. */
 };
 

@@ -50,6 +50,7 @@ void rn_describe_log_dirs_response_describe_log_dirs_result_init(rn_describe_log
     v->topics.count = 0;
     v->total_bytes = INT64_C(-1);
     v->usable_bytes = INT64_C(-1);
+    v->is_cordoned = false;
 }
 
 void rn_describe_log_dirs_response_describe_log_dirs_topic_init(rn_describe_log_dirs_response_describe_log_dirs_topic_t *v) {
@@ -109,6 +110,9 @@ static void rn_describe_log_dirs_response_describe_log_dirs_result_read(rn_reade
     if (version >= 4) {
         v->usable_bytes = rn_read_int64(r);
     }
+    if (version >= 5) {
+        v->is_cordoned = rn_read_bool(r);
+    }
     if (version >= 2) {
         rn_read_tagged_skip(r);
     }
@@ -133,6 +137,9 @@ static void rn_describe_log_dirs_response_describe_log_dirs_result_write(rn_writ
     if (version >= 4) {
         rn_write_int64(w, v->usable_bytes);
     }
+    if (version >= 5) {
+        rn_write_bool(w, v->is_cordoned);
+    }
     if (version >= 2) {
         rn_write_uvarint(w, 0);
     }
@@ -151,6 +158,9 @@ static size_t rn_describe_log_dirs_response_describe_log_dirs_result_measure(int
     }
     if (version >= 4) {
         n += 8;
+    }
+    if (version >= 5) {
+        n += 1;
     }
     if (version >= 2) {
         n += 1;
@@ -328,20 +338,20 @@ rn_err_t rn_describe_log_dirs_response_decode(rn_reader_t *r, rn_arena_t *arena,
     RN_ASSERT(r != NULL);
     RN_ASSERT(out != NULL);
     rn_describe_log_dirs_response_init(out);
-    if (version < 0 || version > 4) rn_reader_fail(r, RN_ERR_INVALID);
+    if (version < 1 || version > 5) rn_reader_fail(r, RN_ERR_INVALID);
     if (r->err != RN_OK) return r->err;
     rn_describe_log_dirs_response_read(r, arena, version, out);
     return r->err;
 }
 
 void rn_describe_log_dirs_response_encode(rn_writer_t *w, int16_t version, const rn_describe_log_dirs_response_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 4);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 5);
     rn_describe_log_dirs_response_write(w, version, in);
 }
 
 size_t rn_describe_log_dirs_response_size(int16_t version, const rn_describe_log_dirs_response_t *in) {
-    RN_ASSERT(version >= 0);
-    RN_ASSERT(version <= 4);
+    RN_ASSERT(version >= 1);
+    RN_ASSERT(version <= 5);
     return rn_describe_log_dirs_response_measure(version, in);
 }

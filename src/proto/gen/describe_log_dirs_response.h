@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_DESCRIBE_LOG_DIRS_RESPONSE_VERSION_MIN 0
-#define RN_DESCRIBE_LOG_DIRS_RESPONSE_VERSION_MAX 4
+#define RN_DESCRIBE_LOG_DIRS_RESPONSE_VERSION_MIN 1
+#define RN_DESCRIBE_LOG_DIRS_RESPONSE_VERSION_MAX 5
 /* First flexible version; -1 if none. */
 #define RN_DESCRIBE_LOG_DIRS_RESPONSE_FLEXIBLE_MIN 2
 
@@ -60,20 +60,21 @@ typedef struct rn_describe_log_dirs_response_describe_log_dirs_topic_array {
 struct rn_describe_log_dirs_response_describe_log_dirs_result {
     int16_t error_code; /* versions 0+; The error code, or 0 if there was no error. */
     rn_str_t log_dir; /* versions 0+; The absolute log directory path. */
-    rn_describe_log_dirs_response_describe_log_dirs_topic_array_t topics; /* versions 0+; Each topic. */
-    int64_t total_bytes; /* versions 4+; The total size in bytes of the volume the log directory is in. */
-    int64_t usable_bytes; /* versions 4+; The usable size in bytes of the volume the log directory is in. */
+    rn_describe_log_dirs_response_describe_log_dirs_topic_array_t topics; /* versions 0+; The topics. */
+    int64_t total_bytes; /* versions 4+; The total size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
+    int64_t usable_bytes; /* versions 4+; The usable size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
+    bool is_cordoned; /* versions 5+; True if this log directory is cordoned. */
 };
 
 struct rn_describe_log_dirs_response_describe_log_dirs_topic {
     rn_str_t name; /* versions 0+; The topic name. */
-    rn_describe_log_dirs_response_describe_log_dirs_partition_array_t partitions; /* versions 0+ */
+    rn_describe_log_dirs_response_describe_log_dirs_partition_array_t partitions; /* versions 0+; The partitions. */
 };
 
 struct rn_describe_log_dirs_response_describe_log_dirs_partition {
     int32_t partition_index; /* versions 0+; The partition index. */
     int64_t partition_size; /* versions 0+; The size of the log segments in this partition in bytes. */
-    int64_t offset_lag; /* versions 0+; The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition) */
+    int64_t offset_lag; /* versions 0+; The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). */
     bool is_future_key; /* versions 0+; True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. */
 };
 
