@@ -188,10 +188,10 @@ void rn_replicas_rt_core_init(rn_core_t *core) {
     core->isr = ic;
 }
 
-static bool fail_waiters(void *ctx, const rn_topic_rt_t *rt, rn_partition_t *part) {
+static bool close_hw(void *ctx, const rn_topic_rt_t *rt, rn_partition_t *part) {
     (void)ctx;
     (void)rt;
-    rn_partition_fail_hw_waiters(part, RN_ERR_NOT_LEADER);
+    rn_partition_close_hw(part);
     return true;
 }
 
@@ -201,7 +201,7 @@ void rn_replicas_rt_core_close(rn_core_t *core) {
     if (core->isr) rn_loop_timer_stop(&core->loop, &core->isr->timer);
 }
 
-void rn_replicas_rt_core_drain(rn_core_t *core) { each_led(core, fail_waiters, NULL); }
+void rn_replicas_rt_core_drain(rn_core_t *core) { each_led(core, close_hw, NULL); }
 
 void rn_replicas_rt_core_free(rn_core_t *core) {
     rn_fetchers_free(core->fetchers);

@@ -118,6 +118,7 @@ struct rn_partition {
     int64_t epoch_start_offset; /* the log end when this leader epoch began here */
     rn_partition_waiter_t *hw_waiters;
     rn_partition_waiter_t *hw_waiters_tail;
+    bool hw_closed;    /* the node is stopping: a new wait fails at once */
     void *fetch_entry; /* the replica fetcher's handle while it follows */
     /* An ISR change asked of the controller and not yet in the image
        (0: none): the high watermark counts its members too, so a replica
@@ -305,6 +306,10 @@ int32_t rn_partition_read_replica(const rn_partition_t *part, const int32_t *can
                                   int16_t count, int64_t fetch_offset);
 /* Fails every produce waiting for the high watermark with err. */
 void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err);
+/* The node is stopping: fails the waits for the high watermark with
+   RN_ERR_NOT_LEADER, and every wait asked from now on at once (an append
+   whose fsync completes after the stop began must not wait out it). */
+void rn_partition_close_hw(rn_partition_t *part);
 /* The place of replica id in the leadership's replicas, or -1. */
 int rn_partition_replica_slot(const rn_partition_t *part, int32_t id);
 

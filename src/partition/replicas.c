@@ -68,6 +68,11 @@ void rn_partition_fail_hw_waiters(rn_partition_t *part, rn_err_t err) {
     }
 }
 
+void rn_partition_close_hw(rn_partition_t *part) {
+    part->hw_closed = true;
+    rn_partition_fail_hw_waiters(part, RN_ERR_NOT_LEADER);
+}
+
 /* The least fetch offset over members (self excluded) into *end; false
    when one has not fetched in this epoch. */
 static bool least_fetched(const rn_partition_t *part, const int32_t *members, int16_t count,
@@ -168,6 +173,10 @@ void rn_partition_follow_hw(rn_partition_t *part, int64_t leader_hw) {
 
 void rn_partition_wait_hw(rn_partition_t *part, rn_partition_waiter_t *waiter) {
     RN_ASSERT(part->role == RN_PARTITION_LEADER);
+    if (part->hw_closed) {
+        waiter->done(waiter, RN_ERR_NOT_LEADER);
+        return;
+    }
     if (rn_partition_hw(part) > waiter->offset_needed) {
         waiter->done(waiter, reached(part));
         return;

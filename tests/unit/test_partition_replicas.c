@@ -169,6 +169,29 @@ static void test_min_isr_and_losing_leadership(void **state) {
     world_free(&w);
 }
 
+/* A stopping node closes the high watermark: what waits fails, and an
+   append whose fsync completes after the stop began fails at once rather
+   than wait for followers that no longer fetch. */
+static void test_closed_hw_fails_every_wait(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "closing");
+    static const int32_t two[] = {1, 2};
+    lead(&w, 1, 1, 1, two, 2, 2, 0);
+    int64_t last = append_synced(&w, 3);
+    waiter_t before, after;
+    wait_hw(&w, &before, last);
+    assert_int_equal(before.calls, 0);
+    rn_partition_close_hw(w.part);
+    assert_int_equal(before.calls, 1);
+    assert_int_equal(before.err, RN_ERR_NOT_LEADER);
+    last = append_synced(&w, 2);
+    wait_hw(&w, &after, last);
+    assert_int_equal(after.calls, 1);
+    assert_int_equal(after.err, RN_ERR_NOT_LEADER);
+    world_free(&w);
+}
+
 /* The first leadership of a partition just opened starts its followers'
    clocks at that moment, even at leader epoch 0: nobody is lagging yet. */
 static void test_first_leadership_starts_clocks(void **state) {
@@ -421,6 +444,7 @@ int main(void) {
         cmocka_unit_test(test_hw_is_least_over_isr),
         cmocka_unit_test(test_new_epoch_waits_for_every_follower),
         cmocka_unit_test(test_min_isr_and_losing_leadership),
+        cmocka_unit_test(test_closed_hw_fails_every_wait),
         cmocka_unit_test(test_first_leadership_starts_clocks),
         cmocka_unit_test(test_reopened_replica_starts_low),
         cmocka_unit_test(test_read_replica),
