@@ -82,8 +82,9 @@ def named_by_localhost(t):
 
 
 def unresolvable_voter(t, third="node3.invalid", node_class=ClusterNode):
-    # two brokers: no 15 s wait for a third before __consumer_offsets
-    c = Cluster(3, settings={"offsets.topic.replication.factor": 2}, node_class=node_class,
+    # two brokers: no 15 s wait for a third before the internal topics
+    c = Cluster(3, settings={"offsets.topic.replication.factor": 2,
+                             "transaction.state.log.replication.factor": 2}, node_class=node_class,
                 voter_hosts={1: "localhost", 2: "localhost", 3: third})
     two = c.nodes[:2]
     try:

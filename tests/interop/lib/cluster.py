@@ -129,6 +129,10 @@ class ClusterNode(Broker):
             "inter.broker.listener.name": "PLAINTEXT",
             "controller.quorum.voters": voters,
             "admin.listener": f"127.0.0.1:{self.admin_port}",
+            # A few transaction log partitions, as Kafka's own cluster tests
+            # keep theirs: fifty on three replicas each would make every
+            # cluster here slower to start and to stop.
+            "transaction.state.log.num.partitions": "5",
         }
         for extra in (shared, own):
             base.update({str(k): str(v) for k, v in (extra or {}).items()})
