@@ -10,8 +10,6 @@
 #include "base/assert.h"
 #include "cluster/topics.h"
 
-#include <string.h>
-
 /* The request while its topics are deleted through the metadata quorum. */
 typedef struct delete_topics_wait {
     rn_admin_op_t op; /* first: done gets it */
@@ -49,13 +47,7 @@ static void delete_topics_done(rn_admin_op_t *op) {
    names (copied: the image goes on without it), null if none. */
 static rn_str_t delete_topics_name(rn_req_t *req, const rn_image_t *img,
                                    const rn_delete_topics_request_delete_topic_state_t *in) {
-    if (in->name.len >= 0) return in->name;
-    const rn_image_topic_t *topic = rn_image_topic_by_id(img, &in->topic_id);
-    if (!topic) return rn_str_null();
-    char *copy = rn_arena_alloc(&req->arena, topic->name_len + 1);
-    RN_ASSERT(copy != NULL);
-    memcpy(copy, topic->name, topic->name_len + 1);
-    return (rn_str_t){copy, (int32_t)topic->name_len};
+    return in->name.len >= 0 ? in->name : rn_handler_topic_name_by_id(req, img, &in->topic_id);
 }
 
 void rn_handle_delete_topics(rn_core_t *core, rn_req_t *req, void *body) {

@@ -761,27 +761,17 @@ static bool fetch_session_update(rn_fsess_t *sess, const rn_fetch_request_t *in)
     return true;
 }
 
-/* The name of the topic an id names, copied into the request's arena (the
-   image goes on without it); null when the image does not know it. */
-static rn_str_t fetch_topic_name(rn_req_t *req, const rn_image_t *img, const rn_uuid_t *id) {
-    const rn_image_topic_t *it = rn_image_topic_by_id(img, id);
-    if (!it) return rn_str_null();
-    char *copy = rn_arena_alloc(&req->arena, it->name_len + 1);
-    RN_ASSERT(copy != NULL); /* a topic name is short; the request's budget has room */
-    memcpy(copy, it->name, it->name_len + 1);
-    return (rn_str_t){copy, (int32_t)it->name_len};
-}
-
 /* v13+: names the request's topics and forgotten topics by their ids, so
    the rest of the path works by name as for older versions. */
 static void fetch_name_topics(rn_core_t *core, rn_req_t *req, rn_fetch_request_t *in) {
     if (req->api_version < 13) return;
     rn_image_t *img = rn_topics_image(core->node);
     for (int32_t t = 0; t < in->topics.count; t++)
-        in->topics.items[t].topic = fetch_topic_name(req, img, &in->topics.items[t].topic_id);
+        in->topics.items[t].topic =
+            rn_handler_topic_name_by_id(req, img, &in->topics.items[t].topic_id);
     for (int32_t t = 0; t < in->forgotten_topics_data.count; t++) {
         rn_fetch_request_forgotten_topic_t *gone = &in->forgotten_topics_data.items[t];
-        gone->topic = fetch_topic_name(req, img, &gone->topic_id);
+        gone->topic = rn_handler_topic_name_by_id(req, img, &gone->topic_id);
     }
     rn_image_release(img);
 }

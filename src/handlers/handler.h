@@ -114,6 +114,10 @@ typedef struct rn_leader_hints {
 bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
                             rn_leader_hints_t *hints, rn_leader_hint_t *out);
 
+/* The name of the topic an id names, copied into the request's arena (the
+   image goes on without it); null when the image does not know the id. */
+rn_str_t rn_handler_topic_name_by_id(rn_req_t *req, const rn_image_t *img, const rn_uuid_t *id);
+
 /* A partition's replicas on brokers that are not alive (fenced or not
    registered): Metadata's and DescribeTopicPartitions' offline replicas,
    in the request's arena. */

@@ -4,8 +4,6 @@
 #include "base/assert.h"
 #include "cluster/topics.h"
 
-#include <string.h>
-
 int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t topic,
                                int32_t index) {
     if (topic.len <= 0) return RN_KERR_NONE;
@@ -16,11 +14,15 @@ int16_t rn_handler_leader_kerr(const rn_image_t *img, int32_t node_id, rn_str_t 
 
 /* text copied into the request's arena (null on budget). */
 static rn_str_t hint_copy(rn_req_t *req, const char *text) {
-    size_t len = strlen(text);
-    char *copy = rn_arena_alloc(&req->arena, len + 1);
-    if (!copy) return rn_str_null();
-    memcpy(copy, text, len + 1);
-    return (rn_str_t){copy, (int32_t)len};
+    return rn_str_from_cstr(rn_handler_cstr(req, rn_str_from_cstr(text)));
+}
+
+rn_str_t rn_handler_topic_name_by_id(rn_req_t *req, const rn_image_t *img, const rn_uuid_t *id) {
+    const rn_image_topic_t *it = rn_image_topic_by_id(img, id);
+    if (!it) return rn_str_null();
+    char *copy = rn_handler_cstr(req, (rn_str_t){it->name, (int32_t)it->name_len});
+    RN_ASSERT(copy != NULL); /* a topic name is short; the request's budget has room */
+    return (rn_str_t){copy, (int32_t)it->name_len};
 }
 
 bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
