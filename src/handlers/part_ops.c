@@ -1,5 +1,7 @@
 /* part_ops.c: per-partition request fan-out with in-place response slots,
-   and the leader check every partition request makes first. */
+   the leader check every partition request makes first, and what answers
+   say of partitions from the image: offline replicas, leader hints
+   (KIP-951), a topic's name by its id. */
 #include "handlers/part_ops.h"
 #include "base/assert.h"
 #include "cluster/topics.h"
