@@ -40,6 +40,9 @@ typedef struct loader {
     char *errmsg;
     size_t errmsg_len;
     char **envp;
+    /* controller.quorum.voters was written with ${EACH}: one voter per
+       ordinal below REPLICAS (config_template.c). */
+    bool voters_per_replica;
 } loader_t;
 
 __attribute__((format(printf, 2, 3))) static rn_err_t fail(loader_t *ld, const char *fmt, ...) {
@@ -168,6 +171,13 @@ static rn_err_t set_parsed(loader_t *ld, int n, const char *key, const char *tex
     return RN_OK;
 }
 
+/* Does a list value hold ${EACH} (not the literal $${EACH})? */
+static bool repeats_each(const char *text) {
+    for (const char *at = strstr(text, "${EACH}"); at; at = strstr(at + 1, "${EACH}"))
+        if (at == text || at[-1] != '$') return true;
+    return false;
+}
+
 /* A value with pod templates: expanded from the environment, then set. */
 static rn_err_t set_expanded(loader_t *ld, int n, const char *key, const char *text,
                              rn_config_origin_t origin, const char *where) {
@@ -181,6 +191,8 @@ static rn_err_t set_expanded(loader_t *ld, int n, const char *key, const char *t
         err = fail(ld, "%s: %s=%s: %s", where, key, text, why);
     else
         err = set_parsed(ld, n, key, value, origin, where);
+    if (err == RN_OK && strcmp(key, "controller.quorum.voters") == 0)
+        ld->voters_per_replica = repeats_each(text);
     free(value);
     return err;
 }
@@ -938,6 +950,43 @@ static bool controller_names_listen(rn_config_t *cfg, const char **missing, size
     return nc.missing == NULL;
 }
 
+/* A pod that a StatefulSet scaled past the replica count its voter list was
+   written for: the voters come from a ${EACH} template (one per ordinal
+   below REPLICAS) and this combined node's id is above all of theirs.
+   `kubectl scale` changes the replica count but no pod's environment, so
+   such a pod cannot be a voter of the quorum the others formed. */
+static bool scaled_past_voters(const loader_t *ld) {
+    const rn_config_t *cfg = ld->cfg;
+    int32_t highest = -1;
+    for (int n = 0; n < cfg->voter_count; n++)
+        if (cfg->voters[n].id > highest) highest = cfg->voters[n].id;
+    return ld->voters_per_replica && cfg->role_broker && cfg->node_id > highest;
+}
+
+/* Such a pod serves as a broker only: it stops listening as a controller
+   and registers with the quorum the voters form, as a broker-only node
+   would. Growing the quorum itself is a change of every pod's voter list
+   (or a dynamic quorum's add-controller), never a side effect of a scale. */
+static rn_err_t demote_to_broker(loader_t *ld, const char *ids) {
+    rn_config_t *cfg = ld->cfg;
+    int kept = 0;
+    for (int n = 0; n < cfg->listener_count; n++)
+        if (!cfg->listeners[n].controller) cfg->listeners[kept++] = cfg->listeners[n];
+    cfg->listener_count = kept;
+    cfg->role_controller = false;
+    cfg->has_controller_listener = false;
+    memset(&cfg->controller_listener, 0, sizeof cfg->controller_listener);
+    RN_WARN(MOD,
+            "node.id %d is not among the voters controller.quorum.voters=%s, written for "
+            "REPLICAS=%d pods: this pod is past the replica count the quorum was formed with "
+            "(the StatefulSet was scaled up), so it runs as a broker only and the quorum keeps "
+            "its %d voters",
+            cfg->node_id, ids, cfg->voter_count, cfg->voter_count);
+    first_ctx_t first = {{0}, false};
+    rn_config_list_each(entry(cfg, "controller.listener.names")->text, take_first, &first);
+    return check_broker_only(ld, &first);
+}
+
 /* A controller in a cluster: listens on the controller listener, and when
    the quorum is static, is one of its voters on that listener's port. */
 static rn_err_t check_controller(loader_t *ld, const first_ctx_t *first) {
@@ -963,6 +1012,7 @@ static rn_err_t check_controller(loader_t *ld, const first_ctx_t *first) {
     char ids[RN_RAFT_NODES_MAX * 12 + 4];
     voter_ids(cfg, ids, sizeof(ids));
     const rn_config_voter_t *self = voter_of(cfg, cfg->node_id);
+    if (!self && scaled_past_voters(ld)) return demote_to_broker(ld, ids);
     if (!self)
         return fail(ld,
                     "If process.roles contains the 'controller' role, the node id %d must be "

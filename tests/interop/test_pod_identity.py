@@ -11,7 +11,10 @@ holds the variables Kubernetes adds for a Service named runnel. Each pod's
 address is its own loopback address 127.0.0.1N, so the voter list can be
 written once for all. Checked: the three form one quorum; Metadata lists
 brokers 0, 1, 2 each at its own address and rack; a topic is created and
-written through the cluster. Then start-up errors: a missing variable, an
+written through the cluster. A fourth pod with the same settings (the
+StatefulSet scaled to four, REPLICAS still 3) is past the voters: it
+starts as a broker only, registers as broker 3 and stops cleanly. Then
+start-up errors: a missing variable, an
 unknown template and a pod name without an ordinal each stop the start at
 once (exit 2) with a message naming the setting, the template and what to
 set.
@@ -36,7 +39,7 @@ from cluster_checks import metadata, settle  # noqa: E402
 
 REPLICAS = 3
 CLUSTER_ID = "UG9kSWRlbnRpdHlUZXN0MA"
-RACKS = ["zone-a", "zone-b", "zone-c"]
+RACKS = ["zone-a", "zone-b", "zone-c", "zone-a"]
 START_S = 60.0
 
 
@@ -164,6 +167,18 @@ def cluster_scenario(t):
     left = p.flush(30)
     t.ok(left == 0 and not errors, f"records are acknowledged (errors {errors[:3]})")
     del p, admin  # no client left to log the pods going away
+
+    scaled = Pod(REPLICAS, taken, ports)
+    scaled.start(wait=False)
+    scaled._wait_ready(START_S)
+    got = settle(lambda: (lambda b: b if len(b) == REPLICAS + 1 else None)(
+        brokers_with_racks(pods[0])), "four brokers")
+    t.eq(got and got.get(REPLICAS), (pod_ip(REPLICAS), ports[0], RACKS[REPLICAS]),
+         "a pod past REPLICAS (a scale-up) registers as one more broker")
+    t.ok("runs as a broker only" in scaled.log_tail(500),
+         "its log says it runs as a broker only, not as a voter")
+    scaled.signal_term()
+    t.eq(scaled.wait_stopped(), 0, "and it stops cleanly")
     for pod in pods:
         pod.signal_term()
     codes = [pod.wait_stopped() for pod in pods]

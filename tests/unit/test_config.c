@@ -662,6 +662,52 @@ static void test_cluster_broker_only(void **state) {
                   NULL);
 }
 
+/* A pod that kubectl scale added past the replica count the voter list was
+   written for serves as a broker only; a voter list written out by hand
+   still refuses a combined node outside it, as Kafka does. */
+static void test_cluster_scaled_past_voters(void **state) {
+    (void)state;
+    const char *args[] = {"--set", "node.id=${ORDINAL}",
+                          "--set", "process.roles=broker,controller",
+                          "--set", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093",
+                          "--set", "controller.listener.names=CONTROLLER",
+                          "--set", "controller.quorum.voters=${EACH}@${STATEFULSET}-${EACH}.h:9093",
+                          NULL};
+    const char *pod3[] = {"POD_NAME=runnel-3", "REPLICAS=3", NULL};
+    rn_config_t cfg;
+    load_ok(&cfg, args, pod3);
+    assert_int_equal(cfg.node_id, 3);
+    assert_true(cfg.role_broker && !cfg.role_controller);
+    assert_int_equal(cfg.listener_count, 1);
+    assert_string_equal(cfg.listeners[0].name, "PLAINTEXT");
+    assert_true(cfg.has_controller_listener);
+    assert_string_equal(cfg.controller_listener.name, "CONTROLLER");
+    assert_int_equal(cfg.voter_count, 3);
+    rn_config_free(&cfg);
+    /* A pod within the replica count stays a voter. */
+    const char *pod2[] = {"POD_NAME=runnel-2", "REPLICAS=3", NULL};
+    load_ok(&cfg, args, pod2);
+    assert_true(cfg.role_broker && cfg.role_controller);
+    assert_int_equal(cfg.listener_count, 2);
+    rn_config_free(&cfg);
+    /* The same voters written out: node 3 is refused. */
+    const char *literal[] = {"--set", "node.id=3",
+                             "--set", "process.roles=broker,controller",
+                             "--set", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093",
+                             "--set", "controller.listener.names=CONTROLLER",
+                             "--set", "controller.quorum.voters=0@a:9093,1@b:9093,2@c:9093",
+                             NULL};
+    load_fails(literal, NULL, "the node id 3 must be included in the set of voters", NULL);
+    /* A controller-only pod past the voters cannot serve as a broker. */
+    const char *ctl[] = {"--set", "node.id=${ORDINAL}",
+                         "--set", "process.roles=controller",
+                         "--set", "listeners=CONTROLLER://:9093",
+                         "--set", "controller.listener.names=CONTROLLER",
+                         "--set", "controller.quorum.voters=${EACH}@${STATEFULSET}-${EACH}.h:9093",
+                         NULL};
+    load_fails(ctl, pod3, "the node id 3 must be included in the set of voters", NULL);
+}
+
 static void test_cluster_inter_broker_and_id(void **state) {
     (void)state;
     rn_config_t cfg;
@@ -758,6 +804,7 @@ int main(void) {
         cmocka_unit_test(test_cluster_bootstrap_servers),
         cmocka_unit_test(test_cluster_controller_checks),
         cmocka_unit_test(test_cluster_broker_only),
+        cmocka_unit_test(test_cluster_scaled_past_voters),
         cmocka_unit_test(test_cluster_inter_broker_and_id),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
