@@ -240,6 +240,15 @@ RN_STATIC_ASSERT(RN_PROTO_DEPTH_MAX >= 8, "room for the deepest schema nesting")
 /* Buffer recovery reads a segment through; a larger batch is checked by a
    streamed CRC instead of being read whole. */
 #define RN_RECOVERY_CHUNK_BYTES (1024 * 1024)
+/* A data folder with less free space than this refuses the start: a
+   broker must at least write its checkpoints, its identity and a new
+   segment's first batches before it can serve (and delete by retention).
+   Small on purpose: a broker that filled its disk must still start to
+   serve reads and let retention free it. */
+#define RN_DATA_DIR_FREE_MIN_BYTES (8ull << 20)
+/* Below this share of its file system free, the start warns. */
+#define RN_DATA_DIR_FREE_WARN_PERCENT 5
+
 /* While appends are being refused for a storage error (disk full), one
    summary line at most this often: an operator sees it goes on, the log
    does not fill with one line per refused append. */

@@ -21,6 +21,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -67,6 +68,17 @@ typedef struct rn_io_addrs {
 /* A lookup in progress, owned by the backend until resolve_release. */
 typedef struct rn_io_resolve rn_io_resolve_t;
 
+/* Who owns a path and who asks: what a start-up check needs to say why a
+   data folder refuses this process and how to fix it. */
+typedef struct rn_io_path_info {
+    uint32_t uid, gid;           /* the path's owner */
+    uint32_t mode;               /* its permission bits (07777) */
+    uint32_t proc_uid, proc_gid; /* this process's effective ids */
+    bool writable;               /* this process may create files in it */
+    bool network_fs;             /* NFS, CIFS/SMB or another network file system */
+    char fs_name[16];            /* that file system's name ("nfs"), else "" */
+} rn_io_path_info_t;
+
 /* Called once per directory entry (not "." or ".."); return non-zero to stop. */
 typedef int (*rn_io_dir_fn)(void *ctx, const char *name);
 
@@ -100,6 +112,9 @@ typedef struct rn_io_ops {
     /* The size of the file system holding path and what an unprivileged
        writer may still use of it; RN_ERR_NOT_FOUND where there is none. */
     rn_err_t (*fs_space)(rn_io_t *io, const char *path, uint64_t *total, uint64_t *usable);
+    /* The owner, mode and file system of an existing path, and whether this
+       process may create files in it; RN_ERR_NOT_FOUND where there is none. */
+    rn_err_t (*path_info)(rn_io_t *io, const char *path, rn_io_path_info_t *info);
 
     /* ---- sockets (non-blocking) ---- */
     /* Binds host:port (port 0 picks one) and listens; *port_bound gets it. */
@@ -217,6 +232,9 @@ static inline rn_err_t rn_io_dir_list(rn_io_t *io, const char *path, rn_io_dir_f
 static inline rn_err_t rn_io_fs_space(rn_io_t *io, const char *path, uint64_t *total,
                                       uint64_t *usable) {
     return io->ops->fs_space(io, path, total, usable);
+}
+static inline rn_err_t rn_io_path_info(rn_io_t *io, const char *path, rn_io_path_info_t *info) {
+    return io->ops->path_info(io, path, info);
 }
 
 /*

@@ -29,6 +29,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +210,37 @@ static rn_err_t lx_fs_space(rn_io_t *io, const char *path, uint64_t *total, uint
     if (statvfs(path, &st) != 0) return err_from_errno(errno);
     *total = (uint64_t)st.f_blocks * st.f_frsize;
     *usable = (uint64_t)st.f_bavail * st.f_frsize;
+    return RN_OK;
+}
+
+/* statfs(2) magic numbers of network file systems (linux/magic.h), where
+   fsync and rename do not promise what a local disk does. */
+static const struct {
+    unsigned long magic;
+    const char *name;
+} lx_network_fs[] = {
+    {0x6969, "nfs"},      {0xFF534D42, "cifs"}, {0xFE534D42, "smb2"}, {0x517B, "smb"},
+    {0x65735546, "fuse"}, {0x00C36400, "ceph"}, {0x47504653, "gpfs"}, {0x5346414F, "afs"},
+};
+
+static rn_err_t lx_path_info(rn_io_t *io, const char *path, rn_io_path_info_t *info) {
+    (void)io;
+    struct stat st;
+    struct statfs fs;
+    if (stat(path, &st) != 0 || statfs(path, &fs) != 0) return err_from_errno(errno);
+    memset(info, 0, sizeof *info);
+    info->uid = st.st_uid;
+    info->gid = st.st_gid;
+    info->mode = st.st_mode & 07777;
+    info->proc_uid = geteuid();
+    info->proc_gid = getegid();
+    info->writable = access(path, W_OK | X_OK) == 0;
+    for (size_t n = 0; n < sizeof lx_network_fs / sizeof lx_network_fs[0]; n++) {
+        if ((unsigned long)fs.f_type == lx_network_fs[n].magic) {
+            info->network_fs = true;
+            snprintf(info->fs_name, sizeof info->fs_name, "%s", lx_network_fs[n].name);
+        }
+    }
     return RN_OK;
 }
 
@@ -471,6 +503,7 @@ static const rn_io_ops_t linux_ops = {
     .dir_remove = lx_dir_remove,
     .dir_sync = lx_dir_sync,
     .fs_space = lx_fs_space,
+    .path_info = lx_path_info,
     .dir_list = lx_dir_list,
     .tcp_listen = lx_tcp_listen,
     .tcp_accept = lx_tcp_accept,

@@ -684,6 +684,14 @@ static rn_err_t op_fs_space(rn_io_t *io, const char *path, uint64_t *total, uint
     return RN_ERR_NOT_FOUND;
 }
 
+/* The simulated disk has no owners or file systems: nothing to report. */
+static rn_err_t op_path_info(rn_io_t *io, const char *path, rn_io_path_info_t *info) {
+    (void)io;
+    (void)path;
+    (void)info;
+    return RN_ERR_NOT_FOUND;
+}
+
 static rn_err_t op_dir_list(rn_io_t *io, const char *path, rn_io_dir_fn fn, void *ctx) {
     sim_node_t *n = node_of(io);
     if (!dir_exists(n, path)) return RN_ERR_NOT_FOUND;
@@ -837,6 +845,7 @@ static const rn_io_ops_t sim_ops = {
     .dir_remove = op_dir_remove,
     .dir_sync = op_dir_sync,
     .fs_space = op_fs_space,
+    .path_info = op_path_info,
     .dir_list = op_dir_list,
     .tcp_listen = op_tcp_listen,
     .tcp_accept = op_tcp_accept,

@@ -25,6 +25,7 @@
 #include "handlers/handler.h"
 #include "proto/batch_inflate.h"
 #include "cluster/replicas_rt.h"
+#include "server/data_dir_check.h"
 #include "server/identity.h"
 
 #include <inttypes.h>
@@ -74,6 +75,9 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
         cfg, "transaction.remove.expired.transaction.cleanup.interval.ms", 3600000);
     set->txn_verify = broker_setting_i64(cfg, "transaction.partition.verification.enable", 1) != 0;
 }
+
+/* A data folder check's line: two paths and the fix. */
+#define RN_DATA_DIR_WHY_BYTES 3072
 
 /* How long a stop waits for requests in flight to be answered. */
 #define BROKER_DRAIN_MS_MAX 5000
@@ -404,10 +408,23 @@ static rn_err_t broker_listen(rn_broker_t *broker, const rn_config_t *cfg) {
     return err;
 }
 
+/* The data folder, and the metadata log's folder where it is another. */
+static rn_err_t broker_check_dirs(rn_io_t *io, const rn_config_t *cfg, char *why, size_t cap) {
+    rn_err_t err = rn_data_dir_check(io, cfg->log_dirs[0], why, cap);
+    if (err == RN_OK && strcmp(cfg->metadata_log_dir, cfg->log_dirs[0]) != 0)
+        err = rn_data_dir_check(io, cfg->metadata_log_dir, why, cap);
+    return err;
+}
+
 static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cfg) {
     rn_node_t *node = &broker->node;
-    rn_err_t err = rn_io_dir_create(io, node->settings.log_dir);
-    if (err == RN_OK) err = rn_identity_load(io, cfg, &broker->identity);
+    char why[RN_DATA_DIR_WHY_BYTES];
+    rn_err_t err = broker_check_dirs(io, cfg, why, sizeof why);
+    if (err != RN_OK) {
+        RN_ERROR("broker", "%s", why);
+        return err;
+    }
+    err = rn_identity_load(io, cfg, &broker->identity);
     if (err == RN_OK) {
         memcpy(node->cluster_id, broker->identity.cluster_id, sizeof node->cluster_id);
         memcpy(node->directory_id, broker->identity.directory_id, sizeof node->directory_id);

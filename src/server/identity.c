@@ -63,7 +63,10 @@ static rn_err_t identity_existing(rn_io_t *io, const rn_config_t *cfg, const cha
         return RN_ERR_CORRUPT;
     }
     if (atoi(node) != cfg->node_id) {
-        RN_ERROR("identity", "%s belongs to node.id %d, not %d", path, atoi(node), cfg->node_id);
+        RN_ERROR("identity",
+                 "%s belongs to node.id %d, not %d: point log.dirs at node %d's own folder, or "
+                 "empty this one to use it as a new folder of node %d",
+                 path, atoi(node), cfg->node_id, cfg->node_id, cfg->node_id);
         return RN_ERR_INVALID;
     }
     if (cfg->cluster_id[0] && strcmp(cfg->cluster_id, id->cluster_id) != 0) {

@@ -17,11 +17,13 @@ starts as a broker only, registers as broker 3 and stops cleanly. Then
 start-up errors: a missing variable, an
 unknown template and a pod name without an ordinal each stop the start at
 once (exit 2) with a message naming the setting, the template and what to
-set.
+set; a data folder owned by another user stops it with the owner and the
+fix.
 
 Runnel only (the templates are Runnel's). Bounded: about 20 s."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -197,6 +199,26 @@ def start_error(settings, env):
     return res.returncode, res.stderr.strip()
 
 
+def foreign_folder_scenario(t):
+    """A data folder owned by root, the broker running as the image's user
+    (65532): the start stops at once and says whose it is and what to set.
+    Needs root to start the broker as another user."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        t.skip("a data folder owned by another user", "needs root and setpriv")
+        return
+    with tempfile.TemporaryDirectory() as parent:
+        os.chmod(parent, 0o755)
+        cmd = ["setpriv", "--reuid", "65532", "--regid", "65532", "--clear-groups",
+               runnel_bin(), "server", "--set", f"log.dirs={parent}/data",
+               "--set", "admin.listener=none", "--set", "listeners=PLAINTEXT://127.0.0.1:0"]
+        res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                             text=True)
+    err = res.stderr.strip()
+    t.ok(res.returncode != 0 and "not writable by this process (uid 65532, gid 65532)" in err
+         and "owned by uid 0 gid 0" in err and "securityContext.fsGroup: 65532" in err,
+         f"a data folder owned by another user stops the start with the fix: {err}")
+
+
 def errors_scenario(t):
     env = {"PATH": os.environ.get("PATH", "/usr/bin"), "POD_NAME": "runnel-1", "REPLICAS": "3"}
     code, err = start_error({"advertised.listeners": "PLAINTEXT://${POD_NAME}.${SERVICE}:9092"},
@@ -225,6 +247,7 @@ def main():
     except BrokerError as e:
         t.ok(False, f"pods start: {e}")
     t.run(errors_scenario)
+    t.run(foreign_folder_scenario)
     t.done()
 
 
