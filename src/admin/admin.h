@@ -5,8 +5,9 @@
  * layer's shared counters, the ready flag) at start-up. The admin thread
  * only reads: relaxed loads of the cores' and partitions' counters, the
  * partition table (taken under the node's admin lock), and the group lag
- * (rn_group_lag_each, which asks every core and waits). It never writes
- * broker state and never runs on a loop thread.
+ * (rn_group_lag_each, which asks every core and waits), and the loops'
+ * liveness pulses (a mail each loop answers; io/loop_pulse.h). It never
+ * writes broker state and never runs on a loop thread.
  */
 #ifndef RN_ADMIN_ADMIN_H
 #define RN_ADMIN_ADMIN_H
@@ -28,6 +29,11 @@
 #define RN_ADMIN_CONNECTIONS_MAX 64
 /* Seconds an idle admin connection is kept. */
 #define RN_ADMIN_IDLE_S 30
+/* A loop that leaves the liveness probe's pulse unanswered this long is
+   stuck, and the process not live. Long on purpose: a loop may wait on a
+   slow disk's fsync for seconds, and a restart would not make that disk
+   faster. */
+#define RN_ADMIN_LIVE_STALL_MS 60000
 
 typedef struct rn_admin_sources {
     rn_node_t *node;

@@ -1,8 +1,10 @@
 /*
  * http.c: the admin HTTP port on libmicrohttpd.
  *
- * Endpoints: GET /metrics (Prometheus text 0.0.4), /health/live (200 while
- * the process runs), /health/ready (200 once the broker is ready, while its
+ * Endpoints: GET /metrics (Prometheus text 0.0.4), /health/started (200
+ * once the node's own logs are recovered), /health/live (200 while the
+ * process serves this port and, once serving, while every loop turns),
+ * /health/ready (200 once the broker is ready, while its
  * storage takes appends and while each of its replicas that has a leader is
  * in the ISR, else 503 with the reason), /health/restart-safe (200 when
  * stopping this node now leaves every partition at min.insync.replicas or
@@ -19,6 +21,7 @@
 #include "admin/replication.h"
 #include "base/assert.h"
 #include "base/log.h"
+#include "cluster/metadata_rt.h"
 #include "cluster/topics.h"
 
 #include <arpa/inet.h>
@@ -59,6 +62,13 @@ static enum MHD_Result http_reply(struct MHD_Connection *mc, unsigned status, co
 static enum MHD_Result http_text(struct MHD_Connection *mc, unsigned status, const char *text) {
     return http_reply(mc, status, "text/plain; charset=utf-8", (char *)(uintptr_t)text,
                       strlen(text), false);
+}
+
+/* A 200 whose body is a copy of text. */
+static enum MHD_Result http_ok_copy(struct MHD_Connection *mc, const char *text) {
+    char *body = strdup(text);
+    if (!body) return http_text(mc, MHD_HTTP_OK, "ok\n");
+    return http_reply(mc, MHD_HTTP_OK, "text/plain; charset=utf-8", body, strlen(body), true);
 }
 
 /* A 503 whose body is head, reason and tail (copied). */
@@ -132,6 +142,63 @@ static enum MHD_Result http_ready(struct MHD_Connection *mc, const rn_admin_t *a
     return http_unavailable(mc, "not ready: ", reasons, "\n");
 }
 
+/* The start's phase in words, for the probes' bodies. */
+static const char *phase_words(int phase) {
+    switch (phase) {
+    case RN_NODE_RECOVERING:
+        return "recovering the data folder's logs";
+    case RN_NODE_JOINING:
+        return "waiting for the metadata quorum and the broker's registration";
+    case RN_NODE_SERVING:
+        return "serving";
+    default:
+        return "stopping";
+    }
+}
+
+/* Started once the node's own data is open (its logs recovered): what is
+   left of a start waits on peers, which no restart would hasten. The
+   startup probe, which holds the liveness probe back, asks this, so a long
+   recovery is never cut short by a liveness restart. */
+static enum MHD_Result http_started(struct MHD_Connection *mc, const rn_admin_t *admin) {
+    int phase = atomic_load(&admin->src->node->phase);
+    char body[160];
+    snprintf(body, sizeof body, "%s: %s\n", phase == RN_NODE_RECOVERING ? "starting" : "started",
+             phase_words(phase));
+    if (phase == RN_NODE_RECOVERING) return http_unavailable(mc, "", body, "");
+    return http_ok_copy(mc, body);
+}
+
+/* Live while the process serves this port and, once it serves clients,
+   while every loop (each core's, the metadata quorum's) still turns. Never
+   asks peers: a lost quorum must not restart every pod. */
+static enum MHD_Result http_live(struct MHD_Connection *mc, const rn_admin_t *admin) {
+    rn_node_t *node = admin->src->node;
+    int phase = atomic_load(&node->phase);
+    if (phase != RN_NODE_SERVING) {
+        char body[160];
+        snprintf(body, sizeof body, "live (%s)\n", phase_words(phase));
+        return http_ok_copy(mc, body);
+    }
+    int64_t now_ms = rn_io_now_ms(node->io);
+    char stuck[160] = "";
+    for (int i = 0; i <= node->core_count && !stuck[0]; i++) {
+        bool md = i == node->core_count;
+        if (md && !node->md_rt) break;
+        rn_loop_pulse_t *pulse = md ? rn_md_rt_pulse(node->md_rt) : &node->cores[i].pulse;
+        int64_t overdue = rn_loop_pulse_overdue_ms(pulse, now_ms);
+        if (overdue <= RN_ADMIN_LIVE_STALL_MS) continue;
+        if (md)
+            snprintf(stuck, sizeof stuck, "the metadata loop has not turned for %lld ms\n",
+                     (long long)overdue);
+        else
+            snprintf(stuck, sizeof stuck, "core %d's loop has not turned for %lld ms\n", i,
+                     (long long)overdue);
+    }
+    if (stuck[0]) return http_unavailable(mc, "not live: ", stuck, "");
+    return http_text(mc, MHD_HTTP_OK, "live\n");
+}
+
 /* Safe when stopping this node now keeps every partition whose ISR holds
    it at min.insync.replicas or above; a partition with no other replica
    is not (it is unavailable until the node is back). */
@@ -174,11 +241,13 @@ static enum MHD_Result http_handle(void *ctx, struct MHD_Connection *mc, const c
     bool get =
         strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/health/live") == 0 ||
-                 strcmp(url, "/health/ready") == 0 || strcmp(url, "/health/restart-safe") == 0;
+                 strcmp(url, "/health/started") == 0 || strcmp(url, "/health/ready") == 0 ||
+                 strcmp(url, "/health/restart-safe") == 0;
     if (!known) return http_text(mc, MHD_HTTP_NOT_FOUND, "not found\n");
     if (!get) return http_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, "/metrics") == 0) return http_metrics(mc, admin);
-    if (strcmp(url, "/health/live") == 0) return http_text(mc, MHD_HTTP_OK, "live\n");
+    if (strcmp(url, "/health/live") == 0) return http_live(mc, admin);
+    if (strcmp(url, "/health/started") == 0) return http_started(mc, admin);
     if (strcmp(url, "/health/restart-safe") == 0) return http_restart_safe(mc, admin);
     return http_ready(mc, admin);
 }
@@ -233,7 +302,8 @@ rn_err_t rn_admin_start(const char *host, uint16_t port, const rn_admin_sources_
         MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
     admin->port = info ? info->port : port;
     RN_INFO("admin",
-            "admin HTTP on %s:%u (/metrics, /health/live, /health/ready, /health/restart-safe)",
+            "admin HTTP on %s:%u (/metrics, /health/started, /health/live, /health/ready, "
+            "/health/restart-safe)",
             host[0] ? host : "*", (unsigned)admin->port);
     *out = admin;
     return RN_OK;

@@ -927,6 +927,8 @@ rn_quorum_t *rn_md_rt_quorum(rn_md_rt_t *rt) { return rt->q; }
 rn_node_t *rn_md_rt_node(rn_md_rt_t *rt) { return rt->node; }
 rn_loop_t *rn_md_rt_loop(rn_md_rt_t *rt) { return &rt->core.loop; }
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt) { return rt->port_bound; }
+
+rn_loop_pulse_t *rn_md_rt_pulse(rn_md_rt_t *rt) { return &rt->core.pulse; }
 const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt) { return rt->transport_cluster_id; }
 struct rn_qt *rn_md_rt_transport(rn_md_rt_t *rt) {
     return &rt->transport;
@@ -1095,6 +1097,10 @@ rn_err_t rn_md_rt_start(rn_node_t *node, const rn_md_rt_opts_t *opts, rn_md_rt_t
     if (err == RN_OK && rt->opts.listen_port) err = rt_listen(rt);
     if (err == RN_OK) err = rt_open(rt);
     if (err == RN_OK) {
+        /* The local log is replayed and the partitions it names are open:
+           what is left of the start waits on peers. */
+        atomic_store(&node->phase, RN_NODE_JOINING);
+        rn_loop_pulse_init(&rt->core.pulse, &rt->core.loop);
         rt_note_leader(rt);
         rt_check_cluster_id(rt);
         rt_signal_caught_up(rt);

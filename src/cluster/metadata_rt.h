@@ -196,6 +196,8 @@ void rn_md_rt_member_refused(rn_md_rt_t *rt, const char *what, int32_t broker_id
 const char *rn_md_rt_listener_name(const rn_md_rt_t *rt);
 /* The controller listener's bound port (0: none). */
 uint16_t rn_md_rt_port(const rn_md_rt_t *rt);
+/* The metadata loop's pulse, for the liveness probe. */
+rn_loop_pulse_t *rn_md_rt_pulse(rn_md_rt_t *rt);
 /* The cluster id brokers must register with: the one the log records
    ("" until this node has settled it). */
 const char *rn_md_rt_cluster_id(const rn_md_rt_t *rt);

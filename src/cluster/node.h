@@ -15,6 +15,7 @@
 #include "cluster/ptable.h"
 #include "cluster/stats.h"
 #include "io/loop.h"
+#include "io/loop_pulse.h"
 #include "io/workers.h"
 #include "metadata/controller.h"
 #include "partition/partition.h"
@@ -100,6 +101,14 @@ typedef struct rn_node_settings {
     int64_t broker_session_timeout_ms;
 } rn_node_settings_t;
 
+/* A node's start, as the health probes tell it. */
+typedef enum rn_node_phase {
+    RN_NODE_RECOVERING = 0, /* opening the data folder, replaying its logs */
+    RN_NODE_JOINING,        /* its own data open; waiting on the quorum or registration */
+    RN_NODE_SERVING,        /* the loops run and the listener serves */
+    RN_NODE_STOPPING,
+} rn_node_phase_t;
+
 struct rn_core {
     rn_loop_t loop;
     int id;
@@ -126,6 +135,8 @@ struct rn_core {
     struct rn_isr_core *isr;
     /* This core's clients to the other brokers (cluster/peers.h). */
     struct rn_peers *peers;
+    /* Whether this loop still turns, for the liveness probe (admin). */
+    rn_loop_pulse_t pulse;
 };
 
 struct rn_node {
@@ -179,6 +190,9 @@ struct rn_node {
     /* Appends refused by the log directory (disk full), for the log lines,
        the metrics and /health/ready; every core reports to it. */
     rn_storage_health_t storage_health;
+    /* Where the start has got to (rn_node_phase_t), for the startup and
+       liveness probes; any thread reads it. */
+    atomic_int phase;
 };
 
 /* The current partition table, referenced, for a thread that is not an

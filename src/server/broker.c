@@ -239,6 +239,7 @@ static rn_err_t broker_cores(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         rn_core_t *core = &node->cores[i];
         rn_err_t err = rn_loop_init(&core->loop, io, i);
         if (err != RN_OK) return err;
+        rn_loop_pulse_init(&core->pulse, &core->loop);
         core->id = i;
         core->node = node;
         core->inflate = rn_batch_inflate_new();
@@ -498,6 +499,7 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     atomic_init(&node->broker_epoch, -1); /* until the lifecycle registers it */
     atomic_init(&node->controller_answer_ms, -1);
     atomic_init(&node->broker_fenced, true);
+    atomic_init(&node->phase, RN_NODE_RECOVERING);
     broker_settings(&node->settings, cfg);
     node->broker_config_next = broker_config_next;
     node->broker_config_ctx = cfg;
@@ -595,6 +597,7 @@ static void broker_stop(rn_broker_t *broker) {
     /* 0. Not ready any more; the admin port closes first, while the loops
        still answer a scrape in progress (group lag asks every core). */
     atomic_store(&broker->ready, false);
+    atomic_store(&node->phase, RN_NODE_STOPPING);
     rn_admin_stop(broker->admin);
     broker->admin = NULL;
     /* The cleaner waits on the loops for its hand-offs: it stops first. */
@@ -641,6 +644,7 @@ static void broker_stop(rn_broker_t *broker) {
 void rn_broker_run_until_signal(rn_broker_t *broker, rn_signals_t *signals) {
     broker_loops_start(broker);
     /* Recovery is done, metadata is loaded, the listener is up, the loops run. */
+    atomic_store(&broker->node.phase, RN_NODE_SERVING);
     atomic_store(&broker->ready, true);
     int sig = rn_signals_wait_stop(signals);
     RN_INFO("broker", "signal %d: stopping", sig);

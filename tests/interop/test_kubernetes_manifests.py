@@ -7,7 +7,8 @@ Service is the StatefulSet's serviceName and publishes not-ready
 addresses; pods start in Parallel; volumes claimed from templates; the
 PodDisruptionBudget allows one pod down and selects exactly the broker
 pods; Services and probes name ports that exist, probes ask the admin
-port's health endpoints; the grace period is above the broker's shutdown
+port's health endpoints (startup /health/started, liveness /health/live,
+readiness /health/ready); the grace period is above the broker's shutdown
 budget (read from the source); REPLICAS and SERVICE_NAME match the spec and
 the voter list expands to one voter per replica at the controller port;
 non-root with a read-only root file system; Prometheus annotations name the
@@ -35,7 +36,7 @@ import tap  # noqa: E402
 from broker import OWN_NODES, ROOT, free_port, runnel_bin, skip_under_cluster, target  # noqa: E402
 
 OVERLAYS = os.path.join(ROOT, "deploy", "kubernetes", "overlays")
-HEALTH_PATHS = {"/health/live", "/health/ready"}
+HEALTH_PATHS = {"/health/started", "/health/live", "/health/ready"}
 # Closing partitions (a checkpoint and a clean-shutdown mark each, several
 # at a time) on top of the bounded waits: docs/KUBERNETES.md.
 CLOSE_ALLOWANCE_S = 30
@@ -205,6 +206,8 @@ def lint(docs, budget_s):
         problems.append("livenessProbe must be /health/live: it never depends on peers")
     if broker.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/health/ready":
         problems.append("readinessProbe must be /health/ready")
+    if broker.get("startupProbe", {}).get("httpGet", {}).get("path") != "/health/started":
+        problems.append("startupProbe must be /health/started: it covers log recovery")
 
     grace = pod.get("terminationGracePeriodSeconds", 30)
     if grace <= budget_s:
@@ -307,6 +310,8 @@ MUTANTS = [
      lambda d: _broker(d)["readinessProbe"]["httpGet"].update(port="metrics")),
     ("liveness on readiness", "never depends on peers",
      lambda d: _broker(d)["livenessProbe"]["httpGet"].update(path="/health/ready")),
+    ("startup on liveness", "covers log recovery",
+     lambda d: _broker(d)["startupProbe"]["httpGet"].update(path="/health/live")),
     ("short grace period", "shutdown budget",
      lambda d: _sts(d)["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=10)),
     ("REPLICAS out of step", "spec.replicas",

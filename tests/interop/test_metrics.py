@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The admin HTTP port (src/admin/) of a live broker:
 
-- /health/live and /health/ready answer 200, unknown paths 404, POST 405;
+- /health/started, /health/live and /health/ready answer 200, unknown
+  paths 404, POST 405;
 - the replication gauges of one node: it leads every partition it holds,
   none under-replicated, under min ISR, leaderless or out of sync, no
   replica lag; /health/restart-safe is 503 (every partition has no other
@@ -15,8 +16,8 @@
 - a group that committed offset k on a partition ending at e lags e - k;
 - the Grafana dashboard (deploy/grafana/runnel-dashboard.json) is a Grafana
   dashboard and every metric its queries name is one the broker exports;
-- /health/ready is 503 while a large unclean log is recovered, then 200,
-  while /health/live is 200 throughout.
+- /health/ready and /health/started are 503 while a large unclean log is
+  recovered, then 200, while /health/live is 200 throughout.
 
 Apache Kafka has no such port: against it (RUNNEL_TEST_TARGET=kafka) the
 file is skipped.
@@ -141,6 +142,7 @@ def fetch_v4(b, topic, partition, offset):
 
 def test_endpoints(t, admin):
     t.eq(http(admin + "/health/live")[0], 200, "/health/live is 200")
+    t.eq(http(admin + "/health/started")[0], 200, "/health/started is 200")
     t.eq(http(admin + "/health/ready")[0], 200, "/health/ready is 200 once started")
     t.eq(http(admin + "/nope")[0], 404, "an unknown path is 404")
     t.eq(http(admin + "/metrics", "POST")[0], 405, "POST /metrics is 405")
@@ -292,12 +294,17 @@ def test_ready_during_recovery(t):
         b.kill()  # unclean: the next start recovers every partition
         b.start(wait=False)
         seen, live_ok, deadline = [], True, time.monotonic() + 60
+        started_seen, started_body = [], ""
         while time.monotonic() < deadline:
             st = ready_status(admin)
             if st is not None and (not seen or seen[-1] != st):
                 seen.append(st)
             if st == 503:
                 live_ok &= http(admin + "/health/live")[0] == 200
+                started, body = http(admin + "/health/started")
+                if not started_seen or started_seen[-1] != started:
+                    started_seen.append(started)
+                    started_body = started_body or (body if started == 503 else "")
             if st == 200:
                 break
             time.sleep(0.002)
@@ -306,6 +313,11 @@ def test_ready_during_recovery(t):
         t.eq(seen[-1:], [200], "/health/ready turns 200 after recovery")
         t.ok(503 not in seen or seen.index(503) < seen.index(200), "503 came before 200")
         t.ok(live_ok, "/health/live is 200 during recovery")
+        t.diag(f"/health/started answered, in order: {started_seen}")
+        t.ok(started_seen[:1] == [503] and "recovering" in str(started_body),
+             "/health/started is 503 while the logs are recovered (the startup probe waits)",
+             f"{started_seen} {started_body!r}")
+        t.eq(http(admin + "/health/started")[0], 200, "/health/started is 200 once started")
 
 
 def main():
