@@ -13,6 +13,7 @@
 #include "proto/gen/broker_heartbeat_response.h"
 #include "proto/gen/broker_registration_request.h"
 #include "proto/gen/broker_registration_response.h"
+#include "proto/uuid_text.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -150,6 +151,7 @@ static rn_err_t lc_encode_registration(rn_lifecycle_t *lc) {
     req.features = (rn_broker_registration_request_feature_array_t){&feature, 1};
     req.rack = lc->reg.reg.rack;
     req.previous_broker_epoch = lc->reg.previous_epoch;
+    req.log_dirs = (rn_uuid_array_t){&lc->reg.reg.directory_id, 1};
     rn_writer_t w;
     rn_writer_init(&w, &lc->raw);
     rn_broker_registration_request_encode(&w, LC_REGISTRATION_VERSION, &req);
@@ -446,9 +448,16 @@ static void lc_copy_opts(rn_lifecycle_t *lc, const rn_lifecycle_opts_t *opts) {
             (rn_md_endpoint_t){rn_str_from_cstr(lis->name), rn_str_from_cstr(lis->host), lis->port,
                                lis->security_protocol};
     }
-    lc->reg.reg = (rn_ctl_broker_reg_t){opts->broker_id, lc->incarnation_id, lc->endpoints,
+    lc->reg.reg = (rn_ctl_broker_reg_t){opts->broker_id,
+                                        lc->incarnation_id,
+                                        lc->endpoints,
                                         opts->listener_count,
-                                        opts->rack ? rn_str_from_cstr(lc->rack) : rn_str_null()};
+                                        opts->rack ? rn_str_from_cstr(lc->rack) : rn_str_null(),
+                                        {{0}}};
+    /* The folder it serves from: a new one tells the controller its
+       replicas hold nothing of the old one's (controller.h). */
+    if (!rn_uuid_from_text(lc->node->directory_id, &lc->reg.reg.directory_id))
+        memset(&lc->reg.reg.directory_id, 0, sizeof lc->reg.reg.directory_id);
     lc->reg.previous_epoch = opts->previous_epoch >= 0 ? opts->previous_epoch : -1;
     lc->recorded = (lc_record_t){lc->reg.previous_epoch, opts->previous_pending};
     lc->duplicate_since_ms = -1;

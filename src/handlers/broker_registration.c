@@ -75,8 +75,11 @@ void rn_handle_broker_registration(rn_core_t *core, rn_req_t *req, void *body) {
         r->endpoints[n] =
             (rn_md_endpoint_t){lis->name, lis->host, lis->port, lis->security_protocol};
     }
-    r->reg.reg = (rn_ctl_broker_reg_t){in->broker_id, in->incarnation_id, r->endpoints,
-                                       (int16_t)in->listeners.count, in->rack};
+    r->reg.reg = (rn_ctl_broker_reg_t){in->broker_id, in->incarnation_id,
+                                       r->endpoints,  (int16_t)in->listeners.count,
+                                       in->rack,      {{0}}};
+    /* One data folder per broker: the first directory named (v2+). */
+    if (in->log_dirs.count > 0) r->reg.reg.directory_id = in->log_dirs.items[0];
     r->reg.previous_epoch = in->previous_broker_epoch; /* -1 before v3 */
     r->op = (rn_admin_op_t){.kind = RN_ADMIN_REGISTER_BROKER,
                             .items = &r->reg,

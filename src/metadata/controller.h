@@ -287,6 +287,7 @@ typedef struct rn_ctl_broker_reg {
     const rn_md_endpoint_t *endpoints;
     int16_t endpoint_count; /* at most RN_BROKER_ENDPOINTS_MAX */
     rn_str_t rack;          /* len -1: none */
+    rn_uuid_t directory_id; /* its data folder's directory.id; zero: unknown */
 } rn_ctl_broker_reg_t;
 
 /*
@@ -298,7 +299,12 @@ typedef struct rn_ctl_broker_reg {
  * incarnation whose lease is live: DUPLICATE_BROKER_REGISTRATION. The same
  * incarnation with the same endpoints and rack: no record, the registered
  * epoch. A registration replacing another also moves leadership and ISR
- * membership off the old one, as a fence. *broker_epoch gets the epoch.
+ * membership off the old one, as a fence; when the two name different data
+ * folders (directory ids, both known), the new folder holds none of the old
+ * one's records, so the broker leaves every ISR, even as its last member: a
+ * partition it alone held stays without a leader (its ISR empty) until an
+ * unclean election, never led by an empty replica. *broker_epoch gets the
+ * epoch.
  * Returns a Kafka error code with Kafka's message in res.
  */
 int16_t rn_ctl_plan_register(const rn_image_t *img, const rn_ctl_leases_t *leases,

@@ -130,11 +130,12 @@ static void restated(const rn_image_partition_t *part, rn_md_record_t *rec) {
 
 /* Takes `gone` out of part's ISR and leadership into pc: a new leader is
    the first ISR member in replica order that may lead; the last member
-   stays in the ISR and the partition waits for it. False when nothing
-   changes. */
+   stays in the ISR and the partition waits for it, unless its data is lost
+   (`lost`: it came back with another data folder), when the ISR empties.
+   False when nothing changes. */
 static bool leave_isr(const rn_image_t *img, const rn_image_partition_t *part, int32_t gone,
-                      rn_md_partition_change_record_t *pc) {
-    if (part->isr_count == 1) { /* the last member: the partition waits for it */
+                      bool lost, rn_md_partition_change_record_t *pc) {
+    if (part->isr_count == 1 && !lost) { /* the last member: the partition waits for it */
         if (part->leader != gone) return false;
         pc->leader = -1;
         return true;
@@ -158,12 +159,12 @@ static bool leave_isr(const rn_image_t *img, const rn_image_partition_t *part, i
    whose topic has unclean.leader.election.enable elects the first usable
    replica, whose ISR becomes it alone. */
 static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic, int32_t index,
-                            int32_t gone, rn_md_record_t *rec) {
+                            int32_t gone, bool lost, rn_md_record_t *rec) {
     const rn_image_partition_t *part = &topic->partitions[index];
     if (!in_list(part->isr, part->isr_count, gone)) return false;
     *rec = change_of(topic, index);
     rn_md_partition_change_record_t *pc = &rec->u.partition_change;
-    bool changed = leave_isr(img, part, gone, pc);
+    bool changed = leave_isr(img, part, gone, lost, pc);
     int32_t leader = pc->leader == RN_MD_LEADER_NO_CHANGE ? part->leader : pc->leader;
     if (leader < 0 && topic->config.unclean_leader_election_enable) {
         int32_t unclean = rn_ctl_first_usable(img, part, NULL, 0, gone, -1);
@@ -178,13 +179,14 @@ static bool leave_partition(const rn_image_t *img, const rn_image_topic_t *topic
     return changed;
 }
 
-/* Moves leadership and ISR membership off `gone` in every partition. */
-static rn_err_t leave_all(const rn_image_t *img, int32_t gone, rn_md_batch_t *batch) {
+/* Moves leadership and ISR membership off `gone` in every partition; with
+   `lost`, its last memberships too. */
+static rn_err_t leave_all(const rn_image_t *img, int32_t gone, bool lost, rn_md_batch_t *batch) {
     for (int32_t t = 0; t < rn_image_topic_count(img); t++) {
         const rn_image_topic_t *topic = rn_image_topic_at(img, t);
         for (int32_t p = 0; p < topic->partition_count; p++) {
             rn_md_record_t rec;
-            if (!leave_partition(img, topic, p, gone, &rec)) continue;
+            if (!leave_partition(img, topic, p, gone, lost, &rec)) continue;
             rn_err_t err = rn_md_batch_add(batch, &rec);
             if (err != RN_OK) return err;
         }
@@ -269,7 +271,7 @@ rn_err_t rn_ctl_plan_fence(const rn_image_t *img, int32_t broker_id, rn_md_batch
     uint32_t count = batch->count;
     rn_err_t err = epoch_record(batch, RN_MD_FENCE_BROKER, broker);
 #if RN_CTL_MUTANT != RN_CTL_MUTANT_FENCE_KEEPS_LEADERS
-    if (err == RN_OK) err = leave_all(img, broker_id, batch);
+    if (err == RN_OK) err = leave_all(img, broker_id, false, batch);
 #endif
     return rolled_back(batch, len, count, err);
 }
@@ -301,7 +303,7 @@ rn_err_t rn_ctl_plan_controlled_shutdown(const rn_image_t *img, int32_t broker_i
     rec.u.broker_change.fenced = RN_MD_FLAG_NO_CHANGE;
     rec.u.broker_change.in_controlled_shutdown = 1;
     rn_err_t err = rn_md_batch_add(batch, &rec);
-    if (err == RN_OK) err = leave_all(img, broker_id, batch);
+    if (err == RN_OK) err = leave_all(img, broker_id, false, batch);
     return rolled_back(batch, len, count, err);
 }
 
@@ -334,7 +336,17 @@ static rn_err_t register_record(const rn_ctl_broker_reg_t *reg, int64_t epoch,
     memcpy(r->endpoints, reg->endpoints, (size_t)reg->endpoint_count * sizeof(r->endpoints[0]));
     r->rack = reg->rack;
     r->fenced = true;
+    r->directory_id = reg->directory_id;
     return rn_md_batch_add(batch, &rec);
+}
+
+/* A registration from another data folder than the one registered: what
+   the old folder held is not on the new one (a disk replaced or emptied). */
+static bool folder_replaced(const rn_image_broker_t *old, const rn_ctl_broker_reg_t *reg) {
+    static const rn_uuid_t unknown;
+    return old && !rn_uuid_eq(&old->directory_id, &unknown) &&
+           !rn_uuid_eq(&reg->directory_id, &unknown) &&
+           !rn_uuid_eq(&old->directory_id, &reg->directory_id);
 }
 
 int16_t rn_ctl_plan_register(const rn_image_t *img, const rn_ctl_leases_t *leases,
@@ -365,8 +377,9 @@ int16_t rn_ctl_plan_register(const rn_image_t *img, const rn_ctl_leases_t *lease
     uint32_t count = batch->count;
     int64_t epoch = (int64_t)(next_offset + batch->count);
     rn_err_t err = register_record(reg, epoch, batch);
-    /* the old registration's partitions: as if it had been fenced */
-    if (err == RN_OK && old) err = leave_all(img, reg->broker_id, batch);
+    /* the old registration's partitions: as if it had been fenced, and
+       forgotten altogether when its folder is gone */
+    if (err == RN_OK && old) err = leave_all(img, reg->broker_id, folder_replaced(old, reg), batch);
     if (rolled_back(batch, len, count, err) != RN_OK) {
         rn_ctl_result_set(
             res, err == RN_ERR_INVALID ? RN_KERR_INVALID_REQUEST : RN_KERR_UNKNOWN_SERVER_ERROR,

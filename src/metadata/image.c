@@ -556,6 +556,7 @@ static void broker_fill(rn_image_broker_t *broker, const rn_md_register_broker_r
     rn_md_str_copy(rec->rack, broker->rack, sizeof(broker->rack));
     broker->fenced = rec->fenced;
     broker->in_controlled_shutdown = rec->in_controlled_shutdown;
+    broker->directory_id = rec->directory_id;
 }
 
 static rn_err_t apply_register_broker(rn_image_t *img, const rn_md_register_broker_record_t *rec) {

@@ -80,6 +80,7 @@ typedef struct rn_image_broker {
     char rack[RN_BROKER_RACK_BYTES_MAX + 1];
     bool fenced;
     bool in_controlled_shutdown;
+    rn_uuid_t directory_id; /* the data folder it registered from; zero: unknown */
 } rn_image_broker_t;
 
 /* A broker-level dynamic config entry (resource "" = cluster default). */

@@ -69,6 +69,7 @@ static rn_err_t write_broker(writer_t *w, const rn_image_broker_t *broker) {
     reg->rack = broker->has_rack ? str_of(broker->rack) : rn_str_null();
     reg->fenced = broker->fenced;
     reg->in_controlled_shutdown = broker->in_controlled_shutdown;
+    reg->directory_id = broker->directory_id;
     return emit(w, &rec);
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #define RECORD_VERSION 0
+/* RegisterBrokerRecord's: version 1 adds the directory id. */
+#define REGISTER_VERSION 1
 
 void rn_md_batch_init(rn_md_batch_t *batch) {
     rn_buf_init(&batch->buf, RN_MD_BATCH_BYTES_MAX);
@@ -79,6 +81,7 @@ static bool write_register(rn_writer_t *w, const rn_md_register_broker_record_t 
     rn_write_string(w, reg->rack, false);
     rn_write_bool(w, reg->fenced);
     rn_write_bool(w, reg->in_controlled_shutdown);
+    rn_write_uuid(w, &reg->directory_id);
     return true;
 }
 
@@ -185,7 +188,7 @@ rn_err_t rn_md_batch_add(rn_md_batch_t *batch, const rn_md_record_t *rec) {
     rn_writer_init(&w, &batch->buf);
     rn_write_uint32(&w, 0); /* size, patched below */
     rn_write_int8(&w, (int8_t)rec->type);
-    rn_write_int8(&w, RECORD_VERSION);
+    rn_write_int8(&w, rec->type == RN_MD_REGISTER_BROKER ? REGISTER_VERSION : RECORD_VERSION);
     bool ok = write_body(&w, rec);
     size_t size = batch->buf.len - start - 4;
     if (w.err == RN_OK && ok && size > RN_MD_RECORD_BYTES_MAX) w.err = RN_ERR_TOO_LARGE;
@@ -230,7 +233,7 @@ static bool read_strict_bool(rn_reader_t *r) {
     return v == 1;
 }
 
-static void read_register(rn_reader_t *r, rn_md_register_broker_record_t *reg) {
+static void read_register(rn_reader_t *r, int8_t version, rn_md_register_broker_record_t *reg) {
     reg->broker_id = rn_read_int32(r);
     reg->incarnation_id = rn_read_uuid(r);
     reg->broker_epoch = rn_read_int64(r);
@@ -250,6 +253,7 @@ static void read_register(rn_reader_t *r, rn_md_register_broker_record_t *reg) {
     reg->rack = rn_read_string(r, false);
     reg->fenced = read_strict_bool(r);
     reg->in_controlled_shutdown = read_strict_bool(r);
+    if (version >= 1) reg->directory_id = rn_read_uuid(r);
     if (r->err == RN_OK && !register_ok(reg)) rn_reader_fail(r, RN_ERR_CORRUPT);
 }
 
@@ -278,10 +282,10 @@ static void read_broker_record(rn_reader_t *r, rn_md_record_t *rec) {
     if (rec->u.broker_epoch.broker_id < 0) rn_reader_fail(r, RN_ERR_CORRUPT);
 }
 
-static void read_body(rn_reader_t *r, rn_md_record_t *rec) {
+static void read_body(rn_reader_t *r, int8_t version, rn_md_record_t *rec) {
     switch (rec->type) {
     case RN_MD_REGISTER_BROKER:
-        read_register(r, &rec->u.register_broker);
+        read_register(r, version, &rec->u.register_broker);
         return;
     case RN_MD_UNREGISTER_BROKER:
     case RN_MD_FENCE_BROKER:
@@ -372,9 +376,11 @@ rn_err_t rn_md_record_decode(const uint8_t *bytes, size_t len, rn_md_record_t *r
     int8_t type = rn_read_int8(&r);
     int8_t version = rn_read_int8(&r);
     if (r.err != RN_OK) return RN_ERR_CORRUPT;
-    if (!type_known(type) || version != RECORD_VERSION) return RN_ERR_INVALID;
+    bool version_known =
+        version == RECORD_VERSION || (type == RN_MD_REGISTER_BROKER && version == REGISTER_VERSION);
+    if (!type_known(type) || !version_known) return RN_ERR_INVALID;
     rec->type = (rn_md_type_t)type;
-    read_body(&r, rec);
+    read_body(&r, version, rec);
     if (r.err != RN_OK || rn_reader_left(&r) != 0) return RN_ERR_CORRUPT;
     return RN_OK;
 }

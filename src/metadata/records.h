@@ -19,13 +19,15 @@
  *
  *   offset size  field
  *   0      1     type (rn_md_type_t)
- *   1      1     version (0 for every type today)
+ *   1      1     version (0 for every type but RegisterBrokerRecord, 1)
  *   2      ...   body, by type:
  *
  *   RegisterBrokerRecord (0) broker_id i32 | incarnation_id 16 |
  *                           broker_epoch i64 | endpoint_count i16 |
  *                           endpoints * count | rack string (null: none) |
- *                           fenced bool | in_controlled_shutdown bool
+ *                           fenced bool | in_controlled_shutdown bool |
+ *                           (version 1) directory_id 16: the data folder
+ *                           it registered from (version 0: unknown)
  *       endpoint            name string | host string | port u16 |
  *                           security_protocol i16
  *   UnregisterBrokerRecord (1) broker_id i32 | broker_epoch i64
@@ -170,6 +172,7 @@ typedef struct rn_md_register_broker_record {
     rn_str_t rack; /* len -1 (null): none */
     bool fenced;
     bool in_controlled_shutdown;
+    rn_uuid_t directory_id; /* its data folder's directory.id; zero: unknown */
 } rn_md_register_broker_record_t;
 
 /* UnregisterBrokerRecord, FenceBrokerRecord and UnfenceBrokerRecord. */

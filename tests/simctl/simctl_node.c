@@ -160,8 +160,8 @@ static int plan_register(sc_t *s, sc_node_t *n, rn_md_batch_t *batch, int64_t no
         snprintf(host, sizeof(host), "node%u", b);
         rn_md_endpoint_t ep = {rn_str_from_cstr("PLAINTEXT"), rn_str_from_cstr(host),
                                (uint16_t)(9092 + b), 0};
-        rn_ctl_broker_reg_t reg = {req->msg.broker_id, req->msg.incarnation, &ep, 1,
-                                   (rn_str_t){NULL, -1}};
+        rn_ctl_broker_reg_t reg = {
+            req->msg.broker_id, req->msg.incarnation, &ep, 1, (rn_str_t){NULL, -1}, {{0}}};
         int64_t epoch = -1;
         rn_ctl_result_t res;
         int16_t code =

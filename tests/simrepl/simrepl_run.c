@@ -148,7 +148,8 @@ static int ctl_register(rp_t *s, rn_md_batch_t *batch, int64_t now) {
         snprintf(host, sizeof host, "node%d", id + 1);
         rn_md_endpoint_t ep = {rn_str_from_cstr("PLAINTEXT"), rn_str_from_cstr(host),
                                (uint16_t)(9092 + id), 0};
-        rn_ctl_broker_reg_t reg = {id, c->reg_msg[id].incarnation, &ep, 1, (rn_str_t){NULL, -1}};
+        rn_ctl_broker_reg_t reg = {id, c->reg_msg[id].incarnation, &ep,
+                                   1,  (rn_str_t){NULL, -1},       {{0}}};
         int64_t epoch = -1;
         rn_ctl_result_t res;
         int16_t code =

@@ -94,6 +94,7 @@ static void test_broker_records_round_trip(void **state) {
     (void)state;
     rn_md_record_t recs[7];
     recs[0] = register_rec(3, 77, "rack-a");
+    recs[0].u.register_broker.directory_id.bytes[15] = 0x5a;
     recs[1] = register_rec(4, 78, NULL);
     recs[2] = epoch_rec(RN_MD_FENCE_BROKER, 3, 77);
     recs[3] = epoch_rec(RN_MD_UNFENCE_BROKER, 3, 77);
@@ -137,6 +138,20 @@ static void test_broker_records_round_trip(void **state) {
     assert_str(reg->rack, S("rack-a"));
     assert_true(reg->fenced);
     assert_false(reg->in_controlled_shutdown);
+    assert_true(rn_uuid_eq(&reg->directory_id, &recs[0].u.register_broker.directory_id));
+    /* version 0 (before directory ids) still reads, with no folder known;
+       an unknown version is refused */
+    uint8_t old[RN_MD_RECORD_BYTES_MAX];
+    uint32_t old_size = copy_at(&batch, old);
+    assert_int_equal(old[1], 1);
+    old[1] = 0;
+    assert_int_equal(rn_md_record_decode(old, old_size - 16, &dec), RN_OK);
+    static const rn_uuid_t none;
+    assert_true(rn_uuid_eq(&dec.u.register_broker.directory_id, &none));
+    assert_int_equal(dec.u.register_broker.broker_epoch, 77);
+    assert_int_not_equal(rn_md_record_decode(old, old_size, &dec), RN_OK); /* 16 bytes left over */
+    old[1] = 2;
+    assert_int_equal(rn_md_record_decode(old, old_size, &dec), RN_ERR_INVALID);
     assert_int_equal(decode_at(&batch, 1, &dec), RN_OK);
     assert_int_equal(dec.u.register_broker.rack.len, -1);
     assert_int_equal(decode_at(&batch, 5, &dec), RN_OK);
@@ -182,7 +197,7 @@ static void test_broker_records_malformed(void **state) {
     uint8_t bytes[512];
     size = copy_at(&batch, bytes);
     rn_md_record_t dec;
-    bytes[size - 1] = 2; /* in_controlled_shutdown not a bool */
+    bytes[size - 17] = 2; /* in_controlled_shutdown (before the directory id) not a bool */
     assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
     size = copy_at(&batch, bytes);
     bytes[2 + 4 + 16 + 8] = 0x7f; /* endpoint count far over the limit */
@@ -191,9 +206,9 @@ static void test_broker_records_malformed(void **state) {
     bytes[2] = 0x80; /* negative broker id */
     assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_CORRUPT);
     size = copy_at(&batch, bytes);
-    bytes[1] = 1; /* unknown version */
+    bytes[1] = 2; /* unknown version */
     assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_INVALID);
-    bytes[1] = 0;
+    bytes[1] = 1;
     bytes[0] = 6; /* a type this node does not know */
     assert_int_equal(rn_md_record_decode(bytes, size, &dec), RN_ERR_INVALID);
     /* a trailing byte */

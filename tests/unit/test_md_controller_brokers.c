@@ -44,7 +44,7 @@ static void commit(fx_t *fx) { mc_ctl_commit(fx); }
 
 static rn_ctl_broker_reg_t reg_of(int32_t id, uint8_t incarnation, const char *rack) {
     rn_ctl_broker_reg_t reg = {
-        id, {{incarnation}}, &mc_endpoint, 1, rack ? S(rack) : rn_str_null()};
+        id, {{incarnation}}, &mc_endpoint, 1, rack ? S(rack) : rn_str_null(), {{0}}};
     return reg;
 }
 
@@ -230,6 +230,68 @@ static void test_controlled_shutdown(void **state) {
     assert_int_equal(part(fx, "t", 0)->leader, -1);
 }
 
+/* A broker back with another data folder (its volume lost) holds none of
+   its old records: it leaves every ISR, even as the last member, so it is
+   never elected leader of data it does not have; the same folder coming
+   back keeps its last membership, and so does one that names no folder. */
+static void test_replaced_folder_forgets_isr(void **state) {
+    fx_t *fx = *state;
+    rn_ctl_broker_reg_t reg[3];
+    for (int32_t id = 1; id <= 3; id++) {
+        reg[id - 1] = reg_of(id, (uint8_t)id, NULL);
+        reg[id - 1].directory_id.bytes[0] = (uint8_t)(0x10 + id);
+        int64_t epoch = 0;
+        assert_int_equal(do_register(fx, &reg[id - 1], 0, &epoch, NULL), RN_KERR_NONE);
+        assert_int_equal(rn_ctl_plan_unfence(fx->img, id, &fx->batch), RN_OK);
+        commit(fx);
+    }
+    assert_int_equal(rn_image_broker(fx->img, 2)->directory_id.bytes[0], 0x12);
+    const int32_t replicas[] = {1, 2, 3, 3, 1, 2};
+    add_topic(fx, "t", 1, 2, 3, replicas);
+    add_topic(fx, "solo", 2, 1, 1, (const int32_t[]){3});
+    /* 1 and 2 fenced: broker 3 is the last ISR member of t-0 and t-1 */
+    for (int32_t id = 1; id <= 2; id++) {
+        assert_int_equal(rn_ctl_plan_fence(fx->img, id, &fx->batch), RN_OK);
+        commit(fx);
+    }
+    assert_isr(part(fx, "t", 0), 1, (const int32_t[]){3});
+    assert_int_equal(rn_ctl_plan_fence(fx->img, 3, &fx->batch), RN_OK);
+    commit(fx);
+    assert_int_equal(part(fx, "t", 0)->leader, -1);
+    assert_isr(part(fx, "t", 0), 1, (const int32_t[]){3});
+
+    /* 3 registers again from the same folder: it keeps its membership */
+    rn_ctl_broker_reg_t same = reg[2];
+    same.incarnation_id.bytes[1] = 1;
+    int64_t epoch = 0;
+    assert_int_equal(do_register(fx, &same, 2 * SESSION_MS, &epoch, NULL), RN_KERR_NONE);
+    assert_isr(part(fx, "t", 0), 1, (const int32_t[]){3});
+    /* ... and from a folder it does not name (zero: an older broker): nothing forgotten */
+    rn_ctl_broker_reg_t unknown = reg[2];
+    unknown.incarnation_id.bytes[1] = 3;
+    memset(&unknown.directory_id, 0, sizeof unknown.directory_id);
+    assert_int_equal(do_register(fx, &unknown, 3 * SESSION_MS, &epoch, NULL), RN_KERR_NONE);
+    assert_isr(part(fx, "t", 0), 1, (const int32_t[]){3});
+    assert_int_equal(do_register(fx, &same, 5 * SESSION_MS, &epoch, NULL), RN_KERR_NONE);
+
+    /* 3 registers from a new folder: t-0, t-1 and solo-0 lose it */
+    rn_ctl_broker_reg_t fresh = reg[2];
+    fresh.incarnation_id.bytes[1] = 2;
+    fresh.directory_id.bytes[0] = 0x99;
+    assert_int_equal(do_register(fx, &fresh, 7 * SESSION_MS, &epoch, NULL), RN_KERR_NONE);
+    assert_int_equal(rn_image_broker(fx->img, 3)->directory_id.bytes[0], 0x99);
+    for (int32_t p = 0; p < 2; p++) {
+        assert_int_equal(part(fx, "t", p)->leader, -1);
+        assert_int_equal(part(fx, "t", p)->isr_count, 0);
+    }
+    assert_int_equal(part(fx, "solo", 0)->isr_count, 0);
+    /* unfenced, it leads nothing: the partitions wait for an unclean election */
+    assert_int_equal(rn_ctl_plan_unfence(fx->img, 3, &fx->batch), RN_OK);
+    commit(fx);
+    assert_int_equal(part(fx, "t", 0)->leader, -1);
+    assert_int_equal(part(fx, "solo", 0)->leader, -1);
+}
+
 static void test_leases(void **state) {
     fx_t *fx = *state;
     for (int32_t id = 1; id <= 3; id++) join(fx, id, 100);
@@ -349,8 +411,12 @@ int main(void) {
     rn_log_set_level(RN_LOG_ERROR);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_register), T(test_fence_unfence_elections), T(test_controlled_shutdown),
-        T(test_leases),   T(test_random_sequences),
+        T(test_register),
+        T(test_fence_unfence_elections),
+        T(test_controlled_shutdown),
+        T(test_replaced_folder_forgets_isr),
+        T(test_leases),
+        T(test_random_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,8 @@ static void commit(fx_t *fx) { mc_commit(&fx->img, &fx->batch); }
    the epoch given (-1 when refused). */
 static int16_t reg(fx_t *fx, int32_t id, uint8_t incarnation, int64_t previous_epoch,
                    int64_t now_ms, int64_t *epoch) {
-    rn_mbr_register_t r = {{id, {{incarnation}}, &endpoint, 1, rn_str_null()}, previous_epoch};
+    rn_mbr_register_t r = {{id, {{incarnation}}, &endpoint, 1, rn_str_null(), {{0}}},
+                           previous_epoch};
     rn_mbr_result_t res;
     rn_mbr_plan_register(&fx->mbr, fx->img, &r, now_ms, &fx->batch, &res);
     *epoch = res.broker_epoch;

@@ -55,7 +55,7 @@ void mc_ctl_commit(mc_ctl_t *c) { mc_commit(&c->img, &c->batch); }
 
 int64_t mc_ctl_join(mc_ctl_t *c, int32_t id, uint8_t incarnation, int64_t now_ms,
                     int64_t session_ms, bool unfence) {
-    rn_ctl_broker_reg_t reg = {id, {{incarnation}}, &mc_endpoint, 1, rn_str_null()};
+    rn_ctl_broker_reg_t reg = {id, {{incarnation}}, &mc_endpoint, 1, rn_str_null(), {{0}}};
     rn_ctl_result_t res;
     int64_t epoch = -1;
     assert_int_equal(rn_ctl_plan_register(c->img, &c->leases, &reg, rn_image_next_offset(c->img),
