@@ -7,7 +7,10 @@
  * says (the downward API, or plain values in the pod spec), and repeats an
  * item of a list setting that holds ${EACH} once per replica, so one
  * StatefulSet spec gives every pod its own id, its own stable DNS name and
- * the same voter list. `$${` stands for a literal `${`.
+ * the same voter list. ${ORDINAL+N} is the ordinal plus a decimal N, so two
+ * StatefulSets (controllers and brokers) give their pods ids that never
+ * collide, and per-pod ports can follow the ordinal. `$${` stands for a
+ * literal `${`.
  *
  * What it owns: nothing; it writes into the caller's buffer.
  *
@@ -44,7 +47,11 @@ static const tpl_var_t tpl_vars[] = {
     {"EACH", "REPLICAS", "0 to REPLICAS-1, one list item each"},
 };
 
-#define TPL_KNOWN "POD_NAME, ORDINAL, STATEFULSET, SERVICE, NAMESPACE, HOST_IP, REPLICAS, EACH"
+#define TPL_KNOWN                                                                                  \
+    "POD_NAME, ORDINAL, ORDINAL+N, STATEFULSET, SERVICE, NAMESPACE, HOST_IP, REPLICAS, EACH"
+
+/* The offset form's prefix: ${ORDINAL+N}. */
+#define TPL_OFFSET_PREFIX "ORDINAL+"
 
 /* The output buffer; `full` once something did not fit. */
 typedef struct tpl_out {
@@ -141,6 +148,35 @@ static rn_err_t tpl_replicas(char **envp, long *count, char *why, size_t why_len
     return RN_OK;
 }
 
+/* ${ORDINAL+N}: the ordinal plus the decimal N in [name, name+len), which
+   starts with TPL_OFFSET_PREFIX; the sum must stay a node id. */
+static rn_err_t tpl_ordinal_offset(const char *name, size_t len, char **envp, char *val,
+                                   size_t val_len, char *why, size_t why_len) {
+    size_t skip = strlen(TPL_OFFSET_PREFIX);
+    RN_ASSERT(len >= skip && memcmp(name, TPL_OFFSET_PREFIX, skip) == 0);
+    long offset = tpl_number(name + skip, len - skip);
+    if (offset < 0) {
+        snprintf(why, why_len,
+                 "${%.*s}: the offset after ORDINAL+ must be a number from 0 to 2147483647",
+                 (int)len, name);
+        return RN_ERR_INVALID;
+    }
+    if (tpl_ordinal(envp, val, val_len, why, why_len) != RN_OK) return RN_ERR_INVALID;
+    long sum = strtol(val, NULL, 10) + offset;
+    if (sum > INT32_MAX) {
+        snprintf(why, why_len, "${%.*s}: the ordinal %s plus %ld is above 2147483647", (int)len,
+                 name, val, offset);
+        return RN_ERR_INVALID;
+    }
+    snprintf(val, val_len, "%ld", sum);
+    return RN_OK;
+}
+
+static bool tpl_is_offset(const char *name, size_t len) {
+    size_t skip = strlen(TPL_OFFSET_PREFIX);
+    return len >= skip && memcmp(name, TPL_OFFSET_PREFIX, skip) == 0;
+}
+
 static const tpl_var_t *tpl_find(const char *name, size_t len) {
     for (size_t n = 0; n < sizeof tpl_vars / sizeof tpl_vars[0]; n++) {
         if (strlen(tpl_vars[n].name) == len && memcmp(tpl_vars[n].name, name, len) == 0)
@@ -225,14 +261,23 @@ static rn_err_t tpl_item(const char *item, size_t len, char **envp, long each, t
                      (int)(end - p), p);
             return RN_ERR_INVALID;
         }
-        const tpl_var_t *var = tpl_find(p + 2, (size_t)(close - p - 2));
+        char val[RN_CONFIG_HOST_BYTES_MAX + 1];
+        const char *name = p + 2;
+        size_t name_len = (size_t)(close - p - 2);
+        if (tpl_is_offset(name, name_len)) {
+            if (tpl_ordinal_offset(name, name_len, envp, val, sizeof val, why, why_len) != RN_OK)
+                return RN_ERR_INVALID;
+            tpl_put(out, val, strlen(val));
+            p = close + 1;
+            continue;
+        }
+        const tpl_var_t *var = tpl_find(name, name_len);
         if (!var) {
             snprintf(why, why_len,
                      "unknown template %.*s: the templates are %s (write $${ for a literal ${)",
                      (int)(close - p + 1), p, TPL_KNOWN);
             return RN_ERR_INVALID;
         }
-        char val[RN_CONFIG_HOST_BYTES_MAX + 1];
         if (tpl_value(var, envp, each, val, sizeof val, why, why_len) != RN_OK)
             return RN_ERR_INVALID;
         tpl_put(out, val, strlen(val));

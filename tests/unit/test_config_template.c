@@ -1,7 +1,8 @@
 /*
  * test_config_template.c: pod templates in setting values: each template
  * and the variable it reads, the ordinal from POD_INDEX or the pod name, the
- * ${EACH} repeat form of list settings, the literal $${, and the start-up
+ * ${EACH} repeat form of list settings, the ${ORDINAL+N} offset form, the
+ * literal $${, and the start-up
  * errors (unknown template, missing or malformed variable, too long), both
  * through rn_config_template_expand and through a whole load.
  */
@@ -108,6 +109,25 @@ static void test_each_repeats_list_items(void **state) {
     refused("${REPLICAS}", false, junk, "REPLICAS='3x'", NULL);
 }
 
+/* ${ORDINAL+N}: a second StatefulSet's ids above the first's, per-pod
+   ports; a malformed or overflowing offset stops the start. */
+static void test_ordinal_offset(void **state) {
+    (void)state;
+    expands_to("${ORDINAL+100}", false, pod_env, "102");
+    expands_to("${ORDINAL+0}", false, pod_env, "2");
+    expands_to("EXTERNAL://${HOST_IP}:${ORDINAL+31090}", true, pod_env,
+               "EXTERNAL://10.1.2.3:31092");
+    const char *index_only[] = {"HOSTNAME=custom", "POD_INDEX=4", NULL};
+    expands_to("${ORDINAL+10}", false, index_only, "14");
+    refused("${ORDINAL+}", false, pod_env, "offset after ORDINAL+", NULL);
+    refused("${ORDINAL+-1}", false, pod_env, "offset after ORDINAL+", NULL);
+    refused("${ORDINAL+1x}", false, pod_env, "${ORDINAL+1x}", "a number");
+    refused("${ORDINAL+2147483647}", false, pod_env, "above 2147483647", NULL);
+    const char *no_suffix[] = {"HOSTNAME=laptop", NULL};
+    refused("${ORDINAL+100}", false, no_suffix, "pod name ending in -N", NULL);
+    refused("${ORDINAL-1}", false, pod_env, "unknown template ${ORDINAL-1}", "ORDINAL+N");
+}
+
 static void test_literal_and_errors(void **state) {
     (void)state;
     expands_to("$${ORDINAL}-${ORDINAL}", false, pod_env, "${ORDINAL}-2");
@@ -186,11 +206,9 @@ static void test_load(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_template),
-        cmocka_unit_test(test_ordinal_sources),
-        cmocka_unit_test(test_each_repeats_list_items),
-        cmocka_unit_test(test_literal_and_errors),
-        cmocka_unit_test(test_load),
+        cmocka_unit_test(test_each_template),           cmocka_unit_test(test_ordinal_sources),
+        cmocka_unit_test(test_each_repeats_list_items), cmocka_unit_test(test_ordinal_offset),
+        cmocka_unit_test(test_literal_and_errors),      cmocka_unit_test(test_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
