@@ -4,7 +4,10 @@
 # link, the Kafka clients the interop tests drive (kcat, librdkafka,
 # confluent-kafka and kafka-python for /usr/bin/python3), Java and Maven for the
 # reference Kafka broker and tools, then the Kafka jars (tools/kafka-jars.sh)
-# and the npm packages of any package.json under tests/.
+# and the npm packages of any package.json under tests/; with
+# RUNNEL_DEPS_HELM=1, Helm too, built from its Go module (tools/helm.sh:
+# minutes of build the first time, so not by default; the Helm chart's test
+# skips without it).
 #
 # Idempotent and quick when everything is present: apt runs only when a package
 # is missing. Uses sudo only when not root.
@@ -12,6 +15,7 @@
 #   scripts/install-deps.sh
 #   RUNNEL_DEPS_NO_JARS=1 scripts/install-deps.sh    skip the Kafka jars
 #   RUNNEL_DEPS_NO_NPM=1 scripts/install-deps.sh     skip npm packages
+#   RUNNEL_DEPS_HELM=1 scripts/install-deps.sh       also build and install helm
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +74,10 @@ fi
 
 if [ "${RUNNEL_DEPS_NO_JARS:-0}" != 1 ]; then
   "$ROOT/tools/kafka-jars.sh"
+fi
+
+if [ "${RUNNEL_DEPS_HELM:-0}" = 1 ]; then
+  "$ROOT/tools/helm.sh"
 fi
 
 if [ "${RUNNEL_DEPS_NO_NPM:-0}" != 1 ]; then
