@@ -5,10 +5,11 @@
 #
 # Cached outside the checkout: the binary is built once into
 # $RUNNEL_CACHE/helm-<version>/ (default ~/.cache/runnel) and only copied
-# after that. The build is long for CI: about 6 minutes of wall time on one
-# core (GOMAXPROCS=1), 255 s of CPU, 0.5 GB of modules and 1.2 GB of build
-# cache (removed afterwards); scripts/install-deps.sh runs this only with
-# RUNNEL_DEPS_HELM=1. Needs Go 1.25 or later on PATH.
+# after that. The build is long for CI: 5 to 6 minutes of wall time on one
+# core (GOMAXPROCS=1; 318 and 361 s measured), about 250 s of CPU, 0.5 GB
+# of modules and 1.2 GB of build cache (removed afterwards), so
+# scripts/install-deps.sh runs this only with RUNNEL_DEPS_HELM=1. Needs Go
+# 1.25 or later on PATH.
 #
 #   tools/helm.sh                          build (or reuse) and install
 #   HELM_BIN_DIR=DIR tools/helm.sh         install into DIR instead
