@@ -123,14 +123,16 @@ spec:
               value: /var/lib/runnel/data
             - name: RUNNEL_ADMIN_LISTENER
               value: 0.0.0.0:9644
-          # Live while the process serves HTTP (never depends on peers);
-          # ready once the broker serves and its replicas are in sync.
+          # Started once the pod's own logs are recovered (up to 30 minutes
+          # for a large unclean log; liveness waits for it); live while every
+          # loop turns (never depends on peers); ready once the broker serves
+          # and its replicas are in sync.
           startupProbe:
             httpGet:
-              path: /health/live
+              path: /health/started
               port: admin
-            periodSeconds: 2
-            failureThreshold: 60
+            periodSeconds: 5
+            failureThreshold: 360
           livenessProbe:
             httpGet:
               path: /health/live
