@@ -381,6 +381,9 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 /* Endpoints (listeners) one broker registers: a client, an inter-broker, a
    controller and one spare listener. */
 #define RN_BROKER_ENDPOINTS_MAX 4
+/* Listening sockets of one loop: a broker's client listeners, each of
+   which it may advertise. */
+#define RN_NET_LISTENERS_MAX RN_BROKER_ENDPOINTS_MAX
 /* Bytes of a broker's rack (broker.rack); racks are short labels. */
 #define RN_BROKER_RACK_BYTES_MAX 255
 

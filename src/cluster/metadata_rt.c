@@ -686,13 +686,14 @@ static void rt_tick(rn_timer_t *timer) {
 /* ---- the controller listener ---- */
 
 /* A member with no configured address is a broker-only learner: it is
-   reached on the first listener it registered (its broker listener, which
-   takes Raft messages on such a node: rn_md_rt_raft_from_broker). */
+   reached on its inter-broker listener (a broker listener, which takes
+   Raft messages on such a node: rn_md_rt_raft_from_broker). */
 static void rt_peer_from_image(rn_md_rt_t *rt, rn_raft_id_t id) {
     if (rn_qt_peer(&rt->transport, id)) return;
     const rn_image_broker_t *b = rn_image_broker(rn_quorum_image(rt->q), (int32_t)id - 1);
-    if (!b || b->endpoint_count < 1) return; /* Raft retries; it registers first */
-    const rn_image_endpoint_t *ep = &b->endpoints[0];
+    const rn_image_endpoint_t *ep =
+        rn_image_broker_endpoint(b, rt->node->settings.inter_broker_listener);
+    if (!ep) return; /* Raft retries; it registers first */
     if (rn_qt_peer_set(&rt->transport, id, ep->host, ep->port) != RN_OK)
         RN_LOG_LIMITED(&rt->observer_limit, rt->core.loop.now_ms,
                        "no room to reach broker %d (at most %d members in all)", (int)id - 1,
@@ -888,7 +889,8 @@ static rn_err_t rt_listen(rn_md_rt_t *rt) {
     rn_err_t err = rn_net_init(&rt->net, &rt->core.loop, &rt->net_shared, rt);
     rt->net_ready = err == RN_OK;
     if (err == RN_OK)
-        err = rn_net_listen(&rt->net, rt->opts.listen_host, rt->opts.listen_port, &rt->port_bound);
+        err =
+            rn_net_listen(&rt->net, rt->opts.listen_host, rt->opts.listen_port, 0, &rt->port_bound);
     if (err != RN_OK)
         RN_ERROR(MOD, "cannot listen for controllers on %s:%u: %s", rt->opts.listen_host,
                  (unsigned)rt->opts.listen_port, rn_err_name(err));

@@ -44,11 +44,26 @@ typedef struct rn_node_config_item {
    server layer, which owns the configuration, provides it. */
 typedef bool (*rn_node_config_next_fn)(const void *ctx, int *pos, rn_node_config_item_t *item);
 
+/* A client listener this broker serves, by its name, and where clients
+   are told to reach it. */
+typedef struct rn_node_listener {
+    char name[RN_CONFIG_LISTENER_NAME_BYTES_MAX + 1];
+    char host[RN_CONFIG_HOST_BYTES_MAX + 1]; /* advertised */
+    int32_t port;
+} rn_node_listener_t;
+
 /* Settings the request path needs, copied from the configuration. */
 typedef struct rn_node_settings {
     int32_t node_id;
-    char advertised_host[256];
+    char advertised_host[256]; /* the first listener's, as below */
     int32_t advertised_port;
+    /* Every client listener, in `listeners` order: a connection's
+       `listener` indexes it (net/conn.h). */
+    rn_node_listener_t listeners[RN_NET_LISTENERS_MAX];
+    int32_t listener_count;
+    /* inter.broker.listener.name: the endpoint brokers reach each other on
+       ("": their first). */
+    char inter_broker_listener[RN_CONFIG_LISTENER_NAME_BYTES_MAX + 1];
     char log_dir[RN_STORAGE_PATH_BYTES_MAX];
     bool auto_create_topics;
     int32_t num_partitions;

@@ -14,15 +14,17 @@ typedef struct peer {
 
 struct rn_peers {
     rn_loop_t *loop;
+    const char *listener; /* inter.broker.listener.name ("": the first) */
     peer_t *peers[RN_BROKERS_MAX];
     int32_t count;
     bool closed;
 };
 
-rn_peers_t *rn_peers_new(rn_loop_t *loop) {
+rn_peers_t *rn_peers_new(rn_loop_t *loop, const char *listener) {
     rn_peers_t *p = calloc(1, sizeof *p);
     RN_ASSERT(p != NULL);
     p->loop = loop;
+    p->listener = listener;
     return p;
 }
 
@@ -50,9 +52,8 @@ static peer_t *peer_new(rn_peers_t *p, int32_t id, const rn_image_endpoint_t *ep
 }
 
 rn_client_t *rn_peers_client(rn_peers_t *p, const rn_image_t *img, int32_t id) {
-    const rn_image_broker_t *broker = rn_image_broker(img, id);
-    if (p->closed || !broker || broker->endpoint_count == 0) return NULL;
-    const rn_image_endpoint_t *ep = &broker->endpoints[0];
+    const rn_image_endpoint_t *ep = rn_image_broker_endpoint(rn_image_broker(img, id), p->listener);
+    if (p->closed || !ep) return NULL;
     peer_t *peer = peer_find(p, id);
     if (!peer) {
         peer = peer_new(p, id, ep);

@@ -20,7 +20,10 @@
 
 typedef struct rn_peers rn_peers_t;
 
-rn_peers_t *rn_peers_new(rn_loop_t *loop);
+/* Clients to the other brokers, each reached on its endpoint named
+   `listener` (inter.broker.listener.name; "": its first), which must
+   outlive them. */
+rn_peers_t *rn_peers_new(rn_loop_t *loop, const char *listener);
 /* The client of broker `id` as img lists it; NULL when the image has no
    such broker, it has no listener, or the set is closed. */
 rn_client_t *rn_peers_client(rn_peers_t *p, const rn_image_t *img, int32_t id);

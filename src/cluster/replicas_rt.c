@@ -179,7 +179,7 @@ void rn_replicas_rt_core_init(rn_core_t *core) {
     };
     core->fetchers = rn_fetchers_new(&opts);
     RN_ASSERT(core->fetchers != NULL);
-    core->peers = rn_peers_new(&core->loop);
+    core->peers = rn_peers_new(&core->loop, core->node->settings.inter_broker_listener);
     rn_isr_core_t *ic = calloc(1, sizeof *ic);
     RN_ASSERT(ic != NULL);
     ic->core = core;

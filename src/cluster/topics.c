@@ -122,8 +122,8 @@ static void topics_lead_arrived(rn_mail_t *mail) {
 /* What the image says of partition p, as its owner needs it. */
 static void topics_leadership(const rn_node_t *node, const rn_image_t *img,
                               const rn_image_topic_t *it, int32_t p, topics_lead_mail_t *m) {
-    rn_repl_leadership(img, it, p, node->settings.node_id, &m->lead, m->host, sizeof m->host,
-                       &m->port);
+    rn_repl_leadership(img, it, p, node->settings.node_id, node->settings.inter_broker_listener,
+                       &m->lead, m->host, sizeof m->host, &m->port);
 }
 
 static bool topics_lead_same(const rn_partition_leadership_t *a,

@@ -35,18 +35,19 @@ void rn_handle_describe_cluster(rn_core_t *core, rn_req_t *req, void *body) {
     resp->brokers.count = 0;
     for (int32_t n = 0; resp->brokers.items && n < total; n++) {
         const rn_image_broker_t *broker = rn_image_broker_at(img, n);
-        if ((broker->fenced && !with_fenced) || broker->endpoint_count == 0) continue;
+        const rn_image_endpoint_t *ep = rn_handler_endpoint(core, req, broker);
+        if ((broker->fenced && !with_fenced) || !ep) continue;
         rn_describe_cluster_response_describe_cluster_broker_t *out =
             &resp->brokers.items[resp->brokers.count++];
-        describe_cluster_broker(out, broker->id, rn_str_from_cstr(broker->endpoints[0].host),
-                                broker->endpoints[0].port,
+        describe_cluster_broker(out, broker->id, rn_str_from_cstr(ep->host), ep->port,
                                 broker->has_rack ? rn_str_from_cstr(broker->rack) : rn_str_null());
         out->is_fenced = broker->fenced;
     }
-    if (resp->brokers.items && resp->brokers.count == 0)
+    if (resp->brokers.items && resp->brokers.count == 0) {
+        const rn_node_listener_t *self = rn_handler_listener(core, req);
         describe_cluster_broker(&resp->brokers.items[resp->brokers.count++], node->settings.node_id,
-                                rn_str_from_cstr(node->settings.advertised_host),
-                                node->settings.advertised_port, rn_str_null());
+                                rn_str_from_cstr(self->host), self->port, rn_str_null());
+    }
     rn_handler_respond(req, resp);
     rn_image_release(img);
 }

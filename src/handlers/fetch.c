@@ -672,7 +672,8 @@ static void fetch_prepare_op(fetch_state_t *state, rn_ptable_t *table, const rn_
     }
     rn_leader_hint_t hint;
     if (op->refused == RN_KERR_NOT_LEADER_OR_FOLLOWER && state->req->api_version >= 16 &&
-        rn_handler_leader_hint(state->req, img, topic, partition, &state->leaders, &hint))
+        rn_handler_leader_hint(state->fan.origin, state->req, img, topic, partition,
+                               &state->leaders, &hint))
         op->out->current_leader =
             (rn_fetch_response_leader_id_and_epoch_t){hint.leader, hint.epoch};
     if (!op->refused && !op->follower_read) fetch_rack_candidates(state, img, op, topic, partition);

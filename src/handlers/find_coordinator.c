@@ -44,10 +44,12 @@ typedef struct find_answer {
     int32_t port;
 } find_answer_t;
 
-/* The broker's first endpoint, its host copied into the request's arena
-   (the image it comes from is released before the answer is written). */
-static void find_answer_broker(rn_req_t *req, find_answer_t *ans, const rn_image_broker_t *broker) {
-    const char *host = broker->endpoints[0].host;
+/* The broker's endpoint on the request's listener, its host copied into
+   the request's arena (the image it comes from is released before the
+   answer is written). */
+static void find_answer_broker(rn_req_t *req, find_answer_t *ans, const rn_image_broker_t *broker,
+                               const rn_image_endpoint_t *ep) {
+    const char *host = ep->host;
     size_t len = strlen(host);
     char *copy = rn_arena_alloc(&req->arena, len + 1);
     if (!copy) return; /* past the budget: COORDINATOR_NOT_AVAILABLE stands */
@@ -55,20 +57,20 @@ static void find_answer_broker(rn_req_t *req, find_answer_t *ans, const rn_image
     ans->error = RN_KERR_NONE;
     ans->node_id = broker->id;
     ans->host = (rn_str_t){copy, (int32_t)len};
-    ans->port = broker->endpoints[0].port;
+    ans->port = ep->port;
 }
 
 /* The leader of the key's partition of the internal topic `name` (count
    partitions), from the image. */
-static void find_leader(rn_req_t *req, rn_str_t key, const char *name, int32_t count,
-                        find_answer_t *ans, const rn_image_t *img) {
+static void find_leader(rn_core_t *core, rn_req_t *req, rn_str_t key, const char *name,
+                        int32_t count, find_answer_t *ans, const rn_image_t *img) {
     const rn_image_topic_t *it = rn_image_topic(img, name, strlen(name));
     ans->error = RN_KERR_COORDINATOR_NOT_AVAILABLE;
     if (count == 0 || !it || it->partition_count != count) return;
     int32_t leader = it->partitions[rn_group_partition_for(key, count)].leader;
     const rn_image_broker_t *broker = leader >= 0 ? rn_image_broker(img, leader) : NULL;
-    if (broker && rn_image_broker_usable(broker) && broker->endpoint_count > 0)
-        find_answer_broker(req, ans, broker);
+    const rn_image_endpoint_t *ep = broker ? rn_handler_endpoint(core, req, broker) : NULL;
+    if (ep && rn_image_broker_usable(broker)) find_answer_broker(req, ans, broker, ep);
 }
 
 /* The answer of a key no coordinator is found for. */
@@ -86,10 +88,11 @@ static void find_one(rn_core_t *core, rn_req_t *req, int8_t key_type, rn_str_t k
                      const rn_image_t *img, find_answer_t *ans) {
     find_blank(ans);
     if (key_type == FIND_COORDINATOR_GROUP)
-        find_leader(req, key, RN_GROUP_OFFSETS_TOPIC, rn_group_partition_count(core->node), ans,
-                    img);
+        find_leader(core, req, key, RN_GROUP_OFFSETS_TOPIC, rn_group_partition_count(core->node),
+                    ans, img);
     else if (key_type == FIND_COORDINATOR_TRANSACTION)
-        find_leader(req, key, RN_TXN_STATE_TOPIC, rn_txn_partition_count(core->node), ans, img);
+        find_leader(core, req, key, RN_TXN_STATE_TOPIC, rn_txn_partition_count(core->node), ans,
+                    img);
     /* FIND_COORDINATOR_SHARE: no share coordinator, COORDINATOR_NOT_AVAILABLE stands */
 }
 

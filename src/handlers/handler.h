@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "cluster/metadata_rt.h"
 #include "cluster/node.h"
+#include "metadata/image.h"
 #include "net/request.h"
 #include "proto/gen/api.h"
 #include "proto/kerr.h"
@@ -111,8 +112,9 @@ typedef struct rn_leader_hints {
 /* Fills *out for topic/index and notes its leader in hints (once); false
    when the image names no reachable leader (then nothing is said beside
    the error). */
-bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
-                            rn_leader_hints_t *hints, rn_leader_hint_t *out);
+bool rn_handler_leader_hint(const rn_core_t *core, rn_req_t *req, const rn_image_t *img,
+                            rn_str_t topic, int32_t index, rn_leader_hints_t *hints,
+                            rn_leader_hint_t *out);
 
 /* The name of the topic an id names, copied into the request's arena (the
    image goes on without it); null when the image does not know the id. */
@@ -127,6 +129,14 @@ rn_int32_array_t rn_handler_offline_replicas(rn_req_t *req, const rn_image_t *im
 /* Kafka's leader-epoch fencing for requests naming the epoch they expect:
    NONE, UNKNOWN_LEADER_EPOCH (newer than ours) or FENCED_LEADER_EPOCH. */
 int16_t rn_handler_check_epoch(const rn_partition_t *part, int32_t current_leader_epoch);
+
+/* The client listener req came in on (endpoint.c): its name and where
+   clients are told to reach this node on it. */
+const rn_node_listener_t *rn_handler_listener(const rn_core_t *core, const rn_req_t *req);
+/* The endpoint of `broker` on that listener; NULL when the broker did not
+   register one of that name (answers leave such a broker out). */
+const rn_image_endpoint_t *rn_handler_endpoint(const rn_core_t *core, const rn_req_t *req,
+                                               const rn_image_broker_t *broker);
 
 /* Copies a wire string into a NUL-terminated arena string (NULL on budget). */
 char *rn_handler_cstr(rn_req_t *req, rn_str_t str);

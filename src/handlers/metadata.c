@@ -57,26 +57,29 @@ static void metadata_broker(rn_metadata_response_metadata_response_broker_t *out
     out->rack = rack;
 }
 
-/* Alive brokers: registered and not fenced, reached at their first
-   advertised listener. Before any has registered (a cluster starting),
-   this node alone, as clients must find somewhere to ask again. */
-static void metadata_fill_brokers(rn_req_t *req, rn_node_t *node, const rn_image_t *img,
+/* Alive brokers: registered and not fenced, reached at their endpoint on
+   the listener the request came in on (a broker without one is left out).
+   Before any has registered (a cluster starting), this node alone, as
+   clients must find somewhere to ask again. */
+static void metadata_fill_brokers(rn_core_t *core, rn_req_t *req, const rn_image_t *img,
                                   rn_metadata_response_t *resp) {
+    rn_node_t *node = core->node;
     int32_t total = rn_image_broker_count(img);
     resp->brokers.items = metadata_alloc(req, (size_t)(total + 1) * sizeof *resp->brokers.items);
     resp->brokers.count = 0;
     for (int32_t n = 0; n < total; n++) {
         const rn_image_broker_t *broker = rn_image_broker_at(img, n);
-        if (broker->fenced || broker->endpoint_count == 0) continue;
-        const rn_image_endpoint_t *ep = &broker->endpoints[0];
+        const rn_image_endpoint_t *ep = rn_handler_endpoint(core, req, broker);
+        if (broker->fenced || !ep) continue;
         metadata_broker(&resp->brokers.items[resp->brokers.count++], broker->id,
                         rn_str_from_cstr(ep->host), ep->port,
                         broker->has_rack ? rn_str_from_cstr(broker->rack) : rn_str_null());
     }
-    if (resp->brokers.count == 0)
+    if (resp->brokers.count == 0) {
+        const rn_node_listener_t *self = rn_handler_listener(core, req);
         metadata_broker(&resp->brokers.items[resp->brokers.count++], node->settings.node_id,
-                        rn_str_from_cstr(node->settings.advertised_host),
-                        node->settings.advertised_port, rn_str_null());
+                        rn_str_from_cstr(self->host), self->port, rn_str_null());
+    }
     resp->cluster_id = rn_str_from_cstr(node->cluster_id);
     /* As a KRaft broker answers clients: an alive broker they can reach,
        here this one, which forwards admin requests to the active
@@ -134,7 +137,7 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
     rn_node_t *node = core->node;
     rn_metadata_response_t *resp = rn_handler_response_new(req);
     rn_image_t *img = rn_topics_image(node);
-    metadata_fill_brokers(req, node, img, resp);
+    metadata_fill_brokers(core, req, img, resp);
     /* v0: an empty list means every topic; v1+: null means every topic. */
     bool all = in->topics.count < 0 || (req->api_version == 0 && in->topics.count == 0);
     bool auto_create = req->api_version < 4 || in->allow_auto_topic_creation;

@@ -27,15 +27,17 @@ rn_str_t rn_handler_topic_name_by_id(rn_req_t *req, const rn_image_t *img, const
     return (rn_str_t){copy, (int32_t)it->name_len};
 }
 
-bool rn_handler_leader_hint(rn_req_t *req, const rn_image_t *img, rn_str_t topic, int32_t index,
-                            rn_leader_hints_t *hints, rn_leader_hint_t *out) {
+bool rn_handler_leader_hint(const rn_core_t *core, rn_req_t *req, const rn_image_t *img,
+                            rn_str_t topic, int32_t index, rn_leader_hints_t *hints,
+                            rn_leader_hint_t *out) {
     const rn_image_topic_t *it =
         topic.len > 0 ? rn_image_topic(img, topic.ptr, (size_t)topic.len) : NULL;
     if (!it || index < 0 || index >= it->partition_count) return false;
     const rn_image_partition_t *ip = &it->partitions[index];
     const rn_image_broker_t *broker = ip->leader >= 0 ? rn_image_broker(img, ip->leader) : NULL;
-    if (!broker || broker->fenced || broker->endpoint_count == 0) return false;
-    const rn_image_endpoint_t *ep = &broker->endpoints[0]; /* as Metadata names it */
+    /* as Metadata names it: on the request's listener */
+    const rn_image_endpoint_t *ep = broker ? rn_handler_endpoint(core, req, broker) : NULL;
+    if (!ep || broker->fenced) return false;
     out->leader = ip->leader;
     out->epoch = ip->leader_epoch;
     for (int32_t n = 0; n < hints->count; n++)

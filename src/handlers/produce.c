@@ -357,8 +357,8 @@ static void produce_partition(produce_state_t *state, produce_op_t *pop, rn_str_
         pop->out->error_code = lead;
         rn_leader_hint_t hint;
         if (state->req->api_version >= 10 &&
-            rn_handler_leader_hint(state->req, state->image, topic, pin->index, &state->leaders,
-                                   &hint))
+            rn_handler_leader_hint(state->fan.origin, state->req, state->image, topic, pin->index,
+                                   &state->leaders, &hint))
             pop->out->current_leader =
                 (rn_produce_response_leader_id_and_epoch_t){hint.leader, hint.epoch};
         return;

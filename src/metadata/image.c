@@ -331,6 +331,14 @@ const rn_image_broker_t *rn_image_broker(const rn_image_t *img, int32_t id) {
     return at >= 0 ? &img->brokers->items[at] : NULL;
 }
 
+const rn_image_endpoint_t *rn_image_broker_endpoint(const rn_image_broker_t *broker,
+                                                    const char *listener) {
+    if (!broker || broker->endpoint_count == 0) return NULL;
+    for (int16_t n = 0; listener[0] && n < broker->endpoint_count; n++)
+        if (strcmp(broker->endpoints[n].name, listener) == 0) return &broker->endpoints[n];
+    return &broker->endpoints[0];
+}
+
 bool rn_image_broker_usable(const rn_image_broker_t *broker) {
     return broker && !broker->fenced && !broker->in_controlled_shutdown;
 }

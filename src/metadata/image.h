@@ -120,6 +120,11 @@ const rn_image_broker_t *rn_image_broker_at(const rn_image_t *img, int32_t index
 const rn_image_broker_t *rn_image_broker(const rn_image_t *img, int32_t id);
 /* Registered, not fenced and not shutting down: may lead and get replicas. */
 bool rn_image_broker_usable(const rn_image_broker_t *broker);
+/* Where another broker reaches `broker`: its endpoint named `listener`
+   (inter.broker.listener.name), else its first (listener "", or one it did
+   not register); NULL when it registered none. */
+const rn_image_endpoint_t *rn_image_broker_endpoint(const rn_image_broker_t *broker,
+                                                    const char *listener);
 int32_t rn_image_broker_config_count(const rn_image_t *img);
 const rn_image_broker_config_t *rn_image_broker_config_at(const rn_image_t *img, int32_t index);
 /* DescribeConfigs text and source of one key of a topic. */

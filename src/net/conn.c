@@ -44,7 +44,7 @@ static void conn_name(rn_conn_t *conn) {
     snprintf(conn->peer, sizeof conn->peer, v6 ? "[%s]:%u" : "%s:%u", conn->host, (unsigned)port);
 }
 
-rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
+rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd, uint8_t listener) {
     rn_conn_t *conn = calloc(1, sizeof *conn);
     uint8_t *rbuf = malloc(CONN_RBUF_BYTES);
     if (!conn || !rbuf) {
@@ -55,6 +55,7 @@ rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd) {
     conn->watch.on_ready = conn_ready;
     conn->net = net;
     conn->fd = fd;
+    conn->listener = listener;
     conn->rbuf = rbuf;
     conn->peer_node = -1;
     conn->last_active_ms = net->loop->now_ms;

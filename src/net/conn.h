@@ -45,10 +45,13 @@ struct rn_conn {
     /* The cluster node the peer proved to be by what it sent (set by the
        dispatcher; -1: none): its close is reported to on_peer_close. */
     int32_t peer_node;
+    /* The listener it came in on (rn_net_listen's index): Metadata and the
+       other answers naming brokers give their endpoints on that listener. */
+    uint8_t listener;
 };
 
-/* Adopts an accepted socket on this loop. */
-rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd);
+/* Adopts a socket accepted on listener `listener` on this loop. */
+rn_err_t rn_conn_open(rn_net_t *net, rn_fd_t fd, uint8_t listener);
 /* Closes the socket now; the struct lives until its requests finish. A
    non-NULL why is logged under `cause`'s rate limit. */
 void rn_conn_close_as(rn_conn_t *conn, rn_net_log_t cause, const char *why);

@@ -19,11 +19,12 @@ typedef struct net_handoff {
     rn_mail_t mail;
     rn_net_t *net;
     rn_fd_t fd;
+    uint8_t listener;
 } net_handoff_t;
 
-static void net_adopt(rn_net_t *net, rn_fd_t fd) {
+static void net_adopt(rn_net_t *net, rn_fd_t fd, uint8_t listener) {
     /* A socket accepted on loop 0 may reach a loop that already stopped. */
-    rn_err_t err = net->stopped ? RN_ERR_CLOSED : rn_conn_open(net, fd);
+    rn_err_t err = net->stopped ? RN_ERR_CLOSED : rn_conn_open(net, fd, listener);
     if (err != RN_OK) {
         RN_LOG_LIMITED(rn_net_log_limit(net, RN_NET_LOG_ACCEPT), net->loop->now_ms,
                        "cannot adopt connection: %s", rn_err_name(err));
@@ -34,7 +35,7 @@ static void net_adopt(rn_net_t *net, rn_fd_t fd) {
 
 static void handoff_arrived(rn_mail_t *mail) {
     net_handoff_t *handoff = (net_handoff_t *)mail;
-    net_adopt(handoff->net, handoff->fd);
+    net_adopt(handoff->net, handoff->fd, handoff->listener);
     free(handoff);
 }
 
@@ -63,7 +64,7 @@ static void handoff_arrived(rn_mail_t *mail) {
  * again without a new connection. Every case logs a warning, rate limited.
  */
 
-static void net_accept_all(rn_net_t *net);
+static void net_accept_all(rn_net_listener_t *lis);
 
 static void net_accept_warn(rn_net_t *net, const char *what) {
     RN_LOG_LIMITED(rn_net_log_limit(net, RN_NET_LOG_ACCEPT), net->loop->now_ms,
@@ -87,13 +88,14 @@ static void net_spare_open(rn_net_t *net) {
 /* Out of descriptors with connections queued: frees the spare to accept
    one and close it. RN_OK when one was shed (more may be queued),
    RN_ERR_AGAIN when the queue is empty, another error otherwise. */
-static rn_err_t net_accept_shed(rn_net_t *net) {
+static rn_err_t net_accept_shed(rn_net_listener_t *lis) {
+    rn_net_t *net = lis->net;
     rn_io_t *io = net->loop->io;
     if (net->spare_fd == RN_FD_NONE) return RN_ERR_LIMIT;
     rn_io_file_close(io, net->spare_fd);
     net->spare_fd = RN_FD_NONE;
     rn_fd_t fd;
-    rn_err_t err = io->ops->tcp_accept(io, net->listen_fd, &fd);
+    rn_err_t err = io->ops->tcp_accept(io, lis->fd, &fd);
     if (err == RN_OK) {
         net_shed(net, fd);
         net_accept_warn(net, "out of file descriptors");
@@ -113,16 +115,19 @@ static void net_accept_backoff(rn_net_t *net, rn_err_t err) {
     rn_loop_timer_start(net->loop, &net->accept_timer, ms);
 }
 
+/* The retry covers every listener: one backoff for the loop, since what
+   failed (descriptors, memory) is the process's, not a socket's. */
 static void net_accept_retry(rn_timer_t *timer) {
     rn_net_t *net = (rn_net_t *)((char *)timer - offsetof(rn_net_t, accept_timer));
-    if (net->listen_fd == RN_FD_NONE) return;
+    if (net->listener_count == 0) return;
     net_spare_open(net);
-    net_accept_all(net);
+    for (int n = 0; n < net->listener_count; n++) net_accept_all(&net->listeners[n]);
 }
 
 /* Hands an accepted socket to its loop, round robin, unless it is one
    more than max.connections or the open-files limit allow. */
-static void net_accept_one(rn_net_t *net, rn_fd_t fd) {
+static void net_accept_one(rn_net_listener_t *lis, rn_fd_t fd) {
+    rn_net_t *net = lis->net;
     rn_net_shared_t *shared = net->shared;
     rn_io_t *io = net->loop->io;
     int64_t fd_limit = shared->limits.fd_limit;
@@ -143,7 +148,7 @@ static void net_accept_one(rn_net_t *net, rn_fd_t fd) {
     unsigned pick = atomic_fetch_add(&shared->accept_next, 1) % (unsigned)shared->net_count;
     rn_net_t *owner = shared->nets[pick];
     if (owner == net) {
-        net_adopt(net, fd);
+        net_adopt(net, fd, lis->index);
         return;
     }
     net_handoff_t *handoff = malloc(sizeof *handoff);
@@ -157,20 +162,22 @@ static void net_accept_one(rn_net_t *net, rn_fd_t fd) {
     handoff->mail.fn = handoff_arrived;
     handoff->net = owner;
     handoff->fd = fd;
+    handoff->listener = lis->index;
     rn_loop_post(owner->loop, &handoff->mail);
 }
 
 /* Accepts until the queue is empty, a batch is done (the rest waits a
    turn, so a flood of connections cannot hold this loop) or accept fails. */
-static void net_accept_all(rn_net_t *net) {
+static void net_accept_all(rn_net_listener_t *lis) {
+    rn_net_t *net = lis->net;
     rn_io_t *io = net->loop->io;
     for (int32_t i = 0; i < RN_ACCEPT_BATCH_MAX; i++) {
         rn_fd_t fd;
-        rn_err_t err = io->ops->tcp_accept(io, net->listen_fd, &fd);
+        rn_err_t err = io->ops->tcp_accept(io, lis->fd, &fd);
         if (err == RN_ERR_LIMIT)
-            err = net_accept_shed(net);
+            err = net_accept_shed(lis);
         else if (err == RN_OK)
-            net_accept_one(net, fd);
+            net_accept_one(lis, fd);
         if (err == RN_OK) {
             net->accept_backoff_ms = 0;
             continue;
@@ -188,10 +195,12 @@ static void net_accept_all(rn_net_t *net) {
 
 static void net_accept(rn_watch_t *watch, uint32_t events) {
     (void)events;
-    rn_net_t *net = (rn_net_t *)((char *)watch - offsetof(rn_net_t, listen_watch));
+    rn_net_listener_t *lis =
+        (rn_net_listener_t *)((char *)watch - offsetof(rn_net_listener_t, watch));
+    rn_net_t *net = lis->net;
     /* A retry already scheduled covers this readiness too. */
     if (net->accept_timer.heap_index >= 0 && net->accept_backoff_ms > 0) return;
-    net_accept_all(net);
+    net_accept_all(lis);
 }
 
 static void net_idle_sweep(rn_timer_t *timer) {
@@ -260,8 +269,6 @@ rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, vo
     net->request_ctx = request_ctx;
     net->loop = loop;
     net->shared = shared;
-    net->listen_fd = RN_FD_NONE;
-    net->listen_watch.on_ready = net_accept;
     rn_timer_init(&net->idle_timer, net_idle_sweep);
     rn_timer_init(&net->budget_timer, net_budget_retry);
     rn_timer_init(&net->accept_timer, net_accept_retry);
@@ -271,22 +278,29 @@ rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, vo
     return RN_OK;
 }
 
-rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint16_t *port_bound) {
+rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint8_t index,
+                       uint16_t *port_bound) {
+    RN_ASSERT(net->listener_count < RN_NET_LISTENERS_MAX);
     rn_io_t *io = net->loop->io;
-    rn_err_t err = io->ops->tcp_listen(io, host, port, &net->listen_fd, port_bound);
+    rn_net_listener_t *lis = &net->listeners[net->listener_count];
+    *lis = (rn_net_listener_t){.net = net, .fd = RN_FD_NONE, .index = index};
+    lis->watch.on_ready = net_accept;
+    rn_err_t err = io->ops->tcp_listen(io, host, port, &lis->fd, port_bound);
     if (err != RN_OK) return err;
-    net_spare_open(net);
-    return rn_loop_watch(net->loop, net->listen_fd, RN_IO_EV_READ, &net->listen_watch);
+    net->listener_count++;
+    if (net->spare_fd == RN_FD_NONE) net_spare_open(net);
+    return rn_loop_watch(net->loop, lis->fd, RN_IO_EV_READ, &lis->watch);
 }
 
 void rn_net_shutdown(rn_net_t *net) {
     rn_io_t *io = net->loop->io;
     net->stopped = 1;
-    if (net->listen_fd != RN_FD_NONE) {
-        rn_loop_watch(net->loop, net->listen_fd, 0, &net->listen_watch);
-        io->ops->sock_close(io, net->listen_fd);
-        net->listen_fd = RN_FD_NONE;
+    for (int n = 0; n < net->listener_count; n++) {
+        rn_net_listener_t *lis = &net->listeners[n];
+        rn_loop_watch(net->loop, lis->fd, 0, &lis->watch);
+        io->ops->sock_close(io, lis->fd);
     }
+    net->listener_count = 0;
     if (net->spare_fd != RN_FD_NONE) rn_io_file_close(io, net->spare_fd);
     net->spare_fd = RN_FD_NONE;
     rn_loop_timer_stop(net->loop, &net->accept_timer);

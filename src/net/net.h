@@ -72,13 +72,23 @@ struct rn_net_shared {
     rn_log_limit_t log_limits[RN_NET_LOG__COUNT]; /* one per rn_net_log_t */
 };
 
+/* One listening socket; its index names the listener a connection came
+   in on (rn_conn_t.listener), which the handlers answer for. */
+typedef struct rn_net_listener {
+    rn_net_t *net;
+    rn_fd_t fd;
+    rn_watch_t watch;
+    uint8_t index;
+} rn_net_listener_t;
+
 struct rn_net {
     rn_loop_t *loop;
     rn_net_shared_t *shared;
-    rn_conn_t *conns;  /* every connection of this loop */
-    rn_conn_t *dirty;  /* connections with replies to write this turn */
-    rn_fd_t listen_fd; /* RN_FD_NONE except on the listening loop */
-    rn_watch_t listen_watch;
+    rn_conn_t *conns; /* every connection of this loop */
+    rn_conn_t *dirty; /* connections with replies to write this turn */
+    /* The listening sockets (none except on the listening loop). */
+    rn_net_listener_t listeners[RN_NET_LISTENERS_MAX];
+    int listener_count;
     rn_fd_t spare_fd;          /* held to accept-and-close when out of descriptors */
     rn_timer_t accept_timer;   /* retries accept after a failure, or a batch */
     int64_t accept_backoff_ms; /* current retry delay; 0 after a success */
@@ -103,8 +113,11 @@ static inline rn_log_limit_t *rn_net_log_limit(rn_net_t *net, rn_net_log_t cause
 }
 
 rn_err_t rn_net_init(rn_net_t *net, rn_loop_t *loop, rn_net_shared_t *shared, void *request_ctx);
-/* Binds host:port on this loop; *port_bound receives the port (for port 0). */
-rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint16_t *port_bound);
+/* Binds host:port on this loop as listener `index` (what its connections'
+   `listener` says); *port_bound receives the port (for port 0). At most
+   RN_NET_LISTENERS_MAX per loop. */
+rn_err_t rn_net_listen(rn_net_t *net, const char *host, uint16_t port, uint8_t index,
+                       uint16_t *port_bound);
 /* Closes the listener and every connection; loop thread only. */
 void rn_net_shutdown(rn_net_t *net);
 /* The loop hook that writes finished replies; registered by rn_net_init. */

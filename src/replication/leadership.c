@@ -9,8 +9,8 @@
 #include <string.h>
 
 void rn_repl_leadership(const rn_image_t *img, const rn_image_topic_t *it, int32_t p, int32_t self,
-                        rn_partition_leadership_t *ld, char *host, size_t host_cap,
-                        uint16_t *port) {
+                        const char *listener, rn_partition_leadership_t *ld, char *host,
+                        size_t host_cap, uint16_t *port) {
     RN_ASSERT(p >= 0 && p < it->partition_count);
     RN_ASSERT(host_cap > 0);
     const rn_image_partition_t *ip = &it->partitions[p];
@@ -30,9 +30,10 @@ void rn_repl_leadership(const rn_image_t *img, const rn_image_topic_t *it, int32
     *port = 0;
     const rn_image_broker_t *leader =
         ip->leader >= 0 && ip->leader != self ? rn_image_broker(img, ip->leader) : NULL;
-    if (leader && leader->endpoint_count > 0) {
-        snprintf(host, host_cap, "%s", leader->endpoints[0].host);
-        *port = leader->endpoints[0].port;
+    const rn_image_endpoint_t *ep = rn_image_broker_endpoint(leader, listener);
+    if (ep) {
+        snprintf(host, host_cap, "%s", ep->host);
+        *port = ep->port;
     } else if (ip->leader != self) {
         ld->leader = -1; /* a leader nobody can reach is none to follow */
     }

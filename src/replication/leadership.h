@@ -18,10 +18,12 @@
 #include <stdint.h>
 
 /* Partition p of topic `it` in img, for replica self: *ld, and the leader's
-   first endpoint into host (host_cap bytes; "" when self leads or there is
-   no leader) and *port. A leader other than self with no endpoint is none
-   to follow: ld->leader is -1 then. */
+   endpoint on `listener` (inter.broker.listener.name; "" or one it lacks:
+   its first) into host (host_cap bytes; "" when self leads or there is no
+   leader) and *port. A leader other than self with no endpoint is none to
+   follow: ld->leader is -1 then. */
 void rn_repl_leadership(const rn_image_t *img, const rn_image_topic_t *it, int32_t p, int32_t self,
-                        rn_partition_leadership_t *ld, char *host, size_t host_cap, uint16_t *port);
+                        const char *listener, rn_partition_leadership_t *ld, char *host,
+                        size_t host_cap, uint16_t *port);
 
 #endif

@@ -82,14 +82,38 @@ static void broker_group_settings(rn_node_settings_t *set, const rn_config_t *cf
 /* How long a stop waits for requests in flight to be answered. */
 #define BROKER_DRAIN_MS_MAX 5000
 
+/* Where clients are told to reach a listener: its advertised.listeners
+   entry of the same name, else where it listens ("": this machine). */
+static void broker_listener_setting(rn_node_listener_t *out, const rn_config_listener_t *lis,
+                                    const rn_config_t *cfg) {
+    const rn_config_listener_t *adv = lis;
+    for (int n = 0; n < cfg->advertised_count; n++)
+        if (strcmp(cfg->advertised[n].name, lis->name) == 0) adv = &cfg->advertised[n];
+    snprintf(out->name, sizeof out->name, "%s", lis->name);
+    snprintf(out->host, sizeof out->host, "%s", adv->host[0] ? adv->host : "localhost");
+    out->port = adv->port;
+}
+
+/* The client listeners (every one not named in controller.listener.names),
+   the first of them also as advertised_host and advertised_port. */
+static void broker_listener_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
+    for (int n = 0; n < cfg->listener_count && set->listener_count < RN_NET_LISTENERS_MAX; n++)
+        if (!cfg->listeners[n].controller)
+            broker_listener_setting(&set->listeners[set->listener_count++], &cfg->listeners[n],
+                                    cfg);
+    if (set->listener_count == 0) /* a controller-only node: told as before */
+        broker_listener_setting(&set->listeners[set->listener_count++], &cfg->listeners[0], cfg);
+    snprintf(set->advertised_host, sizeof set->advertised_host, "%s", set->listeners[0].host);
+    set->advertised_port = set->listeners[0].port;
+    if (cfg->has_inter_broker_listener)
+        snprintf(set->inter_broker_listener, sizeof set->inter_broker_listener, "%s",
+                 cfg->inter_broker_listener.name);
+}
+
 static void broker_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
     memset(set, 0, sizeof *set);
     set->node_id = cfg->node_id;
-    const rn_config_listener_t *adv =
-        cfg->advertised_count > 0 ? &cfg->advertised[0] : &cfg->listeners[0];
-    snprintf(set->advertised_host, sizeof set->advertised_host, "%s",
-             adv->host[0] ? adv->host : "localhost");
-    set->advertised_port = adv->port;
+    broker_listener_settings(set, cfg);
     snprintf(set->log_dir, sizeof set->log_dir, "%s", cfg->log_dirs[0]);
     set->auto_create_topics = cfg->auto_create_topics_enable;
     set->num_partitions = cfg->num_partitions;
@@ -401,11 +425,23 @@ static void broker_loops_start(rn_broker_t *broker) {
 
 /* Loop 0 accepts and hands connections round-robin to every loop. */
 static rn_err_t broker_listen(rn_broker_t *broker, const rn_config_t *cfg) {
-    const rn_config_listener_t *lis = broker_client_listener(cfg);
-    rn_err_t err = rn_net_listen(&broker->nets[0], lis->host, lis->port, &broker->port_bound);
-    if (err != RN_OK)
-        RN_ERROR("broker", "cannot listen on %s:%u: %s", lis->host[0] ? lis->host : "*",
-                 (unsigned)lis->port, rn_err_name(err));
+    rn_err_t err = RN_OK;
+    uint8_t index = 0;
+    for (int n = 0; n < cfg->listener_count && err == RN_OK; n++) {
+        const rn_config_listener_t *lis = &cfg->listeners[n];
+        if (lis->controller || index >= RN_NET_LISTENERS_MAX) continue;
+        uint16_t bound = 0;
+        err = rn_net_listen(&broker->nets[0], lis->host, lis->port, index, &bound);
+        if (err != RN_OK)
+            RN_ERROR("broker", "cannot listen on %s:%u (%s): %s", lis->host[0] ? lis->host : "*",
+                     (unsigned)lis->port, lis->name, rn_err_name(err));
+        else if (index == 0)
+            broker->port_bound = bound;
+        else
+            RN_INFO("broker", "listener %s on %s:%u", lis->name, lis->host[0] ? lis->host : "*",
+                    (unsigned)bound);
+        index++;
+    }
     return err;
 }
 

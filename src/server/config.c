@@ -691,6 +691,27 @@ static rn_err_t check_protocol(loader_t *ld, rn_config_listener_t *lis) {
     return RN_OK;
 }
 
+static bool listener_named(const rn_config_t *cfg, const char *name) {
+    for (int n = 0; n < cfg->listener_count; n++)
+        if (strcmp(cfg->listeners[n].name, name) == 0) return true;
+    return false;
+}
+
+/* As Kafka words it: every advertised listener is one of `listeners`. */
+static rn_err_t advertised_unknown(loader_t *ld, const char *name) {
+    const rn_config_t *cfg = ld->cfg;
+    char names[RN_CONFIG_LISTENERS_MAX * (RN_CONFIG_LISTENER_NAME_BYTES_MAX + 2)] = "";
+    size_t used = 0;
+    for (int n = 0; n < cfg->listener_count; n++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? "," : "",
+                                 cfg->listeners[n].name);
+    return fail(ld,
+                "advertised.listeners listener names must be equal to or a subset of the ones "
+                "defined in listeners. Found %s. The valid options based on the current "
+                "configuration are %s",
+                name, names);
+}
+
 static rn_err_t resolve_listeners(loader_t *ld) {
     rn_config_t *cfg = ld->cfg;
     rn_err_t err = parse_listener_list(ld, "listeners", cfg->listeners, &cfg->listener_count);
@@ -709,6 +730,13 @@ static rn_err_t resolve_listeners(loader_t *ld) {
     if (cfg->role_broker && !broker_listener)
         return fail(ld, "listeners: a broker needs a listener not named in "
                         "controller.listener.names");
+    int client_listeners = 0;
+    for (int n = 0; n < cfg->listener_count; n++) client_listeners += !cfg->listeners[n].controller;
+    if (client_listeners > RN_NET_LISTENERS_MAX)
+        return fail(ld,
+                    "listeners: %d listeners not named in controller.listener.names; a broker "
+                    "serves at most %d",
+                    client_listeners, RN_NET_LISTENERS_MAX);
     if (entry(cfg, "advertised.listeners")->text == NULL) {
         for (int n = 0; n < cfg->listener_count; n++) {
             if (!cfg->listeners[n].controller)
@@ -719,7 +747,9 @@ static rn_err_t resolve_listeners(loader_t *ld) {
     err = parse_listener_list(ld, "advertised.listeners", cfg->advertised, &cfg->advertised_count);
     for (int n = 0; err == RN_OK && n < cfg->advertised_count; n++) {
         rn_config_listener_t *adv = &cfg->advertised[n];
-        if (strcmp(adv->host, "0.0.0.0") == 0 || strcmp(adv->host, "::") == 0)
+        if (cfg->role_broker && !listener_named(cfg, adv->name))
+            err = advertised_unknown(ld, adv->name);
+        else if (strcmp(adv->host, "0.0.0.0") == 0 || strcmp(adv->host, "::") == 0)
             err = fail(ld, "advertised.listeners: %s cannot use the non-routable address %s",
                        adv->name, adv->host);
         else if (adv->port == 0)

@@ -55,13 +55,6 @@ HEALTH_PATHS = {"/health/started", "/health/live", "/health/ready"}
 # Closing partitions (a checkpoint and a clean-shutdown mark each, several
 # at a time) on top of the bounded waits: docs/KUBERNETES.md.
 CLOSE_ALLOWANCE_S = 30
-# The external overlays' second listener is written for a broker that serves
-# every listener in `listeners` and answers Metadata with the listener the
-# client came in on. Today the broker opens only its first client listener
-# and Metadata names each broker's first advertised listener, so EXTERNAL is
-# accepted but not served (docs/KUBERNETES.md, "What is left"). Set True
-# when it is: external_one_node then checks it end to end.
-EXTERNAL_SERVED = False
 READY_S = 30.0
 
 
@@ -884,10 +877,7 @@ def check_pods(t, rendered):
             want_ready = sts["spec"].get("replicas") == 1 and len(_sets(docs)) == 1
             t.run(start_pod, overlay, sts, want_ready,
                   desc=f"{overlay}: start pod {sts['metadata']['name']}-0")
-    if not EXTERNAL_SERVED:
-        t.skip("nodeport: the EXTERNAL listener as one node",
-               "the broker serves only its first client listener")
-    elif rendered.get("nodeport"):
+    if rendered.get("nodeport"):
         t.run(external_one_node, "nodeport", rendered["nodeport"],
               desc="nodeport: the EXTERNAL listener as one node")
 

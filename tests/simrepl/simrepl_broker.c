@@ -105,7 +105,7 @@ static void apply_partition(rp_t *s, rp_broker_t *b, const rn_image_t *img,
     rn_partition_leadership_t ld;
     char host[64];
     uint16_t port;
-    rn_repl_leadership(img, it, p, b->id, &ld, host, sizeof host, &port);
+    rn_repl_leadership(img, it, p, b->id, "", &ld, host, sizeof host, &port);
     rn_partition_role_t was = part->role;
     int32_t was_epoch = part->lead.leader_epoch;
     rn_partition_role_t role = rn_partition_lead(part, &ld, now_ms(s, b));

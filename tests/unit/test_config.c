@@ -413,6 +413,17 @@ static void test_listeners(void **state) {
     const char *b7[] = {"--set", "listeners=A://:9092,B://:9092", "--set",
                         "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT", NULL};
     load_fails(b7, NULL, "same port", NULL);
+    /* as Kafka: every advertised listener is one of `listeners` */
+    const char *b8[] = {"--set", "advertised.listeners=OTHER://h:1", "--set",
+                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT", NULL};
+    load_fails(b8, NULL, "must be equal to or a subset of the ones defined in listeners",
+               "Found OTHER. The valid options based on the current configuration are PLAINTEXT");
+    /* a broker serves at most RN_NET_LISTENERS_MAX client listeners */
+    const char *b9[] = {"--set", "listeners=A://:1,B://:2,C://:3,D://:4,E://:5", "--set",
+                        "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT,C:PLAINTEXT,"
+                        "D:PLAINTEXT,E:PLAINTEXT",
+                        NULL};
+    load_fails(b9, NULL, "5 listeners not named in controller.listener.names", "at most 4");
 
     const char *a3[] = {"--set", "admin.listener=none", NULL};
     load_ok(&cfg, a3, NULL);
