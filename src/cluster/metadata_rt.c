@@ -1045,7 +1045,8 @@ static rn_err_t rt_open(rn_md_rt_t *rt) {
     rn_node_t *node = rt->node;
     rn_err_t err = rt_quorum_open(rt);
     if (err != RN_OK) return err;
-    if (rt->opts.dynamic) {
+    bool rejoin = rt->opts.bootstrap.rejoin_only && !rt_has_state(rt);
+    if (rt->opts.dynamic || rejoin) {
         rt->opts.bootstrap.directory_id = node->directory_id;
         err = rn_qb_init(&rt->qb, &rt->core.loop, &rt->opts.bootstrap, rt_has_state(rt));
         rt->qb_ready = true;

@@ -523,6 +523,8 @@ rn_err_t rn_qb_init(rn_qb_t *qb, rn_loop_t *loop, const rn_qb_opts_t *opts, bool
     qb->join_done_ms = -1;
     if (!opts->controller)
         qb->phase = RN_QB_PHASE_SETTLED;
+    else if (opts->rejoin_only)
+        qb->phase = opts->auto_join ? RN_QB_PHASE_JOINING : RN_QB_PHASE_SETTLED;
     else if (!has_state)
         qb->phase = RN_QB_PHASE_DECIDING;
     else

@@ -174,6 +174,10 @@ typedef struct rn_qb_opts {
     int32_t node_id;
     bool controller; /* may form or join the quorum as a voter */
     bool auto_join;  /* controller.quorum.auto.join.enable */
+    /* A voter of a static quorum (controller.quorum.voters, the servers
+       here) on an empty folder: it never decides or forms, it only
+       replaces its entry of a former folder, if the log holds one. */
+    bool rejoin_only;
     rn_qb_endpoint_t servers[RN_CONFIG_QUORUM_BOOTSTRAP_MAX];
     int server_count;
     /* This node's controller listener (to be added as a voter with, when

@@ -319,6 +319,32 @@ static void broker_dynamic_opts(const rn_config_t *cfg, rn_md_rt_opts_t *md) {
     qb->listener.port = lis->port;
 }
 
+/* A static quorum's voter: if its folder turns out empty (a volume lost),
+   the quorum may still name it a voter of its former folder, whose votes
+   the others refuse; it then asks the leader, found among the voters, to
+   replace that entry with this folder (controller.quorum.auto.join.enable,
+   as a dynamic quorum's controller does; docs/CLUSTER.md). */
+static void broker_rejoin_opts(const rn_config_t *cfg, rn_md_rt_opts_t *md) {
+    rn_qb_opts_t *qb = &md->bootstrap;
+    qb->rejoin_only = true;
+    qb->node_id = cfg->node_id;
+    qb->controller = true;
+    qb->auto_join = cfg->quorum_auto_join;
+    for (int i = 0; i < cfg->voter_count && i < RN_CONFIG_QUORUM_BOOTSTRAP_MAX; i++) {
+        snprintf(qb->servers[i].host, sizeof qb->servers[i].host, "%s", cfg->voters[i].host);
+        qb->servers[i].port = cfg->voters[i].port;
+        qb->server_count++;
+    }
+    const rn_config_listener_t *lis = &cfg->controller_listener;
+    snprintf(qb->listener_name, sizeof qb->listener_name, "%s", lis->name);
+    const rn_config_voter_t *self = NULL;
+    for (int i = 0; i < cfg->voter_count; i++)
+        if (cfg->voters[i].id == cfg->node_id) self = &cfg->voters[i];
+    RN_ASSERT(self != NULL); /* checked with the settings */
+    snprintf(qb->listener.host, sizeof qb->listener.host, "%s", self->host);
+    qb->listener.port = self->port;
+}
+
 /* The metadata quorum of this node. Raft reserves id 0 for "none", so a
    node's Raft id is its node id plus one. */
 static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
@@ -345,6 +371,8 @@ static rn_md_rt_opts_t broker_metadata_opts(const rn_config_t *cfg) {
         v->port = cfg->voters[i].port;
         md.boot.voters[md.boot.voters_n++] = v->id;
     }
+    if (cfg->role_controller && cfg->has_controller_listener && cfg->voter_count > 0)
+        broker_rejoin_opts(cfg, &md);
     if (cfg->role_controller && cfg->has_controller_listener) {
         snprintf(md.listen_host, sizeof md.listen_host, "%s", cfg->controller_listener.host);
         md.listen_port = cfg->controller_listener.port;

@@ -2,17 +2,24 @@
 """A voter whose data folder was emptied does not vote as its old self, and
 comes back as a voter through RemoveRaftVoter and AddRaftVoter.
 
-Three runnel nodes form a quorum. A follower is stopped, its folder wiped,
-and started again: it catches up from the leader and serves (its Metadata
-has the topics), but the others refuse its votes: with the leader then
-killed, the healthy follower and the wiped node elect nobody. The leader
-back, RemoveRaftVoter and AddRaftVoter (sent to any node, forwarded to the
-active controller) make the wiped node a voter again: with the leader killed
-once more, the two now elect a leader, which takes a new topic. Also:
-DescribeQuorum answers kafka-metadata-quorum.sh describe --status and
---replication through any node, and bad voter requests get Kafka's codes.
+Three runnel nodes form a quorum (controller.quorum.voters).
 
-Runnel only. Bounded: about 40 s."""
+- With controller.quorum.auto.join.enable=false: a follower is stopped, its
+  folder wiped, and started again: it catches up from the leader and serves
+  (its Metadata has the topics), but the others refuse its votes: with the
+  leader then killed, the healthy follower and the wiped node elect nobody.
+  The leader back, RemoveRaftVoter and AddRaftVoter (sent to any node,
+  forwarded to the active controller) make the wiped node a voter again:
+  with the leader killed once more, the two now elect a leader, which takes
+  a new topic. Also: DescribeQuorum answers kafka-metadata-quorum.sh
+  describe --status and --replication through any node, and bad voter
+  requests get Kafka's codes.
+- By default (auto-join on): the wiped follower finds the leader among the
+  voters, which names it a voter of its former folder; it has that entry
+  removed and itself added back from its new folder, by itself, so with the
+  leader killed the two elect a leader (a pod whose volume was lost).
+
+Runnel only. Bounded: about 60 s."""
 
 import os
 import socket
@@ -66,7 +73,7 @@ def voter_call(addr, api_key, body, timeout=40.0):
 
 
 def scenario(t):
-    with Cluster(3) as c:
+    with Cluster(3, {"controller.quorum.auto.join.enable": "false"}) as c:
         nodes = [c.node(i) for i in (1, 2, 3)]
         leader = one_leader(nodes)
         t.ok(leader is not None, f"a controller is elected ({leader})")
@@ -123,8 +130,35 @@ def scenario(t):
              "and the new leader takes a topic")
 
 
+def scenario_rejoin(t):
+    with Cluster(3) as c:
+        nodes = [c.node(i) for i in (1, 2, 3)]
+        leader = one_leader(nodes)
+        t.ok(create_topic(nodes[0], "before-loss") is None, "a topic is created")
+        wiped = next(n for n in nodes if n.node_id != leader)
+        wiped.term()
+        wiped.wipe()
+        wiped.start()
+
+        def rejoined():
+            with open(wiped.log_path, errors="replace") as f:
+                text = f.read()[wiped._log_mark:]
+            return ("its voter entry of a former data folder was removed" in text and
+                    f"node {wiped.node_id} is a voter of the metadata quorum" in text)
+        t.ok(settle(rejoined, "the wiped voter rejoined", timeout=30),
+             f"the wiped node {wiped.node_id} has its former folder's entry removed and is a "
+             "voter again from its new folder, by itself")
+        nodes[leader - 1].kill()
+        rest = [n for n in nodes if n.node_id != leader]
+        t.ok(one_leader(rest, other_than=leader) is not None,
+             "with the leader killed, the healthy node and the rejoined one elect a leader")
+        t.ok(create_topic(rest[0], "after-loss") is None and
+             settle(lambda: all("after-loss" in topics_on(n) for n in rest), "after-loss"),
+             "and the new leader takes a topic")
+
+
 def main():
-    run_scenarios("a Runnel quorum", scenario,
+    run_scenarios("a Runnel quorum", scenario, scenario_rejoin,
                   reason="Kafka's static quorum has no such protection")
 
 

@@ -212,7 +212,7 @@ def foreign_folder_scenario(t):
                runnel_bin(), "server", "--set", f"log.dirs={parent}/data",
                "--set", "admin.listener=none", "--set", "listeners=PLAINTEXT://127.0.0.1:0"]
         res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
-                             text=True)
+                             text=True, env={"PATH": os.environ.get("PATH", "/usr/bin")})
     err = res.stderr.strip()
     t.ok(res.returncode != 0 and "not writable by this process (uid 65532, gid 65532)" in err
          and "owned by uid 0 gid 0" in err and "securityContext.fsGroup: 65532" in err,
