@@ -134,7 +134,7 @@ def start_error(settings):
         for k, v in settings.items():
             cmd += ["--set", f"{k}={v}"]
         res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
-                             text=True)
+                             text=True, env={"PATH": os.environ.get("PATH", "/usr/bin")})
     return res.returncode, res.stderr.strip()
 
 
