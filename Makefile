@@ -13,6 +13,9 @@
 #   make replication-verify  leader kills, a roll and a crash under a verifier (docs/CLUSTER.md)
 #   make image           OCI image localhost/runnel:dev and build/runnel-image.tar (buildah)
 #   make image-test      run the image under podman and runc (docs/KUBERNETES.md)
+#   make k8s-cluster     start a local single-node Kubernetes (built once; root; docs/KUBERNETES.md)
+#   make k8s-cluster-down  stop it and clean up everything it made
+#   make k8s-test        the image's scenarios on that Kubernetes (tens of minutes; not in make test)
 
 MODE ?= release
 CC ?= cc
@@ -164,6 +167,19 @@ image:
 # Not in `make test`: it needs podman and runc, which CI does not install.
 image-test: image
 	/usr/bin/python3 tests/image/test_image.py
+
+# ---- a local Kubernetes ------------------------------------------------------
+# A single-node Kubernetes built from source once (outside the checkout) and
+# run as plain processes (tools/k8s/); needs root. Not in `make test`.
+.PHONY: k8s-cluster k8s-cluster-down k8s-test
+k8s-cluster:
+	tools/k8s/up.sh
+
+k8s-cluster-down:
+	tools/k8s/down.sh
+
+k8s-test: image
+	/usr/bin/python3 tests/k8s/test_k8s.py
 
 # make run: a single-node broker on localhost:9092 with its data in ./data.
 .PHONY: run
