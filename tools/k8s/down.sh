@@ -76,4 +76,7 @@ fi
 rm -f "$CNI_CONF"
 find /var/log/containers -maxdepth 1 -type l -lname "$K8S_LOGS/*" -delete 2>/dev/null || true
 rm -rf "$K8S_STATE" "$K8S_PV" "$CTRD_ROOT" "$KUBELET_ROOT" /run/runnel-k8s
+# containerd 1.6 keeps its shims' sockets under /run/containerd/s whatever its
+# state folder: remove the folders if they are empty (another containerd's stay).
+rmdir /run/containerd/s /run/containerd 2>/dev/null || true
 echo "k8s-cluster-down: stopped and cleaned in $(( $(date +%s) - T0 )) s"
