@@ -24,10 +24,13 @@ Then, each with assertions on what happened:
      allowed, the PodDisruptionBudget refuses a second; uncordoned, all
      three Ready again.
 
-The verifier runs on the host with the cluster's DNS as its resolver (a
-private mount of /etc/resolv.conf): it resolves the advertised pod names as
-a client inside the cluster does, and reaches the pods over the node's
-bridge. Persistent volumes are hostPath folders made here as claims appear
+The verifier runs on the host with CoreDNS as its resolver (a private
+mount of /etc/resolv.conf): it resolves the advertised pod names as a client
+inside the cluster does, and reaches the pods over the node's bridge. It
+asks CoreDNS's pod and bootstraps from the pods' own names, not from the
+Services' virtual IPs: the host's safety rules (tools/k8s/up.sh) drop those,
+as the host routes them to its uplink before kube-proxy rewrites them. The
+Service `runnel` is checked from inside a pod instead. Persistent volumes are hostPath folders made here as claims appear
 (a small provisioner thread). Figures are printed, never asserted.
 Tears down its namespace at the end, and the cluster if it started it
 (RUNNEL_K8S_KEEP=1 keeps both). Needs root; takes about ten minutes."""
@@ -57,7 +60,6 @@ PKI = os.path.join(RUN, "pki")
 KUBECONFIG = os.path.join(RUN, "conf", "admin.kubeconfig")
 PV_ROOT = os.path.join(RUN, "pv")
 CTRD_SOCK = "/run/runnel-k8s/containerd.sock"
-DNS_IP = "10.96.0.10"
 IMAGE_TAR = os.environ.get("RUNNEL_IMAGE_ARCHIVE", os.path.join(ROOT, "build", "runnel-image.tar"))
 IMAGE = os.environ.get("RUNNEL_IMAGE_TAG", "localhost/runnel:dev")
 OVERLAY = os.path.join(ROOT, "deploy", "kubernetes", "overlays", "three")
@@ -212,13 +214,17 @@ class Cluster:
         code, c = self.api.call("GET", f"/api/v1/namespaces/{self.ns}/persistentvolumeclaims/{name}")
         return c if code == 200 else None
 
-    def runnel(self, pod, *args, timeout=60):
+    def dns_pod_ip(self):
+        pods = self.api.get("/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app=kube-dns")["items"]
+        return next(p["status"]["podIP"] for p in pods if self.is_ready(p))
+
+    def runnel(self, pod, *args, timeout=60, bootstrap="localhost:9092"):
         """The runnel tools inside a broker pod (the image has no shell)."""
-        return kc("-n", self.ns, "exec", pod, "--", "runnel", *args, "-b", "localhost:9092",
+        return kc("-n", self.ns, "exec", pod, "--", "runnel", *args, "-b", bootstrap,
                   timeout=timeout, check=False)
 
-    def runnel_json(self, pod, *args):
-        r = self.runnel(pod, *args, "--json")
+    def runnel_json(self, pod, *args, bootstrap="localhost:9092"):
+        r = self.runnel(pod, *args, "--json", bootstrap=bootstrap)
         if r.returncode != 0:
             raise RuntimeError(f"runnel {' '.join(args)} in {pod}: {r.stderr.strip()}")
         return json.loads(r.stdout)
@@ -227,16 +233,17 @@ class Cluster:
 class Verifier:
     """verifier.py on the host, resolving names through the cluster's DNS."""
 
-    def __init__(self, t, ns, topic):
+    def __init__(self, t, c, topic):
         self.t, self.topic = t, topic
+        ns = c.ns
         self.dir = tempfile.mkdtemp(prefix=f"k8s-verifier-{topic}-")
         self.stop_file = os.path.join(self.dir, "stop")
         self.out = os.path.join(self.dir, "result.json")
         resolv = os.path.join(self.dir, "resolv.conf")
         with open(resolv, "w") as f:
-            f.write(f"nameserver {DNS_IP}\nsearch {ns}.svc.cluster.local svc.cluster.local cluster.local\n"
+            f.write(f"nameserver {c.dns_pod_ip()}\nsearch {ns}.svc.cluster.local svc.cluster.local cluster.local\n"
                     "options ndots:5 timeout:1 attempts:3\n")
-        bootstrap = f"runnel.{ns}.svc.cluster.local:9092"
+        bootstrap = ",".join(f"{STS}-{i}.{STS}-headless.{ns}.svc.cluster.local:9092" for i in range(3))
         script = (f"mount --bind {resolv} /etc/resolv.conf && exec /usr/bin/python3 "
                   f"{os.path.join(HERE, 'verifier.py')} {bootstrap} {topic} {self.out} {self.stop_file} {RATE}")
         self.log = open(os.path.join(self.dir, "verifier.log"), "w")
@@ -244,16 +251,19 @@ class Verifier:
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.started = time.time()
 
-    def wait_acks(self, n=200, timeout=90):
-        """Waits until the producer is under way (the group has its partitions)."""
-        # The verifier reports only at the end; watch the topic's end offsets instead.
+    def wait_acks(self, n=200, timeout=120):
+        """Waits until n records are acknowledged and the group consumes."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(1)
-            if time.time() - self.started > n / RATE + 5:
-                return True
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with open(self.out + ".progress") as f:
+                    acked, seen = (int(x) for x in f.read().split())
+                if acked >= n and seen > 0:
+                    return True
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        self.t.diag(f"verifier {self.topic}: not under way after {timeout} s")
         return False
 
     def finish(self, timeout=300):
@@ -392,16 +402,17 @@ def service_runnel(t, c):
          f"the broker (pid {pid}) runs with the Service's link variables: {links}")
     t.ok(c.is_ready(p) and p["status"]["containerStatuses"][0]["restartCount"] == 0,
          "and started and is Ready without a restart")
-    desc = c.runnel_json("runnel-0", "cluster", "describe")
+    # A client inside the cluster bootstraps through the Service's name.
+    desc = c.runnel_json("runnel-1", "cluster", "describe", bootstrap=f"runnel.{c.ns}.svc:9092")
     ids = sorted(b["id"] for b in desc["brokers"] if not b.get("fenced"))
-    t.eq(ids, [0, 1, 2], "three unfenced brokers registered")
+    t.eq(ids, [0, 1, 2], "through the Service: three unfenced brokers registered")
     voters = sorted(v["id"] for v in (desc.get("quorum") or {}).get("voters", []))
     t.eq(voters, [0, 1, 2], "three voters")
 
 
 def rolling_restart(t, c, figures):
-    v = Verifier(t, c.ns, "roll")
-    v.wait_acks()
+    v = Verifier(t, c, "roll")
+    t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
     before = {n: p["metadata"]["uid"] for n, p in c.pods().items()}
     start = time.time()
     kc("-n", c.ns, "rollout", "restart", f"statefulset/{STS}")
@@ -429,8 +440,8 @@ def isr_has(c, pod, node, topic):
 
 
 def pod_deleted(t, c):
-    v = Verifier(t, c.ns, "delete")
-    v.wait_acks()
+    v = Verifier(t, c, "delete")
+    t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
     old = c.pod("runnel-1")
     old_vol = c.claim("data-runnel-1")["spec"]["volumeName"]
     t0 = time.monotonic()
@@ -446,8 +457,8 @@ def pod_deleted(t, c):
 
 
 def volume_lost(t, c, prov):
-    v = Verifier(t, c.ns, "volume")
-    v.wait_acks()
+    v = Verifier(t, c, "volume")
+    t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
     old_pod = c.pod("runnel-2")
     old_claim = c.claim("data-runnel-2")
     old_folder = old_claim and next((f for pv, f in prov.made.values() if pv == old_claim["spec"]["volumeName"]), None)
@@ -483,8 +494,8 @@ def volume_lost(t, c, prov):
 
 
 def scale(t, c):
-    v = Verifier(t, c.ns, "scale")
-    v.wait_acks()
+    v = Verifier(t, c, "scale")
+    t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
     t0 = time.monotonic()
     kc("-n", c.ns, "scale", f"statefulset/{STS}", "--replicas=4")
     ok = c.wait("four pods Ready", lambda: c.all_ready(4))
@@ -506,8 +517,8 @@ def scale(t, c):
 
 
 def drain(t, c):
-    v = Verifier(t, c.ns, "drain")
-    v.wait_acks()
+    v = Verifier(t, c, "drain")
+    t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
     node = c.pod("runnel-0")["spec"]["nodeName"]
     kc("cordon", node)
     try:
@@ -540,6 +551,10 @@ def image_size(t, figures):
     size = " ".join(line.split()[3:5]) if line else "?"
     figures["image (containerd, compressed layers)"] = size
     figures["image OCI archive"] = f"{os.path.getsize(IMAGE_TAR) / 1048576:.1f} MiB"
+    if shutil.which("buildah"):
+        r = sh("buildah", "images", "--format", "{{.Size}}", IMAGE, check=False)
+        if r.returncode == 0 and r.stdout.strip():
+            figures["image (buildah, unpacked)"] = r.stdout.strip()
 
 
 def main():

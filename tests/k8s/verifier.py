@@ -13,7 +13,8 @@ whether it is fatal or retriable). A consumer group member reads the topic
 throughout. Once STOP_FILE exists: flush, let the group catch up, then read
 every partition from its start to its end with a fresh consumer. OUT_JSON
 gets the counts, the records acknowledged but not found (lost), those the
-group never saw, the errors and the acknowledgement times.
+group never saw, the errors and the acknowledgement times; OUT_JSON.progress,
+rewritten every second while it runs, the acknowledged and consumed counts.
 
 Run where the brokers' advertised names resolve (test_k8s.py runs it with
 the cluster's DNS as its resolver)."""
@@ -102,8 +103,12 @@ def main():
         if m is not None and not m.error():
             group_seen.add(m.value().decode())
 
-    seq, t0 = 0, time.monotonic()
+    seq, t0, told = 0, time.monotonic(), 0.0
     while not os.path.exists(stop_file):
+        if time.monotonic() - told >= 1.0:  # progress, for the test to wait on
+            with open(out + ".progress", "w") as f:
+                f.write(f"{len(acks)} {len(group_seen)}\n")
+            told = time.monotonic()
         due = int((time.monotonic() - t0) * rate)
         while seq < due:
             try:
