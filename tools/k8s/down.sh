@@ -60,15 +60,19 @@ done
 # safety rules last, once nothing can run.
 for ipt in iptables ip6tables; do
   for t in filter nat mangle; do
-    "$ipt" -t "$t" -S 2>/dev/null | grep -E '^-A ' | grep -vE '^-A KUBE-' | grep -E -- '-j KUBE-' | while read -r rule; do
-      eval "$ipt -t $t -D ${rule#-A }" 2>/dev/null || true
-    done
+    rules=$("$ipt" -t "$t" -S 2>/dev/null | grep -E '^-A ' | grep -vE '^-A KUBE-' | grep -E -- '-j KUBE-' || true)
+    while read -r rule; do
+      [ -z "$rule" ] || eval "$ipt -t $t -D ${rule#-A }" 2>/dev/null || true
+    done <<< "$rules"
     chains=$("$ipt" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}')
     for c in $chains; do "$ipt" -t "$t" -F "$c" 2>/dev/null || true; done
     for c in $chains; do "$ipt" -t "$t" -X "$c" 2>/dev/null || true; done
   done
 done
-iptables -S | grep -- "--comment $FW_TAG" | while read -r rule; do eval "iptables -D ${rule#-A }" || true; done
+rules=$(iptables -S | grep -- "--comment $FW_TAG" || true)
+while read -r rule; do
+  [ -z "$rule" ] || eval "iptables -D ${rule#-A }" || true
+done <<< "$rules"
 
 if [ -f "$K8S_STATE/sysctl.before" ]; then
   while IFS== read -r k v; do sysctl -qw "$k=$v" 2>/dev/null || true; done < "$K8S_STATE/sysctl.before"
@@ -77,6 +81,7 @@ rm -f "$CNI_CONF"
 find /var/log/containers -maxdepth 1 -type l -lname "$K8S_LOGS/*" -delete 2>/dev/null || true
 rm -rf "$K8S_STATE" "$K8S_PV" "$CTRD_ROOT" "$KUBELET_ROOT" /run/runnel-k8s
 # containerd 1.6 keeps its shims' sockets under /run/containerd/s whatever its
-# state folder: remove the folders if they are empty (another containerd's stay).
-rmdir /run/containerd/s /run/containerd 2>/dev/null || true
+# state folder, and runc its state under /run/containerd/runc: remove the
+# folders if they are empty (another containerd's stay).
+rmdir /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/s /run/containerd 2>/dev/null || true
 echo "k8s-cluster-down: stopped and cleaned in $(( $(date +%s) - T0 )) s"
