@@ -32,6 +32,9 @@ Services' virtual IPs: the host's safety rules (tools/k8s/up.sh) drop those,
 as the host routes them to its uplink before kube-proxy rewrites them. The
 Service `runnel` is checked from inside a pod instead. Persistent volumes are hostPath folders made here as claims appear
 (a small provisioner thread). Figures are printed, never asserted.
+With RUNNEL_K8S_KAFKA=1, the cold start and the roll are then measured
+the same way for Apache Kafka 3.9 (tests/k8s/kafka/: an image with the
+host's Java runtime and the Kafka jars, KAFKA_JARS or build/kafka-jars).
 Tears down its namespace at the end, and the cluster if it started it
 (RUNNEL_K8S_KEEP=1 keeps both). Needs root; takes about ten minutes."""
 
@@ -175,9 +178,9 @@ class Cluster:
         self.t, self.ns = t, ns
         self.api = Api()
 
-    def pods(self):
+    def pods(self, selector=SELECTOR):
         return {p["metadata"]["name"]: p for p in
-                self.api.get(f"/api/v1/namespaces/{self.ns}/pods?labelSelector={SELECTOR}")["items"]}
+                self.api.get(f"/api/v1/namespaces/{self.ns}/pods?labelSelector={selector}")["items"]}
 
     def pod(self, name):
         code, p = self.api.call("GET", f"/api/v1/namespaces/{self.ns}/pods/{name}")
@@ -199,8 +202,8 @@ class Cluster:
         self.dump()
         return False
 
-    def all_ready(self, n):
-        ps = self.pods()
+    def all_ready(self, n, selector=SELECTOR):
+        ps = self.pods(selector)
         return len(ps) == n and all(self.is_ready(p) for p in ps.values())
 
     def dump(self):
@@ -233,7 +236,7 @@ class Cluster:
 class Verifier:
     """verifier.py on the host, resolving names through the cluster's DNS."""
 
-    def __init__(self, t, c, topic):
+    def __init__(self, t, c, topic, sts=STS):
         self.t, self.topic = t, topic
         ns = c.ns
         self.dir = tempfile.mkdtemp(prefix=f"k8s-verifier-{topic}-")
@@ -243,7 +246,7 @@ class Verifier:
         with open(resolv, "w") as f:
             f.write(f"nameserver {c.dns_pod_ip()}\nsearch {ns}.svc.cluster.local svc.cluster.local cluster.local\n"
                     "options ndots:5 timeout:1 attempts:3\n")
-        bootstrap = ",".join(f"{STS}-{i}.{STS}-headless.{ns}.svc.cluster.local:9092" for i in range(3))
+        bootstrap = ",".join(f"{sts}-{i}.{sts}-headless.{ns}.svc.cluster.local:9092" for i in range(3))
         script = (f"mount --bind {resolv} /etc/resolv.conf && exec /usr/bin/python3 "
                   f"{os.path.join(HERE, 'verifier.py')} {bootstrap} {topic} {self.out} {self.stop_file} {RATE}")
         self.log = open(os.path.join(self.dir, "verifier.log"), "w")
@@ -582,6 +585,43 @@ def drain(t, c):
     v.check(res, "drain")
 
 
+def kafka_figures(t, c, figures):
+    """The same cold start and roll with Apache Kafka 3.9 (tests/k8s/kafka/),
+    in place of the Runnel pods."""
+    tar = os.path.join(ROOT, "build", "kafka-image.tar")
+    r = sh(os.path.join(HERE, "kafka", "build-image.sh"), check=False, timeout=600)
+    if not t.ok(r.returncode == 0, "Kafka 3.9 image built", diag=r.stderr[-1500:]):
+        return
+    t.diag(r.stdout.strip())
+    r = sh("ctr", "--address", CTRD_SOCK, "-n", "k8s.io", "images", "import", "--base-name", "localhost/kafka",
+           tar, check=False, timeout=600)
+    t.ok(r.returncode == 0, "Kafka image imported", diag=r.stderr)
+    kc("-n", c.ns, "delete", "statefulset", STS, "--wait=true", "--timeout=120s", check=False, timeout=180)
+    sel = "app.kubernetes.io/name=kafka"
+    t0 = time.monotonic()
+    kc("-n", c.ns, "apply", "-f", os.path.join(HERE, "kafka", "kafka.yaml"))
+    ok = c.wait("three Kafka pods Ready", lambda: c.all_ready(3, sel), timeout=300)
+    took = time.monotonic() - t0
+    t.ok(ok, f"Kafka 3.9 cold start: three pods Ready in parallel ({took:.1f} s)")
+    if not ok:
+        return
+    figures["Kafka 3.9: cold start to all Ready (port open)"] = f"{took:.1f} s"
+    v = Verifier(t, c, "kroll", sts="kafka")
+    t.ok(v.wait_acks(timeout=180), "the verifier produces and consumes (Kafka)")
+    start = time.time()
+    kc("-n", c.ns, "rollout", "restart", "statefulset/kafka")
+    r = kc("-n", c.ns, "rollout", "status", "statefulset/kafka", "--timeout=900s", check=False, timeout=960)
+    end = time.time()
+    t.ok(r.returncode == 0, f"Kafka rollout restart completed ({end - start:.1f} s)", diag=r.stderr[-1500:])
+    time.sleep(5)
+    res = v.finish()
+    v.check(res, "Kafka roll")
+    if res:
+        gap = max_gap(res["ack_times"], start, end)
+        figures["Kafka 3.9: rolling restart, total"] = f"{end - start:.1f} s"
+        figures["Kafka 3.9: rolling restart, longest acks=all gap"] = f"{gap:.2f} s"
+
+
 def image_size(t, figures):
     r = sh("ctr", "--address", CTRD_SOCK, "-n", "k8s.io", "images", "ls", check=False)
     line = next((ln for ln in r.stdout.splitlines() if IMAGE in ln.split()[0:1]), "")
@@ -629,6 +669,8 @@ def main():
             t.run(volume_lost, c, prov)
             t.run(scale, c)
             t.run(drain, c)
+            if os.environ.get("RUNNEL_K8S_KAFKA") == "1":
+                t.run(kafka_figures, c, figures)
     finally:
         if os.environ.get("RUNNEL_K8S_KEEP") == "1":
             t.diag(f"kept: namespace {ns} (RUNNEL_K8S_KEEP=1)")
