@@ -79,6 +79,7 @@ if [ -f "$K8S_STATE/sysctl.before" ]; then
 fi
 rm -f "$CNI_CONF"
 find /var/log/containers -maxdepth 1 -type l -lname "$K8S_LOGS/*" -delete 2>/dev/null || true
+rmdir /var/log/containers 2>/dev/null || true # the kubelet made it; only when empty
 rm -rf "$K8S_STATE" "$K8S_PV" "$CTRD_ROOT" "$KUBELET_ROOT" /run/runnel-k8s
 # containerd 1.6 keeps its shims' sockets under /run/containerd/s whatever its
 # state folder, and runc its state under /run/containerd/runc: remove the
