@@ -14,26 +14,25 @@ while [ "$i" -lt "${REPLICAS:-3}" ]; do
   i=$((i + 1))
 done
 conf=/tmp/server.properties
-cat > $conf <<P
-process.roles=broker,controller
-node.id=$ord
-controller.quorum.voters=$voters
-listeners=PLAINTEXT://:9092,CONTROLLER://:9093
-advertised.listeners=PLAINTEXT://$POD_NAME.$dom:9092
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=/var/lib/kafka/data
-offsets.topic.replication.factor=3
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-P
-cat > /tmp/log4j.properties <<P
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-P
+# The image has no cat: printf is the shell's own.
+printf '%s\n' \
+  process.roles=broker,controller \
+  "node.id=$ord" \
+  "controller.quorum.voters=$voters" \
+  listeners=PLAINTEXT://:9092,CONTROLLER://:9093 \
+  "advertised.listeners=PLAINTEXT://$POD_NAME.$dom:9092" \
+  controller.listener.names=CONTROLLER \
+  listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT \
+  inter.broker.listener.name=PLAINTEXT \
+  log.dirs=/var/lib/kafka/data \
+  offsets.topic.replication.factor=3 \
+  transaction.state.log.replication.factor=3 \
+  transaction.state.log.min.isr=2 > $conf
+printf '%s\n' \
+  'log4j.rootLogger=INFO, stdout' \
+  log4j.appender.stdout=org.apache.log4j.ConsoleAppender \
+  log4j.appender.stdout.layout=org.apache.log4j.PatternLayout \
+  'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n' > /tmp/log4j.properties
 J="/opt/java/bin/java -Xms512m -Xmx512m -XX:-UsePerfData -Djava.awt.headless=true -Dlog4j.configuration=file:/tmp/log4j.properties -cp /opt/kafka/libs/*"
 $J kafka.tools.StorageTool format -t "$CLUSTER_ID" -c $conf --ignore-formatted
 exec $J kafka.Kafka $conf
