@@ -24,6 +24,7 @@ if [ -f "$K8S_PIDS/kube-apiserver.pid" ] && kill -0 "$(cat "$K8S_PIDS/kube-apise
   exit 0
 fi
 
+START=$(date +%s.%N)
 "$HERE/deps.sh"
 "$HERE/build.sh"
 "$HERE/pki.sh"
@@ -116,4 +117,5 @@ Y
 wait_for CoreDNS 120 sh -c "'$KUBECTL_BIN' --kubeconfig '$KUBECONFIG_ADMIN' -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' | grep -qx 1"
 ts "CoreDNS ready"
 printf 'k8s-cluster: nothing to node Ready in %.1f s; kubeconfig %s\n' "$READY" "$KUBECONFIG_ADMIN"
+printf 'k8s-cluster: up in %.1f s, with the checks (and any build) before the start\n' "$(echo "$(date +%s.%N) - $START" | bc)"
 printf 'k8s-cluster: kubectl: %s --kubeconfig %s\n' "$KUBECTL_BIN" "$KUBECONFIG_ADMIN"
