@@ -653,7 +653,8 @@ def main():
         if not t.ok(r.returncode == 0, "local cluster started (tools/k8s/up.sh)", diag=r.stderr[-2000:]):
             t.done()
         started_here = True
-    r = sh("ctr", "--address", CTRD_SOCK, "-n", "k8s.io", "images", "import", "--base-name", IMAGE.rsplit(":", 1)[0], IMAGE_TAR,
+    r = sh("ctr", "--address", CTRD_SOCK, "-n", "k8s.io", "images", "import",
+           "--base-name", IMAGE.rsplit(":", 1)[0], IMAGE_TAR,
            check=False, timeout=300)
     t.ok(r.returncode == 0, f"image imported from {os.path.relpath(IMAGE_TAR, ROOT)}", diag=r.stderr)
     ns = f"runnel-test-{uuid.uuid4().hex[:6]}"

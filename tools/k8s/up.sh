@@ -25,6 +25,12 @@ if [ -f "$K8S_PIDS/kube-apiserver.pid" ] && kill -0 "$(cat "$K8S_PIDS/kube-apise
 fi
 
 START=$(date +%s.%N)
+for f in "$K8S_PIDS"/*.pid; do
+  if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then
+    echo "up: a previous start is still partly running ($(basename "$f" .pid)); run make k8s-cluster-down first" >&2
+    exit 1
+  fi
+done
 "$HERE/deps.sh"
 "$HERE/build.sh"
 "$HERE/pki.sh"
