@@ -40,6 +40,7 @@ Tears down its namespace at the end, and the cluster if it started it
 
 import glob
 import json
+import re
 import os
 import shutil
 import ssl
@@ -331,6 +332,9 @@ def dry_runs(t, c):
                   glob.glob(os.path.join(ROOT, "deploy", "kubernetes", "**", "kustomization.yaml"), recursive=True))
     t.ok(len(dirs) >= 2, f"kustomizations found: {[os.path.relpath(d, ROOT) for d in dirs]}")
     for d in dirs:
+        with open(os.path.join(d, "kustomization.yaml")) as f:
+            if re.search(r"^kind: Component$", f.read(), re.M):
+                continue  # a component is part of an overlay, never applied alone
         r = kc("-n", c.ns, "apply", "-k", d, "--dry-run=server", check=False)
         t.ok(r.returncode == 0, f"server-side dry run of {os.path.relpath(d, ROOT)}",
              diag=(r.stdout + r.stderr)[-1500:])
@@ -345,6 +349,105 @@ def dry_runs(t, c):
                  diag=(r.stderr + r2.stdout + r2.stderr)[-1500:])
     elif charts:
         t.skip("helm charts' dry run", "no helm on PATH")
+
+
+class Namespace:
+    """Another namespace with its own volume provisioner, removed after."""
+
+    def __init__(self, t, what):
+        self.ns = f"runnel-{what}-{uuid.uuid4().hex[:6]}"
+        kc("create", "namespace", self.ns)
+        self.c = Cluster(t, self.ns)
+        self.prov = Provisioner(self.c.api, self.ns)
+        self.prov.start()
+
+    def __enter__(self):
+        return self.c
+
+    def __exit__(self, *exc):
+        if os.environ.get("RUNNEL_K8S_KEEP") != "1":
+            kc("delete", "namespace", self.ns, "--wait=true", "--timeout=180s", check=False,
+               timeout=240)
+            self.prov.cleanup()
+        return False
+
+
+def helm_install(t, figures):
+    """`helm install` of the chart's defaults (the three overlay's objects)
+    brings up three brokers that the verifier writes to and reads from."""
+    helm = shutil.which("helm")
+    if not helm:
+        t.skip("helm install", "no helm on PATH (RUNNEL_DEPS_HELM=1 scripts/install-deps.sh)")
+        return
+    with Namespace(t, "helm") as c:
+        t0 = time.monotonic()
+        r = sh(helm, "install", "runnel", os.path.join(ROOT, "deploy", "helm", "runnel"),
+               "-n", c.ns, "--kubeconfig", KUBECONFIG, check=False, timeout=180)
+        if not t.ok(r.returncode == 0, "helm install runnel deploy/helm/runnel",
+                    diag=(r.stdout + r.stderr)[-1500:]):
+            return
+        ok = c.wait("three pods Ready", lambda: c.all_ready(3))
+        took = time.monotonic() - t0
+        t.ok(ok, f"helm install: three pods Ready in {took:.1f} s")
+        if not ok:
+            return
+        figures["helm install to all Ready"] = f"{took:.1f} s"
+        v = Verifier(t, c, "helm")
+        t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
+        v.check(v.finish(), "helm install")
+        r = sh(helm, "uninstall", "runnel", "-n", c.ns, "--kubeconfig", KUBECONFIG, check=False)
+        t.ok(r.returncode == 0, "helm uninstall", diag=r.stderr[-500:])
+
+
+def external_access(t):
+    """The nodeport overlay: a client on the host, outside the pod network
+    and its DNS, bootstraps at the node's address and node port 31090 and is
+    told every broker at the node's address and its own node port."""
+    node = node_ip()
+    with Namespace(t, "nodeport") as c:
+        folder = tempfile.mkdtemp(prefix="k8s-test-kustomize-", dir=ROOT + "/build")
+        with open(os.path.join(folder, "kustomization.yaml"), "w") as f:
+            f.write(f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                    f"namespace: {c.ns}\nresources:\n  - "
+                    f"{os.path.relpath(os.path.join(ROOT, 'deploy', 'kubernetes', 'overlays', 'nodeport'), folder)}\n")
+        r = kc("apply", "-k", folder, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        if not t.ok(r.returncode == 0, "apply overlays/nodeport", diag=r.stderr[-1500:]):
+            return
+        if not t.ok(c.wait("three pods Ready", lambda: c.all_ready(3)), "nodeport: three pods Ready"):
+            return
+        from confluent_kafka import Consumer, Producer
+        from confluent_kafka.admin import AdminClient, NewTopic
+        boot = f"{node}:31090"
+        admin = AdminClient({"bootstrap.servers": boot})
+        md = admin.list_topics(timeout=20)
+        seen = sorted(f"{b.host}:{b.port}" for b in md.brokers.values())
+        t.eq(seen, [f"{node}:{31090 + i}" for i in range(3)],
+             f"Metadata asked at {boot}: every broker at the node's address and its node port")
+        admin.create_topics([NewTopic("outside", 3, 3)])["outside"].result(30)
+        p = Producer({"bootstrap.servers": boot, "acks": "all", "enable.idempotence": True})
+        acked = []
+        for i in range(300):
+            p.produce("outside", value=b"o-%04d" % i,
+                      on_delivery=lambda e, m: acked.append(m.value()) if not e else None)
+        p.flush(60)
+        t.eq(len(acked), 300, "a producer outside the cluster: every record acknowledged (acks=all)")
+        cons = Consumer({"bootstrap.servers": boot, "group.id": "outside",
+                         "auto.offset.reset": "earliest"})
+        cons.subscribe(["outside"])
+        got, deadline = set(), time.monotonic() + 60
+        while len(got) < 300 and time.monotonic() < deadline:
+            m = cons.poll(0.5)
+            if m is not None and not m.error():
+                got.add(m.value())
+        cons.close()
+        t.eq(len(got), 300, "a consumer group outside the cluster reads every record")
+
+
+def node_ip():
+    """The (single) node's InternalIP, which the nodeport overlay advertises."""
+    node = Api().get("/api/v1/nodes")["items"][0]
+    return next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
 
 
 def write_kustomization(ns, folder):
@@ -674,6 +777,12 @@ def main():
             t.run(volume_lost, c, prov)
             t.run(scale, c)
             t.run(drain, c)
+            # The one node's CPU requests fit one cluster of three: the
+            # scenarios that deploy another free it first.
+            kc("-n", c.ns, "scale", f"statefulset/{STS}", "--replicas", "0")
+            c.wait("the first cluster's pods gone", lambda: not c.pods(), timeout=120)
+            t.run(helm_install, figures)
+            t.run(external_access)
             if os.environ.get("RUNNEL_K8S_KAFKA") == "1":
                 t.run(kafka_figures, c, figures)
     finally:
