@@ -14,8 +14,9 @@ is 8 s, so a killed node's registration stays live while it starts again.
   or pick another node.id. Node 4 serves on.
 - Voter 3 SIGKILLed and started on an emptied data folder (a replaced disk):
   it caught up on voter 3's controller address, so the live registration is
-  its own previous process's: it waits for that lease to run out, then
-  registers and serves.
+  its own previous process's: it registers once that registration is fenced
+  (its process's connections gone) or its lease runs out, never refused as
+  another process, serves, and is a voter again from its new folder.
 
 Runnel only (the cluster harness). Bounded: about 40 s."""
 
@@ -88,11 +89,15 @@ def wiped_voter(t, c):
     node.kill()
     node.wipe()
     node.start()
+    settle(lambda: "added to the quorum as a voter" in log_since_start(node),
+           "voter 3 added back", timeout=REFUSE_S)
     text = log_since_start(node)
-    t.ok("may be this node's previous process" in text and "unfenced: serving clients" in text
-         and "another process is running" not in text,
-         "voter 3 SIGKILLed and started on an emptied folder waits for its old lease, then "
-         "registers and serves", text[-1500:])
+    t.ok("unfenced: serving clients" in text and "another process is running" not in text,
+         "voter 3 SIGKILLed and started on an emptied folder registers once its old registration "
+         "is fenced (its process gone) or its lease ran out, and serves", text[-1500:])
+    t.ok("its voter entry of a former data folder was removed" in text and
+         "added to the quorum as a voter" in text,
+         "and is a voter again, from its new folder", text[-1500:])
 
 
 def scenario(t):
