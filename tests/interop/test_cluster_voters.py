@@ -120,14 +120,20 @@ def scenario(t):
         code, _ = voter_call(addr, 80, add_voter_body(7, "127.0.0.1", 1, cluster_id="x" * 22))
         t.eq(code, 104, "a request naming another cluster: INCONSISTENT_CLUSTER_ID")
 
-        now_leader = one_leader(nodes)
-        nodes[now_leader - 1].kill()
-        rest = [n for n in nodes if n.node_id != now_leader]
-        t.ok(one_leader(rest, other_than=now_leader) is not None,
-             "with the leader killed, the healthy node and the re-added one elect a leader")
-        t.ok(create_topic(rest[0], "after-readd") is None and
-             settle(lambda: all("after-readd" in topics_on(n) for n in rest), "after-readd"),
-             "and the new leader takes a topic")
+        survive_leader_kill(t, nodes, "re-added", "after-readd")
+
+
+def survive_leader_kill(t, nodes, how, topic):
+    """The leader killed: the other two (one of them the node `how` back)
+    elect a leader, which takes a new topic."""
+    leader = one_leader(nodes)
+    nodes[leader - 1].kill()
+    rest = [n for n in nodes if n.node_id != leader]
+    t.ok(one_leader(rest, other_than=leader) is not None,
+         f"with the leader killed, the healthy node and the {how} one elect a leader")
+    t.ok(create_topic(rest[0], topic) is None and
+         settle(lambda: all(topic in topics_on(n) for n in rest), topic),
+         "and the new leader takes a topic")
 
 
 def scenario_rejoin(t):
@@ -148,13 +154,7 @@ def scenario_rejoin(t):
         t.ok(settle(rejoined, "the wiped voter rejoined", timeout=30),
              f"the wiped node {wiped.node_id} has its former folder's entry removed and is a "
              "voter again from its new folder, by itself")
-        nodes[leader - 1].kill()
-        rest = [n for n in nodes if n.node_id != leader]
-        t.ok(one_leader(rest, other_than=leader) is not None,
-             "with the leader killed, the healthy node and the rejoined one elect a leader")
-        t.ok(create_topic(rest[0], "after-loss") is None and
-             settle(lambda: all("after-loss" in topics_on(n) for n in rest), "after-loss"),
-             "and the new leader takes a topic")
+        survive_leader_kill(t, nodes, "rejoined", "after-loss")
 
 
 def main():

@@ -530,14 +530,21 @@ def rolling_restart(t, c, figures):
     t.ok(all(after[n]["metadata"]["uid"] != u for n, u in before.items() if n in after) and len(after) == 3,
          "every pod was replaced")
     t.ok(c.wait("all Ready after the roll", lambda: c.all_ready(3), timeout=60), "all three Ready after the roll")
+    roll_figures(t, v, start, end, figures, "roll", "")
+
+
+def roll_figures(t, v, start, end, figures, what, prefix):
+    """The verifier's result over a roll from start to end: checked, and the
+    roll's total time and longest gap between acks=all acknowledgements."""
     time.sleep(5)
     res = v.finish()
-    v.check(res, "roll")
+    v.check(res, what)
     if res:
         gap = max_gap(res["ack_times"], start, end)
-        figures["rolling restart, total"] = f"{end - start:.1f} s"
-        figures["rolling restart, longest acks=all gap"] = f"{gap:.2f} s"
-        t.diag(f"roll: {end - start:.1f} s, longest gap between acks {gap:.2f} s, {res['acked']} acked")
+        figures[f"{prefix}rolling restart, total"] = f"{end - start:.1f} s"
+        figures[f"{prefix}rolling restart, longest acks=all gap"] = f"{gap:.2f} s"
+        t.diag(f"{what}: {end - start:.1f} s, longest gap between acks {gap:.2f} s, "
+               f"{res['acked']} acked")
 
 
 def isr_has(c, pod, node, topic):
@@ -720,13 +727,7 @@ def kafka_figures(t, c, figures):
     r = kc("-n", c.ns, "rollout", "status", "statefulset/kafka", "--timeout=900s", check=False, timeout=960)
     end = time.time()
     t.ok(r.returncode == 0, f"Kafka rollout restart completed ({end - start:.1f} s)", diag=r.stderr[-1500:])
-    time.sleep(5)
-    res = v.finish()
-    v.check(res, "Kafka roll")
-    if res:
-        gap = max_gap(res["ack_times"], start, end)
-        figures["Kafka 3.9: rolling restart, total"] = f"{end - start:.1f} s"
-        figures["Kafka 3.9: rolling restart, longest acks=all gap"] = f"{gap:.2f} s"
+    roll_figures(t, v, start, end, figures, "Kafka roll", "Kafka 3.9: ")
 
 
 def image_size(t, figures):
