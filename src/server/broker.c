@@ -97,10 +97,11 @@ static void broker_listener_setting(rn_node_listener_t *out, const rn_config_lis
 /* The client listeners (every one not named in controller.listener.names),
    the first of them also as advertised_host and advertised_port. */
 static void broker_listener_settings(rn_node_settings_t *set, const rn_config_t *cfg) {
-    for (int n = 0; n < cfg->listener_count && set->listener_count < RN_NET_LISTENERS_MAX; n++)
-        if (!cfg->listeners[n].controller)
-            broker_listener_setting(&set->listeners[set->listener_count++], &cfg->listeners[n],
-                                    cfg);
+    for (int n = 0; n < cfg->listener_count; n++) {
+        if (cfg->listeners[n].controller) continue;
+        RN_ASSERT(set->listener_count < RN_NET_LISTENERS_MAX); /* config.c bounds them */
+        broker_listener_setting(&set->listeners[set->listener_count++], &cfg->listeners[n], cfg);
+    }
     if (set->listener_count == 0) /* a controller-only node: told as before */
         broker_listener_setting(&set->listeners[set->listener_count++], &cfg->listeners[0], cfg);
     snprintf(set->advertised_host, sizeof set->advertised_host, "%s", set->listeners[0].host);
@@ -330,7 +331,9 @@ static void broker_rejoin_opts(const rn_config_t *cfg, rn_md_rt_opts_t *md) {
     qb->node_id = cfg->node_id;
     qb->controller = true;
     qb->auto_join = cfg->quorum_auto_join;
-    for (int i = 0; i < cfg->voter_count && i < RN_CONFIG_QUORUM_BOOTSTRAP_MAX; i++) {
+    RN_STATIC_ASSERT(RN_RAFT_NODES_MAX <= RN_CONFIG_QUORUM_BOOTSTRAP_MAX,
+                     "every voter fits the servers a rejoin asks");
+    for (int i = 0; i < cfg->voter_count; i++) {
         snprintf(qb->servers[i].host, sizeof qb->servers[i].host, "%s", cfg->voters[i].host);
         qb->servers[i].port = cfg->voters[i].port;
         qb->server_count++;
@@ -457,7 +460,7 @@ static rn_err_t broker_listen(rn_broker_t *broker, const rn_config_t *cfg) {
     uint8_t index = 0;
     for (int n = 0; n < cfg->listener_count && err == RN_OK; n++) {
         const rn_config_listener_t *lis = &cfg->listeners[n];
-        if (lis->controller || index >= RN_NET_LISTENERS_MAX) continue;
+        if (lis->controller) continue; /* index < RN_NET_LISTENERS_MAX: config.c */
         uint16_t bound = 0;
         err = rn_net_listen(&broker->nets[0], lis->host, lis->port, index, &bound);
         if (err != RN_OK)

@@ -171,13 +171,6 @@ static rn_err_t set_parsed(loader_t *ld, int n, const char *key, const char *tex
     return RN_OK;
 }
 
-/* Does a list value hold ${EACH} (not the literal $${EACH})? */
-static bool repeats_each(const char *text) {
-    for (const char *at = strstr(text, "${EACH}"); at; at = strstr(at + 1, "${EACH}"))
-        if (at == text || at[-1] != '$') return true;
-    return false;
-}
-
 /* A value with pod templates: expanded from the environment, then set. */
 static rn_err_t set_expanded(loader_t *ld, int n, const char *key, const char *text,
                              rn_config_origin_t origin, const char *where) {
@@ -192,7 +185,7 @@ static rn_err_t set_expanded(loader_t *ld, int n, const char *key, const char *t
     else
         err = set_parsed(ld, n, key, value, origin, where);
     if (err == RN_OK && strcmp(key, "controller.quorum.voters") == 0)
-        ld->voters_per_replica = repeats_each(text);
+        ld->voters_per_replica = rn_config_template_repeats(text);
     free(value);
     return err;
 }

@@ -263,6 +263,8 @@ rn_err_t rn_config_cluster_id_check(const char *text, char *why, size_t why_len)
  * than out_len - 1.
  */
 bool rn_config_template_has(const char *text);
+/* Whether a list value repeats an item per replica (holds ${EACH}). */
+bool rn_config_template_repeats(const char *text);
 rn_err_t rn_config_template_expand(const char *text, bool list, char **envp, char *out,
                                    size_t out_len, char *why, size_t why_len);
 

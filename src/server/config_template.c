@@ -322,6 +322,11 @@ bool rn_config_template_has(const char *text) {
     return strstr(text, "${") != NULL;
 }
 
+bool rn_config_template_repeats(const char *text) {
+    RN_ASSERT(text != NULL);
+    return tpl_has_each(text, strlen(text));
+}
+
 rn_err_t rn_config_template_expand(const char *text, bool list, char **envp, char *out,
                                    size_t out_len, char *why, size_t why_len) {
     RN_ASSERT(text != NULL && out != NULL && out_len > 0);

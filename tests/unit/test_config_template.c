@@ -132,6 +132,9 @@ static void test_literal_and_errors(void **state) {
     (void)state;
     expands_to("$${ORDINAL}-${ORDINAL}", false, pod_env, "${ORDINAL}-2");
     expands_to("$${EACH}", true, pod_env, "${EACH}");
+    assert_true(rn_config_template_repeats("a:1,${EACH}@h-${EACH}:9093"));
+    assert_false(rn_config_template_repeats("$${EACH}@h:9093"));
+    assert_false(rn_config_template_repeats("0@h-0:9093"));
     refused("${ZONE}", false, pod_env, "unknown template ${ZONE}", "ORDINAL");
     refused("${ordinal}", false, pod_env, "unknown template ${ordinal}", NULL);
     refused("x-${ORDINAL", false, pod_env, "no closing '}'", NULL);
