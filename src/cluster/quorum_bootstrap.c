@@ -1,7 +1,9 @@
 /*
  * quorum_bootstrap.c: a dynamic metadata quorum found through the bootstrap
  * servers (see quorum_bootstrap.h): the decision to form, join or wait, the
- * probe and its answer, and the join through AddRaftVoter.
+ * probe and its answer, and the join through AddRaftVoter; also a static
+ * quorum's voter on an empty folder, which only joins (rejoin_only: its
+ * former folder's entry replaced with this one).
  */
 #include "cluster/quorum_bootstrap.h"
 
