@@ -364,8 +364,9 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    with more pending splits them over several requests. */
 #define RN_ISR_CHANGES_MAX 1024
 /* Bytes of one encoded PartitionChangeRecord with full lists: size, type
-   and version, topic id, partition, leader, then the ISR and replicas. */
-#define RN_MD_PARTITION_CHANGE_BYTES_MAX (4 + 2 + 16 + 4 + 4 + 2 * (2 + 4 * RN_REPLICAS_MAX))
+   and version, topic id, partition, leader, then the ISR, replicas and a
+   reassignment's removing and adding replicas. */
+#define RN_MD_PARTITION_CHANGE_BYTES_MAX (4 + 2 + 16 + 4 + 4 + 4 * (2 + 4 * RN_REPLICAS_MAX))
 /* Bytes of one encoded PartitionChangeRecord of an election: the new
    leader and, for an unclean one, an ISR of that leader alone. */
 #define RN_MD_ELECTION_BYTES_MAX (4 + 2 + 16 + 4 + 4 + (2 + 4) + 2)

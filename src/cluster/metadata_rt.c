@@ -72,8 +72,15 @@ struct rn_md_rt {
     bool elect_busy;
     uint64_t elect_term;
     int64_t balance_due_ms, unclean_due_ms;
-    int next_voter; /* an observer's next voter to try (rt_target) */
-    rn_qb_t qb;     /* a dynamic quorum's discovery and join */
+    /* The completion pass of reassignments: run when an image it has not
+       looked at holds one in progress. */
+    rn_admin_op_t reassign_op;
+    rn_ctl_reassign_request_t reassign_req;
+    rn_ctl_reassign_reply_t reassign_reply;
+    bool reassign_busy;
+    uint64_t reassign_seen; /* the image's next offset at the last pass */
+    int next_voter;         /* an observer's next voter to try (rt_target) */
+    rn_qb_t qb;             /* a dynamic quorum's discovery and join */
     bool qb_ready;
     rn_log_limit_t observer_limit; /* Raft messages refused on the broker listener */
 };
@@ -96,6 +103,7 @@ static size_t rt_result_stride(rn_admin_kind_t kind) {
     if (kind == RN_ADMIN_ALLOCATE_PRODUCER_IDS) return sizeof(rn_ctl_pid_block_t);
     if (kind == RN_ADMIN_ALTER_PARTITION) return sizeof(rn_ctl_isr_reply_t); /* count 1 */
     if (kind == RN_ADMIN_ELECT_LEADERS) return sizeof(rn_ctl_elect_reply_t); /* count 1 */
+    if (kind == RN_ADMIN_REASSIGN) return sizeof(rn_ctl_reassign_reply_t);   /* count 1 */
     return kind == RN_ADMIN_CREATE_TOPICS || kind == RN_ADMIN_DELETE_TOPICS
                ? sizeof(rn_ctl_topic_result_t)
                : sizeof(rn_ctl_result_t); /* CALL results start with one */
@@ -270,6 +278,26 @@ static void rt_plan_elect(rn_md_rt_t *rt, rn_admin_op_t *op) {
     }
 }
 
+/* Reassignments: a client's, or the pass completing those in sync. */
+static void rt_plan_reassign(rn_md_rt_t *rt, rn_admin_op_t *op) {
+    const rn_ctl_reassign_request_t *req = op->items;
+    rn_ctl_reassign_reply_t *reply = op->results;
+    const rn_image_t *img = rn_quorum_image(rt->q);
+    RN_ASSERT(op->count == 1);
+    memset(&reply->result, 0, sizeof reply->result);
+    rn_err_t err = req->automatic
+                       ? rn_ctl_plan_reassign_progress(img, RN_ELECTIONS_PER_PASS_MAX, &rt->batch,
+                                                       &reply->completed, &reply->more)
+                       : rn_ctl_plan_reassign(img, req, reply->results, &rt->batch);
+    if (err != RN_OK) {
+        rn_md_batch_reset(&rt->batch);
+        reply->completed = 0;
+        reply->result.error_code = RN_KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(reply->result.message, sizeof reply->result.message,
+                 "The reassignments cannot be recorded: %s.", rn_err_name(err));
+    }
+}
+
 static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_controller_t *ctl = &rt->node->controller;
     rn_md_batch_reset(&rt->batch);
@@ -303,6 +331,9 @@ static void rt_plan(rn_md_rt_t *rt, rn_admin_op_t *op) {
         break;
     case RN_ADMIN_ELECT_LEADERS:
         rt_plan_elect(rt, op);
+        break;
+    case RN_ADMIN_REASSIGN:
+        rt_plan_reassign(rt, op);
         break;
     }
 }
@@ -669,6 +700,41 @@ static void rt_check_elections(rn_md_rt_t *rt) {
     rt_enqueue(rt, &rt->elect_op);
 }
 
+static void rt_reassign_done(rn_admin_op_t *op) {
+    rn_md_rt_t *rt = op->ctx;
+    const rn_ctl_reassign_reply_t *reply = &rt->reassign_reply;
+    if (reply->result.error_code != RN_KERR_NONE)
+        RN_WARN(MOD, "completing reassignments failed: %s", reply->result.message);
+    else if (reply->completed > 0)
+        RN_INFO(MOD, "%d reassignment(s) completed: every target replica in sync%s",
+                reply->completed, reply->more ? ", more to come" : "");
+    /* Some left (a full pass, or a failure): look again at the next tick. */
+    if (reply->more || reply->result.error_code != RN_KERR_NONE) rt->reassign_seen = 0;
+    rt->reassign_busy = false;
+}
+
+/* The active controller's pass that completes reassignments once their
+   targets are in sync, run for each applied image it has not seen. */
+static void rt_check_reassign(rn_md_rt_t *rt) {
+    if (rt->reassign_busy || rt->elect_busy || rt->fence_busy || rt->inflight || rt->head ||
+        !rt_may_plan(rt))
+        return;
+    uint64_t seen = rn_image_next_offset(rn_quorum_image(rt->q));
+    if (seen == rt->reassign_seen) return;
+    rt->reassign_seen = seen;
+    rt->reassign_req = (rn_ctl_reassign_request_t){.automatic = true};
+    rt->reassign_busy = true;
+    rt->reassign_op = (rn_admin_op_t){.kind = RN_ADMIN_REASSIGN,
+                                      .items = &rt->reassign_req,
+                                      .count = 1,
+                                      .results = &rt->reassign_reply,
+                                      .done = rt_reassign_done,
+                                      .ctx = rt,
+                                      .no_forward = true,
+                                      .rt = rt};
+    rt_enqueue(rt, &rt->reassign_op);
+}
+
 static void rt_tick(rn_timer_t *timer) {
     rn_md_rt_t *rt = (rn_md_rt_t *)((char *)timer - offsetof(rn_md_rt_t, tick_timer));
     rn_err_t err = rn_quorum_failed(rt->q);
@@ -679,6 +745,7 @@ static void rt_tick(rn_timer_t *timer) {
         rt_after(rt, err);
         rt_check_leases(rt);
         rt_check_elections(rt);
+        rt_check_reassign(rt);
     }
     rn_loop_timer_start(&rt->core.loop, &rt->tick_timer, rt->tick_ms);
 }

@@ -23,6 +23,7 @@
 #include "cluster/node.h"
 #include "cluster/quorum_bootstrap.h"
 #include "metadata/controller.h"
+#include "metadata/controller_reassign.h"
 #include "metadata/quorum.h"
 #include "net/request.h"
 
@@ -50,6 +51,10 @@ typedef enum rn_admin_kind {
        results one rn_ctl_elect_reply_t, whose lists the done callback
        frees (rn_ctl_elect_reply_free). */
     RN_ADMIN_ELECT_LEADERS,
+    /* Partition reassignments (AlterPartitionReassignments, and the active
+       controller's own pass completing those in sync), count 1: items one
+       rn_ctl_reassign_request_t, results one rn_ctl_reassign_reply_t. */
+    RN_ADMIN_REASSIGN,
 } rn_admin_kind_t;
 
 typedef struct rn_admin_op rn_admin_op_t;

@@ -211,6 +211,73 @@ static const rn_topic_rt_t *topics_find_rt(const rn_ptable_t *cur, const rn_imag
     return rt && rn_uuid_eq(&rt->topic_id, &it->id) ? rt : NULL;
 }
 
+/* A partition directory this node keeps no more (its topic deleted, or
+   the replica moved away): renamed out of the way at once and queued for
+   removal at due_ms (purge.h). A retired copy of the same name still
+   waiting (the replica moved away before, came back and went again) goes
+   first. */
+static void topics_retire_dir(rn_node_t *node, rn_partition_t *part, const rn_uuid_t *topic_id,
+                              int64_t due_ms) {
+    char retired[RN_STORAGE_PATH_BYTES_MAX];
+    bool fits = rn_purge_retired_name(retired, sizeof retired, part->dir, topic_id);
+    rn_err_t err = fits ? rn_partition_retire(part, retired) : RN_ERR_TOO_LARGE;
+    if (err != RN_OK && fits && rn_purge_remove(node->io, retired) == RN_OK)
+        err = rn_io_rename(node->io, part->dir, retired);
+    if (err == RN_OK) {
+        rn_purge_later(node, retired, due_ms);
+        return;
+    }
+    /* Cannot move it aside: remove it in place now rather than leave its
+       records to a new topic or replica of the same name. */
+    RN_ERROR("topics", "%s: cannot rename for deletion: %s", part->dir, rn_err_name(err));
+    err = rn_purge_remove(node->io, part->dir);
+    if (err != RN_OK) RN_ERROR("topics", "%s: cannot remove: %s", part->dir, rn_err_name(err));
+}
+
+/* A deleted topic: every partition's directory goes (topics_retire_dir). */
+static void topics_retire(rn_node_t *node, const rn_topic_rt_t *rt) {
+    int64_t due_ms = rn_io_wall_ms(node->io) + rt->config.file_delete_delay_ms;
+    for (int32_t p = 0; p < rt->partition_count; p++)
+        if (rt->parts[p]) topics_retire_dir(node, rt->parts[p], &rt->topic_id, due_ms);
+    rn_err_t err = rn_io_dir_sync(node->io, node->settings.log_dir);
+    if (err != RN_OK) RN_WARN("topics", "%s: sync: %s", node->settings.log_dir, rn_err_name(err));
+    RN_INFO("topics", "deleted %s; its files go in %lld ms", rt->name,
+            (long long)rt->config.file_delete_delay_ms);
+}
+
+/* Replicas the image no longer places here (a reassignment completed
+   without this node): the owner hears it neither leads nor follows (its
+   acks=all waiters fail over to the new leader, its fetcher stops), then
+   the directory goes as a deleted topic's, and the table forgets it. The
+   controller removes a replica only once every target replica is in sync,
+   so nothing this copy alone holds was acknowledged. */
+static void topics_drop_replicas(rn_node_t *node, const rn_image_t *img, rn_topic_rt_t *rt,
+                                 const rn_image_topic_t *it) {
+    int64_t due_ms = rn_io_wall_ms(node->io) + rt->config.file_delete_delay_ms;
+    bool dropped = false;
+    for (int32_t p = 0; p < rt->partition_count && p < it->partition_count; p++) {
+        rn_partition_t *part = rt->parts[p];
+        if (!part || topics_hosts(node, it, p)) continue;
+        topics_lead_mail_t *m = malloc(sizeof *m);
+        RN_ASSERT(m != NULL);
+        *m = (topics_lead_mail_t){{.fn = topics_lead_arrived}, part, node, {0}, {0}, 0};
+        topics_leadership(node, img, it, p, m);
+        m->lead.leader = -1; /* none to follow: this node holds no replica */
+        m->host[0] = '\0';
+        rn_partition_ref(part);
+        rn_loop_post(&node->cores[part->owner].loop, &m->mail);
+        topics_retire_dir(node, part, &rt->topic_id, due_ms);
+        RN_INFO("topics", "%s-%d: no longer a replica here; its files go in %lld ms", rt->name, p,
+                (long long)rt->config.file_delete_delay_ms);
+        rn_partition_unref(part);
+        rt->parts[p] = NULL;
+        dropped = true;
+    }
+    if (!dropped) return;
+    rn_err_t err = rn_io_dir_sync(node->io, node->settings.log_dir);
+    if (err != RN_OK) RN_WARN("topics", "%s: sync: %s", node->settings.log_dir, rn_err_name(err));
+}
+
 /* The live entry for image topic `it`: kept, grown or new. NULL on failure. */
 static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *cur,
                                            const rn_image_t *img, const rn_image_topic_t *it) {
@@ -230,37 +297,11 @@ static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *c
         }
     }
     free(which);
+    if (old) topics_drop_replicas(node, img, rt, it);
     topics_push_leadership(node, img, rt, it, old);
     if (old && !topics_config_same(&old->config, &it->config))
         topics_push_config(node, rt, &it->config);
     return rt;
-}
-
-/* A deleted topic: each partition's directory is renamed out of the way at
-   once and queued for removal after file.delete.delay.ms (purge.h). */
-static void topics_retire(rn_node_t *node, const rn_topic_rt_t *rt) {
-    int64_t due_ms = rn_io_wall_ms(node->io) + rt->config.file_delete_delay_ms;
-    for (int32_t p = 0; p < rt->partition_count; p++) {
-        rn_partition_t *part = rt->parts[p];
-        if (!part) continue;
-        char retired[RN_STORAGE_PATH_BYTES_MAX];
-        bool fits = rn_purge_retired_name(retired, sizeof retired, part->dir, &rt->topic_id);
-        rn_err_t err = fits ? rn_partition_retire(part, retired) : RN_ERR_TOO_LARGE;
-        if (err == RN_OK) {
-            rn_purge_later(node, retired, due_ms);
-        } else {
-            /* Cannot move it aside: remove it in place now rather than leave
-               its records to a new topic of the same name. */
-            RN_ERROR("topics", "%s: cannot rename for deletion: %s", part->dir, rn_err_name(err));
-            err = rn_purge_remove(node->io, part->dir);
-            if (err != RN_OK)
-                RN_ERROR("topics", "%s: cannot remove: %s", part->dir, rn_err_name(err));
-        }
-    }
-    rn_err_t err = rn_io_dir_sync(node->io, node->settings.log_dir);
-    if (err != RN_OK) RN_WARN("topics", "%s: sync: %s", node->settings.log_dir, rn_err_name(err));
-    RN_INFO("topics", "deleted %s; its files go in %lld ms", rt->name,
-            (long long)rt->config.file_delete_delay_ms);
 }
 
 rn_err_t rn_topics_reconcile(rn_node_t *node) {

@@ -40,6 +40,8 @@ static const rn_handler_api_t handler_apis[] = {
     {RN_API_DELETE_GROUPS, 0, 2, rn_handle_delete_groups},
     {RN_API_ELECT_LEADERS, 0, 2, rn_handle_elect_leaders},
     {RN_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, rn_handle_incremental_alter_configs},
+    {RN_API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, rn_handle_alter_partition_reassignments},
+    {RN_API_LIST_PARTITION_REASSIGNMENTS, 0, 0, rn_handle_list_partition_reassignments},
     {RN_API_OFFSET_DELETE, 0, 0, rn_handle_offset_delete},
     {RN_API_DESCRIBE_CLUSTER, 0, 2, rn_handle_describe_cluster},
     {RN_API_DESCRIBE_TOPIC_PARTITIONS, 0, 0, rn_handle_describe_topic_partitions},

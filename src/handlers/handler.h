@@ -158,6 +158,8 @@ void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_delete_topics(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_elect_leaders(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_alter_partition_reassignments(rn_core_t *core, rn_req_t *req, void *body);
+void rn_handle_list_partition_reassignments(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_delete_records(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body);
 void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body);

@@ -438,6 +438,63 @@ static rn_err_t apply_topic(rn_image_t *img, const rn_md_topic_record_t *rec) {
     return RN_OK;
 }
 
+/* ---- reassignments ---- */
+
+bool rn_image_partition_moving(const rn_image_partition_t *part) {
+    return part->adding_mask != 0 || part->removing_mask != 0;
+}
+
+int16_t rn_image_partition_pick(const rn_image_partition_t *part, uint32_t mask, int32_t *ids) {
+    RN_ASSERT(part->replica_count >= 0 && part->replica_count <= RN_REPLICAS_MAX);
+    int16_t count = 0;
+    for (int16_t n = 0; n < part->replica_count; n++)
+        if (mask & (1u << n)) ids[count++] = part->replicas[n];
+    return count;
+}
+
+int16_t rn_image_partition_target(const rn_image_partition_t *part, int32_t *ids) {
+    return rn_image_partition_pick(part, ~part->removing_mask, ids);
+}
+
+/* The bit of replica id in part's replica list; 0 when it is none. */
+static uint32_t replica_bit(const rn_image_partition_t *part, int32_t id) {
+    for (int16_t n = 0; n < part->replica_count; n++)
+        if (part->replicas[n] == id) return 1u << n;
+    return 0;
+}
+
+/* A record's lists as masks over part's replicas; false when a member is
+   no replica, is named twice, or is both adding and removing. */
+static bool moving_masks(rn_image_partition_t *part, const rn_md_moving_t *m) {
+    uint32_t adding = 0, removing = 0;
+    for (int16_t n = 0; n < m->adding_count; n++) {
+        uint32_t bit = replica_bit(part, m->adding[n]);
+        if (!bit || (adding & bit)) return false;
+        adding |= bit;
+    }
+    for (int16_t n = 0; n < m->removing_count; n++) {
+        uint32_t bit = replica_bit(part, m->removing[n]);
+        if (!bit || (removing & bit) || (adding & bit)) return false;
+        removing |= bit;
+    }
+    part->adding_mask = adding;
+    part->removing_mask = removing;
+    return true;
+}
+
+/* The masks of cur carried over to next's replica list, by broker id (a
+   replica no longer listed drops out of them). */
+static void moving_carry(const rn_image_partition_t *cur, rn_image_partition_t *next) {
+    uint32_t adding = 0, removing = 0;
+    for (int16_t n = 0; n < cur->replica_count; n++) {
+        uint32_t bit = replica_bit(next, cur->replicas[n]);
+        if (cur->adding_mask & (1u << n)) adding |= bit;
+        if (cur->removing_mask & (1u << n)) removing |= bit;
+    }
+    next->adding_mask = adding;
+    next->removing_mask = removing;
+}
+
 static rn_err_t apply_partition(rn_image_t *img, const rn_md_partition_record_t *rec) {
     rn_image_topic_t *found = img->by_id[slot_of_id(img, &rec->topic_id)];
     if (!found || rec->partition < 0 || rec->partition > found->partition_count)
@@ -464,6 +521,7 @@ static rn_err_t apply_partition(rn_image_t *img, const rn_md_partition_record_t 
     part->isr_count = rec->isr_count;
     memcpy(part->replicas, rec->replicas, (size_t)rec->replica_count * sizeof(int32_t));
     memcpy(part->isr, rec->isr, (size_t)rec->isr_count * sizeof(int32_t));
+    if (!moving_masks(part, &rec->moving)) return RN_ERR_CORRUPT;
     if (grows) {
         topic->partition_count++;
         img->partition_total++;
@@ -637,7 +695,8 @@ static bool ids_contain(const int32_t *ids, int16_t count, int32_t id) {
 }
 
 /* The partition after the change, or false if it breaks an invariant (ISR
-   outside the replicas, a leader outside the ISR, a repeated replica). */
+   outside the replicas, a leader outside the ISR, a repeated replica, a
+   reassignment's list outside the replicas). */
 static bool partition_changed(const rn_image_partition_t *cur,
                               const rn_md_partition_change_record_t *rec,
                               rn_image_partition_t *next) {
@@ -660,6 +719,10 @@ static bool partition_changed(const rn_image_partition_t *cur,
         if (ids_contain(next->isr, n, next->isr[n])) return false;
     }
     if (next->leader >= 0 && !ids_contain(next->isr, next->isr_count, next->leader)) return false;
+    if (!rec->sets_moving)
+        moving_carry(cur, next);
+    else if (!moving_masks(next, &rec->moving))
+        return false;
     if (next->leader != cur->leader) next->leader_epoch = cur->leader_epoch + 1;
     next->partition_epoch = cur->partition_epoch + 1;
     return true;

@@ -45,6 +45,11 @@ typedef struct rn_image_partition {
     int16_t isr_count;
     int32_t replicas[RN_REPLICAS_MAX];
     int32_t isr[RN_REPLICAS_MAX];
+    /* A reassignment in progress: bit n set when replicas[n] is being added
+       (adding) or leaves once every target replica is in sync (removing);
+       the target is the replicas not removing. Both 0: none. */
+    uint32_t adding_mask;
+    uint32_t removing_mask;
 } rn_image_partition_t;
 
 typedef struct rn_image_topic {
@@ -107,6 +112,14 @@ int32_t rn_image_topic_count(const rn_image_t *img);
 const rn_image_topic_t *rn_image_topic_at(const rn_image_t *img, int32_t index);
 /* Partitions over all topics. */
 int64_t rn_image_partition_total(const rn_image_t *img);
+/* Whether a reassignment of part is in progress. */
+bool rn_image_partition_moving(const rn_image_partition_t *part);
+/* The replicas of part whose bit is set in mask, in replica order, into ids
+   (RN_REPLICAS_MAX); returns how many. */
+int16_t rn_image_partition_pick(const rn_image_partition_t *part, uint32_t mask, int32_t *ids);
+/* Where a reassignment leads: the replicas not removing, in replica order
+   (every replica when none is in progress); returns how many. */
+int16_t rn_image_partition_target(const rn_image_partition_t *part, int32_t *ids);
 /* Metadata offset the next record will get (= records applied so far). */
 uint64_t rn_image_next_offset(const rn_image_t *img);
 /* First producer id of the next block to allocate. */

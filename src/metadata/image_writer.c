@@ -88,6 +88,9 @@ static rn_err_t write_partition(writer_t *w, const rn_image_topic_t *topic, int3
     p->isr_count = part->isr_count;
     memcpy(p->replicas, part->replicas, (size_t)part->replica_count * sizeof(int32_t));
     memcpy(p->isr, part->isr, (size_t)part->isr_count * sizeof(int32_t));
+    p->moving.removing_count =
+        rn_image_partition_pick(part, part->removing_mask, p->moving.removing);
+    p->moving.adding_count = rn_image_partition_pick(part, part->adding_mask, p->moving.adding);
     return emit(w, &rec);
 }
 

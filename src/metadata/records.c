@@ -15,6 +15,10 @@
 #define RECORD_VERSION 0
 /* RegisterBrokerRecord's: version 1 adds the directory id. */
 #define REGISTER_VERSION 1
+/* PartitionRecord's and PartitionChangeRecord's: version 1 adds a
+   reassignment's lists. Written only when they carry them, so a log with no
+   reassignment reads the same to a release before them. */
+#define MOVING_VERSION 1
 
 void rn_md_batch_init(rn_md_batch_t *batch) {
     rn_buf_init(&batch->buf, RN_MD_BATCH_BYTES_MAX);
@@ -85,14 +89,30 @@ static bool write_register(rn_writer_t *w, const rn_md_register_broker_record_t 
     return true;
 }
 
+static bool moving_ok(const rn_md_moving_t *m) {
+    return m->removing_count >= 0 && m->removing_count <= RN_REPLICAS_MAX && m->adding_count >= 0 &&
+           m->adding_count <= RN_REPLICAS_MAX;
+}
+
+static bool moving_any(const rn_md_moving_t *m) {
+    return m->removing_count > 0 || m->adding_count > 0;
+}
+
+static void write_moving(rn_writer_t *w, const rn_md_moving_t *m) {
+    write_replicas(w, m->removing, m->removing_count);
+    write_replicas(w, m->adding, m->adding_count);
+}
+
 static bool write_partition_change(rn_writer_t *w, const rn_md_partition_change_record_t *pc) {
     if (pc->partition < 0 || pc->leader < RN_MD_LEADER_NO_CHANGE) return false;
     if (!list_count_ok(pc->isr_count) || !list_count_ok(pc->replica_count)) return false;
+    if (pc->sets_moving && !moving_ok(&pc->moving)) return false;
     rn_write_uuid(w, &pc->topic_id);
     rn_write_int32(w, pc->partition);
     rn_write_int32(w, pc->leader);
     write_replicas(w, pc->isr, pc->isr_count);
     write_replicas(w, pc->replicas, pc->replica_count);
+    if (pc->sets_moving) write_moving(w, &pc->moving);
     return true;
 }
 
@@ -134,6 +154,7 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
         const rn_md_partition_record_t *p = &rec->u.partition;
         if (p->replica_count < 0 || p->replica_count > RN_REPLICAS_MAX) return false;
         if (p->isr_count < 0 || p->isr_count > RN_REPLICAS_MAX) return false;
+        if (!moving_ok(&p->moving)) return false;
         rn_write_uuid(w, &p->topic_id);
         rn_write_int32(w, p->partition);
         rn_write_int32(w, p->leader);
@@ -141,6 +162,7 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
         rn_write_int32(w, p->partition_epoch);
         write_replicas(w, p->replicas, p->replica_count);
         write_replicas(w, p->isr, p->isr_count);
+        if (moving_any(&p->moving)) write_moving(w, &p->moving);
         return true;
     }
     case RN_MD_CONFIG: {
@@ -180,6 +202,19 @@ static bool write_body(rn_writer_t *w, const rn_md_record_t *rec) {
     return false;
 }
 
+static int8_t record_version(const rn_md_record_t *rec) {
+    switch (rec->type) {
+    case RN_MD_REGISTER_BROKER:
+        return REGISTER_VERSION;
+    case RN_MD_PARTITION:
+        return moving_any(&rec->u.partition.moving) ? MOVING_VERSION : RECORD_VERSION;
+    case RN_MD_PARTITION_CHANGE:
+        return rec->u.partition_change.sets_moving ? MOVING_VERSION : RECORD_VERSION;
+    default:
+        return RECORD_VERSION;
+    }
+}
+
 rn_err_t rn_md_batch_add(rn_md_batch_t *batch, const rn_md_record_t *rec) {
     RN_ASSERT(rec != NULL);
     if (batch->count >= RN_MD_BATCH_RECORDS_MAX) return RN_ERR_LIMIT;
@@ -188,7 +223,7 @@ rn_err_t rn_md_batch_add(rn_md_batch_t *batch, const rn_md_record_t *rec) {
     rn_writer_init(&w, &batch->buf);
     rn_write_uint32(&w, 0); /* size, patched below */
     rn_write_int8(&w, (int8_t)rec->type);
-    rn_write_int8(&w, rec->type == RN_MD_REGISTER_BROKER ? REGISTER_VERSION : RECORD_VERSION);
+    rn_write_int8(&w, record_version(rec));
     bool ok = write_body(&w, rec);
     size_t size = batch->buf.len - start - 4;
     if (w.err == RN_OK && ok && size > RN_MD_RECORD_BYTES_MAX) w.err = RN_ERR_TOO_LARGE;
@@ -257,12 +292,20 @@ static void read_register(rn_reader_t *r, int8_t version, rn_md_register_broker_
     if (r->err == RN_OK && !register_ok(reg)) rn_reader_fail(r, RN_ERR_CORRUPT);
 }
 
-static void read_partition_change(rn_reader_t *r, rn_md_partition_change_record_t *pc) {
+static void read_moving(rn_reader_t *r, rn_md_moving_t *m) {
+    read_replicas(r, m->removing, &m->removing_count);
+    read_replicas(r, m->adding, &m->adding_count);
+}
+
+static void read_partition_change(rn_reader_t *r, int8_t version,
+                                  rn_md_partition_change_record_t *pc) {
     pc->topic_id = rn_read_uuid(r);
     pc->partition = rn_read_int32(r);
     pc->leader = rn_read_int32(r);
     read_change_list(r, pc->isr, &pc->isr_count);
     read_change_list(r, pc->replicas, &pc->replica_count);
+    pc->sets_moving = version >= MOVING_VERSION;
+    if (pc->sets_moving) read_moving(r, &pc->moving);
     if (pc->partition < 0 || pc->leader < RN_MD_LEADER_NO_CHANGE) rn_reader_fail(r, RN_ERR_CORRUPT);
 }
 
@@ -294,7 +337,7 @@ static void read_body(rn_reader_t *r, int8_t version, rn_md_record_t *rec) {
         read_broker_record(r, rec);
         return;
     case RN_MD_PARTITION_CHANGE:
-        read_partition_change(r, &rec->u.partition_change);
+        read_partition_change(r, version, &rec->u.partition_change);
         return;
     case RN_MD_TOPIC:
         rec->u.topic.topic_id = rn_read_uuid(r);
@@ -311,6 +354,11 @@ static void read_body(rn_reader_t *r, int8_t version, rn_md_record_t *rec) {
         p->partition_epoch = rn_read_int32(r);
         read_replicas(r, p->replicas, &p->replica_count);
         read_replicas(r, p->isr, &p->isr_count);
+        if (version >= MOVING_VERSION) {
+            read_moving(r, &p->moving);
+            /* Version 1 is written only with a reassignment to carry. */
+            if (r->err == RN_OK && !moving_any(&p->moving)) rn_reader_fail(r, RN_ERR_CORRUPT);
+        }
         return;
     }
     case RN_MD_CONFIG: {
@@ -376,8 +424,10 @@ rn_err_t rn_md_record_decode(const uint8_t *bytes, size_t len, rn_md_record_t *r
     int8_t type = rn_read_int8(&r);
     int8_t version = rn_read_int8(&r);
     if (r.err != RN_OK) return RN_ERR_CORRUPT;
-    bool version_known =
-        version == RECORD_VERSION || (type == RN_MD_REGISTER_BROKER && version == REGISTER_VERSION);
+    bool moves = type == RN_MD_PARTITION || type == RN_MD_PARTITION_CHANGE;
+    bool version_known = version == RECORD_VERSION ||
+                         (type == RN_MD_REGISTER_BROKER && version == REGISTER_VERSION) ||
+                         (moves && version == MOVING_VERSION);
     if (!type_known(type) || !version_known) return RN_ERR_INVALID;
     rec->type = (rn_md_type_t)type;
     read_body(&r, version, rec);

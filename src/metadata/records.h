@@ -19,7 +19,9 @@
  *
  *   offset size  field
  *   0      1     type (rn_md_type_t)
- *   1      1     version (0 for every type but RegisterBrokerRecord, 1)
+ *   1      1     version (0 for every type but RegisterBrokerRecord, 1,
+ *                 and PartitionRecord and PartitionChangeRecord, 1 when they
+ *                 carry a reassignment's lists, else 0)
  *   2      ...   body, by type:
  *
  *   RegisterBrokerRecord (0) broker_id i32 | incarnation_id 16 |
@@ -35,14 +37,21 @@
  *   PartitionRecord (3)     topic_id 16 | partition i32 | leader i32 |
  *                           leader_epoch i32 | partition_epoch i32 |
  *                           replica_count i16 | replicas i32 * count |
- *                           isr_count i16 | isr i32 * count
+ *                           isr_count i16 | isr i32 * count |
+ *                           (version 1) removing_count i16 | removing i32 *
+ *                           count | adding_count i16 | adding i32 * count:
+ *                           a reassignment in progress, each a subset of
+ *                           the replicas (version 0: none)
  *   ConfigRecord (4)        resource_type i8 | resource_name string |
  *                           key string | value string (null: delete)
  *   PartitionChangeRecord (5) topic_id 16 | partition i32 |
  *                           leader i32 (-1 none, -2 no change) |
  *                           isr_count i16 (-1 no change) | isr i32 * count |
  *                           replica_count i16 (-1 no change) |
- *                           replicas i32 * count
+ *                           replicas i32 * count |
+ *                           (version 1) removing and adding as in a
+ *                           PartitionRecord, replacing the partition's
+ *                           (version 0: unchanged)
  *   FenceBrokerRecord (7)   broker_id i32 | broker_epoch i64
  *   UnfenceBrokerRecord (8) broker_id i32 | broker_epoch i64
  *   RemoveTopicRecord (9)   topic_id 16
@@ -127,6 +136,16 @@ typedef struct rn_md_topic_record {
     rn_str_t name;
 } rn_md_topic_record_t;
 
+/* A reassignment in progress (Kafka's RemovingReplicas and AddingReplicas):
+   the replicas it takes away once the new ones are in sync, and the ones it
+   adds. Both empty: none. */
+typedef struct rn_md_moving {
+    int16_t removing_count;
+    int16_t adding_count;
+    int32_t removing[RN_REPLICAS_MAX];
+    int32_t adding[RN_REPLICAS_MAX];
+} rn_md_moving_t;
+
 typedef struct rn_md_partition_record {
     rn_uuid_t topic_id;
     int32_t partition;
@@ -137,6 +156,7 @@ typedef struct rn_md_partition_record {
     int16_t isr_count;
     int32_t replicas[RN_REPLICAS_MAX];
     int32_t isr[RN_REPLICAS_MAX];
+    rn_md_moving_t moving;
 } rn_md_partition_record_t;
 
 typedef struct rn_md_config_record {
@@ -196,6 +216,8 @@ typedef struct rn_md_partition_change_record {
     int16_t replica_count; /* RN_MD_LIST_NO_CHANGE: replicas unchanged */
     int32_t isr[RN_REPLICAS_MAX];
     int32_t replicas[RN_REPLICAS_MAX];
+    bool sets_moving; /* false: the reassignment lists stay as they are */
+    rn_md_moving_t moving;
 } rn_md_partition_change_record_t;
 
 typedef struct rn_md_record {
