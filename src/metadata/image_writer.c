@@ -178,7 +178,8 @@ static bool partitions_equal(const rn_image_partition_t *a, const rn_image_parti
            a->partition_epoch == b->partition_epoch && a->replica_count == b->replica_count &&
            a->isr_count == b->isr_count &&
            memcmp(a->replicas, b->replicas, (size_t)a->replica_count * sizeof(int32_t)) == 0 &&
-           memcmp(a->isr, b->isr, (size_t)a->isr_count * sizeof(int32_t)) == 0;
+           memcmp(a->isr, b->isr, (size_t)a->isr_count * sizeof(int32_t)) == 0 &&
+           a->adding_mask == b->adding_mask && a->removing_mask == b->removing_mask;
 }
 
 static bool texts_equal(const char *a, const char *b) {

@@ -53,8 +53,8 @@ rn_err_t rn_image_write(const rn_image_t *img, const rn_image_write_limits_t *li
 
 /*
  * True when a and b hold the same brokers, topics (names, ids, partitions
- * with leaders, epochs, replicas and ISR, overrides), broker configs and
- * producer-id point. The next offset is not compared: a snapshot rebuilds
+ * with leaders, epochs, replicas, ISR and reassignments, overrides), broker
+ * configs and producer-id point. The next offset is not compared: a snapshot rebuilds
  * the state, not the history.
  */
 bool rn_image_equal(const rn_image_t *a, const rn_image_t *b);
