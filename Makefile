@@ -326,7 +326,8 @@ simctl-mutants: $(foreach k,$(SIMCTL_MUTANT_IDS),$(BUILD)/ctl-mutant-$(k)/simctl
 #   make simrepl-mutants          each planted bug must be caught within REPL_MUTANT_SEEDS seeds
 REPL_MUTANT_SEEDS ?= 300
 # A mutant k: its sources compiled with its flag, linked ahead of the library.
-SIMREPL_MUTANTS := 1:hw_leader_alone 2:no_truncate 3:leader_outside_isr
+SIMREPL_MUTANTS := 1:hw_leader_alone 2:no_truncate 3:leader_outside_isr 4:followers_by_slot \
+                   5:reassign_before_sync
 SIMREPL_MUTANT_IDS := $(foreach m,$(SIMREPL_MUTANTS),$(firstword $(subst :, ,$(m))))
 SIMREPL_MUTANT_SRCS_1 := src/partition/replicas.c
 SIMREPL_MUTANT_FLAGS_1 := -DRN_REPL_MUTANT=1
@@ -335,6 +336,11 @@ SIMREPL_MUTANT_FLAGS_2 := -DRN_REPL_MUTANT=2
 # An out-of-ISR replica elected leader: the controller's planted bug 2.
 SIMREPL_MUTANT_SRCS_3 := src/metadata/controller_brokers.c
 SIMREPL_MUTANT_FLAGS_3 := -DRN_CTL_MUTANT=2
+SIMREPL_MUTANT_SRCS_4 := src/partition/replicas.c
+SIMREPL_MUTANT_FLAGS_4 := -DRN_REPL_MUTANT=3
+# A reassignment completed before its new replicas are in sync: the controller's planted bug 6.
+SIMREPL_MUTANT_SRCS_5 := src/metadata/controller_reassign.c
+SIMREPL_MUTANT_FLAGS_5 := -DRN_CTL_MUTANT=6
 SIMREPL_SELECTED := $(if $(MUTANT),$(BUILD)/repl-mutant-$(MUTANT)/simrepl,$(BUILD)/simrepl)
 
 .PHONY: simrepl simrepl-soak simrepl-mutants simrepl-found

@@ -20,7 +20,10 @@
 #define RN_CTL_MUTANT_EPOCH_NOT_BUMPED 3    /* a leader change keeps the leader epoch */
 #define RN_CTL_MUTANT_LEASE_NEVER_EXPIRES 4 /* a lease, once taken, never expires */
 #define RN_CTL_MUTANT_WIPED_VOTER_VOTES 5   /* quorum.c: a wiped voter's votes count */
-#define RN_CTL_MUTANT__COUNT 6
+/* controller_reassign.c: a reassignment completes before its new replicas
+   are in sync */
+#define RN_CTL_MUTANT_REASSIGN_BEFORE_SYNC 6
+#define RN_CTL_MUTANT__COUNT 7
 #ifndef RN_CTL_MUTANT
 #define RN_CTL_MUTANT RN_CTL_MUTANT_NONE
 #endif

@@ -54,10 +54,17 @@ static int32_t reassign_leader(const rn_image_t *img, const rn_image_partition_t
 /* Finished: the replicas are the target, the ISR its members in it. */
 static bool reassign_finish(const rn_image_t *img, const rn_image_partition_t *part,
                             const ids_t *target, const ids_t *isr, reassign_state_t *st) {
+#if RN_CTL_MUTANT == RN_CTL_MUTANT_REASSIGN_BEFORE_SYNC
+    /* planted bug: the target's members need not be in sync */
+    ids_t kept;
+    ids_filter(isr->items, isr->count, target->items, target->count, true, &kept);
+    if (kept.count == 0) return false;
+#else
     for (int16_t n = 0; n < target->count; n++)
         if (!ids_has(isr->items, isr->count, target->items[n])) return false;
     ids_t kept;
     ids_filter(isr->items, isr->count, target->items, target->count, true, &kept);
+#endif
     int32_t leader = reassign_leader(img, part, target, &kept);
     if (leader < 0 && part->leader >= 0) return false; /* no one in the target may lead yet */
     memset(st, 0, sizeof *st);

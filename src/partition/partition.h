@@ -316,16 +316,21 @@ int rn_partition_replica_slot(const rn_partition_t *part, int32_t id);
 /*
  * Planted bugs for the replication simulator's mutation test
  * (tests/simrepl). Exactly one may be chosen at compile time with
- * -DRN_REPL_MUTANT=<n>; 0 (the default) is correct replication. The third,
- * an out-of-ISR replica elected leader, is the controller's planted
- * RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR (metadata/controller_int.h).
+ * -DRN_REPL_MUTANT=<n>; 0 (the default) is correct replication. Two more
+ * are the controller's (metadata/controller_int.h): an out-of-ISR replica
+ * elected leader (RN_CTL_MUTANT_UNFENCE_OUTSIDE_ISR) and a reassignment
+ * completed before its new replicas are in sync
+ * (RN_CTL_MUTANT_REASSIGN_BEFORE_SYNC).
  */
 #define RN_REPL_MUTANT_NONE 0
 #define RN_REPL_MUTANT_HW_LEADER_ALONE                                                             \
     1                                /* replicas.c: the high watermark from the leader alone       \
                                       */
 #define RN_REPL_MUTANT_NO_TRUNCATE 2 /* follower.c: a diverging epoch truncates nothing */
-#define RN_REPL_MUTANT__COUNT 3
+/* replicas.c: a follower's state stays in its slot when a reassignment
+   reorders the replicas, so it is credited to another broker */
+#define RN_REPL_MUTANT_FOLLOWERS_BY_SLOT 3
+#define RN_REPL_MUTANT__COUNT 4
 #ifndef RN_REPL_MUTANT
 #define RN_REPL_MUTANT RN_REPL_MUTANT_NONE
 #endif

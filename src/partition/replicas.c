@@ -103,6 +103,20 @@ void rn_partition_advance_hw(rn_partition_t *part) {
     hw_release(part);
 }
 
+/* The followers' state follows its broker when the replica list changes
+   within a leader epoch (a reassignment reorders, adds or drops replicas):
+   the slots are positions in the list, the state belongs to the broker. A
+   replica new to the list starts afresh. */
+static void followers_remap(rn_partition_t *part, const rn_partition_leadership_t *ld,
+                            int64_t now_ms) {
+    rn_partition_follower_t next[RN_REPLICAS_MAX];
+    for (int16_t n = 0; n < RN_REPLICAS_MAX; n++) {
+        int slot = n < ld->replica_count ? rn_partition_replica_slot(part, ld->replicas[n]) : -1;
+        next[n] = slot >= 0 ? part->followers[slot] : (rn_partition_follower_t){-1, -1, now_ms, -1};
+    }
+    memcpy(part->followers, next, sizeof next);
+}
+
 rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_leadership_t *ld,
                                       int64_t now_ms) {
     RN_ASSERT(ld->replica_count >= 0 && ld->replica_count <= RN_REPLICAS_MAX);
@@ -126,6 +140,11 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
         part->pending_isr_count = 0;
         part->pending_isr_resend = false;
     }
+    bool same_list =
+        part->lead.replica_count == ld->replica_count &&
+        !memcmp(part->lead.replicas, ld->replicas, (size_t)ld->replica_count * sizeof(int32_t));
+    bool remap = RN_REPL_MUTANT != RN_REPL_MUTANT_FOLLOWERS_BY_SLOT; /* planted bug: no remap */
+    if (remap && !new_term && !same_list) followers_remap(part, ld, now_ms);
     part->lead = *ld;
     part->leader_epoch = ld->leader_epoch;
     part->role = role;

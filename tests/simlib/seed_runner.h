@@ -31,7 +31,7 @@
 /* A failure's reason: one line naming the check and the values it saw. */
 #define SR_REASON_BYTES 512
 /* A simulator's own counters beyond faults and steps (simctl has 5). */
-#define SR_COUNTERS_MAX 8
+#define SR_COUNTERS_MAX 10
 /* Seeds in flight at once: far more than the cores of any test machine. */
 #define SR_JOBS_MAX 64
 

@@ -56,6 +56,7 @@
 #define RP_ISR_TIMEOUT_MS 500
 #define RP_PRODUCE_TIMEOUT_MS 800 /* acks=all's timeout_ms */
 #define RP_LIVENESS_NS (8000 * RP_MS)
+#define RP_MOVE_EVERY_MS 400 /* about how often a reassignment is asked for while faults run */
 
 /* Messages (a small fixed format of the harness, records after it). */
 enum {
@@ -178,6 +179,7 @@ typedef struct rp_ctl {
     uint32_t reg_version[RP_BROKERS_MAX + 1]; /* the image of its registration */
     rp_msg_t alter_msg[RP_BROKERS_MAX + 1];
     int topic_made;
+    int64_t next_move_ms; /* the next reassignment the controller is asked for */
 } rp_ctl_t;
 
 typedef struct rp_produce {
@@ -205,6 +207,7 @@ typedef struct rp_check rp_check_t;
 
 typedef struct rp_stats {
     uint64_t faults, steps, versions, acked_all, acked_one, reads, truncations, isr_changes;
+    uint64_t moves, moves_done; /* reassignments started (or cancelled) and completed */
     /* a new leader (or the same one restarted) answered a consumer with a
        high watermark below what the previous one showed */
     uint64_t hw_back_on_new_leader;
@@ -263,6 +266,8 @@ void rp_check_broker(rp_t *s, rp_broker_t *b);
 void rp_check_opened(rp_t *s, rp_broker_t *b, rn_partition_t *part);
 /* b crashed: its logs are read afresh after the restart. */
 void rp_check_forget(rp_check_t *c, int32_t broker);
+/* The same for one partition a broker dropped (a reassignment moved it). */
+void rp_check_forget_partition(rp_check_t *c, int32_t broker, int32_t partition);
 /* A leader appended a produce at leader epoch `epoch`. */
 void rp_check_append(rp_t *s, int32_t broker, int32_t partition, int32_t epoch);
 /* The client: an acknowledged produce; a record read; a high watermark seen. */

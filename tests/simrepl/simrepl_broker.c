@@ -13,6 +13,7 @@
 #include "simrepl.h"
 
 #include "base/assert.h"
+#include "cluster/purge.h"
 #include "handlers/handler.h"
 #include "proto/kerr.h"
 #include "replication/follower.h"
@@ -94,12 +95,45 @@ static void follow_synced(rn_partition_waiter_t *waiter, rn_err_t err) {
     if (err == RN_OK && w->leader_hw >= 0) rn_partition_follow_hw(part, w->leader_hw);
 }
 
+/* A replica the image no longer places here (a reassignment completed
+   without this broker), as cluster/topics.c drops it: it neither leads nor
+   follows (its acks=all waiters fail), its other waiters are forgotten (the
+   client times out), and its directory goes, so a later move back starts
+   empty. */
+static void drop_partition(rp_t *s, rp_broker_t *b, const rn_image_t *img,
+                           const rn_image_topic_t *it, int32_t p) {
+    rn_partition_t *part = b->parts[p];
+    rn_partition_leadership_t ld;
+    char host[64];
+    uint16_t port;
+    rn_repl_leadership(img, it, p, b->id, "", &ld, host, sizeof host, &port);
+    ld.leader = -1;
+    rn_partition_lead(part, &ld, now_ms(s, b));
+    part->waiters = part->waiters_tail = NULL;
+    for (int i = 0; i < RP_WAITS_MAX; i++)
+        if (b->waits[i].used && b->waits[i].partition == p) b->waits[i].used = 0;
+    b->follow[p] = (rp_follow_t){.leader = -1};
+    char dir[RN_STORAGE_PATH_BYTES_MAX];
+    snprintf(dir, sizeof dir, "%s", part->dir);
+    rn_log_close_unclean(part->log);
+    part->log = NULL;
+    rn_partition_unref(part);
+    b->parts[p] = NULL;
+    rn_err_t err = rn_purge_remove(b->io, dir);
+    rp_check_forget_partition(s->check, b->id, p);
+    rp_trace(s, "broker %d: %s-%d no longer a replica here: dropped (%s)", b->id, RP_TOPIC, p,
+             rn_err_name(err));
+}
+
 static void apply_partition(rp_t *s, rp_broker_t *b, const rn_image_t *img,
                             const rn_image_topic_t *it, int32_t p) {
     const rn_image_partition_t *ip = &it->partitions[p];
     int replica = 0;
     for (int16_t n = 0; n < ip->replica_count; n++) replica |= ip->replicas[n] == b->id;
-    if (!replica) return;
+    if (!replica) {
+        if (b->parts[p]) drop_partition(s, b, img, it, p);
+        return;
+    }
     rn_partition_t *part = part_open(s, b, p);
     if (!part) return;
     rn_partition_leadership_t ld;

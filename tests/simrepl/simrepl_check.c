@@ -75,6 +75,10 @@ void rp_check_forget(rp_check_t *c, int32_t broker) {
     for (int p = 0; p < RP_PARTS_MAX; p++) c->verified[broker][p] = 0;
 }
 
+void rp_check_forget_partition(rp_check_t *c, int32_t broker, int32_t partition) {
+    c->verified[broker][partition] = 0;
+}
+
 uint64_t rp_check_committed(const rp_check_t *c) {
     uint64_t n = 0;
     for (int p = 0; p < c->parts_n; p++) n += (uint64_t)c->hist[p].n;

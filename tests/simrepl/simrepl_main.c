@@ -21,6 +21,8 @@ enum {
     RP_C_ISR_CHANGES,
     RP_C_VERSIONS,
     RP_C_HW_BACK,
+    RP_C_MOVES,
+    RP_C_MOVES_DONE,
     RP_C_N
 };
 _Static_assert(RP_C_N <= SR_COUNTERS_MAX, "the runner holds every counter");
@@ -33,6 +35,8 @@ static const sr_counter_t rp_counters[RP_C_N] = {
     [RP_C_ISR_CHANGES] = {"ISR changes", 1},
     [RP_C_VERSIONS] = {"images", 0},
     [RP_C_HW_BACK] = {"high watermark lower at a new leader", 0},
+    [RP_C_MOVES] = {"reassignments", 1},
+    [RP_C_MOVES_DONE] = {"reassignments completed", 1},
 };
 
 static int rp_run_seed(uint64_t seed, FILE *trace, sr_seed_t *out) {
@@ -47,6 +51,8 @@ static int rp_run_seed(uint64_t seed, FILE *trace, sr_seed_t *out) {
     out->counters[RP_C_ISR_CHANGES] = st.isr_changes;
     out->counters[RP_C_VERSIONS] = st.versions;
     out->counters[RP_C_HW_BACK] = st.hw_back_on_new_leader;
+    out->counters[RP_C_MOVES] = st.moves;
+    out->counters[RP_C_MOVES_DONE] = st.moves_done;
     return failed;
 }
 

@@ -19,6 +19,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "metadata/controller_reassign.h"
 #include "proto/kerr.h"
 
 #include <stdarg.h>
@@ -236,6 +237,67 @@ static int ctl_create(rp_t *s, rn_md_batch_t *batch) {
     return c->topic_made;
 }
 
+/* The completion pass of reassignments, as the active controller runs it
+   after every applied change. */
+static int ctl_progress(rp_t *s, rn_md_batch_t *batch) {
+    int32_t done = 0;
+    bool more = false;
+    rn_err_t err = rn_ctl_plan_reassign_progress(ctl_image(s), 8, batch, &done, &more);
+    if (err != RN_OK) {
+        rp_fail(s, "the reassignment pass failed: %s", rn_err_name(err));
+        return 0;
+    }
+    const rn_image_t *before = ctl_image(s);
+    if (done == 0 || !ctl_commit(s, batch, "reassignments completed")) return 0;
+    s->stats.moves_done += (uint64_t)done;
+    /* A move never takes a partition below its in-sync replicas: once
+       completed, every replica it keeps is in the ISR. */
+    const rn_image_topic_t *was = rn_image_topic(before, RP_TOPIC, strlen(RP_TOPIC));
+    const rn_image_topic_t *now = rn_image_topic(ctl_image(s), RP_TOPIC, strlen(RP_TOPIC));
+    for (int32_t p = 0; p < now->partition_count; p++) {
+        const rn_image_partition_t *ip = &now->partitions[p];
+        if (rn_image_partition_moving(&was->partitions[p]) && !rn_image_partition_moving(ip) &&
+            ip->isr_count != ip->replica_count)
+            rp_fail(s, "%s-%d: a reassignment completed with %d of its %d replicas in sync",
+                    RP_TOPIC, p, ip->isr_count, ip->replica_count);
+    }
+    return 1;
+}
+
+/* A client's reassignment, while faults run: a partition to a random
+   target of 2 or 3 distinct brokers (a grow, a shrink, a move or a
+   reorder), or, one time in eight, a cancel. */
+static int ctl_reassign(rp_t *s, rn_md_batch_t *batch, int64_t now) {
+    rp_ctl_t *c = &s->ctl;
+    if (!c->topic_made || s->phase != 0 || now < c->next_move_ms) return 0;
+    c->next_move_ms = now + (int64_t)rn_sim_below(s->world, 2 * RP_MOVE_EVERY_MS);
+    int32_t ids[RP_BROKERS_MAX];
+    for (int32_t i = 0; i < (int32_t)s->brokers_n; i++) ids[i] = i + 1;
+    for (int32_t i = (int32_t)s->brokers_n - 1; i > 0; i--) {
+        int32_t j = (int32_t)rn_sim_below(s->world, (uint64_t)i + 1), t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+    }
+    int32_t count = 2 + (int32_t)rn_sim_below(s->world, 2);
+    bool cancel = rn_sim_chance(s->world, 125000);
+    rn_ctl_reassign_partition_t part = {(int32_t)rn_sim_below(s->world, (uint64_t)s->parts_n),
+                                        cancel ? NULL : ids, cancel ? 0 : count};
+    rn_ctl_reassign_topic_t topic = {rn_str_from_cstr(RP_TOPIC), &part, 1};
+    rn_ctl_reassign_request_t req = {&topic, 1, false};
+    rn_ctl_result_t res;
+    rn_err_t err = rn_ctl_plan_reassign(ctl_image(s), &req, &res, batch);
+    if (err != RN_OK) {
+        rp_fail(s, "a reassignment could not be planned: %s", rn_err_name(err));
+        return 0;
+    }
+    rp_trace(s, "controller: reassign %s-%d to %s%d,%d%s%d: %s", RP_TOPIC, part.partition,
+             cancel ? "(cancel) " : "", ids[0], ids[1], count > 2 ? "," : "",
+             count > 2 ? ids[2] : 0, rn_kerr_name(res.error_code));
+    if (!ctl_commit(s, batch, cancel ? "a reassignment cancelled" : "a reassignment")) return 0;
+    s->stats.moves++;
+    return 1;
+}
+
 static void ctl_tick(rp_t *s) {
     rp_ctl_t *c = &s->ctl;
     int64_t now = rp_local_ms(s, RP_CTL_NODE);
@@ -247,7 +309,7 @@ static void ctl_tick(rp_t *s) {
     rn_md_batch_init(&batch);
     /* one decision a tick, as the active controller plans one at a time */
     if (!ctl_register(s, &batch, now) && !ctl_fence(s, &batch, now) && !ctl_unfence(s, &batch) &&
-        !ctl_alter(s, &batch))
+        !ctl_alter(s, &batch) && !ctl_progress(s, &batch) && !ctl_reassign(s, &batch, now))
         ctl_create(s, &batch);
     rn_md_batch_free(&batch);
 }
@@ -509,6 +571,14 @@ static const char *unsettled(rp_t *s) {
     for (int32_t p = 0; p < it->partition_count; p++) {
         const rn_image_partition_t *ip = &it->partitions[p];
         if (ip->leader < 0) return "a partition has no leader";
+        if (rn_image_partition_moving(ip)) return "a reassignment is in progress";
+        for (uint32_t id = 1; id <= s->brokers_n; id++) {
+            bool replica = false;
+            for (int16_t n = 0; n < ip->replica_count; n++)
+                replica |= ip->replicas[n] == (int32_t)id;
+            if (!replica && s->brokers[id].up && s->brokers[id].parts[p])
+                return "a broker still holds a replica moved away";
+        }
         if (ip->isr_count != ip->replica_count) return "a replica is out of the ISR";
         rp_broker_t *l = &s->brokers[ip->leader];
         rn_partition_t *lp = l->up ? l->parts[p] : NULL;
