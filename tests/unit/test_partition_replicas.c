@@ -127,6 +127,36 @@ static void test_hw_is_least_over_isr(void **state) {
     world_free(&w);
 }
 
+/* A reassignment reorders the replicas within the leader epoch, then adds
+   one: each follower's fetch position stays its own broker's, and the new
+   replica starts unknown. */
+static void test_followers_follow_their_broker(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "reorder");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 1, 1, all, 3, 2, 0);
+    append_synced(&w, 10);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 2, 10, 5), RN_OK);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 4, 5), RN_OK);
+    assert_int_equal(rn_partition_hw(w.part), 4);
+    rn_partition_leadership_t ld = w.part->lead;
+    ld.partition_epoch = 2;
+    ld.replicas[0] = 3; /* [3, 2, 1], then [3, 2, 1, 4] */
+    ld.replicas[2] = 1;
+    rn_partition_lead(w.part, &ld, 6);
+    assert_int_equal(w.part->followers[rn_partition_replica_slot(w.part, 3)].fetch_offset, 4);
+    assert_int_equal(w.part->followers[rn_partition_replica_slot(w.part, 2)].fetch_offset, 10);
+    ld.partition_epoch = 3;
+    ld.replica_count = 4;
+    ld.replicas[3] = 4;
+    rn_partition_lead(w.part, &ld, 7);
+    assert_int_equal(w.part->followers[rn_partition_replica_slot(w.part, 4)].fetch_offset, -1);
+    assert_int_equal(w.part->followers[rn_partition_replica_slot(w.part, 3)].fetch_offset, 4);
+    assert_int_equal(rn_partition_hw(w.part), 4); /* 3 still holds it */
+    world_free(&w);
+}
+
 static void test_new_epoch_waits_for_every_follower(void **state) {
     (void)state;
     world_t w;
@@ -453,6 +483,7 @@ int main(void) {
         cmocka_unit_test(test_follower_appends_and_truncates),
         cmocka_unit_test(test_follower_reads_to_durable_end),
         cmocka_unit_test(test_isr_change_of_unknown_outcome_stays),
+        cmocka_unit_test(test_followers_follow_their_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
