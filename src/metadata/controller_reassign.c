@@ -200,19 +200,6 @@ static rn_err_t plan_one(const rn_image_t *img, const rn_image_topic_t *topic,
     return reassign_record(topic, p->partition, &st, batch);
 }
 
-/* Whether partition p of topic t is named again later in the request. */
-static bool named_again(const rn_ctl_reassign_request_t *req, int32_t t, int32_t i) {
-    const rn_ctl_reassign_topic_t *topic = &req->topics[t];
-    int32_t p = topic->partitions[i].partition;
-    for (int32_t u = 0; u < req->topic_count; u++) {
-        const rn_ctl_reassign_topic_t *other = &req->topics[u];
-        if (!rn_str_eq(other->name, topic->name)) continue;
-        for (int32_t j = 0; j < other->count; j++)
-            if ((u != t || j != i) && other->partitions[j].partition == p) return true;
-    }
-    return false;
-}
-
 int32_t rn_ctl_reassign_partition_total(const rn_ctl_reassign_request_t *req) {
     int32_t total = 0;
     for (int32_t t = 0; t < req->topic_count; t++) total += req->topics[t].count;
@@ -223,6 +210,8 @@ rn_err_t rn_ctl_plan_reassign(const rn_image_t *img, const rn_ctl_reassign_reque
                               rn_ctl_result_t *results, rn_md_batch_t *batch) {
     RN_ASSERT(!req->automatic);
     RN_ASSERT(req->topic_count >= 0);
+    /* A partition named twice is decided twice on the same image, as
+       Kafka's controller does: both records apply, the last one wins. */
     size_t len = batch->buf.len;
     uint32_t count = batch->count;
     int32_t at = 0;
@@ -238,12 +227,6 @@ rn_err_t rn_ctl_plan_reassign(const rn_image_t *img, const rn_ctl_reassign_reque
                 rn_ctl_result_set(res, RN_KERR_UNKNOWN_TOPIC_OR_PARTITION,
                                   "Unable to find partition %.*s-%d.", (int)rt->name.len,
                                   rt->name.len > 0 ? rt->name.ptr : "", p->partition);
-                continue;
-            }
-            if (named_again(req, t, i)) {
-                rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
-                                  "Partition %s-%d is named more than once in the request.",
-                                  topic->name, p->partition);
                 continue;
             }
             rn_err_t err = plan_one(img, topic, p, res, batch);

@@ -67,13 +67,12 @@ typedef struct rn_ctl_reassign_reply {
 
 /*
  * Plans a client's reassignments on img. Per partition, in Kafka's codes:
- * UNKNOWN_TOPIC_OR_PARTITION (no such topic or index); INVALID_REQUEST (the
- * partition named twice in the request); NO_REASSIGNMENT_IN_PROGRESS (a
- * cancel with none); INVALID_REPLICA_ASSIGNMENT (an empty target, a broker
- * named twice or not registered, more replicas at once than
- * RN_REPLICAS_MAX, or a change that would leave no in-sync replica).
- * Batch errors (RN_ERR_LIMIT, RN_ERR_TOO_LARGE) are returned with the batch
- * as it was before the call.
+ * UNKNOWN_TOPIC_OR_PARTITION (no such topic or index);
+ * NO_REASSIGNMENT_IN_PROGRESS (a cancel with none); INVALID_REPLICA_ASSIGNMENT (an empty target, a
+ * broker named twice or not registered, more replicas at once than RN_REPLICAS_MAX, or a change
+ * that would leave no in-sync replica). A partition named twice is decided twice on img, as Kafka
+ * does. Batch errors (RN_ERR_LIMIT, RN_ERR_TOO_LARGE) are returned with the batch as it was before
+ * the call.
  */
 rn_err_t rn_ctl_plan_reassign(const rn_image_t *img, const rn_ctl_reassign_request_t *req,
                               rn_ctl_result_t *results, rn_md_batch_t *batch);
