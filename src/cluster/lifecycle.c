@@ -42,7 +42,6 @@ struct rn_lifecycle {
     rn_md_rt_t *rt;
     rn_loop_t *loop;
     rn_lifecycle_opts_t opts;
-    char cluster_id[64];
     char rack[RN_BROKER_RACK_BYTES_MAX + 1];
     rn_uuid_t incarnation_id;
     /* The registration as the controller plans it, and as sent. */
@@ -144,7 +143,12 @@ static rn_err_t lc_encode_registration(rn_lifecycle_t *lc) {
     rn_broker_registration_request_t req;
     rn_broker_registration_request_init(&req);
     req.broker_id = lc->reg.reg.broker_id;
-    req.cluster_id = rn_str_from_cstr(lc->cluster_id);
+    /* A new folder's id is provisional until the log names the cluster's,
+       and a broker-only node receives the log only once registered: it
+       registers with none and takes the log's (cluster/metadata_rt.c sets
+       both, on this loop). */
+    const rn_node_t *node = lc->node;
+    req.cluster_id = rn_str_from_cstr(node->cluster_id_provisional ? "" : node->cluster_id);
     req.incarnation_id = lc->incarnation_id;
     req.listeners =
         (rn_broker_registration_request_listener_array_t){listeners, lc->reg.reg.endpoint_count};
@@ -438,8 +442,6 @@ static void lc_stop_arrived(rn_mail_t *mail) {
 
 static void lc_copy_opts(rn_lifecycle_t *lc, const rn_lifecycle_opts_t *opts) {
     lc->opts = *opts;
-    snprintf(lc->cluster_id, sizeof lc->cluster_id, "%s", opts->cluster_id);
-    lc->opts.cluster_id = lc->cluster_id;
     snprintf(lc->rack, sizeof lc->rack, "%s", opts->rack ? opts->rack : "");
     lc->opts.rack = opts->rack ? lc->rack : NULL;
     for (int16_t n = 0; n < opts->listener_count; n++) {

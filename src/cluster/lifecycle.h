@@ -46,7 +46,6 @@ typedef struct rn_lifecycle_listener {
 
 typedef struct rn_lifecycle_opts {
     int32_t broker_id;
-    const char *cluster_id; /* copied */
     rn_lifecycle_listener_t listeners[RN_BROKER_ENDPOINTS_MAX];
     int16_t listener_count;
     const char *rack; /* copied; NULL: none */

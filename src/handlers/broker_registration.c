@@ -4,7 +4,9 @@
  * op planned by the active controller (cluster/membership.h); a new
  * registration is fenced until the broker's heartbeats show it caught up.
  * A controller that is not active answers NOT_CONTROLLER (the broker asks
- * the active one), a broker of another cluster INCONSISTENT_CLUSTER_ID, and
+ * the active one), a broker of another cluster INCONSISTENT_CLUSTER_ID (one
+ * naming no cluster, a new folder that has not heard the id yet, may
+ * join), and
  * a broker id another incarnation holds with a live lease
  * DUPLICATE_BROKER_REGISTRATION, at once, as Kafka's controller does;
  * unless PreviousBrokerEpoch names that registration's epoch: the same
@@ -40,7 +42,10 @@ static void registration_done(rn_admin_op_t *op) {
 /* Kafka's checks before the controller sees it; NONE when it may go on. */
 static int16_t registration_check(rn_core_t *core, const rn_broker_registration_request_t *in) {
     const char *want = rn_md_rt_cluster_id(rn_md_rt_of_core(core));
-    if (want[0] && !rn_str_eq(in->cluster_id, rn_str_from_cstr(want)))
+    /* None named: a broker with a new folder that has not heard the
+       cluster's id yet (cluster/lifecycle.c); it takes the log's. */
+    bool named = in->cluster_id.len > 0;
+    if (want[0] && named && !rn_str_eq(in->cluster_id, rn_str_from_cstr(want)))
         return RN_KERR_INCONSISTENT_CLUSTER_ID;
     if (in->broker_id < 0 || in->listeners.count < 0 ||
         in->listeners.count > RN_BROKER_ENDPOINTS_MAX)

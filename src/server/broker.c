@@ -420,7 +420,6 @@ static void broker_record_registration(void *ctx, int64_t epoch, bool pending) {
 static rn_lifecycle_opts_t broker_lifecycle_opts(const rn_node_t *node, const rn_config_t *cfg) {
     rn_lifecycle_opts_t lo = {
         .broker_id = cfg->node_id,
-        .cluster_id = node->cluster_id, /* settled: the quorum's, once caught up */
         .rack = cfg->rack,
         .heartbeat_interval_ms = cfg->broker_heartbeat_interval_ms,
         .wait_unfenced = true,

@@ -11,7 +11,10 @@ brokers and leading some partitions; records produced through node 4 to the
 partitions it leads are consumed back through it; kafka-metadata-quorum.sh
 describe --status through node 4 lists voters 1-3 only, node 4 as an
 observer; a Metadata request through node 4 that may auto-create a topic
-creates it (node 4 forwards the creation to the active controller).
+creates it (node 4 forwards the creation to the active controller). A
+broker-only node 5 with a new folder, started once the other four run,
+registers (naming no cluster id: its new folder's is provisional) and
+takes the cluster's id.
 
 Controller-only: nodes 1-3 are controller-only voters, nodes 4 and 5
 broker-only, so the active controller is always a controller-only node.
@@ -113,6 +116,40 @@ def broker_only(t):
         auto_created(t, n4)
 
 
+def late_broker(t):
+    """A broker-only node with a new folder that starts once the cluster's id
+    is settled (the first leader recorded it): its own id is provisional
+    and a broker-only node hears the cluster's only from the log it gets
+    once registered, so it registers naming none and takes the log's."""
+    c = Cluster(5, settings=SETTINGS, voters=[1, 2, 3],
+                node_settings={4: {"process.roles": "broker"}, 5: {"process.roles": "broker"}})
+    try:
+        first = c.nodes[:4]
+        for node in first:
+            node.start(wait=False)
+        Cluster._wait_all_ready(first, time.monotonic() + 60)
+        settle(lambda: len(metadata(c.node(1), [])[0]) == 4, "four brokers registered")
+        five = c.node(5)
+        try:
+            five.start()
+            started = True
+        except Exception as e:  # noqa: BLE001: the failed start is the finding
+            started = str(e)[-300:]
+        t.ok(started is True, "a broker-only node with a new folder joins a running cluster",
+             started)
+        if started is not True:
+            return
+        t.ok(settle(lambda: len(metadata(c.node(1), [])[0]) == 5, "five brokers registered"),
+             "and registers")
+        ids = {}
+        for node in (c.node(1), five):
+            with open(os.path.join(node.data_dir, "meta.properties")) as f:
+                ids[node.node_id] = re.search(r"cluster\.id=(\S+)", f.read()).group(1)
+        t.eq(ids[5], ids[1], "and takes the cluster's id into its meta.properties")
+    finally:
+        c.stop()
+
+
 def auto_created(t, node):
     """A Metadata request that may create the topic it names, sent to a node
     that is not the active controller: the node forwards the creation."""
@@ -179,7 +216,8 @@ def controller_only(t):
 
 
 def main():
-    run_scenarios("Runnel clusters with single-role nodes", broker_only, controller_only)
+    run_scenarios("Runnel clusters with single-role nodes", broker_only, late_broker,
+                  controller_only)
 
 
 if __name__ == "__main__":
