@@ -67,9 +67,11 @@ SIMCTL_OBJS := $(SIMCTL_SRCS:%.c=$(BUILD)/obj/%.o)
 SIMREPL_SRCS := $(wildcard tests/simrepl/*.c)
 SIMREPL_OBJS := $(SIMREPL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/helpers/batch_build.o
 # The seed runner the simulators share (tests/simlib/seed_runner.h).
+SIMBAL_SRCS := $(wildcard tests/simbal/*.c)
+SIMBAL_OBJS := $(SIMBAL_SRCS:%.c=$(BUILD)/obj/%.o)
 SIMLIB_SRCS := $(wildcard tests/simlib/*.c)
 SIMLIB_OBJS := $(SIMLIB_SRCS:%.c=$(BUILD)/obj/%.o)
-$(SIM_OBJS) $(SIMCTL_OBJS) $(SIMLIB_OBJS): CFLAGS += -Itests
+$(SIM_OBJS) $(SIMCTL_OBJS) $(SIMBAL_OBJS) $(SIMLIB_OBJS): CFLAGS += -Itests
 $(SIMREPL_SRCS:%.c=$(BUILD)/obj/%.o): CFLAGS += -Itests -Itests/unit
 
 .PHONY: all clean test unit gen gen-check fuzz format tools
@@ -377,6 +379,59 @@ simrepl-mutants: $(foreach k,$(SIMREPL_MUTANT_IDS),$(BUILD)/repl-mutant-$(k)/sim
 	for m in $(SIMREPL_MUTANTS); do \
 	  k=$${m%%:*}; name=$${m#*:}; \
 	  out=$$($(BUILD)/repl-mutant-$$k/simrepl --seeds $(REPL_MUTANT_SEEDS) --until-fail \
+	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
+	  echo "$$out" | tail -n 1; \
+	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+# ---- balance simulator ----------------------------------------------------
+# The balancer's planner on random clusters, planned and applied until it
+# plans nothing, every plan checked (docs/SIMULATOR.md, docs/BALANCING.md).
+#   make simbal SEEDS=N          run seeds 1..N
+#   make simbal SEED=s           replay one seed with a readable trace
+#   make simbal SEED=s MUTANT=k  the same against planted planner bug k
+#   make simbal-soak MINUTES=m   random seeds for a time budget
+#   make simbal-mutants          each planted planner bug must be caught within
+#                                BAL_MUTANT_SEEDS seeds
+BAL_MUTANT_SEEDS ?= 200
+SIMBAL_MUTANT_SRCS := src/metadata/balance_check.c src/metadata/balance_plan.c
+SIMBAL_MUTANTS := 1:ignores_racks 2:ignores_disk_ceiling 3:ignores_bound 4:no_hysteresis \
+                  5:drained_receives
+SIMBAL_MUTANT_IDS := $(foreach m,$(SIMBAL_MUTANTS),$(firstword $(subst :, ,$(m))))
+SIMBAL_SELECTED := $(if $(MUTANT),$(BUILD)/bal-mutant-$(MUTANT)/simbal,$(BUILD)/simbal)
+
+.PHONY: simbal simbal-soak simbal-mutants
+$(BUILD)/simbal: $(SIMBAL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$(CC) $(LDFLAGS) -o $@ $(SIMBAL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a $(LIBS)
+
+# As for the other simulators: the planted planner objects go ahead of the library.
+define SIMBAL_MUTANT_RULES
+$(BUILD)/bal-mutant-$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -DRN_BAL_MUTANT=$(1) -c $$< -o $$@
+$(BUILD)/bal-mutant-$(1)/simbal: $(SIMBAL_MUTANT_SRCS:%.c=$(BUILD)/bal-mutant-$(1)/obj/%.o) \
+                                 $(SIMBAL_OBJS) $(SIMLIB_OBJS) $(BUILD)/librunnel.a
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/librunnel.a $$(LIBS)
+endef
+$(foreach k,$(SIMBAL_MUTANT_IDS),$(eval $(call SIMBAL_MUTANT_RULES,$(k))))
+
+simbal: $(SIMBAL_SELECTED)
+ifdef SEED
+	$(SIMBAL_SELECTED) --seed $(SEED)
+else
+	$(SIMBAL_SELECTED) --seeds $(SEEDS) --jobs $(SIM_JOBS) \
+	  --replay "make simbal SEED=%llu$(if $(MUTANT), MUTANT=$(MUTANT))"
+endif
+
+simbal-soak: $(BUILD)/simbal
+	$(BUILD)/simbal --minutes $(MINUTES) --jobs $(SIM_JOBS)
+
+simbal-mutants: $(foreach k,$(SIMBAL_MUTANT_IDS),$(BUILD)/bal-mutant-$(k)/simbal)
+	@pass=0; fail=0; \
+	for m in $(SIMBAL_MUTANTS); do \
+	  k=$${m%%:*}; name=$${m#*:}; \
+	  out=$$($(BUILD)/bal-mutant-$$k/simbal --seeds $(BAL_MUTANT_SEEDS) --until-fail \
 	         --name "$$name (MUTANT=$$k)" --jobs $(SIM_JOBS)); rc=$$?; \
 	  echo "$$out" | tail -n 1; \
 	  if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \

@@ -379,6 +379,40 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
    pass): the active controller runs the next pass at once when more are
    due, so other metadata changes interleave with a long rebalance. */
 #define RN_ELECTIONS_PER_PASS_MAX 1000
+/* ---- the balancer's planner (metadata/balance_plan.h, docs/BALANCING.md) ---- */
+
+/* Partitions one plan considers: the whole cluster's. Bounds the planner's
+   one allocation: about 80 bytes a partition plus 4 bytes per topic and
+   broker (at most 16 MiB and 51 MiB with RN_BROKERS_MAX brokers). */
+#define RN_BAL_PARTITIONS_MAX 200000
+/* No move leaves a receiving broker's disk fuller than this (percent of its
+   capacity), counting every copy the plan sends it and none it sends away. */
+#define RN_BAL_DISK_CEILING_PCT_DEFAULT 90
+/* Replica moves touching one broker at once (in flight or planned): each
+   copies a partition over its network and disk; as Cruise Control's
+   default partition movements per broker. */
+#define RN_BAL_MOVES_PER_BROKER_DEFAULT 5
+/* Moves one plan returns: the controller submits them as one batch. */
+#define RN_BAL_MOVES_PER_PLAN_DEFAULT 100
+/* Hysteresis: a soft goal acts when a broker is further than 10 % of the
+   mean from it and stops once every broker is within 2 %; the gap is what
+   keeps the next plan from finding new work in the last one's result. */
+#define RN_BAL_START_PCT_DEFAULT 10
+#define RN_BAL_STOP_PCT_DEFAULT 2
+/* The same bands never narrower than these: 2 and 1 replicas or leaders
+   (a count cannot be nearer its mean than within 1), 5 and 2 points of disk
+   fill, 1 MiB/s and 256 KiB/s of traffic (noise below that). */
+#define RN_BAL_COUNT_START_MIN_DEFAULT 2
+#define RN_BAL_COUNT_STOP_MIN_DEFAULT 1
+#define RN_BAL_DISK_START_MIN_PCT_DEFAULT 5
+#define RN_BAL_DISK_STOP_MIN_PCT_DEFAULT 2
+#define RN_BAL_NET_START_MIN_BYTES_PER_S_DEFAULT (1024 * 1024)
+#define RN_BAL_NET_STOP_MIN_BYTES_PER_S_DEFAULT (256 * 1024)
+/* Benefit per byte is a move's cost decrease over its bytes plus this: a
+   reorder (0 bytes) is the cheapest move, but not infinitely better than
+   copying a tiny partition. */
+#define RN_BAL_BYTES_FLOOR (1024 * 1024)
+
 /* Endpoints (listeners) one broker registers: a client, an inter-broker, a
    controller and one spare listener. */
 #define RN_BROKER_ENDPOINTS_MAX 4
@@ -608,6 +642,11 @@ RN_STATIC_ASSERT(RN_TXN_PARTITIONS_MAX *(2 + RN_TOPIC_NAME_BYTES_MAX + 4 + 4) < 
                  "a transaction's record, every partition named, fits a 1 MiB batch");
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32767, "a replication factor is an int16");
 RN_STATIC_ASSERT(RN_REPLICAS_MAX <= 32, "a partition's eligible replicas are a 32-bit mask");
+RN_STATIC_ASSERT(RN_BROKERS_MAX <= 64, "the planner keeps sets of brokers in a 64-bit mask");
+RN_STATIC_ASSERT(RN_BAL_STOP_PCT_DEFAULT <= RN_BAL_START_PCT_DEFAULT,
+                 "the stop band lies within the start band");
+RN_STATIC_ASSERT(RN_BAL_COUNT_STOP_MIN_DEFAULT <= RN_BAL_COUNT_START_MIN_DEFAULT,
+                 "the stop band lies within the start band");
 RN_STATIC_ASSERT(RN_MD_RECORD_BYTES_MAX <= RN_MD_BATCH_BYTES_MAX,
                  "a record fits in a metadata batch");
 RN_STATIC_ASSERT(RN_ISR_CHANGES_MAX *RN_MD_PARTITION_CHANGE_BYTES_MAX <= RN_RAFT_ENTRY_BYTES_MAX,
