@@ -34,6 +34,7 @@ typedef struct sb_stats {
     uint64_t leader_moves;
     uint64_t bytes;
     uint64_t drained; /* brokers drained or absent at the start */
+    uint64_t within;  /* runs that ended with every soft goal within its start band */
 } sb_stats_t;
 
 typedef struct sb {

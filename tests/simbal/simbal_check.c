@@ -2,7 +2,8 @@
  * simbal_check.c: the balance simulation's checks, computed from the
  * simulated cluster on their own (never from the planner's state): each
  * plan keeps every hard goal and the bound, moves no partition twice or
- * back, and is empty when the cluster is within its bands (hysteresis);
+ * back, serves only soft goals past their start band, and is empty when
+ * the cluster is within its bands (hysteresis);
  * the end state has drained and absent brokers empty unless no broker
  * could take their replicas, and a report that says why it stopped.
  *
@@ -209,65 +210,67 @@ static bool sb_hard_broken(const sb_t *s, bool all) {
     return false;
 }
 
-/* Whether every value lies within the start band around the mean. */
-static bool sb_within(const double *v, const bool *counted, int32_t n, double mean, double pct,
-                      double floor) {
-    double band = fmax(fabs(mean) * pct / 100.0, floor);
-    for (int32_t b = 0; b < n; b++)
-        if (counted[b] && fabs(v[b] - mean) > band + 1e-9 * fmax(1.0, band)) return false;
-    return true;
-}
-
-static double sb_mean(const double *v, const bool *counted, int32_t n) {
-    double sum = 0;
-    int32_t k = 0;
+/* Whether some value lies past the start band around the mean of the
+   counted ones. */
+static bool sb_beyond(const double *v, const bool *counted, int32_t n, double mean_or_nan,
+                      double pct, double floor) {
+    double sum = 0, k = 0;
     for (int32_t b = 0; b < n; b++)
         if (counted[b]) sum += v[b], k++;
-    return k ? sum / k : 0;
+    double mean = isnan(mean_or_nan) ? (k > 0 ? sum / k : 0) : mean_or_nan;
+    double band = fmax(fabs(mean) * pct / 100.0, floor);
+    for (int32_t b = 0; b < n; b++)
+        if (counted[b] && fabs(v[b] - mean) > band + 1e-9 * fmax(1.0, band)) return true;
+    return false;
 }
 
-/* Every soft goal within its start band (the planner's definition in
-   docs/BALANCING.md, computed again here). */
-static bool sb_soft_within(const sb_t *s) {
-    double rep[SB_BROKERS_MAX] = {0}, lead[SB_BROKERS_MAX] = {0}, fill[SB_BROKERS_MAX] = {0};
-    double in[SB_BROKERS_MAX], out[SB_BROKERS_MAX];
-    bool elig[SB_BROKERS_MAX], disk[SB_BROKERS_MAX];
-    double used = 0, cap = 0, pct = s->set.start_pct;
+/* Whether a soft goal has a broker (or a topic's broker) past its start
+   band: the planner's definition in docs/BALANCING.md, computed again. */
+static bool sb_goal_beyond(const sb_t *s, rn_bal_goal_t goal) {
+    double v[SB_BROKERS_MAX] = {0}, used = 0, cap = 0, pct = s->set.start_pct;
+    bool counted[SB_BROKERS_MAX];
     for (int32_t b = 0; b < s->brokers_n; b++) {
         const rn_bal_broker_t *br = &s->brokers[b];
-        elig[b] = sb_eligible(s, b);
-        disk[b] = elig[b] && br->disk_capacity_bytes > 0;
-        in[b] = (double)br->bytes_in_per_s;
-        out[b] = (double)br->bytes_out_per_s;
-        if (disk[b])
-            fill[b] = (double)br->disk_used_bytes * 100.0 / (double)br->disk_capacity_bytes;
-        if (disk[b])
-            used += (double)br->disk_used_bytes * 100.0, cap += (double)br->disk_capacity_bytes;
-    }
-    for (int32_t p = 0; p < s->parts_n; p++) {
-        lead[sb_index(s, s->parts[p].replicas[0])]++;
-        for (int32_t i = 0; i < s->parts[p].replicas_n; i++)
-            rep[sb_index(s, s->parts[p].replicas[i])]++;
+        counted[b] = sb_eligible(s, b) && (goal != RN_BAL_G_DISK || br->disk_capacity_bytes > 0);
+        if (goal == RN_BAL_G_NET_IN) v[b] = (double)br->bytes_in_per_s;
+        if (goal == RN_BAL_G_NET_OUT) v[b] = (double)br->bytes_out_per_s;
+        if (goal != RN_BAL_G_DISK || !counted[b]) continue;
+        v[b] = (double)br->disk_used_bytes * 100.0 / (double)br->disk_capacity_bytes;
+        used += (double)br->disk_used_bytes * 100.0;
+        cap += (double)br->disk_capacity_bytes;
     }
     double cmin = s->set.count_start_min, nmin = (double)s->set.net_start_min_bytes_per_s;
-    if (!sb_within(rep, elig, s->brokers_n, sb_mean(rep, elig, s->brokers_n), pct, cmin))
-        return false;
-    if (!sb_within(lead, elig, s->brokers_n, sb_mean(lead, elig, s->brokers_n), pct, cmin))
-        return false;
-    if (!sb_within(in, elig, s->brokers_n, sb_mean(in, elig, s->brokers_n), pct, nmin))
-        return false;
-    if (!sb_within(out, elig, s->brokers_n, sb_mean(out, elig, s->brokers_n), pct, nmin))
-        return false;
-    if (cap > 0 && !sb_within(fill, disk, s->brokers_n, used / cap, pct, s->set.disk_start_min_pct))
-        return false;
-    for (int32_t t = 0; t < s->topics_n; t++) {
-        double cnt[SB_BROKERS_MAX] = {0};
+    switch (goal) {
+    case RN_BAL_G_NET_IN:
+    case RN_BAL_G_NET_OUT:
+        return sb_beyond(v, counted, s->brokers_n, NAN, pct, nmin);
+    case RN_BAL_G_DISK:
+        return cap > 0 &&
+               sb_beyond(v, counted, s->brokers_n, used / cap, pct, s->set.disk_start_min_pct);
+    case RN_BAL_G_REPLICAS:
+    case RN_BAL_G_LEADERS:
         for (int32_t p = 0; p < s->parts_n; p++)
-            for (int32_t i = 0; s->parts[p].topic == t && i < s->parts[p].replicas_n; i++)
-                cnt[sb_index(s, s->parts[p].replicas[i])]++;
-        if (!sb_within(cnt, elig, s->brokers_n, sb_mean(cnt, elig, s->brokers_n), pct, cmin))
-            return false;
+            for (int32_t i = 0; i < s->parts[p].replicas_n; i++)
+                if (goal == RN_BAL_G_REPLICAS || i == 0) v[sb_index(s, s->parts[p].replicas[i])]++;
+        return sb_beyond(v, counted, s->brokers_n, NAN, pct, cmin);
+    case RN_BAL_G_TOPIC:
+        for (int32_t t = 0; t < s->topics_n; t++) {
+            double cnt[SB_BROKERS_MAX] = {0};
+            for (int32_t p = 0; p < s->parts_n; p++)
+                for (int32_t i = 0; s->parts[p].topic == t && i < s->parts[p].replicas_n; i++)
+                    cnt[sb_index(s, s->parts[p].replicas[i])]++;
+            if (sb_beyond(cnt, counted, s->brokers_n, NAN, pct, cmin)) return true;
+        }
+        return false;
+    default:
+        RN_UNREACHABLE("not a soft goal");
     }
+}
+
+/* Every soft goal within its start band. */
+static bool sb_soft_within(const sb_t *s) {
+    for (int g = RN_BAL_G_SOFT_FIRST; g < RN_BAL_G__COUNT; g++)
+        if (sb_goal_beyond(s, (rn_bal_goal_t)g)) return false;
     return true;
 }
 
@@ -290,6 +293,10 @@ void sb_check_plan(sb_t *s, const rn_bal_move_t *moves, int32_t n, const rn_bal_
         seen[moves[i].part] = true;
         bytes += moves[i].bytes;
         sb_check_move(s, &moves[i], &d);
+        rn_bal_goal_t why = moves[i].reason;
+        if (why >= RN_BAL_G_SOFT_FIRST && !sb_goal_beyond(s, why))
+            sb_fail(s, "p%d: moved for %s, which was within its start band", moves[i].part,
+                    rn_bal_goal_name(why));
     }
     if (bytes != rep->bytes)
         sb_fail(s, "the report's %lld bytes, the moves' %lld", (long long)rep->bytes,
@@ -335,7 +342,9 @@ void sb_check_end(sb_t *s, const rn_bal_report_t *rep) {
         for (int32_t i = 0; i < part->replicas_n && !s->failed; i++)
             if (sb_leaving(s, part->replicas[i])) sb_check_drained(s, p, i);
     }
-    bool quiet = !sb_hard_broken(s, true) && sb_soft_within(s);
+    bool within = sb_soft_within(s);
+    s->stats.within += within;
+    bool quiet = !sb_hard_broken(s, true) && within;
     if (quiet && rep->idle != RN_BAL_BALANCED && rep->idle != RN_BAL_HYSTERESIS)
         sb_fail(s, "a cluster within its bands reported idle reason %d", (int)rep->idle);
     if (!quiet && rep->idle != RN_BAL_NO_LEGAL_MOVE && rep->idle != RN_BAL_BOUND)

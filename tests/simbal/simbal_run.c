@@ -1,7 +1,8 @@
 /*
  * simbal_run.c: one seeded run of the balance simulation: a random cluster
  * (simbal_gen.c), then rounds of plan, check (simbal_check.c), apply,
- * until a plan is empty with no move in flight; the planner run twice on every input (the same
+ * until a plan is empty with no move in flight, then again after the
+ * traffic drifts a little; the planner run twice on every input (the same
  * moves and report, byte for byte), the end state checked, the trace a
  * line per round and per move.
  *
@@ -37,14 +38,25 @@ void sb_fail(sb_t *s, const char *fmt, ...) {
 }
 
 static void sb_trace_cluster(sb_t *s) {
+    int32_t replicas[SB_BROKERS_MAX] = {0}, leaders[SB_BROKERS_MAX] = {0};
+    for (int32_t p = 0; p < s->parts_n; p++) {
+        leaders[sb_index(s, s->parts[p].replicas[0])]++;
+        for (int32_t i = 0; i < s->parts[p].replicas_n; i++)
+            replicas[sb_index(s, s->parts[p].replicas[i])]++;
+    }
     for (int32_t b = 0; b < s->brokers_n && s->trace; b++) {
         const rn_bal_broker_t *br = &s->brokers[b];
-        sb_trace(s, "broker %d rack %s%s%s%s disk %lld/%lld in %lld out %lld", br->id,
-                 br->rack ? br->rack : "-", br->usable ? "" : " unusable",
-                 br->drained ? " drained" : "", br->absent ? " absent" : "",
-                 (long long)br->disk_used_bytes, (long long)br->disk_capacity_bytes,
-                 (long long)br->bytes_in_per_s, (long long)br->bytes_out_per_s);
+        sb_trace(
+            s,
+            "broker %d rack %s%s%s%s: %d replicas, %d leaders, disk %lld/%lld, in %lld, out %lld",
+            br->id, br->rack ? br->rack : "-", br->usable ? "" : " unusable",
+            br->drained ? " drained" : "", br->absent ? " absent" : "", replicas[b], leaders[b],
+            (long long)br->disk_used_bytes, (long long)br->disk_capacity_bytes,
+            (long long)br->bytes_in_per_s, (long long)br->bytes_out_per_s);
     }
+}
+
+static void sb_trace_settings(sb_t *s) {
     sb_trace(s, "%d partitions in %d topics; bound %d per broker, %d per plan, caps %d/%d",
              s->parts_n, s->topics_n, s->set.moves_per_broker_max, s->set.moves_per_plan_max,
              s->set.replicas_per_broker_max, s->set.leaders_per_broker_max);
@@ -80,21 +92,22 @@ static int32_t sb_plan(sb_t *s, rn_bal_report_t *rep) {
     return n;
 }
 
-static void sb_loop(sb_t *s) {
+/* Rounds until a plan is empty with nothing in flight; false on failure. */
+static bool sb_converge(sb_t *s) {
     rn_bal_report_t rep;
-    for (s->round = 0; s->round < SB_ROUNDS_MAX && !s->failed; s->round++) {
+    for (int32_t r = 0; r < SB_ROUNDS_MAX && !s->failed; r++, s->round++) {
         int32_t n = sb_plan(s, &rep);
-        if (n < 0) return;
+        if (n < 0) return false;
         sb_trace(s, "%d moves (%d reorders), %lld bytes, %d bound refusals, idle %d", n,
                  rep.leader_moves_n, (long long)rep.bytes, rep.bound_refusals, (int)rep.idle);
         sb_trace_moves(s, s->moves, n);
         sb_check_plan(s, s->moves, n, &rep);
-        if (s->failed) return;
+        if (s->failed) return false;
         bool in_flight = false;
         for (int32_t p = 0; p < s->parts_n; p++) in_flight |= s->parts[p].moving;
         if (n == 0 && !in_flight) {
             sb_check_end(s, &rep);
-            return;
+            return !s->failed;
         }
         s->stats.rounds++;
         s->stats.moves += (uint64_t)n;
@@ -103,6 +116,28 @@ static void sb_loop(sb_t *s) {
         sb_apply(s, s->moves, n);
     }
     if (!s->failed) sb_fail(s, "still planning after %d rounds", SB_ROUNDS_MAX);
+    return false;
+}
+
+/* Traffic drifts a little (each partition's rates by up to 15 %): a
+   balanced cluster that stays within its start bands must plan nothing,
+   one that leaves them must converge again. */
+static void sb_drift(sb_t *s) {
+    for (int32_t p = 0; p < s->parts_n; p++) {
+        rn_bal_partition_t *part = &s->parts[p];
+        int64_t pct = 85 + (int64_t)sb_below(s, 31);
+        part->bytes_in_per_s = part->bytes_in_per_s * pct / 100;
+        part->bytes_out_per_s = part->bytes_out_per_s * pct / 100;
+    }
+    sb_refresh_loads(s);
+    sb_trace(s, "traffic drifts (within the bands: %s)", sb_quiet(s) ? "yes" : "no");
+}
+
+static void sb_loop(sb_t *s) {
+    if (!sb_converge(s)) return;
+    sb_trace_cluster(s);
+    sb_drift(s);
+    (void)sb_converge(s);
 }
 
 int sb_run(uint64_t seed, FILE *trace, sb_stats_t *st, char *reason, size_t reason_n) {
@@ -112,6 +147,7 @@ int sb_run(uint64_t seed, FILE *trace, sb_stats_t *st, char *reason, size_t reas
     s->trace = trace;
     sb_generate(s);
     sb_trace_cluster(s);
+    sb_trace_settings(s);
     sb_loop(s);
     *st = s->stats;
     int failed = s->failed;
