@@ -260,12 +260,19 @@ static void bal_fix_disk(bal_t *bal) {
     }
 }
 
-/* Marks the soft goals past their start band; true if any is. */
+/* Whether a goal acts from its stop band: one the last plan left
+   unfinished (or every goal, under the planted no-hysteresis bug). */
+static bool bal_from_stop(const bal_t *bal, int g) {
+    return RN_BAL_MUTANT == 4 || (bal->in->goals_unfinished & (1u << g)) != 0;
+}
+
+/* Marks the soft goals past their start band (or their stop band, for one
+   left unfinished); true if any is. */
 static bool bal_mark_active(bal_t *bal) {
     bool any = false;
     for (int g = RN_BAL_G_SOFT_FIRST; g < RN_BAL_G__COUNT; g++) {
         if (g == RN_BAL_G_TOPIC) continue;
-        double band = RN_BAL_MUTANT == 4 ? bal->stop[g] : bal->start[g];
+        double band = bal_from_stop(bal, g) ? bal->stop[g] : bal->start[g];
         for (int32_t b = 0; b < bal->nb; b++)
             if (bal_counted(bal, (rn_bal_goal_t)g, b) &&
                 fabs(bal_soft_dev(bal, (rn_bal_goal_t)g, b)) > band + BAL_EPS)
@@ -275,7 +282,7 @@ static bool bal_mark_active(bal_t *bal) {
     for (int32_t t = 0; t < bal->nt && !bal->active[RN_BAL_G_TOPIC]; t++) {
         double mean, start, stop;
         bal_topic_band(bal, t, &mean, &start, &stop);
-        double band = RN_BAL_MUTANT == 4 ? stop : start;
+        double band = bal_from_stop(bal, RN_BAL_G_TOPIC) ? stop : start;
         for (int32_t b = 0; b < bal->nb; b++)
             if (bal->b[b].eligible &&
                 fabs(bal->tcnt[(int64_t)t * bal->nb + b] - mean) > band + BAL_EPS)
@@ -414,6 +421,16 @@ static void bal_report(const bal_t *bal, bool active, rn_bal_report_t *rep) {
     RN_ASSERT(rep->bytes >= 0);
 }
 
+/* The active soft goals still off their stop band when the bounds cut the
+   plan short: the next plan goes on with them. */
+static uint32_t bal_unfinished(const bal_t *bal, const rn_bal_report_t *rep) {
+    if (!bal_full(bal) && bal->bound_refusals == 0) return 0;
+    uint32_t goals = 0;
+    for (int g = RN_BAL_G_SOFT_FIRST; g < RN_BAL_G__COUNT; g++)
+        if (bal->active[g] && rep->after[g] > 0) goals |= 1u << g;
+    return goals;
+}
+
 rn_err_t rn_bal_plan(const rn_bal_input_t *in, const rn_bal_settings_t *set, rn_bal_move_t *moves,
                      int32_t moves_cap, int32_t *moves_n, rn_bal_report_t *rep) {
     RN_ASSERT(in != NULL && set != NULL && rep != NULL && moves_n != NULL);
@@ -441,6 +458,7 @@ rn_err_t rn_bal_plan(const rn_bal_input_t *in, const rn_bal_settings_t *set, rn_
     }
     bal_count(&bal, rep->after);
     bal_report(&bal, active, rep);
+    rep->goals_unfinished = hard_moved ? in->goals_unfinished : bal_unfinished(&bal, rep);
     *moves_n = bal.moves_n;
     bal_free(&bal);
     return RN_OK;

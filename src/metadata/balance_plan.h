@@ -58,6 +58,11 @@ typedef struct rn_bal_input {
     const rn_bal_partition_t *parts;
     int32_t parts_n;  /* 0..RN_BAL_PARTITIONS_MAX */
     int32_t topics_n; /* 1..RN_BAL_PARTITIONS_MAX */
+    /* Bit (1 << goal): the soft goals the previous plan's report left
+       unfinished (goals_unfinished), 0 at first. Such a goal keeps acting
+       down to its stop band although no broker is past its start band: the
+       hysteresis outlives a plan cut short by the bounds. */
+    uint32_t goals_unfinished;
 } rn_bal_input_t;
 
 /* Settings; rn_bal_settings_default gives the documented defaults. */
@@ -128,8 +133,9 @@ typedef struct rn_bal_report {
     int32_t after[RN_BAL_G__COUNT];
     int32_t moves_n;
     int32_t leader_moves_n;
-    int64_t bytes;          /* copied by the whole plan */
-    int32_t bound_refusals; /* moves wanted but refused by the concurrency bound */
+    int64_t bytes;             /* copied by the whole plan */
+    int32_t bound_refusals;    /* candidate moves kept from the plan by the concurrency bound */
+    uint32_t goals_unfinished; /* soft goals cut short by the bounds: the next input's */
     rn_bal_idle_t idle;
 } rn_bal_report_t;
 

@@ -56,6 +56,7 @@ typedef struct sb {
     rn_bal_move_t moves[RN_BAL_MOVES_PER_PLAN_DEFAULT * 2];
     rn_bal_move_t again[RN_BAL_MOVES_PER_PLAN_DEFAULT * 2];
     int32_t round;
+    uint32_t unfinished; /* the last report's goals_unfinished, the next input's */
     sb_stats_t stats;
     int failed;
     char reason[SB_REASON_BYTES];

@@ -77,7 +77,8 @@ static void sb_trace_moves(sb_t *s, const rn_bal_move_t *moves, int32_t n) {
 
 /* Plans twice and compares; returns the moves planned (-1 on failure). */
 static int32_t sb_plan(sb_t *s, rn_bal_report_t *rep) {
-    rn_bal_input_t in = {s->brokers, s->brokers_n, s->parts, s->parts_n, s->topics_n};
+    rn_bal_input_t in = {s->brokers, s->brokers_n, s->parts,
+                         s->parts_n, s->topics_n,  s->unfinished};
     int32_t cap = (int32_t)(sizeof(s->moves) / sizeof(s->moves[0])), n = 0, n2 = 0;
     rn_bal_report_t rep2;
     memset(s->moves, 0, sizeof(s->moves));
@@ -103,6 +104,7 @@ static bool sb_converge(sb_t *s) {
         sb_trace_moves(s, s->moves, n);
         sb_check_plan(s, s->moves, n, &rep);
         if (s->failed) return false;
+        s->unfinished = rep.goals_unfinished;
         bool in_flight = false;
         for (int32_t p = 0; p < s->parts_n; p++) in_flight |= s->parts[p].moving;
         if (n == 0 && !in_flight) {
