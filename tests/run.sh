@@ -10,6 +10,8 @@
 #             CTL_MUTANT_SEEDS=$CTL_MUTANT_SEEDS (the controller under faults)
 #   simrepl   make simrepl SEEDS=$SIMREPL_SEEDS, make simrepl-found, make simrepl-mutants
 #             REPL_MUTANT_SEEDS=$REPL_MUTANT_SEEDS (replication under faults)
+#   simbal    make simbal SEEDS=$SIMBAL_SEEDS, make simbal-mutants
+#             BAL_MUTANT_SEEDS=$BAL_MUTANT_SEEDS (the balancer's planner)
 #             (when those targets exist; their last line is `N passed, M failed`)
 #   fuzz      make fuzz; per target in build/fuzz/: replay tests/fuzz/corpus/<target>/,
 #             then fuzz for $FUZZ_SECONDS (when the target exists)
@@ -18,13 +20,13 @@
 #
 # Environment:
 #   MODE=release|debug|asan    build whose unit tests and broker are tested
-#   LAYERS="unit asan sim simctl simrepl fuzz interop"   which layers to run (default: all)
+#   LAYERS="unit asan sim simctl simrepl simbal fuzz interop"   which layers to run (default: all)
 #   RUNNEL_TEST_TARGET=kafka   run the interop layer against Apache Kafka instead
 #   RUNNEL_TEST_TARGET=cluster run it against three Runnel nodes (the client tests;
 #                              the others skip: `make test-cluster-clients`)
 #   INTEROP_TESTS="test_kcat.py ..."      run only these interop files
 #   SIM_SEEDS (1000), MUTANT_SEEDS (the Makefile's), SIMCTL_SEEDS (1000), CTL_MUTANT_SEEDS (200),
-#   SIMREPL_SEEDS (1000), REPL_MUTANT_SEEDS (300),
+#   SIMREPL_SEEDS (1000), REPL_MUTANT_SEEDS (300), SIMBAL_SEEDS (300), BAL_MUTANT_SEEDS (200),
 #   FUZZ_SECONDS (10), FUZZ_BUDGET_S (300)
 #   UNIT_TIMEOUT_S (300), INTEROP_TIMEOUT_S (900), STEP_TIMEOUT_S (1200)
 #
@@ -37,13 +39,15 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 MODE=${MODE:-release}
-LAYERS=${LAYERS:-unit asan sim simctl simrepl fuzz interop}
+LAYERS=${LAYERS:-unit asan sim simctl simrepl simbal fuzz interop}
 SIM_SEEDS=${SIM_SEEDS:-1000}
 MUTANT_SEEDS=${MUTANT_SEEDS:-200}  # every planted bug is caught within about 15 seeds
 SIMCTL_SEEDS=${SIMCTL_SEEDS:-1000}
 CTL_MUTANT_SEEDS=${CTL_MUTANT_SEEDS:-200} # every planted controller bug is caught within 10 seeds
 SIMREPL_SEEDS=${SIMREPL_SEEDS:-1000}        # a few seconds on one core
 REPL_MUTANT_SEEDS=${REPL_MUTANT_SEEDS:-300} # every planted replication bug is caught within 30 seeds
+SIMBAL_SEEDS=${SIMBAL_SEEDS:-300}         # about 4 s on two cores
+BAL_MUTANT_SEEDS=${BAL_MUTANT_SEEDS:-200} # every planted planner bug is caught within 10 seeds
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_BUDGET_S=${FUZZ_BUDGET_S:-300}
 UNIT_TIMEOUT_S=${UNIT_TIMEOUT_S:-300}
@@ -268,6 +272,12 @@ layer_simrepl() {
   run_make_suite simrepl-mutants simrepl-mutants REPL_MUTANT_SEEDS="$REPL_MUTANT_SEEDS"
 }
 
+layer_simbal() {
+  banner "balance simulator"
+  run_make_suite simbal simbal SEEDS="$SIMBAL_SEEDS"
+  run_make_suite simbal-mutants simbal-mutants BAL_MUTANT_SEEDS="$BAL_MUTANT_SEEDS"
+}
+
 # -- fuzz --------------------------------------------------------------------------------
 layer_fuzz() {
   banner "fuzz: corpus replay and a brief run per target"
@@ -383,7 +393,7 @@ layer_interop() {
 }
 
 # -- main -----------------------------------------------------------------------------------
-for layer in unit asan sim simctl simrepl fuzz interop; do
+for layer in unit asan sim simctl simrepl simbal fuzz interop; do
   if has_layer "$layer"; then
     "layer_$layer"
   else
