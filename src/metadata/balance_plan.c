@@ -82,6 +82,7 @@ typedef struct bal_cand {
    bound (counted: the report says when the bound alone held moves back). */
 static bool bal_try(bal_t *bal, int32_t p, const int32_t *raw, bal_cand_t *c) {
     int32_t rf = bal->parts[p].rf;
+    c->found = false;
     memcpy(c->raw, raw, sizeof(int32_t) * (size_t)rf);
     memcpy(c->rep, raw, sizeof(int32_t) * (size_t)rf);
     bal_order(bal, p, c->rep);
@@ -90,6 +91,7 @@ static bool bal_try(bal_t *bal, int32_t p, const int32_t *raw, bal_cand_t *c) {
     if (v == BAL_BOUNDED) bal->bound_refusals++;
     if (v != BAL_LEGAL) return false;
     bal_evaluate(bal, p, &c->effs, &c->ev);
+    c->found = true;
     return true;
 }
 
