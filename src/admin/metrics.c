@@ -14,6 +14,7 @@
  */
 #include "admin/admin.h"
 #include "admin/prom.h"
+#include "cluster/balancer_rt.h"
 #include "admin/replication.h"
 #include "base/assert.h"
 #include "cluster/cleaner_rt.h"
@@ -433,6 +434,42 @@ static void metrics_cleaner(rn_prom_t *prom, const rn_node_t *node) {
                 (double)atomic_load_explicit(&st->dirty_ratio_max_ppm, memory_order_relaxed) / 1e6);
 }
 
+/* The balancer's last plan, on the node that is (or was) the active
+   controller; zero elsewhere. */
+static void metrics_balancer(rn_prom_t *prom, const rn_node_t *node) {
+    rn_bal_status_t st;
+    rn_bal_rt_status(node->balancer, &st);
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+    } rows[] = {
+        {"runnel_balancer_plans_total", "counter", "Plans the balancer made",
+         offsetof(rn_bal_status_t, plans)},
+        {"runnel_balancer_moves_total", "counter", "Replica moves the balancer asked for",
+         offsetof(rn_bal_status_t, moves)},
+        {"runnel_balancer_leader_moves_total", "counter",
+         "Leader moves (replica reorders) the balancer asked for",
+         offsetof(rn_bal_status_t, leader_moves)},
+        {"runnel_balancer_bytes_planned_total", "counter",
+         "Bytes the balancer's replica moves copy (as the brokers report partition sizes)",
+         offsetof(rn_bal_status_t, bytes_planned)},
+        {"runnel_balancer_moves_in_flight", "gauge",
+         "Partitions being reassigned at the balancer's last plan",
+         offsetof(rn_bal_status_t, moving_now)},
+    };
+    for (size_t m = 0; m < sizeof rows / sizeof rows[0]; m++) {
+        rn_prom_family(prom, rows[m].name, rows[m].type, rows[m].help);
+        rn_prom_i64(prom, rows[m].name, NULL, *(const int64_t *)((const char *)&st + rows[m].offset));
+    }
+    rn_prom_family(prom, "runnel_balancer_hard_goal_violations", "gauge",
+                   "Hard-goal violations (drained or absent brokers' replicas, racks, caps, disk) "
+                   "left after the balancer's last plan");
+    rn_prom_i64(prom, "runnel_balancer_hard_goal_violations", NULL, st.hard_left);
+    rn_prom_family(prom, "runnel_balancer_balanced", "gauge",
+                   "1 when the balancer's last plan found every goal met");
+    rn_prom_i64(prom, "runnel_balancer_balanced", NULL, st.idle == RN_BAL_BALANCED);
+}
+
 /* ---- consumer lag ---- */
 
 typedef struct lag_rows {
@@ -511,6 +548,7 @@ char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
         metrics_partitions(&prom, src->node);
         metrics_storage(&prom, src->node);
         metrics_cleaner(&prom, src->node);
+        metrics_balancer(&prom, src->node);
         metrics_lag(&prom, src->node);
     }
     return rn_prom_take(&prom, len);

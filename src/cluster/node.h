@@ -182,6 +182,7 @@ struct rn_node {
     struct rn_group_rt *groups;    /* the group coordinator (group/coordinator.h) */
     struct rn_txn_rt *txns;        /* the transaction coordinator (txn/coordinator.h) */
     struct rn_md_rt *md_rt;        /* the metadata quorum's runtime (metadata_rt.h) */
+    struct rn_bal_rt *balancer;    /* on a controller: the balancer (balancer_rt.h); NULL: off */
     struct rn_cleaner_rt *cleaner; /* the log cleaner (cleaner_rt.h); NULL when off */
     atomic_int auto_creates;       /* topic auto-creations under way */
     /* The active controller's node id as this node last learned it (-1:

@@ -15,6 +15,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "cluster/cleaner_rt.h"
+#include "cluster/balancer_rt.h"
 #include "cluster/lifecycle.h"
 #include "cluster/producer_ids.h"
 #include "cluster/purge.h"
@@ -509,6 +510,11 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
         md.hook_ctx = broker;
         err = rn_topics_open_all(node, &md);
     }
+    if (err == RN_OK && cfg->role_controller) {
+        rn_bal_rt_opts_t bo = {cfg->balancer_interval_ms, cfg->balancer_absent_timeout_ms,
+                               cfg->balancer_moves_per_broker_max};
+        node->balancer = rn_bal_rt_start(node->md_rt, &bo);
+    }
     /* A broker-only node receives the metadata log on its broker listener
        once registered: the listener opens first, taking only Raft
        messages until the node serves. */
@@ -645,6 +651,8 @@ static void broker_abort(rn_broker_t *broker) {
     node->cleaner = NULL;
     rn_lifecycle_stop(broker->lifecycle);
     rn_topics_stop_metadata(node);
+    rn_bal_rt_free(node->balancer);
+    node->balancer = NULL;
     rn_lifecycle_free(broker->lifecycle);
     broker->lifecycle = NULL;
     if (broker->loops_started) {
@@ -689,6 +697,8 @@ static void broker_stop(rn_broker_t *broker) {
     /* 3. Stop the metadata quorum while the cores can still take its last
        answers; then stop the loops; sync what the last turns appended. */
     rn_topics_stop_metadata(node);
+    rn_bal_rt_free(node->balancer);
+    node->balancer = NULL;
     rn_lifecycle_free(broker->lifecycle);
     broker->lifecycle = NULL;
     for (int i = 0; i < node->core_count; i++) rn_loop_stop(&node->cores[i].loop);

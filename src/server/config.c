@@ -1279,6 +1279,10 @@ static void resolve_typed(rn_config_t *cfg) {
                                                                                : imbalance_s * 1000;
     cfg->leader_imbalance_per_broker_percentage =
         i32(cfg, "leader.imbalance.per.broker.percentage");
+    cfg->balancer_interval_ms =
+        i64(cfg, "balancer.enable") == 0 ? 0 : i64(cfg, "balancer.interval.ms");
+    cfg->balancer_absent_timeout_ms = i64(cfg, "balancer.absent.timeout.ms");
+    cfg->balancer_moves_per_broker_max = i32(cfg, "balancer.moves.per.broker.max");
     cfg->offsets_topic_num_partitions = i32(cfg, "offsets.topic.num.partitions");
     cfg->offsets_topic_replication_factor = (int16_t)i32(cfg, "offsets.topic.replication.factor");
     cfg->transaction_state_log_num_partitions = i32(cfg, "transaction.state.log.num.partitions");

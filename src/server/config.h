@@ -168,6 +168,9 @@ typedef struct rn_config {
     /* Automatic preferred-leader election: interval 0 when
        auto.leader.rebalance.enable is false. */
     int64_t leader_imbalance_check_interval_ms;
+    int64_t balancer_interval_ms; /* 0: balancer.enable=false */
+    int64_t balancer_absent_timeout_ms;
+    int32_t balancer_moves_per_broker_max;
     int32_t leader_imbalance_per_broker_percentage;
     int32_t offsets_topic_num_partitions;
     int16_t offsets_topic_replication_factor;

@@ -398,6 +398,14 @@ static const rn_config_def_t defs[] = {
          "partition's replicas)"),
     LONG("leader.imbalance.check.interval.seconds", "300", 1,
          "how often the active controller checks the leader balance"),
+    BOOL("balancer.enable", "true",
+         "the active controller moves replicas and leaders by itself: off drained and absent "
+         "brokers, onto new ones, and while the cluster is unbalanced (docs/BALANCING.md)"),
+    LONG("balancer.interval.ms", "10000", 100, "how often the active controller plans moves"),
+    LONG("balancer.absent.timeout.ms", "600000", 0,
+         "how long a broker may be fenced before its replicas are rebuilt on the others"),
+    INT("balancer.moves.per.broker.max", "5", 1, 1000,
+        "replica moves in flight touching one broker at once"),
     INT("leader.imbalance.per.broker.percentage", "10", INT32_MIN, I32_MAX,
         "share of a broker's preferred partitions led by others above which they move back to "
         "it; Kafka 3.9's KRaft controller ignores it and moves every such partition, as 0 does "
