@@ -352,6 +352,13 @@ RN_STATIC_ASSERT(RN_BATCH_INFLATED_BYTES_MAX <= RN_REQUEST_BYTES_MAX_CEILING,
 #define RN_TOPICS_MAX RN_BROKER_PARTITIONS_MAX
 /* Producer ids handed out per InitProducerId block, as Kafka's controller. */
 #define RN_PRODUCER_ID_BLOCK_SIZE 1000
+/* Burst of a replication throttle: how far ahead of now the limiter may run
+   before it holds throttled partitions back, as one of Kafka's one-second
+   quota windows allows. */
+#define RN_REPL_THROTTLE_BURST_MS 1000
+/* Bytes one record of a replication throttle may carry (one fetch answer
+   is at most a few fetch.max.bytes); keeps bytes * 10^6 inside an int64. */
+#define RN_REPL_THROTTLE_RECORD_BYTES_MAX (1LL << 40)
 /* Broker-level dynamic config entries kept in the metadata image. */
 #define RN_MD_BROKER_CONFIGS_MAX 1024
 /* Brokers registered in the metadata image, so in one cluster. Kafka sets no

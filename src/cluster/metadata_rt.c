@@ -1108,6 +1108,16 @@ rn_err_t rn_md_rt_form(rn_md_rt_t *rt) {
     return err;
 }
 
+/* Whether the broker's configuration knows key (AlterConfigs on a BROKER
+   resource refuses to change such a key at run time). */
+static bool rt_broker_key_known(const void *ctx, const char *key) {
+    const rn_node_t *node = ctx;
+    rn_node_config_item_t item;
+    for (int pos = 0; node->broker_config_next(node->broker_config_ctx, &pos, &item);)
+        if (!strcmp(item.name, key)) return true;
+    return false;
+}
+
 static rn_err_t rt_open(rn_md_rt_t *rt) {
     rn_node_t *node = rt->node;
     rn_err_t err = rt_quorum_open(rt);
@@ -1131,6 +1141,10 @@ static rn_err_t rt_open(rn_md_rt_t *rt) {
     /* Every broker registers (cluster/lifecycle.c), so replicas go only to
        registered brokers, never to a fallback list. */
     node->controller.brokers_register = true;
+    if (node->broker_config_next) {
+        node->controller.broker_key_known = rt_broker_key_known;
+        node->controller.broker_key_ctx = node;
+    }
     /* A sole voter need not wait out an election timeout. */
     if (rt_sole_voter(rt)) err = rn_quorum_campaign(rt->q);
     return err;

@@ -20,6 +20,7 @@
 #include "metadata/controller.h"
 #include "partition/partition.h"
 #include "partition/storage_health.h"
+#include "replication/throttle.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -209,6 +210,12 @@ struct rn_node {
     /* Where the start has got to (rn_node_phase_t), for the startup and
        liveness probes; any thread reads it. */
     atomic_int phase;
+    /* The replication throttles of moving replicas, node-wide (every core
+       records into them, lock-free): what this node leads and answers to
+       throttled followers, and what it fetches as a throttled follower.
+       Their rates follow the image (cluster/topics.c). */
+    rn_throttle_t throttle_leader;
+    rn_throttle_t throttle_follower;
 };
 
 /* The current partition table, referenced, for a thread that is not an

@@ -174,6 +174,7 @@ void rn_replicas_rt_core_init(rn_core_t *core) {
         .response_bytes = RN_REPLICA_FETCH_RESPONSE_BYTES_DEFAULT,
         .backoff_ms = RN_REPLICA_FETCH_BACKOFF_MS_DEFAULT,
         .inflate = core->inflate,
+        .throttle = &core->node->throttle_follower,
         .appended = replicas_appended,
         .ctx = core,
     };

@@ -10,6 +10,7 @@
 #include "cluster/purge.h"
 #include "cluster/replicas_rt.h"
 #include "cluster/topics_forward.h"
+#include "metadata/dyn_broker.h"
 #include "replication/leadership.h"
 #include "base/log.h"
 
@@ -131,7 +132,8 @@ static bool topics_lead_same(const rn_partition_leadership_t *a,
     return a->leader == b->leader && a->leader_epoch == b->leader_epoch &&
            a->eligible == b->eligible && a->partition_epoch == b->partition_epoch &&
            a->min_isr == b->min_isr && a->replica_count == b->replica_count &&
-           a->isr_count == b->isr_count &&
+           a->isr_count == b->isr_count && a->throttle_leader == b->throttle_leader &&
+           a->throttle_follower == b->throttle_follower &&
            !memcmp(a->replicas, b->replicas, (size_t)a->replica_count * sizeof(int32_t)) &&
            !memcmp(a->isr, b->isr, (size_t)a->isr_count * sizeof(int32_t));
 }
@@ -304,8 +306,19 @@ static rn_topic_rt_t *topics_reconcile_one(rn_node_t *node, const rn_ptable_t *c
     return rt;
 }
 
+/* The throttles' rates: this broker's dynamic configs, else the cluster
+   default's, else unthrottled (metadata/dyn_broker.h). */
+static void topics_throttle_rates(rn_node_t *node, const rn_image_t *img) {
+    int32_t self = node->settings.node_id;
+    rn_throttle_set_rate(&node->throttle_leader,
+                         rn_dyn_rate(img, self, RN_DYN_LEADER_REPLICATION_THROTTLED_RATE));
+    rn_throttle_set_rate(&node->throttle_follower,
+                         rn_dyn_rate(img, self, RN_DYN_FOLLOWER_REPLICATION_THROTTLED_RATE));
+}
+
 rn_err_t rn_topics_reconcile(rn_node_t *node) {
     const rn_image_t *img = rn_controller_image(&node->controller);
+    topics_throttle_rates(node, img);
     rn_ptable_t *cur = atomic_load(&node->ptable);
     int32_t count = rn_image_topic_count(img);
     rn_topic_rt_t **topics = calloc((size_t)count + 1, sizeof *topics);

@@ -3,7 +3,9 @@
  * resource replace its whole override set) and IncrementalAlterConfigs
  * (key 44: SET, DELETE, APPEND, SUBTRACT per key). Validation and the
  * records are the controller's; changed topic settings reach the logs of
- * their partitions through cluster/topics.c.
+ * their partitions through cluster/topics.c. A BROKER resource must name
+ * this broker or be "" (the cluster default), as Kafka's broker checks
+ * before it forwards: one naming another broker is answered here.
  */
 #include "handlers/handler.h"
 #include "proto/gen/alter_configs_request.h"
@@ -12,6 +14,10 @@
 #include "proto/gen/incremental_alter_configs_response.h"
 #include "base/assert.h"
 #include "cluster/topics.h"
+#include "metadata/dyn_broker.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static void *ac_alloc(rn_req_t *req, size_t bytes) {
     void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
@@ -30,8 +36,32 @@ typedef struct ac_wait {
     rn_req_t *req;
 } ac_wait_t;
 
-static void ac_submit(rn_core_t *core, rn_req_t *req, const rn_ctl_alter_resource_t *items,
-                      int32_t count, bool incremental, bool validate_only, rn_admin_done_fn done) {
+/* Kafka's broker-side check of a BROKER resource's name (ConfigAdminManager):
+   an integer, and this broker's id unless "" (a forwarded request was
+   checked by the broker that took it). true when it answers the item. */
+static bool ac_check_broker(const rn_core_t *core, const rn_req_t *req,
+                            const rn_ctl_alter_resource_t *item, rn_ctl_result_t *res) {
+    if (item->resource_type != RN_MD_RESOURCE_BROKER) return false;
+    char name[32];
+    int32_t id = -1;
+    int32_t len = item->resource_name.len > 0 ? item->resource_name.len : 0;
+    snprintf(name, sizeof name, "%.*s", len, len ? item->resource_name.ptr : "");
+    if (len >= (int32_t)sizeof name || !rn_dyn_resource_id(name, strlen(name), &id)) {
+        res->error_code = RN_KERR_INVALID_REQUEST;
+        snprintf(res->message, sizeof res->message, "Node id must be an integer, but it is: %.*s",
+                 len > 200 ? 200 : len, len ? item->resource_name.ptr : "");
+        return true;
+    }
+    if (len == 0 || req->forwarded || id == core->node->settings.node_id) return false;
+    res->error_code = RN_KERR_INVALID_REQUEST;
+    snprintf(res->message, sizeof res->message,
+             "Unexpected broker id, expected %d, but received %s", core->node->settings.node_id,
+             name);
+    return true;
+}
+
+static void ac_submit(rn_core_t *core, rn_req_t *req, rn_ctl_alter_resource_t *items, int32_t count,
+                      bool incremental, bool validate_only, rn_admin_done_fn done) {
     ac_wait_t *wait = ac_alloc(req, sizeof *wait);
     *wait = (ac_wait_t){.op = {.kind = RN_ADMIN_ALTER_CONFIGS,
                                .validate_only = validate_only,
@@ -43,6 +73,16 @@ static void ac_submit(rn_core_t *core, rn_req_t *req, const rn_ctl_alter_resourc
                                .done = done},
                         .req = req};
     rn_handler_admin_prepare(core, req, &wait->op);
+    int32_t checked = 0;
+    rn_ctl_result_t *results = wait->op.results;
+    for (int32_t r = 0; r < count; r++) {
+        items[r].checked = ac_check_broker(core, req, &items[r], &results[r]);
+        checked += items[r].checked;
+    }
+    if (count > 0 && checked == count) { /* nothing left for the controller */
+        done(&wait->op);
+        return;
+    }
     rn_topics_submit(core->node, &wait->op);
 }
 
@@ -77,7 +117,8 @@ void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
         for (int32_t c = 0; c < n; c++)
             alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
                                          RN_CTL_OP_SET};
-        items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
+        items[r] =
+            (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n, false};
     }
     ac_submit(core, req, items, count, false, in->validate_only, ac_legacy_done);
 }
@@ -114,7 +155,8 @@ void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *b
         for (int32_t c = 0; c < n; c++)
             alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
                                          res->configs.items[c].config_operation};
-        items[r] = (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n};
+        items[r] =
+            (rn_ctl_alter_resource_t){res->resource_type, res->resource_name, alters, n, false};
     }
     ac_submit(core, req, items, count, true, in->validate_only, ac_incremental_done);
 }

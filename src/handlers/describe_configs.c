@@ -2,7 +2,11 @@
  * describe_configs.c: DescribeConfigs (key 32) for topics (every topic
  * setting with its effective value and source: an override, the broker's
  * static default, or Kafka's default) and for this broker (every setting
- * the configuration knows). Sensitive values are null, as in Kafka. From v3
+ * the configuration knows, and the dynamic broker keys of
+ * metadata/dyn_broker.h with Kafka's sources: DYNAMIC_BROKER_CONFIG for
+ * this broker's own entry, DYNAMIC_DEFAULT_BROKER_CONFIG for the cluster
+ * default's, DEFAULT_CONFIG otherwise; the resource "" lists the cluster
+ * default's entries alone). Sensitive values are null, as in Kafka. From v3
  * each setting carries its type and, when asked, its documentation.
  */
 #include "handlers/handler.h"
@@ -10,6 +14,7 @@
 #include "proto/gen/describe_configs_response.h"
 #include "base/assert.h"
 #include "cluster/topics.h"
+#include "metadata/dyn_broker.h"
 
 #include <stdio.h>
 
@@ -94,7 +99,55 @@ static void dc_topic(rn_req_t *req, const rn_image_t *img, dc_asked_t asked,
     }
 }
 
-static void dc_broker(rn_req_t *req, const rn_node_t *node, dc_asked_t asked,
+/* A dynamic broker key as Kafka shows it: read-only in DescribeConfigs
+   (Kafka's own answer), with its dynamic levels as synonyms. resource:
+   "<id>" for a broker, "" for the cluster default alone. */
+static void dc_dynamic(rn_req_t *req, const rn_image_t *img, dc_asked_t asked, const char *resource,
+                       rn_dyn_key_t key, dc_entry_t *e) {
+    const rn_config_def_t *def = rn_dyn_def(key);
+    dc_setting_t set = {def->name, NULL,    RN_CONFIG_SOURCE_DEFAULT, true, false,
+                        def->type, def->doc};
+    const char *own = resource[0] ? rn_dyn_text(img, resource, key) : NULL;
+    const char *dflt = rn_dyn_text(img, "", key);
+    set.value = own ? own : dflt ? dflt : def->default_text;
+    set.source = own    ? RN_CONFIG_SOURCE_DYNAMIC_BROKER
+                 : dflt ? RN_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER
+                        : RN_CONFIG_SOURCE_DEFAULT;
+    dc_entry(req, (dc_asked_t){false, asked.documentation}, e, &set);
+    if (!asked.synonyms) return;
+    e->synonyms.items = dc_alloc(req, 2 * sizeof *e->synonyms.items);
+    e->synonyms.count = 0;
+    const char *levels[2] = {own, dflt};
+    const rn_config_source_t sources[2] = {RN_CONFIG_SOURCE_DYNAMIC_BROKER,
+                                           RN_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER};
+    for (int n = 0; n < 2; n++) {
+        if (!levels[n]) continue;
+        rn_describe_configs_response_describe_configs_synonym_t *syn =
+            &e->synonyms.items[e->synonyms.count++];
+        rn_describe_configs_response_describe_configs_synonym_init(syn);
+        syn->name = e->name;
+        syn->value = rn_str_from_cstr(levels[n]);
+        syn->source = (int8_t)sources[n];
+    }
+}
+
+/* The dynamic keys after the static settings (or alone for ""). */
+static void dc_broker_dynamic(rn_req_t *req, const rn_image_t *img, dc_asked_t asked,
+                              const char *resource, const rn_str_array_t *keys, dc_result_t *out) {
+    for (int k = 0; k < RN_DYN__COUNT; k++) {
+        if (!dc_wanted(keys, rn_dyn_def((rn_dyn_key_t)k)->name)) continue;
+        if (!resource[0] && !rn_dyn_text(img, "", (rn_dyn_key_t)k)) continue;
+        /* As Kafka, which lists the log-dir move rate only once it is set. */
+        if (k == RN_DYN_REPLICA_ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND &&
+            !(resource[0] && rn_dyn_text(img, resource, (rn_dyn_key_t)k)) &&
+            !rn_dyn_text(img, "", (rn_dyn_key_t)k))
+            continue;
+        dc_dynamic(req, img, asked, resource, (rn_dyn_key_t)k,
+                   &out->configs.items[out->configs.count++]);
+    }
+}
+
+static void dc_broker(rn_req_t *req, const rn_node_t *node, const rn_image_t *img, dc_asked_t asked,
                       const rn_describe_configs_request_describe_configs_resource_t *in,
                       dc_result_t *out) {
     char self[16];
@@ -104,17 +157,20 @@ static void dc_broker(rn_req_t *req, const rn_node_t *node, dc_asked_t asked,
         out->error_message = rn_str_from_cstr("Unexpected broker id.");
         return;
     }
-    int count = 0;
+    int count = RN_DYN__COUNT;
     rn_node_config_item_t item;
     for (int pos = 0; node->broker_config_next(node->broker_config_ctx, &pos, &item);) count++;
     out->configs.items = dc_alloc(req, (size_t)count * sizeof *out->configs.items);
     out->configs.count = 0;
-    for (int pos = 0; node->broker_config_next(node->broker_config_ctx, &pos, &item);) {
-        if (!dc_wanted(&in->configuration_keys, item.name)) continue;
+    const char *resource = in->resource_name.len > 0 ? self : "";
+    for (int pos = 0;
+         resource[0] && node->broker_config_next(node->broker_config_ctx, &pos, &item);) {
+        if (!dc_wanted(&in->configuration_keys, item.name) || rn_dyn_key(item.name) >= 0) continue;
         const dc_setting_t set = {item.name,      item.value, item.source, item.read_only,
                                   item.sensitive, item.type,  item.doc};
         dc_entry(req, asked, &out->configs.items[out->configs.count++], &set);
     }
+    dc_broker_dynamic(req, img, asked, resource, &in->configuration_keys, out);
 }
 
 void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body) {
@@ -137,7 +193,7 @@ void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body) {
         if (res->resource_type == RESOURCE_TOPIC)
             dc_topic(req, img, asked, res, out);
         else if (res->resource_type == RESOURCE_BROKER)
-            dc_broker(req, core->node, asked, res, out);
+            dc_broker(req, core->node, img, asked, res, out);
         else
             out->error_code = RN_KERR_INVALID_REQUEST;
     }

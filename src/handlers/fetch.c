@@ -45,6 +45,7 @@
 #include "net/conn.h"
 #include "partition/txns.h"
 #include "replication/serve.h"
+#include "replication/throttle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,9 @@ typedef struct fetch_op {
     int16_t rack_count;
     int32_t rack_replicas[RN_REPLICAS_MAX];
     int32_t preferred; /* the replica the leader sends the consumer to, or -1 */
+    /* A follower's fetch the leader throttles (replication/throttle.h):
+       what it reads is recorded against the leader's quota once sent. */
+    bool throttled;
     /* read_committed (a consumer's isolation level 1): up to the last
        stable offset, naming the aborted transactions in what it reads
        (written by the owner into the request's arena; reused on re-reads). */
@@ -135,8 +139,16 @@ static bool fetch_served(fetch_op_t *fop, rn_partition_t *part, int64_t now_ms,
 static rn_err_t fetch_follower(fetch_op_t *fop, rn_partition_t *part,
                                const rn_repl_served_t *served) {
     if (served->err != RN_OK) return served->err;
-    if (served->hw_moved) rn_node_poke_all(rn_part_op_owner(&fop->op)->node);
+    rn_core_t *owner = rn_part_op_owner(&fop->op);
+    if (served->hw_moved) rn_node_poke_all(owner->node);
     if (fop->fetch_offset == served->read_upto) return RN_OK;
+    /* A moving replica over the leader's throttle: left out of this
+       answer (no records), as Kafka's leader does. */
+    fop->throttled = rn_throttle_leader_applies(part, fop->replica_id);
+    if (fop->throttled && rn_throttle_exceeded(&owner->node->throttle_leader, owner->loop.now_ms)) {
+        rn_throttle_hold(&owner->node->throttle_leader, owner->loop.now_ms);
+        return RN_OK;
+    }
     return rn_log_read(part->log, fop->fetch_offset, fop->max_bytes, served->read_upto, &fop->read);
 }
 
@@ -197,6 +209,7 @@ static void fetch_op_run(rn_part_op_t *op) {
     fop->kerr = RN_KERR_NONE;
     fop->diverging = (rn_fetch_response_epoch_end_offset_t){-1, -1};
     fop->preferred = -1;
+    fop->throttled = false;
     if (part->deleted) {
         fop->err = RN_ERR_NOT_FOUND;
     } else if (rn_partition_offline(part)) {
@@ -331,6 +344,8 @@ static void fetch_fill(rn_core_t *core, rn_req_t *req, fetch_op_t *op) {
     out->diverging_epoch = op->diverging;
     out->preferred_read_replica = op->preferred;
     if (op->read.len == 0) return;
+    if (op->throttled)
+        rn_throttle_record(&core->node->throttle_leader, op->read.len, core->loop.now_ms);
     /* Any core may fetch a partition: the one counter it shares with the
        owner is added atomically (no lock; relaxed). */
     atomic_fetch_add_explicit(&part->bytes_out_total, op->read.len, memory_order_relaxed);

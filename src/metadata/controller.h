@@ -79,6 +79,11 @@ typedef struct rn_controller {
        while none is registered yet. */
     bool brokers_register;
     bool quorum; /* images come from the metadata quorum, not a log of its own */
+    /* Whether the broker's configuration knows a key (one it cannot change
+       at run time unless metadata/dyn_broker.h lists it); NULL: every key
+       outside that table is refused. */
+    bool (*broker_key_known)(const void *ctx, const char *key);
+    const void *broker_key_ctx;
 } rn_controller_t;
 
 /* One item's outcome: a Kafka error code (RN_KERR_NONE on success) and
@@ -150,6 +155,9 @@ typedef struct rn_ctl_alter_resource {
     rn_str_t resource_name;
     const rn_ctl_alter_t *alters;
     int32_t alter_count;
+    /* Answered already by the broker that took the request (a BROKER
+       resource naming another broker): its result is left as it is. */
+    bool checked;
 } rn_ctl_alter_resource_t;
 
 /* ---- lifecycle ---- */

@@ -5,10 +5,15 @@
  * A plan computes each topic's wanted override set (legacy: exactly the
  * entries given; incremental: the current set with SET, DELETE, APPEND and
  * SUBTRACT applied), validates every value, and emits one ConfigRecord per
- * key whose override changes (a null value removes it).
+ * key whose override changes (a null value removes it). A BROKER resource
+ * ("<id>" or "" for the cluster default) takes the dynamic broker keys
+ * (metadata/dyn_broker.h) with Kafka's checks and messages: a key the
+ * broker knows but cannot change at run time is refused, an unknown one
+ * is stored as Kafka stores it.
  */
 #include "base/assert.h"
 #include "metadata/controller_int.h"
+#include "metadata/dyn_broker.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -270,6 +275,134 @@ static void plan_topic_resource(rn_controller_t *ctl, const rn_ctl_alter_resourc
     wanted_free(&w);
 }
 
+/* ---- BROKER resources ---- */
+
+/* A key the broker knows but cannot change at run time. */
+static bool broker_key_static(const rn_controller_t *ctl, const char *key) {
+    if (rn_dyn_key(key) >= 0) return false;
+    return !ctl->broker_key_known || ctl->broker_key_known(ctl->broker_key_ctx, key);
+}
+
+/* Kafka's "Cannot update these configs dynamically: Set(a, b)" over the
+   keys set (not deleted); false when there are none. */
+static bool broker_refuse_static(const rn_controller_t *ctl, const rn_ctl_alter_resource_t *r,
+                                 rn_ctl_result_t *res) {
+    char list[RN_CTL_MESSAGE_BYTES] = "";
+    size_t used = 0;
+    for (int32_t n = 0; n < r->alter_count; n++) {
+        const rn_ctl_alter_t *a = &r->alters[n];
+        char key[RN_CONFIG_KEY_BYTES_MAX + 1];
+        rn_md_str_copy(a->key, key, sizeof key);
+        if (a->op == RN_CTL_OP_DELETE || !broker_key_static(ctl, key)) continue;
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", key);
+        used = w > 0 && (size_t)w < sizeof list - used ? used + (size_t)w : used;
+    }
+    if (used == 0) return false;
+    rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
+                      "Cannot update these configs dynamically: Set(%s)", list);
+    return true;
+}
+
+/* One key's checks: a list operation on these non-list keys fails as
+   Kafka's does (an unknown server error without a message), a value as
+   Kafka's broker checks it. */
+static int16_t broker_check_one(const rn_ctl_alter_t *a, bool incremental, rn_ctl_result_t *res) {
+    char key[RN_CONFIG_KEY_BYTES_MAX + 1];
+    rn_md_str_copy(a->key, key, sizeof key);
+    if (incremental && (a->op < RN_CTL_OP_SET || a->op > RN_CTL_OP_SUBTRACT)) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Unknown alter config operation %d.",
+                          a->op);
+        return res->error_code;
+    }
+    if (incremental && (a->op == RN_CTL_OP_APPEND || a->op == RN_CTL_OP_SUBTRACT)) {
+        rn_ctl_result_set(res, RN_KERR_UNKNOWN_SERVER_ERROR, NULL);
+        return res->error_code;
+    }
+    if (incremental && a->op == RN_CTL_OP_DELETE) return RN_KERR_NONE;
+    if (a->value.len < 0) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Null value not supported for : %s", key);
+        return res->error_code;
+    }
+    int k = rn_dyn_key(key);
+    if (k < 0) return RN_KERR_NONE;
+    char *text = str_dup(a->value);
+    char msg[RN_CTL_MESSAGE_BYTES];
+    rn_err_t err = a->value.len >= 0 && !text
+                       ? RN_ERR_NO_MEMORY
+                       : rn_dyn_check((rn_dyn_key_t)k, text, msg, sizeof msg);
+    free(text);
+    if (err == RN_OK) return RN_KERR_NONE;
+    if (err == RN_ERR_NO_MEMORY)
+        rn_ctl_result_set(res, RN_KERR_UNKNOWN_SERVER_ERROR, "Out of memory.");
+    else
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "%s", msg);
+    return res->error_code;
+}
+
+/* Whether the resource's entry for key is `value` already (null: none). */
+static bool broker_entry_same(const rn_image_t *img, const char *resource, rn_str_t key,
+                              rn_str_t value) {
+    for (int32_t n = 0; n < rn_image_broker_config_count(img); n++) {
+        const rn_image_broker_config_t *bc = rn_image_broker_config_at(img, n);
+        if (strcmp(bc->resource, resource) || !rn_str_eq_cstr(key, bc->key)) continue;
+        return value.len >= 0 && rn_str_eq_cstr(value, bc->value);
+    }
+    return value.len < 0;
+}
+
+/* Whether the legacy form names key. */
+static bool broker_names(const rn_ctl_alter_resource_t *r, const char *key) {
+    for (int32_t n = 0; n < r->alter_count; n++)
+        if (rn_str_eq_cstr(r->alters[n].key, key)) return true;
+    return false;
+}
+
+static rn_err_t broker_emit(const rn_controller_t *ctl, const rn_ctl_alter_resource_t *r,
+                            const char *resource, bool incremental, rn_md_batch_t *batch) {
+    rn_err_t err = RN_OK;
+    for (int32_t n = 0; n < r->alter_count && err == RN_OK; n++) {
+        const rn_ctl_alter_t *a = &r->alters[n];
+        rn_str_t value = incremental && a->op == RN_CTL_OP_DELETE ? rn_str_null() : a->value;
+        if (broker_entry_same(ctl->image, resource, a->key, value)) continue;
+        err = rn_ctl_config_record(batch, RN_MD_RESOURCE_BROKER, r->resource_name, a->key, value);
+    }
+    /* Legacy AlterConfigs: the entries given are the whole set. */
+    for (int32_t n = 0; !incremental && n < rn_image_broker_config_count(ctl->image); n++) {
+        const rn_image_broker_config_t *bc = rn_image_broker_config_at(ctl->image, n);
+        if (err != RN_OK || strcmp(bc->resource, resource) || broker_names(r, bc->key)) continue;
+        err = rn_ctl_config_record(batch, RN_MD_RESOURCE_BROKER, r->resource_name,
+                                   rn_str_from_cstr(bc->key), rn_str_null());
+    }
+    return err;
+}
+
+static void plan_broker_resource(rn_controller_t *ctl, const rn_ctl_alter_resource_t *r,
+                                 bool incremental, rn_md_batch_t *batch, rn_ctl_result_t *res) {
+    char resource[RN_TOPIC_NAME_BYTES_MAX + 1];
+    int32_t id = -1;
+    rn_md_str_copy(r->resource_name, resource, sizeof resource);
+    if (r->resource_name.len < 0 || r->resource_name.len > RN_TOPIC_NAME_BYTES_MAX ||
+        !rn_dyn_resource_id(resource, strlen(resource), &id)) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Node id must be an integer, but it is: %s",
+                          resource);
+        return;
+    }
+    if (resource[0] && id < 0) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Invalid negative broker ID.");
+        return;
+    }
+    for (int32_t n = 0; n < r->alter_count; n++)
+        if (broker_check_one(&r->alters[n], incremental, res) != RN_KERR_NONE) return;
+    if (broker_refuse_static(ctl, r, res)) return;
+    size_t len = batch->buf.len;
+    uint32_t count = batch->count;
+    if (broker_emit(ctl, r, resource, incremental, batch) != RN_OK) {
+        batch->buf.len = len;
+        batch->count = count;
+        rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION, "Too many config changes at once.");
+    }
+}
+
 void rn_controller_plan_alter_configs(rn_controller_t *ctl,
                                       const rn_ctl_alter_resource_t *resources, int32_t count,
                                       bool incremental, rn_md_batch_t *batch,
@@ -288,6 +421,7 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
     for (int32_t n = 0; n < count; n++) {
         const rn_ctl_alter_resource_t *r = &resources[n];
         rn_ctl_result_t *res = &results[n];
+        if (r->checked) continue; /* answered by the broker that took it */
         rn_ctl_result_set(res, RN_KERR_NONE, NULL);
         if (repeated[n]) {
             rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Duplicate resource in request.");
@@ -296,12 +430,7 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
         } else if (r->resource_type == RN_MD_RESOURCE_TOPIC) {
             plan_topic_resource(ctl, r, incremental, batch, res);
         } else if (r->resource_type == RN_MD_RESOURCE_BROKER) {
-            if (r->alter_count > 0)
-                rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST,
-                                  "Cannot update these configs dynamically: %.*s%s",
-                                  r->alters[0].key.len > 0 ? r->alters[0].key.len : 0,
-                                  r->alters[0].key.ptr ? r->alters[0].key.ptr : "",
-                                  r->alter_count > 1 ? ", ..." : "");
+            plan_broker_resource(ctl, r, incremental, batch, res);
         } else {
             rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Unsupported resource type %d.",
                               r->resource_type);

@@ -66,6 +66,11 @@ typedef struct rn_partition_leadership {
        shutting down), as Kafka's leader asks its metadata before it
        proposes a member. */
     uint32_t eligible;
+    /* The partition moves (a reassignment) and its topic's
+       leader/follower.replication.throttled.replicas names it on this
+       broker (replication/throttle.h). */
+    bool throttle_leader;
+    bool throttle_follower;
 } rn_partition_leadership_t;
 
 /* What the leader knows of one follower (index: its place in replicas). */

@@ -17,6 +17,7 @@
 #include "proto/gen/fetch_response.h"
 #include "proto/kerr.h"
 #include "replication/follower.h"
+#include "replication/throttle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ typedef struct entry {
     int64_t lag;         /* leader_hw minus the log end after that answer */
     rn_partition_waiter_t waiter;
     bool syncing;
+    bool throttled; /* in the request in flight under the follower throttle */
 } entry_t;
 
 struct stream {
@@ -50,6 +52,7 @@ struct stream {
     int32_t syncing; /* entries waiting for their fsync */
     rn_timer_t retry_timer;
     bool retry_armed;
+    int32_t held;    /* entries the throttle left out of the last request built */
     int64_t lag_max; /* the largest lag of its entries at its last answer */
 };
 
@@ -159,6 +162,17 @@ static bool entry_ready(const stream_t *s, const entry_t *e, int64_t now_ms) {
     return !e->syncing && now_ms >= e->retry_at_ms && rn_follower_may_fetch(e->part, s->leader_id);
 }
 
+/* Whether the follower throttle holds e back now (counted when it does);
+   e->throttled says whether what it fetches counts against the quota. */
+static bool entry_held(stream_t *s, entry_t *e, int64_t now_ms) {
+    rn_throttle_t *throttle = s->f->opts.throttle;
+    e->throttled = throttle && rn_throttle_follower_applies(e->part);
+    if (!e->throttled || !rn_throttle_exceeded(throttle, now_ms)) return false;
+    rn_throttle_hold(throttle, now_ms);
+    s->held++;
+    return true;
+}
+
 static void entry_request(const rn_fetchers_t *f, const entry_t *e,
                           rn_fetch_request_fetch_partition_t *out) {
     rn_follower_ask_t ask;
@@ -188,9 +202,11 @@ static bool stream_build(stream_t *s, rn_arena_t *arena, rn_fetch_request_t *req
     req->topics.count = 0;
     s->sent_count = 0;
     rn_fetch_request_fetch_topic_t *topic = NULL;
+    s->held = 0;
     for (int32_t i = 0; i < s->count; i++) {
         entry_t *e = s->entries[i];
-        if (!entry_ready(s, e, f->opts.loop->now_ms)) continue;
+        if (!entry_ready(s, e, f->opts.loop->now_ms) || entry_held(s, e, f->opts.loop->now_ms))
+            continue;
         const char *name = e->part->topic;
         if (!topic || topic->topic.len != (int32_t)strlen(name) ||
             memcmp(topic->topic.ptr, name, (size_t)topic->topic.len)) {
@@ -223,9 +239,14 @@ static void stream_fetch(stream_t *s) {
     rn_fetch_request_t req;
     bool built = stream_build(s, &arena, &req);
     RN_ASSERT(built);         /* the arena covers any partition count */
-    if (s->sent_count == 0) { /* every partition is pausing after an error */
+    if (s->sent_count == 0) { /* every partition is pausing after an error, or held */
         rn_arena_free(&arena);
-        stream_backoff(s, f->opts.backoff_ms);
+        int64_t wait_ms = f->opts.backoff_ms;
+        if (s->held > 0) { /* until the throttle is under its quota again */
+            int64_t under_ms = rn_throttle_wait_ms(f->opts.throttle, f->opts.loop->now_ms);
+            wait_ms = under_ms > 0 && under_ms < wait_ms ? under_ms : wait_ms;
+        }
+        stream_backoff(s, wait_ms);
         return;
     }
     rn_client_call_t call = {.api_key = RN_API_FETCH,
@@ -327,6 +348,7 @@ static void entry_answered(stream_t *s, entry_t *e, const rn_fetch_response_part
     e->lag = res.lag;
     if (outcome == RN_FOLLOWER_APPENDED) {
         rn_stats_add(&f->stats.bytes_total, res.appended);
+        if (e->throttled) rn_throttle_record(f->opts.throttle, res.appended, f->opts.loop->now_ms);
         if (!entry_await_sync(s, e)) rn_partition_follow_hw(e->part, in->high_watermark);
     }
 }

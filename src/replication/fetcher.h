@@ -13,7 +13,10 @@
  * log where it parts from the leader's (KIP-320's fetch, in place of a
  * separate OffsetForLeaderEpoch); the leader's high watermark is taken,
  * capped by the local durable end. Errors pause the partition (or the
- * stream, for a failed connection) for replica.fetch.backoff.ms.
+ * stream, for a failed connection) for replica.fetch.backoff.ms. A moving
+ * replica under a follower throttle (throttle.h) is left out of the
+ * requests while the node's follower quota is exceeded, and what it
+ * appends is recorded against that quota.
  *
  * What it owns: its streams, their clients and a reference to each
  * partition it follows. Everything runs on the core's loop thread.
@@ -39,6 +42,10 @@ typedef struct rn_fetchers_opts {
     int32_t response_bytes;
     int64_t backoff_ms;
     struct rn_batch_inflate *inflate; /* lent to validation; may be NULL */
+    /* The node's follower-side replication throttle (throttle.h), shared
+       by every core's fetchers; NULL: none. Over its quota, the throttled
+       partitions are left out of the requests until it is under again. */
+    struct rn_throttle *throttle;
     /* A partition was appended to: the core syncs it at the end of the
        turn (its group commit). */
     void (*appended)(void *ctx, rn_partition_t *part);

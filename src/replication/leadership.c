@@ -4,6 +4,7 @@
  */
 #include "replication/leadership.h"
 #include "base/assert.h"
+#include "replication/throttle.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,12 @@ void rn_repl_leadership(const rn_image_t *img, const rn_image_topic_t *it, int32
     memcpy(ld->isr, ip->isr, (size_t)ip->isr_count * sizeof(int32_t));
     for (int16_t n = 0; n < ip->replica_count; n++)
         if (rn_image_broker_usable(rn_image_broker(img, ip->replicas[n]))) ld->eligible |= 1u << n;
+    if (rn_image_partition_moving(ip)) { /* throttles apply to moving replicas alone */
+        ld->throttle_leader =
+            rn_throttle_listed(it->overrides[RN_TC_LEADER_REPLICATION_THROTTLED_REPLICAS], p, self);
+        ld->throttle_follower = rn_throttle_listed(
+            it->overrides[RN_TC_FOLLOWER_REPLICATION_THROTTLED_REPLICAS], p, self);
+    }
     host[0] = 0;
     *port = 0;
     const rn_image_broker_t *leader =

@@ -2,7 +2,9 @@
  * leadership.h: a partition's leadership as the metadata image states it,
  * in the form its replica takes (rn_partition_lead): who leads, the
  * replicas and the ISR, the epochs, min.insync.replicas, which replicas may
- * join the ISR, and where the leader is reached.
+ * join the ISR, whether a replication throttle applies to it here (its
+ * partition moving and listed for this broker: replication/throttle.h),
+ * and where the leader is reached.
  *
  * What it owns: nothing; it reads the image. The node's topic runtime
  * (cluster/topics.c) and the replication simulator (tests/simrepl) build

@@ -572,6 +572,8 @@ rn_err_t rn_broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t *cf
     atomic_init(&node->controller_answer_ms, -1);
     atomic_init(&node->broker_fenced, true);
     atomic_init(&node->phase, RN_NODE_RECOVERING);
+    rn_throttle_init(&node->throttle_leader); /* unthrottled until the image says */
+    rn_throttle_init(&node->throttle_follower);
     broker_settings(&node->settings, cfg);
     node->broker_config_next = broker_config_next;
     node->broker_config_ctx = cfg;
