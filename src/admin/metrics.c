@@ -240,6 +240,41 @@ static void metrics_replication_counters(rn_prom_t *prom, const rn_node_t *node)
     }
 }
 
+/* The replication throttles of moving replicas (replication/throttle.h),
+   one series per direction: leader (what this node answers throttled
+   followers) and follower (what it fetches as a throttled follower). */
+static void metrics_throttles(rn_prom_t *prom, rn_node_t *node) {
+    rn_throttle_t *dirs[2] = {&node->throttle_leader, &node->throttle_follower};
+    static const char *const names[2] = {"leader", "follower"};
+    char labels[2][64];
+    for (int d = 0; d < 2; d++) {
+        labels[d][0] = '\0';
+        rn_prom_label(labels[d], sizeof labels[d], "direction", names[d]);
+    }
+    rn_prom_family(prom, "runnel_replication_throttled_bytes_total", "counter",
+                   "Record bytes of moving replicas sent or fetched under a replication throttle");
+    for (int d = 0; d < 2; d++)
+        rn_prom_u64(prom, "runnel_replication_throttled_bytes_total", labels[d],
+                    rn_stats_read(&dirs[d]->bytes_total));
+    rn_prom_family(prom, "runnel_replication_throttled_seconds_total", "counter",
+                   "Time throttled partitions were held back, the throttle over its rate");
+    for (int d = 0; d < 2; d++)
+        rn_prom_f64(prom, "runnel_replication_throttled_seconds_total", labels[d],
+                    (double)rn_stats_read(&dirs[d]->held_us_total) / 1e6);
+    rn_prom_family(prom, "runnel_replication_throttle_holds_total", "counter",
+                   "Times a throttled partition was left out of a fetch or its answer");
+    for (int d = 0; d < 2; d++)
+        rn_prom_u64(prom, "runnel_replication_throttle_holds_total", labels[d],
+                    rn_stats_read(&dirs[d]->holds_total));
+    rn_prom_family(prom, "runnel_replication_throttle_rate_bytes", "gauge",
+                   "The throttle's rate in bytes per second (-1: unthrottled)");
+    for (int d = 0; d < 2; d++) {
+        int64_t rate = rn_throttle_rate(dirs[d]);
+        rn_prom_i64(prom, "runnel_replication_throttle_rate_bytes", labels[d],
+                    rate == INT64_MAX ? -1 : rate);
+    }
+}
+
 static void metrics_replica_lag(rn_prom_t *prom, const rn_node_t *node) {
     uint64_t max = 0;
     for (int c = 0; c < node->core_count; c++) {
@@ -545,6 +580,7 @@ char *rn_admin_metrics_render(const rn_admin_sources_t *src, size_t *len) {
         metrics_replication_gauges(&prom, src->node);
         metrics_replication_counters(&prom, src->node);
         metrics_replica_lag(&prom, src->node);
+        metrics_throttles(&prom, src->node);
         metrics_partitions(&prom, src->node);
         metrics_storage(&prom, src->node);
         metrics_cleaner(&prom, src->node);

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "io/io.h"
 #include "metadata/controller.h"
+#include "metadata/dyn_broker.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -407,7 +408,7 @@ static void test_create_partitions(void **state) {
 
 static rn_ctl_result_t alter(fixture_t *fx, const char *name, const rn_ctl_alter_t *alters,
                              int32_t count, bool incremental, bool validate_only) {
-    rn_ctl_alter_resource_t r = {RN_MD_RESOURCE_TOPIC, S(name), alters, count};
+    rn_ctl_alter_resource_t r = {RN_MD_RESOURCE_TOPIC, S(name), alters, count, false};
     rn_ctl_result_t res;
     rn_controller_alter_configs(&fx->ctl, &r, 1, incremental, validate_only, &res);
     return res;
@@ -481,13 +482,111 @@ static void test_alter_configs(void **state) {
     assert_int_equal(alter(fx, "cfg", legacy_null, 1, false, false).error_code,
                      RN_KERR_INVALID_CONFIG);
 
-    /* broker resources are static for now; unknown resource types refused */
-    rn_ctl_alter_resource_t broker = {RN_MD_RESOURCE_BROKER, S("0"), set, 1};
+    /* a topic setting is no dynamic broker key; unknown resource types refused */
+    rn_ctl_alter_resource_t broker = {RN_MD_RESOURCE_BROKER, S("0"), set, 1, false};
     rn_controller_alter_configs(&fx->ctl, &broker, 1, true, false, &res);
     assert_int_equal(res.error_code, RN_KERR_INVALID_REQUEST);
-    rn_ctl_alter_resource_t other = {7, S("x"), set, 1};
+    rn_ctl_alter_resource_t other = {7, S("x"), set, 1, false};
     rn_controller_alter_configs(&fx->ctl, &other, 1, true, false, &res);
     assert_int_equal(res.error_code, RN_KERR_INVALID_REQUEST);
+}
+
+/* ---- dynamic broker configs (metadata/dyn_broker.h) ---- */
+
+static rn_ctl_result_t alter_broker(fixture_t *fx, const char *name, const rn_ctl_alter_t *alters,
+                                    int32_t count, bool incremental) {
+    rn_ctl_alter_resource_t r = {RN_MD_RESOURCE_BROKER, S(name), alters, count, false};
+    rn_ctl_result_t res;
+    rn_controller_alter_configs(&fx->ctl, &r, 1, incremental, false, &res);
+    return res;
+}
+
+/* The broker's configuration as the node would report it: these keys. */
+static bool known_key(const void *ctx, const char *key) {
+    (void)ctx;
+    return !strcmp(key, "log.dirs") || !strcmp(key, "num.io.threads");
+}
+
+static void test_broker_configs(void **state) {
+    fixture_t *fx = *state;
+    fx->ctl.broker_key_known = known_key;
+    const rn_dyn_key_t L = RN_DYN_LEADER_REPLICATION_THROTTLED_RATE;
+    const rn_dyn_key_t F = RN_DYN_FOLLOWER_REPLICATION_THROTTLED_RATE;
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 1, L), INT64_MAX);
+
+    /* SET on one broker and on the cluster default; the broker's wins */
+    rn_ctl_alter_t set_l[] = {{S("leader.replication.throttled.rate"), S("1000"), RN_CTL_OP_SET}};
+    assert_int_equal(alter_broker(fx, "1", set_l, 1, true).error_code, RN_KERR_NONE);
+    rn_ctl_alter_t set_d[] = {{S("leader.replication.throttled.rate"), S("77"), RN_CTL_OP_SET},
+                              {S("follower.replication.throttled.rate"), S("2000"), RN_CTL_OP_SET}};
+    assert_int_equal(alter_broker(fx, "", set_d, 2, true).error_code, RN_KERR_NONE);
+    assert_string_equal(rn_dyn_text(fx->ctl.image, "1", L), "1000");
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 1, L), 1000);
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 2, L), 77);
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 1, F), 2000);
+    rn_config_source_t source;
+    rn_dyn_effective(fx->ctl.image, 2, L, &source);
+    assert_int_equal(source, RN_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+    rn_dyn_effective(fx->ctl.image, 1, L, &source);
+    assert_int_equal(source, RN_CONFIG_SOURCE_DYNAMIC_BROKER);
+
+    /* DELETE falls back to the default's; an unknown key is stored */
+    rn_ctl_alter_t del[] = {
+        {S("leader.replication.throttled.rate"), rn_str_null(), RN_CTL_OP_DELETE}};
+    assert_int_equal(alter_broker(fx, "1", del, 1, true).error_code, RN_KERR_NONE);
+    assert_null(rn_dyn_text(fx->ctl.image, "1", L));
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 1, L), 77);
+    rn_ctl_alter_t custom[] = {{S("no.such.key"), S("1"), RN_CTL_OP_SET}};
+    assert_int_equal(alter_broker(fx, "1", custom, 1, true).error_code, RN_KERR_NONE);
+
+    /* legacy AlterConfigs: the entries given are the whole set */
+    rn_ctl_alter_t legacy[] = {{S("follower.replication.throttled.rate"), S("555"), 0}};
+    assert_int_equal(alter_broker(fx, "1", legacy, 1, false).error_code, RN_KERR_NONE);
+    assert_string_equal(rn_dyn_text(fx->ctl.image, "1", F), "555");
+    int32_t own = 0;
+    for (int32_t n = 0; n < rn_image_broker_config_count(fx->ctl.image); n++)
+        own += !strcmp(rn_image_broker_config_at(fx->ctl.image, n)->resource, "1");
+    assert_int_equal(own, 1); /* no.such.key went */
+
+    /* Kafka's refusals and messages */
+    rn_ctl_alter_t bad[] = {{S("leader.replication.throttled.rate"), S("abc"), RN_CTL_OP_SET}};
+    rn_ctl_result_t res = alter_broker(fx, "1", bad, 1, true);
+    assert_int_equal(res.error_code, RN_KERR_INVALID_REQUEST);
+    expect_msg(res.message,
+               "Invalid value abc for configuration leader.replication.throttled.rate: "
+               "Not a number of type LONG");
+    rn_ctl_alter_t negative[] = {
+        {S("follower.replication.throttled.rate"), S("-5"), RN_CTL_OP_SET}};
+    res = alter_broker(fx, "1", negative, 1, true);
+    expect_msg(res.message,
+               "Invalid value -5 for configuration follower.replication.throttled.rate: "
+               "Value must be at least 0");
+    rn_ctl_alter_t null_value[] = {
+        {S("leader.replication.throttled.rate"), rn_str_null(), RN_CTL_OP_SET}};
+    res = alter_broker(fx, "1", null_value, 1, true);
+    expect_msg(res.message, "Null value not supported for : leader.replication.throttled.rate");
+    rn_ctl_alter_t fixed[] = {{S("log.dirs"), S("/x"), RN_CTL_OP_SET},
+                              {S("num.io.threads"), S("4"), RN_CTL_OP_SET}};
+    res = alter_broker(fx, "1", fixed, 2, true);
+    assert_int_equal(res.error_code, RN_KERR_INVALID_REQUEST);
+    expect_msg(res.message,
+               "Cannot update these configs dynamically: Set(log.dirs, num.io.threads)");
+    rn_ctl_alter_t append[] = {{S("leader.replication.throttled.rate"), S("5"), RN_CTL_OP_APPEND}};
+    res = alter_broker(fx, "1", append, 1, true);
+    assert_int_equal(res.error_code, RN_KERR_UNKNOWN_SERVER_ERROR);
+    assert_string_equal(res.message, "");
+    res = alter_broker(fx, "abc", set_l, 1, true);
+    expect_msg(res.message, "Node id must be an integer, but it is: abc");
+    res = alter_broker(fx, "-1", set_l, 1, true);
+    expect_msg(res.message, "Invalid negative broker ID.");
+    /* a refused resource changes nothing */
+    assert_string_equal(rn_dyn_text(fx->ctl.image, "1", F), "555");
+    assert_null(rn_dyn_text(fx->ctl.image, "1", L));
+
+    /* kept across a restart (the log replays the records) */
+    reopen(fx);
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 1, F), 555);
+    assert_int_equal(rn_dyn_rate(fx->ctl.image, 3, L), 77);
 }
 
 static void test_producer_ids(void **state) {
@@ -823,6 +922,7 @@ int main(void) {
         T(test_delete_topics),
         T(test_create_partitions),
         T(test_alter_configs),
+        T(test_broker_configs),
         T(test_producer_ids),
         T(test_replay_equals_image),
         T(test_torn_tail_cut),
