@@ -20,6 +20,11 @@
  * record bytes. If fewer than min_bytes are ready the request parks until
  * new data is committed on any core (a poke) or max_wait_ms passes.
  *
+ * A follower's fetch of a partition that moves (a reassignment) and is
+ * throttled on this leader (replication/throttle.h) leaves the partition
+ * out of the answer while the node's leader throttle is over its rate;
+ * what is sent of such partitions is recorded against it.
+ *
  * From v13 topics are named by their ids (KIP-516): the request's ids
  * become names as the image has them on arrival (an unknown id: its
  * partitions answer UNKNOWN_TOPIC_ID), sessions keep names, and every
