@@ -309,6 +309,10 @@ static bool broker_refuse_static(const rn_controller_t *ctl, const rn_ctl_alter_
 static int16_t broker_check_one(const rn_ctl_alter_t *a, bool incremental, rn_ctl_result_t *res) {
     char key[RN_CONFIG_KEY_BYTES_MAX + 1];
     rn_md_str_copy(a->key, key, sizeof key);
+    if (a->key.len <= 0 || a->key.len > RN_CONFIG_KEY_BYTES_MAX) {
+        rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Invalid config name: %.64s", key);
+        return res->error_code;
+    }
     if (incremental && (a->op < RN_CTL_OP_SET || a->op > RN_CTL_OP_SUBTRACT)) {
         rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Unknown alter config operation %d.",
                           a->op);
@@ -350,6 +354,18 @@ static bool broker_entry_same(const rn_image_t *img, const char *resource, rn_st
     return value.len < 0;
 }
 
+/* Entries the resource's changes add to the image's broker configs. */
+static int32_t broker_added(const rn_image_t *img, const rn_ctl_alter_resource_t *r,
+                            const char *resource, bool incremental) {
+    int32_t added = 0;
+    for (int32_t n = 0; n < r->alter_count; n++) {
+        const rn_ctl_alter_t *a = &r->alters[n];
+        if (incremental && a->op == RN_CTL_OP_DELETE) continue;
+        added += broker_entry_same(img, resource, a->key, rn_str_null()); /* none there yet */
+    }
+    return added;
+}
+
 /* Whether the legacy form names key. */
 static bool broker_names(const rn_ctl_alter_resource_t *r, const char *key) {
     for (int32_t n = 0; n < r->alter_count; n++)
@@ -376,8 +392,11 @@ static rn_err_t broker_emit(const rn_controller_t *ctl, const rn_ctl_alter_resou
     return err;
 }
 
+/* *added counts the entries this request's earlier resources add, so the
+   image never holds more than RN_MD_BROKER_CONFIGS_MAX. */
 static void plan_broker_resource(rn_controller_t *ctl, const rn_ctl_alter_resource_t *r,
-                                 bool incremental, rn_md_batch_t *batch, rn_ctl_result_t *res) {
+                                 bool incremental, int32_t *added, rn_md_batch_t *batch,
+                                 rn_ctl_result_t *res) {
     char resource[RN_TOPIC_NAME_BYTES_MAX + 1];
     int32_t id = -1;
     rn_md_str_copy(r->resource_name, resource, sizeof resource);
@@ -394,13 +413,22 @@ static void plan_broker_resource(rn_controller_t *ctl, const rn_ctl_alter_resour
     for (int32_t n = 0; n < r->alter_count; n++)
         if (broker_check_one(&r->alters[n], incremental, res) != RN_KERR_NONE) return;
     if (broker_refuse_static(ctl, r, res)) return;
+    int32_t more = broker_added(ctl->image, r, resource, incremental);
+    if (rn_image_broker_config_count(ctl->image) + *added + more > RN_MD_BROKER_CONFIGS_MAX) {
+        rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION,
+                          "Too many broker configs: at most %d entries over all brokers.",
+                          RN_MD_BROKER_CONFIGS_MAX);
+        return;
+    }
     size_t len = batch->buf.len;
     uint32_t count = batch->count;
     if (broker_emit(ctl, r, resource, incremental, batch) != RN_OK) {
         batch->buf.len = len;
         batch->count = count;
         rn_ctl_result_set(res, RN_KERR_POLICY_VIOLATION, "Too many config changes at once.");
+        return;
     }
+    *added += more;
 }
 
 void rn_controller_plan_alter_configs(rn_controller_t *ctl,
@@ -408,6 +436,7 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
                                       bool incremental, rn_md_batch_t *batch,
                                       rn_ctl_result_t *results) {
     RN_ASSERT(count >= 0);
+    int32_t broker_added_total = 0;
     bool *repeated = malloc((size_t)(count > 0 ? count : 1) * sizeof(bool));
     if (!repeated ||
         !rn_ctl_find_repeats(resources, sizeof(resources[0]),
@@ -430,7 +459,7 @@ void rn_controller_plan_alter_configs(rn_controller_t *ctl,
         } else if (r->resource_type == RN_MD_RESOURCE_TOPIC) {
             plan_topic_resource(ctl, r, incremental, batch, res);
         } else if (r->resource_type == RN_MD_RESOURCE_BROKER) {
-            plan_broker_resource(ctl, r, incremental, batch, res);
+            plan_broker_resource(ctl, r, incremental, &broker_added_total, batch, res);
         } else {
             rn_ctl_result_set(res, RN_KERR_INVALID_REQUEST, "Unsupported resource type %d.",
                               r->resource_type);

@@ -583,6 +583,25 @@ static void test_broker_configs(void **state) {
     assert_string_equal(rn_dyn_text(fx->ctl.image, "1", F), "555");
     assert_null(rn_dyn_text(fx->ctl.image, "1", L));
 
+    /* the image's bound on entries holds, whatever a request asks */
+    int32_t many = RN_MD_BROKER_CONFIGS_MAX + 1;
+    rn_ctl_alter_t *flood = calloc((size_t)many, sizeof *flood);
+    char(*names)[32] = calloc((size_t)many, sizeof *names);
+    assert_non_null(flood);
+    assert_non_null(names);
+    for (int32_t n = 0; n < many; n++) {
+        snprintf(names[n], sizeof names[n], "custom.key.%d", n);
+        flood[n] = (rn_ctl_alter_t){S(names[n]), S("1"), RN_CTL_OP_SET};
+    }
+    res = alter_broker(fx, "1", flood, many, true);
+    assert_int_equal(res.error_code, RN_KERR_POLICY_VIOLATION);
+    expect_msg(res.message, "Too many broker configs");
+    assert_int_equal(alter_broker(fx, "1", flood, 8, true).error_code, RN_KERR_NONE);
+    free(flood);
+    free(names);
+    rn_ctl_alter_t empty_key[] = {{S(""), S("1"), RN_CTL_OP_SET}};
+    assert_int_equal(alter_broker(fx, "1", empty_key, 1, true).error_code, RN_KERR_INVALID_REQUEST);
+
     /* kept across a restart (the log replays the records) */
     reopen(fx);
     assert_int_equal(rn_dyn_rate(fx->ctl.image, 1, F), 555);
