@@ -494,7 +494,8 @@ static void metrics_balancer(rn_prom_t *prom, const rn_node_t *node) {
     };
     for (size_t m = 0; m < sizeof rows / sizeof rows[0]; m++) {
         rn_prom_family(prom, rows[m].name, rows[m].type, rows[m].help);
-        rn_prom_i64(prom, rows[m].name, NULL, *(const int64_t *)((const char *)&st + rows[m].offset));
+        rn_prom_i64(prom, rows[m].name, NULL,
+                    *(const int64_t *)((const char *)&st + rows[m].offset));
     }
     rn_prom_family(prom, "runnel_balancer_hard_goal_violations", "gauge",
                    "Hard-goal violations (drained or absent brokers' replicas, racks, caps, disk) "

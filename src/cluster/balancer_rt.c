@@ -149,7 +149,8 @@ static bool bal_elect(rn_bal_rt_t *b, rn_admin_op_t *op) {
                                          &b->batch, &elected, &more);
     if (err == RN_OK && elected > 0)
         err = rn_quorum_propose(q, &b->batch, &op->step_state[1], &op->step_state[2]);
-    if (err != RN_OK) RN_WARN(MOD, "the preferred leaders could not be elected: %s", rn_err_name(err));
+    if (err != RN_OK)
+        RN_WARN(MOD, "the preferred leaders could not be elected: %s", rn_err_name(err));
     return err != RN_OK || elected == 0;
 }
 

@@ -33,9 +33,9 @@ typedef struct rn_bal_rt_opts {
    with the atomics of rn_bal_rt_status). */
 typedef struct rn_bal_status {
     int64_t plans, moves, leader_moves, bytes_planned;
-    int64_t moving_now;   /* partitions with a reassignment in progress at the last plan */
-    int32_t idle;         /* rn_bal_idle_t of the last plan */
-    int32_t hard_left;    /* hard-goal violations the last plan left */
+    int64_t moving_now; /* partitions with a reassignment in progress at the last plan */
+    int32_t idle;       /* rn_bal_idle_t of the last plan */
+    int32_t hard_left;  /* hard-goal violations the last plan left */
 } rn_bal_status_t;
 
 typedef struct rn_bal_rt rn_bal_rt_t;

@@ -96,12 +96,12 @@ rn_err_t rn_bal_view_build(const rn_image_t *img, const int32_t *absent, int32_t
         return RN_ERR_LIMIT; /* more broker ids than a cluster may hold */
     }
     RN_ASSERT(at == total);
-    view->in = (rn_bal_input_t){.brokers = view->brokers,
-                                .brokers_n = view->in.brokers_n,
-                                .parts = view->parts,
-                                .parts_n = at,
-                                .topics_n = rn_image_topic_count(img) > 0 ? rn_image_topic_count(img)
-                                                                          : 1};
+    view->in =
+        (rn_bal_input_t){.brokers = view->brokers,
+                         .brokers_n = view->in.brokers_n,
+                         .parts = view->parts,
+                         .parts_n = at,
+                         .topics_n = rn_image_topic_count(img) > 0 ? rn_image_topic_count(img) : 1};
     return RN_OK;
 }
 
