@@ -226,6 +226,11 @@ int rn_cli_cluster(int argc, char **argv) {
         {"describe", "cluster id, controller, brokers (fenced or not) and the metadata quorum",
          cluster_describe},
         {"quorum", "describe the metadata quorum, add or remove a voter", rn_cli_cluster_quorum},
+        {"drain", "move every replica and leadership off brokers", rn_cli_cluster_drain},
+        {"undrain", "let brokers take replicas and leaders again", rn_cli_cluster_undrain},
+        {"decommission", "drain brokers and wait until they hold nothing",
+         rn_cli_cluster_decommission},
+        {"scale", "keep the N lowest broker ids: drain the others and wait", rn_cli_cluster_scale},
     };
-    return rn_cli_dispatch("cluster", verbs, 2, argc, argv);
+    return rn_cli_dispatch("cluster", verbs, (int)(sizeof verbs / sizeof verbs[0]), argc, argv);
 }

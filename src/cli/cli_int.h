@@ -260,6 +260,10 @@ int rn_cli_wire_call(rn_cli_wire_t *w, int16_t api_key, int16_t version, const v
 
 /* ---- the tools ---- */
 
+int rn_cli_cluster_drain(int argc, char **argv);
+int rn_cli_cluster_undrain(int argc, char **argv);
+int rn_cli_cluster_decommission(int argc, char **argv);
+int rn_cli_cluster_scale(int argc, char **argv);
 int rn_cli_topic(int argc, char **argv);
 int rn_cli_topic_describe(int argc, char **argv);
 int rn_cli_topic_alter(int argc, char **argv);

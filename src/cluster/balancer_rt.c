@@ -2,6 +2,8 @@
  * balancer_rt.c: the balancer on the active controller (see
  * balancer_rt.h). Its step keeps its progress in op->step_state:
  *   [0] phase   [1] Raft index   [2] Raft term of the proposal waited on
+ * A pass first elects the preferred leaders where they may lead, then
+ * plans; each proposal is waited for before the next phase.
  */
 #include "cluster/balancer_rt.h"
 
@@ -16,7 +18,7 @@
 
 #define MOD "balancer"
 
-enum { PHASE_PLAN = 0, PHASE_MOVES, PHASE_ELECT };
+enum { PHASE_ELECT = 0, PHASE_ELECTED, PHASE_MOVED };
 
 struct rn_bal_rt {
     rn_md_rt_t *rt;
@@ -29,7 +31,6 @@ struct rn_bal_rt {
     bool busy;
     rn_md_batch_t batch;
     uint32_t unfinished; /* the last report's goals_unfinished */
-    bool leader_moves;   /* the plan in flight reorders replicas: elect after */
     /* Fenced brokers and since when, as this node saw them while active. */
     int32_t fenced_ids[RN_BROKERS_MAX];
     int64_t fenced_since_ms[RN_BROKERS_MAX];
@@ -109,6 +110,7 @@ static rn_err_t bal_propose(rn_bal_rt_t *b, const rn_bal_view_t *view, const rn_
 /* Plans on the applied image; true when there is nothing to wait for. */
 static bool bal_plan(rn_bal_rt_t *b, rn_admin_op_t *op) {
     const rn_image_t *img = rn_quorum_image(rn_md_rt_quorum(b->rt));
+    op->step_state[0] = PHASE_MOVED;
     if (rn_image_broker_count(img) == 0) return true;
     int32_t absent[RN_BROKERS_MAX];
     int32_t absent_n = bal_absent(b, img, rn_md_rt_loop(b->rt)->now_ms, absent);
@@ -127,7 +129,6 @@ static bool bal_plan(rn_bal_rt_t *b, rn_admin_op_t *op) {
     if (err == RN_OK) {
         bal_publish(b, &view, &rep);
         b->unfinished = rep.goals_unfinished;
-        b->leader_moves = rep.leader_moves_n > 0;
         if (count > 0) err = bal_propose(b, &view, moves, count, op);
         if (err == RN_OK && count > 0)
             RN_INFO(MOD, "%d move(s) planned (%d leader move(s), %lld bytes to copy)", count,
@@ -139,8 +140,12 @@ static bool bal_plan(rn_bal_rt_t *b, rn_admin_op_t *op) {
     return err != RN_OK || count == 0 || b->batch.count == 0; /* nothing proposed */
 }
 
-/* After reorders: the preferred replicas take the lead. */
+/* First the preferred replicas take the lead where they may (the
+   reorders of earlier plans, a broker back): as the leader imbalance pass
+   does, when auto.leader.rebalance.enable lets it. True when nothing was
+   proposed. */
 static bool bal_elect(rn_bal_rt_t *b, rn_admin_op_t *op) {
+    if (!b->opts.elect) return true;
     rn_quorum_t *q = rn_md_rt_quorum(b->rt);
     rn_md_batch_reset(&b->batch);
     int32_t elected = 0;
@@ -151,23 +156,28 @@ static bool bal_elect(rn_bal_rt_t *b, rn_admin_op_t *op) {
         err = rn_quorum_propose(q, &b->batch, &op->step_state[1], &op->step_state[2]);
     if (err != RN_OK)
         RN_WARN(MOD, "the preferred leaders could not be elected: %s", rn_err_name(err));
+    else if (elected > 0)
+        RN_INFO(MOD, "%d partition(s) moved to their preferred replica", elected);
     return err != RN_OK || elected == 0;
 }
 
-/* The step: plan, wait for the moves to commit, elect, wait again. */
+/* The step: elect, wait; plan, wait. */
 static bool bal_step(rn_md_rt_t *rt, rn_admin_op_t *op) {
     rn_bal_rt_t *b = op->ctx;
     RN_ASSERT(b->rt == rt);
-    rn_quorum_t *q = rn_md_rt_quorum(rt);
-    if (op->step_state[0] != PHASE_PLAN) {
-        int outcome = rn_quorum_outcome(q, op->step_state[1], op->step_state[2]);
+    int outcome = 0;
+    switch (op->step_state[0]) {
+    case PHASE_ELECT:
+        op->step_state[0] = PHASE_ELECTED;
+        return bal_elect(b, op) ? bal_plan(b, op) : false;
+    case PHASE_ELECTED:
+        outcome = rn_quorum_outcome(rn_md_rt_quorum(rt), op->step_state[1], op->step_state[2]);
         if (outcome == 0) return false;
-        if (outcome < 0 || op->step_state[0] == PHASE_ELECT || !b->leader_moves) return true;
-        op->step_state[0] = PHASE_ELECT;
-        return bal_elect(b, op);
+        return outcome < 0 || bal_plan(b, op);
+    default:
+        outcome = rn_quorum_outcome(rn_md_rt_quorum(rt), op->step_state[1], op->step_state[2]);
+        return outcome != 0;
     }
-    op->step_state[0] = PHASE_MOVES;
-    return bal_plan(b, op);
 }
 
 /* ---- the timer ---- */

@@ -3,10 +3,11 @@
  * balancer.interval.ms it reads the applied image, asks the planner
  * (metadata/balance_plan.h) for moves, and records them as
  * reassignments (metadata/controller_reassign.h), which the copying and
- * the completion pass carry out; after moves that only reorder replicas it
- * elects the preferred leaders. One plan at a time, as a stepping admin
- * operation of the metadata runtime, so it runs only while this node leads
- * and has applied its whole log, and stops with the leadership.
+ * the completion pass carry out. Each pass first elects the preferred
+ * leaders where they may lead (when auto.leader.rebalance.enable), so the
+ * replicas the planner reorders, and a broker that came back, lead. One plan at a time, as a
+ * stepping admin operation of the metadata runtime, so it runs only while this node leads and has
+ * applied its whole log, and stops with the leadership.
  *
  * Absence: a broker fenced for balancer.absent.timeout.ms while this node
  * is the active controller (a new one starts the count afresh), or an id
@@ -27,6 +28,7 @@ typedef struct rn_bal_rt_opts {
     int64_t interval_ms;      /* balancer.interval.ms; 0: off (balancer.enable=false) */
     int64_t absent_ms;        /* balancer.absent.timeout.ms */
     int32_t moves_per_broker; /* balancer.moves.per.broker.max */
+    bool elect; /* auto.leader.rebalance.enable: preferred leaders elected at each pass */
 } rn_bal_rt_opts_t;
 
 /* What the last plan said, for /metrics and the CLI (any thread reads it

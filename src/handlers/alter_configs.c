@@ -36,9 +36,21 @@ typedef struct ac_wait {
     rn_req_t *req;
 } ac_wait_t;
 
+/* Whether every key of the resource is one the cluster keeps about a
+   broker rather than one the broker applies (runnel.drain): any broker
+   takes it, so a broker that is down can be drained. */
+static bool ac_cluster_managed(const rn_ctl_alter_resource_t *item) {
+    for (int32_t n = 0; n < item->alter_count; n++)
+        if (!rn_str_eq(item->alters[n].key,
+                       rn_str_from_cstr(rn_dyn_def(RN_DYN_RUNNEL_DRAIN)->name)))
+            return false;
+    return item->alter_count > 0;
+}
+
 /* Kafka's broker-side check of a BROKER resource's name (ConfigAdminManager):
    an integer, and this broker's id unless "" (a forwarded request was
-   checked by the broker that took it). true when it answers the item. */
+   checked by the broker that took it) or the keys are the cluster's
+   (ac_cluster_managed). true when it answers the item. */
 static bool ac_check_broker(const rn_core_t *core, const rn_req_t *req,
                             const rn_ctl_alter_resource_t *item, rn_ctl_result_t *res) {
     if (item->resource_type != RN_MD_RESOURCE_BROKER) return false;
@@ -53,6 +65,7 @@ static bool ac_check_broker(const rn_core_t *core, const rn_req_t *req,
         return true;
     }
     if (len == 0 || req->forwarded || id == core->node->settings.node_id) return false;
+    if (ac_cluster_managed(item)) return false;
     res->error_code = RN_KERR_INVALID_REQUEST;
     snprintf(res->message, sizeof res->message,
              "Unexpected broker id, expected %d, but received %s", core->node->settings.node_id,

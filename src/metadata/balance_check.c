@@ -65,6 +65,22 @@ static bool bal_isr_ok(const bal_t *bal, int32_t p, const int32_t *rep_new) {
     return !any;
 }
 
+/* A replica move completes only once every replica its list keeps is in
+   sync (metadata/controller_reassign.h): one keeping a replica out of the
+   ISR (its broker down, not yet absent) would wait for it, holding its
+   slot of the bound. A reorder completes at once. */
+static bool bal_completes(const bal_t *bal, int32_t p, const int32_t *rep_new) {
+    const bal_part_t *part = &bal->parts[p];
+    bool reorder = true;
+    for (int32_t i = 0; i < part->rf; i++) reorder &= bal_holds(part->rep, part->rf, rep_new[i]);
+    if (reorder) return true;
+    for (int32_t i = 0; i < part->rf; i++) {
+        int32_t b = rep_new[i];
+        if (bal_holds(part->rep, part->rf, b) && !(part->isr_bits & (1ULL << b))) return false;
+    }
+    return true;
+}
+
 /* Caps and the disk ceiling on every broker that gains. */
 static bool bal_caps_ok(const bal_t *bal, const bal_effs_t *effs) {
     const rn_bal_settings_t *set = bal->set;
@@ -106,6 +122,7 @@ bal_verdict_t bal_legal(const bal_t *bal, int32_t p, const int32_t *rep_new,
     if (!bal_receivers_ok(bal, p, rep_new)) return BAL_ILLEGAL;
     if (!bal_racks_ok(bal, p, rep_new)) return BAL_ILLEGAL;
     if (!bal_isr_ok(bal, p, rep_new)) return BAL_ILLEGAL;
+    if (!bal_completes(bal, p, rep_new)) return BAL_ILLEGAL;
     if (!bal_caps_ok(bal, effs)) return BAL_ILLEGAL;
     if (!bal_bound_ok(bal, effs)) return BAL_BOUNDED;
     return BAL_LEGAL;

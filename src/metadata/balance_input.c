@@ -4,26 +4,14 @@
  */
 #include "metadata/balance_input.h"
 #include "base/assert.h"
+#include "metadata/dyn_broker.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The value of key for broker resource `resource` ("" = the cluster
-   default); NULL when not set. */
-static const char *broker_config(const rn_image_t *img, const char *resource, const char *key) {
-    for (int32_t n = 0; n < rn_image_broker_config_count(img); n++) {
-        const rn_image_broker_config_t *bc = rn_image_broker_config_at(img, n);
-        if (!strcmp(bc->resource, resource) && !strcmp(bc->key, key)) return bc->value;
-    }
-    return NULL;
-}
-
 bool rn_bal_drained(const rn_image_t *img, int32_t id) {
-    char resource[16];
-    snprintf(resource, sizeof resource, "%d", id);
-    const char *value = broker_config(img, resource, RN_BAL_DRAIN_KEY);
-    if (!value) value = broker_config(img, "", RN_BAL_DRAIN_KEY);
+    rn_config_source_t source;
+    const char *value = rn_dyn_effective(img, id, RN_DYN_RUNNEL_DRAIN, &source);
     return value && !strcmp(value, "true");
 }
 

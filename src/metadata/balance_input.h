@@ -3,8 +3,9 @@
  * read off a metadata image and what only the active controller knows
  * (which brokers have been gone past the absence timeout).
  *
- * A broker is drained when its dynamic config `runnel.drain` is true (set
- * by `runnel cluster drain`, or kafka-configs.sh on the broker's id); an
+ * A broker is drained when its dynamic config `runnel.drain` is true
+ * (metadata/dyn_broker.h: set by `runnel cluster drain`, or kafka-configs.sh
+ * on the broker's id or the cluster default); an
  * id that replicas name but no registration holds is absent. Partitions of
  * every topic are listed in image order (topic by topic), so a move's
  * index leads back to its topic and partition.
@@ -18,9 +19,6 @@
 
 #include "metadata/balance_plan.h"
 #include "metadata/image.h"
-
-/* The dynamic broker config that drains a broker. */
-#define RN_BAL_DRAIN_KEY "runnel.drain"
 
 typedef struct rn_bal_view {
     rn_bal_input_t in;

@@ -38,6 +38,11 @@ static const rn_config_def_t defs[RN_DYN__COUNT] = {
          .max = INT64_MAX,
          .doc = "bytes per second for moving replicas between log directories (one log "
                 "directory per broker here: stored, with no effect)"},
+    [RN_DYN_RUNNEL_DRAIN] = {.name = "runnel.drain",
+                             .type = RN_CONFIG_BOOL,
+                             .default_text = "false",
+                             .doc = "true: the balancer moves every replica and leadership off "
+                                    "this broker (runnel cluster drain)"},
 };
 
 const rn_config_def_t *rn_dyn_def(rn_dyn_key_t key) {

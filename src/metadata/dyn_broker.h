@@ -7,7 +7,9 @@
  * replication throttles: leader.replication.throttled.rate,
  * follower.replication.throttled.rate and
  * replica.alter.log.dirs.io.max.bytes.per.second, bytes per second, longs
- * >= 0, Kafka's default Long.MAX_VALUE meaning unthrottled), checks a value
+ * >= 0, Kafka's default Long.MAX_VALUE meaning unthrottled; and Runnel's
+ * runnel.drain, a boolean: true has the balancer move every replica and
+ * leadership off the broker, docs/BALANCING.md), checks a value
  * as Kafka's broker does (its messages), and resolves a key for one broker
  * as Kafka does: the broker's own entry (resource "<id>",
  * DYNAMIC_BROKER_CONFIG), else the cluster default (resource "",
@@ -33,6 +35,7 @@ typedef enum rn_dyn_key {
     RN_DYN_LEADER_REPLICATION_THROTTLED_RATE,
     RN_DYN_FOLLOWER_REPLICATION_THROTTLED_RATE,
     RN_DYN_REPLICA_ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND,
+    RN_DYN_RUNNEL_DRAIN, /* Runnel's own: the balancer empties the broker */
     RN_DYN__COUNT
 } rn_dyn_key_t;
 

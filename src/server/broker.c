@@ -512,7 +512,8 @@ static rn_err_t broker_start(rn_broker_t *broker, rn_io_t *io, const rn_config_t
     }
     if (err == RN_OK && cfg->role_controller) {
         rn_bal_rt_opts_t bo = {cfg->balancer_interval_ms, cfg->balancer_absent_timeout_ms,
-                               cfg->balancer_moves_per_broker_max};
+                               cfg->balancer_moves_per_broker_max,
+                               cfg->leader_imbalance_check_interval_ms > 0};
         node->balancer = rn_bal_rt_start(node->md_rt, &bo);
     }
     /* A broker-only node receives the metadata log on its broker listener

@@ -23,7 +23,6 @@ Bounded: every wait has a deadline; about a minute in all.
 
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -31,9 +30,8 @@ import tap  # noqa: E402
 from broker import OWN_NODES, skip_under_cluster  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from cluster_checks import metadata, one_leader, settle  # noqa: E402
-from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
-from records import consume_from_start, not_retriable  # noqa: E402
+from records import TrackedWriter, not_retriable  # noqa: E402
 from test_reassign import alter, listed  # noqa: E402
 
 TOPIC = "moving"
@@ -41,33 +39,6 @@ PARTITIONS = 3
 SETTINGS = {"broker.session.timeout.ms": "3000", "broker.heartbeat.interval.ms": "500",
             "replica.lag.time.max.ms": "3000", "log.segment.delete.delay.ms": "1000"}
 SETTLE_S = 40.0
-
-
-class Writer(threading.Thread):
-    """An idempotent acks=all producer writing round-robin until stopped."""
-
-    def __init__(self, bootstrap):
-        super().__init__(daemon=True)
-        self.p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
-                           "enable.idempotence": True, "linger.ms": 5,
-                           "message.timeout.ms": 60000})
-        self.acked, self.failed = {}, {}
-        self.stopping = threading.Event()
-
-    def run(self):
-        n = 0
-        while not self.stopping.is_set():
-            value = f"r{n:07d}".encode() + b"x" * 900
-            self.p.produce(TOPIC, value=value, partition=n % PARTITIONS,
-                           on_delivery=self._done)
-            self.p.poll(0)
-            n += 1
-            if n % 200 == 0:
-                time.sleep(0.01)
-        self.p.flush(60)
-
-    def _done(self, err, msg):
-        (self.failed if err else self.acked)[msg.value()] = err or (msg.partition(), msg.offset())
 
 
 def layout(node):
@@ -100,7 +71,7 @@ def main():
         admin.create_topics([NewTopic(TOPIC, PARTITIONS, replica_assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]],
                                       config={"min.insync.replicas": "2"})])[TOPIC].result(30)
         settle(lambda: len(layout(one)) == PARTITIONS or None, "the topic", SETTLE_S)
-        w = Writer(c.bootstrap)
+        w = TrackedWriter(c.bootstrap, TOPIC, PARTITIONS)
         w.start()
         time.sleep(2)
 
@@ -148,15 +119,11 @@ def main():
 
         # 4: every acknowledged record is there.
         time.sleep(1)
-        w.stopping.set()
-        w.join(90)
+        lost, read = w.lost(c.bootstrap, "moves-check")
         t.ok(len(w.acked) > 1000, f"records acknowledged throughout ({len(w.acked)})")
         t.eq(not_retriable(list(w.failed.values())), [], "no delivery failed for good")
-        seen, _ = consume_from_start(c.bootstrap, TOPIC, PARTITIONS, "moves-check", 60)
-        at = dict(seen)
-        lost = [v[:8] for v, place in w.acked.items() if at.get(v) != place]
         t.eq(lost[:5], [], f"every acknowledged record read back at its offset "
-                           f"({len(w.acked)} acknowledged, {len(seen)} read)")
+                           f"({len(w.acked)} acknowledged, {read} read)")
     return t.done()
 
 

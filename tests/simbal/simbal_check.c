@@ -311,8 +311,9 @@ void sb_check_plan(sb_t *s, const rn_bal_move_t *moves, int32_t n, const rn_bal_
 }
 
 /* A leaving broker's replica of part stays only if no eligible broker
-   could take it: over the disk ceiling, at the replica cap, or losing a
-   rack. (With a leader cap, the lead handed on may be what blocks.) */
+   could take it: over the disk ceiling, at the replica cap, losing a rack,
+   or another replica the move keeps out of the ISR (the move could not
+   complete). (With a leader cap, the lead handed on may be what blocks.) */
 static void sb_check_drained(sb_t *s, int32_t p, int32_t slot) {
     const rn_bal_partition_t *part = &s->parts[p];
     if (slot == 0 && s->set.leaders_per_broker_max > 0) return;
@@ -333,6 +334,11 @@ static void sb_check_drained(sb_t *s, int32_t p, int32_t slot) {
         list[slot] = br->id;
         if (sb_racks(s, list, part->replicas_n, false) < sb_rack_floor(s, part)) continue;
         if (!sb_isr_kept(s, part, list)) continue;
+        /* A move keeping a replica out of the ISR could not complete. */
+        bool stuck = false;
+        for (int32_t i = 0; i < part->replicas_n; i++)
+            stuck |= i != slot && !sb_has(part->isr, part->isr_n, list[i]);
+        if (stuck) continue;
         sb_fail(s, "p%d: a replica stays on leaving broker %d though broker %d could take it", p,
                 part->replicas[slot], br->id);
         return;

@@ -133,6 +133,10 @@ class ClusterNode(Broker):
             # keep theirs: fifty on three replicas each would make every
             # cluster here slower to start and to stop.
             "transaction.state.log.num.partitions": "5",
+            # Off unless a test is about it: the balancer would move the
+            # replicas and leaders other tests place and check (on by
+            # default in a real cluster; test_cluster_balance.py turns it on).
+            "balancer.enable": "false",
         }
         for extra in (shared, own):
             base.update({str(k): str(v) for k, v in (extra or {}).items()})

@@ -2,6 +2,7 @@
 the interop tests that check that exactly the acknowledged records are kept
 (through confluent-kafka)."""
 
+import threading
 import time
 
 
@@ -46,3 +47,44 @@ def consume_from_start(bootstrap, topic, partitions, group, timeout_s=30):
         return seen, sum(high.values())
     finally:
         c.close()
+
+
+class TrackedWriter(threading.Thread):
+    """An idempotent acks=all producer writing round-robin to the partitions
+    of topic, about `rate` records of 1 KB a second, until stopping is set,
+    then flushing; each record's fate lands in acked[value] = (partition,
+    offset) or failed[value]."""
+
+    def __init__(self, bootstrap, topic, partitions, rate=5000):
+        super().__init__(daemon=True)
+        from confluent_kafka import Producer
+        self.p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
+                           "enable.idempotence": True, "linger.ms": 5,
+                           "message.timeout.ms": 60000})
+        self.topic, self.partitions, self.rate = topic, partitions, rate
+        self.acked, self.failed = {}, {}
+        self.stopping = threading.Event()
+
+    def run(self):
+        n = 0
+        while not self.stopping.is_set():
+            value = f"r{n:07d}".encode() + b"x" * 900
+            self.p.produce(self.topic, value=value, partition=n % self.partitions,
+                           on_delivery=self._done)
+            self.p.poll(0)
+            n += 1
+            if n % 50 == 0:
+                time.sleep(50 / self.rate)
+        self.p.flush(60)
+
+    def _done(self, err, msg):
+        (self.failed if err else self.acked)[msg.value()] = err or (msg.partition(), msg.offset())
+
+    def lost(self, bootstrap, group):
+        """Stops, then reads the topic back: (the acknowledged values not read
+        at their offset, how many were read)."""
+        self.stopping.set()
+        self.join(90)
+        seen, _ = consume_from_start(bootstrap, self.topic, self.partitions, group, 60)
+        at = dict(seen)
+        return [v[:8] for v, place in self.acked.items() if at.get(v) != place], len(seen)
