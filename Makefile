@@ -11,6 +11,7 @@
 #   make cluster-kill-loop  the controller kill loop on 3 nodes (figures; see docs/CLUSTER.md)
 #   make bench-replication  replication figures, Runnel and Kafka 3.9 (see docs/CLUSTER.md)
 #   make replication-verify  leader kills, a roll and a crash under a verifier (docs/CLUSTER.md)
+#   make balance-verify  a fourth broker balanced in and drained out under a verifier (docs/BALANCING.md)
 #   make image           OCI image localhost/runnel:dev and build/runnel-image.tar (buildah)
 #   make image-test      run the image under podman and runc (docs/KUBERNETES.md)
 #   make k8s-cluster     start a local single-node Kubernetes (built once; root; docs/KUBERNETES.md)
@@ -472,6 +473,15 @@ $(BUILD)/verify-mutant/obj/%.o: %.c
 $(BUILD)/verify-mutant/runnel: $(BUILD)/verify-mutant/obj/src/partition/replicas.o \
                                $(BUILD)/obj/src/server/main.o $(CLI_OBJS) $(BUILD)/librunnel.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/librunnel.a $(LIBS) $(CLI_LIBS)
+
+# The balancer under load: a fourth broker joins three holding --gb GB on
+# 300 partitions, then scale --brokers 3 drains it, under the verifier's
+# producer and group (docs/BALANCING.md). Figures printed; exit 1 on a loss.
+#   make balance-verify [BALANCE_ARGS='--gb 3 --partitions 300']
+.PHONY: balance-verify
+balance-verify: $(BUILD)/runnel
+	RUNNEL_BIN=$(or $(RUNNEL_BIN),$(BUILD)/runnel) $(PYTHON) tests/bench/balance_verify.py \
+	  $(BALANCE_ARGS)
 
 replication-verify-mutant: $(BUILD)/verify-mutant/runnel
 	@if RUNNEL_BIN=$(BUILD)/verify-mutant/runnel $(PYTHON) tests/bench/replication_verify.py \
