@@ -231,6 +231,8 @@ int rn_cli_cluster(int argc, char **argv) {
         {"decommission", "drain brokers and wait until they hold nothing",
          rn_cli_cluster_decommission},
         {"scale", "keep the N lowest broker ids: drain the others and wait", rn_cli_cluster_scale},
+        {"balance", "each broker's replicas, leaders and drain; the moves in progress",
+         rn_cli_cluster_balance},
     };
     return rn_cli_dispatch("cluster", verbs, (int)(sizeof verbs / sizeof verbs[0]), argc, argv);
 }

@@ -264,6 +264,7 @@ int rn_cli_cluster_drain(int argc, char **argv);
 int rn_cli_cluster_undrain(int argc, char **argv);
 int rn_cli_cluster_decommission(int argc, char **argv);
 int rn_cli_cluster_scale(int argc, char **argv);
+int rn_cli_cluster_balance(int argc, char **argv);
 int rn_cli_topic(int argc, char **argv);
 int rn_cli_topic_describe(int argc, char **argv);
 int rn_cli_topic_alter(int argc, char **argv);

@@ -147,12 +147,23 @@ static void dc_broker_dynamic(rn_req_t *req, const rn_image_t *img, dc_asked_t a
     }
 }
 
+/* Whether keys name only what the cluster keeps about a broker
+   (runnel.drain), which any broker answers for any id from the image. */
+static bool dc_cluster_keys(const rn_str_array_t *keys) {
+    if (keys->count <= 0) return false;
+    for (int32_t n = 0; n < keys->count; n++)
+        if (!rn_str_eq_cstr(keys->items[n], rn_dyn_def(RN_DYN_RUNNEL_DRAIN)->name)) return false;
+    return true;
+}
+
 static void dc_broker(rn_req_t *req, const rn_node_t *node, const rn_image_t *img, dc_asked_t asked,
                       const rn_describe_configs_request_describe_configs_resource_t *in,
                       dc_result_t *out) {
-    char self[16];
+    char self[16], named[16];
     snprintf(self, sizeof self, "%d", node->settings.node_id);
-    if (in->resource_name.len > 0 && !rn_str_eq_cstr(in->resource_name, self)) {
+    bool other = in->resource_name.len > 0 && !rn_str_eq_cstr(in->resource_name, self);
+    if (other && (in->resource_name.len >= (int32_t)sizeof named ||
+                  !dc_cluster_keys(&in->configuration_keys))) {
         out->error_code = RN_KERR_INVALID_REQUEST;
         out->error_message = rn_str_from_cstr("Unexpected broker id.");
         return;
@@ -162,9 +173,11 @@ static void dc_broker(rn_req_t *req, const rn_node_t *node, const rn_image_t *im
     for (int pos = 0; node->broker_config_next(node->broker_config_ctx, &pos, &item);) count++;
     out->configs.items = dc_alloc(req, (size_t)count * sizeof *out->configs.items);
     out->configs.count = 0;
-    const char *resource = in->resource_name.len > 0 ? self : "";
+    snprintf(named, sizeof named, "%.*s", other ? in->resource_name.len : 0,
+             other ? in->resource_name.ptr : "");
+    const char *resource = other ? named : in->resource_name.len > 0 ? self : "";
     for (int pos = 0;
-         resource[0] && node->broker_config_next(node->broker_config_ctx, &pos, &item);) {
+         !other && resource[0] && node->broker_config_next(node->broker_config_ctx, &pos, &item);) {
         if (!dc_wanted(&in->configuration_keys, item.name) || rn_dyn_key(item.name) >= 0) continue;
         const dc_setting_t set = {item.name,      item.value, item.source, item.read_only,
                                   item.sensitive, item.type,  item.doc};

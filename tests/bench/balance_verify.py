@@ -8,8 +8,8 @@ Three combined nodes hold the topic (replication factor 3,
 min.insync.replicas 2) and --gb GB of data; an idempotent acks=all producer
 (--rate records a second) and a committing consumer group run throughout.
 
-1. For --baseline seconds nothing moves: the produce latencies of that
-   window are the reference.
+1. Once the group has read the filler, for --baseline seconds nothing
+   moves: the produce latencies of that window are the reference.
 2. Broker 4 (broker-only) starts: the balancer moves replicas and leaders
    onto it with no command. Printed: the time until the balancer's last
    plan found every goal met with no move in flight, the bytes broker 4
@@ -89,6 +89,7 @@ def fill(bootstrap, gb, partitions):
     if left:
         raise RuntimeError(f"{left} filler records unanswered")
     say(f"filled {n * len(value) / 1e9:.2f} GB in {time.monotonic() - t0:.0f} s")
+    return n
 
 
 def metric(node, name):
@@ -156,10 +157,15 @@ def run(args):
         admin.create_topics([NewTopic(rv.TOPIC, args.partitions, 3,
                                       config={"min.insync.replicas": str(MIN_ISR)})])[rv.TOPIC].result(60)
         time.sleep(3)
-        fill(one.bootstrap, args.gb, args.partitions)
+        filled = fill(one.bootstrap, args.gb, args.partitions)
         produced = Timed(one.bootstrap, args.rate)
         group = rv.Group(one.bootstrap, 0.5)
         watch = rv.CommitWatch(one.bootstrap)
+        # the group first reads the filler: the reference window starts
+        # once it is through (at most --settle seconds)
+        warm = time.monotonic() + args.settle
+        while time.monotonic() < warm and len(group.read) < filled:
+            time.sleep(1)
         base0 = time.monotonic()
         time.sleep(args.baseline)
         base1 = time.monotonic()

@@ -10,8 +10,9 @@ balancer.enable=true with a plan every second, balancer.absent.timeout.ms
    topic's replicas end within 2 of each other on the four brokers) and
    leaderships (of some topic: the leader goal counts every topic's).
 2. `runnel cluster scale --brokers 3`: broker 4 is drained and the command
-   returns once it holds nothing; Metadata polled throughout never shows a
-   partition with fewer than min.insync.replicas in sync.
+   returns once it holds nothing (`runnel cluster balance` shows it drained
+   and empty); Metadata polled throughout never shows a partition with
+   fewer than min.insync.replicas in sync.
 3. `runnel cluster scale --brokers 4` lets it back; broker 2 is stopped: past
    the absence timeout its replicas are rebuilt on the others; started
    again, it is filled again.
@@ -20,6 +21,7 @@ balancer.enable=true with a plan every second, balancer.absent.timeout.ms
 Bounded: every wait has a deadline; about a minute and a half in all.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +127,11 @@ def main():
              "runnel cluster scale --brokers 3 returns once broker 4 is empty", r.stdout + r.stderr)
         t.eq(counts(one, None).get(4, (0, 0)), (0, 0),
              "broker 4 holds no replica and leads nothing, of any topic")
+        r = cli(c, "balance", "--json")
+        shown = json.loads(r.stdout) if r.returncode == 0 else {}
+        four = [b for b in shown.get("brokers", []) if b["id"] == 4]
+        t.eq([(b["replicas"], b["leaders"], b["drained"]) for b in four], [(0, 0, True)],
+             "runnel cluster balance shows broker 4 drained and empty")
         watch.stopping.set()
         watch.join(5)
         t.ok(watch.least is not None and watch.least >= MIN_ISR,
