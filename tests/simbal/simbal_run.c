@@ -104,13 +104,13 @@ static bool sb_converge(sb_t *s) {
         sb_trace_moves(s, s->moves, n);
         sb_check_plan(s, s->moves, n, &rep);
         if (s->failed) return false;
-        s->unfinished = rep.goals_unfinished;
         bool in_flight = false;
         for (int32_t p = 0; p < s->parts_n; p++) in_flight |= s->parts[p].moving;
         if (n == 0 && !in_flight) {
             sb_check_end(s, &rep);
             return !s->failed;
         }
+        s->unfinished = rep.goals_unfinished;
         s->stats.rounds++;
         s->stats.moves += (uint64_t)n;
         s->stats.leader_moves += (uint64_t)rep.leader_moves_n;
@@ -132,6 +132,7 @@ static void sb_drift(sb_t *s) {
         part->bytes_out_per_s = part->bytes_out_per_s * pct / 100;
     }
     sb_refresh_loads(s);
+    for (int32_t p = 0; p < s->parts_n; p++) s->prev_moved[p] = -1; /* a new world */
     sb_trace(s, "traffic drifts (within the bands: %s)", sb_quiet(s) ? "yes" : "no");
 }
 
