@@ -42,6 +42,7 @@ static bool bal_receivers_ok(const bal_t *bal, int32_t p, const int32_t *rep_new
 /* The new list spans at least as many racks as the partition needs, or as
    it spans now when it already spans fewer. */
 static bool bal_racks_ok(const bal_t *bal, int32_t p, const int32_t *rep_new) {
+    RN_ASSERT(bal->racks_avail <= bal->nb);
     if (RN_BAL_MUTANT == 1) return true;
     const bal_part_t *part = &bal->parts[p];
     int32_t need = bal_rack_target(bal, part->rf);
@@ -53,6 +54,7 @@ static bool bal_racks_ok(const bal_t *bal, int32_t p, const int32_t *rep_new) {
 /* The new list keeps an in-sync replica that stays, when there is one (a
    single replica is copied before it is removed). */
 static bool bal_isr_ok(const bal_t *bal, int32_t p, const int32_t *rep_new) {
+    RN_ASSERT(bal->parts[p].rf <= RN_REPLICAS_MAX);
     const bal_part_t *part = &bal->parts[p];
     if (part->rf < 2) return true;
     bool any = false;
@@ -83,6 +85,7 @@ static bool bal_completes(const bal_t *bal, int32_t p, const int32_t *rep_new) {
 
 /* Caps and the disk ceiling on every broker that gains. */
 static bool bal_caps_ok(const bal_t *bal, const bal_effs_t *effs) {
+    RN_ASSERT(effs->n <= BAL_EFF_MAX);
     const rn_bal_settings_t *set = bal->set;
     for (int32_t i = 0; i < effs->n; i++) {
         const bal_eff_t *e = &effs->e[i];
@@ -103,6 +106,7 @@ static bool bal_caps_ok(const bal_t *bal, const bal_effs_t *effs) {
 /* A replica move counts against the bound of each broker it adds or
    removes, but an absent one (it does no work). */
 static bool bal_bound_ok(const bal_t *bal, const bal_effs_t *effs) {
+    RN_ASSERT(bal->set->moves_per_broker_max >= 1);
     if (RN_BAL_MUTANT == 3) return true;
     bool copies = false;
     for (int32_t i = 0; i < effs->n; i++) copies |= effs->e[i].d_replicas > 0;
@@ -146,6 +150,7 @@ static bool bal_crosses(double d0, double d1, double stop) {
 }
 
 static void bal_eval_broker(const bal_t *bal, const bal_eff_t *e, bal_eval_t *ev) {
+    RN_ASSERT(e->b >= 0 && e->b < bal->nb);
     const bal_broker_t *b = &bal->b[e->b];
     bal_broker_t after = *b;
     after.replicas += e->d_replicas;

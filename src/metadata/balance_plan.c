@@ -81,6 +81,7 @@ typedef struct bal_cand {
 /* Fills c for the list raw of p; false when it breaks a hard goal or the
    bound (counted: the report says when the bound alone held moves back). */
 static bool bal_try(bal_t *bal, int32_t p, const int32_t *raw, bal_cand_t *c) {
+    RN_ASSERT(!bal->parts[p].locked);
     int32_t rf = bal->parts[p].rf;
     c->found = false;
     memcpy(c->raw, raw, sizeof(int32_t) * (size_t)rf);
@@ -135,6 +136,7 @@ static void bal_fix_drain(bal_t *bal) {
         }
         if (last.found) bal_apply(bal, p, last.rep, &last.effs, RN_BAL_G_DRAIN);
     }
+    RN_ASSERT(bal->moves_n <= bal->moves_max);
 }
 
 /* Whether slot i's rack is also another replica's. */
@@ -165,6 +167,7 @@ static void bal_fix_racks(bal_t *bal) {
 /* The reorder of p that makes slot j's replica the preferred leader, if it
    is legal and j is in sync on a broker that may lead. */
 static bool bal_try_reorder(bal_t *bal, int32_t p, int32_t j, bal_cand_t *c) {
+    RN_ASSERT(j > 0 && j < bal->parts[p].rf);
     const bal_part_t *part = &bal->parts[p];
     int32_t b = part->rep[j];
     if (!bal->b[b].eligible || !(part->isr_bits & (1ULL << b))) return false;
@@ -178,6 +181,7 @@ static bool bal_try_reorder(bal_t *bal, int32_t p, int32_t j, bal_cand_t *c) {
 /* One replica off broker x, over the replica cap: of every partition on
    it, the move that costs the soft goals least. */
 static bool bal_fix_replica_cap_once(bal_t *bal, int32_t x) {
+    RN_ASSERT(bal->b[x].eligible && bal->set->replicas_per_broker_max > 0);
     bal_cand_t c, best = {.found = false};
     int32_t best_p = -1;
     for (int32_t p = 0; p < bal->np; p++) {
@@ -191,6 +195,7 @@ static bool bal_fix_replica_cap_once(bal_t *bal, int32_t x) {
             }
     }
     if (!best.found) return false;
+    RN_ASSERT(!bal_holds(best.rep, bal->parts[best_p].rf, x));
     bal_apply(bal, best_p, best.rep, &best.effs, RN_BAL_G_REPLICA_CAP);
     return true;
 }
@@ -198,6 +203,7 @@ static bool bal_fix_replica_cap_once(bal_t *bal, int32_t x) {
 /* One preferred leader off broker x, over the leader cap: the reorder that
    costs the soft goals least. */
 static bool bal_fix_leader_cap_once(bal_t *bal, int32_t x) {
+    RN_ASSERT(bal->b[x].eligible && bal->set->leaders_per_broker_max > 0);
     bal_cand_t c, best = {.found = false};
     int32_t best_p = -1;
     for (int32_t p = 0; p < bal->np; p++) {
@@ -211,6 +217,7 @@ static bool bal_fix_leader_cap_once(bal_t *bal, int32_t x) {
             }
     }
     if (!best.found) return false;
+    RN_ASSERT(best.rep[0] != x);
     bal_apply(bal, best_p, best.rep, &best.effs, RN_BAL_G_LEADER_CAP);
     return true;
 }
@@ -234,6 +241,7 @@ static void bal_fix_caps(bal_t *bal) {
 /* One move off broker x, over its disk ceiling: the largest partition that
    has a legal target (fewest moves to get under). */
 static bool bal_fix_disk_once(bal_t *bal, int32_t x) {
+    RN_ASSERT(bal->b[x].eligible && bal->b[x].cap > 0);
     bal_cand_t c, best = {.found = false};
     int32_t best_p = -1;
     for (int32_t p = 0; p < bal->np; p++) {
@@ -249,6 +257,7 @@ static bool bal_fix_disk_once(bal_t *bal, int32_t x) {
             }
     }
     if (!best.found) return false;
+    RN_ASSERT(!bal_holds(best.rep, bal->parts[best_p].rf, x));
     bal_apply(bal, best_p, best.rep, &best.effs, RN_BAL_G_DISK_CAP);
     return true;
 }
@@ -271,6 +280,7 @@ static bool bal_from_stop(const bal_t *bal, int g) {
 /* Marks the soft goals past their start band (or their stop band, for one
    left unfinished); true if any is. */
 static bool bal_mark_active(bal_t *bal) {
+    RN_ASSERT(bal->nb >= 1 && bal->nb <= RN_BROKERS_MAX);
     bool any = false;
     for (int g = RN_BAL_G_SOFT_FIRST; g < RN_BAL_G__COUNT; g++) {
         if (g == RN_BAL_G_TOPIC) continue;
@@ -380,6 +390,7 @@ static rn_bal_goal_t bal_reason(const bal_t *bal, const bal_eval_t *ev) {
 
 /* One soft move, the best by benefit per byte; false when none helps. */
 static bool bal_soft_once(bal_t *bal) {
+    RN_ASSERT(!bal_full(bal));
     uint64_t hi, lo;
     bal_sides(bal, &hi, &lo);
     bal_best_t best = {.c.found = false, .p = -1, .score = 0};
@@ -430,6 +441,7 @@ static uint32_t bal_unfinished(const bal_t *bal, const rn_bal_report_t *rep) {
     uint32_t goals = 0;
     for (int g = RN_BAL_G_SOFT_FIRST; g < RN_BAL_G__COUNT; g++)
         if (bal->active[g] && rep->after[g] > 0) goals |= 1u << g;
+    RN_ASSERT((goals & ((1u << RN_BAL_G_SOFT_FIRST) - 1)) == 0);
     return goals;
 }
 

@@ -324,6 +324,7 @@ static void bal_count_hard(const bal_t *bal, int32_t *viol) {
             set->leaders_per_broker_max > 0 && br->leaders > set->leaders_per_broker_max;
         viol[RN_BAL_G_DISK_CAP] += br->cap > 0 && !bal_disk_fits(bal, br->used, br->cap);
     }
+    RN_ASSERT(viol[RN_BAL_G_RACK] <= bal->np);
 }
 
 /* Violations of each goal in the projected cluster (bands current). */
