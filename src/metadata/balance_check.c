@@ -119,6 +119,12 @@ static bool bal_bound_ok(const bal_t *bal, const bal_effs_t *effs) {
     return true;
 }
 
+bool bal_at_bound(const bal_t *bal, int32_t b) {
+    RN_ASSERT(b >= 0 && b < bal->nb);
+    if (RN_BAL_MUTANT == 3) return false;
+    return !bal->b[b].absent && bal->b[b].moves >= bal->set->moves_per_broker_max;
+}
+
 bal_verdict_t bal_legal(const bal_t *bal, int32_t p, const int32_t *rep_new,
                         const bal_effs_t *effs) {
     RN_ASSERT(p >= 0 && p < bal->np);

@@ -111,5 +111,8 @@ typedef enum bal_verdict { BAL_LEGAL, BAL_ILLEGAL, BAL_BOUNDED } bal_verdict_t;
 bal_verdict_t bal_legal(const bal_t *bal, int32_t p, const int32_t *rep_new,
                         const bal_effs_t *effs);
 void bal_evaluate(const bal_t *bal, int32_t p, const bal_effs_t *effs, bal_eval_t *ev);
+/* Whether a replica move touching broker b would pass the bound: the scans
+   skip such moves before building them. */
+bool bal_at_bound(const bal_t *bal, int32_t b);
 
 #endif

@@ -364,12 +364,20 @@ static void bal_soft_slot(bal_t *bal, int32_t p, int32_t i, uint64_t hi, uint64_
     bal_topic_band(bal, t, &mean, &start, &stop);
     bool topic = bal->active[RN_BAL_G_TOPIC];
     const int32_t *tc = &bal->tcnt[(int64_t)t * bal->nb];
+    if (bal_at_bound(bal, x)) {
+        bal->bound_refusals++;
+        return;
+    }
     bool x_helps = (hi & (1ULL << x)) || (topic && tc[x] - mean > stop);
     int64_t size = bal->in->parts[p].size_bytes;
     for (int32_t y = 0; y < bal->nb; y++) {
         if (!bal->b[y].eligible || bal_holds(part->rep, part->rf, y)) continue;
         if (size > 0 && (bal->b[x].cap > 0) != (bal->b[y].cap > 0)) continue;
         if (!x_helps && !(lo & (1ULL << y)) && !(topic && tc[y] - mean < -stop)) continue;
+        if (bal_at_bound(bal, y)) {
+            bal->bound_refusals++;
+            continue;
+        }
         int32_t raw[RN_REPLICAS_MAX];
         memcpy(raw, part->rep, sizeof(raw));
         raw[i] = y;
