@@ -33,8 +33,10 @@ typedef struct sb_stats {
     uint64_t moves;
     uint64_t leader_moves;
     uint64_t bytes;
-    uint64_t drained; /* brokers drained or absent at the start */
-    uint64_t within;  /* runs that ended with every soft goal within its start band */
+    uint64_t drained;      /* brokers drained or absent at the start */
+    uint64_t within;       /* convergences with every soft goal within its start band */
+    uint64_t plain;        /* convergences of plain clusters (see sb_t.plain) */
+    uint64_t plain_within; /* of those, with every soft goal within its start band */
 } sb_stats_t;
 
 typedef struct sb {
@@ -55,6 +57,11 @@ typedef struct sb {
     int32_t prev_list[SB_PARTS_MAX][RN_REPLICAS_MAX];
     rn_bal_move_t moves[RN_BAL_MOVES_PER_PLAN_DEFAULT * 2];
     rn_bal_move_t again[RN_BAL_MOVES_PER_PLAN_DEFAULT * 2];
+    /* A plain cluster: no racks, caps, fenced brokers, traffic, lagging
+       replicas or moves in flight; equal roomy disks and partitions of
+       1 GiB: its soft goals rarely conflict (a figure, not a check: a
+       replica goal that needs a leader moved first can still stop). */
+    bool plain;
     int32_t round;
     uint32_t unfinished; /* the last report's goals_unfinished, the next input's */
     sb_stats_t stats;

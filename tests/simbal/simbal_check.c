@@ -355,6 +355,8 @@ void sb_check_end(sb_t *s, const rn_bal_report_t *rep) {
     }
     bool within = sb_soft_within(s);
     s->stats.within += within;
+    s->stats.plain += s->plain;
+    s->stats.plain_within += s->plain && within;
     bool quiet = !sb_hard_broken(s, true) && within;
     /* A goal carried from the last plan acts from its stop band. */
     if (s->unfinished != 0) quiet = false;

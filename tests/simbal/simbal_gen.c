@@ -44,24 +44,28 @@ bool sb_eligible(const sb_t *s, int32_t b) {
 
 static void sb_gen_brokers(sb_t *s) {
     s->brokers_n = (int32_t)(1 + sb_below(s, SB_BROKERS_MAX));
-    int racks = sb_one_in(s, 2) ? 0 : (int)(2 + sb_below(s, 3));
+    int racks = s->plain || sb_one_in(s, 2) ? 0 : (int)(2 + sb_below(s, 3));
     int64_t cap = (int64_t)(1 + sb_below(s, 8)) * 64 * SB_GIB;
-    bool tight = sb_one_in(s, 4); /* disks near the ceiling */
+    bool tight = !s->plain && sb_one_in(s, 4); /* disks near the ceiling */
     for (int32_t b = 0; b < s->brokers_n; b++) {
         rn_bal_broker_t *br = &s->brokers[b];
         br->id = (int32_t)(b + 1 + (int32_t)sb_below(s, 2) * 100);
         snprintf(s->racks[b], sizeof(s->racks[b]), "r%d",
                  racks ? (int)sb_below(s, (uint64_t)racks) : 0);
         br->rack = racks && !sb_one_in(s, 10) ? s->racks[b] : NULL;
-        br->usable = !sb_one_in(s, 10);
+        br->usable = s->plain || !sb_one_in(s, 10);
         br->drained = sb_one_in(s, 8);
         br->absent = sb_one_in(s, 10);
         if (br->absent) br->usable = false;
-        br->disk_capacity_bytes = sb_one_in(s, 10) ? -1 : cap * (int64_t)(1 + sb_below(s, 2));
+        br->disk_capacity_bytes = s->plain           ? 4096 * SB_GIB
+                                  : sb_one_in(s, 10) ? -1
+                                                     : cap * (int64_t)(1 + sb_below(s, 2));
         int64_t c = br->disk_capacity_bytes > 0 ? br->disk_capacity_bytes : cap;
-        s->other_bytes[b] = (int64_t)sb_below(s, (uint64_t)(tight ? c * 8 / 10 : c / 4) + 1);
+        s->other_bytes[b] =
+            s->plain ? 0 : (int64_t)sb_below(s, (uint64_t)(tight ? c * 8 / 10 : c / 4) + 1);
         s->base_in[b] = (int64_t)sb_below(s, (uint64_t)SB_MIB);
         s->base_out[b] = (int64_t)sb_below(s, (uint64_t)SB_MIB);
+        if (s->plain) s->base_in[b] = s->base_out[b] = 0;
         s->stats.drained += br->drained || br->absent;
     }
     for (int32_t b = 0; b < s->brokers_n; b++) /* ids distinct */
@@ -87,7 +91,7 @@ static void sb_gen_isr(sb_t *s, rn_bal_partition_t *part) {
     part->isr_n = 0;
     for (int32_t i = 0; i < part->replicas_n; i++) {
         int32_t b = sb_index(s, part->replicas[i]);
-        if (s->brokers[b].absent || sb_one_in(s, 20)) continue;
+        if (s->brokers[b].absent || (!s->plain && sb_one_in(s, 20))) continue;
         part->isr[part->isr_n++] = part->replicas[i];
     }
     part->leader = part->isr_n > 0 ? part->isr[0] : -1;
@@ -101,7 +105,7 @@ static void sb_gen_parts(sb_t *s) {
     int32_t empty = sb_one_in(s, 3) ? (int32_t)sb_below(s, (uint64_t)s->brokers_n) : 0;
     int32_t hosts = s->brokers_n - empty < rf_max ? rf_max : s->brokers_n - empty;
     int64_t size_max = sb_one_in(s, 2) ? 4 * SB_GIB : 64 * SB_GIB;
-    bool quiet = sb_one_in(s, 4); /* no traffic at all */
+    bool quiet = s->plain || sb_one_in(s, 4); /* no traffic at all */
     for (int32_t p = 0; p < s->parts_n; p++) {
         rn_bal_partition_t *part = &s->parts[p];
         memset(part, 0, sizeof(*part));
@@ -109,8 +113,10 @@ static void sb_gen_parts(sb_t *s) {
         part->partition = p;
         sb_gen_replicas(s, part, hosts, (int32_t)(1 + sb_below(s, (uint64_t)rf_max)));
         sb_gen_isr(s, part);
-        part->moving = sb_one_in(s, 50);
-        part->size_bytes = sb_one_in(s, 10) ? 0 : (int64_t)sb_below(s, (uint64_t)size_max);
+        part->moving = !s->plain && sb_one_in(s, 50);
+        part->size_bytes = s->plain           ? SB_GIB
+                           : sb_one_in(s, 10) ? 0
+                                              : (int64_t)sb_below(s, (uint64_t)size_max);
         part->bytes_in_per_s = quiet ? 0 : (int64_t)sb_below(s, (uint64_t)(2 * SB_MIB));
         part->bytes_out_per_s = part->bytes_in_per_s * (int64_t)sb_below(s, 4);
         s->prev_moved[p] = -1;
@@ -123,15 +129,16 @@ static void sb_gen_settings(sb_t *s) {
     s->set.moves_per_plan_max = (int32_t)(5 + sb_below(s, RN_BAL_MOVES_PER_PLAN_DEFAULT * 2 - 4));
     int64_t replicas = 0;
     for (int32_t p = 0; p < s->parts_n; p++) replicas += s->parts[p].replicas_n;
-    if (sb_one_in(s, 4))
+    if (!s->plain && sb_one_in(s, 4))
         s->set.replicas_per_broker_max =
             (int32_t)(replicas / s->brokers_n + 1 + (int64_t)sb_below(s, 50));
-    if (sb_one_in(s, 4))
+    if (!s->plain && sb_one_in(s, 4))
         s->set.leaders_per_broker_max =
             (int32_t)(s->parts_n / s->brokers_n + 1 + (int64_t)sb_below(s, 20));
 }
 
 void sb_generate(sb_t *s) {
+    s->plain = sb_one_in(s, 5);
     sb_gen_brokers(s);
     sb_gen_parts(s);
     sb_gen_settings(s);

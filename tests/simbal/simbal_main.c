@@ -10,7 +10,16 @@
 
 _Static_assert(SB_REASON_BYTES <= SR_REASON_BYTES, "a failure's reason reaches the runner whole");
 
-enum { SB_C_MOVES, SB_C_REORDERS, SB_C_GIB, SB_C_DRAINED, SB_C_WITHIN, SB_C_N };
+enum {
+    SB_C_MOVES,
+    SB_C_REORDERS,
+    SB_C_GIB,
+    SB_C_DRAINED,
+    SB_C_WITHIN,
+    SB_C_PLAIN,
+    SB_C_PLAIN_WITHIN,
+    SB_C_N
+};
 _Static_assert(SB_C_N <= SR_COUNTERS_MAX, "the runner holds every counter");
 
 static const sr_counter_t sb_counters[SB_C_N] = {
@@ -19,6 +28,8 @@ static const sr_counter_t sb_counters[SB_C_N] = {
     [SB_C_GIB] = {"GiB copied", 1},
     [SB_C_DRAINED] = {"brokers drained or absent", 0},
     [SB_C_WITHIN] = {"convergences with every soft goal within its start band", 0},
+    [SB_C_PLAIN] = {"convergences of plain clusters", 0},
+    [SB_C_PLAIN_WITHIN] = {"of those within every start band", 0},
 };
 
 static int sb_run_seed(uint64_t seed, FILE *trace, sr_seed_t *out) {
@@ -30,6 +41,8 @@ static int sb_run_seed(uint64_t seed, FILE *trace, sr_seed_t *out) {
     out->counters[SB_C_GIB] = st.bytes >> 30;
     out->counters[SB_C_DRAINED] = st.drained;
     out->counters[SB_C_WITHIN] = st.within;
+    out->counters[SB_C_PLAIN] = st.plain;
+    out->counters[SB_C_PLAIN_WITHIN] = st.plain_within;
     return failed;
 }
 
