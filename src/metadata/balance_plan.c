@@ -382,7 +382,10 @@ static void bal_soft_slot(bal_t *bal, int32_t p, int32_t i, uint64_t hi, uint64_
         memcpy(raw, part->rep, sizeof(raw));
         raw[i] = y;
         bal_cand_t c;
-        if (bal_try(bal, p, raw, &c)) bal_consider(bal, p, &c, size, best);
+        /* The lead never leaves the eligible brokers: their leader count,
+           whose mean the soft goals aim at, holds still. */
+        if (bal_try(bal, p, raw, &c) && bal->b[c.rep[0]].eligible)
+            bal_consider(bal, p, &c, size, best);
     }
 }
 

@@ -244,16 +244,26 @@ bool bal_holds(const int32_t *rep, int32_t rf, int32_t b) {
     return false;
 }
 
+/* Whether broker b may take p's lead: eligible and in sync. */
+static bool bal_may_lead(const bal_t *bal, int32_t p, int32_t b) {
+    return bal->b[b].eligible && (bal->parts[p].isr_bits & (1ULL << b)) != 0;
+}
+
 /* When the new list would lead with a replica being added, puts the
-   replicas p keeps first (in the list's order), then the added ones: a
-   replaced preferred leader hands the lead to a replica that has the data.
+   replicas p keeps first (those in sync on eligible brokers first, in the
+   list's order), then the added ones: a replaced preferred leader hands
+   the lead to a replica that has the data.
    A list that leads with a kept replica (a reorder) stays as it is. */
 void bal_order(const bal_t *bal, int32_t p, int32_t *rep_new) {
     const bal_part_t *part = &bal->parts[p];
     if (bal_holds(part->rep, part->rf, rep_new[0])) return;
     int32_t out[RN_REPLICAS_MAX], n = 0;
+    for (int32_t i = 0; i < part->rf; i++) /* an in-sync eligible one leads */
+        if (bal_holds(part->rep, part->rf, rep_new[i]) && bal_may_lead(bal, p, rep_new[i]))
+            out[n++] = rep_new[i];
     for (int32_t i = 0; i < part->rf; i++)
-        if (bal_holds(part->rep, part->rf, rep_new[i])) out[n++] = rep_new[i];
+        if (bal_holds(part->rep, part->rf, rep_new[i]) && !bal_may_lead(bal, p, rep_new[i]))
+            out[n++] = rep_new[i];
     for (int32_t i = 0; i < part->rf; i++)
         if (!bal_holds(part->rep, part->rf, rep_new[i])) out[n++] = rep_new[i];
     RN_ASSERT(n == part->rf);
