@@ -31,7 +31,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -42,7 +41,7 @@ import figlib  # noqa: E402
 import replication_verify as rv  # noqa: E402
 from broker import runnel_bin  # noqa: E402
 from cluster import Cluster  # noqa: E402
-from cluster_checks import metadata  # noqa: E402
+from cluster_checks import LeastIsr, metadata  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
@@ -124,22 +123,6 @@ def holds(node, broker):
     return sum(broker in p[3] for p in parts)
 
 
-class IsrWatch(threading.Thread):
-    def __init__(self, node):
-        super().__init__(daemon=True)
-        self.node, self.least, self.stopping = node, None, threading.Event()
-
-    def run(self):
-        while not self.stopping.is_set():
-            try:
-                parts = metadata(self.node, [rv.TOPIC])[1].get(rv.TOPIC, [])
-            except Exception:  # noqa: BLE001: a failed poll says nothing
-                parts = []
-            for p in parts:
-                self.least = len(p[4]) if self.least is None else min(self.least, len(p[4]))
-            time.sleep(0.2)
-
-
 def run(args):
     rv.TOPIC, rv.GROUP, rv.PARTITIONS = "balanced", "balance-verifier", args.partitions
     settings = {"balancer.enable": "true", "balancer.interval.ms": "2000",
@@ -191,7 +174,7 @@ def run(args):
             f"({size4 / fair:.2f} of it); produce p99 {p99(base):.1f} ms before "
             f"(n={len(base)}), {p99(moving):.1f} ms while moving (n={len(moving)})")
 
-        isr = IsrWatch(one)
+        isr = LeastIsr(one, rv.TOPIC)
         isr.start()
         t0 = time.monotonic()
         r = subprocess.run([runnel_bin(), "cluster", "scale", "--brokers", "3", "--bootstrap",

@@ -26,14 +26,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import tap  # noqa: E402
 from broker import OWN_NODES, runnel_bin, skip_under_cluster  # noqa: E402
 from cluster import Cluster  # noqa: E402
-from cluster_checks import metadata, settle  # noqa: E402
+from cluster_checks import LeastIsr, metadata, settle  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from records import TrackedWriter, not_retriable  # noqa: E402
 
@@ -62,24 +61,6 @@ def counts(node, topics=(TOPIC,)):
         if leader >= 0:
             out.setdefault(leader, [0, 0])[1] += 1
     return {b: tuple(v) for b, v in out.items()}
-
-
-class MinIsrWatch(threading.Thread):
-    """Polls Metadata and keeps the smallest ISR seen of any partition."""
-
-    def __init__(self, node):
-        super().__init__(daemon=True)
-        self.node, self.least, self.stopping = node, None, threading.Event()
-
-    def run(self):
-        while not self.stopping.is_set():
-            try:
-                lay = layout(self.node)
-            except Exception:  # noqa: BLE001: a poll that failed says nothing
-                lay = {}
-            for _, _, isr in lay.values():
-                self.least = len(isr) if self.least is None else min(self.least, len(isr))
-            time.sleep(0.2)
 
 
 def cli(c, *args, timeout=120):
@@ -121,7 +102,7 @@ def main():
                               f"{counts(one, None)})")
 
         # 2: scale down to 3.
-        watch = MinIsrWatch(one)
+        watch = LeastIsr(one, TOPIC)
         watch.start()
         r = cli(c, "scale", "--brokers", "3")
         t.ok(r.returncode == 0 and "empty after" in r.stdout,

@@ -19,6 +19,7 @@ import re
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import kafka_tools
@@ -248,3 +249,24 @@ def quorum_tool(node, what):
            "describe", what]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S)
     return res.returncode, res.stdout + res.stderr
+
+
+class LeastIsr(threading.Thread):
+    """Polls node's Metadata of topic every 0.2 s until stopping is set and
+    keeps the smallest ISR seen of any partition (None: no answer yet); a
+    failed poll says nothing."""
+
+    def __init__(self, node, topic):
+        super().__init__(daemon=True)
+        self.node, self.topic = node, topic
+        self.least, self.stopping = None, threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                parts = metadata(self.node, [self.topic])[1].get(self.topic, [])
+            except Exception:  # noqa: BLE001
+                parts = []
+            for p in parts:
+                self.least = len(p[4]) if self.least is None else min(self.least, len(p[4]))
+            time.sleep(0.2)
