@@ -19,7 +19,9 @@ Then, each with assertions on what happened:
   e. a pod's volume deleted (claim and pod): a new empty volume, same node
      id, back in the ISR, nothing acknowledged lost;
   f. scale 3 to 4 (the fourth pod, past the voters, starts as a broker
-     only and registers) and back to 3;
+     only and registers; the balancer moves replicas onto it by itself),
+     `runnel cluster scale --brokers 3` (it returns once broker 3 is
+     empty), and back to 3, under the verifier;
   h. a drain by the eviction API with the node cordoned: one eviction
      allowed, the PodDisruptionBudget refuses a second; uncordoned, all
      three Ready again.
@@ -635,6 +637,17 @@ def volume_lost(t, c, prov):
     v.check(res, "volume lost")
 
 
+def broker_holds(c, broker):
+    """(replicas, leaderships) broker holds over every topic, as
+    `runnel cluster balance` shows them."""
+    try:
+        shown = c.runnel_json("runnel-0", "cluster", "balance")
+    except (RuntimeError, ValueError):
+        return (-1, -1)  # no answer this time (a pod moving)
+    return next(((b["replicas"], b["leaders"]) for b in shown["brokers"] if b["id"] == broker),
+                (0, 0))
+
+
 def scale(t, c):
     v = Verifier(t, c, "scale")
     t.ok(v.wait_acks(), f"the verifier produces and consumes ({v.topic})")
@@ -650,6 +663,17 @@ def scale(t, c):
         logs = kc("-n", c.ns, "logs", "runnel-3", check=False).stdout
         t.diag("runnel-3's log about its role: " +
                " | ".join(line for line in logs.splitlines() if "broker" in line.lower() and "voter" in line.lower())[:600])
+        t1 = time.monotonic()
+        t.ok(c.wait("broker 3 takes replicas", lambda: broker_holds(c, 3)[0] > 0, timeout=180,
+                    every=2),
+             f"the balancer moves replicas onto broker 3 by itself ({broker_holds(c, 3)} replicas "
+             f"and leaderships, {time.monotonic() - t1:.1f} s after it was Ready)")
+        t1 = time.monotonic()
+        r = c.runnel("runnel-0", "cluster", "scale", "--brokers", "3", "--wait-ms", "300000",
+                     timeout=330)
+        t.ok(r.returncode == 0 and broker_holds(c, 3) == (0, 0),
+             f"runnel cluster scale --brokers 3 empties broker 3 before the scale-down "
+             f"({time.monotonic() - t1:.1f} s)", diag=r.stdout + r.stderr)
     t0 = time.monotonic()
     kc("-n", c.ns, "scale", f"statefulset/{STS}", "--replicas=3")
     ok = c.wait("back to three Ready pods", lambda: c.all_ready(3))
