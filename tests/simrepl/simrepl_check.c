@@ -259,9 +259,11 @@ static void check_partition(rp_t *s, rp_broker_t *b, int32_t p) {
     rp_check_t *c = s->check;
     rp_hist_t *h = &c->hist[p];
     rn_partition_t *part = b->parts[p];
-    if (!part || !part->log || rn_partition_offline(part)) return;
+    if (!part || !part->log) return;
     int64_t hw = rn_partition_hw(part), end = rn_log_end_offset(part->log);
-    /* A leader's high watermark commits what lies below it. */
+    /* A leader's high watermark commits what lies below it, even when the
+       partition went offline in the same step: a failed sync may have made
+       a prefix durable (sealed segments) and acknowledged it first. */
     if (part->role == RN_PARTITION_LEADER && hw > h->n) {
         rp_trace(s, "checker: %s-%d committed to %lld by broker %d (leader epoch %d, isr of %d)",
                  RP_TOPIC, p, (long long)hw, b->id, part->leader_epoch, part->lead.isr_count);
@@ -271,6 +273,7 @@ static void check_partition(rp_t *s, rp_broker_t *b, int32_t p) {
             rp_fail(s, "%s-%d: leader %d's high watermark %lld passes its log (read to %lld)",
                     RP_TOPIC, p, b->id, (long long)hw, (long long)h->n);
     }
+    if (rn_partition_offline(part)) return; /* its log past the durable end is unreliable */
     /* Its own high watermark, and the current leader's if it is in sync. */
     int64_t upto = hw < end ? hw : end;
     const char *why = "its high watermark";
