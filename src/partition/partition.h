@@ -66,6 +66,9 @@ typedef struct rn_partition_leadership {
        shutting down), as Kafka's leader asks its metadata before it
        proposes a member. */
     uint32_t eligible;
+    /* Bit n: replicas[n] is being added by a reassignment: a new, empty
+       copy, whatever the leader knew of that broker before. */
+    uint32_t adding;
     /* The partition moves (a reassignment) and its topic's
        leader/follower.replication.throttled.replicas names it on this
        broker (replication/throttle.h). */

@@ -117,6 +117,20 @@ static void followers_remap(rn_partition_t *part, const rn_partition_leadership_
     memcpy(part->followers, next, sizeof next);
 }
 
+/* A replica being added is a new, empty copy. This leader may have skipped
+   the images in which the broker left and came back (it takes the newest
+   it hears of), so what it recorded of that broker's old copy (a fetch
+   offset at the end) must not make the new one look in sync: whenever the
+   partition changes, a replica being added starts afresh and is judged by
+   its next fetch. It is outside the ISR, so the high watermark does not
+   move back. */
+static void followers_forget_adding(rn_partition_t *part, const rn_partition_leadership_t *ld,
+                                    int64_t now_ms) {
+    for (int16_t n = 0; n < ld->replica_count; n++)
+        if (ld->adding & (1u << n))
+            part->followers[n] = (rn_partition_follower_t){-1, -1, now_ms, -1};
+}
+
 rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_leadership_t *ld,
                                       int64_t now_ms) {
     RN_ASSERT(ld->replica_count >= 0 && ld->replica_count <= RN_REPLICAS_MAX);
@@ -145,6 +159,8 @@ rn_partition_role_t rn_partition_lead(rn_partition_t *part, const rn_partition_l
         !memcmp(part->lead.replicas, ld->replicas, (size_t)ld->replica_count * sizeof(int32_t));
     bool remap = RN_REPL_MUTANT != RN_REPL_MUTANT_FOLLOWERS_BY_SLOT; /* planted bug: no remap */
     if (remap && !new_term && !same_list) followers_remap(part, ld, now_ms);
+    if (!new_term && ld->partition_epoch != part->lead.partition_epoch)
+        followers_forget_adding(part, ld, now_ms);
     part->lead = *ld;
     part->leader_epoch = ld->leader_epoch;
     part->role = role;

@@ -27,6 +27,7 @@ void rn_repl_leadership(const rn_image_t *img, const rn_image_topic_t *it, int32
     memcpy(ld->isr, ip->isr, (size_t)ip->isr_count * sizeof(int32_t));
     for (int16_t n = 0; n < ip->replica_count; n++)
         if (rn_image_broker_usable(rn_image_broker(img, ip->replicas[n]))) ld->eligible |= 1u << n;
+    ld->adding = ip->adding_mask;
     if (rn_image_partition_moving(ip)) { /* throttles apply to moving replicas alone */
         ld->throttle_leader =
             rn_throttle_listed(it->overrides[RN_TC_LEADER_REPLICATION_THROTTLED_REPLICAS], p, self);

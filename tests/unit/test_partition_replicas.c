@@ -157,6 +157,31 @@ static void test_followers_follow_their_broker(void **state) {
     world_free(&w);
 }
 
+/* A replica being added starts afresh whenever the partition changes: the
+   leader may have skipped the images where that broker left and came back,
+   and its old copy's fetch offset must not make the new one look in sync. */
+static void test_adding_replica_forgets_its_old_copy(void **state) {
+    (void)state;
+    world_t w;
+    world_init(&w, "readd");
+    static const int32_t all[] = {1, 2, 3};
+    lead(&w, 1, 1, 1, all, 3, 2, 0);
+    append_synced(&w, 10);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 10, 5), RN_OK);
+    rn_partition_leadership_t ld = w.part->lead;
+    ld.partition_epoch = 5; /* images skipped: 3 left, then was added again */
+    ld.isr_count = 2;
+    ld.adding = 1u << 2;
+    rn_partition_lead(w.part, &ld, 6);
+    int slot = rn_partition_replica_slot(w.part, 3);
+    assert_int_equal(w.part->followers[slot].fetch_offset, -1);
+    assert_int_equal(rn_partition_follower_fetched(w.part, 3, 0, 7), RN_OK);
+    ld.partition_epoch = 6; /* another change while it copies */
+    rn_partition_lead(w.part, &ld, 8);
+    assert_int_equal(w.part->followers[slot].fetch_offset, -1);
+    world_free(&w);
+}
+
 static void test_new_epoch_waits_for_every_follower(void **state) {
     (void)state;
     world_t w;
@@ -484,6 +509,7 @@ int main(void) {
         cmocka_unit_test(test_follower_reads_to_durable_end),
         cmocka_unit_test(test_isr_change_of_unknown_outcome_stays),
         cmocka_unit_test(test_followers_follow_their_broker),
+        cmocka_unit_test(test_adding_replica_forgets_its_old_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
