@@ -42,21 +42,34 @@ struct rn_bal_rt {
 
 /* ---- absence ---- */
 
+/* When broker id was first seen fenced (the sightings of the last pass);
+   now_ms when it was not. */
+static int64_t bal_fenced_since(const rn_bal_rt_t *b, int32_t id, int64_t now_ms) {
+    for (int32_t k = 0; k < b->fenced_n; k++)
+        if (b->fenced_ids[k] == id) return b->fenced_since_ms[k];
+    return now_ms;
+}
+
 /* Keeps the fenced brokers' first sighting; the absent ones into ids. */
 static int32_t bal_absent(rn_bal_rt_t *b, const rn_image_t *img, int64_t now_ms, int32_t *ids) {
     uint64_t term = rn_raft_term(rn_quorum_raft(rn_md_rt_quorum(b->rt)));
-    if (term != b->term) b->fenced_n = 0, b->term = term; /* a new active controller */
+    if (term != b->term) { /* a new active controller counts afresh */
+        b->fenced_n = 0;
+        b->term = term;
+    }
+    int32_t next_ids[RN_BROKERS_MAX];
+    int64_t next_since[RN_BROKERS_MAX];
     int32_t kept = 0, absent = 0;
-    for (int32_t n = 0; n < rn_image_broker_count(img); n++) {
+    for (int32_t n = 0; n < rn_image_broker_count(img) && kept < RN_BROKERS_MAX; n++) {
         const rn_image_broker_t *br = rn_image_broker_at(img, n);
         if (!br->fenced) continue;
-        int64_t since = now_ms;
-        for (int32_t k = 0; k < b->fenced_n; k++)
-            if (b->fenced_ids[k] == br->id) since = b->fenced_since_ms[k];
-        b->fenced_ids[kept] = br->id;
-        b->fenced_since_ms[kept++] = since;
+        int64_t since = bal_fenced_since(b, br->id, now_ms);
+        next_ids[kept] = br->id;
+        next_since[kept++] = since;
         if (now_ms - since >= b->opts.absent_ms) ids[absent++] = br->id;
     }
+    memcpy(b->fenced_ids, next_ids, (size_t)kept * sizeof next_ids[0]);
+    memcpy(b->fenced_since_ms, next_since, (size_t)kept * sizeof next_since[0]);
     b->fenced_n = kept;
     return absent;
 }
