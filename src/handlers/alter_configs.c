@@ -12,18 +12,11 @@
 #include "proto/gen/alter_configs_response.h"
 #include "proto/gen/incremental_alter_configs_request.h"
 #include "proto/gen/incremental_alter_configs_response.h"
-#include "base/assert.h"
 #include "cluster/topics.h"
 #include "metadata/dyn_broker.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static void *ac_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL);
-    return ptr;
-}
 
 static void ac_fill(const rn_ctl_result_t *res, int16_t *error_code, rn_str_t *error_message) {
     *error_code = res->error_code;
@@ -75,16 +68,17 @@ static bool ac_check_broker(const rn_core_t *core, const rn_req_t *req,
 
 static void ac_submit(rn_core_t *core, rn_req_t *req, rn_ctl_alter_resource_t *items, int32_t count,
                       bool incremental, bool validate_only, rn_admin_done_fn done) {
-    ac_wait_t *wait = ac_alloc(req, sizeof *wait);
-    *wait = (ac_wait_t){.op = {.kind = RN_ADMIN_ALTER_CONFIGS,
-                               .validate_only = validate_only,
-                               .incremental = incremental,
-                               .items = items,
-                               .count = count,
-                               .results = ac_alloc(req, (size_t)count * sizeof(rn_ctl_result_t)),
-                               .reply_loop = &core->loop,
-                               .done = done},
-                        .req = req};
+    ac_wait_t *wait = rn_handler_alloc(req, sizeof *wait);
+    *wait = (ac_wait_t){
+        .op = {.kind = RN_ADMIN_ALTER_CONFIGS,
+               .validate_only = validate_only,
+               .incremental = incremental,
+               .items = items,
+               .count = count,
+               .results = rn_handler_alloc(req, (size_t)count * sizeof(rn_ctl_result_t)),
+               .reply_loop = &core->loop,
+               .done = done},
+        .req = req};
     rn_handler_admin_prepare(core, req, &wait->op);
     int32_t checked = 0;
     rn_ctl_result_t *results = wait->op.results;
@@ -107,7 +101,7 @@ static void ac_legacy_done(rn_admin_op_t *op) {
     int32_t count = op->count;
     rn_alter_configs_response_t *resp = rn_handler_response_new(req);
     resp->responses.count = count;
-    resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
+    resp->responses.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->responses.items);
     for (int32_t r = 0; r < count; r++) {
         rn_alter_configs_response_alter_configs_resource_response_t *out =
             &resp->responses.items[r];
@@ -122,11 +116,11 @@ static void ac_legacy_done(rn_admin_op_t *op) {
 void rn_handle_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
     rn_alter_configs_request_t *in = body;
     int32_t count = in->resources.count > 0 ? in->resources.count : 0;
-    rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_alter_resource_t *items = rn_handler_alloc(req, (size_t)count * sizeof *items);
     for (int32_t r = 0; r < count; r++) {
         const rn_alter_configs_request_alter_configs_resource_t *res = &in->resources.items[r];
         int32_t n = res->configs.count > 0 ? res->configs.count : 0;
-        rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
+        rn_ctl_alter_t *alters = rn_handler_alloc(req, (size_t)n * sizeof *alters);
         for (int32_t c = 0; c < n; c++)
             alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
                                          RN_CTL_OP_SET};
@@ -144,7 +138,7 @@ static void ac_incremental_done(rn_admin_op_t *op) {
     int32_t count = op->count;
     rn_incremental_alter_configs_response_t *resp = rn_handler_response_new(req);
     resp->responses.count = count;
-    resp->responses.items = ac_alloc(req, (size_t)count * sizeof *resp->responses.items);
+    resp->responses.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->responses.items);
     for (int32_t r = 0; r < count; r++) {
         rn_incremental_alter_configs_response_alter_configs_resource_response_t *out =
             &resp->responses.items[r];
@@ -159,12 +153,12 @@ static void ac_incremental_done(rn_admin_op_t *op) {
 void rn_handle_incremental_alter_configs(rn_core_t *core, rn_req_t *req, void *body) {
     rn_incremental_alter_configs_request_t *in = body;
     int32_t count = in->resources.count > 0 ? in->resources.count : 0;
-    rn_ctl_alter_resource_t *items = ac_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_alter_resource_t *items = rn_handler_alloc(req, (size_t)count * sizeof *items);
     for (int32_t r = 0; r < count; r++) {
         const rn_incremental_alter_configs_request_alter_configs_resource_t *res =
             &in->resources.items[r];
         int32_t n = res->configs.count > 0 ? res->configs.count : 0;
-        rn_ctl_alter_t *alters = ac_alloc(req, (size_t)n * sizeof *alters);
+        rn_ctl_alter_t *alters = rn_handler_alloc(req, (size_t)n * sizeof *alters);
         for (int32_t c = 0; c < n; c++)
             alters[c] = (rn_ctl_alter_t){res->configs.items[c].name, res->configs.items[c].value,
                                          res->configs.items[c].config_operation};

@@ -23,12 +23,6 @@ typedef struct alter_wait {
     rn_ctl_isr_reply_t *reply;
 } alter_wait_t;
 
-static void *alter_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* bounded by the request's own size */
-    return ptr;
-}
-
 /* One partition of the request as the controller takes it: v3 names each
    member's broker epoch, v2 none (-1). */
 static void alter_change(const rn_alter_partition_request_topic_data_t *topic,
@@ -73,7 +67,7 @@ static void alter_answer_partition(rn_req_t *req, int32_t index, const rn_ctl_is
     out->leader_epoch = res->leader_epoch;
     out->partition_epoch = res->partition_epoch;
     out->isr.count = res->isr_count;
-    out->isr.items = alter_alloc(req, (size_t)res->isr_count * sizeof(int32_t));
+    out->isr.items = rn_handler_alloc(req, (size_t)res->isr_count * sizeof(int32_t));
     memcpy(out->isr.items, res->isr, (size_t)res->isr_count * sizeof(int32_t));
 }
 
@@ -86,7 +80,7 @@ static void alter_answer(rn_req_t *req, const rn_alter_partition_request_t *in, 
     if (error_code == RN_KERR_NONE && in->topics.count > 0) {
         resp->topics.count = in->topics.count;
         resp->topics.items =
-            alter_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
+            rn_handler_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
     }
     int32_t n = 0;
     for (int32_t t = 0; t < resp->topics.count; t++) {
@@ -96,7 +90,8 @@ static void alter_answer(rn_req_t *req, const rn_alter_partition_request_t *in, 
         out->topic_id = topic->topic_id;
         int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
         out->partitions.count = count;
-        out->partitions.items = alter_alloc(req, (size_t)count * sizeof *out->partitions.items);
+        out->partitions.items =
+            rn_handler_alloc(req, (size_t)count * sizeof *out->partitions.items);
         for (int32_t p = 0; p < count; p++, n++)
             alter_answer_partition(req, topic->partitions.items[p].partition_index, &results[n],
                                    &out->partitions.items[p]);
@@ -121,11 +116,11 @@ void rn_handle_alter_partition(rn_core_t *core, rn_req_t *req, void *body) {
         alter_answer(req, in, RN_KERR_INVALID_REQUEST, NULL);
         return;
     }
-    alter_wait_t *w = alter_alloc(req, sizeof *w);
+    alter_wait_t *w = rn_handler_alloc(req, sizeof *w);
     memset(w, 0, sizeof *w);
     w->req = req;
     w->in = in;
-    rn_ctl_isr_change_t *changes = alter_alloc(req, (size_t)count * sizeof *changes);
+    rn_ctl_isr_change_t *changes = rn_handler_alloc(req, (size_t)count * sizeof *changes);
     int32_t n = 0;
     for (int32_t t = 0; t < in->topics.count; t++) {
         const rn_alter_partition_request_topic_data_t *topic = &in->topics.items[t];
@@ -134,7 +129,7 @@ void rn_handle_alter_partition(rn_core_t *core, rn_req_t *req, void *body) {
     }
     RN_ASSERT(n == count);
     w->isr = (rn_ctl_isr_request_t){in->broker_id, in->broker_epoch, count, changes};
-    w->reply = alter_alloc(req, rn_ctl_isr_reply_bytes(count));
+    w->reply = rn_handler_alloc(req, rn_ctl_isr_reply_bytes(count));
     w->op = (rn_admin_op_t){.kind = RN_ADMIN_ALTER_PARTITION,
                             .items = &w->isr,
                             .count = 1,

@@ -25,12 +25,6 @@ typedef struct apr_wait {
     rn_ctl_reassign_reply_t reply;
 } apr_wait_t;
 
-static void *apr_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* bounded by the request */
-    return ptr;
-}
-
 static rn_str_t apr_message(rn_req_t *req, const rn_ctl_result_t *res) {
     if (!res->message[0]) return rn_str_null();
     char *copy = rn_handler_cstr(req, rn_str_from_cstr(res->message));
@@ -49,7 +43,7 @@ static void apr_answer(rn_req_t *req, const apr_wait_t *w,
     resp->error_message = apr_message(req, all);
     int32_t topics = in->topics.count > 0 ? in->topics.count : 0;
     resp->responses.count = topics;
-    resp->responses.items = apr_alloc(req, (size_t)topics * sizeof *resp->responses.items);
+    resp->responses.items = rn_handler_alloc(req, (size_t)topics * sizeof *resp->responses.items);
     int32_t at = 0;
     for (int32_t t = 0; t < topics; t++) {
         const rn_alter_partition_reassignments_request_reassignable_topic_t *topic =
@@ -60,7 +54,8 @@ static void apr_answer(rn_req_t *req, const apr_wait_t *w,
         out->name = topic->name;
         int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
         out->partitions.count = count;
-        out->partitions.items = apr_alloc(req, (size_t)count * sizeof *out->partitions.items);
+        out->partitions.items =
+            rn_handler_alloc(req, (size_t)count * sizeof *out->partitions.items);
         for (int32_t p = 0; p < count; p++) {
             const rn_ctl_result_t *res = failed ? all : &w->reply.results[at++];
             rn_alter_partition_reassignments_response_reassignable_partition_response_t *r =
@@ -86,12 +81,12 @@ static void apr_done(rn_admin_op_t *op) {
 static void apr_request(rn_req_t *req, const rn_alter_partition_reassignments_request_t *in,
                         rn_ctl_reassign_request_t *out) {
     int32_t topics = in->topics.count > 0 ? in->topics.count : 0;
-    rn_ctl_reassign_topic_t *items = apr_alloc(req, (size_t)topics * sizeof *items);
+    rn_ctl_reassign_topic_t *items = rn_handler_alloc(req, (size_t)topics * sizeof *items);
     for (int32_t t = 0; t < topics; t++) {
         const rn_alter_partition_reassignments_request_reassignable_topic_t *topic =
             &in->topics.items[t];
         int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
-        rn_ctl_reassign_partition_t *parts = apr_alloc(req, (size_t)count * sizeof *parts);
+        rn_ctl_reassign_partition_t *parts = rn_handler_alloc(req, (size_t)count * sizeof *parts);
         for (int32_t p = 0; p < count; p++) {
             const rn_alter_partition_reassignments_request_reassignable_partition_t *part =
                 &topic->partitions.items[p];
@@ -101,7 +96,8 @@ static void apr_request(rn_req_t *req, const rn_alter_partition_reassignments_re
                                               .replicas = cancel ? NULL : part->replicas.items,
                                               .replica_count = cancel ? 0 : part->replicas.count};
             /* An empty list is a target (refused), not a cancel. */
-            if (!cancel && !parts[p].replicas) parts[p].replicas = apr_alloc(req, sizeof(int32_t));
+            if (!cancel && !parts[p].replicas)
+                parts[p].replicas = rn_handler_alloc(req, sizeof(int32_t));
         }
         items[t] = (rn_ctl_reassign_topic_t){topic->name, parts, count};
     }
@@ -110,13 +106,13 @@ static void apr_request(rn_req_t *req, const rn_alter_partition_reassignments_re
 
 void rn_handle_alter_partition_reassignments(rn_core_t *core, rn_req_t *req, void *body) {
     const rn_alter_partition_reassignments_request_t *in = body;
-    apr_wait_t *w = apr_alloc(req, sizeof *w);
+    apr_wait_t *w = rn_handler_alloc(req, sizeof *w);
     memset(w, 0, sizeof *w);
     w->req = req;
     w->in = in;
     apr_request(req, in, &w->reassign);
     int32_t total = rn_ctl_reassign_partition_total(&w->reassign);
-    w->reply.results = apr_alloc(req, (size_t)total * sizeof *w->reply.results);
+    w->reply.results = rn_handler_alloc(req, (size_t)total * sizeof *w->reply.results);
     w->op = (rn_admin_op_t){.kind = RN_ADMIN_REASSIGN,
                             .items = &w->reassign,
                             .count = 1,

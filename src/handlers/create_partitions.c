@@ -6,14 +6,7 @@
 #include "handlers/handler.h"
 #include "proto/gen/create_partitions_request.h"
 #include "proto/gen/create_partitions_response.h"
-#include "base/assert.h"
 #include "cluster/topics.h"
-
-static void *create_partitions_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL);
-    return ptr;
-}
 
 static void create_partitions_item(rn_req_t *req,
                                    const rn_create_partitions_request_create_partitions_topic_t *in,
@@ -24,8 +17,7 @@ static void create_partitions_item(rn_req_t *req,
     item->assignment_count = 0;
     if (in->assignments.count < 0) return;
     int32_t n = in->assignments.count;
-    rn_ctl_assignment_t *assignments =
-        create_partitions_alloc(req, (size_t)n * sizeof *assignments);
+    rn_ctl_assignment_t *assignments = rn_handler_alloc(req, (size_t)n * sizeof *assignments);
     for (int32_t a = 0; a < n; a++) {
         assignments[a].partition = -1;
         assignments[a].broker_ids = in->assignments.items[a].broker_ids.items;
@@ -49,7 +41,7 @@ static void create_partitions_done(rn_admin_op_t *op) {
     int32_t count = op->count;
     rn_create_partitions_response_t *resp = rn_handler_response_new(req);
     resp->results.count = count;
-    resp->results.items = create_partitions_alloc(req, (size_t)count * sizeof *resp->results.items);
+    resp->results.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->results.items);
     for (int32_t t = 0; t < count; t++) {
         rn_create_partitions_response_create_partitions_topic_result_t *out =
             &resp->results.items[t];
@@ -64,11 +56,11 @@ static void create_partitions_done(rn_admin_op_t *op) {
 void rn_handle_create_partitions(rn_core_t *core, rn_req_t *req, void *body) {
     rn_create_partitions_request_t *in = body;
     int32_t count = in->topics.count > 0 ? in->topics.count : 0;
-    rn_ctl_new_partitions_t *items = create_partitions_alloc(req, (size_t)count * sizeof *items);
-    rn_ctl_result_t *results = create_partitions_alloc(req, (size_t)count * sizeof *results);
+    rn_ctl_new_partitions_t *items = rn_handler_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_result_t *results = rn_handler_alloc(req, (size_t)count * sizeof *results);
     for (int32_t t = 0; t < count; t++)
         create_partitions_item(req, &in->topics.items[t], &items[t]);
-    create_partitions_wait_t *wait = create_partitions_alloc(req, sizeof *wait);
+    create_partitions_wait_t *wait = rn_handler_alloc(req, sizeof *wait);
     *wait = (create_partitions_wait_t){.op = {.kind = RN_ADMIN_CREATE_PARTITIONS,
                                               .validate_only = in->validate_only,
                                               .items = items,

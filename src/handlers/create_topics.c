@@ -8,14 +8,7 @@
 #include "handlers/handler.h"
 #include "proto/gen/create_topics_request.h"
 #include "proto/gen/create_topics_response.h"
-#include "base/assert.h"
 #include "cluster/topics.h"
-
-static void *create_topics_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* within the response budget (dispatch.c) */
-    return ptr;
-}
 
 /* One request entry as a controller item (arrays borrowed or in the arena). */
 static void create_topics_item(rn_req_t *req, const rn_create_topics_request_creatable_topic_t *in,
@@ -25,7 +18,7 @@ static void create_topics_item(rn_req_t *req, const rn_create_topics_request_cre
     item->replication_factor = in->replication_factor;
     int32_t assignment_count = in->assignments.count > 0 ? in->assignments.count : 0;
     rn_ctl_assignment_t *assignments =
-        create_topics_alloc(req, (size_t)assignment_count * sizeof *assignments);
+        rn_handler_alloc(req, (size_t)assignment_count * sizeof *assignments);
     for (int32_t a = 0; a < assignment_count; a++) {
         assignments[a].partition = in->assignments.items[a].partition_index;
         assignments[a].broker_ids = in->assignments.items[a].broker_ids.items;
@@ -34,7 +27,7 @@ static void create_topics_item(rn_req_t *req, const rn_create_topics_request_cre
     item->assignments = assignments;
     item->assignment_count = assignment_count;
     int32_t config_count = in->configs.count > 0 ? in->configs.count : 0;
-    rn_ctl_config_t *configs = create_topics_alloc(req, (size_t)config_count * sizeof *configs);
+    rn_ctl_config_t *configs = rn_handler_alloc(req, (size_t)config_count * sizeof *configs);
     for (int32_t c = 0; c < config_count; c++) {
         configs[c].key = in->configs.items[c].name;
         configs[c].value = in->configs.items[c].value;
@@ -61,7 +54,7 @@ static bool create_topics_given(const rn_create_topics_request_creatable_topic_t
 static void create_topics_configs(rn_req_t *req, const rn_topic_config_base_t *base,
                                   const rn_create_topics_request_creatable_topic_t *in,
                                   rn_create_topics_response_creatable_topic_result_t *out) {
-    out->configs.items = create_topics_alloc(req, RN_TC__COUNT * sizeof *out->configs.items);
+    out->configs.items = rn_handler_alloc(req, RN_TC__COUNT * sizeof *out->configs.items);
     out->configs.count = RN_TC__COUNT;
     for (int k = 0; k < RN_TC__COUNT; k++) {
         rn_create_topics_response_creatable_topic_configs_t *e = &out->configs.items[k];
@@ -108,7 +101,7 @@ static void create_topics_done(rn_admin_op_t *op) {
     rn_create_topics_response_t *resp = rn_handler_response_new(req);
     int32_t count = op->count;
     resp->topics.count = count;
-    resp->topics.items = create_topics_alloc(req, (size_t)count * sizeof *resp->topics.items);
+    resp->topics.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->topics.items);
     rn_image_t *img = rn_topics_image(wait->node);
     for (int32_t t = 0; t < count; t++) {
         rn_create_topics_response_creatable_topic_result_t *out = &resp->topics.items[t];
@@ -125,10 +118,10 @@ static void create_topics_done(rn_admin_op_t *op) {
 void rn_handle_create_topics(rn_core_t *core, rn_req_t *req, void *body) {
     rn_create_topics_request_t *in = body;
     int32_t count = in->topics.count > 0 ? in->topics.count : 0;
-    rn_ctl_new_topic_t *items = create_topics_alloc(req, (size_t)count * sizeof *items);
-    rn_ctl_topic_result_t *results = create_topics_alloc(req, (size_t)count * sizeof *results);
+    rn_ctl_new_topic_t *items = rn_handler_alloc(req, (size_t)count * sizeof *items);
+    rn_ctl_topic_result_t *results = rn_handler_alloc(req, (size_t)count * sizeof *results);
     for (int32_t t = 0; t < count; t++) create_topics_item(req, &in->topics.items[t], &items[t]);
-    create_topics_wait_t *wait = create_topics_alloc(req, sizeof *wait);
+    create_topics_wait_t *wait = rn_handler_alloc(req, sizeof *wait);
     *wait = (create_topics_wait_t){.op = {.kind = RN_ADMIN_CREATE_TOPICS,
                                           .validate_only = in->validate_only,
                                           .items = items,

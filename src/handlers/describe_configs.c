@@ -12,7 +12,6 @@
 #include "handlers/handler.h"
 #include "proto/gen/describe_configs_request.h"
 #include "proto/gen/describe_configs_response.h"
-#include "base/assert.h"
 #include "cluster/topics.h"
 #include "metadata/dyn_broker.h"
 
@@ -23,12 +22,6 @@
 
 typedef rn_describe_configs_response_describe_configs_result_t dc_result_t;
 typedef rn_describe_configs_response_describe_configs_resource_result_t dc_entry_t;
-
-static void *dc_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL);
-    return ptr;
-}
 
 /* Whether `name` is asked for (a null key list asks for all). */
 static bool dc_wanted(const rn_str_array_t *keys, const char *name) {
@@ -67,7 +60,7 @@ static void dc_entry(rn_req_t *req, dc_asked_t asked, dc_entry_t *e, const dc_se
     e->documentation = asked.documentation && set->doc ? rn_str_from_cstr(set->doc) : rn_str_null();
     e->synonyms.count = 0;
     if (!asked.synonyms) return;
-    e->synonyms.items = dc_alloc(req, sizeof *e->synonyms.items);
+    e->synonyms.items = rn_handler_alloc(req, sizeof *e->synonyms.items);
     e->synonyms.count = 1;
     rn_describe_configs_response_describe_configs_synonym_init(&e->synonyms.items[0]);
     e->synonyms.items[0].name = e->name;
@@ -87,7 +80,7 @@ static void dc_topic(rn_req_t *req, const rn_image_t *img, dc_asked_t asked,
         out->error_message = rn_str_from_cstr("The topic does not exist.");
         return;
     }
-    out->configs.items = dc_alloc(req, RN_TC__COUNT * sizeof *out->configs.items);
+    out->configs.items = rn_handler_alloc(req, RN_TC__COUNT * sizeof *out->configs.items);
     out->configs.count = 0;
     for (int k = 0; k < RN_TC__COUNT; k++) {
         const rn_config_def_t *def = rn_topic_config_def((rn_tc_key_t)k);
@@ -115,7 +108,7 @@ static void dc_dynamic(rn_req_t *req, const rn_image_t *img, dc_asked_t asked, c
                         : RN_CONFIG_SOURCE_DEFAULT;
     dc_entry(req, (dc_asked_t){false, asked.documentation}, e, &set);
     if (!asked.synonyms) return;
-    e->synonyms.items = dc_alloc(req, 2 * sizeof *e->synonyms.items);
+    e->synonyms.items = rn_handler_alloc(req, 2 * sizeof *e->synonyms.items);
     e->synonyms.count = 0;
     const char *levels[2] = {own, dflt};
     const rn_config_source_t sources[2] = {RN_CONFIG_SOURCE_DYNAMIC_BROKER,
@@ -171,7 +164,7 @@ static void dc_broker(rn_req_t *req, const rn_node_t *node, const rn_image_t *im
     int count = RN_DYN__COUNT;
     rn_node_config_item_t item;
     for (int pos = 0; node->broker_config_next(node->broker_config_ctx, &pos, &item);) count++;
-    out->configs.items = dc_alloc(req, (size_t)count * sizeof *out->configs.items);
+    out->configs.items = rn_handler_alloc(req, (size_t)count * sizeof *out->configs.items);
     out->configs.count = 0;
     snprintf(named, sizeof named, "%.*s", other ? in->resource_name.len : 0,
              other ? in->resource_name.ptr : "");
@@ -191,7 +184,7 @@ void rn_handle_describe_configs(rn_core_t *core, rn_req_t *req, void *body) {
     rn_describe_configs_response_t *resp = rn_handler_response_new(req);
     int32_t count = in->resources.count > 0 ? in->resources.count : 0;
     resp->results.count = count;
-    resp->results.items = dc_alloc(req, (size_t)count * sizeof *resp->results.items);
+    resp->results.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->results.items);
     rn_image_t *img = rn_topics_image(core->node);
     const dc_asked_t asked = {req->api_version >= 1 && in->include_synonyms,
                               req->api_version >= 3 && in->include_documentation};

@@ -7,7 +7,6 @@
  * the metadata log's Raft indexes.
  */
 #include "handlers/handler.h"
-#include "base/assert.h"
 #include "cluster/quorum_admin.h"
 #include "cluster/topics.h"
 #include "proto/gen/describe_quorum_request.h"
@@ -23,16 +22,10 @@ typedef struct dq_wait {
     rn_quorum_status_t status;
 } dq_wait_t;
 
-static void *dq_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL);
-    return ptr;
-}
-
 static void dq_replicas(rn_req_t *req, const rn_quorum_replica_t *in, int32_t count,
                         rn_describe_quorum_response_replica_state_array_t *out) {
     out->count = count;
-    out->items = dq_alloc(req, (size_t)count * sizeof *out->items);
+    out->items = rn_handler_alloc(req, (size_t)count * sizeof *out->items);
     for (int32_t i = 0; i < count; i++) {
         rn_describe_quorum_response_replica_state_t *rs = &out->items[i];
         rn_describe_quorum_response_replica_state_init(rs);
@@ -48,7 +41,7 @@ static void dq_replicas(rn_req_t *req, const rn_quorum_replica_t *in, int32_t co
    knows it: the static voters, added ones, a dynamic quorum's members). */
 static void dq_nodes(rn_req_t *req, const rn_node_t *node, const rn_quorum_status_t *st,
                      rn_describe_quorum_response_t *resp) {
-    resp->nodes.items = dq_alloc(req, (size_t)st->voter_count * sizeof *resp->nodes.items);
+    resp->nodes.items = rn_handler_alloc(req, (size_t)st->voter_count * sizeof *resp->nodes.items);
     resp->nodes.count = 0;
     for (int32_t i = 0; i < st->voter_count; i++) {
         const rn_quorum_replica_t *v = &st->voters[i];
@@ -57,7 +50,7 @@ static void dq_nodes(rn_req_t *req, const rn_node_t *node, const rn_quorum_statu
         rn_describe_quorum_response_node_init(n);
         n->node_id = st->voters[i].node_id;
         n->listeners.count = 1;
-        n->listeners.items = dq_alloc(req, sizeof *n->listeners.items);
+        n->listeners.items = rn_handler_alloc(req, sizeof *n->listeners.items);
         rn_describe_quorum_response_listener_init(&n->listeners.items[0]);
         n->listeners.items[0].name = rn_str_from_cstr(rn_md_rt_listener_name(node->md_rt));
         n->listeners.items[0].host = rn_str_from_cstr(v->host);
@@ -72,12 +65,12 @@ static void dq_done(rn_admin_op_t *op) {
     const rn_quorum_status_t *st = &wait->status;
     rn_describe_quorum_response_t *resp = rn_handler_response_new(req);
     resp->topics.count = 1;
-    resp->topics.items = dq_alloc(req, sizeof *resp->topics.items);
+    resp->topics.items = rn_handler_alloc(req, sizeof *resp->topics.items);
     rn_describe_quorum_response_topic_data_init(&resp->topics.items[0]);
     resp->topics.items[0].topic_name = rn_str_from_cstr(DQ_TOPIC);
     rn_describe_quorum_response_partition_data_array_t *parts = &resp->topics.items[0].partitions;
     parts->count = 1;
-    parts->items = dq_alloc(req, sizeof *parts->items);
+    parts->items = rn_handler_alloc(req, sizeof *parts->items);
     rn_describe_quorum_response_partition_data_t *p = &parts->items[0];
     rn_describe_quorum_response_partition_data_init(p);
     if (st->result.error_code != RN_KERR_NONE) {
@@ -114,7 +107,7 @@ void rn_handle_describe_quorum(rn_core_t *core, rn_req_t *req, void *body) {
         rn_handler_respond(req, resp);
         return;
     }
-    dq_wait_t *wait = dq_alloc(req, sizeof *wait);
+    dq_wait_t *wait = rn_handler_alloc(req, sizeof *wait);
     memset(wait, 0, sizeof *wait);
     wait->req = req;
     wait->op = (rn_admin_op_t){.kind = RN_ADMIN_CALL,

@@ -11,7 +11,6 @@
 #include "handlers/handler.h"
 #include "proto/gen/describe_topic_partitions_request.h"
 #include "proto/gen/describe_topic_partitions_response.h"
-#include "base/assert.h"
 #include "cluster/topics.h"
 #include "proto/acl_ops.h"
 
@@ -32,12 +31,6 @@ typedef struct dtp_entry {
     const rn_image_topic_t *topic;
 } dtp_entry_t;
 
-static void *dtp_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* one entry per topic and partition, within the response budget */
-    return ptr;
-}
-
 static int dtp_name_cmp(rn_str_t a, rn_str_t b) {
     size_t la = a.len > 0 ? (size_t)a.len : 0, lb = b.len > 0 ? (size_t)b.len : 0;
     int c = memcmp(a.ptr ? a.ptr : "", b.ptr ? b.ptr : "", la < lb ? la : lb);
@@ -53,7 +46,7 @@ static dtp_entry_t *dtp_entries(rn_req_t *req, const rn_image_t *img,
                                 const rn_describe_topic_partitions_request_t *in, int32_t *count) {
     bool all = in->topics.count <= 0;
     int32_t n = all ? rn_image_topic_count(img) : in->topics.count;
-    dtp_entry_t *entries = dtp_alloc(req, (size_t)n * sizeof *entries);
+    dtp_entry_t *entries = rn_handler_alloc(req, (size_t)n * sizeof *entries);
     for (int32_t t = 0; t < n; t++) {
         if (all) {
             const rn_image_topic_t *it = rn_image_topic_at(img, t);
@@ -106,7 +99,7 @@ static int32_t dtp_fill_topic(rn_req_t *req, const rn_image_t *img, const dtp_en
     int32_t count = it->partition_count - from;
     if (count > room) count = room;
     if (count < 0) count = 0;
-    out->partitions.items = dtp_alloc(req, (size_t)count * sizeof *out->partitions.items);
+    out->partitions.items = rn_handler_alloc(req, (size_t)count * sizeof *out->partitions.items);
     out->partitions.count = count;
     for (int32_t p = 0; p < count; p++)
         dtp_fill_partition(req, img, &it->partitions[from + p], from + p,
@@ -118,7 +111,7 @@ static int32_t dtp_fill_topic(rn_req_t *req, const rn_image_t *img, const dtp_en
 static void dtp_refuse(rn_req_t *req, const rn_describe_topic_partitions_request_t *in,
                        rn_describe_topic_partitions_response_t *resp, int16_t kerr) {
     int32_t n = in->topics.count > 0 ? in->topics.count : 0;
-    resp->topics.items = dtp_alloc(req, (size_t)n * sizeof *resp->topics.items);
+    resp->topics.items = rn_handler_alloc(req, (size_t)n * sizeof *resp->topics.items);
     resp->topics.count = n;
     for (int32_t t = 0; t < n; t++) {
         dtp_topic_t *out = &resp->topics.items[t];
@@ -131,7 +124,7 @@ static void dtp_refuse(rn_req_t *req, const rn_describe_topic_partitions_request
 
 static void dtp_set_cursor(rn_req_t *req, rn_describe_topic_partitions_response_t *resp,
                            rn_str_t topic, int32_t partition) {
-    resp->next_cursor = dtp_alloc(req, sizeof *resp->next_cursor);
+    resp->next_cursor = rn_handler_alloc(req, sizeof *resp->next_cursor);
     rn_describe_topic_partitions_response_cursor_init(resp->next_cursor);
     resp->next_cursor->topic_name = topic;
     resp->next_cursor->partition_index = partition;
@@ -159,7 +152,7 @@ void rn_handle_describe_topic_partitions(rn_core_t *core, rn_req_t *req, void *b
     if (limit > DTP_PARTITION_LIMIT_MAX) limit = DTP_PARTITION_LIMIT_MAX;
     int32_t count = 0;
     dtp_entry_t *entries = dtp_entries(req, img, in, &count);
-    resp->topics.items = dtp_alloc(req, (size_t)count * sizeof *resp->topics.items);
+    resp->topics.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->topics.items);
     resp->topics.count = 0;
     int32_t used = 0;
     for (int32_t t = 0; t < count; t++) {

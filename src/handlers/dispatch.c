@@ -98,6 +98,12 @@ void *rn_handler_response_new(rn_req_t *req) {
     return response;
 }
 
+void *rn_handler_alloc(rn_req_t *req, size_t bytes) {
+    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
+    RN_ASSERT(ptr != NULL);
+    return ptr;
+}
+
 char *rn_handler_cstr(rn_req_t *req, rn_str_t str) {
     size_t len = str.len > 0 ? (size_t)str.len : 0;
     char *cstr = rn_arena_alloc(&req->arena, len + 1);

@@ -26,12 +26,6 @@ typedef struct elect_wait {
     rn_ctl_elect_reply_t reply;
 } elect_wait_t;
 
-static void *elect_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* bounded by the request, or by the partitions there are */
-    return ptr;
-}
-
 /* A copy of text in the request's arena (NULL: a null string). */
 static rn_str_t elect_text(rn_req_t *req, const char *text) {
     if (!text) return rn_str_null();
@@ -48,7 +42,7 @@ static void elect_answer_error(rn_req_t *req, const rn_elect_leaders_request_t *
     resp->error_code = error->error_code;
     resp->replica_election_results.count = topics;
     resp->replica_election_results.items =
-        elect_alloc(req, (size_t)topics * sizeof *resp->replica_election_results.items);
+        rn_handler_alloc(req, (size_t)topics * sizeof *resp->replica_election_results.items);
     rn_str_t message = elect_text(req, error->message[0] ? error->message : NULL);
     for (int32_t t = 0; t < topics; t++) {
         const rn_elect_leaders_request_topic_partitions_t *topic = &in->topic_partitions.items[t];
@@ -59,7 +53,7 @@ static void elect_answer_error(rn_req_t *req, const rn_elect_leaders_request_t *
         int32_t count = topic->partitions.count > 0 ? topic->partitions.count : 0;
         out->partition_result.count = count;
         out->partition_result.items =
-            elect_alloc(req, (size_t)count * sizeof *out->partition_result.items);
+            rn_handler_alloc(req, (size_t)count * sizeof *out->partition_result.items);
         for (int32_t p = 0; p < count; p++) {
             rn_elect_leaders_response_partition_result_t *res = &out->partition_result.items[p];
             rn_elect_leaders_response_partition_result_init(res);
@@ -74,8 +68,8 @@ static void elect_answer_error(rn_req_t *req, const rn_elect_leaders_request_t *
 static void elect_answer_results(rn_req_t *req, const rn_ctl_elect_reply_t *reply,
                                  rn_elect_leaders_response_t *resp) {
     resp->replica_election_results.count = reply->topic_count;
-    resp->replica_election_results.items =
-        elect_alloc(req, (size_t)reply->topic_count * sizeof *resp->replica_election_results.items);
+    resp->replica_election_results.items = rn_handler_alloc(
+        req, (size_t)reply->topic_count * sizeof *resp->replica_election_results.items);
     for (int32_t t = 0; t < reply->topic_count; t++) {
         const rn_ctl_elect_topic_result_t *topic = &reply->topics[t];
         rn_elect_leaders_response_replica_election_result_t *out =
@@ -84,7 +78,7 @@ static void elect_answer_results(rn_req_t *req, const rn_ctl_elect_reply_t *repl
         out->topic = elect_text(req, topic->name);
         out->partition_result.count = topic->count;
         out->partition_result.items =
-            elect_alloc(req, (size_t)topic->count * sizeof *out->partition_result.items);
+            rn_handler_alloc(req, (size_t)topic->count * sizeof *out->partition_result.items);
         for (int32_t p = 0; p < topic->count; p++) {
             const rn_ctl_elect_result_t *in = &reply->results[topic->first + p];
             rn_elect_leaders_response_partition_result_t *res = &out->partition_result.items[p];
@@ -114,7 +108,7 @@ static void elect_done(rn_admin_op_t *op) {
 
 void rn_handle_elect_leaders(rn_core_t *core, rn_req_t *req, void *body) {
     const rn_elect_leaders_request_t *in = body;
-    elect_wait_t *w = elect_alloc(req, sizeof *w);
+    elect_wait_t *w = rn_handler_alloc(req, sizeof *w);
     memset(w, 0, sizeof *w);
     w->req = req;
     w->in = in;
@@ -122,7 +116,7 @@ void rn_handle_elect_leaders(rn_core_t *core, rn_req_t *req, void *body) {
     w->elect.election_type = req->api_version >= 1 ? in->election_type : RN_CTL_ELECT_PREFERRED;
     int32_t topics = in->topic_partitions.count;
     if (topics >= 0) {
-        rn_ctl_elect_topic_t *items = elect_alloc(req, (size_t)topics * sizeof *items);
+        rn_ctl_elect_topic_t *items = rn_handler_alloc(req, (size_t)topics * sizeof *items);
         for (int32_t t = 0; t < topics; t++) {
             const rn_elect_leaders_request_topic_partitions_t *topic =
                 &in->topic_partitions.items[t];

@@ -138,6 +138,10 @@ const rn_node_listener_t *rn_handler_listener(const rn_core_t *core, const rn_re
 const rn_image_endpoint_t *rn_handler_endpoint(const rn_core_t *core, const rn_req_t *req,
                                                const rn_image_broker_t *broker);
 
+/* bytes (at least one) of req's arena, for a request's copies and its
+   response's lists: sized by the request or by what the node holds, within
+   the arena's budget (dispatch.c), so running out is a bug (asserted). */
+void *rn_handler_alloc(rn_req_t *req, size_t bytes);
 /* Copies a wire string into a NUL-terminated arena string (NULL on budget). */
 char *rn_handler_cstr(rn_req_t *req, rn_str_t str);
 

@@ -27,12 +27,6 @@ typedef struct lpr_wait {
     lpr_result_t res;
 } lpr_wait_t;
 
-static void *lpr_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* bounded by the partitions there are */
-    return ptr;
-}
-
 /* On the metadata loop of the active controller: keep its image. */
 static bool lpr_step(rn_md_rt_t *rt, rn_admin_op_t *op) {
     lpr_result_t *res = op->results;
@@ -44,7 +38,7 @@ static bool lpr_step(rn_md_rt_t *rt, rn_admin_op_t *op) {
 
 static void lpr_ids(rn_req_t *req, const rn_image_partition_t *part, uint32_t mask,
                     rn_int32_array_t *out) {
-    out->items = lpr_alloc(req, RN_REPLICAS_MAX * sizeof(int32_t));
+    out->items = rn_handler_alloc(req, RN_REPLICAS_MAX * sizeof(int32_t));
     out->count = rn_image_partition_pick(part, mask, out->items);
 }
 
@@ -59,7 +53,7 @@ static void lpr_topic(rn_req_t *req, const rn_image_topic_t *topic, const rn_int
         if (p < 0 || p >= topic->partition_count) continue;
         const rn_image_partition_t *part = &topic->partitions[p];
         if (!rn_image_partition_moving(part)) continue;
-        if (!parts) parts = lpr_alloc(req, (size_t)asked * sizeof *parts);
+        if (!parts) parts = rn_handler_alloc(req, (size_t)asked * sizeof *parts);
         rn_list_partition_reassignments_response_ongoing_partition_reassignment_t *out =
             &parts[count++];
         rn_list_partition_reassignments_response_ongoing_partition_reassignment_init(out);
@@ -83,7 +77,7 @@ static void lpr_answer(rn_req_t *req, const rn_list_partition_reassignments_requ
                        const rn_image_t *img, rn_list_partition_reassignments_response_t *resp) {
     int32_t named = in->topics.count;
     int32_t slots = named >= 0 ? named : rn_image_topic_count(img);
-    resp->topics.items = lpr_alloc(req, (size_t)slots * sizeof *resp->topics.items);
+    resp->topics.items = rn_handler_alloc(req, (size_t)slots * sizeof *resp->topics.items);
     resp->topics.count = 0;
     if (named < 0) {
         for (int32_t t = 0; t < slots; t++) lpr_topic(req, rn_image_topic_at(img, t), NULL, resp);
@@ -117,7 +111,7 @@ static void lpr_done(rn_admin_op_t *op) {
 }
 
 void rn_handle_list_partition_reassignments(rn_core_t *core, rn_req_t *req, void *body) {
-    lpr_wait_t *w = lpr_alloc(req, sizeof *w);
+    lpr_wait_t *w = rn_handler_alloc(req, sizeof *w);
     memset(w, 0, sizeof *w);
     w->req = req;
     w->in = body;

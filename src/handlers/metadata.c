@@ -12,17 +12,10 @@
 #include "handlers/handler.h"
 #include "proto/gen/metadata_request.h"
 #include "proto/gen/metadata_response.h"
-#include "base/assert.h"
 #include "cluster/topics.h"
 #include "proto/acl_ops.h"
 
 #include <string.h>
-
-static void *metadata_alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* bounded: a response is a few hundred bytes per partition */
-    return ptr;
-}
 
 static void metadata_fill_topic(rn_req_t *req, const rn_image_t *img, const rn_image_topic_t *it,
                                 rn_metadata_response_metadata_response_topic_t *tout) {
@@ -32,7 +25,7 @@ static void metadata_fill_topic(rn_req_t *req, const rn_image_t *img, const rn_i
     tout->is_internal = rn_topics_is_internal(it->name);
     tout->partitions.count = it->partition_count;
     tout->partitions.items =
-        metadata_alloc(req, (size_t)it->partition_count * sizeof *tout->partitions.items);
+        rn_handler_alloc(req, (size_t)it->partition_count * sizeof *tout->partitions.items);
     for (int32_t p = 0; p < it->partition_count; p++) {
         const rn_image_partition_t *part = &it->partitions[p];
         rn_metadata_response_metadata_response_partition_t *pout = &tout->partitions.items[p];
@@ -65,7 +58,7 @@ static void metadata_fill_brokers(rn_core_t *core, rn_req_t *req, const rn_image
                                   rn_metadata_response_t *resp) {
     rn_node_t *node = core->node;
     int32_t total = rn_image_broker_count(img);
-    resp->brokers.items = metadata_alloc(req, (size_t)(total + 1) * sizeof *resp->brokers.items);
+    resp->brokers.items = rn_handler_alloc(req, (size_t)(total + 1) * sizeof *resp->brokers.items);
     resp->brokers.count = 0;
     for (int32_t n = 0; n < total; n++) {
         const rn_image_broker_t *broker = rn_image_broker_at(img, n);
@@ -144,7 +137,7 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
     if (all) {
         int32_t count = rn_image_topic_count(img);
         resp->topics.count = count;
-        resp->topics.items = metadata_alloc(req, (size_t)count * sizeof *resp->topics.items);
+        resp->topics.items = rn_handler_alloc(req, (size_t)count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < count; t++) {
             rn_metadata_response_metadata_response_topic_init(&resp->topics.items[t]);
             metadata_fill_topic(req, img, rn_image_topic_at(img, t), &resp->topics.items[t]);
@@ -152,7 +145,7 @@ void rn_handle_metadata(rn_core_t *core, rn_req_t *req, void *body) {
     } else {
         resp->topics.count = in->topics.count;
         resp->topics.items =
-            metadata_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
+            rn_handler_alloc(req, (size_t)in->topics.count * sizeof *resp->topics.items);
         for (int32_t t = 0; t < in->topics.count; t++)
             metadata_named_topic(req, node, img, &in->topics.items[t], auto_create,
                                  &resp->topics.items[t]);

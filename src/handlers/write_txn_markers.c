@@ -26,12 +26,6 @@ typedef struct markers_state {
     part_out_t **outs; /* outs[i]: the answer of items[i] */
 } markers_state_t;
 
-static void *alloc(rn_req_t *req, size_t bytes) {
-    void *ptr = rn_arena_alloc(&req->arena, bytes ? bytes : 1);
-    RN_ASSERT(ptr != NULL); /* small next to the request's budget, as Produce's */
-    return ptr;
-}
-
 static int32_t count_items(const rn_write_txn_markers_request_t *in) {
     int32_t n = 0;
     for (int32_t m = 0; m < in->markers.count; m++)
@@ -45,23 +39,23 @@ static void markers_plan(rn_req_t *req, const rn_write_txn_markers_request_t *in
                          markers_state_t *st) {
     rn_write_txn_markers_response_t *resp = st->resp;
     int32_t total = count_items(in);
-    st->markers.items = alloc(req, (size_t)total * sizeof *st->markers.items);
-    st->outs = alloc(req, (size_t)total * sizeof *st->outs);
+    st->markers.items = rn_handler_alloc(req, (size_t)total * sizeof *st->markers.items);
+    st->outs = rn_handler_alloc(req, (size_t)total * sizeof *st->outs);
     memset(st->markers.items, 0, (size_t)total * sizeof *st->markers.items);
     resp->markers.count = in->markers.count;
-    resp->markers.items = alloc(req, (size_t)in->markers.count * sizeof(marker_out_t));
+    resp->markers.items = rn_handler_alloc(req, (size_t)in->markers.count * sizeof(marker_out_t));
     for (int32_t m = 0; m < in->markers.count; m++) {
         const rn_write_txn_markers_request_writable_txn_marker_t *mk = &in->markers.items[m];
         marker_out_t *mout = &resp->markers.items[m];
         mout->producer_id = mk->producer_id;
         mout->topics.count = mk->topics.count;
-        mout->topics.items = alloc(req, (size_t)mk->topics.count * sizeof(topic_out_t));
+        mout->topics.items = rn_handler_alloc(req, (size_t)mk->topics.count * sizeof(topic_out_t));
         for (int32_t t = 0; t < mk->topics.count; t++) {
             const rn_int32_array_t *ids = &mk->topics.items[t].partition_indexes;
             topic_out_t *tout = &mout->topics.items[t];
             tout->name = mk->topics.items[t].name;
             tout->partitions.count = ids->count;
-            tout->partitions.items = alloc(req, (size_t)ids->count * sizeof(part_out_t));
+            tout->partitions.items = rn_handler_alloc(req, (size_t)ids->count * sizeof(part_out_t));
             const char *topic = rn_handler_cstr(req, tout->name);
             RN_ASSERT(topic != NULL);
             for (int32_t i = 0; i < ids->count; i++) {
@@ -88,7 +82,7 @@ static void markers_done(rn_markers_t *markers) {
 
 void rn_handle_write_txn_markers(rn_core_t *core, rn_req_t *req, void *body) {
     const rn_write_txn_markers_request_t *in = body;
-    markers_state_t *st = alloc(req, sizeof *st);
+    markers_state_t *st = rn_handler_alloc(req, sizeof *st);
     memset(st, 0, sizeof *st);
     st->req = req;
     st->resp = rn_handler_response_new(req);
