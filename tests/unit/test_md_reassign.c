@@ -236,6 +236,10 @@ static void test_refusals(void **state) {
     assert_int_equal(reassign(fx, "t", 0, 2, (const int32_t[]){2, 9}),
                      RN_KERR_INVALID_REPLICA_ASSIGNMENT);
     assert_non_null(strstr(fx->results[0].message, "broker 9"));
+    int32_t many[RN_REPLICAS_MAX + 1];
+    for (int32_t n = 0; n <= RN_REPLICAS_MAX; n++) many[n] = n + 1;
+    assert_int_equal(reassign(fx, "t", 0, RN_REPLICAS_MAX + 1, many),
+                     RN_KERR_INVALID_REPLICA_ASSIGNMENT);
     /* The ISR all replicas being added, then a new target without them. */
     assert_int_equal(reassign(fx, "t", 1, 2, (const int32_t[]){4, 5}), RN_KERR_NONE);
     set_lead(fx, 1, 4, 2, (const int32_t[]){4, 5});
